@@ -1,0 +1,3 @@
+from promptreview.cli import main
+
+main()

@@ -1,0 +1,44 @@
+"""Provider registry and model-spec parsing. One module per provider; the registry is static."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+
+from promptreview.errors import UsageError
+from promptreview.providers.base import Provider
+from promptreview.records import ModelSpec
+
+# provider name -> module path; each module exposes `create(env) -> Provider`
+_REGISTRY = {
+    "sim": "promptreview.providers.sim",
+    "openai": "promptreview.providers.openai",
+    "anthropic": "promptreview.providers.anthropic",
+    "ollama": "promptreview.providers.ollama",
+    "github": "promptreview.providers.github",
+}
+
+
+def known_providers() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def parse_model_spec(text: str) -> ModelSpec:
+    """Parse `provider:model-id`; the model id may itself contain ':' (e.g. `ollama:llama3.1:8b`)."""
+    if not isinstance(text, str) or ":" not in text:
+        raise UsageError(
+            f"model {text!r} must be 'provider:model-id' with provider one of {', '.join(known_providers())}"
+        )
+    provider, model = text.split(":", 1)
+    provider = provider.strip().lower()
+    model = model.strip()
+    if provider not in _REGISTRY:
+        raise UsageError(f"unknown model provider {provider!r} in {text!r}; known: {', '.join(known_providers())}")
+    if not model:
+        raise UsageError(f"model {text!r} names no model id after '{provider}:'")
+    return ModelSpec(provider=provider, model=model)
+
+
+def create_provider(name: str, env: Mapping[str, str]) -> Provider:
+    module = importlib.import_module(_REGISTRY[name])
+    return module.create(env)

@@ -1,0 +1,91 @@
+"""Plain records passed between stages. Nothing here does I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+OUTCOMES = ("ok", "schema_violation", "parse_failure", "refusal", "error")
+RATE_OUTCOMES = ("parse_failure", "schema_violation", "refusal")
+SIDES = ("base", "head")
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # system | user | assistant
+    content: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """`provider:model-id`, e.g. `openai:gpt-4o-mini-2024-07-18` or `sim:triage-v1?parse_failure=0.1`."""
+
+    provider: str
+    model: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    """One model call: everything that decides its answer, and so its cache key."""
+
+    model: ModelSpec
+    messages: tuple[Message, ...]
+    params: tuple[tuple[str, Any], ...] = ()  # sorted (name, value) pairs: temperature, max_tokens, seed, ...
+    response_schema: dict | None = None  # JSON Schema the output must satisfy, sent as structured output
+    schema_name: str = "output"
+    sample_index: int = 0
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    def cache_key(self) -> str:
+        payload = {
+            "provider": self.model.provider,
+            "model": self.model.model,
+            "params": dict(self.params),
+            "messages": [[m.role, m.content] for m in self.messages],
+            "response_format": {"name": self.schema_name, "schema": self.response_schema},
+            "sample": self.sample_index,
+        }
+        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cached_tokens: int | None = None
+
+
+@dataclass
+class ProviderResponse:
+    """What a provider answered, normalised across wire formats."""
+
+    text: str | None  # the assistant's text (None when the provider refused without text)
+    refusal: str | None = None  # the provider's own refusal signal (OpenAI message.refusal, Anthropic stop_reason refusal)
+    finish_reason: str | None = None  # stop | length | content_filter | refusal | tool_calls | other
+    served_model: str | None = None
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass
+class Completion:
+    """A request and what became of it: a response, or an error after retries."""
+
+    request: CompletionRequest
+    response: ProviderResponse | None
+    error: str | None = None
+    cached: bool = False
+    attempts: int = 1  # > 1 means the call was retried
+    latency_ms: float | None = None

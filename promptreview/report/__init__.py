@@ -1,0 +1,1 @@
+"""Report rendering: `model` holds the Report, one module per output format."""
