@@ -43,6 +43,9 @@ class CompletionRequest:
     response_schema: dict | None = None  # JSON Schema the output must satisfy, sent as structured output
     schema_name: str = "output"
     sample_index: int = 0
+    # The schema outputs are validated against when the prompt file sends none (config `schema:`).
+    # Providers never put it on the wire; only `sim` reads it, to shape its answers.
+    expected_schema: dict | None = None
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -57,6 +60,8 @@ class CompletionRequest:
             "response_format": {"name": self.schema_name, "schema": self.response_schema},
             "sample": self.sample_index,
         }
+        if self.expected_schema is not None and self.model.provider == "sim":
+            payload["expected_schema"] = self.expected_schema
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -73,7 +78,9 @@ class ProviderResponse:
     """What a provider answered, normalised across wire formats."""
 
     text: str | None  # the assistant's text (None when the provider refused without text)
-    refusal: str | None = None  # the provider's own refusal signal (OpenAI message.refusal, Anthropic stop_reason refusal)
+    refusal: str | None = (
+        None  # the provider's own refusal signal (OpenAI message.refusal, Anthropic stop_reason refusal)
+    )
     finish_reason: str | None = None  # stop | length | content_filter | refusal | tool_calls | other
     served_model: str | None = None
     usage: Usage = field(default_factory=Usage)

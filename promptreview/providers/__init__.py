@@ -33,7 +33,9 @@ def parse_model_spec(text: str) -> ModelSpec:
     provider = provider.strip().lower()
     model = model.strip()
     if provider not in _REGISTRY:
-        raise UsageError(f"unknown model provider {provider!r} in {text!r}; known: {', '.join(known_providers())}")
+        raise UsageError(
+            f"unknown model provider {provider!r} in {text!r}; known: {', '.join(known_providers())}"
+        )
     if not model:
         raise UsageError(f"model {text!r} names no model id after '{provider}:'")
     return ModelSpec(provider=provider, model=model)

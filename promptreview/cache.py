@@ -1,0 +1,90 @@
+"""SQLite store of completed model calls, keyed by `CompletionRequest.cache_key()`.
+
+Each completion is written the moment it finishes, so an interrupted review resumes where it stopped.
+Errors are never stored: a call that failed is made again next time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+
+from promptreview.records import CompletionRequest, ProviderResponse, Usage
+
+_MIGRATIONS = [
+    (
+        "001_completions",
+        """
+        CREATE TABLE completions (
+            key TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            served_model TEXT,
+            sample_index INTEGER NOT NULL,
+            response_json TEXT NOT NULL,
+            created_at REAL NOT NULL
+        )
+        """,
+    ),
+]
+
+
+def default_cache_path(env: Mapping[str, str]) -> Path:
+    if env.get("PROMPTREVIEW_CACHE_DIR"):
+        return Path(env["PROMPTREVIEW_CACHE_DIR"]) / "cache.sqlite"
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "promptreview" / "cache.sqlite"
+
+
+class ResponseCache:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        self._db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+        done = {row[0] for row in self._db.execute("SELECT name FROM _migrations")}
+        for name, sql in _MIGRATIONS:
+            if name not in done:
+                with self._db:
+                    self._db.execute(sql)
+                    self._db.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
+
+    def get(self, request: CompletionRequest) -> ProviderResponse | None:
+        row = self._db.execute(
+            "SELECT response_json FROM completions WHERE key = ?", (request.cache_key(),)
+        ).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        data["usage"] = Usage(**data.get("usage", {}))
+        return ProviderResponse(**data)
+
+    def put(self, request: CompletionRequest, response: ProviderResponse) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                request.cache_key(),
+                request.model.provider,
+                request.model.model,
+                response.served_model,
+                request.sample_index,
+                json.dumps(asdict(response), ensure_ascii=False),
+                time.time(),
+            ),
+        )
+
+    def count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,90 @@
+"""`promptreview compare OLD NEW`: review two prompt files against each other, no git needed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from promptreview import changes, paths
+from promptreview.commands.common import Progress, emit, shared_options
+from promptreview.config import Config, PromptEntry, SampleSpec, parse_config
+from promptreview.errors import UsageError
+from promptreview.review import ReviewOptions, review_files
+
+
+def _root() -> Path:
+    try:
+        return changes.repo_root(Path.cwd())
+    except UsageError:
+        return Path.cwd()
+
+
+@click.command()
+@click.argument("old", type=click.Path(dir_okay=False))
+@click.argument("new", type=click.Path(dir_okay=False))
+@click.option(
+    "--suite", default=None, help="Suite file (JSONL or CSV); otherwise the config's entry for NEW."
+)
+@click.option("--schema", default=None, help="JSON Schema outputs must satisfy.")
+@click.option("--strata", default=None, help="Comma-separated suite columns that define the strata.")
+@click.option("--per-stratum", type=click.IntRange(1), default=None, help="Inputs to sample per stratum.")
+@click.option("--size", type=click.IntRange(1), default=None, help="Total inputs to sample (proportional).")
+@shared_options
+def compare(
+    old,
+    new,
+    suite,
+    schema,
+    strata,
+    per_stratum,
+    size,
+    config_path,
+    model,
+    samples,
+    seed,
+    concurrency,
+    fmt,
+    output,
+    no_cache,
+    plan,
+) -> int:
+    """Review prompt file NEW against OLD over the same sample."""
+    root = _root()
+    config_file = root / paths.repo_relative(root, config_path, "--config")
+    if config_file.is_file():
+        config = parse_config(config_file.read_text(encoding="utf-8"), config_path)
+    elif suite is None:
+        raise UsageError(f"no config at {config_path} and no --suite: pass --suite FILE (and --schema FILE)")
+    else:
+        config = Config(prompts=[], source="(flags)")
+    entry = None
+    if suite is not None:
+        entry = PromptEntry(
+            files=(new,),
+            suite=suite,
+            schema=schema,
+            strata=tuple(s.strip() for s in strata.split(",") if s.strip()) if strata else (),
+            sample=SampleSpec(per_stratum=per_stratum, size=size, seed=seed or 0),
+        )
+    elif schema is not None or strata is not None:
+        raise UsageError("--schema and --strata need --suite")
+    progress = Progress()
+    opts = ReviewOptions(
+        repo_root=root,
+        config_path=config_path,
+        model=model,
+        samples=samples,
+        seed=seed,
+        concurrency=concurrency,
+        use_cache=not no_cache,
+        plan_only=plan,
+        env=dict(os.environ),
+        progress=progress,
+    )
+    try:
+        report = review_files(opts, old, new, entry, config)
+    finally:
+        progress.close()
+    return emit(report, fmt, output)

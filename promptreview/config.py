@@ -1,0 +1,197 @@
+"""Load `promptreview.yml` and validate it against the JSON Schema shipped in the package."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import yaml
+
+from promptreview.errors import UsageError
+
+DEFAULT_MODEL = "sim:triage-v1"
+DEFAULT_GATES = {
+    "alpha": 0.05,
+    "parse_failure": {"max_increase": 0.02, "gating": True},
+    "schema_violation": {"max_increase": 0.02, "gating": True},
+    "refusal": {"max_increase": 0.02, "gating": True},
+    "flip_rate": {"max_increase": 0.05, "gating": False},
+    "distribution_shift": {"gating": False},
+}
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    per_stratum: int | None = None
+    size: int | None = None
+    allocation: str = "proportional"
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PromptEntry:
+    files: tuple[str, ...]
+    suite: str
+    schema: str | None = None
+    model: str | None = None
+    strata: tuple[str, ...] = ()
+    sample: SampleSpec = field(default_factory=SampleSpec)
+
+
+@dataclass(frozen=True)
+class GateSpec:
+    max_increase: float
+    gating: bool
+
+
+@dataclass
+class Config:
+    prompts: list[PromptEntry]
+    model: str = DEFAULT_MODEL
+    params: dict[str, Any] = field(default_factory=dict)
+    samples: int = 3
+    concurrency: int = 8
+    max_calls: int | None = None
+    allow_unpinned: bool = False
+    allow_fenced: bool = False
+    max_error_rate: float = 0.1
+    prices: dict[str, dict[str, float]] = field(default_factory=dict)
+    alpha: float = 0.05
+    gates: dict[str, GateSpec] = field(default_factory=dict)
+    source: str = "promptreview.yml"
+
+    @property
+    def model_is_default(self) -> bool:
+        return self.model == DEFAULT_MODEL
+
+
+def _schema() -> dict:
+    return json.loads(resources.files("promptreview").joinpath("config.schema.json").read_text("utf-8"))
+
+
+def _path_text(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+}
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    """One readable line for a schema error: `prompts[0].sample.per_stratum: must be an integer >= 1`."""
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    where = _path_text(error.absolute_path)
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(schema.get("properties", {})))
+        allowed = ", ".join(sorted(schema.get("properties", {})))
+        prefix = f"{where}." if error.absolute_path else ""
+        return f"{prefix}{extra[0]}: unknown key (allowed here: {allowed})"
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"{where}: missing required key '{missing}'"
+    if error.validator in ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        kind = schema.get("type")
+        text = f"must be {_TYPE_WORDS.get(kind, kind)}" if isinstance(kind, str) else "has the wrong type"
+        bounds = []
+        if "minimum" in schema:
+            bounds.append(f">= {schema['minimum']}")
+        if "exclusiveMinimum" in schema:
+            bounds.append(f"> {schema['exclusiveMinimum']}")
+        if "maximum" in schema:
+            bounds.append(f"<= {schema['maximum']}")
+        if "exclusiveMaximum" in schema:
+            bounds.append(f"< {schema['exclusiveMaximum']}")
+        return f"{where}: {text}{' ' + ' and '.join(bounds) if bounds else ''}"
+    if error.validator == "enum":
+        return f"{where}: must be one of {', '.join(map(str, schema['enum']))}"
+    if error.validator == "const":
+        return f"{where}: must be {schema['const']}"
+    if error.validator == "minItems":
+        return f"{where}: must not be empty"
+    if error.validator == "minLength":
+        return f"{where}: must not be empty"
+    if error.validator == "oneOf" and where.endswith("files"):
+        return f"{where}: must be a glob or a list of globs"
+    return f"{where}: {error.message}"
+
+
+def parse_config(text: str, source: str = "promptreview.yml") -> Config:
+    """Parse and validate config text; every problem is a UsageError naming the key path."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise UsageError(f"{source}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{source}: must be a mapping with at least 'version: 1' and 'prompts:'")
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.path)))
+    if errors:
+        # the deepest error of the first branch is usually the one a person needs
+        best = jsonschema.exceptions.best_match(errors)
+        raise UsageError(f"{source}: {_describe(best)}")
+    return _build(data, source)
+
+
+def _build(data: dict, source: str) -> Config:
+    entries = []
+    for item in data["prompts"]:
+        files = item["files"]
+        sample = item.get("sample", {})
+        if "per_stratum" in sample and "size" in sample:
+            index = data["prompts"].index(item)
+            raise UsageError(f"{source}: prompts[{index}].sample: give either per_stratum or size, not both")
+        entries.append(
+            PromptEntry(
+                files=(files,) if isinstance(files, str) else tuple(files),
+                suite=item["suite"],
+                schema=item.get("schema"),
+                model=item.get("model"),
+                strata=tuple(item.get("strata", ())),
+                sample=SampleSpec(
+                    per_stratum=sample.get("per_stratum"),
+                    size=sample.get("size"),
+                    allocation=sample.get("allocation", "proportional"),
+                    seed=sample.get("seed", 0),
+                ),
+            )
+        )
+    raw_gates = data.get("gates", {})
+    gates = {}
+    for name, default in DEFAULT_GATES.items():
+        if name == "alpha":
+            continue
+        given = raw_gates.get(name, {})
+        gates[name] = GateSpec(
+            max_increase=float(given.get("max_increase", default.get("max_increase", 0.0))),
+            # a gate named in the config gates unless it says otherwise; shifts and flips only warn by default
+            gating=bool(given.get("gating", default["gating"] or name in raw_gates)),
+        )
+    return Config(
+        prompts=entries,
+        model=data.get("model", DEFAULT_MODEL),
+        params=dict(data.get("params", {})),
+        samples=data.get("samples", 3),
+        concurrency=data.get("concurrency", 8),
+        max_calls=data.get("budget", {}).get("max_calls"),
+        allow_unpinned=data.get("allow_unpinned", False),
+        allow_fenced=data.get("parsing", {}).get("allow_fenced", False),
+        max_error_rate=data.get("max_error_rate", 0.1),
+        prices=data.get("prices", {}),
+        alpha=raw_gates.get("alpha", DEFAULT_GATES["alpha"]),
+        gates=gates,
+        source=source,
+    )

@@ -1,0 +1,121 @@
+"""The verdict: multiplicity corrections across the whole review, then each gate's decision.
+
+Holm controls the family-wise error of the gated metrics over every prompt in the review (any one of them
+blocks the merge, so they form one family); Benjamini–Hochberg controls the false discovery rate of the
+descriptive per-stratum and per-field tests, which only warn unless a config makes them gating.
+"""
+
+from __future__ import annotations
+
+from promptreview import stats
+from promptreview.config import Config
+from promptreview.records import RATE_OUTCOMES
+from promptreview.report.model import PromptReport
+
+_ORDER = {"pass": 0, "warn": 1, "fail": 2, "error": 3}
+
+
+def _worse(a: str, b: str) -> str:
+    return a if _ORDER[a] >= _ORDER[b] else b
+
+
+def apply_gates(prompts: list[PromptReport], config: Config) -> str:
+    """Adjust p-values, decide every gate, set each prompt's verdict; return the review's verdict."""
+    compared = [
+        p for p in prompts if p.change in ("modified", "renamed") and p.rates and p.verdict != "error"
+    ]
+
+    # Holm over every gated test of the review
+    gated: list[tuple[object, float]] = []
+    for p in compared:
+        for name in RATE_OUTCOMES:
+            row = p.rates.get(name)
+            if row is not None and config.gates[name].gating and row.p_value is not None:
+                gated.append((row, row.p_value))
+        if config.gates["flip_rate"].gating and p.flip_rate and p.flip_rate.p_value is not None:
+            gated.append((p.flip_rate, p.flip_rate.p_value))
+    for (row, _), adjusted in zip(gated, stats.holm([pv for _, pv in gated]), strict=True):
+        row.p_adjusted = adjusted  # type: ignore[attr-defined]
+
+    # Benjamini–Hochberg over the descriptive tests (and the non-gated metrics)
+    descriptive: list[object] = []
+    for p in compared:
+        descriptive += [s for s in p.distribution_shift if s.p_value is not None]
+        for name in RATE_OUTCOMES:
+            row = p.rates.get(name)
+            if row is not None and not config.gates[name].gating and row.p_value is not None:
+                descriptive.append(row)
+        if p.flip_rate and p.flip_rate.p_value is not None and not config.gates["flip_rate"].gating:
+            descriptive.append(p.flip_rate)
+        for s in p.strata:
+            descriptive += [r for r in s.rates.values() if r.p_value is not None]
+            if s.flip_rate and s.flip_rate.p_value is not None:
+                descriptive.append(s.flip_rate)
+    for row, adjusted in zip(
+        descriptive, stats.benjamini_hochberg([r.p_value for r in descriptive]), strict=True
+    ):
+        row.p_adjusted = adjusted  # type: ignore[attr-defined]
+
+    verdict = "pass"
+    for p in prompts:
+        if p.verdict != "error" and p in compared:
+            p.verdict = _decide(p, config)
+        verdict = _worse(verdict, p.verdict)
+    return {"warn": "pass"}.get(verdict, verdict)
+
+
+def _decide(p: PromptReport, config: Config) -> str:
+    alpha = config.alpha
+    verdict = "pass"
+    for name in RATE_OUTCOMES:
+        row = p.rates[name]
+        gate = config.gates[name]
+        if row.delta is None or row.p_value is None:
+            continue
+        row.max_increase = gate.max_increase
+        decision = stats.gate_decision(
+            row.delta, row.p_adjusted if row.p_adjusted is not None else row.p_value, gate.max_increase, alpha
+        )
+        if not gate.gating and decision == "fail":
+            decision = "warn"
+        row.gate = decision if gate.gating else None
+        if decision != "pass":
+            verdict = _worse(verdict, decision)
+            p.warnings.append(_gate_line(name, row, decision, gate.gating))
+    flip = p.flip_rate
+    if (
+        flip
+        and flip.excess is not None
+        and flip.p_adjusted is not None
+        and flip.p_adjusted < alpha
+        and flip.excess > 0
+    ):
+        gate = config.gates["flip_rate"]
+        decision = "fail" if gate.gating and flip.excess > gate.max_increase else "warn"
+        flip.gate = decision
+        verdict = _worse(verdict, decision)
+        p.warnings.append(
+            f"answers changed on {flip.head_vs_base:.1%} of input-samples against a noise floor of "
+            f"{flip.noise_floor:.1%} (adjusted p = {flip.p_adjusted:.3g})"
+        )
+    shifted = [s for s in p.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
+    if shifted:
+        decision = "fail" if config.gates["distribution_shift"].gating else "warn"
+        verdict = _worse(verdict, decision)
+        p.warnings.append(
+            "output distribution shifted: " + ", ".join(f"{s.field} ({s.test})" for s in shifted)
+        )
+    return verdict
+
+
+def _gate_line(name: str, row, decision: str, gating: bool) -> str:
+    label = name.replace("_", " ")
+    p_text = f"adjusted p = {row.p_adjusted:.3g}" if row.p_adjusted is not None else f"p = {row.p_value:.3g}"
+    change = f"{label} rate {row.base:.1%} → {row.head:.1%} ({row.delta * 100:+.1f} pp, {p_text})"
+    if decision == "fail":
+        return f"{change}: significant and above the {row.max_increase * 100:.1f} pp margin"
+    if row.delta > row.max_increase:
+        return f"{change}: above the {row.max_increase * 100:.1f} pp margin but not significant"
+    return f"{change}: significant but within the {row.max_increase * 100:.1f} pp margin" + (
+        "" if gating else " (not gating)"
+    )

@@ -1,0 +1,80 @@
+"""Keep every path a config names inside the repository: a pull request controls these files."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+
+from promptreview.errors import UsageError
+
+
+def repo_relative(root: Path, raw: str, what: str) -> str:
+    """Validate a config path and return it as a normalised POSIX path relative to `root`.
+
+    Refuses absolute paths, `..` segments, and paths whose real location (after symlinks) leaves the repo.
+    """
+    if not raw or "\x00" in raw:
+        raise UsageError(f"{what}: empty or invalid path {raw!r}")
+    pure = PurePosixPath(raw.replace("\\", "/"))
+    if pure.is_absolute() or re.match(r"^[A-Za-z]:", raw):
+        raise UsageError(f"{what}: {raw!r} is absolute; paths must be relative to the repository root")
+    if ".." in pure.parts:
+        raise UsageError(f"{what}: {raw!r} leaves the repository ('..' is not allowed)")
+    parts = [p for p in pure.parts if p != "."]
+    rel = "/".join(parts)
+    real_root = root.resolve()
+    real = (real_root / rel).resolve()
+    if real != real_root and real_root not in real.parents:
+        raise UsageError(f"{what}: {raw!r} resolves outside the repository (through a symlink)")
+    return rel
+
+
+def resolve_file(root: Path, raw: str, what: str) -> Path:
+    """A config path as an existing file inside the repository."""
+    rel = repo_relative(root, raw, what)
+    path = root / rel
+    if not path.is_file():
+        raise UsageError(f"{what}: file {raw!r} does not exist")
+    return path
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Translate a gitignore-style glob (`**` spans directories, `*` and `?` stay in one segment)."""
+    out = ""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**/", i):
+            out += "(?:.*/)?"
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out += ".*"
+            i += 2
+            continue
+        if c == "*":
+            out += "[^/]*"
+        elif c == "?":
+            out += "[^/]"
+        elif c == "[":
+            end = pattern.find("]", i + 1)
+            if end == -1:
+                out += re.escape(c)
+            else:
+                out += "[" + pattern[i + 1 : end].replace("!", "^", 1) + "]"
+                i = end
+        else:
+            out += re.escape(c)
+        i += 1
+    return re.compile(out + r"\Z")
+
+
+def matches_any(path: str, globs: tuple[str, ...]) -> bool:
+    return any(_glob_regex(g.lstrip("./") if g.startswith("./") else g).match(path) for g in globs)
+
+
+def check_globs(root: Path, globs: tuple[str, ...], what: str) -> None:
+    for g in globs:
+        repo_relative(root, g.replace("*", "x").replace("?", "x"), what)

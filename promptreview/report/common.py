@@ -1,0 +1,58 @@
+"""Wording and number formats shared by the human-readable reports."""
+
+from __future__ import annotations
+
+from promptreview.report.model import PromptReport, RateRow
+
+RATE_LABELS = {
+    "parse_failure": "parse failure",
+    "schema_violation": "schema violation",
+    "refusal": "refusal",
+    "error": "error (excluded)",
+}
+VERDICT_WORDS = {
+    "pass": "PASS",
+    "fail": "FAIL: regression",
+    "warn": "WARN",
+    "error": "ERROR: no trustworthy verdict",
+    "skipped": "nothing to review",
+}
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def pp(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:+.1f} pp"
+
+
+def interval(ci: tuple[float, float] | None) -> str:
+    return "–" if ci is None else f"[{ci[0] * 100:+.1f}, {ci[1] * 100:+.1f}]"
+
+
+def pval(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def rate_cells(name: str, row: RateRow) -> list[str]:
+    return [
+        RATE_LABELS.get(name, name),
+        f"{pct(row.base)} ({row.base_count}/{row.base_n})" if row.base is not None else "–",
+        f"{pct(row.head)} ({row.head_count}/{row.head_n})" if row.head is not None else "–",
+        pp(row.delta),
+        interval(row.ci95),
+        pval(row.p_adjusted if row.p_adjusted is not None else row.p_value),
+        row.gate or "",
+    ]
+
+
+RATE_HEADERS = ["outcome", "base", "head", "change", "95% CI", "p (adj.)", "gate"]
+
+
+def title(p: PromptReport) -> str:
+    if p.change == "renamed" and p.old_path:
+        return f"{p.old_path} → {p.path}"
+    return p.path

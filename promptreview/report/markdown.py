@@ -1,0 +1,121 @@
+"""The Markdown report (PR comment, job summary). Every untrusted string goes through `escape_md`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promptreview.report.common import RATE_HEADERS, VERDICT_WORDS, pct, pp, pval, rate_cells, title
+from promptreview.report.escape import escape_md
+
+ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️"}
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def render(report: Any, examples: bool = True) -> str:
+    """The full report; `examples=False` drops the quoted outputs (used to fit GitHub's comment limit)."""
+    lines = [f"## {ICONS.get(report.verdict, '')} promptreview: {VERDICT_WORDS[report.verdict]}", ""]
+    model = f"`{escape_md(report.model_spec or '–', None)}`"
+    if report.simulated:
+        model += " (**simulated**: promptreview's embedded model, not a real LLM)"
+    if report.pinned is False:
+        model += " (**not pinned**)"
+    lines.append(f"**Model:** {model}")
+    if report.served:
+        lines.append(f"**Served:** {', '.join('`' + escape_md(s, None) + '`' for s in report.served)}")
+    lines.append("")
+    for w in report.warnings:
+        lines.append(f"> [!WARNING]\n> {escape_md(w, 500)}\n")
+    for n in report.notes:
+        lines.append(f"_{escape_md(n, 500)}_  ")
+    for p in report.prompts:
+        lines += [
+            "",
+            f"### {ICONS.get(p.verdict, '')} `{escape_md(title(p), None)}` ({p.change}): {p.verdict}",
+            "",
+        ]
+        if p.change == "removed" or not p.rates:
+            lines += [f"- {escape_md(n, 500)}" for n in p.notes]
+            continue
+        lines.append(
+            f"{p.n_inputs} inputs × {p.samples} samples from `{escape_md(p.suite or '', None)}`"
+            + (", overall rates weighted by stratum size" if p.weighted else "")
+        )
+        lines.append("")
+        lines.append(
+            _table(RATE_HEADERS, [[escape_md(c, None) for c in rate_cells(k, v)] for k, v in p.rates.items()])
+        )
+        if p.flip_rate and p.flip_rate.head_vs_base is not None:
+            lines += [
+                "",
+                f"**Answers changed** on {pct(p.flip_rate.head_vs_base)} of input-samples "
+                f"(noise floor {pct(p.flip_rate.noise_floor)}, "
+                f"p {pval(p.flip_rate.p_adjusted or p.flip_rate.p_value)}).",
+            ]
+        for w in p.warnings:
+            lines += ["", f"- ⚠️ {escape_md(w, 500)}"]
+        if p.strata:
+            rows = [
+                [
+                    escape_md(s.label, 80),
+                    str(s.n_inputs),
+                    pct(s.rates["parse_failure"].base),
+                    pct(s.rates["parse_failure"].head),
+                    pp(s.rates["parse_failure"].delta),
+                    pp(s.rates["schema_violation"].delta),
+                    pp(s.rates["refusal"].delta),
+                ]
+                for s in p.strata
+            ]
+            lines += [
+                "",
+                "<details><summary>Per stratum</summary>",
+                "",
+                _table(
+                    ["stratum", "inputs", "parse failure base", "head", "Δ parse", "Δ schema", "Δ refusal"],
+                    rows,
+                ),
+                "",
+                "</details>",
+            ]
+        if p.distribution_shift:
+            rows = [
+                [
+                    escape_md(s.field, 60),
+                    s.kind,
+                    escape_md(s.test, 60),
+                    "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
+                    pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
+                ]
+                for s in p.distribution_shift
+            ]
+            lines += [
+                "",
+                "<details><summary>Output distribution</summary>",
+                "",
+                _table(["field", "kind", "test", "effect", "p (adj.)"], rows),
+                "",
+                "</details>",
+            ]
+        if examples and p.examples:
+            lines += ["", "<details><summary>Examples that broke</summary>", ""]
+            for e in p.examples:
+                lines.append(
+                    f"- input `{escape_md(e.input_id, 60)}` ({escape_md(e.stratum, 60)}), sample {e.sample}: "
+                    f"{e.base_outcome or '–'} → **{e.head_outcome}**"
+                    + (f" ({escape_md(e.detail, 160)})" if e.detail else "")
+                )
+                lines.append(f"  - output: {escape_md(e.head_text, 300)}")
+            lines += ["", "</details>"]
+        for n in p.notes:
+            lines.append(f"- {escape_md(n, 500)}")
+        c = p.calls
+        lines += [
+            "",
+            f"<sub>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed</sub>",
+        ]
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,110 @@
+"""The terminal report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tabulate import tabulate
+
+from promptreview.report.common import RATE_HEADERS, VERDICT_WORDS, pct, pp, pval, rate_cells, title
+
+
+def render(report: Any) -> str:
+    if report.plan is not None:
+        return _plan(report)
+    lines = [f"promptreview: {VERDICT_WORDS[report.verdict]}"]
+    lines.append(
+        f"model: {report.model_spec}"
+        + (" (simulated)" if report.simulated else "")
+        + ("" if report.pinned in (None, True) else " (NOT pinned)")
+    )
+    if report.served:
+        lines.append(f"served: {', '.join(report.served)}")
+    lines += [f"! {w}" for w in report.warnings]
+    lines += [f"note: {n}" for n in report.notes]
+    for p in report.prompts:
+        lines.append("")
+        lines.append(f"== {title(p)} [{p.change}] verdict: {p.verdict.upper()}")
+        if p.change == "removed" or not p.rates:
+            lines += [f"   {n}" for n in p.notes]
+            continue
+        lines.append(
+            f"   {p.n_inputs} inputs x {p.samples} samples, suite {p.suite}"
+            + (" (weighted by stratum size)" if p.weighted else "")
+        )
+        lines.append(
+            tabulate([rate_cells(k, v) for k, v in p.rates.items()], headers=RATE_HEADERS, tablefmt="simple")
+        )
+        if p.flip_rate and p.flip_rate.head_vs_base is not None:
+            lines.append(
+                f"   answers changed: {pct(p.flip_rate.head_vs_base)} of input-samples; noise floor "
+                f"{pct(p.flip_rate.noise_floor)} (p {pval(p.flip_rate.p_adjusted or p.flip_rate.p_value)})"
+            )
+        if p.distribution_shift:
+            rows = [
+                [
+                    s.field,
+                    s.kind,
+                    s.test,
+                    "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
+                    pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
+                ]
+                for s in p.distribution_shift
+            ]
+            lines.append(
+                tabulate(rows, headers=["field", "kind", "test", "effect", "p (adj.)"], tablefmt="simple")
+            )
+        if p.strata:
+            rows = [
+                [
+                    s.label,
+                    s.n_inputs,
+                    pct(s.rates["parse_failure"].base),
+                    pct(s.rates["parse_failure"].head),
+                    pp(s.rates["parse_failure"].delta),
+                    pp(s.rates["schema_violation"].delta),
+                    pp(s.rates["refusal"].delta),
+                ]
+                for s in p.strata
+            ]
+            lines.append(
+                tabulate(
+                    rows,
+                    headers=[
+                        "stratum",
+                        "inputs",
+                        "parse fail base",
+                        "head",
+                        "Δ parse",
+                        "Δ schema",
+                        "Δ refusal",
+                    ],
+                    tablefmt="simple",
+                )
+            )
+        for w in p.warnings:
+            lines.append(f"   ! {w}")
+        for n in p.notes:
+            lines.append(f"   note: {n}")
+        c = p.calls
+        lines.append(f"   calls: {c.total} ({c.cached} cached, {c.retried} retried, {c.failed} failed)")
+    return "\n".join(lines) + "\n"
+
+
+def _plan(report: Any) -> str:
+    plan = report.plan
+    lines = [f"promptreview plan: {plan['calls']} calls ({plan['uncached_calls']} not cached)"]
+    cost = plan.get("cost_usd_max")
+    lines.append(
+        "estimated cost: " + ("unknown (no price for this model)" if cost is None else f"at most ${cost:.4f}")
+    )
+    for p in plan["prompts"]:
+        lines.append(f"\n== {p['path']} [{p['change']}] {p['n_inputs']} inputs x {p['samples']} samples")
+        for name, side in p["sides"].items():
+            lines.append(
+                f"   {name}: {side['model']}, {side['calls']} calls ({side['uncached_calls']} to make), "
+                f"~{side['prompt_tokens']} prompt tokens"
+            )
+        det = ", ".join(f"{k} {v * 100:.1f} pp" for k, v in p["min_detectable_increase"].items())
+        lines.append(f"   smallest increase detectable with 80% power (from a 5% base rate): {det}")
+    return "\n".join(lines) + "\n"

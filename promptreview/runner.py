@@ -1,0 +1,130 @@
+"""Run completion requests: asyncio with bounded concurrency, the response cache, and shared retries."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from promptreview.cache import ResponseCache
+from promptreview.errors import ProviderError
+from promptreview.providers.base import FatalCallError, Provider, RetryableCallError
+from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
+from promptreview.records import Completion, CompletionRequest
+
+ProgressFn = Callable[[int, int], None]  # (done, total)
+
+
+@dataclass
+class RunSettings:
+    concurrency: int = 8
+    retry: RetryPolicy = RetryPolicy()
+    timeout: float = 120.0
+
+
+async def _one(
+    request: CompletionRequest,
+    provider: Provider,
+    client: httpx.AsyncClient,
+    policy: RetryPolicy,
+) -> Completion:
+    async def attempt():
+        try:
+            return await provider.complete(request, client)
+        except httpx.TimeoutException as exc:
+            raise RetryableCallError(f"timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise RetryableCallError(f"connection failed ({type(exc).__name__}: {exc})") from exc
+
+    started = time.perf_counter()
+    try:
+        response, attempts = await call_with_retries(attempt, policy)
+    except RetriesExhausted as exc:
+        return Completion(
+            request,
+            None,
+            error=str(exc.last),
+            attempts=exc.attempts,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+    return Completion(request, response, attempts=attempts, latency_ms=(time.perf_counter() - started) * 1000)
+
+
+async def _run(
+    requests: list[CompletionRequest],
+    providers: Mapping[str, Provider],
+    cache: ResponseCache | None,
+    settings: RunSettings,
+    progress: ProgressFn | None,
+) -> list[Completion]:
+    results: dict[str, Completion] = {}
+    pending: list[CompletionRequest] = []
+    for request in requests:
+        key = request.cache_key()
+        if key in results:  # identical requests share one call
+            continue
+        cached = cache.get(request) if cache else None
+        if cached is not None:
+            results[key] = Completion(request, cached, cached=True, attempts=0)
+        else:
+            results[key] = None  # type: ignore[assignment]  # placeholder keeps first-seen order
+            pending.append(request)
+    total = len(results)
+    done = total - len(pending)
+    if progress:
+        progress(done, total)
+    semaphore = asyncio.Semaphore(settings.concurrency)
+    stopping = asyncio.Event()  # set on a fatal error: calls still waiting for a slot are not started
+    limits = httpx.Limits(
+        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+    )
+    async with httpx.AsyncClient(timeout=settings.timeout, limits=limits) as client:
+
+        async def worker(request: CompletionRequest) -> None:
+            nonlocal done
+            async with semaphore:
+                if stopping.is_set():
+                    return
+                try:
+                    completion = await _one(
+                        request, providers[request.model.provider], client, settings.retry
+                    )
+                except FatalCallError:
+                    stopping.set()
+                    raise
+            if cache is not None and completion.response is not None:
+                cache.put(request, completion.response)  # written at once: a re-run resumes from here
+            results[request.cache_key()] = completion
+            done += 1
+            if progress:
+                progress(done, total)
+
+        tasks = [asyncio.create_task(worker(r)) for r in pending]
+        try:
+            await asyncio.gather(*tasks)
+        except FatalCallError as exc:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise ProviderError(f"{exc} (completed calls are cached; re-run to resume)") from None
+    out = []
+    for request in requests:
+        shared = results[request.cache_key()]
+        if shared.request is not request:  # a duplicate: answered without a call of its own
+            shared = Completion(request, shared.response, shared.error, cached=True, attempts=0)
+        out.append(shared)
+    return out
+
+
+def run_requests(
+    requests: list[CompletionRequest],
+    providers: Mapping[str, Provider],
+    cache: ResponseCache | None,
+    settings: RunSettings,
+    progress: ProgressFn | None = None,
+) -> list[Completion]:
+    """Complete every request (in the order given). A fatal provider error raises ProviderError (exit 3)."""
+    return asyncio.run(_run(requests, providers, cache, settings, progress))

@@ -1,0 +1,163 @@
+"""Suites (JSONL or CSV rows of template variables) and their stratified sample."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptreview.config import SampleSpec
+from promptreview.errors import UsageError
+
+
+@dataclass(frozen=True)
+class SuiteRow:
+    input_id: str
+    values: dict[str, Any]
+    stratum: str  # canonical label, e.g. "channel=email" ("all" without strata)
+
+
+@dataclass
+class StratumInfo:
+    label: str
+    values: dict[str, Any]
+    population: int  # rows in the whole suite
+    sampled: int  # rows drawn
+    quota: int  # rows asked for
+
+    @property
+    def short(self) -> bool:
+        return self.sampled < self.quota
+
+
+@dataclass
+class SuiteSample:
+    path: str
+    rows: list[SuiteRow]
+    strata: list[StratumInfo]
+    columns: set[str]
+    population: int
+    allocation: str
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def proportional(self) -> bool:
+        """True when every stratum was sampled at the same fraction, so unweighted rates are unbiased."""
+        pairs = [(s.sampled, s.population) for s in self.strata]
+        a, b = pairs[0]
+        return all(a * d == c * b for c, d in pairs[1:])  # a/b == c/d, exactly
+
+
+def load_rows(path: str, data: bytes) -> list[dict[str, Any]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    lower = path.lower()
+    if lower.endswith((".jsonl", ".ndjson")):
+        rows = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise UsageError(f"{path}:{number}: each line must be a JSON object")
+            rows.append(row)
+    elif lower.endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if reader.fieldnames is None:
+            raise UsageError(f"{path}: the CSV file has no header row")
+        rows = []
+        for number, row in enumerate(reader, start=2):
+            if None in row:
+                raise UsageError(f"{path}:{number}: more fields than the header has")
+            rows.append(dict(row))
+    else:
+        raise UsageError(f"{path}: a suite must be .jsonl or .csv")
+    if not rows:
+        raise UsageError(f"{path}: the suite has no rows")
+    return rows
+
+
+def _label(strata: tuple[str, ...], row: dict[str, Any]) -> str:
+    if not strata:
+        return "all"
+    return ",".join(f"{col}={row[col]}" for col in strata)
+
+
+def _allocate(spec: SampleSpec, sizes: dict[str, int], path: str) -> dict[str, int]:
+    """Rows to draw per stratum. Proportional uses largest remainders so the total is exactly `size`."""
+    if spec.per_stratum is not None:
+        return {k: spec.per_stratum for k in sizes}
+    if spec.size is None:
+        return dict(sizes)  # no sample given: every row
+    total = sum(sizes.values())
+    size = min(spec.size, total)
+    if spec.allocation == "equal":
+        base, extra = divmod(size, len(sizes))
+        keys = sorted(sizes)
+        return {k: base + (1 if i < extra else 0) for i, k in enumerate(keys)}
+    # proportional (neyman without per-stratum variances reduces to proportional)
+    exact = {k: size * n / total for k, n in sizes.items()}
+    quota = {k: math.floor(v) for k, v in exact.items()}
+    leftover = size - sum(quota.values())
+    for k in sorted(exact, key=lambda k: (-(exact[k] - quota[k]), k))[:leftover]:
+        quota[k] += 1
+    return quota
+
+
+def sample_suite(
+    path: str, rows: list[dict[str, Any]], strata: tuple[str, ...], spec: SampleSpec
+) -> SuiteSample:
+    """Draw the stratified sample. Seeded per stratum, so adding a stratum does not reshuffle the others."""
+    columns = set().union(*(r.keys() for r in rows))
+    for col in strata:
+        if col not in columns:
+            raise UsageError(
+                f"{path}: strata column {col!r} is not in the suite (columns: {', '.join(sorted(columns))})"
+            )
+    ids: list[str] = []
+    seen: set[str] = set()
+    for i, row in enumerate(rows):
+        rid = row.get("id")
+        rid = str(rid) if rid not in (None, "") else f"row{i + 1}"
+        if rid in seen:
+            raise UsageError(f"{path}: duplicate id {rid!r}; ids must be unique")
+        seen.add(rid)
+        ids.append(rid)
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(rows):
+        missing = [c for c in strata if row.get(c) in (None, "")]
+        if missing:
+            raise UsageError(f"{path}: row {ids[i]!r} has no value for strata column {missing[0]!r}")
+        groups.setdefault(_label(strata, row), []).append(i)
+    quotas = _allocate(spec, {k: len(v) for k, v in groups.items()}, path)
+    chosen: list[SuiteRow] = []
+    infos: list[StratumInfo] = []
+    notes: list[str] = []
+    for label in sorted(groups):
+        members = groups[label]
+        quota = quotas[label]
+        take = min(quota, len(members))
+        rng = random.Random(f"{spec.seed}:{label}")
+        picked = sorted(rng.sample(members, take)) if take < len(members) else list(members)
+        chosen.extend(SuiteRow(ids[i], rows[i], label) for i in picked)
+        infos.append(StratumInfo(label, {c: rows[members[0]][c] for c in strata}, len(members), take, quota))
+        if take < quota:
+            notes.append(
+                f"stratum {label} has {len(members)} rows, fewer than its quota of {quota}: all were taken"
+            )
+    allocation = "per_stratum" if spec.per_stratum is not None else (spec.allocation if spec.size else "all")
+    if spec.size is not None and spec.allocation == "neyman":
+        notes.append(
+            "neyman allocation needs per-stratum variances that are not known before the run; "
+            "proportional allocation was used"
+        )
+    return SuiteSample(path, chosen, infos, columns, len(rows), allocation, notes)

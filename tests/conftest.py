@@ -1,0 +1,104 @@
+"""Shared fixtures: sealed environment, real git repositories in temp dirs, an in-process CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def sealed_env(tmp_path_factory, monkeypatch):
+    """No test reads the developer's HOME, git config, cache or API keys."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Committer")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "committer@example.com")
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "ANTHROPIC_", "OLLAMA_", "GITHUB_", "PROMPTREVIEW_")):
+            monkeypatch.delenv(name, raising=False)
+    yield
+
+
+class GitRepo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self.git("init", "-q", "-b", "main")
+        self.git("config", "commit.gpgsign", "false")
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=self.root, check=True, capture_output=True, text=True
+        ).stdout
+
+    def write(self, path: str, content: str | bytes) -> Path:
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+        return target
+
+    def commit(self, message: str = "change") -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def git_repo(tmp_path) -> GitRepo:
+    return GitRepo(tmp_path / "repo")
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> dict:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """Run `promptreview ARGS` in-process (same code path as the console script) and capture everything."""
+    from promptreview.cli import main
+
+    def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Result:
+        monkeypatch.chdir(cwd)
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def run_installed(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Result:
+    """Run the installed console script in a subprocess, as a user (or the acceptance check) would."""
+    script = Path(sys.executable).parent / "promptreview"
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([str(script), *args], cwd=cwd, capture_output=True, text=True, env=full_env)
+    return Result(proc.returncode, proc.stdout, proc.stderr)

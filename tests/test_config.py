@@ -1,0 +1,85 @@
+import pytest
+
+from promptreview.config import parse_config
+from promptreview.errors import UsageError
+
+MINIMAL = "version: 1\nprompts:\n  - files: 'prompts/*.prompt.yml'\n    suite: suite.jsonl\n"
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(UsageError) as info:
+        parse_config(text)
+    return str(info.value)
+
+
+def test_minimal_config_gets_defaults():
+    config = parse_config(MINIMAL)
+    assert config.samples == 3
+    assert config.alpha == 0.05
+    assert config.gates["parse_failure"].max_increase == 0.02 and config.gates["parse_failure"].gating
+    assert not config.gates["flip_rate"].gating
+    assert config.prompts[0].files == ("prompts/*.prompt.yml",)
+
+
+def test_full_design_example_parses():
+    text = """
+version: 1
+model: openai:gpt-4o-mini-2024-07-18
+params: {temperature: 0.7, max_tokens: 400}
+samples: 3
+concurrency: 8
+budget: {max_calls: 5000}
+prompts:
+  - files: "prompts/**/*.prompt.yml"
+    suite: sample_suites/support_triage/inputs.jsonl
+    schema: schemas/triage.schema.json
+    strata: [channel]
+    sample: {per_stratum: 25, seed: 1234}
+gates:
+  parse_failure: {max_increase: 0.02}
+  schema_violation: {max_increase: 0.02}
+  refusal: {max_increase: 0.02}
+  alpha: 0.05
+"""
+    config = parse_config(text)
+    assert config.max_calls == 5000
+    assert config.prompts[0].sample.per_stratum == 25 and config.prompts[0].sample.seed == 1234
+    assert config.params == {"temperature": 0.7, "max_tokens": 400}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            MINIMAL.replace("suite.jsonl", "suite.jsonl\n    sample: {per_stratum: 0}"),
+            "prompts[0].sample.per_stratum: must be an integer >= 1",
+        ),
+        (
+            MINIMAL.replace("suite.jsonl", "suite.jsonl\n    sample: {per_stratum: many}"),
+            "prompts[0].sample.per_stratum: must be an integer >= 1",
+        ),
+        (MINIMAL + "colour: blue\n", "colour: unknown key"),
+        (
+            MINIMAL.replace("    suite: suite.jsonl\n", "    suite: suite.jsonl\n    sampel: {}\n"),
+            "prompts[0].sampel: unknown key",
+        ),
+        ("version: 2\nprompts: [{files: a, suite: b}]", "version: must be 1"),
+        ("version: 1\nprompts: [{files: a}]", "prompts[0]: missing required key 'suite'"),
+        ("version: 1\nprompts: []", "prompts: must not be empty"),
+        (MINIMAL + "gates: {alpha: 1.5}\n", "gates.alpha: must be a number > 0 and < 1"),
+        (
+            "version: 1\nprompts: [{files: a, suite: b, sample: {per_stratum: 2, size: 9}}]",
+            "prompts[0].sample: give either per_stratum or size, not both",
+        ),
+        ("version: [1\n", "is not valid YAML"),
+        ("- 1\n- 2\n", "must be a mapping"),
+    ],
+)
+def test_errors_name_the_key_path(text, message):
+    assert message in error_of(text)
+
+
+def test_named_gate_is_gating_and_flip_can_be_made_gating():
+    config = parse_config(MINIMAL + "gates:\n  flip_rate: {max_increase: 0.1}\n  refusal: {gating: false}\n")
+    assert config.gates["flip_rate"].gating and config.gates["flip_rate"].max_increase == 0.1
+    assert not config.gates["refusal"].gating

@@ -1,0 +1,109 @@
+import asyncio
+
+import pytest
+
+from promptreview.cache import ResponseCache
+from promptreview.errors import ProviderError
+from promptreview.providers.base import FatalCallError, RetryableCallError
+from promptreview.providers.retry import RetryPolicy
+from promptreview.records import CompletionRequest, Message, ModelSpec, ProviderResponse
+from promptreview.runner import RunSettings, run_requests
+
+FAST = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, jitter=0.0)
+
+
+class ScriptedProvider:
+    """An in-process provider whose answer per prompt text is scripted, counting calls and concurrency."""
+
+    name = "fake"
+    key_env_var = None
+
+    def __init__(self, script=None):
+        self.script = script or {}
+        self.calls = 0
+        self.in_flight = 0
+        self.peak = 0
+
+    def pin_status(self, model_id):
+        return "pinned"
+
+    def pinned_suggestions(self, model_id):
+        return []
+
+    async def complete(self, request, client):
+        self.calls += 1
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        await asyncio.sleep(0)
+        self.in_flight -= 1
+        action = self.script.get(request.messages[0].content)
+        if isinstance(action, list):
+            action = action.pop(0) if action else None
+        if isinstance(action, Exception):
+            raise action
+        return ProviderResponse(text='{"n": %d}' % request.sample_index, served_model=request.model.model)
+
+
+def requests(n, prefix="q"):
+    return [
+        CompletionRequest(ModelSpec("fake", "m"), (Message("user", f"{prefix}{i}"),), sample_index=0)
+        for i in range(n)
+    ]
+
+
+def test_bounded_concurrency_and_order(tmp_path):
+    provider = ScriptedProvider()
+    reqs = requests(40)
+    done = []
+    out = run_requests(
+        reqs,
+        {"fake": provider},
+        None,
+        RunSettings(concurrency=4, retry=FAST),
+        progress=lambda d, t: done.append((d, t)),
+    )
+    assert [c.request for c in out] == reqs
+    assert provider.calls == 40 and provider.peak <= 4
+    assert done[-1] == (40, 40)
+
+
+def test_cache_makes_second_run_free_and_resumes(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    provider = ScriptedProvider()
+    first = run_requests(requests(10), {"fake": provider}, cache, RunSettings(retry=FAST))
+    assert not any(c.cached for c in first)
+    second = run_requests(requests(10), {"fake": provider}, cache, RunSettings(retry=FAST))
+    assert provider.calls == 10 and all(c.cached for c in second)
+    assert [c.response.text for c in second] == [c.response.text for c in first]
+    more = run_requests(requests(12), {"fake": provider}, cache, RunSettings(retry=FAST))
+    assert provider.calls == 12 and sum(c.cached for c in more) == 10
+
+
+def test_retry_then_success_and_exhausted_retries_become_errors(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    provider = ScriptedProvider(
+        {
+            "q0": [RetryableCallError("503", status=503)],
+            "q1": [RetryableCallError("429", status=429, retry_after=0.0)] * 3,
+        }
+    )
+    out = run_requests(requests(3), {"fake": provider}, cache, RunSettings(retry=FAST))
+    assert out[0].response is not None and out[0].attempts == 2
+    assert out[1].response is None and out[1].attempts == 3 and "429" in out[1].error
+    assert out[2].attempts == 1
+    assert cache.count() == 2  # the failed call is not cached, so a re-run tries it again
+
+
+def test_fatal_error_stops_the_run_but_keeps_completed_calls(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    provider = ScriptedProvider({"q5": FatalCallError("invalid API key (401)", status=401)})
+    with pytest.raises(ProviderError, match="invalid API key"):
+        run_requests(requests(10), {"fake": provider}, cache, RunSettings(concurrency=1, retry=FAST))
+    assert cache.count() == 5
+
+
+def test_identical_requests_share_one_call():
+    provider = ScriptedProvider()
+    reqs = requests(3) + requests(3)
+    out = run_requests(reqs, {"fake": provider}, None, RunSettings(retry=FAST))
+    assert provider.calls == 3 and [c.cached for c in out] == [False] * 3 + [True] * 3

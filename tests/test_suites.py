@@ -1,0 +1,101 @@
+import json
+from collections import Counter
+
+import pytest
+
+from promptreview.config import SampleSpec
+from promptreview.errors import UsageError
+from promptreview.suites import load_rows, sample_suite
+
+
+def rows_with(sizes: dict[str, int]) -> list[dict]:
+    rows = []
+    for channel, n in sizes.items():
+        rows += [{"id": f"{channel}-{i}", "channel": channel, "text": f"t{i}"} for i in range(n)]
+    return rows
+
+
+def test_jsonl_and_csv_load():
+    jsonl = "\n".join(json.dumps(r) for r in rows_with({"a": 2})).encode()
+    assert len(load_rows("s.jsonl", jsonl)) == 2
+    csv_rows = load_rows("s.csv", b'id,channel,text\n1,email,"hello, world"\n2,chat,hi\n')
+    assert csv_rows[0] == {"id": "1", "channel": "email", "text": "hello, world"}
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("s.jsonl", b'{"a": 1}\n{oops\n', "s.jsonl:2: not valid JSON"),
+        ("s.jsonl", b"[1, 2]\n", "must be a JSON object"),
+        ("s.jsonl", b"\n", "no rows"),
+        ("s.txt", b"x", "must be .jsonl or .csv"),
+        ("s.csv", b"a\n1,2\n", "more fields than the header"),
+    ],
+)
+def test_bad_suites(name, data, message):
+    with pytest.raises(UsageError, match=message):
+        load_rows(name, data)
+
+
+def test_per_stratum_takes_all_of_a_small_stratum_and_says_so():
+    sample = sample_suite(
+        "s.jsonl",
+        rows_with({"email": 50, "chat": 30, "phone": 5}),
+        ("channel",),
+        SampleSpec(per_stratum=10, seed=1),
+    )
+    counts = Counter(r.stratum for r in sample.rows)
+    assert counts == {"channel=email": 10, "channel=chat": 10, "channel=phone": 5}
+    assert any("channel=phone has 5 rows" in n for n in sample.notes)
+    assert not sample.proportional
+
+
+def test_sampling_is_reproducible_and_seed_dependent():
+    rows = rows_with({"email": 100, "chat": 100})
+    a = sample_suite("s", rows, ("channel",), SampleSpec(per_stratum=10, seed=7))
+    b = sample_suite("s", rows, ("channel",), SampleSpec(per_stratum=10, seed=7))
+    c = sample_suite("s", rows, ("channel",), SampleSpec(per_stratum=10, seed=8))
+    assert [r.input_id for r in a.rows] == [r.input_id for r in b.rows]
+    assert [r.input_id for r in a.rows] != [r.input_id for r in c.rows]
+
+
+def test_proportional_allocation_sums_exactly():
+    sample = sample_suite(
+        "s",
+        rows_with({"a": 61, "b": 29, "c": 10}),
+        ("channel",),
+        SampleSpec(size=33, allocation="proportional"),
+    )
+    counts = Counter(r.stratum for r in sample.rows)
+    assert sum(counts.values()) == 33
+    assert counts == {"channel=a": 20, "channel=b": 10, "channel=c": 3}
+
+
+def test_equal_allocation():
+    sample = sample_suite(
+        "s", rows_with({"a": 60, "b": 30, "c": 10}), ("channel",), SampleSpec(size=30, allocation="equal")
+    )
+    assert Counter(r.stratum for r in sample.rows) == {"channel=a": 10, "channel=b": 10, "channel=c": 10}
+
+
+def test_all_rows_when_no_sample_and_proportional():
+    sample = sample_suite("s", rows_with({"a": 6, "b": 3}), ("channel",), SampleSpec())
+    assert len(sample.rows) == 9 and sample.proportional
+
+
+def test_multi_column_strata_and_missing_column():
+    rows = [{"channel": c, "lang": l} for c in ("email", "chat") for l in ("en", "de") for _ in range(3)]
+    sample = sample_suite("s", rows, ("channel", "lang"), SampleSpec(per_stratum=2))
+    assert {r.stratum for r in sample.rows} == {
+        "channel=chat,lang=de",
+        "channel=chat,lang=en",
+        "channel=email,lang=de",
+        "channel=email,lang=en",
+    }
+    with pytest.raises(UsageError, match="strata column 'tier'"):
+        sample_suite("s", rows, ("tier",), SampleSpec())
+
+
+def test_duplicate_ids_are_refused():
+    with pytest.raises(UsageError, match="duplicate id"):
+        sample_suite("s", [{"id": 1}, {"id": 1}], (), SampleSpec())
