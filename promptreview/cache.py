@@ -31,6 +31,10 @@ _MIGRATIONS = [
         )
         """,
     ),
+    (
+        "002_request_json",
+        "ALTER TABLE completions ADD COLUMN request_json TEXT",
+    ),
 ]
 
 
@@ -39,6 +43,17 @@ def default_cache_path(env: Mapping[str, str]) -> Path:
         return Path(env["PROMPTREVIEW_CACHE_DIR"]) / "cache.sqlite"
     base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "promptreview" / "cache.sqlite"
+
+
+def _request_json(request: CompletionRequest) -> dict:
+    """What was asked, kept beside the answer so a cached run can be audited (like `llm logs`)."""
+    return {
+        "model": request.model.text,
+        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "params": dict(request.params),
+        "response_schema": request.response_schema,
+        "sample_index": request.sample_index,
+    }
 
 
 class ResponseCache:
@@ -71,7 +86,8 @@ class ResponseCache:
 
     def put(self, request: CompletionRequest, response: ProviderResponse) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO completions (key, provider, model, served_model, sample_index, response_json,"
+            " created_at, request_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 request.cache_key(),
                 request.model.provider,
@@ -80,8 +96,18 @@ class ResponseCache:
                 request.sample_index,
                 json.dumps(asdict(response), ensure_ascii=False),
                 time.time(),
+                json.dumps(_request_json(request), ensure_ascii=False),
             ),
         )
+
+    def entries(self) -> list[tuple[dict, ProviderResponse]]:
+        """Every stored (request, response), oldest first."""
+        out = []
+        for req, resp in self._db.execute("SELECT request_json, response_json FROM completions ORDER BY rowid"):
+            data = json.loads(resp)
+            data["usage"] = Usage(**data.get("usage", {}))
+            out.append((json.loads(req) if req else {}, ProviderResponse(**data)))
+        return out
 
     def count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]

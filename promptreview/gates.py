@@ -60,8 +60,33 @@ def apply_gates(prompts: list[PromptReport], config: Config) -> str:
     for p in prompts:
         if p.verdict != "error" and p in compared:
             p.verdict = _decide(p, config)
+            _power(p, config)
+        p.strata.sort(key=lambda stratum: _blast_radius(stratum, config.alpha))
         verdict = _worse(verdict, p.verdict)
     return {"warn": "pass"}.get(verdict, verdict)
+
+
+def _blast_radius(stratum, alpha: float) -> tuple:
+    """Strata with a significant change first, then by the size of their largest change."""
+    rows = [r for r in stratum.rates.values() if r.delta is not None]
+    significant = any(r.p_adjusted is not None and r.p_adjusted < alpha for r in rows)
+    largest = max((abs(r.delta) for r in rows), default=0.0)
+    return (not significant, -largest, stratum.label)
+
+
+def _power(p: PromptReport, config: Config) -> None:
+    """Record the smallest increase each gated rate could detect, and warn when a pass rests on too little."""
+    for name in RATE_OUTCOMES:
+        row, gate = p.rates[name], config.gates[name]
+        if not gate.gating or row.base is None:
+            continue
+        row.min_detectable = stats.min_detectable_increase(p.n_inputs, p.samples, row.base, alpha=config.alpha)
+        if p.verdict != "fail" and row.min_detectable > gate.max_increase:
+            p.notes.append(
+                f"{name.replace('_', ' ')}: with {p.n_inputs} inputs x {p.samples} samples only an increase of "
+                f"{row.min_detectable * 100:.1f} pp or more is detected with 80% power; the "
+                f"{gate.max_increase * 100:.1f} pp margin needs a larger sample"
+            )
 
 
 def _decide(p: PromptReport, config: Config) -> str:

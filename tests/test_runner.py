@@ -41,7 +41,7 @@ class ScriptedProvider:
             action = action.pop(0) if action else None
         if isinstance(action, Exception):
             raise action
-        return ProviderResponse(text='{"n": %d}' % request.sample_index, served_model=request.model.model)
+        return ProviderResponse(text=f'{{"n": {request.sample_index}}}', served_model=request.model.model)
 
 
 def requests(n, prefix="q"):

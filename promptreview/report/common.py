@@ -34,7 +34,12 @@ def interval(ci: tuple[float, float] | None) -> str:
 def pval(value: float | None) -> str:
     if value is None:
         return "–"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+    return "<0.001" if value < 0.001 else f"{float(value):.3f}"
+
+
+def short_test(name: str) -> str:
+    """The test's name without its parenthesised details, for narrow tables."""
+    return name.split(" (")[0].split(", ")[0]
 
 
 def rate_cells(name: str, row: RateRow) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from promptreview.report.common import RATE_HEADERS, VERDICT_WORDS, pct, pp, pval, rate_cells, title
+from promptreview.report.common import RATE_HEADERS, VERDICT_WORDS, pct, pp, pval, rate_cells, short_test, title
 
 
 def render(report: Any) -> str:
