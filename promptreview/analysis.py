@@ -94,10 +94,13 @@ def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) 
     return np.array([info[strata_of[i]].population / total / info[strata_of[i]].sampled for i in inputs])
 
 
-def _per_input_rates(side: pd.DataFrame, outcome: str, inputs: pd.Index) -> np.ndarray:
+def _per_input_rates(side: pd.DataFrame, outcome: str, inputs: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per input: the share of its non-error completions with `outcome`, and how many there were."""
     valid = side[side["outcome"] != "error"]
-    hits = (valid["outcome"] == outcome).groupby(valid["input_id"]).mean()
-    return hits.reindex(inputs).to_numpy(dtype=float)
+    grouped = (valid["outcome"] == outcome).groupby(valid["input_id"])
+    rates = grouped.mean().reindex(inputs).to_numpy(dtype=float)
+    counts = grouped.size().reindex(inputs).fillna(0).to_numpy(dtype=float)
+    return rates, counts
 
 
 def _side_rate(
@@ -119,6 +122,19 @@ def _side_rate(
     return stats.weighted_rate(by_stratum, population), count, n
 
 
+def _side_interval(side: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool) -> tuple[float, float]:
+    """Wilson interval of one side's rate with inputs as clusters (K samples of an input are not independent)."""
+    inputs = pd.Index(sorted(set(side["input_id"])))
+    if outcome == "error":
+        grouped = (side["outcome"] == "error").groupby(side["input_id"])
+        rates, counts = grouped.mean().reindex(inputs).to_numpy(float), grouped.size().reindex(inputs).to_numpy(float)
+    else:
+        rates, counts = _per_input_rates(side, outcome, inputs)
+    strata_of = side.drop_duplicates("input_id").set_index("input_id")["stratum"]
+    weights = _input_weights(inputs, strata_of, sample) if weighted else None
+    return tuple(stats.clustered_wilson(rates, weights, counts))
+
+
 def rate_rows(frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int) -> dict[str, RateRow]:
     base = frame[frame["side"] == "base"]
     head = frame[frame["side"] == "head"]
@@ -129,8 +145,8 @@ def rate_rows(frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: in
         row = RateRow(
             base=b_rate, head=h_rate, base_count=b_count, head_count=h_count, base_n=b_n, head_n=h_n
         )
-        row.base_ci95 = stats.wilson_interval(b_count, b_n) if b_n else None
-        row.head_ci95 = stats.wilson_interval(h_count, h_n) if h_n else None
+        row.base_ci95 = _side_interval(base, outcome, sample, weighted) if b_n else None
+        row.head_ci95 = _side_interval(head, outcome, sample, weighted) if h_n else None
         if b_rate is not None and h_rate is not None:
             row.delta = h_rate - b_rate
             if outcome != "error":
@@ -149,17 +165,22 @@ def _paired(
     seed: int,
 ) -> None:
     inputs = pd.Index(sorted(set(base["input_id"]) & set(head["input_id"])))
-    b = _per_input_rates(base, outcome, inputs)
-    h = _per_input_rates(head, outcome, inputs)
+    b, b_n = _per_input_rates(base, outcome, inputs)
+    h, h_n = _per_input_rates(head, outcome, inputs)
     keep = ~(np.isnan(b) | np.isnan(h))  # an input with only errors on a side has no rate there
     strata_of = base.drop_duplicates("input_id").set_index("input_id")["stratum"]
     weights = _input_weights(inputs[keep], strata_of, sample) if weighted else None
     if keep.sum() == 0:
         return
-    result = stats.paired_rate_test(b[keep], h[keep], weights, seed=seed)
+    result = stats.paired_rate_test(b[keep], h[keep], weights, seed=seed, base_n=b_n[keep], head_n=h_n[keep])
+    # base, head and delta stay the exact shares of completions; the interval and the tests are per input
+    # (clustered), so they stay honest when the K samples of one input are correlated
     row.ci95 = tuple(result.ci95)
     row.p_value = result.p_value
+    row.p_increase = result.p_increase
     row.test = result.test
+    row.base_ci95 = tuple(result.base_ci95)
+    row.head_ci95 = tuple(result.head_ci95)
 
 
 def _answer_matrix(side: pd.DataFrame, inputs: list[str], samples: int) -> np.ndarray:

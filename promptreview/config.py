@@ -47,6 +47,22 @@ class GateSpec:
     gating: bool
 
 
+def gate_specs(raw: dict[str, Any] | None = None) -> dict[str, GateSpec]:
+    """Gate settings from the config's `gates:` mapping, with defaults for what it leaves out."""
+    raw = raw or {}
+    gates = {}
+    for name, default in DEFAULT_GATES.items():
+        if name == "alpha":
+            continue
+        given = raw.get(name, {})
+        gates[name] = GateSpec(
+            max_increase=float(given.get("max_increase", default.get("max_increase", 0.0))),
+            # a gate named in the config gates unless it says otherwise; shifts and flips only warn by default
+            gating=bool(given.get("gating", default["gating"] or name in raw)),
+        )
+    return gates
+
+
 @dataclass
 class Config:
     prompts: list[PromptEntry]
@@ -60,7 +76,7 @@ class Config:
     max_error_rate: float = 0.1
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     alpha: float = 0.05
-    gates: dict[str, GateSpec] = field(default_factory=dict)
+    gates: dict[str, GateSpec] = field(default_factory=gate_specs)
     source: str = "promptreview.yml"
 
     @property
@@ -170,16 +186,6 @@ def _build(data: dict, source: str) -> Config:
             )
         )
     raw_gates = data.get("gates", {})
-    gates = {}
-    for name, default in DEFAULT_GATES.items():
-        if name == "alpha":
-            continue
-        given = raw_gates.get(name, {})
-        gates[name] = GateSpec(
-            max_increase=float(given.get("max_increase", default.get("max_increase", 0.0))),
-            # a gate named in the config gates unless it says otherwise; shifts and flips only warn by default
-            gating=bool(given.get("gating", default["gating"] or name in raw_gates)),
-        )
     return Config(
         prompts=entries,
         model=data.get("model", DEFAULT_MODEL),
@@ -192,6 +198,6 @@ def _build(data: dict, source: str) -> Config:
         max_error_rate=data.get("max_error_rate", 0.1),
         prices=data.get("prices", {}),
         alpha=raw_gates.get("alpha", DEFAULT_GATES["alpha"]),
-        gates=gates,
+        gates=gate_specs(raw_gates),
         source=source,
     )

@@ -30,12 +30,13 @@ def apply_gates(prompts: list[PromptReport], config: Config) -> str:
     for p in compared:
         for name in RATE_OUTCOMES:
             row = p.rates.get(name)
-            if row is not None and config.gates[name].gating and row.p_value is not None:
-                gated.append((row, row.p_value))
+            if row is not None and config.gates[name].gating and row.p_increase is not None:
+                gated.append((row, row.p_increase))  # the gate asks "did it go up?": one-sided
         if config.gates["flip_rate"].gating and p.flip_rate and p.flip_rate.p_value is not None:
             gated.append((p.flip_rate, p.flip_rate.p_value))
     for (row, _), adjusted in zip(gated, stats.holm([pv for _, pv in gated]), strict=True):
         row.p_adjusted = adjusted  # type: ignore[attr-defined]
+    n_gated = max(len(gated), 1)
 
     # Benjamini–Hochberg over the descriptive tests (and the non-gated metrics)
     descriptive: list[object] = []
@@ -60,7 +61,7 @@ def apply_gates(prompts: list[PromptReport], config: Config) -> str:
     for p in prompts:
         if p.verdict != "error" and p in compared:
             p.verdict = _decide(p, config)
-            _power(p, config)
+            _power(p, config, n_gated)
         p.strata.sort(key=lambda stratum: _blast_radius(stratum, config.alpha))
         verdict = _worse(verdict, p.verdict)
     return {"warn": "pass"}.get(verdict, verdict)
@@ -74,18 +75,26 @@ def _blast_radius(stratum, alpha: float) -> tuple:
     return (not significant, -largest, stratum.label)
 
 
-def _power(p: PromptReport, config: Config) -> None:
-    """Record the smallest increase each gated rate could detect, and warn when a pass rests on too little."""
+def _power(p: PromptReport, config: Config, n_gated: int) -> None:
+    """Record the smallest increase each gate catches with 80 % power; warn when a pass rests on too little.
+
+    A pass is called unsupported when the gate would usually miss an increase of twice its margin
+    (`stats.underpowered`); a fail never is, since its error rate is controlled.
+    """
     for name in RATE_OUTCOMES:
         row, gate = p.rates[name], config.gates[name]
         if not gate.gating or row.base is None:
             continue
-        row.min_detectable = stats.min_detectable_increase(p.n_inputs, p.samples, row.base, alpha=config.alpha)
-        if p.verdict != "fail" and row.min_detectable > gate.max_increase:
-            p.notes.append(
-                f"{name.replace('_', ' ')}: with {p.n_inputs} inputs x {p.samples} samples only an increase of "
-                f"{row.min_detectable * 100:.1f} pp or more is detected with 80% power; the "
-                f"{gate.max_increase * 100:.1f} pp margin needs a larger sample"
+        row.min_detectable = stats.min_detectable_increase(
+            p.n_inputs, p.samples, row.base, alpha=config.alpha, max_increase=gate.max_increase, n_tests=n_gated
+        )
+        if p.verdict != "fail" and stats.underpowered(
+            p.n_inputs, p.samples, row.base, gate.max_increase, config.alpha, n_tests=n_gated
+        ):
+            p.warnings.append(
+                f"sample too small for the {name.replace('_', ' ')} gate: with {p.n_inputs} inputs x {p.samples} "
+                f"samples it catches an increase of {row.min_detectable * 100:.1f} pp with 80% power, more than "
+                f"twice its {gate.max_increase * 100:.1f} pp margin"
             )
 
 

@@ -46,6 +46,7 @@ class CompletionRequest:
     # The schema outputs are validated against when the prompt file sends none (config `schema:`).
     # Providers never put it on the wire; only `sim` reads it, to shape its answers.
     expected_schema: dict | None = None
+    json_object: bool = False  # the prompt asks for JSON without a schema (`responseFormat: json_object`)
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -60,6 +61,8 @@ class CompletionRequest:
             "response_format": {"name": self.schema_name, "schema": self.response_schema},
             "sample": self.sample_index,
         }
+        if self.json_object:
+            payload["response_format"]["type"] = "json_object"
         if self.expected_schema is not None and self.model.provider == "sim":
             payload["expected_schema"] = self.expected_schema
         blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

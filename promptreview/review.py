@@ -16,6 +16,7 @@ from promptreview.outcomes import classify, make_validator
 from promptreview.prompts import PromptTemplate, check_template, load_prompt
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
+from promptreview.providers.pinning import served_model_matches
 from promptreview.records import CompletionRequest, ModelSpec
 from promptreview.report.model import PromptReport, Report
 from promptreview.runner import RunSettings, run_requests
@@ -360,6 +361,8 @@ def _finish(
         _score(job, completions[position : position + count], config, planner.seed)
         position += count
     report.prompts = [job.report for job in jobs] + listed
+    for provider in planner.providers.values():
+        report.notes.extend(n for n in getattr(provider, "notes", []) if n not in report.notes)
     served = sorted({m for p in report.prompts for ids in p.served.values() for m in ids})
     report.served = served
     _served_warnings(report, jobs)
@@ -407,11 +410,11 @@ def _served_warnings(report: Report, jobs: list[Job]) -> None:
         for side in job.sides:
             served = job.report.served.get(side.name, [])
             requested = side.model.model.split("?")[0]
-            if len(served) > 1:
+            if len(served) > 1 and side.model.provider != "sim":
                 job.report.warnings.append(
                     f"the provider served several models to the {side.name} side during this run: {', '.join(served)}"
                 )
-            other = [s for s in served if s != requested]
+            other = [s for s in served if not served_model_matches(side.model.provider, requested, s)]
             if other:
                 job.report.warnings.append(
                     f"requested {requested} but the provider served {', '.join(other)} ({side.name} side)"

@@ -17,7 +17,8 @@ class RateRow:
     head: float | None
     delta: float | None = None
     ci95: tuple[float, float] | None = None
-    p_value: float | None = None
+    p_value: float | None = None  # two-sided
+    p_increase: float | None = None  # one-sided, for "head is higher": what the gates test
     p_adjusted: float | None = None
     test: str | None = None
     base_count: int = 0
@@ -37,6 +38,7 @@ class RateRow:
             "delta": self.delta,
             "ci95": list(self.ci95) if self.ci95 else None,
             "p_value": self.p_value,
+            "p_increase": self.p_increase,
             "p_adjusted": self.p_adjusted,
             "test": self.test,
             "base_count": self.base_count,

@@ -1,0 +1,204 @@
+"""Anthropic Messages API.
+
+`POST {ANTHROPIC_BASE_URL or https://api.anthropic.com}/v1/messages` with `x-api-key: $ANTHROPIC_API_KEY` and
+`anthropic-version: 2023-06-01`. System messages go to the top-level `system`; a declared JSON Schema is sent as
+`output_config: {format: {type: json_schema, schema}}` on models that support structured outputs (Claude 4.5
+generation and later, Opus 4.1), else the prompt's instruction alone does the work.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from promptreview.errors import MissingCredentials
+from promptreview.providers import pinning
+from promptreview.providers.base import FatalCallError, PinStatus, env_get
+from promptreview.providers.retry import error_message, scrub, send_json
+from promptreview.records import CompletionRequest, ProviderResponse, Usage
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 1024  # the Messages API requires max_tokens; used when the prompt and config set none
+
+_STOP_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "refusal": "refusal",
+    "tool_use": "tool_calls",
+}
+_SPEND_LIMIT = re.compile(r"spend limit|usage limit|credit balance|billing|quota", re.IGNORECASE)
+_STRUCTURED_HINTS = re.compile(r"output_config|output_format|structured output|json_schema", re.IGNORECASE)
+
+
+class AnthropicProvider:
+    name = "anthropic"
+    key_env_var: str | None = "ANTHROPIC_API_KEY"
+    service = "Anthropic"
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        api_key: str | None = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.official = self.base_url == DEFAULT_BASE_URL
+        self.notes: list[str] = []
+        self._plain: set[str] = set()  # models the server rejected structured output for
+
+    # -- pinning --------------------------------------------------------------------------------------
+    def pin_status(self, model_id: str) -> PinStatus:
+        return pinning.anthropic_pin_status(model_id)
+
+    def pinned_suggestions(self, model_id: str) -> list[str]:
+        return pinning.anthropic_pinned_suggestions(model_id)
+
+    # -- the call -------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        base = self.base_url
+        return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
+
+    def require_credentials(self) -> None:
+        if self.official and not self.api_key:
+            raise MissingCredentials("Anthropic needs an API key: set ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "anthropic-version": API_VERSION,
+        }
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        return headers
+
+    def structured(self, request: CompletionRequest) -> bool:
+        model = request.model.model
+        return (
+            request.response_schema is not None
+            and model not in self._plain
+            and pinning.anthropic_supports_structured_output(model)
+        )
+
+    def build_body(self, request: CompletionRequest, *, structured: bool | None = None) -> dict[str, Any]:
+        params = request.params_dict
+        system = "\n\n".join(m.content for m in request.messages if m.role in ("system", "developer"))
+        messages = [
+            {"role": m.role, "content": m.content}
+            for m in request.messages
+            if m.role in ("user", "assistant")
+        ]
+        if not messages:  # a prompt that is all system text: the API needs one user turn
+            messages, system = [{"role": "user", "content": system}], ""
+        body: dict[str, Any] = {
+            "model": request.model.model,
+            "max_tokens": int(params.get("max_tokens") or DEFAULT_MAX_TOKENS),
+            "messages": messages,
+        }
+        if system:
+            body["system"] = system
+        for key in ("temperature", "top_p", "top_k"):
+            if params.get(key) is not None:
+                body[key] = params[key]
+        stop = params.get("stop")
+        if stop:
+            body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        # `seed` has no Anthropic counterpart and is not sent
+        if self.structured(request) if structured is None else structured:
+            body["output_config"] = {"format": {"type": "json_schema", "schema": request.response_schema}}
+        return body
+
+    def classify(self, response: httpx.Response, body: Any) -> Exception | None:
+        status = response.status_code
+        message = scrub(error_message(body, response.text), (self.api_key,))
+        if status == 401:
+            return FatalCallError(
+                "Anthropic: the API key in ANTHROPIC_API_KEY was rejected as invalid (HTTP 401 authentication_error); "
+                "check that it is current and complete",
+                status=401,
+            )
+        if status == 429 and _SPEND_LIMIT.search(message):
+            return FatalCallError(
+                f"Anthropic: the organization's spend limit is reached (HTTP 429: {message}); raise the limit or wait",
+                status=429,
+            )
+        return None
+
+    async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
+        self.require_credentials()
+        body = self.build_body(request)
+        try:
+            data = await self._post(client, body)
+        except FatalCallError as exc:
+            if not ("output_config" in body and exc.status == 400 and _STRUCTURED_HINTS.search(str(exc))):
+                raise
+            model = request.model.model
+            if model not in self._plain:
+                self._plain.add(model)
+                self.notes.append(
+                    f"Anthropic rejected structured output for {model} ({exc}); ran with the prompt's instruction alone"
+                )
+            data = await self._post(client, self.build_body(request, structured=False))
+        return self.parse_response(data)
+
+    async def _post(self, client: httpx.AsyncClient, body: dict[str, Any]) -> Any:
+        data, _ = await send_json(
+            client,
+            "POST",
+            self.url,
+            service=self.service,
+            headers=self.headers(),
+            body=body,
+            timeout=self.timeout,
+            key_env_var=self.key_env_var,
+            secrets=(self.api_key,),
+            classify=self.classify,
+        )
+        return data
+
+    def parse_response(self, data: Any) -> ProviderResponse:
+        if not isinstance(data, dict) or not isinstance(data.get("content"), list):
+            raise FatalCallError(f"Anthropic: the response has no content ({error_message(data)})")
+        texts = [
+            b.get("text", "") for b in data["content"] if isinstance(b, dict) and b.get("type") == "text"
+        ]
+        text = "".join(texts) if texts else None
+        stop = data.get("stop_reason")
+        finish = _STOP_REASONS.get(stop, "other") if stop else None
+        refusal = None
+        if stop == "refusal":
+            refusal = text.strip() if text and text.strip() else "stop_reason: refusal"
+        usage = data.get("usage") or {}
+        fresh = usage.get("input_tokens")
+        read = usage.get("cache_read_input_tokens") or 0
+        written = usage.get("cache_creation_input_tokens") or 0
+        return ProviderResponse(
+            text=text,
+            refusal=refusal,
+            finish_reason=finish,
+            served_model=data.get("model"),
+            usage=Usage(
+                # input_tokens counts only the uncached part; prompt_tokens counts all, as OpenAI's does
+                prompt_tokens=None if fresh is None else fresh + read + written,
+                completion_tokens=usage.get("output_tokens"),
+                cached_tokens=read if "cache_read_input_tokens" in usage else None,
+            ),
+        )
+
+
+def create(env: Mapping[str, str]) -> AnthropicProvider:
+    """ANTHROPIC_BASE_URL (default https://api.anthropic.com), ANTHROPIC_API_KEY (checked on the first call)."""
+    return AnthropicProvider(
+        base_url=env_get(env, "ANTHROPIC_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL,
+        api_key=env_get(env, "ANTHROPIC_API_KEY"),
+    )
