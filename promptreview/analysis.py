@@ -122,12 +122,17 @@ def _side_rate(
     return stats.weighted_rate(by_stratum, population), count, n
 
 
-def _side_interval(side: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool) -> tuple[float, float]:
+def _side_interval(
+    side: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool
+) -> tuple[float, float]:
     """Wilson interval of one side's rate with inputs as clusters (K samples of an input are not independent)."""
     inputs = pd.Index(sorted(set(side["input_id"])))
     if outcome == "error":
         grouped = (side["outcome"] == "error").groupby(side["input_id"])
-        rates, counts = grouped.mean().reindex(inputs).to_numpy(float), grouped.size().reindex(inputs).to_numpy(float)
+        rates, counts = (
+            grouped.mean().reindex(inputs).to_numpy(float),
+            grouped.size().reindex(inputs).to_numpy(float),
+        )
     else:
         rates, counts = _per_input_rates(side, outcome, inputs)
     strata_of = side.drop_duplicates("input_id").set_index("input_id")["stratum"]
@@ -273,9 +278,10 @@ def shift_rows(frame: pd.DataFrame, samples: int, schema: dict | None) -> list[S
         else:
             continue
         rows.append(_shift(res))
-    tokens = lambda side: (
-        side.set_index(["input_id", "sample"])["output_tokens"].reindex(index).to_numpy(float)
-    )  # noqa: E731
+
+    def tokens(side: pd.DataFrame) -> np.ndarray:
+        return side.set_index(["input_id", "sample"])["output_tokens"].reindex(index).to_numpy(float)
+
     bt, ht = tokens(base), tokens(head)
     if np.isfinite(bt).any() and np.isfinite(ht).any():
         rows.append(_shift(stats.length_shift(OUTPUT_TOKENS_FIELD, bt, ht, groups=groups)))
@@ -351,8 +357,8 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict], limit: int = 5) -
                 base_outcome=b_outcome,
                 head_outcome=h["outcome"],
                 input_text=json.dumps(row, ensure_ascii=False)[:500],
-                head_text=(h["text"] or "")[:500],
-                detail=h["detail"],
+                head_text=h["text"][:500] if isinstance(h["text"], str) else "",
+                detail=h["detail"] if isinstance(h["detail"], str) else None,
             )
         )
     # one example per outcome first, so a rare failure kind is not crowded out

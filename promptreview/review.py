@@ -348,6 +348,8 @@ def _finish(
                 f"this review needs {len({r.cache_key() for r in uncached})} model calls, over budget.max_calls = "
                 f"{config.max_calls}; lower samples or the sample size, or raise the budget"
             )
+        for name in sorted({r.model.provider for r in uncached}):  # a missing key fails before any call
+            getattr(planner.providers[name], "require_credentials", lambda: None)()
         settings = RunSettings(concurrency=opts.concurrency or config.concurrency)
         completions = (
             run_requests(requests, planner.providers, cache, settings, opts.progress) if requests else []

@@ -80,6 +80,8 @@ def _as_reply(value: Reply | dict | tuple | None) -> Reply:
 class _QuietServer(ThreadingHTTPServer):
     """A client that hangs up (a cancelled or timed-out call) is normal here, not an error worth a traceback."""
 
+    request_queue_size = 128  # the default backlog of 5 refuses connections when a client opens many at once
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)):
             return
