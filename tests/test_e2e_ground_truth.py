@@ -15,7 +15,13 @@ from collections import Counter
 import pytest
 
 from tests.e2e_helpers import LOOSE, TICKETS, make_triage_repo, prompt_yml
-from tests.servers import Reply, ScriptedServer, openai_chat_completion, openai_compatible_handler, openai_error
+from tests.servers import (
+    Reply,
+    ScriptedServer,
+    openai_chat_completion,
+    openai_compatible_handler,
+    openai_error,
+)
 
 MODEL = "gpt-4o-mini-2024-07-18"
 KINDS = ("ok", "schema_violation", "parse_failure", "refusal", "error")
