@@ -86,7 +86,12 @@ def _power(p: PromptReport, config: Config, n_gated: int) -> None:
         if not gate.gating or row.base is None:
             continue
         row.min_detectable = stats.min_detectable_increase(
-            p.n_inputs, p.samples, row.base, alpha=config.alpha, max_increase=gate.max_increase, n_tests=n_gated
+            p.n_inputs,
+            p.samples,
+            row.base,
+            alpha=config.alpha,
+            max_increase=gate.max_increase,
+            n_tests=n_gated,
         )
         if p.verdict != "fail" and stats.underpowered(
             p.n_inputs, p.samples, row.base, gate.max_increase, config.alpha, n_tests=n_gated

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from promptreview.report.common import RATE_HEADERS, VERDICT_WORDS, pct, pp, pval, rate_cells, short_test, title
+from promptreview.report.common import (
+    RATE_HEADERS,
+    VERDICT_WORDS,
+    pct,
+    pp,
+    pval,
+    rate_cells,
+    title,
+)
 from promptreview.report.escape import escape_md
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️"}

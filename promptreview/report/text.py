@@ -6,7 +6,15 @@ from typing import Any
 
 from tabulate import tabulate
 
-from promptreview.report.common import RATE_HEADERS, VERDICT_WORDS, pct, pp, pval, rate_cells, short_test, title
+from promptreview.report.common import (
+    RATE_HEADERS,
+    VERDICT_WORDS,
+    pct,
+    pp,
+    pval,
+    rate_cells,
+    title,
+)
 
 
 def render(report: Any) -> str:
