@@ -42,11 +42,17 @@ def short_test(name: str) -> str:
     return name.split(" (")[0].split(", ")[0]
 
 
-def rate_cells(name: str, row: RateRow) -> list[str]:
+def rate_cells(name: str, row: RateRow, weighted: bool = False) -> list[str]:
+    """One table row. A weighted rate is not count/n, so the raw counts are labelled as such."""
+    counts = "{}/{} raw" if weighted else "{}/{}"
+
+    def side(rate: float | None, count: int, n: int) -> str:
+        return "–" if rate is None else f"{pct(rate)} ({counts.format(count, n)})"
+
     return [
         RATE_LABELS.get(name, name),
-        f"{pct(row.base)} ({row.base_count}/{row.base_n})" if row.base is not None else "–",
-        f"{pct(row.head)} ({row.head_count}/{row.head_n})" if row.head is not None else "–",
+        side(row.base, row.base_count, row.base_n),
+        side(row.head, row.head_count, row.head_n),
         pp(row.delta),
         interval(row.ci95),
         pval(row.p_adjusted if row.p_adjusted is not None else row.p_value),

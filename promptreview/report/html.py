@@ -26,7 +26,9 @@ def render(report: Any) -> str:
             continue
         parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in RATE_HEADERS) + "</tr>")
         for name, row in p.rates.items():
-            parts.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in rate_cells(name, row)) + "</tr>")
+            parts.append(
+                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in rate_cells(name, row, p.weighted)) + "</tr>"
+            )
         parts.append("</table>")
         parts += [f"<p>{e(w)}</p>" for w in p.warnings]
     parts.append("</body></html>")

@@ -13,7 +13,7 @@ from promptreview.report.common import (
     rate_cells,
     title,
 )
-from promptreview.report.escape import escape_md
+from promptreview.report.escape import code_span, escape_md
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️"}
 
@@ -27,14 +27,14 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 def render(report: Any, examples: bool = True) -> str:
     """The full report; `examples=False` drops the quoted outputs (used to fit GitHub's comment limit)."""
     lines = [f"## {ICONS.get(report.verdict, '')} promptreview: {VERDICT_WORDS[report.verdict]}", ""]
-    model = f"`{escape_md(report.model_spec or '–', None)}`"
+    model = code_span(report.model_spec or "–", None)
     if report.simulated:
         model += " (**simulated**: promptreview's embedded model, not a real LLM)"
     if report.pinned is False:
         model += " (**not pinned**)"
     lines.append(f"**Model:** {model}")
     if report.served:
-        lines.append(f"**Served:** {', '.join('`' + escape_md(s, None) + '`' for s in report.served)}")
+        lines.append(f"**Served:** {', '.join(code_span(s, None) for s in report.served)}")
     lines.append("")
     for w in report.warnings:
         lines.append(f"> [!WARNING]\n> {escape_md(w, 500)}\n")
@@ -43,20 +43,18 @@ def render(report: Any, examples: bool = True) -> str:
     for p in report.prompts:
         lines += [
             "",
-            f"### {ICONS.get(p.verdict, '')} `{escape_md(title(p), None)}` ({p.change}): {p.verdict}",
+            f"### {ICONS.get(p.verdict, '')} {code_span(title(p), None)} ({p.change}): {p.verdict}",
             "",
         ]
         if p.change == "removed" or not p.rates:
             lines += [f"- {escape_md(n, 500)}" for n in p.notes]
             continue
         lines.append(
-            f"{p.n_inputs} inputs × {p.samples} samples from `{escape_md(p.suite or '', None)}`"
+            f"{p.n_inputs} inputs × {p.samples} samples from {code_span(p.suite or '', None)}"
             + (", overall rates weighted by stratum size" if p.weighted else "")
         )
         lines.append("")
-        lines.append(
-            _table(RATE_HEADERS, [[escape_md(c, None) for c in rate_cells(k, v)] for k, v in p.rates.items()])
-        )
+        lines.append(_table(RATE_HEADERS, [rate_cells(k, v, p.weighted) for k, v in p.rates.items()]))
         if p.flip_rate and p.flip_rate.head_vs_base is not None:
             lines += [
                 "",
@@ -113,7 +111,7 @@ def render(report: Any, examples: bool = True) -> str:
             lines += ["", "<details><summary>Examples that broke</summary>", ""]
             for e in p.examples:
                 lines.append(
-                    f"- input `{escape_md(e.input_id, 60)}` ({escape_md(e.stratum, 60)}), sample {e.sample}: "
+                    f"- input {code_span(e.input_id, 60)} ({escape_md(e.stratum, 60)}), sample {e.sample}: "
                     f"{e.base_outcome or '–'} → **{e.head_outcome}**"
                     + (f" ({escape_md(e.detail, 160)})" if e.detail else "")
                 )

@@ -41,7 +41,11 @@ def render(report: Any) -> str:
             + (" (weighted by stratum size)" if p.weighted else "")
         )
         lines.append(
-            tabulate([rate_cells(k, v) for k, v in p.rates.items()], headers=RATE_HEADERS, tablefmt="simple")
+            tabulate(
+                [rate_cells(k, v, p.weighted) for k, v in p.rates.items()],
+                headers=RATE_HEADERS,
+                tablefmt="simple",
+            )
         )
         if p.flip_rate and p.flip_rate.head_vs_base is not None:
             lines.append(
