@@ -1,0 +1,130 @@
+import json
+import math
+import re
+
+from promptreview.report import render
+from promptreview.report.model import CallStats, Example, FlipRow, PromptReport, RateRow, Report, ShiftRow
+
+EVIL = "prompts/<img src=x onerror=alert(1)>@octocat #12 [x](http://evil).prompt.yml"
+
+
+def sample_report() -> Report:
+    rates = {
+        "parse_failure": RateRow(
+            0.0,
+            0.121,
+            0.121,
+            (0.087, 0.161),
+            0.0001,
+            p_increase=0.00005,
+            p_adjusted=0.0003,
+            base_count=0,
+            head_count=42,
+            base_n=360,
+            head_n=360,
+            gate="fail",
+            max_increase=0.02,
+        ),
+        "schema_violation": RateRow(
+            0.01,
+            0.01,
+            0.0,
+            (-0.01, 0.01),
+            1.0,
+            base_count=3,
+            head_count=3,
+            base_n=360,
+            head_n=360,
+            gate="pass",
+            max_increase=0.02,
+        ),
+        "refusal": RateRow(
+            0.02, 0.02, 0.0, (-0.01, 0.01), 1.0, base_count=7, head_count=7, base_n=360, head_n=360
+        ),
+        "error": RateRow(0.0, 0.0, 0.0, base_count=0, head_count=0, base_n=360, head_n=360),
+    }
+    prompt = PromptReport(
+        path=EVIL,
+        change="modified",
+        verdict="fail",
+        n_inputs=120,
+        samples=3,
+        suite="s.jsonl",
+        rates=rates,
+        flip_rate=FlipRow(0.27, 0.2, 0.07, 0.01, 0.018),
+        distribution_shift=[
+            ShiftRow(
+                "category",
+                "categorical",
+                "Stuart-Maxwell (cluster-robust), x",
+                3.2,
+                0.04,
+                {"a": 1},
+                {"a": 2},
+                effect=float("nan"),
+                effect_name="total_variation",
+            )
+        ],
+        calls=CallStats(total=720, cached=0),
+        examples=[
+            Example(
+                "T1",
+                "channel=email",
+                0,
+                "ok",
+                "parse_failure",
+                "{}",
+                "<script>alert(1)</script> @admin",
+                "not JSON",
+            )
+        ],
+        warnings=["parse failure rate 0.0% → 12.1%"],
+    )
+    return Report(
+        verdict="fail",
+        model_spec="sim:triage-v1",
+        served=["triage-v1"],
+        pinned=True,
+        simulated=True,
+        prompts=[prompt],
+    )
+
+
+def test_json_report_is_strict_json_without_nan():
+    text = render(sample_report(), "json")
+    data = json.loads(text)
+    assert data["schema_version"] == 1 and data["verdict"] == "fail"
+    assert data["prompts"][0]["distribution_shift"][0]["effect"] is None
+    assert data["calls"] == {"total": 720, "cached": 0, "retried": 0, "failed": 0}
+    assert "NaN" not in text and "Infinity" not in text
+    assert math.isfinite(data["prompts"][0]["rates"]["parse_failure"]["head"])
+
+
+def test_markdown_keeps_untrusted_text_inert():
+    md = render(sample_report(), "markdown")
+    assert not re.search(r"(?<!\\)<(img|script)", md)  # only backslash-escaped, so shown as text
+    assert "@octocat" not in md and "@admin" not in md  # nobody is pinged
+    assert "](http" not in md  # no live link
+    assert (
+        "| parse failure | 0.0% (0/360) | 12.1% (42/360) | +12.1 pp | [+8.7, +16.1] | <0.001 | fail |" in md
+    )
+    assert "simulated" in md
+
+
+def test_markdown_without_examples_drops_only_the_examples():
+    from promptreview.report import markdown
+
+    report = sample_report()
+    assert "Examples that broke" in markdown.render(report)
+    assert "Examples that broke" not in markdown.render(report, examples=False)
+
+
+def test_text_report_names_the_verdict_and_the_gate():
+    text = render(sample_report(), "text")
+    assert text.startswith("promptreview: FAIL: regression")
+    assert "12.1% (42/360)" in text and "(simulated)" in text
+
+
+def test_html_escapes_everything():
+    page = render(sample_report(), "html")
+    assert "<img src=x" not in page and "&lt;img src=x" in page
