@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from promptreview import analysis, changes, gates, paths, plan
+from promptreview import changes, paths
 from promptreview.cache import ResponseCache, default_cache_path
 from promptreview.config import Config, PromptEntry, parse_config
 from promptreview.errors import UsageError
@@ -340,6 +340,8 @@ def _finish(
     try:
         uncached = [r for r in requests if cache is None or cache.get(r) is None]
         if opts.plan_only:
+            from promptreview import plan
+
             report.plan = plan.plan(jobs, requests, uncached, config)
             report.prompts = [job.report for job in jobs] + listed
             return report
@@ -372,6 +374,8 @@ def _finish(
         report.verdict = "skipped"
         report.notes.append("nothing to review: no prompt file covered by the config changed")
         return report
+    from promptreview import gates  # scipy and pandas load only when there is something to analyse
+
     report.verdict = gates.apply_gates(report.prompts, config)
     for p in report.prompts:
         report.warnings.extend(f"{p.path}: {w}" for w in p.warnings if p.verdict in ("fail", "error"))
@@ -387,6 +391,8 @@ def _model_text(opts: ReviewOptions, config: Config, specs: set[ModelSpec]) -> s
 
 
 def _score(job: Job, completions: list, config: Config, seed: int | None) -> None:
+    from promptreview import analysis, plan
+
     validators = {side.name: make_validator(side.schema, side.template.path) for side in job.sides}
     scored = []
     for (side, input_id, stratum, k, _), completion in zip(job.requests, completions, strict=True):
