@@ -1,0 +1,42 @@
+"""The one place that opens a PyGithub connection (GitHub.com or GitHub Enterprise Server)."""
+
+from __future__ import annotations
+
+from github import Auth, Github, GithubException, GithubRetry
+from github.Repository import Repository
+
+from promptreview import __version__
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+def connect(token: str, api_url: str | None, repository: str, timeout: int = 30) -> Repository:
+    """A lazy handle on `owner/name`: building it makes no request; every call after it is one request.
+
+    `api_url` is `GITHUB_API_URL` (`https://HOST/api/v3` on GitHub Enterprise Server).
+    """
+    gh = Github(
+        auth=Auth.Token(token),
+        base_url=(api_url or DEFAULT_API_URL).rstrip("/"),
+        timeout=timeout,
+        user_agent=f"promptreview/{__version__}",
+        per_page=100,
+        retry=GithubRetry(total=3),
+        # a run makes a handful of writes; PyGithub's default one-second pause between writes buys nothing
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        lazy=True,
+    )
+    return gh.get_repo(repository)
+
+
+def describe(exc: GithubException) -> str:
+    """`403 Resource not accessible by integration` from a PyGithub exception."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = data.get("message") or str(exc.data or "") or exc.__class__.__name__
+    return f"{exc.status} {message}"
+
+
+def is_permission_error(exc: GithubException) -> bool:
+    """The token may not do this (read-only fork token, missing `permissions:`, a PAT on check runs)."""
+    return exc.status in (401, 403, 404)

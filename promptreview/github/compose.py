@@ -1,0 +1,111 @@
+"""The words of a CI run: the sticky comment's body, the check's summary, the job summary. Pure text.
+
+Untrusted strings (labels, logins, file names, messages quoting PR content) go through `escape_md`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from promptreview.github.comment import fit_comment, marker
+from promptreview.github.event import Event, LabelChange
+from promptreview.github.outcome import Outcome
+from promptreview.report.escape import code_span, escape_md
+
+ICONS = {"pass": "✅", "fail": "❌", "accepted": "☑️", "skipped": "⏭️", "error": "🛑", "invalid": "🛑"}
+
+
+def short_sha(sha: str | None) -> str:
+    return (sha or "")[:7]
+
+
+def run_url(env: dict[str, str]) -> str | None:
+    """The workflow run's page (its summary holds the full report)."""
+    server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    repo, run_id = env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
+    if not repo or not run_id:
+        return None
+    attempt = env.get("GITHUB_RUN_ATTEMPT")
+    return f"{server}/{repo}/actions/runs/{run_id}" + (
+        f"/attempts/{attempt}" if attempt and attempt != "1" else ""
+    )
+
+
+def banners(
+    outcome: Outcome,
+    accept_label: str,
+    adopted_config: str | None = None,
+    label_change: LabelChange | None = None,
+) -> str:
+    """Markdown shown above the report: an accepted regression, a removed accept label, a new config."""
+    parts = []
+    if outcome.verdict == "accepted" and outcome.acceptance is not None:
+        by = escape_md(outcome.acceptance.by().strip() or "by a maintainer", 200)
+        parts.append(
+            f"> [!IMPORTANT]\n> **Regression accepted** {by} with the label {code_span(accept_label, 100)}. "
+            f"The numbers below are unchanged; the check passes because of the label. "
+            f"Remove the label to re-evaluate."
+        )
+    if label_change and label_change.action == "unlabeled" and label_change.name == accept_label:
+        who = f" by {escape_md(label_change.actor, 100)}" if label_change.actor else ""
+        parts.append(
+            f"> [!NOTE]\n> The label {code_span(accept_label, 100)} was removed{who}: re-evaluated on the gates."
+        )
+    if adopted_config:
+        parts.append(
+            f"> [!NOTE]\n> {code_span(adopted_config, 200)} is new in this pull request, so its own settings and "
+            f"gates are used. From the next pull request on they are read from the base branch, so a pull request "
+            f"cannot loosen its own gates."
+        )
+    return "\n\n".join(parts) + ("\n\n" if parts else "")
+
+
+def footer(event: Event, base: str | None, head: str | None, link: str | None) -> str:
+    where = f" · [workflow run and full report]({link})" if link else ""
+    return (
+        f"\n\n---\n<sub>promptreview · base <code>{short_sha(base)}</code> → head <code>{short_sha(head)}</code>"
+        f" · {escape_md(event.name, 40)}{where}</sub>\n"
+    )
+
+
+def comment_body(
+    key: str,
+    outcome: Outcome,
+    banner: str,
+    full: str,
+    short: Callable[[], str] | None,
+    tail: str,
+    link: str | None,
+) -> tuple[str, bool]:
+    """The sticky comment: marker, banner, the report (fitted), footer."""
+    head = marker(key, outcome.verdict) + "\n" + banner
+    return fit_comment(head, full, tail, short=short, report_link=link)
+
+
+def unchanged_body(key: str, config_path: str, tail: str) -> str:
+    return (
+        f"{marker(key, 'skipped')}\n## ⏭️ promptreview: prompts are back to unchanged\n\n"
+        f"This pull request no longer changes any prompt file covered by {code_span(config_path, 200)}; "
+        f"the earlier review no longer applies.{tail}"
+    )
+
+
+def problem_markdown(outcome: Outcome, details: str) -> str:
+    """A report-less run (fork without a key, bad config, provider down) as Markdown."""
+    return f"## {ICONS.get(outcome.verdict, '')} promptreview: {escape_md(outcome.title, 300)}\n\n{details}\n"
+
+
+def fork_details(env_var: str, base: str | None, head: str | None) -> str:
+    var = code_span(env_var, 80)
+    return (
+        f"This pull request comes from a fork. GitHub does not pass secrets to workflows that forks trigger, so "
+        f"{var} is empty and promptreview cannot call the model. Nothing failed; the check is neutral.\n\n"
+        f"Options:\n"
+        f"- a maintainer reviews it locally: <code>promptreview check --base {short_sha(base)} "
+        f"--head {short_sha(head)}</code>;\n"
+        f"- push the branch to this repository (then the secret is available);\n"
+        f"- review with a model that needs no secret: GitHub Models (`github:` models, `models: read` "
+        f"permission) or a self-hosted server;\n"
+        f"- use the `pull_request_target` pattern in promptreview's docs/github.md, which never checks out or "
+        f"installs the pull request's code while secrets are present."
+    )

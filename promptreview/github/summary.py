@@ -1,0 +1,67 @@
+"""GitHub Actions' file and stdout protocols: the job summary, step outputs, workflow commands.
+
+Nothing here prints: `workflow_command` returns the line, the command prints it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes per step summary; GitHub refuses larger ones
+
+
+def fit_bytes(text: str, limit: int, notice: str) -> str:
+    """`text` if it fits in `limit` UTF-8 bytes, else a cut at a line boundary followed by `notice`."""
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    room = max(limit - len(notice.encode("utf-8")) - 16, 0)
+    cut = data[:room].decode("utf-8", "ignore")
+    newline = cut.rfind("\n")
+    if newline > room // 2:
+        cut = cut[:newline]
+    return cut.rstrip("\n") + "\n" + notice
+
+
+def append_step_summary(path: str | None, markdown: str, limit: int = STEP_SUMMARY_LIMIT) -> bool:
+    """Append to `GITHUB_STEP_SUMMARY` within what is left of its limit; False when there is no file."""
+    if not path:
+        return False
+    target = Path(path)
+    used = target.stat().st_size if target.exists() else 0
+    notice = (
+        "\n> [!NOTE]\n> The report was cut to fit the job summary's 1 MiB limit; the complete report is the "
+        "`report-path` output of this step (upload it as an artifact to keep it).\n"
+    )
+    text = fit_bytes(markdown.rstrip("\n") + "\n", max(limit - used, 0), notice)
+    with target.open("a", encoding="utf-8", newline="\n") as fh:
+        fh.write(text)
+    return True
+
+
+def write_outputs(path: str | None, values: Mapping[str, str | None]) -> bool:
+    """Append step outputs to `GITHUB_OUTPUT` in the heredoc form, safe for any value."""
+    if not path:
+        return False
+    with Path(path).open("a", encoding="utf-8", newline="\n") as fh:
+        for name, value in values.items():
+            text = "" if value is None else str(value)
+            delimiter = f"ghadelimiter_{uuid.uuid4()}"
+            fh.write(f"{name}<<{delimiter}\n{text}\n{delimiter}\n")
+    return True
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def workflow_command(command: str, message: str, **properties: str | int | None) -> str:
+    """`::error file=prompts/a.prompt.yml,line=3,title=…::message` with GitHub's escaping."""
+    props = ",".join(f"{k}={_escape_property(str(v))}" for k, v in properties.items() if v is not None)
+    return f"::{command}{' ' + props if props else ''}::{_escape_data(message)}"
