@@ -142,7 +142,7 @@ def _decide(p: PromptReport, config: Config) -> str:
         decision = "fail" if config.gates["distribution_shift"].gating else "warn"
         verdict = _worse(verdict, decision)
         p.warnings.append(
-            "output distribution shifted: " + ", ".join(f"{s.field} ({s.test})" for s in shifted)
+            "output distribution shifted: " + ", ".join(f"{s.field} ({s.test.split(' (')[0]})" for s in shifted)
         )
     return verdict
 

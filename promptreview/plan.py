@@ -46,9 +46,19 @@ def plan(
                 "cost_usd_max": cost,
             }
         n = len(job.sample.rows)
+        gated = [name for name in RATE_OUTCOMES if config.gates[name].gating]
+        # the smallest increase each gate catches with 80 % power: significant after Holm over the gated
+        # rates AND above its margin (assuming a 5 % base rate, which a plan cannot know yet)
         detectable = {
-            name: stats.min_detectable_increase(n, job.samples, 0.05, alpha=config.alpha)
-            for name in RATE_OUTCOMES
+            name: stats.min_detectable_increase(
+                n,
+                job.samples,
+                0.05,
+                alpha=config.alpha,
+                max_increase=config.gates[name].max_increase,
+                n_tests=max(len(gated), 1),
+            )
+            for name in gated
         }
         prompts.append(
             {

@@ -67,3 +67,18 @@ def title(p: PromptReport) -> str:
     if p.change == "renamed" and p.old_path:
         return f"{p.old_path} → {p.path}"
     return p.path
+
+
+P_VALUE_NOTE = (
+    "p (adj.): for gated rates, the one-sided p for an increase, Holm-adjusted over every gated test of the "
+    "review; for strata, other rates, flips and distribution shifts, the two-sided p, Benjamini-Hochberg-adjusted."
+)
+
+
+def cost_line(cost: dict[str, float] | None) -> str | None:
+    if not cost or not any(cost.values()):  # unknown, or free (sim, local models): nothing worth a line
+        return None
+    parts = [f"{side} ${cost[side]:.4f}" for side in ("base", "head") if side in cost]
+    if "delta" in cost:
+        parts.append(f"change {cost['delta']:+.4f} USD")
+    return "cost: " + ", ".join(parts)

@@ -7,8 +7,10 @@ from typing import Any
 from tabulate import tabulate
 
 from promptreview.report.common import (
+    P_VALUE_NOTE,
     RATE_HEADERS,
     VERDICT_WORDS,
+    cost_line,
     pct,
     pp,
     pval,
@@ -100,6 +102,10 @@ def render(report: Any) -> str:
             lines.append(f"   note: {n}")
         c = p.calls
         lines.append(f"   calls: {c.total} ({c.cached} cached, {c.retried} retried, {c.failed} failed)")
+        if cost_line(c.cost_usd):
+            lines.append(f"   {cost_line(c.cost_usd)}")
+    if any(p.rates for p in report.prompts):
+        lines += ["", P_VALUE_NOTE]
     return "\n".join(lines) + "\n"
 
 
