@@ -30,7 +30,7 @@ gate failing. Targets: A/A false-alarm rate <= 5 % (judged on the measured rate 
 detection of +10 pp at 100 x 3 >= 90 % (scenario b, the issue's target; d is reported). The exit code is 1
 when a target is missed.
 
-    /work/venv/bin/python benchmarks/calibration.py              # 200 reps per scenario, ~5 min on 2 cores
+    /work/venv/bin/python benchmarks/calibration.py              # 200 reps per scenario, ~4 min on 2 idle cores
     /work/venv/bin/python benchmarks/calibration.py --quick      # 20 reps per scenario
     /work/venv/bin/python benchmarks/calibration.py --reps 500 --jobs 4 --scenarios a,b
 """
@@ -195,7 +195,7 @@ def system_text(scenario: Scenario, seed: int, rep: int, variant: str) -> str:
     ask = (
         "Classify the support ticket and answer in JSON with a label and a summary."
         if scenario.loose_json
-        else ("Classify the support ticket with a label and a summary.")
+        else "Classify the support ticket with a label and a summary."
     )
     return f"{ask} Scenario {scenario.key}, repetition {seed}-{rep}, variant {variant}."
 
@@ -234,10 +234,10 @@ _WORKDIR: Path | None = None
 STRATA = False  # --strata: also compute the per-stratum views (descriptive only, ~2x slower, same verdicts)
 
 
-def _init_worker(strata: bool = False) -> None:
+def _init_worker(parent: str, strata: bool = False) -> None:
     global _WORKDIR, STRATA
     STRATA = strata
-    _WORKDIR = Path(tempfile.mkdtemp(prefix="promptreview-calib-"))
+    _WORKDIR = Path(tempfile.mkdtemp(prefix="worker-", dir=parent))  # the parent removes it at the end
     for het in (False, True):
         rows = suite_rows(het)
         (_WORKDIR / f"inputs-{int(het)}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -339,7 +339,7 @@ def summarise(scenario: Scenario, results: list[dict], truth: dict[str, dict[str
 def print_table(rows: list[dict]) -> None:
     header = (
         f"{'scenario':<48} {'reps':>4}  {'true PF base->head':>18}  {'measured':>15}  {'verdict fail':>12}  "
-        f"{'PF gate fail':>12}  {'PF signif.':>10}  {'RF gate fail':>12}  {'CI covers':>9}  {'s/review':>8}"
+        f"{'PF gate fail':>12}  {'PF signif.':>10}  {'PF p<a raw':>10}  {'RF gate fail':>12}  {'CI covers':>9}  {'s/review':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -349,13 +349,14 @@ def print_table(rows: list[dict]) -> None:
         print(
             f"({sc.key}) {sc.title:<44} {n:>4}  {pct(s['true_base']):>8}->{pct(s['true_head']):<8}  "
             f"{pct(s['mean_base']):>7}->{pct(s['mean_head']):<7}  {pct(s['verdict_fail'] / n):>12}  "
-            f"{pct(s['pf_gate_fail'] / n):>12}  {pct(s['pf_significant'] / n):>10}  "
+            f"{pct(s['pf_gate_fail'] / n):>12}  {pct(s['pf_significant'] / n):>10}  {pct(s['pf_raw_significant'] / n):>10}  "
             f"{pct(s['refusal_gate_fail'] / n):>12}  {pct(s['pf_covers'] / n):>9}  {s['seconds']:>8.2f}"
         )
     print(
         "PF = parse failure, RF = refusal; 'PF signif.' = Holm-adjusted one-sided p < alpha with an increase "
-        "(margin ignored);\n'CI covers' = the reported 95 % interval of the parse-failure change contains the true "
-        "change; rates are means over the repetitions."
+        "(margin ignored);\n'PF p<a raw' = the same before Holm (one-sided p_increase < alpha); "
+        "'CI covers' = the reported 95 % interval\nof the parse-failure change contains the true change; "
+        "'s/review' = mean wall time of one review inside a worker; rates are means over the repetitions."
     )
 
 
@@ -405,7 +406,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results: dict[str, list[dict]] = {k: [] for k in keys}
     ctx = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with ctx.Pool(args.jobs, initializer=_init_worker, initargs=(args.strata,)) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="promptreview-calib-") as workdirs,
+        ctx.Pool(args.jobs, initializer=_init_worker, initargs=(workdirs, args.strata)) as pool,
+    ):
         for done, result in enumerate(pool.imap_unordered(run_one, tasks, chunksize=4), start=1):
             results[result["key"]].append(result)
             if done % 50 == 0 or done == len(tasks):

@@ -86,12 +86,19 @@ def build_frame(prompt: str, scored: list[Scored]) -> pd.DataFrame:
 
 
 def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> np.ndarray | None:
-    """Per-input weights W_h / n_h so a weighted mean over inputs estimates the population mean."""
+    """Per-input weights W_h / n_h, so a weighted mean over inputs estimates the suite's mean.
+
+    n_h counts the inputs actually compared in the stratum (an input whose every call failed drops out).
+    """
     if sample.proportional:
         return None
-    info = {s.label: s for s in sample.strata}
-    total = sum(s.population for s in sample.strata)
-    return np.array([info[strata_of[i]].population / total / info[strata_of[i]].sampled for i in inputs])
+    population = {s.label: s.population for s in sample.strata}
+    total = sum(population.values())
+    labels = [strata_of[i] for i in inputs]
+    present: dict[str, int] = {}
+    for label in labels:
+        present[label] = present.get(label, 0) + 1
+    return np.array([population[label] / total / present[label] for label in labels])
 
 
 def _per_input_rates(side: pd.DataFrame, outcome: str, inputs: pd.Index) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +188,7 @@ def _paired(
     # base, head and delta stay the exact shares of completions; the interval and the tests are per input
     # (clustered), so they stay honest when the K samples of one input are correlated
     row.ci95 = tuple(result.ci95)
+    row.discordant = int(np.sum(b[keep] != h[keep]))
     row.p_value = result.p_value
     row.p_increase = result.p_increase
     row.test = result.test

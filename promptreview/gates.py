@@ -30,8 +30,14 @@ def apply_gates(prompts: list[PromptReport], config: Config) -> str:
     for p in compared:
         for name in RATE_OUTCOMES:
             row = p.rates.get(name)
-            if row is not None and config.gates[name].gating and row.p_increase is not None:
-                gated.append((row, row.p_increase))  # the gate asks "did it go up?": one-sided
+            if row is None or not config.gates[name].gating or row.p_increase is None:
+                continue
+            if row.discordant == 0:
+                # no input differs: the test's smallest attainable p is 1, so it can never reject and does not
+                # count towards the family (Tarone 1990); counting it would only make Holm stricter for nothing
+                row.p_adjusted = 1.0
+                continue
+            gated.append((row, row.p_increase))  # the gate asks "did it go up?": one-sided
         if config.gates["flip_rate"].gating and p.flip_rate and p.flip_rate.p_value is not None:
             gated.append((p.flip_rate, p.flip_rate.p_value))
     for (row, _), adjusted in zip(gated, stats.holm([pv for _, pv in gated]), strict=True):
@@ -142,7 +148,8 @@ def _decide(p: PromptReport, config: Config) -> str:
         decision = "fail" if config.gates["distribution_shift"].gating else "warn"
         verdict = _worse(verdict, decision)
         p.warnings.append(
-            "output distribution shifted: " + ", ".join(f"{s.field} ({s.test.split(' (')[0]})" for s in shifted)
+            "output distribution shifted: "
+            + ", ".join(f"{s.field} ({s.test.split(' (')[0]})" for s in shifted)
         )
     return verdict
 

@@ -46,10 +46,13 @@ class SuiteSample:
 
     @property
     def proportional(self) -> bool:
-        """True when every stratum was sampled at the same fraction, so unweighted rates are unbiased."""
-        pairs = [(s.sampled, s.population) for s in self.strata]
-        a, b = pairs[0]
-        return all(a * d == c * b for c, d in pairs[1:])  # a/b == c/d, exactly
+        """True when every stratum was sampled at the same fraction (up to the rounding of a proportional
+        allocation), so the pooled rate estimates the suite's rate without weights."""
+        from promptreview.stats import is_proportional
+
+        return is_proportional(
+            {s.label: s.sampled for s in self.strata}, {s.label: s.population for s in self.strata}
+        )
 
 
 def load_rows(path: str, data: bytes) -> list[dict[str, Any]]:

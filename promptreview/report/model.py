@@ -30,6 +30,7 @@ class RateRow:
     gate: str | None = None  # pass | warn | fail | None (not gated)
     max_increase: float | None = None
     min_detectable: float | None = None
+    discordant: int | None = None  # inputs whose rate differs between the sides (0: the test cannot fire)
 
     def to_json(self) -> dict[str, Any]:
         out = {
