@@ -179,6 +179,7 @@ class Planner:
                                 schema_name=side.template.schema_name,
                                 sample_index=k,
                                 expected_schema=None if side.sends_schema else side.schema,
+                                json_object=side.template.json_object and not side.sends_schema,
                             ),
                         )
                     )

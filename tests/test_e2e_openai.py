@@ -212,3 +212,17 @@ def test_provider_outage_exits_3_and_bad_key_is_named_not_printed(edited_repo, r
     assert result.code == 3
     assert "OPENAI_API_KEY" in result.err and "VERYSECRET" not in result.err + result.out
     assert re.search(r"invalid", result.err)
+
+
+def test_json_object_response_format_reaches_the_wire(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}", per_stratum=1, samples=1)
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE) + "responseFormat: json_object\n")
+    git_repo.commit("ask for a JSON object")
+    with ScriptedServer(openai_compatible_handler(openai_answer, validate=True)) as server:
+        env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+        result, report = check(run_cli, git_repo, env)
+    assert result.code in (0, 1), result.err
+    formats = [r.json.get("response_format") for r in server.requests]
+    head = [f for f in formats if f is not None]
+    assert head and all(f == {"type": "json_object"} for f in head)
+    assert len(head) == len(formats) // 2  # only the head side asks for it
