@@ -378,8 +378,11 @@ def _finish(
     from promptreview import gates  # scipy and pandas load only when there is something to analyse
 
     report.verdict = gates.apply_gates(report.prompts, config)
-    for p in report.prompts:
-        report.warnings.extend(f"{p.path}: {w}" for w in p.warnings if p.verdict in ("fail", "error"))
+    for p in report.prompts:  # what decided a failing verdict goes to the top, once
+        if p.verdict in ("fail", "error"):
+            report.warnings.extend(
+                w for w in (f"{p.path}: {w}" for w in p.warnings) if w not in report.warnings
+            )
     return report
 
 
