@@ -118,7 +118,9 @@ def _side_rate(
     count = int((side["outcome"] == outcome).sum())
     if n == 0:
         return None, count, n
-    if not weighted:
+    if (
+        not weighted or outcome == "error"
+    ):  # errors are infrastructure, not traffic: a plain share of the calls
         return count / n, count, n
     by_stratum = {}
     for label, group in side.groupby("stratum"):
@@ -143,7 +145,7 @@ def _side_interval(
     else:
         rates, counts = _per_input_rates(side, outcome, inputs)
     strata_of = side.drop_duplicates("input_id").set_index("input_id")["stratum"]
-    weights = _input_weights(inputs, strata_of, sample) if weighted else None
+    weights = _input_weights(inputs, strata_of, sample) if weighted and outcome != "error" else None
     return tuple(stats.clustered_wilson(rates, weights, counts))
 
 

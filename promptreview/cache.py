@@ -106,7 +106,9 @@ class ResponseCache:
     def entries(self) -> list[tuple[dict, ProviderResponse]]:
         """Every stored (request, response), oldest first."""
         out = []
-        for req, resp in self._db.execute("SELECT request_json, response_json FROM completions ORDER BY rowid"):
+        for req, resp in self._db.execute(
+            "SELECT request_json, response_json FROM completions ORDER BY rowid"
+        ):
             data = json.loads(resp)
             data["usage"] = Usage(**data.get("usage", {}))
             out.append((json.loads(req) if req else {}, ProviderResponse(**data)))

@@ -74,6 +74,7 @@ class Config:
     allow_unpinned: bool = False
     allow_fenced: bool = False
     max_error_rate: float = 0.1
+    retry: dict[str, float] = field(default_factory=dict)  # max_attempts, base_delay, max_delay, timeout (s)
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     alpha: float = 0.05
     gates: dict[str, GateSpec] = field(default_factory=gate_specs)
@@ -196,6 +197,7 @@ def _build(data: dict, source: str) -> Config:
         allow_unpinned=data.get("allow_unpinned", False),
         allow_fenced=data.get("parsing", {}).get("allow_fenced", False),
         max_error_rate=data.get("max_error_rate", 0.1),
+        retry=dict(data.get("retry", {})),
         prices=data.get("prices", {}),
         alpha=raw_gates.get("alpha", DEFAULT_GATES["alpha"]),
         gates=gate_specs(raw_gates),

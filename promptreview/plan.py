@@ -79,6 +79,8 @@ def plan(
         "uncached_calls": len({r.cache_key() for r in uncached}),
         "cost_usd_max": total_cost,
         "budget_max_calls": config.max_calls,
+        "over_budget": config.max_calls is not None
+        and len({r.cache_key() for r in uncached}) > config.max_calls,
         "prompts": prompts,
     }
 

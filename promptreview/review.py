@@ -17,6 +17,7 @@ from promptreview.prompts import PromptTemplate, check_template, load_prompt
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.providers.pinning import served_model_matches
+from promptreview.providers.retry import RetryPolicy
 from promptreview.records import CompletionRequest, ModelSpec
 from promptreview.report.model import PromptReport, Report
 from promptreview.runner import RunSettings, run_requests
@@ -290,7 +291,7 @@ def review_changes(opts: ReviewOptions) -> Report:
     report = Report(
         verdict="skipped",
         base=base_sha,
-        head=opts.head or "working tree",
+        head=changes.resolve_rev(root, opts.head) if opts.head else "working tree",
         config=config.source,
         alpha=config.alpha,
     )
@@ -344,8 +345,7 @@ def _finish(
             from promptreview import plan
 
             report.plan = plan.plan(jobs, requests, uncached, config)
-            report.prompts = [job.report for job in jobs] + listed
-            return report
+            return report  # no prompt verdicts: nothing was reviewed yet
         if config.max_calls is not None and len({r.cache_key() for r in uncached}) > config.max_calls:
             raise UsageError(
                 f"this review needs {len({r.cache_key() for r in uncached})} model calls, over budget.max_calls = "
@@ -353,7 +353,16 @@ def _finish(
             )
         for name in sorted({r.model.provider for r in uncached}):  # a missing key fails before any call
             getattr(planner.providers[name], "require_credentials", lambda: None)()
-        settings = RunSettings(concurrency=opts.concurrency or config.concurrency)
+        retry = config.retry
+        settings = RunSettings(
+            concurrency=opts.concurrency or config.concurrency,
+            retry=RetryPolicy(
+                max_attempts=int(retry.get("max_attempts", RetryPolicy.max_attempts)),
+                base_delay=float(retry.get("base_delay", RetryPolicy.base_delay)),
+                max_delay=float(retry.get("max_delay", RetryPolicy.max_delay)),
+            ),
+            timeout=float(retry.get("timeout", RunSettings.timeout)),
+        )
         completions = (
             run_requests(requests, planner.providers, cache, settings, opts.progress) if requests else []
         )

@@ -17,6 +17,10 @@ from promptreview.records import Completion, CompletionRequest
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
+# Calls that used up their retries before the provider answered a single one: it is down, not flaky. Stop then,
+# rather than retry every remaining call (minutes of backoff for a verdict that can only be "error").
+UNREACHABLE_AFTER = 5
+
 
 @dataclass
 class RunSettings:
@@ -78,13 +82,14 @@ async def _run(
         progress(done, total)
     semaphore = asyncio.Semaphore(settings.concurrency)
     stopping = asyncio.Event()  # set on a fatal error: calls still waiting for a slot are not started
+    answered = exhausted = 0
     limits = httpx.Limits(
         max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
     )
     async with httpx.AsyncClient(timeout=settings.timeout, limits=limits) as client:
 
         async def worker(request: CompletionRequest) -> None:
-            nonlocal done
+            nonlocal done, answered, exhausted
             async with semaphore:
                 if stopping.is_set():
                     return
@@ -95,8 +100,18 @@ async def _run(
                 except FatalCallError:
                     stopping.set()
                     raise
-            if cache is not None and completion.response is not None:
-                cache.put(request, completion.response)  # written at once: a re-run resumes from here
+            if completion.response is not None:
+                answered += 1
+                if cache is not None:
+                    cache.put(request, completion.response)  # written at once: a re-run resumes from here
+            else:
+                exhausted += 1
+                if answered == 0 and exhausted >= UNREACHABLE_AFTER and not stopping.is_set():
+                    stopping.set()
+                    raise FatalCallError(
+                        f"the provider answered none of the first {exhausted} calls after retries "
+                        f"(last: {completion.error})"
+                    )
             results[request.cache_key()] = completion
             done += 1
             if progress:

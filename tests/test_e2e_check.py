@@ -220,6 +220,15 @@ def test_plan_makes_no_call(git_repo, run_cli):
     result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--plan", "--format", "json"], git_repo.root)
     assert result.code == 0
     plan = result.json()["plan"]
-    assert plan["calls"] == 108 and plan["uncached_calls"] == 108
+    assert plan["calls"] == 108 and plan["uncached_calls"] == 108 and plan["over_budget"] is False
+    assert result.json()["prompts"] == []  # nothing reviewed, so no verdicts
     assert not default_cache_path({"XDG_CACHE_HOME": str(Path.home() / ".cache")}).exists() or \
         ResponseCache(default_cache_path({"XDG_CACHE_HOME": str(Path.home() / ".cache")})).count() == 0
+
+
+def test_plan_says_when_a_review_is_over_budget(git_repo, run_cli):
+    make_triage_repo(git_repo, extra="budget: {max_calls: 10}\n")
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    git_repo.commit()
+    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--plan"], git_repo.root)
+    assert result.code == 0 and "over budget" in result.out

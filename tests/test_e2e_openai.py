@@ -226,3 +226,21 @@ def test_json_object_response_format_reaches_the_wire(git_repo, run_cli):
     head = [f for f in formats if f is not None]
     assert head and all(f == {"type": "json_object"} for f in head)
     assert len(head) == len(formats) // 2  # only the head side asks for it
+
+
+def test_unreachable_provider_exits_3_quickly_and_still_writes_a_report(git_repo, run_cli):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    make_triage_repo(
+        git_repo, model=f"openai:{OPENAI_MODEL}", extra="retry: {max_attempts: 2, base_delay: 0.01}\n"
+    )
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    git_repo.commit()
+    env = {"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1", "OPENAI_API_KEY": "sk-test"}
+    result, report = check(run_cli, git_repo, env)
+    assert result.code == 3
+    assert "answered none of the first 5 calls" in result.err and len(result.err.strip().splitlines()) == 1
+    assert report["verdict"] == "error" and report["prompts"] == [] and "answered none" in report["error"]

@@ -107,3 +107,17 @@ def test_identical_requests_share_one_call():
     reqs = requests(3) + requests(3)
     out = run_requests(reqs, {"fake": provider}, None, RunSettings(retry=FAST))
     assert provider.calls == 3 and [c.cached for c in out] == [False] * 3 + [True] * 3
+
+
+def test_a_provider_that_answers_nothing_stops_the_run_early():
+    provider = ScriptedProvider({f"q{i}": [RetryableCallError("connection refused")] * 3 for i in range(50)})
+    with pytest.raises(ProviderError, match="answered none of the first 5 calls"):
+        run_requests(requests(50), {"fake": provider}, None, RunSettings(concurrency=2, retry=FAST))
+    assert provider.calls < 50 * 3  # it did not retry every remaining call
+
+
+def test_a_partial_outage_runs_to_the_end_with_errors():
+    failing = {f"q{i}": [RetryableCallError("503")] * 3 for i in range(0, 50, 5)}
+    provider = ScriptedProvider(failing)
+    out = run_requests(requests(50), {"fake": provider}, None, RunSettings(concurrency=2, retry=FAST))
+    assert sum(c.error is not None for c in out) == 10 and sum(c.response is not None for c in out) == 40

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from promptreview import changes
-from promptreview.commands.common import Progress, emit, shared_options
+from promptreview.commands.common import Progress, emit, shared_options, write_failure
+from promptreview.errors import ProviderError
 from promptreview.review import ReviewOptions, review_changes
 
 
@@ -35,6 +36,9 @@ def check(base, head, config_path, model, samples, seed, concurrency, fmt, outpu
     )
     try:
         report = review_changes(opts)
+    except ProviderError as exc:
+        write_failure(exc, fmt, output)
+        raise
     finally:
         progress.close()
     return emit(report, fmt, output)

@@ -489,7 +489,9 @@ class CIRun:
             failing = p["verdict"] == "fail"
             level = "error" if failing and not accepted else "warning"
             messages = gate_failures(p, ("fail",) if failing else ("warn",)) or [f"verdict: {p['verdict']}"]
-            title = "promptreview: regression" + (" (accepted)" if accepted and failing else "")
+            title = ("promptreview: regression" if failing else "promptreview: warning") + (
+                " (accepted)" if accepted and failing else ""
+            )
             line = lines.get(p["path"], 1)
             self.say_command(level, "; ".join(messages), file=p["path"], line=line, title=title)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -87,3 +88,21 @@ def emit(report: Any, fmt: str, output: str | None) -> int:
     else:
         click.echo(text, nl=not text.endswith("\n"))
     return 0 if report.plan is not None else report.exit_code()
+
+
+def write_failure(exc: Exception, fmt: str, output: str | None) -> None:
+    """When the provider fails (exit 3) a script that asked for `--output` still finds a report saying so."""
+    if not output:
+        return
+    if fmt == "json":
+        data = {
+            "schema_version": 1,
+            "verdict": "error",
+            "error": str(exc),
+            "model": {"spec": None, "served": [], "pinned": None},
+            "prompts": [],
+        }
+        text = json.dumps(data, indent=2) + "\n"
+    else:
+        text = f"promptreview: ERROR: no trustworthy verdict\n{exc}\n"
+    Path(output).write_text(text, encoding="utf-8")

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from promptreview import changes, paths
-from promptreview.commands.common import Progress, emit, shared_options
+from promptreview.commands.common import Progress, emit, shared_options, write_failure
 from promptreview.config import Config, PromptEntry, SampleSpec, parse_config
-from promptreview.errors import UsageError
+from promptreview.errors import ProviderError, UsageError
 from promptreview.review import ReviewOptions, review_files
 
 
@@ -85,6 +85,9 @@ def compare(
     )
     try:
         report = review_files(opts, old, new, entry, config)
+    except ProviderError as exc:
+        write_failure(exc, fmt, output)
+        raise
     finally:
         progress.close()
     return emit(report, fmt, output)

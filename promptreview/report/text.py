@@ -112,6 +112,10 @@ def render(report: Any) -> str:
 def _plan(report: Any) -> str:
     plan = report.plan
     lines = [f"promptreview plan: {plan['calls']} calls ({plan['uncached_calls']} not cached)"]
+    if plan.get("over_budget"):
+        lines.append(
+            f"! over budget: budget.max_calls is {plan['budget_max_calls']}; the review would be refused"
+        )
     cost = plan.get("cost_usd_max")
     lines.append(
         "estimated cost: " + ("unknown (no price for this model)" if cost is None else f"at most ${cost:.4f}")
