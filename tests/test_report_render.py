@@ -128,3 +128,5 @@ def test_text_report_names_the_verdict_and_the_gate():
 def test_html_escapes_everything():
     page = render(sample_report(), "html")
     assert "<img src=x" not in page and "&lt;img src=x" in page
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the quoted output
+    assert "Output distribution" in page and "category" in page

@@ -1,35 +1,125 @@
-"""A standalone HTML page of the report (every string escaped)."""
+"""A standalone HTML page of the report. Every string is escaped: paths, inputs and outputs come from a PR."""
 
 from __future__ import annotations
 
 import html
 from typing import Any
 
-from promptreview.report.common import RATE_HEADERS, VERDICT_WORDS, rate_cells, title
+from promptreview.report.common import (
+    P_VALUE_NOTE,
+    RATE_HEADERS,
+    VERDICT_WORDS,
+    cost_line,
+    pct,
+    pp,
+    pval,
+    rate_cells,
+    short_test,
+    title,
+)
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}"
+    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+    ".fail{color:#b00020}.warn{color:#a36200}.pass{color:#1b7f3a}pre{white-space:pre-wrap;background:#f6f8fa;"
+    "padding:.5em}"
+)
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(str(h))}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def render(report: Any) -> str:
     e = html.escape
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>promptreview</title>",
-        "<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}</style>",
+        f"<!doctype html><html><head><meta charset='utf-8'><title>promptreview</title><style>{_STYLE}</style>",
         "</head><body>",
-        f"<h1>promptreview: {e(VERDICT_WORDS[report.verdict])}</h1>",
-        f"<p>Model: <code>{e(report.model_spec or '')}</code>{' (simulated)' if report.simulated else ''}</p>",
+        f"<h1 class='{e(report.verdict)}'>promptreview: {e(VERDICT_WORDS[report.verdict])}</h1>",
+        f"<p>Model: <code>{e(report.model_spec or '')}</code>"
+        + (" (simulated: promptreview's embedded model, not a real LLM)" if report.simulated else "")
+        + ("" if report.pinned in (None, True) else " <strong>(not pinned)</strong>")
+        + "</p>",
     ]
+    if report.served:
+        parts.append(f"<p>Served: {e(', '.join(report.served))}</p>")
     parts += [f"<p><strong>{e(w)}</strong></p>" for w in report.warnings]
+    parts += [f"<p><em>{e(n)}</em></p>" for n in report.notes]
     for p in report.prompts:
-        parts.append(f"<h2>{e(title(p))} ({e(p.change)}): {e(p.verdict)}</h2>")
+        parts.append(f"<h2 class='{e(p.verdict)}'>{e(title(p))} ({e(p.change)}): {e(p.verdict)}</h2>")
         if not p.rates:
             parts += [f"<p>{e(n)}</p>" for n in p.notes]
             continue
-        parts.append("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in RATE_HEADERS) + "</tr>")
-        for name, row in p.rates.items():
+        parts.append(
+            f"<p>{p.n_inputs} inputs × {p.samples} samples from <code>{e(p.suite or '')}</code>"
+            + (", overall rates weighted by stratum size" if p.weighted else "")
+            + "</p>"
+        )
+        parts.append(_table(RATE_HEADERS, [rate_cells(k, v, p.weighted) for k, v in p.rates.items()]))
+        if p.flip_rate and p.flip_rate.head_vs_base is not None:
             parts.append(
-                "<tr>" + "".join(f"<td>{e(c)}</td>" for c in rate_cells(name, row, p.weighted)) + "</tr>"
+                f"<p>Answers changed on {pct(p.flip_rate.head_vs_base)} of input-samples (noise floor "
+                f"{pct(p.flip_rate.noise_floor)}, p {pval(p.flip_rate.p_adjusted or p.flip_rate.p_value)}).</p>"
             )
-        parts.append("</table>")
-        parts += [f"<p>{e(w)}</p>" for w in p.warnings]
+        parts += [f"<p class='warn'>{e(w)}</p>" for w in p.warnings]
+        if p.strata:
+            parts.append("<h3>Per stratum</h3>")
+            parts.append(
+                _table(
+                    ["stratum", "inputs", "parse failure base", "head", "Δ parse", "Δ schema", "Δ refusal"],
+                    [
+                        [
+                            s.label,
+                            s.n_inputs,
+                            pct(s.rates["parse_failure"].base),
+                            pct(s.rates["parse_failure"].head),
+                            pp(s.rates["parse_failure"].delta),
+                            pp(s.rates["schema_violation"].delta),
+                            pp(s.rates["refusal"].delta),
+                        ]
+                        for s in p.strata
+                    ],
+                )
+            )
+        if p.distribution_shift:
+            parts.append("<h3>Output distribution</h3>")
+            parts.append(
+                _table(
+                    ["field", "kind", "test", "effect", "p (adj.)"],
+                    [
+                        [
+                            s.field,
+                            s.kind,
+                            short_test(s.test),
+                            "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
+                            pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
+                        ]
+                        for s in p.distribution_shift
+                    ],
+                )
+            )
+        if p.examples:
+            parts.append("<h3>Examples that broke</h3>")
+            for x in p.examples:
+                parts.append(
+                    f"<p>input <code>{e(x.input_id)}</code> ({e(x.stratum)}), sample {x.sample}: "
+                    f"{e(x.base_outcome or '–')} → <strong>{e(x.head_outcome)}</strong>"
+                    + (f" ({e(x.detail)})" if x.detail else "")
+                    + "</p>"
+                )
+                parts.append(f"<pre>{e(x.head_text)}</pre>")
+        parts += [f"<p><em>{e(n)}</em></p>" for n in p.notes]
+        c = p.calls
+        cost = cost_line(c.cost_usd)
+        parts.append(
+            f"<p><small>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed"
+            + (f"; {e(cost)}" if cost else "")
+            + "</small></p>"
+        )
+    if any(p.rates for p in report.prompts):
+        parts.append(f"<p><small>{e(P_VALUE_NOTE)}</small></p>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
