@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promptreview.report.model import PromptReport, RateRow
+from promptreview.report.model import PromptReport, RateRow, ShiftRow, StratumRow
 
 RATE_LABELS = {
     "parse_failure": "parse failure",
@@ -44,7 +44,7 @@ def short_test(name: str) -> str:
 
 def rate_cells(name: str, row: RateRow, weighted: bool = False) -> list[str]:
     """One table row. A weighted rate is not count/n, so the raw counts are labelled as such."""
-    counts = "{}/{} raw" if weighted else "{}/{}"
+    counts = "{}/{} raw" if weighted and name != "error" else "{}/{}"  # errors are never weighted
 
     def side(rate: float | None, count: int, n: int) -> str:
         return "–" if rate is None else f"{pct(rate)} ({counts.format(count, n)})"
@@ -82,3 +82,32 @@ def cost_line(cost: dict[str, float] | None) -> str | None:
     if "delta" in cost:
         parts.append(f"change {cost['delta']:+.4f} USD")
     return "cost: " + ", ".join(parts)
+
+
+STRATUM_HEADERS = ["stratum", "inputs", "parse failure base", "head", "Δ parse", "Δ schema", "Δ refusal"]
+SHIFT_HEADERS = ["field", "kind", "test", "effect", "p (adj.)"]
+
+
+def stratum_cells(s: StratumRow) -> list[str]:
+    """A stratum's row; the first cell (its label, from the suite) is untrusted text."""
+    rates = s.rates
+    return [
+        s.label,
+        str(s.n_inputs),
+        pct(rates["parse_failure"].base),
+        pct(rates["parse_failure"].head),
+        pp(rates["parse_failure"].delta),
+        pp(rates["schema_violation"].delta),
+        pp(rates["refusal"].delta),
+    ]
+
+
+def shift_cells(s: ShiftRow) -> list[str]:
+    """A field's distribution-shift row; the first cell (the field name, from model output) is untrusted text."""
+    return [
+        s.field,
+        s.kind,
+        short_test(s.test),
+        "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
+        pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
+    ]

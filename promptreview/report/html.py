@@ -8,13 +8,15 @@ from typing import Any
 from promptreview.report.common import (
     P_VALUE_NOTE,
     RATE_HEADERS,
+    SHIFT_HEADERS,
+    STRATUM_HEADERS,
     VERDICT_WORDS,
     cost_line,
     pct,
-    pp,
     pval,
     rate_cells,
-    short_test,
+    shift_cells,
+    stratum_cells,
     title,
 )
 
@@ -66,41 +68,10 @@ def render(report: Any) -> str:
             )
         parts += [f"<p class='warn'>{e(w)}</p>" for w in p.warnings]
         if p.strata:
-            parts.append("<h3>Per stratum</h3>")
-            parts.append(
-                _table(
-                    ["stratum", "inputs", "parse failure base", "head", "Δ parse", "Δ schema", "Δ refusal"],
-                    [
-                        [
-                            s.label,
-                            s.n_inputs,
-                            pct(s.rates["parse_failure"].base),
-                            pct(s.rates["parse_failure"].head),
-                            pp(s.rates["parse_failure"].delta),
-                            pp(s.rates["schema_violation"].delta),
-                            pp(s.rates["refusal"].delta),
-                        ]
-                        for s in p.strata
-                    ],
-                )
-            )
+            parts += ["<h3>Per stratum</h3>", _table(STRATUM_HEADERS, [stratum_cells(x) for x in p.strata])]
         if p.distribution_shift:
-            parts.append("<h3>Output distribution</h3>")
-            parts.append(
-                _table(
-                    ["field", "kind", "test", "effect", "p (adj.)"],
-                    [
-                        [
-                            s.field,
-                            s.kind,
-                            short_test(s.test),
-                            "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
-                            pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
-                        ]
-                        for s in p.distribution_shift
-                    ],
-                )
-            )
+            rows = [shift_cells(x) for x in p.distribution_shift]
+            parts += ["<h3>Output distribution</h3>", _table(SHIFT_HEADERS, rows)]
         if p.examples:
             parts.append("<h3>Examples that broke</h3>")
             for x in p.examples:

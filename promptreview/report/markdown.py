@@ -6,11 +6,14 @@ from typing import Any
 
 from promptreview.report.common import (
     RATE_HEADERS,
+    SHIFT_HEADERS,
+    STRATUM_HEADERS,
     VERDICT_WORDS,
     pct,
-    pp,
     pval,
     rate_cells,
+    shift_cells,
+    stratum_cells,
     title,
 )
 from promptreview.report.escape import code_span, escape_md
@@ -22,6 +25,10 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(out)
+
+
+def _untrusted_first(cells: list[str]) -> list[str]:
+    return [escape_md(cells[0], 80), *cells[1:]]
 
 
 def render(report: Any, examples: bool = True) -> str:
@@ -65,45 +72,22 @@ def render(report: Any, examples: bool = True) -> str:
         for w in p.warnings:
             lines += ["", f"- ⚠️ {escape_md(w, 500)}"]
         if p.strata:
-            rows = [
-                [
-                    escape_md(s.label, 80),
-                    str(s.n_inputs),
-                    pct(s.rates["parse_failure"].base),
-                    pct(s.rates["parse_failure"].head),
-                    pp(s.rates["parse_failure"].delta),
-                    pp(s.rates["schema_violation"].delta),
-                    pp(s.rates["refusal"].delta),
-                ]
-                for s in p.strata
-            ]
+            rows = [_untrusted_first(stratum_cells(x)) for x in p.strata]
             lines += [
                 "",
                 "<details><summary>Per stratum</summary>",
                 "",
-                _table(
-                    ["stratum", "inputs", "parse failure base", "head", "Δ parse", "Δ schema", "Δ refusal"],
-                    rows,
-                ),
+                _table(STRATUM_HEADERS, rows),
                 "",
                 "</details>",
             ]
         if p.distribution_shift:
-            rows = [
-                [
-                    escape_md(s.field, 60),
-                    s.kind,
-                    escape_md(s.test, 60),
-                    "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
-                    pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
-                ]
-                for s in p.distribution_shift
-            ]
+            rows = [_untrusted_first(shift_cells(x)) for x in p.distribution_shift]
             lines += [
                 "",
                 "<details><summary>Output distribution</summary>",
                 "",
-                _table(["field", "kind", "test", "effect", "p (adj.)"], rows),
+                _table(SHIFT_HEADERS, rows),
                 "",
                 "</details>",
             ]

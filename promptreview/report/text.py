@@ -9,12 +9,15 @@ from tabulate import tabulate
 from promptreview.report.common import (
     P_VALUE_NOTE,
     RATE_HEADERS,
+    SHIFT_HEADERS,
+    STRATUM_HEADERS,
     VERDICT_WORDS,
     cost_line,
     pct,
-    pp,
     pval,
     rate_cells,
+    shift_cells,
+    stratum_cells,
     title,
 )
 
@@ -55,45 +58,15 @@ def render(report: Any) -> str:
                 f"{pct(p.flip_rate.noise_floor)} (p {pval(p.flip_rate.p_adjusted or p.flip_rate.p_value)})"
             )
         if p.distribution_shift:
-            rows = [
-                [
-                    s.field,
-                    s.kind,
-                    s.test,
-                    "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
-                    pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
-                ]
-                for s in p.distribution_shift
-            ]
-            lines.append(
-                tabulate(rows, headers=["field", "kind", "test", "effect", "p (adj.)"], tablefmt="simple")
-            )
+            rows = [shift_cells(x) for x in p.distribution_shift]
+            lines.append(tabulate(rows, headers=SHIFT_HEADERS, tablefmt="simple", disable_numparse=True))
         if p.strata:
-            rows = [
-                [
-                    s.label,
-                    s.n_inputs,
-                    pct(s.rates["parse_failure"].base),
-                    pct(s.rates["parse_failure"].head),
-                    pp(s.rates["parse_failure"].delta),
-                    pp(s.rates["schema_violation"].delta),
-                    pp(s.rates["refusal"].delta),
-                ]
-                for s in p.strata
-            ]
             lines.append(
                 tabulate(
-                    rows,
-                    headers=[
-                        "stratum",
-                        "inputs",
-                        "parse fail base",
-                        "head",
-                        "Δ parse",
-                        "Δ schema",
-                        "Δ refusal",
-                    ],
+                    [stratum_cells(x) for x in p.strata],
+                    headers=STRATUM_HEADERS,
                     tablefmt="simple",
+                    disable_numparse=True,
                 )
             )
         for w in p.warnings:
