@@ -8,8 +8,7 @@ from pathlib import Path
 import click
 
 from promptreview import changes
-from promptreview.commands.common import Progress, emit, shared_options, write_failure
-from promptreview.errors import ProviderError
+from promptreview.commands.common import Progress, review_and_emit, shared_options
 from promptreview.review import ReviewOptions, review_changes
 
 
@@ -19,26 +18,23 @@ from promptreview.review import ReviewOptions, review_changes
 @shared_options
 def check(base, head, config_path, model, samples, seed, concurrency, fmt, output, no_cache, plan) -> int:
     """Review the prompt files changed between BASE and HEAD."""
-    progress = Progress()
-    opts = ReviewOptions(
-        repo_root=changes.repo_root(Path.cwd()),
-        config_path=config_path,
-        base=base,
-        head=head,
-        model=model,
-        samples=samples,
-        seed=seed,
-        concurrency=concurrency,
-        use_cache=not no_cache,
-        plan_only=plan,
-        env=dict(os.environ),
-        progress=progress,
-    )
-    try:
-        report = review_changes(opts)
-    except ProviderError as exc:
-        write_failure(exc, fmt, output)
-        raise
-    finally:
-        progress.close()
-    return emit(report, fmt, output)
+
+    def review(progress: Progress):
+        return review_changes(
+            ReviewOptions(
+                repo_root=changes.repo_root(Path.cwd()),
+                config_path=config_path,
+                base=base,
+                head=head,
+                model=model,
+                samples=samples,
+                seed=seed,
+                concurrency=concurrency,
+                use_cache=not no_cache,
+                plan_only=plan,
+                env=dict(os.environ),
+                progress=progress,
+            )
+        )
+
+    return review_and_emit(review, fmt, output)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from promptreview.errors import ProviderError
 from promptreview.report import render
 
 
@@ -106,3 +107,16 @@ def write_failure(exc: Exception, fmt: str, output: str | None) -> None:
     else:
         text = f"promptreview: ERROR: no trustworthy verdict\n{exc}\n"
     Path(output).write_text(text, encoding="utf-8")
+
+
+def review_and_emit(make_report: Callable[[Progress], Any], fmt: str, output: str | None) -> int:
+    """Run a review with a progress bar, write its report, and return the exit code it maps to."""
+    progress = Progress()
+    try:
+        report = make_report(progress)
+    except ProviderError as exc:
+        write_failure(exc, fmt, output)
+        raise
+    finally:
+        progress.close()
+    return emit(report, fmt, output)

@@ -8,9 +8,9 @@ from pathlib import Path
 import click
 
 from promptreview import changes, paths
-from promptreview.commands.common import Progress, emit, shared_options, write_failure
+from promptreview.commands.common import Progress, review_and_emit, shared_options
 from promptreview.config import Config, PromptEntry, SampleSpec, parse_config
-from promptreview.errors import ProviderError, UsageError
+from promptreview.errors import UsageError
 from promptreview.review import ReviewOptions, review_files
 
 
@@ -70,24 +70,20 @@ def compare(
         )
     elif schema is not None or strata is not None:
         raise UsageError("--schema and --strata need --suite")
-    progress = Progress()
-    opts = ReviewOptions(
-        repo_root=root,
-        config_path=config_path,
-        model=model,
-        samples=samples,
-        seed=seed,
-        concurrency=concurrency,
-        use_cache=not no_cache,
-        plan_only=plan,
-        env=dict(os.environ),
-        progress=progress,
-    )
-    try:
-        report = review_files(opts, old, new, entry, config)
-    except ProviderError as exc:
-        write_failure(exc, fmt, output)
-        raise
-    finally:
-        progress.close()
-    return emit(report, fmt, output)
+
+    def review(progress: Progress):
+        opts = ReviewOptions(
+            repo_root=root,
+            config_path=config_path,
+            model=model,
+            samples=samples,
+            seed=seed,
+            concurrency=concurrency,
+            use_cache=not no_cache,
+            plan_only=plan,
+            env=dict(os.environ),
+            progress=progress,
+        )
+        return review_files(opts, old, new, entry, config)
+
+    return review_and_emit(review, fmt, output)
