@@ -45,6 +45,12 @@ def default_cache_path(env: Mapping[str, str]) -> Path:
     return Path(base) / "promptreview" / "cache.sqlite"
 
 
+def _response(text: str) -> ProviderResponse:
+    data = json.loads(text)
+    data["usage"] = Usage(**data.get("usage", {}))
+    return ProviderResponse(**data)
+
+
 def _request_json(request: CompletionRequest) -> dict:
     """What was asked, kept beside the answer so a cached run can be audited (like `llm logs`)."""
     return {
@@ -81,11 +87,16 @@ class ResponseCache:
         row = self._db.execute(
             "SELECT response_json FROM completions WHERE key = ?", (request.cache_key(),)
         ).fetchone()
-        if row is None:
-            return None
-        data = json.loads(row[0])
-        data["usage"] = Usage(**data.get("usage", {}))
-        return ProviderResponse(**data)
+        return None if row is None else _response(row[0])
+
+    def lookup(self, requests: list[CompletionRequest]) -> dict[str, ProviderResponse]:
+        """The stored answers for these requests, by cache key (one look-up each, however often a key repeats)."""
+        found: dict[str, ProviderResponse] = {}
+        for key in dict.fromkeys(r.cache_key() for r in requests):
+            row = self._db.execute("SELECT response_json FROM completions WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                found[key] = _response(row[0])
+        return found
 
     def put(self, request: CompletionRequest, response: ProviderResponse) -> None:
         self._db.execute(
@@ -109,9 +120,7 @@ class ResponseCache:
         for req, resp in self._db.execute(
             "SELECT request_json, response_json FROM completions ORDER BY rowid"
         ):
-            data = json.loads(resp)
-            data["usage"] = Usage(**data.get("usage", {}))
-            out.append((json.loads(req) if req else {}, ProviderResponse(**data)))
+            out.append((json.loads(req) if req else {}, _response(resp)))
         return out
 
     def count(self) -> int:

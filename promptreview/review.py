@@ -340,15 +340,17 @@ def _finish(
     requests = [r for job in jobs for *_, r in job.requests]
     cache = ResponseCache(default_cache_path(opts.env)) if opts.use_cache else None
     try:
-        uncached = [r for r in requests if cache is None or cache.get(r) is None]
+        known = cache.lookup(requests) if cache is not None else {}
+        uncached = [r for r in requests if r.cache_key() not in known]
         if opts.plan_only:
             from promptreview import plan
 
             report.plan = plan.plan(jobs, requests, uncached, config)
             return report  # no prompt verdicts: nothing was reviewed yet
-        if config.max_calls is not None and len({r.cache_key() for r in uncached}) > config.max_calls:
+        needed = len({r.cache_key() for r in uncached})  # identical requests are one call
+        if config.max_calls is not None and needed > config.max_calls:
             raise UsageError(
-                f"this review needs {len({r.cache_key() for r in uncached})} model calls, over budget.max_calls = "
+                f"this review needs {needed} model calls, over budget.max_calls = "
                 f"{config.max_calls}; lower samples or the sample size, or raise the budget"
             )
         for name in sorted({r.model.provider for r in uncached}):  # a missing key fails before any call
@@ -364,7 +366,9 @@ def _finish(
             timeout=float(retry.get("timeout", RunSettings.timeout)),
         )
         completions = (
-            run_requests(requests, planner.providers, cache, settings, opts.progress) if requests else []
+            run_requests(requests, planner.providers, cache, settings, opts.progress, known)
+            if requests
+            else []
         )
     finally:
         if cache is not None:

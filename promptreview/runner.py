@@ -13,7 +13,7 @@ from promptreview.cache import ResponseCache
 from promptreview.errors import ProviderError
 from promptreview.providers.base import FatalCallError, Provider, RetryableCallError
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
-from promptreview.records import Completion, CompletionRequest
+from promptreview.records import Completion, CompletionRequest, ProviderResponse
 
 ProgressFn = Callable[[int, int], None]  # (done, total)
 
@@ -63,14 +63,17 @@ async def _run(
     cache: ResponseCache | None,
     settings: RunSettings,
     progress: ProgressFn | None,
+    known: Mapping[str, ProviderResponse] | None,
 ) -> list[Completion]:
+    if known is None:
+        known = cache.lookup(requests) if cache else {}
     results: dict[str, Completion] = {}
     pending: list[CompletionRequest] = []
     for request in requests:
         key = request.cache_key()
         if key in results:  # identical requests share one call
             continue
-        cached = cache.get(request) if cache else None
+        cached = known.get(key)
         if cached is not None:
             results[key] = Completion(request, cached, cached=True, attempts=0)
         else:
@@ -140,6 +143,10 @@ def run_requests(
     cache: ResponseCache | None,
     settings: RunSettings,
     progress: ProgressFn | None = None,
+    known: Mapping[str, ProviderResponse] | None = None,
 ) -> list[Completion]:
-    """Complete every request (in the order given). A fatal provider error raises ProviderError (exit 3)."""
-    return asyncio.run(_run(requests, providers, cache, settings, progress))
+    """Complete every request (in the order given). A fatal provider error raises ProviderError (exit 3).
+
+    `known`: answers the caller already read from the cache, by cache key, so they are not looked up twice.
+    """
+    return asyncio.run(_run(requests, providers, cache, settings, progress, known))
