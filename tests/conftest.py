@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures_path import FIXTURES  # noqa: F401  (re-exported for the tests)
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,9 @@ import pytest
 import referencing
 from referencing.jsonschema import DRAFT7
 
-SPEC_FILE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "github" / "rest-api.full.json"
+from tests.fixtures_path import FIXTURES
+
+SPEC_FILE = FIXTURES / "github" / "rest-api.full.json"
 SPEC_URI = "urn:github-rest-api"
 
 BOT_USER = {

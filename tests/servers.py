@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 import sys
 import threading
 import time
@@ -27,12 +26,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(
-    os.environ.get("PROMPTREVIEW_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures")
-)
+from tests.fixtures_path import FIXTURES
 
 
 @dataclass

@@ -17,6 +17,8 @@ from tests.conftest import FIXTURES, GitRepo, run_installed
 from tests.e2e_helpers import STRICT, make_triage_repo, prompt_yml
 from tests.fakegithub import FakeGitHub, fake_github  # noqa: F401
 
+pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
+
 REPOSITORY = "Codertocat/Hello-World"  # the repository the octokit payloads name
 FAILING_MODEL = "sim:triage-v1?parse_failure=0.6"
 ACCEPT = "promptreview/accept"

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_installed
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -48,6 +50,7 @@ def test_compare_without_suite_or_config(tmp_path):
     assert result.code == 2 and "--suite" in result.err and len(result.err.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e
 def test_compare_with_flags_only(tmp_path):
     (tmp_path / "a.txt").write_text("Reply in JSON only: {{x}}")
     (tmp_path / "b.txt").write_text("Reply in JSON: {{x}}")

@@ -14,6 +14,8 @@ from promptreview.outcomes import classify, make_validator
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec
 from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, make_triage_repo, prompt_yml
 
+pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
+
 REPORT_SCHEMA = json.loads((Path(__file__).parent.parent / "promptreview" / "report.schema.json").read_text())
 
 

@@ -23,6 +23,8 @@ from tests.servers import (
     openai_error,
 )
 
+pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
+
 MODEL = "gpt-4o-mini-2024-07-18"
 KINDS = ("ok", "schema_violation", "parse_failure", "refusal", "error")
 

@@ -20,6 +20,8 @@ from tests.servers import (
     openai_schema_problem,
 )
 
+pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
+
 REPORT_SCHEMA = json.loads((Path(__file__).parent.parent / "promptreview" / "report.schema.json").read_text())
 OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
 ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"

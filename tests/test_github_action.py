@@ -17,6 +17,8 @@ from tests.e2e_helpers import STRICT, make_triage_repo, prompt_yml
 from tests.fakegithub import fake_github  # noqa: F401
 from tests.test_ci import CI
 
+pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
+
 ACTION = yaml.safe_load((REPO / "action.yml").read_text("utf-8"))
 STEPS = ACTION["runs"]["steps"]
 

@@ -27,6 +27,8 @@ from promptreview.report.model import PromptReport
 from promptreview.review import ReviewOptions, review_files
 from promptreview.suites import sample_suite
 
+pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
+
 N_EMAIL, N_PHONE, PER_STRATUM = 300, 60, 30
 TOPICS = [
     "my invoice shows a double charge",
