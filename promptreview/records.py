@@ -69,14 +69,14 @@ class CompletionRequest:
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class ProviderResponse:
     """What a provider answered, normalised across wire formats."""
 
@@ -89,7 +89,7 @@ class ProviderResponse:
     usage: Usage = field(default_factory=Usage)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Completion:
     """A request and what became of it: a response, or an error after retries."""
 
