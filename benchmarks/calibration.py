@@ -52,9 +52,9 @@ from scipy import stats as sps
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from promptreview.config import Config, PromptEntry, SampleSpec  # noqa: E402
+from promptreview.engine.review import ReviewOptions, review_files  # noqa: E402
 from promptreview.providers import sim  # noqa: E402
-from promptreview.review import ReviewOptions, review_files  # noqa: E402
+from promptreview.sources.config import Config, PromptEntry, SampleSpec  # noqa: E402
 
 ALPHA = 0.05
 MAX_INCREASE = 0.02

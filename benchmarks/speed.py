@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from promptreview.config import Config, PromptEntry, SampleSpec  # noqa: E402
+from promptreview.engine.review import ReviewOptions, review_files  # noqa: E402
 from promptreview.report.json import render  # noqa: E402
-from promptreview.review import ReviewOptions, review_files  # noqa: E402
+from promptreview.sources.config import Config, PromptEntry, SampleSpec  # noqa: E402
 from tests.servers import Reply, ScriptedServer, openai_chat_completion, openai_compatible_handler  # noqa: E402
 
 ANSWER = json.dumps({"category": "billing", "priority": "low", "summary": "s", "needs_human": False})

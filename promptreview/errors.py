@@ -1,18 +1,14 @@
-"""Expected failures and the exit code each maps to. `cli` is the only place that turns them into exits."""
+"""Expected failures: printed as one line, never with a traceback. `exitcodes` maps each to its code."""
 
 from __future__ import annotations
 
 
 class PromptReviewError(Exception):
-    """An expected failure: printed as one line, never with a traceback."""
-
-    exit_code = 2
+    """An expected failure."""
 
 
 class UsageError(PromptReviewError):
     """Bad usage, config or input (exit 2)."""
-
-    exit_code = 2
 
 
 class MissingCredentials(UsageError):
@@ -25,5 +21,3 @@ class MissingCredentials(UsageError):
 
 class ProviderError(PromptReviewError):
     """The model provider could not be reached or failed too often for a verdict (exit 3)."""
-
-    exit_code = 3

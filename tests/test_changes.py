@@ -1,7 +1,7 @@
 import pytest
 
-from promptreview import changes
 from promptreview.errors import UsageError
+from promptreview.sources import git
 
 
 def test_modified_added_removed_renamed(git_repo):
@@ -15,15 +15,15 @@ def test_modified_added_removed_renamed(git_repo):
     git_repo.git("mv", "prompts/move.txt", "prompts/moved.txt")
     git_repo.write("prompts/new.txt", "hello\n")
     head = git_repo.commit("head")
-    found = {(c.change, c.old_path, c.new_path) for c in changes.changed_files(git_repo.root, base, head)}
+    found = {(c.change, c.old_path, c.new_path) for c in git.changed_files(git_repo.root, base, head)}
     assert found == {
         ("modified", "prompts/edit.txt", "prompts/edit.txt"),
         ("removed", "prompts/gone.txt", None),
         ("renamed", "prompts/move.txt", "prompts/moved.txt"),
         ("added", None, "prompts/new.txt"),
     }
-    assert changes.read_at(git_repo.root, base, "prompts/edit.txt") == b"old text\n"
-    assert changes.read_at(git_repo.root, head, "prompts/gone.txt") is None
+    assert git.read_at(git_repo.root, base, "prompts/edit.txt") == b"old text\n"
+    assert git.read_at(git_repo.root, head, "prompts/gone.txt") is None
 
 
 def test_working_tree_includes_untracked_files(git_repo):
@@ -31,7 +31,7 @@ def test_working_tree_includes_untracked_files(git_repo):
     base = git_repo.commit()
     git_repo.write("a.txt", "2\n")
     git_repo.write("b.txt", "new\n")
-    found = {(c.change, c.new_path) for c in changes.changed_files(git_repo.root, base, None)}
+    found = {(c.change, c.new_path) for c in git.changed_files(git_repo.root, base, None)}
     assert found == {("modified", "a.txt"), ("added", "b.txt")}
 
 
@@ -44,17 +44,17 @@ def test_merge_base_of_a_branch(git_repo):
     git_repo.git("checkout", "-q", "main")
     git_repo.write("b.txt", "main moved on\n")
     git_repo.commit("main work")
-    assert changes.merge_base(git_repo.root, "main", "feature") == fork
-    assert changes.default_base(git_repo.root) == "main"
+    assert git.merge_base(git_repo.root, "main", "feature") == fork
+    assert git.default_base(git_repo.root) == "main"
 
 
 def test_unknown_revision_names_the_fix(git_repo):
     git_repo.write("a.txt", "1\n")
     git_repo.commit()
     with pytest.raises(UsageError, match="fetch-depth"):
-        changes.resolve_rev(git_repo.root, "deadbeef")
+        git.resolve_rev(git_repo.root, "deadbeef")
 
 
 def test_not_a_repository(tmp_path):
     with pytest.raises(UsageError, match="not inside a git repository"):
-        changes.repo_root(tmp_path)
+        git.repo_root(tmp_path)

@@ -525,7 +525,7 @@ def test_the_installed_console_script_runs_ci_twice(ci):
 
 
 def test_a_provider_outage_is_neutral_and_exits_3(ci, run_cli, monkeypatch):
-    from promptreview import review
+    from promptreview.engine import review
     from promptreview.errors import ProviderError
 
     def down(opts):

@@ -1,7 +1,7 @@
 import pytest
 
-from promptreview.config import parse_config
 from promptreview.errors import UsageError
+from promptreview.sources.config import parse_config
 
 MINIMAL = "version: 1\nprompts:\n  - files: 'prompts/*.prompt.yml'\n    suite: suite.jsonl\n"
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from promptreview.cache import ResponseCache, default_cache_path
-from promptreview.outcomes import classify, make_validator
+from promptreview.engine.cache import ResponseCache, default_cache_path
+from promptreview.engine.score import classify
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec
+from promptreview.sources.schemas import make_validator
 from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, make_triage_repo, prompt_yml
 
 pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them

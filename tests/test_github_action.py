@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from promptreview.commands.ci import ci as ci_command
+from promptreview.cli.ci import ci as ci_command
 from tests.conftest import REPO
 from tests.e2e_helpers import STRICT, make_triage_repo, prompt_yml
 from tests.fakegithub import fake_github  # noqa: F401

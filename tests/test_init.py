@@ -7,8 +7,8 @@ import re
 import pytest
 import yaml
 
-from promptreview.commands.init import workflow_text
-from promptreview.config import parse_config
+from promptreview.cli.init import workflow_text
+from promptreview.sources.config import parse_config
 from tests.conftest import REPO
 
 

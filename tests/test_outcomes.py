@@ -1,8 +1,9 @@
 import pytest
 
+from promptreview.engine.score import classify
 from promptreview.errors import UsageError
-from promptreview.outcomes import classify, make_validator
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec, ProviderResponse
+from promptreview.sources.schemas import make_validator
 
 SCHEMA = {
     "type": "object",

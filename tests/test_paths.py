@@ -3,7 +3,7 @@ import os
 import pytest
 
 from promptreview.errors import UsageError
-from promptreview.paths import matches_any, repo_relative, resolve_file
+from promptreview.sources.paths import matches_any, repo_relative, resolve_file
 
 
 def test_relative_paths_are_normalised(tmp_path):

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from promptreview.errors import UsageError
-from promptreview.prompts import check_template, load_prompt
+from promptreview.sources.prompts import check_template, load_prompt
 
 PROMPT_YML = """
 name: Triage

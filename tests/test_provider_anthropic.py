@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from promptreview.engine.score import classify
 from promptreview.errors import MissingCredentials
-from promptreview.outcomes import classify, make_validator
 from promptreview.providers import create_provider
 from promptreview.providers.anthropic import AnthropicProvider, create
 from promptreview.providers.base import FatalCallError
 from promptreview.providers.retry import RetriesExhausted
 from promptreview.records import Completion
+from promptreview.sources.schemas import make_validator
 from tests.servers import (
     ScriptedServer,
     anthropic_compatible_handler,

@@ -8,13 +8,15 @@ import json
 
 import pytest
 
+from promptreview.engine.score import classify
 from promptreview.errors import MissingCredentials, ProviderError
-from promptreview.outcomes import classify, make_validator
+from promptreview.exitcodes import for_error
 from promptreview.providers import create_provider
 from promptreview.providers.base import FatalCallError
 from promptreview.providers.openai import OpenAIProvider, create, strict_compatible
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy
 from promptreview.records import Completion
+from promptreview.sources.schemas import make_validator
 from tests.servers import (
     ScriptedServer,
     assert_openai_valid,
@@ -251,7 +253,7 @@ def test_exhausted_retries_raise_retries_exhausted_with_the_last_error():
 
 
 def test_runner_makes_exhausted_retries_an_error_outcome_and_fatal_errors_exit_3():
-    from promptreview.runner import RunSettings, run_requests
+    from promptreview.engine.run import RunSettings, run_requests
 
     request = make_request(schema=SCHEMA)
     settings = RunSettings(concurrency=1, retry=RetryPolicy(max_attempts=2, base_delay=0.0, jitter=0.0))
@@ -265,7 +267,7 @@ def test_runner_makes_exhausted_retries_an_error_outcome_and_fatal_errors_exit_3
         reply(server, openai_error("bad key", code="invalid_api_key"), 401)
         with pytest.raises(ProviderError) as info:
             run_requests([request], {"openai": provider_for(server)}, None, settings)
-    assert info.value.exit_code == 3 and KEY not in str(info.value)
+    assert for_error(info.value) == 3 and KEY not in str(info.value)
 
 
 def test_missing_key_for_the_public_api_is_missing_credentials():
@@ -273,7 +275,7 @@ def test_missing_key_for_the_public_api_is_missing_credentials():
     assert provider.base_url == "https://api.openai.com/v1"
     with pytest.raises(MissingCredentials) as info:
         call(provider, make_request())
-    assert info.value.env_var == "OPENAI_API_KEY" and info.value.exit_code == 2
+    assert info.value.env_var == "OPENAI_API_KEY" and for_error(info.value) == 2
 
 
 def test_compatible_server_needs_no_key_and_gets_no_authorization_header():

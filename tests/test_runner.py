@@ -2,12 +2,12 @@ import asyncio
 
 import pytest
 
-from promptreview.cache import ResponseCache
+from promptreview.engine.cache import ResponseCache
+from promptreview.engine.run import RunSettings, run_requests
 from promptreview.errors import ProviderError
 from promptreview.providers.base import FatalCallError, RetryableCallError
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import CompletionRequest, Message, ModelSpec, ProviderResponse
-from promptreview.runner import RunSettings, run_requests
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, jitter=0.0)
 

@@ -3,9 +3,9 @@ from collections import Counter
 
 import pytest
 
-from promptreview.config import SampleSpec
 from promptreview.errors import UsageError
-from promptreview.suites import load_rows, sample_suite
+from promptreview.sources.config import SampleSpec
+from promptreview.sources.suites import load_rows, sample_suite
 
 
 def rows_with(sizes: dict[str, int]) -> list[dict]:

@@ -17,15 +17,16 @@ import json
 import numpy as np
 import pytest
 
-from promptreview import analysis
-from promptreview.config import Config, PromptEntry, SampleSpec
-from promptreview.outcomes import Outcome
+from promptreview.engine.analyse import PromptStats, _side_rate, analyse_prompt
+from promptreview.engine.frame import build_frame
+from promptreview.engine.plan import PlannedCall
+from promptreview.engine.review import ReviewOptions, review_files
+from promptreview.engine.score import Classification, ScoredCall
 from promptreview.providers import sim
 from promptreview.records import Completion, CompletionRequest, ModelSpec, ProviderResponse, Usage
 from promptreview.report.json import render
-from promptreview.report.model import PromptReport
-from promptreview.review import ReviewOptions, review_files
-from promptreview.suites import sample_suite
+from promptreview.sources.config import Config, PromptEntry, SampleSpec
+from promptreview.sources.suites import sample_suite
 
 pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
 
@@ -145,13 +146,15 @@ def _population() -> tuple[list[dict], dict[str, float]]:
 _REQUEST = CompletionRequest(model=ModelSpec("sim", "synthetic"), messages=())
 
 
-def _scored(input_id: str, stratum: str, k: int, failed: bool) -> analysis.Scored:
+def _scored(input_id: str, stratum: str, k: int, failed: bool) -> ScoredCall:
     text = "{oops" if failed else '{"label": "billing"}'
     completion = Completion(_REQUEST, ProviderResponse(text=text, usage=Usage(5, 3)))
     outcome = (
-        Outcome("parse_failure", detail="not JSON") if failed else Outcome("ok", output={"label": "billing"})
+        Classification("parse_failure", detail="not JSON")
+        if failed
+        else Classification("ok", output={"label": "billing"})
     )
-    return analysis.Scored("head", input_id, stratum, k, completion, outcome)
+    return ScoredCall(PlannedCall(0, "head", input_id, stratum, k, _REQUEST), completion, outcome)
 
 
 def _draw(rows: list[dict], truth: dict[str, float], spec: SampleSpec, rng, k: int = 3):
@@ -162,13 +165,12 @@ def _draw(rows: list[dict], truth: dict[str, float], spec: SampleSpec, rng, k: i
         for r in sample.rows
         for j in range(k)
     ]
-    return sample, analysis.build_frame("p.prompt.yml", scored)
+    return sample, build_frame("p.prompt.yml", scored)
 
 
-def _analyse(sample, frame, k: int = 3) -> PromptReport:
+def _analyse(sample, frame, k: int = 3) -> PromptStats:
     """The whole analysis of a head-only frame (an added prompt: no paired tests, so it is fast)."""
-    report = PromptReport(path="p.prompt.yml", change="added")
-    return analysis.analyse_prompt(report, frame, sample, k, None, seed=0)
+    return analyse_prompt(frame, sample, k, None, seed=0)
 
 
 def test_weighted_rate_is_unbiased_for_the_population_rate_and_unweighted_is_not():
@@ -183,14 +185,14 @@ def test_weighted_rate_is_unbiased_for_the_population_rate_and_unweighted_is_not
         report = _analyse(sample, frame)
         assert report.weighted is True
         row = report.rates["parse_failure"]
-        assert (row.head, row.head_count, row.head_n) == analysis._side_rate(
+        assert (row.head, row.head_count, row.head_n) == _side_rate(
             frame, "parse_failure", sample, True
         )
     weighted, unweighted = [], []
     for rep in range(200):
         sample, frame = _draw(rows, truth, SampleSpec(per_stratum=PER_STRATUM, seed=rep), rng)
         assert not sample.proportional
-        rate, count, n = analysis._side_rate(frame, "parse_failure", sample, True)
+        rate, count, n = _side_rate(frame, "parse_failure", sample, True)
         weighted.append(rate)
         unweighted.append(count / n)
     weighted, unweighted = np.array(weighted), np.array(unweighted)

@@ -8,75 +8,42 @@ merge base is beyond a shallow history it is deepened step by step. Every failur
 from __future__ import annotations
 
 import difflib
-import subprocess
 from pathlib import Path
 
-from promptreview import changes
 from promptreview.errors import UsageError
+from promptreview.sources import git
 
 FETCH_DEPTH_HINT = "set `fetch-depth: 0` on actions/checkout (full history)"
 _DEEPEN_STEPS = (50, 500, 5000)
 
 
-def _git(root: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-c", "protocol.version=2", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
-
-
-def is_sha(text: str) -> bool:
-    return len(text) == 40 and all(c in "0123456789abcdef" for c in text.lower())
-
-
-def has_commit(root: Path, sha: str) -> bool:
-    return _git(root, "cat-file", "-e", f"{sha}^{{commit}}").returncode == 0
-
-
-def _remote(root: Path) -> str | None:
-    names = _git(root, "remote").stdout.split()
-    return "origin" if "origin" in names else (names[0] if names else None)
-
-
-def _is_shallow(root: Path) -> bool:
-    return _git(root, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
-
-
 def ensure_commit(root: Path, sha: str, what: str) -> list[str]:
     """Make `sha` available locally (fetching it by SHA if needed); returns notes of what was done."""
-    if has_commit(root, sha):
+    if git.has_commit(root, sha):
         return []
-    remote = _remote(root)
+    remote = git.remote(root)
     if remote is None:
         raise UsageError(
-            f"the {what} commit {sha[:12]} is not in this checkout and there is no remote to fetch it from; {FETCH_DEPTH_HINT}"
+            f"the {what} commit {sha[:12]} is not in this checkout and there is no remote to fetch it from; "
+            f"{FETCH_DEPTH_HINT}"
         )
     # a shallow checkout stays shallow (one commit); a full one gets the commit with its history
-    depth = ["--depth=1"] if _is_shallow(root) else []
-    proc = _git(root, "fetch", "--no-tags", "--no-recurse-submodules", *depth, remote, sha)
-    if proc.returncode != 0 or not has_commit(root, sha):
-        detail = (proc.stderr.strip().splitlines() or ["fetch failed"])[-1]
+    failure = git.fetch(root, remote, sha, depth=1 if git.is_shallow(root) else None)
+    if failure is not None or not git.has_commit(root, sha):
         raise UsageError(
             f"the {what} commit {sha[:12]} is not in this checkout and `git fetch {remote} {sha[:12]}` failed "
-            f"({detail}); {FETCH_DEPTH_HINT}"
+            f"({failure or 'the commit did not arrive'}); {FETCH_DEPTH_HINT}"
         )
     return [f"fetched the {what} commit {sha[:12]} (the checkout did not include it)"]
 
 
 def resolve(root: Path, rev: str, what: str) -> str:
     """A full SHA for `rev` (a SHA, a branch, `origin/main`), fetching a missing SHA."""
-    proc = _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-    if proc.returncode == 0:
-        return proc.stdout.strip()
-    for candidate in (f"origin/{rev}", f"refs/remotes/origin/{rev}"):
-        proc = _git(root, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}")
-        if proc.returncode == 0:
-            return proc.stdout.strip()
-    if is_sha(rev):
+    for candidate in (rev, f"origin/{rev}", f"refs/remotes/origin/{rev}"):
+        sha = git.find_commit(root, candidate)
+        if sha is not None:
+            return sha
+    if git.is_sha(rev):
         ensure_commit(root, rev, what)
         return rev
     raise UsageError(f"the {what} {rev!r} is not a commit or branch in this checkout; {FETCH_DEPTH_HINT}")
@@ -87,19 +54,18 @@ def merge_base(root: Path, base: str, head: str) -> tuple[str, list[str]]:
     notes: list[str] = []
     for step in (0, *_DEEPEN_STEPS):
         if step:
-            remote = _remote(root)
-            if remote is None or not _is_shallow(root):
+            remote = git.remote(root)
+            if remote is None or not git.is_shallow(root):
                 break
-            proc = _git(root, "fetch", "--no-tags", "--no-recurse-submodules", f"--deepen={step}", remote)
-            if proc.returncode != 0:
+            if git.fetch(root, remote, deepen=step) is not None:
                 break
             notes.append(f"deepened the shallow checkout by {step} commits to find the merge base")
-        proc = _git(root, "merge-base", base, head)
-        if proc.returncode == 0 and proc.stdout.strip():
-            return proc.stdout.strip(), notes
-        if not _is_shallow(root):
+        found = git.merge_base(root, base, head)
+        if found is not None:
+            return found, notes
+        if not git.is_shallow(root):
             break
-    if _is_shallow(root):
+    if git.is_shallow(root):
         raise UsageError(
             f"cannot find where {head[:12]} branched from {base[:12]}: the checkout's history is too shallow; "
             f"{FETCH_DEPTH_HINT}"
@@ -111,8 +77,8 @@ def merge_base(root: Path, base: str, head: str) -> tuple[str, list[str]]:
 
 def first_changed_line(root: Path, base: str | None, head: str, old_path: str | None, new_path: str) -> int:
     """1-based line of the first difference in `new_path` at head against `old_path` at base (1 if new)."""
-    new = changes.read_at(root, head, new_path)
-    old = changes.read_at(root, base, old_path) if (base and old_path) else None
+    new = git.read_at(root, head, new_path)
+    old = git.read_at(root, base, old_path) if (base and old_path) else None
     if new is None or old is None:
         return 1
     new_lines = new.decode("utf-8", "replace").splitlines()

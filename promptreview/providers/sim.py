@@ -482,6 +482,10 @@ class SimProvider:
 
     name = "sim"
     key_env_var: str | None = None
+    notes: list[str] = []
+
+    def require_credentials(self) -> None:
+        """The simulator needs no key."""
 
     def pin_status(self, model_id: str) -> PinStatus:
         return "pinned"  # the simulator is versioned with the package

@@ -1,17 +1,28 @@
-"""Report rendering: `model` holds the Report, one module per output format."""
+"""Report rendering: `model` holds the Report, `serialize` the one JSON form, one module per output format."""
 
 from __future__ import annotations
 
-from typing import Any
+from promptreview.report.model import Report
+
+FORMATS = ("text", "markdown", "json", "html")
 
 
-def render(report: Any, fmt: str) -> str:
+def render(report: Report, fmt: str) -> str:
+    """The report as `fmt` text (one of FORMATS)."""
     if fmt == "json":
-        from promptreview.report import json as module
-    elif fmt == "markdown":
-        from promptreview.report import markdown as module
-    elif fmt == "html":
-        from promptreview.report import html as module
-    else:
-        from promptreview.report import text as module
-    return module.render(report)
+        from promptreview.report import json
+
+        return json.render(report)
+    if fmt == "markdown":
+        from promptreview.report import markdown
+
+        return markdown.render(report)
+    if fmt == "html":
+        from promptreview.report import html
+
+        return html.render(report)
+    if fmt == "text":
+        from promptreview.report import text
+
+        return text.render(report)
+    raise ValueError(f"unknown report format {fmt!r} (known: {', '.join(FORMATS)})")

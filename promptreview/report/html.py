@@ -19,6 +19,7 @@ from promptreview.report.common import (
     stratum_cells,
     title,
 )
+from promptreview.report.model import Report
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}"
@@ -35,7 +36,7 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def render(report: Any) -> str:
+def render(report: Report) -> str:
     e = html.escape
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>promptreview</title><style>{_STYLE}</style>",

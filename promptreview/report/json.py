@@ -1,24 +1,10 @@
-"""The machine-readable report (DESIGN.md schema)."""
+"""The machine-readable report: the JSON document `report.serialize` builds, as text."""
 
 from __future__ import annotations
 
-import json
-import math
-from typing import Any
+from promptreview.report.model import Report
+from promptreview.report.serialize import to_json_text
 
 
-def _clean(value: Any) -> Any:
-    """JSON has no NaN: a missing number is null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return _clean(value.item())
-    return value
-
-
-def render(report: Any) -> str:
-    return json.dumps(_clean(report.to_json()), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def render(report: Report) -> str:
+    return to_json_text(report)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from promptreview.report.common import (
     RATE_HEADERS,
     SHIFT_HEADERS,
@@ -17,6 +15,7 @@ from promptreview.report.common import (
     title,
 )
 from promptreview.report.escape import code_span, escape_md
+from promptreview.report.model import Report
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️"}
 
@@ -31,7 +30,7 @@ def _untrusted_first(cells: list[str]) -> list[str]:
     return [escape_md(cells[0], 80), *cells[1:]]
 
 
-def render(report: Any, examples: bool = True) -> str:
+def render(report: Report, examples: bool = True) -> str:
     """The full report; `examples=False` drops the quoted outputs (used to fit GitHub's comment limit)."""
     lines = [f"## {ICONS.get(report.verdict, '')} promptreview: {VERDICT_WORDS[report.verdict]}", ""]
     model = code_span(report.model_spec or "–", None)

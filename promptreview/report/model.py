@@ -1,22 +1,29 @@
-"""The review's result: plain dataclasses, and `to_json()` in the DESIGN.md report schema."""
+"""The review's result as frozen dataclasses: built once by the engine, then only read.
+
+`report.serialize` turns a `Report` into the JSON report (DESIGN.md's contract, `report.schema.json`); the
+format modules (`text`, `markdown`, `html`) and the GitHub layer read these classes directly.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from promptreview.verdicts import CheckConclusion, CIVerdict, PromptVerdict, ReviewVerdict
+
 SCHEMA_VERSION = 1
-EXIT_CODES = {"pass": 0, "skipped": 0, "fail": 1, "error": 3}
+Interval = tuple[float, float]
 
 
-@dataclass
+@dataclass(frozen=True)
 class RateRow:
-    """One outcome's rate on both sides and the paired change."""
+    """One outcome's rate on both sides, the paired change, and (for gated rates) the gate's decision."""
 
     base: float | None
     head: float | None
     delta: float | None = None
-    ci95: tuple[float, float] | None = None
+    ci95: Interval | None = None
     p_value: float | None = None  # two-sided
     p_increase: float | None = None  # one-sided, for "head is higher": what the gates test
     p_adjusted: float | None = None
@@ -25,110 +32,55 @@ class RateRow:
     head_count: int = 0
     base_n: int = 0  # completions counted (errors excluded, except for the error rate itself)
     head_n: int = 0
-    base_ci95: tuple[float, float] | None = None
-    head_ci95: tuple[float, float] | None = None
-    gate: str | None = None  # pass | warn | fail | None (not gated)
+    base_ci95: Interval | None = None
+    head_ci95: Interval | None = None
+    gate: PromptVerdict | None = None  # pass | warn | fail; None: not gated
     max_increase: float | None = None
     min_detectable: float | None = None
     discordant: int | None = None  # inputs whose rate differs between the sides (0: the test cannot fire)
 
-    def to_json(self) -> dict[str, Any]:
-        out = {
-            "base": self.base,
-            "head": self.head,
-            "delta": self.delta,
-            "ci95": list(self.ci95) if self.ci95 else None,
-            "p_value": self.p_value,
-            "p_increase": self.p_increase,
-            "p_adjusted": self.p_adjusted,
-            "test": self.test,
-            "base_count": self.base_count,
-            "head_count": self.head_count,
-            "base_n": self.base_n,
-            "head_n": self.head_n,
-            "base_ci95": list(self.base_ci95) if self.base_ci95 else None,
-            "head_ci95": list(self.head_ci95) if self.head_ci95 else None,
-        }
-        if self.gate is not None:
-            out["gate"] = self.gate
-            out["max_increase"] = self.max_increase
-        if self.min_detectable is not None:
-            out["min_detectable_increase"] = self.min_detectable
-        return out
 
-
-@dataclass
+@dataclass(frozen=True)
 class FlipRow:
+    """How often answers changed between the sides, against how often they change within a side."""
+
     head_vs_base: float | None
     noise_floor: float | None
     excess: float | None = None
     p_value: float | None = None
     p_adjusted: float | None = None
     test: str | None = None
-    gate: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "head_vs_base": self.head_vs_base,
-            "noise_floor": self.noise_floor,
-            "excess": self.excess,
-            "p_value": self.p_value,
-            "p_adjusted": self.p_adjusted,
-            "test": self.test,
-        }
+    gate: PromptVerdict | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class ShiftRow:
+    """One output field's distribution, base against head."""
+
     field: str
     kind: str  # categorical | numeric | length | presence
     test: str
     statistic: float | None
     p_value: float | None
-    base: dict
-    head: dict
+    base: Mapping[str, Any]
+    head: Mapping[str, Any]
     effect: float | None = None
     effect_name: str | None = None
     p_adjusted: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "field": self.field,
-            "kind": self.kind,
-            "test": self.test,
-            "statistic": self.statistic,
-            "p_value": self.p_value,
-            "p_adjusted": self.p_adjusted,
-            "effect": self.effect,
-            "effect_name": self.effect_name,
-            "base": self.base,
-            "head": self.head,
-        }
 
-
-@dataclass
+@dataclass(frozen=True)
 class StratumRow:
-    stratum: dict[str, Any]
-    label: str
+    stratum: Mapping[str, Any]  # column -> value
+    label: str  # canonical label, e.g. "channel=email"
     n_inputs: int
     population: int
-    rates: dict[str, RateRow]
+    rates: Mapping[str, RateRow]
     flip_rate: FlipRow | None = None
     short: bool = False  # fewer rows than its quota
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "stratum": self.stratum,
-            "label": self.label,
-            "n_inputs": self.n_inputs,
-            "population": self.population,
-            "short": self.short,
-            "rates": {k: v.to_json() for k, v in self.rates.items()},
-            "flip_rate": self.flip_rate.to_json() if self.flip_rate else None,
-        }
 
-
-@dataclass
+@dataclass(frozen=True)
 class CallStats:
     total: int = 0
     cached: int = 0
@@ -136,24 +88,13 @@ class CallStats:
     failed: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: dict[str, float] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "total": self.total,
-            "cached": self.cached,
-            "retried": self.retried,
-            "failed": self.failed,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-        }
-        if self.cost_usd is not None:
-            out["cost_usd"] = self.cost_usd
-        return out
+    cost_usd: Mapping[str, float] | None = None  # base, head, delta
 
 
-@dataclass
+@dataclass(frozen=True)
 class Example:
+    """An input that was fine on base and broke on head: what a reviewer reads first."""
+
     input_id: str
     stratum: str
     sample: int
@@ -163,116 +104,146 @@ class Example:
     head_text: str
     detail: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
-
-@dataclass
+@dataclass(frozen=True)
 class PromptReport:
     path: str
     change: str  # modified | added | removed | renamed
     old_path: str | None = None
-    verdict: str = "pass"  # pass | fail | warn | error
-    models: dict[str, str | None] = field(default_factory=dict)  # side -> spec
-    served: dict[str, list[str]] = field(default_factory=dict)  # side -> served model ids
+    verdict: PromptVerdict = PromptVerdict.PASS
+    models: Mapping[str, str | None] = field(default_factory=dict)  # side -> spec
+    served: Mapping[str, Sequence[str]] = field(default_factory=dict)  # side -> served model ids
     n_inputs: int = 0
     samples: int = 0
     suite: str | None = None
     weighted: bool = False
-    rates: dict[str, RateRow] = field(default_factory=dict)
+    rates: Mapping[str, RateRow] = field(default_factory=dict)
     flip_rate: FlipRow | None = None
-    distribution_shift: list[ShiftRow] = field(default_factory=list)
-    strata: list[StratumRow] = field(default_factory=list)
+    distribution_shift: Sequence[ShiftRow] = ()
+    strata: Sequence[StratumRow] = ()
     calls: CallStats = field(default_factory=CallStats)
-    examples: list[Example] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    failure_details: dict[str, dict[str, int]] = field(default_factory=dict)  # outcome -> detail -> count
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "old_path": self.old_path,
-            "change": self.change,
-            "verdict": self.verdict,
-            "model": {
-                "base": self.models.get("base"),
-                "head": self.models.get("head"),
-                "served": self.served,
-            },
-            "suite": self.suite,
-            "n_inputs": self.n_inputs,
-            "samples": self.samples,
-            "weighted": self.weighted,
-            "rates": {k: v.to_json() for k, v in self.rates.items()},
-            "flip_rate": self.flip_rate.to_json()
-            if self.flip_rate
-            else {"head_vs_base": None, "noise_floor": None},
-            "distribution_shift": [s.to_json() for s in self.distribution_shift],
-            "strata": [s.to_json() for s in self.strata],
-            "calls": self.calls.to_json(),
-            "examples": [e.to_json() for e in self.examples],
-            "failure_details": self.failure_details,
-            "notes": self.notes,
-            "warnings": self.warnings,
-        }
+    examples: Sequence[Example] = ()
+    notes: Sequence[str] = ()
+    warnings: Sequence[str] = ()
+    failure_details: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # outcome -> why -> n
 
 
-@dataclass
+# -- --plan --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedSide:
+    model: str
+    calls: int
+    uncached_calls: int
+    prompt_tokens: int  # estimated
+    max_completion_tokens: int
+    cost_usd_max: float | None  # None: no price known
+
+
+@dataclass(frozen=True)
+class PlannedStratum:
+    population: int
+    sampled: int
+
+
+@dataclass(frozen=True)
+class PlannedPrompt:
+    path: str
+    change: str
+    n_inputs: int
+    samples: int
+    strata: Mapping[str, PlannedStratum]
+    sides: Mapping[str, PlannedSide]
+    min_detectable_increase: Mapping[str, float]  # gated rate -> smallest increase caught with 80 % power
+    min_detectable_assumes_base_rate: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a review would run and cost, before any call (`--plan`)."""
+
+    calls: int
+    uncached_calls: int
+    cost_usd_max: float | None
+    budget_max_calls: int | None
+    over_budget: bool
+    prompts: Sequence[PlannedPrompt]
+
+
+# -- CI ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """The accept label on the PR, and who added it when (from the event, or the issue's events)."""
+
+    label: str
+    actor: str | None = None
+    at: str | None = None  # ISO 8601
+
+    def by(self) -> str:
+        who = f" by {self.actor}" if self.actor else ""
+        when = f" on {self.at.replace('T', ' ').replace('Z', ' UTC')}" if self.at else ""
+        return f"{who}{when}"
+
+
+@dataclass(frozen=True)
+class CISection:
+    """What a `ci` run concluded, kept in its report.json beside the review."""
+
+    verdict: CIVerdict
+    conclusion: CheckConclusion
+    exit_code: int
+    event: str
+    pull_request: int | None
+    accepted: Acceptance | None = None
+    config_from: str | None = None  # "base", or "head (new in this pull request)"
+    reason: str | None = None  # for a run without a review: why
+
+
+# -- the review ----------------------------------------------------------------------------------------
+
+P_VALUE_ADJUSTMENTS: Mapping[str, str] = {
+    "gated": "holm",
+    "strata": "benjamini-hochberg",
+    "distribution_shift": "benjamini-hochberg",
+}
+
+
+@dataclass(frozen=True)
 class Report:
-    verdict: str  # pass | fail | error | skipped
+    verdict: ReviewVerdict
     model_spec: str | None = None
-    served: list[str] = field(default_factory=list)
+    served: Sequence[str] = ()
     pinned: bool | None = None
     simulated: bool = False
-    prompts: list[PromptReport] = field(default_factory=list)
+    prompts: Sequence[PromptReport] = ()
     base: str | None = None
     head: str | None = None
     config: str | None = None
     alpha: float = 0.05
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    plan: dict[str, Any] | None = None
-    adjustments: dict[str, str] = field(
-        default_factory=lambda: {
-            "gated": "holm",
-            "strata": "benjamini-hochberg",
-            "distribution_shift": "benjamini-hochberg",
-        }
-    )
+    notes: Sequence[str] = ()
+    warnings: Sequence[str] = ()
+    plan: Plan | None = None
+    adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
+    error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
+    ci: CISection | None = None
 
-    def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
+    @property
+    def warned(self) -> bool:
+        """A prompt's verdict is `warn` (the review itself still passes)."""
+        return any(p.verdict is PromptVerdict.WARN for p in self.prompts)
 
-    def to_json(self) -> dict[str, Any]:
-        calls = CallStats()
-        for p in self.prompts:
-            for name in ("total", "cached", "retried", "failed"):
-                setattr(calls, name, getattr(calls, name) + getattr(p.calls, name))
-        out: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "verdict": self.verdict,
-            "model": {
-                "spec": self.model_spec,
-                "served": self.served,
-                "pinned": self.pinned,
-                "simulated": self.simulated,
-            },
-            "base": self.base,
-            "head": self.head,
-            "config": self.config,
-            "alpha": self.alpha,
-            "p_value_adjustment": self.adjustments,
-            "prompts": [p.to_json() for p in self.prompts],
-            "calls": {
-                "total": calls.total,
-                "cached": calls.cached,
-                "retried": calls.retried,
-                "failed": calls.failed,
-            },
-            "notes": self.notes,
-            "warnings": self.warnings,
-        }
-        if self.plan is not None:
-            out["plan"] = self.plan
-        return out
+    @property
+    def reviewed(self) -> Sequence[PromptReport]:
+        """The prompts that were run (removed ones are only listed)."""
+        return [p for p in self.prompts if p.change != "removed"]
+
+
+def error_report(message: str, **context: Any) -> Report:
+    """A report that says there is no verdict, and why (provider outage, crash, a CI run that could not run).
+
+    `context` fills other `Report` fields (`base`, `head`, `config`, `ci`, ...).
+    """
+    return Report(verdict=ReviewVerdict.ERROR, error=message, **context)

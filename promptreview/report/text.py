@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from tabulate import tabulate
 
 from promptreview.report.common import (
@@ -20,11 +18,12 @@ from promptreview.report.common import (
     stratum_cells,
     title,
 )
+from promptreview.report.model import Plan, Report
 
 
-def render(report: Any) -> str:
+def render(report: Report) -> str:
     if report.plan is not None:
-        return _plan(report)
+        return _plan(report.plan)
     lines = [f"promptreview: {VERDICT_WORDS[report.verdict]}"]
     lines.append(
         f"model: {report.model_spec}"
@@ -82,24 +81,26 @@ def render(report: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plan(report: Any) -> str:
-    plan = report.plan
-    lines = [f"promptreview plan: {plan['calls']} calls ({plan['uncached_calls']} not cached)"]
-    if plan.get("over_budget"):
+def _plan(plan: Plan) -> str:
+    lines = [f"promptreview plan: {plan.calls} calls ({plan.uncached_calls} not cached)"]
+    if plan.over_budget:
         lines.append(
-            f"! over budget: budget.max_calls is {plan['budget_max_calls']}; the review would be refused"
+            f"! over budget: budget.max_calls is {plan.budget_max_calls}; the review would be refused"
         )
-    cost = plan.get("cost_usd_max")
+    cost = plan.cost_usd_max
     lines.append(
         "estimated cost: " + ("unknown (no price for this model)" if cost is None else f"at most ${cost:.4f}")
     )
-    for p in plan["prompts"]:
-        lines.append(f"\n== {p['path']} [{p['change']}] {p['n_inputs']} inputs x {p['samples']} samples")
-        for name, side in p["sides"].items():
+    for p in plan.prompts:
+        lines.append(f"\n== {p.path} [{p.change}] {p.n_inputs} inputs x {p.samples} samples")
+        for name, side in p.sides.items():
             lines.append(
-                f"   {name}: {side['model']}, {side['calls']} calls ({side['uncached_calls']} to make), "
-                f"~{side['prompt_tokens']} prompt tokens"
+                f"   {name}: {side.model}, {side.calls} calls ({side.uncached_calls} to make), "
+                f"~{side.prompt_tokens} prompt tokens"
             )
-        det = ", ".join(f"{k} {v * 100:.1f} pp" for k, v in p["min_detectable_increase"].items())
-        lines.append(f"   smallest increase detectable with 80% power (from a 5% base rate): {det}")
+        det = ", ".join(f"{k} {v * 100:.1f} pp" for k, v in p.min_detectable_increase.items())
+        base_rate = p.min_detectable_assumes_base_rate
+        lines.append(
+            f"   smallest increase detectable with 80% power (from a {base_rate:.0%} base rate): {det}"
+        )
     return "\n".join(lines) + "\n"

@@ -1,16 +1,20 @@
-"""Load `promptreview.yml` and validate it against the JSON Schema shipped in the package."""
+"""Load `promptreview.yml` (from the working tree or a revision) and validate it against the JSON Schema
+shipped beside this module; every problem is one line that names the key path."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
 from promptreview.errors import UsageError
+from promptreview.sources import git, paths
 
 DEFAULT_MODEL = "sim:triage-v1"
 DEFAULT_GATES = {
@@ -63,9 +67,9 @@ def gate_specs(raw: dict[str, Any] | None = None) -> dict[str, GateSpec]:
     return gates
 
 
-@dataclass
+@dataclass(frozen=True)
 class Config:
-    prompts: list[PromptEntry]
+    prompts: Sequence[PromptEntry]
     model: str = DEFAULT_MODEL
     params: dict[str, Any] = field(default_factory=dict)
     samples: int = 3
@@ -80,13 +84,19 @@ class Config:
     gates: dict[str, GateSpec] = field(default_factory=gate_specs)
     source: str = "promptreview.yml"
 
-    @property
-    def model_is_default(self) -> bool:
-        return self.model == DEFAULT_MODEL
+    def entry_for(self, *paths_: str | None) -> PromptEntry | None:
+        """The first entry whose globs match one of `paths_`."""
+        for entry in self.prompts:
+            if any(p and paths.matches_any(p, entry.files) for p in paths_):
+                return entry
+        return None
 
 
-def _schema() -> dict:
-    return json.loads(resources.files("promptreview").joinpath("config.schema.json").read_text("utf-8"))
+def _schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        resources.files("promptreview.sources").joinpath("config.schema.json").read_text("utf-8")
+    )
+    return schema
 
 
 def _path_text(path: Any) -> str:
@@ -144,6 +154,22 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
+def load_config(root: Path, config_path: str, rev: str | None) -> Config:
+    """The config at revision `rev` (None: the working tree)."""
+    rel = paths.repo_relative(root, config_path, "--config")
+    data = git.read_at(root, rev, rel)
+    if data is None:
+        where = f" at {rev[:12]}" if rev else ""
+        raise UsageError(
+            f"config file {config_path!r} not found{where}; run 'promptreview init' to create one"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{config_path}: not valid UTF-8") from None
+    return parse_config(text, rel)
+
+
 def parse_config(text: str, source: str = "promptreview.yml") -> Config:
     """Parse and validate config text; every problem is a UsageError naming the key path."""
     try:
@@ -188,7 +214,7 @@ def _build(data: dict, source: str) -> Config:
         )
     raw_gates = data.get("gates", {})
     return Config(
-        prompts=entries,
+        prompts=tuple(entries),
         model=data.get("model", DEFAULT_MODEL),
         params=dict(data.get("params", {})),
         samples=data.get("samples", 3),

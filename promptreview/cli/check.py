@@ -7,22 +7,36 @@ from pathlib import Path
 
 import click
 
-from promptreview import changes
-from promptreview.commands.common import Progress, review_and_emit, shared_options
-from promptreview.review import ReviewOptions, review_changes
+from promptreview.cli.options import shared_options
+from promptreview.cli.output import ProgressBar, review_and_emit
+from promptreview.engine.review import ReviewOptions, review_changes
+from promptreview.report.model import Report
+from promptreview.sources import git
 
 
 @click.command()
 @click.option("--base", default=None, help="Base revision (default: merge-base with the default branch).")
 @click.option("--head", default=None, help="Head revision (default: the working tree).")
 @shared_options
-def check(base, head, config_path, model, samples, seed, concurrency, fmt, output, no_cache, plan) -> int:
+def check(
+    base: str | None,
+    head: str | None,
+    config_path: str,
+    model: str | None,
+    samples: int | None,
+    seed: int | None,
+    concurrency: int | None,
+    fmt: str,
+    output: str | None,
+    no_cache: bool,
+    plan: bool,
+) -> int:
     """Review the prompt files changed between BASE and HEAD."""
 
-    def review(progress: Progress):
+    def review(progress: ProgressBar) -> Report:
         return review_changes(
             ReviewOptions(
-                repo_root=changes.repo_root(Path.cwd()),
+                repo_root=git.repo_root(Path.cwd()),
                 config_path=config_path,
                 base=base,
                 head=head,

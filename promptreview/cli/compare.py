@@ -7,16 +7,18 @@ from pathlib import Path
 
 import click
 
-from promptreview import changes, paths
-from promptreview.commands.common import Progress, review_and_emit, shared_options
-from promptreview.config import Config, PromptEntry, SampleSpec, parse_config
+from promptreview.cli.options import shared_options
+from promptreview.cli.output import ProgressBar, review_and_emit
+from promptreview.engine.review import ReviewOptions, review_files
 from promptreview.errors import UsageError
-from promptreview.review import ReviewOptions, review_files
+from promptreview.report.model import Report
+from promptreview.sources import git, paths
+from promptreview.sources.config import Config, PromptEntry, SampleSpec, parse_config
 
 
 def _root() -> Path:
     try:
-        return changes.repo_root(Path.cwd())
+        return git.repo_root(Path.cwd())
     except UsageError:
         return Path.cwd()
 
@@ -33,22 +35,22 @@ def _root() -> Path:
 @click.option("--size", type=click.IntRange(1), default=None, help="Total inputs to sample (proportional).")
 @shared_options
 def compare(
-    old,
-    new,
-    suite,
-    schema,
-    strata,
-    per_stratum,
-    size,
-    config_path,
-    model,
-    samples,
-    seed,
-    concurrency,
-    fmt,
-    output,
-    no_cache,
-    plan,
+    old: str,
+    new: str,
+    suite: str | None,
+    schema: str | None,
+    strata: str | None,
+    per_stratum: int | None,
+    size: int | None,
+    config_path: str,
+    model: str | None,
+    samples: int | None,
+    seed: int | None,
+    concurrency: int | None,
+    fmt: str,
+    output: str | None,
+    no_cache: bool,
+    plan: bool,
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
@@ -71,7 +73,7 @@ def compare(
     elif schema is not None or strata is not None:
         raise UsageError("--schema and --strata need --suite")
 
-    def review(progress: Progress):
+    def review(progress: ProgressBar) -> Report:
         opts = ReviewOptions(
             repo_root=root,
             config_path=config_path,

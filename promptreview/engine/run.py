@@ -1,32 +1,36 @@
-"""Run completion requests: asyncio with bounded concurrency, the response cache, and shared retries."""
+"""Run the planned calls: asyncio with bounded concurrency, the response cache, and shared retries.
+
+Each answer is written to the cache the moment it arrives, so an interrupted review resumes; identical
+requests share one call. A provider that is down (fatal error, or nothing answered at all) stops the run
+with `ProviderError` (exit 3).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import httpx
 
-from promptreview.cache import ResponseCache
+from promptreview.engine.cache import ResponseCache
+from promptreview.engine.plan import ProgressCallback
 from promptreview.errors import ProviderError
 from promptreview.providers.base import FatalCallError, Provider, RetryableCallError
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import Completion, CompletionRequest, ProviderResponse
-
-ProgressFn = Callable[[int, int], None]  # (done, total)
 
 # Calls that used up their retries before the provider answered a single one: it is down, not flaky. Stop then,
 # rather than retry every remaining call (minutes of backoff for a verdict that can only be "error").
 UNREACHABLE_AFTER = 5
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSettings:
     concurrency: int = 8
-    retry: RetryPolicy = RetryPolicy()
-    timeout: float = 120.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout: float = 120.0  # seconds per HTTP request
 
 
 async def _one(
@@ -35,7 +39,7 @@ async def _one(
     client: httpx.AsyncClient,
     policy: RetryPolicy,
 ) -> Completion:
-    async def attempt():
+    async def attempt() -> ProviderResponse:
         try:
             return await provider.complete(request, client)
         except httpx.TimeoutException as exc:
@@ -62,12 +66,12 @@ async def _run(
     providers: Mapping[str, Provider],
     cache: ResponseCache | None,
     settings: RunSettings,
-    progress: ProgressFn | None,
+    progress: ProgressCallback | None,
     known: Mapping[str, ProviderResponse] | None,
 ) -> list[Completion]:
     if known is None:
         known = cache.lookup(requests) if cache else {}
-    results: dict[str, Completion] = {}
+    results: dict[str, Completion | None] = {}  # first-seen order; None until answered
     pending: list[CompletionRequest] = []
     for request in requests:
         key = request.cache_key()
@@ -77,7 +81,7 @@ async def _run(
         if cached is not None:
             results[key] = Completion(request, cached, cached=True, attempts=0)
         else:
-            results[key] = None  # type: ignore[assignment]  # placeholder keeps first-seen order
+            results[key] = None
             pending.append(request)
     total = len(results)
     done = total - len(pending)
@@ -131,6 +135,7 @@ async def _run(
     out = []
     for request in requests:
         shared = results[request.cache_key()]
+        assert shared is not None  # every pending call finished, or the run raised
         if shared.request is not request:  # a duplicate: answered without a call of its own
             shared = Completion(request, shared.response, shared.error, cached=True, attempts=0)
         out.append(shared)
@@ -142,7 +147,7 @@ def run_requests(
     providers: Mapping[str, Provider],
     cache: ResponseCache | None,
     settings: RunSettings,
-    progress: ProgressFn | None = None,
+    progress: ProgressCallback | None = None,
     known: Mapping[str, ProviderResponse] | None = None,
 ) -> list[Completion]:
     """Complete every request (in the order given). A fatal provider error raises ProviderError (exit 3).

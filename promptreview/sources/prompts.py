@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import jinja2
@@ -39,16 +41,21 @@ _PARAM_NAMES = {
 _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
-@dataclass
+@dataclass(frozen=True)
 class PromptTemplate:
+    """One version of a prompt file: its messages (templates), and what it says about model and output."""
+
     path: str
-    messages: list[tuple[str, str]]  # (role, template source)
+    messages: tuple[tuple[str, str], ...]  # (role, template source)
     model: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    schema: dict | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    schema: dict[str, Any] | None = None
     schema_name: str = "output"
     json_object: bool = False  # responseFormat: json_object without a schema
-    _compiled: list[tuple[str, jinja2.Template]] | None = field(default=None, repr=False)
+
+    @cached_property
+    def _compiled(self) -> list[tuple[str, jinja2.Template]]:
+        return [(role, _ENV.from_string(source)) for role, source in self.messages]
 
     def variables(self) -> set[str]:
         """Names the templates use, found statically so a missing column fails before any model call."""
@@ -58,8 +65,6 @@ class PromptTemplate:
         return names
 
     def render(self, row: Mapping[str, Any], row_label: str) -> tuple[Message, ...]:
-        if self._compiled is None:
-            self._compiled = [(role, _ENV.from_string(source)) for role, source in self.messages]
         out = []
         for role, template in self._compiled:
             try:
@@ -82,7 +87,7 @@ def _decode(path: str, data: bytes) -> str:
         ) from None
 
 
-def _messages(path: str, raw: Any) -> list[tuple[str, str]]:
+def _messages(path: str, raw: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, list) or not raw:
         raise UsageError(f"{path}: 'messages' must be a non-empty list of {{role, content}}")
     out = []
@@ -95,7 +100,7 @@ def _messages(path: str, raw: Any) -> list[tuple[str, str]]:
         if not isinstance(content, str):
             raise UsageError(f"{path}: messages[{i}].content must be a string")
         out.append((role, content))
-    return out
+    return tuple(out)
 
 
 def _params(path: str, raw: Any) -> dict[str, Any]:
@@ -182,7 +187,7 @@ def load_prompt(path: str, data: bytes) -> PromptTemplate:
             )
         return PromptTemplate(path=path, messages=_messages(path, doc))
     # a plain template is one user message
-    return PromptTemplate(path=path, messages=[("user", text)])
+    return PromptTemplate(path=path, messages=(("user", text),))
 
 
 def _safe_yaml(path: str, text: str) -> Any:
@@ -194,7 +199,7 @@ def _safe_yaml(path: str, text: str) -> Any:
         raise UsageError(f"{path}: not valid YAML{where} ({getattr(exc, 'problem', exc)})") from None
 
 
-def check_template(template: PromptTemplate, columns: set[str], suite: str) -> None:
+def check_template(template: PromptTemplate, columns: AbstractSet[str], suite: str) -> None:
     """Fail before any call when a template uses a variable no suite row provides, or does not parse."""
     try:
         needed = template.variables()

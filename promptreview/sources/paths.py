@@ -1,4 +1,5 @@
-"""Keep every path a config names inside the repository: a pull request controls these files."""
+"""Keep every path a config names inside the repository (a pull request controls these files), read such a
+file at a revision, and match paths against the config's globs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from promptreview.errors import UsageError
+from promptreview.sources import git
 
 
 def repo_relative(root: Path, raw: str, what: str) -> str:
@@ -28,6 +30,16 @@ def repo_relative(root: Path, raw: str, what: str) -> str:
     if real != real_root and real_root not in real.parents:
         raise UsageError(f"{what}: {raw!r} resolves outside the repository (through a symlink)")
     return rel
+
+
+def read_inside(root: Path, rev: str | None, raw: str, what: str) -> tuple[str, bytes]:
+    """(repo-relative path, bytes) of a file the config names, at revision `rev` (None: the working tree)."""
+    rel = repo_relative(root, raw, what)
+    data = git.read_at(root, rev, rel)
+    if data is None:
+        where = f" at {rev[:12]}" if rev else ""
+        raise UsageError(f"{what}: file {raw!r} does not exist{where}")
+    return rel, data
 
 
 def resolve_file(root: Path, raw: str, what: str) -> Path:

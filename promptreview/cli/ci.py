@@ -22,7 +22,6 @@ from typing import Any
 
 import click
 
-from promptreview import changes, paths
 from promptreview.errors import MissingCredentials, ProviderError, UsageError
 from promptreview.github import checkout, compose
 from promptreview.github import outcome as outcomes
@@ -30,6 +29,7 @@ from promptreview.github.comment import marker
 from promptreview.github.event import DEFAULT_ACCEPT_LABEL, Event, load_event
 from promptreview.github.summary import append_step_summary, workflow_command, write_outputs
 from promptreview.report.escape import code_block
+from promptreview.sources import git, paths
 
 # -- before the review: commits, merge base, where the config comes from --------------------------------
 
@@ -46,7 +46,7 @@ class Prepared:
 
 def prepare(event: Event, config_path: str) -> Prepared:
     """Both commits present, the merge base, and the revision the config (and gates) come from."""
-    root = changes.repo_root(Path.cwd())
+    root = git.repo_root(Path.cwd())
     notes: list[str] = []
     if event.name == "workflow_dispatch":
         head = checkout.resolve(root, event.head_sha or "HEAD", "head")
@@ -62,9 +62,9 @@ def prepare(event: Event, config_path: str) -> Prepared:
     merge_base, more = checkout.merge_base(root, base_tip, head)
     notes += more
     rel = paths.repo_relative(root, config_path, "--config")
-    if changes.read_at(root, base_tip, rel) is not None:
+    if git.read_at(root, base_tip, rel) is not None:
         return Prepared(root, merge_base, head, base_tip, None, notes)
-    if changes.read_at(root, head, rel) is not None:
+    if git.read_at(root, head, rel) is not None:
         return Prepared(root, merge_base, head, head, rel, notes)
     raise UsageError(
         f"config file {config_path!r} exists neither in the base commit {base_tip[:12]} nor in the head "
@@ -78,13 +78,13 @@ def cache_key(event: Event | None, config_path: str, env: dict[str, str]) -> tup
     base, digest = "nobase", "noconfig"
     if event is not None and event.base_sha and not event.skip_reason:
         try:
-            root = changes.repo_root(Path.cwd())
+            root = git.repo_root(Path.cwd())
             if event.name != "workflow_dispatch":
                 checkout.ensure_commit(root, event.base_sha, "base")
             base = checkout.resolve(root, event.base_sha, "base")
-            data = changes.read_at(root, base, config_path)
-            if data is None and event.head_sha and checkout.has_commit(root, event.head_sha):
-                data = changes.read_at(root, event.head_sha, config_path)
+            data = git.read_at(root, base, config_path)
+            if data is None and event.head_sha and git.has_commit(root, event.head_sha):
+                data = git.read_at(root, event.head_sha, config_path)
             if data is not None:
                 digest = hashlib.sha256(data).hexdigest()[:16]
         except (UsageError, OSError):
@@ -278,7 +278,7 @@ class CIRun:
         concurrency: int | None,
         use_cache: bool,
     ) -> int:
-        from promptreview.review import ReviewOptions, review_changes
+        from promptreview.engine.review import ReviewOptions, review_changes
 
         event, prepared = self.event, None
         try:
@@ -331,7 +331,9 @@ class CIRun:
                 "notice",
                 f"{prepared.adopted_config} is new in this pull request: using its own settings and gates",
             )
-        data = report.to_json()
+        from promptreview.report.serialize import to_dict
+
+        data = to_dict(report)
         warned = any(p.get("verdict") == "warn" for p in data.get("prompts") or [])
         acceptance = None
         if report.verdict == "fail" or (report.verdict == "pass" and warned):
@@ -401,7 +403,7 @@ class CIRun:
         comment_url = self.comment_on_pr(
             marker(self.check_name, result.verdict) + "\n" + markdown + tail, False
         )
-        if head and (prepared or checkout.is_sha(head)):
+        if head and (prepared or git.is_sha(head)):
             self.set_check(result, markdown + tail, head, {}, {}, False)
         append_step_summary(self.env.get("GITHUB_STEP_SUMMARY"), markdown + tail)
         return self.done(result, json_path, comment_url)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from promptreview import changes
 from promptreview.errors import UsageError
+from promptreview.sources import git
 
 ACTION_REF = "promptreview/promptreview@v1"
 CONFIG_FILE = "promptreview.yml"
@@ -162,7 +162,7 @@ def workflow_text(provider: str, action_ref: str = ACTION_REF) -> str:
 def init(provider: str, model: str | None, action_ref: str, force: bool) -> int:
     """Write a starter promptreview.yml and .github/workflows/promptreview.yml."""
     try:
-        root = changes.repo_root(Path.cwd())
+        root = git.repo_root(Path.cwd())
     except UsageError:
         root = Path.cwd()
     targets = {

@@ -7,11 +7,11 @@ import io
 import json
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from promptreview.config import SampleSpec
 from promptreview.errors import UsageError
+from promptreview.sources.config import SampleSpec
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class SuiteRow:
     stratum: str  # canonical label, e.g. "channel=email" ("all" without strata)
 
 
-@dataclass
+@dataclass(frozen=True)
 class StratumInfo:
     label: str
     values: dict[str, Any]
@@ -34,15 +34,15 @@ class StratumInfo:
         return self.sampled < self.quota
 
 
-@dataclass
+@dataclass(frozen=True)
 class SuiteSample:
     path: str
-    rows: list[SuiteRow]
-    strata: list[StratumInfo]
-    columns: set[str]
+    rows: tuple[SuiteRow, ...]
+    strata: tuple[StratumInfo, ...]
+    columns: frozenset[str]
     population: int
     allocation: str
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
 
     @property
     def proportional(self) -> bool:
@@ -163,4 +163,6 @@ def sample_suite(
             "neyman allocation needs per-stratum variances that are not known before the run; "
             "proportional allocation was used"
         )
-    return SuiteSample(path, chosen, infos, columns, len(rows), allocation, notes)
+    return SuiteSample(
+        path, tuple(chosen), tuple(infos), frozenset(columns), len(rows), allocation, tuple(notes)
+    )

@@ -1,4 +1,5 @@
-"""Classify every completion as exactly one outcome: ok, schema_violation, parse_failure, refusal or error."""
+"""Score the answers: every completion gets exactly one outcome (ok, schema_violation, parse_failure,
+refusal or error), decided from the provider's signals, a strict JSON parse and the side's schema."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+from jsonschema.protocols import Validator
 
-from promptreview.errors import UsageError
+from promptreview.engine.plan import PlannedCall, PromptJob
 from promptreview.records import Completion
+from promptreview.sources.schemas import make_validator
 
 # Refusals a model writes as text instead of signalling them. Only checked on text that is not JSON, so a
 # JSON summary that quotes "I can't log in" is never mistaken for a refusal.
@@ -24,38 +27,37 @@ _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 
 
 @dataclass(frozen=True)
-class Outcome:
-    outcome: str
+class Classification:
+    """One completion's outcome."""
+
+    outcome: str  # ok | schema_violation | parse_failure | refusal | error
     output: Any = None  # the parsed JSON for ok / schema_violation
     detail: str | None = None  # why: the JSON error, the schema error, the refusal signal
 
 
-def make_validator(schema: dict | None, where: str) -> jsonschema.protocols.Validator | None:
-    if schema is None:
-        return None
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise UsageError(f"{where}: not a valid JSON Schema at {path}: {exc.message}") from None
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+@dataclass(frozen=True)
+class ScoredCall:
+    call: PlannedCall
+    completion: Completion
+    outcome: Classification
 
 
-def classify(completion: Completion, validator: Any | None, allow_fenced: bool = False) -> Outcome:
+def classify(
+    completion: Completion, validator: Validator | None, allow_fenced: bool = False
+) -> Classification:
     if completion.response is None:
-        return Outcome("error", detail=completion.error or "no response")
+        return Classification("error", detail=completion.error or "no response")
     response = completion.response
     if response.refusal:
-        return Outcome("refusal", detail=f"provider refusal: {response.refusal}")
+        return Classification("refusal", detail=f"provider refusal: {response.refusal}")
     if response.finish_reason in ("refusal", "content_filter"):
-        return Outcome("refusal", detail=f"finish_reason={response.finish_reason}")
+        return Classification("refusal", detail=f"finish_reason={response.finish_reason}")
     text = response.text or ""
     if not text.strip():
         why = "empty response"
         if response.finish_reason == "length":
             why += " (finish_reason=length: max_tokens reached before any output)"
-        return Outcome("parse_failure", detail=why)
+        return Classification("parse_failure", detail=why)
     candidate = text
     if allow_fenced:
         fenced = _FENCE.match(text)
@@ -65,14 +67,25 @@ def classify(completion: Completion, validator: Any | None, allow_fenced: bool =
         value = json.loads(candidate)
     except json.JSONDecodeError as exc:
         if _REFUSAL_TEXT.search(text[:300]):
-            return Outcome("refusal", detail="refusal in text")
+            return Classification("refusal", detail="refusal in text")
         why = f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         if response.finish_reason == "length":
             why = f"truncated: finish_reason=length (max_tokens reached); {why}"
-        return Outcome("parse_failure", detail=why)
+        return Classification("parse_failure", detail=why)
     if validator is not None:
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
             path = "/".join(str(p) for p in error.absolute_path)
-            return Outcome("schema_violation", output=value, detail=f"{path or '(root)'}: {error.message}")
-    return Outcome("ok", output=value)
+            return Classification(
+                "schema_violation", output=value, detail=f"{path or '(root)'}: {error.message}"
+            )
+    return Classification("ok", output=value)
+
+
+def score_job(job: PromptJob, completions: list[Completion], allow_fenced: bool) -> list[ScoredCall]:
+    """Classify `completions` (one per planned call of `job`, in the same order) against each side's schema."""
+    validators = {side.name: make_validator(side.schema, side.template.path) for side in job.sides}
+    return [
+        ScoredCall(call, completion, classify(completion, validators[call.side], allow_fenced))
+        for call, completion in zip(job.calls, completions, strict=True)
+    ]

@@ -1,0 +1,67 @@
+"""The command line: one click command per file (`check`, `compare`, `ci`, `init`), each calling the engine or
+the GitHub workflow once and returning an exit code.
+
+This package is the only place that prints or exits, and `main` the only place that turns an exception into
+an exit code (through `exitcodes`): an expected failure (`errors.PromptReviewError`) prints one line; anything
+else is a bug, whose traceback goes to a log file the message names (set PROMPTREVIEW_RAISE_ERRORS=1 to
+re-raise instead).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from typing import NoReturn
+
+import click
+
+from promptreview import __version__
+from promptreview.cli.check import check
+from promptreview.cli.ci import ci
+from promptreview.cli.compare import compare
+from promptreview.cli.init import init
+from promptreview.errors import PromptReviewError
+from promptreview.exitcodes import ExitCode, for_error
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="promptreview")
+def main_group() -> None:
+    """Review prompt changes: run the old and the new prompt over the same sample, and report what moved."""
+
+
+for command in (check, compare, ci, init):
+    main_group.add_command(command)
+
+
+def _crash(exc: Exception) -> ExitCode:
+    """A bug: keep the traceback, but out of the user's terminal."""
+    fd, log = tempfile.mkstemp(prefix="promptreview-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as fh:
+        traceback.print_exc(file=fh)
+    click.echo(f"promptreview: internal error: {type(exc).__name__}: {exc} (traceback in {log})", err=True)
+    return ExitCode.CRASH
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    try:
+        code = main_group.main(args=argv, prog_name="promptreview", standalone_mode=False)
+    except PromptReviewError as exc:
+        click.echo(f"promptreview: error: {exc}", err=True)
+        sys.exit(for_error(exc))
+    except click.exceptions.Abort:
+        click.echo("promptreview: aborted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        click.echo("promptreview: interrupted; completed calls are cached, re-run to resume", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.BAD_INPUT if exc.exit_code else ExitCode.OK)
+    except Exception as exc:
+        if os.environ.get("PROMPTREVIEW_RAISE_ERRORS"):
+            raise
+        sys.exit(_crash(exc))
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)

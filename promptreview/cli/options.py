@@ -1,0 +1,52 @@
+"""The options `check` and `compare` share (DESIGN.md's shared options)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from promptreview.report import FORMATS
+
+
+def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            default="promptreview.yml",
+            show_default=True,
+            help="Config file, relative to the repository root.",
+        ),
+        click.option(
+            "--model", default=None, help="Model spec provider:model-id (overrides prompt files and config)."
+        ),
+        click.option(
+            "--samples", type=click.IntRange(1, 50), default=None, help="Completions per input and side."
+        ),
+        click.option("--seed", type=int, default=None, help="Sampling seed (overrides the config)."),
+        click.option(
+            "--concurrency", type=click.IntRange(1, 256), default=None, help="Model calls in flight."
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(FORMATS),
+            default="text",
+            show_default=True,
+        ),
+        click.option(
+            "--output",
+            type=click.Path(dir_okay=False, writable=True),
+            default=None,
+            help="Write the report to FILE instead of stdout.",
+        ),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the response cache."),
+        click.option(
+            "--plan", is_flag=True, help="Print what would run (calls, tokens, cost); call no model."
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func

@@ -1,0 +1,83 @@
+"""What the review commands write: a progress bar on stderr, the report (stdout or `--output`), and, when
+a review ends without a verdict (provider outage, crash), a `verdict: error` report a script still finds."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import click
+
+from promptreview import exitcodes
+from promptreview.errors import ProviderError, UsageError
+from promptreview.report import render
+from promptreview.report.model import Report, error_report
+
+
+class ProgressBar:
+    """A progress bar of model calls on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty() or total == 0:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="model calls", file=sys.stderr, show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def write_report(report: Report, fmt: str, output: str | None) -> None:
+    text = render(report, fmt)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"promptreview: {report.verdict} (report written to {output})", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str, output: str | None) -> int:
+    """Run a review with a progress bar, write its report, and return the exit code its verdict maps to.
+
+    When the review ends without a verdict (the provider failed, or promptreview crashed), a script that
+    asked for `--output` still finds a report there, with `verdict: error` and why; the exception then goes
+    on to the CLI's one error handler, which picks the exit code.
+    """
+    try:
+        with ProgressBar() as progress:
+            report = make_report(progress)
+    except UsageError:
+        raise  # bad input: nothing was reviewed, and the one-line error says why
+    except ProviderError as exc:
+        if output:
+            Path(output).write_text(render(error_report(str(exc)), fmt), encoding="utf-8")
+        raise
+    except Exception as exc:
+        if output:
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            Path(output).write_text(render(error_report(message), fmt), encoding="utf-8")
+        raise
+    write_report(report, fmt, output)
+    return exitcodes.for_review(report.verdict, planned_only=report.plan is not None)

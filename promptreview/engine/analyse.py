@@ -1,0 +1,272 @@
+"""From one prompt's completion frame to its numbers: the rate of each outcome per side with clustered
+intervals, the paired change, flips against the noise floor, per-stratum views, the output distribution,
+examples and call counts. Multiplicity and gates are not decided here (`decide` does, review-wide).
+
+Rates are exact shares of completions (weighted by stratum size when the sample is not proportional);
+intervals and tests treat the input as the unit, since its K samples are correlated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from promptreview import stats
+from promptreview.engine.distribution import shift_rows
+from promptreview.engine.examples import examples, failure_details
+from promptreview.records import RATE_OUTCOMES
+from promptreview.report.model import CallStats, Example, FlipRow, RateRow, ShiftRow, StratumRow
+from promptreview.sources.suites import SuiteSample
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class SideErrors:
+    failed: int  # calls without an answer after retries
+    total: int
+
+
+@dataclass(frozen=True)
+class PromptStats:
+    """Everything measured about one prompt, before any gate is decided."""
+
+    weighted: bool
+    n_inputs: int
+    samples: int
+    rates: Mapping[str, RateRow]
+    flip_rate: FlipRow | None
+    distribution_shift: tuple[ShiftRow, ...]
+    strata: tuple[StratumRow, ...]
+    examples: tuple[Example, ...]
+    failure_details: Mapping[str, Mapping[str, int]]
+    calls: CallStats
+    served: Mapping[str, list[str]]  # side -> served model ids
+    errors: Mapping[str, SideErrors]  # side -> failed calls
+    notes: tuple[str, ...]
+
+
+def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> FloatArray | None:
+    """Per-input weights W_h / n_h, so a weighted mean over inputs estimates the suite's mean.
+
+    n_h counts the inputs actually compared in the stratum (an input whose every call failed drops out).
+    """
+    if sample.proportional:
+        return None
+    population = {s.label: s.population for s in sample.strata}
+    total = sum(population.values())
+    labels = [strata_of[i] for i in inputs]
+    present: dict[str, int] = {}
+    for label in labels:
+        present[label] = present.get(label, 0) + 1
+    return np.array([population[label] / total / present[label] for label in labels])
+
+
+def _per_input_rates(side: pd.DataFrame, outcome: str, inputs: pd.Index) -> tuple[FloatArray, FloatArray]:
+    """Per input: the share of its non-error completions with `outcome`, and how many there were."""
+    valid = side[side["outcome"] != "error"]
+    grouped = (valid["outcome"] == outcome).groupby(valid["input_id"])
+    rates = grouped.mean().reindex(inputs).to_numpy(dtype=float)
+    counts = grouped.size().reindex(inputs).fillna(0).to_numpy(dtype=float)
+    return rates, counts
+
+
+def _side_rate(
+    side: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool
+) -> tuple[float | None, int, int]:
+    """(rate, count, n): the share of non-error completions with `outcome` (errors: share of all completions)."""
+    n = len(side) if outcome == "error" else int((side["outcome"] != "error").sum())
+    count = int((side["outcome"] == outcome).sum())
+    if n == 0:
+        return None, count, n
+    if not weighted or outcome == "error":  # errors are infrastructure, not traffic: a plain share of calls
+        return count / n, count, n
+    by_stratum: dict[str, float] = {}
+    for label, group in side.groupby("stratum"):
+        gn = int((group["outcome"] != "error").sum())
+        if gn:
+            by_stratum[str(label)] = float((group["outcome"] == outcome).sum()) / gn
+    population = {s.label: s.population for s in sample.strata if s.label in by_stratum}
+    return stats.weighted_rate(by_stratum, population), count, n
+
+
+def _side_interval(
+    side: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool
+) -> tuple[float, float]:
+    """Wilson interval of one side's rate with inputs as clusters (K samples of an input are not independent)."""
+    inputs = pd.Index(sorted(set(side["input_id"])))
+    if outcome == "error":
+        grouped = (side["outcome"] == "error").groupby(side["input_id"])
+        rates = grouped.mean().reindex(inputs).to_numpy(float)
+        counts = grouped.size().reindex(inputs).to_numpy(float)
+    else:
+        rates, counts = _per_input_rates(side, outcome, inputs)
+    strata_of = side.drop_duplicates("input_id").set_index("input_id")["stratum"]
+    weights = _input_weights(inputs, strata_of, sample) if weighted and outcome != "error" else None
+    low, high = stats.clustered_wilson(rates, weights, counts)
+    return low, high
+
+
+def _rate_row(
+    base: pd.DataFrame, head: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool, seed: int
+) -> RateRow:
+    b_rate, b_count, b_n = _side_rate(base, outcome, sample, weighted) if len(base) else (None, 0, 0)
+    h_rate, h_count, h_n = _side_rate(head, outcome, sample, weighted)
+    row = RateRow(
+        base=b_rate,
+        head=h_rate,
+        base_count=b_count,
+        head_count=h_count,
+        base_n=b_n,
+        head_n=h_n,
+        base_ci95=_side_interval(base, outcome, sample, weighted) if b_n else None,
+        head_ci95=_side_interval(head, outcome, sample, weighted) if h_n else None,
+    )
+    if b_rate is None or h_rate is None:
+        return row
+    row = replace(row, delta=h_rate - b_rate)
+    return row if outcome == "error" else _paired(row, base, head, outcome, sample, weighted, seed)
+
+
+def _paired(
+    row: RateRow,
+    base: pd.DataFrame,
+    head: pd.DataFrame,
+    outcome: str,
+    sample: SuiteSample,
+    weighted: bool,
+    seed: int,
+) -> RateRow:
+    inputs = pd.Index(sorted(set(base["input_id"]) & set(head["input_id"])))
+    b, b_n = _per_input_rates(base, outcome, inputs)
+    h, h_n = _per_input_rates(head, outcome, inputs)
+    keep = ~(np.isnan(b) | np.isnan(h))  # an input with only errors on a side has no rate there
+    if keep.sum() == 0:
+        return row
+    strata_of = base.drop_duplicates("input_id").set_index("input_id")["stratum"]
+    weights = _input_weights(inputs[keep], strata_of, sample) if weighted else None
+    result = stats.paired_rate_test(b[keep], h[keep], weights, seed=seed, base_n=b_n[keep], head_n=h_n[keep])
+    # base, head and delta stay the exact shares of completions; the interval and the tests are per input
+    # (clustered), so they stay honest when the K samples of one input are correlated
+    return replace(
+        row,
+        ci95=(result.ci95[0], result.ci95[1]),
+        discordant=int(np.sum(b[keep] != h[keep])),
+        p_value=result.p_value,
+        p_increase=result.p_increase,
+        test=result.test,
+        base_ci95=(result.base_ci95[0], result.base_ci95[1]),
+        head_ci95=(result.head_ci95[0], result.head_ci95[1]),
+    )
+
+
+def rate_rows(frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int) -> dict[str, RateRow]:
+    base = frame[frame["side"] == "base"]
+    head = frame[frame["side"] == "head"]
+    return {
+        outcome: _rate_row(base, head, outcome, sample, weighted, seed)
+        for outcome in (*RATE_OUTCOMES, "error")
+    }
+
+
+def _answer_matrix(side: pd.DataFrame, inputs: list[str], samples: int) -> np.ndarray:
+    grid = side.pivot_table(index="input_id", columns="sample", values="answer", aggfunc="first")
+    grid = grid.reindex(index=inputs, columns=range(samples))
+    return grid.to_numpy(dtype=object)
+
+
+def flip_row(frame: pd.DataFrame, samples: int, seed: int) -> FlipRow | None:
+    base = frame[frame["side"] == "base"]
+    head = frame[frame["side"] == "head"]
+    if not len(base) or not len(head):
+        return None
+    errored = set(frame.loc[frame["outcome"] == "error", "input_id"])
+    inputs = sorted((set(base["input_id"]) & set(head["input_id"])) - errored)
+    if not inputs:
+        return None
+    result = stats.flip_vs_noise(
+        _answer_matrix(base, inputs, samples), _answer_matrix(head, inputs, samples), seed=seed
+    )
+    return FlipRow(
+        head_vs_base=result.head_vs_base,
+        noise_floor=result.noise_floor,
+        excess=result.excess,
+        p_value=result.p_value,
+        test=result.test,
+    )
+
+
+def stratum_rows(frame: pd.DataFrame, sample: SuiteSample, samples: int, seed: int) -> list[StratumRow]:
+    rows = []
+    for info in sample.strata:
+        part = frame[frame["stratum"] == info.label]
+        if part.empty:
+            continue
+        rows.append(
+            StratumRow(
+                stratum=info.values,
+                label=info.label,
+                n_inputs=part["input_id"].nunique(),
+                population=info.population,
+                rates=rate_rows(part, sample, weighted=False, seed=seed),
+                flip_rate=flip_row(part, samples, seed),
+                short=info.short,
+            )
+        )
+    return rows
+
+
+def _call_stats(frame: pd.DataFrame) -> CallStats:
+    return CallStats(
+        total=len(frame),
+        cached=int(frame["cached"].sum()),
+        retried=int((frame["attempts"] > 1).sum()),
+        failed=int((frame["outcome"] == "error").sum()),
+        prompt_tokens=int(np.nansum(frame["prompt_tokens"].to_numpy(float))),
+        completion_tokens=int(np.nansum(frame["output_tokens"].to_numpy(float))),
+    )
+
+
+def analyse_prompt(
+    frame: pd.DataFrame,
+    sample: SuiteSample,
+    samples: int,
+    schema: dict[str, Any] | None,
+    seed: int,
+    sides: Sequence[str] = ("base", "head"),
+) -> PromptStats:
+    """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds."""
+    weighted = not sample.proportional
+    served = {}
+    errors = {}
+    for side in sides:
+        part = frame[frame["side"] == side]
+        ids = part["served_model"].dropna().unique().tolist()
+        if ids:
+            served[side] = sorted(str(i) for i in ids)
+        errors[side] = SideErrors(int((part["outcome"] == "error").sum()), len(part))
+    notes = (
+        ("overall rates are weighted by each stratum's share of the suite (the sample is not proportional)",)
+        if weighted
+        else ()
+    )
+    return PromptStats(
+        weighted=weighted,
+        n_inputs=len(sample.rows),
+        samples=samples,
+        rates=rate_rows(frame, sample, weighted, seed),
+        flip_rate=flip_row(frame, samples, seed),
+        distribution_shift=tuple(shift_rows(frame, samples, schema)),
+        strata=tuple(stratum_rows(frame, sample, samples, seed)) if len(sample.strata) > 1 else (),
+        examples=tuple(examples(frame, {r.input_id: r.values for r in sample.rows})),
+        failure_details=failure_details(frame),
+        calls=_call_stats(frame),
+        served=served,
+        errors=errors,
+        notes=notes,
+    )

@@ -1,0 +1,113 @@
+"""Build the `Report` once, from what the stages returned: the plan, the decided statistics, the costs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from promptreview.engine.decide import Decision
+from promptreview.engine.plan import Listed, PromptJob, ReviewPlan
+from promptreview.records import ModelSpec
+from promptreview.report.model import Plan, PromptReport, Report
+from promptreview.sources.config import Config
+from promptreview.verdicts import ReviewVerdict, review_verdict
+
+SIMULATED_NOTE = "simulated model: the numbers come from promptreview's embedded `sim` model, not a real LLM"
+NOTHING_TO_REVIEW = "nothing to review: no prompt file covered by the config changed"
+
+
+def prompt_report(job: PromptJob, decision: Decision, cost: Mapping[str, float] | None) -> PromptReport:
+    result = decision.stats
+    return PromptReport(
+        path=job.path,
+        change=job.change,
+        old_path=job.old_path,
+        verdict=decision.verdict,
+        models={side.name: str(side.model) for side in job.sides},
+        served=result.served,
+        n_inputs=result.n_inputs,
+        samples=result.samples,
+        suite=job.sample.path,
+        weighted=result.weighted,
+        rates=result.rates,
+        flip_rate=result.flip_rate,
+        distribution_shift=result.distribution_shift,
+        strata=result.strata,
+        calls=replace(result.calls, cost_usd=cost),
+        examples=result.examples,
+        notes=(*job.notes, *result.notes),
+        warnings=decision.warnings,
+        failure_details=result.failure_details,
+    )
+
+
+def listed_report(item: Listed) -> PromptReport:
+    return PromptReport(path=item.path, change=item.change, old_path=item.old_path, notes=(item.note,))
+
+
+def model_text(override: str | None, config: Config, models: set[ModelSpec]) -> str:
+    """The model the report names at the top: the `--model` flag, the one model, or all of them."""
+    if override:
+        return override
+    if len(models) == 1:
+        return str(next(iter(models)))
+    return config.model if not models else ", ".join(sorted(map(str, models)))
+
+
+def _unique(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def report(
+    plan: ReviewPlan,
+    prompts: Sequence[PromptReport],
+    *,
+    model_spec: str,
+    pinned: bool | None,
+    config: Config,
+    base: str | None,
+    head: str | None,
+    provider_notes: Sequence[str] = (),
+    served_warnings: Sequence[str] = (),
+    planned: Plan | None = None,
+) -> Report:
+    """The review's report. `served_warnings` ("path: warning") go to the top whatever the verdict; a failing
+    or erroring prompt's own warnings follow them, since they decided the verdict."""
+    simulated = any(m.provider == "sim" for m in plan.models)
+    notes = [SIMULATED_NOTE] if simulated else []
+    notes += provider_notes
+    if planned is not None:  # nothing was reviewed yet: no prompts, no verdict
+        return Report(
+            verdict=ReviewVerdict.SKIPPED,
+            model_spec=model_spec,
+            pinned=pinned,
+            simulated=simulated,
+            base=base,
+            head=head,
+            config=config.source,
+            alpha=config.alpha,
+            notes=_unique(notes),
+            plan=planned,
+        )
+    reviewed = bool(plan.jobs)
+    if not reviewed:
+        notes.append(NOTHING_TO_REVIEW)
+    warnings = list(served_warnings)
+    if reviewed:
+        for p in prompts:
+            if p.verdict in ("fail", "error"):
+                warnings += [f"{p.path}: {w}" for w in p.warnings]
+    return Report(
+        verdict=review_verdict((p.verdict for p in prompts), reviewed),
+        model_spec=model_spec,
+        served=sorted({m for p in prompts for ids in p.served.values() for m in ids}),
+        pinned=pinned,
+        simulated=simulated,
+        prompts=tuple(prompts),
+        base=base,
+        head=head,
+        config=config.source,
+        alpha=config.alpha,
+        notes=_unique(notes),
+        warnings=_unique(warnings),
+    )

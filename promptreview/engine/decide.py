@@ -1,0 +1,287 @@
+"""The verdict: multiplicity corrections across the whole review, then each gate's decision.
+
+Holm controls the family-wise error of the gated metrics over every prompt in the review (any one of them
+blocks the merge, so they form one family); Benjamini–Hochberg controls the false discovery rate of the
+descriptive per-stratum and per-field tests, which only warn unless a config makes them gating.
+A prompt whose calls failed too often has no trustworthy numbers: its verdict is `error`.
+
+`decide` reads the prompts' `PromptStats` and returns, per prompt, a decided copy (adjusted p-values, gate
+decisions, detectable increases) with its verdict and warnings; it changes nothing it was given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from promptreview import stats
+from promptreview.engine.analyse import PromptStats
+from promptreview.providers.pinning import served_model_matches
+from promptreview.records import RATE_OUTCOMES, ModelSpec
+from promptreview.report.model import RateRow, StratumRow
+from promptreview.sources.config import Config
+from promptreview.verdicts import PromptVerdict, worse
+
+Key = tuple[Hashable, ...]  # (prompt index, which test ...)
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: PromptVerdict
+    stats: PromptStats  # with adjusted p-values, gate decisions and detectable increases
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A prompt to decide: how it changed, what was measured, and warnings found before the gates."""
+
+    change: str  # modified | added | renamed
+    stats: PromptStats
+    warnings: tuple[str, ...] = ()
+
+
+def error_warnings(result: PromptStats, max_error_rate: float) -> list[str]:
+    """A side with more failed calls than `max_error_rate` (or only failed calls) has no trustworthy rates."""
+    out = []
+    for side, errors in result.errors.items():
+        if errors.total and (errors.failed / errors.total > max_error_rate or errors.failed == errors.total):
+            out.append(
+                f"{errors.failed} of {errors.total} {side} calls failed after retries "
+                f"(over max_error_rate {max_error_rate:.0%}): no trustworthy verdict"
+            )
+    return out
+
+
+def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
+    """Adjust p-values over the review, decide every gate, and give each prompt its verdict."""
+    errored = [bool(error_warnings(c.stats, config.max_error_rate)) for c in candidates]
+    compared = [
+        i
+        for i, c in enumerate(candidates)
+        if c.change in ("modified", "renamed") and c.stats.rates and not errored[i]
+    ]
+    adjusted, n_gated = _adjust(candidates, compared, config)
+    decisions = []
+    for i, candidate in enumerate(candidates):
+        result, warnings = candidate.stats, list(candidate.warnings)
+        warnings = error_warnings(result, config.max_error_rate) + warnings
+        verdict = PromptVerdict.ERROR if errored[i] else PromptVerdict.PASS
+        result = _with_adjusted(i, result, adjusted)
+        if i in compared:
+            result, verdict, lines = _gates(result, config)
+            warnings += lines
+            result, lines = _power(result, verdict, config, n_gated)
+            warnings += lines
+        result = replace(
+            result, strata=tuple(sorted(result.strata, key=lambda s: _blast_radius(s, config.alpha)))
+        )
+        decisions.append(Decision(verdict, result, tuple(warnings)))
+    return decisions
+
+
+def _adjust(
+    candidates: Sequence[Candidate], compared: list[int], config: Config
+) -> tuple[dict[Key, float], int]:
+    """Adjusted p-values by test: (i, "holm", ...) for the gated family, (i, "bh", ...) for the rest; and the
+    size of the Holm family (at least 1), which the detectable increases assume."""
+    gated: list[tuple[Key, float]] = []
+    descriptive: list[tuple[Key, float]] = []
+    fixed: dict[Key, float] = {}
+    flips_gate = config.gates["flip_rate"].gating
+    for i in compared:
+        result = candidates[i].stats
+        for name in RATE_OUTCOMES:
+            row = result.rates[name]
+            if config.gates[name].gating:
+                if row.p_increase is None:
+                    continue
+                if row.discordant == 0:
+                    # no input differs: the smallest attainable p is 1, so the test can never reject and does
+                    # not count towards the family (Tarone 1990); counting it would make Holm stricter for nothing
+                    fixed[(i, "holm", "rate", name)] = 1.0
+                    continue
+                gated.append(((i, "holm", "rate", name), row.p_increase))  # "did it go up?": one-sided
+            elif row.p_value is not None:
+                descriptive.append(((i, "bh", "rate", name), row.p_value))
+        if result.flip_rate and result.flip_rate.p_value is not None:
+            (gated if flips_gate else descriptive).append(
+                ((i, "holm" if flips_gate else "bh", "flip"), result.flip_rate.p_value)
+            )
+        descriptive += [
+            ((i, "bh", "shift", n), s.p_value)
+            for n, s in enumerate(result.distribution_shift)
+            if s.p_value is not None
+        ]
+        for n, stratum in enumerate(result.strata):
+            descriptive += [
+                ((i, "bh", "stratum", n, name), r.p_value)
+                for name, r in stratum.rates.items()
+                if r.p_value is not None
+            ]
+            if stratum.flip_rate and stratum.flip_rate.p_value is not None:
+                descriptive.append(((i, "bh", "stratum-flip", n), stratum.flip_rate.p_value))
+    out = dict(fixed)
+    out |= dict(zip((k for k, _ in gated), stats.holm([p for _, p in gated]), strict=True))
+    out |= dict(
+        zip((k for k, _ in descriptive), stats.benjamini_hochberg([p for _, p in descriptive]), strict=True)
+    )
+    return out, max(len(gated), 1)
+
+
+def _with_adjusted(i: int, result: PromptStats, adjusted: dict[Key, float]) -> PromptStats:
+    def adj(*key: Hashable, current: float | None) -> float | None:
+        for family in ("holm", "bh"):
+            if (i, family, *key) in adjusted:
+                return adjusted[(i, family, *key)]
+        return current
+
+    rates = {
+        name: replace(row, p_adjusted=adj("rate", name, current=row.p_adjusted))
+        for name, row in result.rates.items()
+    }
+    flip = result.flip_rate
+    if flip is not None:
+        flip = replace(flip, p_adjusted=adj("flip", current=flip.p_adjusted))
+    shifts = tuple(
+        replace(s, p_adjusted=adj("shift", n, current=s.p_adjusted))
+        for n, s in enumerate(result.distribution_shift)
+    )
+    strata = []
+    for n, stratum in enumerate(result.strata):
+        s_rates = {
+            name: replace(r, p_adjusted=adj("stratum", n, name, current=r.p_adjusted))
+            for name, r in stratum.rates.items()
+        }
+        s_flip = stratum.flip_rate
+        if s_flip is not None:
+            s_flip = replace(s_flip, p_adjusted=adj("stratum-flip", n, current=s_flip.p_adjusted))
+        strata.append(replace(stratum, rates=s_rates, flip_rate=s_flip))
+    return replace(result, rates=rates, flip_rate=flip, distribution_shift=shifts, strata=tuple(strata))
+
+
+def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerdict, list[str]]:
+    alpha = config.alpha
+    verdict = PromptVerdict.PASS
+    warnings: list[str] = []
+    rates = dict(result.rates)
+    for name in RATE_OUTCOMES:
+        row, gate = rates[name], config.gates[name]
+        if row.delta is None or row.p_value is None:
+            continue
+        p = row.p_adjusted if row.p_adjusted is not None else row.p_value
+        decision = PromptVerdict(stats.gate_decision(row.delta, p, gate.max_increase, alpha))
+        if not gate.gating and decision is PromptVerdict.FAIL:
+            decision = PromptVerdict.WARN
+        row = replace(row, max_increase=gate.max_increase, gate=decision if gate.gating else None)
+        rates[name] = row
+        if decision is not PromptVerdict.PASS:
+            verdict = worse(verdict, decision)
+            warnings.append(_gate_line(name, row, decision, gate.gating))
+    flip = result.flip_rate
+    if (
+        flip
+        and flip.excess is not None
+        and flip.p_adjusted is not None
+        and flip.p_adjusted < alpha
+        and flip.excess > 0
+        and flip.head_vs_base is not None
+        and flip.noise_floor is not None
+    ):
+        gate = config.gates["flip_rate"]
+        decision = (
+            PromptVerdict.FAIL if gate.gating and flip.excess > gate.max_increase else PromptVerdict.WARN
+        )
+        flip = replace(flip, gate=decision)
+        verdict = worse(verdict, decision)
+        warnings.append(
+            f"answers changed on {flip.head_vs_base:.1%} of input-samples against a noise floor of "
+            f"{flip.noise_floor:.1%} (adjusted p = {flip.p_adjusted:.3g})"
+        )
+    shifted = [s for s in result.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
+    if shifted:
+        verdict = worse(
+            verdict, PromptVerdict.FAIL if config.gates["distribution_shift"].gating else PromptVerdict.WARN
+        )
+        warnings.append(
+            "output distribution shifted: "
+            + ", ".join(f"{s.field} ({s.test.split(' (')[0]})" for s in shifted)
+        )
+    return replace(result, rates=rates, flip_rate=flip), verdict, warnings
+
+
+def _power(
+    result: PromptStats, verdict: PromptVerdict, config: Config, n_gated: int
+) -> tuple[PromptStats, list[str]]:
+    """Record the smallest increase each gate catches with 80 % power; warn when a pass rests on too little.
+
+    A pass is called unsupported when the gate would usually miss an increase of twice its margin
+    (`stats.underpowered`); a fail never is, since its error rate is controlled.
+    """
+    rates = dict(result.rates)
+    warnings = []
+    for name in RATE_OUTCOMES:
+        row, gate = rates[name], config.gates[name]
+        if not gate.gating or row.base is None:
+            continue
+        detectable = stats.min_detectable_increase(
+            result.n_inputs,
+            result.samples,
+            row.base,
+            alpha=config.alpha,
+            max_increase=gate.max_increase,
+            n_tests=n_gated,
+        )
+        rates[name] = replace(row, min_detectable=detectable)
+        if verdict is not PromptVerdict.FAIL and stats.underpowered(
+            result.n_inputs, result.samples, row.base, gate.max_increase, config.alpha, n_tests=n_gated
+        ):
+            warnings.append(
+                f"sample too small for the {name.replace('_', ' ')} gate: with {result.n_inputs} inputs x "
+                f"{result.samples} samples it catches an increase of {detectable * 100:.1f} pp with 80% power, "
+                f"more than twice its {gate.max_increase * 100:.1f} pp margin"
+            )
+    return replace(result, rates=rates), warnings
+
+
+def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:
+    """Strata with a significant change first, then by the size of their largest change."""
+    rows = [r for r in stratum.rates.values() if r.delta is not None]
+    significant = any(r.p_adjusted is not None and r.p_adjusted < alpha for r in rows)
+    largest = max((abs(r.delta) for r in rows if r.delta is not None), default=0.0)
+    return (not significant, -largest, stratum.label)
+
+
+def _gate_line(name: str, row: RateRow, decision: PromptVerdict, gating: bool) -> str:
+    assert (
+        row.base is not None
+        and row.head is not None
+        and row.delta is not None
+        and row.max_increase is not None
+    )
+    label = name.replace("_", " ")
+    p_text = f"adjusted p = {row.p_adjusted:.3g}" if row.p_adjusted is not None else f"p = {row.p_value:.3g}"
+    change = f"{label} rate {row.base:.1%} → {row.head:.1%} ({row.delta * 100:+.1f} pp, {p_text})"
+    if decision is PromptVerdict.FAIL:
+        return f"{change}: significant and above the {row.max_increase * 100:.1f} pp margin"
+    if row.delta > row.max_increase:
+        return f"{change}: above the {row.max_increase * 100:.1f} pp margin but not significant"
+    return f"{change}: significant but within the {row.max_increase * 100:.1f} pp margin" + (
+        "" if gating else " (not gating)"
+    )
+
+
+def served_warnings(requested: Mapping[str, ModelSpec], served: Mapping[str, Sequence[str]]) -> list[str]:
+    """What the provider served against what each side asked for (`requested`: side -> model)."""
+    out = []
+    for side, spec in requested.items():
+        ids = served.get(side, [])
+        model = spec.model.split("?")[0]
+        if len(ids) > 1 and spec.provider != "sim":
+            out.append(
+                f"the provider served several models to the {side} side during this run: {', '.join(ids)}"
+            )
+        other = [s for s in ids if not served_model_matches(spec.provider, model, s)]
+        if other:
+            out.append(f"requested {model} but the provider served {', '.join(other)} ({side} side)")
+    return out

@@ -1,0 +1,120 @@
+"""The distribution of the outputs themselves, base against head: per output field, a test chosen by the
+field's kind (categorical labels, numbers, free-text lengths), a field that appeared or disappeared, and the
+answer length in tokens. Inputs are the clusters: the K samples of one input are not independent."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from promptreview import stats
+from promptreview.report.model import ShiftRow
+
+OUTPUT_TOKENS_FIELD = "(output tokens)"
+
+
+def _field_kind(name: str, values: list[Any], schema: dict[str, Any] | None) -> str | None:
+    prop = (schema or {}).get("properties", {}).get(name, {}) if isinstance(schema, dict) else {}
+    if "enum" in prop or prop.get("type") == "boolean":
+        return "categorical"
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    if all(isinstance(v, bool) for v in present):
+        return "categorical"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return "numeric"
+    if all(isinstance(v, str) for v in present):
+        # short label-like strings are categories; free text is measured by its length
+        return "categorical" if len(set(present)) <= 12 and max(map(len, present)) <= 40 else "length"
+    return None
+
+
+def shift_rows(frame: pd.DataFrame, samples: int, schema: dict[str, Any] | None) -> list[ShiftRow]:
+    """One row per output field (and one for output tokens) that both sides produced or one side lost."""
+    base = frame[frame["side"] == "base"]
+    head = frame[frame["side"] == "head"]
+    if not len(base) or not len(head):
+        return []
+    keys = sorted(set(base["input_id"]) & set(head["input_id"]))
+    index = pd.MultiIndex.from_product([keys, range(samples)], names=["input_id", "sample"])
+
+    def outputs(side: pd.DataFrame) -> pd.Series:
+        return side.set_index(["input_id", "sample"])["output"].reindex(index)
+
+    b_out, h_out = outputs(base), outputs(head)
+    groups = np.array([k for k, _ in index])
+
+    def field_values(series: pd.Series, name: str) -> list[Any]:
+        return [o.get(name) if isinstance(o, dict) else None for o in series]
+
+    names = sorted({k for o in (*b_out, *h_out) if isinstance(o, dict) for k in o})
+    rows: list[ShiftRow] = []
+    for name in names:
+        bv, hv = field_values(b_out, name), field_values(h_out, name)
+        b_has = sum(isinstance(o, dict) and name in o for o in b_out)
+        h_has = sum(isinstance(o, dict) and name in o for o in h_out)
+        if b_has == 0 or h_has == 0:
+            rows.append(
+                ShiftRow(
+                    name,
+                    "presence",
+                    "field " + ("appeared" if b_has == 0 else "disappeared"),
+                    None,
+                    None,
+                    {"present": b_has},
+                    {"present": h_has},
+                )
+            )
+            continue
+        kind = _field_kind(name, bv + hv, schema)
+        if kind == "categorical":
+            res = stats.categorical_shift(name, _labels(bv), _labels(hv), groups=groups)
+        elif kind == "numeric":
+            res = stats.numeric_shift(name, _numbers(bv), _numbers(hv), groups=groups)
+        elif kind == "length":
+            res = stats.length_shift(name, _lengths(bv), _lengths(hv), groups=groups)
+        else:
+            continue
+        rows.append(_shift(res))
+
+    def tokens(side: pd.DataFrame) -> np.ndarray:
+        return side.set_index(["input_id", "sample"])["output_tokens"].reindex(index).to_numpy(float)
+
+    bt, ht = tokens(base), tokens(head)
+    if np.isfinite(bt).any() and np.isfinite(ht).any():
+        rows.append(_shift(stats.length_shift(OUTPUT_TOKENS_FIELD, bt, ht, groups=groups)))
+    return rows
+
+
+def _shift(res: Any) -> ShiftRow:
+    return ShiftRow(
+        res.field,
+        res.kind,
+        res.test,
+        res.statistic,
+        res.p_value,
+        res.base,
+        res.head,
+        effect=res.effect,
+        effect_name=res.effect_name,
+    )
+
+
+def _labels(values: list[Any]) -> np.ndarray:
+    return np.array(
+        [None if v is None else json.dumps(v) if not isinstance(v, str) else v for v in values], dtype=object
+    )
+
+
+def _numbers(values: list[Any]) -> np.ndarray:
+    return np.array(
+        [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values]
+    )
+
+
+def _lengths(values: list[Any]) -> np.ndarray:
+    return np.array([float(len(v)) if isinstance(v, str) else np.nan for v in values])

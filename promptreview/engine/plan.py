@@ -1,0 +1,234 @@
+"""Plan a review: for every prompt to review, its sides (template, model, parameters, schema), the sampled
+inputs, and one `PlannedCall` per input, sample and side. No model is called here.
+
+The planner checks what can be checked before spending money: template variables against the suite's
+columns, schemas, model specs (the provider is created, so an unknown provider fails now).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from promptreview.errors import UsageError
+from promptreview.providers import create_provider, parse_model_spec
+from promptreview.providers.base import Provider
+from promptreview.records import CompletionRequest, ModelSpec
+from promptreview.sources import paths
+from promptreview.sources.changes import ChangeSet
+from promptreview.sources.config import Config, PromptEntry
+from promptreview.sources.prompts import PromptTemplate, check_template, load_prompt
+from promptreview.sources.schemas import load_schema, make_validator
+from promptreview.sources.suites import SuiteSample, load_rows, sample_suite
+
+ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """What a front-end asks of a review (flags over the config)."""
+
+    repo_root: Path
+    config_path: str = "promptreview.yml"  # repo-relative
+    config_rev: str | None = None  # read the config (and suites) from this revision: CI passes the base SHA
+    base: str | None = None
+    head: str | None = None  # None = the working tree
+    model: str | None = None
+    samples: int | None = None
+    seed: int | None = None
+    concurrency: int | None = None
+    use_cache: bool = True
+    plan_only: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    progress: ProgressCallback | None = None
+
+
+@dataclass(frozen=True)
+class Side:
+    """One version of one prompt: its template, the model it runs on, and its schema."""
+
+    name: str  # base | head
+    template: PromptTemplate
+    model: ModelSpec
+    params: Mapping[str, Any]
+    schema: dict[str, Any] | None  # what outputs are validated against
+    sends_schema: bool  # the prompt file itself declares it, so it goes on the wire
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """One model call of the review, and where its answer belongs."""
+
+    job: int  # index of its `PromptJob` in the plan
+    side: str  # base | head
+    input_id: str
+    stratum: str
+    sample: int  # 0..K-1
+    request: CompletionRequest
+
+
+@dataclass(frozen=True)
+class PromptJob:
+    """One prompt file to review: both sides over the same sampled inputs."""
+
+    index: int
+    path: str
+    change: str  # modified | added | renamed
+    old_path: str | None
+    sample: SuiteSample
+    sides: tuple[Side, ...]  # (base, head), or (head,) for an added prompt
+    samples: int
+    calls: tuple[PlannedCall, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A changed prompt with nothing to run (removed, renamed without a change): listed in the report."""
+
+    path: str
+    change: str
+    old_path: str | None
+    note: str
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    jobs: tuple[PromptJob, ...]
+    listed: tuple[Listed, ...]
+    providers: Mapping[str, Provider]  # by provider name, for every model a side runs on
+    seed: int
+
+    @property
+    def calls(self) -> list[PlannedCall]:
+        return [call for job in self.jobs for call in job.calls]
+
+    @property
+    def models(self) -> set[ModelSpec]:
+        return {side.model for job in self.jobs for side in job.sides}
+
+
+class _Planner:
+    def __init__(self, opts: ReviewOptions, config: Config, suite_rev: str | None) -> None:
+        self.opts, self.config, self.suite_rev = opts, config, suite_rev
+        self.root = opts.repo_root
+        self.providers: dict[str, Provider] = {}
+        self.samples = opts.samples or config.samples
+        self._suites: dict[tuple[Any, ...], SuiteSample] = {}
+
+    def suite(self, entry: PromptEntry) -> SuiteSample:
+        key = (entry.suite, entry.strata, entry.sample)
+        if key not in self._suites:
+            rel, data = paths.read_inside(self.root, self.suite_rev, entry.suite, "suite")
+            spec = entry.sample if self.opts.seed is None else replace(entry.sample, seed=self.opts.seed)
+            self._suites[key] = sample_suite(rel, load_rows(rel, data), entry.strata, spec)
+        return self._suites[key]
+
+    def model(self, template: PromptTemplate, entry: PromptEntry) -> ModelSpec:
+        spec = parse_model_spec(self.opts.model or template.model or entry.model or self.config.model)
+        if spec.provider not in self.providers:
+            self.providers[spec.provider] = create_provider(spec.provider, self.opts.env)
+        return spec
+
+    def side(
+        self, name: str, template: PromptTemplate, entry: PromptEntry, rev: str | None, suite: SuiteSample
+    ) -> Side:
+        check_template(template, suite.columns, suite.path)
+        schema: dict[str, Any] | None = None
+        if template.schema is not None:
+            make_validator(template.schema, template.path)
+            schema = template.schema
+        elif entry.schema:
+            schema = load_schema(self.root, rev, entry.schema)
+        params = {**self.config.params, **template.params}
+        sends = template.schema is not None
+        return Side(name, template, self.model(template, entry), params, schema, sends)
+
+    def job(
+        self,
+        index: int,
+        path: str,
+        change: str,
+        old_path: str | None,
+        entry: PromptEntry,
+        versions: list[tuple[str, PromptTemplate, str | None]],  # (side, template, revision)
+    ) -> PromptJob:
+        suite = self.suite(entry)
+        sides = tuple(self.side(name, t, entry, rev, suite) for name, t, rev in versions)
+        notes = list(suite.notes)
+        if len(sides) == 1:
+            notes.append("a new prompt: no base to compare with; its rates are reported on their own")
+        elif sides[0].model != sides[1].model:
+            notes.append(f"model changed: base runs on {sides[0].model}, head on {sides[1].model}")
+        calls = tuple(
+            PlannedCall(index, side.name, row.input_id, row.stratum, k, request)
+            for side in sides
+            for row in suite.rows
+            for k, request in enumerate(
+                _requests(side, side.template.render(row.values, f"row {row.input_id!r}"), self.samples)
+            )
+        )
+        return PromptJob(index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes))
+
+    def plan(self, jobs: list[PromptJob], listed: list[Listed]) -> ReviewPlan:
+        return ReviewPlan(tuple(jobs), tuple(listed), dict(self.providers), self.opts.seed or 0)
+
+
+def _requests(side: Side, messages: tuple[Any, ...], samples: int) -> list[CompletionRequest]:
+    params = tuple(sorted(side.params.items()))
+    return [
+        CompletionRequest(
+            model=side.model,
+            messages=messages,
+            params=params,
+            response_schema=side.schema if side.sends_schema else None,
+            schema_name=side.template.schema_name,
+            sample_index=k,
+            expected_schema=None if side.sends_schema else side.schema,
+            json_object=side.template.json_object and not side.sends_schema,
+        )
+        for k in range(samples)
+    ]
+
+
+def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> ReviewPlan:
+    """The plan for `check`/`ci`: every changed prompt file; suites come from the config's revision."""
+    planner = _Planner(opts, config, opts.config_rev if opts.config_rev else opts.head)
+    jobs: list[PromptJob] = []
+    listed: list[Listed] = []
+    for change in changes.prompts:
+        if change.listed is not None:
+            listed.append(Listed(change.path, change.change, change.old_path, change.listed))
+            continue
+        assert change.head is not None  # only a removed prompt lacks a head, and it is listed
+        versions = []
+        if change.base is not None and change.base_path is not None:
+            versions.append(("base", load_prompt(change.base_path, change.base), changes.base))
+        versions.append(("head", load_prompt(change.path, change.head), changes.head))
+        jobs.append(
+            planner.job(len(jobs), change.path, change.change, change.old_path, change.entry, versions)
+        )
+    return planner.plan(jobs, listed)
+
+
+def plan_files(
+    opts: ReviewOptions, config: Config, old: str, new: str, entry: PromptEntry | None
+) -> ReviewPlan:
+    """The plan for `compare`: NEW against OLD, read from disk; no git."""
+    old_path, new_path = Path(old), Path(new)
+    for p in (old_path, new_path):
+        if not p.is_file():
+            raise UsageError(f"prompt file {str(p)!r} does not exist")
+    entry = entry or config.entry_for(new, old) or (config.prompts[0] if config.prompts else None)
+    if entry is None:
+        raise UsageError("no suite: pass --suite FILE or a config whose prompts entry covers the files")
+    planner = _Planner(opts, config, None)
+    versions = [
+        ("base", load_prompt(old, old_path.read_bytes()), None),
+        ("head", load_prompt(new, new_path.read_bytes()), None),
+    ]
+    job = planner.job(0, new, "modified", old if old != new else None, entry, versions)
+    return planner.plan([job], [])

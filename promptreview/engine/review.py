@@ -1,0 +1,127 @@
+"""One review, end to end: plan → check → run → score → analyse → decide → the report.
+
+The two entry points differ only in where the prompts come from: `review_changes` (git: `check`, `ci`) and
+`review_files` (two files: `compare`). Nothing here prints, exits or talks to GitHub.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from promptreview.engine import assemble, policy
+from promptreview.engine.cache import ResponseCache, default_cache_path
+from promptreview.engine.plan import ReviewOptions, ReviewPlan, plan_changes, plan_files
+from promptreview.engine.run import RunSettings, run_requests
+from promptreview.providers.retry import RetryPolicy
+from promptreview.records import Completion
+from promptreview.report.model import PromptReport, Report
+from promptreview.sources.changes import changed_prompts, compare_points
+from promptreview.sources.config import Config, PromptEntry, load_config
+
+__all__ = ["ReviewOptions", "review_changes", "review_files"]
+
+
+def review_changes(opts: ReviewOptions) -> Report:
+    """`promptreview check` and `promptreview ci`: review the prompt files changed between two revisions."""
+    root = opts.repo_root
+    config = load_config(root, opts.config_path, opts.config_rev)
+    base_sha, head_sha = compare_points(root, opts.base, opts.head)
+    plan = plan_changes(opts, config, changed_prompts(root, config, base_sha, head_sha))
+    return _review(opts, config, plan, base_sha, head_sha or "working tree")
+
+
+def review_files(
+    opts: ReviewOptions, old: str, new: str, entry: PromptEntry | None, config: Config
+) -> Report:
+    """`promptreview compare`: the same review for two prompt files, no git."""
+    return _review(opts, config, plan_files(opts, config, old, new, entry), old, new)
+
+
+def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
+    retry = config.retry
+    return RunSettings(
+        concurrency=opts.concurrency or config.concurrency,
+        retry=RetryPolicy(
+            max_attempts=int(retry.get("max_attempts", RetryPolicy.max_attempts)),
+            base_delay=float(retry.get("base_delay", RetryPolicy.base_delay)),
+            max_delay=float(retry.get("max_delay", RetryPolicy.max_delay)),
+        ),
+        timeout=float(retry.get("timeout", RunSettings.timeout)),
+    )
+
+
+def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str) -> Report:
+    pinned = policy.check_pinning(plan.models, plan.providers, config)
+    model_spec = assemble.model_text(opts.model, config, plan.models)
+    calls = plan.calls
+    requests = [call.request for call in calls]
+    cache = ResponseCache(default_cache_path(opts.env)) if opts.use_cache else None
+    try:
+        known = cache.lookup(requests) if cache is not None else {}
+        uncached = {r.cache_key() for r in requests} - set(known)
+        if opts.plan_only:
+            from promptreview.engine import estimate
+
+            planned = estimate.plan(plan.jobs, uncached, config)
+            return assemble.report(
+                plan,
+                (),
+                model_spec=model_spec,
+                pinned=pinned,
+                config=config,
+                base=base,
+                head=head,
+                planned=planned,
+            )
+        policy.check_budget(len(uncached), config)
+        policy.check_credentials(
+            {r.model.provider for r in requests if r.cache_key() in uncached}, plan.providers
+        )
+        settings = _settings(opts, config)
+        completions = (
+            run_requests(requests, plan.providers, cache, settings, opts.progress, known) if requests else []
+        )
+    finally:
+        if cache is not None:
+            cache.close()
+    by_job: dict[int, list[Completion]] = defaultdict(list)
+    for call, completion in zip(calls, completions, strict=True):
+        by_job[call.job].append(completion)
+    prompts, served = _score_and_decide(plan, by_job, config) if plan.jobs else ([], [])
+    provider_notes = [note for provider in plan.providers.values() for note in provider.notes]
+    return assemble.report(
+        plan,
+        [*prompts, *(assemble.listed_report(item) for item in plan.listed)],
+        model_spec=model_spec,
+        pinned=pinned,
+        config=config,
+        base=base,
+        head=head,
+        provider_notes=provider_notes,
+        served_warnings=served,
+    )
+
+
+def _score_and_decide(
+    plan: ReviewPlan, by_job: dict[int, list[Completion]], config: Config
+) -> tuple[list[PromptReport], list[str]]:
+    # pandas and scipy load only when there is something to analyse
+    from promptreview.engine import decide, estimate
+    from promptreview.engine.analyse import analyse_prompt
+    from promptreview.engine.frame import build_frame
+    from promptreview.engine.score import score_job
+
+    candidates, served = [], []
+    for job in plan.jobs:
+        completions = by_job[job.index]
+        frame = build_frame(job.path, score_job(job, completions, config.allow_fenced))
+        result = analyse_prompt(frame, job.sample, job.samples, job.sides[-1].schema, plan.seed)
+        warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)
+        served += [f"{job.path}: {w}" for w in warnings]
+        candidates.append(decide.Candidate(job.change, result, tuple(warnings)))
+    decisions = decide.decide(candidates, config)
+    prompts = [
+        assemble.prompt_report(job, decision, estimate.cost(job, by_job[job.index], config))
+        for job, decision in zip(plan.jobs, decisions, strict=True)
+    ]
+    return prompts, served

@@ -1,0 +1,201 @@
+"""The one JSON serialiser: `Report` -> the JSON report (DESIGN.md's contract, `report.schema.json`).
+
+Every report promptreview writes as JSON goes through `to_dict` (the `json` format, CI's report.json, the
+report a crash or a provider outage leaves behind), so they all have the same shape. JSON has no NaN:
+a missing or undefined number is `null`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from promptreview.report.model import (
+    SCHEMA_VERSION,
+    CISection,
+    FlipRow,
+    PromptReport,
+    RateRow,
+    Report,
+    ShiftRow,
+    StratumRow,
+)
+
+
+def _clean(value: Any) -> Any:
+    """Plain JSON values: finite floats or null, str for enums, lists for tuples, Python for numpy scalars."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _clean({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def _interval(ci: tuple[float, float] | None) -> list[float] | None:
+    return list(ci) if ci else None
+
+
+def rate_dict(row: RateRow) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "base": row.base,
+        "head": row.head,
+        "delta": row.delta,
+        "ci95": _interval(row.ci95),
+        "p_value": row.p_value,
+        "p_increase": row.p_increase,
+        "p_adjusted": row.p_adjusted,
+        "test": row.test,
+        "base_count": row.base_count,
+        "head_count": row.head_count,
+        "base_n": row.base_n,
+        "head_n": row.head_n,
+        "base_ci95": _interval(row.base_ci95),
+        "head_ci95": _interval(row.head_ci95),
+    }
+    if row.gate is not None:
+        out["gate"] = row.gate
+        out["max_increase"] = row.max_increase
+    if row.min_detectable is not None:
+        out["min_detectable_increase"] = row.min_detectable
+    return out
+
+
+def _flip(row: FlipRow | None) -> dict[str, Any]:
+    if row is None:
+        return {"head_vs_base": None, "noise_floor": None}
+    return {
+        "head_vs_base": row.head_vs_base,
+        "noise_floor": row.noise_floor,
+        "excess": row.excess,
+        "p_value": row.p_value,
+        "p_adjusted": row.p_adjusted,
+        "test": row.test,
+    }
+
+
+def _shift(row: ShiftRow) -> dict[str, Any]:
+    return {
+        "field": row.field,
+        "kind": row.kind,
+        "test": row.test,
+        "statistic": row.statistic,
+        "p_value": row.p_value,
+        "p_adjusted": row.p_adjusted,
+        "effect": row.effect,
+        "effect_name": row.effect_name,
+        "base": row.base,
+        "head": row.head,
+    }
+
+
+def _stratum(row: StratumRow) -> dict[str, Any]:
+    return {
+        "stratum": row.stratum,
+        "label": row.label,
+        "n_inputs": row.n_inputs,
+        "population": row.population,
+        "short": row.short,
+        "rates": {k: rate_dict(v) for k, v in row.rates.items()},
+        "flip_rate": _flip(row.flip_rate) if row.flip_rate else None,
+    }
+
+
+def prompt_dict(p: PromptReport) -> dict[str, Any]:
+    calls: dict[str, Any] = {
+        "total": p.calls.total,
+        "cached": p.calls.cached,
+        "retried": p.calls.retried,
+        "failed": p.calls.failed,
+        "prompt_tokens": p.calls.prompt_tokens,
+        "completion_tokens": p.calls.completion_tokens,
+    }
+    if p.calls.cost_usd is not None:
+        calls["cost_usd"] = p.calls.cost_usd
+    return {
+        "path": p.path,
+        "old_path": p.old_path,
+        "change": p.change,
+        "verdict": p.verdict,
+        "model": {"base": p.models.get("base"), "head": p.models.get("head"), "served": p.served},
+        "suite": p.suite,
+        "n_inputs": p.n_inputs,
+        "samples": p.samples,
+        "weighted": p.weighted,
+        "rates": {k: rate_dict(v) for k, v in p.rates.items()},
+        "flip_rate": _flip(p.flip_rate),
+        "distribution_shift": [_shift(s) for s in p.distribution_shift],
+        "strata": [_stratum(s) for s in p.strata],
+        "calls": calls,
+        "examples": list(p.examples),
+        "failure_details": p.failure_details,
+        "notes": p.notes,
+        "warnings": p.warnings,
+    }
+
+
+def _ci(ci: CISection) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "verdict": ci.verdict,
+        "conclusion": ci.conclusion,
+        "exit_code": ci.exit_code,
+        "event": ci.event,
+        "pull_request": ci.pull_request,
+        "accepted": None
+        if ci.accepted is None
+        else {"label": ci.accepted.label, "by": ci.accepted.actor, "at": ci.accepted.at},
+        "config_from": ci.config_from,
+    }
+    if ci.reason is not None:
+        out["reason"] = ci.reason
+    return out
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The JSON report as plain Python values (ready for `json.dumps(..., allow_nan=False)`)."""
+    totals = {
+        name: sum(getattr(p.calls, name) for p in report.prompts)
+        for name in ("total", "cached", "retried", "failed")
+    }
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "verdict": report.verdict,
+        "model": {
+            "spec": report.model_spec,
+            "served": report.served,
+            "pinned": report.pinned,
+            "simulated": report.simulated,
+        },
+        "base": report.base,
+        "head": report.head,
+        "config": report.config,
+        "alpha": report.alpha,
+        "p_value_adjustment": report.adjustments,
+        "prompts": [prompt_dict(p) for p in report.prompts],
+        "calls": totals,
+        "notes": report.notes,
+        "warnings": report.warnings,
+    }
+    if report.error is not None:
+        out["error"] = report.error
+    if report.plan is not None:
+        out["plan"] = report.plan
+    if report.ci is not None:
+        out["ci"] = _ci(report.ci)
+    cleaned: dict[str, Any] = _clean(out)
+    return cleaned
+
+
+def to_json_text(report: Report) -> str:
+    return json.dumps(to_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

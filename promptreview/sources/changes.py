@@ -1,0 +1,83 @@
+"""Which prompt files a review covers: the files changed between two revisions that a config entry's globs
+match, each with its contents on both sides.
+
+`git diff -M` says what changed; the config says which of those are prompts. A file renamed out of every
+prompt glob is, for the review, removed; one renamed into them, added. A removed prompt and a pure rename
+have nothing to run and are only listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from promptreview.sources import git, paths
+from promptreview.sources.config import Config, PromptEntry
+
+
+@dataclass(frozen=True)
+class PromptChange:
+    """One changed prompt file and what each side of the review reads."""
+
+    change: str  # modified | added | removed | renamed
+    path: str  # the file's path in the head (its old path when removed)
+    base_path: str | None  # the file's path in the base; None when there is no base side
+    entry: PromptEntry
+    base: bytes | None  # contents at the base (None: added)
+    head: bytes | None  # contents at the head (None: removed)
+    listed: str | None = None  # why there is nothing to run (removed, renamed unchanged); None: review it
+
+    @property
+    def old_path(self) -> str | None:
+        """The path the report names as the old one: only for a rename."""
+        return self.base_path if self.change == "renamed" else None
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    base: str  # the merge base's SHA
+    head: str | None  # the head commit's SHA; None: the working tree
+    prompts: tuple[PromptChange, ...]
+
+
+def compare_points(root: Path, base: str | None, head: str | None) -> tuple[str, str | None]:
+    """(base SHA, head SHA or None for the working tree). The base is where head forked from `base` (three-dot
+    semantics, like a pull request's diff), or `base` itself when the histories share nothing."""
+    base_sha = git.resolve_rev(root, base or git.default_base(root))
+    head_sha = git.resolve_rev(root, head) if head else None
+    return git.merge_base(root, base_sha, head_sha or git.resolve_rev(root, "HEAD")) or base_sha, head_sha
+
+
+def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | None) -> ChangeSet:
+    """The prompt files covered by `config` that differ between `base_sha` and `head_sha`."""
+    for entry in config.prompts:
+        paths.check_globs(root, entry.files, "prompts[].files")
+    found: list[PromptChange] = []
+    for fc in git.changed_files(root, base_sha, head_sha):
+        entry_new = config.entry_for(fc.new_path) if fc.new_path else None
+        entry_old = config.entry_for(fc.old_path) if fc.old_path else None
+        entry = entry_new or entry_old
+        if entry is None:
+            continue
+        kind, old_path, new_path = fc.change, fc.old_path, fc.new_path
+        if entry_new is None:  # renamed out of the prompt globs: for the review it is gone
+            kind, new_path = "removed", None
+        elif fc.change == "renamed" and entry_old is None:
+            kind, old_path = "added", None
+        if new_path is None:
+            assert old_path is not None  # git names at least one side of every change
+            found.append(
+                PromptChange(
+                    kind, old_path, old_path, entry, None, None, "the prompt file was removed; nothing to run"
+                )
+            )
+            continue
+        head = git.read_at(root, head_sha, new_path)
+        if head is None:
+            continue
+        base = git.read_at(root, base_sha, old_path) if old_path else None
+        listed = "renamed without a change to its content; nothing to run" if base == head else None
+        found.append(
+            PromptChange(kind, new_path, old_path if base is not None else None, entry, base, head, listed)
+        )
+    return ChangeSet(base_sha, head_sha, tuple(found))

@@ -1,0 +1,191 @@
+"""Every git call promptreview makes, and nothing else: revisions, the changed files between two of them,
+file contents at a revision, and what CI needs to complete a shallow checkout (fetch by SHA, deepen).
+
+Failures that the caller can act on come back as values (None, False) or as a `UsageError` that names the
+fix; git's own stderr is never printed raw.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from promptreview.errors import UsageError
+
+NETWORK_TIMEOUT = 300.0  # seconds for a fetch; local commands take milliseconds
+
+
+@dataclass(frozen=True)
+class FileChange:
+    change: str  # modified | added | removed | renamed
+    old_path: str | None  # None when added
+    new_path: str | None  # None when removed
+
+
+class GitFailed(Exception):
+    """A git command exited non-zero; the message is git's last line of stderr."""
+
+
+def _git(root: Path, *args: str, timeout: float | None = None) -> bytes:
+    try:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False, timeout=timeout)
+    except FileNotFoundError:
+        raise UsageError("git is not installed or not on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise GitFailed(f"git {args[0]} did not finish within {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitFailed(message[-1] if message else f"git {' '.join(args)} failed")
+    return proc.stdout
+
+
+def _text(root: Path, *args: str, timeout: float | None = None) -> str:
+    return _git(root, *args, timeout=timeout).decode("utf-8", "surrogateescape")
+
+
+def is_sha(text: str) -> bool:
+    return len(text) == 40 and all(c in "0123456789abcdef" for c in text.lower())
+
+
+# -- revisions -----------------------------------------------------------------------------------------
+
+
+def repo_root(start: Path) -> Path:
+    try:
+        return Path(_text(start, "rev-parse", "--show-toplevel").strip())
+    except GitFailed:
+        raise UsageError(
+            f"{start} is not inside a git repository (use 'promptreview compare' outside git)"
+        ) from None
+
+
+def find_commit(root: Path, rev: str) -> str | None:
+    """The full SHA of the commit `rev` names, or None when this checkout has no such commit."""
+    try:
+        return _text(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+    except GitFailed:
+        return None
+
+
+def resolve_rev(root: Path, rev: str) -> str:
+    sha = find_commit(root, rev)
+    if sha is None:
+        raise UsageError(
+            f"unknown git revision {rev!r}; fetch it first (in CI: actions/checkout with fetch-depth: 0)"
+        )
+    return sha
+
+
+def has_commit(root: Path, sha: str) -> bool:
+    try:
+        _git(root, "cat-file", "-e", f"{sha}^{{commit}}")
+    except GitFailed:
+        return False
+    return True
+
+
+def default_base(root: Path) -> str:
+    """The default branch: origin's HEAD if known, else a local main or master."""
+    try:
+        return (
+            _text(root, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
+            .strip()
+            .removeprefix("refs/remotes/")
+        )
+    except GitFailed:
+        pass
+    for name in ("main", "master", "origin/main", "origin/master"):
+        if find_commit(root, name) is not None:
+            return name
+    raise UsageError("cannot find the default branch; pass --base REF")
+
+
+def merge_base(root: Path, a: str, b: str) -> str | None:
+    """Where `b` forked from `a`, or None when git finds no common ancestor (unrelated or shallow history)."""
+    try:
+        return _text(root, "merge-base", a, b).strip() or None
+    except GitFailed:
+        return None
+
+
+# -- contents ------------------------------------------------------------------------------------------
+
+
+def changed_files(root: Path, base_sha: str, head: str | None) -> list[FileChange]:
+    """Files that differ between base and head (a commit, or the working tree when head is None)."""
+    args = ["-c", "core.quotepath=off", "diff", "--name-status", "-z", "--no-ext-diff", "-M", base_sha]
+    if head is not None:
+        args.append(resolve_rev(root, head))
+    try:
+        fields = _text(root, *args).split("\0")
+    except GitFailed as exc:
+        raise UsageError(f"git diff {base_sha[:12]} failed: {exc}") from None
+    changes: list[FileChange] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        kind = fields[i][0]
+        if kind in "RC":
+            old, new = fields[i + 1], fields[i + 2]
+            i += 3
+            renamed = kind == "R"
+            changes.append(FileChange("renamed" if renamed else "added", old if renamed else None, new))
+            continue
+        path = fields[i + 1]
+        i += 2
+        if kind == "A":
+            changes.append(FileChange("added", None, path))
+        elif kind == "D":
+            changes.append(FileChange("removed", path, None))
+        elif kind in "MT":
+            changes.append(FileChange("modified", path, path))
+    if head is None:
+        untracked = _text(root, "ls-files", "--others", "--exclude-standard", "-z")
+        changes.extend(FileChange("added", None, p) for p in untracked.split("\0") if p)
+    return changes
+
+
+def read_at(root: Path, rev: str | None, path: str) -> bytes | None:
+    """File bytes at a revision (None = working tree); None when the file does not exist there."""
+    if rev is None:
+        file = root / path
+        return file.read_bytes() if file.is_file() else None
+    try:
+        return _git(root, "show", f"{rev}:{path}")
+    except GitFailed:
+        return None
+
+
+# -- completing a shallow checkout (CI) -----------------------------------------------------------------
+
+
+def remote(root: Path) -> str | None:
+    """The remote to fetch from: origin if there is one, else the first."""
+    try:
+        names = _text(root, "remote").split()
+    except GitFailed:
+        return None
+    return "origin" if "origin" in names else (names[0] if names else None)
+
+
+def is_shallow(root: Path) -> bool:
+    try:
+        return _text(root, "rev-parse", "--is-shallow-repository").strip() == "true"
+    except GitFailed:
+        return False
+
+
+def fetch(
+    root: Path, remote_name: str, *refs: str, depth: int | None = None, deepen: int | None = None
+) -> str | None:
+    """Fetch `refs` (or deepen the history) from `remote_name`; None on success, else git's reason."""
+    args = ["-c", "protocol.version=2", "fetch", "--no-tags", "--no-recurse-submodules"]
+    if depth is not None:
+        args.append(f"--depth={depth}")
+    if deepen is not None:
+        args.append(f"--deepen={deepen}")
+    try:
+        _git(root, *args, remote_name, *refs, timeout=NETWORK_TIMEOUT)
+    except GitFailed as exc:
+        return str(exc) or "fetch failed"
+    return None
