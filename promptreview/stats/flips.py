@@ -12,11 +12,12 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import numpy.typing as npt
 
 from ._common import CHUNK_CELLS, is_missing
 
 
-def _as_2d_objects(a: np.ndarray) -> np.ndarray:
+def _as_2d_objects(a: np.ndarray) -> npt.NDArray[np.object_]:
     arr = np.asarray(a, dtype=object)
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
@@ -25,10 +26,10 @@ def _as_2d_objects(a: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _encode(*arrays: np.ndarray) -> list[np.ndarray]:
+def _encode(*arrays: npt.NDArray[np.object_]) -> list[npt.NDArray[np.int64]]:
     """Map answers to integer codes shared across arrays; missing (None/NaN) -> -1."""
     table: dict[object, int] = {}
-    out = []
+    out: list[npt.NDArray[np.int64]] = []
     for arr in arrays:
         flat = arr.ravel()
         codes = np.empty(flat.size, dtype=np.int64)
@@ -38,7 +39,7 @@ def _encode(*arrays: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def _within_disagreement(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _within_disagreement(codes: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per row (last axis = samples): disagreeing and valid pair counts over k < k'."""
     k = codes.shape[-1]
     neq = np.zeros(codes.shape[:-1], dtype=np.int64)
@@ -52,7 +53,9 @@ def _within_disagreement(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return neq, cnt
 
 
-def _cross_disagreement(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cross_disagreement(
+    x: npt.NDArray[np.int64], y: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Per row: disagreeing and valid pair counts over all (k, k') pairs of x and y."""
     neq = np.zeros(x.shape[:-1], dtype=np.int64)
     cnt = np.zeros(x.shape[:-1], dtype=np.int64)
@@ -139,7 +142,9 @@ def flip_vs_noise(
         return FlipResult(flip_rate(b, h) if n else 0.0, None, None, None, "none (K < 2: no noise floor)")
     cb, ch = _encode(b, h)
 
-    def stat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def stat(
+        x: npt.NDArray[np.int64], y: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
         cn, cc = _cross_disagreement(x, y)
         wn, wc = _within_disagreement(x)
         defined = (cc > 0) & (wc > 0)

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 
-def _pvals(p_values: Sequence[float]) -> np.ndarray:
+def _pvals(p_values: Sequence[float]) -> npt.NDArray[np.float64]:
     p = np.asarray(list(p_values), dtype=float)
     return np.where(np.isfinite(p), np.clip(p, 0.0, 1.0), 1.0)
 

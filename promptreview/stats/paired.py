@@ -13,6 +13,7 @@ import dataclasses
 import math
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as sps
 
 from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO
@@ -97,7 +98,9 @@ def _mover(
     return (max(-1.0, lo), min(1.0, hi))
 
 
-def _weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+def _weighted_corr(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], w: npt.NDArray[np.float64]
+) -> float:
     sw = w.sum()
     mx, my = (w * x).sum() / sw, (w * y).sum() / sw
     vx = (w * (x - mx) ** 2).sum()
@@ -107,7 +110,9 @@ def _weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     return float((w * (x - mx) * (y - my)).sum() / math.sqrt(vx * vy))
 
 
-def _sign_flip_test(contrib: np.ndarray, *, seed: int, n_resamples: int) -> tuple[float, float, str]:
+def _sign_flip_test(
+    contrib: npt.NDArray[np.float64], *, seed: int, n_resamples: int
+) -> tuple[float, float, str]:
     """Paired sign-flip permutation test of ``sum(contrib)`` (contrib_i = w_i * d_i).
 
     Returns (two-sided p, one-sided p for a positive sum, description). Exact enumeration of
@@ -200,7 +205,8 @@ def paired_rate_test(
     if w.shape != b.shape:
         raise ValueError(f"weights must have one entry per input: {w.shape} != {b.shape}")
     ok = np.isfinite(b) & np.isfinite(h) & np.isfinite(w) & (w > 0)
-    bn = hn = None
+    bn: npt.NDArray[np.float64] | None = None
+    hn: npt.NDArray[np.float64] | None = None
     if base_n is not None and head_n is not None:
         bn = np.asarray(base_n, dtype=float).ravel()
         hn = np.asarray(head_n, dtype=float).ravel()
@@ -217,7 +223,7 @@ def paired_rate_test(
     delta = ph - pb
     uniform = bool(np.allclose(w, w[0], rtol=1e-12, atol=0.0))
     binary = bool(np.all((b == 0) | (b == 1)) and np.all((h == 0) | (h == 1)))
-    if binary and bn is not None and (bn.max() > 1 or hn.max() > 1):
+    if binary and bn is not None and hn is not None and (bn.max() > 1 or hn.max() > 1):
         binary = False  # K > 1 whose rates happen to be 0/1: still clustered
     if binary and uniform:
         both = int(np.sum((b == 1) & (h == 1)))

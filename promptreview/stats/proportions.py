@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as sps
 
 
@@ -39,7 +40,7 @@ def wilson_interval(successes: float, n: float, conf: float = 0.95) -> tuple[flo
     return (lo, hi)
 
 
-def _weighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+def _weighted_mean_var(x: npt.NDArray[np.float64], w: npt.NDArray[np.float64]) -> tuple[float, float]:
     """Weighted mean and the linearised (Hajek, cluster-robust) variance of that mean."""
     sw = float(w.sum())
     mean = float((w * x).sum() / sw)
@@ -67,7 +68,7 @@ def clustered_wilson(
     x = np.asarray(rates, dtype=float).ravel()
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
     ok = np.isfinite(x) & np.isfinite(w) & (w > 0)
-    c = None
+    c: npt.NDArray[np.float64] | None = None
     if counts is not None:
         c = np.asarray(counts, dtype=float).ravel()
         ok &= np.isfinite(c) & (c > 0)

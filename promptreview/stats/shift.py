@@ -14,6 +14,7 @@ import math
 import warnings
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
@@ -37,9 +38,9 @@ class ShiftResult:
     p_value: float
     effect: float | None
     effect_name: str
-    base: dict
-    head: dict
-    details: dict = dataclasses.field(default_factory=dict)
+    base: dict[str, float | None]
+    head: dict[str, float | None]
+    details: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 def stuart_maxwell(table: np.ndarray) -> tuple[float, int, float]:
@@ -58,22 +59,22 @@ def stuart_maxwell(table: np.ndarray) -> tuple[float, int, float]:
     return _quadratic_chi2(diff, v)
 
 
-def _quadratic_chi2(diff: np.ndarray, v: np.ndarray) -> tuple[float, int, float]:
+def _quadratic_chi2(diff: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -> tuple[float, int, float]:
     if diff.size == 0 or not np.any(v):
         return 0.0, 0, 1.0
     vinv = np.linalg.pinv(v, hermitian=True)
     df = int(np.linalg.matrix_rank(v, hermitian=True))
-    stat = float(max(diff @ vinv @ diff, 0.0))
+    stat = max(float(diff @ vinv @ diff), 0.0)
     if df == 0:
         return 0.0, 0, 1.0
     return stat, df, float(sps.chi2.sf(stat, df))
 
 
-def _labels(a: np.ndarray) -> np.ndarray:
+def _labels(a: np.ndarray) -> npt.NDArray[np.object_]:
     return np.asarray(a, dtype=object).ravel()
 
 
-def _group_index(groups: np.ndarray | None, n: int) -> tuple[np.ndarray, int]:
+def _group_index(groups: np.ndarray | None, n: int) -> tuple[npt.NDArray[np.intp], int]:
     if groups is None:
         return np.arange(n), n
     g = np.asarray(groups, dtype=object).ravel()
@@ -174,15 +175,16 @@ def categorical_shift(
 
 
 def _quadratic_sign_flip(
-    dmat: np.ndarray, vinv: np.ndarray, stat: float, seed: int, n_resamples: int
+    dmat: npt.NDArray[np.float64], vinv: npt.NDArray[np.float64], stat: float, seed: int, n_resamples: int
 ) -> tuple[float, str]:
     rows = dmat[np.any(dmat != 0.0, axis=1)]
     m = rows.shape[0]
     eps = 1e-9 * max(1.0, abs(stat))
 
-    def stats_for(signs: np.ndarray) -> np.ndarray:
+    def stats_for(signs: np.ndarray) -> npt.NDArray[np.float64]:
         z = signs @ rows
-        return np.einsum("rc,cd,rd->r", z, vinv, z)
+        quad: npt.NDArray[np.float64] = np.einsum("rc,cd,rd->r", z, vinv, z)
+        return quad
 
     if m <= EXACT_MAX_NONZERO:
         idx = np.arange(2**m, dtype=np.int64)
@@ -200,7 +202,7 @@ def _quadratic_sign_flip(
     return (1.0 + hits) / (1.0 + n_resamples), f"Monte Carlo, {n_resamples} resamples, {m} discordant inputs"
 
 
-def _floats(a: np.ndarray) -> np.ndarray:
+def _floats(a: np.ndarray) -> npt.NDArray[np.float64]:
     arr = np.asarray(a, dtype=object).ravel()
     return np.array([np.nan if is_missing(x) else float(x) for x in arr], dtype=float)
 
