@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO
+from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO, flip_patterns
 from .proportions import _weighted_mean_var, clustered_wilson, wilson_interval
 
 
@@ -126,8 +126,7 @@ def _sign_flip_test(
     t = float(nz.sum())
     eps = 1e-9 * float(np.abs(nz).sum())
     if m <= EXACT_MAX_NONZERO:
-        idx = np.arange(2**m, dtype=np.int64)
-        flips = ((idx[:, None] >> np.arange(m)) & 1).astype(np.float64)
+        flips = flip_patterns(m).astype(np.float64)
         tstar = t - 2.0 * (flips @ nz)
         p_two = float(np.mean(np.abs(tstar) >= abs(t) - eps))
         p_gt = float(np.mean(tstar >= t - eps))

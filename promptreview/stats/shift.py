@@ -18,7 +18,7 @@ import numpy.typing as npt
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
-from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO, is_missing
+from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO, flip_patterns, is_missing
 
 
 @dataclasses.dataclass
@@ -187,8 +187,7 @@ def _quadratic_sign_flip(
         return quad
 
     if m <= EXACT_MAX_NONZERO:
-        idx = np.arange(2**m, dtype=np.int64)
-        signs = 1.0 - 2.0 * ((idx[:, None] >> np.arange(m)) & 1)
+        signs = 1.0 - 2.0 * flip_patterns(m)
         return float(np.mean(stats_for(signs) >= stat - eps)), f"exact, {m} discordant inputs"
     rng = np.random.default_rng(seed)
     hits = 0
