@@ -1,0 +1,29 @@
+"""The pass / warn / fail rule of one gated rate; a pure function, no I/O.
+
+:func:`gate_decision` turns an observed change, its multiplicity-adjusted one-sided p-value, the
+gate's margin and alpha into a verdict string. Applying it across a review (which rates are
+gated, the Holm family, the messages) is ``promptreview/gates.py``'s job.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def gate_decision(delta: float, p_adjusted: float, max_increase: float, alpha: float) -> str:
+    """Verdict of one gated rate.
+
+    "fail": the increase is significant after correction (``p_adjusted < alpha``) AND larger
+    than its margin (``delta > max_increase``); "warn": a significant increase within the
+    margin, or an increase beyond the margin that is not significant (or non-finite input);
+    "pass" otherwise. Use the one-sided ``p_increase`` (Holm-adjusted over the gated
+    metrics) as ``p_adjusted``.
+    """
+    if not (math.isfinite(delta) and math.isfinite(p_adjusted)):
+        return "warn"
+    significant = p_adjusted < alpha and delta > 0
+    if significant and delta > max_increase:
+        return "fail"
+    if significant or delta > max_increase:
+        return "warn"
+    return "pass"
