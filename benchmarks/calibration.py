@@ -30,9 +30,9 @@ gate failing. Targets: A/A false-alarm rate <= 5 % (judged on the measured rate 
 detection of +10 pp at 100 x 3 >= 90 % (scenario b, the issue's target; d is reported). The exit code is 1
 when a target is missed.
 
-    /work/venv/bin/python benchmarks/calibration.py              # 200 reps per scenario, ~4 min on 2 idle cores
-    /work/venv/bin/python benchmarks/calibration.py --quick      # 20 reps per scenario
-    /work/venv/bin/python benchmarks/calibration.py --reps 500 --jobs 4 --scenarios a,b
+    python benchmarks/calibration.py              # 200 reps per scenario, ~4 min on 2 idle cores
+    python benchmarks/calibration.py --quick      # 20 reps per scenario
+    python benchmarks/calibration.py --reps 500 --jobs 4 --scenarios a,b
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ Simulation model: each input i has its own outcome rate p_i drawn from a Beta di
 completions per input; the per-input rate is the share of the K completions with the outcome.
 A regression adds +10 percentage points to the head's rate.
 
-    /work/venv/bin/python benchmarks/calibration_stats.py            # 1000 reps per scenario
-    /work/venv/bin/python benchmarks/calibration_stats.py --reps 200  # quicker
+    python benchmarks/calibration_stats.py            # 1000 reps per scenario
+    python benchmarks/calibration_stats.py --reps 200  # quicker
 """
 
 from __future__ import annotations

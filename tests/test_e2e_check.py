@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from promptreview.engine.cache import ResponseCache, default_cache_path
@@ -14,10 +13,10 @@ from promptreview.engine.score import classify
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec
 from promptreview.sources.schemas import make_validator
 from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, make_triage_repo, prompt_yml
+from tests.reports import assert_valid_report
 
 pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
 
-REPORT_SCHEMA = json.loads((Path(__file__).parent.parent / "promptreview" / "report.schema.json").read_text())
 
 
 def check_json(run_cli, repo, *extra):
@@ -34,7 +33,7 @@ def test_modified_prompt_report_matches_schema_and_cache(git_repo, run_cli):
     git_repo.commit("loosen the format instruction")
     result, report = check_json(run_cli, git_repo)
     assert result.code in (0, 1), result.err
-    jsonschema.validate(report, REPORT_SCHEMA)
+    assert_valid_report(report)
     assert report["model"]["simulated"] is True
     (prompt,) = report["prompts"]
     assert prompt["path"] == "prompts/triage.prompt.yml" and prompt["change"] == "modified"
@@ -98,7 +97,7 @@ def test_added_removed_renamed_and_unchanged(git_repo, run_cli):
     git_repo.commit("mixed change")
     result, report = check_json(run_cli, git_repo, "--samples", "1")
     assert result.code in (0, 1), result.err
-    jsonschema.validate(report, REPORT_SCHEMA)
+    assert_valid_report(report)
     by_path = {p["path"]: p for p in report["prompts"]}
     assert set(by_path) == {"prompts/triage.prompt.yml", "prompts/new_name.prompt.yml",
                             "prompts/doomed.prompt.yml", "prompts/fresh.prompt.yml"}

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
-import jsonschema
 import pytest
 
 from tests.conftest import run_installed
 from tests.e2e_helpers import LOOSE, STRICT, make_triage_repo, prompt_yml
+from tests.reports import assert_valid_report
 from tests.servers import (
     Reply,
     ScriptedServer,
@@ -22,7 +21,6 @@ from tests.servers import (
 
 pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
 
-REPORT_SCHEMA = json.loads((Path(__file__).parent.parent / "promptreview" / "report.schema.json").read_text())
 OPENAI_MODEL = "gpt-4o-mini-2024-07-18"
 ANTHROPIC_MODEL = "claude-sonnet-4-5-20250929"
 
@@ -99,7 +97,7 @@ def test_openai_report_has_the_structure_of_a_sim_report(edited_repo, run_cli):
         env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test-e2e"}
         result, real = check(run_cli, repo, env)
     assert result.code in (0, 1), result.err
-    jsonschema.validate(real, REPORT_SCHEMA)
+    assert_valid_report(real)
     calls = 2 * 12 * 2  # sides x inputs (4 per stratum x 3 strata) x samples
     assert len(server.requests) == calls
     for request in server.requests:
@@ -115,7 +113,7 @@ def test_openai_report_has_the_structure_of_a_sim_report(edited_repo, run_cli):
     assert not [w for w in real.get("warnings", []) if "served" in w]
 
     _, simulated = check(run_cli, repo, {}, "--model", "sim:triage-v1")
-    jsonschema.validate(simulated, REPORT_SCHEMA)
+    assert_valid_report(simulated)
     assert shape(real) == shape(simulated)
     assert real["verdict"] in ("pass", "fail")
 
@@ -129,7 +127,7 @@ def test_anthropic_check_through_anthropic_base_url(edited_repo):
                                 str(out)], repo.root, env=env)  # fmt: skip
     assert result.code in (0, 1), result.err
     report = json.loads(out.read_text())
-    jsonschema.validate(report, REPORT_SCHEMA)
+    assert_valid_report(report)
     assert report["model"]["served"] == [ANTHROPIC_MODEL] and report["model"]["pinned"] is True
     for request in server.requests:
         assert request.path == "/v1/messages" and request.headers["x-api-key"] == "sk-ant-test-e2e"

@@ -1,4 +1,4 @@
-"""The options `check` and `compare` share (DESIGN.md's shared options)."""
+"""The options `check` and `compare` share (README's shared options)."""
 
 from __future__ import annotations
 

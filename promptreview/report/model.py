@@ -1,6 +1,6 @@
 """The review's result as frozen dataclasses: built once by the engine, then only read.
 
-`report.serialize` turns a `Report` into the JSON report (DESIGN.md's contract, `report.schema.json`); the
+`report.serialize` turns a `Report` into the JSON report (its contract is `report/report.schema.json`); the
 format modules (`text`, `markdown`, `html`) and the GitHub layer read these classes directly.
 """
 

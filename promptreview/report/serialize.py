@@ -1,4 +1,4 @@
-"""The one JSON serialiser: `Report` -> the JSON report (DESIGN.md's contract, `report.schema.json`).
+"""The one JSON serialiser: `Report` -> the JSON report (its contract is `report/report.schema.json`).
 
 Every report promptreview writes as JSON goes through `to_dict` (the `json` format, CI's report.json, the
 report a crash or a provider outage leaves behind), so they all have the same shape. JSON has no NaN:
