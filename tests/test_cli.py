@@ -72,5 +72,5 @@ def test_compare_with_flags_only(tmp_path):
         tmp_path,
         env={"XDG_CACHE_HOME": str(tmp_path / "cache")},
     )
-    assert result.code in (0, 1), result.err
-    assert '"n_inputs": 10' in result.out
+    assert result.code == 0, result.err  # the deterministic answers give a pass: no gate fails
+    assert '"n_inputs": 10' in result.out and '"verdict": "pass"' in result.out

@@ -77,7 +77,10 @@ def check(run_cli, repo, env, *extra):
     result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out),
                       *extra], repo.root, env=env)  # fmt: skip
     assert "Traceback" not in result.err, result.err
-    return result, (json.loads(out.read_text()) if out.exists() else None)
+    report = json.loads(out.read_text()) if out.exists() else None
+    if report is not None:
+        assert_valid_report(report)  # every report written, an error report included
+    return result, report
 
 
 @pytest.fixture
@@ -96,7 +99,7 @@ def test_openai_report_has_the_structure_of_a_sim_report(edited_repo, run_cli):
     with ScriptedServer(openai_compatible_handler(openai_answer, validate=True)) as server:
         env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test-e2e"}
         result, real = check(run_cli, repo, env)
-    assert result.code in (0, 1), result.err
+    assert result.code == 0, result.err  # the deterministic answers give a pass: no gate fails
     assert_valid_report(real)
     calls = 2 * 12 * 2  # sides x inputs (4 per stratum x 3 strata) x samples
     assert len(server.requests) == calls
@@ -115,7 +118,7 @@ def test_openai_report_has_the_structure_of_a_sim_report(edited_repo, run_cli):
     _, simulated = check(run_cli, repo, {}, "--model", "sim:triage-v1")
     assert_valid_report(simulated)
     assert shape(real) == shape(simulated)
-    assert real["verdict"] in ("pass", "fail")
+    assert real["verdict"] == simulated["verdict"] == "pass"
 
 
 def test_anthropic_check_through_anthropic_base_url(edited_repo):
@@ -125,9 +128,10 @@ def test_anthropic_check_through_anthropic_base_url(edited_repo):
         out = repo.root / "report.json"
         result = run_installed(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output",
                                 str(out)], repo.root, env=env)  # fmt: skip
-    assert result.code in (0, 1), result.err
+    assert result.code == 0, result.err  # the deterministic answers give a pass: no gate fails
     report = json.loads(out.read_text())
     assert_valid_report(report)
+    assert report["verdict"] == "pass"
     assert report["model"]["served"] == [ANTHROPIC_MODEL] and report["model"]["pinned"] is True
     for request in server.requests:
         assert request.path == "/v1/messages" and request.headers["x-api-key"] == "sk-ant-test-e2e"
@@ -149,8 +153,8 @@ def test_a_served_model_that_differs_is_reported(edited_repo, run_cli, provider,
         env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test",
                "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "sk-ant-test"}  # fmt: skip
         result, report = check(run_cli, repo, env)
-    assert result.code in (0, 1), result.err
-    assert report["model"]["served"] == [served]
+    assert result.code == 0, result.err  # the deterministic answers give a pass: no gate fails
+    assert report["verdict"] == "pass" and report["model"]["served"] == [served]
     assert any(requested in w and served in w for w in report["warnings"]), report["warnings"]
     markdown = run_cli(
         ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "markdown"], repo.root, env=env
@@ -197,8 +201,8 @@ def test_unverifiable_model_on_a_compatible_server_needs_allow_unpinned(edited_r
     repo.commit("edit")
     with ScriptedServer(openai_compatible_handler(openai_answer)) as server:
         result, report = check(run_cli, repo, {"OPENAI_BASE_URL": f"{server.url}/v1"})
-    assert result.code in (0, 1), result.err
-    assert report["model"]["pinned"] is False
+    assert result.code == 0, result.err  # the deterministic answers give a pass: no gate fails
+    assert report["verdict"] == "pass" and report["model"]["pinned"] is False
     assert "authorization" not in server.requests[0].headers  # a local server: no key needed
 
 
@@ -221,7 +225,8 @@ def test_json_object_response_format_reaches_the_wire(git_repo, run_cli):
     with ScriptedServer(openai_compatible_handler(openai_answer, validate=True)) as server:
         env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test"}
         result, report = check(run_cli, git_repo, env)
-    assert result.code in (0, 1), result.err
+    assert result.code == 0, result.err  # the deterministic answers give a pass: no gate fails
+    assert report["verdict"] == "pass"
     formats = [r.json.get("response_format") for r in server.requests]
     head = [f for f in formats if f is not None]
     assert head and all(f == {"type": "json_object"} for f in head)

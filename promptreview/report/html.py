@@ -42,6 +42,10 @@ def render(report: Report) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>promptreview</title><style>{_STYLE}</style>",
         "</head><body>",
         f"<h1 class='{e(report.verdict)}'>promptreview: {e(VERDICT_WORDS[report.verdict])}</h1>",
+    ]
+    if report.error is not None:  # no review to show: why there is no verdict
+        return "\n".join([*parts, f"<pre>{e(report.error)}</pre>", "</body></html>"]) + "\n"
+    parts += [
         f"<p>Model: <code>{e(report.model_spec or '')}</code>"
         + (" (simulated: promptreview's embedded model, not a real LLM)" if report.simulated else "")
         + ("" if report.pinned in (None, True) else " <strong>(not pinned)</strong>")

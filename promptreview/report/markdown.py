@@ -14,7 +14,7 @@ from promptreview.report.common import (
     stratum_cells,
     title,
 )
-from promptreview.report.escape import code_span, escape_md
+from promptreview.report.escape import code_block, code_span, escape_md
 from promptreview.report.model import Report
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️"}
@@ -33,6 +33,8 @@ def _untrusted_first(cells: list[str]) -> list[str]:
 def render(report: Report, examples: bool = True) -> str:
     """The full report; `examples=False` drops the quoted outputs (used to fit GitHub's comment limit)."""
     lines = [f"## {ICONS.get(report.verdict, '')} promptreview: {VERDICT_WORDS[report.verdict]}", ""]
+    if report.error is not None:  # no review to show: why there is no verdict (may quote untrusted text)
+        return "\n".join([*lines, code_block(report.error)]) + "\n"
     model = code_span(report.model_spec or "–", None)
     if report.simulated:
         model += " (**simulated**: promptreview's embedded model, not a real LLM)"

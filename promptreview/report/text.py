@@ -25,6 +25,8 @@ def render(report: Report) -> str:
     if report.plan is not None:
         return _plan(report.plan)
     lines = [f"promptreview: {VERDICT_WORDS[report.verdict]}"]
+    if report.error is not None:  # no review to show: why there is no verdict
+        return "\n".join([*lines, report.error]) + "\n"
     lines.append(
         f"model: {report.model_spec}"
         + (" (simulated)" if report.simulated else "")
