@@ -53,7 +53,7 @@ class CompletionRequest:
         return dict(self.params)
 
     def cache_key(self) -> str:
-        payload = {
+        payload: dict[str, Any] = {
             "provider": self.model.provider,
             "model": self.model.model,
             "params": dict(self.params),

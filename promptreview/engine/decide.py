@@ -132,8 +132,9 @@ def _adjust(
 def _with_adjusted(i: int, result: PromptStats, adjusted: dict[Key, float]) -> PromptStats:
     def adj(*key: Hashable, current: float | None) -> float | None:
         for family in ("holm", "bh"):
-            if (i, family, *key) in adjusted:
-                return adjusted[(i, family, *key)]
+            found = adjusted.get((i, family, *key))
+            if found is not None:
+                return found
         return current
 
     rates = {

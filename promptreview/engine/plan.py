@@ -8,7 +8,7 @@ columns, schemas, model specs (the provider is created, so an unknown provider f
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from promptreview.errors import UsageError
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
-from promptreview.records import CompletionRequest, ModelSpec
+from promptreview.records import CompletionRequest, Message, ModelSpec
 from promptreview.sources import paths
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry
@@ -154,7 +154,7 @@ class _Planner:
         change: str,
         old_path: str | None,
         entry: PromptEntry,
-        versions: list[tuple[str, PromptTemplate, str | None]],  # (side, template, revision)
+        versions: Sequence[tuple[str, PromptTemplate, str | None]],  # (side, template, revision)
     ) -> PromptJob:
         suite = self.suite(entry)
         sides = tuple(self.side(name, t, entry, rev, suite) for name, t, rev in versions)
@@ -177,7 +177,7 @@ class _Planner:
         return ReviewPlan(tuple(jobs), tuple(listed), dict(self.providers), self.opts.seed or 0)
 
 
-def _requests(side: Side, messages: tuple[Any, ...], samples: int) -> list[CompletionRequest]:
+def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[CompletionRequest]:
     params = tuple(sorted(side.params.items()))
     return [
         CompletionRequest(
@@ -204,7 +204,7 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
             listed.append(Listed(change.path, change.change, change.old_path, change.listed))
             continue
         assert change.head is not None  # only a removed prompt lacks a head, and it is listed
-        versions = []
+        versions: list[tuple[str, PromptTemplate, str | None]] = []
         if change.base is not None and change.base_path is not None:
             versions.append(("base", load_prompt(change.base_path, change.base), changes.base))
         versions.append(("head", load_prompt(change.path, change.head), changes.head))

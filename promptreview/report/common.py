@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from promptreview.report.model import PromptReport, RateRow, ShiftRow, StratumRow
 
 RATE_LABELS = {
@@ -75,7 +77,7 @@ P_VALUE_NOTE = (
 )
 
 
-def cost_line(cost: dict[str, float] | None) -> str | None:
+def cost_line(cost: Mapping[str, float] | None) -> str | None:
     if not cost or not any(cost.values()):  # unknown, or free (sim, local models): nothing worth a line
         return None
     parts = [f"{side} ${cost[side]:.4f}" for side in ("base", "head") if side in cost]

@@ -50,13 +50,13 @@ def compare_points(root: Path, base: str | None, head: str | None) -> tuple[str,
 
 def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | None) -> ChangeSet:
     """The prompt files covered by `config` that differ between `base_sha` and `head_sha`."""
-    for entry in config.prompts:
-        paths.check_globs(root, entry.files, "prompts[].files")
+    for item in config.prompts:
+        paths.check_globs(root, item.files, "prompts[].files")
     found: list[PromptChange] = []
     for fc in git.changed_files(root, base_sha, head_sha):
         entry_new = config.entry_for(fc.new_path) if fc.new_path else None
         entry_old = config.entry_for(fc.old_path) if fc.old_path else None
-        entry = entry_new or entry_old
+        entry = entry_new if entry_new is not None else entry_old
         if entry is None:
             continue
         kind, old_path, new_path = fc.change, fc.old_path, fc.new_path

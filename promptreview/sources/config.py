@@ -17,8 +17,8 @@ from promptreview.errors import UsageError
 from promptreview.sources import git, paths
 
 DEFAULT_MODEL = "sim:triage-v1"
-DEFAULT_GATES = {
-    "alpha": 0.05,
+DEFAULT_ALPHA = 0.05
+DEFAULT_GATES: dict[str, dict[str, Any]] = {
     "parse_failure": {"max_increase": 0.02, "gating": True},
     "schema_violation": {"max_increase": 0.02, "gating": True},
     "refusal": {"max_increase": 0.02, "gating": True},
@@ -56,8 +56,6 @@ def gate_specs(raw: dict[str, Any] | None = None) -> dict[str, GateSpec]:
     raw = raw or {}
     gates = {}
     for name, default in DEFAULT_GATES.items():
-        if name == "alpha":
-            continue
         given = raw.get(name, {})
         gates[name] = GateSpec(
             max_increase=float(given.get("max_increase", default.get("max_increase", 0.0))),
@@ -121,7 +119,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
     schema = error.schema if isinstance(error.schema, dict) else {}
     where = _path_text(error.absolute_path)
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(schema.get("properties", {})))
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        extra = sorted(set(instance) - set(schema.get("properties", {})))
         allowed = ", ".join(sorted(schema.get("properties", {})))
         prefix = f"{where}." if error.absolute_path else ""
         return f"{prefix}{extra[0]}: unknown key (allowed here: {allowed})"
@@ -225,7 +224,7 @@ def _build(data: dict, source: str) -> Config:
         max_error_rate=data.get("max_error_rate", 0.1),
         retry=dict(data.get("retry", {})),
         prices=data.get("prices", {}),
-        alpha=raw_gates.get("alpha", DEFAULT_GATES["alpha"]),
+        alpha=raw_gates.get("alpha", DEFAULT_ALPHA),
         gates=gate_specs(raw_gates),
         source=source,
     )
