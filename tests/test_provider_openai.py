@@ -12,7 +12,8 @@ from promptreview.errors import MissingCredentials, ProviderError
 from promptreview.outcomes import classify, make_validator
 from promptreview.providers import create_provider
 from promptreview.providers.base import FatalCallError
-from promptreview.providers.openai import OpenAIProvider, create, strict_compatible
+from promptreview.providers.chat_completions import strict_compatible
+from promptreview.providers.openai import OpenAIProvider, create
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy
 from promptreview.records import Completion
 from tests.servers import (
