@@ -5,7 +5,7 @@ the base class the OpenAI, Anthropic, Ollama and GitHub Models providers extend.
 every provider retries the same things the same way:
 
 * retried (`RetryableCallError`): 408, 409, 429, 5xx (incl. Anthropic's 529), timeouts, connection errors, a
-  2xx body that is not JSON; the wait comes from `retry-after-ms` or `retry-after` when the server sends one;
+  2xx body that is not JSON or cannot be decoded; the wait comes from `retry-after-ms` or `retry-after` when the server sends one;
 * not retried (`FatalCallError`, the run stops with exit 3): 400, 401, 403, 404, 413, 422, ..., a URL that
   cannot be used, whatever a provider's `classify` hook says (OpenAI `insufficient_quota`, Anthropic spend
   limits), and a wait longer than `MAX_SERVER_WAIT`: a quota that will not come back during this run.
@@ -274,10 +274,12 @@ class HTTPProvider(ABC):
         """The decoded 2xx body as a ProviderResponse; FatalCallError (see `malformed`) when it has no answer."""
 
     @abstractmethod
-    def pin_status(self, model_id: str) -> PinStatus: ...
+    def pin_status(self, model_id: str) -> PinStatus:
+        """The provider's pinning rule (`providers/pinning.py`), judged on the id alone."""
 
     @abstractmethod
-    def pinned_suggestions(self, model_id: str) -> list[str]: ...
+    def pinned_suggestions(self, model_id: str) -> list[str]:
+        """Pinned ids to suggest instead of a floating alias (may be empty)."""
 
     # -- credentials ----------------------------------------------------------------------------------
     def key_required(self) -> bool:
