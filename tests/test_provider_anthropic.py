@@ -8,7 +8,7 @@ from promptreview.engine.score import classify
 from promptreview.errors import MissingCredentials
 from promptreview.providers import create_provider
 from promptreview.providers.anthropic import AnthropicProvider, create
-from promptreview.providers.base import FatalCallError
+from promptreview.providers.base import FatalCallError, RetryableCallError
 from promptreview.providers.retry import RetriesExhausted
 from promptreview.records import Completion
 from promptreview.sources.schemas import make_validator
@@ -238,3 +238,21 @@ def test_registry_and_pinning():
     assert provider.pin_status("claude-3-5-sonnet-latest") == "floating"
     assert provider.pinned_suggestions("claude-sonnet-4-5") == ["claude-sonnet-4-5-20250929"]
     assert provider.pinned_suggestions("claude-3-5-sonnet-latest")[0] == "claude-3-5-sonnet-20241022"
+
+
+def test_non_json_body_and_transport_errors_are_retryable_with_the_key_scrubbed():
+    key = "gateway-key-SECRET42"  # a gateway's own key in ANTHROPIC_API_KEY: no well-known prefix
+    with ScriptedServer() as server:
+        server.enqueue(200, body=f"<html>gateway error for x-api-key {key}</html>")
+        server.enqueue(drop=True)
+        provider = provider_for(server, key=key)
+        with pytest.raises(RetriesExhausted) as not_json:
+            call(provider, make_request(f"anthropic:{MODEL}"), max_attempts=1)
+        with pytest.raises(RetriesExhausted) as dropped:
+            call(provider, make_request(f"anthropic:{MODEL}"), max_attempts=1)
+        with pytest.raises((RetriesExhausted, FatalCallError)) as bad_header:  # httpx quotes the header value
+            call(provider_for(server, key=f"{key}\n"), make_request(f"anthropic:{MODEL}"), max_attempts=1)
+    assert isinstance(not_json.value.last, RetryableCallError) and "not JSON" in str(not_json.value)
+    assert isinstance(dropped.value.last, RetryableCallError) and "connection failed" in str(dropped.value)
+    for info in (not_json, dropped, bad_header):
+        assert "SECRET" not in str(info.value)

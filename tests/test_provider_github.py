@@ -6,8 +6,9 @@ import pytest
 
 from promptreview.errors import MissingCredentials
 from promptreview.providers import create_provider
-from promptreview.providers.base import FatalCallError
+from promptreview.providers.base import FatalCallError, RetryableCallError
 from promptreview.providers.github import create
+from promptreview.providers.retry import RetriesExhausted
 from tests.servers import (
     ScriptedServer,
     assert_openai_valid,
@@ -127,3 +128,20 @@ def test_endpoint_defaults_and_org_attribution():
         create({"GITHUB_MODELS_ORG": "acme"}).url
         == "https://models.github.ai/orgs/acme/inference/chat/completions"
     )
+
+
+def test_non_json_body_and_transport_errors_are_retryable_with_the_token_scrubbed():
+    with ScriptedServer() as server:
+        server.enqueue(200, body=f"<html>unicorn! token {TOKEN}</html>")
+        server.enqueue(drop=True)
+        provider = provider_for(server)
+        with pytest.raises(RetriesExhausted) as not_json:
+            call(provider, make_request(f"github:{MODEL}"), max_attempts=1)
+        with pytest.raises(RetriesExhausted) as dropped:
+            call(provider, make_request(f"github:{MODEL}"), max_attempts=1)
+        with pytest.raises((RetriesExhausted, FatalCallError)) as bad_header:  # httpx quotes the header value
+            call(provider_for(server, token=f"{TOKEN}\n"), make_request(f"github:{MODEL}"), max_attempts=1)
+    assert isinstance(not_json.value.last, RetryableCallError) and "not JSON" in str(not_json.value)
+    assert isinstance(dropped.value.last, RetryableCallError) and "connection failed" in str(dropped.value)
+    for info in (not_json, dropped, bad_header):
+        assert "SECRET" not in str(info.value)

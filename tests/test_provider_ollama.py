@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from promptreview.providers import create_provider, pinning
-from promptreview.providers.base import FatalCallError
+from promptreview.providers.base import FatalCallError, RetryableCallError
 from promptreview.providers.ollama import OllamaProvider, create, parse_host
+from promptreview.providers.retry import RetriesExhausted
 from tests.servers import Reply, ScriptedServer, call, make_request
 
 DIGEST = "46e0c10c039e019119339687c3c1757cc81b9da49709a3b3924863ba87ca666e"
@@ -176,3 +177,22 @@ def test_parse_host(value, expected):
 def test_served_model_matches_ignores_implicit_latest():
     assert pinning.served_model_matches("ollama", "qwen2.5", "qwen2.5:latest@sha256:aaaaaaaaaaaa")
     assert not pinning.served_model_matches("ollama", PINNED, "llama3.1:8b@sha256:bbbbbbbbbbbb")
+
+
+def test_non_json_bodies_and_transport_errors_are_retryable():
+    """Ollama has no key to hide; what matters is the class, for /api/tags as for /api/chat."""
+    with ScriptedServer() as server:
+        server.enqueue(200, body="<html>not ollama</html>")  # GET /api/tags
+        provider = create({"OLLAMA_HOST": server.url})
+        with pytest.raises(RetriesExhausted) as tags:
+            call(provider, make_request(f"ollama:{PINNED}"), max_attempts=1)
+        serve_tags(server)
+        server.enqueue(200, body="<html>not ollama</html>")
+        server.enqueue(drop=True)
+        with pytest.raises(RetriesExhausted) as chat:
+            call(provider, make_request(f"ollama:{PINNED}"), max_attempts=1)
+        with pytest.raises(RetriesExhausted) as dropped:
+            call(provider, make_request(f"ollama:{PINNED}"), max_attempts=1)
+    assert isinstance(tags.value.last, RetryableCallError) and "not JSON" in str(tags.value)
+    assert isinstance(chat.value.last, RetryableCallError) and "not JSON" in str(chat.value)
+    assert isinstance(dropped.value.last, RetryableCallError) and "connection failed" in str(dropped.value)

@@ -12,8 +12,9 @@ from promptreview.engine.score import classify
 from promptreview.errors import MissingCredentials, ProviderError
 from promptreview.exitcodes import for_error
 from promptreview.providers import create_provider
-from promptreview.providers.base import FatalCallError
-from promptreview.providers.openai import OpenAIProvider, create, strict_compatible
+from promptreview.providers.base import FatalCallError, RetryableCallError
+from promptreview.providers.chat_completions import strict_compatible
+from promptreview.providers.openai import OpenAIProvider, create
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy
 from promptreview.records import Completion
 from promptreview.sources.schemas import make_validator
@@ -350,3 +351,21 @@ def test_request_validator_rejects_bad_bodies():
             "response_format": {"type": "json_schema"},
         },
     )
+
+
+def test_non_json_body_and_transport_errors_are_retryable_with_the_key_scrubbed():
+    token = "local-server-token-SECRET42"  # a compatible server's own token: no well-known prefix
+    with ScriptedServer() as server:
+        server.enqueue(200, body=f"<html>502 from the proxy, token {token}</html>")
+        server.enqueue(drop=True)
+        provider = provider_for(server, key=token)
+        with pytest.raises(RetriesExhausted) as not_json:
+            call(provider, make_request(schema=SCHEMA), max_attempts=1)
+        with pytest.raises(RetriesExhausted) as dropped:
+            call(provider, make_request(schema=SCHEMA), max_attempts=1)
+        with pytest.raises((RetriesExhausted, FatalCallError)) as bad_header:  # httpx quotes the header value
+            call(provider_for(server, key=f"{token}\n"), make_request(schema=SCHEMA), max_attempts=1)
+    assert isinstance(not_json.value.last, RetryableCallError) and "not JSON" in str(not_json.value)
+    assert isinstance(dropped.value.last, RetryableCallError) and "connection failed" in str(dropped.value)
+    for info in (not_json, dropped, bad_header):
+        assert "SECRET" not in str(info.value)

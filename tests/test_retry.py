@@ -9,16 +9,8 @@ import httpx
 import pytest
 
 from promptreview.providers.base import FatalCallError, RetryableCallError
-from promptreview.providers.retry import (
-    RetriesExhausted,
-    RetryPolicy,
-    call_with_retries,
-    classify_status,
-    error_message,
-    parse_retry_after,
-    scrub,
-    send_json,
-)
+from promptreview.providers.http import classify_status, error_message, scrub, send_json
+from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries, parse_retry_after
 from tests.servers import ScriptedServer
 
 NOW = 1_750_000_000.0

@@ -1,13 +1,27 @@
-"""Provider registry and model-spec parsing. One module per provider; the registry is static."""
+"""Provider registry and model-spec parsing. One module per provider; the registry is static and imports a
+provider's module only when it is first asked for, so importing one provider never imports the others."""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from promptreview.errors import UsageError
 from promptreview.providers.base import Provider
 from promptreview.records import ModelSpec
+
+if TYPE_CHECKING:
+    # mypy proves here that every provider has everything the engine calls; nothing is imported at run time
+    from promptreview.providers import anthropic, github, ollama, openai, sim
+
+    _CONFORMS: tuple[type[Provider], ...] = (
+        anthropic.AnthropicProvider,
+        github.GitHubModelsProvider,
+        ollama.OllamaProvider,
+        openai.OpenAIProvider,
+        sim.SimProvider,
+    )
 
 # provider name -> module path; each module exposes `create(env) -> Provider`
 _REGISTRY = {
@@ -42,5 +56,6 @@ def parse_model_spec(text: str) -> ModelSpec:
 
 
 def create_provider(name: str, env: Mapping[str, str]) -> Provider:
+    """The provider `name` (a key of the registry), configured from `env`."""
     module = importlib.import_module(_REGISTRY[name])
     return module.create(env)

@@ -3,7 +3,8 @@
 `POST {ANTHROPIC_BASE_URL or https://api.anthropic.com}/v1/messages` with `x-api-key: $ANTHROPIC_API_KEY` and
 `anthropic-version: 2023-06-01`. System messages go to the top-level `system`; a declared JSON Schema is sent as
 `output_config: {format: {type: json_schema, schema}}` on models that support structured outputs (Claude 4.5
-generation and later, Opus 4.1), else the prompt's instruction alone does the work.
+generation and later, Opus 4.1), else the prompt's instruction alone does the work; a server that rejects
+`output_config` with a 400 naming it gets the instruction alone (`HTTPProvider`'s fallback).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from typing import Any
 
 import httpx
 
-from promptreview.errors import MissingCredentials
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
-from promptreview.providers.retry import error_message, scrub, send_json
+from promptreview.providers.http import CallError, HTTPProvider
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -36,24 +36,11 @@ _SPEND_LIMIT = re.compile(r"spend limit|usage limit|credit balance|billing|quota
 _STRUCTURED_HINTS = re.compile(r"output_config|output_format|structured output|json_schema", re.IGNORECASE)
 
 
-class AnthropicProvider:
+class AnthropicProvider(HTTPProvider):
     name = "anthropic"
     key_env_var: str | None = "ANTHROPIC_API_KEY"
-    service = "Anthropic"
-
-    def __init__(
-        self,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        api_key: str | None = None,
-        timeout: Any = httpx.USE_CLIENT_DEFAULT,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.api_key = api_key
-        self.timeout = timeout
-        self.official = self.base_url == DEFAULT_BASE_URL
-        self.notes: list[str] = []
-        self._plain: set[str] = set()  # models the server rejected structured output for
+    service_name = "Anthropic"
+    default_base_url = DEFAULT_BASE_URL
 
     # -- pinning --------------------------------------------------------------------------------------
     def pin_status(self, model_id: str) -> PinStatus:
@@ -68,29 +55,21 @@ class AnthropicProvider:
         base = self.base_url
         return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
 
-    def require_credentials(self) -> None:
-        if self.official and not self.api_key:
-            raise MissingCredentials("Anthropic needs an API key: set ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY")
+    def extra_headers(self) -> dict[str, str]:
+        return {"anthropic-version": API_VERSION}
 
-    def headers(self) -> dict[str, str]:
-        headers = {
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "anthropic-version": API_VERSION,
-        }
-        if self.api_key:
-            headers["x-api-key"] = self.api_key
-        return headers
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"x-api-key": key}
 
     def structured(self, request: CompletionRequest) -> bool:
         model = request.model.model
         return (
             request.response_schema is not None
-            and model not in self._plain
+            and self.structured_output_allowed(model)
             and pinning.anthropic_supports_structured_output(model)
         )
 
-    def build_body(self, request: CompletionRequest, *, structured: bool | None = None) -> dict[str, Any]:
+    def build_body(self, request: CompletionRequest, *, structured: bool = True) -> dict[str, Any]:
         params = request.params_dict
         system = "\n\n".join(m.content for m in request.messages if m.role in ("system", "developer"))
         messages = [
@@ -114,19 +93,22 @@ class AnthropicProvider:
         if stop:
             body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
         # `seed` has no Anthropic counterpart and is not sent
-        if self.structured(request) if structured is None else structured:
+        if structured and self.structured(request):
             body["output_config"] = {"format": {"type": "json_schema", "schema": request.response_schema}}
         return body
 
-    def classify(self, response: httpx.Response, body: Any) -> Exception | None:
+    def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
+        return "output_config" in body and error.status == 400 and bool(_STRUCTURED_HINTS.search(str(error)))
+
+    def classify(self, response: httpx.Response, body: Any) -> CallError | None:
         status = response.status_code
-        message = scrub(error_message(body, response.text), (self.api_key,))
         if status == 401:
             return FatalCallError(
                 "Anthropic: the API key in ANTHROPIC_API_KEY was rejected as invalid (HTTP 401 authentication_error); "
                 "check that it is current and complete",
                 status=401,
             )
+        message = self.error_text(response, body)
         if status == 429 and _SPEND_LIMIT.search(message):
             return FatalCallError(
                 f"Anthropic: the organization's spend limit is reached (HTTP 429: {message}); raise the limit or wait",
@@ -134,41 +116,9 @@ class AnthropicProvider:
             )
         return None
 
-    async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
-        self.require_credentials()
-        body = self.build_body(request)
-        try:
-            data = await self._post(client, body)
-        except FatalCallError as exc:
-            if not ("output_config" in body and exc.status == 400 and _STRUCTURED_HINTS.search(str(exc))):
-                raise
-            model = request.model.model
-            if model not in self._plain:
-                self._plain.add(model)
-                self.notes.append(
-                    f"Anthropic rejected structured output for {model} ({exc}); ran with the prompt's instruction alone"
-                )
-            data = await self._post(client, self.build_body(request, structured=False))
-        return self.parse_response(data)
-
-    async def _post(self, client: httpx.AsyncClient, body: dict[str, Any]) -> Any:
-        data, _ = await send_json(
-            client,
-            "POST",
-            self.url,
-            service=self.service,
-            headers=self.headers(),
-            body=body,
-            timeout=self.timeout,
-            key_env_var=self.key_env_var,
-            secrets=(self.api_key,),
-            classify=self.classify,
-        )
-        return data
-
     def parse_response(self, data: Any) -> ProviderResponse:
         if not isinstance(data, dict) or not isinstance(data.get("content"), list):
-            raise FatalCallError(f"Anthropic: the response has no content ({error_message(data)})")
+            raise self.malformed("content", data)
         texts = [
             b.get("text", "") for b in data["content"] if isinstance(b, dict) and b.get("type") == "text"
         ]

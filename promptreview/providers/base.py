@@ -2,7 +2,8 @@
 
 A provider turns one `CompletionRequest` into one `ProviderResponse` over HTTP (or, for `sim`, in process).
 Retries, caching and concurrency live in the runner, not here: a provider raises `RetryableCallError`
-for a transient failure and `FatalCallError` for one that should stop the whole run.
+for a transient failure and `FatalCallError` for one that should stop the whole run. Every failure of the
+HTTP client reaches the runner already as one of the two (`providers/http.py` maps them).
 """
 
 from __future__ import annotations
@@ -35,8 +36,27 @@ class FatalCallError(Exception):
 
 
 class Provider(Protocol):
-    name: str  # "openai", "anthropic", ...
-    key_env_var: str | None  # the environment variable holding its credential, if it needs one
+    """What the engine calls on a provider. The data members are read-only here, so a class attribute, an
+    instance attribute or a property all satisfy them."""
+
+    @property
+    def name(self) -> str:
+        """The registry name: "openai", "anthropic", "ollama", "github", "sim"."""
+        ...
+
+    @property
+    def key_env_var(self) -> str | None:
+        """The environment variable holding its credential; None when it needs none."""
+        ...
+
+    @property
+    def notes(self) -> list[str]:
+        """Things the report should mention (e.g. structured output turned off for a model); grows during a run."""
+        ...
+
+    def require_credentials(self) -> None:
+        """Raise `errors.MissingCredentials` when a needed key is missing; a no-op where none is needed."""
+        ...
 
     def pin_status(self, model_id: str) -> PinStatus:
         """Whether `model_id` names a fixed snapshot (pinned), a moving alias (floating), or can't be told."""
@@ -51,9 +71,7 @@ class Provider(Protocol):
         ...
 
 
-ProviderFactory = "Callable[[Mapping[str, str]], Provider]"
-
-
 def env_get(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    """`env[name]`, treating an empty value as unset (CI systems export empty variables for missing secrets)."""
     value = env.get(name)
     return value if value else default

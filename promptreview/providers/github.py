@@ -4,7 +4,8 @@
 organization) with `Authorization: Bearer $GITHUB_TOKEN`. In a workflow the job needs `permissions: models: read`;
 no secret is needed. Model ids are `{publisher}/{name}` (`openai/gpt-4.1-mini`, `meta/Llama-3.3-70B-Instruct`).
 GitHub Models serves dateless ids, so a pin cannot be verified: the config must say `allow_unpinned: true`, and
-the served model id of every response is recorded.
+the served model id of every response is recorded. The wire format is in `chat_completions.py`: `max_tokens`,
+and a model without structured output falls back to the instruction alone.
 """
 
 from __future__ import annotations
@@ -14,30 +15,19 @@ from typing import Any
 
 import httpx
 
-from promptreview.errors import MissingCredentials
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
-from promptreview.providers.openai import OpenAIProvider
-from promptreview.providers.retry import error_message, scrub
+from promptreview.providers.chat_completions import ChatCompletionsProvider
+from promptreview.providers.http import CallError
 
 DEFAULT_BASE_URL = "https://models.github.ai/inference"
 API_VERSION = "2022-11-28"
 
 
-class GitHubModelsProvider(OpenAIProvider):
+class GitHubModelsProvider(ChatCompletionsProvider):
     name = "github"
-    key_env_var = "GITHUB_TOKEN"
-    service = "GitHub Models"
-
-    def __init__(
-        self,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        api_key: str | None = None,
-        timeout: Any = httpx.USE_CLIENT_DEFAULT,
-    ) -> None:
-        super().__init__(base_url=base_url, api_key=api_key, timeout=timeout)
-        self.official = False  # max_tokens on the wire; a model without structured output falls back
-        self.service = "GitHub Models"
+    key_env_var: str | None = "GITHUB_TOKEN"
+    service_name = "GitHub Models"
+    default_base_url = DEFAULT_BASE_URL
 
     def pin_status(self, model_id: str) -> PinStatus:
         return "unverifiable"
@@ -46,31 +36,27 @@ class GitHubModelsProvider(OpenAIProvider):
         return []
 
     def key_required(self) -> bool:
+        """Every endpoint (an organization's, GitHub Enterprise's) needs the token."""
         return True
 
-    def require_credentials(self) -> None:
-        if not self.api_key:
-            raise MissingCredentials(
-                "GitHub Models needs a token: set GITHUB_TOKEN (in a workflow: `env: GITHUB_TOKEN: "
-                "${{ secrets.GITHUB_TOKEN }}` and `permissions: models: read`)",
-                "GITHUB_TOKEN",
-            )
+    def missing_key_message(self) -> str:
+        return (
+            "GitHub Models needs a token: set GITHUB_TOKEN (in a workflow: `env: GITHUB_TOKEN: "
+            "${{ secrets.GITHUB_TOKEN }}` and `permissions: models: read`)"
+        )
 
-    def headers(self) -> dict[str, str]:
-        headers = super().headers()
-        headers["Accept"] = "application/vnd.github+json"
-        headers["X-GitHub-Api-Version"] = API_VERSION
-        return headers
+    def extra_headers(self) -> dict[str, str]:
+        return {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
 
-    def classify(self, response: httpx.Response, body: Any) -> Exception | None:
+    def classify(self, response: httpx.Response, body: Any) -> CallError | None:
         status = response.status_code
-        message = scrub(error_message(body, response.text), (self.api_key,))
         if status == 401:
             return FatalCallError(
                 "GitHub Models: the token in GITHUB_TOKEN was rejected as invalid (HTTP 401); "
                 "use the workflow's GITHUB_TOKEN or a personal access token with the models scope",
                 status=401,
             )
+        message = self.error_text(response, body)
         if status == 403:
             return FatalCallError(
                 f"GitHub Models: the token may not use models (HTTP 403: {message}); add `permissions: models: read` "

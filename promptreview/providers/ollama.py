@@ -10,6 +10,7 @@ shows them). Before the first call the provider checks that the local model stil
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,8 +18,7 @@ import httpx
 
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
-from promptreview.providers.openai import wants_json_object
-from promptreview.providers.retry import error_message, send_json
+from promptreview.providers.http import CallError, ClientTimeout, HTTPProvider, wants_json_object
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -45,18 +45,23 @@ def parse_host(value: str | None) -> str:
     return str(url).rstrip("/")
 
 
-class OllamaProvider:
+class OllamaProvider(HTTPProvider):
     name = "ollama"
     key_env_var: str | None = None
-    service = "Ollama"
+    service_name = "Ollama"
+    default_base_url = DEFAULT_HOST
 
-    def __init__(self, *, host: str = DEFAULT_HOST, timeout: Any = httpx.USE_CLIENT_DEFAULT) -> None:
-        self.host = host.rstrip("/")
-        self.timeout = timeout
-        self.service = f"Ollama at {self.host}"
-        self.notes: list[str] = []
+    def __init__(self, *, host: str = DEFAULT_HOST, timeout: ClientTimeout = None) -> None:
+        super().__init__(base_url=host, timeout=timeout)
         self.digests: dict[str, str] = {}  # normalized model name -> full digest, as found at the first call
         self._locks: dict[int, asyncio.Lock] = {}
+
+    @property
+    def host(self) -> str:
+        return self.base_url
+
+    def default_service(self) -> str:
+        return f"Ollama at {self.base_url}"
 
     # -- pinning --------------------------------------------------------------------------------------
     def pin_status(self, model_id: str) -> PinStatus:
@@ -72,14 +77,25 @@ class OllamaProvider:
             return []
         return pinning.ollama_pinned_suggestions(model_id, models)
 
-    def require_credentials(self) -> None:
-        """Ollama needs no credential."""
-
     # -- the call -------------------------------------------------------------------------------------
-    async def _tags(self, client: httpx.AsyncClient) -> list[dict]:
-        data, _ = await send_json(
-            client, "GET", f"{self.host}/api/tags", service=self.service, timeout=self.timeout
-        )
+    @property
+    def url(self) -> str:
+        return f"{self.host}/api/chat"
+
+    def headers(self) -> dict[str, str]:
+        """Ollama's native API asks for no headers beyond what httpx sends with a JSON body."""
+        return {}
+
+    def classify(self, response: httpx.Response, body: Any) -> CallError | None:
+        # only the chat call names a model; a 404 from GET /api/tags means the host is not Ollama at all
+        if response.status_code == 404 and response.request.method == "POST":
+            return FatalCallError(
+                f"{self.service}: {self.error_text(response, body)}; run `ollama pull <model>`", status=404
+            )
+        return None
+
+    async def _tags(self, client: httpx.AsyncClient) -> list[dict[str, Any]]:
+        data = await self.get_json(client, f"{self.host}/api/tags")
         models = data.get("models") if isinstance(data, dict) else None
         if not isinstance(models, list):
             raise FatalCallError(f"{self.service}: GET /api/tags did not list models")
@@ -114,7 +130,7 @@ class OllamaProvider:
             )
         return digest
 
-    def build_body(self, request: CompletionRequest) -> dict[str, Any]:
+    def build_body(self, request: CompletionRequest, *, structured: bool = True) -> dict[str, Any]:
         name, _digest = pinning.split_ollama_digest(request.model.model)
         params = request.params_dict
         body: dict[str, Any] = {
@@ -122,9 +138,9 @@ class OllamaProvider:
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             "stream": False,
         }
-        if request.response_schema is not None:
+        if structured and request.response_schema is not None:
             body["format"] = request.response_schema
-        elif wants_json_object(request):
+        elif structured and wants_json_object(request):
             body["format"] = "json"
         options = {_OPTION_NAMES[k]: v for k, v in params.items() if k in _OPTION_NAMES and v is not None}
         if isinstance(options.get("stop"), str):
@@ -133,42 +149,34 @@ class OllamaProvider:
             body["options"] = options
         return body
 
-    def classify(self, response: httpx.Response, body: Any) -> Exception | None:
-        if response.status_code == 404:
-            message = error_message(body, response.text)
-            return FatalCallError(f"{self.service}: {message}; run `ollama pull <model>`", status=404)
-        return None
-
-    async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
-        model_id = request.model.model
-        name, pinned = pinning.split_ollama_digest(model_id)
-        digest = await self.resolve_digest(model_id, client)
-        data, _ = await send_json(
-            client,
-            "POST",
-            f"{self.host}/api/chat",
-            service=self.service,
-            body=self.build_body(request),
-            timeout=self.timeout,
-            classify=self.classify,
-        )
+    def parse_response(self, data: Any) -> ProviderResponse:
+        """The answer, with the served model as Ollama names it (`complete` pins it to the digest)."""
         if not isinstance(data, dict) or not isinstance(data.get("message"), dict):
-            raise FatalCallError(f"{self.service}: the response has no message ({error_message(data)})")
-        served_name = str(data.get("model") or name)
-        if pinning.normalize_ollama_name(served_name) == pinning.normalize_ollama_name(name):
-            served_name = name  # same model: keep the spelling of the request so the ids compare equal
-        length = len(pinned) if pinned else pinning.OLLAMA_MIN_DIGEST
+            raise self.malformed("message", data)
         done = data.get("done_reason")
         return ProviderResponse(
             text=data["message"].get("content"),
             refusal=None,
             finish_reason=_DONE_REASONS.get(done, "other") if done else None,
-            served_model=pinning.ollama_pinned_id(served_name, digest, length),
+            served_model=data.get("model"),
             usage=Usage(
                 prompt_tokens=data.get("prompt_eval_count"),
                 completion_tokens=data.get("eval_count"),
                 cached_tokens=None,
             ),
+        )
+
+    async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
+        model_id = request.model.model
+        name, pinned = pinning.split_ollama_digest(model_id)
+        digest = await self.resolve_digest(model_id, client)
+        response = self.parse_response(await self.post_request(client, request))
+        served_name = str(response.served_model or name)
+        if pinning.normalize_ollama_name(served_name) == pinning.normalize_ollama_name(name):
+            served_name = name  # same model: keep the spelling of the request so the ids compare equal
+        length = len(pinned) if pinned else pinning.OLLAMA_MIN_DIGEST
+        return dataclasses.replace(
+            response, served_model=pinning.ollama_pinned_id(served_name, digest, length)
         )
 
 

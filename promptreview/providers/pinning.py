@@ -174,7 +174,7 @@ _ANTHROPIC_TIER_ONLY = re.compile(r"^(?:claude-)?(?:opus|sonnet|haiku)$")
 
 def _anthropic_dated(model_id: str) -> bool:
     match = _ANTHROPIC_DATE.search(model_id)
-    return bool(match) and _valid_date(int(match[1]), int(match[2]), int(match[3]))
+    return match is not None and _valid_date(int(match[1]), int(match[2]), int(match[3]))
 
 
 def _anthropic_version(model_id: str) -> tuple[str, tuple[int, int], str] | None:

@@ -1,0 +1,383 @@
+"""The HTTP side every network provider shares: one JSON call with its failures classified, and `HTTPProvider`,
+the base class the OpenAI, Anthropic, Ollama and GitHub Models providers extend.
+
+`send_json` is the single place that turns an HTTP exchange into a decoded body or a classified failure, so
+every provider retries the same things the same way:
+
+* retried (`RetryableCallError`): 408, 409, 429, 5xx (incl. Anthropic's 529), timeouts, connection errors, a
+  2xx body that is not JSON or cannot be decoded; the wait comes from `retry-after-ms` or `retry-after` when the server sends one;
+* not retried (`FatalCallError`, the run stops with exit 3): 400, 401, 403, 404, 413, 422, ..., a URL that
+  cannot be used, whatever a provider's `classify` hook says (OpenAI `insufficient_quota`, Anthropic spend
+  limits), and a wait longer than `MAX_SERVER_WAIT`: a quota that will not come back during this run.
+
+No httpx exception leaves `send_json`, and every message it raises is scrubbed of the provider's credentials.
+
+`HTTPProvider` owns what the providers share (constructor, credentials check, headers, the JSON calls, error
+bodies, the structured-output fallback); a provider overrides only the hooks where it differs:
+
+| hook | default |
+|---|---|
+| `url`, `build_body(request, structured=)`, `parse_response(data)`, `pin_status`, `pinned_suggestions` | none: every provider says |
+| `default_service()` | `service_name` (the class attribute) |
+| `key_required()` | the provider's own public API (`official`) needs its key; another base URL may not |
+| `missing_key_message()` | `"<service> needs an API key: set <VAR>"` |
+| `extra_headers()`, `auth_headers(key)` | none; `Authorization: Bearer <key>` |
+| `classify(response, body)` | None: the shared status rules decide |
+| `rejects_structured_output(error, body)` | False: no fallback |
+| `complete(request, client)` | credentials check, POST with the fallback, `parse_response` |
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from promptreview.errors import MissingCredentials
+from promptreview.providers.base import FatalCallError, PinStatus, RetryableCallError
+from promptreview.providers.retry import parse_retry_after
+from promptreview.records import CompletionRequest, ProviderResponse
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 529})  # plus every 5xx
+MAX_SERVER_WAIT = 600.0  # seconds: a server asking for longer is out of quota for this run, not busy
+
+CallError = RetryableCallError | FatalCallError
+Classifier = Callable[[httpx.Response, Any], "CallError | None"]
+# None: the client's own timeout, which the runner sets for the whole run
+ClientTimeout = float | httpx.Timeout | None
+
+
+# -- error bodies and secrets ---------------------------------------------------------------------------
+
+
+def error_message(body: Any, text: str = "") -> str:
+    """The human part of an error body in any of the wire formats we speak (OpenAI, Anthropic, Ollama, GitHub)."""
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return err["message"]
+        if isinstance(err, str):
+            return err
+        if isinstance(body.get("message"), str):
+            return body["message"]
+        if isinstance(body.get("detail"), str):  # FastAPI-style servers (vLLM)
+            return body["detail"]
+    snippet = " ".join(text.split())
+    return snippet[:300] if snippet else "no error message"
+
+
+def error_code(body: Any) -> str | None:
+    """`error.code` or `error.type` (OpenAI `insufficient_quota`, Anthropic `overloaded_error`), if any."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        for key in ("code", "type"):
+            if isinstance(err.get(key), str) and err[key]:
+                return err[key]
+    return None
+
+
+def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    """Remove credentials from a message before it can reach a log, a report or a PR comment."""
+    for secret in secrets:
+        if not secret:
+            continue
+        # A key pasted with a trailing newline is echoed without it (e.g. in the repr of an illegal header value).
+        for form in sorted({secret, secret.strip()}, key=len, reverse=True):
+            if len(form) >= 4:
+                text = text.replace(form, "***")
+    # OpenAI echoes a masked key in its 401 message; drop even the masked form.
+    return re.sub(r"\b(sk-|sk-ant-|ghp_|gho_|ghs_|github_pat_)[A-Za-z0-9_*\-]{4,}", r"\1***", text)
+
+
+def error_text(body: Any, text: str, secrets: Iterable[str | None]) -> str:
+    """`error_message`, scrubbed; the raw text is scrubbed before it is cut, so no part of a key survives."""
+    secrets = tuple(secrets)
+    return scrub(error_message(body, scrub(text, secrets)), secrets)
+
+
+# -- one HTTP exchange, classified ----------------------------------------------------------------------
+
+
+def classify_status(
+    response: httpx.Response,
+    body: Any,
+    *,
+    service: str,
+    key_env_var: str | None = None,
+    secrets: Iterable[str | None] = (),
+) -> CallError:
+    """The default verdict on a non-2xx response: a RetryableCallError or a FatalCallError (never raised here)."""
+    status = response.status_code
+    code = error_code(body)
+    message = error_text(body, response.text, secrets)
+    label = f"HTTP {status}" + (f" {code}" if code else "")
+    should_retry = (response.headers.get("x-should-retry") or "").strip().lower()
+    retryable = status in RETRYABLE_STATUSES or 500 <= status <= 599
+    if should_retry == "true":
+        retryable = True
+    elif should_retry == "false" and status not in (408, 429, 529):
+        retryable = False
+    if retryable:
+        wait = parse_retry_after(response.headers)
+        if wait is not None and wait > MAX_SERVER_WAIT:
+            return FatalCallError(
+                f"{service}: the server asks to wait {_duration(wait)} before the next call ({label}: {message}); "
+                "that is a quota for longer than this run, try again later",
+                status=status,
+            )
+        return RetryableCallError(f"{service}: {label}: {message}", status=status, retry_after=wait)
+    if status == 401:
+        where = f"the key in {key_env_var}" if key_env_var else "the credentials"
+        return FatalCallError(
+            f"{service}: {where} was rejected as invalid ({label}); check that it is current and complete",
+            status=status,
+        )
+    if status == 403:
+        return FatalCallError(f"{service}: permission denied ({label}): {message}", status=status)
+    if status == 404:
+        return FatalCallError(
+            f"{service}: not found ({label}): {message}; check the model id and the base URL",
+            status=status,
+        )
+    return FatalCallError(f"{service}: request rejected ({label}): {message}", status=status)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+def _scrubbed(error: CallError, secrets: tuple[str | None, ...]) -> CallError:
+    """`error` with its message scrubbed: a provider's `classify` hook may quote the server verbatim."""
+    text = scrub(str(error), secrets)
+    if text == str(error):
+        return error
+    if isinstance(error, RetryableCallError):
+        return RetryableCallError(text, status=error.status, retry_after=error.retry_after)
+    return FatalCallError(text, status=error.status)
+
+
+async def send_json(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    service: str,
+    headers: Mapping[str, str] | None = None,
+    body: Any = None,
+    timeout: ClientTimeout = None,
+    key_env_var: str | None = None,
+    secrets: Iterable[str | None] = (),
+    classify: Classifier | None = None,
+) -> tuple[Any, httpx.Response]:
+    """Make one JSON call; return (decoded body, response) or raise RetryableCallError / FatalCallError.
+
+    `classify(response, body)` may return an error for a provider's special cases (it is consulted first
+    for every non-2xx response); returning None falls back to `classify_status`.
+    """
+    secrets = tuple(secrets)
+    try:
+        response = await client.request(
+            method,
+            url,
+            headers=headers,
+            json=body,
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+        )
+    except httpx.TimeoutException as exc:
+        raise RetryableCallError(f"{service}: timed out ({type(exc).__name__})") from exc
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        raise FatalCallError(
+            scrub(f"{service}: {url!r} is not a usable URL ({exc}); check the base URL setting", secrets)
+        ) from exc
+    except httpx.TransportError as exc:
+        detail = scrub(str(exc), secrets) or "no detail"
+        raise RetryableCallError(f"{service}: connection failed ({type(exc).__name__}: {detail})") from exc
+    except httpx.HTTPError as exc:  # a body that cannot be decoded, too many redirects: after the connection
+        detail = scrub(str(exc), secrets) or "no detail"
+        raise RetryableCallError(
+            f"{service}: the response could not be read ({type(exc).__name__}: {detail})"
+        ) from exc
+    try:
+        decoded = response.json() if response.content else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        decoded = None
+    if response.is_success:
+        if decoded is None:
+            snippet = " ".join(scrub(response.text, secrets).split())[:120]
+            raise RetryableCallError(
+                f"{service}: HTTP {response.status_code} with a body that is not JSON ({snippet!r})",
+                status=response.status_code,
+            )
+        return decoded, response
+    verdict = classify(response, decoded) if classify else None
+    if verdict is None:
+        verdict = classify_status(
+            response, decoded, service=service, key_env_var=key_env_var, secrets=secrets
+        )
+    raise _scrubbed(verdict, secrets)
+
+
+# -- request helpers shared by body builders ------------------------------------------------------------
+
+
+def wants_json_object(request: CompletionRequest) -> bool:
+    """The prompt asks for JSON without a schema (GitHub `.prompt.yml` `responseFormat: json_object`)."""
+    return request.json_object or request.params_dict.get("response_format") == "json_object"
+
+
+# -- the base class -------------------------------------------------------------------------------------
+
+
+class HTTPProvider(ABC):
+    """A provider over HTTP JSON. Subclasses set `name`, `key_env_var`, `service_name`, `default_base_url` and
+    implement the abstract hooks; every other hook has the default in the module docstring."""
+
+    name: str
+    key_env_var: str | None = None
+    service_name: str  # how messages name the provider when its base URL does not change that
+    default_base_url: str
+
+    def __init__(
+        self, *, base_url: str | None = None, api_key: str | None = None, timeout: ClientTimeout = None
+    ) -> None:
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.official = self.base_url == self.default_base_url.rstrip("/")  # the provider's own public API
+        self.service = self.default_service()
+        self.notes: list[str] = []  # things the report should mention (e.g. structured output turned off)
+        self._plain: set[str] = set()  # models this server rejected structured output for
+
+    def default_service(self) -> str:
+        return self.service_name
+
+    # -- what each provider says ----------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """The endpoint `complete` posts to."""
+
+    @abstractmethod
+    def build_body(self, request: CompletionRequest, *, structured: bool = True) -> dict[str, Any]:
+        """The request body; `structured=False` leaves out structured output (the fallback's retry)."""
+
+    @abstractmethod
+    def parse_response(self, data: Any) -> ProviderResponse:
+        """The decoded 2xx body as a ProviderResponse; FatalCallError (see `malformed`) when it has no answer."""
+
+    @abstractmethod
+    def pin_status(self, model_id: str) -> PinStatus:
+        """The provider's pinning rule (`providers/pinning.py`), judged on the id alone."""
+
+    @abstractmethod
+    def pinned_suggestions(self, model_id: str) -> list[str]:
+        """Pinned ids to suggest instead of a floating alias (may be empty)."""
+
+    # -- credentials ----------------------------------------------------------------------------------
+    def key_required(self) -> bool:
+        """The public API needs a key; a compatible server at another base URL usually does not."""
+        return self.official and self.key_env_var is not None
+
+    def missing_key_message(self) -> str:
+        return f"{self.service} needs an API key: set {self.key_env_var}"
+
+    def require_credentials(self) -> None:
+        if self.key_required() and not self.api_key:
+            raise MissingCredentials(self.missing_key_message(), self.key_env_var or "")
+
+    # -- headers --------------------------------------------------------------------------------------
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json", **self.extra_headers()}
+        if self.api_key:  # a compatible server without a key gets no credential header at all
+            headers.update(self.auth_headers(self.api_key))
+        return headers
+
+    def extra_headers(self) -> dict[str, str]:
+        return {}
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    # -- errors ---------------------------------------------------------------------------------------
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self.api_key,)
+
+    def scrubbed(self, text: str) -> str:
+        return scrub(text, self.secrets())
+
+    def error_text(self, response: httpx.Response, body: Any) -> str:
+        """The server's error message, scrubbed, for a `classify` hook to quote."""
+        return error_text(body, response.text, self.secrets())
+
+    def classify(self, response: httpx.Response, body: Any) -> CallError | None:
+        """The provider's own verdict on a non-2xx response; None leaves it to the shared status rules."""
+        return None
+
+    def malformed(self, missing: str, data: Any) -> FatalCallError:
+        """A 2xx body without the part that holds the answer."""
+        return FatalCallError(
+            f"{self.service}: the response has no {missing} ({self.scrubbed(error_message(data))})"
+        )
+
+    # -- the calls ------------------------------------------------------------------------------------
+    async def get_json(self, client: httpx.AsyncClient, url: str) -> Any:
+        return await self._send(client, "GET", url, None)
+
+    async def post_json(self, client: httpx.AsyncClient, url: str, body: Mapping[str, Any]) -> Any:
+        return await self._send(client, "POST", url, body)
+
+    async def _send(
+        self, client: httpx.AsyncClient, method: str, url: str, body: Mapping[str, Any] | None
+    ) -> Any:
+        data, _ = await send_json(
+            client,
+            method,
+            url,
+            service=self.service,
+            headers=self.headers(),
+            body=body,
+            timeout=self.timeout,
+            key_env_var=self.key_env_var,
+            secrets=self.secrets(),
+            classify=self.classify,
+        )
+        return data
+
+    # -- structured output, and its fallback ----------------------------------------------------------
+    def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
+        """Whether `error` means this server does not do the structured output `body` asked for."""
+        return False
+
+    def structured_output_allowed(self, model: str) -> bool:
+        """False once the server rejected structured output for `model`: it is not sent again this run."""
+        return model not in self._plain
+
+    async def post_request(self, client: httpx.AsyncClient, request: CompletionRequest) -> Any:
+        """POST the request's body to `url`; a server that rejects its structured output gets the instruction
+        alone, for this call and every later one with the same model, and the report says so once."""
+        body = self.build_body(request)
+        try:
+            return await self.post_json(client, self.url, body)
+        except FatalCallError as exc:
+            if not self.rejects_structured_output(exc, body):
+                raise
+            model = request.model.model
+            if model not in self._plain:
+                self._plain.add(model)
+                self.notes.append(
+                    f"{self.service} rejected structured output for {model} ({exc}); "
+                    "ran with the prompt's instruction alone"
+                )
+            return await self.post_json(client, self.url, self.build_body(request, structured=False))
+
+    async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
+        self.require_credentials()
+        return self.parse_response(await self.post_request(client, request))

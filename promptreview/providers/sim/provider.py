@@ -1,0 +1,114 @@
+"""`simulate`, the sim's answer to one request (one seeded draw decides the outcome), and the Provider over it."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import replace
+
+import httpx
+
+from promptreview.providers.base import PinStatus
+from promptreview.providers.sim.answers import _Builder
+from promptreview.providers.sim.failures import _malformed, _violate
+from promptreview.providers.sim.model_id import SimModel, validate_model_id
+from promptreview.providers.sim.rules import (
+    _DEFAULT_LABELS,
+    _JSON,
+    DEFAULT_TEMPERATURE,
+    REFUSAL_TEXT,
+    WOBBLE_PER_TEMPERATURE,
+    _rates,
+)
+from promptreview.records import CompletionRequest, ProviderResponse, Usage
+
+
+def _tokens(text: str) -> int:
+    return math.ceil(len(text) / 4)
+
+
+def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
+    """The sim's answer to one request (pure: no I/O, same request -> same response)."""
+    params = request.params_dict
+    raw_temperature = params.get("temperature")
+    temperature = DEFAULT_TEMPERATURE if raw_temperature is None else float(raw_temperature)
+    seed_request = replace(request, sample_index=0) if temperature == 0 else request
+    rng = random.Random(int(seed_request.cache_key(), 16))
+    prompt = "\n".join(m.content for m in request.messages if m.role in ("system", "developer", "user"))
+    text = "\n".join(m.content for m in request.messages if m.role == "user")
+    # shaped by the schema on the wire, else by the one outputs will be validated against (config `schema:`)
+    schema = request.response_schema if request.response_schema is not None else request.expected_schema
+    ov = model.overrides
+    json_mode = bool(
+        schema is not None or _JSON.search(prompt) or "parse_failure" in ov or "schema_violation" in ov
+    )
+    wobble = ov.get("flip", min(1.0, WOBBLE_PER_TEMPERATURE * max(temperature, 0.0)))
+    served = model.name
+
+    def usage(answer: str) -> Usage:
+        return Usage(
+            prompt_tokens=_tokens("".join(m.content for m in request.messages)),
+            completion_tokens=_tokens(answer),
+        )
+
+    u = rng.random()
+    structured = request.response_schema is not None
+    refusal, parse_failure, violation = _rates(model, schema, prompt, text, json_mode, structured)
+    if u < refusal:
+        signalled = rng.random() < 0.5  # half as the provider's refusal field, half only in the text
+        return ProviderResponse(
+            text=REFUSAL_TEXT,
+            refusal=REFUSAL_TEXT if signalled else None,
+            finish_reason="stop",
+            served_model=served,
+            usage=usage(REFUSAL_TEXT),
+        )
+    builder = _Builder(schema, text, rng, wobble)
+    if schema is not None:
+        value = builder.value(schema)
+    else:
+        value = {"label": builder.categorical(list(_DEFAULT_LABELS), "$.label"), "summary": builder.summary}
+    finish = "stop"
+    if not json_mode:
+        answer = f"I'd file this under {value['label']}. In short: {value['summary']}"
+    elif u < refusal + parse_failure:
+        answer, finish = _malformed(value, rng)
+    else:
+        if u < refusal + parse_failure + violation and schema is not None:
+            bad = _violate(value, schema, rng)
+            value = value if bad is None else bad
+        answer = json.dumps(value, ensure_ascii=False)
+    max_tokens = params.get("max_tokens")
+    if isinstance(max_tokens, int) and _tokens(answer) > max_tokens:  # the answer runs out of room
+        answer, finish = answer[: max_tokens * 4], "length"
+    return ProviderResponse(text=answer, finish_reason=finish, served_model=served, usage=usage(answer))
+
+
+class SimProvider:
+    """The Provider protocol over `simulate`."""
+
+    name = "sim"
+    key_env_var: str | None = None
+
+    def __init__(self) -> None:
+        # the report says the numbers are simulated on its own; the sim has nothing of its own to add
+        self.notes: list[str] = []
+
+    def require_credentials(self) -> None:
+        """The sim needs no credential."""
+
+    def pin_status(self, model_id: str) -> PinStatus:
+        return "pinned"  # the simulator is versioned with the package
+
+    def pinned_suggestions(self, model_id: str) -> list[str]:
+        return []
+
+    async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
+        return simulate(request, validate_model_id(request.model.model))
+
+
+def create(env: Mapping[str, str]) -> SimProvider:
+    """The sim reads no environment."""
+    return SimProvider()
