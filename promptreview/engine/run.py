@@ -17,7 +17,7 @@ import httpx
 from promptreview.engine.cache import ResponseCache
 from promptreview.engine.plan import ProgressCallback
 from promptreview.errors import ProviderError
-from promptreview.providers.base import FatalCallError, Provider, RetryableCallError
+from promptreview.providers.base import FatalCallError, Provider
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import Completion, CompletionRequest, ProviderResponse
 
@@ -39,13 +39,9 @@ async def _one(
     client: httpx.AsyncClient,
     policy: RetryPolicy,
 ) -> Completion:
+    # providers map every transport failure to RetryableCallError / FatalCallError themselves
     async def attempt() -> ProviderResponse:
-        try:
-            return await provider.complete(request, client)
-        except httpx.TimeoutException as exc:
-            raise RetryableCallError(f"timed out ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise RetryableCallError(f"connection failed ({type(exc).__name__}: {exc})") from exc
+        return await provider.complete(request, client)
 
     started = time.perf_counter()
     try:
