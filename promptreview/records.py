@@ -1,4 +1,6 @@
-"""Plain records passed between stages. Nothing here does I/O."""
+"""The records of one model call: the request (and its cache key), the provider's answer, the completion.
+
+Frozen, and nothing here does I/O; providers, the cache and the engine all speak these."""
 
 from __future__ import annotations
 
