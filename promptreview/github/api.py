@@ -35,8 +35,3 @@ def describe(exc: GithubException) -> str:
     data = exc.data if isinstance(exc.data, dict) else {}
     message = data.get("message") or str(exc.data or "") or exc.__class__.__name__
     return f"{exc.status} {message}"
-
-
-def is_permission_error(exc: GithubException) -> bool:
-    """The token may not do this (read-only fork token, missing `permissions:`, a PAT on check runs)."""
-    return exc.status in (401, 403, 404)

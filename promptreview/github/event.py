@@ -54,10 +54,6 @@ class Event:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
-    def is_pull_request(self) -> bool:
-        return self.pr_number is not None
-
-    @property
     def owner_repo(self) -> tuple[str, str]:
         owner, _, repo = self.repository.partition("/")
         return owner, repo
