@@ -16,6 +16,7 @@ from promptreview.report.escape import unescape_md
 from tests.conftest import FIXTURES, GitRepo, run_installed
 from tests.e2e_helpers import STRICT, make_triage_repo, prompt_yml
 from tests.fakegithub import FakeGitHub, fake_github  # noqa: F401
+from tests.reports import assert_valid_report
 
 pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
 
@@ -95,6 +96,12 @@ class CI:
             m.group(1): m.group(3) for m in re.finditer(r"^([^\n<]+)<<(\S+)\n(.*?)\n\2$", text, re.S | re.M)
         }
 
+    def report(self) -> dict:
+        """The run's report.json (the `report-path` output), held to the report's own schema."""
+        data = json.loads(Path(self.outputs()["report-path"]).read_text("utf-8"))
+        assert_valid_report(data)
+        return data
+
     def comments(self) -> list[dict]:
         return self.fake.live_comments(2)
 
@@ -135,7 +142,7 @@ def test_regression_first_run_one_comment_one_check_second_run_edits(ci, run_cli
     assert "parse failure" in comment["body"] and "actions/runs/4242" in comment["body"]
     outputs = ci.outputs()
     assert outputs["verdict"] == "fail" and outputs["comment-url"] == comment["html_url"]
-    report = json.loads(Path(outputs["report-path"]).read_text())
+    report = ci.report()
     assert report["verdict"] == "fail" and report["ci"]["config_from"] == "base"
     assert (
         "::error file=prompts/triage.prompt.yml,line=2,title=promptreview%3A regression::parse failures"
@@ -151,7 +158,7 @@ def test_regression_first_run_one_comment_one_check_second_run_edits(ci, run_cli
     assert len(ci.fake.calls_to("issues/create-comment")) == 1
     assert [c["conclusion"] for c in ci.check_runs()] == ["failure", "failure"]
     # the second run is answered from the response cache
-    report2 = json.loads(Path(ci.outputs()["report-path"]).read_text())
+    report2 = ci.report()
     assert report2["calls"]["cached"] == report2["calls"]["total"] > 0
 
 
@@ -214,6 +221,11 @@ def test_accept_label_turns_the_failure_into_an_accepted_verdict_and_removing_it
     assert read_verdict(comment) == "accepted"
     assert "Regression accepted" in comment["body"] and "maintainer\\-alice" in comment["body"]
     assert "::warning file=prompts/triage.prompt.yml" in accepted.out  # still visible in the job
+    assert ci.report()["ci"]["accepted"] == {
+        "label": ACCEPT,
+        "by": "maintainer-alice",
+        "at": "2024-05-02T10:00:00Z",
+    }
 
     removed = run(run_cli, ci, ci.env(labeled(ci, "unlabeled", "maintainer-bob")))
     assert removed.code == 1
@@ -265,6 +277,10 @@ def test_fork_without_the_key_is_neutral_and_explains(ci, run_cli):
     assert ci.outputs()["verdict"] == "skipped"
     assert "::notice::promptreview skipped: this fork pull request has no OPENAI_API_KEY" in result.out
     assert "OPENAI_API_KEY" in unescape_md(ci.summary.read_text("utf-8"))
+    report = ci.report()
+    assert report["verdict"] == "skipped" and report["prompts"] == []
+    assert report["ci"]["verdict"] == "skipped" and report["ci"]["conclusion"] == "neutral"
+    assert report["ci"]["exit_code"] == 0 and "OPENAI_API_KEY" in report["ci"]["reason"]
 
 
 def test_same_repository_without_the_key_fails_loudly(ci, run_cli):
@@ -274,6 +290,9 @@ def test_same_repository_without_the_key_fails_loudly(ci, run_cli):
     (check,) = ci.check_runs()
     assert check["conclusion"] == "failure" and "OPENAI_API_KEY" in check["_output"]["title"]
     assert "::error title=promptreview::" in result.out
+    report = ci.report()
+    assert report["verdict"] == "error" and "OPENAI_API_KEY" in report["error"]
+    assert (report["ci"]["verdict"], report["ci"]["exit_code"]) == ("invalid", 2)
 
 
 def test_fork_with_a_read_only_token_still_exits_neutral(ci, run_cli):
@@ -385,7 +404,7 @@ def test_a_repository_adopting_promptreview_uses_the_head_config_and_says_so(ci,
     assert result.code == 0, result.out + result.err
     assert "promptreview.yml is new in this pull request" in result.out
     assert "is new in this pull request, so its own settings" in ci.comments()[0]["body"]
-    assert json.loads(Path(ci.outputs()["report-path"]).read_text())["ci"]["config_from"].startswith("head")
+    assert ci.report()["ci"]["config_from"].startswith("head")
 
 
 def test_missing_config_everywhere_is_a_clear_error(ci, run_cli):
@@ -396,6 +415,23 @@ def test_missing_config_everywhere_is_a_clear_error(ci, run_cli):
     result = run(run_cli, ci, ci.env(ci.event()))
     assert result.code == 2 and "promptreview init" in result.out
     assert ci.check_runs()[0]["conclusion"] == "failure"
+    report = ci.report()
+    assert report["verdict"] == "error" and "promptreview init" in report["error"]
+    assert report["ci"]["verdict"] == "invalid" and report["ci"]["config_from"] is None
+
+
+def test_a_config_that_does_not_validate_is_invalid_with_a_schema_valid_report(ci, run_cli):
+    ci.pr(prompt_yml(STRICT + " Be brief."))
+    ci.repo.git("checkout", "-q", "main")
+    ci.repo.write("promptreview.yml", "version: 1\nprompts: not-a-list\n")
+    ci.base = ci.repo.commit("break the config")
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 2, result.out + result.err
+    assert "::error title=promptreview::" in result.out
+    assert ci.check_runs()[0]["conclusion"] == "failure"
+    report = ci.report()
+    assert report["verdict"] == "error" and report["ci"]["verdict"] == "invalid"
+    assert report["ci"]["config_from"] == "base" and report["ci"]["reason"] == report["error"]
 
 
 # -- checkouts ------------------------------------------------------------------------------------------
@@ -540,4 +576,11 @@ def test_a_provider_outage_is_neutral_and_exits_3(ci, run_cli, monkeypatch):
     assert ci.outputs()["verdict"] == "error"
     (comment,) = ci.comments()  # the earlier review is replaced by why there is no verdict now
     assert read_verdict(comment) == "error" and "503 Service Unavailable" in comment["body"]
-    assert json.loads(Path(ci.outputs()["report-path"]).read_text())["ci"]["reason"].startswith("openai: 503")
+    report = ci.report()
+    assert report["ci"]["reason"].startswith("openai: 503")
+    assert report["verdict"] == "error" and report["error"].startswith("openai: 503")
+    assert (report["ci"]["verdict"], report["ci"]["conclusion"], report["ci"]["exit_code"]) == (
+        "error",
+        "neutral",
+        3,
+    )

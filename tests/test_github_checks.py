@@ -6,6 +6,8 @@ import pytest
 
 from promptreview.github.api import connect
 from promptreview.github.checks import CheckSpec, annotations_for, gate_failures, publish_check
+from promptreview.report.model import FlipRow, PromptReport, RateRow, Report
+from promptreview.verdicts import PromptVerdict, ReviewVerdict
 from tests.fakegithub import fake_github  # noqa: F401
 
 REPO = "octo-org/prompts"
@@ -97,69 +99,68 @@ def test_long_summary_is_cut_to_githubs_limit(fake_github, repo):  # noqa: F811
     assert fake_github.rejected == []
 
 
-REPORT = {
-    "verdict": "fail",
-    "prompts": [
-        {
-            "path": "prompts/a.prompt.yml",
-            "change": "modified",
-            "verdict": "fail",
-            "n_inputs": 18,
-            "samples": 3,
-            "rates": {
-                "parse_failure": {
-                    "base": 0.0,
-                    "head": 0.12,
-                    "delta": 0.12,
-                    "p_value": 0.0004,
-                    "p_adjusted": 0.0008,
-                    "gate": "fail",
-                    "max_increase": 0.02,
-                },
-                "refusal": {
-                    "base": 0.0,
-                    "head": 0.0,
-                    "delta": 0.0,
-                    "p_value": 1.0,
-                    "gate": "pass",
-                    "max_increase": 0.02,
-                },
+REPORT = Report(
+    verdict=ReviewVerdict.FAIL,
+    prompts=(
+        PromptReport(
+            path="prompts/a.prompt.yml",
+            change="modified",
+            verdict=PromptVerdict.FAIL,
+            n_inputs=18,
+            samples=3,
+            rates={
+                "parse_failure": RateRow(
+                    base=0.0,
+                    head=0.12,
+                    delta=0.12,
+                    p_value=0.0004,
+                    p_adjusted=0.0008,
+                    gate=PromptVerdict.FAIL,
+                    max_increase=0.02,
+                ),
+                "refusal": RateRow(
+                    base=0.0,
+                    head=0.0,
+                    delta=0.0,
+                    p_value=1.0,
+                    gate=PromptVerdict.PASS,
+                    max_increase=0.02,
+                ),
             },
-            "flip_rate": {"head_vs_base": 0.3, "noise_floor": 0.1},
-        },
-        {
-            "path": "prompts/b.prompt.yml",
-            "change": "added",
-            "verdict": "pass",
-            "n_inputs": 18,
-            "samples": 3,
-            "rates": {},
-        },
-        {
-            "path": "prompts/c.prompt.yml",
-            "change": "modified",
-            "verdict": "warn",
-            "rates": {
-                "schema_violation": {
-                    "base": 0.01,
-                    "head": 0.02,
-                    "delta": 0.01,
-                    "p_value": 0.2,
-                    "gate": "warn",
-                    "max_increase": 0.02,
-                }
+            flip_rate=FlipRow(head_vs_base=0.3, noise_floor=0.1),
+        ),
+        PromptReport(
+            path="prompts/b.prompt.yml",
+            change="added",
+            verdict=PromptVerdict.PASS,
+            n_inputs=18,
+            samples=3,
+        ),
+        PromptReport(
+            path="prompts/c.prompt.yml",
+            change="modified",
+            verdict=PromptVerdict.WARN,
+            rates={
+                "schema_violation": RateRow(
+                    base=0.01,
+                    head=0.02,
+                    delta=0.01,
+                    p_value=0.2,
+                    gate=PromptVerdict.WARN,
+                    max_increase=0.02,
+                )
             },
-        },
-        {"path": "prompts/gone.prompt.yml", "change": "removed", "verdict": "pass", "rates": {}},
-    ],
-}
+        ),
+        PromptReport(path="prompts/gone.prompt.yml", change="removed", verdict=PromptVerdict.PASS),
+    ),
+)
 
 
 def test_gate_failures_are_readable():
-    (line,) = gate_failures(REPORT["prompts"][0])
+    (line,) = gate_failures(REPORT.prompts[0])
     assert line == "parse failures: 0.0% → 12.0% (+12.0 pp (p<0.001), allowed +2.0 pp)"
-    assert gate_failures(REPORT["prompts"][1]) == []
-    assert "schema violations" in gate_failures(REPORT["prompts"][2], ("warn",))[0]
+    assert gate_failures(REPORT.prompts[1]) == []
+    assert "schema violations" in gate_failures(REPORT.prompts[2], (PromptVerdict.WARN,))[0]
 
 
 def test_annotations_point_at_the_first_changed_line():

@@ -1,6 +1,10 @@
-"""The one place that opens a PyGithub connection (GitHub.com or GitHub Enterprise Server)."""
+"""The one place that opens a PyGithub connection (GitHub.com or GitHub Enterprise Server), and the reads
+PyGithub has no model for. Network only through PyGithub; no output.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from github import Auth, Github, GithubException, GithubRetry
 from github.Repository import Repository
@@ -37,6 +41,19 @@ def describe(exc: GithubException) -> str:
     return f"{exc.status} {message}"
 
 
-def is_permission_error(exc: GithubException) -> bool:
-    """The token may not do this (read-only fork token, missing `permissions:`, a PAT on check runs)."""
-    return exc.status in (401, 403, 404)
+def label_added_by(repo: Repository, number: int, label: str) -> tuple[str | None, str | None]:
+    """Who added `label` to issue or PR `number` last, and when, from its events (best effort: None, None)."""
+    try:
+        _, data = repo.requester.requestJsonAndCheck(
+            "GET", f"{repo.url}/issues/{number}/events", parameters={"per_page": 100}
+        )
+    except GithubException:
+        return None, None
+    found: tuple[str | None, str | None] = (None, None)
+    items: list[Any] = data if isinstance(data, list) else []  # raw REST answer
+    for item in items:
+        if not isinstance(item, dict) or item.get("event") != "labeled":
+            continue
+        if (item.get("label") or {}).get("name") == label:
+            found = ((item.get("actor") or {}).get("login"), item.get("created_at"))
+    return found

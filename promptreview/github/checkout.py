@@ -3,6 +3,7 @@
 actions/checkout fetches one commit by default (the PR's merge commit), so the base and head commits the
 payload names are usually missing. They are fetched by SHA (GitHub serves any reachable commit); when the
 merge base is beyond a shallow history it is deepened step by step. Every failure names the fix.
+Git only through `sources.git`; no output: what was done comes back as notes, failures as `UsageError`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """The status check: a check run (annotations in batches of 50), or a commit status when check runs are
 not permitted (a personal access token, a workflow without `checks: write`).
 
-Also the text of the check from the JSON report: which gates failed, per prompt file, as annotations.
+Also the check's words from the typed `Report`: which gates failed, per prompt file, as annotations.
+Network only through PyGithub; failures come back in a `CheckResult`, never printed or raised.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -14,12 +17,18 @@ from github import GithubException
 from github.Repository import Repository
 
 from promptreview.github.api import describe
+from promptreview.report.model import PromptReport, Report
+from promptreview.verdicts import CheckConclusion, PromptVerdict
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_TEXT = 65535  # output.summary / output.text
 MAX_STATUS_DESCRIPTION = 140
 # a commit status has no "neutral": neutral (skipped, fork, infrastructure) does not block, like success
-STATUS_STATES = {"success": "success", "failure": "failure", "neutral": "success"}
+STATUS_STATES = {
+    CheckConclusion.SUCCESS: "success",
+    CheckConclusion.FAILURE: "failure",
+    CheckConclusion.NEUTRAL: "success",
+}
 RATE_NAMES = {
     "parse_failure": "parse failures",
     "schema_violation": "schema violations",
@@ -31,7 +40,7 @@ RATE_NAMES = {
 class CheckSpec:
     name: str
     head_sha: str
-    conclusion: str  # success | failure | neutral
+    conclusion: CheckConclusion
     title: str
     summary: str
     text: str | None = None
@@ -78,7 +87,7 @@ def publish_check(repo: Repository, spec: CheckSpec, *, allow_status_fallback: b
             name=spec.name,
             head_sha=spec.head_sha,
             status="completed",
-            conclusion=spec.conclusion,
+            conclusion=str(spec.conclusion),
             completed_at=datetime.now(timezone.utc),
             output=_output(spec, batches[0]),
             **kwargs,
@@ -104,7 +113,8 @@ def publish_check(repo: Repository, spec: CheckSpec, *, allow_status_fallback: b
 
 def _status_fallback(repo: Repository, spec: CheckSpec, reason: str) -> CheckResult:
     state = STATUS_STATES[spec.conclusion]
-    description = spec.title if spec.conclusion != "neutral" else f"neutral: {spec.title}"
+    neutral = spec.conclusion == CheckConclusion.NEUTRAL
+    description = f"neutral: {spec.title}" if neutral else spec.title
     kwargs: dict[str, Any] = {"description": _cut(description, MAX_STATUS_DESCRIPTION), "context": spec.name}
     if spec.details_url:
         kwargs["target_url"] = spec.details_url
@@ -115,62 +125,64 @@ def _status_fallback(repo: Repository, spec: CheckSpec, reason: str) -> CheckRes
     return CheckResult("status", status.target_url, status.id, 0, f"{reason}: set a commit status instead")
 
 
-# -- the check's words, from the JSON report ------------------------------------------------------------
+# -- the check's words, from the report -----------------------------------------------------------------
 
 
-def _pct(value: Any) -> str:
-    return "–" if not isinstance(value, (int, float)) else f"{value * 100:.1f}%"
+def _number(value: float | None) -> float | None:
+    """A number worth printing: the JSON report has no NaN, and neither do these words."""
+    return value if value is not None and math.isfinite(value) else None
 
 
-def gate_failures(prompt: dict[str, Any], levels: tuple[str, ...] = ("fail",)) -> list[str]:
-    """One line per gate at `levels` for one prompt of the JSON report."""
+def _pct(value: float | None) -> str:
+    number = _number(value)
+    return "–" if number is None else f"{number * 100:.1f}%"
+
+
+def gate_failures(
+    prompt: PromptReport, levels: tuple[PromptVerdict, ...] = (PromptVerdict.FAIL,)
+) -> list[str]:
+    """One line per gated rate whose gate decided one of `levels`, for one prompt of the report.
+
+    The flip rate's gate is not listed: its finding is already one of the prompt's warnings.
+    """
     lines = []
-    for name, rate in (prompt.get("rates") or {}).items():
-        if not isinstance(rate, dict) or rate.get("gate") not in levels:
+    for name, rate in prompt.rates.items():
+        if rate.gate is None or rate.gate not in levels:
             continue
-        p = rate.get("p_adjusted", rate.get("p_value"))
-        p_text = "" if not isinstance(p, (int, float)) else (" (p<0.001)" if p < 0.001 else f" (p={p:.3f})")
-        limit = rate.get("max_increase")
-        limit_text = f", allowed +{limit * 100:.1f} pp" if isinstance(limit, (int, float)) else ""
-        delta = rate.get("delta")
-        delta_text = f"{delta * 100:+.1f} pp" if isinstance(delta, (int, float)) else "changed"
+        p = _number(rate.p_adjusted)
+        p_text = "" if p is None else (" (p<0.001)" if p < 0.001 else f" (p={p:.3f})")
+        limit = _number(rate.max_increase)
+        limit_text = "" if limit is None else f", allowed +{limit * 100:.1f} pp"
+        delta = _number(rate.delta)
+        delta_text = "changed" if delta is None else f"{delta * 100:+.1f} pp"
         lines.append(
-            f"{RATE_NAMES.get(name, name.replace('_', ' '))}: {_pct(rate.get('base'))} → "
-            f"{_pct(rate.get('head'))} ({delta_text}{p_text}{limit_text})"
-        )
-    flip = prompt.get("flip_rate") or {}
-    if isinstance(flip, dict) and flip.get("gate") in levels:
-        lines.append(
-            f"answers changed on {_pct(flip.get('head_vs_base'))} of inputs (noise floor {_pct(flip.get('noise_floor'))})"
+            f"{RATE_NAMES.get(name, name.replace('_', ' '))}: {_pct(rate.base)} → "
+            f"{_pct(rate.head)} ({delta_text}{p_text}{limit_text})"
         )
     return lines
 
 
-def annotations_for(
-    report: dict[str, Any], lines: dict[str, int], accepted: bool = False
-) -> list[dict[str, Any]]:
+def annotations_for(report: Report, lines: Mapping[str, int], accepted: bool = False) -> list[dict[str, Any]]:
     """One annotation per reviewed prompt file, at the first changed line (`lines`: path -> line)."""
     out = []
-    for prompt in report.get("prompts") or []:
-        path, verdict = prompt.get("path"), prompt.get("verdict")
-        if not path or prompt.get("change") == "removed":
+    for prompt in report.prompts:
+        path, verdict = prompt.path, prompt.verdict
+        if not path or prompt.change == "removed":
             continue
         line = max(int(lines.get(path, 1)), 1)
-        failures = gate_failures(prompt, ("fail",))
-        warnings = gate_failures(prompt, ("warn",))
-        if verdict == "fail":
+        if verdict is PromptVerdict.FAIL:
             level = "warning" if accepted else "failure"
             title = "promptreview: regression" + (" (accepted)" if accepted else "")
-            message = "\n".join(failures) or "a gate failed"
-        elif verdict == "warn":
+            message = "\n".join(gate_failures(prompt, (PromptVerdict.FAIL,))) or "a gate failed"
+        elif verdict is PromptVerdict.WARN:
             level, title = "warning", "promptreview: warning"
-            message = "\n".join(warnings) or "a shift worth a look"
-        elif verdict == "error":
+            message = "\n".join(gate_failures(prompt, (PromptVerdict.WARN,))) or "a shift worth a look"
+        elif verdict is PromptVerdict.ERROR:
             level, title = "warning", "promptreview: no trustworthy verdict"
-            message = "; ".join(str(w) for w in prompt.get("warnings") or []) or "the model calls failed"
+            message = "; ".join(str(w) for w in prompt.warnings) or "the model calls failed"
         else:
             level, title = "notice", "promptreview: no significant regression"
-            message = f"reviewed on {prompt.get('n_inputs', 0)} inputs × {prompt.get('samples', 0)} samples"
+            message = f"reviewed on {prompt.n_inputs} inputs × {prompt.samples} samples"
         out.append(
             {
                 "path": path,

@@ -8,6 +8,8 @@
 - `publish_sticky` edits the existing comment, or creates one (only when asked to: a PR whose prompts
   are unchanged gets no new comment). A comment deleted meanwhile is re-created; a comment a maintainer
   hid (minimized) is edited in place while the verdict is the same and re-posted, visibly, when it changes.
+
+Network only through PyGithub; a failure comes back in a `CommentResult`, never printed or raised.
 """
 
 from __future__ import annotations

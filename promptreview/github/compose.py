@@ -1,25 +1,33 @@
-"""The words of a CI run: the sticky comment's body, the check's summary, the job summary. Pure text.
+"""The words of a CI run: the sticky comment's body, the check's summary, the job summary. Pure text, no I/O.
 
 Untrusted strings (labels, logins, file names, messages quoting PR content) go through `escape_md`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from promptreview.github.comment import fit_comment, marker
+from promptreview.github.conclusion import CIResult
 from promptreview.github.event import Event, LabelChange
-from promptreview.github.outcome import Outcome
 from promptreview.report.escape import code_span, escape_md
+from promptreview.verdicts import CIVerdict
 
-ICONS = {"pass": "✅", "fail": "❌", "accepted": "☑️", "skipped": "⏭️", "error": "🛑", "invalid": "🛑"}
+ICONS = {
+    CIVerdict.PASS: "✅",
+    CIVerdict.FAIL: "❌",
+    CIVerdict.ACCEPTED: "☑️",
+    CIVerdict.SKIPPED: "⏭️",
+    CIVerdict.ERROR: "🛑",
+    CIVerdict.INVALID: "🛑",
+}
 
 
 def short_sha(sha: str | None) -> str:
     return (sha or "")[:7]
 
 
-def run_url(env: dict[str, str]) -> str | None:
+def run_url(env: Mapping[str, str]) -> str | None:
     """The workflow run's page (its summary holds the full report)."""
     server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     repo, run_id = env.get("GITHUB_REPOSITORY"), env.get("GITHUB_RUN_ID")
@@ -32,15 +40,15 @@ def run_url(env: dict[str, str]) -> str | None:
 
 
 def banners(
-    outcome: Outcome,
+    result: CIResult,
     accept_label: str,
     adopted_config: str | None = None,
     label_change: LabelChange | None = None,
 ) -> str:
     """Markdown shown above the report: an accepted regression, a removed accept label, a new config."""
     parts = []
-    if outcome.verdict == "accepted" and outcome.acceptance is not None:
-        by = escape_md(outcome.acceptance.by().strip() or "by a maintainer", 200)
+    if result.verdict is CIVerdict.ACCEPTED and result.acceptance is not None:
+        by = escape_md(result.acceptance.by().strip() or "by a maintainer", 200)
         parts.append(
             f"> [!IMPORTANT]\n> **Regression accepted** {by} with the label {code_span(accept_label, 100)}. "
             f"The numbers below are unchanged; the check passes because of the label. "
@@ -70,7 +78,7 @@ def footer(event: Event, base: str | None, head: str | None, link: str | None) -
 
 def comment_body(
     key: str,
-    outcome: Outcome,
+    result: CIResult,
     banner: str,
     full: str,
     short: Callable[[], str] | None,
@@ -78,7 +86,7 @@ def comment_body(
     link: str | None,
 ) -> tuple[str, bool]:
     """The sticky comment: marker, banner, the report (fitted), footer."""
-    head = marker(key, outcome.verdict) + "\n" + banner
+    head = marker(key, result.verdict) + "\n" + banner
     return fit_comment(head, full, tail, short=short, report_link=link)
 
 
@@ -90,9 +98,9 @@ def unchanged_body(key: str, config_path: str, tail: str) -> str:
     )
 
 
-def problem_markdown(outcome: Outcome, details: str) -> str:
+def problem_markdown(result: CIResult, details: str) -> str:
     """A report-less run (fork without a key, bad config, provider down) as Markdown."""
-    return f"## {ICONS.get(outcome.verdict, '')} promptreview: {escape_md(outcome.title, 300)}\n\n{details}\n"
+    return f"## {ICONS[result.verdict]} promptreview: {escape_md(result.title, 300)}\n\n{details}\n"
 
 
 def fork_details(env_var: str, base: str | None, head: str | None) -> str:

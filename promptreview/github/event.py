@@ -3,7 +3,7 @@
 Reads the variables GitHub Actions sets (`GITHUB_EVENT_NAME`, `GITHUB_EVENT_PATH`, `GITHUB_REPOSITORY`,
 `GITHUB_SHA`, ...) and the webhook payload; everything promptreview needs later (base and head SHAs, the
 pull request, fork or not, labels, who added the accept label and when) is taken from here, never from
-the working tree.
+the working tree. Reads only the environment it is given and the payload file; no output.
 """
 
 from __future__ import annotations
@@ -52,10 +52,6 @@ class Event:
     default_branch: str | None = None
     skip_reason: str | None = None  # set when this event is not one promptreview reviews
     notes: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def is_pull_request(self) -> bool:
-        return self.pr_number is not None
 
     @property
     def owner_repo(self) -> tuple[str, str]:

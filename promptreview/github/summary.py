@@ -1,12 +1,14 @@
 """GitHub Actions' file and stdout protocols: the job summary, step outputs, workflow commands.
 
-Nothing here prints: `workflow_command` returns the line, the command prints it.
+Writes only the files GitHub Actions names (`GITHUB_STEP_SUMMARY`, `GITHUB_OUTPUT`). Nothing here prints:
+`workflow_command` returns the line, and `Log` hands every line to the sink the command line supplies.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes per step summary; GitHub refuses larger ones
@@ -65,3 +67,20 @@ def workflow_command(command: str, message: str, **properties: str | int | None)
     """`::error file=prompts/a.prompt.yml,line=3,title=…::message` with GitHub's escaping."""
     props = ",".join(f"{k}={_escape_property(str(v))}" for k, v in properties.items() if v is not None)
     return f"::{command}{' ' + props if props else ''}::{_escape_data(message)}"
+
+
+Sink = Callable[[str], None]
+"""Where a CI run's stdout lines go, one call per line: `click.echo` in the command line."""
+
+
+@dataclass(frozen=True)
+class Log:
+    """What a CI run says as it goes, in order: plain notes and workflow commands, each one line to `sink`."""
+
+    sink: Sink
+
+    def say(self, text: str) -> None:
+        self.sink(f"promptreview: {text}")
+
+    def command(self, command: str, message: str, **properties: str | int | None) -> None:
+        self.sink(workflow_command(command, message, **properties))

@@ -1,0 +1,118 @@
+"""Where a CI run's result goes: report.json and report.md, the sticky comment, the check run (or a commit
+status), the job summary, the `::error` workflow commands and the step outputs.
+
+Network only through PyGithub (`comment`, `checks`); files only under the report directory and the ones
+GitHub Actions names; every line the run says goes to the `Log` the command line supplies. A GitHub request
+that fails becomes a warning line, never an exception: the exit code must still carry the verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from github.Repository import Repository
+
+from promptreview.exitcodes import ExitCode
+from promptreview.github.checks import CheckSpec, annotations_for, gate_failures, publish_check
+from promptreview.github.comment import publish_sticky
+from promptreview.github.conclusion import CIResult
+from promptreview.github.event import Event
+from promptreview.github.summary import Log, append_step_summary, write_outputs
+from promptreview.report.model import Report
+from promptreview.report.serialize import to_json_text
+from promptreview.verdicts import PromptVerdict
+
+
+def write_report(report_dir: Path, report: Report, markdown: str) -> Path:
+    """report.json (through the one serialiser) and report.md; returns report.json's path."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    json_path = report_dir / "report.json"
+    json_path.write_text(to_json_text(report), encoding="utf-8")
+    (report_dir / "report.md").write_text(markdown, encoding="utf-8")
+    return json_path
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """One run's connection to the pull request, the check and the job; `repo` is None without a token."""
+
+    event: Event
+    repo: Repository | None
+    log: Log
+    check_name: str
+    comment_enabled: bool
+    link: str | None  # the workflow run's page
+    env: Mapping[str, str]
+
+    def comment(self, body: str, create: bool) -> str | None:
+        """Edit the sticky comment (or create it when `create`); its URL, or None when there is none."""
+        if not self.comment_enabled or self.event.pr_number is None or self.repo is None:
+            return None
+        done = publish_sticky(self.repo, self.event.pr_number, self.check_name, body, create=create)
+        if done.action == "failed":
+            hint = (
+                " (a fork pull request's token is read-only; see docs/github.md)"
+                if self.event.fork
+                else " (does the workflow grant `pull-requests: write`?)"
+            )
+            self.log.command("warning", f"promptreview could not post the PR comment: {done.detail}{hint}")
+            return None
+        if done.action != "skipped":
+            self.log.say(f"comment {done.action}: {done.url}")
+        return done.url
+
+    def check(
+        self,
+        result: CIResult,
+        summary: str,
+        head: str,
+        report: Report | None,
+        lines: Mapping[str, int],
+        accepted: bool,
+    ) -> None:
+        """The check run on `head` (a commit status when check runs are not permitted)."""
+        if self.repo is None:
+            return
+        spec = CheckSpec(
+            name=self.check_name,
+            head_sha=head,
+            conclusion=result.conclusion,
+            title=result.title,
+            summary=summary,
+            annotations=annotations_for(report, lines, accepted) if report is not None else [],
+            details_url=self.link,
+        )
+        done = publish_check(self.repo, spec)
+        if done.kind == "none":
+            self.log.command("warning", f"promptreview could not set the check: {done.detail}")
+        elif done.kind == "status":
+            self.log.say(done.detail or "set a commit status")
+        else:
+            self.log.say(f"check run {result.conclusion}: {done.url}")
+
+    def annotate(self, report: Report, lines: Mapping[str, int], accepted: bool) -> None:
+        """`::error file=…,line=…::` for failed gates (a warning once accepted), in the job's log and diff."""
+        for p in report.prompts:
+            if p.verdict not in (PromptVerdict.FAIL, PromptVerdict.WARN) or not p.path:
+                continue
+            failing = p.verdict is PromptVerdict.FAIL
+            level = "error" if failing and not accepted else "warning"
+            messages = gate_failures(p, (p.verdict,)) or [f"verdict: {p.verdict}"]
+            title = ("promptreview: regression" if failing else "promptreview: warning") + (
+                " (accepted)" if accepted and failing else ""
+            )
+            self.log.command(level, "; ".join(messages), file=p.path, line=lines.get(p.path, 1), title=title)
+
+    def summary(self, markdown: str) -> None:
+        append_step_summary(self.env.get("GITHUB_STEP_SUMMARY"), markdown)
+
+    def done(self, result: CIResult, json_path: Path, comment_url: str | None) -> ExitCode:
+        """The step outputs and the last line; the job's exit code."""
+        write_outputs(
+            self.env.get("GITHUB_OUTPUT"),
+            {"verdict": result.verdict, "report-path": str(json_path), "comment-url": comment_url or ""},
+        )
+        self.log.say(f"{result.verdict}: {result.title}")
+        return result.exit_code

@@ -1,0 +1,238 @@
+"""One `promptreview ci` run: read the event, review the prompt files the pull request changed (config and
+gates from the base commit), decide the CI result, and publish it (`publish`).
+
+The command line supplies `Settings` and a sink for stdout lines and gets back the exit code; nothing here
+prints or exits. Git only through `prepare`/`checkout`, GitHub only through `api` and `publish`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from promptreview.errors import MissingCredentials, ProviderError, UsageError
+from promptreview.exitcodes import ExitCode, for_ci
+from promptreview.github import compose, conclusion
+from promptreview.github.api import connect, label_added_by
+from promptreview.github.checkout import first_changed_line
+from promptreview.github.comment import marker
+from promptreview.github.conclusion import CIResult
+from promptreview.github.event import Event, load_event
+from promptreview.github.prepare import Prepared, cache_key, prepare
+from promptreview.github.publish import Publisher, write_report
+from promptreview.github.summary import Log, Sink, write_outputs
+from promptreview.report import markdown
+from promptreview.report.escape import code_block
+from promptreview.report.model import Report, error_report
+from promptreview.sources import git
+from promptreview.verdicts import CIVerdict, ReviewVerdict
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the command line passes in: its options, the environment, and where it runs."""
+
+    config_path: str
+    check_name: str
+    fail_on: str  # exitcodes.FAIL_ON
+    accept_label: str
+    comment: bool
+    env: Mapping[str, str]
+    workdir: Path
+    report_dir: Path | None = None  # None: under RUNNER_TEMP
+    model: str | None = None
+    samples: int | None = None
+    seed: int | None = None
+    concurrency: int | None = None
+    use_cache: bool = True
+    cache_key_only: bool = False
+
+
+def run(settings: Settings, sink: Sink) -> ExitCode:
+    """The whole `ci` command (or, with `cache_key_only`, only the actions/cache key); the exit code."""
+    env, log = settings.env, Log(sink)
+    if settings.cache_key_only:
+        try:
+            maybe: Event | None = load_event(env)
+        except UsageError:
+            maybe = None  # the review step reports a broken event; the key step still gives a key
+        key, restore = cache_key(maybe, settings.config_path, env, settings.workdir)
+        write_outputs(env.get("GITHUB_OUTPUT"), {"cache-key": key, "cache-restore-keys": "\n".join(restore)})
+        sink(key)
+        return ExitCode.OK
+    event = load_event(env)
+    if event.skip_reason:
+        log.command("notice", f"promptreview: nothing to do ({event.skip_reason})")
+        write_outputs(
+            env.get("GITHUB_OUTPUT"), {"verdict": CIVerdict.SKIPPED, "report-path": "", "comment-url": ""}
+        )
+        return for_ci(CIVerdict.SKIPPED, settings.fail_on)
+    return CIRun(event, settings, log).execute()
+
+
+def _report_dir(settings: Settings) -> Path:
+    if settings.report_dir is not None:
+        return settings.report_dir
+    env = settings.env
+    runner_temp = Path(env.get("RUNNER_TEMP") or tempfile.gettempdir())
+    return runner_temp / f"promptreview-{env.get('GITHUB_RUN_ID', 'local')}"
+
+
+class CIRun:
+    """One run on one event: review, decide, publish, in that order."""
+
+    def __init__(self, event: Event, settings: Settings, log: Log) -> None:
+        self.event, self.settings, self.log = event, settings, log
+        self.report_dir = _report_dir(settings)
+        self.link = compose.run_url(settings.env)
+        repo = None
+        token = settings.env.get("GITHUB_TOKEN")
+        if token:
+            repo = connect(token, settings.env.get("GITHUB_API_URL"), event.repository)
+        else:
+            log.command(
+                "warning",
+                "GITHUB_TOKEN is not set: no PR comment and no check run (pass the github-token input)",
+            )
+        self.publish = Publisher(
+            event, repo, log, settings.check_name, settings.comment, self.link, settings.env
+        )
+
+    def execute(self) -> ExitCode:
+        event, settings, prepared = self.event, self.settings, None
+        try:
+            prepared = prepare(event, settings.config_path, settings.workdir)
+            for note in prepared.notes:
+                self.log.say(note)
+            report = self.review(prepared)
+        except MissingCredentials as exc:
+            if not event.fork:
+                result = conclusion.invalid(str(exc), settings.fail_on)
+                return self.finish_problem(result, code_block(str(exc)), prepared)
+            self.log.command(
+                "notice",
+                f"promptreview skipped: this fork pull request has no {exc.env_var} (secrets are not passed to "
+                "forks); the check is neutral. See the job summary for the options.",
+            )
+            result = conclusion.skipped(
+                f"Skipped: fork pull request without {exc.env_var}", str(exc), settings.fail_on
+            )
+            details = compose.fork_details(exc.env_var, event.base_sha, event.head_sha)
+            return self.finish_problem(result, details, prepared)
+        except ProviderError as exc:
+            result = conclusion.provider_failed(str(exc), settings.fail_on)
+            return self.finish_problem(result, code_block(str(exc)), prepared)
+        except UsageError as exc:
+            result = conclusion.invalid(str(exc), settings.fail_on)
+            return self.finish_problem(result, code_block(str(exc)), prepared)
+        return self.finish_report(report, prepared)
+
+    def review(self, prepared: Prepared) -> Report:
+        # imported here, not at the top: the engine (pandas, scipy) takes seconds to import, and the
+        # cache-key step and event-less runs never review anything
+        from promptreview.engine import review
+
+        settings = self.settings
+        return review.review_changes(
+            review.ReviewOptions(
+                repo_root=prepared.root,
+                config_path=settings.config_path,
+                config_rev=prepared.config_rev,
+                base=prepared.base,
+                head=prepared.head,
+                model=settings.model,
+                samples=settings.samples,
+                seed=settings.seed,
+                concurrency=settings.concurrency,
+                use_cache=settings.use_cache,
+                env=dict(settings.env),
+            )
+        )
+
+    def label_lookup(self) -> Callable[[], tuple[str | None, str | None]] | None:
+        """Who added the accept label, from the PR's events (one request, made only when asked)."""
+        repo, number = self.publish.repo, self.event.pr_number
+        if repo is None or number is None:
+            return None
+        label = self.settings.accept_label
+        return lambda: label_added_by(repo, number, label)
+
+    def finish_report(self, report: Report, prepared: Prepared) -> ExitCode:
+        event, settings, publish = self.event, self.settings, self.publish
+        if prepared.adopted_config:
+            self.log.command(
+                "notice",
+                f"{prepared.adopted_config} is new in this pull request: using its own settings and gates",
+            )
+        acceptance = None
+        if report.verdict is ReviewVerdict.FAIL or (report.verdict is ReviewVerdict.PASS and report.warned):
+            acceptance = conclusion.acceptance_for(event, settings.accept_label, self.label_lookup())
+        result = conclusion.from_report(report, settings.fail_on, acceptance)
+        accepted = result.verdict is CIVerdict.ACCEPTED
+        final = dataclasses.replace(report, ci=conclusion.ci_section(result, event, prepared.config_from))
+
+        banner = compose.banners(result, settings.accept_label, prepared.adopted_config, event.label_change)
+        full = markdown.render(report)
+        tail = compose.footer(event, prepared.base, prepared.head, self.link)
+        body, shortened = compose.comment_body(
+            settings.check_name,
+            result,
+            banner,
+            full,
+            lambda: markdown.render(report, examples=False),
+            tail,
+            self.link,
+        )
+        json_path = write_report(self.report_dir, final, banner + full)
+
+        if result.verdict is CIVerdict.SKIPPED:
+            unchanged = compose.unchanged_body(settings.check_name, settings.config_path, tail)
+            comment_url = publish.comment(unchanged, create=False)
+        else:
+            if shortened:
+                self.log.say(
+                    "the PR comment was shortened to fit GitHub's limit; the job summary has the full report"
+                )
+            comment_url = publish.comment(body, create=True)
+        lines = {
+            p.path: first_changed_line(
+                prepared.root, prepared.base, prepared.head, p.old_path or p.path, p.path
+            )
+            for p in report.prompts
+            if p.path and p.change != "removed"
+        }
+        summary = body.split("\n", 1)[1]  # the comment without its marker line
+        publish.check(result, summary, prepared.head, final, lines, accepted)
+        publish.summary(banner + full + tail)
+        publish.annotate(final, lines, accepted)
+        return publish.done(result, json_path, comment_url)
+
+    def finish_problem(self, result: CIResult, details: str, prepared: Prepared | None) -> ExitCode:
+        """A run without a review: a fork without the key, a bad config or prompt, the provider down."""
+        event, publish = self.event, self.publish
+        text = compose.problem_markdown(result, details)
+        base = prepared.base if prepared else event.base_sha
+        head = prepared.head if prepared else event.head_sha
+        tail = compose.footer(event, base, head, self.link)
+        if result.verdict is CIVerdict.INVALID:
+            self.log.command("error", result.reason or result.title, title="promptreview")
+        elif result.verdict is CIVerdict.ERROR:
+            self.log.command("error", f"promptreview: no verdict: {result.reason}")
+        section = conclusion.ci_section(result, event, prepared.config_from if prepared else None)
+        if result.verdict is CIVerdict.SKIPPED:
+            report = Report(verdict=ReviewVerdict.SKIPPED, base=base, head=head, ci=section)
+        else:
+            report = error_report(result.reason or result.title, base=base, head=head, ci=section)
+        json_path = write_report(self.report_dir, report, text)
+        # no review happened: an existing comment learns why, but no new comment is started
+        comment_url = publish.comment(
+            marker(self.settings.check_name, result.verdict) + "\n" + text + tail, False
+        )
+        # a check needs a commit: a SHA from the payload, or one that prepare found
+        if head and (prepared or git.is_sha(head)):
+            publish.check(result, text + tail, head, None, {}, False)
+        publish.summary(text + tail)
+        return publish.done(result, json_path, comment_url)
