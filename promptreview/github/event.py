@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,6 @@ class Event:
     updated_at: str | None = None
     default_branch: str | None = None
     skip_reason: str | None = None  # set when this event is not one promptreview reviews
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def owner_repo(self) -> tuple[str, str]:
