@@ -63,7 +63,9 @@ def main() -> None:
         server.join(timeout=10)
 
 
-def measure(args: argparse.Namespace, url: str, stop: multiprocessing.Event, urls: multiprocessing.Queue) -> None:
+def measure(
+    args: argparse.Namespace, url: str, stop: multiprocessing.Event, urls: multiprocessing.Queue
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         rows = [

@@ -70,13 +70,17 @@ def prompt_yml(system: str, model: str | None = None, user: str = "Ticket ({{cha
     return "\n".join(lines) + "\n"
 
 
-STRICT = ("You triage support tickets. Output strictly valid JSON with keys category "
-          "(billing, technical, account, shipping, other), priority (low, medium, high, urgent), summary and "
-          "needs_human.")
+STRICT = (
+    "You triage support tickets. Output strictly valid JSON with keys category "
+    "(billing, technical, account, shipping, other), priority (low, medium, high, urgent), summary and "
+    "needs_human."
+)
 LOOSE = STRICT.replace("Output strictly valid JSON", "Always respond using clean, parseable JSON")
 
 
-def config_yml(model: str = "sim:triage-v1", per_stratum: int | None = None, samples: int = 3, extra: str = "") -> str:
+def config_yml(
+    model: str = "sim:triage-v1", per_stratum: int | None = None, samples: int = 3, extra: str = ""
+) -> str:
     sample = f"\n    sample: {{per_stratum: {per_stratum}, seed: 7}}" if per_stratum else ""
     return (
         "version: 1\n"
@@ -96,8 +100,9 @@ def config_yml(model: str = "sim:triage-v1", per_stratum: int | None = None, sam
     )
 
 
-def make_triage_repo(repo, model: str = "sim:triage-v1", per_stratum: int | None = None, samples: int = 3,
-                     extra: str = "") -> str:
+def make_triage_repo(
+    repo, model: str = "sim:triage-v1", per_stratum: int | None = None, samples: int = 3, extra: str = ""
+) -> str:
     """Commit a config, suite, schema and base prompt; return the base commit."""
     repo.write("promptreview.yml", config_yml(model, per_stratum, samples, extra))
     repo.write("data/inputs.jsonl", "\n".join(json.dumps(r) for r in suite_rows()) + "\n")

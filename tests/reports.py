@@ -17,4 +17,6 @@ _VALIDATOR = jsonschema.Draft202012Validator(REPORT_SCHEMA)
 def assert_valid_report(data: Any) -> None:
     """Fail with the report's first schema error (path and message)."""
     error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(data))
-    assert error is None, f"report.json at {'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+    assert error is None, (
+        f"report.json at {'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+    )

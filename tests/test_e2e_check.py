@@ -18,11 +18,12 @@ from tests.reports import assert_valid_report
 pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
 
 
-
 def check_json(run_cli, repo, *extra):
     out = repo.root / "report.json"
-    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out),
-                      *extra], repo.root)
+    result = run_cli(
+        ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out), *extra],
+        repo.root,
+    )
     assert result.err.count("Traceback") == 0
     report = json.loads(out.read_text()) if out.exists() else None
     if report is not None:
@@ -91,11 +92,16 @@ def test_added_removed_renamed_and_unchanged(git_repo, run_cli):
     make_triage_repo(git_repo)
     git_repo.write("prompts/unchanged.prompt.yml", prompt_yml(STRICT + " Unchanged."))
     git_repo.write("prompts/old_name.prompt.yml", prompt_yml(STRICT + " Renamed."))
-    git_repo.write("prompts/doomed.prompt.yml", "messages:\n  - {role: user, content: 'Translate {{ticket}}'}\n")
+    git_repo.write(
+        "prompts/doomed.prompt.yml", "messages:\n  - {role: user, content: 'Translate {{ticket}}'}\n"
+    )
     git_repo.commit("more prompts")
     git_repo.git("mv", "prompts/old_name.prompt.yml", "prompts/new_name.prompt.yml")
     (git_repo.root / "prompts/doomed.prompt.yml").unlink()
-    git_repo.write("prompts/fresh.prompt.yml", prompt_yml("Summarise this ticket as JSON with a summary field.", user="{{ticket}}"))
+    git_repo.write(
+        "prompts/fresh.prompt.yml",
+        prompt_yml("Summarise this ticket as JSON with a summary field.", user="{{ticket}}"),
+    )
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
     git_repo.write("README.txt", "not a prompt\n")
     git_repo.commit("mixed change")
@@ -104,8 +110,12 @@ def test_added_removed_renamed_and_unchanged(git_repo, run_cli):
     assert_valid_report(report)
     assert report["verdict"] == "pass"
     by_path = {p["path"]: p for p in report["prompts"]}
-    assert set(by_path) == {"prompts/triage.prompt.yml", "prompts/new_name.prompt.yml",
-                            "prompts/doomed.prompt.yml", "prompts/fresh.prompt.yml"}
+    assert set(by_path) == {
+        "prompts/triage.prompt.yml",
+        "prompts/new_name.prompt.yml",
+        "prompts/doomed.prompt.yml",
+        "prompts/fresh.prompt.yml",
+    }
     assert by_path["prompts/doomed.prompt.yml"]["change"] == "removed"
     assert by_path["prompts/doomed.prompt.yml"]["calls"]["total"] == 0
     renamed = by_path["prompts/new_name.prompt.yml"]
@@ -113,7 +123,10 @@ def test_added_removed_renamed_and_unchanged(git_repo, run_cli):
     assert renamed["calls"]["total"] == 0 and "without a change" in " ".join(renamed["notes"])
     fresh = by_path["prompts/fresh.prompt.yml"]
     assert fresh["change"] == "added" and fresh["calls"]["total"] == 18
-    assert fresh["rates"]["parse_failure"]["base"] is None and fresh["rates"]["parse_failure"]["head"] is not None
+    assert (
+        fresh["rates"]["parse_failure"]["base"] is None
+        and fresh["rates"]["parse_failure"]["head"] is not None
+    )
 
 
 def test_renamed_and_edited_prompt_is_compared_with_its_old_self(git_repo, run_cli):
@@ -187,7 +200,9 @@ def test_malformed_schema(git_repo, run_cli):
 
 def test_non_utf8_prompt(git_repo, run_cli):
     make_triage_repo(git_repo)
-    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE).encode("utf-8").replace(b"clean", b"cl\xe9an"))
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE).encode("utf-8").replace(b"clean", b"cl\xe9an")
+    )
     git_repo.commit()
     result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD"], git_repo.root)
     assert_one_line_error(result, "prompts/triage.prompt.yml: not valid UTF-8")
@@ -207,8 +222,11 @@ def test_floating_model_is_refused(git_repo, run_cli):
     make_triage_repo(git_repo)
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
     git_repo.commit()
-    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--model", "openai:gpt-4o"], git_repo.root,
-                     env={"OPENAI_API_KEY": "sk-test"})
+    result = run_cli(
+        ["check", "--base", "HEAD~1", "--head", "HEAD", "--model", "openai:gpt-4o"],
+        git_repo.root,
+        env={"OPENAI_API_KEY": "sk-test"},
+    )
     assert_one_line_error(result, "floating alias")
 
 
@@ -224,13 +242,17 @@ def test_plan_makes_no_call(git_repo, run_cli):
     make_triage_repo(git_repo)
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
     git_repo.commit()
-    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--plan", "--format", "json"], git_repo.root)
+    result = run_cli(
+        ["check", "--base", "HEAD~1", "--head", "HEAD", "--plan", "--format", "json"], git_repo.root
+    )
     assert result.code == 0
     plan = result.json()["plan"]
     assert plan["calls"] == 108 and plan["uncached_calls"] == 108 and plan["over_budget"] is False
     assert result.json()["prompts"] == []  # nothing reviewed, so no verdicts
-    assert not default_cache_path({"XDG_CACHE_HOME": str(Path.home() / ".cache")}).exists() or \
-        ResponseCache(default_cache_path({"XDG_CACHE_HOME": str(Path.home() / ".cache")})).count() == 0
+    assert (
+        not default_cache_path({"XDG_CACHE_HOME": str(Path.home() / ".cache")}).exists()
+        or ResponseCache(default_cache_path({"XDG_CACHE_HOME": str(Path.home() / ".cache")})).count() == 0
+    )
 
 
 def test_plan_says_when_a_review_is_over_budget(git_repo, run_cli):

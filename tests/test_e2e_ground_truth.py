@@ -49,14 +49,19 @@ class GroundTruth:
         with self.lock:  # a retried request is the same request: it keeps its first kind
             kind = self.kind_by_request.setdefault(key, (side, channel, kind))[2]
         if kind == "error":
-            return Reply(500, openai_error("upstream overloaded", "server_error"), headers={"retry-after-ms": "1"})
+            return Reply(
+                500, openai_error("upstream overloaded", "server_error"), headers={"retry-after-ms": "1"}
+            )
         if kind == "refusal":
             body_out = openai_chat_completion(None, model=MODEL, refusal="I can't help with that.")
             return Reply(200, body_out)
         text = {
-            "ok": json.dumps({"category": "billing", "priority": "low", "summary": "s", "needs_human": False}),
-            "schema_violation": json.dumps({"category": "refunds", "priority": "low", "summary": "s",
-                                            "needs_human": False}),
+            "ok": json.dumps(
+                {"category": "billing", "priority": "low", "summary": "s", "needs_human": False}
+            ),
+            "schema_violation": json.dumps(
+                {"category": "refunds", "priority": "low", "summary": "s", "needs_human": False}
+            ),
             "parse_failure": "Sure! The category is billing.",
         }[kind]
         return Reply(200, openai_chat_completion(text, model=MODEL))
@@ -96,7 +101,9 @@ def test_every_rate_equals_the_ground_truth(git_repo, run_cli, samples):
     truth = GroundTruth(weights_base=[70, 8, 5, 7, 10], weights_head=[50, 10, 25, 5, 10])
     with ScriptedServer(openai_compatible_handler(truth.answer)) as server:
         env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test"}
-        result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], git_repo.root, env)
+        result = run_cli(
+            ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], git_repo.root, env
+        )
     assert result.code == 0, result.err  # the deterministic answers give a pass: no gate fails
     report = result.json()
     assert report["verdict"] == "pass"
@@ -104,7 +111,9 @@ def test_every_rate_equals_the_ground_truth(git_repo, run_cli, samples):
     counts = truth.counts(samples)
     n_inputs = sum(len(t) for t in TICKETS.values())
     assert prompt["n_inputs"] == n_inputs and prompt["samples"] == samples
-    assert sum(counts["base"][k] for k in KINDS) == sum(counts["head"][k] for k in KINDS) == n_inputs * samples
+    assert (
+        sum(counts["base"][k] for k in KINDS) == sum(counts["head"][k] for k in KINDS) == n_inputs * samples
+    )
     assert counts["base"]["error"] > 0 and counts["head"]["parse_failure"] > 0  # the mixture really is mixed
     assert prompt["calls"]["total"] == 2 * n_inputs * samples
     assert prompt["calls"]["failed"] == counts["base"]["error"] + counts["head"]["error"]
@@ -120,7 +129,10 @@ def test_every_rate_equals_the_ground_truth(git_repo, run_cli, samples):
         assert stratum["n_inputs"] == len(TICKETS[channel])
         for kind in ("parse_failure", "schema_violation", "refusal", "error"):
             for side in ("base", "head"):
-                assert stratum["rates"][kind][side] == expected_rate(counts[side], kind, channel), (channel, kind)
+                assert stratum["rates"][kind][side] == expected_rate(counts[side], kind, channel), (
+                    channel,
+                    kind,
+                )
 
 
 def test_weighted_overall_rate_when_strata_are_sampled_unequally(git_repo, run_cli):
@@ -131,13 +143,17 @@ def test_weighted_overall_rate_when_strata_are_sampled_unequally(git_repo, run_c
     truth = GroundTruth(weights_base=[80, 0, 20, 0, 0], weights_head=[40, 0, 60, 0, 0])
     with ScriptedServer(openai_compatible_handler(truth.answer)) as server:
         env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test"}
-        result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], git_repo.root, env)
+        result = run_cli(
+            ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], git_repo.root, env
+        )
     prompt = result.json()["prompts"][0]
     assert prompt["weighted"] is True
     counts = truth.counts(1)
     population = {channel: len(t) for channel, t in TICKETS.items()}
     total = sum(population.values())
     for side in ("base", "head"):
-        expected = sum(population[ch] / total * expected_rate(counts[side], "parse_failure", ch) for ch in population)
+        expected = sum(
+            population[ch] / total * expected_rate(counts[side], "parse_failure", ch) for ch in population
+        )
         assert prompt["rates"]["parse_failure"][side] == pytest.approx(expected, abs=1e-12)
         assert prompt["rates"]["parse_failure"][f"{side}_count"] == counts[side]["parse_failure"]

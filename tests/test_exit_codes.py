@@ -73,7 +73,9 @@ def boom(opts):
     raise RuntimeError("boom: a bug in promptreview")
 
 
-@pytest.mark.parametrize("fmt, marker", [("json", '"verdict": "error"'), ("text", "ERROR: no trustworthy verdict")])
+@pytest.mark.parametrize(
+    "fmt, marker", [("json", '"verdict": "error"'), ("text", "ERROR: no trustworthy verdict")]
+)
 def test_a_crash_exits_4_with_a_log_and_still_writes_an_error_report(
     git_repo, run_cli, monkeypatch, tmp_path, fmt, marker
 ):
@@ -82,7 +84,10 @@ def test_a_crash_exits_4_with_a_log_and_still_writes_an_error_report(
     out = tmp_path / f"report.{fmt}"
     result = run_cli(["check", "--format", fmt, "--output", str(out)], git_repo.root)
     assert result.code == ExitCode.CRASH == 4
-    assert result.err.startswith("promptreview: internal error: RuntimeError: boom") and "Traceback" not in result.err
+    assert (
+        result.err.startswith("promptreview: internal error: RuntimeError: boom")
+        and "Traceback" not in result.err
+    )
     log = Path(re.search(r"traceback in (\S+)\)", result.err)[1])
     assert "Traceback" in log.read_text() and "boom: a bug in promptreview" in log.read_text()
     text = out.read_text("utf-8")
@@ -102,6 +107,8 @@ def test_raise_errors_re_raises_for_debugging(git_repo, run_cli, monkeypatch):
 
 def test_bad_input_exits_2_and_writes_no_report(git_repo, run_cli, tmp_path):
     out = tmp_path / "report.json"
-    result = run_cli(["check", "--format", "json", "--output", str(out)], git_repo.root)  # no config, no commit
+    result = run_cli(
+        ["check", "--format", "json", "--output", str(out)], git_repo.root
+    )  # no config, no commit
     assert result.code == 2 and result.err.startswith("promptreview: error:")
     assert len(result.err.strip().splitlines()) == 1 and not out.exists()

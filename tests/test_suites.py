@@ -84,7 +84,9 @@ def test_all_rows_when_no_sample_and_proportional():
 
 
 def test_multi_column_strata_and_missing_column():
-    rows = [{"channel": c, "lang": lang} for c in ("email", "chat") for lang in ("en", "de") for _ in range(3)]
+    rows = [
+        {"channel": c, "lang": lang} for c in ("email", "chat") for lang in ("en", "de") for _ in range(3)
+    ]
     sample = sample_suite("s", rows, ("channel", "lang"), SampleSpec(per_stratum=2))
     assert {r.stratum for r in sample.rows} == {
         "channel=chat,lang=de",

@@ -185,9 +185,7 @@ def test_weighted_rate_is_unbiased_for_the_population_rate_and_unweighted_is_not
         report = _analyse(sample, frame)
         assert report.weighted is True
         row = report.rates["parse_failure"]
-        assert (row.head, row.head_count, row.head_n) == _side_rate(
-            frame, "parse_failure", sample, True
-        )
+        assert (row.head, row.head_count, row.head_n) == _side_rate(frame, "parse_failure", sample, True)
     weighted, unweighted = [], []
     for rep in range(200):
         sample, frame = _draw(rows, truth, SampleSpec(per_stratum=PER_STRATUM, seed=rep), rng)
