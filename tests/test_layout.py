@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +130,13 @@ def test_doc_links_stay_inside_the_repository():
                 continue
             assert (doc.parent / target).resolve().is_relative_to(ROOT), (doc.name, target)
             assert (doc.parent / target).exists(), (doc.name, target)
+
+
+def test_starting_the_cli_loads_no_statistics_and_no_pygithub():
+    """pandas and scipy load only when there is something to analyse; PyGithub only in `ci`."""
+    code = (
+        "import sys, promptreview.cli, promptreview.engine.review\n"
+        "print(sorted(m for m in ('pandas', 'scipy', 'github') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

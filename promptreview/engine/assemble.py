@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from promptreview.engine.decide import Decision
 from promptreview.engine.plan import Listed, PromptJob, ReviewPlan
 from promptreview.records import ModelSpec
 from promptreview.report.model import Plan, PromptReport, Report
 from promptreview.sources.config import Config
 from promptreview.verdicts import ReviewVerdict, review_verdict
+
+if TYPE_CHECKING:  # decide loads pandas and scipy, which a review that analyses nothing never needs
+    from promptreview.engine.decide import Decision
 
 SIMULATED_NOTE = "simulated model: the numbers come from promptreview's embedded `sim` model, not a real LLM"
 NOTHING_TO_REVIEW = "nothing to review: no prompt file covered by the config changed"
