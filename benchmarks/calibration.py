@@ -1,7 +1,7 @@
 """End-to-end calibration: the real review engine on the `sim` model, over seeded repetitions.
 
 Unlike `benchmarks/calibration_stats.py` (the statistics alone, on numpy draws), every repetition here is a
-whole review through `promptreview.review.review_files`: prompt files loaded and rendered, the suite sampled,
+whole review through `promptreview.engine.review.review_files`: prompt files loaded and rendered, the suite sampled,
 every completion produced by the `sim` provider through the async runner, classified, analysed, gated with
 Holm over the three gated rates. No network, no cache.
 

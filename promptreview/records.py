@@ -9,14 +9,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-OUTCOMES = ("ok", "schema_violation", "parse_failure", "refusal", "error")
 RATE_OUTCOMES = ("parse_failure", "schema_violation", "refusal")
-SIDES = ("base", "head")
 
 
 @dataclass(frozen=True)
 class Message:
-    role: str  # system | user | assistant
+    role: str  # system | developer | user | assistant
     content: str
 
 
@@ -42,12 +40,14 @@ class CompletionRequest:
     model: ModelSpec
     messages: tuple[Message, ...]
     params: tuple[tuple[str, Any], ...] = ()  # sorted (name, value) pairs: temperature, max_tokens, seed, ...
-    response_schema: dict | None = None  # JSON Schema the output must satisfy, sent as structured output
+    response_schema: dict[str, Any] | None = (
+        None  # JSON Schema the output must satisfy, sent as structured output
+    )
     schema_name: str = "output"
     sample_index: int = 0
     # The schema outputs are validated against when the prompt file sends none (config `schema:`).
     # Providers never put it on the wire; only `sim` reads it, to shape its answers.
-    expected_schema: dict | None = None
+    expected_schema: dict[str, Any] | None = None
     json_object: bool = False  # the prompt asks for JSON without a schema (`responseFormat: json_object`)
 
     @property

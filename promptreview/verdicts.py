@@ -83,10 +83,15 @@ def review_verdict(prompts: Iterable[PromptVerdict], reviewed: bool) -> ReviewVe
     }[worst(prompts)]
 
 
+def acceptable(review: ReviewVerdict, warned: bool) -> bool:
+    """Whether an accept label can change what CI concludes: a failure, or a pass with warnings."""
+    return review is ReviewVerdict.FAIL or (review is ReviewVerdict.PASS and warned)
+
+
 def ci_verdict(review: ReviewVerdict, warned: bool, accepted: bool) -> CIVerdict:
-    """What CI concludes from a review: the accept label turns a failure (or a pass with warnings) into
-    `accepted`; everything else keeps the review's word."""
-    if accepted and (review is ReviewVerdict.FAIL or (review is ReviewVerdict.PASS and warned)):
+    """What CI concludes from a review: the accept label turns an acceptable review into `accepted`;
+    everything else keeps the review's word."""
+    if accepted and acceptable(review, warned):
         return CIVerdict.ACCEPTED
     return CIVerdict(review.value)
 

@@ -74,3 +74,23 @@ def test_compare_with_flags_only(tmp_path):
     )
     assert result.code == 0, result.err  # the deterministic answers give a pass: no gate fails
     assert '"n_inputs": 10' in result.out and '"verdict": "pass"' in result.out
+
+
+def test_compare_reads_the_config_like_check_does(tmp_path, run_cli):
+    (tmp_path / "a.txt").write_text("hi {{x}}")
+    (tmp_path / "b.txt").write_text("hello {{x}}")
+    (tmp_path / "promptreview.yml").write_bytes(b"version: 1\nmodel: \xff\xfe\n")
+    result = run_cli(["compare", "a.txt", "b.txt"], tmp_path)
+    assert result.code == 2 and result.err.startswith(
+        "promptreview: error: promptreview.yml: not valid UTF-8"
+    )
+    assert len(result.err.strip().splitlines()) == 1
+
+
+def test_compare_refuses_per_stratum_with_size(tmp_path, run_cli):
+    (tmp_path / "a.txt").write_text("hi {{x}}")
+    (tmp_path / "b.txt").write_text("hello {{x}}")
+    (tmp_path / "s.csv").write_text("x\n1\n")
+    args = ["compare", "a.txt", "b.txt", "--suite", "s.csv", "--per-stratum", "2", "--size", "4"]
+    result = run_cli(args, tmp_path)
+    assert result.code == 2 and "either --per-stratum or --size" in result.err

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from promptreview.errors import UsageError
@@ -83,3 +85,21 @@ def test_named_gate_is_gating_and_flip_can_be_made_gating():
     config = parse_config(MINIMAL + "gates:\n  flip_rate: {max_increase: 0.1}\n  refusal: {gating: false}\n")
     assert config.gates["flip_rate"].gating and config.gates["flip_rate"].max_increase == 0.1
     assert not config.gates["refusal"].gating
+
+
+def test_settings_left_out_keep_their_defaults_and_given_ones_arrive():
+    from promptreview.engine.plan import ReviewOptions
+    from promptreview.engine.review import _settings
+    from promptreview.providers.retry import RetryPolicy
+
+    default = _settings(ReviewOptions(repo_root=Path("."), env={}), parse_config(MINIMAL))
+    assert default.retry == RetryPolicy() and default.timeout == 120.0 and default.concurrency == 8
+    text = (
+        MINIMAL
+        + "concurrency: 3\nretry: {max_attempts: 2, base_delay: 0, timeout: 7.5}\nbudget: {max_calls: 9}\n"
+    )
+    config = parse_config(text)
+    assert (config.max_calls, config.allow_fenced, config.max_error_rate) == (9, False, 0.1)
+    given = _settings(ReviewOptions(repo_root=Path("."), env={}), config)
+    assert given.retry == RetryPolicy(max_attempts=2, base_delay=0.0) and given.timeout == 7.5
+    assert given.concurrency == 3

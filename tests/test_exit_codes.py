@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -80,7 +81,7 @@ def test_a_crash_exits_4_with_a_log_and_still_writes_an_error_report(
     git_repo, run_cli, monkeypatch, tmp_path, fmt, marker
 ):
     monkeypatch.setattr(importlib.import_module("promptreview.cli.check"), "review_changes", boom)
-    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the crash log goes
     out = tmp_path / f"report.{fmt}"
     result = run_cli(["check", "--format", fmt, "--output", str(out)], git_repo.root)
     assert result.code == ExitCode.CRASH == 4
@@ -89,6 +90,7 @@ def test_a_crash_exits_4_with_a_log_and_still_writes_an_error_report(
         and "Traceback" not in result.err
     )
     log = Path(re.search(r"traceback in (\S+)\)", result.err)[1])
+    assert log.parent == tmp_path
     assert "Traceback" in log.read_text() and "boom: a bug in promptreview" in log.read_text()
     text = out.read_text("utf-8")
     assert marker in text and "internal error: RuntimeError: boom" in text

@@ -3,7 +3,7 @@ import os
 import pytest
 
 from promptreview.errors import UsageError
-from promptreview.sources.paths import matches_any, repo_relative, resolve_file
+from promptreview.sources.paths import matches_any, read_inside, repo_relative
 
 
 def test_relative_paths_are_normalised(tmp_path):
@@ -23,18 +23,18 @@ def test_symlink_leaving_the_repo_is_refused(tmp_path):
     repo.mkdir()
     os.symlink(outside, repo / "link.jsonl")
     with pytest.raises(UsageError, match="symlink"):
-        resolve_file(repo, "link.jsonl", "suite")
+        read_inside(repo, None, "link.jsonl", "suite")
 
 
 def test_symlink_inside_the_repo_is_fine(tmp_path):
     (tmp_path / "real.jsonl").write_text("{}")
     os.symlink(tmp_path / "real.jsonl", tmp_path / "link.jsonl")
-    assert resolve_file(tmp_path, "link.jsonl", "suite") == tmp_path / "link.jsonl"
+    assert read_inside(tmp_path, None, "link.jsonl", "suite") == ("link.jsonl", b"{}")
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(UsageError, match="does not exist"):
-        resolve_file(tmp_path, "nope.jsonl", "suite")
+        read_inside(tmp_path, None, "nope.jsonl", "suite")
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from promptreview.engine.review import ReviewOptions, review_files
 from promptreview.errors import UsageError
 from promptreview.report.model import Report
 from promptreview.sources import git, paths
-from promptreview.sources.config import Config, PromptEntry, SampleSpec, parse_config
+from promptreview.sources.config import Config, PromptEntry, SampleSpec, load_config
 
 
 def _root() -> Path:
@@ -54,14 +54,15 @@ def compare(
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
-    config_file = root / paths.repo_relative(root, config_path, "--config")
-    if config_file.is_file():
-        config = parse_config(config_file.read_text(encoding="utf-8"), config_path)
+    if (root / paths.repo_relative(root, config_path, "--config")).is_file():
+        config = load_config(root, config_path, None)
     elif suite is None:
         raise UsageError(f"no config at {config_path} and no --suite: pass --suite FILE (and --schema FILE)")
     else:
         config = Config(prompts=[], source="(flags)")
     entry = None
+    if per_stratum is not None and size is not None:
+        raise UsageError("give either --per-stratum or --size, not both")
     if suite is not None:
         entry = PromptEntry(
             files=(new,),

@@ -21,29 +21,31 @@ WORKFLOW_FILE = ".github/workflows/promptreview.yml"
 
 
 @dataclass(frozen=True)
-class Provider:
+class StarterModel:
     model: str
     secret: str | None  # env var the workflow passes from secrets
     note: str = ""
     allow_unpinned: bool = False
 
 
-PROVIDERS = {
-    "openai": Provider("openai:gpt-4o-mini-2024-07-18", "OPENAI_API_KEY"),
-    "anthropic": Provider("anthropic:claude-3-5-haiku-20241022", "ANTHROPIC_API_KEY"),
-    "github": Provider(
+STARTER_MODELS = {
+    "openai": StarterModel("openai:gpt-4o-mini-2024-07-18", "OPENAI_API_KEY"),
+    "anthropic": StarterModel("anthropic:claude-3-5-haiku-20241022", "ANTHROPIC_API_KEY"),
+    "github": StarterModel(
         "github:openai/gpt-4.1-mini",
         None,
         "GitHub Models: authenticated with the workflow's GITHUB_TOKEN (permission `models: read`); its model "
         "ids carry no date, so a pin cannot be verified",
         allow_unpinned=True,
     ),
-    "ollama": Provider(
+    "ollama": StarterModel(
         "ollama:llama3.2:3b",
         None,
         "Ollama: needs a reachable server (OLLAMA_HOST), e.g. on a self-hosted runner",
     ),
-    "sim": Provider("sim:triage-v1", None, "sim: promptreview's embedded offline model, for trying it out"),
+    "sim": StarterModel(
+        "sim:triage-v1", None, "sim: promptreview's embedded offline model, for trying it out"
+    ),
 }
 
 
@@ -67,7 +69,7 @@ def _prompt_glob(root: Path) -> str:
 
 
 def config_text(provider: str, model: str | None, prompt_glob: str) -> str:
-    spec = PROVIDERS[provider]
+    spec = STARTER_MODELS[provider]
     lines = [
         "# promptreview: reviews prompt changes by running the old and the new prompt over the same inputs.",
         "# In CI this file (and so the gates) is read from the pull request's base commit.",
@@ -99,7 +101,7 @@ def config_text(provider: str, model: str | None, prompt_glob: str) -> str:
 
 
 def workflow_text(provider: str, action_ref: str = ACTION_REF) -> str:
-    spec = PROVIDERS[provider]
+    spec = STARTER_MODELS[provider]
     permissions = [
         "  contents: read        # check out the repository; read prompts, suites and the config",
         "  pull-requests: write  # post and update promptreview's one sticky comment on the pull request",
@@ -151,7 +153,7 @@ def workflow_text(provider: str, action_ref: str = ACTION_REF) -> str:
 @click.command()
 @click.option(
     "--provider",
-    type=click.Choice(sorted(PROVIDERS)),
+    type=click.Choice(sorted(STARTER_MODELS)),
     default="openai",
     show_default=True,
     help="Model provider the starter config and workflow are set up for.",
@@ -179,7 +181,7 @@ def init(provider: str, model: str | None, action_ref: str, force: bool) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
         click.echo(f"wrote {path.relative_to(root).as_posix()}")
-    spec = PROVIDERS[provider]
+    spec = STARTER_MODELS[provider]
     click.echo("next:")
     click.echo("  1. point `prompts[].suite` at a JSONL/CSV file of real inputs (and `schema` / `strata`)")
     if spec.secret:

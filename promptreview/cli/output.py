@@ -21,7 +21,7 @@ class ProgressBar:
     """A progress bar of model calls on stderr; silent when stderr is not a terminal."""
 
     def __init__(self) -> None:
-        self.bar: Any = None
+        self.bar: Any = None  # click's progress bar, once calls start (its class is private to click)
         self.shown = 0
 
     def __call__(self, done: int, total: int) -> None:
@@ -70,14 +70,12 @@ def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str, outp
             report = make_report(progress)
     except UsageError:
         raise  # bad input: nothing was reviewed, and the one-line error says why
-    except ProviderError as exc:
-        if output:
-            Path(output).write_text(render(error_report(str(exc)), fmt), encoding="utf-8")
-        raise
     except Exception as exc:
         if output:
-            message = f"internal error: {type(exc).__name__}: {exc}"
-            Path(output).write_text(render(error_report(message), fmt), encoding="utf-8")
+            why = (
+                str(exc) if isinstance(exc, ProviderError) else f"internal error: {type(exc).__name__}: {exc}"
+            )
+            Path(output).write_text(render(error_report(why), fmt), encoding="utf-8")
         raise
     write_report(report, fmt, output)
-    return exitcodes.for_review(report.verdict, planned_only=report.plan is not None)
+    return exitcodes.for_review(report.verdict, planned_only=report.estimate is not None)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 from promptreview.engine.plan import Listed, PromptJob, ReviewPlan
 from promptreview.records import ModelSpec
-from promptreview.report.model import Plan, PromptReport, Report
+from promptreview.report.model import Estimate, PromptReport, Report
 from promptreview.sources.config import Config
-from promptreview.verdicts import ReviewVerdict, review_verdict
+from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 
 if TYPE_CHECKING:  # decide loads pandas and scipy, which a review that analyses nothing never needs
     from promptreview.engine.decide import Decision
@@ -30,7 +30,7 @@ def prompt_report(job: PromptJob, decision: Decision, cost: Mapping[str, float] 
         served=result.served,
         n_inputs=result.n_inputs,
         samples=result.samples,
-        suite=job.sample.path,
+        suite=job.suite_sample.path,
         weighted=result.weighted,
         rates=result.rates,
         flip_rate=result.flip_rate,
@@ -72,14 +72,14 @@ def report(
     head: str | None,
     provider_notes: Sequence[str] = (),
     served_warnings: Sequence[str] = (),
-    planned: Plan | None = None,
+    estimate: Estimate | None = None,
 ) -> Report:
     """The review's report. `served_warnings` ("path: warning") go to the top whatever the verdict; a failing
     or erroring prompt's own warnings follow them, since they decided the verdict."""
     simulated = any(m.provider == "sim" for m in plan.models)
     notes = [SIMULATED_NOTE] if simulated else []
     notes += provider_notes
-    if planned is not None:  # nothing was reviewed yet: no prompts, no verdict
+    if estimate is not None:  # `--plan`: nothing was reviewed yet, so no prompts and no verdict
         return Report(
             verdict=ReviewVerdict.SKIPPED,
             model_spec=model_spec,
@@ -90,7 +90,7 @@ def report(
             config=config.source,
             alpha=config.alpha,
             notes=_unique(notes),
-            plan=planned,
+            estimate=estimate,
         )
     reviewed = bool(plan.jobs)
     if not reviewed:
@@ -98,7 +98,7 @@ def report(
     warnings = list(served_warnings)
     if reviewed:
         for p in prompts:
-            if p.verdict in ("fail", "error"):
+            if p.verdict in (PromptVerdict.FAIL, PromptVerdict.ERROR):
                 warnings += [f"{p.path}: {w}" for w in p.warnings]
     return Report(
         verdict=review_verdict((p.verdict for p in prompts), reviewed),

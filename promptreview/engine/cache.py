@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
 
@@ -51,7 +52,7 @@ def _response(text: str) -> ProviderResponse:
     return ProviderResponse(**data)
 
 
-def _request_json(request: CompletionRequest) -> dict:
+def _request_json(request: CompletionRequest) -> dict[str, Any]:
     """What was asked, kept beside the answer so a cached run can be audited (like `llm logs`)."""
     return {
         "model": request.model.text,
@@ -83,12 +84,6 @@ class ResponseCache:
                     self._db.execute(sql)
                     self._db.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
 
-    def get(self, request: CompletionRequest) -> ProviderResponse | None:
-        row = self._db.execute(
-            "SELECT response_json FROM completions WHERE key = ?", (request.cache_key(),)
-        ).fetchone()
-        return None if row is None else _response(row[0])
-
     def lookup(self, requests: list[CompletionRequest]) -> dict[str, ProviderResponse]:
         """The stored answers for these requests, by cache key (one look-up each, however often a key repeats)."""
         found: dict[str, ProviderResponse] = {}
@@ -114,7 +109,7 @@ class ResponseCache:
             ),
         )
 
-    def entries(self) -> list[tuple[dict, ProviderResponse]]:
+    def entries(self) -> list[tuple[dict[str, Any], ProviderResponse]]:
         """Every stored (request, response), oldest first."""
         out = []
         for req, resp in self._db.execute(

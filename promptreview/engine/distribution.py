@@ -60,13 +60,13 @@ def shift_rows(frame: pd.DataFrame, samples: int, schema: dict[str, Any] | None)
         if b_has == 0 or h_has == 0:
             rows.append(
                 ShiftRow(
-                    name,
-                    "presence",
-                    "field " + ("appeared" if b_has == 0 else "disappeared"),
-                    None,
-                    None,
-                    {"present": b_has},
-                    {"present": h_has},
+                    field=name,
+                    kind="presence",
+                    test="field " + ("appeared" if b_has == 0 else "disappeared"),
+                    statistic=None,
+                    p_value=None,
+                    base={"present": b_has},
+                    head={"present": h_has},
                 )
             )
             continue
@@ -90,15 +90,15 @@ def shift_rows(frame: pd.DataFrame, samples: int, schema: dict[str, Any] | None)
     return rows
 
 
-def _shift(res: Any) -> ShiftRow:
+def _shift(res: stats.ShiftResult) -> ShiftRow:
     return ShiftRow(
-        res.field,
-        res.kind,
-        res.test,
-        res.statistic,
-        res.p_value,
-        res.base,
-        res.head,
+        field=res.field,
+        kind=res.kind,
+        test=res.test,
+        statistic=res.statistic,
+        p_value=res.p_value,
+        base=res.base,
+        head=res.head,
         effect=res.effect,
         effect_name=res.effect_name,
     )

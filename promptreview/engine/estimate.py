@@ -8,7 +8,7 @@ from promptreview import stats
 from promptreview.engine.plan import PromptJob
 from promptreview.providers import pricing
 from promptreview.records import RATE_OUTCOMES, Completion, CompletionRequest
-from promptreview.report.model import Plan, PlannedPrompt, PlannedSide, PlannedStratum
+from promptreview.report.model import Estimate, PromptEstimate, SideEstimate, StratumEstimate
 from promptreview.sources.config import Config
 
 DEFAULT_OUTPUT_TOKENS = 200  # used when no max_tokens is set; a triage-sized JSON answer
@@ -21,7 +21,7 @@ def _estimate_tokens(request: CompletionRequest) -> tuple[int, int]:
     return prompt, completion
 
 
-def plan(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Config) -> Plan:
+def before_run(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Config) -> Estimate:
     """Calls, estimated tokens and cost (uncached calls only), and the smallest detectable increases."""
     prompts = []
     total_cost: float | None = 0.0
@@ -37,8 +37,8 @@ def plan(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Config) -> 
                 total_cost = None
             elif total_cost is not None:
                 total_cost += cost
-            sides[side.name] = PlannedSide(str(side.model), len(mine), len(todo), p_tok, c_tok, cost)
-        n = len(job.sample.rows)
+            sides[side.name] = SideEstimate(str(side.model), len(mine), len(todo), p_tok, c_tok, cost)
+        n = len(job.suite_sample.rows)
         gated = [name for name in RATE_OUTCOMES if config.gates[name].gating]
         # the smallest increase each gate catches with 80 % power: significant after Holm over the gated
         # rates AND above its margin
@@ -54,19 +54,19 @@ def plan(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Config) -> 
             for name in gated
         }
         prompts.append(
-            PlannedPrompt(
+            PromptEstimate(
                 path=job.path,
                 change=job.change,
                 n_inputs=n,
                 samples=job.samples,
-                strata={s.label: PlannedStratum(s.population, s.sampled) for s in job.sample.strata},
+                strata={s.label: StratumEstimate(s.population, s.sampled) for s in job.suite_sample.strata},
                 sides=sides,
                 min_detectable_increase=detectable,
                 min_detectable_assumes_base_rate=ASSUMED_BASE_RATE,
             )
         )
     calls = sum(len(job.calls) for job in jobs)
-    return Plan(
+    return Estimate(
         calls=calls,
         uncached_calls=len(uncached_keys),
         cost_usd_max=total_cost,

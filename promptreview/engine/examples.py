@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 import pandas as pd
 
@@ -11,7 +12,7 @@ from promptreview.records import RATE_OUTCOMES
 from promptreview.report.model import Example
 
 
-def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict], limit: int = 5) -> list[Example]:
+def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: int = 5) -> list[Example]:
     """Inputs that were fine on base and broke on head: what a reviewer wants to read first."""
     base = frame[frame["side"] == "base"].set_index(["input_id", "sample"])
     head = frame[frame["side"] == "head"]

@@ -33,10 +33,10 @@ COLUMNS = [
 ]
 
 
-def canonical_answer(outcome: Classification) -> str:
-    if outcome.outcome in ("ok", "schema_violation"):
-        return json.dumps(outcome.output, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return f"<{outcome.outcome}>"
+def canonical_answer(classification: Classification) -> str:
+    if classification.outcome in ("ok", "schema_violation"):
+        return json.dumps(classification.output, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return f"<{classification.outcome}>"
 
 
 def _tokens(value: int | None) -> float:
@@ -54,10 +54,10 @@ def build_frame(prompt: str, scored: Sequence[ScoredCall]) -> pd.DataFrame:
                 "input_id": s.call.input_id,
                 "stratum": s.call.stratum,
                 "sample": s.call.sample,
-                "outcome": s.outcome.outcome,
-                "output": s.outcome.output,
-                "answer": canonical_answer(s.outcome),
-                "detail": s.outcome.detail,
+                "outcome": s.classification.outcome,
+                "output": s.classification.output,
+                "answer": canonical_answer(s.classification),
+                "detail": s.classification.detail,
                 "output_tokens": _tokens(response.usage.completion_tokens) if response else np.nan,
                 "prompt_tokens": _tokens(response.usage.prompt_tokens) if response else np.nan,
                 "cached": s.completion.cached,

@@ -7,9 +7,8 @@ columns, schemas, model specs (the provider is created, so an unknown provider f
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, Message, ModelSpec
 from promptreview.sources import paths
 from promptreview.sources.changes import ChangeSet
-from promptreview.sources.config import Config, PromptEntry
+from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.prompts import PromptTemplate, check_template, load_prompt
 from promptreview.sources.schemas import load_schema, make_validator
 from promptreview.sources.suites import SuiteSample, load_rows, sample_suite
@@ -32,6 +31,7 @@ class ReviewOptions:
     """What a front-end asks of a review (flags over the config)."""
 
     repo_root: Path
+    env: Mapping[str, str]  # provider keys, base URLs, cache location: the front-end's environment, passed in
     config_path: str = "promptreview.yml"  # repo-relative
     config_rev: str | None = None  # read the config (and suites) from this revision: CI passes the base SHA
     base: str | None = None
@@ -42,7 +42,6 @@ class ReviewOptions:
     concurrency: int | None = None
     use_cache: bool = True
     plan_only: bool = False
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     progress: ProgressCallback | None = None
 
 
@@ -78,11 +77,24 @@ class PromptJob:
     path: str
     change: str  # modified | added | renamed
     old_path: str | None
-    sample: SuiteSample
+    suite_sample: SuiteSample  # the inputs both sides run on
     sides: tuple[Side, ...]  # (base, head), or (head,) for an added prompt
-    samples: int
+    samples: int  # K: completions per input and side
     calls: tuple[PlannedCall, ...]
     notes: tuple[str, ...]
+
+    @property
+    def head(self) -> Side:
+        return self.sides[-1]
+
+
+@dataclass(frozen=True)
+class Version:
+    """One side's version of a prompt file, and the revision its config-named schema is read at."""
+
+    side: str  # base | head
+    template: PromptTemplate
+    rev: str | None  # None: the working tree
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ class ReviewPlan:
     jobs: tuple[PromptJob, ...]
     listed: tuple[Listed, ...]
     providers: Mapping[str, Provider]  # by provider name, for every model a side runs on
-    seed: int
+    analysis_seed: int  # seeds the permutation tests (the sample's own seed is in each suite sample)
 
     @property
     def calls(self) -> list[PlannedCall]:
@@ -117,7 +129,7 @@ class _Planner:
         self.root = opts.repo_root
         self.providers: dict[str, Provider] = {}
         self.samples = opts.samples or config.samples
-        self._suites: dict[tuple[Any, ...], SuiteSample] = {}
+        self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
 
     def suite(self, entry: PromptEntry) -> SuiteSample:
         key = (entry.suite, entry.strata, entry.sample)
@@ -154,10 +166,10 @@ class _Planner:
         change: str,
         old_path: str | None,
         entry: PromptEntry,
-        versions: Sequence[tuple[str, PromptTemplate, str | None]],  # (side, template, revision)
+        versions: Sequence[Version],
     ) -> PromptJob:
         suite = self.suite(entry)
-        sides = tuple(self.side(name, t, entry, rev, suite) for name, t, rev in versions)
+        sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
         notes = list(suite.notes)
         if len(sides) == 1:
             notes.append("a new prompt: no base to compare with; its rates are reported on their own")
@@ -204,10 +216,10 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
             listed.append(Listed(change.path, change.change, change.old_path, change.listed))
             continue
         assert change.head is not None  # only a removed prompt lacks a head, and it is listed
-        versions: list[tuple[str, PromptTemplate, str | None]] = []
+        versions = []
         if change.base is not None and change.base_path is not None:
-            versions.append(("base", load_prompt(change.base_path, change.base), changes.base))
-        versions.append(("head", load_prompt(change.path, change.head), changes.head))
+            versions.append(Version("base", load_prompt(change.base_path, change.base), changes.base))
+        versions.append(Version("head", load_prompt(change.path, change.head), changes.head))
         jobs.append(
             planner.job(len(jobs), change.path, change.change, change.old_path, change.entry, versions)
         )
@@ -227,8 +239,8 @@ def plan_files(
         raise UsageError("no suite: pass --suite FILE or a config whose prompts entry covers the files")
     planner = _Planner(opts, config, None)
     versions = [
-        ("base", load_prompt(old, old_path.read_bytes()), None),
-        ("head", load_prompt(new, new_path.read_bytes()), None),
+        Version("base", load_prompt(old, old_path.read_bytes()), None),
+        Version("head", load_prompt(new, new_path.read_bytes()), None),
     ]
     job = planner.job(0, new, "modified", old if old != new else None, entry, versions)
     return planner.plan([job], [])

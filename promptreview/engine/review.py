@@ -7,6 +7,7 @@ The two entry points differ only in where the prompts come from: `review_changes
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from promptreview.engine import assemble, policy
 from promptreview.engine.cache import ResponseCache, default_cache_path
@@ -38,15 +39,17 @@ def review_files(
 
 
 def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
-    retry = config.retry
+    spec = config.retry
+    policy = RetryPolicy()
     return RunSettings(
         concurrency=opts.concurrency or config.concurrency,
-        retry=RetryPolicy(
-            max_attempts=int(retry.get("max_attempts", RetryPolicy.max_attempts)),
-            base_delay=float(retry.get("base_delay", RetryPolicy.base_delay)),
-            max_delay=float(retry.get("max_delay", RetryPolicy.max_delay)),
+        retry=replace(
+            policy,
+            max_attempts=spec.max_attempts or policy.max_attempts,
+            base_delay=policy.base_delay if spec.base_delay is None else spec.base_delay,
+            max_delay=policy.max_delay if spec.max_delay is None else spec.max_delay,
         ),
-        timeout=float(retry.get("timeout", RunSettings.timeout)),
+        timeout=RunSettings.timeout if spec.timeout is None else spec.timeout,
     )
 
 
@@ -62,7 +65,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         if opts.plan_only:
             from promptreview.engine import estimate
 
-            planned = estimate.plan(plan.jobs, uncached, config)
+            planned = estimate.before_run(plan.jobs, uncached, config)
             return assemble.report(
                 plan,
                 (),
@@ -71,7 +74,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 config=config,
                 base=base,
                 head=head,
-                planned=planned,
+                estimate=planned,
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
@@ -115,7 +118,7 @@ def _score_and_decide(
     for job in plan.jobs:
         completions = by_job[job.index]
         frame = build_frame(job.path, score_job(job, completions, config.allow_fenced))
-        result = analyse_prompt(frame, job.sample, job.samples, job.sides[-1].schema, plan.seed)
+        result = analyse_prompt(frame, job.suite_sample, job.samples, job.head.schema, plan.analysis_seed)
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [f"{job.path}: {w}" for w in warnings]
         candidates.append(decide.Candidate(job.change, result, tuple(warnings)))

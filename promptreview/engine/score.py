@@ -39,7 +39,7 @@ class Classification:
 class ScoredCall:
     call: PlannedCall
     completion: Completion
-    outcome: Classification
+    classification: Classification
 
 
 def classify(

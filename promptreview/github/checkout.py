@@ -50,7 +50,7 @@ def resolve(root: Path, rev: str, what: str) -> str:
     raise UsageError(f"the {what} {rev!r} is not a commit or branch in this checkout; {FETCH_DEPTH_HINT}")
 
 
-def merge_base(root: Path, base: str, head: str) -> tuple[str, list[str]]:
+def find_merge_base(root: Path, base: str, head: str) -> tuple[str, list[str]]:
     """Where head forked from base (what GitHub's PR diff compares against), deepening a shallow clone."""
     notes: list[str] = []
     for step in (0, *_DEEPEN_STEPS):

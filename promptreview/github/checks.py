@@ -162,6 +162,20 @@ def gate_failures(
     return lines
 
 
+def headline(verdict: PromptVerdict, accepted: bool) -> tuple[str, str]:
+    """(annotation level, title) for a prompt's verdict: a check annotation's level (`failure`, `warning`,
+    `notice`); a workflow command says `error` where an annotation says `failure`."""
+    if verdict is PromptVerdict.FAIL:
+        return ("warning" if accepted else "failure"), "promptreview: regression" + (
+            " (accepted)" if accepted else ""
+        )
+    if verdict is PromptVerdict.WARN:
+        return "warning", "promptreview: warning"
+    if verdict is PromptVerdict.ERROR:
+        return "warning", "promptreview: no trustworthy verdict"
+    return "notice", "promptreview: no significant regression"
+
+
 def annotations_for(report: Report, lines: Mapping[str, int], accepted: bool = False) -> list[dict[str, Any]]:
     """One annotation per reviewed prompt file, at the first changed line (`lines`: path -> line)."""
     out = []
@@ -170,18 +184,14 @@ def annotations_for(report: Report, lines: Mapping[str, int], accepted: bool = F
         if not path or prompt.change == "removed":
             continue
         line = max(int(lines.get(path, 1)), 1)
+        level, title = headline(verdict, accepted)
         if verdict is PromptVerdict.FAIL:
-            level = "warning" if accepted else "failure"
-            title = "promptreview: regression" + (" (accepted)" if accepted else "")
             message = "\n".join(gate_failures(prompt, (PromptVerdict.FAIL,))) or "a gate failed"
         elif verdict is PromptVerdict.WARN:
-            level, title = "warning", "promptreview: warning"
             message = "\n".join(gate_failures(prompt, (PromptVerdict.WARN,))) or "a shift worth a look"
         elif verdict is PromptVerdict.ERROR:
-            level, title = "warning", "promptreview: no trustworthy verdict"
             message = "; ".join(str(w) for w in prompt.warnings) or "the model calls failed"
         else:
-            level, title = "notice", "promptreview: no significant regression"
             message = f"reviewed on {prompt.n_inputs} inputs × {prompt.samples} samples"
         out.append(
             {

@@ -6,6 +6,7 @@ Untrusted strings (labels, logins, file names, messages quoting PR content) go t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from promptreview.github.comment import fit_comment, marker
 from promptreview.github.conclusion import CIResult
@@ -76,6 +77,19 @@ def footer(event: Event, base: str | None, head: str | None, link: str | None) -
     )
 
 
+@dataclass(frozen=True)
+class CommentBody:
+    """The sticky comment: its hidden marker line, and the text below it (also the check run's summary)."""
+
+    marker: str
+    text: str
+    shortened: bool  # cut to fit GitHub's limit (the job summary has the whole report)
+
+    @property
+    def body(self) -> str:
+        return f"{self.marker}\n{self.text}"
+
+
 def comment_body(
     key: str,
     result: CIResult,
@@ -84,15 +98,16 @@ def comment_body(
     short: Callable[[], str] | None,
     tail: str,
     link: str | None,
-) -> tuple[str, bool]:
-    """The sticky comment: marker, banner, the report (fitted), footer."""
-    head = marker(key, result.verdict) + "\n" + banner
-    return fit_comment(head, full, tail, short=short, report_link=link)
+) -> CommentBody:
+    """The sticky comment: marker, banner, the report (fitted to GitHub's limit, marker included), footer."""
+    line = marker(key, result.verdict)
+    body, shortened = fit_comment(line + "\n" + banner, full, tail, short=short, report_link=link)
+    return CommentBody(line, body[len(line) + 1 :], shortened)
 
 
 def unchanged_body(key: str, config_path: str, tail: str) -> str:
     return (
-        f"{marker(key, 'skipped')}\n## ⏭️ promptreview: prompts are back to unchanged\n\n"
+        f"{marker(key, CIVerdict.SKIPPED)}\n## ⏭️ promptreview: prompts are back to unchanged\n\n"
         f"This pull request no longer changes any prompt file covered by {code_span(config_path, 200)}; "
         f"the earlier review no longer applies.{tail}"
     )

@@ -88,14 +88,14 @@ def _get(data: Any, *keys: str) -> Any:
     return data
 
 
-def _repository(payload: dict, env: Mapping[str, str]) -> str:
+def _repository(payload: dict[str, Any], env: Mapping[str, str]) -> str:
     repo = env.get("GITHUB_REPOSITORY") or _get(payload, "repository", "full_name")
     if not repo or "/" not in repo:
         raise UsageError("GITHUB_REPOSITORY is not set (expected owner/name)")
     return str(repo)
 
 
-def parse_event(name: str, payload: dict, env: Mapping[str, str] | None = None) -> Event:
+def parse_event(name: str, payload: dict[str, Any], env: Mapping[str, str] | None = None) -> Event:
     env = env or {}
     if name in ("pull_request", "pull_request_target"):
         return _pull_request(name, payload, env)
@@ -115,7 +115,7 @@ def parse_event(name: str, payload: dict, env: Mapping[str, str] | None = None) 
     )
 
 
-def _pull_request(name: str, payload: dict, env: Mapping[str, str]) -> Event:
+def _pull_request(name: str, payload: dict[str, Any], env: Mapping[str, str]) -> Event:
     pr = payload.get("pull_request")
     if not isinstance(pr, dict):
         raise UsageError(f"the {name} payload has no 'pull_request' object")
@@ -176,7 +176,7 @@ def _pull_request(name: str, payload: dict, env: Mapping[str, str]) -> Event:
     )
 
 
-def _merge_group(payload: dict, env: Mapping[str, str]) -> Event:
+def _merge_group(payload: dict[str, Any], env: Mapping[str, str]) -> Event:
     group = payload.get("merge_group")
     if not isinstance(group, dict):
         raise UsageError("the merge_group payload has no 'merge_group' object")
@@ -199,7 +199,7 @@ def _merge_group(payload: dict, env: Mapping[str, str]) -> Event:
     )
 
 
-def _workflow_dispatch(payload: dict, env: Mapping[str, str]) -> Event:
+def _workflow_dispatch(payload: dict[str, Any], env: Mapping[str, str]) -> Event:
     """Manual runs: optional `base` / `head` inputs; head defaults to the run's commit (GITHUB_SHA), base
     to the default branch (resolved against git later)."""
     inputs = payload.get("inputs") or {}

@@ -48,7 +48,7 @@ def prepare(event: Event, config_path: str, workdir: Path) -> Prepared:
         notes += checkout.ensure_commit(root, event.base_sha, "base")
         notes += checkout.ensure_commit(root, event.head_sha, "head")
         base_tip, head = event.base_sha, event.head_sha
-    merge_base, more = checkout.merge_base(root, base_tip, head)
+    merge_base, more = checkout.find_merge_base(root, base_tip, head)
     notes += more
     rel = paths.repo_relative(root, config_path, "--config")
     # the base's config, so a pull request cannot loosen its own gates; the head's only when it adopts one

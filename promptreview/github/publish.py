@@ -15,7 +15,7 @@ from pathlib import Path
 from github.Repository import Repository
 
 from promptreview.exitcodes import ExitCode
-from promptreview.github.checks import CheckSpec, annotations_for, gate_failures, publish_check
+from promptreview.github.checks import CheckSpec, annotations_for, gate_failures, headline, publish_check
 from promptreview.github.comment import publish_sticky
 from promptreview.github.conclusion import CIResult
 from promptreview.github.event import Event
@@ -25,7 +25,7 @@ from promptreview.report.serialize import to_json_text
 from promptreview.verdicts import PromptVerdict
 
 
-def write_report(report_dir: Path, report: Report, markdown: str) -> Path:
+def write_ci_report(report_dir: Path, report: Report, markdown: str) -> Path:
     """report.json (through the one serialiser) and report.md; returns report.json's path."""
     report_dir.mkdir(parents=True, exist_ok=True)
     json_path = report_dir / "report.json"
@@ -97,13 +97,12 @@ class Publisher:
         for p in report.prompts:
             if p.verdict not in (PromptVerdict.FAIL, PromptVerdict.WARN) or not p.path:
                 continue
-            failing = p.verdict is PromptVerdict.FAIL
-            level = "error" if failing and not accepted else "warning"
+            level, title = headline(p.verdict, accepted)
             messages = gate_failures(p, (p.verdict,)) or [f"verdict: {p.verdict}"]
-            title = ("promptreview: regression" if failing else "promptreview: warning") + (
-                " (accepted)" if accepted and failing else ""
+            command = "error" if level == "failure" else level
+            self.log.command(
+                command, "; ".join(messages), file=p.path, line=lines.get(p.path, 1), title=title
             )
-            self.log.command(level, "; ".join(messages), file=p.path, line=lines.get(p.path, 1), title=title)
 
     def summary(self, markdown: str) -> None:
         append_step_summary(self.env.get("GITHUB_STEP_SUMMARY"), markdown)

@@ -2,7 +2,9 @@
 gates from the base commit), decide the CI result, and publish it (`publish`).
 
 The command line supplies `Settings` and a sink for stdout lines and gets back the exit code; nothing here
-prints or exits. Git only through `prepare`/`checkout`, GitHub only through `api` and `publish`.
+prints or exits. Git commands only through `prepare`/`checkout`, GitHub only through `api` and `publish`;
+expected failures (bad config, a provider outage, a fork without a key) become a CI result here, through
+`conclusion` and `exitcodes`.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from promptreview.github.comment import marker
 from promptreview.github.conclusion import CIResult
 from promptreview.github.event import Event, load_event
 from promptreview.github.prepare import Prepared, cache_key, prepare
-from promptreview.github.publish import Publisher, write_report
+from promptreview.github.publish import Publisher, write_ci_report
 from promptreview.github.summary import Log, Sink, write_outputs
 from promptreview.report import markdown
 from promptreview.report.escape import code_block
 from promptreview.report.model import Report, error_report
 from promptreview.sources import git
-from promptreview.verdicts import CIVerdict, ReviewVerdict
+from promptreview.verdicts import CIVerdict, ReviewVerdict, acceptable
 
 
 @dataclass(frozen=True)
@@ -168,16 +170,16 @@ class CIRun:
                 f"{prepared.adopted_config} is new in this pull request: using its own settings and gates",
             )
         acceptance = None
-        if report.verdict is ReviewVerdict.FAIL or (report.verdict is ReviewVerdict.PASS and report.warned):
+        if acceptable(report.verdict, report.warned):
             acceptance = conclusion.acceptance_for(event, settings.accept_label, self.label_lookup())
         result = conclusion.from_report(report, settings.fail_on, acceptance)
         accepted = result.verdict is CIVerdict.ACCEPTED
-        final = dataclasses.replace(report, ci=conclusion.ci_section(result, event, prepared.config_from))
+        report = dataclasses.replace(report, ci=conclusion.ci_section(result, event, prepared.config_from))
 
         banner = compose.banners(result, settings.accept_label, prepared.adopted_config, event.label_change)
         full = markdown.render(report)
         tail = compose.footer(event, prepared.base, prepared.head, self.link)
-        body, shortened = compose.comment_body(
+        comment = compose.comment_body(
             settings.check_name,
             result,
             banner,
@@ -186,17 +188,17 @@ class CIRun:
             tail,
             self.link,
         )
-        json_path = write_report(self.report_dir, final, banner + full)
+        json_path = write_ci_report(self.report_dir, report, banner + full)
 
         if result.verdict is CIVerdict.SKIPPED:
             unchanged = compose.unchanged_body(settings.check_name, settings.config_path, tail)
             comment_url = publish.comment(unchanged, create=False)
         else:
-            if shortened:
+            if comment.shortened:
                 self.log.say(
                     "the PR comment was shortened to fit GitHub's limit; the job summary has the full report"
                 )
-            comment_url = publish.comment(body, create=True)
+            comment_url = publish.comment(comment.body, create=True)
         lines = {
             p.path: first_changed_line(
                 prepared.root, prepared.base, prepared.head, p.old_path or p.path, p.path
@@ -204,10 +206,9 @@ class CIRun:
             for p in report.prompts
             if p.path and p.change != "removed"
         }
-        summary = body.split("\n", 1)[1]  # the comment without its marker line
-        publish.check(result, summary, prepared.head, final, lines, accepted)
+        publish.check(result, comment.text, prepared.head, report, lines, accepted)
         publish.summary(banner + full + tail)
-        publish.annotate(final, lines, accepted)
+        publish.annotate(report, lines, accepted)
         return publish.done(result, json_path, comment_url)
 
     def finish_problem(self, result: CIResult, details: str, prepared: Prepared | None) -> ExitCode:
@@ -226,7 +227,7 @@ class CIRun:
             report = Report(verdict=ReviewVerdict.SKIPPED, base=base, head=head, ci=section)
         else:
             report = error_report(result.reason or result.title, base=base, head=head, ci=section)
-        json_path = write_report(self.report_dir, report, text)
+        json_path = write_ci_report(self.report_dir, report, text)
         # no review happened: an existing comment learns why, but no new comment is started
         comment_url = publish.comment(
             marker(self.settings.check_name, result.verdict) + "\n" + text + tail, False

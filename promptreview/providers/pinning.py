@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from promptreview.providers.base import PinStatus
 
@@ -269,7 +270,7 @@ def ollama_pinned_id(name: str, digest: str, length: int = OLLAMA_MIN_DIGEST) ->
     return f"{name}@sha256:{digest.lower().removeprefix('sha256:')[:length]}"
 
 
-def ollama_pinned_suggestions(model_id: str, tags: Iterable[dict]) -> list[str]:
+def ollama_pinned_suggestions(model_id: str, tags: Iterable[dict[str, Any]]) -> list[str]:
     """Pinned ids for `model_id` from the models of `GET /api/tags` (`[{name, digest}, ...]`)."""
     name, _digest = split_ollama_digest(model_id)
     wanted = normalize_ollama_name(name)

@@ -132,7 +132,7 @@ class PromptReport:
 
 
 @dataclass(frozen=True)
-class PlannedSide:
+class SideEstimate:
     model: str
     calls: int
     uncached_calls: int
@@ -142,25 +142,25 @@ class PlannedSide:
 
 
 @dataclass(frozen=True)
-class PlannedStratum:
+class StratumEstimate:
     population: int
     sampled: int
 
 
 @dataclass(frozen=True)
-class PlannedPrompt:
+class PromptEstimate:
     path: str
     change: str
     n_inputs: int
     samples: int
-    strata: Mapping[str, PlannedStratum]
-    sides: Mapping[str, PlannedSide]
+    strata: Mapping[str, StratumEstimate]
+    sides: Mapping[str, SideEstimate]
     min_detectable_increase: Mapping[str, float]  # gated rate -> smallest increase caught with 80 % power
     min_detectable_assumes_base_rate: float
 
 
 @dataclass(frozen=True)
-class Plan:
+class Estimate:
     """What a review would run and cost, before any call (`--plan`)."""
 
     calls: int
@@ -168,7 +168,7 @@ class Plan:
     cost_usd_max: float | None
     budget_max_calls: int | None
     over_budget: bool
-    prompts: Sequence[PlannedPrompt]
+    prompts: Sequence[PromptEstimate]
 
 
 # -- CI ------------------------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class Report:
     alpha: float = 0.05
     notes: Sequence[str] = ()
     warnings: Sequence[str] = ()
-    plan: Plan | None = None
+    estimate: Estimate | None = None  # `--plan`: what the review would run and cost (JSON: `plan`)
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
     ci: CISection | None = None
@@ -237,13 +237,12 @@ class Report:
 
     @property
     def reviewed(self) -> Sequence[PromptReport]:
-        """The prompts that were run (removed ones are only listed)."""
+        """The prompts whose file is still there (all but removed ones; a pure rename is counted, unrun)."""
         return [p for p in self.prompts if p.change != "removed"]
 
 
-def error_report(message: str, **context: Any) -> Report:
-    """A report that says there is no verdict, and why (provider outage, crash, a CI run that could not run).
-
-    `context` fills other `Report` fields (`base`, `head`, `config`, `ci`, ...).
-    """
-    return Report(verdict=ReviewVerdict.ERROR, error=message, **context)
+def error_report(
+    message: str, *, base: str | None = None, head: str | None = None, ci: CISection | None = None
+) -> Report:
+    """A report that says there is no verdict, and why (provider outage, crash, a CI run that could not run)."""
+    return Report(verdict=ReviewVerdict.ERROR, error=message, base=base, head=head, ci=ci)

@@ -189,8 +189,8 @@ def to_dict(report: Report) -> dict[str, Any]:
     }
     if report.error is not None:
         out["error"] = report.error
-    if report.plan is not None:
-        out["plan"] = report.plan
+    if report.estimate is not None:
+        out["plan"] = report.estimate
     if report.ci is not None:
         out["ci"] = _ci(report.ci)
     cleaned: dict[str, Any] = _clean(out)

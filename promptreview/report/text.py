@@ -18,12 +18,12 @@ from promptreview.report.common import (
     stratum_cells,
     title,
 )
-from promptreview.report.model import Plan, Report
+from promptreview.report.model import Estimate, Report
 
 
 def render(report: Report) -> str:
-    if report.plan is not None:
-        return _plan(report.plan)
+    if report.estimate is not None:
+        return _estimate(report.estimate)
     lines = [f"promptreview: {VERDICT_WORDS[report.verdict]}"]
     if report.error is not None:  # no review to show: why there is no verdict
         return "\n".join([*lines, report.error]) + "\n"
@@ -83,7 +83,7 @@ def render(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plan(plan: Plan) -> str:
+def _estimate(plan: Estimate) -> str:
     lines = [f"promptreview plan: {plan.calls} calls ({plan.uncached_calls} not cached)"]
     if plan.over_budget:
         lines.append(

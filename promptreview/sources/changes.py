@@ -68,7 +68,13 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
             assert old_path is not None  # git names at least one side of every change
             found.append(
                 PromptChange(
-                    kind, old_path, old_path, entry, None, None, "the prompt file was removed; nothing to run"
+                    change=kind,
+                    path=old_path,
+                    base_path=old_path,
+                    entry=entry,
+                    base=None,
+                    head=None,
+                    listed="the prompt file was removed; nothing to run",
                 )
             )
             continue
@@ -76,8 +82,21 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
         if head is None:
             continue
         base = git.read_at(root, base_sha, old_path) if old_path else None
-        listed = "renamed without a change to its content; nothing to run" if base == head else None
+        listed = None
+        if base == head:  # a pure rename, or a change of the file's mode alone
+            unchanged = (
+                "renamed without a change to its content" if kind == "renamed" else "content unchanged"
+            )
+            listed = f"{unchanged}; nothing to run"
         found.append(
-            PromptChange(kind, new_path, old_path if base is not None else None, entry, base, head, listed)
+            PromptChange(
+                change=kind,
+                path=new_path,
+                base_path=old_path if base is not None else None,
+                entry=entry,
+                base=base,
+                head=head,
+                listed=listed,
+            )
         )
     return ChangeSet(base_sha, head_sha, tuple(found))

@@ -4,7 +4,7 @@ shipped beside this module; every problem is one line that names the key path.""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,7 +17,6 @@ from promptreview.errors import UsageError
 from promptreview.sources import git, paths
 
 DEFAULT_MODEL = "sim:triage-v1"
-DEFAULT_ALPHA = 0.05
 DEFAULT_GATES: dict[str, dict[str, Any]] = {
     "parse_failure": {"max_increase": 0.02, "gating": True},
     "schema_violation": {"max_increase": 0.02, "gating": True},
@@ -66,6 +65,16 @@ def gate_specs(raw: dict[str, Any] | None = None) -> dict[str, GateSpec]:
 
 
 @dataclass(frozen=True)
+class RetrySpec:
+    """The config's `retry:`; a setting left out (None) keeps the runner's default."""
+
+    max_attempts: int | None = None
+    base_delay: float | None = None  # seconds before the first retry
+    max_delay: float | None = None  # seconds
+    timeout: float | None = None  # seconds per HTTP request
+
+
+@dataclass(frozen=True)
 class Config:
     prompts: Sequence[PromptEntry]
     model: str = DEFAULT_MODEL
@@ -76,9 +85,9 @@ class Config:
     allow_unpinned: bool = False
     allow_fenced: bool = False
     max_error_rate: float = 0.1
-    retry: dict[str, float] = field(default_factory=dict)  # max_attempts, base_delay, max_delay, timeout (s)
+    retry: RetrySpec = field(default_factory=RetrySpec)
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
-    alpha: float = 0.05
+    alpha: float = 0.05  # gates.alpha
     gates: dict[str, GateSpec] = field(default_factory=gate_specs)
     source: str = "promptreview.yml"
 
@@ -97,7 +106,7 @@ def _schema() -> dict[str, Any]:
     return schema
 
 
-def _path_text(path: Any) -> str:
+def _path_text(path: Iterable[str | int]) -> str:
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -188,7 +197,7 @@ def parse_config(text: str, source: str = "promptreview.yml") -> Config:
     return _build(data, source)
 
 
-def _build(data: dict, source: str) -> Config:
+def _build(data: dict[str, Any], source: str) -> Config:
     entries = []
     for item in data["prompts"]:
         files = item["files"]
@@ -211,20 +220,21 @@ def _build(data: dict, source: str) -> Config:
                 ),
             )
         )
+    # only what the file says: every default lives once, in the dataclasses above
+    given: dict[str, Any] = {
+        key: data[key]
+        for key in ("model", "samples", "concurrency", "allow_unpinned", "max_error_rate", "prices")
+        if key in data
+    }
+    if "params" in data:
+        given["params"] = dict(data["params"])
+    if "max_calls" in data.get("budget", {}):
+        given["max_calls"] = data["budget"]["max_calls"]
+    if "allow_fenced" in data.get("parsing", {}):
+        given["allow_fenced"] = data["parsing"]["allow_fenced"]
+    if "retry" in data:
+        given["retry"] = RetrySpec(**data["retry"])
     raw_gates = data.get("gates", {})
-    return Config(
-        prompts=tuple(entries),
-        model=data.get("model", DEFAULT_MODEL),
-        params=dict(data.get("params", {})),
-        samples=data.get("samples", 3),
-        concurrency=data.get("concurrency", 8),
-        max_calls=data.get("budget", {}).get("max_calls"),
-        allow_unpinned=data.get("allow_unpinned", False),
-        allow_fenced=data.get("parsing", {}).get("allow_fenced", False),
-        max_error_rate=data.get("max_error_rate", 0.1),
-        retry=dict(data.get("retry", {})),
-        prices=data.get("prices", {}),
-        alpha=raw_gates.get("alpha", DEFAULT_ALPHA),
-        gates=gate_specs(raw_gates),
-        source=source,
-    )
+    if "alpha" in raw_gates:
+        given["alpha"] = raw_gates["alpha"]
+    return Config(prompts=tuple(entries), gates=gate_specs(raw_gates), source=source, **given)

@@ -42,15 +42,6 @@ def read_inside(root: Path, rev: str | None, raw: str, what: str) -> tuple[str, 
     return rel, data
 
 
-def resolve_file(root: Path, raw: str, what: str) -> Path:
-    """A config path as an existing file inside the repository."""
-    rel = repo_relative(root, raw, what)
-    path = root / rel
-    if not path.is_file():
-        raise UsageError(f"{what}: file {raw!r} does not exist")
-    return path
-
-
 @lru_cache(maxsize=256)
 def _glob_regex(pattern: str) -> re.Pattern[str]:
     """Translate a gitignore-style glob (`**` spans directories, `*` and `?` stay in one segment)."""

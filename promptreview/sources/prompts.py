@@ -24,7 +24,6 @@ from promptreview.records import Message
 
 PROMPT_YML_SUFFIXES = (".prompt.yml", ".prompt.yaml")
 CHAT_SUFFIXES = (".json", ".yaml", ".yml")
-TEMPLATE_SUFFIXES = (".txt", ".md", ".j2", ".jinja", ".prompt")
 ROLES = ("system", "user", "assistant", "developer")
 
 # GitHub Models spells parameters in camelCase; providers take snake_case
@@ -118,7 +117,7 @@ def _params(path: str, raw: Any) -> dict[str, Any]:
     return out
 
 
-def _json_schema(path: str, raw: Any) -> tuple[dict | None, str]:
+def _json_schema(path: str, raw: Any) -> tuple[dict[str, Any] | None, str]:
     """GitHub Models' `jsonSchema`: a JSON string or a mapping, either `{name, strict, schema}` or a bare schema."""
     if raw is None:
         return None, "output"
