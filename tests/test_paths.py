@@ -47,6 +47,9 @@ def test_missing_file(tmp_path):
         ("a.txt", "*.txt", True),
         ("a/b.txt", "*.txt", False),
         ("a1.md", "a?.md", True),
+        ("prompts/a.prompt.yml", "./prompts/*.prompt.yml", True),
+        (".prompts/a.prompt.yml", "./.prompts/*.prompt.yml", True),  # only the leading "./" goes
+        ("prompts/a.prompt.yml", "./.prompts/*.prompt.yml", False),
     ],
 )
 def test_globs(path, glob, expected):

@@ -75,7 +75,7 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 def matches_any(path: str, globs: tuple[str, ...]) -> bool:
-    return any(_glob_regex(g.lstrip("./") if g.startswith("./") else g).match(path) for g in globs)
+    return any(_glob_regex(g.removeprefix("./")).match(path) for g in globs)
 
 
 def check_globs(root: Path, globs: tuple[str, ...], what: str) -> None:
