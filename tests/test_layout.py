@@ -16,7 +16,7 @@ ARCHITECTURE = (ROOT / "docs" / "architecture.md").read_text("utf-8")
 PICTURE = ARCHITECTURE.split("```", 2)[1]
 MAX_LINES = 400
 # beside the checkout, and this machine's own paths; spelled apart, so this file does not match itself
-OUTSIDE = ("../" + "shared", "/" + "work/")
+OUTSIDE = ("../" + "sh" + "ared", "/" + "work/")
 
 SUBPACKAGES = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
 TOP_MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("__"))

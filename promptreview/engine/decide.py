@@ -55,18 +55,17 @@ def error_warnings(result: PromptStats, max_error_rate: float) -> list[str]:
 
 def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
     """Adjust p-values over the review, decide every gate, and give each prompt its verdict."""
-    errored = [bool(error_warnings(c.stats, config.max_error_rate)) for c in candidates]
+    failed_calls = [error_warnings(c.stats, config.max_error_rate) for c in candidates]
     compared = [
         i
         for i, c in enumerate(candidates)
-        if c.change in ("modified", "renamed") and c.stats.rates and not errored[i]
+        if c.change in ("modified", "renamed") and c.stats.rates and not failed_calls[i]
     ]
     adjusted, n_gated = _adjust(candidates, compared, config)
     decisions = []
     for i, candidate in enumerate(candidates):
-        result, warnings = candidate.stats, list(candidate.warnings)
-        warnings = error_warnings(result, config.max_error_rate) + warnings
-        verdict = PromptVerdict.ERROR if errored[i] else PromptVerdict.PASS
+        result, warnings = candidate.stats, failed_calls[i] + list(candidate.warnings)
+        verdict = PromptVerdict.ERROR if failed_calls[i] else PromptVerdict.PASS
         result = _with_adjusted(i, result, adjusted)
         if i in compared:
             result, verdict, lines = _gates(result, config)
@@ -83,8 +82,8 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
 def _adjust(
     candidates: Sequence[Candidate], compared: list[int], config: Config
 ) -> tuple[dict[Key, float], int]:
-    """Adjusted p-values by test: (i, "holm", ...) for the gated family, (i, "bh", ...) for the rest; and the
-    size of the Holm family (at least 1), which the detectable increases assume."""
+    """Adjusted p-values by test, (prompt index, which test, ...): Holm over the gated family, Benjamini–Hochberg
+    over the rest; and the size of the Holm family (at least 1), which the detectable increases assume."""
     gated: list[tuple[Key, float]] = []
     descriptive: list[tuple[Key, float]] = []
     fixed: dict[Key, float] = {}
@@ -99,28 +98,26 @@ def _adjust(
                 if row.discordant == 0:
                     # no input differs: the smallest attainable p is 1, so the test can never reject and does
                     # not count towards the family (Tarone 1990); counting it would make Holm stricter for nothing
-                    fixed[(i, "holm", "rate", name)] = 1.0
+                    fixed[(i, "rate", name)] = 1.0
                     continue
-                gated.append(((i, "holm", "rate", name), row.p_increase))  # "did it go up?": one-sided
+                gated.append(((i, "rate", name), row.p_increase))  # "did it go up?": one-sided
             elif row.p_value is not None:
-                descriptive.append(((i, "bh", "rate", name), row.p_value))
+                descriptive.append(((i, "rate", name), row.p_value))
         if result.flip_rate and result.flip_rate.p_value is not None:
-            (gated if flips_gate else descriptive).append(
-                ((i, "holm" if flips_gate else "bh", "flip"), result.flip_rate.p_value)
-            )
+            (gated if flips_gate else descriptive).append(((i, "flip"), result.flip_rate.p_value))
         descriptive += [
-            ((i, "bh", "shift", n), s.p_value)
+            ((i, "shift", n), s.p_value)
             for n, s in enumerate(result.distribution_shift)
             if s.p_value is not None
         ]
         for n, stratum in enumerate(result.strata):
             descriptive += [
-                ((i, "bh", "stratum", n, name), r.p_value)
+                ((i, "stratum", n, name), r.p_value)
                 for name, r in stratum.rates.items()
                 if r.p_value is not None
             ]
             if stratum.flip_rate and stratum.flip_rate.p_value is not None:
-                descriptive.append(((i, "bh", "stratum-flip", n), stratum.flip_rate.p_value))
+                descriptive.append(((i, "stratum-flip", n), stratum.flip_rate.p_value))
     out = dict(fixed)
     out |= dict(zip((k for k, _ in gated), stats.holm([p for _, p in gated]), strict=True))
     out |= dict(
@@ -131,11 +128,7 @@ def _adjust(
 
 def _with_adjusted(i: int, result: PromptStats, adjusted: dict[Key, float]) -> PromptStats:
     def adj(*key: Hashable, current: float | None) -> float | None:
-        for family in ("holm", "bh"):
-            found = adjusted.get((i, family, *key))
-            if found is not None:
-                return found
-        return current
+        return adjusted.get((i, *key), current)
 
     rates = {
         name: replace(row, p_adjusted=adj("rate", name, current=row.p_adjusted))
