@@ -61,7 +61,8 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
     cache = ResponseCache(default_cache_path(opts.env)) if opts.use_cache else None
     try:
         known = cache.lookup(requests) if cache is not None else {}
-        uncached = {r.cache_key() for r in requests} - set(known)
+        keys = [r.cache_key() for r in requests]  # a hash of the whole request: computed once here
+        uncached = set(keys) - set(known)
         if opts.plan_only:
             from promptreview.engine import estimate
 
@@ -78,7 +79,8 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
-            {r.model.provider for r in requests if r.cache_key() in uncached}, plan.providers
+            {r.model.provider for r, key in zip(requests, keys, strict=True) if key in uncached},
+            plan.providers,
         )
         settings = _settings(opts, config)
         completions = (
