@@ -102,8 +102,9 @@ def test_json_report_is_strict_json_without_nan():
 
 def test_markdown_keeps_untrusted_text_inert():
     md = render(sample_report(), "markdown")
-    assert not re.search(r"(?<!\\)<(img|script)", md)  # only backslash-escaped, so shown as text
-    assert "@octocat" not in md and "@admin" not in md  # nobody is pinged
+    prose = re.sub(r"^(`{3,}).*?^\1$", "", md, flags=re.S | re.M)  # fenced quotes are shown verbatim
+    assert not re.search(r"(?<!\\)<(img|script)", prose)  # only backslash-escaped, so shown as text
+    assert "@octocat" not in prose and "@admin" not in prose  # nobody is pinged (code is never linked)
     assert "](http" not in md  # no live link
     assert (
         "| parse failure | 0.0% (0/360) | 12.1% (42/360) | +12.1 pp | [+8.7, +16.1] | <0.001 | fail |" in md
@@ -116,13 +117,14 @@ def test_markdown_without_examples_drops_only_the_examples():
 
     report = sample_report()
     assert "Examples that broke" in markdown.render(report)
+    assert "not JSON" in markdown.render(report)
     assert "Examples that broke" not in markdown.render(report, examples=False)
 
 
 def test_text_report_names_the_verdict_and_the_gate():
     text = render(sample_report(), "text")
-    assert text.startswith("promptreview: FAIL: regression")
-    assert "12.1% (42/360)" in text and "(simulated)" in text
+    assert text.startswith("promptreview: FAIL: regression · parse failure +12.1 pp [+8.7, +16.1]")
+    assert "12.1% (42/360)" in text and "(simulated: " in text
 
 
 def test_html_escapes_everything():

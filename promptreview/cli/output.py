@@ -3,6 +3,7 @@ a review ends without a verdict (provider outage, crash), a `verdict: error` rep
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,8 +50,18 @@ class ProgressBar:
         self.close()
 
 
+def use_color() -> bool:
+    """Colour on a terminal only, and never when NO_COLOR is set (https://no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def write_report(report: Report, fmt: str, output: str | None) -> None:
-    text = render(report, fmt)
+    if fmt == "text" and not output and use_color():
+        from promptreview.report import text as text_format
+
+        text = text_format.render(report, color=True)
+    else:
+        text = render(report, fmt)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"promptreview: {report.verdict} (report written to {output})", err=True)

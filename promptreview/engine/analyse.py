@@ -151,10 +151,12 @@ def _paired(
     strata_of = base.drop_duplicates("input_id").set_index("input_id")["stratum"]
     weights = _input_weights(inputs[keep], strata_of, sample) if weighted else None
     result = stats.paired_rate_test(b[keep], h[keep], weights, seed=seed, base_n=b_n[keep], head_n=h_n[keep])
-    # base, head and delta stay the exact shares of completions; the interval and the tests are per input
-    # (clustered), so they stay honest when the K samples of one input are correlated
+    # base and head stay the exact shares of completions; the change, its interval and its tests are one
+    # estimand, the (weighted) mean over inputs of the per-input difference, so the change never falls
+    # outside its own interval (they differ from head - base only when failed calls leave inputs unequal)
     return replace(
         row,
+        delta=result.delta,
         ci95=(result.ci95[0], result.ci95[1]),
         discordant=int(np.sum(b[keep] != h[keep])),
         p_value=result.p_value,

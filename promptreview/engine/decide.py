@@ -11,6 +11,7 @@ decisions, detectable increases) with its verdict and warnings; it changes nothi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -61,7 +62,8 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         for i, c in enumerate(candidates)
         if c.change in ("modified", "renamed") and c.stats.rates and not failed_calls[i]
     ]
-    adjusted, n_gated = _adjust(candidates, compared, config)
+    adjusted, _ = _adjust(candidates, compared, config)
+    family = gate_family(config, len(compared))
     decisions = []
     for i, candidate in enumerate(candidates):
         result, warnings = candidate.stats, failed_calls[i] + list(candidate.warnings)
@@ -70,13 +72,19 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         if i in compared:
             result, verdict, lines = _gates(result, config)
             warnings += lines
-            result, lines = _power(result, verdict, config, n_gated)
+            result, lines = _power(result, verdict, config, family)
             warnings += lines
         result = replace(
             result, strata=tuple(sorted(result.strata, key=lambda s: _blast_radius(s, config.alpha)))
         )
         decisions.append(Decision(verdict, result, tuple(warnings)))
     return decisions
+
+
+def gate_family(config: Config, compared: int) -> int:
+    """The nominal Holm family the detectable increases assume: every gated rate of every compared prompt
+    (the same number `--plan` uses, so the plan and the report agree for the same sample)."""
+    return max(sum(1 for name in RATE_OUTCOMES if config.gates[name].gating) * compared, 1)
 
 
 def _adjust(
@@ -171,7 +179,8 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
         rates[name] = row
         if decision is not PromptVerdict.PASS:
             verdict = worse(verdict, decision)
-            warnings.append(_gate_line(name, row, decision, gate.gating))
+            if p < alpha:  # above the margin but not significant: one "inconclusive" line, from `_power`
+                warnings.append(_gate_line(name, row, decision, gate.gating))
     flip = result.flip_rate
     if (
         flip
@@ -189,8 +198,8 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
         flip = replace(flip, gate=decision)
         verdict = worse(verdict, decision)
         warnings.append(
-            f"answers changed on {flip.head_vs_base:.1%} of input-samples against a noise floor of "
-            f"{flip.noise_floor:.1%} (adjusted p = {flip.p_adjusted:.3g})"
+            f"base and head answers disagree in {flip.head_vs_base:.1%} of base × head sample pairs, against "
+            f"{flip.noise_floor:.1%} between base's own samples (adjusted p = {flip.p_adjusted:.3g})"
         )
     shifted = [s for s in result.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
     if shifted:
@@ -204,19 +213,48 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
     return replace(result, rates=rates, flip_rate=flip), verdict, warnings
 
 
+def design_effect(weighted: bool, strata: Sequence[tuple[int, int]]) -> float:
+    """Kish's design effect of the stratum weights, (population, sampled) per stratum; 1.0 unweighted."""
+    if not weighted or len(strata) < 2:
+        return 1.0
+    return stats.weighting_design_effect([p for p, _ in strata], [n for _, n in strata])
+
+
 def _power(
     result: PromptStats, verdict: PromptVerdict, config: Config, n_gated: int
 ) -> tuple[PromptStats, list[str]]:
-    """Record the smallest increase each gate catches with 80 % power; warn when a pass rests on too little.
+    """Record the smallest increase each gate catches with 80 % power; warn (once) when a pass rests on too
+    little, and call a change above its margin but not significant inconclusive (once), naming the sample
+    that would decide it.
 
     A pass is called unsupported when the gate would usually miss an increase of twice its margin
-    (`stats.underpowered`); a fail never is, since its error rate is controlled.
+    (`stats.underpowered`); a fail never is, since its error rate is controlled. The detectable increases
+    include the design effect of unequal stratum weights, as `--plan`'s do.
     """
     rates = dict(result.rates)
-    warnings = []
+    deff = design_effect(result.weighted, [(s.population, s.n_inputs) for s in result.strata])
+    small: list[tuple[str, float, float]] = []
+    unsure: list[tuple[str, RateRow, int | None]] = []
     for name in RATE_OUTCOMES:
+        if name not in rates:
+            continue
         row, gate = rates[name], config.gates[name]
-        if not gate.gating or row.base is None:
+        if row.base is None:
+            continue
+        base_rate = row.base
+        p = row.p_adjusted if row.p_adjusted is not None else row.p_value
+        if row.delta is not None and row.delta > gate.max_increase and p is not None and p >= config.alpha:
+            need = stats.inputs_to_detect(
+                row.delta,
+                result.samples,
+                row.base,
+                config.alpha,
+                max_increase=gate.max_increase,
+                n_tests=n_gated,
+                design_effect=deff,
+            )
+            unsure.append((name, row, need))
+        if not gate.gating:
             continue
         detectable = stats.min_detectable_increase(
             result.n_inputs,
@@ -225,17 +263,49 @@ def _power(
             alpha=config.alpha,
             max_increase=gate.max_increase,
             n_tests=n_gated,
+            design_effect=deff,
         )
-        rates[name] = replace(row, min_detectable=detectable)
+        rates[name] = row = replace(row, min_detectable=detectable)
+        if unsure and unsure[-1][0] == name:
+            continue
         if verdict is not PromptVerdict.FAIL and stats.underpowered(
-            result.n_inputs, result.samples, row.base, gate.max_increase, config.alpha, n_tests=n_gated
+            result.n_inputs,
+            result.samples,
+            base_rate,
+            gate.max_increase,
+            config.alpha,
+            n_tests=n_gated,
+            design_effect=deff,
         ):
-            warnings.append(
-                f"sample too small for the {name.replace('_', ' ')} gate: with {result.n_inputs} inputs x "
-                f"{result.samples} samples it catches an increase of {detectable * 100:.1f} pp with 80% power, "
-                f"more than twice its {gate.max_increase * 100:.1f} pp margin"
-            )
+            small.append((name, detectable, gate.max_increase))
+    warnings = []
+    if unsure:
+        what = " and ".join(
+            f"{name.replace('_', ' ')} {row.delta * 100:+.1f} pp" for name, row, _ in unsure if row.delta
+        )
+        needs = [n for _, _, n in unsure if n is not None]
+        decide_by = (
+            f"about {max(needs)} inputs × {result.samples} samples would decide it with 80% power"
+            if len(needs) == len(unsure)
+            else "no affordable sample would decide it at this size of change"
+        )
+        warnings.append(
+            f"inconclusive: {what} estimated above the margin but not significant with {result.n_inputs} "
+            f"inputs × {result.samples} samples; {decide_by}"
+        )
+    if small:
+        names = ", ".join(name.replace("_", " ") for name, _, _ in small)
+        sizes = ", ".join(_detectable_text(d) for _, d, _ in small)
+        warnings.append(
+            f"sample too small for the {names} gate{'s' if len(small) > 1 else ''}: with {result.n_inputs} "
+            f"inputs × {result.samples} samples the smallest increase caught with 80% power is {sizes} "
+            f"(more than twice the margin)"
+        )
     return replace(result, rates=rates), warnings
+
+
+def _detectable_text(value: float) -> str:
+    return "not reachable" if not math.isfinite(value) or value >= 1.0 else f"{value * 100:.1f} pp"
 
 
 def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:
@@ -256,11 +326,13 @@ def _gate_line(name: str, row: RateRow, decision: PromptVerdict, gating: bool) -
     label = name.replace("_", " ")
     p_text = f"adjusted p = {row.p_adjusted:.3g}" if row.p_adjusted is not None else f"p = {row.p_value:.3g}"
     change = f"{label} rate {row.base:.1%} → {row.head:.1%} ({row.delta * 100:+.1f} pp, {p_text})"
-    if decision is PromptVerdict.FAIL:
-        return f"{change}: significant and above the {row.max_increase * 100:.1f} pp margin"
-    if row.delta > row.max_increase:
-        return f"{change}: above the {row.max_increase * 100:.1f} pp margin but not significant"
-    return f"{change}: significant but within the {row.max_increase * 100:.1f} pp margin" + (
+    margin = f"{row.max_increase * 100:.1f} pp margin"
+    if decision is PromptVerdict.FAIL or (not gating and row.delta > row.max_increase):
+        # the test is against zero; only the point estimate is compared with the margin (docs/statistics.md)
+        return f"{change}: significant increase, estimated above the {margin}" + (
+            "" if gating else " (not gating)"
+        )
+    return f"{change}: significant increase, estimated within the {margin}" + (
         "" if gating else " (not gating)"
     )
 

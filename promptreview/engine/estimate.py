@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence, Set
 
 from promptreview import stats
+from promptreview.engine.decide import design_effect, gate_family
 from promptreview.engine.plan import PromptJob
 from promptreview.providers import pricing
 from promptreview.records import RATE_OUTCOMES, Completion, CompletionRequest
@@ -25,11 +26,18 @@ def before_run(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Confi
     """Calls, estimated tokens and cost (uncached calls only), and the smallest detectable increases."""
     prompts = []
     total_cost: float | None = 0.0
+    counted: set[str] = set()  # a request both sides (or two prompts) make is made once: counted once
+    compared = sum(1 for job in jobs if job.change in ("modified", "renamed"))
     for job in jobs:
         sides = {}
         for side in job.sides:
             mine = [c.request for c in job.calls if c.side == side.name]
-            todo = [r for r in mine if r.cache_key() in uncached_keys]
+            todo = []
+            for r in mine:
+                key = r.cache_key()
+                if key in uncached_keys and key not in counted:
+                    counted.add(key)
+                    todo.append(r)
             p_tok = sum(_estimate_tokens(r)[0] for r in todo)
             c_tok = sum(_estimate_tokens(r)[1] for r in todo)
             cost = pricing.estimate_cost(str(side.model), p_tok, c_tok, config.prices)
@@ -40,6 +48,10 @@ def before_run(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Confi
             sides[side.name] = SideEstimate(str(side.model), len(mine), len(todo), p_tok, c_tok, cost)
         n = len(job.suite_sample.rows)
         gated = [name for name in RATE_OUTCOMES if config.gates[name].gating]
+        deff = design_effect(
+            not job.suite_sample.proportional,
+            [(s.population, s.sampled) for s in job.suite_sample.strata],
+        )
         # the smallest increase each gate catches with 80 % power: significant after Holm over the gated
         # rates AND above its margin
         detectable = {
@@ -49,7 +61,8 @@ def before_run(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Confi
                 ASSUMED_BASE_RATE,
                 alpha=config.alpha,
                 max_increase=config.gates[name].max_increase,
-                n_tests=max(len(gated), 1),
+                n_tests=gate_family(config, max(compared, 1)),
+                design_effect=deff,
             )
             for name in gated
         }

@@ -20,6 +20,7 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
     for _, h in head[head["outcome"].isin(RATE_OUTCOMES)].iterrows():
         key = (h["input_id"], h["sample"])
         b_outcome = base["outcome"].get(key) if len(base) else None
+        b_text = base["text"].get(key) if len(base) else None
         if b_outcome == h["outcome"]:
             continue
         row = rows_by_id.get(h["input_id"], {})
@@ -33,6 +34,7 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
                 input_text=json.dumps(row, ensure_ascii=False)[:500],
                 head_text=h["text"][:500] if isinstance(h["text"], str) else "",
                 detail=h["detail"] if isinstance(h["detail"], str) else None,
+                base_text=b_text[:500] if isinstance(b_text, str) else None,
             )
         )
     # one example per outcome first, so a rare failure kind is not crowded out

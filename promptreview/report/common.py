@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 
-from promptreview.report.model import PromptReport, RateRow, ShiftRow, StratumRow
+from promptreview.report.model import EvaluatorRow, PromptReport, RateRow, Report, ShiftRow, StratumRow
 
 RATE_LABELS = {
     "parse_failure": "parse failure",
@@ -73,7 +75,8 @@ def title(p: PromptReport) -> str:
 
 P_VALUE_NOTE = (
     "p (adj.): for gated rates, the one-sided p for an increase, Holm-adjusted over every gated test of the "
-    "review; for strata, other rates, flips and distribution shifts, the two-sided p, Benjamini-Hochberg-adjusted."
+    "review; for strata, other rates, flips and distribution shifts, the two-sided p, Benjamini-Hochberg-adjusted. "
+    "The 95% CIs are two-sided and unadjusted."
 )
 
 
@@ -113,3 +116,275 @@ def shift_cells(s: ShiftRow) -> list[str]:
         "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
         pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
     ]
+
+
+# -- the overview every format shares (the comment, the terminal, the HTML page say the same things) ---------
+
+STANDARD_RATES = ("parse_failure", "schema_violation", "refusal", "error")
+TEXT_MODE_ABSENT = ("parse_failure", "schema_violation")  # not applicable to a prompt that answers in prose
+WEIGHTED_NOTE_PREFIX = "overall rates are weighted"
+SIMULATED_PREFIX = "simulated model:"
+NOTHING_PREFIX = "nothing to review"
+NA = "n/a"
+
+
+def rate_items(p: PromptReport) -> list[tuple[str, RateRow | None]]:
+    """The rates to show, in order: every rate the prompt has (whatever names they carry), and a `None`
+    ("n/a") for a standard rate that does not apply to a text-mode prompt."""
+    items: list[tuple[str, RateRow | None]] = []
+    for name in STANDARD_RATES:
+        if name in p.rates:
+            items.append((name, p.rates[name]))
+        elif p.output_mode == "text" and name in TEXT_MODE_ABSENT:
+            items.append((name, None))
+    items += [(k, v) for k, v in p.rates.items() if k not in STANDARD_RATES]
+    return items
+
+
+def na_cells(name: str) -> list[str]:
+    return [RATE_LABELS.get(name, name), NA, NA, NA, NA, NA, NA]
+
+
+def rate_table(p: PromptReport) -> list[list[str]]:
+    return [na_cells(k) if v is None else rate_cells(k, v, p.weighted) for k, v in rate_items(p)]
+
+
+EVALUATOR_HEADERS = ["evaluator", "kind", "base", "head", "change", "95% CI", "p (adj.)", "gate"]
+
+
+def evaluator_cells(e: EvaluatorRow) -> list[str]:
+    """An evaluator's row; its first cell (a name from the config) is untrusted text."""
+    label = e.name + (f" ({e.field})" if e.field else "")
+    return [
+        label,
+        e.kind,
+        pct(e.base),
+        pct(e.head),
+        pp(e.delta),
+        interval(e.ci95),
+        pval(e.p_adjusted if e.p_adjusted is not None else e.p_value),
+        e.gate or "",
+    ]
+
+
+def _change_score(gate: str | None, p: float | None, delta: float, alpha: float) -> tuple[int, int, float]:
+    rank = {"fail": 3, "warn": 2}.get(str(gate or ""), 0)
+    return (rank, int(p is not None and p < alpha), abs(delta))
+
+
+def biggest_change(p: PromptReport, alpha: float = 0.05) -> str | None:
+    """The one change a reviewer should read first: a failing gate before a warning before a significant
+    change before the largest one; with its 95% CI. None when nothing was compared."""
+    best: tuple[tuple[int, int, float], str] | None = None
+    for name, row in p.rates.items():
+        if name == "error" or row.delta is None:
+            continue
+        score = _change_score(row.gate, row.p_adjusted, row.delta, alpha)
+        text = f"{RATE_LABELS.get(name, name)} {pp(row.delta)} {interval(row.ci95)}"
+        if best is None or score > best[0]:
+            best = (score, text)
+    for e in p.evaluators:
+        if e.delta is None:
+            continue
+        score = _change_score(e.gate, e.p_adjusted, e.delta, alpha)
+        text = f"{e.name} {pp(e.delta)} {interval(e.ci95)}"
+        if best is None or score > best[0]:
+            best = (score, text)
+    if best is not None:
+        return best[1]
+    if p.change == "added":
+        shown = [f"{RATE_LABELS.get(k, k)} {pct(v.head)}" for k, v in p.rates.items() if k != "error"]
+        return ("new: " + ", ".join(shown)) if shown else None
+    return None
+
+
+def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
+    """One prompt's line in the overview: prompt (untrusted), change, verdict, biggest shift."""
+    if p.change == "removed":
+        shift = "not run (removed)"
+    elif not p.rates:
+        shift = "not run (content unchanged)" if p.change == "renamed" else "not run"
+    else:
+        shift = biggest_change(p, alpha) or "no change"
+    return [title(p), p.change, str(p.verdict), shift]
+
+
+SUMMARY_HEADERS = ["prompt", "change", "verdict", "biggest shift (95% CI)"]
+
+
+def headline_word(report: Report) -> str:
+    """The verdict's words, never contradicting the prompts below: a pass over a warning says so, and a
+    review with only listed prompts (removed, renamed unchanged) is not "nothing to review"."""
+    if report.verdict == "pass" and report.warned:
+        return "PASS with warnings"
+    if report.verdict == "skipped" and report.prompts:
+        kinds = sorted({p.change for p in report.prompts})
+        return f"nothing to run ({len(report.prompts)} prompt(s) {' / '.join(kinds)}, listed below)"
+    return VERDICT_WORDS[str(report.verdict)]
+
+
+def headline_icon_key(report: Report) -> str:
+    return "warn" if report.verdict == "pass" and report.warned else str(report.verdict)
+
+
+def top_change(report: Report) -> tuple[PromptReport, str] | None:
+    """The review's single biggest change, and its prompt (the worst prompt first)."""
+    order = {"error": 0, "fail": 1, "warn": 2, "pass": 3}
+    ranked = sorted((p for p in report.prompts if p.rates), key=lambda p: order.get(str(p.verdict), 4))
+    for p in ranked:
+        change = biggest_change(p, report.alpha)
+        if change:
+            return p, change
+    return None
+
+
+def review_notes(report: Report) -> list[str]:
+    """The review's notes, without those another line already says (the model line says "simulated"; a
+    listed prompt contradicts "nothing to review")."""
+    out = []
+    for n in report.notes:
+        if report.simulated and n.startswith(SIMULATED_PREFIX):
+            continue
+        if report.prompts and n.startswith(NOTHING_PREFIX):
+            continue
+        out.append(n)
+    return out
+
+
+def review_warnings(report: Report) -> list[str]:
+    """Review-level warnings that no prompt section repeats (a prompt's own warnings are shown once, in
+    its section)."""
+    own = {f"{p.path}: {w}" for p in report.prompts for w in p.warnings}
+    return [w for w in report.warnings if w not in own]
+
+
+def prompt_notes(p: PromptReport) -> list[str]:
+    return [n for n in p.notes if not (p.weighted and n.startswith(WEIGHTED_NOTE_PREFIX))]
+
+
+def sample_line(p: PromptReport) -> str:
+    """'120 inputs × 3 samples' (+ weighting): the suite's path is added by each format (untrusted)."""
+    return f"{p.n_inputs} inputs × {p.samples} samples" + (
+        "; overall rates weighted by each stratum's share of the suite (the sample is not proportional)"
+        if p.weighted
+        else ""
+    )
+
+
+def model_line(report: Report) -> str:
+    """The model once: spec, simulated, pinned, served ids (plain text; each format escapes it)."""
+    parts = [report.model_spec or "–"]
+    if report.simulated:
+        parts.append("(simulated: promptreview's embedded model, not a real LLM)")
+    if report.pinned is False:
+        parts.append("(NOT pinned)")
+    served = [s for s in report.served if s != (report.model_spec or "").split(":", 1)[-1]]
+    if served:
+        parts.append("· served " + ", ".join(served))
+    return " ".join(parts)
+
+
+def flip_sentence(p: PromptReport) -> str | None:
+    """What the flip metric is: the share of (base sample, head sample) pairs whose answers differ,
+    against the same share between a side's own samples (the noise floor)."""
+    f = p.flip_rate
+    if f is None or f.head_vs_base is None:
+        return None
+    text = f"Base–head answer disagreement: {pct(f.head_vs_base)} of base × head sample pairs differ"
+    if f.noise_floor is None:
+        return text + " (no within-side reference with 1 sample per input)."
+    return (
+        text + f", against {pct(f.noise_floor)} between base's own samples "
+        f"(p {pval(f.p_adjusted if f.p_adjusted is not None else f.p_value)})."
+    )
+
+
+def important_shifts(p: PromptReport, alpha: float) -> list[ShiftRow]:
+    return [s for s in p.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
+
+
+def shift_sentence(s: ShiftRow) -> str:
+    """A shifted field in words, with base → head of its top categories where it has them (plain text)."""
+    text = f"{s.field} ({s.kind}, {short_test(s.test)}, p (adj.) {pval(s.p_adjusted)})"
+    moves = category_moves(s)
+    return text + (": " + ", ".join(moves) if moves else "")
+
+
+def category_moves(s: ShiftRow, limit: int = 4) -> list[str]:
+    """'billing 30% → 22%' for the categories that moved most (categorical fields with counts only)."""
+    if s.kind != "categorical":
+        return []
+    base, head = _shares(s.base), _shares(s.head)
+    if not base or not head:
+        return []
+    keys = sorted(set(base) | set(head), key=lambda k: -abs(head.get(k, 0.0) - base.get(k, 0.0)))
+    return [f"{k} {pct(base.get(k, 0.0))} → {pct(head.get(k, 0.0))}" for k in keys[:limit]]
+
+
+def _shares(counts: Mapping[str, object]) -> dict[str, float]:
+    values = {str(k): float(v) for k, v in counts.items() if isinstance(v, (int, float))}
+    total = sum(values.values())
+    return {k: v / total for k, v in values.items()} if total > 0 else {}
+
+
+def strata_split(p: PromptReport, alpha: float) -> tuple[list[StratumRow], list[StratumRow]]:
+    """(strata with a significant change, the rest), each in the order `decide` sorted them (blast radius)."""
+    hot: list[StratumRow] = []
+    rest: list[StratumRow] = []
+    for s in p.strata:
+        significant = any(r.p_adjusted is not None and r.p_adjusted < alpha for r in s.rates.values())
+        (hot if significant else rest).append(s)
+    return hot, rest
+
+
+def stratum_rate_names(p: PromptReport) -> list[str]:
+    names: dict[str, None] = {}
+    for s in p.strata:
+        for k in s.rates:
+            if k != "error":
+                names[k] = None
+    return list(names)
+
+
+def stratum_headers_for(p: PromptReport) -> list[str]:
+    return ["stratum", "inputs", *(f"Δ {RATE_LABELS.get(k, k)}" for k in stratum_rate_names(p))]
+
+
+def stratum_cells_for(p: PromptReport, s: StratumRow) -> list[str]:
+    """A stratum's row over whatever rates exist: the change with base → head (first cell untrusted)."""
+    cells = [s.label, str(s.n_inputs)]
+    for k in stratum_rate_names(p):
+        r = s.rates.get(k)
+        cells.append(NA if r is None else f"{pp(r.delta)} ({pct(r.base)} → {pct(r.head)})")
+    return cells
+
+
+def failed_gate(p: PromptReport) -> str | None:
+    """The gated rate that failed (or warned) with the largest change: the one the chart explains."""
+    ranked = [
+        (0 if r.gate == "fail" else 1, -(r.delta or 0.0), k)
+        for k, r in p.rates.items()
+        if r.gate in ("fail", "warn") and r.delta is not None
+    ]
+    return min(ranked)[2] if ranked else None
+
+
+def reproduce_command(report: Report) -> str | None:
+    """The exact command that reruns this review locally: `check` between two commits, or `compare` of the
+    two files a `compare` review read."""
+    if not report.base:
+        return None
+    config = f" --config {report.config}" if report.config and report.config != "promptreview.yml" else ""
+    if re.fullmatch(r"[0-9a-f]{7,64}", report.base):
+        head = f" --head {report.head}" if report.head else ""
+        return f"promptreview check --base {report.base}{head}{config}"
+    return f"promptreview compare {report.base} {report.head or ''}{config}".replace("  ", " ")
+
+
+def detectable(value: float | None) -> str:
+    """A detectable increase: never 'inf pp'."""
+    if value is None:
+        return "–"
+    if not math.isfinite(value) or value >= 1.0:
+        return "not detectable with this sample"
+    return f"{value * 100:.1f} pp"

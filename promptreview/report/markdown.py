@@ -1,23 +1,54 @@
-"""The Markdown report (PR comment, job summary). Every untrusted string goes through `escape_md`."""
+"""The Markdown report (PR comment, job summary), read the way a reviewer reads a pull request.
+
+Order: the verdict with the single biggest change; one line per prompt; the model once; then per prompt its
+warnings (once), rates, evaluators, the shifts that matter, the blast radius by stratum (significant strata
+first, the rest collapsed), a chart of the failed gate per stratum and examples (input, base output, head
+output); last, how to read the p-values and how to reproduce the review locally.
+
+Every untrusted string goes through `report.escape` (`escape_md` in text and tables, `escape_html` inside raw
+HTML such as `<summary>`, `code_block` for outputs). Every raw HTML block stands between blank lines, so
+GitHub never swallows the Markdown after it.
+"""
 
 from __future__ import annotations
 
+import re
+
 from promptreview.report.common import (
+    EVALUATOR_HEADERS,
+    P_VALUE_NOTE,
     RATE_HEADERS,
+    RATE_LABELS,
     SHIFT_HEADERS,
-    STRATUM_HEADERS,
-    VERDICT_WORDS,
-    pct,
-    pval,
-    rate_cells,
+    SUMMARY_HEADERS,
+    cost_line,
+    evaluator_cells,
+    failed_gate,
+    flip_sentence,
+    headline_icon_key,
+    headline_word,
+    important_shifts,
+    model_line,
+    prompt_notes,
+    rate_table,
+    reproduce_command,
+    review_notes,
+    review_warnings,
+    sample_line,
     shift_cells,
-    stratum_cells,
+    shift_sentence,
+    strata_split,
+    stratum_cells_for,
+    stratum_headers_for,
+    summary_cells,
     title,
+    top_change,
 )
-from promptreview.report.escape import code_block, code_span, escape_md
-from promptreview.report.model import Report
+from promptreview.report.escape import code_block, code_span, escape_html, escape_md
+from promptreview.report.model import Example, PromptReport, Report, StratumRow
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️"}
+CHART_STRATA = 12  # a chart with more bars is unreadable; the table has them all
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -30,83 +61,204 @@ def _untrusted_first(cells: list[str]) -> list[str]:
     return [escape_md(cells[0], 80), *cells[1:]]
 
 
-def render(report: Report, examples: bool = True) -> str:
-    """The full report; `examples=False` drops the quoted outputs (used to fit GitHub's comment limit)."""
-    lines = [f"## {ICONS.get(report.verdict, '')} promptreview: {VERDICT_WORDS[report.verdict]}", ""]
+def _details(summary: str, body: list[str]) -> list[str]:
+    """A collapsed block; blank lines around every tag, so the Markdown inside and after it renders."""
+    return ["", f"<details><summary>{escape_html(summary, 200)}</summary>", "", *body, "", "</details>", ""]
+
+
+def headline(report: Report) -> str:
+    key = headline_icon_key(report)
+    line = f"## {ICONS.get(key, '')} promptreview: {escape_md(headline_word(report), None)}"
+    top = top_change(report)
+    if top is not None and report.error is None:
+        p, change = top
+        line += f" · {escape_md(change, None)} in {code_span(_short(title(p)), None)}"
+    return line
+
+
+def _short(path: str) -> str:
+    return path.rsplit("/", 1)[-1] if len(path) > 60 else path
+
+
+BUDGET = 60_000  # GitHub's comment limit is 65,536 characters; the footer and banners need the rest
+DETAIL_LEVELS = ((5, 400), (3, 300), (2, 240), (1, 200), (0, 0))  # examples per prompt, chars per quote
+
+
+def render(report: Report, examples: bool = True, html_link: str | None = None) -> str:
+    """The full report; `examples=False` drops the quoted outputs (used to fit GitHub's comment limit).
+
+    Examples are many and long only while the whole report stays within `BUDGET`: with many prompts each
+    shows fewer and shorter ones. `html_link`: where the HTML report is (the run's artifact)."""
+    text = ""
+    for level in DETAIL_LEVELS if examples else ((0, 0),):
+        text = _render(report, level, html_link)
+        if len(text) <= BUDGET:
+            break
+    return text
+
+
+def _render(report: Report, level: tuple[int, int], html_link: str | None) -> str:
+    lines = [headline(report), ""]
     if report.error is not None:  # no review to show: why there is no verdict (may quote untrusted text)
         return "\n".join([*lines, code_block(report.error)]) + "\n"
-    model = code_span(report.model_spec or "–", None)
-    if report.simulated:
-        model += " (**simulated**: promptreview's embedded model, not a real LLM)"
-    if report.pinned is False:
-        model += " (**not pinned**)"
-    lines.append(f"**Model:** {model}")
-    if report.served:
-        lines.append(f"**Served:** {', '.join(code_span(s, None) for s in report.served)}")
+    if report.prompts:
+        rows = [summary_cells(p, report.alpha) for p in report.prompts]
+        for row, p in zip(rows, report.prompts, strict=True):
+            row[0] = code_span(row[0], 100)
+            row[2] = f"{ICONS.get(str(p.verdict), '')} {row[2]}"
+            row[3] = escape_md(row[3], None)
+        lines += [_table(SUMMARY_HEADERS, rows), ""]
+    lines.append(f"**Model:** {escape_md(model_line(report), 400)}")
+    if html_link:
+        lines.append(f"**Full report:** [HTML report with charts]({html_link})")
     lines.append("")
-    for w in report.warnings:
-        lines.append(f"> [!WARNING]\n> {escape_md(w, 500)}\n")
-    for n in report.notes:
-        lines.append(f"_{escape_md(n, 500)}_  ")
+    for w in review_warnings(report):
+        lines += ["> [!WARNING]", f"> {escape_md(w, 500)}", ""]
+    for n in review_notes(report):
+        lines += [f"_{escape_md(n, 500)}_", ""]
     for p in report.prompts:
-        lines += [
-            "",
-            f"### {ICONS.get(p.verdict, '')} {code_span(title(p), None)} ({p.change}): {p.verdict}",
-            "",
-        ]
-        if p.change == "removed" or not p.rates:
-            lines += [f"- {escape_md(n, 500)}" for n in p.notes]
-            continue
-        lines.append(
-            f"{p.n_inputs} inputs × {p.samples} samples from {code_span(p.suite or '', None)}"
-            + (", overall rates weighted by stratum size" if p.weighted else "")
-        )
+        lines += _prompt(p, report.alpha, level)
+    tail = []
+    if any(p.rates for p in report.prompts):
+        tail.append(f"<sub>{P_VALUE_NOTE}</sub>")  # our own words: nothing to escape
+    command = reproduce_command(report)
+    if command:
+        tail.append("Reproduce locally:\n\n" + code_block(command, None, "sh"))
+    if tail:
+        lines += ["", "---", "", *(t + "\n" for t in tail)]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+
+
+def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
+    icon = ICONS.get(str(p.verdict), "")
+    lines = ["", f"### {icon} {code_span(title(p), None)} ({p.change}): {str(p.verdict).upper()}", ""]
+    if p.change == "removed" or not p.rates:
+        return lines + [f"- {escape_md(n, 500)}" for n in p.notes] + [""]
+    n, _, weighting = sample_line(p).partition("; ")
+    lines += [f"{n} from {code_span(p.suite or '', None)}" + (f"; {weighting}" if weighting else ""), ""]
+    if p.warnings:
+        kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
+        lines += [f"> [!{kind}]", *(f"> - {escape_md(w, 500)}" for w in p.warnings), ""]
+    lines += [_table(RATE_HEADERS, [_untrusted_first(c) for c in rate_table(p)]), ""]
+    if p.evaluators:
+        rows = [_untrusted_first(evaluator_cells(e)) for e in p.evaluators]
+        lines += [_table(EVALUATOR_HEADERS, rows), ""]
+    lines += _shifts(p, alpha)
+    lines += _strata(p, alpha)
+    count, chars = level
+    if not count and p.examples:
+        lines += ["_Examples omitted to fit the comment: the HTML and JSON reports have them._", ""]
+    if count and p.examples:
+        body: list[str] = []
+        for e in p.examples[:count]:
+            body += _example(e, chars)
+        shown = min(count, len(p.examples))
+        lines += _details(f"Examples that broke ({shown} of {len(p.examples)})", body)
+    for n in prompt_notes(p):
+        lines += [f"_{escape_md(n, 500)}_", ""]
+    c = p.calls
+    cost = cost_line(c.cost_usd)
+    lines += [
+        f"<sub>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed"
+        + (f"; {escape_md(cost, None)}" if cost else "")
+        + "</sub>",
+        "",
+    ]
+    return lines
+
+
+def _shifts(p: PromptReport, alpha: float) -> list[str]:
+    lines = []
+    flips = (
+        None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p)
+    )  # else a warning says it
+    shifted = important_shifts(p, alpha)
+    if shifted:
+        lines += ["**Output shifts that matter:**", ""]
+        lines += [f"- {escape_md(shift_sentence(s), 400)}" for s in shifted]
         lines.append("")
-        lines.append(_table(RATE_HEADERS, [rate_cells(k, v, p.weighted) for k, v in p.rates.items()]))
-        if p.flip_rate and p.flip_rate.head_vs_base is not None:
-            lines += [
-                "",
-                f"**Answers changed** on {pct(p.flip_rate.head_vs_base)} of input-samples "
-                f"(noise floor {pct(p.flip_rate.noise_floor)}, "
-                f"p {pval(p.flip_rate.p_adjusted or p.flip_rate.p_value)}).",
-            ]
-        for w in p.warnings:
-            lines += ["", f"- ⚠️ {escape_md(w, 500)}"]
-        if p.strata:
-            rows = [_untrusted_first(stratum_cells(x)) for x in p.strata]
-            lines += [
-                "",
-                "<details><summary>Per stratum</summary>",
-                "",
-                _table(STRATUM_HEADERS, rows),
-                "",
-                "</details>",
-            ]
-        if p.distribution_shift:
-            rows = [_untrusted_first(shift_cells(x)) for x in p.distribution_shift]
-            lines += [
-                "",
-                "<details><summary>Output distribution</summary>",
-                "",
-                _table(SHIFT_HEADERS, rows),
-                "",
-                "</details>",
-            ]
-        if examples and p.examples:
-            lines += ["", "<details><summary>Examples that broke</summary>", ""]
-            for e in p.examples:
-                lines.append(
-                    f"- input {code_span(e.input_id, 60)} ({escape_md(e.stratum, 60)}), sample {e.sample}: "
-                    f"{e.base_outcome or '–'} → **{e.head_outcome}**"
-                    + (f" ({escape_md(e.detail, 160)})" if e.detail else "")
-                )
-                lines.append(f"  - output: {escape_md(e.head_text, 300)}")
-            lines += ["", "</details>"]
-        for n in p.notes:
-            lines.append(f"- {escape_md(n, 500)}")
-        c = p.calls
-        lines += [
-            "",
-            f"<sub>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed</sub>",
+    if flips:
+        lines += [flips, ""]  # numbers and our words only
+    if p.distribution_shift:
+        rows = [_untrusted_first(shift_cells(x)) for x in p.distribution_shift]
+        lines += _details("Output distribution, every field", [_table(SHIFT_HEADERS, rows)])
+    return lines
+
+
+def _strata(p: PromptReport, alpha: float) -> list[str]:
+    if not p.strata:
+        return []
+    hot, rest = strata_split(p, alpha)
+    headers = stratum_headers_for(p)
+    lines = ["**Blast radius by stratum**" + (" (significant changes first):" if hot else ":"), ""]
+    if hot:
+        lines += [_table(headers, [_untrusted_first(stratum_cells_for(p, s)) for s in hot]), ""]
+    else:
+        lines += ["No stratum changed significantly.", ""]
+    if rest:
+        table = _table(headers, [_untrusted_first(stratum_cells_for(p, s)) for s in rest])
+        lines += _details(f"{len(rest)} strata without a significant change", [table])
+    lines += _chart(p, [*hot, *rest])
+    return lines
+
+
+def _chart_label(label: str) -> str:
+    """A stratum label fit for a Mermaid string: the value part, plain characters only (untrusted)."""
+    value = label.split("=", 1)[-1] if label.count("=") == 1 else label
+    return re.sub(r"[^A-Za-z0-9 _.,=+-]", "_", value)[:24] or "_"
+
+
+def _chart(p: PromptReport, strata: list[StratumRow]) -> list[str]:
+    """A Mermaid bar chart (GitHub renders `xychart-beta`) of the failed gate's change in each stratum."""
+    name = failed_gate(p)
+    if name is None:
+        return []
+    points = [(s.label, s.rates[name].delta) for s in strata if name in s.rates][:CHART_STRATA]
+    values = [round(d * 100, 1) for _, d in points if d is not None]
+    if len(values) < 2 or len(values) != len(points):
+        return []
+    low, high = min(0.0, *values), max(0.0, *values)
+    pad = max((high - low) * 0.1, 1.0)
+    labels = ", ".join(f'"{_chart_label(label)}"' for label, _ in points)
+    label = RATE_LABELS.get(name, name)
+    chart = "\n".join(
+        [
+            "```mermaid",
+            "xychart-beta",
+            f'    title "{re.sub(r"[^A-Za-z0-9 _().-]", "_", label)}: change by stratum (pp)"',
+            f"    x-axis [{labels}]",
+            f'    y-axis "change (pp)" {low - pad:.1f} --> {high + pad:.1f}',
+            f"    bar [{', '.join(f'{v:.1f}' for v in values)}]",
+            "```",
         ]
-    return "\n".join(lines).rstrip() + "\n"
+    )
+    return [chart, ""]
+
+
+def _fenced(text: str | None, chars: int) -> str:
+    """A quoted text in a fence, cut visibly: the reader sees that something was left out."""
+    if text is None:
+        return code_block("(no base side)")
+    if len(text) > chars:
+        text = text[:chars].rstrip() + "\n… (cut here; the JSON and HTML reports have more)"
+    return code_block(text, None)
+
+
+def _example(e: Example, chars: int) -> list[str]:
+    change = f"{e.base_outcome or '–'} → **{e.head_outcome}**"
+    why = f" ({escape_md(e.detail, 160)})" if e.detail else ""
+    where = f"{code_span(e.input_id, 60)} ({escape_md(e.stratum, 60)}), sample {e.sample}"
+    return [
+        f"**Input** {where}: {change}{why}",
+        "",
+        _fenced(e.input_text, chars),
+        "",
+        f"**Base output** ({escape_md(e.base_outcome or 'none', 40)}):",
+        "",
+        _fenced(e.base_text, chars),
+        "",
+        f"**Head output** ({escape_md(e.head_outcome, 40)}):",
+        "",
+        _fenced(e.head_text, chars),
+        "",
+    ]

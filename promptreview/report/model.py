@@ -103,6 +103,26 @@ class Example:
     input_text: str
     head_text: str
     detail: str | None = None
+    base_text: str | None = None  # the base output for the same input and sample (None: no base side)
+
+
+@dataclass(frozen=True)
+class EvaluatorRow:
+    """One evaluator's pass rate (or score) on both sides, the paired change, and its gate."""
+
+    name: str
+    kind: str  # expect | string | llm | must_refuse
+    field: str | None
+    base: float | None
+    head: float | None
+    delta: float | None
+    ci95: Interval | None
+    p_value: float | None
+    gate: PromptVerdict | None
+    base_n: int = 0
+    head_n: int = 0
+    p_adjusted: float | None = None
+    max_decrease: float | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +146,8 @@ class PromptReport:
     notes: Sequence[str] = ()
     warnings: Sequence[str] = ()
     failure_details: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # outcome -> why -> n
+    evaluators: Sequence[EvaluatorRow] = ()
+    output_mode: str = "json"  # json | text (text: no parse_failure / schema_violation rates)
 
 
 # -- --plan --------------------------------------------------------------------------------------------

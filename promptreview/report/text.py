@@ -1,90 +1,148 @@
-"""The terminal report."""
+"""The terminal report: the same content as the PR comment, in the same order, never more verbose.
+
+`render(report, color=True)` colours pass / warn / fail with ANSI codes; the CLI asks for colour only on a
+terminal and never when `NO_COLOR` is set (https://no-color.org), so a pipe or a file gets plain text.
+"""
 
 from __future__ import annotations
 
 from tabulate import tabulate
 
 from promptreview.report.common import (
+    EVALUATOR_HEADERS,
     P_VALUE_NOTE,
     RATE_HEADERS,
     SHIFT_HEADERS,
-    STRATUM_HEADERS,
-    VERDICT_WORDS,
+    SUMMARY_HEADERS,
     cost_line,
-    pct,
-    pval,
-    rate_cells,
+    detectable,
+    evaluator_cells,
+    flip_sentence,
+    headline_icon_key,
+    headline_word,
+    important_shifts,
+    model_line,
+    prompt_notes,
+    rate_table,
+    reproduce_command,
+    review_notes,
+    review_warnings,
+    sample_line,
     shift_cells,
-    stratum_cells,
+    shift_sentence,
+    strata_split,
+    stratum_cells_for,
+    stratum_headers_for,
+    summary_cells,
     title,
+    top_change,
 )
-from promptreview.report.model import Estimate, Report
+from promptreview.report.model import Estimate, Example, PromptReport, Report
+
+COLORS = {"pass": "32", "fail": "31", "warn": "33", "error": "31", "skipped": "36"}  # green red yellow cyan
+EXAMPLE_CHARS = 300
 
 
-def render(report: Report) -> str:
+def _paint(text: str, key: str, color: bool) -> str:
+    code = COLORS.get(key)
+    return f"\033[{code};1m{text}\033[0m" if color and code else text
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+def render(report: Report, color: bool = False) -> str:
     if report.estimate is not None:
         return _estimate(report.estimate)
-    lines = [f"promptreview: {VERDICT_WORDS[report.verdict]}"]
+    key = headline_icon_key(report)
+    head = f"promptreview: {headline_word(report)}"
+    top = top_change(report)
+    if top is not None and report.error is None:
+        head += f" · {top[1]} in {title(top[0])}"
+    lines = [_paint(head, key, color)]
     if report.error is not None:  # no review to show: why there is no verdict
         return "\n".join([*lines, report.error]) + "\n"
-    lines.append(
-        f"model: {report.model_spec}"
-        + (" (simulated)" if report.simulated else "")
-        + ("" if report.pinned in (None, True) else " (NOT pinned)")
-    )
-    if report.served:
-        lines.append(f"served: {', '.join(report.served)}")
-    lines += [f"! {w}" for w in report.warnings]
-    lines += [f"note: {n}" for n in report.notes]
+    if report.prompts:
+        rows = [summary_cells(p, report.alpha) for p in report.prompts]
+        for row, p in zip(rows, report.prompts, strict=True):
+            row[2] = _paint(row[2], str(p.verdict), color)
+        lines += ["", _table(SUMMARY_HEADERS, rows)]
+    lines += ["", f"model: {model_line(report)}"]
+    lines += [f"! {w}" for w in review_warnings(report)]
+    lines += [f"note: {n}" for n in review_notes(report)]
     for p in report.prompts:
-        lines.append("")
-        lines.append(f"== {title(p)} [{p.change}] verdict: {p.verdict.upper()}")
-        if p.change == "removed" or not p.rates:
-            lines += [f"   {n}" for n in p.notes]
-            continue
-        lines.append(
-            f"   {p.n_inputs} inputs x {p.samples} samples, suite {p.suite}"
-            + (" (weighted by stratum size)" if p.weighted else "")
-        )
-        lines.append(
-            tabulate(
-                [rate_cells(k, v, p.weighted) for k, v in p.rates.items()],
-                headers=RATE_HEADERS,
-                tablefmt="simple",
-            )
-        )
-        if p.flip_rate and p.flip_rate.head_vs_base is not None:
-            lines.append(
-                f"   answers changed: {pct(p.flip_rate.head_vs_base)} of input-samples; noise floor "
-                f"{pct(p.flip_rate.noise_floor)} (p {pval(p.flip_rate.p_adjusted or p.flip_rate.p_value)})"
-            )
-        if p.distribution_shift:
-            rows = [shift_cells(x) for x in p.distribution_shift]
-            lines.append(tabulate(rows, headers=SHIFT_HEADERS, tablefmt="simple", disable_numparse=True))
-        if p.strata:
-            lines.append(
-                tabulate(
-                    [stratum_cells(x) for x in p.strata],
-                    headers=STRATUM_HEADERS,
-                    tablefmt="simple",
-                    disable_numparse=True,
-                )
-            )
-        for w in p.warnings:
-            lines.append(f"   ! {w}")
-        for n in p.notes:
-            lines.append(f"   note: {n}")
-        c = p.calls
-        lines.append(f"   calls: {c.total} ({c.cached} cached, {c.retried} retried, {c.failed} failed)")
-        if cost_line(c.cost_usd):
-            lines.append(f"   {cost_line(c.cost_usd)}")
+        lines += _prompt(p, report.alpha, color)
+    tail = []
     if any(p.rates for p in report.prompts):
-        lines += ["", P_VALUE_NOTE]
+        tail.append(P_VALUE_NOTE)
+    command = reproduce_command(report)
+    if command:
+        tail.append(f"reproduce locally: {command}")
+    if tail:
+        lines += ["", *tail]
     return "\n".join(lines) + "\n"
 
 
+def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
+    verdict = _paint(str(p.verdict).upper(), str(p.verdict), color)
+    lines = ["", f"== {title(p)} [{p.change}] {verdict}"]
+    if p.change == "removed" or not p.rates:
+        return lines + [f"   {n}" for n in p.notes]
+    n, _, weighting = sample_line(p).partition("; ")
+    lines.append(f"   {n} from {p.suite}" + (f"; {weighting}" if weighting else ""))
+    lines += [_paint(f"   ! {w}", str(p.verdict), color) for w in p.warnings]
+    lines.append(_table(RATE_HEADERS, rate_table(p)))
+    if p.evaluators:
+        lines.append(_table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators]))
+    shifted = important_shifts(p, alpha)
+    if shifted:
+        lines.append("   output shifts that matter:")
+        lines += [f"   - {shift_sentence(s)}" for s in shifted]
+    flips = None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p)
+    if flips:
+        lines.append(f"   {flips}")
+    if p.distribution_shift and not shifted:
+        lines.append(_table(SHIFT_HEADERS, [shift_cells(x) for x in p.distribution_shift]))
+    if p.strata:
+        hot, rest = strata_split(p, alpha)
+        lines.append("   blast radius by stratum" + (" (significant changes first):" if hot else ":"))
+        lines.append(_table(stratum_headers_for(p), [stratum_cells_for(p, s) for s in [*hot, *rest]]))
+    if p.examples:
+        lines.append("   examples that broke:")
+        for e in p.examples[:3]:
+            lines += _example(e)
+    lines += [f"   note: {n}" for n in prompt_notes(p)]
+    c = p.calls
+    cost = cost_line(c.cost_usd)
+    lines.append(
+        f"   calls: {c.total} ({c.cached} cached, {c.retried} retried, {c.failed} failed)"
+        + (f"; {cost}" if cost else "")
+    )
+    return lines
+
+
+def _quote(text: str | None) -> str:
+    if text is None:
+        return "(no base side)"
+    text = " ".join(text.split())
+    return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + " … (cut)"
+
+
+def _example(e: Example) -> list[str]:
+    why = f" ({e.detail})" if e.detail else ""
+    return [
+        f"   - {e.input_id} ({e.stratum}), sample {e.sample}: {e.base_outcome or '–'} → {e.head_outcome}{why}",
+        f"     input: {_quote(e.input_text)}",
+        f"     base:  {_quote(e.base_text)}",
+        f"     head:  {_quote(e.head_text)}",
+    ]
+
+
 def _estimate(plan: Estimate) -> str:
-    lines = [f"promptreview plan: {plan.calls} calls ({plan.uncached_calls} not cached)"]
+    lines = [
+        f"promptreview plan: {plan.calls} calls, {plan.uncached_calls} of them to make (the rest cached)"
+    ]
     if plan.over_budget:
         lines.append(
             f"! over budget: budget.max_calls is {plan.budget_max_calls}; the review would be refused"
@@ -100,7 +158,9 @@ def _estimate(plan: Estimate) -> str:
                 f"   {name}: {side.model}, {side.calls} calls ({side.uncached_calls} to make), "
                 f"~{side.prompt_tokens} prompt tokens"
             )
-        det = ", ".join(f"{k} {v * 100:.1f} pp" for k, v in p.min_detectable_increase.items())
+        det = ", ".join(
+            f"{k.replace('_', ' ')} {detectable(v)}" for k, v in p.min_detectable_increase.items()
+        )
         base_rate = p.min_detectable_assumes_base_rate
         lines.append(
             f"   smallest increase detectable with 80% power (from a {base_rate:.0%} base rate): {det}"

@@ -37,7 +37,13 @@ from .decision import gate_decision
 from .flips import FlipResult, flip_rate, flip_vs_noise, noise_floor
 from .multiplicity import benjamini_hochberg, holm
 from .paired import PairedRateResult, mcnemar_p, newcombe_paired_interval, paired_rate_test
-from .power import icc_estimate, min_detectable_increase, underpowered
+from .power import (
+    icc_estimate,
+    inputs_to_detect,
+    min_detectable_increase,
+    underpowered,
+    weighting_design_effect,
+)
 from .proportions import clustered_wilson, wilson_interval
 from .shift import ShiftResult, categorical_shift, length_shift, numeric_shift, stuart_maxwell
 from .weighting import input_weights, is_proportional, weighted_rate
@@ -54,6 +60,7 @@ __all__ = [
     "gate_decision",
     "holm",
     "icc_estimate",
+    "inputs_to_detect",
     "input_weights",
     "is_proportional",
     "length_shift",
@@ -65,6 +72,7 @@ __all__ = [
     "paired_rate_test",
     "stuart_maxwell",
     "underpowered",
+    "weighting_design_effect",
     "weighted_rate",
     "wilson_interval",
 ]
