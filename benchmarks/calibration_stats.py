@@ -66,7 +66,7 @@ def rate_scenario(
     stay hard); shared=False: the head's per-input rates are drawn afresh (new failures appear
     on other inputs), which removes the benefit of pairing."""
     rng = np.random.default_rng(seed)
-    sig1 = sig2 = gate = cover = 0
+    sig1 = sig2 = gate = cover = unsure = 0
     for r in range(reps):
         p = beta_rates(rng, n, mean, conc)
         ph = p + increase if shared else beta_rates(rng, n, mean + increase, conc)
@@ -77,7 +77,26 @@ def rate_scenario(
         sig2 += res.p_value < ALPHA and res.delta > 0
         gate += stats.gate_decision(res.delta, res.p_increase, MARGIN, ALPHA) == "fail"
         cover += res.ci95[0] <= true_delta <= res.ci95[1]
-    return {"sig_one_sided": sig1, "sig_two_sided_up": sig2, "gate_fail": gate, "ci_cover": cover}
+        unsure += res.delta > MARGIN and res.p_increase >= ALPHA  # reported once as "inconclusive"
+    return {
+        "sig_one_sided": sig1,
+        "sig_two_sided_up": sig2,
+        "gate_fail": gate,
+        "ci_cover": cover,
+        "inconclusive": unsure,
+    }
+
+
+def margin_scenarios(reps: int, seed: int) -> None:
+    """What the gate's words promise: how often it fails with a true increase equal to the margin, and how
+    often an A/A review is called inconclusive (estimated above the margin, not significant)."""
+    print("At the margin and inconclusive (the wording of docs/statistics.md, section 7):")
+    for n, k in ((100, 3), (30, 1)):
+        aa = rate_scenario(reps, seed + n + k, n=n, k=k)
+        print(line(f"A/A {n} x {k}: gate fails", aa["gate_fail"], reps))
+        print(line(f"A/A {n} x {k}: inconclusive", aa["inconclusive"], reps))
+        at = rate_scenario(reps, seed + 2 * n + k, n=n, k=k, increase=MARGIN)
+        print(line(f"true +{MARGIN:.2f} = margin, {n} x {k}: gate fails", at["gate_fail"], reps))
 
 
 def family_scenario(
@@ -176,8 +195,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=20240501)
+    ap.add_argument("--margin-only", action="store_true", help="only the at-margin / inconclusive rates")
     args = ap.parse_args()
     reps, seed = args.reps, args.seed
+    if args.margin_only:
+        margin_scenarios(reps, seed + 100)
+        return
     t0 = time.time()
     print(
         f"promptreview.stats calibration: {N_INPUTS} inputs x K={K}, alpha={ALPHA}, margin={MARGIN}, {reps} reps"
@@ -249,6 +272,8 @@ def main() -> None:
     print(line("flip_vs_noise p < a", dist1["flip_sig"], dreps))
     print(line("categorical_shift p < a", dist1["cat_sig"], dreps))
     print(line("numeric_shift p < a", dist1["num_sig"], dreps))
+    print()
+    margin_scenarios(reps, seed + 100)
     print(f"\n{time.time() - t0:.0f} s")
 
 

@@ -44,11 +44,10 @@ def test_wilson_hand_value_and_degenerate():
 def test_clustered_wilson_reduces_to_wilson_for_binary():
     x = np.array([1] * 7 + [0] * 33, dtype=float)
     assert stats.clustered_wilson(x) == pytest.approx(stats.wilson_interval(7, 40))
-    # all zeros with K = 3 known: n_eff = 40 inputs x 3 completions
+    # all zeros with K = 3: the per-input rule, n_eff = 40 inputs (not 120 completions: the 3 samples of an
+    # input may fail together, so 0 of 120 completions is no stronger evidence than 0 of 40 inputs)
     zeros = np.zeros(40)
-    assert stats.clustered_wilson(zeros, counts=np.full(40, 3)) == pytest.approx(
-        stats.wilson_interval(0, 120)
-    )
+    assert stats.clustered_wilson(zeros, counts=np.full(40, 3)) == pytest.approx(stats.wilson_interval(0, 40))
     assert stats.clustered_wilson(np.array([])) == (0.0, 1.0)
 
 
@@ -476,3 +475,30 @@ def test_icc_estimate():
 )
 def test_gate_decision(delta, p, expected):
     assert stats.gate_decision(delta, p, 0.02, 0.05) == expected
+
+
+def test_wilcoxon_with_few_discordant_inputs_is_exact():
+    # 3 inputs moved by +1, 2 unchanged: the exact sign-flip p is 2/8 = 0.25 (the normal approximation says
+    # less); the smallest attainable two-sided p with 3 discordant inputs is 0.25
+    from promptreview.stats.shift import numeric_shift
+
+    result = numeric_shift("x", np.array([1.0, 1, 1, 5, 5]), np.array([2.0, 2, 2, 5, 5]))
+    assert result.p_value == pytest.approx(0.25)
+    assert "exact" in result.test
+
+
+def test_design_effect_of_unequal_weights():
+    deff = stats.weighting_design_effect([700, 200, 100], [33, 33, 33])
+    assert deff**0.5 == pytest.approx(1.273, abs=0.001)
+    assert stats.weighting_design_effect([100, 100], [10, 10]) == pytest.approx(1.0)
+    plain = stats.min_detectable_increase(99, 3, 0.05, max_increase=0.02)
+    weighted = stats.min_detectable_increase(99, 3, 0.05, max_increase=0.02, design_effect=deff)
+    assert weighted > plain * 1.15
+
+
+def test_inputs_to_detect_matches_the_detectable_increase():
+    n = stats.inputs_to_detect(0.05, 1, 0.0, max_increase=0.02, n_tests=3)
+    assert n is not None
+    assert stats.min_detectable_increase(n, 1, 0.0, max_increase=0.02, n_tests=3) <= 0.05
+    assert stats.min_detectable_increase(n - 1, 1, 0.0, max_increase=0.02, n_tests=3) > 0.05
+    assert stats.inputs_to_detect(0.01, 1, 0.0, max_increase=0.02) is None  # within the margin: never

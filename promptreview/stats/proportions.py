@@ -62,8 +62,9 @@ def clustered_wilson(
     completions that would give the same variance), capped at the number of completions when
     ``counts`` (non-error completions per input) are given. For 0/1 rates (K = 1) and equal
     weights, ``n_eff`` equals the number of inputs and this is the plain Wilson interval.
-    When the variance is zero (all rates 0, say) ``n_eff`` falls back to the cap, or to the
-    Kish effective number of inputs, so the interval stays honest (``[0, u]``, not ``[0, 0]``).
+    When the variance is zero (all rates 0, say) ``n_eff`` is the Kish effective number of
+    inputs (the per-input rule: K samples of one input may all fail together), so a zero-event
+    bound is that of 0 events in n inputs, not in n x K completions.
     """
     x = np.asarray(rates, dtype=float).ravel()
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float).ravel()
@@ -90,5 +91,7 @@ def clustered_wilson(
         if cap is not None:
             n_eff = min(n_eff, cap)
     else:
-        n_eff = cap if cap is not None else kish
+        # no variation (no event at all, or only events): the samples of one input may be perfectly
+        # correlated, so the bound rests on the (effective) number of inputs, not of completions
+        n_eff = kish
     return wilson_interval(p * n_eff, n_eff, conf)
