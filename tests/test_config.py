@@ -33,7 +33,7 @@ concurrency: 8
 budget: {max_calls: 5000}
 prompts:
   - files: "prompts/**/*.prompt.yml"
-    suite: sample_suites/support_triage/inputs.jsonl
+    suite: promptreview/sample_suites/support_triage/inputs.jsonl
     schema: schemas/triage.schema.json
     strata: [channel]
     sample: {per_stratum: 25, seed: 1234}

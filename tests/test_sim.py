@@ -23,7 +23,7 @@ from promptreview.providers import sim
 from promptreview.records import CompletionRequest, Message, ModelSpec
 
 ROOT = Path(__file__).resolve().parents[1]
-SUITE = ROOT / "sample_suites" / "support_triage"
+SUITE = ROOT / "promptreview" / "sample_suites" / "support_triage"
 SCHEMA = json.loads((SUITE / "schema.json").read_text("utf-8"))
 ROWS = [json.loads(line) for line in (SUITE / "inputs.jsonl").read_text("utf-8").splitlines()]
 LISTED = "category: one of billing, technical, account, shipping, other. priority: one of low, medium, high, urgent."
@@ -452,7 +452,9 @@ def test_max_tokens_truncates_the_answer() -> None:
 
 
 def test_sample_suite_is_reproducible_and_shaped_as_documented() -> None:
-    spec = importlib.util.spec_from_file_location("support_triage_generate", SUITE / "generate.py")
+    spec = importlib.util.spec_from_file_location(
+        "support_triage_generate", ROOT / "scripts" / "generate_support_triage.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.generate() == ROWS

@@ -21,6 +21,7 @@ from promptreview import __version__
 from promptreview.cli.check import check
 from promptreview.cli.ci import ci
 from promptreview.cli.compare import compare
+from promptreview.cli.demo import demo
 from promptreview.cli.init import init
 from promptreview.errors import PromptReviewError
 from promptreview.exitcodes import ExitCode, for_error
@@ -32,7 +33,7 @@ def main_group() -> None:
     """Review prompt changes: run the old and the new prompt over the same sample, and report what moved."""
 
 
-for command in (check, compare, ci, init):
+for command in (check, compare, ci, init, demo):
     main_group.add_command(command)
 
 

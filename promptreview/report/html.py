@@ -1,101 +1,289 @@
-"""A standalone HTML page of the report. Every string is escaped: paths, inputs and outputs come from a PR."""
+"""A standalone HTML page of the report: one file, no script, no external request, readable on a phone.
+
+The same content as the PR comment, with what a page can add: inline SVG charts (`report.charts`), coloured
+gate cells, strata sorted by blast radius with the rest collapsed, examples side by side (input, base output,
+head output), the model and cost block. Every string is escaped: paths, inputs and outputs come from a PR.
+"""
 
 from __future__ import annotations
 
-import html
+from html import escape
 from typing import Any
 
+from promptreview.report.charts import RateBar, delta_chart, distribution_chart, rate_chart
 from promptreview.report.common import (
+    EVALUATOR_HEADERS,
     P_VALUE_NOTE,
     RATE_HEADERS,
+    RATE_LABELS,
     SHIFT_HEADERS,
-    STRATUM_HEADERS,
-    VERDICT_WORDS,
+    SUMMARY_HEADERS,
     cost_line,
-    pct,
-    pval,
-    rate_cells,
+    evaluator_cells,
+    failed_gate,
+    flip_sentence,
+    headline_icon_key,
+    headline_word,
+    important_shifts,
+    model_line,
+    prompt_notes,
+    rate_items,
+    rate_table,
+    reproduce_command,
+    review_notes,
+    review_warnings,
+    sample_line,
     shift_cells,
-    stratum_cells,
+    shift_sentence,
+    strata_split,
+    stratum_cells_for,
+    stratum_headers_for,
+    summary_cells,
     title,
+    top_change,
 )
-from promptreview.report.model import Report
+from promptreview.report.model import Example, PromptReport, Report, ShiftRow, StratumRow
 
-_STYLE = (
-    "body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}"
-    "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-    ".fail{color:#b00020}.warn{color:#a36200}.pass{color:#1b7f3a}pre{white-space:pre-wrap;background:#f6f8fa;"
-    "padding:.5em}"
-)
+_STYLE = """
+:root{--fail:#cf222e;--warn:#9a6700;--pass:#1a7f37;--muted:#57606a;--line:#d0d7de;--code:#f6f8fa}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;padding:1rem;max-width:72rem;
+line-height:1.45;color:#1f2328}
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-top:1px solid var(--line);padding-top:1rem}
+h3{font-size:1rem}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
+td,th{border:1px solid var(--line);padding:4px 8px;text-align:right;vertical-align:top}
+td:first-child,th:first-child{text-align:left}
+.badge{display:inline-block;padding:0 .5em;border-radius:1em;color:#fff;font-weight:600;font-size:.85em}
+.b-fail,.b-error{background:var(--fail)}.b-warn{background:var(--warn)}.b-pass{background:var(--pass)}
+.b-skipped{background:var(--muted)}
+td.g-fail{background:#ffebe9;color:var(--fail);font-weight:600}td.g-warn{background:#fff8c5;color:var(--warn)}
+td.g-pass{background:#dafbe1;color:var(--pass)}
+.callout{border-left:4px solid var(--warn);background:#fff8c5;padding:.5rem 1rem;margin:.5rem 0}
+.callout.fail{border-color:var(--fail);background:#ffebe9}
+.muted{color:var(--muted)}
+pre{white-space:pre-wrap;word-break:break-word;background:var(--code);padding:.5rem;margin:0;font-size:.85rem}
+.example{display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:.5rem;margin:.5rem 0 1.5rem}
+.example h4{margin:.2rem 0;font-size:.85rem}
+details{margin:.5rem 0}summary{cursor:pointer;font-weight:600}
+.chart{max-width:40rem;display:block;margin:.5rem 0}
+@media (max-width:640px){body{padding:.5rem}.example{grid-template-columns:1fr}td,th{padding:3px 4px}}
+"""
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(str(h))}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _table(headers: list[str], rows: list[list[Any]], gate_col: int | None = None) -> str:
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = []
+        for i, c in enumerate(row):
+            cls = f' class="g-{escape(str(c))}"' if i == gate_col and c in ("pass", "warn", "fail") else ""
+            cells.append(f"<td{cls}>{escape(str(c))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<div class="scroll"><table><tr>{head}</tr>{"".join(body)}</table></div>'
+
+
+def _badge(verdict: str, text: str | None = None) -> str:
+    return f'<span class="badge b-{escape(verdict)}">{escape(text or verdict.upper())}</span>'
 
 
 def render(report: Report) -> str:
-    e = html.escape
+    key = headline_icon_key(report)
     parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>promptreview</title><style>{_STYLE}</style>",
-        "</head><body>",
-        f"<h1 class='{e(report.verdict)}'>promptreview: {e(VERDICT_WORDS[report.verdict])}</h1>",
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>promptreview: {escape(headline_word(report))}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{_badge(key, headline_word(report))} promptreview</h1>",
     ]
     if report.error is not None:  # no review to show: why there is no verdict
-        return "\n".join([*parts, f"<pre>{e(report.error)}</pre>", "</body></html>"]) + "\n"
-    parts += [
-        f"<p>Model: <code>{e(report.model_spec or '')}</code>"
-        + (" (simulated: promptreview's embedded model, not a real LLM)" if report.simulated else "")
-        + ("" if report.pinned in (None, True) else " <strong>(not pinned)</strong>")
-        + "</p>",
-    ]
-    if report.served:
-        parts.append(f"<p>Served: {e(', '.join(report.served))}</p>")
-    parts += [f"<p><strong>{e(w)}</strong></p>" for w in report.warnings]
-    parts += [f"<p><em>{e(n)}</em></p>" for n in report.notes]
+        return "\n".join([*parts, f"<pre>{escape(report.error)}</pre>", "</body></html>"]) + "\n"
+    top = top_change(report)
+    if top is not None:
+        parts.append(
+            f"<p><strong>Biggest change:</strong> {escape(top[1])} in <code>{escape(title(top[0]))}</code></p>"
+        )
+    if report.prompts:
+        rows = [summary_cells(p, report.alpha) for p in report.prompts]
+        parts.append(_table(SUMMARY_HEADERS, rows, gate_col=2))
+    parts.append(_model_block(report))
+    parts += [f'<div class="callout">{escape(w)}</div>' for w in review_warnings(report)]
+    parts += [f'<p class="muted">{escape(n)}</p>' for n in review_notes(report)]
     for p in report.prompts:
-        parts.append(f"<h2 class='{e(p.verdict)}'>{e(title(p))} ({e(p.change)}): {e(p.verdict)}</h2>")
-        if not p.rates:
-            parts += [f"<p>{e(n)}</p>" for n in p.notes]
-            continue
-        parts.append(
-            f"<p>{p.n_inputs} inputs × {p.samples} samples from <code>{e(p.suite or '')}</code>"
-            + (", overall rates weighted by stratum size" if p.weighted else "")
-            + "</p>"
-        )
-        parts.append(_table(RATE_HEADERS, [rate_cells(k, v, p.weighted) for k, v in p.rates.items()]))
-        if p.flip_rate and p.flip_rate.head_vs_base is not None:
-            parts.append(
-                f"<p>Answers changed on {pct(p.flip_rate.head_vs_base)} of input-samples (noise floor "
-                f"{pct(p.flip_rate.noise_floor)}, p {pval(p.flip_rate.p_adjusted or p.flip_rate.p_value)}).</p>"
-            )
-        parts += [f"<p class='warn'>{e(w)}</p>" for w in p.warnings]
-        if p.strata:
-            parts += ["<h3>Per stratum</h3>", _table(STRATUM_HEADERS, [stratum_cells(x) for x in p.strata])]
-        if p.distribution_shift:
-            rows = [shift_cells(x) for x in p.distribution_shift]
-            parts += ["<h3>Output distribution</h3>", _table(SHIFT_HEADERS, rows)]
-        if p.examples:
-            parts.append("<h3>Examples that broke</h3>")
-            for x in p.examples:
-                parts.append(
-                    f"<p>input <code>{e(x.input_id)}</code> ({e(x.stratum)}), sample {x.sample}: "
-                    f"{e(x.base_outcome or '–')} → <strong>{e(x.head_outcome)}</strong>"
-                    + (f" ({e(x.detail)})" if x.detail else "")
-                    + "</p>"
-                )
-                parts.append(f"<pre>{e(x.head_text)}</pre>")
-        parts += [f"<p><em>{e(n)}</em></p>" for n in p.notes]
-        c = p.calls
-        cost = cost_line(c.cost_usd)
-        parts.append(
-            f"<p><small>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed"
-            + (f"; {e(cost)}" if cost else "")
-            + "</small></p>"
-        )
+        parts += _prompt(p, report.alpha)
     if any(p.rates for p in report.prompts):
-        parts.append(f"<p><small>{e(P_VALUE_NOTE)}</small></p>")
+        parts.append(f'<p class="muted"><small>{escape(P_VALUE_NOTE)}</small></p>')
+    command = reproduce_command(report)
+    if command:
+        parts.append(f"<p>Reproduce locally:</p><pre>{escape(command)}</pre>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _model_block(report: Report) -> str:
+    calls = sum(p.calls.total for p in report.prompts)
+    cached = sum(p.calls.cached for p in report.prompts)
+    costs: dict[str, float] = {}
+    for p in report.prompts:
+        for side, value in (p.calls.cost_usd or {}).items():
+            costs[side] = costs.get(side, 0.0) + value
+    cost = cost_line(costs or None)
+    items = [
+        f"<li>Model: <code>{escape(model_line(report))}</code></li>",
+        f"<li>Calls: {calls} ({cached} cached)</li>",
+    ]
+    if cost:
+        items.append(f"<li>{escape(cost)}</li>")
+    if report.base:
+        items.append(
+            f"<li>Base <code>{escape(report.base[:12])}</code> → head <code>{escape((report.head or 'working tree')[:12])}</code></li>"
+        )
+    return "<ul>" + "".join(items) + "</ul>"
+
+
+def _prompt(p: PromptReport, alpha: float) -> list[str]:
+    parts = [
+        f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(p.change)})</span></h2>"
+    ]
+    if p.change == "removed" or not p.rates:
+        return parts + [f"<p>{escape(n)}</p>" for n in p.notes]
+    n, _, weighting = sample_line(p).partition("; ")
+    parts.append(
+        f"<p>{escape(n)} from <code>{escape(p.suite or '–')}</code>"
+        + (f"; {escape(weighting)}" if weighting else "")
+        + "</p>"
+    )
+    if p.warnings:
+        cls = "callout fail" if p.verdict in ("fail", "error") else "callout"
+        parts.append(
+            f'<div class="{cls}"><ul>' + "".join(f"<li>{escape(w)}</li>" for w in p.warnings) + "</ul></div>"
+        )
+    parts.append(_table(RATE_HEADERS, rate_table(p), gate_col=6))
+    bars = [
+        RateBar(RATE_LABELS.get(k, k), v.base, v.base_ci95, v.head, v.head_ci95)
+        for k, v in rate_items(p)
+        if v is not None and k != "error"
+    ]
+    if bars:
+        parts.append(rate_chart(bars))
+    if p.evaluators:
+        parts += [
+            "<h3>Evaluators</h3>",
+            _table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators], gate_col=7),
+        ]
+    parts += _shifts(p, alpha)
+    parts += _strata(p, alpha)
+    if p.examples:
+        parts.append(f"<h3>Examples that broke ({len(p.examples)})</h3>")
+        for e in p.examples:
+            parts.append(_example(e))
+    parts += [f'<p class="muted">{escape(n)}</p>' for n in prompt_notes(p)]
+    c = p.calls
+    cost = cost_line(c.cost_usd)
+    parts.append(
+        f'<p class="muted"><small>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed'
+        + (f"; {escape(cost)}" if cost else "")
+        + "</small></p>"
+    )
+    return parts
+
+
+def _shares(counts: Any) -> dict[str, float]:
+    values = {str(k): float(v) for k, v in dict(counts).items() if isinstance(v, (int, float))}
+    total = sum(values.values())
+    return {k: v / total for k, v in values.items()} if total > 0 else {}
+
+
+def _shifts(p: PromptReport, alpha: float) -> list[str]:
+    parts = []
+    shifted = important_shifts(p, alpha)
+    if shifted:
+        parts.append("<h3>Output shifts that matter</h3><ul>")
+        parts += [f"<li>{escape(shift_sentence(s))}</li>" for s in shifted]
+        parts.append("</ul>")
+    flips = flip_sentence(p)
+    if flips:
+        parts.append(f"<p>{escape(flips)}</p>")
+    categorical = [
+        s for s in p.distribution_shift if s.kind == "categorical" and _shares(s.base) and _shares(s.head)
+    ]
+    if p.distribution_shift:
+        parts.append(
+            "<details" + (" open" if shifted else "") + "><summary>Output distribution, every field</summary>"
+        )
+        parts.append(_table(SHIFT_HEADERS, [shift_cells(x) for x in p.distribution_shift]))
+        parts += [_distribution(s) for s in categorical]
+        parts.append("</details>")
+    return parts
+
+
+def _distribution(s: ShiftRow) -> str:
+    base, head = _shares(s.base), _shares(s.head)
+    rows = sorted(set(base) | set(head), key=lambda k: -max(base.get(k, 0.0), head.get(k, 0.0)))[:12]
+    counts = _table(
+        ["value", "base", "head"],
+        [
+            [
+                k,
+                f"{s.base.get(k, 0)} ({base.get(k, 0.0):.1%})",
+                f"{s.head.get(k, 0)} ({head.get(k, 0.0):.1%})",
+            ]
+            for k in rows
+        ],
+    )
+    return (
+        f"<h4>{escape(s.field)}: base → head</h4>"
+        + distribution_chart(base, head, f"{s.field}: base vs head")
+        + counts
+    )
+
+
+def _strata(p: PromptReport, alpha: float) -> list[str]:
+    if not p.strata:
+        return []
+    hot, rest = strata_split(p, alpha)
+    headers = stratum_headers_for(p)
+    parts = ["<h3>Blast radius by stratum</h3>"]
+    gate = failed_gate(p) or next(iter(k for k in ("parse_failure", "refusal") if k in p.rates), None)
+    if gate is not None:
+        parts.append(_stratum_chart(p, [*hot, *rest], gate, alpha))
+    if hot:
+        parts.append(_table(headers, [stratum_cells_for(p, s) for s in hot]))
+    else:
+        parts.append("<p>No stratum changed significantly.</p>")
+    if rest:
+        parts.append(f"<details><summary>{len(rest)} strata without a significant change</summary>")
+        parts.append(_table(headers, [stratum_cells_for(p, s) for s in rest]))
+        parts.append("</details>")
+    return parts
+
+
+def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: str, alpha: float) -> str:
+    rows = []
+    for s in strata[:40]:
+        r = s.rates.get(name)
+        if r is None:
+            continue
+        significant = r.p_adjusted is not None and r.p_adjusted < alpha
+        rows.append((s.label, r.delta, r.ci95, significant))
+    return delta_chart(rows, f"{RATE_LABELS.get(name, name)}: change by stratum (pp, 95% CI)")
+
+
+def _example(e: Example) -> str:
+    why = f" ({escape(e.detail)})" if e.detail else ""
+    cells = [
+        ("input", e.input_text),
+        (
+            f"base output ({e.base_outcome or 'none'})",
+            e.base_text if e.base_text is not None else "(no base side)",
+        ),
+        (f"head output ({e.head_outcome})", e.head_text),
+    ]
+    return (
+        f"<p><code>{escape(e.input_id)}</code> ({escape(e.stratum)}), sample {e.sample}: "
+        f"{escape(e.base_outcome or '–')} → <strong>{escape(e.head_outcome)}</strong>{why}</p>"
+        '<div class="example">'
+        + "".join(f"<div><h4>{escape(h)}</h4><pre>{escape(t)}</pre></div>" for h, t in cells)
+        + "</div>"
+    )

@@ -189,3 +189,19 @@ def fetch(
     except GitFailed as exc:
         return str(exc) or "fetch failed"
     return None
+
+
+def init_repository(root: Path) -> None:
+    """A new repository at `root` (the demo's throwaway one), with a committer of its own so that a machine
+    without a git identity can still commit there."""
+    _git(root, "init", "--quiet")
+    _git(root, "config", "user.name", "promptreview demo")
+    _git(root, "config", "user.email", "demo@promptreview.invalid")
+    _git(root, "config", "commit.gpgsign", "false")
+
+
+def commit_all(root: Path, message: str) -> str:
+    """Stage everything under `root` and commit it; the new commit's SHA."""
+    _git(root, "add", "--all")
+    _git(root, "commit", "--quiet", "--no-verify", "-m", message)
+    return _text(root, "rev-parse", "HEAD").strip()

@@ -1,0 +1,42 @@
+"""`promptreview demo`: a whole review offline, from the packaged sample suite, in an empty folder."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.conftest import run_installed
+
+
+@pytest.mark.e2e
+def test_demo_in_an_empty_folder_reviews_the_sample_edit_offline(tmp_path):
+    result = run_installed(["demo"], tmp_path, env={"NO_COLOR": "1"})
+    assert result.code == 0, result.err
+    assert result.out.startswith("promptreview: FAIL: regression · parse failure +12.1 pp")
+    assert "\033[" not in result.out  # piped: plain text
+    folder = tmp_path / "promptreview-demo"
+    comment, page = folder / "comment.md", folder / "report.html"
+    assert f"The PR comment (Markdown): {comment}" in result.err and f"The HTML report: {page}" in result.err
+    assert comment.read_text("utf-8").startswith("## ❌ promptreview: FAIL")
+    assert "<svg" in page.read_text("utf-8")
+    log = subprocess.run(
+        ["git", "log", "--format=%s"], cwd=folder / "repo", capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert log == ["support_triage: edit the prompt", "support_triage: the prompt as it is"]
+    assert "promptreview check --base" in result.out  # how to run it again, by hand
+
+    again = run_installed(["demo"], tmp_path, env={"NO_COLOR": "1"})  # a previous demo is replaced
+    assert again.code == 0 and again.out.splitlines()[0] == result.out.splitlines()[0]
+    assert "calls: 720 (720 cached" in again.out  # the second run is answered from the cache
+
+
+def test_demo_refuses_a_folder_it_did_not_make_and_an_unknown_suite(tmp_path, run_cli):
+    (tmp_path / "promptreview-demo").mkdir()
+    (tmp_path / "promptreview-demo" / "notes.txt").write_text("mine", encoding="utf-8")
+    result = run_cli(["demo"], tmp_path)
+    assert result.code == 2 and "not a promptreview demo folder" in result.err
+    assert (tmp_path / "promptreview-demo" / "notes.txt").exists()
+    result = run_cli(["demo", "nope", "--dir", str(tmp_path / "x")], tmp_path)
+    assert result.code == 2 and "unknown sample suite 'nope' (packaged: support_triage" in result.err
+    assert len(result.err.strip().splitlines()) == 1

@@ -1,0 +1,69 @@
+"""The HTML report: one self-contained file (no external request), charts, coloured gates, collapsible strata,
+side-by-side examples, readable on a phone."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from promptreview.report import render
+from tests.review_fixture import review
+
+
+class Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def tags(page: str) -> list[tuple[str, dict[str, str | None]]]:
+    parser = Tags()
+    parser.feed(page)
+    return parser.tags
+
+
+def test_the_page_fetches_nothing():
+    page = render(review(), "html")
+    for tag, attrs in tags(page):
+        assert tag not in ("script", "link", "img", "iframe", "object", "embed"), tag
+        for name in ("src", "href", "xlink:href", "action", "data"):
+            assert not (attrs.get(name) or "").strip(), f"<{tag} {name}=...>"
+    assert not re.search(r"(?i)url\(|@import|https?://", page)
+
+
+def test_charts_gates_strata_and_examples():
+    page = render(review(), "html")
+    assert page.count("<svg") >= 4  # rates (two prompts), per-stratum change, a categorical distribution
+    assert '<td class="g-fail">fail</td>' in page and '<td class="g-pass">pass</td>' in page
+    assert "<details><summary>3 strata without a significant change</summary>" in page
+    assert "channel=web" in page.split("3 strata without a significant change")[1]
+    assert "<h4>category: base → head</h4>" in page and "shipping" in page
+    example = page.split('<div class="example">')[1]
+    assert "<h4>input</h4>" in example and "<h4>base output (ok)</h4>" in example
+    assert (
+        "<h4>head output (parse_failure)</h4>" in example
+        and "&quot;priority&quot;: &quot;medium&quot;" in example
+    )
+
+
+def test_readable_on_a_phone_and_says_what_the_comment_says():
+    page = render(review(), "html")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    assert "@media (max-width:640px)" in page
+    assert "sim:triage-v1" in page and page.count("simulated") == 1
+    assert "n/a" in page and "mentions the order number" in page
+    assert "promptreview check --base 1111111111111111111111111111111111111111" in page
+    assert "Holm-adjusted" in page
+
+
+def test_untrusted_text_is_escaped():
+    from dataclasses import replace
+
+    evil = "<script>alert(1)</script><img src=x onerror=alert(1)>"
+    base = review()
+    prompt = replace(base.prompts[0], path=evil)
+    page = render(replace(base, prompts=(prompt,)), "html")
+    assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
