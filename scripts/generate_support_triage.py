@@ -20,7 +20,13 @@ SEED = 20240611
 CHANNEL_SIZES = {"email": 155, "chat": 100, "phone": 65}
 TIERS = (("free", 0.5), ("pro", 0.35), ("enterprise", 0.15))
 CATEGORIES = (("billing", 0.27), ("technical", 0.30), ("account", 0.18), ("shipping", 0.15), ("other", 0.10))
-OUT = Path(__file__).resolve().parent.parent / "promptreview" / "sample_suites" / "support_triage" / "inputs.jsonl"
+OUT = (
+    Path(__file__).resolve().parent.parent
+    / "promptreview"
+    / "sample_suites"
+    / "support_triage"
+    / "inputs.jsonl"
+)
 
 SLOTS: dict[str, tuple[str, ...]] = {
     "plan": ("Starter", "Pro", "Team", "Business"),
