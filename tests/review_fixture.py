@@ -155,7 +155,7 @@ def text_mode() -> PromptReport:
         calls=CallStats(total=60, cached=0),
         warnings=(
             "inconclusive: refusal +6.7 pp estimated above the margin but not significant with 30 inputs × 1 "
-            "samples; about 194 inputs × 1 samples would decide it with 80% power",
+            "sample; about 194 inputs × 1 sample would decide it with 80% power",
         ),
     )
 

@@ -333,8 +333,8 @@ def test_a_70000_character_report_is_cut_to_fit(ci, run_cli, monkeypatch):
 
     real = markdown.render
 
-    def huge(report, examples=True):
-        text = real(report, examples)
+    def huge(report, examples=True, html_link=None):
+        text = real(report, examples, html_link)
         if examples:
             text += (
                 "\n<details><summary>Examples that broke</summary>\n\n"

@@ -36,7 +36,7 @@ def test_inputs_outputs_and_branding():
     assert inputs["check-name"]["default"] == "promptreview"
     assert inputs["fail-on"]["default"] == "regression"
     assert inputs["comment"]["default"] == "true"
-    assert set(ACTION["outputs"]) == {"verdict", "report-path", "comment-url"}
+    assert set(ACTION["outputs"]) == {"verdict", "report-path", "comment-url", "html-path"}
     for name, output in ACTION["outputs"].items():
         assert output["value"] == "${{ steps.run.outputs." + name + " }}"
     assert ACTION["branding"]["icon"] and ACTION["branding"]["color"]

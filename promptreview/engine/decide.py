@@ -285,23 +285,27 @@ def _power(
         )
         needs = [n for _, _, n in unsure if n is not None]
         decide_by = (
-            f"about {max(needs)} inputs × {result.samples} samples would decide it with 80% power"
+            f"about {max(needs)} inputs × {_samples(result.samples)} would decide it with 80% power"
             if len(needs) == len(unsure)
             else "no affordable sample would decide it at this size of change"
         )
         warnings.append(
             f"inconclusive: {what} estimated above the margin but not significant with {result.n_inputs} "
-            f"inputs × {result.samples} samples; {decide_by}"
+            f"inputs × {_samples(result.samples)}; {decide_by}"
         )
     if small:
         names = ", ".join(name.replace("_", " ") for name, _, _ in small)
         sizes = ", ".join(_detectable_text(d) for _, d, _ in small)
         warnings.append(
             f"sample too small for the {names} gate{'s' if len(small) > 1 else ''}: with {result.n_inputs} "
-            f"inputs × {result.samples} samples the smallest increase caught with 80% power is {sizes} "
+            f"inputs × {_samples(result.samples)} the smallest increase caught with 80% power is {sizes} "
             f"(more than twice the margin)"
         )
     return replace(result, rates=rates), warnings
+
+
+def _samples(k: int) -> str:
+    return f"{k} sample" + ("" if k == 1 else "s")
 
 
 def _detectable_text(value: float) -> str:

@@ -25,12 +25,15 @@ from promptreview.report.serialize import to_json_text
 from promptreview.verdicts import PromptVerdict
 
 
-def write_ci_report(report_dir: Path, report: Report, markdown: str) -> Path:
-    """report.json (through the one serialiser) and report.md; returns report.json's path."""
+def write_ci_report(report_dir: Path, report: Report, markdown: str, html: str | None = None) -> Path:
+    """report.json (through the one serialiser), report.md and, for a review, report.html (the Action
+    uploads it as an artifact); returns report.json's path."""
     report_dir.mkdir(parents=True, exist_ok=True)
     json_path = report_dir / "report.json"
     json_path.write_text(to_json_text(report), encoding="utf-8")
     (report_dir / "report.md").write_text(markdown, encoding="utf-8")
+    if html is not None:
+        (report_dir / "report.html").write_text(html, encoding="utf-8")
     return json_path
 
 
@@ -111,7 +114,12 @@ class Publisher:
         """The step outputs and the last line; the job's exit code."""
         write_outputs(
             self.env.get("GITHUB_OUTPUT"),
-            {"verdict": result.verdict, "report-path": str(json_path), "comment-url": comment_url or ""},
+            {
+                "verdict": result.verdict,
+                "report-path": str(json_path),
+                "comment-url": comment_url or "",
+                "html-path": str(html) if (html := json_path.with_name("report.html")).is_file() else "",
+            },
         )
         self.log.say(f"{result.verdict}: {result.title}")
         return result.exit_code

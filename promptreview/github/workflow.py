@@ -26,7 +26,7 @@ from promptreview.github.event import Event, load_event
 from promptreview.github.prepare import Prepared, cache_key, prepare
 from promptreview.github.publish import Publisher, write_ci_report
 from promptreview.github.summary import Log, Sink, write_outputs
-from promptreview.report import markdown
+from promptreview.report import html, markdown
 from promptreview.report.escape import code_block
 from promptreview.report.model import Report, error_report
 from promptreview.sources import git
@@ -177,18 +177,19 @@ class CIRun:
         report = dataclasses.replace(report, ci=conclusion.ci_section(result, event, prepared.config_from))
 
         banner = compose.banners(result, settings.accept_label, prepared.adopted_config, event.label_change)
-        full = markdown.render(report)
+        html_link = f"{self.link}#artifacts" if self.link else None  # the run page lists its artifacts
+        full = markdown.render(report, html_link=html_link)
         tail = compose.footer(event, prepared.base, prepared.head, self.link)
         comment = compose.comment_body(
             settings.check_name,
             result,
             banner,
             full,
-            lambda: markdown.render(report, examples=False),
+            lambda: markdown.render(report, examples=False, html_link=html_link),
             tail,
             self.link,
         )
-        json_path = write_ci_report(self.report_dir, report, banner + full)
+        json_path = write_ci_report(self.report_dir, report, banner + full, html.render(report))
 
         if result.verdict is CIVerdict.SKIPPED:
             unchanged = compose.unchanged_body(settings.check_name, settings.config_path, tail)

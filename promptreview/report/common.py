@@ -206,7 +206,12 @@ def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
         shift = "not run (content unchanged)" if p.change == "renamed" else "not run"
     else:
         shift = biggest_change(p, alpha) or "no change"
-    return [title(p), p.change, str(p.verdict), shift]
+    return [title(p), p.change, verdict_key(p), shift]
+
+
+def verdict_key(p: PromptReport) -> str:
+    """A prompt's verdict, or "not run" for one only listed (removed, renamed unchanged): never a pass."""
+    return str(p.verdict) if p.rates or p.verdict in ("error", "fail", "warn") else "not run"
 
 
 SUMMARY_HEADERS = ["prompt", "change", "verdict", "biggest shift (95% CI)"]
@@ -264,7 +269,9 @@ def prompt_notes(p: PromptReport) -> list[str]:
 
 def sample_line(p: PromptReport) -> str:
     """'120 inputs × 3 samples' (+ weighting): the suite's path is added by each format (untrusted)."""
-    return f"{p.n_inputs} inputs × {p.samples} samples" + (
+    inputs = f"{p.n_inputs} input" + ("" if p.n_inputs == 1 else "s")
+    samples = f"{p.samples} sample" + ("" if p.samples == 1 else "s")
+    return f"{inputs} × {samples}" + (
         "; overall rates weighted by each stratum's share of the suite (the sample is not proportional)"
         if p.weighted
         else ""

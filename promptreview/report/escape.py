@@ -102,3 +102,17 @@ def code_block(text: object, limit: int | None = 2000, lang: str = "") -> str:
 def unescape_md(text: str) -> str:
     """The visible text of `escape_md` output (for tests and for measuring): drops escapes and joiners."""
     return re.sub(r"\\(.)", r"\1", text).replace(JOINER, "")
+
+
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def quote_block(text: object, limit: int | None = 2000) -> str:
+    """A fenced block quoting untrusted text (an input, a model's output) for a reader, not for copying.
+
+    Like `code_block`, plus a WORD JOINER after `@`, `#` before a digit, link schemes and `<` before a tag
+    name: GitHub already leaves code alone, but the raw comment (read by scripts, mail notifications and
+    other renderers) then holds no mention, reference or tag either. The JSON report keeps the exact text.
+    """
+    body = _break_references(_clean(str(text).replace("\r\n", "\n").replace("\r", "\n")))
+    return code_block(_TAG_START.sub("<" + JOINER, body), limit)

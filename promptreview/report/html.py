@@ -57,7 +57,7 @@ td,th{border:1px solid var(--line);padding:4px 8px;text-align:right;vertical-ali
 td:first-child,th:first-child{text-align:left}
 .badge{display:inline-block;padding:0 .5em;border-radius:1em;color:#fff;font-weight:600;font-size:.85em}
 .b-fail,.b-error{background:var(--fail)}.b-warn{background:var(--warn)}.b-pass{background:var(--pass)}
-.b-skipped{background:var(--muted)}
+.b-skipped,.b-not-run{background:var(--muted)}
 td.g-fail{background:#ffebe9;color:var(--fail);font-weight:600}td.g-warn{background:#fff8c5;color:var(--warn)}
 td.g-pass{background:#dafbe1;color:var(--pass)}
 .callout{border-left:4px solid var(--warn);background:#fff8c5;padding:.5rem 1rem;margin:.5rem 0}

@@ -43,11 +43,12 @@ from promptreview.report.common import (
     summary_cells,
     title,
     top_change,
+    verdict_key,
 )
-from promptreview.report.escape import code_block, code_span, escape_html, escape_md
+from promptreview.report.escape import code_block, code_span, escape_html, escape_md, quote_block
 from promptreview.report.model import Example, PromptReport, Report, StratumRow
 
-ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️"}
+ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️", "not run": "⏭️"}
 CHART_STRATA = 12  # a chart with more bars is unreadable; the table has them all
 
 
@@ -105,12 +106,12 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
         rows = [summary_cells(p, report.alpha) for p in report.prompts]
         for row, p in zip(rows, report.prompts, strict=True):
             row[0] = code_span(row[0], 100)
-            row[2] = f"{ICONS.get(str(p.verdict), '')} {row[2]}"
+            row[2] = f"{ICONS.get(row[2], '')} {row[2]}"
             row[3] = escape_md(row[3], None)
         lines += [_table(SUMMARY_HEADERS, rows), ""]
     lines.append(f"**Model:** {escape_md(model_line(report), 400)}")
     if html_link:
-        lines.append(f"**Full report:** [HTML report with charts]({html_link})")
+        lines.append(f"**Full report:** [HTML report with charts]({html_link}) (in the run's artifacts)")
     lines.append("")
     for w in review_warnings(report):
         lines += ["> [!WARNING]", f"> {escape_md(w, 500)}", ""]
@@ -130,8 +131,8 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
 
 
 def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
-    icon = ICONS.get(str(p.verdict), "")
-    lines = ["", f"### {icon} {code_span(title(p), None)} ({p.change}): {str(p.verdict).upper()}", ""]
+    word = verdict_key(p)
+    lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({p.change}): {word.upper()}", ""]
     if p.change == "removed" or not p.rates:
         return lines + [f"- {escape_md(n, 500)}" for n in p.notes] + [""]
     n, _, weighting = sample_line(p).partition("; ")
@@ -241,7 +242,7 @@ def _fenced(text: str | None, chars: int) -> str:
         return code_block("(no base side)")
     if len(text) > chars:
         text = text[:chars].rstrip() + "\n… (cut here; the JSON and HTML reports have more)"
-    return code_block(text, None)
+    return quote_block(text, None)
 
 
 def _example(e: Example, chars: int) -> list[str]:

@@ -36,6 +36,7 @@ from promptreview.report.common import (
     summary_cells,
     title,
     top_change,
+    verdict_key,
 )
 from promptreview.report.model import Estimate, Example, PromptReport, Report
 
@@ -66,7 +67,7 @@ def render(report: Report, color: bool = False) -> str:
     if report.prompts:
         rows = [summary_cells(p, report.alpha) for p in report.prompts]
         for row, p in zip(rows, report.prompts, strict=True):
-            row[2] = _paint(row[2], str(p.verdict), color)
+            row[2] = _paint(row[2], row[2], color)
         lines += ["", _table(SUMMARY_HEADERS, rows)]
     lines += ["", f"model: {model_line(report)}"]
     lines += [f"! {w}" for w in review_warnings(report)]
@@ -85,7 +86,7 @@ def render(report: Report, color: bool = False) -> str:
 
 
 def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
-    verdict = _paint(str(p.verdict).upper(), str(p.verdict), color)
+    verdict = _paint(verdict_key(p).upper(), verdict_key(p), color)
     lines = ["", f"== {title(p)} [{p.change}] {verdict}"]
     if p.change == "removed" or not p.rates:
         return lines + [f"   {n}" for n in p.notes]
