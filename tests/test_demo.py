@@ -40,3 +40,39 @@ def test_demo_refuses_a_folder_it_did_not_make_and_an_unknown_suite(tmp_path, ru
     result = run_cli(["demo", "nope", "--dir", str(tmp_path / "x")], tmp_path)
     assert result.code == 2 and "unknown sample suite 'nope' (packaged: support_triage" in result.err
     assert len(result.err.strip().splitlines()) == 1
+
+
+@pytest.mark.e2e
+def test_plan_totals_and_detectable_increase_agree_with_the_report(run_cli):
+    from promptreview import stats
+    from tests.conftest import REPO
+
+    suite = "promptreview/sample_suites/support_triage"
+    args = [
+        "compare",
+        f"{suite}/prompts/triage.prompt.yml",
+        f"{suite}/prompts/triage.edited.prompt.yml",
+        "--config",
+        f"{suite}/promptreview.yml",
+        "--format",
+        "json",
+    ]
+    plan = run_cli([*args, "--plan"], REPO).json()["plan"]
+    sides = plan["prompts"][0]["sides"].values()
+    assert plan["calls"] == sum(s["calls"] for s in sides)
+    assert plan["uncached_calls"] == sum(s["uncached_calls"] for s in sides)
+    deff = stats.weighting_design_effect([155, 100, 65], [40, 40, 40])  # 40 per channel, weighted back
+    planned = plan["prompts"][0]["min_detectable_increase"]["parse_failure"]
+    assert planned == pytest.approx(
+        stats.min_detectable_increase(120, 3, 0.05, max_increase=0.02, n_tests=3, design_effect=deff)
+    )
+    rates = run_cli(args, REPO).json()["prompts"][0]["rates"]
+    for name in (
+        "parse_failure",
+        "refusal",
+    ):  # the report's figure: the same formula at the observed base rate
+        assert rates[name]["min_detectable_increase"] == pytest.approx(
+            stats.min_detectable_increase(
+                120, 3, rates[name]["base"], max_increase=0.02, n_tests=3, design_effect=deff
+            )
+        )

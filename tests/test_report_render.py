@@ -132,3 +132,37 @@ def test_html_escapes_everything():
     assert "<img src=x" not in page and "&lt;img src=x" in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # the quoted output
     assert "Output distribution" in page and "category" in page
+
+
+def test_terminal_colour_only_when_asked_and_never_with_no_color(monkeypatch):
+    from promptreview.cli import output
+    from promptreview.report import text
+
+    coloured = text.render(sample_report(), color=True)
+    assert "\033[31;1mpromptreview: FAIL" in coloured and "\033[0m" in coloured
+    plain = text.render(sample_report())
+    assert "\033[" not in plain
+    assert re.sub(r"\033\[[0-9;]*m", "", coloured) == plain  # the same content, only painted
+
+    class Tty:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(output.sys, "stdout", Tty())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert output.use_color()
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert not output.use_color()
+
+
+def test_no_infinite_detectable_increase_is_printed():
+    from promptreview.report.model import Estimate, PromptEstimate, SideEstimate
+
+    side = SideEstimate("sim:x", 10, 5, 100, 50, None)
+    prompt = PromptEstimate(
+        "p.prompt.yml", "modified", 5, 1, {}, {"base": side, "head": side}, {"refusal": math.inf}, 0.05
+    )
+    plan = Estimate(20, 10, None, None, False, [prompt])
+    out = render(Report(verdict="skipped", estimate=plan), "text")
+    assert "inf" not in out and "refusal not detectable with this sample" in out
+    assert "20 calls, 10 of them to make" in out

@@ -104,7 +104,7 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
         return "\n".join([*lines, code_block(report.error)]) + "\n"
     if report.prompts:
         rows = [summary_cells(p, report.alpha) for p in report.prompts]
-        for row, p in zip(rows, report.prompts, strict=True):
+        for row in rows:
             row[0] = code_span(row[0], 100)
             row[2] = f"{ICONS.get(row[2], '')} {row[2]}"
             row[3] = escape_md(row[3], None)

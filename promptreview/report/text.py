@@ -66,7 +66,7 @@ def render(report: Report, color: bool = False) -> str:
         return "\n".join([*lines, report.error]) + "\n"
     if report.prompts:
         rows = [summary_cells(p, report.alpha) for p in report.prompts]
-        for row, p in zip(rows, report.prompts, strict=True):
+        for row in rows:
             row[2] = _paint(row[2], row[2], color)
         lines += ["", _table(SUMMARY_HEADERS, rows)]
     lines += ["", f"model: {model_line(report)}"]
