@@ -56,7 +56,13 @@ def from_report(report: Report, fail_on: str, acceptance: Acceptance | None) -> 
         warned = sum(p.verdict is PromptVerdict.WARN for p in report.prompts)
         title = f"No regression in {files}" + (f"; {warned} with warnings" if warned else "")
     elif report.verdict is ReviewVerdict.SKIPPED:
-        title = "No prompt file changed"
+        # a removed (or unchanged renamed) prompt is listed in the report: "nothing changed" would contradict it
+        listed = _plural(len(report.prompts), "prompt file")
+        title = (
+            f"Nothing to run: {listed} removed or renamed, listed"
+            if report.prompts
+            else "No prompt file changed"
+        )
     else:
         title = "No trustworthy verdict: too many model calls failed"
     if verdict is CIVerdict.ACCEPTED and acceptance is not None:
