@@ -166,7 +166,7 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         if v is not None and k != "error"
     ]
     if bars:
-        parts.append(rate_chart(bars))
+        parts += ["<h4>Rates, base against head, with 95% intervals</h4>", rate_chart(bars)]
     if p.evaluators:
         parts += [
             "<h3>Evaluators</h3>",
@@ -267,7 +267,8 @@ def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: str, alpha: 
             continue
         significant = r.p_adjusted is not None and r.p_adjusted < alpha
         rows.append((s.label, r.delta, r.ci95, significant))
-    return delta_chart(rows, f"{RATE_LABELS.get(name, name)}: change by stratum (pp, 95% CI)")
+    label = f"{RATE_LABELS.get(name, name)}: change by stratum (pp, 95% CI; faded: not significant)"
+    return f"<h4>{escape(label)}</h4>" + delta_chart(rows, label)
 
 
 def _example(e: Example) -> str:
