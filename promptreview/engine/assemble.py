@@ -93,7 +93,7 @@ def report(
             estimate=estimate,
         )
     reviewed = bool(plan.jobs)
-    if not reviewed:
+    if not reviewed and not prompts:  # a listed prompt (removed, renamed unchanged) is something to read
         notes.append(NOTHING_TO_REVIEW)
     warnings = list(served_warnings)
     if reviewed:
