@@ -123,6 +123,8 @@ def test_every_rate_equals_the_ground_truth(git_repo, run_cli, samples):
             assert row[side] == expected_rate(counts[side], kind), (kind, side)
             assert row[f"{side}_count"] == counts[side][kind]
         assert row["delta"] == pytest.approx(row["head"] - row["base"], abs=1e-15)
+        if row["ci95"] is not None:  # failed calls make inputs unequal: the change still sits in its interval
+            assert row["ci95"][0] <= row["delta"] <= row["ci95"][1], (kind, row)
     assert {s["stratum"]["channel"] for s in prompt["strata"]} == set(TICKETS)
     for stratum in prompt["strata"]:
         channel = stratum["stratum"]["channel"]

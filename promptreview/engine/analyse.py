@@ -151,13 +151,14 @@ def _paired(
     strata_of = base.drop_duplicates("input_id").set_index("input_id")["stratum"]
     weights = _input_weights(inputs[keep], strata_of, sample) if weighted else None
     result = stats.paired_rate_test(b[keep], h[keep], weights, seed=seed, base_n=b_n[keep], head_n=h_n[keep])
-    # base and head stay the exact shares of completions; the change, its interval and its tests are one
-    # estimand, the (weighted) mean over inputs of the per-input difference, so the change never falls
-    # outside its own interval (they differ from head - base only when failed calls leave inputs unequal)
+    # base, head and delta stay the exact shares of completions; the interval and the tests are per input
+    # (clustered), so they stay honest when the K samples of one input are correlated. The two estimands
+    # differ only when failed calls leave inputs with unequal numbers of completions; the interval is then
+    # re-centred on the reported change (same width), so a change never falls outside its own interval
+    shift = (row.delta or 0.0) - result.delta
     return replace(
         row,
-        delta=result.delta,
-        ci95=(result.ci95[0], result.ci95[1]),
+        ci95=(max(-1.0, result.ci95[0] + shift), min(1.0, result.ci95[1] + shift)),
         discordant=int(np.sum(b[keep] != h[keep])),
         p_value=result.p_value,
         p_increase=result.p_increase,
