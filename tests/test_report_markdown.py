@@ -152,7 +152,7 @@ def test_text_mode_rates_say_not_applicable():
 
 def test_strata_significant_first_rest_collapsed_and_a_chart():
     md = render(review(), "markdown")
-    section = md.split("Blast radius by stratum")[1]
+    section = md.split("**Blast radius** of")[1]
     visible_table, collapsed = section.split("<details>", 1)
     assert "channel\\=chat" in visible_table and "channel\\=web" not in visible_table
     assert "channel\\=web" in collapsed.split("</details>")[0]
@@ -200,3 +200,30 @@ def test_untrusted_text_stays_inert_after_rendering(evil):
     prompt = replace(regression(), path=f"prompts/{evil}.yml", examples=(example,))
     html = github_html(render(replace(review(), prompts=(prompt,)), "markdown"))
     assert "<script" not in html and 'href="https://evil' not in html
+
+
+def test_two_prompts_on_one_suite_repeat_no_sentence():
+    """Two regressions reviewed on the same suite and sample: their own lines name them, the shared ones
+    (model, weighting, p-values, reproduce) are said once."""
+    first = regression()
+    second = replace(
+        regression(),
+        path="prompts/summarise.prompt.yml",
+        rates={**first.rates, "parse_failure": replace(first.rates["parse_failure"], delta=0.08, head=0.08)},
+        warnings=(
+            "parse failure rate 0.0% → 8.0% (+8.0 pp, adjusted p = 0.002): significant increase, "
+            "estimated above the 2.0 pp margin",
+        ),
+        examples=(),
+        distribution_shift=(),
+        flip_rate=None,
+    )
+    md = render(replace(review(), prompts=(first, second), warnings=()), "markdown")
+    sentences = [
+        s.strip()
+        for kind, text in visible_blocks(md)
+        if kind not in ("pre", "td", "th")
+        for s in re.split(r"(?<=[.!?])\s+|\n", text)
+        if len(s.strip()) > 15
+    ]
+    assert not {s for s in sentences if sentences.count(s) > 1}

@@ -89,22 +89,7 @@ def cost_line(cost: Mapping[str, float] | None) -> str | None:
     return "cost: " + ", ".join(parts)
 
 
-STRATUM_HEADERS = ["stratum", "inputs", "parse failure base", "head", "Δ parse", "Δ schema", "Δ refusal"]
 SHIFT_HEADERS = ["field", "kind", "test", "effect", "p (adj.)"]
-
-
-def stratum_cells(s: StratumRow) -> list[str]:
-    """A stratum's row; the first cell (its label, from the suite) is untrusted text."""
-    rates = s.rates
-    return [
-        s.label,
-        str(s.n_inputs),
-        pct(rates["parse_failure"].base),
-        pct(rates["parse_failure"].head),
-        pp(rates["parse_failure"].delta),
-        pp(rates["schema_violation"].delta),
-        pp(rates["refusal"].delta),
-    ]
 
 
 def shift_cells(s: ShiftRow) -> list[str]:
@@ -265,6 +250,12 @@ def review_warnings(report: Report) -> list[str]:
 
 def prompt_notes(p: PromptReport) -> list[str]:
     return [n for n in p.notes if not (p.weighted and n.startswith(WEIGHTED_NOTE_PREFIX))]
+
+
+WEIGHTED_WORDS = (
+    "Overall rates marked weighted are weighted by each stratum's share of the suite (the sample is not "
+    "proportional)"
+)
 
 
 def sample_line(p: PromptReport) -> str:

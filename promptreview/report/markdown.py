@@ -21,6 +21,7 @@ from promptreview.report.common import (
     RATE_LABELS,
     SHIFT_HEADERS,
     SUMMARY_HEADERS,
+    WEIGHTED_WORDS,
     cost_line,
     evaluator_cells,
     failed_gate,
@@ -117,6 +118,10 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
         lines += ["> [!WARNING]", f"> {escape_md(w, 500)}", ""]
     for n in review_notes(report):
         lines += [f"_{escape_md(n, 500)}_", ""]
+    if any(p.weighted for p in report.prompts):  # said once, not once per prompt
+        lines += [f"_{WEIGHTED_WORDS}._", ""]
+    if not level[0] and any(p.examples for p in report.prompts):
+        lines += ["_Examples are left out to fit the comment: the HTML and JSON reports have them._", ""]
     for p in report.prompts:
         lines += _prompt(p, report.alpha, level)
     tail = []
@@ -135,8 +140,10 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({p.change}): {word.upper()}", ""]
     if p.change == "removed" or not p.rates:
         return lines + [f"- {escape_md(n, 500)}" for n in p.notes] + [""]
+    # each prompt's own lines name it, so two prompts with the same suite never repeat a sentence
+    name = code_span(_short(title(p)), None)
     n, _, weighting = sample_line(p).partition("; ")
-    lines += [f"{n} from {code_span(p.suite or '', None)}" + (f"; {weighting}" if weighting else ""), ""]
+    lines += [f"{name}: {n} from {code_span(p.suite or '', None)}" + (" (weighted)" if weighting else ""), ""]
     if p.warnings:
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
         lines += [f"> [!{kind}]", *(f"> - {escape_md(w, 500)}" for w in p.warnings), ""]
@@ -144,23 +151,21 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     if p.evaluators:
         rows = [_untrusted_first(evaluator_cells(e)) for e in p.evaluators]
         lines += [_table(EVALUATOR_HEADERS, rows), ""]
-    lines += _shifts(p, alpha)
-    lines += _strata(p, alpha)
+    lines += _shifts(p, alpha, name)
+    lines += _strata(p, alpha, name)
     count, chars = level
-    if not count and p.examples:
-        lines += ["_Examples omitted to fit the comment: the HTML and JSON reports have them._", ""]
     if count and p.examples:
         body: list[str] = []
         for e in p.examples[:count]:
             body += _example(e, chars)
         shown = min(count, len(p.examples))
-        lines += _details(f"Examples that broke ({shown} of {len(p.examples)})", body)
+        lines += _details(f"Examples that broke in {_short(title(p))} ({shown} of {len(p.examples)})", body)
     for n in prompt_notes(p):
         lines += [f"_{escape_md(n, 500)}_", ""]
     c = p.calls
     cost = cost_line(c.cost_usd)
     lines += [
-        f"<sub>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed"
+        f"<sub>{name}: {c.total} calls, {c.cached} cached, {c.retried} retried, {c.failed} failed"
         + (f"; {escape_md(cost, None)}" if cost else "")
         + "</sub>",
         "",
@@ -168,37 +173,38 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     return lines
 
 
-def _shifts(p: PromptReport, alpha: float) -> list[str]:
+def _shifts(p: PromptReport, alpha: float, name: str) -> list[str]:
     lines = []
     flips = (
         None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p)
     )  # else a warning says it
     shifted = important_shifts(p, alpha)
     if shifted:
-        lines += ["**Output shifts that matter:**", ""]
+        lines += [f"**Output shifts that matter** in {name}:", ""]
         lines += [f"- {escape_md(shift_sentence(s), 400)}" for s in shifted]
         lines.append("")
     if flips:
         lines += [flips, ""]  # numbers and our words only
     if p.distribution_shift:
         rows = [_untrusted_first(shift_cells(x)) for x in p.distribution_shift]
-        lines += _details("Output distribution, every field", [_table(SHIFT_HEADERS, rows)])
+        summary = f"Output distribution of {_short(title(p))}, every field"
+        lines += _details(summary, [_table(SHIFT_HEADERS, rows)])
     return lines
 
 
-def _strata(p: PromptReport, alpha: float) -> list[str]:
+def _strata(p: PromptReport, alpha: float, name: str) -> list[str]:
     if not p.strata:
         return []
     hot, rest = strata_split(p, alpha)
     headers = stratum_headers_for(p)
-    lines = ["**Blast radius by stratum**" + (" (significant changes first):" if hot else ":"), ""]
+    lines = [f"**Blast radius** of {name} by stratum" + (" (significant changes first):" if hot else ":"), ""]
     if hot:
         lines += [_table(headers, [_untrusted_first(stratum_cells_for(p, s)) for s in hot]), ""]
     else:
-        lines += ["No stratum changed significantly.", ""]
+        lines += [f"No stratum of {name} changed significantly.", ""]
     if rest:
         table = _table(headers, [_untrusted_first(stratum_cells_for(p, s)) for s in rest])
-        lines += _details(f"{len(rest)} strata without a significant change", [table])
+        lines += _details(f"{len(rest)} strata of {_short(title(p))} without a significant change", [table])
     lines += _chart(p, [*hot, *rest])
     return lines
 
@@ -249,16 +255,17 @@ def _example(e: Example, chars: int) -> list[str]:
     change = f"{e.base_outcome or '–'} → **{e.head_outcome}**"
     why = f" ({escape_md(e.detail, 160)})" if e.detail else ""
     where = f"{code_span(e.input_id, 60)} ({escape_md(e.stratum, 60)}), sample {e.sample}"
+    tag = f"{code_span(e.input_id, 60)} sample {e.sample}"
     return [
         f"**Input** {where}: {change}{why}",
         "",
         _fenced(e.input_text, chars),
         "",
-        f"**Base output** ({escape_md(e.base_outcome or 'none', 40)}):",
+        f"**Base output** for {tag} ({escape_md(e.base_outcome or 'none', 40)}):",
         "",
         _fenced(e.base_text, chars),
         "",
-        f"**Head output** ({escape_md(e.head_outcome, 40)}):",
+        f"**Head output** for {tag} ({escape_md(e.head_outcome, 40)}):",
         "",
         _fenced(e.head_text, chars),
         "",
