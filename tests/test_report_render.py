@@ -166,3 +166,6 @@ def test_no_infinite_detectable_increase_is_printed():
     out = render(Report(verdict="skipped", estimate=plan), "text")
     assert "inf" not in out and "refusal not detectable with this sample" in out
     assert "20 calls, 10 of them to make" in out
+    for fmt in ("markdown", "html"):  # the plan in every human format, never as "nothing to review"
+        page = render(Report(verdict="skipped", estimate=plan), fmt)
+        assert "20 calls, 10 of them to make" in page and "nothing to review" not in page
