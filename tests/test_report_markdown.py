@@ -72,7 +72,9 @@ def golden(name: str, text: str) -> None:
 
 
 def test_markdown_golden():
-    golden("review.md", render(review(), "markdown"))
+    md = render(review(), "markdown")
+    golden("review.md", md)
+    golden("review.md.html", github_html(md))  # what GitHub's engine makes of it
 
 
 def test_text_golden():
