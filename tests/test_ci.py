@@ -150,6 +150,11 @@ def test_regression_first_run_one_comment_one_check_second_run_edits(ci, run_cli
     )
     summary = ci.summary.read_text("utf-8")
     assert "promptreview" in summary and "parse failure" in summary
+    # the HTML report is written for the Action to upload, and the comment and the job summary link it
+    page = Path(outputs["html-path"]).read_text("utf-8")
+    assert page.startswith("<!doctype html>") and "<svg" in page
+    link = "[HTML report with charts](https://github.com/Codertocat/Hello-World/actions/runs/4242#artifacts)"
+    assert link in comment["body"] and link in summary
 
     second = run(run_cli, ci, ci.env(ci.event("synchronize")))
     assert second.code == 1
