@@ -97,7 +97,7 @@ def test_one_line_per_prompt_in_the_overview():
     overview = html.split("</table>")[0]
     rows = re.findall(r"<tr>", overview)
     assert len(rows) == 1 + 5  # header + five prompts
-    for word in ("modified", "added", "renamed", "removed", "warn", "fail"):
+    for word in ("modified", "added", "renamed", "removed", "inconclusive", "fail"):
         assert word in overview
     assert "refusal +6.7 pp [-2.0, +15.0]" in overview  # the warned prompt's biggest shift, with its CI
 
@@ -125,7 +125,7 @@ def test_each_warning_once_and_the_model_once():
     assert visible.count("significant increase, estimated above the 2.0 pp margin") == 1
     assert visible.count("sim:triage-v1") == 1
     assert visible.count("simulated") == 1
-    assert visible.count("inconclusive") == 1
+    assert visible.count("inconclusive:") == 1  # the warning once (the overview's verdict says the word too)
 
 
 def test_blank_line_after_every_details_block():
@@ -179,7 +179,7 @@ def test_listed_prompts_do_not_contradict_the_top_line():
     assert "nothing to review" not in visible and "removed" in visible
     passing = replace(review(), verdict="pass", prompts=(review().prompts[1],), warnings=())
     head = visible_blocks(render(passing, "markdown"))[0][1]
-    assert "PASS with warnings" in head
+    assert "PASS, inconclusive" in head  # its one warning: a change above the margin, not significant
 
 
 def test_a_twenty_prompt_review_fits_a_comment():

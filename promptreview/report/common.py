@@ -195,8 +195,17 @@ def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
 
 
 def verdict_key(p: PromptReport) -> str:
-    """A prompt's verdict, or "not run" for one only listed (removed, renamed unchanged): never a pass."""
-    return str(p.verdict) if p.rates or p.verdict in ("error", "fail", "warn") else "not run"
+    """A prompt's verdict in words: "not run" for one only listed (removed, renamed unchanged), never a pass;
+    "inconclusive" for a warning that only says a change above its margin is not significant (the JSON
+    verdict stays `warn`)."""
+    if not p.rates and p.verdict not in ("error", "fail", "warn"):
+        return "not run"
+    if p.verdict == "warn" and p.warnings and all(w.startswith(INCONCLUSIVE) for w in p.warnings):
+        return "inconclusive"
+    return str(p.verdict)
+
+
+INCONCLUSIVE = "inconclusive:"
 
 
 SUMMARY_HEADERS = ["prompt", "change", "verdict", "biggest shift (95% CI)"]
@@ -206,7 +215,8 @@ def headline_word(report: Report) -> str:
     """The verdict's words, never contradicting the prompts below: a pass over a warning says so, and a
     review with only listed prompts (removed, renamed unchanged) is not "nothing to review"."""
     if report.verdict == "pass" and report.warned:
-        return "PASS with warnings"
+        words = {verdict_key(p) for p in report.prompts if p.verdict == "warn"}
+        return "PASS, inconclusive" if words == {"inconclusive"} else "PASS with warnings"
     if report.verdict == "skipped" and report.prompts:
         kinds = sorted({p.change for p in report.prompts})
         return f"nothing to run ({len(report.prompts)} prompt(s) {' / '.join(kinds)}, listed below)"

@@ -56,7 +56,7 @@ table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
 td,th{border:1px solid var(--line);padding:4px 8px;text-align:right;vertical-align:top}
 td:first-child,th:first-child{text-align:left}
 .badge{display:inline-block;padding:0 .5em;border-radius:1em;color:#fff;font-weight:600;font-size:.85em}
-.b-fail,.b-error{background:var(--fail)}.b-warn{background:var(--warn)}.b-pass{background:var(--pass)}
+.b-fail,.b-error{background:var(--fail)}.b-warn,.b-inconclusive{background:var(--warn)}.b-pass{background:var(--pass)}
 .b-skipped,.b-not-run{background:var(--muted)}
 td.g-fail{background:#ffebe9;color:var(--fail);font-weight:600}td.g-warn{background:#fff8c5;color:var(--warn)}
 td.g-pass{background:#dafbe1;color:var(--pass)}
@@ -78,7 +78,8 @@ def _table(headers: list[str], rows: list[list[Any]], gate_col: int | None = Non
     for row in rows:
         cells = []
         for i, c in enumerate(row):
-            cls = f' class="g-{escape(str(c))}"' if i == gate_col and c in ("pass", "warn", "fail") else ""
+            word = str(c).replace("inconclusive", "warn").replace("not run", "")
+            cls = f' class="g-{escape(word)}"' if i == gate_col and word in ("pass", "warn", "fail") else ""
             cells.append(f"<td{cls}>{escape(str(c))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f'<div class="scroll"><table><tr>{head}</tr>{"".join(body)}</table></div>'

@@ -49,7 +49,15 @@ from promptreview.report.common import (
 from promptreview.report.escape import code_block, code_span, escape_html, escape_md, quote_block
 from promptreview.report.model import Example, PromptReport, Report, StratumRow
 
-ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️", "not run": "⏭️"}
+ICONS = {
+    "pass": "✅",
+    "fail": "❌",
+    "warn": "⚠️",
+    "error": "🛑",
+    "skipped": "⏭️",
+    "not run": "⏭️",
+    "inconclusive": "❔",
+}
 CHART_STRATA = 12  # a chart with more bars is unreadable; the table has them all
 
 

@@ -40,7 +40,14 @@ from promptreview.report.common import (
 )
 from promptreview.report.model import Estimate, Example, PromptReport, Report
 
-COLORS = {"pass": "32", "fail": "31", "warn": "33", "error": "31", "skipped": "36"}  # green red yellow cyan
+COLORS = {
+    "pass": "32",
+    "fail": "31",
+    "warn": "33",
+    "error": "31",
+    "skipped": "36",
+    "inconclusive": "33",
+}  # green red yellow cyan
 EXAMPLE_CHARS = 300
 
 
