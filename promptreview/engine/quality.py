@@ -59,11 +59,11 @@ def _examples(
     if base.empty:
         return []
     b = base.set_index(["input_id", "sample"])
-    out = []
+    out: list[EvaluatorExample] = []
     for _, h in head.sort_values(["input_id", "sample"]).iterrows():
         key = (h["input_id"], h["sample"])
-        if key not in b.index or pd.isna(h[column]):
-            continue
+        if key not in b.index or pd.isna(h[column]) or any(x.input_id == h["input_id"] for x in out):
+            continue  # one example per input: the reader wants different inputs
         bv = b.at[key, column]
         if pd.isna(bv) or not h[column] < bv:
             continue
@@ -141,8 +141,29 @@ def evaluator_row(
             "test": result.test if result else None,
             "discordant": result.discordant if result else None,
             "examples": tuple(_examples(base, head, column, rows)),
+            "strata": _by_stratum(base, head, column, sample),
         }
     )
+
+
+def _by_stratum(
+    base: pd.DataFrame, head: pd.DataFrame, column: str, sample: SuiteSample
+) -> dict[str, dict[str, Any]] | None:
+    """Each stratum's value on both sides (plain shares or means): where a change happened."""
+    if len(sample.strata) < 2:
+        return None
+    out = {}
+    for info in sample.strata:
+        b = base.loc[(base["stratum"] == info.label) & base[column].notna(), column]
+        h = head.loc[(head["stratum"] == info.label) & head[column].notna(), column]
+        if len(b) or len(h):
+            out[info.label] = {
+                "base": float(b.mean()) if len(b) else None,
+                "head": float(h.mean()) if len(h) else None,
+                "base_n": len(b),
+                "head_n": len(h),
+            }
+    return out
 
 
 def evaluator_rows(

@@ -20,7 +20,13 @@ from promptreview.report.common import (
     title,
 )
 from promptreview.report.model import PromptReport, Report
-from promptreview.report.quality import EVALUATOR_HEADERS, evaluator_cells, example_lines, judge_line
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    strata_line,
+)
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}"
@@ -109,7 +115,12 @@ def _quality(p: PromptReport) -> list[str]:
         return []
     e = html.escape
     parts = ["<h3>Quality checks</h3>", _table(EVALUATOR_HEADERS, [evaluator_cells(r) for r in p.evaluators])]
-    parts += [f"<p><small>{e(line)}</small></p>" for line in map(judge_line, p.evaluators) if line]
+    parts += [
+        f"<p><small>{e(line)}</small></p>"
+        for row in p.evaluators
+        for line in (judge_line(row), strata_line(row))
+        if line
+    ]
     for headline, x in [item for row in p.evaluators for item in example_lines(row)]:
         parts.append(f"<p>{e(headline)}</p>")
         parts.append(f"<pre>input: {e(x.input_text)}\nbase:  {e(x.base_text)}\nhead:  {e(x.head_text)}</pre>")

@@ -16,7 +16,13 @@ from promptreview.report.common import (
 )
 from promptreview.report.escape import code_block, code_span, escape_md
 from promptreview.report.model import PromptReport, Report
-from promptreview.report.quality import EVALUATOR_HEADERS, evaluator_cells, example_lines, judge_line
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    strata_line,
+)
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️"}
 
@@ -118,9 +124,14 @@ def _quality(p: PromptReport, examples: bool) -> list[str]:
     """Quality checks beside the outcome rates, and the completions that went from pass to fail."""
     if not p.evaluators:
         return []
-    rows = [[escape_md(c, 80) for c in evaluator_cells(row)] for row in p.evaluators]
+    rows = [_untrusted_first(evaluator_cells(row)) for row in p.evaluators]
     lines = ["", "**Quality checks**", "", _table(EVALUATOR_HEADERS, rows)]
-    lines += [f"- {escape_md(line, 300)}" for line in map(judge_line, p.evaluators) if line]
+    lines += [
+        f"- {escape_md(line, 300)}"
+        for row in p.evaluators
+        for line in (judge_line(row), strata_line(row))
+        if line
+    ]
     flipped = [item for row in p.evaluators for item in example_lines(row)]
     if examples and flipped:
         lines += ["", "<details><summary>Checks that went from pass to fail</summary>", ""]

@@ -148,6 +148,7 @@ class EvaluatorRow:
     judge: Mapping[str, Any] | None = None  # llm: spec, served ids, temperature, whether it changed
     note: str | None = None
     examples: Sequence[EvaluatorExample] = ()
+    strata: Mapping[str, Mapping[str, Any]] | None = None  # label -> base, head, base_n, head_n
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,20 @@ def judge_line(row: EvaluatorRow) -> str | None:
     return line
 
 
+def strata_line(row: EvaluatorRow) -> str | None:
+    """Per stratum, where the check moved: `kind=borderline 96.7% → 40.0%`."""
+    if not row.strata:
+        return None
+
+    def fmt(value: float | None) -> str:
+        if value is None:
+            return "–"
+        return pct(value) if row.units == "rate" else f"{value:.3g}"
+
+    parts = [f"{label} {fmt(v.get('base'))} → {fmt(v.get('head'))}" for label, v in row.strata.items()]
+    return f"{evaluator_label(row)} per stratum: " + ", ".join(parts)
+
+
 def example_lines(row: EvaluatorRow) -> list[tuple[str, EvaluatorExample]]:
     """(headline, example) per completion that did worse on head under this check."""
     return [

@@ -170,6 +170,7 @@ def evaluator_dict(row: EvaluatorRow) -> dict[str, Any]:
         "discordant": row.discordant,
         "max_decrease": row.max_decrease,
         "examples": list(row.examples),
+        "strata": row.strata,
     }
     for key in ("column", "match", "judge", "note"):
         if getattr(row, key) is not None:

@@ -19,7 +19,13 @@ from promptreview.report.common import (
     title,
 )
 from promptreview.report.model import Estimate, PromptReport, Report
-from promptreview.report.quality import EVALUATOR_HEADERS, evaluator_cells, example_lines, judge_line
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    strata_line,
+)
 
 
 def render(report: Report) -> str:
@@ -116,7 +122,7 @@ def _quality(p: PromptReport) -> list[str]:
         return []
     rows = [evaluator_cells(row) for row in p.evaluators]
     lines = [tabulate(rows, headers=EVALUATOR_HEADERS, tablefmt="simple", disable_numparse=True)]
-    lines += [f"   {line}" for line in map(judge_line, p.evaluators) if line]
+    lines += [f"   {line}" for row in p.evaluators for line in (judge_line(row), strata_line(row)) if line]
     for headline, x in [item for row in p.evaluators for item in example_lines(row)]:
         lines.append(f"   pass → fail: {headline}")
         lines.append(f"      input: {x.input_text[:200]}")
