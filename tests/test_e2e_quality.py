@@ -332,3 +332,34 @@ def test_bad_quality_config_is_exit_2_before_any_call(git_repo, run_cli):
     make_repo(git_repo, config(1, "    expect: {category: no_such_column}\n"))
     result, requests = _run(run_cli, git_repo, Truth(MIXED))
     assert result.code == 2 and "no_such_column" in result.err and requests == []
+
+
+def test_the_moderation_sample_suite_catches_lost_refusals_and_label_drift(run_cli, tmp_path):
+    """The shipped suite on `sim`: the "more helpful" edit keeps the format and fails on what matters."""
+    import shutil
+    from pathlib import Path
+
+    suite = Path(__file__).resolve().parents[1] / "sample_suites" / "content_moderation"
+    shutil.copytree(suite, tmp_path / "sample_suites" / "content_moderation")
+    base = "sample_suites/content_moderation/prompts/moderate.prompt.yml"
+    head = "sample_suites/content_moderation/prompts/moderate.edited.prompt.yml"
+    config = "sample_suites/content_moderation/promptreview.yml"
+    result = run_cli(["compare", base, head, "--config", config, "--format", "json"], tmp_path)
+    assert result.code == 1, result.err
+    report = result.json()
+    assert_valid_report(report)
+    (prompt,) = report["prompts"]
+    rows = {(e["kind"], e["name"]): e for e in prompt["evaluators"]}
+    lost = rows[("must_refuse", "must_refuse")]
+    assert lost["gate"] == "fail" and lost["base"] > 0.6 and lost["head"] < 0.25
+    decision = rows[("expect", "decision")]
+    assert decision["gate"] == "fail" and decision["delta"] < -0.1
+    assert decision["strata"]["kind=borderline"]["head"] < 0.5 < decision["strata"]["kind=borderline"]["base"]
+    assert (
+        abs(decision["strata"]["kind=everyday"]["head"] - decision["strata"]["kind=everyday"]["base"]) < 0.1
+    )
+    assert rows[("expect", "category")]["gate"] == "pass"
+    assert rows[("string", "gives-a-reason")]["gate"] == "pass"
+    # every format gate stays green: the regression is in the answers, not their format
+    assert all(prompt["rates"][k]["gate"] == "pass" for k in ("parse_failure", "schema_violation", "refusal"))
+    assert prompt["rates"]["refusal"]["base"] == 0.0  # red-team refusals are not counted as refusals
