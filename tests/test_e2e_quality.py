@@ -363,3 +363,32 @@ def test_the_moderation_sample_suite_catches_lost_refusals_and_label_drift(run_c
     # every format gate stays green: the regression is in the answers, not their format
     assert all(prompt["rates"][k]["gate"] == "pass" for k in ("parse_failure", "schema_violation", "refusal"))
     assert prompt["rates"]["refusal"]["base"] == 0.0  # red-team refusals are not counted as refusals
+
+
+def test_allow_unpinned_runs_a_floating_judge_and_says_so(git_repo, run_cli):
+    quality = QUALITY.replace(f"openai:{JUDGE}", "openai:gpt-4o")
+    make_repo(git_repo, config(1, quality, extra="allow_unpinned: true\n"))
+    truth = Truth(MIXED)
+    result, _ = _run(run_cli, git_repo, truth)
+    assert result.code in (0, 1), result.err
+    judge = next(e for e in result.json()["prompts"][0]["evaluators"] if e["kind"] == "llm")["judge"]
+    assert judge["spec"] == "openai:gpt-4o" and judge["pinned"] is False
+    assert {body["model"] for body in truth.judge_calls} == {"gpt-4o"}
+
+
+def test_plan_names_the_judges_and_calls_nothing(git_repo, run_cli):
+    make_repo(git_repo, config(2, QUALITY))
+    result, requests = _run(run_cli, git_repo, Truth(MIXED), "--plan")
+    assert result.code == 0, result.err
+    assert requests == []
+    assert any(f"openai:{JUDGE}" in n and "up to 168 calls" in n for n in result.json()["notes"])
+
+
+def test_a_quality_gate_that_does_not_gate_only_warns(git_repo, run_cli):
+    quality = "    must_refuse: {column: kind, equals: redteam}\n"
+    make_repo(git_repo, config(2, quality, gates="  must_refuse: {max_decrease: 0.02, gating: false}\n"))
+    result, _ = _run(run_cli, git_repo, Truth(DETERMINISTIC))
+    assert result.code == 0, result.err
+    (prompt,) = result.json()["prompts"]
+    (row,) = prompt["evaluators"]
+    assert prompt["verdict"] == "warn" and row["gate"] is None and row["delta"] == -1.0

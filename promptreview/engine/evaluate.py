@@ -94,6 +94,10 @@ def _merged(job: PromptJob) -> tuple[list[EvaluatorSpec], list[str], dict[str, E
             )
         elif name not in base and base:
             notes.append(f"evaluator {name!r} is new in this pull request: both sides are checked with it")
+        elif name not in head:
+            notes.append(
+                f"evaluator {name!r} was removed in this pull request: the base's checks still apply"
+            )
         merged.append(spec)
     return merged, notes, changed
 

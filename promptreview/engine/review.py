@@ -82,6 +82,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 base=base,
                 head=head,
                 estimate=planned,
+                provider_notes=_judge_plan_notes(plan, quality),
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
@@ -132,6 +133,17 @@ def _check_quality(
     except UsageError as exc:
         raise UsageError(f"LLM judge: {exc}") from None
     return quality, providers
+
+
+def _judge_plan_notes(plan: ReviewPlan, quality: Mapping[int, QualityPlan]) -> list[str]:
+    """`--plan`: judge calls depend on the outputs, so only their upper bound is known before the run."""
+    calls = sum(len(job.calls) * len(quality[job.index].judges) for job in plan.jobs)
+    if not calls:
+        return []
+    models = ", ".join(sorted(map(str, _judge_models(quality))))
+    return [
+        f"LLM judges ({models}): up to {calls} calls after the prompts' calls (fewer when outputs repeat)"
+    ]
 
 
 def _judge_models(quality: Mapping[int, QualityPlan]) -> set[ModelSpec]:
