@@ -32,7 +32,10 @@ from promptreview.sources.evaluators import (
 )
 
 MUST_REFUSE = "must_refuse"
-NOT_SUPPORTED = "not supported: promptreview runs string and llm evaluators, not GitHub Models' built-ins"
+NOT_SUPPORTED = (
+    "not supported: a built-in's judge (its model and prompt) is GitHub's and cannot be pinned; "
+    "write it as an llm evaluator with a pinned modelId"
+)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from promptreview.report.common import (
 from promptreview.report.model import PromptReport, Report
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
     evaluator_cells,
     example_lines,
     judge_line,
@@ -115,6 +116,7 @@ def _quality(p: PromptReport) -> list[str]:
         return []
     e = html.escape
     parts = ["<h3>Quality checks</h3>", _table(EVALUATOR_HEADERS, [evaluator_cells(r) for r in p.evaluators])]
+    parts.append(f"<p><small>{e(QUALITY_P_NOTE)}</small></p>")
     parts += [
         f"<p><small>{e(line)}</small></p>"
         for row in p.evaluators

@@ -18,6 +18,7 @@ from promptreview.report.escape import code_block, code_span, escape_md
 from promptreview.report.model import PromptReport, Report
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
     evaluator_cells,
     example_lines,
     judge_line,
@@ -125,7 +126,15 @@ def _quality(p: PromptReport, examples: bool) -> list[str]:
     if not p.evaluators:
         return []
     rows = [_untrusted_first(evaluator_cells(row)) for row in p.evaluators]
-    lines = ["", "**Quality checks**", "", _table(EVALUATOR_HEADERS, rows)]
+    lines = [
+        "",
+        "**Quality checks**",
+        "",
+        _table(EVALUATOR_HEADERS, rows),
+        "",
+        f"<sub>{QUALITY_P_NOTE}</sub>",
+        "",
+    ]
     lines += [
         f"- {escape_md(line, 300)}"
         for row in p.evaluators

@@ -8,6 +8,10 @@ from promptreview.report.common import pct, pp, pval
 from promptreview.report.model import EvaluatorExample, EvaluatorRow
 
 EVALUATOR_HEADERS = ["check", "kind", "base", "head", "change", "95% CI", "p (adj.)", "gate"]
+QUALITY_P_NOTE = (
+    "quality checks: a decrease is the regression; p (adj.) is the one-sided p for a decrease, Holm-adjusted "
+    "with the gated rates (Benjamini-Hochberg, two-sided, for a check that does not gate)"
+)
 KIND_WORDS = {
     "expect": "expected",
     "string": "string",

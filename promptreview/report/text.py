@@ -21,6 +21,7 @@ from promptreview.report.common import (
 from promptreview.report.model import Estimate, PromptReport, Report
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
     evaluator_cells,
     example_lines,
     judge_line,
@@ -122,6 +123,7 @@ def _quality(p: PromptReport) -> list[str]:
         return []
     rows = [evaluator_cells(row) for row in p.evaluators]
     lines = [tabulate(rows, headers=EVALUATOR_HEADERS, tablefmt="simple", disable_numparse=True)]
+    lines.append(f"   {QUALITY_P_NOTE}")
     lines += [f"   {line}" for row in p.evaluators for line in (judge_line(row), strata_line(row)) if line]
     for headline, x in [item for row in p.evaluators for item in example_lines(row)]:
         lines.append(f"   pass → fail: {headline}")
