@@ -328,10 +328,20 @@ def test_a_changed_judge_judges_both_sides_with_the_base_judge(git_repo, run_cli
     assert row["judge"]["head_spec"] == "openai:gpt-4.1-2025-04-14"
 
 
-def test_bad_quality_config_is_exit_2_before_any_call(git_repo, run_cli):
-    make_repo(git_repo, config(1, "    expect: {category: no_such_column}\n"))
+@pytest.mark.parametrize(
+    ("quality", "message"),
+    [
+        ("    expect: {category: no_such_column}\n", "no_such_column"),
+        ("    expect: {categry: expected_category}\n", "no property 'categry'"),
+        ("    must_refuse: {column: knd, equals: redteam}\n", "knd"),
+        ("    evaluators:\n      - {name: x, string: {contains: '{{nope}}'}}\n", "nope"),
+    ],
+)
+def test_bad_quality_config_is_exit_2_before_any_call(git_repo, run_cli, quality, message):
+    make_repo(git_repo, config(1, quality))
     result, requests = _run(run_cli, git_repo, Truth(MIXED))
-    assert result.code == 2 and "no_such_column" in result.err and requests == []
+    assert result.code == 2 and message in result.err and requests == []
+    assert len(result.err.strip().splitlines()) == 1
 
 
 def test_the_moderation_sample_suite_catches_lost_refusals_and_label_drift(run_cli, tmp_path):

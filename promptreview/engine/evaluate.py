@@ -135,6 +135,7 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
                 f"expect.{expect.field}: column {expect.column!r} is not a column of {sample.path} "
                 f"(columns: {', '.join(sorted(columns))})"
             )
+        _check_field(expect, job.head.schema)
         for row in sample.rows:
             _expected(expect, row.values)  # a bad regex or number fails now, not after the calls
         checks.append(Check(expect.field, "expect", expect.field, gates.expect, expect=expect))
@@ -158,6 +159,22 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
                   head_judge=head_judge)
         )  # fmt: skip
     return QualityPlan(tuple(checks), must_refuse, tuple(notes))
+
+
+def _check_field(expect: ExpectSpec, schema: Mapping[str, Any] | None) -> None:
+    """A field the output schema cannot have is a typo: refuse it before any call."""
+    node: Any = schema
+    for part in expect.field.split("."):
+        if not isinstance(node, Mapping) or not isinstance(node.get("properties"), Mapping):
+            return  # nothing declared here: any field may appear
+        if part not in node["properties"]:
+            if node.get("additionalProperties") is False:
+                raise UsageError(
+                    f"expect.{expect.field}: the output schema has no property {part!r} "
+                    f"(properties: {', '.join(sorted(node['properties']))})"
+                )
+            return
+        node = node["properties"][part]
 
 
 # -- values --------------------------------------------------------------------------------------------
