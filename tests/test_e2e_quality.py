@@ -402,3 +402,21 @@ def test_a_quality_gate_that_does_not_gate_only_warns(git_repo, run_cli):
     (prompt,) = result.json()["prompts"]
     (row,) = prompt["evaluators"]
     assert prompt["verdict"] == "warn" and row["gate"] is None and row["delta"] == -1.0
+
+
+def test_a_judge_served_as_another_model_is_named(git_repo, run_cli):
+    make_repo(git_repo, config(1, QUALITY))
+    truth = Truth(MIXED)
+    original = truth.answer
+
+    def answer(body: dict) -> Reply | str:
+        text = original(body)
+        if body["model"] == JUDGE and isinstance(text, str):
+            return Reply(200, openai_chat_completion(text, model="gpt-4o-2024-11-20"))
+        return text
+
+    truth.answer = answer  # type: ignore[method-assign]
+    result, _ = _run(run_cli, git_repo, truth)
+    row = next(e for e in result.json()["prompts"][0]["evaluators"] if e["kind"] == "llm")
+    assert row["judge"]["served"] == ["gpt-4o-2024-11-20"]
+    assert "served gpt-4o-2024-11-20" in row["note"]

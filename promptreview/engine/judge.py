@@ -15,12 +15,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from promptreview.engine.evaluate import COMPLETION_VAR, QualityPlan
-from promptreview.engine.plan import PromptJob
+from promptreview.engine import policy
+from promptreview.engine.evaluate import COMPLETION_VAR, QualityPlan, plan_quality
+from promptreview.engine.plan import PromptJob, ReviewPlan
 from promptreview.engine.score import ScoredCall
-from promptreview.providers import parse_model_spec
+from promptreview.errors import UsageError
+from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
+from promptreview.providers.pinning import served_model_matches
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec
+from promptreview.sources.config import Config
 from promptreview.sources.evaluators import JudgeSpec, fill
 
 TEMPERATURE = 0
@@ -70,6 +74,39 @@ def score_answer(spec: JudgeSpec, text: str | None) -> float | None:
         if hit:
             found.append((hit.start(), -len(choice), score))
     return min(found)[2] if found else None
+
+
+def judge_models(quality: Mapping[int, QualityPlan]) -> set[ModelSpec]:
+    return {parse_model_spec(spec.model) for q in quality.values() for spec in q.judges}
+
+
+def check_quality(
+    plan: ReviewPlan, config: Config, env: Mapping[str, str], judge_review: bool = False
+) -> tuple[dict[int, QualityPlan], dict[str, Provider]]:
+    """Every prompt's quality checks, validated against its suite, and its judges pinned like any model: all
+    before any call. Returns the checks by job and the providers (the plan's, plus the judges')."""
+    quality = {job.index: plan_quality(job, config, judge_review) for job in plan.jobs}
+    providers = dict(plan.providers)
+    models = judge_models(quality)
+    for spec in models:
+        if spec.provider not in providers:
+            providers[spec.provider] = create_provider(spec.provider, env)
+    try:
+        policy.check_pinning(models, providers, config)
+    except UsageError as exc:
+        raise UsageError(f"LLM judge: {exc}") from None
+    return quality, providers
+
+
+def plan_notes(plan: ReviewPlan, quality: Mapping[int, QualityPlan]) -> list[str]:
+    """`--plan`: judge calls depend on the outputs, so only their upper bound is known before the run."""
+    calls = sum(len(job.calls) * len(quality[job.index].judges) for job in plan.jobs)
+    if not calls:
+        return []
+    models = ", ".join(sorted(map(str, judge_models(quality))))
+    return [
+        f"LLM judges ({models}): up to {calls} calls after the prompts' calls (fewer when outputs repeat)"
+    ]
 
 
 @dataclass
@@ -156,4 +193,10 @@ def judge_extras(
             record["head_spec"] = str(judge_model(check.head_judge))
             record["mode"] = "judge review: base's judge on base's outputs vs head's judge on base's outputs"
         out[check.column] = {"judge": record}
+        other = [s for s in record["served"] if not served_model_matches(model.provider, model.model, s)]
+        if other:  # the judge is a dependency: one that answers as another model is reported like the model's
+            out[check.column]["note"] = (
+                f"judge requested {model.model} but the provider served {', '.join(other)}"
+            )
+
     return out

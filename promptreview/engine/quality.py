@@ -110,9 +110,9 @@ def evaluator_row(
         head_count=int((head.loc[h_valid, column] == 1.0).sum()) if rate else None,
         column=check.expect.column if check.expect else None,
         match=check.expect.match if check.expect else None,
-        note=check.note,
+        note=extra.get("note", check.note),
         max_decrease=check.gate.max_decrease,
-        **extra,
+        **{k: v for k, v in extra.items() if k != "note"},
     )
     if row.base is None or row.head is None:
         return row

@@ -10,16 +10,14 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from promptreview.engine import assemble, policy
+from promptreview.engine import assemble, judge, policy
 from promptreview.engine.cache import ResponseCache, default_cache_path
-from promptreview.engine.evaluate import QualityPlan, check_values, plan_quality
+from promptreview.engine.evaluate import QualityPlan, check_values
 from promptreview.engine.plan import ReviewOptions, ReviewPlan, plan_changes, plan_files
 from promptreview.engine.run import RunSettings, run_requests
-from promptreview.errors import UsageError
-from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
-from promptreview.records import Completion, CompletionRequest, ModelSpec
+from promptreview.records import Completion, CompletionRequest
 from promptreview.report.model import PromptReport, Report
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
@@ -60,7 +58,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
 
 def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str) -> Report:
     pinned = policy.check_pinning(plan.models, plan.providers, config)
-    quality, providers = _check_quality(opts, config, plan)  # checks and judges: refused before any call
+    quality, providers = judge.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
     calls = plan.calls
     requests = [call.request for call in calls]
@@ -82,14 +80,14 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 base=base,
                 head=head,
                 estimate=planned,
-                provider_notes=_judge_plan_notes(plan, quality),
+                provider_notes=judge.plan_notes(plan, quality),
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
             {r.model.provider for r, key in zip(requests, keys, strict=True) if key in uncached},
             plan.providers,
         )
-        policy.check_credentials({judge.provider for judge in _judge_models(quality)}, providers)
+        policy.check_credentials({spec.provider for spec in judge.judge_models(quality)}, providers)
         settings = _settings(opts, config)
         completions = (
             run_requests(requests, plan.providers, cache, settings, opts.progress, known) if requests else []
@@ -100,9 +98,9 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
     by_job: dict[int, list[Completion]] = defaultdict(list)
     for call, completion in zip(calls, completions, strict=True):
         by_job[call.job].append(completion)
-    judges = _judge_runner(opts, config, providers)
+    run_judges = _judge_runner(opts, config, providers)
     prompts, served = (
-        _score_and_decide(plan, by_job, config, quality, judges, providers) if plan.jobs else ([], [])
+        _score_and_decide(plan, by_job, config, quality, run_judges, providers) if plan.jobs else ([], [])
     )
     provider_notes = [note for provider in plan.providers.values() for note in provider.notes]
     return assemble.report(
@@ -116,38 +114,6 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         provider_notes=provider_notes,
         served_warnings=served,
     )
-
-
-def _check_quality(
-    opts: ReviewOptions, config: Config, plan: ReviewPlan
-) -> tuple[dict[int, QualityPlan], dict[str, Provider]]:
-    """Every prompt's quality checks, validated against its suite, and its judges pinned like any model."""
-    quality = {job.index: plan_quality(job, config, opts.judge_review) for job in plan.jobs}
-    providers = dict(plan.providers)
-    models = _judge_models(quality)
-    for spec in models:
-        if spec.provider not in providers:
-            providers[spec.provider] = create_provider(spec.provider, opts.env)
-    try:
-        policy.check_pinning(models, providers, config)
-    except UsageError as exc:
-        raise UsageError(f"LLM judge: {exc}") from None
-    return quality, providers
-
-
-def _judge_plan_notes(plan: ReviewPlan, quality: Mapping[int, QualityPlan]) -> list[str]:
-    """`--plan`: judge calls depend on the outputs, so only their upper bound is known before the run."""
-    calls = sum(len(job.calls) * len(quality[job.index].judges) for job in plan.jobs)
-    if not calls:
-        return []
-    models = ", ".join(sorted(map(str, _judge_models(quality))))
-    return [
-        f"LLM judges ({models}): up to {calls} calls after the prompts' calls (fewer when outputs repeat)"
-    ]
-
-
-def _judge_models(quality: Mapping[int, QualityPlan]) -> set[ModelSpec]:
-    return {parse_model_spec(judge.model) for q in quality.values() for judge in q.judges}
 
 
 def _judge_runner(
@@ -180,15 +146,14 @@ def _score_and_decide(
     from promptreview.engine import decide, estimate
     from promptreview.engine.analyse import analyse_prompt
     from promptreview.engine.frame import build_frame
-    from promptreview.engine.judge import JudgeWork, collect, judge_extras, plan_judging
     from promptreview.engine.quality import evaluator_rows
     from promptreview.engine.score import score_job
 
     scored = {job.index: score_job(job, by_job[job.index], config.allow_fenced) for job in plan.jobs}
-    work = JudgeWork()
+    work = judge.JudgeWork()
     for job in plan.jobs:
-        plan_judging(work, job, quality[job.index], scored[job.index])
-    judged = collect(work, run_judges(work.requests))
+        judge.plan_judging(work, job, quality[job.index], scored[job.index])
+    judged = judge.collect(work, run_judges(work.requests))
     candidates, served = [], []
     for job in plan.jobs:
         checks = quality[job.index]
@@ -210,7 +175,7 @@ def _score_and_decide(
             checks,
             job.suite_sample,
             plan.analysis_seed,
-            judge_extras(job.index, checks, judged, providers),
+            judge.judge_extras(job.index, checks, judged, providers),
         )
         result = replace(result, evaluators=rows, notes=(*result.notes, *checks.notes))
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)

@@ -26,6 +26,7 @@ from promptreview.report.quality import (
     evaluator_cells,
     example_lines,
     judge_line,
+    note_line,
     strata_line,
 )
 
@@ -120,7 +121,7 @@ def _quality(p: PromptReport) -> list[str]:
     parts += [
         f"<p><small>{e(line)}</small></p>"
         for row in p.evaluators
-        for line in (judge_line(row), strata_line(row))
+        for line in (judge_line(row), strata_line(row), note_line(row))
         if line
     ]
     for headline, x in [item for row in p.evaluators for item in example_lines(row)]:

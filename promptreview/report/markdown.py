@@ -22,6 +22,7 @@ from promptreview.report.quality import (
     evaluator_cells,
     example_lines,
     judge_line,
+    note_line,
     strata_line,
 )
 
@@ -138,7 +139,7 @@ def _quality(p: PromptReport, examples: bool) -> list[str]:
     lines += [
         f"- {escape_md(line, 300)}"
         for row in p.evaluators
-        for line in (judge_line(row), strata_line(row))
+        for line in (judge_line(row), strata_line(row), note_line(row))
         if line
     ]
     flipped = [item for row in p.evaluators for item in example_lines(row)]

@@ -75,6 +75,10 @@ def judge_line(row: EvaluatorRow) -> str | None:
     return line
 
 
+def note_line(row: EvaluatorRow) -> str | None:
+    return f"{evaluator_label(row)}: {row.note}" if row.note else None
+
+
 def strata_line(row: EvaluatorRow) -> str | None:
     """Per stratum, where the check moved: `kind=borderline 96.7% → 40.0%`."""
     if not row.strata:

@@ -25,6 +25,7 @@ from promptreview.report.quality import (
     evaluator_cells,
     example_lines,
     judge_line,
+    note_line,
     strata_line,
 )
 
@@ -124,7 +125,12 @@ def _quality(p: PromptReport) -> list[str]:
     rows = [evaluator_cells(row) for row in p.evaluators]
     lines = [tabulate(rows, headers=EVALUATOR_HEADERS, tablefmt="simple", disable_numparse=True)]
     lines.append(f"   {QUALITY_P_NOTE}")
-    lines += [f"   {line}" for row in p.evaluators for line in (judge_line(row), strata_line(row)) if line]
+    lines += [
+        f"   {line}"
+        for row in p.evaluators
+        for line in (judge_line(row), strata_line(row), note_line(row))
+        if line
+    ]
     for headline, x in [item for row in p.evaluators for item in example_lines(row)]:
         lines.append(f"   pass → fail: {headline}")
         lines.append(f"      input: {x.input_text[:200]}")
