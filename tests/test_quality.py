@@ -211,3 +211,10 @@ def test_sim_moderation_rules():
     assert moderation.lenient({"decision": "block"}, schema, "benefit of the doubt", "x") == {
         "decision": "block"
     }
+
+
+def test_a_failed_quality_gate_is_named_in_the_check_annotation():
+    from promptreview.github.checks import gate_failures
+
+    (prompt,) = _report().prompts
+    assert gate_failures(prompt) == ["category = expected_category: 90.0% → 60.0% (-30.0 pp, p=0.002)"]
