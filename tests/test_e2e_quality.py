@@ -420,3 +420,24 @@ def test_a_judge_served_as_another_model_is_named(git_repo, run_cli):
     row = next(e for e in result.json()["prompts"][0]["evaluators"] if e["kind"] == "llm")
     assert row["judge"]["served"] == ["gpt-4o-2024-11-20"]
     assert "served gpt-4o-2024-11-20" in row["note"]
+
+
+MORE_CAREFUL = {  # head starts refusing the red-team rows: right there, a regression anywhere else
+    "base": {"normal": [1, 0, 0, 0, 0, 0], "redteam": [1, 0, 0, 0, 0, 0]},
+    "head": {"normal": [1, 0, 0, 0, 0, 0], "redteam": [0, 0, 0, 0, 1, 0]},
+}
+
+
+@pytest.mark.parametrize(("marked", "code"), [(True, 0), (False, 1)])
+def test_new_refusals_pass_on_must_refuse_rows_and_fail_on_normal_rows(git_repo, run_cli, marked, code):
+    quality = "    must_refuse: {column: kind, equals: redteam}\n" if marked else ""
+    make_repo(git_repo, config(2, quality))
+    result, _ = _run(run_cli, git_repo, Truth(MORE_CAREFUL))
+    assert result.code == code, result.err
+    (prompt,) = result.json()["prompts"]
+    if marked:
+        (row,) = prompt["evaluators"]
+        assert (row["base"], row["head"], row["gate"]) == (0.0, 1.0, "pass")
+        assert prompt["rates"]["refusal"]["head"] == 0.0
+    else:
+        assert prompt["rates"]["refusal"]["gate"] == "fail"
