@@ -218,3 +218,46 @@ def test_a_failed_quality_gate_is_named_in_the_check_annotation():
 
     (prompt,) = _report().prompts
     assert gate_failures(prompt) == ["category = expected_category: 90.0% → 60.0% (-30.0 pp, p=0.002)"]
+
+
+def _job(base_evaluators: str, head_evaluators: str, entry_extra: str = ""):
+    from promptreview.engine.plan import PromptJob, Side
+    from promptreview.records import ModelSpec
+    from promptreview.sources.suites import SuiteRow, SuiteSample
+
+    def side(name: str, evaluators: str) -> Side:
+        doc = "messages:\n  - {role: user, content: '{{q}}'}\n" + evaluators
+        template = load_prompt("p.prompt.yml", doc.encode())
+        return Side(name, template, ModelSpec("sim", "x"), {}, None, False)
+
+    rows = (
+        SuiteRow("r1", {"q": "a", "kind": "redteam"}, "all"),
+        SuiteRow("r2", {"q": "b", "kind": "x"}, "all"),
+    )
+    sample = SuiteSample("s.jsonl", rows, (), frozenset({"q", "kind"}), 2, "all")
+    entry = parse_config(BASE_CONFIG + entry_extra).prompts[0]
+    sides = (side("base", base_evaluators), side("head", head_evaluators))
+    return PromptJob(0, "p.prompt.yml", "modified", None, sample, sides, 1, (), (), entry)
+
+
+def test_a_pull_request_is_checked_with_the_bases_evaluators():
+    from promptreview.engine.evaluate import plan_quality
+
+    def ev(name: str, value: str) -> str:
+        return f"  - {{name: {name}, string: {{contains: '{value}'}}}}\n"
+
+    base = "evaluators:\n" + ev("kept", "a") + ev("changed", "strict") + ev("removed", "c")
+    head = "evaluators:\n" + ev("kept", "a") + ev("changed", "lenient") + ev("added", "d") + ev("cfg", "e")
+    extra = "    must_refuse: {column: kind, equals: redteam}\n    evaluators:\n" + ev("cfg", "z").replace(
+        "  -", "      -"
+    )
+    job = _job(base, head, extra)
+    plan = plan_quality(job, parse_config(BASE_CONFIG + extra))
+    checks = {c.name: c for c in plan.checks}
+    assert set(checks) == {"must_refuse", "cfg", "kept", "changed", "removed", "added"}
+    assert checks["changed"].evaluator.string.value == "strict"  # the base's version on both sides
+    assert checks["cfg"].evaluator.string.value == "z"  # the config's, not the prompt file's
+    assert plan.must_refuse == frozenset({"r1"})
+    notes = " | ".join(plan.notes)
+    assert "'changed' changed in this pull request" in notes
+    assert "'added' is new" in notes and "'removed' was removed" in notes and "'cfg' of p.prompt.yml" in notes
