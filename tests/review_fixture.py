@@ -142,7 +142,7 @@ def text_mode() -> PromptReport:
         evaluators=(
             EvaluatorRow(
                 name="mentions the order number",
-                kind="expect",
+                kind="string",
                 field=None,
                 base=0.9,
                 head=0.833,
@@ -150,6 +150,11 @@ def text_mode() -> PromptReport:
                 ci95=(-0.2, 0.06),
                 p_value=0.4,
                 gate=PromptVerdict.PASS,
+                base_n=30,
+                head_n=30,
+                base_count=27,
+                head_count=25,
+                p_decrease=0.2,
             ),
         ),
         calls=CallStats(total=60, cached=0),

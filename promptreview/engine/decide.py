@@ -11,16 +11,16 @@ decisions, detectable increases) with its verdict and warnings; it changes nothi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from promptreview import stats
 from promptreview.engine.analyse import PromptStats
+from promptreview.engine.power import gate_family, power_lines
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import RATE_OUTCOMES, ModelSpec
-from promptreview.report.model import RateRow, StratumRow
-from promptreview.sources.config import Config
+from promptreview.report.model import EvaluatorRow, RateRow, StratumRow
+from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
 
 Key = tuple[Hashable, ...]  # (prompt index, which test ...)
@@ -72,19 +72,13 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         if i in compared:
             result, verdict, lines = _gates(result, config)
             warnings += lines
-            result, lines = _power(result, verdict, config, family)
+            result, lines = power_lines(result, verdict, config, family)
             warnings += lines
         result = replace(
             result, strata=tuple(sorted(result.strata, key=lambda s: _blast_radius(s, config.alpha)))
         )
         decisions.append(Decision(verdict, result, tuple(warnings)))
     return decisions
-
-
-def gate_family(config: Config, compared: int) -> int:
-    """The nominal Holm family the detectable increases assume: every gated rate of every compared prompt
-    (the same number `--plan` uses, so the plan and the report agree for the same sample)."""
-    return max(sum(1 for name in RATE_OUTCOMES if config.gates[name].gating) * compared, 1)
 
 
 def _adjust(
@@ -113,6 +107,16 @@ def _adjust(
                 descriptive.append(((i, "rate", name), row.p_value))
         if result.flip_rate and result.flip_rate.p_value is not None:
             (gated if flips_gate else descriptive).append(((i, "flip"), result.flip_rate.p_value))
+        for n, check in enumerate(result.evaluators):  # quality checks: "did it go down?", one-sided
+            if check.p_decrease is None:
+                continue
+            if not _evaluator_gate(check.name, check.kind, config).gating:
+                if check.p_value is not None:
+                    descriptive.append(((i, "evaluator", n), check.p_value))
+            elif check.discordant == 0:
+                fixed[(i, "evaluator", n)] = 1.0  # cannot reject: not counted in the family (as above)
+            else:
+                gated.append(((i, "evaluator", n), check.p_decrease))
         descriptive += [
             ((i, "shift", n), s.p_value)
             for n, s in enumerate(result.distribution_shift)
@@ -159,7 +163,18 @@ def _with_adjusted(i: int, result: PromptStats, adjusted: dict[Key, float]) -> P
         if s_flip is not None:
             s_flip = replace(s_flip, p_adjusted=adj("stratum-flip", n, current=s_flip.p_adjusted))
         strata.append(replace(stratum, rates=s_rates, flip_rate=s_flip))
-    return replace(result, rates=rates, flip_rate=flip, distribution_shift=shifts, strata=tuple(strata))
+    evaluators = tuple(
+        replace(e, p_adjusted=adj("evaluator", n, current=e.p_adjusted))
+        for n, e in enumerate(result.evaluators)
+    )
+    return replace(
+        result,
+        rates=rates,
+        flip_rate=flip,
+        distribution_shift=shifts,
+        strata=tuple(strata),
+        evaluators=evaluators,
+    )
 
 
 def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerdict, list[str]]:
@@ -210,106 +225,65 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
             "output distribution shifted: "
             + ", ".join(f"{s.field} ({s.test.split(' (')[0]})" for s in shifted)
         )
-    return replace(result, rates=rates, flip_rate=flip), verdict, warnings
+    evaluators, verdict = _evaluator_gates(result, config, verdict, warnings)
+    return replace(result, rates=rates, flip_rate=flip, evaluators=evaluators), verdict, warnings
 
 
-def design_effect(weighted: bool, strata: Sequence[tuple[int, int]]) -> float:
-    """Kish's design effect of the stratum weights, (population, sampled) per stratum; 1.0 unweighted."""
-    if not weighted or len(strata) < 2:
-        return 1.0
-    return stats.weighting_design_effect([p for p, _ in strata], [n for _, n in strata])
+def _evaluator_gate(name: str, kind: str, config: Config) -> DecreaseGate:
+    gates = config.quality_gates
+    if kind == "must_refuse":
+        return gates.must_refuse
+    if kind == "expect":
+        return gates.expect
+    return gates.evaluator(name)
 
 
-def _power(
-    result: PromptStats, verdict: PromptVerdict, config: Config, n_gated: int
-) -> tuple[PromptStats, list[str]]:
-    """Record the smallest increase each gate catches with 80 % power; warn (once) when a pass rests on too
-    little, and call a change above its margin but not significant inconclusive (once), naming the sample
-    that would decide it.
-
-    A pass is called unsupported when the gate would usually miss an increase of twice its margin
-    (`stats.underpowered`); a fail never is, since its error rate is controlled. The detectable increases
-    include the design effect of unequal stratum weights, as `--plan`'s do.
-    """
-    rates = dict(result.rates)
-    deff = design_effect(result.weighted, [(s.population, s.n_inputs) for s in result.strata])
-    small: list[tuple[str, float, float]] = []
-    unsure: list[tuple[str, RateRow, int | None]] = []
-    for name in RATE_OUTCOMES:
-        if name not in rates:
+def _evaluator_gates(
+    result: PromptStats, config: Config, verdict: PromptVerdict, warnings: list[str]
+) -> tuple[tuple[EvaluatorRow, ...], PromptVerdict]:
+    """Each quality check's gate: a significant decrease (Holm-adjusted, one-sided) beyond its margin fails."""
+    out = []
+    for row in result.evaluators:
+        gate = _evaluator_gate(row.name, row.kind, config)
+        if row.max_decrease is not None:  # the evaluator's own margin (its `max_decrease`)
+            gate = DecreaseGate(row.max_decrease, gate.gating)
+        if row.delta is None or row.p_decrease is None:
+            out.append(row)
             continue
-        row, gate = rates[name], config.gates[name]
-        if row.base is None:
-            continue
-        base_rate = row.base
-        p = row.p_adjusted if row.p_adjusted is not None else row.p_value
-        if row.delta is not None and row.delta > gate.max_increase and p is not None and p >= config.alpha:
-            need = stats.inputs_to_detect(
-                row.delta,
-                result.samples,
-                row.base,
-                config.alpha,
-                max_increase=gate.max_increase,
-                n_tests=n_gated,
-                design_effect=deff,
-            )
-            unsure.append((name, row, need))
-        if not gate.gating:
-            continue
-        detectable = stats.min_detectable_increase(
-            result.n_inputs,
-            result.samples,
-            row.base,
-            alpha=config.alpha,
-            max_increase=gate.max_increase,
-            n_tests=n_gated,
-            design_effect=deff,
-        )
-        rates[name] = row = replace(row, min_detectable=detectable)
-        if unsure and unsure[-1][0] == name:
-            continue
-        if verdict is not PromptVerdict.FAIL and stats.underpowered(
-            result.n_inputs,
-            result.samples,
-            base_rate,
-            gate.max_increase,
-            config.alpha,
-            n_tests=n_gated,
-            design_effect=deff,
-        ):
-            small.append((name, detectable, gate.max_increase))
-    warnings = []
-    if unsure:
-        what = " and ".join(
-            f"{name.replace('_', ' ')} {row.delta * 100:+.1f} pp" for name, row, _ in unsure if row.delta
-        )
-        needs = [n for _, _, n in unsure if n is not None]
-        decide_by = (
-            f"about {max(needs)} inputs × {_samples(result.samples)} would decide it with 80% power"
-            if len(needs) == len(unsure)
-            else "no affordable sample would decide it at this size of change"
-        )
-        warnings.append(
-            f"inconclusive: {what} estimated above the margin but not significant with {result.n_inputs} "
-            f"inputs × {_samples(result.samples)}; {decide_by}"
-        )
-    if small:
-        names = ", ".join(name.replace("_", " ") for name, _, _ in small)
-        sizes = ", ".join(_detectable_text(d) for _, d, _ in small)
-        warnings.append(
-            f"sample too small for the {names} gate{'s' if len(small) > 1 else ''}: with {result.n_inputs} "
-            f"inputs × {_samples(result.samples)} the smallest increase caught with 80% power is {sizes} "
-            f"(more than twice the margin)"
-        )
-    return replace(result, rates=rates), warnings
+        p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
+        decision = PromptVerdict(stats.gate_decision(-row.delta, p, gate.max_decrease, config.alpha))
+        if not gate.gating and decision is PromptVerdict.FAIL:
+            decision = PromptVerdict.WARN
+        row = replace(row, max_decrease=gate.max_decrease, gate=decision if gate.gating else None)
+        out.append(row)
+        if decision is not PromptVerdict.PASS:
+            verdict = worse(verdict, decision)
+            warnings.append(_evaluator_line(row, decision))
+    return tuple(out), verdict
 
 
-def _samples(k: int) -> str:
-    return f"{k} sample" + ("" if k == 1 else "s")
-
-
-def _detectable_text(value: float) -> str:
-    return "not reachable" if not math.isfinite(value) or value >= 1.0 else f"{value * 100:.1f} pp"
+def _evaluator_line(row: EvaluatorRow, decision: PromptVerdict) -> str:
+    assert row.base is not None and row.head is not None and row.delta is not None
+    assert row.max_decrease is not None
+    p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
+    what = {
+        "must_refuse": "refusal rate on must-refuse rows",
+        "expect": f"expected {row.field} pass rate",
+        "string": f"evaluator {row.name} pass rate",
+        "llm": f"judge {row.name} mean score",
+    }.get(row.kind, row.name)
+    if row.units == "rate":
+        change = f"{what} {row.base:.1%} → {row.head:.1%} ({row.delta * 100:+.1f} pp, adjusted p = {p:.3g})"
+        margin = f"{row.max_decrease * 100:.1f} pp margin"
+    else:
+        change = f"{what} {row.base:.3g} → {row.head:.3g} ({row.delta:+.3g}, adjusted p = {p:.3g})"
+        margin = f"{row.max_decrease:g} margin"
+    # as for the rates: the test is against zero, only the estimate is compared with the margin
+    if decision is PromptVerdict.FAIL:
+        return f"{change}: significant decrease, estimated beyond the {margin}"
+    if -row.delta > row.max_decrease:
+        return f"inconclusive: {change}: a decrease estimated beyond the {margin} but not significant"
+    return f"{change}: significant decrease, estimated within the {margin}"
 
 
 def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:

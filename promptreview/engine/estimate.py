@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence, Set
 
 from promptreview import stats
-from promptreview.engine.decide import design_effect, gate_family
 from promptreview.engine.plan import PromptJob
+from promptreview.engine.power import design_effect, gate_family
 from promptreview.providers import pricing
 from promptreview.records import RATE_OUTCOMES, Completion, CompletionRequest
 from promptreview.report.model import Estimate, PromptEstimate, SideEstimate, StratumEstimate

@@ -43,6 +43,7 @@ class ReviewOptions:
     use_cache: bool = True
     plan_only: bool = False
     progress: ProgressCallback | None = None
+    judge_review: bool = False  # `--judge`: head's changed judge over base's outputs
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class PromptJob:
     samples: int  # K: completions per input and side
     calls: tuple[PlannedCall, ...]
     notes: tuple[str, ...]
+    entry: PromptEntry | None = None  # the config entry that covers it (its quality checks)
 
     @property
     def head(self) -> Side:
@@ -183,7 +185,9 @@ class _Planner:
                 _requests(side, side.template.render(row.values, f"row {row.input_id!r}"), self.samples)
             )
         )
-        return PromptJob(index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes))
+        return PromptJob(
+            index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes), entry
+        )
 
     def plan(self, jobs: list[PromptJob], listed: list[Listed]) -> ReviewPlan:
         return ReviewPlan(tuple(jobs), tuple(listed), dict(self.providers), self.opts.seed or 0)

@@ -134,22 +134,13 @@ def rate_table(p: PromptReport) -> list[list[str]]:
     return [na_cells(k) if v is None else rate_cells(k, v, p.weighted) for k, v in rate_items(p)]
 
 
-EVALUATOR_HEADERS = ["evaluator", "kind", "base", "head", "change", "95% CI", "p (adj.)", "gate"]
-
-
-def evaluator_cells(e: EvaluatorRow) -> list[str]:
-    """An evaluator's row; its first cell (a name from the config) is untrusted text."""
-    label = e.name + (f" ({e.field})" if e.field else "")
-    return [
-        label,
-        e.kind,
-        pct(e.base),
-        pct(e.head),
-        pp(e.delta),
-        interval(e.ci95),
-        pval(e.p_adjusted if e.p_adjusted is not None else e.p_value),
-        e.gate or "",
-    ]
+def evaluator_name(e: EvaluatorRow) -> str:
+    """A quality check's short name (as `report.quality` labels its row)."""
+    if e.kind == "must_refuse":
+        return "refusals on must-refuse rows"
+    if e.kind == "expect":
+        return f"expected {e.field}"
+    return e.name
 
 
 def _change_score(gate: str | None, p: float | None, delta: float, alpha: float) -> tuple[int, int, float]:
@@ -171,8 +162,10 @@ def biggest_change(p: PromptReport, alpha: float = 0.05) -> str | None:
     for e in p.evaluators:
         if e.delta is None:
             continue
-        score = _change_score(e.gate, e.p_adjusted, e.delta, alpha)
-        text = f"{e.name} {pp(e.delta)} {interval(e.ci95)}"
+        p_e = e.p_adjusted if e.p_adjusted is not None else e.p_decrease
+        score = _change_score(e.gate, p_e, e.delta if e.units == "rate" else 0.0, alpha)
+        change = f"{pp(e.delta)} {interval(e.ci95)}" if e.units == "rate" else f"{e.delta:+.3g} (score)"
+        text = f"{evaluator_name(e)} {change}"
         if best is None or score > best[0]:
             best = (score, text)
     if best is not None:

@@ -12,14 +12,12 @@ from typing import Any
 
 from promptreview.report.charts import RateBar, delta_chart, distribution_chart, rate_chart
 from promptreview.report.common import (
-    EVALUATOR_HEADERS,
     P_VALUE_NOTE,
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
     SUMMARY_HEADERS,
     cost_line,
-    evaluator_cells,
     failed_gate,
     flip_sentence,
     headline_icon_key,
@@ -43,6 +41,15 @@ from promptreview.report.common import (
     top_change,
 )
 from promptreview.report.model import Example, PromptReport, Report, ShiftRow, StratumRow
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    note_line,
+    strata_line,
+)
 
 _STYLE = """
 :root{--fail:#cf222e;--warn:#9a6700;--pass:#1a7f37;--muted:#57606a;--line:#d0d7de;--code:#f6f8fa}
@@ -120,6 +127,8 @@ def render(report: Report) -> str:
         parts += _prompt(p, report.alpha)
     if any(p.rates for p in report.prompts):
         parts.append(f'<p class="muted"><small>{escape(P_VALUE_NOTE)}</small></p>')
+    if any(p.evaluators for p in report.prompts):
+        parts.append(f'<p class="muted"><small>{escape(QUALITY_P_NOTE)}.</small></p>')
     command = reproduce_command(report)
     if command:
         parts.append(f"<p>Reproduce locally:</p><pre>{escape(command)}</pre>")
@@ -175,9 +184,22 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         parts += ["<h4>Rates, base against head, with 95% intervals</h4>", rate_chart(bars)]
     if p.evaluators:
         parts += [
-            "<h3>Evaluators</h3>",
+            "<h3>Quality checks</h3>",
             _table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators], gate_col=7),
         ]
+        parts += [
+            f'<p class="muted">{escape(line)}</p>'
+            for row in p.evaluators
+            for line in (judge_line(row), strata_line(row), note_line(row))
+            if line
+        ]
+        for headline, x in [item for row in p.evaluators for item in example_lines(row)]:
+            cells = [("input", x.input_text), ("base output", x.base_text), ("head output", x.head_text)]
+            parts.append(
+                f"<p>{escape(headline)}</p><div class='example'>"
+                + "".join(f"<div><h4>{escape(h)}</h4><pre>{escape(t)}</pre></div>" for h, t in cells)
+                + "</div>"
+            )
     parts += _shifts(p, alpha)
     parts += _strata(p, alpha)
     if p.examples:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 
 from promptreview.report.common import (
-    EVALUATOR_HEADERS,
     P_VALUE_NOTE,
     RATE_HEADERS,
     RATE_LABELS,
@@ -23,7 +22,6 @@ from promptreview.report.common import (
     SUMMARY_HEADERS,
     WEIGHTED_WORDS,
     cost_line,
-    evaluator_cells,
     failed_gate,
     flip_sentence,
     headline_icon_key,
@@ -48,6 +46,15 @@ from promptreview.report.common import (
 )
 from promptreview.report.escape import code_block, code_span, escape_html, escape_md, quote_block
 from promptreview.report.model import Example, PromptReport, Report, StratumRow
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    note_line,
+    strata_line,
+)
 
 ICONS = {
     "pass": "✅",
@@ -139,6 +146,8 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
     tail = []
     if any(p.rates for p in report.prompts):
         tail.append(f"<sub>{P_VALUE_NOTE}</sub>")  # our own words: nothing to escape
+    if any(p.evaluators for p in report.prompts):
+        tail.append(f"<sub>{QUALITY_P_NOTE}.</sub>")
     command = reproduce_command(report)
     if command:
         tail.append("Reproduce locally:\n\n" + code_block(command, None, "sh"))
@@ -160,9 +169,7 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
         lines += [f"> [!{kind}]", *(f"> - {escape_md(w, 500)}" for w in p.warnings), ""]
     lines += [_table(RATE_HEADERS, [_untrusted_first(c) for c in rate_table(p)]), ""]
-    if p.evaluators:
-        rows = [_untrusted_first(evaluator_cells(e)) for e in p.evaluators]
-        lines += [_table(EVALUATOR_HEADERS, rows), ""]
+    lines += _quality(p, level)
     lines += _shifts(p, alpha, name)
     lines += _strata(p, alpha, name)
     count, chars = level
@@ -282,3 +289,35 @@ def _example(e: Example, chars: int) -> list[str]:
         _fenced(e.head_text, chars),
         "",
     ]
+
+
+def _quality(p: PromptReport, level: tuple[int, int]) -> list[str]:
+    """The quality checks beside the rates: one row each, what the judge was, and the completions that went
+    from pass to fail (in the same fenced form as the examples)."""
+    if not p.evaluators:
+        return []
+    rows = [_untrusted_first(evaluator_cells(row)) for row in p.evaluators]
+    name = code_span(_short(title(p)), None)
+    lines = [f"**Quality checks** of {name}:", "", _table(EVALUATOR_HEADERS, rows), ""]
+    extra = [
+        line for row in p.evaluators for line in (judge_line(row), strata_line(row), note_line(row)) if line
+    ]
+    lines += [f"- {escape_md(line, 300)}" for line in extra]
+    lines.append("")
+    count, chars = level
+    flipped = [item for row in p.evaluators for item in example_lines(row)][: max(count, 0)]
+    if flipped:
+        body: list[str] = []
+        for headline, x in flipped:
+            body += [
+                f"**{escape_md(headline, 200)}**",
+                "",
+                _fenced(x.input_text, chars),
+                "",
+                _fenced(x.base_text, chars),
+                "",
+                _fenced(x.head_text, chars),
+                "",
+            ]
+        lines += _details(f"Checks that went from pass to fail in {_short(title(p))}", body)
+    return lines

@@ -9,14 +9,12 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from promptreview.report.common import (
-    EVALUATOR_HEADERS,
     P_VALUE_NOTE,
     RATE_HEADERS,
     SHIFT_HEADERS,
     SUMMARY_HEADERS,
     cost_line,
     detectable,
-    evaluator_cells,
     flip_sentence,
     headline_icon_key,
     headline_word,
@@ -39,6 +37,15 @@ from promptreview.report.common import (
     verdict_key,
 )
 from promptreview.report.model import Estimate, Example, PromptReport, Report
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    note_line,
+    strata_line,
+)
 
 COLORS = {
     "pass": "32",
@@ -84,6 +91,8 @@ def render(report: Report, color: bool = False) -> str:
     tail = []
     if any(p.rates for p in report.prompts):
         tail.append(P_VALUE_NOTE)
+    if any(p.evaluators for p in report.prompts):
+        tail.append(QUALITY_P_NOTE + ".")
     command = reproduce_command(report)
     if command:
         tail.append(f"reproduce locally: {command}")
@@ -103,6 +112,19 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
     lines.append(_table(RATE_HEADERS, rate_table(p)))
     if p.evaluators:
         lines.append(_table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators]))
+        lines += [
+            f"   {line}"
+            for row in p.evaluators
+            for line in (judge_line(row), strata_line(row), note_line(row))
+            if line
+        ]
+        for headline, x in [item for row in p.evaluators for item in example_lines(row)][:3]:
+            lines += [
+                f"   - pass → fail: {headline}",
+                f"     input: {_quote(x.input_text)}",
+                f"     base:  {_quote(x.base_text)}",
+                f"     head:  {_quote(x.head_text)}",
+            ]
     shifted = important_shifts(p, alpha)
     if shifted:
         lines.append("   output shifts that matter:")
