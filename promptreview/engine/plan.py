@@ -7,6 +7,7 @@ columns, schemas, model specs (the provider is created, so an unknown provider f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,8 @@ from promptreview.records import CompletionRequest, Message, ModelSpec
 from promptreview.sources import paths
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
-from promptreview.sources.prompts import PromptTemplate, check_template, load_prompt
+from promptreview.sources.formats import load_prompts
+from promptreview.sources.prompts import PromptTemplate, check_template
 from promptreview.sources.schemas import load_schema, make_validator
 from promptreview.sources.suites import SuiteSample, load_rows, sample_suite
 
@@ -82,6 +84,9 @@ class PromptJob:
     samples: int  # K: completions per input and side
     calls: tuple[PlannedCall, ...]
     notes: tuple[str, ...]
+    output_mode: str = "json"  # json | text: what the answers are scored as
+    warnings: tuple[str, ...] = ()  # what reading the prompt files and the suite noticed
+    variables: frozenset[str] = frozenset()  # suite columns the templates use (examples carry only these)
 
     @property
     def head(self) -> Side:
@@ -131,16 +136,48 @@ class _Planner:
         self.samples = opts.samples or config.samples
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
 
-    def suite(self, entry: PromptEntry) -> SuiteSample:
+    def suite(self, entry: PromptEntry, versions: Sequence[Version] = ()) -> SuiteSample:
+        spec = entry.sample if self.opts.seed is None else replace(entry.sample, seed=self.opts.seed)
+        if entry.suite is None:
+            return self._file_suite(entry, spec, versions)
         key = (entry.suite, entry.strata, entry.sample)
         if key not in self._suites:
             rel, data = paths.read_inside(self.root, self.suite_rev, entry.suite, "suite")
-            spec = entry.sample if self.opts.seed is None else replace(entry.sample, seed=self.opts.seed)
-            self._suites[key] = sample_suite(rel, load_rows(rel, data), entry.strata, spec)
+            self._suites[key] = sample_suite(
+                rel, load_rows(rel, data), entry.strata, spec, entry.id_column, self.config.min_per_stratum
+            )
         return self._suites[key]
 
+    def _file_suite(self, entry: PromptEntry, spec: SampleSpec, versions: Sequence[Version]) -> SuiteSample:
+        """The inputs the prompt file carries (`testData`, `sample`): the head's, else the base's."""
+        for version in reversed(versions):
+            template = version.template
+            if template.suite:
+                where = f"{template.path} ({template.suite_source})"
+                sample = sample_suite(
+                    where, [dict(r) for r in template.suite], entry.strata, spec, entry.id_column,
+                    self.config.min_per_stratum,
+                )  # fmt: skip
+                note = (
+                    f"suite: the {len(template.suite)} inputs of the prompt file's {template.suite_source}; "
+                    "a small suite catches only large changes (name a suite: in the config for more)"
+                )
+                return replace(sample, notes=(note, *sample.notes))
+        path = versions[-1].template.path if versions else "the prompt file"
+        raise UsageError(
+            f"{path}: no suite: its config entry names no suite: and the file carries no testData or sample"
+        )
+
     def model(self, template: PromptTemplate, entry: PromptEntry) -> ModelSpec:
-        spec = parse_model_spec(self.opts.model or template.model or entry.model or self.config.model)
+        config_model = self.config.model if self.config.model_given else None
+        spec = parse_model_spec(
+            self.opts.model
+            or template.model
+            or entry.model
+            or config_model
+            or template.model_hint
+            or self.config.model
+        )
         if spec.provider not in self.providers:
             self.providers[spec.provider] = create_provider(spec.provider, self.opts.env)
         return spec
@@ -168,9 +205,18 @@ class _Planner:
         entry: PromptEntry,
         versions: Sequence[Version],
     ) -> PromptJob:
-        suite = self.suite(entry)
+        suite = self.suite(entry, versions)
         sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
         notes = list(suite.notes)
+        warnings = [w for v in versions for w in v.template.warnings]
+        used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
+        if not used and len(suite.rows) > 1:
+            warnings.append(
+                f"the template uses none of the columns of {suite.path} "
+                f"({', '.join(sorted(suite.columns)) or 'none'}): every input sends the same request"
+            )
+        mode = output_mode(entry.output, sides)
+        notes.append(_mode_note(mode, entry.output))
         if len(sides) == 1:
             notes.append("a new prompt: no base to compare with; its rates are reported on their own")
         elif sides[0].model != sides[1].model:
@@ -183,7 +229,10 @@ class _Planner:
                 _requests(side, side.template.render(row.values, f"row {row.input_id!r}"), self.samples)
             )
         )
-        return PromptJob(index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes))
+        return PromptJob(
+            index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes),
+            output_mode=mode, warnings=tuple(dict.fromkeys(warnings)), variables=used,
+        )  # fmt: skip
 
     def plan(self, jobs: list[PromptJob], listed: list[Listed]) -> ReviewPlan:
         return ReviewPlan(tuple(jobs), tuple(listed), dict(self.providers), self.opts.seed or 0)
@@ -216,13 +265,20 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
             listed.append(Listed(change.path, change.change, change.old_path, change.listed))
             continue
         assert change.head is not None  # only a removed prompt lacks a head, and it is listed
-        versions = []
+        heads = load_prompts(change.path, change.head)
+        bases: tuple[PromptTemplate, ...] = ()
         if change.base is not None and change.base_path is not None:
-            versions.append(Version("base", load_prompt(change.base_path, change.base), changes.base))
-        versions.append(Version("head", load_prompt(change.path, change.head), changes.head))
-        jobs.append(
-            planner.job(len(jobs), change.path, change.change, change.old_path, change.entry, versions)
-        )
+            bases = load_prompts(change.base_path, change.base)
+        for i, head in enumerate(heads):
+            # a multi-prompt file (promptfoo) pairs its prompts by position: `file.txt#2` with `file.txt#2`
+            base = bases[i] if i < len(bases) else None
+            versions = [Version("base", base, changes.base)] if base is not None else []
+            versions.append(Version("head", head, changes.head))
+            kind = change.change if base is not None else "added"
+            old = change.old_path if base is not None and base.path != head.path else None
+            jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions))
+        for base in bases[len(heads) :]:
+            listed.append(Listed(base.path, "removed", None, "a prompt removed from a multi-prompt file"))
     return planner.plan(jobs, listed)
 
 
@@ -239,8 +295,46 @@ def plan_files(
         raise UsageError("no suite: pass --suite FILE or a config whose prompts entry covers the files")
     planner = _Planner(opts, config, None)
     versions = [
-        Version("base", load_prompt(old, old_path.read_bytes()), None),
-        Version("head", load_prompt(new, new_path.read_bytes()), None),
+        Version("base", load_prompts(old, old_path.read_bytes())[0], None),
+        Version("head", load_prompts(new, new_path.read_bytes())[0], None),
     ]
     job = planner.job(0, new, "modified", old if old != new else None, entry, versions)
     return planner.plan([job], [])
+
+
+# An explicit request for JSON in the prompt's own words: "respond in JSON", "valid JSON", "a JSON object", ...
+_JSON_WORDS = re.compile(
+    r"\b(?:in|as|valid|strict(?:ly)?|only|return|output|respond with|reply with|a|an|the|following)\s+"
+    r"(?:valid\s+|strict\s+|minified\s+)?json\b|\bjson\s+(?:object|only|format|schema|array)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_json(template: PromptTemplate) -> bool:
+    return any(_JSON_WORDS.search(source) for _, source in template.messages)
+
+
+def output_mode(configured: str, sides: Sequence[Side]) -> str:
+    """`json` or `text`. `auto`: json when a side has a schema, a JSON response format or an explicit JSON
+    instruction, or its file says json; text otherwise. One mode for both sides, so they compare."""
+    if configured in ("json", "text"):
+        return configured
+    for side in sides:
+        t = side.template
+        if side.schema is not None or t.json_object or t.output == "json" or asks_for_json(t):
+            return "json"
+    return "text"
+
+
+def _mode_note(mode: str, configured: str) -> str:
+    if mode == "text":
+        why = (
+            "output: text" if configured == "text" else "no schema, JSON response format or JSON instruction"
+        )
+        return (
+            f"text mode ({why}): parse failures and schema violations do not apply; measured: refusals, "
+            "empty answers, apologies, formatting, language, length, flips"
+        )
+    return "json mode" + (
+        "" if configured == "json" else " (a schema, a JSON response format or a JSON instruction)"
+    )

@@ -12,11 +12,16 @@ from promptreview.providers.base import Provider
 from promptreview.records import ModelSpec
 from promptreview.sources.config import Config
 
+# Providers that serve no dated ids at all: nothing to pin, so their models are reviewed with a note
+# (both sides run in the same job minutes apart) instead of being refused
+UNPINNABLE = ("github",)
+
 
 def check_pinning(
-    models: Iterable[ModelSpec], providers: Mapping[str, Provider], config: Config
+    models: Iterable[ModelSpec], providers: Mapping[str, Provider], config: Config, refuse: bool = True
 ) -> bool | None:
-    """Refuse a floating alias (or an unverifiable model) unless the config allows it.
+    """Refuse a floating alias (or an unverifiable model) unless the config allows it, or `refuse` is False
+    (`--plan` makes no call, so it is never refused for pinning).
 
     Returns whether every model is pinned (None when there is no model: nothing to review).
     """
@@ -30,7 +35,7 @@ def check_pinning(
         if status == "pinned":
             continue
         all_pinned = False
-        if config.allow_unpinned:
+        if config.allow_unpinned or not refuse or spec.provider in UNPINNABLE:
             continue
         if status == "floating":
             suggestions = provider.pinned_suggestions(spec.model)

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from promptreview.engine import assemble, policy
 from promptreview.engine.cache import ResponseCache, default_cache_path
-from promptreview.engine.plan import ReviewOptions, ReviewPlan, plan_changes, plan_files
+from promptreview.engine.plan import PromptJob, ReviewOptions, ReviewPlan, plan_changes, plan_files
 from promptreview.engine.run import RunSettings, run_requests
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import Completion
 from promptreview.report.model import PromptReport, Report
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
+
+if TYPE_CHECKING:  # analyse loads pandas and scipy
+    from promptreview.engine.analyse import PromptStats
 
 __all__ = ["ReviewOptions", "review_changes", "review_files"]
 
@@ -54,7 +58,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
 
 
 def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str) -> Report:
-    pinned = policy.check_pinning(plan.models, plan.providers, config)
+    pinned = policy.check_pinning(plan.models, plan.providers, config, refuse=not opts.plan_only)
     model_spec = assemble.model_text(opts.model, config, plan.models)
     calls = plan.calls
     requests = [call.request for call in calls]
@@ -120,13 +124,28 @@ def _score_and_decide(
     for job in plan.jobs:
         completions = by_job[job.index]
         frame = build_frame(job.path, score_job(job, completions, config.allow_fenced))
-        result = analyse_prompt(frame, job.suite_sample, job.samples, job.head.schema, plan.analysis_seed)
+        result = analyse_prompt(
+            frame, job.suite_sample, job.samples, job.head.schema, plan.analysis_seed,
+            output_mode=job.output_mode, variables=job.variables,
+        )  # fmt: skip
+        result = _unpinned_note(job, result)
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [f"{job.path}: {w}" for w in warnings]
-        candidates.append(decide.Candidate(job.change, result, tuple(warnings)))
+        candidates.append(decide.Candidate(job.change, result, (*job.warnings, *warnings)))
     decisions = decide.decide(candidates, config)
     prompts = [
         assemble.prompt_report(job, decision, estimate.cost(job, by_job[job.index], config))
         for job, decision in zip(plan.jobs, decisions, strict=True)
     ]
     return prompts, served
+
+
+def _unpinned_note(job: PromptJob, result: PromptStats) -> PromptStats:
+    """A model with no dated ids (GitHub Models) is reviewed, and the report says what that means."""
+    if not any(side.model.provider in policy.UNPINNABLE for side in job.sides):
+        return result
+    served = sorted({m for ids in result.served.values() for m in ids})
+    note = "unpinned: both sides ran in the same job minutes apart; the served id was " + (
+        ", ".join(served) if served else "not reported"
+    )
+    return replace(result, notes=(*result.notes, note))
