@@ -25,7 +25,7 @@ testData:
 
 def test_github_models_prompt_file():
     t = load_prompt("p.prompt.yml", PROMPT_YML.encode())
-    assert t.model == "github:openai/gpt-4o-mini"
+    assert t.model is None and t.model_hint == "github:openai/gpt-4o-mini"  # the config's model may override
     assert t.params == {"temperature": 0.2, "max_tokens": 300}
     assert t.schema == {"type": "object", "properties": {"a": {"type": "string"}}}
     assert t.schema_name == "triage"

@@ -135,6 +135,7 @@ class _Planner:
         self.providers: dict[str, Provider] = {}
         self.samples = opts.samples or config.samples
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
+        self.free_paths = False  # read suites from any local path (set for `compare` outside a repository)
 
     def suite(self, entry: PromptEntry, versions: Sequence[Version] = ()) -> SuiteSample:
         spec = entry.sample if self.opts.seed is None else replace(entry.sample, seed=self.opts.seed)
@@ -142,11 +143,21 @@ class _Planner:
             return self._file_suite(entry, spec, versions)
         key = (entry.suite, entry.strata, entry.sample)
         if key not in self._suites:
-            rel, data = paths.read_inside(self.root, self.suite_rev, entry.suite, "suite")
+            rel, data = self._read_suite(entry.suite)
             self._suites[key] = sample_suite(
                 rel, load_rows(rel, data), entry.strata, spec, entry.id_column, self.config.min_per_stratum
             )
         return self._suites[key]
+
+    def _read_suite(self, raw: str) -> tuple[str, bytes]:
+        """A suite inside the repository (at the config's revision); outside a repository (`compare` run
+        anywhere), any local path: there is no revision to read it at and nothing to keep it inside."""
+        if self.free_paths:
+            path = Path(raw) if Path(raw).is_absolute() else self.root / raw
+            if not path.is_file():
+                raise UsageError(f"suite: file {raw!r} does not exist")
+            return raw, path.read_bytes()
+        return paths.read_inside(self.root, self.suite_rev, raw, "suite")
 
     def _file_suite(self, entry: PromptEntry, spec: SampleSpec, versions: Sequence[Version]) -> SuiteSample:
         """The inputs the prompt file carries (`testData`, `sample`): the head's, else the base's."""
@@ -294,6 +305,7 @@ def plan_files(
     if entry is None:
         raise UsageError("no suite: pass --suite FILE or a config whose prompts entry covers the files")
     planner = _Planner(opts, config, None)
+    planner.free_paths = not (opts.repo_root / ".git").exists()  # not a repository: no git, no inside
     versions = [
         Version("base", load_prompts(old, old_path.read_bytes())[0], None),
         Version("head", load_prompts(new, new_path.read_bytes())[0], None),

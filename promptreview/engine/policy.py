@@ -18,10 +18,10 @@ UNPINNABLE = ("github",)
 
 
 def check_pinning(
-    models: Iterable[ModelSpec], providers: Mapping[str, Provider], config: Config, refuse: bool = True
+    models: Iterable[ModelSpec], providers: Mapping[str, Provider], config: Config
 ) -> bool | None:
-    """Refuse a floating alias (or an unverifiable model) unless the config allows it, or `refuse` is False
-    (`--plan` makes no call, so it is never refused for pinning).
+    """Refuse a floating alias (or an unverifiable model) unless the config allows it. A provider with no
+    dated ids at all (`UNPINNABLE`) is never refused, in a review or a `--plan`: its report says so instead.
 
     Returns whether every model is pinned (None when there is no model: nothing to review).
     """
@@ -35,7 +35,7 @@ def check_pinning(
         if status == "pinned":
             continue
         all_pinned = False
-        if config.allow_unpinned or not refuse or spec.provider in UNPINNABLE:
+        if config.allow_unpinned or spec.provider in UNPINNABLE:
             continue
         if status == "floating":
             suggestions = provider.pinned_suggestions(spec.model)

@@ -58,7 +58,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
 
 
 def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str) -> Report:
-    pinned = policy.check_pinning(plan.models, plan.providers, config, refuse=not opts.plan_only)
+    pinned = policy.check_pinning(plan.models, plan.providers, config)
     model_spec = assemble.model_text(opts.model, config, plan.models)
     calls = plan.calls
     requests = [call.request for call in calls]

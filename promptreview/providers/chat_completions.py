@@ -17,7 +17,8 @@ from promptreview.providers.http import HTTPProvider, wants_json_object
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
 
 _FINISH_REASONS = {"stop", "length", "content_filter", "tool_calls"}
-_PASSTHROUGH_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
+_PASSTHROUGH_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty",
+                       "max_completion_tokens")  # fmt: skip
 _STRUCTURED_HINTS = re.compile(r"response_format|json_schema|guided_json|grammar|structured", re.IGNORECASE)
 
 # Keywords OpenAI's strict mode accepts (its Structured Outputs guide); any other keyword means `strict: false`.

@@ -117,6 +117,7 @@ def _allocate(spec: SampleSpec, sizes: dict[str, int], path: str) -> dict[str, i
 
 
 OTHER = "other"
+FEW_STRATA = 5
 
 
 def _pool(groups: dict[str, list[int]], minimum: int | None) -> tuple[list[str], dict[str, list[int]]]:
@@ -124,7 +125,8 @@ def _pool(groups: dict[str, list[int]], minimum: int | None) -> tuple[list[str],
     if not minimum or len(groups) < 2:
         return [], groups
     small = sorted(label for label, members in groups.items() if len(members) < minimum)
-    if not small:
+    if not small or (len(small) == len(groups) <= FEW_STRATA):
+        # a few strata of a small suite stay readable as they are; many tiny ones are not a stratification
         return [], groups
     kept = {label: members for label, members in groups.items() if label not in small}
     kept[OTHER] = sorted(kept.get(OTHER, []) + [i for label in small for i in groups[label]])

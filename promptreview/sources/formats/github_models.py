@@ -53,10 +53,14 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
         output = "json"
     elif fmt == "text":
         output = "text"
+    model = common.model_name(path, doc.get("model"))
+    # `publisher/name` is GitHub Models' spelling: a hint the config's own model overrides
+    foreign = model is not None and model.startswith("github:") and ":" not in str(doc.get("model"))
     return PromptTemplate(
         path=path,
         messages=common.chat_messages(path, doc.get("messages")),
-        model=common.model_name(path, doc.get("model")),
+        model=None if foreign else model,
+        model_hint=model if foreign else None,
         params=params,
         schema=schema,
         schema_name=name,

@@ -113,7 +113,7 @@ def handlebars_variables(source: str) -> set[str]:
         head = tokens[0]
         # names inside an `each`/`with` block or a Mustache section over data belong to the item
         nested = any(s in _SCOPING or s not in _HELPERS for s in scopes)
-        if sigil in "#^":
+        if sigil in ("#", "^"):
             scopes.append(head)
         if nested:
             continue
@@ -129,7 +129,7 @@ def handlebars_variables(source: str) -> set[str]:
 
 HANDLEBARS = Engine("handlebars", render_handlebars, handlebars_variables)
 
-_PLAIN_VARIABLE = re.compile(r"(?<!\\)\{\{(?![{&#^/!>=])\s*([A-Za-z_][\w.]*)\s*\}\}")
+_PLAIN_VARIABLE = re.compile(r"(?<![\\{])\{\{(?![{&#^/!>=])\s*([A-Za-z_][\w.]*)\s*\}\}(?!\})")
 
 
 def render_mustache(source: str, values: Mapping[str, Any]) -> str:
