@@ -314,10 +314,12 @@ def plan_files(
     return planner.plan([job], [])
 
 
-# An explicit request for JSON in the prompt's own words: "respond in JSON", "valid JSON", "a JSON object", ...
+# An explicit request for JSON in the prompt's own words: "respond in JSON", "clean, parseable JSON", "a JSON
+# object", ... (a prompt that only mentions JSON in passing, "summarise this JSON document", is not one)
 _JSON_WORDS = re.compile(
-    r"\b(?:in|as|valid|strict(?:ly)?|only|return|output|respond with|reply with|a|an|the|following)\s+"
-    r"(?:valid\s+|strict\s+|minified\s+)?json\b|\bjson\s+(?:object|only|format|schema|array)\b",
+    r"\b(?:in|as|using|with|valid|strict(?:ly)?|only|return|output|respond with|reply with|a|an|the|following)"
+    r"\s+(?:(?:valid|strict|minified|clean|parseable|well-formed|plain|pure|raw|proper)[, ]+){0,3}json\b"
+    r"|\bjson\s+(?:object|only|format|schema|array|output|response)\b",
     re.IGNORECASE,
 )
 
@@ -331,6 +333,8 @@ def output_mode(configured: str, sides: Sequence[Side]) -> str:
     instruction, or its file says json; text otherwise. One mode for both sides, so they compare."""
     if configured in ("json", "text"):
         return configured
+    if all(side.template.output == "text" and side.schema is None for side in sides):
+        return "text"  # the file says so (`responseFormat: text`, Dotprompt `output.format: text`)
     for side in sides:
         t = side.template
         if side.schema is not None or t.json_object or t.output == "json" or asks_for_json(t):

@@ -49,8 +49,8 @@ _STOPWORDS = {
 }
 _WORDS = {lang: set(words.split()) for lang, words in _STOPWORDS.items()}
 _SCRIPTS = (
+    ("ja", re.compile(r"[\u3040-\u30ff]")),  # kana first: Japanese text also uses CJK ideographs
     ("zh", re.compile(r"[\u4e00-\u9fff]")),
-    ("ja", re.compile(r"[\u3040-\u30ff]")),
     ("ko", re.compile(r"[\uac00-\ud7af]")),
     ("ru", re.compile(r"[\u0400-\u04ff]")),
     ("ar", re.compile(r"[\u0600-\u06ff]")),

@@ -81,6 +81,10 @@ def _model(path: str, raw: Any) -> tuple[str | None, dict[str, Any], tuple[str, 
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: 'model' must be a mapping or a string")
     config = raw.get("configuration") or raw.get("connection") or {}
+    kind = str(config.get("type", "")) if isinstance(config, dict) else ""
+    if kind.startswith("azure") and not raw.get("id"):
+        # an Azure deployment name says nothing about the model behind it: the config's model runs it
+        config = {}
     name = raw.get("id") or (
         (config.get("name") or config.get("model") or config.get("azure_deployment"))
         if isinstance(config, dict)
