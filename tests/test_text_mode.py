@@ -191,3 +191,14 @@ def test_compare_outside_a_repository_reads_any_local_suite(tmp_path, run_cli):
         ["compare", "a.txt", "b.txt", "--suite", "../elsewhere/s.jsonl", "--format", "json"], work
     )
     assert relative.code == 0, relative.err
+
+
+def test_text_mode_report_shows_not_applicable_never_a_rate(tmp_path, run_cli):
+    (tmp_path / "s.jsonl").write_text("".join(json.dumps({"ticket": t}) + "\n" for t in TICKETS * 2))
+    (tmp_path / "a.txt").write_text("Reply to: {{ticket}}\n")
+    (tmp_path / "b.txt").write_text("Reply briefly to: {{ticket}}\n")
+    for fmt, line in (("markdown", "| parse failure | n/a | n/a |"), ("text", "schema violation")):
+        result = run_cli(["compare", "a.txt", "b.txt", "--suite", "s.jsonl", "--format", fmt], tmp_path)
+        assert result.code == 0, result.err
+        rows = [r for r in result.out.splitlines() if line in r]
+        assert rows and all("n/a" in r and "%" not in r for r in rows)

@@ -73,6 +73,14 @@ def rate_cells(name: str, row: RateRow, weighted: bool = False) -> list[str]:
 RATE_HEADERS = ["outcome", "base", "head", "change", "95% CI", "p (adj.)", "gate"]
 
 
+def not_applicable_rows(p: PromptReport) -> list[list[str]]:
+    """Text mode: the JSON outcomes a prose answer cannot have, shown as not applicable (never 0 % or 100 %)."""
+    if p.output_mode != "text":
+        return []
+    return [[RATE_LABELS[name], NOT_APPLICABLE, NOT_APPLICABLE, "", "", "", ""]
+            for name in ("parse_failure", "schema_violation") if name not in p.rates]  # fmt: skip
+
+
 def title(p: PromptReport) -> str:
     if p.change == "renamed" and p.old_path:
         return f"{p.old_path} → {p.path}"

@@ -12,6 +12,7 @@ from promptreview.report.common import (
     STRATUM_HEADERS,
     VERDICT_WORDS,
     cost_line,
+    not_applicable_rows,
     pct,
     pval,
     rate_cells,
@@ -65,7 +66,12 @@ def render(report: Report) -> str:
             + (", overall rates weighted by stratum size" if p.weighted else "")
             + "</p>"
         )
-        parts.append(_table(RATE_HEADERS, [rate_cells(k, v, p.weighted) for k, v in p.rates.items()]))
+        parts.append(
+            _table(
+                RATE_HEADERS,
+                [*not_applicable_rows(p), *(rate_cells(k, v, p.weighted) for k, v in p.rates.items())],
+            )
+        )
         if p.flip_rate and p.flip_rate.head_vs_base is not None:
             parts.append(
                 f"<p>Answers changed on {pct(p.flip_rate.head_vs_base)} of input-samples (noise floor "

@@ -7,6 +7,7 @@ from promptreview.report.common import (
     SHIFT_HEADERS,
     STRATUM_HEADERS,
     VERDICT_WORDS,
+    not_applicable_rows,
     pct,
     pval,
     rate_cells,
@@ -62,7 +63,12 @@ def render(report: Report, examples: bool = True) -> str:
             + (", overall rates weighted by stratum size" if p.weighted else "")
         )
         lines.append("")
-        lines.append(_table(RATE_HEADERS, [rate_cells(k, v, p.weighted) for k, v in p.rates.items()]))
+        lines.append(
+            _table(
+                RATE_HEADERS,
+                [*not_applicable_rows(p), *(rate_cells(k, v, p.weighted) for k, v in p.rates.items())],
+            )
+        )
         if p.flip_rate and p.flip_rate.head_vs_base is not None:
             lines += [
                 "",

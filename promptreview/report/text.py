@@ -11,6 +11,7 @@ from promptreview.report.common import (
     STRATUM_HEADERS,
     VERDICT_WORDS,
     cost_line,
+    not_applicable_rows,
     pct,
     pval,
     rate_cells,
@@ -48,7 +49,7 @@ def render(report: Report) -> str:
         )
         lines.append(
             tabulate(
-                [rate_cells(k, v, p.weighted) for k, v in p.rates.items()],
+                [*not_applicable_rows(p), *(rate_cells(k, v, p.weighted) for k, v in p.rates.items())],
                 headers=RATE_HEADERS,
                 tablefmt="simple",
             )
