@@ -197,7 +197,7 @@ def test_text_mode_report_shows_not_applicable_never_a_rate(tmp_path, run_cli):
     (tmp_path / "s.jsonl").write_text("".join(json.dumps({"ticket": t}) + "\n" for t in TICKETS * 2))
     (tmp_path / "a.txt").write_text("Reply to: {{ticket}}\n")
     (tmp_path / "b.txt").write_text("Reply briefly to: {{ticket}}\n")
-    for fmt, line in (("markdown", "| parse failure | n/a | n/a |"), ("text", "schema violation")):
+    for fmt, line in (("markdown", "| parse failure | n/a | n/a |"), ("text", "schema violation     ")):
         result = run_cli(["compare", "a.txt", "b.txt", "--suite", "s.jsonl", "--format", fmt], tmp_path)
         assert result.code == 0, result.err
         rows = [r for r in result.out.splitlines() if line in r]
