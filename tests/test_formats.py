@@ -122,8 +122,13 @@ def test_prompty_front_matter_role_markers_defaults_and_sample():
         ("assistant", "Let me think."),
         ("user", "Go on."),
     ]  # fmt: skip
-    with pytest.raises(UsageError, match="'question' is not a column"):
-        check_template(t, {"firstName"}, "s.jsonl")
+    check_template(t, set(), "s.jsonl")  # as in prompty v1, the sample fills what a row leaves out
+    assert sent(t)[1] == ("user", "What is the meaning of life?")
+    extra = load_prompt(
+        "basic.prompty", PROMPTY_V1.replace("{{question}}", "{{question}} {{extra}}").encode()
+    )
+    with pytest.raises(UsageError, match="'extra' is not a column"):
+        check_template(extra, {"question"}, "s.jsonl")
 
 
 def test_prompty_v2_options_and_list_inputs():

@@ -202,3 +202,17 @@ def test_text_mode_report_shows_not_applicable_never_a_rate(tmp_path, run_cli):
         assert result.code == 0, result.err
         rows = [r for r in result.out.splitlines() if line in r]
         assert rows and all("n/a" in r and "%" not in r for r in rows)
+
+
+def test_compare_uses_the_files_own_inputs_without_a_config(tmp_path, run_cli):
+    prompty = "---\nname: x\nsample:\n  - {q: first}\n  - {q: second}\n  - {q: third}\n---\nsystem:\nBe {{tone}}.\nuser:\n{{q}}\n"
+    (tmp_path / "a.prompty").write_text(
+        prompty.replace("name: x", "name: x\ninputs: {tone: {default: kind}}")
+    )
+    (tmp_path / "b.prompty").write_text(
+        prompty.replace("name: x", "name: x\ninputs: {tone: {default: terse}}")
+    )
+    result = run_cli(["compare", "a.prompty", "b.prompty", "--format", "json"], tmp_path)
+    assert result.code == 0, result.err
+    prompt = result.json()["prompts"][0]
+    assert prompt["n_inputs"] == 3 and any("sample" in n and "small" in n for n in prompt["notes"])

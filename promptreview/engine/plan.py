@@ -176,7 +176,8 @@ class _Planner:
                 return replace(sample, notes=(note, *sample.notes))
         path = versions[-1].template.path if versions else "the prompt file"
         raise UsageError(
-            f"{path}: no suite: its config entry names no suite: and the file carries no testData or sample"
+            f"{path}: no suite: name one (suite: in the config, --suite for compare) or give the prompt file "
+            "its own inputs (testData in a .prompt.yml, sample in a .prompty)"
         )
 
     def model(self, template: PromptTemplate, entry: PromptEntry) -> ModelSpec:

@@ -115,8 +115,9 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     elif isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         spec = fmt.get("json_schema") or {}
         schema = spec.get("schema") if isinstance(spec, dict) else None
-    defaults = _defaults(path, meta.get("inputs"))
     sample = meta.get("sample")
+    # as prompty v1 does, a single `sample` fills the inputs a row leaves out; an input's own default wins
+    defaults = {**(sample if isinstance(sample, dict) else {}), **_defaults(path, meta.get("inputs"))}
     suite = common.suite_rows(path, sample, "sample") if isinstance(sample, (dict, list)) else None
     return PromptTemplate(
         path=path,
