@@ -318,3 +318,12 @@ def test_detection_by_content_without_a_telling_name():
     assert gh.format == "github-models" and dict(gh.params) == {"max_tokens": 5}
     with pytest.raises(UsageError, match="not a prompt file"):
         load_prompt("config.yaml", b"version: 1\nname: other\n")
+
+
+def test_dotprompt_schema_defined_in_code_is_a_warning_and_json_mode():
+    t = load_prompt(
+        "r.prompt", b"---\nmodel: openai/gpt-4o\noutput:\n  schema: Recipe\n---\nA recipe for {{food}}."
+    )
+    assert t.schema is None and t.output == "json" and t.json_object
+    assert t.model_hint == "openai:gpt-4o" and any("Recipe" in w for w in t.warnings)
+    assert sent(t, food="soup") == [("user", "A recipe for soup.")]

@@ -82,11 +82,17 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     defaults = input_spec.get("default") or {}
     if not isinstance(defaults, dict):
         raise UsageError(f"{path}: input.default must be a mapping")
+    raw_schema = output_spec.get("schema")
+    fmt = output_spec.get("format")
+    if isinstance(raw_schema, str) and raw_schema.split(",")[0].strip() not in picoschema.SCALARS:
+        # a schema registered in code (`output: {schema: Recipe}`): the file alone cannot say what it is
+        warnings += (f"{path}: output.schema {raw_schema!r} is defined in code, not in the file: "
+                     "outputs are checked as JSON but not validated",)  # fmt: skip
+        raw_schema, fmt = None, fmt or "json"
     try:
-        schema = picoschema.to_json_schema(output_spec.get("schema"))
+        schema = picoschema.to_json_schema(raw_schema)
     except ValueError as exc:
         raise UsageError(f"{path}: output.schema: {exc}") from None
-    fmt = output_spec.get("format")
     output = "json" if fmt == "json" or schema is not None else "text" if fmt == "text" else None
     return PromptTemplate(
         path=path,
