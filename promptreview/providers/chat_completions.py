@@ -81,8 +81,8 @@ class ChatCompletionsProvider(HTTPProvider):
         for key in _PASSTHROUGH_PARAMS:
             if params.get(key) is not None:
                 body[key] = params[key]
-        if params.get("max_tokens") is not None:
-            body[self.max_tokens_field()] = params["max_tokens"]
+        if params.get("max_tokens") is not None:  # an explicit max_completion_tokens (passed through) wins
+            body.setdefault(self.max_tokens_field(), params["max_tokens"])
         if structured and self.structured_output_allowed(request.model.model):
             if request.response_schema is not None:
                 body["response_format"] = {
