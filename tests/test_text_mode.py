@@ -86,6 +86,8 @@ def side(template, schema=None) -> Side:
         (b"Summarise {{t}}. Respond in JSON.", "json"),
         (b"Always respond using clean, parseable JSON. {{t}}", "json"),
         (b"Return a JSON object with a summary field. {{t}}", "json"),
+        (b"Your output must be JSON. {{t}}", "json"),
+        (b"Summarise the JSON payload below in two sentences. {{t}}", "text"),
     ],
 )
 def test_auto_mode_from_the_prompt_words(text, mode):

@@ -318,7 +318,8 @@ def plan_files(
 # An explicit request for JSON in the prompt's own words: "respond in JSON", "clean, parseable JSON", "a JSON
 # object", ... (a prompt that only mentions JSON in passing, "summarise this JSON document", is not one)
 _JSON_WORDS = re.compile(
-    r"\b(?:in|as|using|with|valid|strict(?:ly)?|only|return|output|respond with|reply with|a|an|the|following)"
+    r"\b(?:in|as|using|with|valid|strict(?:ly)?|only|return|output|respond with|reply with|be|produce|emit|"
+    r"generate|use|into|a|an|following)"
     r"\s+(?:(?:valid|strict|minified|clean|parseable|well-formed|plain|pure|raw|proper)[, ]+){0,3}json\b"
     r"|\bjson\s+(?:object|only|format|schema|array|output|response)\b",
     re.IGNORECASE,
