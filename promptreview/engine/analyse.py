@@ -21,7 +21,15 @@ from promptreview.engine import textual
 from promptreview.engine.distribution import shift_rows
 from promptreview.engine.examples import examples, failure_details
 from promptreview.records import RATE_OUTCOMES
-from promptreview.report.model import CallStats, Example, FlipRow, RateRow, ShiftRow, StratumRow
+from promptreview.report.model import (
+    CallStats,
+    EvaluatorRow,
+    Example,
+    FlipRow,
+    RateRow,
+    ShiftRow,
+    StratumRow,
+)
 from promptreview.sources.suites import SuiteSample
 
 FloatArray = npt.NDArray[np.float64]
@@ -50,6 +58,7 @@ class PromptStats:
     served: Mapping[str, list[str]]  # side -> served model ids
     errors: Mapping[str, SideErrors]  # side -> failed calls
     notes: tuple[str, ...]
+    evaluators: tuple[EvaluatorRow, ...] = ()  # quality checks (engine/quality.py), gated in decide
 
 
 def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> FloatArray | None:
@@ -265,9 +274,15 @@ def analyse_prompt(
     sides: Sequence[str] = ("base", "head"),
     output_mode: str = "json",
     variables: frozenset[str] | None = None,
+    excluded: frozenset[str] = frozenset(),
 ) -> PromptStats:
-    """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds."""
+    """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds.
+
+    `excluded`: input ids (must-refuse rows) left out of the rates, flips, shifts and examples, whose
+    refusals are no regression; the strata still show them.
+    """
     weighted = not sample.proportional
+    rated = frame[~frame["input_id"].isin(excluded)] if excluded else frame
     served = {}
     errors = {}
     for side in sides:
@@ -285,17 +300,17 @@ def analyse_prompt(
         weighted=weighted,
         n_inputs=len(sample.rows),
         samples=samples,
-        rates=rate_rows(frame, sample, weighted, seed, output_mode),
-        flip_rate=flip_row(frame, samples, seed),
+        rates=rate_rows(rated, sample, weighted, seed, output_mode),
+        flip_rate=flip_row(rated, samples, seed),
         distribution_shift=tuple(
-            shift_rows(frame, samples, schema)
-            + (textual.text_shift_rows(frame, samples) if output_mode == "text" else [])
+            shift_rows(rated, samples, schema)
+            + (textual.text_shift_rows(rated, samples) if output_mode == "text" else [])
         ),
         strata=(
             tuple(stratum_rows(frame, sample, samples, seed, output_mode)) if len(sample.strata) > 1 else ()
         ),
-        examples=tuple(examples(frame, _used_values(sample, variables))),
-        failure_details=failure_details(frame),
+        examples=tuple(examples(rated, _used_values(sample, variables))),
+        failure_details=failure_details(rated),
         calls=_call_stats(frame),
         served=served,
         errors=errors,

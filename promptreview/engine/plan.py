@@ -45,6 +45,7 @@ class ReviewOptions:
     use_cache: bool = True
     plan_only: bool = False
     progress: ProgressCallback | None = None
+    judge_review: bool = False  # `--judge`: head's changed judge over base's outputs
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class PromptJob:
     samples: int  # K: completions per input and side
     calls: tuple[PlannedCall, ...]
     notes: tuple[str, ...]
+    entry: PromptEntry | None = None  # the config entry that covers it (its quality checks)
     output_mode: str = "json"  # json | text: what the answers are scored as
     warnings: tuple[str, ...] = ()  # what reading the prompt files and the suite noticed
     variables: frozenset[str] = frozenset()  # suite columns the templates use (examples carry only these)
@@ -242,7 +244,7 @@ class _Planner:
             )
         )
         return PromptJob(
-            index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes),
+            index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes), entry,
             output_mode=mode, warnings=tuple(dict.fromkeys(warnings)), variables=used,
         )  # fmt: skip
 

@@ -21,6 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from promptreview.errors import UsageError
 from promptreview.records import Message
+from promptreview.sources.evaluators import EvaluatorSpec
 
 ROLES = ("system", "user", "assistant", "developer")
 
@@ -90,6 +91,7 @@ class PromptTemplate:
     # a model named in another tool's spelling (GitHub Models' `publisher/name`, Prompty's deployment):
     # used when neither --model nor the config names one
     model_hint: str | None = None
+    evaluators: tuple[EvaluatorSpec, ...] = ()  # a .prompt.yml's own `evaluators` (GitHub Models)
 
     @cached_property
     def _variables(self) -> frozenset[str]:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.sources.evaluators import parse_evaluators
 from promptreview.sources.formats import common
 from promptreview.sources.prompts import PromptTemplate
 
@@ -70,6 +71,7 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
         suite_source="testData",
         warnings=warnings,
         format="github-models",
+        evaluators=parse_evaluators(doc.get("evaluators"), f"{path}: evaluators", origin=path),
     )
 
 
