@@ -110,7 +110,7 @@ def text_shift_rows(frame: pd.DataFrame, samples: int) -> list[ShiftRow]:
     rows = []
     b_lang = np.array([None if t is None else language(t) for t in bt], dtype=object)
     h_lang = np.array([None if t is None else language(t) for t in ht], dtype=object)
-    if len(set(b_lang) | set(h_lang) - {None}) > 1:
+    if len((set(b_lang) | set(h_lang)) - {None}) > 1:  # one language on both sides: nothing to test
         rows.append(_row(stats.categorical_shift(LANGUAGE_FIELD, b_lang, h_lang, groups=groups)))
     b_len = np.array([np.nan if t is None else float(len(t)) for t in bt])
     h_len = np.array([np.nan if t is None else float(len(t)) for t in ht])
