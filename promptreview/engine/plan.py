@@ -205,7 +205,11 @@ class _Planner:
             make_validator(template.schema, template.path)
             schema = template.schema
         elif entry.schema:
-            schema = load_schema(self.root, rev, entry.schema)
+            if self.free_paths:  # `compare` outside a repository: any local path, read where it is
+                where = Path(entry.schema) if Path(entry.schema).is_absolute() else self.root / entry.schema
+                schema = load_schema(where.parent, None, where.name)
+            else:
+                schema = load_schema(self.root, rev, entry.schema)
         params = {**self.config.params, **template.params}
         sends = template.schema is not None
         return Side(name, template, self.model(template, entry), params, schema, sends)
