@@ -218,3 +218,26 @@ def test_compare_uses_the_files_own_inputs_without_a_config(tmp_path, run_cli):
     assert result.code == 0, result.err
     prompt = result.json()["prompts"][0]
     assert prompt["n_inputs"] == 3 and any("sample" in n and "small" in n for n in prompt["notes"])
+
+
+def test_promptfoo_multi_prompt_file_is_reviewed_as_named_prompts(git_repo, run_cli):
+    repo = git_repo
+    repo.write("promptreview.yml", CONFIG.replace('"*.txt"', '"prompts/*.txt"'))
+    repo.write(
+        "data/s.jsonl",
+        "".join(json.dumps({"id": f"r{i}", "ticket": t}) + "\n" for i, t in enumerate(TICKETS * 2)),
+    )
+    repo.write("prompts/p.txt", "Reply to: {{ticket}}\n---\nSummarise: {{ticket}}\n")
+    repo.commit("base")
+    repo.write(
+        "prompts/p.txt",
+        "Reply to: {{ticket}}\n---\nSummarise briefly: {{ticket}}\n---\nTranslate: {{ticket}}\n",
+    )
+    repo.commit("edit")
+    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], repo.root)
+    assert result.code == 0, result.err
+    changes = {p["path"]: p["change"] for p in result.json()["prompts"]}
+    assert changes == {  # #1 did not change: not reviewed
+        "prompts/p.txt#2": "modified",
+        "prompts/p.txt#3": "added",
+    }

@@ -290,6 +290,8 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
         for i, head in enumerate(heads):
             # a multi-prompt file (promptfoo) pairs its prompts by position: `file.txt#2` with `file.txt#2`
             base = bases[i] if i < len(bases) else None
+            if len(heads) > 1 and base is not None and base == head:
+                continue  # an unchanged part of a multi-prompt file: nothing to review
             versions = [Version("base", base, changes.base)] if base is not None else []
             versions.append(Version("head", head, changes.head))
             kind = change.change if base is not None else "added"
