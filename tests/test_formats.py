@@ -327,3 +327,10 @@ def test_dotprompt_schema_defined_in_code_is_a_warning_and_json_mode():
     assert t.schema is None and t.output == "json" and t.json_object
     assert t.model_hint == "openai:gpt-4o" and any("Recipe" in w for w in t.warnings)
     assert sent(t, food="soup") == [("user", "A recipe for soup.")]
+
+
+def test_prompty_completion_api_is_one_user_prompt_and_json_response_format():
+    text = b"---\nmodel:\n  api: completion\n  parameters: {response_format: {type: json_object}}\n---\nsystem:\nQ: {{q}}\n"
+    t = load_prompt("c.prompty", text)
+    assert t.json_object and t.output == "json"
+    assert sent(t, q="x") == [("user", "system:\nQ: x\n")]

@@ -101,6 +101,18 @@ def _message(path: str, node: Any, i: int) -> tuple[str, str, str | None, dict[s
         prompt = kwargs
     if prompt is None and isinstance(kwargs.get("content"), str):
         return role, kwargs["content"], kwargs.get("template_format", "f-string"), {}
+    if isinstance(prompt, list):  # a multimodal message: its text parts, one after another
+        parts = [
+            _prompt(path, p) for p in prompt if isinstance(p, dict) and _class(p) in ("", "PromptTemplate")
+        ]
+        if not parts:
+            raise UsageError(f"{path}: messages[{i}] has no text template")
+        return (
+            role,
+            "\n".join(t for t, _, _ in parts),
+            parts[0][1],
+            {k: v for _, _, d in parts for k, v in d.items()},
+        )
     template, fmt, partials = _prompt(path, prompt)
     return role, template, fmt, partials
 

@@ -110,7 +110,7 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     engine_name = template.get("format") if isinstance(template, Mapping) else template
     engine = mustache.MUSTACHE if engine_name == "mustache" else JINJA
     schema, json_object = None, False
-    if isinstance(fmt, dict) and fmt.get("type") == "json_object":
+    if fmt == "json_object" or (isinstance(fmt, dict) and fmt.get("type") == "json_object"):
         json_object = True
     elif isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         spec = fmt.get("json_schema") or {}
@@ -119,15 +119,18 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     # as prompty v1 does, a single `sample` fills the inputs a row leaves out; an input's own default wins
     defaults = {**(sample if isinstance(sample, dict) else {}), **_defaults(path, meta.get("inputs"))}
     suite = common.suite_rows(path, sample, "sample") if isinstance(sample, (dict, list)) else None
+    model = meta.get("model")
+    # `api: completion` sends the rendered body as one prompt: no role markers
+    completion = isinstance(model, dict) and model.get("api") == "completion"
     return PromptTemplate(
         path=path,
-        messages=(("body", body),),
+        messages=(("user" if completion else "body", body),),
         params=params,
         schema=schema,
         json_object=json_object,
         output="json" if schema is not None or json_object else None,
         engine=engine,
-        split=split_roles,
+        split=None if completion else split_roles,
         defaults=defaults,
         suite=suite,
         suite_source="sample",
