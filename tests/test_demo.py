@@ -40,7 +40,8 @@ def test_demo_refuses_a_folder_it_did_not_make_and_an_unknown_suite(tmp_path, ru
     result = run_cli(["demo", "nope", "--dir", str(tmp_path / "x")], tmp_path)
     assert (
         result.code == 2
-        and "unknown sample suite 'nope' (packaged: content_moderation, support_triage)" in result.err
+        and "unknown sample suite 'nope' (packaged: content_moderation, support_answers, support_triage)"
+        in result.err
     )
     assert len(result.err.strip().splitlines()) == 1
 

@@ -63,9 +63,8 @@ def compare(
     root = _root()
     if (root / paths.repo_relative(root, config_path, "--config")).is_file():
         config = load_config(root, config_path, None)
-    elif suite is None:
-        raise UsageError(f"no config at {config_path} and no --suite: pass --suite FILE (and --schema FILE)")
     else:
+        # no config: the suite comes from --suite, or from the prompt files' own testData / sample
         config = Config(prompts=[], source="(flags)")
     entry = None
     if per_stratum is not None and size is not None:
@@ -80,6 +79,8 @@ def compare(
         )
     elif schema is not None or strata is not None:
         raise UsageError("--schema and --strata need --suite")
+    elif not config.prompts:
+        entry = PromptEntry(files=(new,), suite=None)
 
     def review(progress: ProgressBar) -> Report:
         opts = ReviewOptions(

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from promptreview import stats
+from promptreview.engine import textual
 from promptreview.engine.distribution import shift_rows
 from promptreview.engine.examples import examples, failure_details
 from promptreview.records import RATE_OUTCOMES
@@ -177,9 +178,23 @@ def _paired(
     )
 
 
-def rate_rows(frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int) -> dict[str, RateRow]:
+def rate_rows(
+    frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int, output_mode: str = "json"
+) -> dict[str, RateRow]:
     base = frame[frame["side"] == "base"]
     head = frame[frame["side"] == "head"]
+    if output_mode == "text":  # parse failures and schema violations do not apply: absent, not 0 %
+        rows = {
+            outcome: _rate_row(base, head, outcome, sample, weighted, seed)
+            for outcome in ("refusal", "error")
+        }
+        for feature in textual.FEATURES:
+            featured = textual.feature_frame(frame, feature)
+            rows[feature] = _rate_row(
+                featured[featured["side"] == "base"], featured[featured["side"] == "head"], feature, sample,
+                weighted, seed,
+            )  # fmt: skip
+        return rows
     return {
         outcome: _rate_row(base, head, outcome, sample, weighted, seed)
         for outcome in (*RATE_OUTCOMES, "error")
@@ -213,7 +228,9 @@ def flip_row(frame: pd.DataFrame, samples: int, seed: int) -> FlipRow | None:
     )
 
 
-def stratum_rows(frame: pd.DataFrame, sample: SuiteSample, samples: int, seed: int) -> list[StratumRow]:
+def stratum_rows(
+    frame: pd.DataFrame, sample: SuiteSample, samples: int, seed: int, output_mode: str = "json"
+) -> list[StratumRow]:
     rows = []
     for info in sample.strata:
         part = frame[frame["stratum"] == info.label]
@@ -225,7 +242,7 @@ def stratum_rows(frame: pd.DataFrame, sample: SuiteSample, samples: int, seed: i
                 label=info.label,
                 n_inputs=part["input_id"].nunique(),
                 population=info.population,
-                rates=rate_rows(part, sample, weighted=False, seed=seed),
+                rates=rate_rows(part, sample, weighted=False, seed=seed, output_mode=output_mode),
                 flip_rate=flip_row(part, samples, seed),
                 short=info.short,
             )
@@ -244,6 +261,13 @@ def _call_stats(frame: pd.DataFrame) -> CallStats:
     )
 
 
+def _used_values(sample: SuiteSample, variables: frozenset[str] | None) -> dict[str, dict[str, Any]]:
+    """Each input's values, only the columns the template uses (a suite may hold names, e-mail addresses)."""
+    if variables is None:
+        return {r.input_id: r.values for r in sample.rows}
+    return {r.input_id: {k: v for k, v in r.values.items() if k in variables} for r in sample.rows}
+
+
 def analyse_prompt(
     frame: pd.DataFrame,
     sample: SuiteSample,
@@ -251,6 +275,8 @@ def analyse_prompt(
     schema: dict[str, Any] | None,
     seed: int,
     sides: Sequence[str] = ("base", "head"),
+    output_mode: str = "json",
+    variables: frozenset[str] | None = None,
     excluded: frozenset[str] = frozenset(),
 ) -> PromptStats:
     """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds.
@@ -277,11 +303,16 @@ def analyse_prompt(
         weighted=weighted,
         n_inputs=len(sample.rows),
         samples=samples,
-        rates=rate_rows(rated, sample, weighted, seed),
+        rates=rate_rows(rated, sample, weighted, seed, output_mode),
         flip_rate=flip_row(rated, samples, seed),
-        distribution_shift=tuple(shift_rows(rated, samples, schema)),
-        strata=tuple(stratum_rows(frame, sample, samples, seed)) if len(sample.strata) > 1 else (),
-        examples=tuple(examples(rated, {r.input_id: r.values for r in sample.rows})),
+        distribution_shift=tuple(
+            shift_rows(rated, samples, schema)
+            + (textual.text_shift_rows(rated, samples) if output_mode == "text" else [])
+        ),
+        strata=(
+            tuple(stratum_rows(frame, sample, samples, seed, output_mode)) if len(sample.strata) > 1 else ()
+        ),
+        examples=tuple(examples(rated, _used_values(sample, variables))),
         failure_details=failure_details(rated),
         calls=_call_stats(frame),
         served=served,

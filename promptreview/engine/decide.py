@@ -93,6 +93,8 @@ def _adjust(
     for i in compared:
         result = candidates[i].stats
         for name in RATE_OUTCOMES:
+            if name not in result.rates:  # text mode: parse failures and schema violations do not apply
+                continue
             row = result.rates[name]
             if config.gates[name].gating:
                 if row.p_increase is None:
@@ -105,6 +107,11 @@ def _adjust(
                 gated.append(((i, "rate", name), row.p_increase))  # "did it go up?": one-sided
             elif row.p_value is not None:
                 descriptive.append(((i, "rate", name), row.p_value))
+        descriptive += [
+            ((i, "rate", name), row.p_value)
+            for name, row in result.rates.items()
+            if name not in (*RATE_OUTCOMES, "error") and row.p_value is not None
+        ]  # text features: descriptive, like the output distribution
         if result.flip_rate and result.flip_rate.p_value is not None:
             (gated if flips_gate else descriptive).append(((i, "flip"), result.flip_rate.p_value))
         for n, check in enumerate(result.evaluators):  # quality checks: "did it go down?", one-sided
@@ -183,6 +190,8 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
     warnings: list[str] = []
     rates = dict(result.rates)
     for name in RATE_OUTCOMES:
+        if name not in rates:
+            continue
         row, gate = rates[name], config.gates[name]
         if row.delta is None or row.p_value is None:
             continue
@@ -216,6 +225,18 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
             f"base and head answers disagree in {flip.head_vs_base:.1%} of base × head sample pairs, against "
             f"{flip.noise_floor:.1%} between base's own samples (adjusted p = {flip.p_adjusted:.3g})"
         )
+    features = [
+        f"{name.replace('_', ' ')} {row.base:.0%} → {row.head:.0%}"
+        for name, row in rates.items()
+        if name not in (*RATE_OUTCOMES, "error")
+        and row.p_adjusted is not None
+        and row.p_adjusted < alpha
+        and row.base is not None
+        and row.head is not None
+    ]
+    if features:  # text features only warn: what a prose answer should look like is the team's call
+        verdict = worse(verdict, PromptVerdict.WARN)
+        warnings.append("answer features changed: " + ", ".join(features))
     shifted = [s for s in result.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
     if shifted:
         verdict = worse(

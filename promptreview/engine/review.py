@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from promptreview.engine import assemble, judge, policy
 from promptreview.engine.cache import ResponseCache, default_cache_path
 from promptreview.engine.evaluate import QualityPlan, check_values
-from promptreview.engine.plan import ReviewOptions, ReviewPlan, plan_changes, plan_files
+from promptreview.engine.plan import PromptJob, ReviewOptions, ReviewPlan, plan_changes, plan_files
 from promptreview.engine.run import RunSettings, run_requests
 from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
@@ -21,6 +22,9 @@ from promptreview.records import Completion, CompletionRequest
 from promptreview.report.model import PromptReport, Report
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
+
+if TYPE_CHECKING:  # analyse loads pandas and scipy
+    from promptreview.engine.analyse import PromptStats
 
 __all__ = ["ReviewOptions", "review_changes", "review_files"]
 
@@ -168,8 +172,11 @@ def _score_and_decide(
             job.samples,
             job.head.schema,
             plan.analysis_seed,
+            output_mode=job.output_mode,
+            variables=job.variables,
             excluded=checks.must_refuse,
         )
+        result = _unpinned_note(job, result)
         rows = evaluator_rows(
             frame,
             checks,
@@ -180,10 +187,21 @@ def _score_and_decide(
         result = replace(result, evaluators=rows, notes=(*result.notes, *checks.notes))
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [f"{job.path}: {w}" for w in warnings]
-        candidates.append(decide.Candidate(job.change, result, tuple(warnings)))
+        candidates.append(decide.Candidate(job.change, result, (*job.warnings, *warnings)))
     decisions = decide.decide(candidates, config)
     prompts = [
         assemble.prompt_report(job, decision, estimate.cost(job, by_job[job.index], config))
         for job, decision in zip(plan.jobs, decisions, strict=True)
     ]
     return prompts, served
+
+
+def _unpinned_note(job: PromptJob, result: PromptStats) -> PromptStats:
+    """A model with no dated ids (GitHub Models) is reviewed, and the report says what that means."""
+    if not any(side.model.provider in policy.UNPINNABLE for side in job.sides):
+        return result
+    served = sorted({m for ids in result.served.values() for m in ids})
+    note = "unpinned: both sides ran in the same job minutes apart; the served id was " + (
+        ", ".join(served) if served else "not reported"
+    )
+    return replace(result, notes=(*result.notes, note))

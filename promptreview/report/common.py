@@ -13,7 +13,15 @@ RATE_LABELS = {
     "schema_violation": "schema violation",
     "refusal": "refusal",
     "error": "error (excluded)",
+    # text mode (prose answers): features of the answer
+    "empty": "empty answer",
+    "apology": "starts with an apology",
+    "heading": "markdown heading",
+    "bullet_list": "bullet list",
+    "code_block": "code block",
+    "link": "link",
 }
+NOT_APPLICABLE = "n/a"
 VERDICT_WORDS = {
     "pass": "PASS",
     "fail": "FAIL: regression",
@@ -110,7 +118,7 @@ TEXT_MODE_ABSENT = ("parse_failure", "schema_violation")  # not applicable to a 
 WEIGHTED_NOTE_PREFIX = "overall rates are weighted"
 SIMULATED_PREFIX = "simulated model:"
 NOTHING_PREFIX = "nothing to review"
-NA = "n/a"
+NA = NOT_APPLICABLE
 
 
 def rate_items(p: PromptReport) -> list[tuple[str, RateRow | None]]:

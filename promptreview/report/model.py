@@ -173,8 +173,8 @@ class PromptReport:
     notes: Sequence[str] = ()
     warnings: Sequence[str] = ()
     failure_details: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # outcome -> why -> n
+    output_mode: str = "json"  # json | text (text: parse_failure / schema_violation absent from rates)
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
-    output_mode: str = "json"  # json | text (text: no parse_failure / schema_violation rates)
 
 
 # -- --plan --------------------------------------------------------------------------------------------

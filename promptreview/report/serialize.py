@@ -143,6 +143,7 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "failure_details": p.failure_details,
         "notes": p.notes,
         "warnings": p.warnings,
+        "output_mode": p.output_mode,
         "evaluators": [evaluator_dict(e) for e in p.evaluators],
     }
 

@@ -45,11 +45,13 @@ class SampleSpec:
 @dataclass(frozen=True)
 class PromptEntry:
     files: tuple[str, ...]
-    suite: str
+    suite: str | None  # None: the prompt file's own inputs (testData, sample)
     schema: str | None = None
     model: str | None = None
     strata: tuple[str, ...] = ()
     sample: SampleSpec = field(default_factory=SampleSpec)
+    output: str = "auto"  # json | text | auto
+    id_column: str | None = None  # `id:`; None: `id` when the suite has it, else the row number
     expect: tuple[ExpectSpec, ...] = ()
     evaluators: tuple[EvaluatorSpec, ...] = ()
     must_refuse: MustRefuseSpec | None = None
@@ -150,6 +152,8 @@ class Config:
     alpha: float = 0.05  # gates.alpha
     gates: dict[str, GateSpec] = field(default_factory=gate_specs)
     source: str = "promptreview.yml"
+    model_given: bool = False  # the config names `model:` itself (it then wins over a file's foreign model)
+    min_per_stratum: int = 10  # smaller strata are pooled into "other"
     quality_gates: QualityGates = field(default_factory=QualityGates)
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
@@ -269,7 +273,7 @@ def _build(data: dict[str, Any], source: str) -> Config:
         entries.append(
             PromptEntry(
                 files=(files,) if isinstance(files, str) else tuple(files),
-                suite=item["suite"],
+                suite=item.get("suite"),
                 schema=item.get("schema"),
                 model=item.get("model"),
                 strata=tuple(item.get("strata", ())),
@@ -279,6 +283,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
                     allocation=sample.get("allocation", "proportional"),
                     seed=sample.get("seed", 0),
                 ),
+                output=item.get("output", "auto"),
+                id_column=item.get("id"),
             )
         )
         entries[-1] = _with_quality(entries[-1], item, f"{source}: prompts[{len(entries) - 1}]")
@@ -288,6 +294,10 @@ def _build(data: dict[str, Any], source: str) -> Config:
         for key in ("model", "samples", "concurrency", "allow_unpinned", "max_error_rate", "prices")
         if key in data
     }
+    if "model" in data:
+        given["model_given"] = True
+    if "min_per_stratum" in data:
+        given["min_per_stratum"] = data["min_per_stratum"]
     if "params" in data:
         given["params"] = dict(data["params"])
     if "max_calls" in data.get("budget", {}):
