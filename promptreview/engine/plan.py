@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from promptreview.engine import policy
 from promptreview.errors import UsageError
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
@@ -20,8 +21,8 @@ from promptreview.sources import paths
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.prompts import PromptTemplate, check_template, load_prompt
-from promptreview.sources.schemas import load_schema, make_validator
-from promptreview.sources.suites import SuiteSample, load_rows, sample_suite
+from promptreview.sources.schemas import load_schema, make_validator, resolve_refs
+from promptreview.sources.suites import SuiteRow, SuiteSample, load_rows, sample_suite
 
 ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
 
@@ -55,6 +56,9 @@ class Side:
     params: Mapping[str, Any]
     schema: dict[str, Any] | None  # what outputs are validated against
     sends_schema: bool  # the prompt file itself declares it, so it goes on the wire
+    # the schema this side's own files declare, when the base's contract (`schema`) differs from it: what goes
+    # on the wire, and what the report says the head's schema would have judged
+    own_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,8 @@ class Listed:
     change: str
     old_path: str | None
     note: str
+    # a prompt leaving the review (removed, or moved out of the globs): by default it needs the accept label
+    needs_acceptance: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,8 +130,12 @@ class ReviewPlan:
 
 
 class _Planner:
-    def __init__(self, opts: ReviewOptions, config: Config, suite_rev: str | None) -> None:
+    def __init__(
+        self, opts: ReviewOptions, config: Config, suite_rev: str | None, contract_rev: str | None = None
+    ) -> None:
         self.opts, self.config, self.suite_rev = opts, config, suite_rev
+        # the revision that owns the contract: the config's schema files are read there for both sides
+        self.contract_rev = contract_rev
         self.root = opts.repo_root
         self.providers: dict[str, Provider] = {}
         self.samples = opts.samples or config.samples
@@ -151,13 +161,58 @@ class _Planner:
         check_template(template, suite.columns, suite.path)
         schema: dict[str, Any] | None = None
         if template.schema is not None:
-            make_validator(template.schema, template.path)
-            schema = template.schema
+            schema = resolve_refs(template.schema, template.path, self.root, rev, template.path)
+            make_validator(schema, template.path)
         elif entry.schema:
-            schema = load_schema(self.root, rev, entry.schema)
+            schema = self.config_schema(entry.schema, rev)
         params = {**self.config.params, **template.params}
+        model = self.model(template, entry)
+        policy.check_params(params, model.provider, template.path)
         sends = template.schema is not None
-        return Side(name, template, self.model(template, entry), params, schema, sends)
+        return Side(name, template, model, params, schema, sends)
+
+    def config_schema(self, raw: str, rev: str | None) -> dict[str, Any]:
+        """A config-named schema file, read at the contract's revision (the base commit), not the side's own:
+        a pull request cannot loosen the schema it is judged by. A file the base lacks is read at `rev`."""
+        if self.contract_rev is not None and self.contract_rev != rev:
+            try:
+                return load_schema(self.root, self.contract_rev, raw)
+            except UsageError as exc:
+                if "does not exist" not in str(exc):
+                    raise
+        return load_schema(self.root, rev, raw)
+
+    def under_contract(self, sides: tuple[Side, ...]) -> tuple[tuple[Side, ...], list[str]]:
+        """Both sides judged by the base side's schema (the head's own goes on the wire); the notes say so."""
+        if len(sides) < 2:
+            return sides, []
+        base, head = sides
+        if base.schema == head.schema:
+            return sides, []
+        contract = base.schema if base.schema is not None else head.schema
+        notes = [
+            "the output schema changed in this pull request: both sides are validated against the base "
+            "commit's schema"
+            + ("" if base.schema is not None else " (the base had none: the head's, for both)")
+        ]
+        sides = (
+            replace(base, schema=contract, own_schema=base.schema if base.schema != contract else None),
+            replace(head, schema=contract, own_schema=head.schema),
+        )
+        return sides, notes
+
+    def check_models(self, path: str, sides: tuple[Side, ...], entry: PromptEntry) -> None:
+        """A prompt file that names its own model may move only to a model the base config allows."""
+        if self.opts.model:
+            return
+        head = sides[-1]
+        base_model = sides[0].model if len(sides) == 2 else None
+        if base_model is not None and head.model == base_model:
+            return
+        named = [head.template.model] if head.template.model else []
+        if base_model is None and not named:
+            return
+        policy.check_model_change(path, base_model, head.model, self.config, entry, self.opts.env)
 
     def job(
         self,
@@ -170,7 +225,9 @@ class _Planner:
     ) -> PromptJob:
         suite = self.suite(entry)
         sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
-        notes = list(suite.notes)
+        self.check_models(path, sides, entry)
+        sides, contract_notes = self.under_contract(sides)
+        notes = [*suite.notes, *contract_notes]
         if len(sides) == 1:
             notes.append("a new prompt: no base to compare with; its rates are reported on their own")
         elif sides[0].model != sides[1].model:
@@ -179,11 +236,28 @@ class _Planner:
             PlannedCall(index, side.name, row.input_id, row.stratum, k, request)
             for side in sides
             for row in suite.rows
-            for k, request in enumerate(
-                _requests(side, side.template.render(row.values, f"row {row.input_id!r}"), self.samples)
-            )
+            for k, request in enumerate(_requests(side, self.render(side, row), self.samples))
         )
         return PromptJob(index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes))
+
+    def render(self, side: Side, row: SuiteRow) -> tuple[Message, ...]:
+        """One request's messages: every value the template needs present, the whole within
+        `max_request_chars`; either failure names the row, before any call."""
+        label = f"row {row.input_id!r}"
+        for name in sorted(side.template.variables()):
+            if name in row.values and row.values[name] is None:
+                raise UsageError(
+                    f"{side.template.path}: suite {label} has no value for template variable '{name}'"
+                )
+        messages = side.template.render(row.values, label)
+        size = sum(len(m.content) for m in messages)
+        limit = self.config.max_request_chars
+        if size > limit:
+            raise UsageError(
+                f"{side.template.path}: the request rendered for suite {label} is {size:,} characters, "
+                f"over max_request_chars = {limit:,} (set in {self.config.source})"
+            )
+        return messages
 
     def plan(self, jobs: list[PromptJob], listed: list[Listed]) -> ReviewPlan:
         return ReviewPlan(tuple(jobs), tuple(listed), dict(self.providers), self.opts.seed or 0)
@@ -196,7 +270,7 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
             model=side.model,
             messages=messages,
             params=params,
-            response_schema=side.schema if side.sends_schema else None,
+            response_schema=(side.own_schema or side.schema) if side.sends_schema else None,
             schema_name=side.template.schema_name,
             sample_index=k,
             expected_schema=None if side.sends_schema else side.schema,
@@ -208,12 +282,13 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
 
 def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> ReviewPlan:
     """The plan for `check`/`ci`: every changed prompt file; suites come from the config's revision."""
-    planner = _Planner(opts, config, opts.config_rev if opts.config_rev else opts.head)
+    planner = _Planner(opts, config, opts.config_rev if opts.config_rev else opts.head, changes.base)
     jobs: list[PromptJob] = []
     listed: list[Listed] = []
     for change in changes.prompts:
         if change.listed is not None:
-            listed.append(Listed(change.path, change.change, change.old_path, change.listed))
+            leaves = change.change == "removed" and config.removal != "allow"
+            listed.append(Listed(change.path, change.change, change.old_path, change.listed, leaves))
             continue
         assert change.head is not None  # only a removed prompt lacks a head, and it is listed
         versions = []

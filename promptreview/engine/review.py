@@ -7,17 +7,22 @@ The two entry points differ only in where the prompts come from: `review_changes
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from promptreview.engine import assemble, policy
 from promptreview.engine.cache import ResponseCache, default_cache_path
-from promptreview.engine.plan import ReviewOptions, ReviewPlan, plan_changes, plan_files
+from promptreview.engine.plan import PromptJob, ReviewOptions, ReviewPlan, plan_changes, plan_files
 from promptreview.engine.run import RunSettings, run_requests
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import Completion
 from promptreview.report.model import PromptReport, Report
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
+
+if TYPE_CHECKING:
+    from promptreview.engine.score import ScoredCall
 
 __all__ = ["ReviewOptions", "review_changes", "review_files"]
 
@@ -116,10 +121,13 @@ def _score_and_decide(
     from promptreview.engine.frame import build_frame
     from promptreview.engine.score import score_job
 
-    candidates, served = [], []
+    candidates, served, jobs = [], [], []
     for job in plan.jobs:
         completions = by_job[job.index]
-        frame = build_frame(job.path, score_job(job, completions, config.allow_fenced))
+        scored = score_job(job, completions, config.allow_fenced)
+        frame = build_frame(job.path, scored)
+        job = _with_own_schema_note(job, scored, config.allow_fenced)
+        jobs.append(job)
         result = analyse_prompt(frame, job.suite_sample, job.samples, job.head.schema, plan.analysis_seed)
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [f"{job.path}: {w}" for w in warnings]
@@ -127,6 +135,25 @@ def _score_and_decide(
     decisions = decide.decide(candidates, config)
     prompts = [
         assemble.prompt_report(job, decision, estimate.cost(job, by_job[job.index], config))
-        for job, decision in zip(plan.jobs, decisions, strict=True)
+        for job, decision in zip(jobs, decisions, strict=True)
     ]
     return prompts, served
+
+
+def _with_own_schema_note(job: PromptJob, scored: Sequence[ScoredCall], allow_fenced: bool) -> PromptJob:
+    """When the head's own schema differs from the contract (the base's), say what it would have judged."""
+    from promptreview.engine.score import classify
+    from promptreview.sources.schemas import make_validator
+
+    head = job.head
+    if len(job.sides) < 2 or head.own_schema is None or head.own_schema == head.schema:
+        return job
+    own = make_validator(head.own_schema, head.template.path)
+    mine = [s for s in scored if s.call.side == "head"]
+    by_contract = sum(s.classification.outcome == "schema_violation" for s in mine)
+    by_own = sum(classify(s.completion, own, allow_fenced).outcome == "schema_violation" for s in mine)
+    note = (
+        f"under the head's own schema, {by_own} of {len(mine)} head answers would be schema violations "
+        f"(under the base's schema, which decides: {by_contract})"
+    )
+    return replace(job, notes=(*job.notes, note))

@@ -17,10 +17,10 @@ from typing import Any
 import jinja2
 import yaml
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from promptreview.errors import UsageError
 from promptreview.records import Message
+from promptreview.sources import sandbox
 
 PROMPT_YML_SUFFIXES = (".prompt.yml", ".prompt.yaml")
 CHAT_SUFFIXES = (".json", ".yaml", ".yml")
@@ -37,7 +37,8 @@ _PARAM_NAMES = {
     "stop": "stop",
 }
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# the bounded sandbox (`sandbox.py`): time, output size and loop budgets on every render
+_ENV = sandbox.environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ class PromptTemplate:
         out = []
         for role, template in self._compiled:
             try:
-                out.append(Message(role=role, content=template.render(**row)))
+                out.append(Message(role=role, content=sandbox.render(template, row)))
             except jinja2.UndefinedError as exc:
                 raise UsageError(f"{self.path}: {exc.message} in suite {row_label}") from None
             except jinja2.exceptions.SecurityError as exc:
