@@ -57,7 +57,8 @@ def test_setup_python_venv_under_runner_temp_and_install_from_the_action_path():
     assert any(u.startswith("actions/cache/save@") for u in uses)
     install = step("install")["run"]
     assert '"$RUNNER_TEMP/promptreview-venv"' in install
-    assert 'pip install --disable-pip-version-check --quiet "$GITHUB_ACTION_PATH"' in install
+    assert "--require-hashes" in install and "requirements.lock" in install
+    assert "--no-build-isolation --no-index" in install
     assert "Scripts/python.exe" in install  # Windows venv layout
     save = next(s for s in STEPS if s.get("uses", "").startswith("actions/cache/save@"))
     assert save["if"].startswith("always()")  # a failing review still saves the answers for the next push
