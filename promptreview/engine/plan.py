@@ -160,16 +160,18 @@ class _Planner:
     ) -> Side:
         check_template(template, suite.columns, suite.path)
         schema: dict[str, Any] | None = None
+        own: dict[str, Any] | None = None
         if template.schema is not None:
             schema = resolve_refs(template.schema, template.path, self.root, rev, template.path)
             make_validator(schema, template.path)
         elif entry.schema:
+            own = load_schema(self.root, rev, entry.schema)  # this side's version: it must be valid too
             schema = self.config_schema(entry.schema, rev)
         params = {**self.config.params, **template.params}
         model = self.model(template, entry)
         policy.check_params(params, model.provider, template.path)
         sends = template.schema is not None
-        return Side(name, template, model, params, schema, sends)
+        return Side(name, template, model, params, schema, sends, own if own != schema else None)
 
     def config_schema(self, raw: str, rev: str | None) -> dict[str, Any]:
         """A config-named schema file, read at the contract's revision (the base commit), not the side's own:
@@ -187,17 +189,18 @@ class _Planner:
         if len(sides) < 2:
             return sides, []
         base, head = sides
-        if base.schema == head.schema:
-            return sides, []
         contract = base.schema if base.schema is not None else head.schema
+        head_own = head.own_schema if head.own_schema is not None else head.schema
+        if head.schema == contract and head_own == contract:
+            return sides, []
         notes = [
             "the output schema changed in this pull request: both sides are validated against the base "
             "commit's schema"
             + ("" if base.schema is not None else " (the base had none: the head's, for both)")
         ]
         sides = (
-            replace(base, schema=contract, own_schema=base.schema if base.schema != contract else None),
-            replace(head, schema=contract, own_schema=head.schema),
+            replace(base, schema=contract),
+            replace(head, schema=contract, own_schema=head_own),
         )
         return sides, notes
 
