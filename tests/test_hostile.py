@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from other test modules)
 """Hostile pull requests, one test per attack of the security issue: each reproduced against loopback
 servers and a fake GitHub, and each shown to fail now (nothing fetched, nothing leaked, no way around the gate).
 """
