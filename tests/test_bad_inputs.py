@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.e2e_helpers import SCHEMA, STRICT, config_yml, prompt_yml, suite_rows
+from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, config_yml, prompt_yml, suite_rows
 from tests.servers import Reply, ScriptedServer
 
 pytestmark = pytest.mark.e2e
@@ -179,7 +179,8 @@ def test_bad_input_is_one_line_exit_2_and_no_call(name, git_repo, run_cli, serve
     from tests.e2e_helpers import make_triage_repo
 
     make_triage_repo(git_repo, model=MODEL)
-    for path, content in CORPUS[name].items():
+    changes = {PROMPT: prompt_yml(LOOSE), **CORPUS[name]}  # a prompt change, so there is something to review
+    for path, content in changes.items():
         git_repo.write(path, content)
     git_repo.commit(name)
     before = len(server.requests)
