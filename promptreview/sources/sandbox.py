@@ -38,7 +38,7 @@ class BudgetExceeded(SecurityError):
 
 
 class _Budget(threading.local):
-    deadline: float = 0.0
+    deadline: float = float("inf")  # set by `render` for each render
     iterations: int = 0
 
 
@@ -96,9 +96,18 @@ class _LoopCounter(jinja2.visitor.NodeTransformer):
         return node
 
 
-class BoundedEnvironment(SandboxedEnvironment):
-    """`SandboxedEnvironment` with a budget; render with `render`, which sets the budget and caps the output."""
+class BoundedTemplate(jinja2.Template):
+    """A template whose `render` is always the bounded `render` (whoever calls it)."""
 
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        return render(self, dict(*args, **kwargs))
+
+
+class BoundedEnvironment(SandboxedEnvironment):
+    """`SandboxedEnvironment` with a budget; every template it makes renders through `render`, which sets the
+    budget and caps the output."""
+
+    template_class = BoundedTemplate
     intercepted_binops = frozenset({"*", "**", "%", "+"})
 
     def __init__(self, **options: Any) -> None:
@@ -174,11 +183,14 @@ def render(template: jinja2.Template, values: Mapping[str, Any]) -> str:
     _BUDGET.iterations = 0
     out: list[str] = []
     size = 0
-    for chunk in template.generate(**values):
-        size += len(chunk)
-        if size > MAX_OUTPUT:
-            raise BudgetExceeded(f"the rendered text is over {MAX_OUTPUT:,} characters")
-        if time.monotonic() > _BUDGET.deadline:
-            raise BudgetExceeded(f"rendering took over {MAX_SECONDS:g} s")
-        out.append(chunk)
+    try:
+        for chunk in template.generate(**values):
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise BudgetExceeded(f"the rendered text is over {MAX_OUTPUT:,} characters")
+            if time.monotonic() > _BUDGET.deadline:
+                raise BudgetExceeded(f"rendering took over {MAX_SECONDS:g} s")
+            out.append(chunk)
+    finally:
+        _BUDGET.deadline = float("inf")
     return "".join(out)
