@@ -6,6 +6,8 @@ import base64
 import json
 from urllib.parse import quote
 
+import pytest
+
 from promptreview import secrets
 
 KEY = "sk-ant-api03-SCRUBthisKEYplease_0123456789"
@@ -44,3 +46,45 @@ def test_mask_commands_cover_each_form():
     lines = secrets.mask_commands()
     assert f"::add-mask::{KEY}" in lines
     assert any(line.endswith(base64.b64encode(KEY.encode()).decode()[:-4]) for line in lines)
+
+
+def _echo(kind: str):
+    from tests.servers import Reply
+
+    def handle(request):
+        headers = dict(request.headers)
+        if kind == "json":  # a 200 JSON body without the answer's part, quoting the headers
+            return Reply(200, {"type": "message", "echo": headers, "error": {"message": json.dumps(headers)}})
+        return Reply(200, body=f"<pre>{json.dumps(headers)}</pre>", headers={"Content-Type": "text/html"})
+
+    return handle
+
+
+@pytest.mark.parametrize(
+    "provider, spec, env_key, kind",
+    [
+        ("openai", "openai:gpt-4o-mini-2024-07-18", "OPENAI_API_KEY", "html"),
+        ("anthropic", "anthropic:claude-sonnet-4-5-20250929", "ANTHROPIC_API_KEY", "html"),
+        ("anthropic", "anthropic:claude-sonnet-4-5-20250929", "ANTHROPIC_API_KEY", "json"),
+        ("github", "github:openai/gpt-4o-mini", "GITHUB_TOKEN", "html"),
+    ],
+)
+def test_a_provider_error_quoting_the_request_headers_names_no_key(provider, spec, env_key, kind):
+    """The four paths the issue found unscrubbed: a non-JSON 200 (OpenAI, Anthropic, GitHub Models) and an
+    Anthropic 200 JSON without `content`."""
+    from promptreview.providers import create_provider
+    from tests.servers import ScriptedServer, call, make_request
+
+    key = f"{provider}-KEY-never-printed-0123456789"
+    with ScriptedServer(_echo(kind)) as server:
+        base = {
+            "openai": "OPENAI_BASE_URL",
+            "anthropic": "ANTHROPIC_BASE_URL",
+            "github": "GITHUB_MODELS_BASE_URL",
+        }
+        url = f"{server.url}/v1" if provider == "openai" else server.url
+        prov = create_provider(provider, {base[provider]: url, env_key: key})
+        with pytest.raises(Exception) as info:
+            call(prov, make_request(spec), max_attempts=2)
+        assert server.requests and key in json.dumps(server.requests[0].headers)  # the server did see it
+    assert key not in str(info.value)
