@@ -205,8 +205,9 @@ class _Planner:
         return sides, notes
 
     def check_models(self, path: str, sides: tuple[Side, ...], entry: PromptEntry) -> None:
-        """A prompt file that names its own model may move only to a model the base config allows."""
-        if self.opts.model:
+        """A prompt file that names its own model may move only to a model the base config allows (a git review
+        only: `compare` is the operator's own pair of files, with no base commit to own the contract)."""
+        if self.opts.model or self.contract_rev is None:
             return
         head = sides[-1]
         base_model = sides[0].model if len(sides) == 2 else None
