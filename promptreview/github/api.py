@@ -26,7 +26,7 @@ def connect(token: str, api_url: str | None, repository: str, timeout: int = 30)
         user_agent=f"promptreview/{__version__}",
         per_page=100,
         # a secondary rate limit is waited out a bounded time; after that the failure is a warning
-        retry=GithubRetry(total=3, max_rate_limit_wait=120),
+        retry=GithubRetry(total=3, secondary_rate_wait=10, max_rate_limit_wait=30),
         # a run makes a handful of writes; PyGithub's default one-second pause between writes buys nothing
         seconds_between_requests=None,
         seconds_between_writes=None,
