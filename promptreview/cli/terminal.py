@@ -48,6 +48,8 @@ class _Scrubbed(io.TextIOBase):
         else:
             clean = terminal_safe(clean)
         self.inner.write(clean)
+        if self.progress:  # stderr: what it says is seen at once, as an unwrapped stderr would show it
+            self.inner.flush()
         return len(text)
 
     def flush(self) -> None:
