@@ -33,6 +33,12 @@ def _root() -> Path:
 @click.option("--strata", default=None, help="Comma-separated suite columns that define the strata.")
 @click.option("--per-stratum", type=click.IntRange(1), default=None, help="Inputs to sample per stratum.")
 @click.option("--size", type=click.IntRange(1), default=None, help="Total inputs to sample (proportional).")
+@click.option(
+    "--judge",
+    "judge_review",
+    is_flag=True,
+    help="Review a changed LLM judge: head's judge over base's outputs, against base's judge.",
+)
 @shared_options
 def compare(
     old: str,
@@ -51,6 +57,7 @@ def compare(
     output: str | None,
     no_cache: bool,
     plan: bool,
+    judge_review: bool,
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
@@ -84,6 +91,7 @@ def compare(
             concurrency=concurrency,
             use_cache=not no_cache,
             plan_only=plan,
+            judge_review=judge_review,
             env=dict(os.environ),
             progress=progress,
         )

@@ -20,7 +20,15 @@ from promptreview import stats
 from promptreview.engine.distribution import shift_rows
 from promptreview.engine.examples import examples, failure_details
 from promptreview.records import RATE_OUTCOMES
-from promptreview.report.model import CallStats, Example, FlipRow, RateRow, ShiftRow, StratumRow
+from promptreview.report.model import (
+    CallStats,
+    EvaluatorRow,
+    Example,
+    FlipRow,
+    RateRow,
+    ShiftRow,
+    StratumRow,
+)
 from promptreview.sources.suites import SuiteSample
 
 FloatArray = npt.NDArray[np.float64]
@@ -49,6 +57,7 @@ class PromptStats:
     served: Mapping[str, list[str]]  # side -> served model ids
     errors: Mapping[str, SideErrors]  # side -> failed calls
     notes: tuple[str, ...]
+    evaluators: tuple[EvaluatorRow, ...] = ()  # quality checks (engine/quality.py), gated in decide
 
 
 def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> FloatArray | None:
@@ -239,9 +248,15 @@ def analyse_prompt(
     schema: dict[str, Any] | None,
     seed: int,
     sides: Sequence[str] = ("base", "head"),
+    excluded: frozenset[str] = frozenset(),
 ) -> PromptStats:
-    """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds."""
+    """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds.
+
+    `excluded`: input ids (must-refuse rows) left out of the rates, flips, shifts and examples, whose
+    refusals are no regression; the strata still show them.
+    """
     weighted = not sample.proportional
+    rated = frame[~frame["input_id"].isin(excluded)] if excluded else frame
     served = {}
     errors = {}
     for side in sides:
@@ -259,12 +274,12 @@ def analyse_prompt(
         weighted=weighted,
         n_inputs=len(sample.rows),
         samples=samples,
-        rates=rate_rows(frame, sample, weighted, seed),
-        flip_rate=flip_row(frame, samples, seed),
-        distribution_shift=tuple(shift_rows(frame, samples, schema)),
+        rates=rate_rows(rated, sample, weighted, seed),
+        flip_rate=flip_row(rated, samples, seed),
+        distribution_shift=tuple(shift_rows(rated, samples, schema)),
         strata=tuple(stratum_rows(frame, sample, samples, seed)) if len(sample.strata) > 1 else (),
-        examples=tuple(examples(frame, {r.input_id: r.values for r in sample.rows})),
-        failure_details=failure_details(frame),
+        examples=tuple(examples(rated, {r.input_id: r.values for r in sample.rows})),
+        failure_details=failure_details(rated),
         calls=_call_stats(frame),
         served=served,
         errors=errors,

@@ -41,6 +41,7 @@ def prompt_report(job: PromptJob, decision: Decision, cost: Mapping[str, float] 
         notes=(*job.notes, *result.notes),
         warnings=decision.warnings,
         failure_details=result.failure_details,
+        evaluators=result.evaluators,
     )
 
 

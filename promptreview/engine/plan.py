@@ -44,6 +44,7 @@ class ReviewOptions:
     use_cache: bool = True
     plan_only: bool = False
     progress: ProgressCallback | None = None
+    judge_review: bool = False  # `--judge`: head's changed judge over base's outputs
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class PromptJob:
     samples: int  # K: completions per input and side
     calls: tuple[PlannedCall, ...]
     notes: tuple[str, ...]
+    entry: PromptEntry | None = None  # the config entry that covers it (its quality checks)
 
     @property
     def head(self) -> Side:
@@ -242,7 +244,9 @@ class _Planner:
             for row in suite.rows
             for k, request in enumerate(_requests(side, self.render(side, row), self.samples))
         )
-        return PromptJob(index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes))
+        return PromptJob(
+            index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes), entry
+        )
 
     def render(self, side: Side, row: SuiteRow) -> tuple[Message, ...]:
         """One request's messages: every value the template needs present, the whole within

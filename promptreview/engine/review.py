@@ -7,16 +7,18 @@ The two entry points differ only in where the prompts come from: `review_changes
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from promptreview.engine import assemble, policy
+from promptreview.engine import assemble, judge, policy
 from promptreview.engine.cache import ResponseCache, default_cache_path
+from promptreview.engine.evaluate import QualityPlan, check_values
 from promptreview.engine.plan import PromptJob, ReviewOptions, ReviewPlan, plan_changes, plan_files
 from promptreview.engine.run import RunSettings, run_requests
+from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
-from promptreview.records import Completion
+from promptreview.records import Completion, CompletionRequest
 from promptreview.report.model import PromptReport, Report
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
@@ -60,6 +62,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
 
 def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str) -> Report:
     pinned = policy.check_pinning(plan.models, plan.providers, config)
+    quality, providers = judge.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
     calls = plan.calls
     requests = [call.request for call in calls]
@@ -81,12 +84,14 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 base=base,
                 head=head,
                 estimate=planned,
+                provider_notes=judge.plan_notes(plan, quality),
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
             {r.model.provider for r, key in zip(requests, keys, strict=True) if key in uncached},
             plan.providers,
         )
+        policy.check_credentials({spec.provider for spec in judge.judge_models(quality)}, providers)
         settings = _settings(opts, config)
         completions = (
             run_requests(requests, plan.providers, cache, settings, opts.progress, known) if requests else []
@@ -97,7 +102,10 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
     by_job: dict[int, list[Completion]] = defaultdict(list)
     for call, completion in zip(calls, completions, strict=True):
         by_job[call.job].append(completion)
-    prompts, served = _score_and_decide(plan, by_job, config) if plan.jobs else ([], [])
+    run_judges = _judge_runner(opts, config, providers)
+    prompts, served = (
+        _score_and_decide(plan, by_job, config, quality, run_judges, providers) if plan.jobs else ([], [])
+    )
     provider_notes = [note for provider in plan.providers.values() for note in provider.notes]
     return assemble.report(
         plan,
@@ -112,23 +120,70 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
     )
 
 
+def _judge_runner(
+    opts: ReviewOptions, config: Config, providers: Mapping[str, Provider]
+) -> Callable[[list[CompletionRequest]], list[Completion]]:
+    """Judge calls run like the prompts' calls: same cache, retries and concurrency."""
+
+    def run(requests: list[CompletionRequest]) -> list[Completion]:
+        if not requests:
+            return []
+        cache = ResponseCache(default_cache_path(opts.env)) if opts.use_cache else None
+        try:
+            return run_requests(requests, providers, cache, _settings(opts, config), opts.progress)
+        finally:
+            if cache is not None:
+                cache.close()
+
+    return run
+
+
 def _score_and_decide(
-    plan: ReviewPlan, by_job: dict[int, list[Completion]], config: Config
+    plan: ReviewPlan,
+    by_job: dict[int, list[Completion]],
+    config: Config,
+    quality: Mapping[int, QualityPlan],
+    run_judges: Callable[[list[CompletionRequest]], list[Completion]],
+    providers: Mapping[str, Provider],
 ) -> tuple[list[PromptReport], list[str]]:
     # pandas and scipy load only when there is something to analyse
     from promptreview.engine import decide, estimate
     from promptreview.engine.analyse import analyse_prompt
     from promptreview.engine.frame import build_frame
+    from promptreview.engine.quality import evaluator_rows
     from promptreview.engine.score import score_job
 
+    scored = {job.index: score_job(job, by_job[job.index], config.allow_fenced) for job in plan.jobs}
+    work = judge.JudgeWork()
+    for job in plan.jobs:
+        judge.plan_judging(work, job, quality[job.index], scored[job.index])
+    judged = judge.collect(work, run_judges(work.requests))
     candidates, served, jobs = [], [], []
     for job in plan.jobs:
-        completions = by_job[job.index]
-        scored = score_job(job, completions, config.allow_fenced)
-        frame = build_frame(job.path, scored)
-        job = _with_own_schema_note(job, scored, config.allow_fenced)
+        checks = quality[job.index]
+        job = _with_own_schema_note(job, scored[job.index], config.allow_fenced)
         jobs.append(job)
-        result = analyse_prompt(frame, job.suite_sample, job.samples, job.head.schema, plan.analysis_seed)
+        frame = build_frame(job.path, scored[job.index])
+        for column, values in check_values(
+            job, checks, scored[job.index], judged.scores.get(job.index, {})
+        ).items():
+            frame[column] = values
+        result = analyse_prompt(
+            frame,
+            job.suite_sample,
+            job.samples,
+            job.head.schema,
+            plan.analysis_seed,
+            excluded=checks.must_refuse,
+        )
+        rows = evaluator_rows(
+            frame,
+            checks,
+            job.suite_sample,
+            plan.analysis_seed,
+            judge.judge_extras(job.index, checks, judged, providers),
+        )
+        result = replace(result, evaluators=rows, notes=(*result.notes, *checks.notes))
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [f"{job.path}: {w}" for w in warnings]
         candidates.append(decide.Candidate(job.change, result, tuple(warnings)))

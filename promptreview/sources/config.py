@@ -4,7 +4,7 @@ shipped beside this module; every problem is one line that names the key path.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,6 +16,14 @@ import yaml
 
 from promptreview.errors import UsageError
 from promptreview.sources import git, paths
+from promptreview.sources.evaluators import (
+    EvaluatorSpec,
+    ExpectSpec,
+    MustRefuseSpec,
+    parse_evaluators,
+    parse_expect,
+    parse_must_refuse,
+)
 
 DEFAULT_MODEL = "sim:triage-v1"
 DEFAULT_GATES: dict[str, dict[str, Any]] = {
@@ -46,6 +54,9 @@ class PromptEntry:
     model: str | None = None
     strata: tuple[str, ...] = ()
     sample: SampleSpec = field(default_factory=SampleSpec)
+    expect: tuple[ExpectSpec, ...] = ()
+    evaluators: tuple[EvaluatorSpec, ...] = ()
+    must_refuse: MustRefuseSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,55 @@ def gate_specs(raw: dict[str, Any] | None = None) -> dict[str, GateSpec]:
             max_rate=float(given["max_rate"]) if "max_rate" in given else DEFAULT_MAX_RATES.get(name),
         )
     return gates
+
+
+@dataclass(frozen=True)
+class DecreaseGate:
+    """A quality gate: fails on a significant decrease larger than `max_decrease` (a pass rate's share, or a
+    score in the evaluator's own units)."""
+
+    max_decrease: float = 0.02
+    gating: bool = True
+
+
+@dataclass(frozen=True)
+class QualityGates:
+    """`gates.expect`, `gates.evaluators` (with per-evaluator overrides by name) and `gates.must_refuse`."""
+
+    expect: DecreaseGate = field(default_factory=DecreaseGate)
+    evaluators: DecreaseGate = field(default_factory=DecreaseGate)
+    must_refuse: DecreaseGate = field(default_factory=DecreaseGate)
+    per_evaluator: Mapping[str, DecreaseGate] = field(default_factory=dict)
+
+    def evaluator(self, name: str, max_decrease: float | None = None) -> DecreaseGate:
+        """The gate of one evaluator: `gates.evaluators.<name>`, else its own `max_decrease`, else the default."""
+        if name in self.per_evaluator:
+            return self.per_evaluator[name]
+        if max_decrease is not None:
+            return DecreaseGate(max_decrease, self.evaluators.gating)
+        return self.evaluators
+
+
+def quality_gates(raw: Mapping[str, Any] | None = None) -> QualityGates:
+    raw = raw or {}
+
+    def gate(given: Mapping[str, Any], default: DecreaseGate) -> DecreaseGate:
+        return DecreaseGate(
+            float(given.get("max_decrease", default.max_decrease)), bool(given.get("gating", default.gating))
+        )
+
+    evaluators = raw.get("evaluators", {})
+    common = gate(evaluators, DecreaseGate())
+    return QualityGates(
+        expect=gate(raw.get("expect", {}), DecreaseGate()),
+        evaluators=common,
+        must_refuse=gate(raw.get("must_refuse", {}), DecreaseGate()),
+        per_evaluator={
+            name: gate(value, common)
+            for name, value in evaluators.items()
+            if name not in ("max_decrease", "gating")
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +156,7 @@ class Config:
     alpha: float = 0.05  # gates.alpha
     gates: dict[str, GateSpec] = field(default_factory=gate_specs)
     source: str = "promptreview.yml"
+    quality_gates: QualityGates = field(default_factory=QualityGates)
     models: tuple[str, ...] = ()  # models a prompt file may move to (empty: the config's and the base's own)
     removal: str = "review"  # review: a prompt leaving the review needs the accept label; allow: it does not
     max_request_chars: int = DEFAULT_MAX_REQUEST_CHARS  # one rendered request, all messages
@@ -229,6 +290,7 @@ def _build(data: dict[str, Any], source: str) -> Config:
                 ),
             )
         )
+        entries[-1] = _with_quality(entries[-1], item, f"{source}: prompts[{len(entries) - 1}]")
     # only what the file says: every default lives once, in the dataclasses above
     given: dict[str, Any] = {
         key: data[key]
@@ -251,4 +313,19 @@ def _build(data: dict[str, Any], source: str) -> Config:
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]
+    given["quality_gates"] = quality_gates(raw_gates)
     return Config(prompts=tuple(entries), gates=gate_specs(raw_gates), source=source, **given)
+
+
+def _with_quality(entry: PromptEntry, item: Mapping[str, Any], where: str) -> PromptEntry:
+    """The entry's `expect`, `evaluators` and `must_refuse` (issue 11), parsed after the schema checked them."""
+    from dataclasses import replace
+
+    return replace(
+        entry,
+        expect=parse_expect(item.get("expect", {}), f"{where}.expect"),
+        evaluators=parse_evaluators(item.get("evaluators"), f"{where}.evaluators"),
+        must_refuse=(
+            parse_must_refuse(item["must_refuse"], f"{where}.must_refuse") if "must_refuse" in item else None
+        ),
+    )

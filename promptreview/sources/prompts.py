@@ -21,6 +21,7 @@ from jinja2 import meta
 from promptreview.errors import UsageError
 from promptreview.records import Message
 from promptreview.sources import sandbox
+from promptreview.sources.evaluators import EvaluatorSpec, parse_evaluators
 
 PROMPT_YML_SUFFIXES = (".prompt.yml", ".prompt.yaml")
 CHAT_SUFFIXES = (".json", ".yaml", ".yml")
@@ -52,6 +53,7 @@ class PromptTemplate:
     schema: dict[str, Any] | None = None
     schema_name: str = "output"
     json_object: bool = False  # responseFormat: json_object without a schema
+    evaluators: tuple[EvaluatorSpec, ...] = ()  # a .prompt.yml's own `evaluators` (GitHub Models)
 
     @cached_property
     def _compiled(self) -> list[tuple[str, jinja2.Template]]:
@@ -169,6 +171,7 @@ def load_prompt(path: str, data: bytes) -> PromptTemplate:
             schema=schema,
             schema_name=name,
             json_object=fmt == "json_object",
+            evaluators=parse_evaluators(doc.get("evaluators"), f"{path}: evaluators", origin=path),
         )
     if lower.endswith(CHAT_SUFFIXES):
         if lower.endswith(".json"):

@@ -11,6 +11,7 @@ from dataclasses import replace
 import httpx
 
 from promptreview.providers.base import PinStatus
+from promptreview.providers.sim import moderation
 from promptreview.providers.sim.answers import _Builder
 from promptreview.providers.sim.failures import _malformed, _violate
 from promptreview.providers.sim.model_id import SimModel, validate_model_id
@@ -67,7 +68,7 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
         )
     builder = _Builder(schema, text, rng, wobble)
     if schema is not None:
-        value = builder.value(schema)
+        value = moderation.lenient(builder.value(schema), schema, prompt, text)
     else:
         value = {"label": builder.categorical(list(_DEFAULT_LABELS), "$.label"), "summary": builder.summary}
     finish = "stop"
