@@ -510,3 +510,26 @@ def test_terminal_output_escapes_control_characters(git_repo, run_cli):
     git_repo.commit("head")
     result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "markdown"], git_repo.root)
     assert "\x1b" not in result.out + result.err
+
+
+def test_a_model_answer_quoting_the_key_is_scrubbed_before_markdown_escaping(git_repo, run_cli):
+    """A model answer that quotes the key: neither the key nor its Markdown-escaped form (`_` → `\\_`) is shown
+    (answers are scrubbed as they arrive, before they are scored, cached or reported)."""
+    key = "sk-proj-under_scored_KEY_0123456789abcdef"
+
+    def echo_key(body: dict) -> str:
+        data = json.loads(openai_answer(body))
+        data["summary"] = f"my key is {key}"
+        return json.dumps(data)
+
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=1)
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    git_repo.commit("head")
+    with ScriptedServer(openai_compatible_handler(echo_key)) as server:
+        env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": key}
+        result = run_cli(
+            ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "markdown"], git_repo.root, env
+        )
+    assert server.requests
+    for form in (key, key.replace("_", "\\_"), "under_scored", "under\\_scored"):
+        assert form not in result.out + result.err, form
