@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from promptreview import exitcodes
+from promptreview import exitcodes, secrets
 from promptreview.errors import ProviderError, UsageError
 from promptreview.report import render
 from promptreview.report.model import Report, error_report
@@ -50,8 +50,19 @@ class ProgressBar:
         self.close()
 
 
+def check_output(output: str | None) -> None:
+    """`--output` must be writable before any model call is spent: its directory exists, it is no directory."""
+    if not output:
+        return
+    target = Path(output)
+    if target.is_dir():
+        raise UsageError(f"--output {output!r} is a directory; name a file")
+    if not target.parent.is_dir():
+        raise UsageError(f"--output {output!r}: the directory {str(target.parent)!r} does not exist")
+
+
 def write_report(report: Report, fmt: str, output: str | None) -> None:
-    text = render(report, fmt)
+    text = secrets.scrub(render(report, fmt))
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"promptreview: {report.verdict} (report written to {output})", err=True)
@@ -66,6 +77,7 @@ def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str, outp
     asked for `--output` still finds a report there, with `verdict: error` and why; the exception then goes
     on to the CLI's one error handler, which picks the exit code.
     """
+    check_output(output)
     try:
         with ProgressBar() as progress:
             report = make_report(progress)
@@ -76,7 +88,7 @@ def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str, outp
             why = (
                 str(exc) if isinstance(exc, ProviderError) else f"internal error: {type(exc).__name__}: {exc}"
             )
-            Path(output).write_text(render(error_report(why), fmt), encoding="utf-8")
+            Path(output).write_text(secrets.scrub(render(error_report(why), fmt)), encoding="utf-8")
         raise
     write_report(report, fmt, output)
     return exitcodes.for_review(report.verdict, planned_only=report.estimate is not None)
