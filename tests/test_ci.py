@@ -41,7 +41,8 @@ class CI:
         self, head_prompt: str | None = None, *, config: str | None = None, base_model: str | None = None
     ) -> None:
         """main: the triage repo; feature branch: one commit changing the prompt (and/or the config)."""
-        self.base = make_triage_repo(self.repo)
+        # the failing sim model is one the base config allows a prompt file to move to (a model migration)
+        self.base = make_triage_repo(self.repo, extra=f"models: [sim:triage-v1, '{FAILING_MODEL}']\n")
         if base_model:
             self.repo.write(
                 "promptreview.yml",
@@ -389,7 +390,7 @@ def test_untrusted_suite_text_is_inert_in_the_comment(ci, run_cli):
 
 def test_gates_come_from_the_base_commit(ci, run_cli):
     loosened = ci.repo.root / "promptreview.yml"
-    ci.base = make_triage_repo(ci.repo)
+    ci.base = make_triage_repo(ci.repo, extra=f"models: [sim:triage-v1, '{FAILING_MODEL}']\n")
     ci.repo.git("checkout", "-q", "-b", "feature")
     ci.repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT, model=FAILING_MODEL))
     ci.repo.write("promptreview.yml", loosened.read_text().replace("max_increase: 0.02", "max_increase: 1.0"))

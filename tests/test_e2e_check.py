@@ -89,7 +89,7 @@ def test_second_run_makes_zero_model_calls(git_repo, run_cli):
 
 
 def test_added_removed_renamed_and_unchanged(git_repo, run_cli):
-    make_triage_repo(git_repo)
+    make_triage_repo(git_repo, extra="removal: allow\n")  # a removal needs no accept label here
     git_repo.write("prompts/unchanged.prompt.yml", prompt_yml(STRICT + " Unchanged."))
     git_repo.write("prompts/old_name.prompt.yml", prompt_yml(STRICT + " Renamed."))
     git_repo.write(
@@ -106,10 +106,14 @@ def test_added_removed_renamed_and_unchanged(git_repo, run_cli):
     git_repo.write("README.txt", "not a prompt\n")
     git_repo.commit("mixed change")
     result, report = check_json(run_cli, git_repo, "--samples", "1")
-    assert result.code == 0, result.err  # the deterministic answers give a pass: no gate fails
+    # the added prompt answers prose on a quarter of its inputs: above its 5 % parse-failure ceiling
+    assert result.code == 1, result.err
     assert_valid_report(report)
-    assert report["verdict"] == "pass"
+    assert report["verdict"] == "fail"
     by_path = {p["path"]: p for p in report["prompts"]}
+    assert by_path["prompts/fresh.prompt.yml"]["verdict"] == "fail"
+    assert by_path["prompts/fresh.prompt.yml"]["rates"]["parse_failure"]["max_rate"] == 0.05
+    assert by_path["prompts/doomed.prompt.yml"]["verdict"] == "pass"  # removal: allow
     assert set(by_path) == {
         "prompts/triage.prompt.yml",
         "prompts/new_name.prompt.yml",

@@ -334,3 +334,14 @@ def test_prompty_completion_api_is_one_user_prompt_and_json_response_format():
     t = load_prompt("c.prompty", text)
     assert t.json_object and t.output == "json"
     assert sent(t, q="x") == [("user", "system:\nQ: x\n")]
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["Q: {q.__class__.__mro__}", "Q: {q[0]}", "Q: {q:>100000000}", "Q: {q:{q}}"],
+    ids=["attribute", "index", "width", "nested spec"],
+)
+def test_langchain_fstring_fields_reach_no_further_than_a_value(template):
+    doc = {"_type": "prompt", "template": template, "template_format": "f-string"}
+    with pytest.raises(UsageError, match="f-string field"):
+        load_prompt("p.json", json.dumps(doc).encode()).variables()

@@ -57,7 +57,8 @@ def test_setup_python_venv_under_runner_temp_and_install_from_the_action_path():
     assert any(u.startswith("actions/cache/save@") for u in uses)
     install = step("install")["run"]
     assert '"$RUNNER_TEMP/promptreview-venv"' in install
-    assert 'pip install --disable-pip-version-check --quiet "$GITHUB_ACTION_PATH"' in install
+    assert "--require-hashes" in install and "requirements.lock" in install
+    assert "--no-build-isolation --no-index" in install
     assert "Scripts/python.exe" in install  # Windows venv layout
     save = next(s for s in STEPS if s.get("uses", "").startswith("actions/cache/save@"))
     assert save["if"].startswith("always()")  # a failing review still saves the answers for the next push
@@ -104,7 +105,7 @@ def test_the_composite_steps_run_with_their_env_wiring(git_repo, fake_github, tm
     """Run the action's own `key` and `run` scripts (the install step needs the network; its outputs are
     stood in for by this venv's python) with env built exactly as action.yml declares it."""
     pr = CI(git_repo, fake_github, tmp_path)
-    pr.base = make_triage_repo(git_repo)
+    pr.base = make_triage_repo(git_repo, extra="models: [sim:triage-v1, 'sim:triage-v1?parse_failure=0.6']\n")
     git_repo.git("checkout", "-q", "-b", "feature")
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT, model="sim:triage-v1?parse_failure=0.6"))
     pr.head = git_repo.commit("loosen")

@@ -41,7 +41,7 @@ def test_writes_a_config_that_validates_and_a_workflow(git_repo, run_cli, provid
     steps = workflow["jobs"]["promptreview"]["steps"]
     assert steps[0]["uses"].startswith("actions/checkout@") and steps[0]["with"]["fetch-depth"] == 0
     action = steps[1]
-    assert action["uses"] == "promptreview/promptreview@v1"
+    assert re.fullmatch(r"promptreview/promptreview@[0-9a-f]{40}", action["uses"])  # pinned to a SHA
     secret = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}.get(provider)
     if secret:
         assert action["env"][secret] == "${{ secrets." + secret + " }}"

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from promptreview.engine import textual
-from promptreview.engine.plan import Side, output_mode
+from promptreview.engine.modes import output_mode
+from promptreview.engine.plan import Side
 from promptreview.engine.score import classify_text
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec, ProviderResponse
 from promptreview.sources.config import SampleSpec

@@ -17,12 +17,13 @@ from typing import NoReturn
 
 import click
 
-from promptreview import __version__
+from promptreview import __version__, secrets
 from promptreview.cli.check import check
 from promptreview.cli.ci import ci
 from promptreview.cli.compare import compare
 from promptreview.cli.demo import demo
 from promptreview.cli.init import init
+from promptreview.cli.terminal import scrubbed_streams, terminal_safe
 from promptreview.errors import PromptReviewError
 from promptreview.exitcodes import ExitCode, for_error
 
@@ -38,19 +39,38 @@ for command in (check, compare, ci, init, demo):
 
 
 def _crash(exc: Exception) -> ExitCode:
-    """A bug: keep the traceback, but out of the user's terminal."""
+    """A bug: keep the traceback, but out of the user's terminal (and scrubbed of every credential)."""
     fd, log = tempfile.mkstemp(prefix="promptreview-crash-", suffix=".log")
     with os.fdopen(fd, "w") as fh:
-        traceback.print_exc(file=fh)
-    click.echo(f"promptreview: internal error: {type(exc).__name__}: {exc} (traceback in {log})", err=True)
+        fh.write(secrets.scrub(traceback.format_exc()))
+    click.echo(
+        f"promptreview: internal error: {one_line(f'{type(exc).__name__}: {exc}')} (traceback in {log})",
+        err=True,
+    )
     return ExitCode.CRASH
 
 
+def one_line(text: str) -> str:
+    """`text` as one terminal line: control characters (newlines, escape sequences) shown escaped."""
+    return terminal_safe(" ".join(text.splitlines()) if "\n" in text else text, keep_newlines=False)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
+    secrets.remember_env(os.environ)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        # before anything else is printed: the runner hides every form of every credential in the log
+        for line in secrets.mask_commands():
+            sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    with scrubbed_streams():
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> NoReturn:
     try:
         code = main_group.main(args=argv, prog_name="promptreview", standalone_mode=False)
     except PromptReviewError as exc:
-        click.echo(f"promptreview: error: {exc}", err=True)
+        click.echo(f"promptreview: error: {one_line(str(exc))}", err=True)
         sys.exit(for_error(exc))
     except click.exceptions.Abort:
         click.echo("promptreview: aborted", err=True)
@@ -59,7 +79,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo("promptreview: interrupted; completed calls are cached, re-run to resume", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
-        exc.show()
+        # one line: the problem and where to look, not click's three-line usage block
+        hint = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        click.echo(f"promptreview: error: {one_line(exc.format_message())}{hint}", err=True)
         sys.exit(ExitCode.BAD_INPUT if exc.exit_code else ExitCode.OK)
     except Exception as exc:
         if os.environ.get("PROMPTREVIEW_RAISE_ERRORS"):

@@ -12,10 +12,17 @@ from pathlib import Path
 
 import click
 
+from promptreview import __version__
 from promptreview.errors import UsageError
 from promptreview.sources import git
 
-ACTION_REF = "promptreview/promptreview@v1"
+# The action pinned to the full commit SHA of the release this package was cut from (a tag can be moved under
+# a workflow; a SHA cannot), the version in the comment, as zizmor's unpinned-uses audit asks. `--action-ref`
+# overrides it (e.g. with a later release's SHA).
+ACTION_COMMIT = "9c362889a251138d2c5a5b2dce7aa79ed49188d3"
+ACTION_REF = f"promptreview/promptreview@{ACTION_COMMIT} # v{__version__}"
+# pinned to a full commit SHA (a tag can be moved), on the Node 24 runtime; the comment names the release
+CHECKOUT_REF = "actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0"
 CONFIG_FILE = "promptreview.yml"
 WORKFLOW_FILE = ".github/workflows/promptreview.yml"
 
@@ -138,7 +145,7 @@ def workflow_text(provider: str, action_ref: str = ACTION_REF) -> str:
         "    runs-on: ubuntu-latest\n"
         "    timeout-minutes: 30\n"
         "    steps:\n"
-        "      - uses: actions/checkout@v4\n"
+        f"      - uses: {CHECKOUT_REF}\n"
         "        with:\n"
         "          fetch-depth: 0              # the base and head commits and their merge base\n"
         "          persist-credentials: false\n"

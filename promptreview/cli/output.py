@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from promptreview import exitcodes
+from promptreview import exitcodes, secrets
 from promptreview.errors import ProviderError, UsageError
 from promptreview.report import render
 from promptreview.report.model import Report, error_report
@@ -51,6 +51,17 @@ class ProgressBar:
         self.close()
 
 
+def check_output(output: str | None) -> None:
+    """`--output` must be writable before any model call is spent: its directory exists, it is no directory."""
+    if not output:
+        return
+    target = Path(output)
+    if target.is_dir():
+        raise UsageError(f"--output {output!r} is a directory; name a file")
+    if not target.parent.is_dir():
+        raise UsageError(f"--output {output!r}: the directory {str(target.parent)!r} does not exist")
+
+
 def use_color() -> bool:
     """Colour on a terminal only, and never when NO_COLOR is set (https://no-color.org)."""
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -60,9 +71,9 @@ def write_report(report: Report, fmt: str, output: str | None) -> None:
     if fmt == "text" and not output and use_color():
         from promptreview.report import text as text_format
 
-        text = text_format.render(report, color=True)
+        text = secrets.scrub(text_format.render(report, color=True))
     else:
-        text = render(report, fmt)
+        text = secrets.scrub(render(report, fmt))
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"promptreview: {report.verdict} (report written to {output})", err=True)
@@ -77,6 +88,7 @@ def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str, outp
     asked for `--output` still finds a report there, with `verdict: error` and why; the exception then goes
     on to the CLI's one error handler, which picks the exit code.
     """
+    check_output(output)
     try:
         with ProgressBar() as progress:
             report = make_report(progress)
@@ -87,7 +99,7 @@ def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str, outp
             why = (
                 str(exc) if isinstance(exc, ProviderError) else f"internal error: {type(exc).__name__}: {exc}"
             )
-            Path(output).write_text(render(error_report(why), fmt), encoding="utf-8")
+            Path(output).write_text(secrets.scrub(render(error_report(why), fmt)), encoding="utf-8")
         raise
     write_report(report, fmt, output)
     return exitcodes.for_review(report.verdict, planned_only=report.estimate is not None)

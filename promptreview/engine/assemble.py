@@ -46,7 +46,22 @@ def prompt_report(job: PromptJob, decision: Decision, cost: Mapping[str, float] 
     )
 
 
+LEAVES_REVIEW = (
+    "this prompt leaves the review (removed, or moved out of the config's globs): it needs the accept label "
+    "(or removal: allow in the base config)"
+)
+
+
 def listed_report(item: Listed) -> PromptReport:
+    if item.needs_acceptance:
+        return PromptReport(
+            path=item.path,
+            change=item.change,
+            old_path=item.old_path,
+            verdict=PromptVerdict.FAIL,
+            notes=(item.note,),
+            warnings=(LEAVES_REVIEW,),
+        )
     return PromptReport(path=item.path, change=item.change, old_path=item.old_path, notes=(item.note,))
 
 
@@ -94,7 +109,7 @@ def report(
             notes=_unique(notes),
             estimate=estimate,
         )
-    reviewed = bool(plan.jobs)
+    reviewed = bool(plan.jobs) or any(item.needs_acceptance for item in plan.listed)
     if not reviewed and not prompts:  # a listed prompt (removed, renamed unchanged) is something to read
         notes.append(NOTHING_TO_REVIEW)
     warnings = list(served_warnings)

@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from promptreview import secrets
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
 
 _MIGRATIONS = [
@@ -103,9 +104,9 @@ class ResponseCache:
                 request.model.model,
                 response.served_model,
                 request.sample_index,
-                json.dumps(asdict(response), ensure_ascii=False),
+                secrets.scrub(json.dumps(asdict(response), ensure_ascii=False)),
                 time.time(),
-                json.dumps(_request_json(request), ensure_ascii=False),
+                secrets.scrub(json.dumps(_request_json(request), ensure_ascii=False)),
             ),
         )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from promptreview import stats
 from promptreview.engine.analyse import PromptStats
+from promptreview.engine.ceilings import ceilings
 from promptreview.engine.power import gate_family, power_lines
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import RATE_OUTCOMES, ModelSpec
@@ -73,6 +74,9 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
             result, verdict, lines = _gates(result, config)
             warnings += lines
             result, lines = power_lines(result, verdict, config, family)
+            warnings += lines
+        elif candidate.change == "added" and not failed_calls[i]:
+            result, verdict, lines = ceilings(result, config)  # no base: absolute ceilings
             warnings += lines
         result = replace(
             result, strata=tuple(sorted(result.strata, key=lambda s: _blast_radius(s, config.alpha)))

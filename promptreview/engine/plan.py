@@ -7,12 +7,13 @@ columns, schemas, model specs (the provider is created, so an unknown provider f
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from promptreview.engine import contract, policy
+from promptreview.engine.modes import mode_note, output_mode
 from promptreview.errors import UsageError
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
@@ -22,8 +23,8 @@ from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
 from promptreview.sources.prompts import PromptTemplate, check_template
-from promptreview.sources.schemas import load_schema, make_validator
-from promptreview.sources.suites import SuiteSample, load_rows, sample_suite
+from promptreview.sources.schemas import load_schema, make_validator, resolve_refs
+from promptreview.sources.suites import SuiteRow, SuiteSample, load_rows, sample_suite
 
 ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
 
@@ -58,6 +59,9 @@ class Side:
     params: Mapping[str, Any]
     schema: dict[str, Any] | None  # what outputs are validated against
     sends_schema: bool  # the prompt file itself declares it, so it goes on the wire
+    # the schema this side's own files declare, when the base's contract (`schema`) differs from it: what goes
+    # on the wire, and what the report says the head's schema would have judged
+    own_schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ class Listed:
     change: str
     old_path: str | None
     note: str
+    # a prompt leaving the review (removed, or moved out of the globs): by default it needs the accept label
+    needs_acceptance: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,8 +137,12 @@ class ReviewPlan:
 
 
 class _Planner:
-    def __init__(self, opts: ReviewOptions, config: Config, suite_rev: str | None) -> None:
+    def __init__(
+        self, opts: ReviewOptions, config: Config, suite_rev: str | None, contract_rev: str | None = None
+    ) -> None:
         self.opts, self.config, self.suite_rev = opts, config, suite_rev
+        # the revision that owns the contract: the config's schema files are read there for both sides
+        self.contract_rev = contract_rev
         self.root = opts.repo_root
         self.providers: dict[str, Provider] = {}
         self.samples = opts.samples or config.samples
@@ -201,18 +211,36 @@ class _Planner:
     ) -> Side:
         check_template(template, suite.columns, suite.path)
         schema: dict[str, Any] | None = None
+        own: dict[str, Any] | None = None
         if template.schema is not None:
-            make_validator(template.schema, template.path)
-            schema = template.schema
+            schema = resolve_refs(template.schema, template.path, self.root, rev, template.path)
+            make_validator(schema, template.path)
         elif entry.schema:
             if self.free_paths:  # `compare` outside a repository: any local path, read where it is
                 where = Path(entry.schema) if Path(entry.schema).is_absolute() else self.root / entry.schema
                 schema = load_schema(where.parent, None, where.name)
             else:
-                schema = load_schema(self.root, rev, entry.schema)
+                own = load_schema(self.root, rev, entry.schema)  # this side's version: it must be valid too
+                schema = contract.config_schema(self.root, self.contract_rev, entry.schema, rev)
         params = {**self.config.params, **template.params}
+        model = self.model(template, entry)
+        policy.check_params(params, model.provider, template.path)
         sends = template.schema is not None
-        return Side(name, template, self.model(template, entry), params, schema, sends)
+        return Side(name, template, model, params, schema, sends, own if own != schema else None)
+
+    def check_models(self, path: str, sides: tuple[Side, ...], entry: PromptEntry) -> None:
+        """A prompt file that names its own model may move only to a model the base config allows (a git review
+        only: `compare` is the operator's own pair of files, with no base commit to own the contract)."""
+        if self.opts.model or self.contract_rev is None:
+            return
+        head = sides[-1]
+        base_model = sides[0].model if len(sides) == 2 else None
+        if base_model is not None and head.model == base_model:
+            return
+        named = [head.template.model] if head.template.model else []
+        if base_model is None and not named:
+            return
+        policy.check_model_change(path, base_model, head.model, self.config, entry, self.opts.env)
 
     def job(
         self,
@@ -225,7 +253,9 @@ class _Planner:
     ) -> PromptJob:
         suite = self.suite(entry, versions)
         sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
-        notes = list(suite.notes)
+        self.check_models(path, sides, entry)
+        sides, contract_notes = contract.under_contract(sides)
+        notes = [*suite.notes, *contract_notes]
         warnings = [w for v in versions for w in v.template.warnings]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
         if not used and len(suite.rows) > 1:
@@ -234,7 +264,7 @@ class _Planner:
                 f"({', '.join(sorted(suite.columns)) or 'none'}): every input sends the same request"
             )
         mode = output_mode(entry.output, sides)
-        notes.append(_mode_note(mode, entry.output))
+        notes.append(mode_note(mode, entry.output))
         if len(sides) == 1:
             notes.append("a new prompt: no base to compare with; its rates are reported on their own")
         elif sides[0].model != sides[1].model:
@@ -243,14 +273,31 @@ class _Planner:
             PlannedCall(index, side.name, row.input_id, row.stratum, k, request)
             for side in sides
             for row in suite.rows
-            for k, request in enumerate(
-                _requests(side, side.template.render(row.values, f"row {row.input_id!r}"), self.samples)
-            )
+            for k, request in enumerate(_requests(side, self.render(side, row), self.samples))
         )
         return PromptJob(
             index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes), entry,
             output_mode=mode, warnings=tuple(dict.fromkeys(warnings)), variables=used,
         )  # fmt: skip
+
+    def render(self, side: Side, row: SuiteRow) -> tuple[Message, ...]:
+        """One request's messages: every value the template needs present, the whole within
+        `max_request_chars`; either failure names the row, before any call."""
+        label = f"row {row.input_id!r}"
+        for name in sorted(side.template.variables()):
+            if name in row.values and row.values[name] is None:
+                raise UsageError(
+                    f"{side.template.path}: suite {label} has no value for template variable '{name}'"
+                )
+        messages = side.template.render(row.values, label)
+        size = sum(len(m.content) for m in messages)
+        limit = self.config.max_request_chars
+        if size > limit:
+            raise UsageError(
+                f"{side.template.path}: the request rendered for suite {label} is {size:,} characters, "
+                f"over max_request_chars = {limit:,} (set in {self.config.source})"
+            )
+        return messages
 
     def plan(self, jobs: list[PromptJob], listed: list[Listed]) -> ReviewPlan:
         return ReviewPlan(tuple(jobs), tuple(listed), dict(self.providers), self.opts.seed or 0)
@@ -263,7 +310,7 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
             model=side.model,
             messages=messages,
             params=params,
-            response_schema=side.schema if side.sends_schema else None,
+            response_schema=(side.own_schema or side.schema) if side.sends_schema else None,
             schema_name=side.template.schema_name,
             sample_index=k,
             expected_schema=None if side.sends_schema else side.schema,
@@ -275,12 +322,13 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
 
 def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> ReviewPlan:
     """The plan for `check`/`ci`: every changed prompt file; suites come from the config's revision."""
-    planner = _Planner(opts, config, opts.config_rev if opts.config_rev else opts.head)
+    planner = _Planner(opts, config, opts.config_rev if opts.config_rev else opts.head, changes.base)
     jobs: list[PromptJob] = []
     listed: list[Listed] = []
     for change in changes.prompts:
         if change.listed is not None:
-            listed.append(Listed(change.path, change.change, change.old_path, change.listed))
+            leaves = change.change == "removed" and config.removal != "allow"
+            listed.append(Listed(change.path, change.change, change.old_path, change.listed, leaves))
             continue
         assert change.head is not None  # only a removed prompt lacks a head, and it is listed
         heads = load_prompts(change.path, change.head)
@@ -321,46 +369,3 @@ def plan_files(
     ]
     job = planner.job(0, new, "modified", old if old != new else None, entry, versions)
     return planner.plan([job], [])
-
-
-# An explicit request for JSON in the prompt's own words: "respond in JSON", "clean, parseable JSON", "a JSON
-# object", ... (a prompt that only mentions JSON in passing, "summarise this JSON document", is not one)
-_JSON_WORDS = re.compile(
-    r"\b(?:in|as|using|with|valid|strict(?:ly)?|only|return|output|respond with|reply with|be|produce|emit|"
-    r"generate|use|into|a|an|following)"
-    r"\s+(?:(?:valid|strict|minified|clean|parseable|well-formed|plain|pure|raw|proper)[, ]+){0,3}json\b"
-    r"|\bjson\s+(?:object|only|format|schema|array|output|response)\b",
-    re.IGNORECASE,
-)
-
-
-def asks_for_json(template: PromptTemplate) -> bool:
-    return any(_JSON_WORDS.search(source) for _, source in template.messages)
-
-
-def output_mode(configured: str, sides: Sequence[Side]) -> str:
-    """`json` or `text`. `auto`: json when a side has a schema, a JSON response format or an explicit JSON
-    instruction, or its file says json; text otherwise. One mode for both sides, so they compare."""
-    if configured in ("json", "text"):
-        return configured
-    if all(side.template.output == "text" and side.schema is None for side in sides):
-        return "text"  # the file says so (`responseFormat: text`, Dotprompt `output.format: text`)
-    for side in sides:
-        t = side.template
-        if side.schema is not None or t.json_object or t.output == "json" or asks_for_json(t):
-            return "json"
-    return "text"
-
-
-def _mode_note(mode: str, configured: str) -> str:
-    if mode == "text":
-        why = (
-            "output: text" if configured == "text" else "no schema, JSON response format or JSON instruction"
-        )
-        return (
-            f"text mode ({why}): parse failures and schema violations do not apply; measured: refusals, "
-            "empty answers, apologies, formatting, language, length, flips"
-        )
-    return "json mode" + (
-        "" if configured == "json" else " (a schema, a JSON response format or a JSON instruction)"
-    )

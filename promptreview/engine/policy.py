@@ -1,16 +1,20 @@
-"""What must hold before the first model call: pinned models, a review within budget, every key present.
+"""What must hold before the first model call: pinned models, a review within budget, every key present, a
+model the base config allows, parameters within the provider's ranges.
 
 Each check raises a one-line `UsageError` that names the fix; nothing is spent before they all pass.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import ModelSpec
-from promptreview.sources.config import Config
+from promptreview.sources.config import Config, PromptEntry
 
 # Providers that serve no dated ids at all: nothing to pin, so their models are reviewed with a note
 # (both sides run in the same job minutes apart) instead of being refused
@@ -66,3 +70,111 @@ def check_credentials(provider_names: Iterable[str], providers: Mapping[str, Pro
     """A missing key fails before any call (`MissingCredentials`), not after half the review."""
     for name in sorted(set(provider_names)):
         providers[name].require_credentials()
+
+
+# -- the base commit owns the contract: which models a prompt file may move to ------------------------------
+
+
+def allowed_models(config: Config, entry: PromptEntry, base_model: ModelSpec | None) -> set[str]:
+    """The models a prompt file may run on: the base config's `models:`, else its own model (and the entry's)
+    and the model the base prompt ran on."""
+    if config.models:
+        return {_canonical(m) for m in config.models}
+    named = {_canonical(config.model)}
+    if entry.model:
+        named.add(_canonical(entry.model))
+    if base_model is not None:
+        named.add(str(base_model))
+    return named
+
+
+def _canonical(spec: str) -> str:
+    try:
+        return str(parse_model_spec(spec))
+    except UsageError:
+        return spec
+
+
+def _config_names(config: Config, entry: PromptEntry) -> set[str]:
+    return {_canonical(m) for m in (config.model, entry.model, *config.models) if m}
+
+
+def check_model_change(
+    path: str,
+    base_model: ModelSpec | None,
+    head_model: ModelSpec,
+    config: Config,
+    entry: PromptEntry,
+    env: Mapping[str, str],
+) -> None:
+    """A prompt file that changes its model (or an added one that names its own) is a model migration:
+    allowed only to a model the base config allows, and in CI never to the offline simulator unless the base
+    config names it. A `UsageError` otherwise, before any call."""
+    head = str(head_model)
+    in_ci = (env.get("GITHUB_ACTIONS") or "").lower() == "true"
+    if head_model.provider == "sim" and in_ci and head not in _config_names(config, entry):
+        raise UsageError(
+            f"{path}: the pull request points this prompt at the offline simulator ({head}), which the base "
+            f"config does not name; a CI review runs on the configured model (add it to models: in "
+            f"{config.source} on the base branch if that is intended)"
+        )
+    allowed = allowed_models(config, entry, base_model)
+    if head in allowed:
+        return
+    moved = f"moves this prompt from {base_model} to {head}" if base_model else f"names the model {head}"
+    raise UsageError(
+        f"{path}: the pull request {moved}, a model migration the base config does not allow "
+        f"(allowed: {', '.join(sorted(allowed))}); list the model under models: in {config.source} on the "
+        "base branch"
+    )
+
+
+# -- model parameters, against each provider's known ranges ------------------------------------------------
+
+# (low, high) per parameter; a provider missing here takes the default ranges
+_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "default": {
+        "temperature": (0.0, 2.0),
+        "top_p": (0.0, 1.0),
+        "max_tokens": (1, 1_000_000),
+        "max_completion_tokens": (1, 1_000_000),
+        "frequency_penalty": (-2.0, 2.0),
+        "presence_penalty": (-2.0, 2.0),
+    },
+    "anthropic": {
+        "temperature": (0.0, 1.0),
+        "top_p": (0.0, 1.0),
+        "max_tokens": (1, 1_000_000),
+        "max_completion_tokens": (1, 1_000_000),
+    },
+}
+_INTEGER_PARAMS = ("max_tokens", "max_completion_tokens")
+_MAX_STOP = {"openai": 4, "github": 4, "anthropic": 8191}
+
+
+def check_params(params: Mapping[str, Any], provider: str, where: str) -> None:
+    """Refuse a parameter no provider would take (`temperature: hot`, `max_tokens: -5`, `.inf`) before any
+    call: a `UsageError` naming the parameter and its range."""
+    ranges = _RANGES.get(provider, _RANGES["default"])
+    for name, value in params.items():
+        if name in ranges:
+            low, high = ranges[name]
+            integer = name in _INTEGER_PARAMS
+            ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
+            if isinstance(value, bool) or not ok_type or not math.isfinite(value) or not low <= value <= high:
+                kind = "an integer" if integer else "a number"
+                raise UsageError(
+                    f"{where}: {name} must be {kind} from {low:g} to {high:g} for {provider}, not {value!r}"
+                )
+        elif name == "seed":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise UsageError(f"{where}: seed must be an integer, not {value!r}")
+        elif name == "stop":
+            stops = [value] if isinstance(value, str) else value
+            if not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops):
+                raise UsageError(f"{where}: stop must be a string or a list of strings, not {value!r}")
+            limit = _MAX_STOP.get(provider)
+            if limit is not None and len(stops) > limit:
+                raise UsageError(
+                    f"{where}: {provider} takes at most {limit} stop sequences, not {len(stops)}"
+                )

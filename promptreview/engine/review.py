@@ -7,7 +7,7 @@ The two entry points differ only in where the prompts come from: `review_changes
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from promptreview.sources.config import Config, PromptEntry, load_config
 
 if TYPE_CHECKING:  # analyse loads pandas and scipy
     from promptreview.engine.analyse import PromptStats
+    from promptreview.engine.score import ScoredCall
 
 __all__ = ["ReviewOptions", "review_changes", "review_files"]
 
@@ -158,9 +159,11 @@ def _score_and_decide(
     for job in plan.jobs:
         judge.plan_judging(work, job, quality[job.index], scored[job.index])
     judged = judge.collect(work, run_judges(work.requests))
-    candidates, served = [], []
+    candidates, served, jobs = [], [], []
     for job in plan.jobs:
         checks = quality[job.index]
+        job = _with_own_schema_note(job, scored[job.index], config.allow_fenced)
+        jobs.append(job)
         frame = build_frame(job.path, scored[job.index])
         for column, values in check_values(
             job, checks, scored[job.index], judged.scores.get(job.index, {})
@@ -191,7 +194,7 @@ def _score_and_decide(
     decisions = decide.decide(candidates, config)
     prompts = [
         assemble.prompt_report(job, decision, estimate.cost(job, by_job[job.index], config))
-        for job, decision in zip(plan.jobs, decisions, strict=True)
+        for job, decision in zip(jobs, decisions, strict=True)
     ]
     return prompts, served
 
@@ -205,3 +208,22 @@ def _unpinned_note(job: PromptJob, result: PromptStats) -> PromptStats:
         ", ".join(served) if served else "not reported"
     )
     return replace(result, notes=(*result.notes, note))
+
+
+def _with_own_schema_note(job: PromptJob, scored: Sequence[ScoredCall], allow_fenced: bool) -> PromptJob:
+    """When the head's own schema differs from the contract (the base's), say what it would have judged."""
+    from promptreview.engine.score import classify
+    from promptreview.sources.schemas import make_validator
+
+    head = job.head
+    if len(job.sides) < 2 or head.own_schema is None or head.own_schema == head.schema:
+        return job
+    own = make_validator(head.own_schema, head.template.path)
+    mine = [s for s in scored if s.call.side == "head"]
+    by_contract = sum(s.classification.outcome == "schema_violation" for s in mine)
+    by_own = sum(classify(s.completion, own, allow_fenced).outcome == "schema_violation" for s in mine)
+    note = (
+        f"under the head's own schema, {by_own} of {len(mine)} head answers would be schema violations "
+        f"(under the base's schema, which decides: {by_contract})"
+    )
+    return replace(job, notes=(*job.notes, note))

@@ -8,12 +8,14 @@ with `ProviderError` (exit 3).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
 
+from promptreview import secrets
 from promptreview.engine.cache import ResponseCache
 from promptreview.engine.plan import ProgressCallback
 from promptreview.errors import ProviderError
@@ -41,7 +43,14 @@ async def _one(
 ) -> Completion:
     # providers map every transport failure to RetryableCallError / FatalCallError themselves
     async def attempt() -> ProviderResponse:
-        return await provider.complete(request, client)
+        response = await provider.complete(request, client)
+        # an answer that quotes a credential (a model or a proxy echoing the request) loses it here, before
+        # it is scored, cached or reported: the report's Markdown escaping would hide it from a later scrub
+        return dataclasses.replace(
+            response,
+            text=secrets.scrub(response.text) if response.text else response.text,
+            refusal=secrets.scrub(response.refusal) if response.refusal else response.refusal,
+        )
 
     started = time.perf_counter()
     try:
@@ -50,7 +59,7 @@ async def _one(
         return Completion(
             request,
             None,
-            error=str(exc.last),
+            error=secrets.scrub(str(exc.last)),
             attempts=exc.attempts,
             latency_ms=(time.perf_counter() - started) * 1000,
         )

@@ -93,9 +93,10 @@ def publish_check(repo: Repository, spec: CheckSpec, *, allow_status_fallback: b
             output=_output(spec, batches[0]),
             **kwargs,
         )
-    except GithubException as exc:
-        reason = f"check run not permitted ({describe(exc)})"
-        if not allow_status_fallback or exc.status not in (401, 403, 404):
+    except Exception as exc:  # noqa: BLE001 (an API outage of any kind: the commit status is the fallback)
+        denied = isinstance(exc, GithubException) and exc.status in (401, 403, 404)
+        reason = f"check run {'not permitted' if denied else 'failed'} ({describe(exc)})"
+        if not allow_status_fallback:
             return CheckResult("none", detail=reason)
         return _status_fallback(repo, spec, reason)
     sent = len(batches[0])
@@ -104,7 +105,7 @@ def publish_check(repo: Repository, spec: CheckSpec, *, allow_status_fallback: b
         assert follow_up is not None
         try:
             follow_up.edit(output=_output(spec, batch))
-        except GithubException as exc:
+        except Exception as exc:  # noqa: BLE001
             return CheckResult(
                 "check_run", run.html_url, run.id, sent, f"annotations stopped after {sent}: {describe(exc)}"
             )
@@ -121,7 +122,7 @@ def _status_fallback(repo: Repository, spec: CheckSpec, reason: str) -> CheckRes
         kwargs["target_url"] = spec.details_url
     try:
         status = repo.get_commit(spec.head_sha).create_status(state, **kwargs)  # get_commit is lazy
-    except GithubException as exc:
+    except Exception as exc:  # noqa: BLE001
         return CheckResult("none", detail=f"{reason}; commit status not permitted either ({describe(exc)})")
     return CheckResult("status", status.target_url, status.id, 0, f"{reason}: set a commit status instead")
 

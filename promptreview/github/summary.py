@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from promptreview import secrets
+
 STEP_SUMMARY_LIMIT = 1024 * 1024  # bytes per step summary; GitHub refuses larger ones
 
 
@@ -37,7 +39,7 @@ def append_step_summary(path: str | None, markdown: str, limit: int = STEP_SUMMA
         "\n> [!NOTE]\n> The report was cut to fit the job summary's 1 MiB limit; the complete report is the "
         "`report-path` output of this step (upload it as an artifact to keep it).\n"
     )
-    text = fit_bytes(markdown.rstrip("\n") + "\n", max(limit - used, 0), notice)
+    text = fit_bytes(secrets.scrub(markdown).rstrip("\n") + "\n", max(limit - used, 0), notice)
     with target.open("a", encoding="utf-8", newline="\n") as fh:
         fh.write(text)
     return True
@@ -49,7 +51,7 @@ def write_outputs(path: str | None, values: Mapping[str, str | None]) -> bool:
         return False
     with Path(path).open("a", encoding="utf-8", newline="\n") as fh:
         for name, value in values.items():
-            text = "" if value is None else str(value)
+            text = "" if value is None else secrets.scrub(str(value))
             delimiter = f"ghadelimiter_{uuid.uuid4()}"
             fh.write(f"{name}<<{delimiter}\n{text}\n{delimiter}\n")
     return True
@@ -59,14 +61,23 @@ def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
+def escape_line(text: str) -> str:
+    """A value from a file, a model or a pull request as one inert log line: no newline or carriage return to
+    start a new line with, no leading `::` for the runner to obey, no credential (the one writer's rule)."""
+    text = _escape_data(secrets.scrub(text))
+    return ("%3A%3A" + text[2:]) if text.startswith("::") else text
+
+
 def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def workflow_command(command: str, message: str, **properties: str | int | None) -> str:
     """`::error file=prompts/a.prompt.yml,line=3,title=…::message` with GitHub's escaping."""
-    props = ",".join(f"{k}={_escape_property(str(v))}" for k, v in properties.items() if v is not None)
-    return f"::{command}{' ' + props if props else ''}::{_escape_data(message)}"
+    props = ",".join(
+        f"{k}={_escape_property(secrets.scrub(str(v)))}" for k, v in properties.items() if v is not None
+    )
+    return f"::{command}{' ' + props if props else ''}::{_escape_data(secrets.scrub(message))}"
 
 
 Sink = Callable[[str], None]
@@ -80,7 +91,7 @@ class Log:
     sink: Sink
 
     def say(self, text: str) -> None:
-        self.sink(f"promptreview: {text}")
+        self.sink(f"promptreview: {escape_line(text)}")
 
     def command(self, command: str, message: str, **properties: str | int | None) -> None:
         self.sink(workflow_command(command, message, **properties))

@@ -30,13 +30,13 @@ bodies, the structured-output fallback); a provider overrides only the hooks whe
 from __future__ import annotations
 
 import json
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
 
+from promptreview import secrets as secrets_
 from promptreview.errors import MissingCredentials
 from promptreview.providers.base import FatalCallError, PinStatus, RetryableCallError
 from promptreview.providers.retry import parse_retry_after
@@ -81,16 +81,9 @@ def error_code(body: Any) -> str | None:
 
 
 def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """Remove credentials from a message before it can reach a log, a report or a PR comment."""
-    for secret in secrets:
-        if not secret:
-            continue
-        # A key pasted with a trailing newline is echoed without it (e.g. in the repr of an illegal header value).
-        for form in sorted({secret, secret.strip()}, key=len, reverse=True):
-            if len(form) >= 4:
-                text = text.replace(form, "***")
-    # OpenAI echoes a masked key in its 401 message; drop even the masked form.
-    return re.sub(r"\b(sk-|sk-ant-|ghp_|gho_|ghs_|github_pat_)[A-Za-z0-9_*\-]{4,}", r"\1***", text)
+    """Remove credentials from a message before it can reach a log, a report or a PR comment: the provider's
+    own, and every one the run holds, in their encodings too (`promptreview.secrets`, the one scrubber)."""
+    return secrets_.scrub(text, secrets)
 
 
 def error_text(body: Any, text: str, secrets: Iterable[str | None]) -> str:

@@ -38,6 +38,7 @@ class RateRow:
     max_increase: float | None = None
     min_detectable: float | None = None
     discordant: int | None = None  # inputs whose rate differs between the sides (0: the test cannot fire)
+    max_rate: float | None = None  # the ceiling of a prompt with no base (`gates.<metric>.max_rate`)
 
 
 @dataclass(frozen=True)

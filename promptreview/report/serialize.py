@@ -70,6 +70,8 @@ def rate_dict(row: RateRow) -> dict[str, Any]:
         out["max_increase"] = row.max_increase
     if row.min_detectable is not None:
         out["min_detectable_increase"] = row.min_detectable
+    if row.max_rate is not None:
+        out["max_rate"] = row.max_rate
     return out
 
 

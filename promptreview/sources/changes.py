@@ -8,11 +8,19 @@ have nothing to run and are only listed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from promptreview.errors import UsageError
 from promptreview.sources import git, paths
 from promptreview.sources.config import Config, PromptEntry
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,13 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
     for fc in git.changed_files(root, base_sha, head_sha):
         entry_new = config.entry_for(fc.new_path) if fc.new_path else None
         entry_old = config.entry_for(fc.old_path) if fc.old_path else None
+        for name in (fc.new_path, fc.old_path):
+            if name and _CONTROL.search(name) and (entry_new or entry_old):
+                # a newline in a file name starts a new log line the Actions runner would obey
+                raise UsageError(
+                    f"prompt file name {_CONTROL.sub(_escaped, name)!r} contains control characters; "
+                    "rename the file"
+                )
         entry = entry_new if entry_new is not None else entry_old
         if entry is None:
             continue

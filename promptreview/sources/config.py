@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import referencing
 import yaml
 
 from promptreview.errors import UsageError
@@ -32,6 +33,9 @@ DEFAULT_GATES: dict[str, dict[str, Any]] = {
     "flip_rate": {"max_increase": 0.05, "gating": False},
     "distribution_shift": {"gating": False},
 }
+# absolute ceilings for an added prompt (no base to compare with): `gates.<metric>.max_rate`
+DEFAULT_MAX_RATES: dict[str, float] = {"parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05}
+DEFAULT_MAX_REQUEST_CHARS = 200_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class PromptEntry:
 class GateSpec:
     max_increase: float
     gating: bool
+    max_rate: float | None = None  # the ceiling an added prompt's rate is held to (None: no ceiling)
 
 
 def gate_specs(raw: dict[str, Any] | None = None) -> dict[str, GateSpec]:
@@ -73,6 +78,7 @@ def gate_specs(raw: dict[str, Any] | None = None) -> dict[str, GateSpec]:
             max_increase=float(given.get("max_increase", default.get("max_increase", 0.0))),
             # a gate named in the config gates unless it says otherwise; shifts and flips only warn by default
             gating=bool(given.get("gating", default["gating"] or name in raw)),
+            max_rate=float(given["max_rate"]) if "max_rate" in given else DEFAULT_MAX_RATES.get(name),
         )
     return gates
 
@@ -155,6 +161,9 @@ class Config:
     model_given: bool = False  # the config names `model:` itself (it then wins over a file's foreign model)
     min_per_stratum: int = 10  # smaller strata are pooled into "other"
     quality_gates: QualityGates = field(default_factory=QualityGates)
+    models: tuple[str, ...] = ()  # models a prompt file may move to (empty: the config's and the base's own)
+    removal: str = "review"  # review: a prompt leaving the review needs the accept label; allow: it does not
+    max_request_chars: int = DEFAULT_MAX_REQUEST_CHARS  # one rendered request, all messages
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -253,7 +262,7 @@ def parse_config(text: str, source: str = "promptreview.yml") -> Config:
         raise UsageError(f"{source}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{source}: must be a mapping with at least 'version: 1' and 'prompts:'")
-    validator = jsonschema.Draft202012Validator(_schema())
+    validator = jsonschema.Draft202012Validator(_schema(), registry=referencing.Registry())
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(list(e.absolute_path)), str(e.path)))
     if errors:
         # the deepest error of the first branch is usually the one a person needs
@@ -306,6 +315,11 @@ def _build(data: dict[str, Any], source: str) -> Config:
         given["allow_fenced"] = data["parsing"]["allow_fenced"]
     if "retry" in data:
         given["retry"] = RetrySpec(**data["retry"])
+    if "models" in data:
+        given["models"] = tuple(data["models"])
+    for key in ("removal", "max_request_chars"):
+        if key in data:
+            given[key] = data[key]
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]

@@ -149,6 +149,12 @@ def read_at(root: Path, rev: str | None, path: str) -> bytes | None:
     """File bytes at a revision (None = working tree); None when the file does not exist there."""
     if rev is None:
         file = root / path
+        # the working tree as a commit would hold it: a symlink leading out of the repository is refused,
+        # not followed (a committed symlink is only its target's name)
+        real_root = root.resolve()
+        real = file.resolve()
+        if real != real_root and real_root not in real.parents:
+            raise UsageError(f"{path}: a symlink that resolves outside the repository; it is not followed")
         return file.read_bytes() if file.is_file() else None
     try:
         return _git(root, "show", f"{rev}:{path}")

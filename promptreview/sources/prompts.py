@@ -17,15 +17,16 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from promptreview.errors import UsageError
 from promptreview.records import Message
+from promptreview.sources import sandbox
 from promptreview.sources.evaluators import EvaluatorSpec
 
 ROLES = ("system", "user", "assistant", "developer")
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+# the bounded sandbox (`sandbox.py`): time, output size and loop budgets on every render
+_ENV = sandbox.environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 class TemplateProblem(ValueError):
@@ -35,7 +36,7 @@ class TemplateProblem(ValueError):
 def render_jinja(source: str, values: Mapping[str, Any]) -> str:
     """Render one Jinja template in the sandbox: the one place a prompt file's Jinja is executed."""
     try:
-        return _ENV.from_string(source).render(**values)
+        return sandbox.render(_ENV.from_string(source), values)
     except jinja2.UndefinedError as exc:
         raise TemplateProblem(str(exc.message)) from None
     except jinja2.exceptions.SecurityError as exc:

@@ -1,21 +1,57 @@
 """JSON Schemas that outputs are validated against: read from a file the config names (at a revision), or
-declared in a prompt file, and checked to be valid schemas before any model call."""
+declared in a prompt file, and checked to be valid schemas before any model call.
+
+No lookups, ever: a schema comes from a pull request, and jsonschema's default would fetch any `$ref` it cannot
+resolve (`http://…`, `file://…`). Every schema is compiled with an empty `referencing` registry, and every
+`$ref` is resolved when the schema is loaded: inside the document, or in a JSON file beside it in the same
+commit (read through `paths`, so it stays inside the repository). A sibling file is bundled into the schema
+under `$defs` with its own `$id`, so the schema that goes on the wire and into the validator is self-contained.
+Anything else is a `UsageError` naming the ref, before any model call.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
+import referencing
+import referencing.jsonschema
 from jsonschema.protocols import Validator
+from referencing.exceptions import NoSuchResource, Unresolvable
 
 from promptreview.errors import UsageError
 from promptreview.sources import paths
 
+# the base URI a schema without its own `$id` gets: a relative `$ref` joins onto it as a repository path
+LOCAL_BASE = "https://promptreview.invalid/"
+_DATA_KEYS = frozenset({"enum", "const", "examples", "default"})  # values there are data, not schemas
+_REF_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+MAX_SIBLINGS = 50  # sibling files one schema may pull in
+
+
+def _refuse(uri: str) -> referencing.Resource[Any]:
+    """The registry's retrieval: refuses every URI (so a validator can never fetch anything)."""
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+
+def empty_registry() -> referencing.Registry[Any]:
+    return referencing.Registry(retrieve=_refuse)  # type: ignore[call-arg]
+
+
+def _specification(schema: dict[str, Any]) -> referencing.Specification[Any]:
+    dialect = schema.get("$schema")
+    return referencing.jsonschema.specification_with(
+        dialect if isinstance(dialect, str) else "", default=referencing.jsonschema.DRAFT202012
+    )
+
 
 def make_validator(schema: dict[str, Any] | None, where: str) -> Validator | None:
-    """A validator for `schema` (its own `$schema` draft, else 2020-12) with format checks; None for no schema."""
+    """A validator for `schema` (its own `$schema` draft, else 2020-12) with format checks; None for no schema.
+
+    Compiled with an empty registry; its refs are checked here, so a ref that would need a lookup fails now."""
     if schema is None:
         return None
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
@@ -24,12 +60,105 @@ def make_validator(schema: dict[str, Any] | None, where: str) -> Validator | Non
     except jsonschema.SchemaError as exc:
         path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
         raise UsageError(f"{where}: not a valid JSON Schema at {path}: {exc.message}") from None
-    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    _check_refs(schema, where)
+    validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=empty_registry())
     return validator
 
 
+class _Siblings:
+    """Retrieval of `LOCAL_BASE` URIs from the repository at one revision; everything else is refused."""
+
+    def __init__(self, root: Path | None, rev: str | None, where: str) -> None:
+        self.root, self.rev, self.where = root, rev, where
+        self.found: dict[str, dict[str, Any]] = {}
+
+    def __call__(self, uri: str) -> referencing.Resource[Any]:
+        if self.root is None or not uri.startswith(LOCAL_BASE):
+            raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+        rel = uri[len(LOCAL_BASE) :].split("#", 1)[0]
+        if uri not in self.found:
+            if len(self.found) >= MAX_SIBLINGS:
+                raise UsageError(f"{self.where}: more than {MAX_SIBLINGS} schema files referenced")
+            try:
+                _, data = paths.read_inside(self.root, self.rev, rel, f"{self.where}: $ref")
+                doc = json.loads(data.decode("utf-8"))
+            except (UsageError, UnicodeDecodeError, json.JSONDecodeError):
+                raise NoSuchResource(ref=uri) from None  # type: ignore[call-arg]
+            if not isinstance(doc, dict):
+                raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+            self.found[uri] = doc
+        return _specification(self.found[uri]).create_resource(self.found[uri])
+
+
+def _check_refs(schema: dict[str, Any], where: str, retrieve: Any = _refuse, base: str = LOCAL_BASE) -> None:
+    """Resolve every `$ref` of `schema` without any lookup (`retrieve` may read sibling files)."""
+    spec = _specification(schema)
+    resource = spec.create_resource(schema)
+    uri = resource.id() or base
+    registry: referencing.Registry[Any] = referencing.Registry(retrieve=retrieve).with_resource(  # type: ignore[call-arg]
+        uri, resource
+    )
+    pending: list[tuple[Any, Any, str]] = [(schema, registry.resolver(uri), "")]
+    while pending:
+        node, resolver, pointer = pending.pop()
+        if isinstance(node, list):
+            pending += [(item, resolver, f"{pointer}/{i}") for i, item in enumerate(node)]
+            continue
+        if not isinstance(node, dict):
+            continue
+        if pointer and isinstance(node.get("$id"), str):
+            resolver = resolver.in_subresource(spec.create_resource(node))
+        for key in _REF_KEYS:
+            ref = node.get(key)
+            if not isinstance(ref, str):
+                continue
+            try:
+                resolved = resolver.lookup(ref)
+            except UsageError:
+                raise
+            except (Unresolvable, NoSuchResource, ValueError, LookupError, TypeError):
+                raise UsageError(
+                    f"{where}: $ref {ref!r} at {pointer or '/'} does not resolve inside the schema "
+                    "(or a JSON file beside it in the repository); promptreview never fetches a schema: "
+                    "inline the definition under $defs"
+                ) from None
+            del resolved  # found: a sibling file it reached is walked by `resolve_refs`
+        for key, value in node.items():
+            if key not in _DATA_KEYS and isinstance(value, dict | list):
+                pending.append((value, resolver, f"{pointer}/{key}"))
+
+
+def resolve_refs(
+    schema: dict[str, Any], where: str, root: Path | None, rev: str | None, path: str | None
+) -> dict[str, Any]:
+    """`schema` with every `$ref` checked and every sibling file it names bundled in; a `UsageError` names the
+    first ref that would need a lookup. `path`: the file the schema lives in (its siblings sit beside it)."""
+    retrieve = _Siblings(root, rev, where)
+    base = LOCAL_BASE + (path or "schema.json")
+    _check_refs(schema, where, retrieve, base)
+    # sibling files reached from other siblings: keep walking until no new file turns up
+    done: set[str] = set()
+    while set(retrieve.found) - done:
+        for uri in sorted(set(retrieve.found) - done):
+            done.add(uri)
+            _check_refs(retrieve.found[uri], where, retrieve, uri)
+    if not retrieve.found:
+        return schema
+    bundled = copy.deepcopy(schema)
+    bundled.setdefault("$id", base)
+    defs_key = (
+        "$defs"
+        if _specification(schema).name not in ("draft-03", "draft-04", "draft-06", "draft-07")
+        else "definitions"
+    )
+    defs = bundled.setdefault(defs_key, {})
+    for uri, doc in sorted(retrieve.found.items()):
+        defs[f"promptreview:{PurePosixPath(uri[len(LOCAL_BASE) :])}"] = {**doc, "$id": uri}
+    return bundled
+
+
 def load_schema(root: Path, rev: str | None, raw: str, what: str = "schema") -> dict[str, Any]:
-    """The schema file `raw` (a config path) at revision `rev`, parsed and checked."""
+    """The schema file `raw` (a config path) at revision `rev`, parsed and checked (refs included)."""
     rel, data = paths.read_inside(root, rev, raw, what)
     try:
         schema = json.loads(data.decode("utf-8"))
@@ -39,5 +168,17 @@ def load_schema(root: Path, rev: str | None, raw: str, what: str = "schema") -> 
         raise UsageError(f"{rel}: the schema is not valid JSON ({exc.msg})") from None
     if not isinstance(schema, dict):
         raise UsageError(f"{rel}: a JSON Schema must be an object")
+    check_schema(schema, rel)
+    schema = resolve_refs(schema, rel, root, rev, rel)
     make_validator(schema, rel)
     return schema
+
+
+def check_schema(schema: dict[str, Any], where: str) -> None:
+    """The schema is a valid schema of its draft (refs not yet resolved)."""
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    try:
+        cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        raise UsageError(f"{where}: not a valid JSON Schema at {path}: {exc.message}") from None

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.sources import sandbox
 from promptreview.sources.formats.mustache import MUSTACHE
 from promptreview.sources.prompts import JINJA, Engine, PromptTemplate, TemplateProblem
 
@@ -29,8 +30,24 @@ _ROLE_WORDS = {"system": "system", "human": "user", "user": "user", "ai": "assis
                "developer": "developer"}  # fmt: skip
 
 
+def _check_fields(source: str) -> list[str]:
+    """The fields of an f-string template, refused when they could reach past a plain value: attribute access
+    and indexing (refused by LangChain itself), or a format width that pads a value to megabytes."""
+    fields = []
+    for _, name, spec, _ in string.Formatter().parse(source):
+        if name is None:
+            continue
+        if "." in name or "[" in name:
+            raise TemplateProblem(f"f-string field {{{name}}}: attribute access and indexing are not allowed")
+        if spec and ("{" in spec or sandbox.WIDE_FORMAT.search(spec)):
+            raise TemplateProblem(f"f-string field {{{name}}}: format spec {spec!r} refused by the sandbox")
+        fields.append(name)
+    return fields
+
+
 def render_fstring(source: str, values: Mapping[str, Any]) -> str:
     try:
+        _check_fields(source)
         return string.Formatter().vformat(source, (), dict(values))
     except KeyError as exc:
         raise TemplateProblem(f"'{exc.args[0]}' is undefined") from None
@@ -40,10 +57,10 @@ def render_fstring(source: str, values: Mapping[str, Any]) -> str:
 
 def fstring_variables(source: str) -> set[str]:
     try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(source) if f is not None]
+        fields = _check_fields(source)
     except ValueError as exc:
         raise TemplateProblem(f"f-string template error ({exc})") from None
-    return {f.split(".")[0].split("[")[0] for f in fields if f}
+    return {f for f in fields if f}
 
 
 FSTRING = Engine("f-string", render_fstring, fstring_variables)

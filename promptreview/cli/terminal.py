@@ -1,0 +1,84 @@
+"""What reaches the terminal: every write to stdout and stderr passes the one secrets scrubber, and control
+characters from files, models or pull requests (escape sequences, a bare carriage return) are shown escaped.
+
+`scrubbed_streams` swaps `sys.stdout`/`sys.stderr` for the run of one command and puts them back after.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from promptreview import secrets
+
+# C0 controls but tab and newline, DEL, C1 controls; the progress bar's own sequences are let through
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_PROGRESS = re.compile(r"\r|\x1b\[\?25[lh]|\x1b\[2K|\x1b\[\d*[AK]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def terminal_safe(text: str, keep_newlines: bool = True) -> str:
+    """`text` with control characters shown as `\\xNN` (newlines kept unless `keep_newlines` is False)."""
+    out = _CONTROL.sub(_escape, text)
+    return out if keep_newlines else out.replace("\n", "\\x0a")
+
+
+class _Scrubbed(io.TextIOBase):
+    """A text stream that scrubs credentials and escapes control characters before writing to `inner`."""
+
+    def __init__(self, inner: TextIO, progress: bool) -> None:
+        self.inner = inner
+        self.progress = progress  # stderr: the progress bar's cursor sequences pass
+
+    def write(self, text: str) -> int:
+        clean = secrets.scrub(text)
+        if self.progress:
+            parts = _PROGRESS.split(clean)
+            seps = _PROGRESS.findall(clean)
+            clean = "".join(
+                terminal_safe(part) + (seps[i] if i < len(seps) else "") for i, part in enumerate(parts)
+            )
+        else:
+            clean = terminal_safe(clean)
+        self.inner.write(clean)
+        if self.progress:  # stderr: what it says is seen at once, as an unwrapped stderr would show it
+            self.inner.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.inner, "encoding", "utf-8") or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.inner, "errors", None)
+
+    def writable(self) -> bool:
+        return True
+
+
+@contextmanager
+def scrubbed_streams() -> Iterator[None]:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = _Scrubbed(out, progress=False)
+    sys.stderr = _Scrubbed(err, progress=True)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
