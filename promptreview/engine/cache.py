@@ -39,6 +39,10 @@ _MIGRATIONS = [
 ]
 
 
+# keys per look-up query (SQLite allows at least 999 bound parameters)
+_LOOKUP_BATCH = 900
+
+
 def default_cache_path(env: Mapping[str, str]) -> Path:
     if env.get("PROMPTREVIEW_CACHE_DIR"):
         return Path(env["PROMPTREVIEW_CACHE_DIR"]) / "cache.sqlite"
@@ -87,10 +91,20 @@ class ResponseCache:
     def lookup(self, requests: list[CompletionRequest]) -> dict[str, ProviderResponse]:
         """The stored answers for these requests, by cache key (one look-up each, however often a key repeats)."""
         found: dict[str, ProviderResponse] = {}
-        for key in dict.fromkeys(r.cache_key() for r in requests):
-            row = self._db.execute("SELECT response_json FROM completions WHERE key = ?", (key,)).fetchone()
-            if row is not None:
-                found[key] = _response(row[0])
+        keys = list(dict.fromkeys(r.cache_key() for r in requests))
+        decoded: dict[
+            str, ProviderResponse
+        ] = {}  # one decoding per stored text: identical answers are common
+        for start in range(0, len(keys), _LOOKUP_BATCH):  # one query per batch, not one per key
+            batch = keys[start : start + _LOOKUP_BATCH]
+            marks = ",".join("?" * len(batch))
+            for key, text in self._db.execute(
+                f"SELECT key, response_json FROM completions WHERE key IN ({marks})", batch
+            ):
+                response = decoded.get(text)
+                if response is None:
+                    response = decoded[text] = _response(text)
+                found[key] = response
         return found
 
     def put(self, request: CompletionRequest, response: ProviderResponse) -> None:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from ._common import EXACT_MAX_NONZERO as EXACT_MAX_NONZERO
 from .decision import gate_decision
-from .flips import FlipResult, flip_rate, flip_vs_noise, noise_floor
+from .flips import FlipResult, flip_rate, flip_vs_noise, flip_vs_noise_codes, noise_floor
 from .multiplicity import benjamini_hochberg, holm
 from .paired import PairedRateResult, mcnemar_p, newcombe_paired_interval, paired_rate_test
 from .power import icc_estimate, min_detectable_increase, underpowered
@@ -51,6 +51,7 @@ __all__ = [
     "clustered_wilson",
     "flip_rate",
     "flip_vs_noise",
+    "flip_vs_noise_codes",
     "gate_decision",
     "holm",
     "icc_estimate",
