@@ -103,10 +103,10 @@ class CompletionRequest:
                 if len(_SHARED) > 256:
                     _SHARED.clear()
                 _SHARED[memo_key] = known  # holds the schemas, so their ids cannot be reused meanwhile
-        blob = (
-            f'{known[2]}"messages":{_dumps([[m.role, m.content] for m in self.messages])}'
-            f'{known[3]},"sample":{_dumps(self.sample_index)}}}'
-        )
+        global _LAST_MESSAGES
+        if _LAST_MESSAGES[0] is not self.messages:  # the K samples of an input share one messages tuple
+            _LAST_MESSAGES = (self.messages, _dumps([[m.role, m.content] for m in self.messages]))
+        blob = f'{known[2]}"messages":{_LAST_MESSAGES[1]}{known[3]},"sample":{_dumps(self.sample_index)}}}'
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -117,6 +117,8 @@ def _dumps(value: Any) -> str:
 # The encoded parts a prompt side's requests share, by their settings and the identity of their schemas
 # (schemas are read once per prompt version and never mutated).
 _SHARED: dict[tuple[Any, ...], tuple[Any, Any, str, str]] = {}
+# The last messages tuple encoded, and its encoding (held, so its identity stays its own).
+_LAST_MESSAGES: tuple[object, str] = (None, "")
 
 
 @dataclass(frozen=True)

@@ -171,41 +171,54 @@ def _split_terms(labels: IntArray, masks: npt.NDArray[np.bool_]) -> FloatArray:
 
 
 def _local_labels(pooled: IntArray) -> IntArray:
-    """Each row's codes relabelled 0, 1, ... by decreasing count (ties by code), missing -1, then sorted.
+    """Each row's answers relabelled canonically: label 0 for its most frequent answer, 1 for the next, ...,
+    laid out in order and padded with -1 (missing).
 
-    Two inputs with the same pattern of counts get the same row, so their null terms are computed once.
+    Only the counts matter to the split terms, so two inputs with the same pattern of counts get the same
+    row and their null terms are computed once. Vectorised: one sort of (row, code) keys.
     """
-    out = np.full(pooled.shape, -1, dtype=np.int64)
-    for i, row in enumerate(pooled):
-        codes, counts = np.unique(row[row >= 0], return_counts=True)
-        order = np.lexsort((codes, -counts))
-        out[i, : counts.sum()] = np.repeat(np.arange(len(codes)), counts[order])
-    return out
+    m, width = pooled.shape
+    span = int(pooled.max(initial=-1)) + 2
+    keys = np.repeat(np.arange(m, dtype=np.int64), width) * span + (pooled.ravel() + 1)
+    uniq, counts = np.unique(keys, return_counts=True)
+    valid = (uniq % span) != 0
+    row, counts = uniq[valid] // span, counts[valid]
+    order = np.lexsort((-counts, row))  # by row, then by decreasing count
+    row, counts = row[order], counts[order]
+    first = np.searchsorted(row, np.arange(m))
+    rank = np.arange(len(row)) - first[row]
+    table = np.zeros((m, width), dtype=np.int64)
+    table[row, rank] = counts
+    cum = np.cumsum(table, axis=1)  # (m, width)
+    position = np.arange(width)
+    labels = (cum[:, None, :] <= position[None, :, None]).sum(axis=2)
+    return np.where(position[None, :] < cum[:, -1:], labels, -1).astype(np.int64)
 
 
 def _resample_table(
     pooled: IntArray, k: int, n_resamples: int, t_obs: float, eps: float, rng: np.random.Generator
 ) -> int:
-    """Hits T* >= T with each input's split drawn uniformly from the C(2K, K) enumerated splits."""
+    """Hits T* >= T with each input's split drawn uniformly from the C(2K, K) enumerated splits.
+
+    Inputs with the same pattern of answer counts have the same null terms, each taking a handful of
+    distinct values; the sum of n such independent terms is drawn as multinomial counts of those values
+    (the same law as n separate draws), so a resample costs O(patterns × values), not O(inputs).
+    """
     labels = _local_labels(pooled)
     patterns, which = np.unique(labels, axis=0, return_inverse=True)
-    which = which.ravel()
+    sizes = np.bincount(which.ravel(), minlength=len(patterns))
     splits = np.array(
         [np.isin(np.arange(2 * k), c) for c in itertools.combinations(range(2 * k), k)], dtype=bool
     )
-    table = np.stack([_split_terms(p, splits) for p in patterns])  # (P, S)
-    flat = table.ravel()
-    offset = which * splits.shape[0]
-    m = len(which)
-    chunk = max(1, CHUNK_CELLS // m)
-    hits = done = 0
-    while done < n_resamples:
-        r = min(chunk, n_resamples - done)
-        draws = rng.integers(0, splits.shape[0], size=(r, m))
-        tstar = flat[draws + offset[None, :]].sum(axis=1)
-        hits += int(np.count_nonzero(tstar >= t_obs - eps))
-        done += r
-    return hits
+    tstar = np.zeros(n_resamples)
+    for pattern, size in zip(patterns, sizes, strict=True):
+        values, counts = np.unique(_split_terms(pattern, splits), return_counts=True)
+        if len(values) == 1:
+            tstar += size * values[0]
+            continue
+        draws = rng.multinomial(int(size), counts / counts.sum(), size=n_resamples)  # (R, values)
+        tstar += draws @ values
+    return int(np.count_nonzero(tstar >= t_obs - eps))
 
 
 def _resample_keys(
