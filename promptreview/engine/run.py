@@ -106,7 +106,9 @@ async def _run(
             if completion.response is not None:
                 answered += 1
                 if cache is not None:
-                    cache.put(request, completion.response)  # written at once: a re-run resumes from here
+                    cache.put(
+                        request, completion.response
+                    )  # stored as it arrives: a re-run resumes from here
             else:
                 exhausted += 1
                 if answered == 0 and exhausted >= UNREACHABLE_AFTER and not stopping.is_set():
