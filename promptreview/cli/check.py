@@ -30,6 +30,7 @@ def check(
     output: str | None,
     no_cache: bool,
     plan: bool,
+    sequential: bool | None = None,
 ) -> int:
     """Review the prompt files changed between BASE and HEAD."""
 
@@ -48,6 +49,7 @@ def check(
                 plan_only=plan,
                 env=dict(os.environ),
                 progress=progress,
+                sequential=sequential,
             )
         )
 

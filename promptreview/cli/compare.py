@@ -51,6 +51,7 @@ def compare(
     output: str | None,
     no_cache: bool,
     plan: bool,
+    sequential: bool | None = None,
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
@@ -86,6 +87,7 @@ def compare(
             plan_only=plan,
             env=dict(os.environ),
             progress=progress,
+            sequential=sequential,
         )
         return review_files(opts, old, new, entry, config)
 

@@ -43,6 +43,7 @@ class ReviewOptions:
     use_cache: bool = True
     plan_only: bool = False
     progress: ProgressCallback | None = None
+    sequential: bool | None = None  # --sequential; None: the config's `sequential`
 
 
 @dataclass(frozen=True)

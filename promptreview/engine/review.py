@@ -15,7 +15,7 @@ from promptreview.engine.plan import ReviewOptions, ReviewPlan, plan_changes, pl
 from promptreview.engine.run import RunSettings, run_requests
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import Completion
-from promptreview.report.model import PromptReport, Report
+from promptreview.report.model import PromptReport, Report, SequentialInfo
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
 
@@ -83,16 +83,29 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
             plan.providers,
         )
         settings = _settings(opts, config)
-        completions = (
-            run_requests(requests, plan.providers, cache, settings, opts.progress, known) if requests else []
-        )
+        by_job: dict[int, list[Completion]] = defaultdict(list)
+        sequential: dict[int, SequentialInfo] = {}
+        if config.sequential if opts.sequential is None else opts.sequential:
+            from promptreview.engine import sequential as batches
+
+            plan, ran, sequential = batches.run_plan(plan, cache, settings, config, opts.progress, known)
+            by_job.update(ran)
+        else:
+            completions = (
+                run_requests(requests, plan.providers, cache, settings, opts.progress, known)
+                if requests
+                else []
+            )
+            for call, completion in zip(calls, completions, strict=True):
+                by_job[call.job].append(completion)
     finally:
         if cache is not None:
             cache.close()
-    by_job: dict[int, list[Completion]] = defaultdict(list)
-    for call, completion in zip(calls, completions, strict=True):
-        by_job[call.job].append(completion)
     prompts, served = _score_and_decide(plan, by_job, config) if plan.jobs else ([], [])
+    prompts = [
+        replace(p, sequential=sequential[job.index]) if job.index in sequential else p
+        for p, job in zip(prompts, plan.jobs, strict=True)
+    ]
     provider_notes = [note for provider in plan.providers.values() for note in provider.notes]
     return assemble.report(
         plan,

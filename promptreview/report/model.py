@@ -106,6 +106,22 @@ class Example:
 
 
 @dataclass(frozen=True)
+class SequentialInfo:
+    """How a sequential review (`sequential: true`, `--sequential`) ran one prompt: where it stopped and why."""
+
+    stopped: bool  # True: it stopped before running every planned input
+    after_inputs: int  # inputs that ran
+    planned_inputs: int
+    reason: str  # regression | futility | completed (ran every input) | not applicable (no base side)
+    looks: int  # interim looks taken
+    planned_calls: int = 0
+    calls: int = 0  # calls its inputs needed (made or cached)
+    e_values: Mapping[str, Mapping[str, float]] = field(
+        default_factory=dict
+    )  # last look: metric -> kind -> e
+
+
+@dataclass(frozen=True)
 class PromptReport:
     path: str
     change: str  # modified | added | removed | renamed
@@ -126,6 +142,7 @@ class PromptReport:
     notes: Sequence[str] = ()
     warnings: Sequence[str] = ()
     failure_details: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # outcome -> why -> n
+    sequential: SequentialInfo | None = None  # set when the review ran sequentially
 
 
 # -- --plan --------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from promptreview.report.model import (
     PromptReport,
     RateRow,
     Report,
+    SequentialInfo,
     ShiftRow,
     StratumRow,
 )
@@ -142,6 +143,20 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "failure_details": p.failure_details,
         "notes": p.notes,
         "warnings": p.warnings,
+        **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
+    }
+
+
+def _sequential(info: SequentialInfo) -> dict[str, Any]:
+    return {
+        "stopped": info.stopped,
+        "after_inputs": info.after_inputs,
+        "planned_inputs": info.planned_inputs,
+        "reason": info.reason,
+        "looks": info.looks,
+        "planned_calls": info.planned_calls,
+        "calls": info.calls,
+        "e_values": {m: dict(v) for m, v in info.e_values.items()},
     }
 
 

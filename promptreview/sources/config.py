@@ -90,6 +90,7 @@ class Config:
     alpha: float = 0.05  # gates.alpha
     gates: dict[str, GateSpec] = field(default_factory=gate_specs)
     source: str = "promptreview.yml"
+    sequential: bool = False  # run inputs in batches and stop once the verdict is settled
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -234,6 +235,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
         given["allow_fenced"] = data["parsing"]["allow_fenced"]
     if "retry" in data:
         given["retry"] = RetrySpec(**data["retry"])
+    if "sequential" in data:
+        given["sequential"] = data["sequential"]
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]
