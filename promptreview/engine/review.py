@@ -6,6 +6,7 @@ The two entry points differ only in where the prompts come from: `review_changes
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import replace
 
@@ -83,6 +84,11 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
             plan.providers,
         )
         settings = _settings(opts, config)
+        # the analysis' imports (pandas, scipy: a second or more) load while the calls wait on the network
+        networked = any(
+            r.model.provider != "sim" for r, k in zip(requests, keys, strict=True) if k in uncached
+        )
+        warm = _warm_analysis() if networked else None
         by_job: dict[int, list[Completion]] = defaultdict(list)
         sequential: dict[int, SequentialInfo] = {}
         if config.sequential if opts.sequential is None else opts.sequential:
@@ -101,6 +107,8 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
     finally:
         if cache is not None:
             cache.close()
+    if warm is not None:
+        warm.join()  # never import a module from two threads at once
     prompts, served = _score_and_decide(plan, by_job, config) if plan.jobs else ([], [])
     prompts = [
         replace(p, sequential=sequential[job.index]) if job.index in sequential else p
@@ -118,6 +126,25 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         provider_notes=provider_notes,
         served_warnings=served,
     )
+
+
+def _import_analysis() -> None:
+    try:
+        from promptreview.engine import decide, estimate  # noqa: F401
+        from promptreview.engine.analyse import analyse_prompt  # noqa: F401
+        from promptreview.engine.frame import build_frame  # noqa: F401
+        from promptreview.engine.score import score_job  # noqa: F401
+    except Exception:  # noqa: BLE001  the main thread imports them again and reports any error itself
+        return
+
+
+def _warm_analysis() -> threading.Thread:
+    """Import the analysis in a background thread: a review's calls spend their time waiting on the network,
+    so the interpreter is free to load pandas and scipy meanwhile (the imports hold the lock only between
+    waits). The thread is joined before the analysis starts."""
+    thread = threading.Thread(target=_import_analysis, name="promptreview-warm-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def _score_and_decide(
