@@ -169,4 +169,9 @@ def _score_and_decide(
         assemble.prompt_report(job, decision, estimate.cost(job, by_job[job.index], config))
         for job, decision in zip(plan.jobs, decisions, strict=True)
     ]
+    for i, job in enumerate(plan.jobs):
+        tokens, saved = estimate.prompt_cache(job, by_job[job.index], config)
+        if tokens is not None:
+            calls = replace(prompts[i].calls, cached_input_tokens=tokens, cache_savings_usd=saved)
+            prompts[i] = replace(prompts[i], calls=calls)
     return prompts, served

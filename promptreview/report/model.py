@@ -89,6 +89,9 @@ class CallStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: Mapping[str, float] | None = None  # base, head, delta
+    # provider-side prompt caching: input tokens served from the provider's cache, per side, and what that saved
+    cached_input_tokens: Mapping[str, int] | None = None  # side -> tokens (None: the provider reports none)
+    cache_savings_usd: Mapping[str, float] | None = None  # side -> USD saved against the full input price
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,10 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
     }
     if p.calls.cost_usd is not None:
         calls["cost_usd"] = p.calls.cost_usd
+    if p.calls.cached_input_tokens is not None:
+        calls["cached_input_tokens"] = dict(p.calls.cached_input_tokens)
+    if p.calls.cache_savings_usd is not None:
+        calls["cache_savings_usd"] = dict(p.calls.cache_savings_usd)
     return {
         "path": p.path,
         "old_path": p.old_path,
