@@ -67,12 +67,25 @@ def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) 
     return np.array([population[label] / total / present[label] for label in labels])
 
 
-def _per_input_rates(side: pd.DataFrame, outcome: str, inputs: pd.Index) -> tuple[FloatArray, FloatArray]:
-    """Per input: the share of its non-error completions with `outcome`, and how many there were."""
-    valid = side[side["outcome"] != "error"]
-    grouped = (valid["outcome"] == outcome).groupby(valid["input_id"])
-    rates = grouped.mean().reindex(inputs).to_numpy(dtype=float)
-    counts = grouped.size().reindex(inputs).fillna(0).to_numpy(dtype=float)
+def _per_input_rates(
+    side: pd.DataFrame, outcome: str, inputs: pd.Index, *, include_errors: bool = False
+) -> tuple[FloatArray, FloatArray]:
+    """Per input: the share of its non-error completions with `outcome`, and how many there were (NaN and 0
+    for an input without any). `include_errors`: over all its completions instead.
+
+    Counted with numpy (one index lookup and two bincounts): a pandas groupby per call was the analysis' hot
+    spot at 50,000 completions. Same numbers as the groupby mean and size."""
+    outcomes = side["outcome"].to_numpy(dtype=object)
+    position = inputs.get_indexer(pd.Index(side["input_id"].to_numpy(dtype=object)))
+    keep = position >= 0
+    if not include_errors:
+        keep &= outcomes != "error"
+    counts = np.bincount(position[keep], minlength=len(inputs)).astype(float)
+    hits = np.bincount(
+        position[keep], weights=(outcomes[keep] == outcome).astype(float), minlength=len(inputs)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.where(counts > 0, hits / counts, np.nan)
     return rates, counts
 
 
@@ -100,12 +113,7 @@ def _side_interval(
 ) -> tuple[float, float]:
     """Wilson interval of one side's rate with inputs as clusters (K samples of an input are not independent)."""
     inputs = pd.Index(sorted(side["input_id"].unique()))  # unique() first: iterating a str column is slow
-    if outcome == "error":
-        grouped = (side["outcome"] == "error").groupby(side["input_id"])
-        rates = grouped.mean().reindex(inputs).to_numpy(float)
-        counts = grouped.size().reindex(inputs).to_numpy(float)
-    else:
-        rates, counts = _per_input_rates(side, outcome, inputs)
+    rates, counts = _per_input_rates(side, outcome, inputs, include_errors=outcome == "error")
     strata_of = side.drop_duplicates("input_id").set_index("input_id")["stratum"]
     weights = _input_weights(inputs, strata_of, sample) if weighted and outcome != "error" else None
     low, high = stats.clustered_wilson(rates, weights, counts)
