@@ -1,6 +1,7 @@
 """SQLite store of completed model calls, keyed by `CompletionRequest.cache_key()`.
 
-Each completion is written the moment it finishes, so an interrupted review resumes where it stopped.
+Each completion is written as it finishes (committed in short groups, see `put`), so an interrupted review resumes
+where it stopped.
 Errors are never stored: a call that failed is made again next time.
 """
 

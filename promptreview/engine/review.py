@@ -88,10 +88,12 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         networked = any(
             r.model.provider != "sim" for r, k in zip(requests, keys, strict=True) if k in uncached
         )
-        warm = _warm_analysis() if networked else None
+        in_batches = config.sequential if opts.sequential is None else opts.sequential
+        # (a sequential review loads the statistics itself after its first batch: no second importer then)
+        warm = _warm_analysis() if networked and not in_batches else None
         by_job: dict[int, list[Completion]] = defaultdict(list)
         sequential: dict[int, SequentialInfo] = {}
-        if config.sequential if opts.sequential is None else opts.sequential:
+        if in_batches:
             from promptreview.engine import sequential as batches
 
             plan, ran, sequential = batches.run_plan(plan, cache, settings, config, opts.progress, known)

@@ -1,6 +1,6 @@
 """Run the planned calls: asyncio with bounded concurrency, the response cache, and shared retries.
 
-Each answer is written to the cache the moment it arrives, so an interrupted review resumes; identical
+Each answer is written to the cache as it arrives, so an interrupted review resumes; identical
 requests share one call. A provider that is down (fatal error, or nothing answered at all) stops the run
 with `ProviderError` (exit 3).
 """

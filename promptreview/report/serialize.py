@@ -124,10 +124,12 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
     }
     if p.calls.cost_usd is not None:
         calls["cost_usd"] = p.calls.cost_usd
-    if p.calls.cached_input_tokens is not None:
-        calls["cached_input_tokens"] = dict(p.calls.cached_input_tokens)
-    if p.calls.cache_savings_usd is not None:
-        calls["cache_savings_usd"] = dict(p.calls.cache_savings_usd)
+    # always present (null: the provider reported no cached tokens, or the price is unknown), so every report
+    # has the same keys whichever provider answered
+    cached = p.calls.cached_input_tokens
+    calls["cached_input_tokens"] = dict(cached) if cached is not None else None
+    saved = p.calls.cache_savings_usd
+    calls["cache_savings_usd"] = dict(saved) if saved is not None else None
     return {
         "path": p.path,
         "old_path": p.old_path,
