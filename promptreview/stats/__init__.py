@@ -27,6 +27,8 @@ stats; stats.holm(...)``), the modules are an implementation detail:
 * ``weighting``: population weights of stratified samples;
 * ``power``: minimum detectable increase, underpowered gates, ICC estimate;
 * ``decision``: the pass / warn / fail rule of one gated rate;
+* ``sequential``: anytime-valid e-processes that stop a sequential review early (import it from its
+  module: ``from promptreview.stats.sequential import decide_look``);
 * ``_common``: resampling limits and the missing-value rule shared by the modules above.
 """
 
