@@ -66,7 +66,7 @@ gates:
             "prompts[0].sampel: unknown key",
         ),
         ("version: 2\nprompts: [{files: a, suite: b}]", "version: must be 1"),
-        ("version: 1\nprompts: [{files: a}]", "prompts[0]: missing required key 'suite'"),
+        ("version: 1\nprompts: [{suite: s.jsonl}]", "prompts[0]: missing required key 'files'"),
         ("version: 1\nprompts: []", "prompts: must not be empty"),
         (MINIMAL + "gates: {alpha: 1.5}\n", "gates.alpha: must be a number > 0 and < 1"),
         (

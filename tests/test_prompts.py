@@ -25,7 +25,7 @@ testData:
 
 def test_github_models_prompt_file():
     t = load_prompt("p.prompt.yml", PROMPT_YML.encode())
-    assert t.model == "github:openai/gpt-4o-mini"
+    assert t.model is None and t.model_hint == "github:openai/gpt-4o-mini"  # the config's model may override
     assert t.params == {"temperature": 0.2, "max_tokens": 300}
     assert t.schema == {"type": "object", "properties": {"a": {"type": "string"}}}
     assert t.schema_name == "triage"
@@ -90,11 +90,6 @@ def test_non_utf8_prompt_file():
             b"messages: [{role: user, content: hi}]\njsonSchema: '{bad'",
             "jsonSchema is not valid JSON",
         ),
-        (
-            "p.prompt.yml",
-            b"messages: [{role: user, content: hi}]\nmodelParameters: {warmth: 1}",
-            "unknown parameter",
-        ),
         ("p.json", b"[{", "not valid JSON"),
         ("p.prompt.yml", b"messages: [\n", "not valid YAML"),
     ],
@@ -108,3 +103,11 @@ def test_template_syntax_error_is_reported_at_check():
     t = load_prompt("p.txt", b"{{ unclosed ")
     with pytest.raises(UsageError, match="syntax error"):
         check_template(t, set(), "s.jsonl")
+
+
+def test_unknown_model_parameter_is_a_warning_not_an_error():
+    t = load_prompt(
+        "p.prompt.yml", b"messages: [{role: user, content: hi}]\nmodelParameters: {warmth: 1, topP: 0.5}"
+    )
+    assert t.params == {"top_p": 0.5}
+    assert any("warmth" in w for w in t.warnings)

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import importlib.util
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -263,7 +264,7 @@ def test_expected_schema_shapes_answers_like_a_sent_schema() -> None:
 def test_no_json_and_no_schema_gives_prose() -> None:
     for r in draws(100, system="Classify this support ticket for the team.", schema=None):
         assert outcome(r, schema=None) in ("parse_failure", "refusal")
-        assert r.text.startswith("I'd file this under ") or r.text == sim.REFUSAL_TEXT
+        assert r.text.startswith("Thank") or r.text == sim.REFUSAL_TEXT
 
 
 def test_json_without_schema_gives_a_generic_object() -> None:
@@ -460,3 +461,31 @@ def test_sample_suite_is_reproducible_and_shaped_as_documented() -> None:
     assert Counter(r["channel"] for r in ROWS) == {"email": 155, "chat": 100, "phone": 65}
     assert {r["language"] for r in ROWS} == {"en", "de", "fr", "es", "ja"}
     assert {r["customer_tier"] for r in ROWS} == {"free", "pro", "enterprise"}
+
+
+def test_prose_rules_follow_the_prompt_wording() -> None:
+    from promptreview.providers.sim import prose
+
+    rng = random.Random(1)
+    base = prose.answer(
+        "Reply in the customer's language.",
+        "Ich habe mein Passwort vergessen und die Seite ist leer",
+        "account",
+        rng,
+        0.0,
+    )
+    assert base.startswith("Danke")
+    forced = prose.answer(
+        "Always reply in English.",
+        "Ich habe mein Passwort vergessen und die Seite ist leer",
+        "account",
+        rng,
+        0.0,
+    )
+    assert forced.startswith("Thanks")
+    assert prose.answer("Only answer questions about billing.", "x", "shipping", rng, 0.0) == sim.REFUSAL_TEXT
+    short = prose.answer("Answer in one sentence.", "x", "billing", rng, 0.0)
+    long = prose.answer(
+        "Answer in detail, with bullet points and a link to the help center.", "x", "billing", rng, 0.0
+    )
+    assert len(long) > 2 * len(short) and "\n- " in long and "https://" in long

@@ -17,6 +17,12 @@ from promptreview.sources import git
 @click.command()
 @click.option("--base", default=None, help="Base revision (default: merge-base with the default branch).")
 @click.option("--head", default=None, help="Head revision (default: the working tree).")
+@click.option(
+    "--judge",
+    "judge_review",
+    is_flag=True,
+    help="Review a changed LLM judge: head's judge over base's outputs, against base's judge.",
+)
 @shared_options
 def check(
     base: str | None,
@@ -30,6 +36,7 @@ def check(
     output: str | None,
     no_cache: bool,
     plan: bool,
+    judge_review: bool,
     sequential: bool | None = None,
 ) -> int:
     """Review the prompt files changed between BASE and HEAD."""
@@ -47,6 +54,7 @@ def check(
                 concurrency=concurrency,
                 use_cache=not no_cache,
                 plan_only=plan,
+                judge_review=judge_review,
                 env=dict(os.environ),
                 progress=progress,
                 sequential=sequential,

@@ -33,6 +33,12 @@ def _root() -> Path:
 @click.option("--strata", default=None, help="Comma-separated suite columns that define the strata.")
 @click.option("--per-stratum", type=click.IntRange(1), default=None, help="Inputs to sample per stratum.")
 @click.option("--size", type=click.IntRange(1), default=None, help="Total inputs to sample (proportional).")
+@click.option(
+    "--judge",
+    "judge_review",
+    is_flag=True,
+    help="Review a changed LLM judge: head's judge over base's outputs, against base's judge.",
+)
 @shared_options
 def compare(
     old: str,
@@ -51,15 +57,15 @@ def compare(
     output: str | None,
     no_cache: bool,
     plan: bool,
+    judge_review: bool,
     sequential: bool | None = None,
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
     if (root / paths.repo_relative(root, config_path, "--config")).is_file():
         config = load_config(root, config_path, None)
-    elif suite is None:
-        raise UsageError(f"no config at {config_path} and no --suite: pass --suite FILE (and --schema FILE)")
     else:
+        # no config: the suite comes from --suite, or from the prompt files' own testData / sample
         config = Config(prompts=[], source="(flags)")
     entry = None
     if per_stratum is not None and size is not None:
@@ -74,6 +80,8 @@ def compare(
         )
     elif schema is not None or strata is not None:
         raise UsageError("--schema and --strata need --suite")
+    elif not config.prompts:
+        entry = PromptEntry(files=(new,), suite=None)
 
     def review(progress: ProgressBar) -> Report:
         opts = ReviewOptions(
@@ -85,6 +93,7 @@ def compare(
             concurrency=concurrency,
             use_cache=not no_cache,
             plan_only=plan,
+            judge_review=judge_review,
             env=dict(os.environ),
             progress=progress,
             sequential=sequential,

@@ -27,7 +27,8 @@ class ProgressBar:
     def __call__(self, done: int, total: int) -> None:
         if not sys.stderr.isatty() or total == 0:
             return
-        if self.bar is None:
+        if self.bar is None:  # a new run of calls (the judges run after the prompts' calls)
+            self.shown = 0
             self.bar = click.progressbar(length=total, label="model calls", file=sys.stderr, show_pos=True)
             self.bar.__enter__()
         self.bar.update(done - self.shown)

@@ -17,10 +17,19 @@ import numpy.typing as npt
 import pandas as pd
 
 from promptreview import stats
+from promptreview.engine import textual
 from promptreview.engine.distribution import shift_rows
 from promptreview.engine.examples import examples, failure_details
 from promptreview.records import RATE_OUTCOMES
-from promptreview.report.model import CallStats, Example, FlipRow, RateRow, ShiftRow, StratumRow
+from promptreview.report.model import (
+    CallStats,
+    EvaluatorRow,
+    Example,
+    FlipRow,
+    RateRow,
+    ShiftRow,
+    StratumRow,
+)
 from promptreview.sources.suites import SuiteSample
 
 FloatArray = npt.NDArray[np.float64]
@@ -49,6 +58,7 @@ class PromptStats:
     served: Mapping[str, list[str]]  # side -> served model ids
     errors: Mapping[str, SideErrors]  # side -> failed calls
     notes: tuple[str, ...]
+    evaluators: tuple[EvaluatorRow, ...] = ()  # quality checks (engine/quality.py), gated in decide
 
 
 def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> FloatArray | None:
@@ -173,9 +183,23 @@ def _paired(
     )
 
 
-def rate_rows(frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int) -> dict[str, RateRow]:
+def rate_rows(
+    frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int, output_mode: str = "json"
+) -> dict[str, RateRow]:
     base = frame[frame["side"] == "base"]
     head = frame[frame["side"] == "head"]
+    if output_mode == "text":  # parse failures and schema violations do not apply: absent, not 0 %
+        rows = {
+            outcome: _rate_row(base, head, outcome, sample, weighted, seed)
+            for outcome in ("refusal", "error")
+        }
+        for feature in textual.FEATURES:
+            featured = textual.feature_frame(frame, feature)
+            rows[feature] = _rate_row(
+                featured[featured["side"] == "base"], featured[featured["side"] == "head"], feature, sample,
+                weighted, seed,
+            )  # fmt: skip
+        return rows
     return {
         outcome: _rate_row(base, head, outcome, sample, weighted, seed)
         for outcome in (*RATE_OUTCOMES, "error")
@@ -245,7 +269,11 @@ def flip_row(answers: FlipInputs | None, seed: int) -> FlipRow | None:
 
 
 def stratum_rows(
-    frame: pd.DataFrame, sample: SuiteSample, answers: FlipInputs | None, seed: int
+    frame: pd.DataFrame,
+    sample: SuiteSample,
+    answers: FlipInputs | None,
+    seed: int,
+    output_mode: str = "json",
 ) -> list[StratumRow]:
     rows = []
     by_stratum = dict(iter(frame.groupby("stratum", sort=False)))
@@ -259,7 +287,7 @@ def stratum_rows(
                 label=info.label,
                 n_inputs=part["input_id"].nunique(),
                 population=info.population,
-                rates=rate_rows(part, sample, weighted=False, seed=seed),
+                rates=rate_rows(part, sample, weighted=False, seed=seed, output_mode=output_mode),
                 flip_rate=flip_row(answers.part(info.label) if answers else None, seed),
                 short=info.short,
             )
@@ -278,6 +306,13 @@ def _call_stats(frame: pd.DataFrame) -> CallStats:
     )
 
 
+def _used_values(sample: SuiteSample, variables: frozenset[str] | None) -> dict[str, dict[str, Any]]:
+    """Each input's values, only the columns the template uses (a suite may hold names, e-mail addresses)."""
+    if variables is None:
+        return {r.input_id: r.values for r in sample.rows}
+    return {r.input_id: {k: v for k, v in r.values.items() if k in variables} for r in sample.rows}
+
+
 def analyse_prompt(
     frame: pd.DataFrame,
     sample: SuiteSample,
@@ -285,9 +320,17 @@ def analyse_prompt(
     schema: dict[str, Any] | None,
     seed: int,
     sides: Sequence[str] = ("base", "head"),
+    output_mode: str = "json",
+    variables: frozenset[str] | None = None,
+    excluded: frozenset[str] = frozenset(),
 ) -> PromptStats:
-    """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds."""
+    """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds.
+
+    `excluded`: input ids (must-refuse rows) left out of the rates, flips, shifts and examples, whose
+    refusals are no regression; the strata still show them.
+    """
     weighted = not sample.proportional
+    rated = frame[~frame["input_id"].isin(excluded)] if excluded else frame
     served = {}
     errors = {}
     for side in sides:
@@ -306,12 +349,17 @@ def analyse_prompt(
         weighted=weighted,
         n_inputs=len(sample.rows),
         samples=samples,
-        rates=rate_rows(frame, sample, weighted, seed),
-        flip_rate=flip_row(answers, seed),
-        distribution_shift=tuple(shift_rows(frame, samples, schema)),
-        strata=tuple(stratum_rows(frame, sample, answers, seed)) if len(sample.strata) > 1 else (),
-        examples=tuple(examples(frame, {r.input_id: r.values for r in sample.rows})),
-        failure_details=failure_details(frame),
+        rates=rate_rows(rated, sample, weighted, seed, output_mode),
+        flip_rate=flip_row(answers if rated is frame else flip_inputs(rated, samples), seed),
+        distribution_shift=tuple(
+            shift_rows(rated, samples, schema)
+            + (textual.text_shift_rows(rated, samples) if output_mode == "text" else [])
+        ),
+        strata=(
+            tuple(stratum_rows(frame, sample, answers, seed, output_mode)) if len(sample.strata) > 1 else ()
+        ),
+        examples=tuple(examples(rated, _used_values(sample, variables))),
+        failure_details=failure_details(rated),
         calls=_call_stats(frame),
         served=served,
         errors=errors,

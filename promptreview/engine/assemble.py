@@ -41,6 +41,8 @@ def prompt_report(job: PromptJob, decision: Decision, cost: Mapping[str, float] 
         notes=(*job.notes, *result.notes),
         warnings=decision.warnings,
         failure_details=result.failure_details,
+        output_mode=job.output_mode,
+        evaluators=result.evaluators,
     )
 
 

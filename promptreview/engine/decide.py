@@ -18,8 +18,8 @@ from promptreview import stats
 from promptreview.engine.analyse import PromptStats
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import RATE_OUTCOMES, ModelSpec
-from promptreview.report.model import RateRow, StratumRow
-from promptreview.sources.config import Config
+from promptreview.report.model import EvaluatorRow, RateRow, StratumRow
+from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
 
 Key = tuple[Hashable, ...]  # (prompt index, which test ...)
@@ -91,6 +91,8 @@ def _adjust(
     for i in compared:
         result = candidates[i].stats
         for name in RATE_OUTCOMES:
+            if name not in result.rates:  # text mode: parse failures and schema violations do not apply
+                continue
             row = result.rates[name]
             if config.gates[name].gating:
                 if row.p_increase is None:
@@ -103,8 +105,23 @@ def _adjust(
                 gated.append(((i, "rate", name), row.p_increase))  # "did it go up?": one-sided
             elif row.p_value is not None:
                 descriptive.append(((i, "rate", name), row.p_value))
+        descriptive += [
+            ((i, "rate", name), row.p_value)
+            for name, row in result.rates.items()
+            if name not in (*RATE_OUTCOMES, "error") and row.p_value is not None
+        ]  # text features: descriptive, like the output distribution
         if result.flip_rate and result.flip_rate.p_value is not None:
             (gated if flips_gate else descriptive).append(((i, "flip"), result.flip_rate.p_value))
+        for n, check in enumerate(result.evaluators):  # quality checks: "did it go down?", one-sided
+            if check.p_decrease is None:
+                continue
+            if not _evaluator_gate(check.name, check.kind, config).gating:
+                if check.p_value is not None:
+                    descriptive.append(((i, "evaluator", n), check.p_value))
+            elif check.discordant == 0:
+                fixed[(i, "evaluator", n)] = 1.0  # cannot reject: not counted in the family (as above)
+            else:
+                gated.append(((i, "evaluator", n), check.p_decrease))
         descriptive += [
             ((i, "shift", n), s.p_value)
             for n, s in enumerate(result.distribution_shift)
@@ -151,7 +168,18 @@ def _with_adjusted(i: int, result: PromptStats, adjusted: dict[Key, float]) -> P
         if s_flip is not None:
             s_flip = replace(s_flip, p_adjusted=adj("stratum-flip", n, current=s_flip.p_adjusted))
         strata.append(replace(stratum, rates=s_rates, flip_rate=s_flip))
-    return replace(result, rates=rates, flip_rate=flip, distribution_shift=shifts, strata=tuple(strata))
+    evaluators = tuple(
+        replace(e, p_adjusted=adj("evaluator", n, current=e.p_adjusted))
+        for n, e in enumerate(result.evaluators)
+    )
+    return replace(
+        result,
+        rates=rates,
+        flip_rate=flip,
+        distribution_shift=shifts,
+        strata=tuple(strata),
+        evaluators=evaluators,
+    )
 
 
 def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerdict, list[str]]:
@@ -160,6 +188,8 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
     warnings: list[str] = []
     rates = dict(result.rates)
     for name in RATE_OUTCOMES:
+        if name not in rates:
+            continue
         row, gate = rates[name], config.gates[name]
         if row.delta is None or row.p_value is None:
             continue
@@ -192,6 +222,18 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
             f"answers changed on {flip.head_vs_base:.1%} of input-samples against a noise floor of "
             f"{flip.noise_floor:.1%} (adjusted p = {flip.p_adjusted:.3g})"
         )
+    features = [
+        f"{name.replace('_', ' ')} {row.base:.0%} → {row.head:.0%}"
+        for name, row in rates.items()
+        if name not in (*RATE_OUTCOMES, "error")
+        and row.p_adjusted is not None
+        and row.p_adjusted < alpha
+        and row.base is not None
+        and row.head is not None
+    ]
+    if features:  # text features only warn: what a prose answer should look like is the team's call
+        verdict = worse(verdict, PromptVerdict.WARN)
+        warnings.append("answer features changed: " + ", ".join(features))
     shifted = [s for s in result.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
     if shifted:
         verdict = worse(
@@ -201,7 +243,64 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
             "output distribution shifted: "
             + ", ".join(f"{s.field} ({s.test.split(' (')[0]})" for s in shifted)
         )
-    return replace(result, rates=rates, flip_rate=flip), verdict, warnings
+    evaluators, verdict = _evaluator_gates(result, config, verdict, warnings)
+    return replace(result, rates=rates, flip_rate=flip, evaluators=evaluators), verdict, warnings
+
+
+def _evaluator_gate(name: str, kind: str, config: Config) -> DecreaseGate:
+    gates = config.quality_gates
+    if kind == "must_refuse":
+        return gates.must_refuse
+    if kind == "expect":
+        return gates.expect
+    return gates.evaluator(name)
+
+
+def _evaluator_gates(
+    result: PromptStats, config: Config, verdict: PromptVerdict, warnings: list[str]
+) -> tuple[tuple[EvaluatorRow, ...], PromptVerdict]:
+    """Each quality check's gate: a significant decrease (Holm-adjusted, one-sided) beyond its margin fails."""
+    out = []
+    for row in result.evaluators:
+        gate = _evaluator_gate(row.name, row.kind, config)
+        if row.max_decrease is not None:  # the evaluator's own margin (its `max_decrease`)
+            gate = DecreaseGate(row.max_decrease, gate.gating)
+        if row.delta is None or row.p_decrease is None:
+            out.append(row)
+            continue
+        p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
+        decision = PromptVerdict(stats.gate_decision(-row.delta, p, gate.max_decrease, config.alpha))
+        if not gate.gating and decision is PromptVerdict.FAIL:
+            decision = PromptVerdict.WARN
+        row = replace(row, max_decrease=gate.max_decrease, gate=decision if gate.gating else None)
+        out.append(row)
+        if decision is not PromptVerdict.PASS:
+            verdict = worse(verdict, decision)
+            warnings.append(_evaluator_line(row, decision))
+    return tuple(out), verdict
+
+
+def _evaluator_line(row: EvaluatorRow, decision: PromptVerdict) -> str:
+    assert row.base is not None and row.head is not None and row.delta is not None
+    assert row.max_decrease is not None
+    p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
+    what = {
+        "must_refuse": "refusal rate on must-refuse rows",
+        "expect": f"expected {row.field} pass rate",
+        "string": f"evaluator {row.name} pass rate",
+        "llm": f"judge {row.name} mean score",
+    }.get(row.kind, row.name)
+    if row.units == "rate":
+        change = f"{what} {row.base:.1%} → {row.head:.1%} ({row.delta * 100:+.1f} pp, adjusted p = {p:.3g})"
+        margin = f"{row.max_decrease * 100:.1f} pp margin"
+    else:
+        change = f"{what} {row.base:.3g} → {row.head:.3g} ({row.delta:+.3g}, adjusted p = {p:.3g})"
+        margin = f"{row.max_decrease:g} margin"
+    if decision is PromptVerdict.FAIL:
+        return f"{change}: a significant decrease beyond the {margin}"
+    if -row.delta > row.max_decrease:
+        return f"{change}: a decrease beyond the {margin} but not significant"
+    return f"{change}: a significant decrease within the {margin}"
 
 
 def _power(
@@ -215,6 +314,8 @@ def _power(
     rates = dict(result.rates)
     warnings = []
     for name in RATE_OUTCOMES:
+        if name not in rates:
+            continue
         row, gate = rates[name], config.gates[name]
         if not gate.gating or row.base is None:
             continue

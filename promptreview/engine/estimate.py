@@ -39,7 +39,8 @@ def before_run(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Confi
                 total_cost += cost
             sides[side.name] = SideEstimate(str(side.model), len(mine), len(todo), p_tok, c_tok, cost)
         n = len(job.suite_sample.rows)
-        gated = [name for name in RATE_OUTCOMES if config.gates[name].gating]
+        applicable = RATE_OUTCOMES if job.output_mode == "json" else ("refusal",)  # text mode: no parsing
+        gated = [name for name in applicable if config.gates[name].gating]
         # the smallest increase each gate catches with 80 % power: significant after Holm over the gated
         # rates AND above its margin
         detectable = {

@@ -34,6 +34,8 @@ COLUMNS = [
 
 
 def canonical_answer(classification: Classification) -> str:
+    if classification.answer is not None:  # text mode: the answer itself
+        return classification.answer
     if classification.outcome in ("ok", "schema_violation"):
         return json.dumps(classification.output, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return f"<{classification.outcome}>"

@@ -7,6 +7,7 @@ columns, schemas, model specs (the provider is created, so an unknown provider f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,8 @@ from promptreview.records import CompletionRequest, Message, ModelSpec
 from promptreview.sources import paths
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
-from promptreview.sources.prompts import PromptTemplate, check_template, load_prompt
+from promptreview.sources.formats import load_prompts
+from promptreview.sources.prompts import PromptTemplate, check_template
 from promptreview.sources.schemas import load_schema, make_validator
 from promptreview.sources.suites import SuiteSample, load_rows, sample_suite
 
@@ -43,6 +45,7 @@ class ReviewOptions:
     use_cache: bool = True
     plan_only: bool = False
     progress: ProgressCallback | None = None
+    judge_review: bool = False  # `--judge`: head's changed judge over base's outputs
     sequential: bool | None = None  # --sequential; None: the config's `sequential`
 
 
@@ -83,6 +86,10 @@ class PromptJob:
     samples: int  # K: completions per input and side
     calls: tuple[PlannedCall, ...]
     notes: tuple[str, ...]
+    entry: PromptEntry | None = None  # the config entry that covers it (its quality checks)
+    output_mode: str = "json"  # json | text: what the answers are scored as
+    warnings: tuple[str, ...] = ()  # what reading the prompt files and the suite noticed
+    variables: frozenset[str] = frozenset()  # suite columns the templates use (examples carry only these)
 
     @property
     def head(self) -> Side:
@@ -131,17 +138,61 @@ class _Planner:
         self.providers: dict[str, Provider] = {}
         self.samples = opts.samples or config.samples
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
+        self.free_paths = False  # read suites from any local path (set for `compare` outside a repository)
 
-    def suite(self, entry: PromptEntry) -> SuiteSample:
+    def suite(self, entry: PromptEntry, versions: Sequence[Version] = ()) -> SuiteSample:
+        spec = entry.sample if self.opts.seed is None else replace(entry.sample, seed=self.opts.seed)
+        if entry.suite is None:
+            return self._file_suite(entry, spec, versions)
         key = (entry.suite, entry.strata, entry.sample)
         if key not in self._suites:
-            rel, data = paths.read_inside(self.root, self.suite_rev, entry.suite, "suite")
-            spec = entry.sample if self.opts.seed is None else replace(entry.sample, seed=self.opts.seed)
-            self._suites[key] = sample_suite(rel, load_rows(rel, data), entry.strata, spec)
+            rel, data = self._read_suite(entry.suite)
+            self._suites[key] = sample_suite(
+                rel, load_rows(rel, data), entry.strata, spec, entry.id_column, self.config.min_per_stratum
+            )
         return self._suites[key]
 
+    def _read_suite(self, raw: str) -> tuple[str, bytes]:
+        """A suite inside the repository (at the config's revision); outside a repository (`compare` run
+        anywhere), any local path: there is no revision to read it at and nothing to keep it inside."""
+        if self.free_paths:
+            path = Path(raw) if Path(raw).is_absolute() else self.root / raw
+            if not path.is_file():
+                raise UsageError(f"suite: file {raw!r} does not exist")
+            return raw, path.read_bytes()
+        return paths.read_inside(self.root, self.suite_rev, raw, "suite")
+
+    def _file_suite(self, entry: PromptEntry, spec: SampleSpec, versions: Sequence[Version]) -> SuiteSample:
+        """The inputs the prompt file carries (`testData`, `sample`): the head's, else the base's."""
+        for version in reversed(versions):
+            template = version.template
+            if template.suite:
+                where = f"{template.path} ({template.suite_source})"
+                sample = sample_suite(
+                    where, [dict(r) for r in template.suite], entry.strata, spec, entry.id_column,
+                    self.config.min_per_stratum,
+                )  # fmt: skip
+                note = (
+                    f"suite: the {len(template.suite)} inputs of the prompt file's {template.suite_source}; "
+                    "a small suite catches only large changes (name a suite: in the config for more)"
+                )
+                return replace(sample, notes=(note, *sample.notes))
+        path = versions[-1].template.path if versions else "the prompt file"
+        raise UsageError(
+            f"{path}: no suite: name one (suite: in the config, --suite for compare) or give the prompt file "
+            "its own inputs (testData in a .prompt.yml, sample in a .prompty)"
+        )
+
     def model(self, template: PromptTemplate, entry: PromptEntry) -> ModelSpec:
-        spec = parse_model_spec(self.opts.model or template.model or entry.model or self.config.model)
+        config_model = self.config.model if self.config.model_given else None
+        spec = parse_model_spec(
+            self.opts.model
+            or template.model
+            or entry.model
+            or config_model
+            or template.model_hint
+            or self.config.model
+        )
         if spec.provider not in self.providers:
             self.providers[spec.provider] = create_provider(spec.provider, self.opts.env)
         return spec
@@ -155,7 +206,11 @@ class _Planner:
             make_validator(template.schema, template.path)
             schema = template.schema
         elif entry.schema:
-            schema = load_schema(self.root, rev, entry.schema)
+            if self.free_paths:  # `compare` outside a repository: any local path, read where it is
+                where = Path(entry.schema) if Path(entry.schema).is_absolute() else self.root / entry.schema
+                schema = load_schema(where.parent, None, where.name)
+            else:
+                schema = load_schema(self.root, rev, entry.schema)
         params = {**self.config.params, **template.params}
         sends = template.schema is not None
         return Side(name, template, self.model(template, entry), params, schema, sends)
@@ -169,9 +224,18 @@ class _Planner:
         entry: PromptEntry,
         versions: Sequence[Version],
     ) -> PromptJob:
-        suite = self.suite(entry)
+        suite = self.suite(entry, versions)
         sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
         notes = list(suite.notes)
+        warnings = [w for v in versions for w in v.template.warnings]
+        used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
+        if not used and len(suite.rows) > 1:
+            warnings.append(
+                f"the template uses none of the columns of {suite.path} "
+                f"({', '.join(sorted(suite.columns)) or 'none'}): every input sends the same request"
+            )
+        mode = output_mode(entry.output, sides)
+        notes.append(_mode_note(mode, entry.output))
         if len(sides) == 1:
             notes.append("a new prompt: no base to compare with; its rates are reported on their own")
         elif sides[0].model != sides[1].model:
@@ -184,7 +248,10 @@ class _Planner:
                 _requests(side, side.template.render(row.values, f"row {row.input_id!r}"), self.samples)
             )
         )
-        return PromptJob(index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes))
+        return PromptJob(
+            index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes), entry,
+            output_mode=mode, warnings=tuple(dict.fromkeys(warnings)), variables=used,
+        )  # fmt: skip
 
     def plan(self, jobs: list[PromptJob], listed: list[Listed]) -> ReviewPlan:
         return ReviewPlan(tuple(jobs), tuple(listed), dict(self.providers), self.opts.seed or 0)
@@ -217,13 +284,22 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
             listed.append(Listed(change.path, change.change, change.old_path, change.listed))
             continue
         assert change.head is not None  # only a removed prompt lacks a head, and it is listed
-        versions = []
+        heads = load_prompts(change.path, change.head)
+        bases: tuple[PromptTemplate, ...] = ()
         if change.base is not None and change.base_path is not None:
-            versions.append(Version("base", load_prompt(change.base_path, change.base), changes.base))
-        versions.append(Version("head", load_prompt(change.path, change.head), changes.head))
-        jobs.append(
-            planner.job(len(jobs), change.path, change.change, change.old_path, change.entry, versions)
-        )
+            bases = load_prompts(change.base_path, change.base)
+        for i, head in enumerate(heads):
+            # a multi-prompt file (promptfoo) pairs its prompts by position: `file.txt#2` with `file.txt#2`
+            base = bases[i] if i < len(bases) else None
+            if len(heads) > 1 and base is not None and base == head:
+                continue  # an unchanged part of a multi-prompt file: nothing to review
+            versions = [Version("base", base, changes.base)] if base is not None else []
+            versions.append(Version("head", head, changes.head))
+            kind = change.change if base is not None else "added"
+            old = change.old_path if base is not None and base.path != head.path else None
+            jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions))
+        for base in bases[len(heads) :]:
+            listed.append(Listed(base.path, "removed", None, "a prompt removed from a multi-prompt file"))
     return planner.plan(jobs, listed)
 
 
@@ -239,9 +315,53 @@ def plan_files(
     if entry is None:
         raise UsageError("no suite: pass --suite FILE or a config whose prompts entry covers the files")
     planner = _Planner(opts, config, None)
+    planner.free_paths = not (opts.repo_root / ".git").exists()  # not a repository: no git, no inside
     versions = [
-        Version("base", load_prompt(old, old_path.read_bytes()), None),
-        Version("head", load_prompt(new, new_path.read_bytes()), None),
+        Version("base", load_prompts(old, old_path.read_bytes())[0], None),
+        Version("head", load_prompts(new, new_path.read_bytes())[0], None),
     ]
     job = planner.job(0, new, "modified", old if old != new else None, entry, versions)
     return planner.plan([job], [])
+
+
+# An explicit request for JSON in the prompt's own words: "respond in JSON", "clean, parseable JSON", "a JSON
+# object", ... (a prompt that only mentions JSON in passing, "summarise this JSON document", is not one)
+_JSON_WORDS = re.compile(
+    r"\b(?:in|as|using|with|valid|strict(?:ly)?|only|return|output|respond with|reply with|be|produce|emit|"
+    r"generate|use|into|a|an|following)"
+    r"\s+(?:(?:valid|strict|minified|clean|parseable|well-formed|plain|pure|raw|proper)[, ]+){0,3}json\b"
+    r"|\bjson\s+(?:object|only|format|schema|array|output|response)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_json(template: PromptTemplate) -> bool:
+    return any(_JSON_WORDS.search(source) for _, source in template.messages)
+
+
+def output_mode(configured: str, sides: Sequence[Side]) -> str:
+    """`json` or `text`. `auto`: json when a side has a schema, a JSON response format or an explicit JSON
+    instruction, or its file says json; text otherwise. One mode for both sides, so they compare."""
+    if configured in ("json", "text"):
+        return configured
+    if all(side.template.output == "text" and side.schema is None for side in sides):
+        return "text"  # the file says so (`responseFormat: text`, Dotprompt `output.format: text`)
+    for side in sides:
+        t = side.template
+        if side.schema is not None or t.json_object or t.output == "json" or asks_for_json(t):
+            return "json"
+    return "text"
+
+
+def _mode_note(mode: str, configured: str) -> str:
+    if mode == "text":
+        why = (
+            "output: text" if configured == "text" else "no schema, JSON response format or JSON instruction"
+        )
+        return (
+            f"text mode ({why}): parse failures and schema violations do not apply; measured: refusals, "
+            "empty answers, apologies, formatting, language, length, flips"
+        )
+    return "json mode" + (
+        "" if configured == "json" else " (a schema, a JSON response format or a JSON instruction)"
+    )

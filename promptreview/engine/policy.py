@@ -12,11 +12,16 @@ from promptreview.providers.base import Provider
 from promptreview.records import ModelSpec
 from promptreview.sources.config import Config
 
+# Providers that serve no dated ids at all: nothing to pin, so their models are reviewed with a note
+# (both sides run in the same job minutes apart) instead of being refused
+UNPINNABLE = ("github",)
+
 
 def check_pinning(
     models: Iterable[ModelSpec], providers: Mapping[str, Provider], config: Config
 ) -> bool | None:
-    """Refuse a floating alias (or an unverifiable model) unless the config allows it.
+    """Refuse a floating alias (or an unverifiable model) unless the config allows it. A provider with no
+    dated ids at all (`UNPINNABLE`) is never refused, in a review or a `--plan`: its report says so instead.
 
     Returns whether every model is pinned (None when there is no model: nothing to review).
     """
@@ -30,7 +35,7 @@ def check_pinning(
         if status == "pinned":
             continue
         all_pinned = False
-        if config.allow_unpinned:
+        if config.allow_unpinned or spec.provider in UNPINNABLE:
             continue
         if status == "floating":
             suggestions = provider.pinned_suggestions(spec.model)

@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from promptreview.engine import assemble, policy
+from promptreview.engine import assemble, judge, policy
 from promptreview.engine.cache import ResponseCache, default_cache_path
-from promptreview.engine.plan import ReviewOptions, ReviewPlan, plan_changes, plan_files
+from promptreview.engine.evaluate import QualityPlan, check_values
+from promptreview.engine.plan import PromptJob, ReviewOptions, ReviewPlan, plan_changes, plan_files
 from promptreview.engine.run import RunSettings, run_requests
+from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
-from promptreview.records import Completion
+from promptreview.records import Completion, CompletionRequest
 from promptreview.report.model import PromptReport, Report, SequentialInfo
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
+
+if TYPE_CHECKING:  # analyse loads pandas and scipy
+    from promptreview.engine.analyse import PromptStats
 
 __all__ = ["ReviewOptions", "review_changes", "review_files"]
 
@@ -56,6 +63,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
 
 def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str) -> Report:
     pinned = policy.check_pinning(plan.models, plan.providers, config)
+    quality, providers = judge.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
     calls = plan.calls
     requests = [call.request for call in calls]
@@ -77,12 +85,14 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 base=base,
                 head=head,
                 estimate=planned,
+                provider_notes=judge.plan_notes(plan, quality),
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
             {r.model.provider for r, key in zip(requests, keys, strict=True) if key in uncached},
             plan.providers,
         )
+        policy.check_credentials({spec.provider for spec in judge.judge_models(quality)}, providers)
         settings = _settings(opts, config)
         # the analysis' imports (pandas, scipy: a second or more) load while the calls wait on the network
         networked = any(
@@ -111,7 +121,10 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
             cache.close()
     if warm is not None:
         warm.join()  # never import a module from two threads at once
-    prompts, served = _score_and_decide(plan, by_job, config) if plan.jobs else ([], [])
+    run_judges = _judge_runner(opts, config, providers)
+    prompts, served = (
+        _score_and_decide(plan, by_job, config, quality, run_judges, providers) if plan.jobs else ([], [])
+    )
     prompts = [
         replace(p, sequential=sequential[job.index]) if job.index in sequential else p
         for p, job in zip(prompts, plan.jobs, strict=True)
@@ -149,23 +162,74 @@ def _warm_analysis() -> threading.Thread:
     return thread
 
 
+def _judge_runner(
+    opts: ReviewOptions, config: Config, providers: Mapping[str, Provider]
+) -> Callable[[list[CompletionRequest]], list[Completion]]:
+    """Judge calls run like the prompts' calls: same cache, retries and concurrency."""
+
+    def run(requests: list[CompletionRequest]) -> list[Completion]:
+        if not requests:
+            return []
+        cache = ResponseCache(default_cache_path(opts.env)) if opts.use_cache else None
+        try:
+            return run_requests(requests, providers, cache, _settings(opts, config), opts.progress)
+        finally:
+            if cache is not None:
+                cache.close()
+
+    return run
+
+
 def _score_and_decide(
-    plan: ReviewPlan, by_job: dict[int, list[Completion]], config: Config
+    plan: ReviewPlan,
+    by_job: dict[int, list[Completion]],
+    config: Config,
+    quality: Mapping[int, QualityPlan],
+    run_judges: Callable[[list[CompletionRequest]], list[Completion]],
+    providers: Mapping[str, Provider],
 ) -> tuple[list[PromptReport], list[str]]:
     # pandas and scipy load only when there is something to analyse
     from promptreview.engine import decide, estimate
     from promptreview.engine.analyse import analyse_prompt
     from promptreview.engine.frame import build_frame
+    from promptreview.engine.quality import evaluator_rows
     from promptreview.engine.score import score_job
 
+    scored = {job.index: score_job(job, by_job[job.index], config.allow_fenced) for job in plan.jobs}
+    work = judge.JudgeWork()
+    for job in plan.jobs:
+        judge.plan_judging(work, job, quality[job.index], scored[job.index])
+    judged = judge.collect(work, run_judges(work.requests))
     candidates, served = [], []
     for job in plan.jobs:
-        completions = by_job[job.index]
-        frame = build_frame(job.path, score_job(job, completions, config.allow_fenced))
-        result = analyse_prompt(frame, job.suite_sample, job.samples, job.head.schema, plan.analysis_seed)
+        checks = quality[job.index]
+        frame = build_frame(job.path, scored[job.index])
+        for column, values in check_values(
+            job, checks, scored[job.index], judged.scores.get(job.index, {})
+        ).items():
+            frame[column] = values
+        result = analyse_prompt(
+            frame,
+            job.suite_sample,
+            job.samples,
+            job.head.schema,
+            plan.analysis_seed,
+            output_mode=job.output_mode,
+            variables=job.variables,
+            excluded=checks.must_refuse,
+        )
+        result = _unpinned_note(job, result)
+        rows = evaluator_rows(
+            frame,
+            checks,
+            job.suite_sample,
+            plan.analysis_seed,
+            judge.judge_extras(job.index, checks, judged, providers),
+        )
+        result = replace(result, evaluators=rows, notes=(*result.notes, *checks.notes))
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [f"{job.path}: {w}" for w in warnings]
-        candidates.append(decide.Candidate(job.change, result, tuple(warnings)))
+        candidates.append(decide.Candidate(job.change, result, (*job.warnings, *warnings)))
     decisions = decide.decide(candidates, config)
     prompts = [
         assemble.prompt_report(job, decision, estimate.cost(job, by_job[job.index], config))
@@ -177,3 +241,14 @@ def _score_and_decide(
             calls = replace(prompts[i].calls, cached_input_tokens=tokens, cache_savings_usd=saved)
             prompts[i] = replace(prompts[i], calls=calls)
     return prompts, served
+
+
+def _unpinned_note(job: PromptJob, result: PromptStats) -> PromptStats:
+    """A model with no dated ids (GitHub Models) is reviewed, and the report says what that means."""
+    if not any(side.model.provider in policy.UNPINNABLE for side in job.sides):
+        return result
+    served = sorted({m for ids in result.served.values() for m in ids})
+    note = "unpinned: both sides ran in the same job minutes apart; the served id was " + (
+        ", ".join(served) if served else "not reported"
+    )
+    return replace(result, notes=(*result.notes, note))

@@ -33,6 +33,7 @@ class Classification:
     outcome: str  # ok | schema_violation | parse_failure | refusal | error
     output: Any = None  # the parsed JSON for ok / schema_violation
     detail: str | None = None  # why: the JSON error, the schema error, the refusal signal
+    answer: str | None = None  # text mode: the answer itself (whitespace-normalised), what flips compare
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,22 @@ class ScoredCall:
     call: PlannedCall
     completion: Completion
     classification: Classification
+
+
+def classify_text(completion: Completion) -> Classification:
+    """Text mode: an answer is `ok`, a `refusal` (signalled, or written as one) or an `error`; it is never
+    parsed, so parse failures and schema violations do not exist here."""
+    if completion.response is None:
+        return Classification("error", detail=completion.error or "no response")
+    response = completion.response
+    if response.refusal:
+        return Classification("refusal", detail=f"provider refusal: {response.refusal}")
+    if response.finish_reason in ("refusal", "content_filter"):
+        return Classification("refusal", detail=f"finish_reason={response.finish_reason}")
+    text = response.text or ""
+    if _REFUSAL_TEXT.search(text[:300]):
+        return Classification("refusal", detail="refusal in text")
+    return Classification("ok", answer=" ".join(text.split()))
 
 
 def classify(
@@ -100,6 +117,11 @@ def _classify_text(
 
 def score_job(job: PromptJob, completions: list[Completion], allow_fenced: bool) -> list[ScoredCall]:
     """Classify `completions` (one per planned call of `job`, in the same order) against each side's schema."""
+    if job.output_mode == "text":
+        return [
+            ScoredCall(call, completion, classify_text(completion))
+            for call, completion in zip(job.calls, completions, strict=True)
+        ]
     validators = {side.name: make_validator(side.schema, side.template.path) for side in job.sides}
     memos: dict[str, dict[tuple[str, str | None], Classification]] = {side.name: {} for side in job.sides}
     return [

@@ -18,6 +18,7 @@ from github.Repository import Repository
 
 from promptreview.github.api import describe
 from promptreview.report.model import PromptReport, Report
+from promptreview.report.quality import evaluator_label
 from promptreview.verdicts import CheckConclusion, PromptVerdict
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
@@ -159,6 +160,23 @@ def gate_failures(
             f"{RATE_NAMES.get(name, name.replace('_', ' '))}: {_pct(rate.base)} → "
             f"{_pct(rate.head)} ({delta_text}{p_text}{limit_text})"
         )
+    for check in prompt.evaluators:  # quality checks: a decrease is their regression
+        if check.gate is None or check.gate not in levels:
+            continue
+        p = _number(check.p_adjusted)
+        delta = _number(check.delta)
+        if check.units == "rate":
+            sides = f"{_pct(check.base)} → {_pct(check.head)}"
+            change = "changed" if delta is None else f"{delta * 100:+.1f} pp"
+        else:
+            sides = (
+                f"{check.base:.3g} → {check.head:.3g}"
+                if check.base is not None and check.head is not None
+                else "–"
+            )
+            change = "changed" if delta is None else f"{delta:+.3g}"
+        p_text = "" if p is None else (", p<0.001" if p < 0.001 else f", p={p:.3f}")
+        lines.append(f"{evaluator_label(check)}: {sides} ({change}{p_text})")
     return lines
 
 

@@ -81,7 +81,9 @@ class AnthropicProvider(HTTPProvider):
             messages, system = [{"role": "user", "content": system}], ""
         body: dict[str, Any] = {
             "model": request.model.model,
-            "max_tokens": int(params.get("max_tokens") or DEFAULT_MAX_TOKENS),
+            "max_tokens": int(
+                params.get("max_tokens") or params.get("max_completion_tokens") or DEFAULT_MAX_TOKENS
+            ),
             "messages": messages,
         }
         if system:

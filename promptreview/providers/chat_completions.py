@@ -17,7 +17,8 @@ from promptreview.providers.http import HTTPProvider, wants_json_object
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
 
 _FINISH_REASONS = {"stop", "length", "content_filter", "tool_calls"}
-_PASSTHROUGH_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty")
+_PASSTHROUGH_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty",
+                       "max_completion_tokens")  # fmt: skip
 _STRUCTURED_HINTS = re.compile(r"response_format|json_schema|guided_json|grammar|structured", re.IGNORECASE)
 
 # Keywords OpenAI's strict mode accepts (its Structured Outputs guide); any other keyword means `strict: false`.
@@ -80,8 +81,8 @@ class ChatCompletionsProvider(HTTPProvider):
         for key in _PASSTHROUGH_PARAMS:
             if params.get(key) is not None:
                 body[key] = params[key]
-        if params.get("max_tokens") is not None:
-            body[self.max_tokens_field()] = params["max_tokens"]
+        if params.get("max_tokens") is not None:  # an explicit max_completion_tokens (passed through) wins
+            body.setdefault(self.max_tokens_field(), params["max_tokens"])
         if structured and self.structured_output_allowed(request.model.model):
             if request.response_schema is not None:
                 body["response_format"] = {

@@ -25,7 +25,7 @@ DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
 _DONE_REASONS = {"stop": "stop", "length": "length"}
 _OPTION_NAMES = {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "seed": "seed",
-                 "max_tokens": "num_predict", "stop": "stop"}  # fmt: skip
+                 "max_tokens": "num_predict", "stop": "stop", "max_completion_tokens": "num_predict"}  # fmt: skip
 
 
 def parse_host(value: str | None) -> str:

@@ -11,7 +11,15 @@ RATE_LABELS = {
     "schema_violation": "schema violation",
     "refusal": "refusal",
     "error": "error (excluded)",
+    # text mode (prose answers): features of the answer
+    "empty": "empty answer",
+    "apology": "starts with an apology",
+    "heading": "markdown heading",
+    "bullet_list": "bullet list",
+    "code_block": "code block",
+    "link": "link",
 }
+NOT_APPLICABLE = "n/a"
 VERDICT_WORDS = {
     "pass": "PASS",
     "fail": "FAIL: regression",
@@ -65,6 +73,14 @@ def rate_cells(name: str, row: RateRow, weighted: bool = False) -> list[str]:
 RATE_HEADERS = ["outcome", "base", "head", "change", "95% CI", "p (adj.)", "gate"]
 
 
+def not_applicable_rows(p: PromptReport) -> list[list[str]]:
+    """Text mode: the JSON outcomes a prose answer cannot have, shown as not applicable (never 0 % or 100 %)."""
+    if p.output_mode != "text":
+        return []
+    return [[RATE_LABELS[name], NOT_APPLICABLE, NOT_APPLICABLE, "", "", "", ""]
+            for name in ("parse_failure", "schema_violation") if name not in p.rates]  # fmt: skip
+
+
 def title(p: PromptReport) -> str:
     if p.change == "renamed" and p.old_path:
         return f"{p.old_path} → {p.path}"
@@ -93,13 +109,14 @@ SHIFT_HEADERS = ["field", "kind", "test", "effect", "p (adj.)"]
 def stratum_cells(s: StratumRow) -> list[str]:
     """A stratum's row; the first cell (its label, from the suite) is untrusted text."""
     rates = s.rates
+    parse, schema = rates.get("parse_failure"), rates.get("schema_violation")  # absent in text mode
     return [
         s.label,
         str(s.n_inputs),
-        pct(rates["parse_failure"].base),
-        pct(rates["parse_failure"].head),
-        pp(rates["parse_failure"].delta),
-        pp(rates["schema_violation"].delta),
+        pct(parse.base) if parse else NOT_APPLICABLE,
+        pct(parse.head) if parse else NOT_APPLICABLE,
+        pp(parse.delta) if parse else NOT_APPLICABLE,
+        pp(schema.delta) if schema else NOT_APPLICABLE,
         pp(rates["refusal"].delta),
     ]
 

@@ -12,6 +12,7 @@ from promptreview.report.common import (
     STRATUM_HEADERS,
     VERDICT_WORDS,
     cost_line,
+    not_applicable_rows,
     pct,
     pval,
     rate_cells,
@@ -19,7 +20,16 @@ from promptreview.report.common import (
     stratum_cells,
     title,
 )
-from promptreview.report.model import Report
+from promptreview.report.model import PromptReport, Report
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    note_line,
+    strata_line,
+)
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin:.5em 0}"
@@ -65,7 +75,13 @@ def render(report: Report) -> str:
             + (", overall rates weighted by stratum size" if p.weighted else "")
             + "</p>"
         )
-        parts.append(_table(RATE_HEADERS, [rate_cells(k, v, p.weighted) for k, v in p.rates.items()]))
+        parts.append(
+            _table(
+                RATE_HEADERS,
+                [*not_applicable_rows(p), *(rate_cells(k, v, p.weighted) for k, v in p.rates.items())],
+            )
+        )
+        parts += _quality(p)
         if p.flip_rate and p.flip_rate.head_vs_base is not None:
             parts.append(
                 f"<p>Answers changed on {pct(p.flip_rate.head_vs_base)} of input-samples (noise floor "
@@ -99,3 +115,22 @@ def render(report: Report) -> str:
         parts.append(f"<p><small>{e(P_VALUE_NOTE)}</small></p>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def _quality(p: PromptReport) -> list[str]:
+    """Quality checks beside the outcome rates, and the completions that went from pass to fail."""
+    if not p.evaluators:
+        return []
+    e = html.escape
+    parts = ["<h3>Quality checks</h3>", _table(EVALUATOR_HEADERS, [evaluator_cells(r) for r in p.evaluators])]
+    parts.append(f"<p><small>{e(QUALITY_P_NOTE)}</small></p>")
+    parts += [
+        f"<p><small>{e(line)}</small></p>"
+        for row in p.evaluators
+        for line in (judge_line(row), strata_line(row), note_line(row))
+        if line
+    ]
+    for headline, x in [item for row in p.evaluators for item in example_lines(row)]:
+        parts.append(f"<p>{e(headline)}</p>")
+        parts.append(f"<pre>input: {e(x.input_text)}\nbase:  {e(x.base_text)}\nhead:  {e(x.head_text)}</pre>")
+    return parts

@@ -7,6 +7,7 @@ from promptreview.report.common import (
     SHIFT_HEADERS,
     STRATUM_HEADERS,
     VERDICT_WORDS,
+    not_applicable_rows,
     pct,
     pval,
     rate_cells,
@@ -15,7 +16,16 @@ from promptreview.report.common import (
     title,
 )
 from promptreview.report.escape import code_block, code_span, escape_md
-from promptreview.report.model import Report
+from promptreview.report.model import PromptReport, Report
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    note_line,
+    strata_line,
+)
 
 ICONS = {"pass": "✅", "fail": "❌", "warn": "⚠️", "error": "🛑", "skipped": "⏭️"}
 
@@ -62,7 +72,13 @@ def render(report: Report, examples: bool = True) -> str:
             + (", overall rates weighted by stratum size" if p.weighted else "")
         )
         lines.append("")
-        lines.append(_table(RATE_HEADERS, [rate_cells(k, v, p.weighted) for k, v in p.rates.items()]))
+        lines.append(
+            _table(
+                RATE_HEADERS,
+                [*not_applicable_rows(p), *(rate_cells(k, v, p.weighted) for k, v in p.rates.items())],
+            )
+        )
+        lines += _quality(p, examples)
         if p.flip_rate and p.flip_rate.head_vs_base is not None:
             lines += [
                 "",
@@ -110,3 +126,35 @@ def render(report: Report, examples: bool = True) -> str:
             f"<sub>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed</sub>",
         ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _quality(p: PromptReport, examples: bool) -> list[str]:
+    """Quality checks beside the outcome rates, and the completions that went from pass to fail."""
+    if not p.evaluators:
+        return []
+    rows = [_untrusted_first(evaluator_cells(row)) for row in p.evaluators]
+    lines = [
+        "",
+        "**Quality checks**",
+        "",
+        _table(EVALUATOR_HEADERS, rows),
+        "",
+        f"<sub>{QUALITY_P_NOTE}</sub>",
+        "",
+    ]
+    lines += [
+        f"- {escape_md(line, 300)}"
+        for row in p.evaluators
+        for line in (judge_line(row), strata_line(row), note_line(row))
+        if line
+    ]
+    flipped = [item for row in p.evaluators for item in example_lines(row)]
+    if examples and flipped:
+        lines += ["", "<details><summary>Checks that went from pass to fail</summary>", ""]
+        for headline, x in flipped:
+            lines.append(f"- {escape_md(headline, 200)}")
+            lines.append(f"  - input: {escape_md(x.input_text, 300)}")
+            lines.append(f"  - base output: {escape_md(x.base_text, 300)}")
+            lines.append(f"  - head output: {escape_md(x.head_text, 300)}")
+        lines += ["", "</details>"]
+    return lines

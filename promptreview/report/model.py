@@ -125,6 +125,52 @@ class SequentialInfo:
 
 
 @dataclass(frozen=True)
+class EvaluatorExample:
+    """A completion that passed a quality check on base and failed it on head (same input, same sample)."""
+
+    input_id: str
+    stratum: str
+    sample: int
+    input_text: str
+    base_text: str
+    head_text: str
+    base_value: float | None = None
+    head_value: float | None = None
+
+
+@dataclass(frozen=True)
+class EvaluatorRow:
+    """One quality check, base vs head: an expectation's or a string evaluator's pass rate, an LLM judge's mean
+    score, or the refusal rate on must-refuse rows. A *decrease* is the regression its gate tests."""
+
+    name: str
+    kind: str  # expect | string | llm | must_refuse
+    field: str | None
+    base: float | None
+    head: float | None
+    delta: float | None = None
+    ci95: Interval | None = None
+    p_value: float | None = None  # two-sided
+    gate: PromptVerdict | None = None  # pass | warn | fail; None: not gated
+    units: str = "rate"  # rate (a share in [0, 1]) | score (the judge's choices' scores)
+    base_n: int = 0  # completions counted (errors and completions the check does not apply to excluded)
+    head_n: int = 0
+    base_count: int | None = None  # completions that passed (rates only)
+    head_count: int | None = None
+    p_decrease: float | None = None  # one-sided, for "head is lower": what the gate tests
+    p_adjusted: float | None = None
+    test: str | None = None
+    discordant: int | None = None
+    max_decrease: float | None = None
+    column: str | None = None  # expect: the suite column; must_refuse: the marking column
+    match: str | None = None  # expect: exact | contains | regex | number
+    judge: Mapping[str, Any] | None = None  # llm: spec, served ids, temperature, whether it changed
+    note: str | None = None
+    examples: Sequence[EvaluatorExample] = ()
+    strata: Mapping[str, Mapping[str, Any]] | None = None  # label -> base, head, base_n, head_n
+
+
+@dataclass(frozen=True)
 class PromptReport:
     path: str
     change: str  # modified | added | removed | renamed
@@ -145,6 +191,8 @@ class PromptReport:
     notes: Sequence[str] = ()
     warnings: Sequence[str] = ()
     failure_details: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # outcome -> why -> n
+    output_mode: str = "json"  # json | text (text: parse_failure / schema_violation absent from rates)
+    evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
     sequential: SequentialInfo | None = None  # set when the review ran sequentially
 
 

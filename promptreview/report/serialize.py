@@ -17,6 +17,7 @@ from typing import Any
 from promptreview.report.model import (
     SCHEMA_VERSION,
     CISection,
+    EvaluatorRow,
     FlipRow,
     PromptReport,
     RateRow,
@@ -149,6 +150,8 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "failure_details": p.failure_details,
         "notes": p.notes,
         "warnings": p.warnings,
+        "output_mode": p.output_mode,
+        "evaluators": [evaluator_dict(e) for e in p.evaluators],
         **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
     }
 
@@ -164,6 +167,37 @@ def _sequential(info: SequentialInfo) -> dict[str, Any]:
         "calls": info.calls,
         "e_values": {m: dict(v) for m, v in info.e_values.items()},
     }
+
+
+def evaluator_dict(row: EvaluatorRow) -> dict[str, Any]:
+    """One quality check: the agreed keys first (name, kind, field, base, head, delta, ci95, p_value, gate)."""
+    out: dict[str, Any] = {
+        "name": row.name,
+        "kind": row.kind,
+        "field": row.field,
+        "base": row.base,
+        "head": row.head,
+        "delta": row.delta,
+        "ci95": _interval(row.ci95),
+        "p_value": row.p_value,
+        "gate": row.gate,
+        "units": row.units,
+        "base_n": row.base_n,
+        "head_n": row.head_n,
+        "base_count": row.base_count,
+        "head_count": row.head_count,
+        "p_decrease": row.p_decrease,
+        "p_adjusted": row.p_adjusted,
+        "test": row.test,
+        "discordant": row.discordant,
+        "max_decrease": row.max_decrease,
+        "examples": list(row.examples),
+        "strata": row.strata,
+    }
+    for key in ("column", "match", "judge", "note"):
+        if getattr(row, key) is not None:
+            out[key] = getattr(row, key)
+    return out
 
 
 def _ci(ci: CISection) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from promptreview.report.common import (
     STRATUM_HEADERS,
     VERDICT_WORDS,
     cost_line,
+    not_applicable_rows,
     pct,
     pval,
     rate_cells,
@@ -18,7 +19,16 @@ from promptreview.report.common import (
     stratum_cells,
     title,
 )
-from promptreview.report.model import Estimate, Report
+from promptreview.report.model import Estimate, PromptReport, Report
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    note_line,
+    strata_line,
+)
 
 
 def render(report: Report) -> str:
@@ -48,11 +58,12 @@ def render(report: Report) -> str:
         )
         lines.append(
             tabulate(
-                [rate_cells(k, v, p.weighted) for k, v in p.rates.items()],
+                [*not_applicable_rows(p), *(rate_cells(k, v, p.weighted) for k, v in p.rates.items())],
                 headers=RATE_HEADERS,
                 tablefmt="simple",
             )
         )
+        lines += _quality(p)
         if p.flip_rate and p.flip_rate.head_vs_base is not None:
             lines.append(
                 f"   answers changed: {pct(p.flip_rate.head_vs_base)} of input-samples; noise floor "
@@ -106,3 +117,24 @@ def _estimate(plan: Estimate) -> str:
             f"   smallest increase detectable with 80% power (from a {base_rate:.0%} base rate): {det}"
         )
     return "\n".join(lines) + "\n"
+
+
+def _quality(p: PromptReport) -> list[str]:
+    """Quality checks beside the outcome rates, and the completions that went from pass to fail."""
+    if not p.evaluators:
+        return []
+    rows = [evaluator_cells(row) for row in p.evaluators]
+    lines = [tabulate(rows, headers=EVALUATOR_HEADERS, tablefmt="simple", disable_numparse=True)]
+    lines.append(f"   {QUALITY_P_NOTE}")
+    lines += [
+        f"   {line}"
+        for row in p.evaluators
+        for line in (judge_line(row), strata_line(row), note_line(row))
+        if line
+    ]
+    for headline, x in [item for row in p.evaluators for item in example_lines(row)]:
+        lines.append(f"   pass → fail: {headline}")
+        lines.append(f"      input: {x.input_text[:200]}")
+        lines.append(f"      base:  {x.base_text[:200]}")
+        lines.append(f"      head:  {x.head_text[:200]}")
+    return lines

@@ -4,7 +4,7 @@ shipped beside this module; every problem is one line that names the key path.""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,6 +15,14 @@ import yaml
 
 from promptreview.errors import UsageError
 from promptreview.sources import git, paths
+from promptreview.sources.evaluators import (
+    EvaluatorSpec,
+    ExpectSpec,
+    MustRefuseSpec,
+    parse_evaluators,
+    parse_expect,
+    parse_must_refuse,
+)
 
 DEFAULT_MODEL = "sim:triage-v1"
 DEFAULT_GATES: dict[str, dict[str, Any]] = {
@@ -37,11 +45,16 @@ class SampleSpec:
 @dataclass(frozen=True)
 class PromptEntry:
     files: tuple[str, ...]
-    suite: str
+    suite: str | None  # None: the prompt file's own inputs (testData, sample)
     schema: str | None = None
     model: str | None = None
     strata: tuple[str, ...] = ()
     sample: SampleSpec = field(default_factory=SampleSpec)
+    output: str = "auto"  # json | text | auto
+    id_column: str | None = None  # `id:`; None: `id` when the suite has it, else the row number
+    expect: tuple[ExpectSpec, ...] = ()
+    evaluators: tuple[EvaluatorSpec, ...] = ()
+    must_refuse: MustRefuseSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,55 @@ def gate_specs(raw: dict[str, Any] | None = None) -> dict[str, GateSpec]:
             gating=bool(given.get("gating", default["gating"] or name in raw)),
         )
     return gates
+
+
+@dataclass(frozen=True)
+class DecreaseGate:
+    """A quality gate: fails on a significant decrease larger than `max_decrease` (a pass rate's share, or a
+    score in the evaluator's own units)."""
+
+    max_decrease: float = 0.02
+    gating: bool = True
+
+
+@dataclass(frozen=True)
+class QualityGates:
+    """`gates.expect`, `gates.evaluators` (with per-evaluator overrides by name) and `gates.must_refuse`."""
+
+    expect: DecreaseGate = field(default_factory=DecreaseGate)
+    evaluators: DecreaseGate = field(default_factory=DecreaseGate)
+    must_refuse: DecreaseGate = field(default_factory=DecreaseGate)
+    per_evaluator: Mapping[str, DecreaseGate] = field(default_factory=dict)
+
+    def evaluator(self, name: str, max_decrease: float | None = None) -> DecreaseGate:
+        """The gate of one evaluator: `gates.evaluators.<name>`, else its own `max_decrease`, else the default."""
+        if name in self.per_evaluator:
+            return self.per_evaluator[name]
+        if max_decrease is not None:
+            return DecreaseGate(max_decrease, self.evaluators.gating)
+        return self.evaluators
+
+
+def quality_gates(raw: Mapping[str, Any] | None = None) -> QualityGates:
+    raw = raw or {}
+
+    def gate(given: Mapping[str, Any], default: DecreaseGate) -> DecreaseGate:
+        return DecreaseGate(
+            float(given.get("max_decrease", default.max_decrease)), bool(given.get("gating", default.gating))
+        )
+
+    evaluators = raw.get("evaluators", {})
+    common = gate(evaluators, DecreaseGate())
+    return QualityGates(
+        expect=gate(raw.get("expect", {}), DecreaseGate()),
+        evaluators=common,
+        must_refuse=gate(raw.get("must_refuse", {}), DecreaseGate()),
+        per_evaluator={
+            name: gate(value, common)
+            for name, value in evaluators.items()
+            if name not in ("max_decrease", "gating")
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -90,6 +152,9 @@ class Config:
     alpha: float = 0.05  # gates.alpha
     gates: dict[str, GateSpec] = field(default_factory=gate_specs)
     source: str = "promptreview.yml"
+    model_given: bool = False  # the config names `model:` itself (it then wins over a file's foreign model)
+    min_per_stratum: int = 10  # smaller strata are pooled into "other"
+    quality_gates: QualityGates = field(default_factory=QualityGates)
     sequential: bool = False  # run inputs in batches and stop once the verdict is settled
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
@@ -209,7 +274,7 @@ def _build(data: dict[str, Any], source: str) -> Config:
         entries.append(
             PromptEntry(
                 files=(files,) if isinstance(files, str) else tuple(files),
-                suite=item["suite"],
+                suite=item.get("suite"),
                 schema=item.get("schema"),
                 model=item.get("model"),
                 strata=tuple(item.get("strata", ())),
@@ -219,14 +284,21 @@ def _build(data: dict[str, Any], source: str) -> Config:
                     allocation=sample.get("allocation", "proportional"),
                     seed=sample.get("seed", 0),
                 ),
+                output=item.get("output", "auto"),
+                id_column=item.get("id"),
             )
         )
+        entries[-1] = _with_quality(entries[-1], item, f"{source}: prompts[{len(entries) - 1}]")
     # only what the file says: every default lives once, in the dataclasses above
     given: dict[str, Any] = {
         key: data[key]
         for key in ("model", "samples", "concurrency", "allow_unpinned", "max_error_rate", "prices")
         if key in data
     }
+    if "model" in data:
+        given["model_given"] = True
+    if "min_per_stratum" in data:
+        given["min_per_stratum"] = data["min_per_stratum"]
     if "params" in data:
         given["params"] = dict(data["params"])
     if "max_calls" in data.get("budget", {}):
@@ -240,4 +312,19 @@ def _build(data: dict[str, Any], source: str) -> Config:
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]
+    given["quality_gates"] = quality_gates(raw_gates)
     return Config(prompts=tuple(entries), gates=gate_specs(raw_gates), source=source, **given)
+
+
+def _with_quality(entry: PromptEntry, item: Mapping[str, Any], where: str) -> PromptEntry:
+    """The entry's `expect`, `evaluators` and `must_refuse` (issue 11), parsed after the schema checked them."""
+    from dataclasses import replace
+
+    return replace(
+        entry,
+        expect=parse_expect(item.get("expect", {}), f"{where}.expect"),
+        evaluators=parse_evaluators(item.get("evaluators"), f"{where}.evaluators"),
+        must_refuse=(
+            parse_must_refuse(item["must_refuse"], f"{where}.must_refuse") if "must_refuse" in item else None
+        ),
+    )

@@ -116,11 +116,46 @@ def _allocate(spec: SampleSpec, sizes: dict[str, int], path: str) -> dict[str, i
     return quota
 
 
+OTHER = "other"
+FEW_STRATA = 5
+
+
+def _pool(groups: dict[str, list[int]], minimum: int | None) -> tuple[list[str], dict[str, list[int]]]:
+    """Strata too small to say anything alone (under `minimum` rows) become one stratum, `other`."""
+    if not minimum or len(groups) < 2:
+        return [], groups
+    small = sorted(label for label, members in groups.items() if len(members) < minimum)
+    if not small or (len(small) == len(groups) <= FEW_STRATA):
+        # a few strata of a small suite stay readable as they are; many tiny ones are not a stratification
+        return [], groups
+    kept = {label: members for label, members in groups.items() if label not in small}
+    kept[OTHER] = sorted(kept.get(OTHER, []) + [i for label in small for i in groups[label]])
+    note = (
+        f"{len(small)} strata with fewer than {minimum} inputs (min_per_stratum) were pooled into 'other': "
+        + ", ".join(small[:8])
+        + (", ..." if len(small) > 8 else "")
+    )
+    return [note], kept
+
+
 def sample_suite(
-    path: str, rows: list[dict[str, Any]], strata: tuple[str, ...], spec: SampleSpec
+    path: str,
+    rows: list[dict[str, Any]],
+    strata: tuple[str, ...],
+    spec: SampleSpec,
+    id_column: str | None = None,
+    min_per_stratum: int | None = None,
 ) -> SuiteSample:
-    """Draw the stratified sample. Seeded per stratum, so adding a stratum does not reshuffle the others."""
+    """Draw the stratified sample. Seeded per stratum, so adding a stratum does not reshuffle the others.
+
+    `id_column` names the column that identifies an input (None: `id` when the suite has it, else the row
+    number). Strata with fewer than `min_per_stratum` rows are pooled into one stratum `other`.
+    """
     columns = set().union(*(r.keys() for r in rows))
+    if id_column is not None and id_column not in columns:
+        raise UsageError(
+            f"{path}: id column {id_column!r} is not in the suite (columns: {', '.join(sorted(columns))})"
+        )
     for col in strata:
         if col not in columns:
             raise UsageError(
@@ -128,8 +163,12 @@ def sample_suite(
             )
     ids: list[str] = []
     seen: set[str] = set()
+    id_notes: list[str] = []
+    key = id_column or ("id" if "id" in columns else None)
+    if key is None:
+        id_notes.append(f"{path} has no id column: inputs are named by row number (row1, row2, ...)")
     for i, row in enumerate(rows):
-        rid = row.get("id")
+        rid = row.get(key) if key else None
         rid = str(rid) if rid not in (None, "") else f"row{i + 1}"
         if rid in seen:
             raise UsageError(f"{path}: duplicate id {rid!r}; ids must be unique")
@@ -141,10 +180,11 @@ def sample_suite(
         if missing:
             raise UsageError(f"{path}: row {ids[i]!r} has no value for strata column {missing[0]!r}")
         groups.setdefault(_label(strata, row), []).append(i)
+    pooled_notes, groups = _pool(groups, min_per_stratum)
     quotas = _allocate(spec, {k: len(v) for k, v in groups.items()}, path)
     chosen: list[SuiteRow] = []
     infos: list[StratumInfo] = []
-    notes: list[str] = []
+    notes: list[str] = id_notes + pooled_notes
     for label in sorted(groups):
         members = groups[label]
         quota = quotas[label]
@@ -152,7 +192,8 @@ def sample_suite(
         rng = random.Random(f"{spec.seed}:{label}")
         picked = sorted(rng.sample(members, take)) if take < len(members) else list(members)
         chosen.extend(SuiteRow(ids[i], rows[i], label) for i in picked)
-        infos.append(StratumInfo(label, {c: rows[members[0]][c] for c in strata}, len(members), take, quota))
+        values = {c: rows[members[0]][c] for c in strata} if label != OTHER else {c: OTHER for c in strata}
+        infos.append(StratumInfo(label, values, len(members), take, quota))
         if take < quota:
             notes.append(
                 f"stratum {label} has {len(members)} rows, fewer than its quota of {quota}: all were taken"

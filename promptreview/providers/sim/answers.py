@@ -10,6 +10,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from promptreview.providers.sim import moderation
 from promptreview.providers.sim.rules import (
     _CATCH_ALL,
     _ESCALATION,
@@ -32,7 +33,7 @@ def _stable(*parts: str) -> float:
 
 @lru_cache(maxsize=512)
 def _label_pattern(label: str) -> re.Pattern[str]:
-    words = _LABEL_KEYWORDS.get(label.lower())
+    words = _LABEL_KEYWORDS.get(label.lower()) or moderation.KEYWORDS.get(label.lower())
     terms = (
         words.split(" ") if words else [w + "*" for w in re.split(r"[_\-\s]+", label.lower()) if len(w) >= 3]
     )

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from promptreview.providers.base import PinStatus
+from promptreview.providers.sim import moderation, prose
 from promptreview.providers.sim.answers import _Builder
 from promptreview.providers.sim.failures import _malformed, _violate
 from promptreview.providers.sim.model_id import SimModel, validate_model_id
@@ -98,12 +99,12 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
         )
     builder = _Builder(schema, text, rng, wobble)
     if schema is not None:
-        value = builder.value(schema)
+        value = moderation.lenient(builder.value(schema), schema, prompt, text)
     else:
         value = {"label": builder.categorical(list(_DEFAULT_LABELS), "$.label"), "summary": builder.summary}
     finish = "stop"
     if not json_mode:
-        answer = f"I'd file this under {value['label']}. In short: {value['summary']}"
+        answer = prose.answer(prompt, text, str(value["label"]), rng, wobble)  # docs/sim.md: Prose answers
     elif u < refusal + parse_failure:
         answer, finish = _malformed(value, rng)
     else:

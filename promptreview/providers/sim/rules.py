@@ -8,6 +8,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from promptreview.providers.sim import moderation
 from promptreview.providers.sim.model_id import SimModel
 
 JSONSchema = dict[str, Any]  # a JSON Schema as loaded: untyped JSON
@@ -116,6 +117,7 @@ def _rates(
     """
     ov = model.overrides
     refusal = SENSITIVE_REFUSAL if _SENSITIVE.search(text) and not _NEVER_REFUSE.search(prompt) else 0.0
+    refusal = moderation.refusal_rate(refusal, prompt)  # "be as helpful as possible" erodes it
     loose = 0.0 if (structured or _STRICT.search(prompt) or not json_mode) else LOOSE_PARSE_FAILURE
     enums = [s["enum"] for s in _enum_schemas(schema)] if schema else []
     spelled_out = all(_word(str(v)).search(prompt) for e in enums for v in e)

@@ -1,0 +1,300 @@
+"""Quality checks of one prompt: which checks apply (expectations, evaluators, must-refuse rows), checked
+against the suite before any call, and each completion's value under each check.
+
+A value is 1/0 for a pass rate (an expectation, a string evaluator, a refusal on a must-refuse row), a score
+for an LLM judge, and NaN where the check does not apply: failed calls (errors stay infrastructure), rows
+without an expected value, must-refuse rows for every check but their own refusal rate. A completion that
+failed to parse, broke the schema or refused does not pass an expectation; a refusal does not pass an
+evaluator (a judge gives it its lowest score without a call).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from promptreview.engine.plan import PromptJob
+from promptreview.engine.score import ScoredCall
+from promptreview.errors import UsageError
+from promptreview.sources.config import Config, DecreaseGate
+from promptreview.sources.evaluators import (
+    COMPLETION_VAR,
+    EvaluatorSpec,
+    ExpectSpec,
+    JudgeSpec,
+    StringCheck,
+    fill,
+    variables,
+)
+
+MUST_REFUSE = "must_refuse"
+NOT_SUPPORTED = (
+    "not supported: a built-in's judge (its model and prompt) is GitHub's and cannot be pinned; "
+    "write it as an llm evaluator with a pinned modelId"
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One quality check of a prompt, as both sides are checked with it."""
+
+    name: str
+    kind: str  # expect | string | llm | must_refuse
+    field: str | None
+    gate: DecreaseGate
+    units: str = "rate"  # rate | score
+    expect: ExpectSpec | None = None
+    evaluator: EvaluatorSpec | None = None  # the version both sides are checked with (the base's)
+    head_judge: JudgeSpec | None = None  # `--judge`: head's judge, run over base's outputs
+    note: str | None = None
+
+    @property
+    def column(self) -> str:
+        """Its column in the completion frame."""
+        return f"check:{self.kind}:{self.name}"
+
+    @property
+    def judge(self) -> JudgeSpec | None:
+        return self.evaluator.llm if self.evaluator is not None else None
+
+
+@dataclass(frozen=True)
+class QualityPlan:
+    checks: tuple[Check, ...]
+    must_refuse: frozenset[str]  # input ids of the sampled must-refuse rows
+    notes: tuple[str, ...]
+
+    @property
+    def judges(self) -> list[JudgeSpec]:
+        out = [c.judge for c in self.checks if c.judge is not None]
+        return out + [c.head_judge for c in self.checks if c.head_judge is not None]
+
+
+def _merged(job: PromptJob) -> tuple[list[EvaluatorSpec], list[str], dict[str, EvaluatorSpec]]:
+    """Config evaluators, then the prompt file's: the base's version of each (a pull request cannot change
+    the checks it is reviewed by); evaluators new in head run on both sides. Returns the evaluators, notes,
+    and head's changed versions by name."""
+    entry_evals = list(job.entry.evaluators) if job.entry is not None else []
+    base = {e.name: e for e in job.sides[0].template.evaluators} if len(job.sides) > 1 else {}
+    head = {e.name: e for e in job.head.template.evaluators}
+    notes, changed = [], {}
+    merged = list(entry_evals)
+    names = {e.name for e in merged}
+    for name, spec in {**head, **base}.items():
+        if name in names:
+            notes.append(f"evaluator {name!r} of {spec.origin} has the name of a config evaluator: skipped")
+            continue
+        if name in base and name in head and _definition(base[name]) != _definition(head[name]):
+            changed[name] = head[name]
+            what = "judge" if base[name].llm or head[name].llm else "evaluator"
+            notes.append(
+                f"the {what} {name!r} changed in this pull request: both sides are checked with the base's "
+                "version (review the change on its own with --judge)"
+            )
+        elif name not in base and base:
+            notes.append(f"evaluator {name!r} is new in this pull request: both sides are checked with it")
+        elif name not in head:
+            notes.append(
+                f"evaluator {name!r} was removed in this pull request: the base's checks still apply"
+            )
+        merged.append(spec)
+    return merged, notes, changed
+
+
+def _definition(spec: EvaluatorSpec) -> tuple[Any, ...]:
+    return (spec.string, spec.llm, spec.uses)
+
+
+def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> QualityPlan:
+    """The checks of one prompt, validated against its suite before any call (`UsageError` otherwise)."""
+    entry = job.entry
+    sample = job.suite_sample
+    columns = set(sample.columns)
+    gates = config.quality_gates
+    checks: list[Check] = []
+    notes: list[str] = []
+    must_refuse: frozenset[str] = frozenset()
+    if entry is not None and entry.must_refuse is not None:
+        refuse = entry.must_refuse
+        if refuse.column not in columns:
+            raise UsageError(f"must_refuse: column {refuse.column!r} is not a column of {sample.path}")
+        must_refuse = frozenset(r.input_id for r in sample.rows if refuse.matches(r.values))
+        note = (
+            None
+            if must_refuse
+            else f"no sampled row of {sample.path} has {refuse.column} in {', '.join(refuse.values)}"
+        )
+        checks.append(Check(MUST_REFUSE, MUST_REFUSE, None, gates.must_refuse, note=note))
+    for expect in entry.expect if entry is not None else ():
+        if expect.column not in columns:
+            raise UsageError(
+                f"expect.{expect.field}: column {expect.column!r} is not a column of {sample.path} "
+                f"(columns: {', '.join(sorted(columns))})"
+            )
+        _check_field(expect, job.head.schema)
+        for row in sample.rows:
+            _expected(expect, row.values)  # a bad regex or number fails now, not after the calls
+        checks.append(Check(expect.field, "expect", expect.field, gates.expect, expect=expect))
+    evaluators, merge_notes, changed = _merged(job)
+    notes += merge_notes
+    for spec in evaluators:
+        if spec.uses is not None:
+            notes.append(f"evaluator {spec.name!r} uses {spec.uses}: {NOT_SUPPORTED}")
+            continue
+        template = spec.string.value if spec.string else spec.llm.prompt if spec.llm else ""
+        missing = sorted(variables(template) - columns - {COMPLETION_VAR})
+        if missing:
+            raise UsageError(
+                f"evaluator {spec.name!r} ({spec.origin}): variable '{missing[0]}' is not a column of "
+                f"{sample.path} nor {{{{completion}}}}"
+            )
+        gate = gates.evaluator(spec.name, spec.max_decrease)
+        head_judge = changed[spec.name].llm if judge_review and spec.name in changed else None
+        checks.append(
+            Check(spec.name, spec.kind, None, gate, "score" if spec.llm else "rate", evaluator=spec,
+                  head_judge=head_judge)
+        )  # fmt: skip
+    return QualityPlan(tuple(checks), must_refuse, tuple(notes))
+
+
+def _check_field(expect: ExpectSpec, schema: Mapping[str, Any] | None) -> None:
+    """A field the output schema cannot have is a typo: refuse it before any call."""
+    node: Any = schema
+    for part in expect.field.split("."):
+        if not isinstance(node, Mapping) or not isinstance(node.get("properties"), Mapping):
+            return  # nothing declared here: any field may appear
+        if part not in node["properties"]:
+            if node.get("additionalProperties") is False:
+                raise UsageError(
+                    f"expect.{expect.field}: the output schema has no property {part!r} "
+                    f"(properties: {', '.join(sorted(node['properties']))})"
+                )
+            return
+        node = node["properties"][part]
+
+
+# -- values --------------------------------------------------------------------------------------------
+
+
+def normalise(value: Any) -> str:
+    """Whitespace collapsed and case folded: `exact` and `contains` compare these."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return " ".join(text.split()).casefold()
+
+
+def _expected(spec: ExpectSpec, row: Mapping[str, Any]) -> Any:
+    """The row's expected value (None: the row has none, so the check does not apply to it)."""
+    value = row.get(spec.column)
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == "":
+        return None
+    if spec.match == "regex":
+        try:
+            return re.compile(str(value))
+        except re.error as exc:
+            raise UsageError(
+                f"expect.{spec.field}: {value!r} in column {spec.column} is not a regex ({exc})"
+            ) from None
+    if spec.match == "number":
+        number = _number(value)
+        if number is None:
+            raise UsageError(f"expect.{spec.field}: {value!r} in column {spec.column} is not a number")
+        return number
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _field(output: Any, path: str) -> tuple[bool, Any]:
+    for part in path.split("."):
+        if not isinstance(output, dict) or part not in output:
+            return False, None
+        output = output[part]
+    return True, output
+
+
+def expect_passes(spec: ExpectSpec, output: Any, expected: Any) -> bool:
+    found, value = _field(output, spec.field)
+    if not found or value is None:
+        return False
+    if spec.match == "number":
+        number = _number(value)
+        return number is not None and abs(number - expected) <= spec.tolerance + 1e-12
+    if spec.match == "regex":
+        return expected.search(value if isinstance(value, str) else json.dumps(value)) is not None
+    if spec.match == "contains":
+        return normalise(expected) in normalise(value)
+    return normalise(value) == normalise(expected)
+
+
+def string_passes(check: StringCheck, text: str, row: Mapping[str, Any]) -> bool:
+    """GitHub Models' string evaluator: case-sensitive, on the completion's text (equals ignores the
+    whitespace around it)."""
+    value = fill(check.value, {**_texts(row), COMPLETION_VAR: text})
+    body = text.strip()
+    if check.op == "contains":
+        return value in text
+    if check.op == "equals":
+        return body == value.strip()
+    if check.op == "startsWith":
+        return body.startswith(value)
+    return body.endswith(value)
+
+
+def _texts(row: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in row.items()}
+
+
+def check_values(
+    job: PromptJob,
+    plan: QualityPlan,
+    scored: Sequence[ScoredCall],
+    judged: Mapping[tuple[int, int], float | None],
+) -> dict[str, list[float]]:
+    """Per check (by frame column), one value per scored call. `judged`: (check index, call index) -> score."""
+    rows = {r.input_id: r.values for r in job.suite_sample.rows}
+    base = {(s.call.input_id, s.call.sample): s for s in scored if s.call.side == "base"}
+    out: dict[str, list[float]] = {}
+    for c, check in enumerate(plan.checks):
+        values: list[float] = []
+        for i, s in enumerate(scored):
+            source = s
+            if check.head_judge is not None and s.call.side == "head":  # `--judge`: head judges base's output
+                source = base.get((s.call.input_id, s.call.sample), s)
+            outcome = source.classification.outcome
+            on_must_refuse = s.call.input_id in plan.must_refuse
+            if outcome == "error" or on_must_refuse != (check.kind == MUST_REFUSE):
+                values.append(math.nan)
+            elif check.kind == MUST_REFUSE:
+                values.append(1.0 if outcome == "refusal" else 0.0)
+            elif check.expect is not None:
+                expected = _expected(check.expect, rows[s.call.input_id])
+                if expected is None:
+                    values.append(math.nan)
+                else:
+                    ok = outcome == "ok" and expect_passes(check.expect, s.classification.output, expected)
+                    values.append(1.0 if ok else 0.0)
+            elif outcome == "refusal":
+                judge = check.judge
+                values.append(judge.lowest if judge is not None else 0.0)
+            elif check.evaluator is not None and check.evaluator.string is not None:
+                text = (s.completion.response.text if s.completion.response else None) or ""
+                values.append(
+                    1.0 if string_passes(check.evaluator.string, text, rows[s.call.input_id]) else 0.0
+                )
+            else:
+                score = judged.get((c, i))
+                values.append(math.nan if score is None else score)
+        out[check.column] = values
+    return out

@@ -1,0 +1,146 @@
+"""What the prompt formats share: decoding, safe YAML/JSON, front matter, model names, parameter names.
+
+Parameters are kept in one provider-neutral spelling (snake_case, as the Chat Completions API names them);
+each provider maps them to its own wire names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from promptreview.errors import UsageError
+from promptreview.sources.prompts import ROLES
+
+# Every spelling a format uses for a model parameter -> the neutral name
+PARAM_NAMES = {
+    "maxTokens": "max_tokens",
+    "max_tokens": "max_tokens",
+    "maxOutputTokens": "max_tokens",  # Dotprompt (Gemini) and Prompty 2
+    "max_output_tokens": "max_tokens",
+    "maxCompletionTokens": "max_completion_tokens",
+    "max_completion_tokens": "max_completion_tokens",
+    "temperature": "temperature",
+    "topP": "top_p",
+    "top_p": "top_p",
+    "topK": "top_k",
+    "top_k": "top_k",
+    "stop": "stop",
+    "stopSequences": "stop",
+    "stop_sequences": "stop",
+    "seed": "seed",
+    "frequencyPenalty": "frequency_penalty",
+    "frequency_penalty": "frequency_penalty",
+    "presencePenalty": "presence_penalty",
+    "presence_penalty": "presence_penalty",
+}
+
+_FRONT_MATTER = re.compile(
+    r"^(?:(?:#[^\n]*|[ \t]*)\n)*---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n([\s\S]*))?$"
+)
+
+
+def decode(path: str, data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path}: not valid UTF-8 (byte {exc.start}); save the prompt file as UTF-8"
+        ) from None
+
+
+def safe_yaml(path: str, text: str, what: str = "") -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise UsageError(
+            f"{path}: {what or ''}not valid YAML{where} ({getattr(exc, 'problem', exc)})"
+        ) from None
+
+
+def safe_json(path: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def front_matter(text: str) -> tuple[str, str] | None:
+    """(front matter, body) when `text` opens with a `---` fenced YAML block, else None."""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return None
+    return match.group(1), match.group(2) or ""
+
+
+def model_name(path: str, raw: Any) -> str | None:
+    """A model named by a prompt file, as a `provider:model` spec."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise UsageError(f"{path}: 'model' must be a string")
+    # GitHub Models names models `publisher/name`; ours are `provider:model-id`
+    if ":" not in raw and "/" in raw:
+        return f"github:{raw}"
+    return raw
+
+
+def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Model parameters in the neutral spelling, and a warning per parameter no format defines.
+
+    An unknown parameter is a warning, not an error: the reference tools ignore what they do not know.
+    """
+    if raw is None:
+        return {}, ()
+    if not isinstance(raw, Mapping):
+        raise UsageError(f"{path}: '{where}' must be a mapping")
+    out: dict[str, Any] = {}
+    warnings = []
+    for key, value in raw.items():
+        name = PARAM_NAMES.get(str(key))
+        if name is None:
+            warnings.append(f"{path}: {where}.{key} is not a model parameter promptreview knows; ignored")
+            continue
+        if value is not None:
+            out[name] = value
+    return out, tuple(warnings)
+
+
+def chat_messages(path: str, raw: Any, where: str = "messages") -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, list) or not raw:
+        raise UsageError(f"{path}: '{where}' must be a non-empty list of {{role, content}}")
+    out = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or "role" not in item or "content" not in item:
+            raise UsageError(f"{path}: {where}[{i}] must have 'role' and 'content'")
+        role, content = item["role"], item["content"]
+        if role not in ROLES:
+            raise UsageError(f"{path}: {where}[{i}].role must be one of {', '.join(ROLES)}, not {role!r}")
+        if not isinstance(content, str):
+            raise UsageError(f"{path}: {where}[{i}].content must be a string")
+        out.append((role, content))
+    return tuple(out)
+
+
+def is_chat_list(doc: Any) -> bool:
+    return (
+        isinstance(doc, list)
+        and bool(doc)
+        and all(isinstance(m, dict) and "role" in m and "content" in m for m in doc)
+    )
+
+
+def suite_rows(path: str, raw: Any, where: str) -> tuple[dict[str, Any], ...] | None:
+    """Inputs a prompt file carries (`testData`, `sample`): a list of mappings, or one mapping."""
+    if raw is None:
+        return None
+    rows = [raw] if isinstance(raw, dict) else raw
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise UsageError(f"{path}: '{where}' must be a mapping or a list of mappings")
+    return tuple(dict(r) for r in rows) or None

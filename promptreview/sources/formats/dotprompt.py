@@ -1,0 +1,110 @@
+"""Dotprompt (`.prompt`, and `.prompt.md` with front matter): YAML front matter, then a Handlebars body
+whose `{{role "..."}}` helpers (`<<<dotprompt:role:...>>>` markers) split it into messages.
+
+Read as Google's `dotpromptz` reads it: `model`, `config` (temperature, maxOutputTokens, topK, topP,
+stopSequences, ...), `input.schema` and `input.default` (defaults apply), `output.format` (json | text) and
+`output.schema` (Picoschema or JSON Schema, the schema outputs are validated against). Text before the
+first marker is a user message; the role `model` is the assistant. Message text is trimmed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from promptreview.errors import UsageError
+from promptreview.sources.formats import common, picoschema
+from promptreview.sources.formats.mustache import HANDLEBARS
+from promptreview.sources.prompts import ROLES, PromptTemplate
+
+_MARKERS = re.compile(r"(<<<dotprompt:(?:role:[a-z]+|history))>>>")
+_PARTS = re.compile(r"<<<dotprompt:(?:media:url|section)[^>]*>>>")
+_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "ollama": "ollama", "github": "github"}
+KEYS = {"config", "description", "ext", "input", "model", "name", "output", "raw", "toolDefs", "tools",
+        "variant", "version"}  # fmt: skip
+
+
+def looks_like(meta: Any, body: str) -> bool:
+    if isinstance(meta, dict) and {"input", "output", "config"} & set(meta):
+        return True
+    return "{{role" in body or "<<<dotprompt:" in body or "{{#" in body
+
+
+def split_roles(text: str) -> Sequence[tuple[str, str]]:
+    out: list[list[str]] = [["user", ""]]
+    for piece in _MARKERS.split(text):
+        if not piece.strip():
+            continue
+        if piece.startswith("<<<dotprompt:role:"):
+            role = piece[len("<<<dotprompt:role:") :]
+            role = "assistant" if role == "model" else role
+            if out[-1][1].strip():
+                out.append([role, ""])
+            else:
+                out[-1][0] = role
+        elif piece.startswith("<<<dotprompt:history"):
+            continue  # no conversation history in a review: the marker renders to nothing
+        else:
+            out[-1][1] += _PARTS.sub("", piece)
+    result = [(role, content.strip()) for role, content in out if content.strip()]
+    for role, _ in result:
+        if role not in ROLES:
+            raise UsageError(f"dotprompt role {role!r} is not one of {', '.join(ROLES)} (or model)")
+    return result
+
+
+def _model(path: str, raw: Any) -> tuple[str | None, tuple[str, ...]]:
+    """`provider/model` in Genkit's spelling; only providers promptreview has become a model hint."""
+    if raw is None:
+        return None, ()
+    if not isinstance(raw, str):
+        raise UsageError(f"{path}: 'model' must be a string")
+    provider, _, name = raw.partition("/")
+    if name and provider in _PROVIDERS:
+        return f"{_PROVIDERS[provider]}:{name}", ()
+    if ":" in raw:
+        return raw, ()
+    return None, (f"{path}: model {raw!r} has no promptreview provider; the config's model runs it",)
+
+
+def read(path: str, meta: Any, body: str) -> PromptTemplate:
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise UsageError(f"{path}: the front matter must be a YAML mapping")
+    hint, warnings = _model(path, meta.get("model"))
+    params, param_warnings = common.params(path, meta.get("config"), "config")
+    input_spec = meta.get("input") or {}
+    output_spec = meta.get("output") or {}
+    if not isinstance(input_spec, dict) or not isinstance(output_spec, dict):
+        raise UsageError(f"{path}: 'input' and 'output' must be mappings")
+    defaults = input_spec.get("default") or {}
+    if not isinstance(defaults, dict):
+        raise UsageError(f"{path}: input.default must be a mapping")
+    raw_schema = output_spec.get("schema")
+    fmt = output_spec.get("format")
+    if isinstance(raw_schema, str) and raw_schema.split(",")[0].strip() not in picoschema.SCALARS:
+        # a schema registered in code (`output: {schema: Recipe}`): the file alone cannot say what it is
+        warnings += (f"{path}: output.schema {raw_schema!r} is defined in code, not in the file: "
+                     "outputs are checked as JSON but not validated",)  # fmt: skip
+        raw_schema, fmt = None, fmt or "json"
+    try:
+        schema = picoschema.to_json_schema(raw_schema)
+    except ValueError as exc:
+        raise UsageError(f"{path}: output.schema: {exc}") from None
+    output = "json" if fmt == "json" or schema is not None else "text" if fmt == "text" else None
+    return PromptTemplate(
+        path=path,
+        messages=(("body", body),),
+        params=params,
+        schema=schema,
+        json_object=fmt == "json" and schema is None,
+        engine=HANDLEBARS,
+        split=split_roles,
+        defaults=dict(defaults),
+        output=output,
+        warnings=warnings + param_warnings,
+        format="dotprompt",
+        model_hint=hint,
+    )

@@ -1,0 +1,79 @@
+"""GitHub Models prompt files (`.prompt.yml`, `.prompt.yaml`, and gh-models' own `*_prompt.yml`), and chat
+message arrays in `.json` / `.yaml`.
+
+A GitHub Models file is a mapping with `messages` (and `model`, `modelParameters`, `responseFormat`,
+`jsonSchema`, `testData`, `evaluators`); it is told by that content, not only by its name.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from promptreview.errors import UsageError
+from promptreview.sources.evaluators import parse_evaluators
+from promptreview.sources.formats import common
+from promptreview.sources.prompts import PromptTemplate
+
+RESPONSE_FORMATS = ("text", "json_object", "json_schema")
+SUFFIXES = (".prompt.yml", ".prompt.yaml")
+
+
+def looks_like(doc: Any) -> bool:
+    return isinstance(doc, dict) and isinstance(doc.get("messages"), list)
+
+
+def _json_schema(path: str, raw: Any) -> tuple[dict[str, Any] | None, str]:
+    """`jsonSchema`: a JSON string or a mapping, either `{name, strict, schema}` or a bare schema."""
+    if raw is None:
+        return None, "output"
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise UsageError(
+                f"{path}: jsonSchema is not valid JSON ({exc.msg} at line {exc.lineno})"
+            ) from None
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: jsonSchema must be a JSON object")
+    if isinstance(raw.get("schema"), dict):
+        return raw["schema"], str(raw.get("name") or "output")
+    return raw, "output"
+
+
+def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
+    schema, name = _json_schema(path, doc.get("jsonSchema"))
+    fmt = doc.get("responseFormat")
+    if fmt not in (None, *RESPONSE_FORMATS):
+        raise UsageError(f"{path}: responseFormat must be text, json_object or json_schema, not {fmt!r}")
+    if fmt == "json_schema" and schema is None:
+        raise UsageError(f"{path}: responseFormat is json_schema but there is no jsonSchema")
+    params, warnings = common.params(path, doc.get("modelParameters"), "modelParameters")
+    output = None
+    if fmt in ("json_object", "json_schema") or schema is not None:
+        output = "json"
+    elif fmt == "text":
+        output = "text"
+    model = common.model_name(path, doc.get("model"))
+    # `publisher/name` is GitHub Models' spelling: a hint the config's own model overrides
+    foreign = model is not None and model.startswith("github:") and ":" not in str(doc.get("model"))
+    return PromptTemplate(
+        path=path,
+        messages=common.chat_messages(path, doc.get("messages")),
+        model=None if foreign else model,
+        model_hint=model if foreign else None,
+        params=params,
+        schema=schema,
+        schema_name=name,
+        json_object=fmt == "json_object",
+        output=output,
+        suite=common.suite_rows(path, doc.get("testData"), "testData"),
+        suite_source="testData",
+        warnings=warnings,
+        format="github-models",
+        evaluators=parse_evaluators(doc.get("evaluators"), f"{path}: evaluators", origin=path),
+    )
+
+
+def read_chat_list(path: str, doc: Any) -> PromptTemplate:
+    return PromptTemplate(path=path, messages=common.chat_messages(path, doc), format="chat")
