@@ -106,7 +106,10 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         if in_batches:
             from promptreview.engine import sequential as batches
 
-            plan, ran, sequential = batches.run_plan(plan, cache, settings, config, opts.progress, known)
+            must_refuse = {i: q.must_refuse for i, q in quality.items()}
+            plan, ran, sequential = batches.run_plan(
+                plan, cache, settings, config, opts.progress, known, must_refuse
+            )
             by_job.update(ran)
         else:
             completions = (

@@ -57,7 +57,9 @@ def batch_size(n_inputs: int) -> int:
     return max(MIN_BATCH, math.ceil(n_inputs / LOOKS))
 
 
-def _differences(job: PromptJob, completions: list[Completion], config: Config) -> dict[str, np.ndarray]:
+def _differences(
+    job: PromptJob, completions: list[Completion], config: Config, excluded: frozenset[str] = frozenset()
+) -> dict[str, np.ndarray]:
     """Per gated rate: head minus base per-input rate (over non-error completions), inputs in run order.
 
     `job.calls` and `completions` correspond one to one."""
@@ -75,6 +77,8 @@ def _differences(job: PromptJob, completions: list[Completion], config: Config) 
     gated = [m for m in RATE_OUTCOMES if config.gates[m].gating]
     out: dict[str, list[float]] = {m: [] for m in gated}
     for input_id in order:
+        if input_id in excluded:  # a must-refuse row: its refusals are no regression, as in the analysis
+            continue
         base, head = counts.get((input_id, "base")), counts.get((input_id, "head"))
         if not base or not head or not base["n"] or not head["n"]:
             continue  # no answer on a side: the input says nothing about the change
@@ -92,6 +96,7 @@ def run_sequential(
     seed: int,
     progress: ProgressCallback | None = None,
     known: Mapping[str, ProviderResponse] | None = None,
+    excluded: frozenset[str] = frozenset(),
 ) -> SequentialRun:
     """Run `job` batch by batch until `decide_look` stops it or every input has run."""
     from promptreview.stats.sequential import decide_look
@@ -128,7 +133,7 @@ def run_sequential(
             continue
         partial = replace(job, calls=tuple(job.calls[i] for i in ran))
         decision, last = decide_look(
-            _differences(partial, completions, config),
+            _differences(partial, completions, config, excluded),
             margins,
             config.alpha,
             config.alpha / 2,
@@ -166,6 +171,7 @@ def run_plan(
     config: Config,
     progress: ProgressCallback | None = None,
     known: Mapping[str, ProviderResponse] | None = None,
+    excluded: Mapping[int, frozenset[str]] | None = None,
 ) -> tuple[ReviewPlan, dict[int, list[Completion]], dict[int, SequentialInfo]]:
     """A whole review sequentially: each prompt with a base side stops on its own; an added prompt (nothing
     to compare) runs every input. Returns the plan reduced to what ran, the completions by job, and how each
@@ -181,7 +187,15 @@ def run_plan(
             jobs.append(job)
             continue
         result = run_sequential(
-            job, plan.providers, cache, settings, config, plan.analysis_seed, progress, known
+            job,
+            plan.providers,
+            cache,
+            settings,
+            config,
+            plan.analysis_seed,
+            progress,
+            known,
+            (excluded or {}).get(job.index, frozenset()),
         )
         info = result.info
         note = (
