@@ -1,123 +1,197 @@
-"""Speed, measured: promptreview's wall time against the ideal, and a cached re-run against the first run.
+"""Speed, measured in one run: the bare-client floor, promptreview's wall time, and their ratio.
 
-A loopback OpenAI-compatible server (in its own process) answers every call after a fixed latency. With N calls, concurrency C and
-latency L, no client can finish faster than ceil(N / C) * L: that is the ideal. We print our wall time for the
-whole review (planning, calls, analysis, report) over that ideal, then a second identical run (all cached)
-over the first.
+A loopback OpenAI-compatible server (plain asyncio, HTTP/1.1 keep-alive, in its own process) answers every
+call after a fixed latency. The **floor** is a bare httpx loop sending the same number of requests to the same
+server with the same concurrency (an `AsyncClient` with one connection per slot, nothing else): no client can
+do the calls faster. **Ours** is the installed `promptreview compare` command, timed from process start to
+exit (interpreter start, imports, config, planning, the calls, analysis, the report), with the cache off.
+Then a **cached re-run** of the same review (every answer from the response cache).
 
-    python benchmarks/speed.py [--inputs 100] [--samples 3] [--latency 0.05] [--concurrency 16]
+    python benchmarks/speed.py                          # 1200 calls, 200 ms, concurrency 16
+    python benchmarks/speed.py --calls 600 --latency 0.05 --concurrency 8 --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import math
 import multiprocessing
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from promptreview.engine.review import ReviewOptions, review_files  # noqa: E402
-from promptreview.report.json import render  # noqa: E402
-from promptreview.sources.config import Config, PromptEntry, SampleSpec  # noqa: E402
-from tests.servers import Reply, ScriptedServer, openai_chat_completion, openai_compatible_handler  # noqa: E402
-
 ANSWER = json.dumps({"category": "billing", "priority": "low", "summary": "s", "needs_human": False})
+SAMPLES = 3
 
 
-def _serve(latency: float, urls: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
-    """The fake provider, in its own process so it does not share our interpreter's lock."""
+def _reply(model: str) -> bytes:
+    body = json.dumps(
+        {
+            "id": "chatcmpl-bench",
+            "object": "chat.completion",
+            "created": 0,
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}
+            ],
+            "usage": {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60},
+        }
+    ).encode()
+    head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    return head.encode() + body
 
-    def answer(body: dict) -> Reply:
-        return Reply(200, openai_chat_completion(ANSWER, model=body["model"]), delay=latency)
 
-    with ScriptedServer(openai_compatible_handler(answer)) as server:
-        urls.put(server.url)
-        stop.wait()
-        urls.put(len(server.requests))
+def _serve(
+    latency: float,
+    port_queue: multiprocessing.Queue,
+    count: multiprocessing.Value,
+    first: multiprocessing.Value,
+    last: multiprocessing.Value,
+) -> None:
+    """The fake provider: answers each request on a kept-alive connection after `latency` seconds."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.decode("latin-1").split("\r\n"):
+                    if line.lower().startswith("content-length:"):
+                        length = int(line.split(":", 1)[1])
+                body = await reader.readexactly(length) if length else b"{}"
+                model = json.loads(body or b"{}").get("model", "gpt-4o-mini-2024-07-18")
+                with first.get_lock():
+                    if first.value == 0:
+                        first.value = time.time()  # wall clock: comparable with the client's process
+                await asyncio.sleep(latency)
+                with count.get_lock():
+                    count.value += 1
+                writer.write(_reply(model))
+                last.value = time.time()
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0, backlog=512)
+        port_queue.put(server.sockets[0].getsockname()[1])
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(main())
+
+
+async def _floor(url: str, calls: int, concurrency: int) -> float:
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    body = {"model": "gpt-4o-mini-2024-07-18", "messages": [{"role": "user", "content": "ticket"}]}
+    started = time.perf_counter()
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with semaphore:
+                response = await client.post(f"{url}/v1/chat/completions", json={**body, "seed": i})
+                response.json()
+
+        await asyncio.gather(*(one(i) for i in range(calls)))
+    return time.perf_counter() - started
+
+
+def _setup(root: Path, inputs: int) -> None:
+    rows = [
+        {"id": str(i), "channel": ("email", "chat", "phone")[i % 3], "ticket": f"ticket number {i}"}
+        for i in range(inputs)
+    ]
+    (root / "inputs.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    for name, word in (("old.txt", "strictly"), ("new.txt", "cleanly")):
+        (root / name).write_text(f"Answer {word} in JSON. Ticket: {{{{ticket}}}}\n")
+    (root / "promptreview.yml").write_text(
+        "version: 1\nmodel: openai:gpt-4o-mini-2024-07-18\n"
+        f"samples: {SAMPLES}\nbudget: {{max_calls: 1000000}}\n"
+        "prompts:\n  - files: '*.txt'\n    suite: inputs.jsonl\n    strata: [channel]\n"
+        f"    sample: {{size: {inputs}, allocation: proportional}}\n"
+    )
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+
+
+def _ours(root: Path, url: str, concurrency: int, cached: bool) -> float:
+    exe = shutil.which("promptreview") or sys.exit("promptreview is not installed in this environment")
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": f"{url}/v1",
+        "OPENAI_API_KEY": "sk-bench",
+        "PROMPTREVIEW_CACHE_DIR": str(root / "cache"),
+    }
+    args = [exe, "compare", "old.txt", "new.txt", "--concurrency", str(concurrency), "--format", "json"]
+    args += ["--output", str(root / "report.json")] + ([] if cached else ["--no-cache"])
+    started = time.perf_counter()
+    done = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        sys.exit(f"promptreview exited {done.returncode}: {done.stderr.strip()}")
+    return wall
+
+
+def _timed_ours(
+    root: Path, url: str, concurrency: int, first: multiprocessing.Value, last: multiprocessing.Value
+) -> tuple[float, float, float]:
+    """Our wall time, and its fixed costs: process start to the first request, the last answer to exit."""
+    first.value = 0.0
+    began = time.time()
+    wall = _ours(root, url, concurrency, cached=False)
+    ended = time.time()
+    return wall, first.value - began, ended - last.value
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--inputs", type=int, default=100)
-    parser.add_argument("--samples", type=int, default=3)
-    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--calls", type=int, default=1200, help="model calls (a multiple of 2 x 3 samples)")
+    parser.add_argument("--latency", type=float, default=0.2, help="seconds the server waits per call")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--repeat", type=int, default=2, help="floor/ours pairs to measure")
     args = parser.parse_args()
+    inputs = args.calls // (2 * SAMPLES)
+    calls = inputs * 2 * SAMPLES
 
-    urls: multiprocessing.Queue = multiprocessing.Queue()
-    stop = multiprocessing.Event()
-    server = multiprocessing.Process(target=_serve, args=(args.latency, urls, stop), daemon=True)
+    ports: multiprocessing.Queue = multiprocessing.Queue()
+    count = multiprocessing.Value("i", 0)
+    first, last = multiprocessing.Value("d", 0.0), multiprocessing.Value("d", 0.0)
+    server = multiprocessing.Process(
+        target=_serve, args=(args.latency, ports, count, first, last), daemon=True
+    )
     server.start()
-    url = urls.get(timeout=30)
+    url = f"http://127.0.0.1:{ports.get(timeout=30)}"
     try:
-        measure(args, url, stop, urls)
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            _setup(root, inputs)
+            print(f"{calls} calls, latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}")
+            for _ in range(args.repeat):
+                floor = asyncio.run(_floor(url, calls, args.concurrency))
+                before = count.value
+                ours, to_first, from_last = _timed_ours(root, url, args.concurrency, first, last)
+                made = count.value - before
+                print(
+                    f"floor (bare httpx): {floor:6.2f} s   promptreview: {ours:6.2f} s   "
+                    f"ratio {ours / floor:.3f}   (start to first request {to_first:.2f} s, "
+                    f"last answer to exit {from_last:.2f} s; {made} calls reached the server)",
+                    flush=True,
+                )
+            _ours(root, url, args.concurrency, cached=True)  # fill the cache
+            cached = _ours(root, url, args.concurrency, cached=True)
+            print(f"cached re-run: {cached:.2f} s (interpreter start to exit, no call made)")
     finally:
-        stop.set()
+        server.terminate()
         server.join(timeout=10)
-
-
-def measure(
-    args: argparse.Namespace, url: str, stop: multiprocessing.Event, urls: multiprocessing.Queue
-) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        rows = [
-            {"id": str(i), "channel": ("email", "chat", "phone")[i % 3], "ticket": f"ticket number {i}"}
-            for i in range(args.inputs)
-        ]
-        (root / "inputs.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-        for name, word in (("old.txt", "strictly"), ("new.txt", "cleanly")):
-            (root / name).write_text(f"Answer {word} in JSON. Ticket: {{{{ticket}}}}\n")
-        config = Config(
-            prompts=[],
-            model="openai:gpt-4o-mini-2024-07-18",
-            samples=args.samples,
-            concurrency=args.concurrency,
-            source="(benchmark)",
-        )
-        entry = PromptEntry(
-            files=("new.txt",), suite="inputs.jsonl", strata=("channel",), sample=SampleSpec()
-        )
-        env = {
-            "OPENAI_BASE_URL": f"{url}/v1",
-            "OPENAI_API_KEY": "sk-bench",
-            "PROMPTREVIEW_CACHE_DIR": str(root / "cache"),
-        }
-
-        def run() -> tuple[float, dict]:
-            opts = ReviewOptions(repo_root=root, env=env, concurrency=args.concurrency)
-            started = time.perf_counter()
-            cwd = os.getcwd()
-            os.chdir(root)
-            try:
-                report = review_files(opts, "old.txt", "new.txt", entry, config)
-            finally:
-                os.chdir(cwd)
-            return time.perf_counter() - started, json.loads(render(report))
-
-        calls = 2 * args.inputs * args.samples
-        ideal = math.ceil(calls / args.concurrency) * args.latency
-        first, report1 = run()
-        second, report2 = run()
-        stop.set()
-        made = urls.get(timeout=30)
-        assert report2["calls"]["cached"] == report2["calls"]["total"] == calls, report2["calls"]
-        print(
-            f"calls: {calls} ({made} reached the server), concurrency {args.concurrency}, latency {args.latency * 1000:.0f} ms"
-        )
-        print(f"ideal wall time (ceil(N/C) x latency): {ideal:.2f} s")
-        print(f"retried calls: {report1['calls']['retried']} (first run)")
-        print(f"uncached review: {first:.2f} s  -> ratio to ideal {first / ideal:.2f}x")
-        print(
-            f"cached re-run:   {second:.2f} s  -> cached/uncached {second / first:.3f} ({first / second:.1f}x faster)"
-        )
 
 
 if __name__ == "__main__":

@@ -55,20 +55,70 @@ class CompletionRequest:
         return dict(self.params)
 
     def cache_key(self) -> str:
-        payload: dict[str, Any] = {
-            "provider": self.model.provider,
-            "model": self.model.model,
-            "params": dict(self.params),
-            "messages": [[m.role, m.content] for m in self.messages],
-            "response_format": {"name": self.schema_name, "schema": self.response_schema},
-            "sample": self.sample_index,
-        }
-        if self.json_object:
-            payload["response_format"]["type"] = "json_object"
-        if self.expected_schema is not None and self.model.provider == "sim":
-            payload["expected_schema"] = self.expected_schema
-        blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        """A SHA-256 of everything that decides the answer; computed once per request (the JSON encoding of a
+        request with its schema is the costly part, and the runner, the cache and the review all ask)."""
+        key: str | None = self.__dict__.get("_cache_key")
+        if key is None:
+            key = self._compute_cache_key()
+            object.__setattr__(self, "_cache_key", key)  # a memo, not a field: eq, hash and repr ignore it
+        return key
+
+    def _compute_cache_key(self) -> str:
+        # The text of json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")) with payload
+        # {expected_schema?, messages, model, params, provider, response_format, sample} (keys in that sorted
+        # order), assembled from parts: the settings every request of a prompt side shares (its schemas above
+        # all) are encoded once, the messages once per request.
+        expected = self.expected_schema if self.model.provider == "sim" else None
+        try:
+            memo_key: tuple[Any, ...] | None = (
+                self.model,
+                self.params,
+                self.schema_name,
+                self.json_object,
+                id(self.response_schema),
+                id(expected),
+            )
+            hash(memo_key)
+        except TypeError:  # a parameter value that is a dict or a list: encode it every time
+            memo_key = None
+        known = _SHARED.get(memo_key) if memo_key is not None else None
+        if known is None or known[0] is not self.response_schema or known[1] is not expected:
+            head = "{" + (f'"expected_schema":{_dumps(expected)},' if expected is not None else "")
+            response_format: dict[str, Any] = {"name": self.schema_name, "schema": self.response_schema}
+            if self.json_object:
+                response_format["type"] = "json_object"
+            middle = (
+                ","
+                + _dumps(
+                    {
+                        "model": self.model.model,
+                        "params": dict(self.params),
+                        "provider": self.model.provider,
+                        "response_format": response_format,
+                    }
+                )[1:-1]
+            )
+            known = (self.response_schema, expected, head, middle)
+            if memo_key is not None:
+                if len(_SHARED) > 256:
+                    _SHARED.clear()
+                _SHARED[memo_key] = known  # holds the schemas, so their ids cannot be reused meanwhile
+        global _LAST_MESSAGES
+        if _LAST_MESSAGES[0] is not self.messages:  # the K samples of an input share one messages tuple
+            _LAST_MESSAGES = (self.messages, _dumps([[m.role, m.content] for m in self.messages]))
+        blob = f'{known[2]}"messages":{_LAST_MESSAGES[1]}{known[3]},"sample":{_dumps(self.sample_index)}}}'
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+# The encoded parts a prompt side's requests share, by their settings and the identity of their schemas
+# (schemas are read once per prompt version and never mutated).
+_SHARED: dict[tuple[Any, ...], tuple[Any, Any, str, str]] = {}
+# The last messages tuple encoded, and its encoding (held, so its identity stays its own).
+_LAST_MESSAGES: tuple[object, str] = (None, "")
 
 
 @dataclass(frozen=True)

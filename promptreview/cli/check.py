@@ -37,6 +37,7 @@ def check(
     no_cache: bool,
     plan: bool,
     judge_review: bool,
+    sequential: bool | None = None,
 ) -> int:
     """Review the prompt files changed between BASE and HEAD."""
 
@@ -56,6 +57,7 @@ def check(
                 judge_review=judge_review,
                 env=dict(os.environ),
                 progress=progress,
+                sequential=sequential,
             )
         )
 

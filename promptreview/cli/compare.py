@@ -58,6 +58,7 @@ def compare(
     no_cache: bool,
     plan: bool,
     judge_review: bool,
+    sequential: bool | None = None,
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
@@ -95,6 +96,7 @@ def compare(
             judge_review=judge_review,
             env=dict(os.environ),
             progress=progress,
+            sequential=sequential,
         )
         return review_files(opts, old, new, entry, config)
 

@@ -46,6 +46,12 @@ def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--plan", is_flag=True, help="Print what would run (calls, tokens, cost); call no model."
         ),
+        click.option(
+            "--sequential",
+            is_flag=True,
+            default=None,
+            help="Run inputs in seeded batches and stop once the verdict is settled (or set `sequential: true`).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)

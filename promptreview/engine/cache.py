@@ -1,6 +1,7 @@
 """SQLite store of completed model calls, keyed by `CompletionRequest.cache_key()`.
 
-Each completion is written the moment it finishes, so an interrupted review resumes where it stopped.
+Each completion is written as it finishes (committed in short groups, see `put`), so an interrupted review resumes
+where it stopped.
 Errors are never stored: a call that failed is made again next time.
 """
 
@@ -11,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,13 @@ _MIGRATIONS = [
 ]
 
 
+# a write group: this many answers, or this many seconds, whichever comes first
+_FLUSH_EVERY = 500
+_FLUSH_SECONDS = 0.5
+# keys per look-up query (SQLite allows at least 999 bound parameters)
+_LOOKUP_BATCH = 900
+
+
 def default_cache_path(env: Mapping[str, str]) -> Path:
     if env.get("PROMPTREVIEW_CACHE_DIR"):
         return Path(env["PROMPTREVIEW_CACHE_DIR"]) / "cache.sqlite"
@@ -51,6 +59,15 @@ def _response(text: str) -> ProviderResponse:
     data = json.loads(text)
     data["usage"] = Usage(**data.get("usage", {}))
     return ProviderResponse(**data)
+
+
+def _plain(record: Any) -> Any:
+    """`dataclasses.asdict` for these flat records, without its deep copies (it was a hot spot)."""
+    return {
+        f.name: _plain(v) if is_dataclass(v) else v
+        for f in fields(record)
+        for v in (getattr(record, f.name),)
+    }
 
 
 def _request_json(request: CompletionRequest) -> dict[str, Any]:
@@ -75,6 +92,8 @@ class ResponseCache:
         # few calls are made again)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
+        self._group_started = 0.0
+        self._grouped = 0
 
     def _migrate(self) -> None:
         self._db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
@@ -88,13 +107,30 @@ class ResponseCache:
     def lookup(self, requests: list[CompletionRequest]) -> dict[str, ProviderResponse]:
         """The stored answers for these requests, by cache key (one look-up each, however often a key repeats)."""
         found: dict[str, ProviderResponse] = {}
-        for key in dict.fromkeys(r.cache_key() for r in requests):
-            row = self._db.execute("SELECT response_json FROM completions WHERE key = ?", (key,)).fetchone()
-            if row is not None:
-                found[key] = _response(row[0])
+        keys = list(dict.fromkeys(r.cache_key() for r in requests))
+        decoded: dict[
+            str, ProviderResponse
+        ] = {}  # one decoding per stored text: identical answers are common
+        for start in range(0, len(keys), _LOOKUP_BATCH):  # one query per batch, not one per key
+            batch = keys[start : start + _LOOKUP_BATCH]
+            marks = ",".join("?" * len(batch))
+            for key, text in self._db.execute(
+                f"SELECT key, response_json FROM completions WHERE key IN ({marks})", batch
+            ):
+                response = decoded.get(text)
+                if response is None:
+                    response = decoded[text] = _response(text)
+                found[key] = response
         return found
 
     def put(self, request: CompletionRequest, response: ProviderResponse) -> None:
+        """Store one answer. Writes are grouped into short transactions (at most _FLUSH_EVERY answers or
+        _FLUSH_SECONDS): a commit per answer made the store the slowest part of a fast provider's run. `close`
+        commits the rest, also when the review is interrupted; a killed process loses at most the last group."""
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
+            self._group_started = time.monotonic()
+            self._grouped = 0
         self._db.execute(
             "INSERT OR REPLACE INTO completions (key, provider, model, served_model, sample_index, response_json,"
             " created_at, request_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -104,11 +140,20 @@ class ResponseCache:
                 request.model.model,
                 response.served_model,
                 request.sample_index,
-                secrets.scrub(json.dumps(asdict(response), ensure_ascii=False)),
+                secrets.scrub(json.dumps(_plain(response), ensure_ascii=False)),
                 time.time(),
                 secrets.scrub(json.dumps(_request_json(request), ensure_ascii=False)),
             ),
         )
+
+        self._grouped += 1
+        if self._grouped >= _FLUSH_EVERY or time.monotonic() - self._group_started >= _FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the answers written so far."""
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
 
     def entries(self) -> list[tuple[dict[str, Any], ProviderResponse]]:
         """Every stored (request, response), oldest first."""
@@ -123,4 +168,5 @@ class ResponseCache:
         return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
 
     def close(self) -> None:
+        self.flush()
         self._db.close()

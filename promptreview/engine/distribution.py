@@ -39,16 +39,18 @@ def shift_rows(frame: pd.DataFrame, samples: int, schema: dict[str, Any] | None)
     head = frame[frame["side"] == "head"]
     if not len(base) or not len(head):
         return []
-    keys = sorted(set(base["input_id"]) & set(head["input_id"]))
+    keys = sorted(
+        set(base["input_id"].unique()) & set(head["input_id"].unique())
+    )  # unique(): str columns iterate slowly
     index = pd.MultiIndex.from_product([keys, range(samples)], names=["input_id", "sample"])
 
     def outputs(side: pd.DataFrame) -> pd.Series:
         return side.set_index(["input_id", "sample"])["output"].reindex(index)
 
-    b_out, h_out = outputs(base), outputs(head)
-    groups = np.array([k for k, _ in index])
+    b_out, h_out = outputs(base).tolist(), outputs(head).tolist()  # lists: read once per field below
+    groups = np.repeat(np.array(keys, dtype=object), samples)  # the input of each (input, sample) of `index`
 
-    def field_values(series: pd.Series, name: str) -> list[Any]:
+    def field_values(series: list[Any], name: str) -> list[Any]:
         return [o.get(name) if isinstance(o, dict) else None for o in series]
 
     names = sorted({k for o in (*b_out, *h_out) if isinstance(o, dict) for k in o})

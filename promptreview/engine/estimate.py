@@ -94,15 +94,42 @@ def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> d
     """Actual cost per side from recorded usage (cached answers cost nothing now, but are priced as if run)."""
     out: dict[str, float] = {}
     for side in job.sides:
-        p_tok = c_tok = 0
+        p_tok = c_tok = cached = 0
         for call, completion in zip(job.calls, completions, strict=True):
             if call.side == side.name and completion.response is not None:
                 p_tok += completion.response.usage.prompt_tokens or 0
                 c_tok += completion.response.usage.completion_tokens or 0
-        value = pricing.estimate_cost(str(side.model), p_tok, c_tok, config.prices)
+                cached += completion.response.usage.cached_tokens or 0
+        # input tokens a provider served from its prompt cache are billed at its cached rate
+        value = pricing.estimate_cost(str(side.model), p_tok, c_tok, config.prices, cached_tokens=cached)
         if value is None:
             return None
         out[side.name] = value
     if "base" in out and "head" in out:
         out["delta"] = out["head"] - out["base"]
     return out
+
+
+def prompt_cache(
+    job: PromptJob, completions: Sequence[Completion], config: Config
+) -> tuple[dict[str, int] | None, dict[str, float] | None]:
+    """Per side: input tokens the provider served from its prompt cache (OpenAI
+    `usage.prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`) and the USD that saved
+    against the full input price. (None, None) when no response reported cached tokens."""
+    tokens: dict[str, int] = {}
+    reported = False
+    for call, completion in zip(job.calls, completions, strict=True):
+        if completion.response is not None and completion.response.usage.cached_tokens is not None:
+            reported = True
+            tokens[call.side] = tokens.get(call.side, 0) + completion.response.usage.cached_tokens
+    if not reported:
+        return None, None
+    tokens = {side.name: tokens.get(side.name, 0) for side in job.sides}
+    savings: dict[str, float] = {}
+    for side in job.sides:
+        price = pricing.lookup_price(str(side.model), config.prices)
+        if price is None:
+            return tokens, None
+        cached_rate = price.input if price.cached_input is None else price.cached_input
+        savings[side.name] = tokens[side.name] * (price.input - cached_rate) / 1_000_000
+    return tokens, savings

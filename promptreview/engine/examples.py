@@ -13,43 +13,62 @@ from promptreview.report.model import Example
 
 
 def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: int = 5) -> list[Example]:
-    """Inputs that were fine on base and broke on head: what a reviewer wants to read first."""
-    base = frame[frame["side"] == "base"].set_index(["input_id", "sample"])
-    head = frame[frame["side"] == "head"]
+    """Inputs that were fine on base and broke on head: what a reviewer wants to read first.
+
+    One pass over the head's failed completions; an `Example` is built only for the few picked.
+    """
+    side = frame["side"]
+    base = frame[side == "base"]
+    head = frame[(side == "head") & frame["outcome"].isin(RATE_OUTCOMES)]
+    base_outcome: dict[tuple[str, int], str] = {}
+    base_text: dict[tuple[str, int], Any] = {}
+    b_ids, b_samples, b_outcomes, b_texts = (
+        base[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome", "text")
+    )
+    for input_id, sample, outcome, text in zip(b_ids, b_samples, b_outcomes, b_texts, strict=True):
+        key = (input_id, int(sample))
+        if key not in base_outcome:  # the first, as a lookup by key would give
+            base_outcome[key] = outcome
+            base_text[key] = text
     found = []
-    for _, h in head[head["outcome"].isin(RATE_OUTCOMES)].iterrows():
-        key = (h["input_id"], h["sample"])
-        b_outcome = base["outcome"].get(key) if len(base) else None
-        b_text = base["text"].get(key) if len(base) else None
-        if b_outcome == h["outcome"]:
-            continue
-        row = rows_by_id.get(h["input_id"], {})
-        found.append(
+    h_ids, h_samples, h_outcomes = (head[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome"))
+    for pos, (input_id, sample, outcome) in enumerate(zip(h_ids, h_samples, h_outcomes, strict=True)):
+        b_outcome = base_outcome.get((input_id, int(sample)))
+        if b_outcome != outcome:
+            found.append((outcome, input_id, int(sample), pos, b_outcome))
+    # one example per outcome first, so a rare failure kind is not crowded out
+    found.sort(key=lambda e: (e[0], e[1], e[2]))
+    picked, seen = [], set()
+    for e in found:
+        if e[0] not in seen:
+            picked.append(e)
+            seen.add(e[0])
+    chosen = {e[3] for e in picked}
+    for e in found:
+        if len(picked) >= limit:
+            break
+        if e[3] not in chosen:
+            picked.append(e)
+            chosen.add(e[3])
+    out = []
+    for outcome, input_id, sample, pos, b_outcome in picked[:limit]:
+        h = head.iloc[pos]
+        b_text = base_text.get((input_id, sample))
+        row = rows_by_id.get(input_id, {})
+        out.append(
             Example(
-                input_id=h["input_id"],
+                input_id=input_id,
                 stratum=h["stratum"],
-                sample=int(h["sample"]),
+                sample=sample,
                 base_outcome=b_outcome,
-                head_outcome=h["outcome"],
+                head_outcome=outcome,
                 input_text=json.dumps(row, ensure_ascii=False)[:500],
                 head_text=h["text"][:500] if isinstance(h["text"], str) else "",
                 detail=h["detail"] if isinstance(h["detail"], str) else None,
                 base_text=b_text[:500] if isinstance(b_text, str) else None,
             )
         )
-    # one example per outcome first, so a rare failure kind is not crowded out
-    found.sort(key=lambda e: (e.head_outcome, e.input_id, e.sample))
-    picked, seen = [], set()
-    for e in found:
-        if e.head_outcome not in seen:
-            picked.append(e)
-            seen.add(e.head_outcome)
-    for e in found:
-        if len(picked) >= limit:
-            break
-        if e not in picked:
-            picked.append(e)
-    return picked[:limit]
+    return out
 
 
 def failure_details(frame: pd.DataFrame) -> dict[str, dict[str, int]]:

@@ -46,26 +46,28 @@ def _tokens(value: int | None) -> float:
 
 
 def build_frame(prompt: str, scored: Sequence[ScoredCall]) -> pd.DataFrame:
-    rows = []
+    """One row per scored completion, built column by column (a dict per row is slow at 50,000 rows)."""
+    columns: dict[str, list[object]] = {name: [] for name in COLUMNS}
+    answers: dict[int, tuple[Classification, str]] = {}  # scoring shares one Classification per repeated text
     for s in scored:
         response = s.completion.response
-        rows.append(
-            {
-                "prompt": prompt,
-                "side": s.call.side,
-                "input_id": s.call.input_id,
-                "stratum": s.call.stratum,
-                "sample": s.call.sample,
-                "outcome": s.classification.outcome,
-                "output": s.classification.output,
-                "answer": canonical_answer(s.classification),
-                "detail": s.classification.detail,
-                "output_tokens": _tokens(response.usage.completion_tokens) if response else np.nan,
-                "prompt_tokens": _tokens(response.usage.prompt_tokens) if response else np.nan,
-                "cached": s.completion.cached,
-                "attempts": s.completion.attempts,
-                "served_model": response.served_model if response else None,
-                "text": response.text if response else None,
-            }
-        )
-    return pd.DataFrame(rows, columns=COLUMNS)
+        classification = s.classification
+        known = answers.get(id(classification))
+        if known is None:
+            known = answers[id(classification)] = (classification, canonical_answer(classification))
+        columns["side"].append(s.call.side)
+        columns["input_id"].append(s.call.input_id)
+        columns["stratum"].append(s.call.stratum)
+        columns["sample"].append(s.call.sample)
+        columns["outcome"].append(classification.outcome)
+        columns["output"].append(classification.output)
+        columns["answer"].append(known[1])
+        columns["detail"].append(classification.detail)
+        columns["output_tokens"].append(_tokens(response.usage.completion_tokens) if response else np.nan)
+        columns["prompt_tokens"].append(_tokens(response.usage.prompt_tokens) if response else np.nan)
+        columns["cached"].append(s.completion.cached)
+        columns["attempts"].append(s.completion.attempts)
+        columns["served_model"].append(response.served_model if response else None)
+        columns["text"].append(response.text if response else None)
+    columns["prompt"] = [prompt] * len(scored)
+    return pd.DataFrame(columns, columns=COLUMNS)

@@ -47,6 +47,7 @@ class ReviewOptions:
     plan_only: bool = False
     progress: ProgressCallback | None = None
     judge_review: bool = False  # `--judge`: head's changed judge over base's outputs
+    sequential: bool | None = None  # --sequential; None: the config's `sequential`
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ The two entry points differ only in where the prompts come from: `review_changes
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -19,7 +20,7 @@ from promptreview.engine.run import RunSettings, run_requests
 from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import Completion, CompletionRequest
-from promptreview.report.model import PromptReport, Report
+from promptreview.report.model import PromptReport, Report, SequentialInfo
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
 
@@ -94,19 +95,44 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         )
         policy.check_credentials({spec.provider for spec in judge.judge_models(quality)}, providers)
         settings = _settings(opts, config)
-        completions = (
-            run_requests(requests, plan.providers, cache, settings, opts.progress, known) if requests else []
+        # the analysis' imports (pandas, scipy: a second or more) load while the calls wait on the network
+        networked = any(
+            r.model.provider != "sim" for r, k in zip(requests, keys, strict=True) if k in uncached
         )
+        in_batches = config.sequential if opts.sequential is None else opts.sequential
+        # (a sequential review loads the statistics itself after its first batch: no second importer then)
+        warm = _warm_analysis() if networked and not in_batches else None
+        by_job: dict[int, list[Completion]] = defaultdict(list)
+        sequential: dict[int, SequentialInfo] = {}
+        if in_batches:
+            from promptreview.engine import sequential as batches
+
+            must_refuse = {i: q.must_refuse for i, q in quality.items()}
+            plan, ran, sequential = batches.run_plan(
+                plan, cache, settings, config, opts.progress, known, must_refuse
+            )
+            by_job.update(ran)
+        else:
+            completions = (
+                run_requests(requests, plan.providers, cache, settings, opts.progress, known)
+                if requests
+                else []
+            )
+            for call, completion in zip(calls, completions, strict=True):
+                by_job[call.job].append(completion)
     finally:
         if cache is not None:
             cache.close()
-    by_job: dict[int, list[Completion]] = defaultdict(list)
-    for call, completion in zip(calls, completions, strict=True):
-        by_job[call.job].append(completion)
+    if warm is not None:
+        warm.join()  # never import a module from two threads at once
     run_judges = _judge_runner(opts, config, providers)
     prompts, served = (
         _score_and_decide(plan, by_job, config, quality, run_judges, providers) if plan.jobs else ([], [])
     )
+    prompts = [
+        replace(p, sequential=sequential[job.index]) if job.index in sequential else p
+        for p, job in zip(prompts, plan.jobs, strict=True)
+    ]
     provider_notes = [note for provider in plan.providers.values() for note in provider.notes]
     return assemble.report(
         plan,
@@ -119,6 +145,25 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         provider_notes=provider_notes,
         served_warnings=served,
     )
+
+
+def _import_analysis() -> None:
+    try:
+        from promptreview.engine import decide, estimate  # noqa: F401
+        from promptreview.engine.analyse import analyse_prompt  # noqa: F401
+        from promptreview.engine.frame import build_frame  # noqa: F401
+        from promptreview.engine.score import score_job  # noqa: F401
+    except Exception:  # noqa: BLE001  the main thread imports them again and reports any error itself
+        return
+
+
+def _warm_analysis() -> threading.Thread:
+    """Import the analysis in a background thread: a review's calls spend their time waiting on the network,
+    so the interpreter is free to load pandas and scipy meanwhile (the imports hold the lock only between
+    waits). The thread is joined before the analysis starts."""
+    thread = threading.Thread(target=_import_analysis, name="promptreview-warm-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def _judge_runner(
@@ -196,6 +241,11 @@ def _score_and_decide(
         assemble.prompt_report(job, decision, estimate.cost(job, by_job[job.index], config))
         for job, decision in zip(jobs, decisions, strict=True)
     ]
+    for i, job in enumerate(plan.jobs):
+        tokens, saved = estimate.prompt_cache(job, by_job[job.index], config)
+        if tokens is not None:
+            calls = replace(prompts[i].calls, cached_input_tokens=tokens, cache_savings_usd=saved)
+            prompts[i] = replace(prompts[i], calls=calls)
     return prompts, served
 
 

@@ -1,6 +1,6 @@
 """Run the planned calls: asyncio with bounded concurrency, the response cache, and shared retries.
 
-Each answer is written to the cache the moment it arrives, so an interrupted review resumes; identical
+Each answer is written to the cache as it arrives, so an interrupted review resumes; identical
 requests share one call. A provider that is down (fatal error, or nothing answered at all) stops the run
 with `ProviderError` (exit 3).
 """
@@ -115,7 +115,9 @@ async def _run(
             if completion.response is not None:
                 answered += 1
                 if cache is not None:
-                    cache.put(request, completion.response)  # written at once: a re-run resumes from here
+                    cache.put(
+                        request, completion.response
+                    )  # stored as it arrives: a re-run resumes from here
             else:
                 exhausted += 1
                 if answered == 0 and exhausted >= UNREACHABLE_AFTER and not stopping.is_set():

@@ -60,7 +60,10 @@ def classify_text(completion: Completion) -> Classification:
 
 
 def classify(
-    completion: Completion, validator: Validator | None, allow_fenced: bool = False
+    completion: Completion,
+    validator: Validator | None,
+    allow_fenced: bool = False,
+    memo: dict[tuple[str, str | None], Classification] | None = None,
 ) -> Classification:
     if completion.response is None:
         return Classification("error", detail=completion.error or "no response")
@@ -80,13 +83,26 @@ def classify(
         fenced = _FENCE.match(text)
         if fenced:
             candidate = fenced.group(1)
+    # the same text under the same schema always scores the same: repeated answers are parsed and validated once
+    memo_key = (candidate, response.finish_reason)
+    if memo is not None and memo_key in memo:
+        return memo[memo_key]
+    result = _classify_text(text, candidate, response.finish_reason, validator)
+    if memo is not None:
+        memo[memo_key] = result
+    return result
+
+
+def _classify_text(
+    text: str, candidate: str, finish_reason: str | None, validator: Validator | None
+) -> Classification:
     try:
         value = json.loads(candidate)
     except json.JSONDecodeError as exc:
         if _REFUSAL_TEXT.search(text[:300]):
             return Classification("refusal", detail="refusal in text")
         why = f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        if response.finish_reason == "length":
+        if finish_reason == "length":
             why = f"truncated: finish_reason=length (max_tokens reached); {why}"
         return Classification("parse_failure", detail=why)
     if validator is not None:
@@ -107,7 +123,10 @@ def score_job(job: PromptJob, completions: list[Completion], allow_fenced: bool)
             for call, completion in zip(job.calls, completions, strict=True)
         ]
     validators = {side.name: make_validator(side.schema, side.template.path) for side in job.sides}
+    memos: dict[str, dict[tuple[str, str | None], Classification]] = {side.name: {} for side in job.sides}
     return [
-        ScoredCall(call, completion, classify(completion, validators[call.side], allow_fenced))
+        ScoredCall(
+            call, completion, classify(completion, validators[call.side], allow_fenced, memos[call.side])
+        )
         for call, completion in zip(job.calls, completions, strict=True)
     ]

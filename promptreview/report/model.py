@@ -90,6 +90,9 @@ class CallStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: Mapping[str, float] | None = None  # base, head, delta
+    # provider-side prompt caching: input tokens served from the provider's cache, per side, and what that saved
+    cached_input_tokens: Mapping[str, int] | None = None  # side -> tokens (None: the provider reports none)
+    cache_savings_usd: Mapping[str, float] | None = None  # side -> USD saved against the full input price
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,22 @@ class Example:
     head_text: str
     detail: str | None = None
     base_text: str | None = None  # the base output for the same input and sample (None: no base side)
+
+
+@dataclass(frozen=True)
+class SequentialInfo:
+    """How a sequential review (`sequential: true`, `--sequential`) ran one prompt: where it stopped and why."""
+
+    stopped: bool  # True: it stopped before running every planned input
+    after_inputs: int  # inputs that ran
+    planned_inputs: int
+    reason: str  # regression | futility | completed (ran every input) | not applicable (no base side)
+    looks: int  # interim looks taken
+    planned_calls: int = 0
+    calls: int = 0  # calls its inputs needed (made or cached)
+    e_values: Mapping[str, Mapping[str, float]] = field(
+        default_factory=dict
+    )  # last look: metric -> kind -> e
 
 
 @dataclass(frozen=True)
@@ -176,6 +195,7 @@ class PromptReport:
     failure_details: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # outcome -> why -> n
     output_mode: str = "json"  # json | text (text: parse_failure / schema_violation absent from rates)
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
+    sequential: SequentialInfo | None = None  # set when the review ran sequentially
 
 
 # -- --plan --------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from promptreview.report.model import (
     PromptReport,
     RateRow,
     Report,
+    SequentialInfo,
     ShiftRow,
     StratumRow,
 )
@@ -126,6 +127,12 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
     }
     if p.calls.cost_usd is not None:
         calls["cost_usd"] = p.calls.cost_usd
+    # always present (null: the provider reported no cached tokens, or the price is unknown), so every report
+    # has the same keys whichever provider answered
+    cached = p.calls.cached_input_tokens
+    calls["cached_input_tokens"] = dict(cached) if cached is not None else None
+    saved = p.calls.cache_savings_usd
+    calls["cache_savings_usd"] = dict(saved) if saved is not None else None
     return {
         "path": p.path,
         "old_path": p.old_path,
@@ -147,6 +154,20 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "warnings": p.warnings,
         "output_mode": p.output_mode,
         "evaluators": [evaluator_dict(e) for e in p.evaluators],
+        **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
+    }
+
+
+def _sequential(info: SequentialInfo) -> dict[str, Any]:
+    return {
+        "stopped": info.stopped,
+        "after_inputs": info.after_inputs,
+        "planned_inputs": info.planned_inputs,
+        "reason": info.reason,
+        "looks": info.looks,
+        "planned_calls": info.planned_calls,
+        "calls": info.calls,
+        "e_values": {m: dict(v) for m, v in info.e_values.items()},
     }
 
 

@@ -164,6 +164,7 @@ class Config:
     models: tuple[str, ...] = ()  # models a prompt file may move to (empty: the config's and the base's own)
     removal: str = "review"  # review: a prompt leaving the review needs the accept label; allow: it does not
     max_request_chars: int = DEFAULT_MAX_REQUEST_CHARS  # one rendered request, all messages
+    sequential: bool = False  # run inputs in batches and stop once the verdict is settled
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -320,6 +321,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
     for key in ("removal", "max_request_chars"):
         if key in data:
             given[key] = data[key]
+    if "sequential" in data:
+        given["sequential"] = data["sequential"]
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]

@@ -27,6 +27,8 @@ stats; stats.holm(...)``), the modules are an implementation detail:
 * ``weighting``: population weights of stratified samples;
 * ``power``: minimum detectable increase, underpowered gates, ICC estimate;
 * ``decision``: the pass / warn / fail rule of one gated rate;
+* ``sequential``: anytime-valid e-processes that stop a sequential review early (import it from its
+  module: ``from promptreview.stats.sequential import decide_look``);
 * ``_common``: resampling limits and the missing-value rule shared by the modules above.
 """
 
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 from ._common import EXACT_MAX_NONZERO as EXACT_MAX_NONZERO
 from .decision import gate_decision
-from .flips import FlipResult, flip_rate, flip_vs_noise, noise_floor
+from .flips import FlipResult, flip_rate, flip_vs_noise, flip_vs_noise_codes, noise_floor
 from .multiplicity import benjamini_hochberg, holm
 from .paired import PairedRateResult, mcnemar_p, newcombe_paired_interval, paired_rate_test
 from .power import (
@@ -57,6 +59,7 @@ __all__ = [
     "clustered_wilson",
     "flip_rate",
     "flip_vs_noise",
+    "flip_vs_noise_codes",
     "gate_decision",
     "holm",
     "icc_estimate",

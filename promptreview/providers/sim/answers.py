@@ -57,6 +57,19 @@ def _hits(label: str, text: str) -> int:
 
 def _ranked(values: list[Any], text: str, path: str) -> list[Any]:
     """Enum values best first: most keyword hits, then a catch-all value, then a stable hash of the input."""
+    try:
+        return list(_ranked_memo(tuple(values), text, path))
+    except TypeError:  # an unhashable enum value (an object or a list): rank it afresh
+        return _rank(values, text, path)
+
+
+@lru_cache(maxsize=8192)
+def _ranked_memo(values: tuple[Any, ...], text: str, path: str) -> tuple[Any, ...]:
+    """The ranking is fixed by the input, so the K samples of an input (and both sides) share it."""
+    return tuple(_rank(list(values), text, path))
+
+
+def _rank(values: list[Any], text: str, path: str) -> list[Any]:
 
     def key(value: Any) -> tuple[int, int, float]:
         label = str(value)
@@ -66,6 +79,7 @@ def _ranked(values: list[Any], text: str, path: str) -> list[Any]:
     return sorted(values, key=key)
 
 
+@lru_cache(maxsize=4096)
 def _summary(user_text: str) -> str:
     """The first words of the input, skipping short `Label: value` lines and a leading `Label:`."""
     lines = [ln for ln in user_text.splitlines() if ln.strip() and not _HEADER_LINE.match(ln)] or [user_text]

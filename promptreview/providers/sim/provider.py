@@ -7,6 +7,7 @@ import math
 import random
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import httpx
 
@@ -28,6 +29,36 @@ from promptreview.records import CompletionRequest, ProviderResponse, Usage
 
 def _tokens(text: str) -> int:
     return math.ceil(len(text) / 4)
+
+
+# (model name, overrides, id(schema), prompt, text, json_mode, structured) -> (schema, rates): the K samples of an input share
+# their rates, which cost many regular-expression searches over the prompt. The schema is held, so its id is its own.
+_RATES: dict[tuple[Any, ...], tuple[Any, list[float]]] = {}
+
+
+def _rates_memo(
+    model: SimModel, schema: Any, prompt: str, text: str, json_mode: bool, structured: bool
+) -> list[float]:
+    try:
+        key = (
+            model.name,
+            tuple(sorted(model.overrides.items())),
+            id(schema),
+            prompt,
+            text,
+            json_mode,
+            structured,
+        )
+        known = _RATES.get(key)
+    except TypeError:  # an unhashable override value: no memo
+        return _rates(model, schema, prompt, text, json_mode, structured)
+    if known is not None and known[0] is schema:
+        return known[1]
+    rates = _rates(model, schema, prompt, text, json_mode, structured)
+    if len(_RATES) > 4096:
+        _RATES.clear()
+    _RATES[key] = (schema, rates)
+    return rates
 
 
 def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
@@ -56,7 +87,7 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
 
     u = rng.random()
     structured = request.response_schema is not None
-    refusal, parse_failure, violation = _rates(model, schema, prompt, text, json_mode, structured)
+    refusal, parse_failure, violation = _rates_memo(model, schema, prompt, text, json_mode, structured)
     if u < refusal:
         signalled = rng.random() < 0.5  # half as the provider's refusal field, half only in the text
         return ProviderResponse(
@@ -96,6 +127,7 @@ class SimProvider:
     def __init__(self) -> None:
         # the report says the numbers are simulated on its own; the sim has nothing of its own to add
         self.notes: list[str] = []
+        self._models: dict[str, SimModel] = {}  # parsed once per model id, not once per call
 
     def require_credentials(self) -> None:
         """The sim needs no credential."""
@@ -107,7 +139,10 @@ class SimProvider:
         return []
 
     async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
-        return simulate(request, validate_model_id(request.model.model))
+        model = self._models.get(request.model.model)
+        if model is None:
+            model = self._models[request.model.model] = validate_model_id(request.model.model)
+        return simulate(request, model)
 
 
 def create(env: Mapping[str, str]) -> SimProvider:

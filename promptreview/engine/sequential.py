@@ -1,0 +1,217 @@
+"""Sequential reviews: run one prompt's inputs in seeded batches and stop once the verdict is settled.
+
+After each batch the gated rates' per-input differences go to `stats.sequential.decide_look` (anytime-valid
+e-processes): a regression beyond doubt, or an increase that can no longer reach any gate's margin, stops the
+run. What ran is then analysed exactly like a fixed review of those inputs; the report says where it stopped
+and why (`SequentialInfo`). Nothing here prints, exits or talks to GitHub.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from promptreview.engine.cache import ResponseCache
+from promptreview.engine.plan import ProgressCallback, PromptJob, ReviewPlan
+from promptreview.engine.run import RunSettings, run_requests
+from promptreview.engine.score import score_job
+from promptreview.providers.base import Provider
+from promptreview.records import RATE_OUTCOMES, Completion, ProviderResponse
+from promptreview.report.model import SequentialInfo
+from promptreview.sources.config import Config
+from promptreview.sources.suites import SuiteRow
+
+#: Inputs per batch: a tenth of the planned inputs, but at least this many (a look needs some data).
+MIN_BATCH = 10
+LOOKS = 10
+
+
+@dataclass(frozen=True)
+class SequentialRun:
+    job: PromptJob  # reduced to the inputs that ran
+    completions: list[Completion]  # one per call of `job`, in its order
+    info: SequentialInfo
+
+
+def input_order(rows: tuple[SuiteRow, ...], seed: int) -> list[SuiteRow]:
+    """The planned inputs in a seeded order that interleaves the strata in proportion, so every batch (and
+    every prefix) is a stratified sample of its own."""
+    by_stratum: dict[str, list[SuiteRow]] = defaultdict(list)
+    for row in rows:
+        by_stratum[row.stratum].append(row)
+    keyed = []
+    for rank, (label, members) in enumerate(sorted(by_stratum.items())):
+        shuffled = list(members)
+        random.Random(f"{seed}:{label}").shuffle(shuffled)
+        keyed += [((i + 0.5) / len(shuffled), rank, row) for i, row in enumerate(shuffled)]
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    return [row for _, _, row in keyed]
+
+
+def batch_size(n_inputs: int) -> int:
+    return max(MIN_BATCH, math.ceil(n_inputs / LOOKS))
+
+
+def _differences(
+    job: PromptJob, completions: list[Completion], config: Config, excluded: frozenset[str] = frozenset()
+) -> dict[str, np.ndarray]:
+    """Per gated rate: head minus base per-input rate (over non-error completions), inputs in run order.
+
+    `job.calls` and `completions` correspond one to one."""
+    scored = score_job(job, completions, config.allow_fenced)
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    order: dict[str, int] = {}
+    for s in scored:
+        order.setdefault(s.call.input_id, len(order))
+        outcome = s.classification.outcome
+        if outcome == "error":
+            continue
+        cell = counts[(s.call.input_id, s.call.side)]
+        cell["n"] += 1
+        cell[outcome] += 1
+    gated = [m for m in RATE_OUTCOMES if config.gates[m].gating]
+    out: dict[str, list[float]] = {m: [] for m in gated}
+    for input_id in order:
+        if input_id in excluded:  # a must-refuse row: its refusals are no regression, as in the analysis
+            continue
+        base, head = counts.get((input_id, "base")), counts.get((input_id, "head"))
+        if not base or not head or not base["n"] or not head["n"]:
+            continue  # no answer on a side: the input says nothing about the change
+        for m in gated:
+            out[m].append(head[m] / head["n"] - base[m] / base["n"])
+    return {m: np.asarray(v, dtype=np.float64) for m, v in out.items()}
+
+
+def run_sequential(
+    job: PromptJob,
+    providers: Mapping[str, Provider],
+    cache: ResponseCache | None,
+    settings: RunSettings,
+    config: Config,
+    seed: int,
+    progress: ProgressCallback | None = None,
+    known: Mapping[str, ProviderResponse] | None = None,
+    excluded: frozenset[str] = frozenset(),
+) -> SequentialRun:
+    """Run `job` batch by batch until `decide_look` stops it or every input has run."""
+    from promptreview.stats.sequential import decide_look
+
+    planned = len(job.suite_sample.rows)
+    order = input_order(job.suite_sample.rows, seed)
+    size = batch_size(planned)
+    calls_of: dict[str, list[int]] = defaultdict(list)
+    for i, call in enumerate(job.calls):
+        calls_of[call.input_id].append(i)
+    ran: list[int] = []  # indexes into job.calls, in run order
+    completions: list[Completion] = []
+    margins = {m: config.gates[m].max_increase for m in RATE_OUTCOMES if config.gates[m].gating}
+    futility_allowed = all(
+        not spec.gating for name, spec in config.gates.items() if name not in RATE_OUTCOMES
+    )
+    reason, looks, last = "completed", 0, None
+    done_inputs = 0
+    while done_inputs < planned:
+        batch = order[done_inputs : done_inputs + size]
+        indexes = [i for row in batch for i in calls_of[row.input_id]]
+        offset = len(ran)
+
+        def step(done: int, total: int, offset: int = offset) -> None:
+            if progress:
+                progress(offset + done, len(job.calls))
+
+        completions += run_requests(
+            [job.calls[i].request for i in indexes], providers, cache, settings, step, known
+        )
+        ran += indexes
+        done_inputs += len(batch)
+        if done_inputs >= planned or not margins:
+            continue
+        partial = replace(job, calls=tuple(job.calls[i] for i in ran))
+        decision, last = decide_look(
+            _differences(partial, completions, config, excluded),
+            margins,
+            config.alpha,
+            config.alpha / 2,
+            futility_allowed,
+        )
+        looks += 1
+        if decision is not None:
+            reason = decision
+            break
+    kept = sorted(range(len(ran)), key=lambda j: ran[j])  # back to plan order
+    ran_ids = {job.calls[i].input_id for i in ran}
+    sample = replace(job.suite_sample, rows=tuple(r for r in job.suite_sample.rows if r.input_id in ran_ids))
+    reduced = replace(job, calls=tuple(job.calls[ran[j]] for j in kept), suite_sample=sample)
+    info = SequentialInfo(
+        stopped=reason != "completed",
+        after_inputs=len(ran_ids),
+        planned_inputs=planned,
+        reason=reason,
+        looks=looks,
+        planned_calls=len(job.calls),
+        calls=len(ran),
+        e_values={
+            m: {"regression": last.regression[m], "futility": last.futility[m]} for m in last.regression
+        }
+        if last is not None
+        else {},
+    )
+    return SequentialRun(reduced, [completions[j] for j in kept], info)
+
+
+def run_plan(
+    plan: ReviewPlan,
+    cache: ResponseCache | None,
+    settings: RunSettings,
+    config: Config,
+    progress: ProgressCallback | None = None,
+    known: Mapping[str, ProviderResponse] | None = None,
+    excluded: Mapping[int, frozenset[str]] | None = None,
+) -> tuple[ReviewPlan, dict[int, list[Completion]], dict[int, SequentialInfo]]:
+    """A whole review sequentially: each prompt with a base side stops on its own; an added prompt (nothing
+    to compare) runs every input. Returns the plan reduced to what ran, the completions by job, and how each
+    compared prompt ran."""
+    by_job: dict[int, list[Completion]] = {}
+    infos: dict[int, SequentialInfo] = {}
+    jobs = []
+    for job in plan.jobs:
+        if len(job.sides) < 2:
+            by_job[job.index] = run_requests(
+                [c.request for c in job.calls], plan.providers, cache, settings, progress, known
+            )
+            jobs.append(job)
+            continue
+        result = run_sequential(
+            job,
+            plan.providers,
+            cache,
+            settings,
+            config,
+            plan.analysis_seed,
+            progress,
+            known,
+            (excluded or {}).get(job.index, frozenset()),
+        )
+        info = result.info
+        note = (
+            f"sequential: stopped after {info.after_inputs} of {info.planned_inputs} inputs "
+            f"({_WHY[info.reason]}); {info.calls} of {info.planned_calls} calls"
+            if info.stopped
+            else f"sequential: ran all {info.planned_inputs} inputs in {info.looks + 1} batches (not settled earlier)"
+        )
+        jobs.append(replace(result.job, notes=(*result.job.notes, note)))
+        by_job[job.index] = result.completions
+        infos[job.index] = info
+    return replace(plan, jobs=tuple(jobs)), by_job, infos
+
+
+_WHY = {
+    "regression": "a regression beyond doubt: a gated rate rose past its margin",
+    "futility": "no gated rate can still rise past its margin",
+    "completed": "ran every input",
+}

@@ -1,0 +1,100 @@
+"""Sequential stopping: anytime-valid e-processes on paired per-input differences; pure functions, no I/O.
+
+A review that runs its inputs in batches may look at the data after every batch and stop as soon as the
+verdict is settled. Looking repeatedly at a fixed-design test inflates its error rate; an *e-process* does
+not: by Ville's inequality, under its null hypothesis the probability that it ever reaches ``1 / level`` is at
+most ``level``, however often and whenever one looks (Ramdas, Grünwald, Vovk & Shafer 2023, "Game-theoretic
+statistics and safe anytime-valid inference"; Waudby-Smith & Ramdas 2024, "Estimating means of bounded
+random variables by betting").
+
+For a gated rate, input i contributes ``d_i = head_i − base_i``, the difference of its per-input rates (each
+the share of its K completions with the outcome), so ``d_i`` lies in [−1, 1]. Two one-sided questions:
+
+* **regression**: H0 ``E[d] <= 0``. The e-process is a mixture, with equal weights over a grid of bets
+  ``λ``, of the betting martingales ``Π_i (1 + λ d_i)``; it reaching ``1 / level`` is evidence that the
+  rate went up.
+* **futility**: H0 ``E[d] >= margin``. The same with ``x_i = margin − d_i``; reaching ``1 / level`` is
+  evidence that the increase is below the gate's margin, so the full run could no longer fail the gate.
+
+Inputs are treated as exchangeable draws from the suite's traffic, the same model the fixed design's tests
+use; the bets are fixed in advance, so the e-values depend only on the inputs seen and their order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+#: Fractions of the largest admissible bet mixed with equal weights: small bets catch small effects late,
+#: large bets catch large effects early. Fixed in advance (a bet chosen from the data would not be valid).
+BET_FRACTIONS = (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9)
+
+
+def mixture_e_value(x: Sequence[float] | npt.NDArray[np.float64], lower: float) -> float:
+    """The mixture e-value against H0 ``E[x] <= 0`` for observations ``x >= lower`` (``lower < 0``).
+
+    Each component bets ``λ = f / |lower|`` (f in BET_FRACTIONS), which keeps every factor ``1 + λ x``
+    positive; the mixture of nonnegative martingales is one too, so it is an e-process.
+    """
+    values = np.asarray(x, dtype=np.float64)
+    if values.size == 0:
+        return 1.0
+    if lower >= 0:
+        raise ValueError("lower must be negative")
+    bets = np.asarray(BET_FRACTIONS) / abs(lower)
+    logs = np.log1p(np.outer(bets, values)).sum(axis=1)  # log wealth of each bet
+    top = float(logs.max())
+    return float(math.exp(top) * np.mean(np.exp(logs - top))) if top < 700 else math.inf
+
+
+def regression_e_value(differences: npt.NDArray[np.float64]) -> float:
+    """Evidence against ``E[d] <= 0``, from per-input differences in [−1, 1]."""
+    return mixture_e_value(differences, -1.0)
+
+
+def futility_e_value(differences: npt.NDArray[np.float64], margin: float) -> float:
+    """Evidence against ``E[d] >= margin`` (the increase reaches the gate's margin)."""
+    return mixture_e_value(margin - differences, margin - 1.0)
+
+
+@dataclass(frozen=True)
+class Look:
+    """One interim look: after how many inputs, and each gated rate's e-values."""
+
+    inputs: int
+    regression: dict[str, float]  # metric -> e-value against "no increase"
+    futility: dict[str, float]  # metric -> e-value against "the increase reaches the margin"
+
+
+def decide_look(
+    differences: dict[str, npt.NDArray[np.float64]],
+    margins: dict[str, float],
+    alpha: float,
+    futility_level: float,
+    futility_allowed: bool = True,
+) -> tuple[str | None, Look]:
+    """Whether to stop after this look, and why.
+
+    ``differences``: per gated metric, the per-input differences seen so far (in run order). Stop with
+    ``"regression"`` when some metric's regression e-value reaches ``n_gated / alpha`` (Bonferroni over the
+    gated metrics) and its mean difference exceeds its margin (the fixed design would fail it too); stop with
+    ``"futility"`` when every metric's futility e-value reaches ``1 / futility_level`` (no gate can fail any
+    more). None: go on.
+    """
+    n_inputs = max((len(d) for d in differences.values()), default=0)
+    regression = {m: regression_e_value(d) for m, d in differences.items()}
+    futility = {m: futility_e_value(d, margins[m]) for m, d in differences.items()}
+    look = Look(n_inputs, regression, futility)
+    if not differences:
+        return None, look
+    threshold = len(differences) / alpha
+    for metric, d in differences.items():
+        if len(d) and regression[metric] >= threshold and float(np.mean(d)) > margins[metric]:
+            return "regression", look
+    if futility_allowed and all(e >= 1 / futility_level for e in futility.values()):
+        return "futility", look
+    return None, look

@@ -1,0 +1,70 @@
+"""The cache key: computed once per request, and the same text (so the same key) as the plain JSON encoding."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from promptreview.records import CompletionRequest, Message, ModelSpec
+
+
+def _reference_key(r: CompletionRequest) -> str:
+    """The key as first defined: one json.dumps of the whole payload (caches written by it must still hit)."""
+    payload: dict[str, Any] = {
+        "provider": r.model.provider,
+        "model": r.model.model,
+        "params": dict(r.params),
+        "messages": [[m.role, m.content] for m in r.messages],
+        "response_format": {"name": r.schema_name, "schema": r.response_schema},
+        "sample": r.sample_index,
+    }
+    if r.json_object:
+        payload["response_format"]["type"] = "json_object"
+    if r.expected_schema is not None and r.model.provider == "sim":
+        payload["expected_schema"] = r.expected_schema
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"é": {"enum": ["a", "b"]}, "z": {"type": "integer"}},
+    "required": ["z"],
+}
+BASE = CompletionRequest(
+    model=ModelSpec("openai", "gpt-4o-mini-2024-07-18"),
+    messages=(Message("system", "Answer in JSON. «ünïcode»"), Message("user", 'say "hi"\n')),
+    params=(("max_tokens", 300), ("temperature", 0.7)),
+)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        BASE,
+        replace(BASE, response_schema=SCHEMA, schema_name="triage", sample_index=3),
+        replace(BASE, json_object=True),
+        replace(BASE, model=ModelSpec("sim", "triage-v1"), expected_schema=SCHEMA),
+        replace(BASE, expected_schema=SCHEMA),  # not sim: the expected schema is not part of the key
+        replace(BASE, params=()),
+        replace(BASE, params=(("response_format", {"type": "json_object"}),)),  # unhashable: no memo
+        replace(BASE, response_schema=dict(SCHEMA, title="another object, another encoding")),
+    ],
+)
+def test_key_equals_the_plain_encoding(request_):
+    assert request_.cache_key() == _reference_key(request_)
+
+
+def test_key_is_computed_once_and_not_part_of_equality():
+    r = replace(BASE, response_schema=SCHEMA)
+    first = r.cache_key()
+    assert r.__dict__["_cache_key"] == first
+    assert r.cache_key() is first
+    twin = replace(BASE, response_schema=SCHEMA)
+    assert twin == r  # the memo is not a field
+    other = replace(r, sample_index=1)
+    assert other.cache_key() != first
