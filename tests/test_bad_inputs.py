@@ -97,6 +97,7 @@ CORPUS: dict[str, dict[str, str | bytes]] = {
     "config: strata column missing": cfg("strata: [channel]", "strata: [region]"),
     # prompt files
     "prompt: not YAML": prompt("messages: [\n"),
+    "prompt: empty": prompt(""),
     "prompt: no messages": prompt("name: x\n"),
     "prompt: messages not a list": prompt("messages: hello\n"),
     "prompt: unknown role": prompt("messages:\n  - role: wizard\n    content: hi\n"),

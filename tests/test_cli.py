@@ -94,3 +94,20 @@ def test_compare_refuses_per_stratum_with_size(tmp_path, run_cli):
     args = ["compare", "a.txt", "b.txt", "--suite", "s.csv", "--per-stratum", "2", "--size", "4"]
     result = run_cli(args, tmp_path)
     assert result.code == 2 and "either --per-stratum or --size" in result.err
+
+
+@pytest.mark.parametrize(
+    ("fmt", "output", "expected"),
+    [
+        (None, "report.html", "html"),
+        (None, "out/REPORT.JSON", "json"),
+        (None, "comment.md", "markdown"),
+        (None, "report.txt", "text"),
+        (None, None, "text"),
+        ("json", "report.html", "json"),  # an explicit --format wins
+    ],
+)
+def test_the_output_files_extension_names_the_format_unless_format_is_given(fmt, output, expected):
+    from promptreview.cli.output import report_format
+
+    assert report_format(fmt, output) == expected

@@ -441,3 +441,25 @@ def test_new_refusals_pass_on_must_refuse_rows_and_fail_on_normal_rows(git_repo,
         assert prompt["rates"]["refusal"]["head"] == 0.0
     else:
         assert prompt["rates"]["refusal"]["gate"] == "fail"
+
+
+def test_a_judge_that_never_names_a_choice_warns_instead_of_passing_quietly(git_repo, run_cli):
+    make_repo(git_repo, config(1, QUALITY))
+
+    class Mute(Truth):
+        def answer(self, body: dict) -> Reply | str:
+            if body["model"] != MODEL:
+                with self.lock:
+                    self.judge_calls.append(body)
+                return "I would rather not say."
+            return super().answer(body)
+
+    truth = Mute(MIXED)
+    result, _ = _run(run_cli, git_repo, truth)
+    prompt = result.json()["prompts"][0]
+    row = next(e for e in prompt["evaluators"] if e["kind"] == "llm")
+    unanswered = row["judge"]["unanswered"]
+    assert unanswered >= len(truth.judge_calls) > 0  # identical judge requests share one call
+    assert prompt["verdict"] in ("warn", "fail")
+    warning = f"judged-billing: {unanswered} judge calls failed or named none of the choices"
+    assert any(w.startswith(warning) for w in prompt["warnings"]), prompt["warnings"]

@@ -345,3 +345,9 @@ def test_langchain_fstring_fields_reach_no_further_than_a_value(template):
     doc = {"_type": "prompt", "template": template, "template_format": "f-string"}
     with pytest.raises(UsageError, match="f-string field"):
         load_prompt("p.json", json.dumps(doc).encode()).variables()
+
+
+@pytest.mark.parametrize("path", ["prompts/p.txt", "prompts/p.md", "prompts/p.prompty", "prompts/p.prompt"])
+def test_an_empty_prompt_file_is_refused(path):
+    with pytest.raises(UsageError, match="empty"):
+        load_prompts(path, b" \n\n")

@@ -129,6 +129,9 @@ def test_small_strata_are_pooled_into_other():
     assert sorted(s.label for s in sample.strata) == ["channel=big", "other"]
     assert {s.label: s.population for s in sample.strata} == {"channel=big": 40, "other": 12}
     assert any("pooled into 'other'" in n for n in sample.notes)
+    assert next(s.values for s in sample.strata if s.label == "other") == {"channel": "(pooled)"}
+    one = sample_suite("s.jsonl", data[:41], ("channel",), SampleSpec(), min_per_stratum=10)
+    assert sorted(s.label for s in one.strata) == ["channel=big", "channel=rare0"]  # one alone keeps its name
     few = sample_suite("s.jsonl", rows(9, ["a", "b", "c"]), ("channel",), SampleSpec(), min_per_stratum=10)
     assert len(few.strata) == 3  # a few small strata of a small suite are kept
 

@@ -32,7 +32,7 @@ def check(
     samples: int | None,
     seed: int | None,
     concurrency: int | None,
-    fmt: str,
+    fmt: str | None,
     output: str | None,
     no_cache: bool,
     plan: bool,

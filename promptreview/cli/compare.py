@@ -53,7 +53,7 @@ def compare(
     samples: int | None,
     seed: int | None,
     concurrency: int | None,
-    fmt: str,
+    fmt: str | None,
     output: str | None,
     no_cache: bool,
     plan: bool,

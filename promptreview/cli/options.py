@@ -25,7 +25,9 @@ def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--samples", type=click.IntRange(1, 50), default=None, help="Completions per input and side."
         ),
-        click.option("--seed", type=int, default=None, help="Sampling seed (overrides the config)."),
+        click.option(
+            "--seed", type=click.IntRange(min=0), default=None, help="Sampling seed (overrides the config)."
+        ),
         click.option(
             "--concurrency", type=click.IntRange(1, 256), default=None, help="Model calls in flight."
         ),
@@ -33,8 +35,8 @@ def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--format",
             "fmt",
             type=click.Choice(FORMATS),
-            default="text",
-            show_default=True,
+            default=None,
+            help="Report format [default: from the --output file's extension (.json, .md, .html), else text].",
         ),
         click.option(
             "--output",

@@ -81,7 +81,17 @@ def write_report(report: Report, fmt: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str, output: str | None) -> int:
+_BY_EXTENSION = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
+
+
+def report_format(fmt: str | None, output: str | None) -> str:
+    """`--format`, or else the one the `--output` file's extension names (`report.html` is HTML), else text."""
+    if fmt:
+        return fmt
+    return _BY_EXTENSION.get(Path(output).suffix.lower(), "text") if output else "text"
+
+
+def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str | None, output: str | None) -> int:
     """Run a review with a progress bar, write its report, and return the exit code its verdict maps to.
 
     When the review ends without a verdict (the provider failed, or promptreview crashed), a script that
@@ -89,6 +99,7 @@ def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str, outp
     on to the CLI's one error handler, which picks the exit code.
     """
     check_output(output)
+    fmt = report_format(fmt, output)
     try:
         with ProgressBar() as progress:
             report = make_report(progress)

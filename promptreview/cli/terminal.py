@@ -18,6 +18,9 @@ from promptreview import secrets
 # C0 controls but tab and newline, DEL, C1 controls; the progress bar's own sequences are let through
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _PROGRESS = re.compile(r"\r|\x1b\[\?25[lh]|\x1b\[2K|\x1b\[\d*[AK]")
+# the text report's own colours (`report.text.COLORS`: bold green, red, yellow, cyan, and reset): a model that
+# writes one of these can only colour its text, never hide it, move the cursor or set a title
+_COLOUR = re.compile(r"\x1b\[(?:3[1236];1|0)m")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -30,6 +33,13 @@ def terminal_safe(text: str, keep_newlines: bool = True) -> str:
     return out if keep_newlines else out.replace("\n", "\\x0a")
 
 
+def _safe_but(allowed: re.Pattern[str], text: str) -> str:
+    """`terminal_safe(text)`, except for the sequences `allowed` matches, which pass as they are."""
+    parts = allowed.split(text)
+    seps = allowed.findall(text)
+    return "".join(terminal_safe(part) + (seps[i] if i < len(seps) else "") for i, part in enumerate(parts))
+
+
 class _Scrubbed(io.TextIOBase):
     """A text stream that scrubs credentials and escapes control characters before writing to `inner`."""
 
@@ -40,11 +50,9 @@ class _Scrubbed(io.TextIOBase):
     def write(self, text: str) -> int:
         clean = secrets.scrub(text)
         if self.progress:
-            parts = _PROGRESS.split(clean)
-            seps = _PROGRESS.findall(clean)
-            clean = "".join(
-                terminal_safe(part) + (seps[i] if i < len(seps) else "") for i, part in enumerate(parts)
-            )
+            clean = _safe_but(_PROGRESS, clean)
+        elif self.inner.isatty():
+            clean = _safe_but(_COLOUR, clean)
         else:
             clean = terminal_safe(clean)
         self.inner.write(clean)

@@ -272,6 +272,14 @@ def _evaluator_gates(
         gate = _evaluator_gate(row.name, row.kind, config)
         if row.max_decrease is not None:  # the evaluator's own margin (its `max_decrease`)
             gate = DecreaseGate(row.max_decrease, gate.gating)
+        unanswered = (row.judge or {}).get("unanswered")
+        if unanswered:  # a judge without usable answers must not switch its check off quietly
+            verdict = worse(verdict, PromptVerdict.WARN)
+            warnings.append(
+                f"{row.name}: {unanswered} judge calls failed or named none of the choices; those outputs are "
+                "left out of its score"
+                + ("" if row.delta is not None else ", so its gate could not be applied")
+            )
         if row.delta is None or row.p_decrease is None:
             out.append(row)
             continue

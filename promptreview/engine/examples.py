@@ -44,12 +44,16 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
             picked.append(e)
             seen.add(e[0])
     chosen = {e[3] for e in picked}
-    for e in found:
-        if len(picked) >= limit:
-            break
-        if e[3] not in chosen:
-            picked.append(e)
-            chosen.add(e[3])
+    inputs = {e[1] for e in picked}
+    # then other inputs before other samples of an input already shown: more inputs explain more
+    for distinct in (True, False):
+        for e in found:
+            if len(picked) >= limit:
+                break
+            if e[3] not in chosen and not (distinct and e[1] in inputs):
+                picked.append(e)
+                chosen.add(e[3])
+                inputs.add(e[1])
     out = []
     for outcome, input_id, sample, pos, b_outcome in picked[:limit]:
         h = head.iloc[pos]

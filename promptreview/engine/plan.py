@@ -347,7 +347,8 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
             old = change.old_path if base is not None and base.path != head.path else None
             jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions))
         for base in bases[len(heads) :]:
-            listed.append(Listed(base.path, "removed", None, "a prompt removed from a multi-prompt file"))
+            note = "a prompt removed from a multi-prompt file"
+            listed.append(Listed(base.path, "removed", None, note, config.removal != "allow"))
     return planner.plan(jobs, listed)
 
 

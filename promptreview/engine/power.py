@@ -105,11 +105,17 @@ def power_lines(
         )
     if small:
         names = ", ".join(name.replace("_", " ") for name, _, _ in small)
-        sizes = ", ".join(_detectable_text(d) for _, d, _ in small)
+        sizes = list(dict.fromkeys(_detectable_text(d) for _, d, _ in small))
+        size = (
+            "not even a change to 100% would be caught with 80% power"
+            if sizes == ["not reachable"]
+            else "the smallest increase caught with 80% power is "
+            + ", ".join(sizes)
+            + " (more than twice the margin)"
+        )
         warnings.append(
             f"sample too small for the {names} gate{'s' if len(small) > 1 else ''}: with {result.n_inputs} "
-            f"inputs × {_samples(result.samples)} the smallest increase caught with 80% power is {sizes} "
-            f"(more than twice the margin)"
+            f"inputs × {_samples(result.samples)}, {size}"
         )
     return replace(result, rates=rates), warnings
 

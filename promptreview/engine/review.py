@@ -17,6 +17,7 @@ from promptreview.engine.cache import ResponseCache, default_cache_path
 from promptreview.engine.evaluate import QualityPlan, check_values
 from promptreview.engine.plan import PromptJob, ReviewOptions, ReviewPlan, plan_changes, plan_files
 from promptreview.engine.run import RunSettings, run_requests
+from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import Completion, CompletionRequest
@@ -34,6 +35,8 @@ __all__ = ["ReviewOptions", "review_changes", "review_files"]
 def review_changes(opts: ReviewOptions) -> Report:
     """`promptreview check` and `promptreview ci`: review the prompt files changed between two revisions."""
     root = opts.repo_root
+    if opts.model:  # a bad --model is bad usage even when there turns out to be nothing to review
+        parse_model_spec(opts.model)
     config = load_config(root, opts.config_path, opts.config_rev)
     base_sha, head_sha = compare_points(root, opts.base, opts.head)
     plan = plan_changes(opts, config, changed_prompts(root, config, base_sha, head_sha))

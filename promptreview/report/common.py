@@ -151,50 +151,6 @@ def evaluator_name(e: EvaluatorRow) -> str:
     return e.name
 
 
-def _change_score(gate: str | None, p: float | None, delta: float, alpha: float) -> tuple[int, int, float]:
-    rank = {"fail": 3, "warn": 2}.get(str(gate or ""), 0)
-    return (rank, int(p is not None and p < alpha), abs(delta))
-
-
-def biggest_change(p: PromptReport, alpha: float = 0.05) -> str | None:
-    """The one change a reviewer should read first: a failing gate before a warning before a significant
-    change before the largest one; with its 95% CI. None when nothing was compared."""
-    best: tuple[tuple[int, int, float], str] | None = None
-    for name, row in p.rates.items():
-        if name == "error" or row.delta is None:
-            continue
-        score = _change_score(row.gate, row.p_adjusted, row.delta, alpha)
-        text = f"{RATE_LABELS.get(name, name)} {pp(row.delta)} {interval(row.ci95)}"
-        if best is None or score > best[0]:
-            best = (score, text)
-    for e in p.evaluators:
-        if e.delta is None:
-            continue
-        p_e = e.p_adjusted if e.p_adjusted is not None else e.p_decrease
-        score = _change_score(e.gate, p_e, e.delta if e.units == "rate" else 0.0, alpha)
-        change = f"{pp(e.delta)} {interval(e.ci95)}" if e.units == "rate" else f"{e.delta:+.3g} (score)"
-        text = f"{evaluator_name(e)} {change}"
-        if best is None or score > best[0]:
-            best = (score, text)
-    if best is not None:
-        return best[1]
-    if p.change == "added":
-        shown = [f"{RATE_LABELS.get(k, k)} {pct(v.head)}" for k, v in p.rates.items() if k != "error"]
-        return ("new: " + ", ".join(shown)) if shown else None
-    return None
-
-
-def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
-    """One prompt's line in the overview: prompt (untrusted), change, verdict, biggest shift."""
-    if p.change == "removed":
-        shift = "not run (removed)"
-    elif not p.rates:
-        shift = "not run (content unchanged)" if p.change == "renamed" else "not run"
-    else:
-        shift = biggest_change(p, alpha) or "no change"
-    return [title(p), p.change, verdict_key(p), shift]
-
-
 def verdict_key(p: PromptReport) -> str:
     """A prompt's verdict in words: "not run" for one only listed (removed, renamed unchanged), never a pass;
     "inconclusive" for a warning that only says a change above its margin is not significant (the JSON
@@ -209,15 +165,14 @@ def verdict_key(p: PromptReport) -> str:
 INCONCLUSIVE = "inconclusive:"
 
 
-SUMMARY_HEADERS = ["prompt", "change", "verdict", "biggest shift (95% CI)"]
-
-
 def headline_word(report: Report) -> str:
     """The verdict's words, never contradicting the prompts below: a pass over a warning says so, and a
     review with only listed prompts (removed, renamed unchanged) is not "nothing to review"."""
     if report.verdict == "pass" and report.warned:
         words = {verdict_key(p) for p in report.prompts if p.verdict == "warn"}
         return "PASS, inconclusive" if words == {"inconclusive"} else "PASS with warnings"
+    if report.verdict == "fail" and not any(p.verdict == "fail" and p.rates for p in report.prompts):
+        return "FAIL: a prompt leaves the review without the accept label"
     if report.verdict == "skipped" and report.prompts:
         kinds = sorted({p.change for p in report.prompts})
         return f"nothing to run ({len(report.prompts)} prompt(s) {' / '.join(kinds)}, listed below)"
@@ -226,17 +181,6 @@ def headline_word(report: Report) -> str:
 
 def headline_icon_key(report: Report) -> str:
     return "warn" if report.verdict == "pass" and report.warned else str(report.verdict)
-
-
-def top_change(report: Report) -> tuple[PromptReport, str] | None:
-    """The review's single biggest change, and its prompt (the worst prompt first)."""
-    order = {"error": 0, "fail": 1, "warn": 2, "pass": 3}
-    ranked = sorted((p for p in report.prompts if p.rates), key=lambda p: order.get(str(p.verdict), 4))
-    for p in ranked:
-        change = biggest_change(p, report.alpha)
-        if change:
-            return p, change
-    return None
 
 
 def review_notes(report: Report) -> list[str]:

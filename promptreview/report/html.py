@@ -16,7 +16,6 @@ from promptreview.report.common import (
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
-    SUMMARY_HEADERS,
     cost_line,
     failed_gate,
     flip_sentence,
@@ -36,11 +35,10 @@ from promptreview.report.common import (
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
-    summary_cells,
     title,
-    top_change,
 )
 from promptreview.report.model import Example, PromptReport, Report, ShiftRow, StratumRow
+from promptreview.report.overview import SUMMARY_HEADERS, summary_cells, top_change
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -162,7 +160,7 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(p.change)})</span></h2>"
     ]
     if p.change == "removed" or not p.rates:
-        return parts + [f"<p>{escape(n)}</p>" for n in p.notes]
+        return parts + [f"<p>{escape(n)}</p>" for n in (*p.notes, *p.warnings)]
     n, _, weighting = sample_line(p).partition("; ")
     parts.append(
         f"<p>{escape(n)} from <code>{escape(p.suite or '–')}</code>"

@@ -19,7 +19,6 @@ from promptreview.report.common import (
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
-    SUMMARY_HEADERS,
     WEIGHTED_WORDS,
     cost_line,
     failed_gate,
@@ -39,13 +38,12 @@ from promptreview.report.common import (
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
-    summary_cells,
     title,
-    top_change,
     verdict_key,
 )
 from promptreview.report.escape import code_block, code_span, escape_html, escape_md, quote_block
 from promptreview.report.model import Example, PromptReport, Report, StratumRow
+from promptreview.report.overview import SUMMARY_HEADERS, summary_cells, top_change
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -160,7 +158,7 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     word = verdict_key(p)
     lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({p.change}): {word.upper()}", ""]
     if p.change == "removed" or not p.rates:
-        return lines + [f"- {escape_md(n, 500)}" for n in p.notes] + [""]
+        return lines + [f"- {escape_md(n, 500)}" for n in (*p.notes, *p.warnings)] + [""]
     # each prompt's own lines name it, so two prompts with the same suite never repeat a sentence
     name = code_span(_short(title(p)), None)
     n, _, weighting = sample_line(p).partition("; ")

@@ -12,7 +12,6 @@ from promptreview.report.common import (
     P_VALUE_NOTE,
     RATE_HEADERS,
     SHIFT_HEADERS,
-    SUMMARY_HEADERS,
     cost_line,
     detectable,
     flip_sentence,
@@ -31,12 +30,11 @@ from promptreview.report.common import (
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
-    summary_cells,
     title,
-    top_change,
     verdict_key,
 )
 from promptreview.report.model import Estimate, Example, PromptReport, Report
+from promptreview.report.overview import SUMMARY_HEADERS, summary_cells, top_change
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -105,7 +103,11 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
     verdict = _paint(verdict_key(p).upper(), verdict_key(p), color)
     lines = ["", f"== {title(p)} [{p.change}] {verdict}"]
     if p.change == "removed" or not p.rates:
-        return lines + [f"   {n}" for n in p.notes]
+        return (
+            lines
+            + [f"   {n}" for n in p.notes]
+            + [_paint(f"   ! {w}", str(p.verdict), color) for w in p.warnings]
+        )
     n, _, weighting = sample_line(p).partition("; ")
     lines.append(f"   {n} from {p.suite}" + (f"; {weighting}" if weighting else ""))
     lines += [_paint(f"   ! {w}", str(p.verdict), color) for w in p.warnings]

@@ -117,6 +117,7 @@ def _allocate(spec: SampleSpec, sizes: dict[str, int], path: str) -> dict[str, i
 
 
 OTHER = "other"
+POOLED = "(pooled)"  # the value each strata column shows for the pooled stratum
 FEW_STRATA = 5
 
 
@@ -125,8 +126,9 @@ def _pool(groups: dict[str, list[int]], minimum: int | None) -> tuple[list[str],
     if not minimum or len(groups) < 2:
         return [], groups
     small = sorted(label for label, members in groups.items() if len(members) < minimum)
-    if not small or (len(small) == len(groups) <= FEW_STRATA):
-        # a few strata of a small suite stay readable as they are; many tiny ones are not a stratification
+    if len(small) < 2 or (len(small) == len(groups) <= FEW_STRATA):
+        # one small stratum gains nothing from a new name, and a few strata of a small suite stay readable as
+        # they are; many tiny ones are not a stratification
         return [], groups
     kept = {label: members for label, members in groups.items() if label not in small}
     kept[OTHER] = sorted(kept.get(OTHER, []) + [i for label in small for i in groups[label]])
@@ -192,7 +194,8 @@ def sample_suite(
         rng = random.Random(f"{spec.seed}:{label}")
         picked = sorted(rng.sample(members, take)) if take < len(members) else list(members)
         chosen.extend(SuiteRow(ids[i], rows[i], label) for i in picked)
-        values = {c: rows[members[0]][c] for c in strata} if label != OTHER else {c: OTHER for c in strata}
+        # the pooled stratum's values are not a suite value (a real `channel: other` must not look like it)
+        values = {c: rows[members[0]][c] for c in strata} if label != OTHER else {c: POOLED for c in strata}
         infos.append(StratumInfo(label, values, len(members), take, quota))
         if take < quota:
             notes.append(

@@ -65,6 +65,8 @@ def _front_matter_format(path: str, text: str, prefer: str | None) -> PromptTemp
 def load_prompts(path: str, data: bytes) -> tuple[PromptTemplate, ...]:
     """Every prompt in one prompt file's bytes (several only for a promptfoo multi-prompt file)."""
     text = common.decode(path, data)
+    if not text.strip():
+        raise UsageError(f"{path}: the prompt file is empty")
     lower = path.lower()
     if lower.endswith(".prompty"):
         return (_front_matter_format(path, text, "prompty") or prompty.read(path, {}, text),)
