@@ -245,3 +245,25 @@ def test_promptfoo_multi_prompt_file_is_reviewed_as_named_prompts(git_repo, run_
         "prompts/p.txt#2": "modified",
         "prompts/p.txt#3": "added",
     }
+
+
+@pytest.mark.parametrize("removal", ["review", "allow"])
+def test_a_part_removed_from_a_multi_prompt_file_needs_the_accept_label(git_repo, run_cli, removal):
+    repo = git_repo
+    repo.write("promptreview.yml", CONFIG.replace('"*.txt"', '"prompts/*.txt"') + f"removal: {removal}\n")
+    repo.write(
+        "data/s.jsonl",
+        "".join(json.dumps({"id": f"r{i}", "ticket": t}) + "\n" for i, t in enumerate(TICKETS * 2)),
+    )
+    repo.write("prompts/p.txt", "Reply to: {{ticket}}\n---\nSummarise: {{ticket}}\n")
+    repo.commit("base")
+    repo.write("prompts/p.txt", "Reply to: {{ticket}}\n")
+    repo.commit("drop the summary prompt")
+    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], repo.root)
+    removed = next(p for p in result.json()["prompts"] if p["path"] == "prompts/p.txt#2")
+    assert removed["change"] == "removed"
+    if removal == "review":
+        assert result.code == 1 and removed["verdict"] == "fail"
+        assert any("accept label" in w for w in removed["warnings"])
+    else:
+        assert result.code == 0 and removed["verdict"] == "pass"
