@@ -81,18 +81,19 @@ def shift_rows(frame: pd.DataFrame, samples: int, schema: dict[str, Any] | None)
             res = stats.length_shift(name, _lengths(bv), _lengths(hv), groups=groups)
         else:
             continue
-        rows.append(_shift(res))
+        rows.append(shift_row(res))
 
     def tokens(side: pd.DataFrame) -> np.ndarray:
         return side.set_index(["input_id", "sample"])["output_tokens"].reindex(index).to_numpy(float)
 
     bt, ht = tokens(base), tokens(head)
     if np.isfinite(bt).any() and np.isfinite(ht).any():
-        rows.append(_shift(stats.length_shift(OUTPUT_TOKENS_FIELD, bt, ht, groups=groups)))
+        rows.append(shift_row(stats.length_shift(OUTPUT_TOKENS_FIELD, bt, ht, groups=groups)))
     return rows
 
 
-def _shift(res: stats.ShiftResult) -> ShiftRow:
+def shift_row(res: stats.ShiftResult) -> ShiftRow:
+    """A statistics result as the report's row (text mode's shifts use it too)."""
     return ShiftRow(
         field=res.field,
         kind=res.kind,

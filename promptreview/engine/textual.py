@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from promptreview import stats
+from promptreview.engine.distribution import shift_row
 from promptreview.report.model import ShiftRow
 
 LANGUAGE_FIELD = "(answer language)"
@@ -111,23 +112,9 @@ def text_shift_rows(frame: pd.DataFrame, samples: int) -> list[ShiftRow]:
     b_lang = np.array([None if t is None else language(t) for t in bt], dtype=object)
     h_lang = np.array([None if t is None else language(t) for t in ht], dtype=object)
     if len((set(b_lang) | set(h_lang)) - {None}) > 1:  # one language on both sides: nothing to test
-        rows.append(_row(stats.categorical_shift(LANGUAGE_FIELD, b_lang, h_lang, groups=groups)))
+        rows.append(shift_row(stats.categorical_shift(LANGUAGE_FIELD, b_lang, h_lang, groups=groups)))
     b_len = np.array([np.nan if t is None else float(len(t)) for t in bt])
     h_len = np.array([np.nan if t is None else float(len(t)) for t in ht])
     if np.isfinite(b_len).any() and np.isfinite(h_len).any():
-        rows.append(_row(stats.length_shift(LENGTH_FIELD, b_len, h_len, groups=groups)))
+        rows.append(shift_row(stats.length_shift(LENGTH_FIELD, b_len, h_len, groups=groups)))
     return rows
-
-
-def _row(res: stats.ShiftResult) -> ShiftRow:
-    return ShiftRow(
-        field=res.field,
-        kind=res.kind,
-        test=res.test,
-        statistic=res.statistic,
-        p_value=res.p_value,
-        base=res.base,
-        head=res.head,
-        effect=res.effect,
-        effect_name=res.effect_name,
-    )
