@@ -68,7 +68,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
             if name and _CONTROL.search(name) and (entry_new or entry_old):
                 # a newline in a file name starts a new log line the Actions runner would obey
                 raise UsageError(
-                    f"prompt file name {_CONTROL.sub(_escaped, name)!r} contains control characters; "
+                    f"prompt file name '{_CONTROL.sub(_escaped, name)}' contains control characters; "
                     "rename the file"
                 )
         entry = entry_new if entry_new is not None else entry_old
