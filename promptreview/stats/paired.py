@@ -133,12 +133,22 @@ def _sign_flip_test(
         return p_two, p_gt, f"exact, {m} discordant inputs"
     rng = np.random.default_rng(seed)
     hits_two = hits_gt = 0
-    chunk = max(1, CHUNK_CELLS // m)
+    # Inputs with the same contribution are exchangeable under the null: the sum of the flipped ones
+    # is value * Binomial(count, 1/2), so one binomial draw per distinct value (a handful: d_i is a
+    # multiple of 1/K, w_i one weight per stratum) replaces one coin per input. Same law, other
+    # random numbers; with many distinct values (continuous weights) one coin per input stays cheaper.
+    values, counts = np.unique(nz, return_counts=True)
+    grouped = values.size * 4 <= m
+    width = values.size if grouped else m
+    chunk = max(1, CHUNK_CELLS // width)
     done = 0
     while done < n_resamples:
         r = min(chunk, n_resamples - done)
-        flips = rng.integers(0, 2, size=(r, m)).astype(np.float64)
-        tstar = t - 2.0 * (flips @ nz)
+        if grouped:
+            flipped = rng.binomial(counts, 0.5, size=(r, values.size)).astype(np.float64) @ values
+        else:
+            flipped = rng.integers(0, 2, size=(r, m)).astype(np.float64) @ nz
+        tstar = t - 2.0 * flipped
         hits_two += int(np.count_nonzero(np.abs(tstar) >= abs(t) - eps))
         hits_gt += int(np.count_nonzero(tstar >= t - eps))
         done += r
