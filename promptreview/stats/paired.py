@@ -14,9 +14,8 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
-from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO, flip_patterns
+from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO, binom_cdf, binom_pmf, binom_sf, flip_patterns, t_ppf
 from .proportions import _weighted_mean_var, clustered_wilson, wilson_interval
 
 
@@ -33,9 +32,9 @@ def mcnemar_p(b: int, c: int, mid_p: bool = True) -> float:
     if n <= 0:
         return 1.0
     k = min(b, c)
-    p = 2.0 * sps.binom.cdf(k, n, 0.5)
+    p = 2.0 * binom_cdf(k, n, 0.5)
     if mid_p:
-        p -= sps.binom.pmf(k, n, 0.5)
+        p -= binom_pmf(k, n, 0.5)
     return float(min(1.0, max(0.0, p)))
 
 
@@ -46,9 +45,9 @@ def _mcnemar_greater(b: int, c: int, mid_p: bool = True) -> float:
         return 1.0
     c = int(c)
     if mid_p:
-        p = sps.binom.sf(c, n, 0.5) + 0.5 * sps.binom.pmf(c, n, 0.5)
+        p = binom_sf(c, n, 0.5) + 0.5 * binom_pmf(c, n, 0.5)
     else:
-        p = sps.binom.sf(c - 1, n, 0.5)
+        p = binom_sf(c - 1, n, 0.5)
     return float(min(1.0, max(0.0, p)))
 
 
@@ -263,7 +262,7 @@ def paired_rate_test(
         # Cluster-robust t interval on the paired differences (Miller 2024), hull with MOVER.
         _, var_d = _weighted_mean_var(d, w)
         se = math.sqrt(var_d * n / (n - 1))
-        tq = float(sps.t.ppf(0.975, n - 1))
+        tq = t_ppf(0.975, n - 1)
         lo, hi = min(lo, delta - tq * se), max(hi, delta + tq * se)
     ci = (max(-1.0, lo), min(1.0, hi))
     label = "weighted " if not uniform else ""

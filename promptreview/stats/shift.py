@@ -15,10 +15,16 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
-from scipy.spatial.distance import jensenshannon
 
-from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO, flip_patterns, is_missing
+from ._common import (
+    CHUNK_CELLS,
+    EXACT_MAX_NONZERO,
+    chi2_sf,
+    flip_patterns,
+    is_missing,
+    jensenshannon,
+    rankdata,
+)
 
 
 @dataclasses.dataclass
@@ -67,7 +73,7 @@ def _quadratic_chi2(diff: npt.NDArray[np.float64], v: npt.NDArray[np.float64]) -
     stat = max(float(diff @ vinv @ diff), 0.0)
     if df == 0:
         return 0.0, 0, 1.0
-    return stat, df, float(sps.chi2.sf(stat, df))
+    return stat, df, chi2_sf(stat, df)
 
 
 def _labels(a: np.ndarray) -> npt.NDArray[np.object_]:
@@ -221,7 +227,7 @@ def _signed_rank_exact(d: npt.NDArray[np.float64]) -> tuple[float, float]:
     """Exact two-sided p of the signed-rank statistic (Pratt's ranks, mid-ranks for ties) under the
     sign-flip null, by enumerating all 2**m sign patterns of the m nonzero differences. Returns
     (W+, p): W+ is the sum of the ranks of the positive differences."""
-    ranks = sps.rankdata(np.abs(d))  # Pratt: zeros take part in the ranking, then drop out
+    ranks = rankdata(np.abs(d))  # Pratt: zeros take part in the ranking, then drop out
     nz = d != 0
     r = ranks[nz]
     w_plus = float(r[d[nz] > 0].sum())
@@ -287,6 +293,8 @@ def numeric_shift(
         stat, p = _signed_rank_exact(d)
         test = "Wilcoxon signed-rank (Pratt), exact sign-flip p on per-input differences"
     elif np.count_nonzero(d) > 0:
+        from scipy import stats as sps  # only here: importing scipy.stats costs a second or more
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = sps.wilcoxon(d, zero_method="pratt", alternative="two-sided")
