@@ -38,3 +38,23 @@ def test_ranks_and_jensen_shannon_equal_scipy() -> None:
         p = rng.integers(0, 9, size=4).astype(float) + np.array([1.0, 0, 0, 0])
         q = rng.integers(0, 9, size=4).astype(float) + np.array([0, 1.0, 0, 0])
         assert c.jensenshannon(p, q, 2.0) == float(scipy_js(p, q, base=2.0))
+
+
+def test_wilcoxon_normal_approximation_equals_scipy() -> None:
+    rng = np.random.default_rng(5)
+    checked = 0
+    for n in (14, 20, 35, 51, 80, 400, 3000):
+        for _ in range(6):
+            d = np.round(rng.normal(0.2, 1.0, n) * rng.integers(1, 4), int(rng.integers(0, 2)))
+            d[rng.random(n) < 0.2] = 0.0
+            mine = c.wilcoxon_pratt(d)
+            ref = sps.wilcoxon(d, zero_method="pratt", alternative="two-sided")
+            assert mine is not None
+            assert mine == (float(ref.statistic), float(ref.pvalue)), (n, mine, ref)
+            checked += 1
+    assert checked == 42
+    # few untied differences: scipy computes an exact p, which the caller asks scipy for
+    assert c.wilcoxon_pratt(np.arange(1.0, 30.0)) is None
+    untied = rng.normal(0.1, 1.0, 80)
+    ref = sps.wilcoxon(untied, zero_method="pratt", alternative="two-sided")
+    assert c.wilcoxon_pratt(untied) == (float(ref.statistic), float(ref.pvalue))

@@ -111,3 +111,30 @@ def jensenshannon(p: npt.NDArray[np.float64], q: npt.NDArray[np.float64], base: 
     js = np.sum(special.rel_entr(p, m), axis=0) + np.sum(special.rel_entr(q, m), axis=0)
     js /= np.log(base)
     return float(np.sqrt(js / 2.0))
+
+
+def wilcoxon_pratt(d: npt.NDArray[np.float64]) -> tuple[float, float] | None:
+    """``scipy.stats.wilcoxon(d, zero_method="pratt")`` (two-sided, no continuity correction): (statistic, p),
+    computed as scipy computes it wherever scipy uses its normal approximation (more than 50 differences, or
+    more than 13 with ties or zeros); None where scipy would compute an exact or a permutation p instead."""
+    d = np.asarray(d, dtype=float).ravel()
+    n = int(d.size)
+    n_zero = int(np.count_nonzero(d == 0))
+    y = np.sort(np.abs(d), kind="stable")
+    first = np.r_[True, y[1:] != y[:-1]]
+    starts = np.nonzero(first)[0]
+    sizes = np.diff(np.r_[starts, n]).astype(float)
+    if not (n > 50 or ((bool(np.any(sizes > 1)) or n_zero > 0) and n > 13)):
+        return None
+    r = rankdata(np.abs(d))
+    r_plus = np.sum((d > 0).astype(float) * r)
+    r_minus = np.sum((d < 0).astype(float) * r)
+    count = float(n)
+    zeros = float(n_zero)
+    mn = count * (count + 1.0) * 0.25 - zeros * (zeros + 1.0) * 0.25
+    se = count * (count + 1.0) * (2.0 * count + 1.0) - zeros * (zeros + 1.0) * (2.0 * zeros + 1.0)
+    if n_zero:
+        sizes[0] = 0.0  # zeros (the smallest |d|) take no part in the tie correction
+    se = np.sqrt((se - np.sum(sizes**3 - sizes) / 2) / 24)
+    z = (r_plus - mn) / se
+    return float(min(r_plus, r_minus)), float(2 * special.ndtr(-np.abs(z)))

@@ -24,6 +24,7 @@ from ._common import (
     is_missing,
     jensenshannon,
     rankdata,
+    wilcoxon_pratt,
 )
 
 
@@ -293,13 +294,17 @@ def numeric_shift(
         stat, p = _signed_rank_exact(d)
         test = "Wilcoxon signed-rank (Pratt), exact sign-flip p on per-input differences"
     elif np.count_nonzero(d) > 0:
-        from scipy import stats as sps  # only here: importing scipy.stats costs a second or more
+        approx = wilcoxon_pratt(d)
+        if approx is not None:
+            stat, p = approx
+        else:  # 17 to 50 untied nonzero differences: scipy's exact null (imported only here: it costs a second)
+            from scipy import stats as sps
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            res = sps.wilcoxon(d, zero_method="pratt", alternative="two-sided")
-        stat = float(res.statistic)
-        p = float(res.pvalue) if math.isfinite(float(res.pvalue)) else 1.0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                res = sps.wilcoxon(d, zero_method="pratt", alternative="two-sided")
+            stat, p = float(res.statistic), float(res.pvalue)
+        p = p if math.isfinite(p) else 1.0
     return ShiftResult(
         field=field,
         kind=kind,
