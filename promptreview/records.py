@@ -67,7 +67,7 @@ class CompletionRequest:
         # The text of json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")) with payload
         # {expected_schema?, messages, model, params, provider, response_format, sample} (keys in that sorted
         # order), assembled from parts: the settings every request of a prompt side shares (its schemas above
-        # all) are encoded once, the messages once per request.
+        # all) are encoded and hashed once, the messages once per input (its K samples continue one hash).
         expected = self.expected_schema if self.model.provider == "sim" else None
         try:
             memo_key: tuple[Any, ...] | None = (
@@ -98,16 +98,29 @@ class CompletionRequest:
                     }
                 )[1:-1]
             )
-            known = (self.response_schema, expected, head, middle)
+            # the hash of the shared head is taken once; each request continues a copy of it
+            known = (
+                self.response_schema,
+                expected,
+                hashlib.sha256(head.encode("utf-8")),
+                middle.encode("utf-8"),
+            )
             if memo_key is not None:
                 if len(_SHARED) > 256:
                     _SHARED.clear()
                 _SHARED[memo_key] = known  # holds the schemas, so their ids cannot be reused meanwhile
         global _LAST_MESSAGES
-        if _LAST_MESSAGES[0] is not self.messages:  # the K samples of an input share one messages tuple
-            _LAST_MESSAGES = (self.messages, _dumps([[m.role, m.content] for m in self.messages]))
-        blob = f'{known[2]}"messages":{_LAST_MESSAGES[1]}{known[3]},"sample":{_dumps(self.sample_index)}}}'
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        if _LAST_MESSAGES[0] is not self.messages or _LAST_MESSAGES[1] is not known:
+            # the K samples of an input share one messages tuple: hash through the messages once for them all
+            prefix = known[2].copy()
+            encoded = _dumps([[m.role, m.content] for m in self.messages])
+            prefix.update(f'"messages":{encoded}'.encode())
+            _LAST_MESSAGES = (self.messages, known, prefix)
+        digest = _LAST_MESSAGES[2].copy()
+        digest.update(known[3])
+        sample = str(self.sample_index) if type(self.sample_index) is int else _dumps(self.sample_index)
+        digest.update(f',"sample":{sample}}}'.encode())
+        return digest.hexdigest()
 
 
 def _dumps(value: Any) -> str:
@@ -116,9 +129,10 @@ def _dumps(value: Any) -> str:
 
 # The encoded parts a prompt side's requests share, by their settings and the identity of their schemas
 # (schemas are read once per prompt version and never mutated).
-_SHARED: dict[tuple[Any, ...], tuple[Any, Any, str, str]] = {}
-# The last messages tuple encoded, and its encoding (held, so its identity stays its own).
-_LAST_MESSAGES: tuple[object, str] = (None, "")
+_SHARED: dict[tuple[Any, ...], tuple[Any, Any, Any, bytes]] = {}
+# The last messages tuple hashed, the shared parts it was hashed after, and the hash so far (held, so their
+# identities stay their own).
+_LAST_MESSAGES: tuple[object, object, Any] = (None, None, None)
 
 
 @dataclass(frozen=True)

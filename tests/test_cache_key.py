@@ -68,3 +68,12 @@ def test_key_is_computed_once_and_not_part_of_equality():
     assert twin == r  # the memo is not a field
     other = replace(r, sample_index=1)
     assert other.cache_key() != first
+
+
+def test_shared_messages_under_other_settings_keep_their_own_keys():
+    # one messages tuple hashed under one side's settings must not leak into another side's key
+    sim = replace(BASE, model=ModelSpec("sim", "triage-v1"), expected_schema=SCHEMA)
+    other = replace(sim, expected_schema=dict(SCHEMA, title="head"))
+    requests = [replace(r, sample_index=k) for k in range(3) for r in (sim, other, BASE)]
+    assert [r.cache_key() for r in requests] == [_reference_key(r) for r in requests]
+    assert len({r.cache_key() for r in requests}) == 9

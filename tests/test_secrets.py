@@ -88,3 +88,28 @@ def test_a_provider_error_quoting_the_request_headers_names_no_key(provider, spe
             call(prov, make_request(spec), max_attempts=2)
         assert server.requests and key in json.dumps(server.requests[0].headers)  # the server did see it
     assert key not in str(info.value)
+
+
+def test_scrub_prefilters_change_nothing():
+    # the cheap pre-checks must never skip a text the full patterns would change
+    from promptreview import secrets as s
+
+    s.forget_all()
+    samples = [
+        "Authorization: Bearer abc.def",
+        'AUTHORIZATION="token xyz"',
+        "x-api-key=zzzz",
+        "X-Api-Key: 1234",
+        "\u212aey sk-abcdefgh and ghp_abcd1234",  # a Kelvin sign near the names
+        "aUtHoRiZaTiOn : basic dXNlcg==",
+        "api-key:q sk-ant-api03-xyz github_pat_11AAAA",
+        "nothing to see here",
+        "sk-12 gh_x ghp_",
+        '{"messages": [["user", "my api-key is sk-live-12345678"]]}',
+    ]
+    for text in samples:
+        full = s._AUTH_VALUE.sub(
+            lambda m: m.group(1) + m.group(2) + (m.group(3) or "") + s.MASK,
+            s._KEY_SHAPE.sub(lambda m: m.group(1) + s.MASK, text),
+        )
+        assert s.scrub(text) == full, text

@@ -20,6 +20,7 @@ from promptreview import stats
 from promptreview.engine import textual
 from promptreview.engine.distribution import shift_rows
 from promptreview.engine.examples import examples, failure_details
+from promptreview.engine.frame import side_inputs, side_positions
 from promptreview.records import RATE_OUTCOMES
 from promptreview.report.model import (
     CallStats,
@@ -85,8 +86,7 @@ def _per_input_rates(
 
     Counted with numpy (one index lookup and two bincounts): a pandas groupby per call was the analysis' hot
     spot at 50,000 completions. Same numbers as the groupby mean and size."""
-    outcomes = side["outcome"].to_numpy(dtype=object)
-    position = inputs.get_indexer(pd.Index(side["input_id"].to_numpy(dtype=object)))
+    outcomes, position = side_positions(side, inputs)
     keep = position >= 0
     if not include_errors:
         keep &= outcomes != "error"
@@ -122,9 +122,8 @@ def _side_interval(
     side: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool
 ) -> tuple[float, float]:
     """Wilson interval of one side's rate with inputs as clusters (K samples of an input are not independent)."""
-    inputs = pd.Index(sorted(side["input_id"].unique()))  # unique() first: iterating a str column is slow
+    inputs, strata_of = side_inputs(side)
     rates, counts = _per_input_rates(side, outcome, inputs, include_errors=outcome == "error")
-    strata_of = side.drop_duplicates("input_id").set_index("input_id")["stratum"]
     weights = _input_weights(inputs, strata_of, sample) if weighted and outcome != "error" else None
     low, high = stats.clustered_wilson(rates, weights, counts)
     return low, high
@@ -160,13 +159,18 @@ def _paired(
     weighted: bool,
     seed: int,
 ) -> RateRow:
-    inputs = pd.Index(sorted(set(base["input_id"].unique()) & set(head["input_id"].unique())))
+    base_inputs, strata_of = side_inputs(base)
+    head_inputs, _ = side_inputs(head)
+    inputs = (
+        base_inputs
+        if base_inputs.equals(head_inputs)  # the usual case: one index object, so positions are found once
+        else pd.Index(sorted(set(base_inputs) & set(head_inputs)))
+    )
     b, b_n = _per_input_rates(base, outcome, inputs)
     h, h_n = _per_input_rates(head, outcome, inputs)
     keep = ~(np.isnan(b) | np.isnan(h))  # an input with only errors on a side has no rate there
     if keep.sum() == 0:
         return row
-    strata_of = base.drop_duplicates("input_id").set_index("input_id")["stratum"]
     weights = _input_weights(inputs[keep], strata_of, sample) if weighted else None
     result = stats.paired_rate_test(b[keep], h[keep], weights, seed=seed, base_n=b_n[keep], head_n=h_n[keep])
     # base, head and delta stay the exact shares of completions; the interval and the tests are per input

@@ -1,15 +1,18 @@
 """The completion DataFrame: one row per scored completion, the single input of the analysis.
 
 Columns are documented in docs/architecture.md; `answer` is the canonical form used to tell whether two
-answers are the same (canonical JSON for parsed outputs, `<outcome>` otherwise).
+answers are the same (canonical JSON for parsed outputs, `<outcome>` otherwise). `side_inputs` and
+`side_positions` give the per-side facts the rates of a prompt all need, computed once per side frame.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from promptreview.engine.score import Classification, ScoredCall
@@ -71,3 +74,46 @@ def build_frame(prompt: str, scored: Sequence[ScoredCall]) -> pd.DataFrame:
         columns["text"].append(response.text if response else None)
     columns["prompt"] = [prompt] * len(scored)
     return pd.DataFrame(columns, columns=COLUMNS)
+
+
+# The per-side facts every rate of a prompt needs again (its sorted inputs, their strata, where each
+# completion's input sits): computed once per side frame, not once per outcome and side. Keyed by the frame's
+# identity and holding the frame (so the identity stays its own); a handful of entries, the frames of the
+# prompt being analysed.
+_SIDES: dict[tuple[int, int], tuple[pd.DataFrame, object, Any]] = {}
+
+
+def _memo(side: pd.DataFrame, what: object, make: Callable[[], Any]) -> Any:
+    key = (id(side), id(what))
+    known = _SIDES.get(key)
+    if known is None or known[0] is not side or known[1] is not what:
+        if len(_SIDES) >= 32:
+            _SIDES.clear()
+        known = _SIDES[key] = (side, what, make())
+    return known[2]
+
+
+def side_inputs(side: pd.DataFrame) -> tuple[pd.Index, pd.Series]:
+    """The side's inputs, sorted, and each input's stratum."""
+    return _memo(
+        side,
+        side_inputs,
+        lambda: (
+            pd.Index(sorted(side["input_id"].unique())),  # unique() first: iterating a str column is slow
+            side.drop_duplicates("input_id").set_index("input_id")["stratum"],
+        ),
+    )
+
+
+def side_positions(
+    side: pd.DataFrame, inputs: pd.Index
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.intp]]:
+    """Each completion's outcome and the position of its input in `inputs` (-1: not there)."""
+    return _memo(
+        side,
+        inputs,
+        lambda: (
+            side["outcome"].to_numpy(dtype=object),
+            inputs.get_indexer(pd.Index(side["input_id"].to_numpy(dtype=object))),
+        ),
+    )

@@ -3,8 +3,9 @@
 The limits of the resampling tests (when the sign-flip tests of :mod:`.paired` and :mod:`.shift`
 enumerate every sign pattern instead of drawing Monte Carlo resamples, and how many array cells
 one resampling chunk may build, a memory guard also used by :mod:`.flips`), the enumeration of
-all sign patterns those exact tests share, and the rule for a missing value (None or a float NaN) that :mod:`.flips` and :mod:`.shift` apply to answers,
-labels and numbers.
+all sign patterns those exact tests share, the rule for a missing value (None or a float NaN) that :mod:`.flips` and :mod:`.shift` apply to answers,
+labels and numbers, and the few distribution functions the tests use (binomial, normal, t, chi-square, ranks,
+Jensen-Shannon), taken from scipy.special so that no review pays for importing scipy.stats.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
+from scipy.special._ufuncs import _binom_cdf, _binom_pmf, _binom_sf  # what scipy.stats.binom itself calls
 
 #: Enumerate all 2**m sign patterns when at most this many inputs differ; Monte Carlo beyond.
 EXACT_MAX_NONZERO = 16
@@ -33,3 +36,105 @@ def flip_patterns(m: int) -> npt.NDArray[np.int64]:
 def is_missing(v: object) -> bool:
     """True for None and a float NaN: a value that was not observed."""
     return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+# The distribution functions the tests need, straight from scipy.special: the very ufuncs scipy.stats calls for
+# these distributions (so the numbers are the same to the last digit), without importing scipy.stats, whose import
+# (every distribution's docstring is built) costs a second or more of every review. Arguments outside the
+# support are handled as scipy.stats handles them.
+
+
+def binom_cdf(k: int, n: int, p: float) -> float:
+    """``scipy.stats.binom.cdf(k, n, p)`` for integer k."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    return float(_binom_cdf(k, n, p))
+
+
+def binom_sf(k: int, n: int, p: float) -> float:
+    """``scipy.stats.binom.sf(k, n, p)`` for integer k."""
+    if k < 0:
+        return 1.0
+    if k >= n:
+        return 0.0
+    return float(_binom_sf(k, n, p))
+
+
+def binom_pmf(k: int, n: int, p: float) -> float:
+    """``scipy.stats.binom.pmf(k, n, p)`` for integer k."""
+    if k < 0 or k > n:
+        return 0.0
+    return float(_binom_pmf(k, n, p))
+
+
+def norm_ppf(q: float) -> float:
+    """``scipy.stats.norm.ppf(q)``."""
+    return float(special.ndtri(q))
+
+
+def norm_isf(q: float) -> float:
+    """``scipy.stats.norm.isf(q)``."""
+    return float(-special.ndtri(q))
+
+
+def t_ppf(q: float, df: float) -> float:
+    """``scipy.stats.t.ppf(q, df)``."""
+    return float(special.stdtrit(df, q))
+
+
+def chi2_sf(x: float, df: float) -> float:
+    """``scipy.stats.chi2.sf(x, df)``."""
+    return 1.0 if x <= 0 else float(special.chdtrc(df, x))
+
+
+def rankdata(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``scipy.stats.rankdata(a)`` (average ranks for ties) of a 1-d array."""
+    arr = np.asarray(a).ravel()
+    sorter = np.argsort(arr, kind="mergesort")
+    inv = np.empty(sorter.size, dtype=np.intp)
+    inv[sorter] = np.arange(sorter.size, dtype=np.intp)
+    arr = arr[sorter]
+    obs = np.r_[True, arr[1:] != arr[:-1]]
+    dense = obs.cumsum()[inv]
+    count = np.r_[np.nonzero(obs)[0], len(obs)]
+    ranks: npt.NDArray[np.float64] = 0.5 * (count[dense] + count[dense - 1] + 1)
+    return ranks
+
+
+def jensenshannon(p: npt.NDArray[np.float64], q: npt.NDArray[np.float64], base: float) -> float:
+    """``scipy.spatial.distance.jensenshannon(p, q, base)`` of two 1-d arrays, the same operations in the same order."""
+    p = p / np.sum(p, axis=0, keepdims=True)
+    q = q / np.sum(q, axis=0, keepdims=True)
+    m = (p + q) / 2.0
+    js = np.sum(special.rel_entr(p, m), axis=0) + np.sum(special.rel_entr(q, m), axis=0)
+    js /= np.log(base)
+    return float(np.sqrt(js / 2.0))
+
+
+def wilcoxon_pratt(d: npt.NDArray[np.float64]) -> tuple[float, float] | None:
+    """``scipy.stats.wilcoxon(d, zero_method="pratt")`` (two-sided, no continuity correction): (statistic, p),
+    computed as scipy computes it wherever scipy uses its normal approximation (more than 50 differences, or
+    more than 13 with ties or zeros); None where scipy would compute an exact or a permutation p instead."""
+    d = np.asarray(d, dtype=float).ravel()
+    n = int(d.size)
+    n_zero = int(np.count_nonzero(d == 0))
+    y = np.sort(np.abs(d), kind="stable")
+    first = np.r_[True, y[1:] != y[:-1]]
+    starts = np.nonzero(first)[0]
+    sizes = np.diff(np.r_[starts, n]).astype(float)
+    if not (n > 50 or ((bool(np.any(sizes > 1)) or n_zero > 0) and n > 13)):
+        return None
+    r = rankdata(np.abs(d))
+    r_plus = np.sum((d > 0).astype(float) * r)
+    r_minus = np.sum((d < 0).astype(float) * r)
+    count = float(n)
+    zeros = float(n_zero)
+    mn = count * (count + 1.0) * 0.25 - zeros * (zeros + 1.0) * 0.25
+    se = count * (count + 1.0) * (2.0 * count + 1.0) - zeros * (zeros + 1.0) * (2.0 * zeros + 1.0)
+    if n_zero:
+        sizes[0] = 0.0  # zeros (the smallest |d|) take no part in the tie correction
+    se = np.sqrt((se - np.sum(sizes**3 - sizes) / 2) / 24)
+    z = (r_plus - mn) / se
+    return float(min(r_plus, r_minus)), float(2 * special.ndtr(-np.abs(z)))

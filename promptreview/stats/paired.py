@@ -14,9 +14,8 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
-from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO, flip_patterns
+from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO, binom_cdf, binom_pmf, binom_sf, flip_patterns, t_ppf
 from .proportions import _weighted_mean_var, clustered_wilson, wilson_interval
 
 
@@ -33,9 +32,9 @@ def mcnemar_p(b: int, c: int, mid_p: bool = True) -> float:
     if n <= 0:
         return 1.0
     k = min(b, c)
-    p = 2.0 * sps.binom.cdf(k, n, 0.5)
+    p = 2.0 * binom_cdf(k, n, 0.5)
     if mid_p:
-        p -= sps.binom.pmf(k, n, 0.5)
+        p -= binom_pmf(k, n, 0.5)
     return float(min(1.0, max(0.0, p)))
 
 
@@ -46,9 +45,9 @@ def _mcnemar_greater(b: int, c: int, mid_p: bool = True) -> float:
         return 1.0
     c = int(c)
     if mid_p:
-        p = sps.binom.sf(c, n, 0.5) + 0.5 * sps.binom.pmf(c, n, 0.5)
+        p = binom_sf(c, n, 0.5) + 0.5 * binom_pmf(c, n, 0.5)
     else:
-        p = sps.binom.sf(c - 1, n, 0.5)
+        p = binom_sf(c - 1, n, 0.5)
     return float(min(1.0, max(0.0, p)))
 
 
@@ -133,12 +132,22 @@ def _sign_flip_test(
         return p_two, p_gt, f"exact, {m} discordant inputs"
     rng = np.random.default_rng(seed)
     hits_two = hits_gt = 0
-    chunk = max(1, CHUNK_CELLS // m)
+    # Inputs with the same contribution are exchangeable under the null: the sum of the flipped ones
+    # is value * Binomial(count, 1/2), so one binomial draw per distinct value (a handful: d_i is a
+    # multiple of 1/K, w_i one weight per stratum) replaces one coin per input. Same law, other
+    # random numbers; with many distinct values (continuous weights) one coin per input stays cheaper.
+    values, counts = np.unique(nz, return_counts=True)
+    grouped = values.size * 4 <= m
+    width = values.size if grouped else m
+    chunk = max(1, CHUNK_CELLS // width)
     done = 0
     while done < n_resamples:
         r = min(chunk, n_resamples - done)
-        flips = rng.integers(0, 2, size=(r, m)).astype(np.float64)
-        tstar = t - 2.0 * (flips @ nz)
+        if grouped:
+            flipped = rng.binomial(counts, 0.5, size=(r, values.size)).astype(np.float64) @ values
+        else:
+            flipped = rng.integers(0, 2, size=(r, m)).astype(np.float64) @ nz
+        tstar = t - 2.0 * flipped
         hits_two += int(np.count_nonzero(np.abs(tstar) >= abs(t) - eps))
         hits_gt += int(np.count_nonzero(tstar >= t - eps))
         done += r
@@ -253,7 +262,7 @@ def paired_rate_test(
         # Cluster-robust t interval on the paired differences (Miller 2024), hull with MOVER.
         _, var_d = _weighted_mean_var(d, w)
         se = math.sqrt(var_d * n / (n - 1))
-        tq = float(sps.t.ppf(0.975, n - 1))
+        tq = t_ppf(0.975, n - 1)
         lo, hi = min(lo, delta - tq * se), max(hi, delta + tq * se)
     ci = (max(-1.0, lo), min(1.0, hi))
     label = "weighted " if not uniform else ""

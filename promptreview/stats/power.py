@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import optimize
-from scipy import stats as sps
+
+from ._common import norm_isf, norm_ppf
 
 
 def min_detectable_increase(
@@ -55,8 +55,8 @@ def min_detectable_increase(
     p0 = min(max(float(base_rate), 0.0), 1.0)
     deff = 1.0 + (samples - 1) * max(float(icc), 0.0)
     m = n_inputs * samples / deff / max(float(design_effect), 1.0)
-    za = float(sps.norm.isf(alpha / max(int(n_tests), 1)))
-    zb = float(sps.norm.ppf(power))
+    za = norm_isf(alpha / max(int(n_tests), 1))
+    zb = norm_ppf(power)
     margin = max(float(max_increase), 0.0)
 
     half_step = 0.5 / (n_inputs * samples)  # continuity: per-input rates live on a 1/K lattice
@@ -75,6 +75,8 @@ def min_detectable_increase(
     first = int(np.argmax(vals >= 0))
     if first == 0:
         return float(grid[0])
+    from scipy import optimize  # imported when a root is searched for: scipy.optimize takes a second to load
+
     return float(optimize.brentq(f, grid[first - 1], grid[first], xtol=1e-10))
 
 

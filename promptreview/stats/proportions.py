@@ -13,11 +13,12 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
+
+from ._common import norm_ppf
 
 
 def _z(conf: float) -> float:
-    return float(sps.norm.ppf(0.5 + conf / 2.0))
+    return norm_ppf(0.5 + conf / 2.0)
 
 
 def wilson_interval(successes: float, n: float, conf: float = 0.95) -> tuple[float, float]:

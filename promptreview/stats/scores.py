@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
+from ._common import t_ppf
 from .paired import _sign_flip_test, paired_rate_test
 
 FloatArray = npt.NDArray[np.float64]
@@ -75,7 +75,7 @@ def paired_score_test(
     if n >= 2:
         var = float((w * (d - delta) ** 2).sum() / w.sum())
         se = math.sqrt(var / (n - 1))
-        tq = float(sps.t.ppf(0.975, n - 1))
+        tq = t_ppf(0.975, n - 1)
         ci = (delta - tq * se, delta + tq * se)
     else:
         ci = (-math.inf, math.inf)

@@ -1,0 +1,60 @@
+"""The statistics take their distribution functions from scipy.special (importing scipy.stats costs a second of
+every review); they must give scipy.stats' numbers exactly, inside and outside the support."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats as sps
+from scipy.spatial.distance import jensenshannon as scipy_js
+
+from promptreview.stats import _common as c
+
+
+def test_binomial_functions_equal_scipy_stats() -> None:
+    for n in (1, 2, 5, 17, 60, 301):
+        for k in range(-2, n + 3):
+            for p in (0.5, 0.3):
+                assert c.binom_cdf(k, n, p) == float(sps.binom.cdf(k, n, p)), (k, n, p)
+                assert c.binom_sf(k, n, p) == float(sps.binom.sf(k, n, p)), (k, n, p)
+                assert c.binom_pmf(k, n, p) == float(sps.binom.pmf(k, n, p)), (k, n, p)
+
+
+def test_continuous_functions_equal_scipy_stats() -> None:
+    for q in (1e-9, 0.001, 0.025, 0.2, 0.5, 0.8, 0.975, 0.999):
+        assert c.norm_ppf(q) == float(sps.norm.ppf(q))
+        assert c.norm_isf(q) == float(sps.norm.isf(q))
+        for df in (1, 2, 7, 30, 999):
+            assert c.t_ppf(q, df) == float(sps.t.ppf(q, df))
+    for x in (0.0, 1e-6, 0.5, 3.84, 12.0, 200.0):
+        for df in (1, 2, 3, 9):
+            assert c.chi2_sf(x, df) == float(sps.chi2.sf(x, df))
+
+
+def test_ranks_and_jensen_shannon_equal_scipy() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = rng.integers(0, 6, size=int(rng.integers(1, 40))).astype(float) / 3
+        assert np.array_equal(c.rankdata(a), sps.rankdata(a))
+        p = rng.integers(0, 9, size=4).astype(float) + np.array([1.0, 0, 0, 0])
+        q = rng.integers(0, 9, size=4).astype(float) + np.array([0, 1.0, 0, 0])
+        assert c.jensenshannon(p, q, 2.0) == float(scipy_js(p, q, base=2.0))
+
+
+def test_wilcoxon_normal_approximation_equals_scipy() -> None:
+    rng = np.random.default_rng(5)
+    checked = 0
+    for n in (14, 20, 35, 51, 80, 400, 3000):
+        for _ in range(6):
+            d = np.round(rng.normal(0.2, 1.0, n) * rng.integers(1, 4), int(rng.integers(0, 2)))
+            d[rng.random(n) < 0.2] = 0.0
+            mine = c.wilcoxon_pratt(d)
+            ref = sps.wilcoxon(d, zero_method="pratt", alternative="two-sided")
+            assert mine is not None
+            assert mine == (float(ref.statistic), float(ref.pvalue)), (n, mine, ref)
+            checked += 1
+    assert checked == 42
+    # few untied differences: scipy computes an exact p, which the caller asks scipy for
+    assert c.wilcoxon_pratt(np.arange(1.0, 30.0)) is None
+    untied = rng.normal(0.1, 1.0, 80)
+    ref = sps.wilcoxon(untied, zero_method="pratt", alternative="two-sided")
+    assert c.wilcoxon_pratt(untied) == (float(ref.statistic), float(ref.pvalue))
