@@ -4,6 +4,7 @@ every review); they must give scipy.stats' numbers exactly, inside and outside t
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon as scipy_js
 
@@ -58,3 +59,15 @@ def test_wilcoxon_normal_approximation_equals_scipy() -> None:
     untied = rng.normal(0.1, 1.0, 80)
     ref = sps.wilcoxon(untied, zero_method="pratt", alternative="two-sided")
     assert c.wilcoxon_pratt(untied) == (float(ref.statistic), float(ref.pvalue))
+
+
+def test_the_public_fallback_for_scipys_private_binomial_agrees() -> None:
+    """If a scipy release moves the private ufuncs, the public `bdtr`/`bdtrc` and a comb-based pmf take over."""
+    from scipy import special
+
+    for n, p in [(10, 0.3), (57, 0.5), (200, 0.02)]:
+        for k in range(0, n, max(1, n // 7)):
+            assert special.bdtr(k, n, p) == pytest.approx(sps.binom.cdf(k, n, p), rel=1e-9, abs=1e-300)
+            assert special.bdtrc(k, n, p) == pytest.approx(sps.binom.sf(k, n, p), rel=1e-9, abs=1e-300)
+            pmf = special.comb(n, k, exact=False) * p**k * (1.0 - p) ** (n - k)
+            assert pmf == pytest.approx(sps.binom.pmf(k, n, p), rel=1e-9, abs=1e-300)

@@ -11,11 +11,26 @@ Jensen-Shannon), taken from scipy.special so that no review pays for importing s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
-from scipy.special._ufuncs import _binom_cdf, _binom_pmf, _binom_sf  # what scipy.stats.binom itself calls
+
+_BinomFn = Callable[[Any, Any, Any], Any]
+try:  # what scipy.stats.binom itself calls: private names, so a scipy that moves them gets the public ones
+    from scipy.special import _ufuncs
+
+    _binom_cdf: _BinomFn = _ufuncs._binom_cdf
+    _binom_sf: _BinomFn = _ufuncs._binom_sf
+    _binom_pmf: _BinomFn = _ufuncs._binom_pmf
+except (ImportError, AttributeError):  # pragma: no cover - depends on the installed scipy
+    _binom_cdf, _binom_sf = special.bdtr, special.bdtrc
+
+    def _binom_pmf(k: Any, n: Any, p: Any) -> Any:
+        return special.comb(n, k, exact=False) * p**k * (1.0 - p) ** (n - k)
+
 
 #: Enumerate all 2**m sign patterns when at most this many inputs differ; Monte Carlo beyond.
 EXACT_MAX_NONZERO = 16
