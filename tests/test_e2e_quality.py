@@ -463,3 +463,41 @@ def test_a_judge_that_never_names_a_choice_warns_instead_of_passing_quietly(git_
     assert prompt["verdict"] in ("warn", "fail")
     warning = f"judged-billing: {unanswered} judge calls failed or named none of the choices"
     assert any(w.startswith(warning) for w in prompt["warnings"]), prompt["warnings"]
+
+
+def test_a_sequential_review_never_stops_for_futility_while_a_quality_gate_could_fail(run_cli, tmp_path):
+    """Loose rate gates make 'no gated rate can still rise past its margin' true early; the must-refuse and
+    expectation gates, which the e-process does not follow, must still get every input and fail."""
+    import shutil
+    from pathlib import Path
+
+    suite = Path(__file__).resolve().parents[1] / "promptreview" / "sample_suites" / "content_moderation"
+    where = tmp_path / "promptreview" / "sample_suites" / "content_moderation"
+    shutil.copytree(suite, where)
+    config = where / "promptreview.yml"
+    config.write_text(config.read_text().replace("max_increase: 0.02", "max_increase: 0.3"))
+    base = "promptreview/sample_suites/content_moderation/prompts/moderate.prompt.yml"
+    head = "promptreview/sample_suites/content_moderation/prompts/moderate.edited.prompt.yml"
+    args = ["compare", base, head, "--config", str(config.relative_to(tmp_path)), "--format", "json"]
+    result = run_cli([*args, "--sequential"], tmp_path)
+    assert result.code == 1, result.err
+    (prompt,) = result.json()["prompts"]
+    assert prompt["sequential"]["reason"] != "futility"
+    assert next(e for e in prompt["evaluators"] if e["kind"] == "must_refuse")["gate"] == "fail"
+
+
+def test_expect_on_a_text_mode_prompt_is_refused_before_any_call(git_repo, run_cli):
+    git_repo.write(
+        "promptreview.yml",
+        "version: 1\nmodel: sim:triage-v1\nprompts:\n  - files: 'p/*.txt'\n    suite: s.jsonl\n"
+        "    expect: {category: expected}\n",
+    )
+    git_repo.write(
+        "s.jsonl", "".join(json.dumps({"id": f"r{i}", "t": "x", "expected": "a"}) + "\n" for i in range(3))
+    )
+    git_repo.write("p/a.txt", "Answer {{t}}\n")
+    git_repo.commit("base")
+    git_repo.write("p/a.txt", "Answer briefly {{t}}\n")
+    git_repo.commit("head")
+    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD"], git_repo.root)
+    assert result.code == 2 and "text mode" in result.err and len(result.err.strip().splitlines()) == 1

@@ -130,6 +130,11 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
         )
         checks.append(Check(MUST_REFUSE, MUST_REFUSE, None, gates.must_refuse, note=note))
     for expect in entry.expect if entry is not None else ():
+        if job.output_mode == "text":  # prose has no fields: the check could only ever fail every answer
+            raise UsageError(
+                f"expect.{expect.field}: {job.path} is reviewed in text mode (its answers have no fields); "
+                "use a string evaluator, or output: json with a schema"
+            )
         if expect.column not in columns:
             raise UsageError(
                 f"expect.{expect.field}: column {expect.column!r} is not a column of {sample.path} "

@@ -111,8 +111,10 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
             from promptreview.engine import sequential as batches
 
             must_refuse = {i: q.must_refuse for i, q in quality.items()}
+            # a gating quality check is not followed batch by batch: such a prompt never stops for futility
+            checked = frozenset(i for i, q in quality.items() if any(c.gate.gating for c in q.checks))
             plan, ran, sequential = batches.run_plan(
-                plan, cache, settings, config, opts.progress, known, must_refuse
+                plan, cache, settings, config, opts.progress, known, must_refuse, checked
             )
             by_job.update(ran)
         else:

@@ -57,6 +57,12 @@ def batch_size(n_inputs: int) -> int:
     return max(MIN_BATCH, math.ceil(n_inputs / LOOKS))
 
 
+def gated_rates(job: PromptJob, config: Config) -> list[str]:
+    """The gated rates that apply to `job` (in text mode, parse failures and schema violations do not)."""
+    applies = ("refusal",) if job.output_mode == "text" else RATE_OUTCOMES
+    return [m for m in RATE_OUTCOMES if m in applies and config.gates[m].gating]
+
+
 def _differences(
     job: PromptJob, completions: list[Completion], config: Config, excluded: frozenset[str] = frozenset()
 ) -> dict[str, np.ndarray]:
@@ -74,7 +80,7 @@ def _differences(
         cell = counts[(s.call.input_id, s.call.side)]
         cell["n"] += 1
         cell[outcome] += 1
-    gated = [m for m in RATE_OUTCOMES if config.gates[m].gating]
+    gated = gated_rates(job, config)
     out: dict[str, list[float]] = {m: [] for m in gated}
     for input_id in order:
         if input_id in excluded:  # a must-refuse row: its refusals are no regression, as in the analysis
@@ -97,8 +103,11 @@ def run_sequential(
     progress: ProgressCallback | None = None,
     known: Mapping[str, ProviderResponse] | None = None,
     excluded: frozenset[str] = frozenset(),
+    *,
+    futility: bool = True,
 ) -> SequentialRun:
-    """Run `job` batch by batch until `decide_look` stops it or every input has run."""
+    """Run `job` batch by batch until `decide_look` stops it or every input has run. `futility`: whether
+    "no gate can fail any more" may stop it (not when a gate the e-process does not follow could still fail)."""
     from promptreview.stats.sequential import decide_look
 
     planned = len(job.suite_sample.rows)
@@ -109,8 +118,8 @@ def run_sequential(
         calls_of[call.input_id].append(i)
     ran: list[int] = []  # indexes into job.calls, in run order
     completions: list[Completion] = []
-    margins = {m: config.gates[m].max_increase for m in RATE_OUTCOMES if config.gates[m].gating}
-    futility_allowed = all(
+    margins = {m: config.gates[m].max_increase for m in gated_rates(job, config)}
+    futility_allowed = futility and all(
         not spec.gating for name, spec in config.gates.items() if name not in RATE_OUTCOMES
     )
     reason, looks, last = "completed", 0, None
@@ -172,6 +181,7 @@ def run_plan(
     progress: ProgressCallback | None = None,
     known: Mapping[str, ProviderResponse] | None = None,
     excluded: Mapping[int, frozenset[str]] | None = None,
+    quality_gated: frozenset[int] = frozenset(),
 ) -> tuple[ReviewPlan, dict[int, list[Completion]], dict[int, SequentialInfo]]:
     """A whole review sequentially: each prompt with a base side stops on its own; an added prompt (nothing
     to compare) runs every input. Returns the plan reduced to what ran, the completions by job, and how each
@@ -196,13 +206,16 @@ def run_plan(
             progress,
             known,
             (excluded or {}).get(job.index, frozenset()),
+            futility=job.index not in quality_gated,
         )
         info = result.info
         note = (
             f"sequential: stopped after {info.after_inputs} of {info.planned_inputs} inputs "
             f"({_WHY[info.reason]}); {info.calls} of {info.planned_calls} calls"
             if info.stopped
-            else f"sequential: ran all {info.planned_inputs} inputs in {info.looks + 1} batches (not settled earlier)"
+            else f"sequential: ran all {info.planned_inputs} inputs in {info.looks + 1} "
+            + ("batch" if info.looks == 0 else "batches")
+            + " (not settled earlier)"
         )
         jobs.append(replace(result.job, notes=(*result.job.notes, note)))
         by_job[job.index] = result.completions
