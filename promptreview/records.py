@@ -165,3 +165,11 @@ class Completion:
     cached: bool = False
     attempts: int = 1  # > 1 means the call was retried
     latency_ms: float | None = None
+    # HTTP requests this completion accounts for (not counting retries): 1 for a call of its own; when one
+    # request with `n` > 1 answered several samples, 1 on the first of them and 0 on the others. A cached
+    # completion made none, whatever this says (`requests_made`).
+    requests: int = 1
+
+    @property
+    def requests_made(self) -> int:
+        return 0 if self.cached else self.requests

@@ -3,6 +3,13 @@
 Each answer is written to the cache as it arrives, so an interrupted review resumes; identical
 requests share one call. A provider that is down (fatal error, or nothing answered at all) stops the run
 with `ProviderError` (exit 3).
+
+Samples in one request: the pending samples of one input (requests that differ only in `sample_index`) go to a
+provider that can answer several at once (`SampleBatching`: Chat Completions `n`) as one request. The first such
+request per model goes alone, the others wait for it: it shows whether the server honours `n` (a server that
+returns fewer choices, or rejects `n`, is asked for fewer from then on, and the samples it left out are sent
+again). Each answer is still its own `Completion`, cached under its own sample's key, so the cache, a re-run
+and a resumed run are what they are with one request per sample. The concurrency limit counts HTTP requests.
 """
 
 from __future__ import annotations
@@ -10,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -19,7 +27,7 @@ from promptreview import secrets
 from promptreview.engine.cache import ResponseCache
 from promptreview.engine.plan import ProgressCallback
 from promptreview.errors import ProviderError
-from promptreview.providers.base import FatalCallError, Provider
+from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import Completion, CompletionRequest, ProviderResponse
 
@@ -33,37 +41,100 @@ class RunSettings:
     concurrency: int = 8
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = 120.0  # seconds per HTTP request
+    sample_batching: bool = True  # the samples of one input in one request where the provider can (`n`)
 
 
-async def _one(
-    request: CompletionRequest,
+@dataclass(frozen=True)
+class _Outcome:
+    answers: list[ProviderResponse | None] | None  # None: the request failed after retries
+    error: str | None
+    attempts: int
+    latency_ms: float
+
+
+def _scrubbed(response: ProviderResponse | None) -> ProviderResponse | None:
+    # an answer that quotes a credential (a model or a proxy echoing the request) loses it here, before
+    # it is scored, cached or reported: the report's Markdown escaping would hide it from a later scrub
+    if response is None:
+        return None
+    return dataclasses.replace(
+        response,
+        text=secrets.scrub(response.text) if response.text else response.text,
+        refusal=secrets.scrub(response.refusal) if response.refusal else response.refusal,
+    )
+
+
+async def _call(
+    unit: Sequence[CompletionRequest],
     provider: Provider,
+    batching: SampleBatching | None,
     client: httpx.AsyncClient,
     policy: RetryPolicy,
-) -> Completion:
+) -> _Outcome:
+    """One HTTP request (and its retries) for one sample, or for the samples of one input in `unit`."""
+
     # providers map every transport failure to RetryableCallError / FatalCallError themselves
-    async def attempt() -> ProviderResponse:
-        response = await provider.complete(request, client)
-        # an answer that quotes a credential (a model or a proxy echoing the request) loses it here, before
-        # it is scored, cached or reported: the report's Markdown escaping would hide it from a later scrub
-        return dataclasses.replace(
-            response,
-            text=secrets.scrub(response.text) if response.text else response.text,
-            refusal=secrets.scrub(response.refusal) if response.refusal else response.refusal,
-        )
+    async def attempt() -> list[ProviderResponse | None]:
+        if batching is None or len(unit) == 1:
+            return [_scrubbed(await provider.complete(unit[0], client))]
+        return [_scrubbed(r) for r in await batching.complete_samples(unit[0], len(unit), client)]
 
     started = time.perf_counter()
     try:
-        response, attempts = await call_with_retries(attempt, policy)
+        answers, attempts = await call_with_retries(attempt, policy)
     except RetriesExhausted as exc:
-        return Completion(
-            request,
-            None,
-            error=secrets.scrub(str(exc.last)),
-            attempts=exc.attempts,
-            latency_ms=(time.perf_counter() - started) * 1000,
+        return _Outcome(
+            None, secrets.scrub(str(exc.last)), exc.attempts, (time.perf_counter() - started) * 1000
         )
-    return Completion(request, response, attempts=attempts, latency_ms=(time.perf_counter() - started) * 1000)
+    return _Outcome(answers, None, attempts, (time.perf_counter() - started) * 1000)
+
+
+def _group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
+    """What the samples of one input share: everything but `sample_index` (the schemas by identity: a prompt
+    side's requests share its schema objects). None when a parameter value cannot be hashed."""
+    key = (
+        request.model,
+        request.messages,
+        request.params,
+        request.schema_name,
+        request.json_object,
+        id(request.response_schema),
+        id(request.expected_schema),
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _units(
+    pending: Sequence[CompletionRequest], providers: Mapping[str, Provider], enabled: bool
+) -> list[list[CompletionRequest]]:
+    """The pending requests as units of work: one request each, or the samples of one input together when
+    the provider can answer them in one request."""
+    can: dict[str, bool] = {}
+    units: list[list[CompletionRequest]] = []
+    groups: dict[tuple[Any, ...], list[CompletionRequest]] = {}
+    for request in pending:
+        name = request.model.provider
+        if name not in can:
+            can[name] = enabled and sample_batching(providers[name]) is not None
+        key = _group_key(request) if can[name] else None
+        if key is None:
+            units.append([request])
+            continue
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = []
+            units.append(group)
+        group.append(request)
+    return units
+
+
+def _chunks(unit: list[CompletionRequest], size: int) -> list[list[CompletionRequest]]:
+    size = max(1, size)
+    return [unit[i : i + size] for i in range(0, len(unit), size)]
 
 
 async def _run(
@@ -84,7 +155,7 @@ async def _run(
             continue
         cached = known.get(key)
         if cached is not None:
-            results[key] = Completion(request, cached, cached=True, attempts=0)
+            results[key] = Completion(request, cached, cached=True, attempts=0, requests=0)
         else:
             results[key] = None
             pending.append(request)
@@ -92,48 +163,115 @@ async def _run(
     done = total - len(pending)
     if progress:
         progress(done, total)
-    semaphore = asyncio.Semaphore(settings.concurrency)
+    semaphore = asyncio.Semaphore(settings.concurrency)  # HTTP requests in flight
     stopping = asyncio.Event()  # set on a fatal error: calls still waiting for a slot are not started
     answered = exhausted = 0
+    probes: dict[
+        tuple[str, str], asyncio.Event
+    ] = {}  # (provider, model) -> its first request with `n` is out
+    tasks: list[asyncio.Task[None]] = []
     limits = httpx.Limits(
         max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
     )
     async with httpx.AsyncClient(timeout=settings.timeout, limits=limits) as client:
 
-        async def worker(request: CompletionRequest) -> None:
-            nonlocal done, answered, exhausted
-            async with semaphore:
-                if stopping.is_set():
-                    return
-                try:
-                    completion = await _one(
-                        request, providers[request.model.provider], client, settings.retry
-                    )
-                except FatalCallError:
-                    stopping.set()
-                    raise
-            if completion.response is not None:
-                answered += 1
-                if cache is not None:
-                    cache.put(
-                        request, completion.response
-                    )  # stored as it arrives: a re-run resumes from here
-            else:
+        def spawn(unit: list[CompletionRequest]) -> None:
+            tasks.append(asyncio.create_task(worker(unit)))
+
+        async def size_for(
+            batching: SampleBatching, request: CompletionRequest, wanted: int
+        ) -> tuple[int, bool]:
+            """How many samples to ask for, and whether this request is the one that finds out for its model."""
+            model = request.model.model
+            while not batching.knows_samples_support(model):
+                probe = probes.get((request.model.provider, model))
+                if probe is None:
+                    probes[(request.model.provider, model)] = asyncio.Event()
+                    return batching.samples_per_request(model, wanted), True
+                await probe.wait()  # a failed probe leaves it unknown: the next one asks
+            return batching.samples_per_request(model, wanted), False
+
+        def record(completion: Completion) -> None:
+            nonlocal done
+            results[completion.request.cache_key()] = completion
+            done += 1
+
+        async def worker(unit: list[CompletionRequest]) -> None:
+            nonlocal answered, exhausted
+            provider = providers[unit[0].model.provider]
+            batching = sample_batching(provider) if len(unit) > 1 else None
+            probing = False
+            if batching is not None:
+                size, probing = await size_for(batching, unit[0], len(unit))
+                if size < len(unit):
+                    for chunk in _chunks(unit[size:], size):
+                        spawn(chunk)
+                    unit = unit[:size]
+            try:
+                async with semaphore:
+                    if stopping.is_set():
+                        return
+                    try:
+                        outcome = await _call(unit, provider, batching, client, settings.retry)
+                    except FatalCallError:
+                        stopping.set()
+                        raise
+            finally:
+                if probing:
+                    probes.pop((unit[0].model.provider, unit[0].model.model)).set()
+            if outcome.answers is None:
                 exhausted += 1
+                for i, request in enumerate(unit):
+                    record(
+                        Completion(
+                            request,
+                            None,
+                            error=outcome.error,
+                            attempts=outcome.attempts,
+                            latency_ms=outcome.latency_ms,
+                            requests=int(i == 0),
+                        )
+                    )
                 if answered == 0 and exhausted >= UNREACHABLE_AFTER and not stopping.is_set():
                     stopping.set()
                     raise FatalCallError(
                         f"the provider answered none of the first {exhausted} calls after retries "
-                        f"(last: {completion.error})"
+                        f"(last: {outcome.error})"
                     )
-            results[request.cache_key()] = completion
-            done += 1
+            else:
+                answered += 1
+                missing: list[CompletionRequest] = []
+                first = True
+                for request, response in zip(unit, outcome.answers, strict=False):
+                    if response is None:
+                        missing.append(request)
+                        continue
+                    if cache is not None:
+                        cache.put(request, response)  # stored as it arrives: a re-run resumes from here
+                    completion = Completion(
+                        request,
+                        response,
+                        attempts=outcome.attempts,
+                        latency_ms=outcome.latency_ms,
+                        requests=int(first),
+                    )
+                    first = False
+                    record(completion)
+                missing += unit[len(outcome.answers) :]
+                if missing:  # the server left samples out: ask again for them, as many at once as it gives
+                    size = batching.samples_per_request(unit[0].model.model, len(missing)) if batching else 1
+                    for chunk in _chunks(missing, size):
+                        spawn(chunk)
             if progress:
                 progress(done, total)
 
-        tasks = [asyncio.create_task(worker(r)) for r in pending]
+        for unit in _units(pending, providers, settings.sample_batching):
+            spawn(unit)
         try:
-            await asyncio.gather(*tasks)
+            i = 0
+            while i < len(tasks):  # workers add the samples a server left out as tasks of their own
+                await tasks[i]
+                i += 1
         except FatalCallError as exc:
             for task in tasks:
                 task.cancel()
@@ -144,7 +282,7 @@ async def _run(
         shared = results[request.cache_key()]
         assert shared is not None  # every pending call finished, or the run raised
         if shared.request is not request:  # a duplicate: answered without a call of its own
-            shared = Completion(request, shared.response, shared.error, cached=True, attempts=0)
+            shared = Completion(request, shared.response, shared.error, cached=True, attempts=0, requests=0)
         out.append(shared)
     return out
 

@@ -9,7 +9,7 @@ HTTP client reaches the runner already as one of the two (`providers/http.py` ma
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 import httpx
 
@@ -69,6 +69,34 @@ class Provider(Protocol):
     async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
         """Make one call. Raise RetryableCallError / FatalCallError on failure."""
         ...
+
+
+class SampleBatching(Provider, Protocol):
+    """A provider that can answer several samples of one input with one request (Chat Completions `n`). The
+    runner uses it when a provider has `complete_samples`; every other provider gets one call per sample."""
+
+    def samples_per_request(self, model: str, wanted: int) -> int:
+        """How many samples of one input to ask for in one request (1 to `wanted`)."""
+        ...
+
+    def knows_samples_support(self, model: str) -> bool:
+        """Whether a request for several samples of `model` has shown what the server does with `n`."""
+        ...
+
+    async def complete_samples(
+        self, request: CompletionRequest, n: int, client: httpx.AsyncClient
+    ) -> list[ProviderResponse | None]:
+        """One request for `n` samples: the answer for sample i at [i], None for those the server left out."""
+        ...
+
+
+def sample_batching(provider: Provider) -> SampleBatching | None:
+    """`provider` as a `SampleBatching` one, or None when it sends one request per sample."""
+    if callable(getattr(provider, "complete_samples", None)) and callable(
+        getattr(provider, "samples_per_request", None)
+    ):
+        return cast(SampleBatching, provider)
+    return None
 
 
 def env_get(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:

@@ -4,13 +4,22 @@
 json_schema, json_schema: {name, schema, strict}}` (`strict` only when the schema meets the strict-mode rules, so a
 looser schema still guides the model); `json_object` mode when the prompt asks for JSON without a schema. A
 server that answers 400/422 naming the structured output gets the instruction alone (`HTTPProvider`'s fallback).
+
+Samples in one request (`complete_samples`): the K samples of one input go as one body with `"n": K`, and
+`choices[i]` (by its `index`) answers sample i. Support is discovered per model: a server that returns fewer
+choices than asked (it ignores `n`, or caps it) or rejects `n` with a 400/422 naming it is asked for at most that
+many from then on (1: one request per sample; the runner sends the missing samples again). The usage of one
+request is split over its choices so that the parts add up to it exactly (`split_usage`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
+
+import httpx
 
 from promptreview.providers.base import FatalCallError
 from promptreview.providers.http import HTTPProvider, wants_json_object
@@ -20,6 +29,9 @@ _FINISH_REASONS = {"stop", "length", "content_filter", "tool_calls"}
 _PASSTHROUGH_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty",
                        "max_completion_tokens")  # fmt: skip
 _STRUCTURED_HINTS = re.compile(r"response_format|json_schema|guided_json|grammar|structured", re.IGNORECASE)
+# an error about `n` names the parameter as a word of its own ('n', `n`, "n must be 1") or talks of choices
+_N_HINTS = re.compile(r"(?<![\w.$-])n(?![\w-])|\bchoices\b|num_choices|best_of", re.IGNORECASE)
+MAX_N = 128  # CreateChatCompletionRequest.n: 1 to 128
 
 # Keywords OpenAI's strict mode accepts (its Structured Outputs guide); any other keyword means `strict: false`.
 _STRICT_KEYWORDS = frozenset({
@@ -61,8 +73,109 @@ def schema_name(name: str) -> str:
     return cleaned or "output"
 
 
+def _shares(total: int, weights: Sequence[int]) -> list[int]:
+    """`total` split in proportion to `weights` (evenly when they are all 0), in whole numbers that add up to it
+    exactly: each part is rounded down and the remainder goes one by one to the largest fractions, ties to the
+    earlier part (Hamilton's largest-remainder rule)."""
+    count = len(weights)
+    whole = sum(weights)
+    if whole <= 0:
+        weights, whole = [1] * count, count
+    exact = [total * w / whole for w in weights]
+    parts = [int(x) for x in exact]
+    order = sorted(range(count), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in order[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+def split_usage(usage: Usage, answers: Sequence[ProviderResponse]) -> list[Usage]:
+    """One request's usage split over the choices it returned, so that summing over them gives it back exactly.
+
+    The prompt (and its cached part) is paid once per request: it is split evenly, the remainder to the first
+    choices. `completion_tokens` covers every choice, and the API does not say how many each took: it is split
+    in proportion to each choice's length in characters (its text, or its refusal). A count the server did not
+    report stays None on every part."""
+    count = len(answers)
+
+    def even(value: int | None) -> list[int | None]:
+        return [None] * count if value is None else list(_shares(value, [1] * count))
+
+    lengths = [len(a.text or a.refusal or "") for a in answers]
+    completion: list[int | None] = (
+        [None] * count if usage.completion_tokens is None else list(_shares(usage.completion_tokens, lengths))
+    )
+    prompt, cached = even(usage.prompt_tokens), even(usage.cached_tokens)
+    return [Usage(prompt[i], completion[i], cached[i]) for i in range(count)]
+
+
 class ChatCompletionsProvider(HTTPProvider):
     """Body building, response parsing and the structured-output fallback of the Chat Completions format."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._n_cap: dict[str, int] = {}  # model -> the most choices one request returned when asked for more
+        self._n_honoured: set[str] = set()  # models that returned every choice asked for
+
+    # -- samples in one request (`n`) ----------------------------------------------------------------
+    def samples_per_request(self, model: str, wanted: int) -> int:
+        """How many samples of one input to ask for in one request: all of them (up to `MAX_N`) unless the
+        server returned fewer before."""
+        return max(1, min(wanted, MAX_N, self._n_cap.get(model, MAX_N)))
+
+    def knows_samples_support(self, model: str) -> bool:
+        """False until a request for several samples of `model` came back: the runner sends one such request
+        first and waits for it, so a server without `n` costs no wasted requests."""
+        return model in self._n_cap or model in self._n_honoured
+
+    def rejects_n(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
+        """A 400/422 that names `n`: this server (or model) does not take several choices per request."""
+        return (body.get("n") or 1) > 1 and error.status in (400, 422) and bool(_N_HINTS.search(str(error)))
+
+    async def complete_samples(
+        self, request: CompletionRequest, n: int, client: httpx.AsyncClient
+    ) -> list[ProviderResponse | None]:
+        """One request for `n` samples of `request`: the answer for sample i at [i], None where the server
+        returned no choice with that index (it ignored `n`, or capped it). Never all None."""
+        self.require_credentials()
+        model = request.model.model
+        if n <= 1:
+            return [self.parse_response(await self.post_request(client, request))]
+        try:
+            data = await self.post_request(client, request, extra={"n": n})
+        except FatalCallError as exc:
+            if not self.rejects_n(exc, {"n": n}):
+                raise
+            self._n_cap[model] = 1
+            return [self.parse_response(await self.post_request(client, request))] + [None] * (n - 1)
+        answers = self.parse_choices(data, n)
+        returned = sum(a is not None for a in answers)
+        if returned < n:
+            self._n_cap[model] = min(returned, self._n_cap.get(model, returned))
+        else:
+            self._n_honoured.add(model)
+        return answers
+
+    def parse_choices(self, data: Any, n: int) -> list[ProviderResponse | None]:
+        """`choices` by their `index` (the position when a server leaves it out), with the request's usage split
+        over those returned; choices beyond `n` or repeating an index are ignored."""
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not choices or not isinstance(choices, list):
+            raise self.malformed("choices", data)
+        picked: dict[int, dict[str, Any]] = {}
+        for position, choice in enumerate(choices):
+            if not isinstance(choice, dict):
+                continue
+            index = choice.get("index", position)
+            if type(index) is int and 0 <= index < n and index not in picked:
+                picked[index] = choice
+        if not picked:
+            raise self.malformed("choices", data)
+        answers = {i: self.parse_choice(choice, data) for i, choice in picked.items()}
+        order = sorted(answers)
+        usages = split_usage(answers[order[0]].usage, [answers[i] for i in order])
+        split = {i: replace(answers[i], usage=u) for i, u in zip(order, usages, strict=True)}
+        return [split.get(i) for i in range(n)]
 
     @property
     def url(self) -> str:
@@ -108,7 +221,10 @@ class ChatCompletionsProvider(HTTPProvider):
         choices = data.get("choices") if isinstance(data, dict) else None
         if not choices or not isinstance(choices[0], dict):
             raise self.malformed("choices", data)
-        choice = choices[0]
+        return self.parse_choice(choices[0], data)
+
+    def parse_choice(self, choice: dict[str, Any], data: dict[str, Any]) -> ProviderResponse:
+        """One choice of the response, with the whole response's usage."""
         message = choice.get("message") or {}
         content = message.get("content")
         if isinstance(content, list):  # some compatible servers return content parts

@@ -353,10 +353,13 @@ class HTTPProvider(ABC):
         """False once the server rejected structured output for `model`: it is not sent again this run."""
         return model not in self._plain
 
-    async def post_request(self, client: httpx.AsyncClient, request: CompletionRequest) -> Any:
-        """POST the request's body to `url`; a server that rejects its structured output gets the instruction
-        alone, for this call and every later one with the same model, and the report says so once."""
-        body = self.build_body(request)
+    async def post_request(
+        self, client: httpx.AsyncClient, request: CompletionRequest, extra: Mapping[str, Any] | None = None
+    ) -> Any:
+        """POST the request's body (plus `extra` fields, e.g. `n`) to `url`; a server that rejects its structured
+        output gets the instruction alone, for this call and every later one with the same model, and the
+        report says so once."""
+        body = {**self.build_body(request), **(extra or {})}
         try:
             return await self.post_json(client, self.url, body)
         except FatalCallError as exc:
@@ -369,7 +372,8 @@ class HTTPProvider(ABC):
                     f"{self.service} rejected structured output for {model} ({exc}); "
                     "ran with the prompt's instruction alone"
                 )
-            return await self.post_json(client, self.url, self.build_body(request, structured=False))
+            plain = {**self.build_body(request, structured=False), **(extra or {})}
+            return await self.post_json(client, self.url, plain)
 
     async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
         self.require_credentials()
