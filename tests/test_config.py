@@ -103,3 +103,21 @@ def test_settings_left_out_keep_their_defaults_and_given_ones_arrive():
     given = _settings(ReviewOptions(repo_root=Path("."), env={}), config)
     assert given.retry == RetryPolicy(max_attempts=2, base_delay=0.0) and given.timeout == 7.5
     assert given.concurrency == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "value", "batching"),
+    [("", "auto", True), ("sample_batching: auto\n", "auto", True), ("sample_batching: off\n", "off", False),
+     ("sample_batching: 'off'\n", "off", False), ("sample_batching: false\n", "off", False)],
+)  # fmt: skip
+def test_sample_batching_is_auto_unless_turned_off(line, value, batching):
+    from promptreview.engine.plan import ReviewOptions
+    from promptreview.engine.review import _settings
+
+    config = parse_config(MINIMAL + line)
+    assert config.sample_batching == value
+    assert _settings(ReviewOptions(repo_root=Path("."), env={}), config).sample_batching is batching
+
+
+def test_sample_batching_rejects_other_values():
+    assert "sample_batching: must be one of" in error_of(MINIMAL + "sample_batching: always\n")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
+from typing import Any
 
 from promptreview import stats
 from promptreview.engine.plan import PromptJob
 from promptreview.engine.power import design_effect, gate_family
+from promptreview.engine.run import sample_group_key
 from promptreview.providers import pricing
+from promptreview.providers.base import Provider, sample_batching
 from promptreview.records import RATE_OUTCOMES, Completion, CompletionRequest
 from promptreview.report.model import Estimate, PromptEstimate, SideEstimate, StratumEstimate
 from promptreview.sources.config import Config
@@ -22,9 +25,16 @@ def _estimate_tokens(request: CompletionRequest) -> tuple[int, int]:
     return prompt, completion
 
 
-def before_run(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Config) -> Estimate:
-    """Calls, estimated tokens and cost (uncached calls only), and the smallest detectable increases."""
+def before_run(
+    jobs: Sequence[PromptJob],
+    uncached_keys: Set[str],
+    config: Config,
+    providers: Mapping[str, Provider] | None = None,
+) -> Estimate:
+    """Calls, estimated tokens and cost (uncached calls only), the fewest requests they take, and the smallest
+    detectable increases."""
     prompts = []
+    requests = 0
     total_cost: float | None = 0.0
     counted: set[str] = set()  # a request both sides (or two prompts) make is made once: counted once
     compared = sum(1 for job in jobs if job.change in ("modified", "renamed"))
@@ -38,6 +48,7 @@ def before_run(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Confi
                 if key in uncached_keys and key not in counted:
                     counted.add(key)
                     todo.append(r)
+            requests += _fewest_requests(todo, providers, config)
             p_tok = sum(_estimate_tokens(r)[0] for r in todo)
             c_tok = sum(_estimate_tokens(r)[1] for r in todo)
             cost = pricing.estimate_cost(str(side.model), p_tok, c_tok, config.prices)
@@ -87,7 +98,31 @@ def before_run(jobs: Sequence[PromptJob], uncached_keys: Set[str], config: Confi
         budget_max_calls=config.max_calls,
         over_budget=config.max_calls is not None and len(uncached_keys) > config.max_calls,
         prompts=tuple(prompts),
+        requests=requests,
     )
+
+
+def _fewest_requests(
+    todo: Sequence[CompletionRequest], providers: Mapping[str, Provider] | None, config: Config
+) -> int:
+    """Requests for `todo` when every server that may take the samples of one input at once (`n`) does."""
+    if config.sample_batching == "off" or providers is None:
+        return len(todo)
+    groups: dict[tuple[Any, ...], int] = {}
+    singles = 0
+    for r in todo:
+        batching = sample_batching(providers[r.model.provider]) if r.model.provider in providers else None
+        key = sample_group_key(r) if batching is not None else None
+        if key is None:
+            singles += 1
+        else:
+            groups[key] = groups.get(key, 0) + 1
+    out = singles
+    for key, count in groups.items():
+        batching = sample_batching(providers[key[0].provider])
+        size = batching.samples_per_request(key[0].model, count) if batching is not None else 1
+        out += -(-count // max(1, size))  # the provider's own cap per request (Chat Completions: 128)
+    return out
 
 
 def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> dict[str, float] | None:

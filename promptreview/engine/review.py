@@ -62,6 +62,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
             max_delay=policy.max_delay if spec.max_delay is None else spec.max_delay,
         ),
         timeout=RunSettings.timeout if spec.timeout is None else spec.timeout,
+        sample_batching=config.sample_batching != "off",
     )
 
 
@@ -79,7 +80,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         if opts.plan_only:
             from promptreview.engine import estimate
 
-            planned = estimate.before_run(plan.jobs, uncached, config)
+            planned = estimate.before_run(plan.jobs, uncached, config, plan.providers)
             return assemble.report(
                 plan,
                 (),
@@ -250,6 +251,9 @@ def _score_and_decide(
         for job, decision in zip(jobs, decisions, strict=True)
     ]
     for i, job in enumerate(plan.jobs):
+        # one request with n > 1 answers several samples: count the HTTP requests beside the completions
+        sent = sum(c.requests_made for c in by_job[job.index])
+        prompts[i] = replace(prompts[i], calls=replace(prompts[i].calls, requests=sent))
         tokens, saved = estimate.prompt_cache(job, by_job[job.index], config)
         if tokens is not None:
             calls = replace(prompts[i].calls, cached_input_tokens=tokens, cache_savings_usd=saved)

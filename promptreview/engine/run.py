@@ -89,7 +89,7 @@ async def _call(
     return _Outcome(answers, None, attempts, (time.perf_counter() - started) * 1000)
 
 
-def _group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
+def sample_group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
     """What the samples of one input share: everything but `sample_index` (the schemas by identity: a prompt
     side's requests share its schema objects). None when a parameter value cannot be hashed."""
     key = (
@@ -120,7 +120,7 @@ def _units(
         name = request.model.provider
         if name not in can:
             can[name] = enabled and sample_batching(providers[name]) is not None
-        key = _group_key(request) if can[name] else None
+        key = sample_group_key(request) if can[name] else None
         if key is None:
             units.append([request])
             continue

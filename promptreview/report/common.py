@@ -6,7 +6,15 @@ import math
 import re
 from collections.abc import Mapping
 
-from promptreview.report.model import EvaluatorRow, PromptReport, RateRow, Report, ShiftRow, StratumRow
+from promptreview.report.model import (
+    CallStats,
+    EvaluatorRow,
+    PromptReport,
+    RateRow,
+    Report,
+    ShiftRow,
+    StratumRow,
+)
 
 RATE_LABELS = {
     "parse_failure": "parse failure",
@@ -95,6 +103,14 @@ def cost_line(cost: Mapping[str, float] | None) -> str | None:
     if "delta" in cost:
         parts.append(f"change {cost['delta']:+.4f} USD")
     return "cost: " + ", ".join(parts)
+
+
+def batched_line(calls: CallStats, sep: str) -> str:
+    """`<sep>360 made in 120 requests` when one request answered several samples (`n` > 1), else nothing."""
+    made = calls.total - calls.cached
+    if calls.requests is None or calls.requests >= made:
+        return ""
+    return f"{sep}{made} made in {calls.requests} requests"
 
 
 SHIFT_HEADERS = ["field", "kind", "test", "effect", "p (adj.)"]

@@ -20,6 +20,7 @@ from promptreview.report.common import (
     RATE_LABELS,
     SHIFT_HEADERS,
     WEIGHTED_WORDS,
+    batched_line,
     cost_line,
     failed_gate,
     flip_sentence,
@@ -183,6 +184,7 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     cost = cost_line(c.cost_usd)
     lines += [
         f"<sub>{name}: {c.total} calls, {c.cached} cached, {c.retried} retried, {c.failed} failed"
+        + batched_line(c, ", ")
         + (f"; {escape_md(cost, None)}" if cost else "")
         + "</sub>",
         "",

@@ -93,6 +93,13 @@ class CallStats:
     # provider-side prompt caching: input tokens served from the provider's cache, per side, and what that saved
     cached_input_tokens: Mapping[str, int] | None = None  # side -> tokens (None: the provider reports none)
     cache_savings_usd: Mapping[str, float] | None = None  # side -> USD saved against the full input price
+    # HTTP requests sent for the uncached completions (retries not counted): fewer than total - cached when one
+    # request answered several samples (`n` > 1); None: not counted (then it is total - cached)
+    requests: int | None = None
+
+    @property
+    def requests_sent(self) -> int:
+        return self.total - self.cached if self.requests is None else self.requests
 
 
 @dataclass(frozen=True)
@@ -239,6 +246,9 @@ class Estimate:
     budget_max_calls: int | None
     over_budget: bool
     prompts: Sequence[PromptEstimate]
+    # the fewest HTTP requests for the uncached calls: the samples of one input in one request (`n`) where the
+    # provider can; "up to" uncached_calls, since whether a server honours `n` is found out on the first request
+    requests: int | None = None
 
 
 # -- CI ------------------------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "failed": p.calls.failed,
         "prompt_tokens": p.calls.prompt_tokens,
         "completion_tokens": p.calls.completion_tokens,
+        "requests": p.calls.requests_sent,
     }
     if p.calls.cost_usd is not None:
         calls["cost_usd"] = p.calls.cost_usd

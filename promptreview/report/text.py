@@ -12,6 +12,7 @@ from promptreview.report.common import (
     P_VALUE_NOTE,
     RATE_HEADERS,
     SHIFT_HEADERS,
+    batched_line,
     cost_line,
     detectable,
     flip_sentence,
@@ -149,6 +150,7 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
     cost = cost_line(c.cost_usd)
     lines.append(
         f"   calls: {c.total} ({c.cached} cached, {c.retried} retried, {c.failed} failed)"
+        + batched_line(c, "; ")
         + (f"; {cost}" if cost else "")
     )
     return lines
@@ -175,6 +177,11 @@ def _estimate(plan: Estimate) -> str:
     lines = [
         f"promptreview plan: {plan.calls} calls, {plan.uncached_calls} of them to make (the rest cached)"
     ]
+    if plan.requests is not None and plan.requests < plan.uncached_calls:
+        lines.append(
+            f"requests: as few as {plan.requests} (the samples of one input in one request, where the server "
+            f"honours n), up to {plan.uncached_calls}"
+        )
     if plan.over_budget:
         lines.append(
             f"! over budget: budget.max_calls is {plan.budget_max_calls}; the review would be refused"

@@ -165,6 +165,8 @@ class Config:
     removal: str = "review"  # review: a prompt leaving the review needs the accept label; allow: it does not
     max_request_chars: int = DEFAULT_MAX_REQUEST_CHARS  # one rendered request, all messages
     sequential: bool = False  # run inputs in batches and stop once the verdict is settled
+    # auto: the samples of one input in one request (Chat Completions `n`) where the server honours it; off: never
+    sample_batching: str = "auto"
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -323,6 +325,9 @@ def _build(data: dict[str, Any], source: str) -> Config:
             given[key] = data[key]
     if "sequential" in data:
         given["sequential"] = data["sequential"]
+    if "sample_batching" in data:  # YAML 1.1 reads a bare `off` as false
+        value = data["sample_batching"]
+        given["sample_batching"] = {True: "auto", False: "off"}.get(value, value)
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]
