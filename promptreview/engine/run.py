@@ -5,11 +5,13 @@ requests share one call. A provider that is down (fatal error, or nothing answer
 with `ProviderError` (exit 3).
 
 Samples in one request: the pending samples of one input (requests that differ only in `sample_index`) go to a
-provider that can answer several at once (`SampleBatching`: Chat Completions `n`) as one request. The first such
-request per model goes alone, the others wait for it: it shows whether the server honours `n` (a server that
-returns fewer choices, or rejects `n`, is asked for fewer from then on, and the samples it left out are sent
-again). Each answer is still its own `Completion`, cached under its own sample's key, so the cache, a re-run
-and a resumed run are what they are with one request per sample. The concurrency limit counts HTTP requests.
+provider that can answer several at once (`SampleBatching`: Chat Completions `n`) as one request. Nobody waits
+to find out whether a server honours `n`: a server that ignores it answers one sample per request, like a single
+call, and the samples it left out queue up again; one that rejects it is asked again without (the provider
+handles that), so at most one request per concurrency slot is turned away, and that costs no tokens. From then
+on the provider asks that model for as many as it gave. Each answer is still its own `Completion`, cached under
+its own sample's key, so the cache, a re-run and a resumed run are what they are with one request per sample.
+The concurrency limit counts HTTP requests.
 """
 
 from __future__ import annotations
@@ -166,9 +168,6 @@ async def _run(
     semaphore = asyncio.Semaphore(settings.concurrency)  # HTTP requests in flight
     stopping = asyncio.Event()  # set on a fatal error: calls still waiting for a slot are not started
     answered = exhausted = 0
-    probes: dict[
-        tuple[str, str], asyncio.Event
-    ] = {}  # (provider, model) -> its first request with `n` is out
     tasks: list[asyncio.Task[None]] = []
     limits = httpx.Limits(
         max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
@@ -178,18 +177,12 @@ async def _run(
         def spawn(unit: list[CompletionRequest]) -> None:
             tasks.append(asyncio.create_task(worker(unit)))
 
-        async def size_for(
-            batching: SampleBatching, request: CompletionRequest, wanted: int
-        ) -> tuple[int, bool]:
-            """How many samples to ask for, and whether this request is the one that finds out for its model."""
-            model = request.model.model
-            while not batching.knows_samples_support(model):
-                probe = probes.get((request.model.provider, model))
-                if probe is None:
-                    probes[(request.model.provider, model)] = asyncio.Event()
-                    return batching.samples_per_request(model, wanted), True
-                await probe.wait()  # a failed probe leaves it unknown: the next one asks
-            return batching.samples_per_request(model, wanted), False
+        def split(unit: list[CompletionRequest], batching: SampleBatching) -> list[CompletionRequest]:
+            """The part of `unit` to ask for now, as many samples as the server gives; the rest queue up again."""
+            size = batching.samples_per_request(unit[0].model.model, len(unit))
+            for chunk in _chunks(unit[size:], size):
+                spawn(chunk)
+            return unit[:size]
 
         def record(completion: Completion) -> None:
             nonlocal done
@@ -200,25 +193,16 @@ async def _run(
             nonlocal answered, exhausted
             provider = providers[unit[0].model.provider]
             batching = sample_batching(provider) if len(unit) > 1 else None
-            probing = False
-            if batching is not None:
-                size, probing = await size_for(batching, unit[0], len(unit))
-                if size < len(unit):
-                    for chunk in _chunks(unit[size:], size):
-                        spawn(chunk)
-                    unit = unit[:size]
-            try:
-                async with semaphore:
-                    if stopping.is_set():
-                        return
-                    try:
-                        outcome = await _call(unit, provider, batching, client, settings.retry)
-                    except FatalCallError:
-                        stopping.set()
-                        raise
-            finally:
-                if probing:
-                    probes.pop((unit[0].model.provider, unit[0].model.model)).set()
+            async with semaphore:  # sized once a slot is free: by then earlier answers may have told more
+                if stopping.is_set():
+                    return
+                if batching is not None:
+                    unit = split(unit, batching)
+                try:
+                    outcome = await _call(unit, provider, batching, client, settings.retry)
+                except FatalCallError:
+                    stopping.set()
+                    raise
             if outcome.answers is None:
                 exhausted += 1
                 for i, request in enumerate(unit):

@@ -79,10 +79,6 @@ class SampleBatching(Provider, Protocol):
         """How many samples of one input to ask for in one request (1 to `wanted`)."""
         ...
 
-    def knows_samples_support(self, model: str) -> bool:
-        """Whether a request for several samples of `model` has shown what the server does with `n`."""
-        ...
-
     async def complete_samples(
         self, request: CompletionRequest, n: int, client: httpx.AsyncClient
     ) -> list[ProviderResponse | None]:

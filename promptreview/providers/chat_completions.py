@@ -115,18 +115,12 @@ class ChatCompletionsProvider(HTTPProvider):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._n_cap: dict[str, int] = {}  # model -> the most choices one request returned when asked for more
-        self._n_honoured: set[str] = set()  # models that returned every choice asked for
 
     # -- samples in one request (`n`) ----------------------------------------------------------------
     def samples_per_request(self, model: str, wanted: int) -> int:
         """How many samples of one input to ask for in one request: all of them (up to `MAX_N`) unless the
         server returned fewer before."""
         return max(1, min(wanted, MAX_N, self._n_cap.get(model, MAX_N)))
-
-    def knows_samples_support(self, model: str) -> bool:
-        """False until a request for several samples of `model` came back: the runner sends one such request
-        first and waits for it, so a server without `n` costs no wasted requests."""
-        return model in self._n_cap or model in self._n_honoured
 
     def rejects_n(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
         """A 400/422 that names `n`: this server (or model) does not take several choices per request."""
@@ -152,8 +146,6 @@ class ChatCompletionsProvider(HTTPProvider):
         returned = sum(a is not None for a in answers)
         if returned < n:
             self._n_cap[model] = min(returned, self._n_cap.get(model, returned))
-        else:
-            self._n_honoured.add(model)
         return answers
 
     def parse_choices(self, data: Any, n: int) -> list[ProviderResponse | None]:
