@@ -5,7 +5,10 @@ call after a fixed latency. The **floor** is a bare httpx loop sending the same 
 server with the same concurrency (an `AsyncClient` with one connection per slot, nothing else): no client can
 do the calls faster. **Ours** is the installed `promptreview compare` command, timed from process start to
 exit (interpreter start, imports, config, planning, the calls, analysis, the report), with the cache off.
-Then a **cached re-run** of the same review (every answer from the response cache).
+Then a **cached re-run** of the same review (every answer from the response cache), and the same review
+against the server **honouring `n`** (the K samples of an input in one request: the requests that reached
+the server, our wall time, and the floor for that many requests with `n` = K). The server of the first lines
+ignores `n`, as many compatible servers do (one choice per request).
 
     python benchmarks/speed.py                          # 1200 calls, 200 ms, concurrency 16
     python benchmarks/speed.py --calls 600 --latency 0.05 --concurrency 8 --repeat 3
@@ -29,17 +32,16 @@ ANSWER = json.dumps({"category": "billing", "priority": "low", "summary": "s", "
 SAMPLES = 3
 
 
-def _reply(model: str) -> bytes:
+def _reply(model: str, n: int = 1) -> bytes:
+    choice = {"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}
     body = json.dumps(
         {
             "id": "chatcmpl-bench",
             "object": "chat.completion",
             "created": 0,
             "model": model,
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": ANSWER}, "finish_reason": "stop"}
-            ],
-            "usage": {"prompt_tokens": 40, "completion_tokens": 20, "total_tokens": 60},
+            "choices": [{**choice, "index": i} for i in range(n)],
+            "usage": {"prompt_tokens": 40, "completion_tokens": 20 * n, "total_tokens": 40 + 20 * n},
         }
     ).encode()
     head = f"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
@@ -52,8 +54,10 @@ def _serve(
     count: multiprocessing.Value,
     first: multiprocessing.Value,
     last: multiprocessing.Value,
+    honour_n: multiprocessing.Value,
 ) -> None:
-    """The fake provider: answers each request on a kept-alive connection after `latency` seconds."""
+    """The fake provider: answers each request on a kept-alive connection after `latency` seconds, with `n`
+    choices while `honour_n` is set (else one, whatever `n` asks)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -64,14 +68,16 @@ def _serve(
                     if line.lower().startswith("content-length:"):
                         length = int(line.split(":", 1)[1])
                 body = await reader.readexactly(length) if length else b"{}"
-                model = json.loads(body or b"{}").get("model", "gpt-4o-mini-2024-07-18")
+                decoded = json.loads(body or b"{}")
+                model = decoded.get("model", "gpt-4o-mini-2024-07-18")
+                n = int(decoded.get("n") or 1) if honour_n.value else 1
                 with first.get_lock():
                     if first.value == 0:
                         first.value = time.time()  # wall clock: comparable with the client's process
                 await asyncio.sleep(latency)
                 with count.get_lock():
                     count.value += 1
-                writer.write(_reply(model))
+                writer.write(_reply(model, n))
                 last.value = time.time()
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -88,11 +94,13 @@ def _serve(
     asyncio.run(main())
 
 
-async def _floor(url: str, calls: int, concurrency: int) -> float:
+async def _floor(url: str, calls: int, concurrency: int, n: int = 1) -> float:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    body = {"model": "gpt-4o-mini-2024-07-18", "messages": [{"role": "user", "content": "ticket"}]}
+    body: dict = {"model": "gpt-4o-mini-2024-07-18", "messages": [{"role": "user", "content": "ticket"}]}
+    if n > 1:
+        body["n"] = n
     started = time.perf_counter()
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         semaphore = asyncio.Semaphore(concurrency)
@@ -165,8 +173,9 @@ def main() -> None:
     ports: multiprocessing.Queue = multiprocessing.Queue()
     count = multiprocessing.Value("i", 0)
     first, last = multiprocessing.Value("d", 0.0), multiprocessing.Value("d", 0.0)
+    honour_n = multiprocessing.Value("b", 0)
     server = multiprocessing.Process(
-        target=_serve, args=(args.latency, ports, count, first, last), daemon=True
+        target=_serve, args=(args.latency, ports, count, first, last, honour_n), daemon=True
     )
     server.start()
     url = f"http://127.0.0.1:{ports.get(timeout=30)}"
@@ -189,6 +198,18 @@ def main() -> None:
             _ours(root, url, args.concurrency, cached=True)  # fill the cache
             cached = _ours(root, url, args.concurrency, cached=True)
             print(f"cached re-run: {cached:.2f} s (interpreter start to exit, no call made)")
+            honour_n.value = 1  # the same review, the server now answering n choices per request
+            floor_n = asyncio.run(_floor(url, calls // SAMPLES, args.concurrency, n=SAMPLES))
+            before = count.value
+            ours_n, _, _ = _timed_ours(root, url, args.concurrency, first, last)
+            made = count.value - before
+            print(
+                f"n honoured: {calls} completions in {made} requests; promptreview {ours_n:6.2f} s   "
+                f"floor for {calls // SAMPLES} requests with n={SAMPLES}: {floor_n:6.2f} s   "
+                f"ratio {ours_n / floor_n:.3f}   (vs the one-request-per-sample floor {floor:.2f} s: "
+                f"{ours_n / floor:.3f})",
+                flush=True,
+            )
     finally:
         server.terminate()
         server.join(timeout=10)

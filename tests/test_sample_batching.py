@@ -281,3 +281,15 @@ def test_concurrency_counts_http_requests(tmp_path):
     with serve(slow) as server:
         out, _ = run(server, make_requests(12, 4), concurrency=3)
     assert peak <= 3 and len(handler.bodies) == 12 and all(c.response for c in out)
+
+
+def test_reports_say_how_many_requests_when_fewer_than_completions():
+    from promptreview.report.common import batched_line
+    from promptreview.report.model import CallStats
+
+    assert batched_line(CallStats(total=720, cached=0, requests=240), "; ") == "; 720 made in 240 requests"
+    assert batched_line(CallStats(total=720, cached=360, requests=120), ", ") == ", 360 made in 120 requests"
+    # one request per completion, or not counted: nothing to say
+    assert batched_line(CallStats(total=720, cached=360, requests=360), "; ") == ""
+    assert batched_line(CallStats(total=720, cached=0), "; ") == ""
+    assert CallStats(total=720, cached=20).requests_sent == 700

@@ -16,6 +16,7 @@ from promptreview.report.common import (
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
+    batched_line,
     cost_line,
     failed_gate,
     flip_sentence,
@@ -209,6 +210,7 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
     cost = cost_line(c.cost_usd)
     parts.append(
         f'<p class="muted"><small>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed'
+        + batched_line(c, ", ")
         + (f"; {escape(cost)}" if cost else "")
         + "</small></p>"
     )
