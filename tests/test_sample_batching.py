@@ -293,3 +293,25 @@ def test_reports_say_how_many_requests_when_fewer_than_completions():
     assert batched_line(CallStats(total=720, cached=360, requests=360), "; ") == ""
     assert batched_line(CallStats(total=720, cached=0), "; ") == ""
     assert CallStats(total=720, cached=20).requests_sent == 700
+
+
+def test_a_rejection_of_n_in_any_words_falls_back_and_a_real_400_still_stops(tmp_path):
+    from promptreview.errors import ProviderError
+
+    def unworded(request: RecordedRequest) -> Reply:
+        if (request.json.get("n") or 1) > 1:
+            return Reply(400, openai_error("Unsupported parameter value."))
+        return Reply(200, openai_chat_completion("ok", model=MODEL))
+
+    with serve(unworded) as server:
+        out, provider = run(server, make_requests(2, 2), concurrency=1)
+        assert [r.json.get("n", 1) for r in server.requests] == [2, 1, 1, 1, 1]  # rejected, then 4 singles
+    assert all(c.response is not None for c in out) and provider.samples_per_request(MODEL, 2) == 1
+
+    def broken(request: RecordedRequest) -> Reply:
+        return Reply(400, openai_error("messages[1].content: too long"))
+
+    with serve(broken) as server:
+        with pytest.raises(ProviderError, match="too long"):
+            run(server, make_requests(2, 2), concurrency=1)
+        assert [r.json.get("n", 1) for r in server.requests] == [2, 1]  # the request's own error, once more

@@ -7,9 +7,10 @@ server that answers 400/422 naming the structured output gets the instruction al
 
 Samples in one request (`complete_samples`): the K samples of one input go as one body with `"n": K`, and
 `choices[i]` (by its `index`) answers sample i. Support is discovered per model: a server that returns fewer
-choices than asked (it ignores `n`, or caps it) or rejects `n` with a 400/422 naming it is asked for at most that
-many from then on (1: one request per sample; the runner sends the missing samples again). The usage of one
-request is split over its choices so that the parts add up to it exactly (`split_usage`).
+choices than asked (it ignores `n`, or caps it) or rejects `n` (a 400/422 that the same request without `n`
+does not get) is asked for at most that many from then on (1: one request per sample; the runner sends the
+missing samples again). The usage of one request is split over its choices so that the parts add up to it
+exactly (`split_usage`).
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ _FINISH_REASONS = {"stop", "length", "content_filter", "tool_calls"}
 _PASSTHROUGH_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty",
                        "max_completion_tokens")  # fmt: skip
 _STRUCTURED_HINTS = re.compile(r"response_format|json_schema|guided_json|grammar|structured", re.IGNORECASE)
-# an error about `n` names the parameter as a word of its own ('n', `n`, "n must be 1") or talks of choices
-_N_HINTS = re.compile(r"(?<![\w.$-])n(?![\w-])|\bchoices\b|num_choices|best_of", re.IGNORECASE)
 MAX_N = 128  # CreateChatCompletionRequest.n: 1 to 128
 
 # Keywords OpenAI's strict mode accepts (its Structured Outputs guide); any other keyword means `strict: false`.
@@ -122,9 +121,11 @@ class ChatCompletionsProvider(HTTPProvider):
         server returned fewer before."""
         return max(1, min(wanted, MAX_N, self._n_cap.get(model, MAX_N)))
 
-    def rejects_n(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
-        """A 400/422 that names `n`: this server (or model) does not take several choices per request."""
-        return (body.get("n") or 1) > 1 and error.status in (400, 422) and bool(_N_HINTS.search(str(error)))
+    def may_reject_n(self, error: FatalCallError, n: int) -> bool:
+        """Whether a 400/422 on a request for `n` > 1 samples may be about `n`. Servers word that in many ways (or
+        not at all), so the same request without `n` decides: if it succeeds, `n` was the problem; if it fails
+        too, its error is the request's own and stops the run as it would have."""
+        return n > 1 and error.status in (400, 422)
 
     async def complete_samples(
         self, request: CompletionRequest, n: int, client: httpx.AsyncClient
@@ -138,10 +139,11 @@ class ChatCompletionsProvider(HTTPProvider):
         try:
             data = await self.post_request(client, request, extra={"n": n})
         except FatalCallError as exc:
-            if not self.rejects_n(exc, {"n": n}):
+            if not self.may_reject_n(exc, n):
                 raise
-            self._n_cap[model] = 1
-            return [self.parse_response(await self.post_request(client, request))] + [None] * (n - 1)
+            data = await self.post_request(client, request)
+            self._n_cap[model] = 1  # it answers without n: from now on one request per sample
+            return [self.parse_response(data)] + [None] * (n - 1)
         answers = self.parse_choices(data, n)
         returned = sum(a is not None for a in answers)
         if returned < n:
