@@ -97,6 +97,9 @@ def test_k_samples_cost_one_request_and_the_numbers_do_not_change(repo, run_cli)
     assert prompt["calls"]["cost_usd"]["base"] == pytest.approx(
         (60 * INPUTS * 1.0 + 20 * INPUTS * 3 * 2.0) / 1e6
     )
+    # the cache holds each choice's share of the usage: a cached re-run reports the same tokens and cost
+    for key in ("prompt_tokens", "completion_tokens", "cost_usd"):
+        assert cached["prompts"][0]["calls"][key] == prompt["calls"][key], key
     for key in ("verdict", "rates", "flip_rate", "strata", "distribution_shift"):
         assert prompt[key] == single["prompts"][0][key] == cached["prompts"][0][key], key
     assert batched["verdict"] == single["verdict"] == cached["verdict"]
