@@ -54,6 +54,15 @@ class CompletionRequest:
     def params_dict(self) -> dict[str, Any]:
         return dict(self.params)
 
+    def with_sample(self, sample_index: int) -> CompletionRequest:
+        """This request for another sample: every other field shared, not copied. (Planning makes K of them per
+        input and side; the frozen dataclass's own __init__ was most of the cost of planning 20,000 calls.)"""
+        other = object.__new__(CompletionRequest)
+        fields = {k: v for k, v in self.__dict__.items() if k != "_cache_key"}  # the memo is per sample
+        fields["sample_index"] = sample_index
+        other.__dict__.update(fields)
+        return other
+
     def cache_key(self) -> str:
         """A SHA-256 of everything that decides the answer; computed once per request (the JSON encoding of a
         request with its schema is the costly part, and the runner, the cache and the review all ask)."""

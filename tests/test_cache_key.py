@@ -77,3 +77,29 @@ def test_shared_messages_under_other_settings_keep_their_own_keys():
     requests = [replace(r, sample_index=k) for k in range(3) for r in (sim, other, BASE)]
     assert [r.cache_key() for r in requests] == [_reference_key(r) for r in requests]
     assert len({r.cache_key() for r in requests}) == 9
+
+
+def test_a_request_for_another_sample_is_the_request_built_with_that_sample():
+    """`with_sample` shares the fields instead of running __init__: it must equal, hash, print and key exactly
+    as the request built whole, and stay frozen."""
+    import dataclasses
+
+    from promptreview.records import CompletionRequest, Message, ModelSpec
+
+    first = CompletionRequest(
+        model=ModelSpec("openai", "gpt-4o-2024-08-06"),
+        messages=(Message("system", "s"), Message("user", "u")),
+        params=(("temperature", 0.7),),
+        response_schema={"type": "object"},
+        schema_name="out",
+    )
+    first.cache_key()  # a memo on the first must not leak into its siblings
+    for k in (1, 4):
+        made = first.with_sample(k)
+        whole = dataclasses.replace(first, sample_index=k)
+        assert made == whole and repr(made) == repr(whole)
+        assert made.cache_key() == whole.cache_key() != first.cache_key()
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.sample_index = 0  # type: ignore[misc]
+    plain = dataclasses.replace(first, response_schema=None)  # hashable (no schema dict)
+    assert hash(plain.with_sample(2)) == hash(dataclasses.replace(plain, sample_index=2))

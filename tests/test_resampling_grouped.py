@@ -81,3 +81,41 @@ def test_quadratic_sign_flip_grouped_agrees_with_one_sign_per_input(seed: int) -
     assert _close(res.p_value, ref, r), (res.p_value, ref)
     again = _quadratic_sign_flip(dmat, vinv, res.statistic, seed, r)
     assert again[0] == res.p_value
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 31, 63, 64, 65, 129, 1000])
+def test_fair_coin_sums_are_binomial_half(count):
+    """The bit-counting draws follow Binomial(count, 1/2): chi-square goodness of fit against scipy's pmf
+    (bins with expectation under 5 pooled), mean and variance, for counts inside one 64-bit word, at its edge
+    and over several words."""
+    from scipy import stats as sps
+
+    from promptreview.stats._common import fair_coin_sums
+
+    r = 100_000
+    draws = fair_coin_sums(np.random.default_rng(count), np.array([count, 3]), r)
+    assert draws.shape == (r, 2) and draws.dtype == np.int64
+    column = draws[:, 0]
+    assert column.min() >= 0 and column.max() <= count
+    observed = np.bincount(column, minlength=count + 1).astype(float)
+    expected = sps.binom.pmf(np.arange(count + 1), count, 0.5) * r
+    big = expected >= 5
+    obs = np.append(observed[big], observed[~big].sum())
+    exp = np.append(expected[big], expected[~big].sum())
+    obs, exp = obs[exp > 0], exp[exp > 0]
+    assert sps.chisquare(obs, exp * obs.sum() / exp.sum()).pvalue > 1e-4
+    assert abs(column.mean() - count / 2) < 5 * math.sqrt(count / 4 / r)
+    # the second column (3 coins) is independent of the first
+    assert abs(np.corrcoef(column, draws[:, 1])[0, 1]) < 5 / math.sqrt(r)
+
+
+def test_fair_coin_sums_edge_cases():
+    from promptreview.stats._common import fair_coin_sums
+
+    rng = np.random.default_rng(0)
+    assert fair_coin_sums(rng, np.array([0, 0]), 5).tolist() == [[0, 0]] * 5
+    assert fair_coin_sums(rng, np.array([], dtype=np.int64), 3).shape == (3, 0)
+    same = [fair_coin_sums(np.random.default_rng(9), np.array([5, 70]), 10) for _ in range(2)]
+    assert np.array_equal(*same)  # deterministic for a seed
+    with pytest.raises(ValueError):
+        fair_coin_sums(rng, np.array([-1]), 2)

@@ -1,4 +1,5 @@
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -121,3 +122,27 @@ def test_a_partial_outage_runs_to_the_end_with_errors():
     provider = ScriptedProvider(failing)
     out = run_requests(requests(50), {"fake": provider}, None, RunSettings(concurrency=2, retry=FAST))
     assert sum(c.error is not None for c in out) == 10 and sum(c.response is not None for c in out) == 40
+
+
+def test_stored_request_text_is_the_scrubbed_encoding_of_each_request(monkeypatch):
+    """The request JSON kept beside an answer is encoded once for an input's K samples; it must read exactly as
+    encoding each request on its own would, secrets scrubbed included."""
+    import json as _json
+
+    from promptreview import secrets
+    from promptreview.engine.cache import _request_json, _RequestText
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-abcdefghijklmnop123456")
+    secrets.remember_env({"OPENAI_API_KEY": "sk-test-abcdefghijklmnop123456"})
+    try:
+        text = _RequestText()
+        base = requests(3)
+        leaky = dataclasses.replace(
+            base[0], messages=(Message("user", "key sk-test-abcdefghijklmnop123456 and -7391004"),)
+        )
+        for request in [*base, *(dataclasses.replace(leaky, sample_index=k) for k in range(4))]:
+            expected = secrets.scrub(_json.dumps(_request_json(request), ensure_ascii=False))
+            assert text(request) == expected
+            assert "abcdefghijklmnop" not in text(request)
+    finally:
+        secrets.forget_all()

@@ -48,3 +48,51 @@ def test_any_template_of_the_environment_is_bounded():
     with pytest.raises(sandbox.BudgetExceeded):
         env.from_string("{{ 'x' * 10**8 }}").render()
     assert env.from_string("{{ a }}").render(a=1) == "1"  # the budget resets after each render
+
+
+PLAIN = [
+    "Channel: {{channel}}\n\nTicket:\n{{ticket}}\n",
+    "a {{- x -}} b\r\nc\n\n",
+    "{{x}}{{y}}",
+    "  {{ x }}  \n{# a comment #}{% raw %}{{x}}{% endraw %}",
+    "no slot at all\n",
+    "",
+]
+NOT_PLAIN = [
+    "{{ x|upper }}",
+    "{% if x %}a{% endif %}",
+    "{{ range }}",
+    "{{ x.y }}",
+    "{{ loop }}",
+    "{{ x ~ y }}",
+]
+VALUES = [
+    {"channel": "email", "ticket": "hi\nthere {{x}}", "x": None, "y": 1.5},
+    {"channel": 3, "ticket": "", "x": {"a": [1, True]}, "y": "é"},
+    {"channel": "", "ticket": "t", "x": False, "y": [None]},
+]
+
+
+@pytest.mark.parametrize("source", PLAIN)
+@pytest.mark.parametrize("values", VALUES)
+def test_plain_templates_render_exactly_as_jinja_does(source, values):
+    from promptreview.sources import prompts
+
+    assert prompts._substitution(source) is not None  # the fast path is taken
+    assert prompts.render_jinja(source, values) == sandbox.render(prompts._compiled(source), values)
+
+
+@pytest.mark.parametrize("source", NOT_PLAIN)
+def test_anything_beyond_a_bare_name_is_rendered_by_jinja(source):
+    from promptreview.sources import prompts
+
+    assert prompts._substitution(source) is None
+
+
+def test_plain_template_errors_read_as_jinjas():
+    missing = load_prompt("p.txt", b"Hello {{ name }}")
+    with pytest.raises(UsageError, match="'name' is undefined"):
+        missing.render({"other": "x"}, "row 'r1'")
+    huge = load_prompt("p.txt", b"{{ t }}{{ t }}")
+    with pytest.raises(UsageError, match="sandbox.*over 1,000,000 characters"):
+        huge.render({"t": "x" * 600_000}, "row 'r1'")

@@ -502,3 +502,31 @@ def test_inputs_to_detect_matches_the_detectable_increase():
     assert stats.min_detectable_increase(n, 1, 0.0, max_increase=0.02, n_tests=3) <= 0.05
     assert stats.min_detectable_increase(n - 1, 1, 0.0, max_increase=0.02, n_tests=3) > 0.05
     assert stats.inputs_to_detect(0.01, 1, 0.0, max_increase=0.02) is None  # within the margin: never
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "base", "margin", "deff"),
+    [(30, 3, 0.05, 0.0, 1.0), (200, 5, 0.0, 0.02, 1.0), (120, 3, 0.2, 0.05, 1.4), (12, 2, 0.3, 0.1, 2.0)],
+)
+def test_detectable_increase_is_brents_root(n, k, base, margin, deff):
+    """The root search agrees with scipy.optimize.brentq on the same function (to its tolerance)."""
+    from scipy import optimize
+
+    from promptreview.stats import power
+
+    found = power.min_detectable_increase(n, k, base, max_increase=margin, design_effect=deff)
+    seen: list = []
+    real = power._bisect
+
+    def spy(f, low, high, *, xtol):
+        seen.append((f, low, high))
+        return real(f, low, high, xtol=xtol)
+
+    power._bisect = spy
+    try:
+        assert power.min_detectable_increase(n, k, base, max_increase=margin, design_effect=deff) == found
+    finally:
+        power._bisect = real
+    f, low, high = seen[0]
+    assert f(low) < 0 <= f(high)
+    assert found == pytest.approx(optimize.brentq(f, low, high, xtol=1e-12), abs=2e-10)

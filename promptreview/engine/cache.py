@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Mapping
-from dataclasses import fields, is_dataclass
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,34 @@ def _request_json(request: CompletionRequest) -> dict[str, Any]:
     }
 
 
+_SAMPLE_MARK = -7_391_004  # stands for the sample index in a request's memoised, scrubbed JSON text
+
+
+class _RequestText:
+    """The scrubbed JSON text of requests, encoded and scrubbed once for the K samples of an input (they differ
+    only in their sample index): scrubbing the whole prompt of every answer was a third of storing it."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[Any, ...], tuple[CompletionRequest, str]] = {}
+
+    def __call__(self, request: CompletionRequest) -> str:
+        key = (id(request.messages), id(request.response_schema), request.model, request.params)
+        try:
+            known = self._memo.get(key)
+        except TypeError:  # a parameter value that is a dict or a list
+            return secrets.scrub(json.dumps(_request_json(request), ensure_ascii=False))
+        # the memo holds the request, so the ids in its key cannot be reused by other objects meanwhile
+        if known is None or known[0].messages is not request.messages:
+            template = secrets.scrub(
+                json.dumps(_request_json(replace(request, sample_index=_SAMPLE_MARK)), ensure_ascii=False)
+            )
+            if len(self._memo) > 256:
+                self._memo.clear()
+            known = self._memo[key] = (request, template)
+        before, _, after = known[1].rpartition(f'"sample_index": {_SAMPLE_MARK}}}')  # the last key
+        return f'{before}"sample_index": {json.dumps(request.sample_index)}}}{after}'
+
+
 class ResponseCache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,7 +121,8 @@ class ResponseCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
         self._group_started = 0.0
-        self._grouped = 0
+        self._pending: list[tuple[Any, ...]] = []
+        self._request_text = _RequestText()
 
     def _migrate(self) -> None:
         self._db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
@@ -106,6 +135,7 @@ class ResponseCache:
 
     def lookup(self, requests: list[CompletionRequest]) -> dict[str, ProviderResponse]:
         """The stored answers for these requests, by cache key (one look-up each, however often a key repeats)."""
+        self.flush()  # answers still held in memory are answers too
         found: dict[str, ProviderResponse] = {}
         keys = list(dict.fromkeys(r.cache_key() for r in requests))
         decoded: dict[
@@ -124,16 +154,13 @@ class ResponseCache:
         return found
 
     def put(self, request: CompletionRequest, response: ProviderResponse) -> None:
-        """Store one answer. Writes are grouped into short transactions (at most _FLUSH_EVERY answers or
-        _FLUSH_SECONDS): a commit per answer made the store the slowest part of a fast provider's run. `close`
-        commits the rest, also when the review is interrupted; a killed process loses at most the last group."""
-        if not self._db.in_transaction:
-            self._db.execute("BEGIN")
+        """Store one answer. Answers are written in groups (at most _FLUSH_EVERY answers or _FLUSH_SECONDS, one
+        `executemany` in one transaction each): a commit per answer made the store the slowest part of a fast
+        provider's run. `close` writes the rest, also when the review is interrupted; a killed process loses at
+        most the last group."""
+        if not self._pending:
             self._group_started = time.monotonic()
-            self._grouped = 0
-        self._db.execute(
-            "INSERT OR REPLACE INTO completions (key, provider, model, served_model, sample_index, response_json,"
-            " created_at, request_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        self._pending.append(
             (
                 request.cache_key(),
                 request.model.provider,
@@ -142,21 +169,32 @@ class ResponseCache:
                 request.sample_index,
                 secrets.scrub(json.dumps(_plain(response), ensure_ascii=False)),
                 time.time(),
-                secrets.scrub(json.dumps(_request_json(request), ensure_ascii=False)),
-            ),
+                self._request_text(request),
+            )
         )
-
-        self._grouped += 1
-        if self._grouped >= _FLUSH_EVERY or time.monotonic() - self._group_started >= _FLUSH_SECONDS:
+        if len(self._pending) >= _FLUSH_EVERY or time.monotonic() - self._group_started >= _FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
-        """Commit the answers written so far."""
-        if self._db.in_transaction:
-            self._db.execute("COMMIT")
+        """Write the answers held so far, in one transaction."""
+        if not self._pending:
+            return
+        self._db.execute("BEGIN")  # the connection autocommits: without it, every row is its own transaction
+        try:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO completions (key, provider, model, served_model, sample_index,"
+                " response_json, created_at, request_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self._pending,
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        self._pending.clear()
 
     def entries(self) -> list[tuple[dict[str, Any], ProviderResponse]]:
         """Every stored (request, response), oldest first."""
+        self.flush()
         out = []
         for req, resp in self._db.execute(
             "SELECT request_json, response_json FROM completions ORDER BY rowid"
@@ -165,6 +203,7 @@ class ResponseCache:
         return out
 
     def count(self) -> int:
+        self.flush()
         return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
 
     def close(self) -> None:

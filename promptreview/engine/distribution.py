@@ -14,6 +14,7 @@ from promptreview import stats
 from promptreview.report.model import ShiftRow
 
 OUTPUT_TOKENS_FIELD = "(output tokens)"
+_EMPTY: dict[str, Any] = {}  # stands for an output that is not a JSON object (never written to)
 
 
 def _field_kind(name: str, values: list[Any], schema: dict[str, Any] | None) -> str | None:
@@ -50,15 +51,14 @@ def shift_rows(frame: pd.DataFrame, samples: int, schema: dict[str, Any] | None)
     b_out, h_out = outputs(base).tolist(), outputs(head).tolist()  # lists: read once per field below
     groups = np.repeat(np.array(keys, dtype=object), samples)  # the input of each (input, sample) of `index`
 
-    def field_values(series: list[Any], name: str) -> list[Any]:
-        return [o.get(name) if isinstance(o, dict) else None for o in series]
-
-    names = sorted({k for o in (*b_out, *h_out) if isinstance(o, dict) for k in o})
+    b_dicts = [o if type(o) is dict else _EMPTY for o in b_out]  # (JSON objects decode to plain dicts)
+    h_dicts = [o if type(o) is dict else _EMPTY for o in h_out]
+    names = sorted({k for o in (*b_dicts, *h_dicts) for k in o})
     rows: list[ShiftRow] = []
     for name in names:
-        bv, hv = field_values(b_out, name), field_values(h_out, name)
-        b_has = sum(isinstance(o, dict) and name in o for o in b_out)
-        h_has = sum(isinstance(o, dict) and name in o for o in h_out)
+        bv, hv = [o.get(name) for o in b_dicts], [o.get(name) for o in h_dicts]
+        b_has = sum(name in o for o in b_dicts)
+        h_has = sum(name in o for o in h_dicts)
         if b_has == 0 or h_has == 0:
             rows.append(
                 ShiftRow(
@@ -108,9 +108,22 @@ def shift_row(res: stats.ShiftResult) -> ShiftRow:
 
 
 def _labels(values: list[Any]) -> np.ndarray:
-    return np.array(
-        [None if v is None else json.dumps(v) if not isinstance(v, str) else v for v in values], dtype=object
-    )
+    """Each value as a label: strings as they are, anything else as its JSON (encoded once per distinct value)."""
+    encoded: dict[tuple[type, Any], str] = {}  # by type too: True == 1 == 1.0, but their JSON differs
+    out: list[str | None] = []
+    for v in values:
+        if v is None or type(v) is str:
+            out.append(v)
+            continue
+        try:
+            label = encoded.get((type(v), v))
+        except TypeError:  # a list or an object: not hashable
+            out.append(json.dumps(v))
+            continue
+        if label is None:
+            label = encoded[(type(v), v)] = json.dumps(v)
+        out.append(label)
+    return np.array(out, dtype=object)
 
 
 def _numbers(values: list[Any]) -> np.ndarray:

@@ -305,20 +305,17 @@ class _Planner:
 
 
 def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[CompletionRequest]:
-    params = tuple(sorted(side.params.items()))
-    return [
-        CompletionRequest(
-            model=side.model,
-            messages=messages,
-            params=params,
-            response_schema=(side.own_schema or side.schema) if side.sends_schema else None,
-            schema_name=side.template.schema_name,
-            sample_index=k,
-            expected_schema=None if side.sends_schema else side.schema,
-            json_object=side.template.json_object and not side.sends_schema,
-        )
-        for k in range(samples)
-    ]
+    first = CompletionRequest(
+        model=side.model,
+        messages=messages,
+        params=tuple(sorted(side.params.items())),
+        response_schema=(side.own_schema or side.schema) if side.sends_schema else None,
+        schema_name=side.template.schema_name,
+        sample_index=0,
+        expected_schema=None if side.sends_schema else side.schema,
+        json_object=side.template.json_object and not side.sends_schema,
+    )
+    return [first, *(first.with_sample(k) for k in range(1, samples))]
 
 
 def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> ReviewPlan:

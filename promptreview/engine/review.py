@@ -155,9 +155,6 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
 
 def _import_analysis() -> None:
     try:
-        # the power lines' root search imports it on first use; load it here too, while the calls wait
-        from scipy import optimize  # noqa: F401
-
         from promptreview.engine import decide, estimate  # noqa: F401
         from promptreview.engine.analyse import analyse_prompt  # noqa: F401
         from promptreview.engine.frame import build_frame  # noqa: F401

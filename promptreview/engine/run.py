@@ -165,6 +165,8 @@ async def _run(
     done = total - len(pending)
     if progress:
         progress(done, total)
+    if not pending:  # a fully cached review opens no HTTP client
+        return _in_order(requests, results)
     semaphore = asyncio.Semaphore(settings.concurrency)  # HTTP requests in flight
     stopping = asyncio.Event()  # set on a fatal error: calls still waiting for a slot are not started
     answered = exhausted = 0
@@ -261,6 +263,13 @@ async def _run(
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise ProviderError(f"{exc} (completed calls are cached; re-run to resume)") from None
+    return _in_order(requests, results)
+
+
+def _in_order(
+    requests: list[CompletionRequest], results: Mapping[str, Completion | None]
+) -> list[Completion]:
+    """One completion per request, in the order asked; a duplicate shares its twin's answer."""
     out = []
     for request in requests:
         shared = results[request.cache_key()]

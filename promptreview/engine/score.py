@@ -122,8 +122,16 @@ def score_job(job: PromptJob, completions: list[Completion], allow_fenced: bool)
             ScoredCall(call, completion, classify_text(completion))
             for call, completion in zip(job.calls, completions, strict=True)
         ]
-    validators = {side.name: make_validator(side.schema, side.template.path) for side in job.sides}
-    memos: dict[str, dict[tuple[str, str | None], Classification]] = {side.name: {} for side in job.sides}
+    validators: dict[str, Validator | None] = {}
+    memos: dict[str, dict[tuple[str, str | None], Classification]] = {}
+    for side in job.sides:
+        # both sides are judged by one schema (the base's): one validator, and one memo, so an answer both
+        # sides gave is validated once
+        twin = next((s for s in job.sides if s.name in validators and s.schema == side.schema), None)
+        if twin is None:
+            validators[side.name], memos[side.name] = make_validator(side.schema, side.template.path), {}
+        else:
+            validators[side.name], memos[side.name] = validators[twin.name], memos[twin.name]
     return [
         ScoredCall(
             call, completion, classify(completion, validators[call.side], allow_fenced, memos[call.side])

@@ -16,7 +16,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 import jinja2
-from jinja2 import meta
+from jinja2 import meta, nodes
 
 from promptreview.errors import UsageError
 from promptreview.records import Message
@@ -39,9 +39,62 @@ def _compiled(source: str) -> jinja2.Template:
     return _ENV.from_string(source)
 
 
+# names Jinja's compiler gives a meaning of its own, whatever the values hold
+_SPECIAL = frozenset({"self", "loop", "caller", "varargs", "kwargs", "super"})
+
+
+@lru_cache(maxsize=256)
+def _substitution(source: str) -> tuple[tuple[bool, str], ...] | None:
+    """The template as literal text and bare `{{ name }}` slots, when that is all it is (most prompts are), as
+    (is_slot, text) parts; None when it has anything else (a filter, a tag, an expression, a global's name).
+
+    Such a template renders to exactly what Jinja renders: each slot is `str(value)` (what the compiled code
+    yields with autoescape off), a missing one is StrictUndefined's error, and the text is the lexer's (its
+    newline and whitespace-control handling already applied). Rendering it by joining the parts skips
+    Jinja's per-render context, which was most of the cost of planning a large review."""
+    try:
+        tree = _ENV.parse(source)
+    except jinja2.TemplateSyntaxError:
+        return None  # the compiled path reports it
+    parts: list[tuple[bool, str]] = []
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                parts.append((False, child.data))
+            elif (
+                isinstance(child, nodes.Name)
+                and child.name not in _ENV.globals
+                and child.name not in _SPECIAL
+            ):
+                parts.append((True, child.name))
+            else:
+                return None
+    return tuple(parts)
+
+
+def _substitute(parts: tuple[tuple[bool, str], ...], values: Mapping[str, Any]) -> str:
+    out = []
+    for is_slot, text in parts:
+        if not is_slot:
+            out.append(text)
+        elif text in values:
+            out.append(str(values[text]))
+        else:
+            raise TemplateProblem(f"{text!r} is undefined")  # StrictUndefined's words
+    rendered = "".join(out)
+    if len(rendered) > sandbox.MAX_OUTPUT:
+        raise sandbox.BudgetExceeded(f"the rendered text is over {sandbox.MAX_OUTPUT:,} characters")
+    return rendered
+
+
 def render_jinja(source: str, values: Mapping[str, Any]) -> str:
     """Render one Jinja template in the sandbox: the one place a prompt file's Jinja is executed."""
     try:
+        parts = _substitution(source)
+        if parts is not None:
+            return _substitute(parts, values)
         return sandbox.render(_compiled(source), values)
     except jinja2.UndefinedError as exc:
         raise TemplateProblem(str(exc.message)) from None

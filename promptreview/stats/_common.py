@@ -48,6 +48,37 @@ def flip_patterns(m: int) -> npt.NDArray[np.int64]:
     return (idx[:, None] >> np.arange(m)) & 1
 
 
+_ALL_BITS = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
+
+
+def fair_coin_sums(
+    rng: np.random.Generator, counts: npt.NDArray[np.int64], size: int
+) -> npt.NDArray[np.int64]:
+    """`size` rows of independent Binomial(counts[j], 1/2) draws, one column per count.
+
+    Drawn as what a Binomial(c, 1/2) is, the number of heads among c fair coins: the set bits of c random bits
+    from the generator's raw 64-bit output (a word per 64 coins). Same law as ``rng.binomial(counts, 0.5)``,
+    other random numbers, and some thirty times faster: the grouped sign-flip tests draw millions of them.
+    """
+    counts = np.asarray(counts, dtype=np.int64).ravel()
+    if counts.size == 0 or size <= 0:
+        return np.zeros((max(size, 0), counts.size), dtype=np.int64)
+    if np.any(counts < 0):
+        raise ValueError("coin counts must be non-negative")
+    words = np.maximum((counts + 63) // 64, 1)  # a count of 0 keeps one word, fully masked
+    ends = np.cumsum(words)
+    masks = np.full(int(ends[-1]), _ALL_BITS, dtype=np.uint64)
+    tail = (counts - 64 * (words - 1)).astype(np.uint64)  # coins in each count's last word: 0..64
+    masks[ends - 1] = np.where(
+        tail >= 64, _ALL_BITS, (np.uint64(1) << np.minimum(tail, np.uint64(63))) - np.uint64(1)
+    )
+    raw = rng.bit_generator.random_raw(size * masks.size).reshape(size, masks.size)
+    heads = np.bitwise_count(raw & masks).astype(np.int64)
+    if masks.size == counts.size:  # every count fits one word (the usual case)
+        return heads
+    return np.add.reduceat(heads, ends - words, axis=1)
+
+
 def is_missing(v: object) -> bool:
     """True for None and a float NaN: a value that was not observed."""
     return v is None or (isinstance(v, float) and math.isnan(v))

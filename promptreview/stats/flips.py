@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -195,6 +196,17 @@ def _local_labels(pooled: IntArray) -> IntArray:
     return np.where(position[None, :] < cum[:, -1:], labels, -1).astype(np.int64)
 
 
+@lru_cache(maxsize=16)
+def _splits(k: int) -> npt.NDArray[np.bool_]:
+    """Every way to choose which K of an input's 2K answers are "base": one boolean row per combination, in
+    `itertools.combinations` order."""
+    chosen = np.array(list(itertools.combinations(range(2 * k), k)), dtype=np.intp)
+    splits = np.zeros((len(chosen), 2 * k), dtype=bool)
+    splits[np.arange(len(chosen))[:, None], chosen] = True
+    splits.flags.writeable = False  # shared by every call
+    return splits
+
+
 def _resample_table(
     pooled: IntArray, k: int, n_resamples: int, t_obs: float, eps: float, rng: np.random.Generator
 ) -> int:
@@ -207,9 +219,7 @@ def _resample_table(
     labels = _local_labels(pooled)
     patterns, which = np.unique(labels, axis=0, return_inverse=True)
     sizes = np.bincount(which.ravel(), minlength=len(patterns))
-    splits = np.array(
-        [np.isin(np.arange(2 * k), c) for c in itertools.combinations(range(2 * k), k)], dtype=bool
-    )
+    splits = _splits(k)
     tstar = np.zeros(n_resamples)
     for pattern, size in zip(patterns, sizes, strict=True):
         values, counts = np.unique(_split_terms(pattern, splits), return_counts=True)

@@ -15,7 +15,16 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from ._common import CHUNK_CELLS, EXACT_MAX_NONZERO, binom_cdf, binom_pmf, binom_sf, flip_patterns, t_ppf
+from ._common import (
+    CHUNK_CELLS,
+    EXACT_MAX_NONZERO,
+    binom_cdf,
+    binom_pmf,
+    binom_sf,
+    fair_coin_sums,
+    flip_patterns,
+    t_ppf,
+)
 from .proportions import _weighted_mean_var, clustered_wilson, wilson_interval
 
 
@@ -144,7 +153,7 @@ def _sign_flip_test(
     while done < n_resamples:
         r = min(chunk, n_resamples - done)
         if grouped:
-            flipped = rng.binomial(counts, 0.5, size=(r, values.size)).astype(np.float64) @ values
+            flipped = fair_coin_sums(rng, counts, r).astype(np.float64) @ values
         else:
             flipped = rng.integers(0, 2, size=(r, m)).astype(np.float64) @ nz
         tstar = t - 2.0 * flipped

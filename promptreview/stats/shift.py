@@ -20,6 +20,7 @@ from ._common import (
     CHUNK_CELLS,
     EXACT_MAX_NONZERO,
     chi2_sf,
+    fair_coin_sums,
     flip_patterns,
     is_missing,
     jensenshannon,
@@ -209,7 +210,7 @@ def _quadratic_sign_flip(
     while done < n_resamples:
         r = min(chunk, n_resamples - done)
         if grouped:
-            signed = counts - 2.0 * rng.binomial(counts, 0.5, size=(r, urows.shape[0]))
+            signed = counts - 2.0 * fair_coin_sums(rng, counts, r)
             z = signed @ urows
             quad = np.einsum("rc,cd,rd->r", z, vinv, z)
         else:

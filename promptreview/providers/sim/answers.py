@@ -49,7 +49,7 @@ def _label_pattern(label: str) -> re.Pattern[str]:
     return re.compile("|".join(alts + plain), re.I)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)
 def _hits(label: str, text: str) -> int:
     """Keyword hits of `label` in `text` (cached: every input is asked about once per sample and side)."""
     return len(_label_pattern(label).findall(text))
@@ -63,7 +63,7 @@ def _ranked(values: list[Any], text: str, path: str) -> list[Any]:
         return _rank(values, text, path)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=65536)
 def _ranked_memo(values: tuple[Any, ...], text: str, path: str) -> tuple[Any, ...]:
     """The ranking is fixed by the input, so the K samples of an input (and both sides) share it."""
     return tuple(_rank(list(values), text, path))
@@ -79,7 +79,13 @@ def _rank(values: list[Any], text: str, path: str) -> list[Any]:
     return sorted(values, key=key)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)
+def _escalates(text: str) -> bool:
+    """An angry, urgent or legal tone, or a long message (asked once per input, not once per sample)."""
+    return bool(_ESCALATION.search(text)) or len(text.split()) > LONG_INPUT_WORDS
+
+
+@lru_cache(maxsize=65536)
 def _summary(user_text: str) -> str:
     """The first words of the input, skipping short `Label: value` lines and a leading `Label:`."""
     lines = [ln for ln in user_text.splitlines() if ln.strip() and not _HEADER_LINE.match(ln)] or [user_text]
@@ -167,7 +173,7 @@ class _Builder:
 
     def boolean(self, path: str) -> bool:
         # true for an angry, urgent or legal tone or a long message; otherwise true for 1 input in 5
-        base = bool(_ESCALATION.search(self.text)) or len(self.text.split()) > LONG_INPUT_WORDS
+        base = _escalates(self.text)
         base = base or _stable(path, self.text) < 0.2
         return (not base) if self.rng.random() < self.wobble else base
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from typing import Any
 
 # The documented rates (docs/sim.md).
@@ -46,7 +47,7 @@ def refusal_rate(rate: float, prompt: str) -> float:
 def lenient(value: Any, schema: Any, prompt: str, text: str) -> Any:
     """Under benefit-of-the-doubt wording, a top-level `review` becomes `allow` (when the field's enum has it)
     for a stable LENIENT_SHIFT of inputs: the same inputs on every sample, so the labels really drift."""
-    if not isinstance(value, dict) or not isinstance(schema, dict) or not _LENIENT.search(prompt):
+    if not isinstance(value, dict) or not isinstance(schema, dict) or not _lenient_wording(prompt):
         return value
     props: dict[str, Any] = schema["properties"] if isinstance(schema.get("properties"), dict) else {}
     out = dict(value)
@@ -61,6 +62,11 @@ def lenient(value: Any, schema: Any, prompt: str, text: str) -> Any:
         ):
             out[name] = "allow"
     return out
+
+
+@lru_cache(maxsize=64)
+def _lenient_wording(prompt: str) -> bool:
+    return _LENIENT.search(prompt) is not None  # once per prompt, not once per answer
 
 
 def _stable(text: str) -> float:
