@@ -315,3 +315,20 @@ def test_a_rejection_of_n_in_any_words_falls_back_and_a_real_400_still_stops(tmp
         with pytest.raises(ProviderError, match="too long"):
             run(server, make_requests(2, 2), concurrency=1)
         assert [r.json.get("n", 1) for r in server.requests] == [2, 1]  # the request's own error, once more
+
+
+def test_choices_without_an_integer_index_are_taken_by_position():
+    provider = OpenAIProvider(base_url="http://127.0.0.1:9/v1", api_key="sk-test")
+    body = openai_chat_completion("a", model=MODEL, prompt_tokens=9, completion_tokens=6)
+    choice = body["choices"][0]
+    body["choices"] = [
+        {**choice, "index": None},
+        {k: v for k, v in choice.items() if k != "index"}
+        | {"message": {"role": "assistant", "content": "b"}},
+        {**choice, "index": 0, "message": {"role": "assistant", "content": "repeat"}},  # index 0 is taken
+        {**choice, "index": 7},  # beyond n
+    ]
+    answers = provider.parse_choices(body, 3)
+    assert [a.text if a else None for a in answers] == ["a", "b", None]
+    assert sum(a.usage.prompt_tokens for a in answers if a) == 9
+    assert sum(a.usage.completion_tokens for a in answers if a) == 6

@@ -151,8 +151,8 @@ class ChatCompletionsProvider(HTTPProvider):
         return answers
 
     def parse_choices(self, data: Any, n: int) -> list[ProviderResponse | None]:
-        """`choices` by their `index` (the position when a server leaves it out), with the request's usage split
-        over those returned; choices beyond `n` or repeating an index are ignored."""
+        """`choices` by their `index` (the position when a server leaves it out or sends no integer), with the
+        request's usage split over those returned; choices beyond `n` or repeating an index are ignored."""
         choices = data.get("choices") if isinstance(data, dict) else None
         if not choices or not isinstance(choices, list):
             raise self.malformed("choices", data)
@@ -160,8 +160,10 @@ class ChatCompletionsProvider(HTTPProvider):
         for position, choice in enumerate(choices):
             if not isinstance(choice, dict):
                 continue
-            index = choice.get("index", position)
-            if type(index) is int and 0 <= index < n and index not in picked:
+            index = choice.get("index")
+            if type(index) is not int:  # left out, null or a string: its position says
+                index = position
+            if 0 <= index < n and index not in picked:
                 picked[index] = choice
         if not picked:
             raise self.malformed("choices", data)
