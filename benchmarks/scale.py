@@ -5,8 +5,10 @@ For each size N the suite has N / (2 K) inputs (K = 5 samples, two sides, three 
 prompts are the support-triage sample prompts (the head's wording edit raises parse failures), and the model
 is the embedded `sim`. Each size runs in fresh child processes (so the peak memory is the review's own):
 first with an empty response cache (every completion made by the sim through the async runner), then again
-from the cache. "analysis" is scoring, the completion frame, the statistics, the gates and the JSON report
-of the cached run (everything after the answers are in hand).
+from the cache, each time as the console script runs (`promptreview compare`, its garbage-collector setting,
+its exit without teardown). "analysis" is scoring, the completion frame, the statistics, the gates and the JSON
+report of the cached run (everything after the answers are in hand); "imports" is the loading of pandas and
+scipy the analysis waits for first (a fixed cost, the same at any size, timed apart).
 
     python benchmarks/scale.py                 # 5000 20000 50000
     python benchmarks/scale.py --sizes 20000
@@ -50,18 +52,25 @@ def _setup(root: Path, n_inputs: int) -> None:
 
 
 def child(root: Path) -> None:
-    """One review in this process; prints wall time, analysis time and peak RSS as JSON."""
+    """One review in this process, as the console script runs it; prints wall time, import time, analysis time
+    and peak RSS as JSON."""
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
-    from promptreview.engine import review as review_module
-    from promptreview.engine.review import ReviewOptions, review_files
-    from promptreview.report.json import render
-    from promptreview.sources.config import load_config
+    import gc
 
-    spent = {"analysis": 0.0}
+    from promptreview import cli
+    from promptreview.engine import review as review_module
+
+    gc.set_threshold(*cli._GC_THRESHOLD)  # what the console script sets
+    spent = {"analysis": 0.0, "imports": 0.0}
     inner = review_module._score_and_decide
 
     def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        # the analysis' own imports (pandas, scipy: loaded on first use) are timed apart from the analysis
+        from promptreview.engine import analyse, decide, frame, quality, score  # noqa: F401
+
+        spent["imports"] += time.perf_counter() - t
         t = time.perf_counter()
         try:
             return inner(*args, **kwargs)
@@ -69,27 +78,44 @@ def child(root: Path) -> None:
             spent["analysis"] += time.perf_counter() - t
 
     review_module._score_and_decide = timed  # type: ignore[assignment]
+    inner_render = None
+    from promptreview.report import json as json_report
+
+    inner_render = json_report.render
+
+    def timed_render(*args, **kwargs):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return inner_render(*args, **kwargs)
+        finally:
+            spent["analysis"] += time.perf_counter() - t
+
+    json_report.render = timed_render  # type: ignore[assignment]
     os.chdir(root)
-    env = {"PROMPTREVIEW_CACHE_DIR": str(root / "cache")}
-    config = load_config(root, "promptreview.yml", None)
-    opts = ReviewOptions(repo_root=root, env=env)
-    report = review_files(opts, "prompts/triage.prompt.yml", "prompts/triage.edited.prompt.yml", None, config)
-    t = time.perf_counter()
-    text = render(report)
-    spent["analysis"] += time.perf_counter() - t
+    os.environ["PROMPTREVIEW_CACHE_DIR"] = str(root / "cache")
+    args = ["compare", "prompts/triage.prompt.yml", "prompts/triage.edited.prompt.yml"]
+    args += ["--format", "json", "--output", str(root / "report.json")]
+    try:
+        cli.main(args)
+    except SystemExit as exc:
+        if exc.code not in (0, 1):
+            raise
     wall = time.perf_counter() - started
-    data = json.loads(text)
+    data = json.loads((root / "report.json").read_text())
     print(
         json.dumps(
             {
                 "wall": wall,
+                "imports": spent["imports"],
                 "analysis": spent["analysis"],
                 "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "calls": data["calls"],
                 "verdict": data["verdict"],
             }
-        )
+        ),
+        flush=True,
     )
+    os._exit(0)  # as the console script does: no teardown of the review's objects
 
 
 def _run_child(root: Path) -> dict:
@@ -110,7 +136,9 @@ def main() -> None:
     print(
         f"K = {K} samples per input and side; times in seconds (wall of the whole process, imports included)"
     )
-    print(f"{'completions':>11} {'first run':>9} {'cached':>7} {'analysis':>8} {'peak MB':>8}  verdict")
+    print(
+        f"{'completions':>11} {'first run':>9} {'cached':>7} {'analysis':>8} {'imports':>7} {'peak MB':>8}  verdict"
+    )
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -120,6 +148,7 @@ def main() -> None:
             assert cached["calls"]["cached"] == cached["calls"]["total"] == size, cached["calls"]
             print(
                 f"{size:>11} {first['wall']:>9.2f} {cached['wall']:>7.2f} {cached['analysis']:>8.2f}"
+                f" {cached['imports']:>7.2f}"
                 f" {max(first['peak_mb'], cached['peak_mb']):>8.0f}  {cached['verdict']}",
                 flush=True,
             )

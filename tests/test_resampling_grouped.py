@@ -119,3 +119,53 @@ def test_fair_coin_sums_edge_cases():
     assert np.array_equal(*same)  # deterministic for a seed
     with pytest.raises(ValueError):
         fair_coin_sums(rng, np.array([-1]), 2)
+
+
+def test_missing_mask_is_is_missing_of_every_element():
+    from promptreview.stats._common import is_missing, missing_mask
+
+    values = [None, float("nan"), np.float64("nan"), np.float32("nan"), 1.0, 0, "a", "", True, False]
+    values += [[float("nan")], {"a": None}, float("inf"), np.float32(1), (None,)]
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    assert missing_mask(array).tolist() == [is_missing(v) for v in values]
+    assert missing_mask(array.reshape(3, 5)).tolist() == [is_missing(v) for v in values]
+
+
+@pytest.mark.parametrize(
+    ("n", "p"), [(1, [0.5, 0.5]), (9, [0.2, 0.3, 0.5]), (300, [0.1, 0.05, 0.6, 0.25]), (40, [1.0, 0.0])]
+)
+def test_multinomial_draws_follow_the_multinomial_law(n, p):
+    """Conditional binomials give Multinomial(n, p): every row sums to n, and each category's count is
+    Binomial(n, p_j) (mean and variance), with the multinomial's covariance -n p_i p_j between categories."""
+    from promptreview.stats._common import multinomial_draws
+
+    r = 100_000
+    p = np.array(p)
+    draws = multinomial_draws(np.random.default_rng(n), n, p, r)
+    assert draws.shape == (r, p.size) and (draws.sum(axis=1) == n).all() and draws.min() >= 0
+    for j, pj in enumerate(p):
+        sd = math.sqrt(n * pj * (1 - pj))
+        assert abs(draws[:, j].mean() - n * pj) <= 5 * sd / math.sqrt(r) + 1e-12
+        assert draws[:, j].var() == pytest.approx(sd**2, rel=0.05, abs=1e-9)
+    if p.size > 2 and n > 1:
+        cov = np.cov(draws[:, 0], draws[:, 2])[0, 1]
+        assert cov == pytest.approx(-n * p[0] * p[2], rel=0.1)
+
+
+@pytest.mark.parametrize(
+    ("base", "head"),
+    [
+        (["b", "a", "Z", "é", True, 10, "9", "", "a b"], ["a", "é", "Z", "zz", False, "10", 1.5, " ", "A"]),
+        (["a", "a\x00", "x"], ["a\x00", "b", "a"]),  # a trailing NUL is its own category
+    ],
+)
+def test_category_codes_are_the_sorted_string_categories(base, head):
+    from promptreview.stats.shift import _category_codes
+
+    b, h = np.array(base, dtype=object), np.array(head, dtype=object)
+    cats, bc, hc = _category_codes(b, h)
+    expected = sorted({str(x) for x in base} | {str(x) for x in head})
+    index = {c: i for i, c in enumerate(expected)}
+    assert cats == expected
+    assert bc.tolist() == [index[str(x)] for x in base] and hc.tolist() == [index[str(x)] for x in head]

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 from promptreview.engine import assemble, judge, policy
 from promptreview.engine.cache import ResponseCache, default_cache_path
 from promptreview.engine.evaluate import QualityPlan, check_values
-from promptreview.engine.plan import PromptJob, ReviewOptions, ReviewPlan, plan_changes, plan_files
+from promptreview.engine.plan import (
+    ProgressCallback,
+    PromptJob,
+    ReviewOptions,
+    ReviewPlan,
+    plan_changes,
+    plan_files,
+)
 from promptreview.engine.run import RunSettings, run_requests
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
@@ -105,7 +112,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         )
         in_batches = config.sequential if opts.sequential is None else opts.sequential
         # (a sequential review loads the statistics itself after its first batch: no second importer then)
-        warm = _warm_analysis() if networked and not in_batches else None
+        warm = _WarmImports(opts.progress) if networked and not in_batches else None
         by_job: dict[int, list[Completion]] = defaultdict(list)
         sequential: dict[int, SequentialInfo] = {}
         if in_batches:
@@ -120,7 +127,9 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
             by_job.update(ran)
         else:
             completions = (
-                run_requests(requests, plan.providers, cache, settings, opts.progress, known)
+                run_requests(
+                    requests, plan.providers, cache, settings, warm.progress if warm else opts.progress, known
+                )
                 if requests
                 else []
             )
@@ -130,7 +139,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         if cache is not None:
             cache.close()
     if warm is not None:
-        warm.join()  # never import a module from two threads at once
+        warm.join()
     run_judges = _judge_runner(opts, config, providers)
     prompts, served = (
         _score_and_decide(plan, by_job, config, quality, run_judges, providers) if plan.jobs else ([], [])
@@ -163,13 +172,31 @@ def _import_analysis() -> None:
         return
 
 
-def _warm_analysis() -> threading.Thread:
-    """Import the analysis in a background thread: a review's calls spend their time waiting on the network,
-    so the interpreter is free to load pandas and scipy meanwhile (the imports hold the lock only between
-    waits). The thread is joined before the analysis starts."""
-    thread = threading.Thread(target=_import_analysis, name="promptreview-warm-imports", daemon=True)
-    thread.start()
-    return thread
+class _WarmImports:
+    """Import the analysis in a background thread while the calls wait on the network: the interpreter is free
+    to load pandas and scipy meanwhile (the imports hold the lock only between waits). The thread starts when
+    the first answer is in, not before: started with the calls, it held the first requests back by a fifth of
+    a second (the runner's setup and the imports competing for the interpreter). `join` before the analysis."""
+
+    def __init__(self, progress: ProgressCallback | None) -> None:
+        self._progress = progress
+        self._first: int | None = None
+        self._thread: threading.Thread | None = None
+
+    def progress(self, done: int, total: int) -> None:
+        if self._first is None:
+            self._first = done  # the runner's first report: what the cache already held
+        elif self._thread is None and done > self._first:
+            self._thread = threading.Thread(
+                target=_import_analysis, name="promptreview-warm-imports", daemon=True
+            )
+            self._thread.start()
+        if self._progress is not None:
+            self._progress(done, total)
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()  # never import a module from two threads at once
 
 
 def _judge_runner(

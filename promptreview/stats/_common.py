@@ -79,9 +79,38 @@ def fair_coin_sums(
     return np.add.reduceat(heads, ends - words, axis=1)
 
 
+def multinomial_draws(
+    rng: np.random.Generator, n: int, p: npt.NDArray[np.float64], size: int
+) -> npt.NDArray[np.int64]:
+    """`size` Multinomial(n, p) draws, one row each, by conditional binomials: X_1 ~ Bin(n, p_1), then
+    X_j ~ Bin(n - X_1 - ... - X_{j-1}, p_j / (1 - p_1 - ... - p_{j-1})), the last taking the rest. Same law as
+    ``rng.multinomial(n, p, size)``, other random numbers; one vectorised binomial call per category instead
+    of a multinomial per row (the flip test's resampling draws hundreds of thousands of rows)."""
+    p = np.asarray(p, dtype=float).ravel()
+    out = np.empty((size, p.size), dtype=np.int64)
+    left = np.full(size, int(n), dtype=np.int64)
+    rest = 1.0
+    for j in range(p.size - 1):
+        q = min(max(p[j] / rest, 0.0), 1.0) if rest > 0 else 0.0
+        out[:, j] = rng.binomial(left, q)
+        left -= out[:, j]
+        rest -= p[j]
+    out[:, -1] = left
+    return out
+
+
 def is_missing(v: object) -> bool:
-    """True for None and a float NaN: a value that was not observed."""
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    """True for None and a float NaN (Python's or numpy's): a value that was not observed."""
+    return v is None or (isinstance(v, float | np.floating) and math.isnan(v))
+
+
+def missing_mask(a: Any) -> npt.NDArray[np.bool_]:
+    """`is_missing` of every element, flattened, in two vectorised comparisons (a NaN is the value unequal
+    to itself; None equals only None) instead of a Python call per element."""
+    arr = np.asarray(a, dtype=object).ravel()
+    none: npt.NDArray[np.bool_] = arr == None  # noqa: E711 (elementwise, not an identity test)
+    nan: npt.NDArray[np.bool_] = arr != arr
+    return np.asarray(none | nan, dtype=np.bool_)
 
 
 # The distribution functions the tests need, straight from scipy.special: the very ufuncs scipy.stats calls for

@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from ._common import CHUNK_CELLS, is_missing
+from ._common import CHUNK_CELLS, is_missing, multinomial_draws
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -226,7 +226,7 @@ def _resample_table(
         if len(values) == 1:
             tstar += size * values[0]
             continue
-        draws = rng.multinomial(int(size), counts / counts.sum(), size=n_resamples)  # (R, values)
+        draws = multinomial_draws(rng, int(size), counts / counts.sum(), n_resamples)  # (R, values)
         tstar += draws @ values
     return int(np.count_nonzero(tstar >= t_obs - eps))
 

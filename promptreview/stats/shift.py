@@ -22,8 +22,8 @@ from ._common import (
     chi2_sf,
     fair_coin_sums,
     flip_patterns,
-    is_missing,
     jensenshannon,
+    missing_mask,
     rankdata,
     wilcoxon_pratt,
 )
@@ -92,6 +92,22 @@ def _group_index(groups: np.ndarray | None, n: int) -> tuple[npt.NDArray[np.intp
     return inv.ravel(), int(inv.max()) + 1 if n else 0
 
 
+def _category_codes(
+    b: npt.NDArray[np.object_], h: npt.NDArray[np.object_]
+) -> tuple[list[str], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The labels' categories (as strings, sorted) and each label's category code, for both sides."""
+    labels = np.concatenate([b, h])
+    if not any(str(x).endswith("\x00") for x in set(labels.tolist())):
+        # in C: numpy orders str by code point as Python does (but drops trailing NULs, hence the check)
+        uniq, codes = np.unique(labels.astype(str), return_inverse=True)
+        codes = codes.ravel()
+        return [str(c) for c in uniq], codes[: b.size], codes[b.size :]
+    cats = sorted({str(x) for x in labels})
+    index = {c: i for i, c in enumerate(cats)}
+    coded = np.array([index[str(x)] for x in labels], dtype=np.intp)
+    return cats, coded[: b.size], coded[b.size :]
+
+
 def categorical_shift(
     field: str,
     base_labels: np.ndarray,
@@ -120,7 +136,7 @@ def categorical_shift(
     if b.size != h.size:
         raise ValueError(f"base and head labels must be paired: {b.size} != {h.size}")
     gi, _ = _group_index(groups, b.size)
-    ok = np.array([not (is_missing(x) or is_missing(y)) for x, y in zip(b, h, strict=True)], dtype=bool)
+    ok = ~(missing_mask(b) | missing_mask(h))
     b, h, gi = b[ok], h[ok], gi[ok]
     name = "Stuart-Maxwell (cluster-robust), sign-flip permutation over inputs"
     if b.size == 0:
@@ -136,10 +152,7 @@ def categorical_shift(
             {},
             {"n_pairs": 0, "n_inputs": 0},
         )
-    cats = sorted({str(x) for x in b} | {str(x) for x in h})
-    index = {c: i for i, c in enumerate(cats)}
-    bc = np.array([index[str(x)] for x in b])
-    hc = np.array([index[str(x)] for x in h])
+    cats, bc, hc = _category_codes(b, h)
     _, gi = np.unique(gi, return_inverse=True)
     n_inputs = int(gi.max()) + 1
     ncat = len(cats)
@@ -222,7 +235,10 @@ def _quadratic_sign_flip(
 
 def _floats(a: np.ndarray) -> npt.NDArray[np.float64]:
     arr = np.asarray(a, dtype=object).ravel()
-    return np.array([np.nan if is_missing(x) else float(x) for x in arr], dtype=float)
+    out = np.full(arr.size, np.nan)
+    present = ~missing_mask(arr)
+    out[present] = arr[present].astype(float)
+    return out
 
 
 def _signed_rank_exact(d: npt.NDArray[np.float64]) -> tuple[float, float]:
