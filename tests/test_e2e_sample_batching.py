@@ -124,3 +124,13 @@ def test_the_plan_says_how_many_requests(repo, run_cli):
         text = check(run_cli, repo, server, "--plan").out
     assert plan["uncached_calls"] == COMPLETIONS and plan["requests"] == 2 * INPUTS
     assert f"as few as {2 * INPUTS}" in text and f"up to {COMPLETIONS}" in text
+
+
+def test_a_sequential_review_sends_each_batch_with_n(repo, run_cli):
+    handler = Server()
+    with ScriptedServer(handler) as server:
+        report = review(run_cli, repo(), server, "--sequential")
+    (prompt,) = report["prompts"]
+    ran = prompt["sequential"]["calls"]
+    assert set(handler.asked) == {SAMPLES} and len(handler.asked) * SAMPLES == ran == prompt["calls"]["total"]
+    assert prompt["calls"]["requests"] == ran // SAMPLES
