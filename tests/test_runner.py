@@ -175,3 +175,18 @@ def test_cache_entries_give_back_each_request_with_its_sample(tmp_path):
     db.close()
     entries = ResponseCache(tmp_path / "c.sqlite").entries()
     assert entries[-1][0]["messages"][0]["content"] == "old" and entries[-1][1].text == "old answer"
+
+
+@pytest.mark.parametrize("others", [0, 200])
+def test_lookup_finds_exactly_the_stored_answers_whether_it_scans_or_seeks(tmp_path, others):
+    """A cache holding mostly this review is read in one pass, a large one key by key: same answers either way,
+    and nothing that was not asked for."""
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    ours = [dataclasses.replace(r, sample_index=i) for i, r in enumerate(requests(30))]
+    run_requests(
+        requests(others, prefix="other") + ours, {"fake": ScriptedProvider()}, cache, RunSettings(retry=FAST)
+    )
+    unasked = [dataclasses.replace(r, sample_index=99) for r in requests(10)]
+    found = cache.lookup(ours + unasked)
+    assert set(found) == {r.cache_key() for r in ours}
+    assert [found[r.cache_key()].text for r in ours] == [f'{{"n": {i}}}' for i in range(30)]
