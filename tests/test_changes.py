@@ -58,3 +58,29 @@ def test_unknown_revision_names_the_fix(git_repo):
 def test_not_a_repository(tmp_path):
     with pytest.raises(UsageError, match="not inside a git repository"):
         git.repo_root(tmp_path)
+
+
+def test_git_is_asked_once_per_need(git_repo, monkeypatch):
+    """A file at a commit and a commit found by its SHA are immutable: asked once, answered from memory after.
+    What was not found is asked again (a shallow clone may fetch it meanwhile); a branch name is always asked."""
+    git_repo.write("schema.json", "{}\n")
+    base = git_repo.commit("base")
+    asked: list[tuple[str, ...]] = []
+    real = git._git
+
+    def counting(root, *args, **kwargs):
+        asked.append(args)
+        return real(root, *args, **kwargs)
+
+    monkeypatch.setattr(git, "_git", counting)
+    assert git.read_at(git_repo.root, base, "schema.json") == b"{}\n"
+    assert git.read_at(git_repo.root, base, "schema.json") == b"{}\n"
+    assert git.read_at(git_repo.root, base, "missing.json") is None
+    assert git.read_at(git_repo.root, base, "missing.json") is None
+    assert git.find_commit(git_repo.root, "HEAD") == base
+    assert git.resolve_rev(git_repo.root, base) == base
+    assert git.find_commit(git_repo.root, "HEAD") == base
+    shows = [a for a in asked if a[0] == "show"]
+    parses = [a for a in asked if a[0] == "rev-parse"]
+    assert len(shows) == 3  # the file once, the missing file twice
+    assert len(parses) == 2  # HEAD twice (a name can move), its SHA never

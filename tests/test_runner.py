@@ -125,12 +125,12 @@ def test_a_partial_outage_runs_to_the_end_with_errors():
 
 
 def test_stored_request_text_is_the_scrubbed_encoding_of_each_request(monkeypatch):
-    """The request JSON kept beside an answer is encoded once for an input's K samples; it must read exactly as
-    encoding each request on its own would, secrets scrubbed included."""
+    """The request JSON kept for an answer is encoded once for an input's K samples (its sample index marked);
+    with the index put back it must read exactly as encoding each request on its own would, secrets scrubbed."""
     import json as _json
 
     from promptreview import secrets
-    from promptreview.engine.cache import _request_json, _RequestText
+    from promptreview.engine.cache import _request_json, _RequestText, _with_sample
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-abcdefghijklmnop123456")
     secrets.remember_env({"OPENAI_API_KEY": "sk-test-abcdefghijklmnop123456"})
@@ -138,11 +138,55 @@ def test_stored_request_text_is_the_scrubbed_encoding_of_each_request(monkeypatc
         text = _RequestText()
         base = requests(3)
         leaky = dataclasses.replace(
-            base[0], messages=(Message("user", "key sk-test-abcdefghijklmnop123456 and -7391004"),)
+            base[0],
+            messages=(Message("user", 'key sk-test-abcdefghijklmnop123456 "sample_index": -7391004}'),),
         )
+        digests = set()
         for request in [*base, *(dataclasses.replace(leaky, sample_index=k) for k in range(4))]:
             expected = secrets.scrub(_json.dumps(_request_json(request), ensure_ascii=False))
-            assert text(request) == expected
-            assert "abcdefghijklmnop" not in text(request)
+            template, digest = text(request)
+            assert _with_sample(template, request.sample_index) == expected
+            assert "abcdefghijklmnop" not in template
+            digests.add(digest)
+        assert len(digests) == 4  # the three requests, and one for the four samples of the leaky one
     finally:
         secrets.forget_all()
+
+
+def test_cache_entries_give_back_each_request_with_its_sample(tmp_path):
+    """Stored once per input, the request text comes back for every sample with that sample's index; a row
+    written by an older version (its own request JSON, no digest) still reads."""
+    import sqlite3
+
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    reqs = [dataclasses.replace(r, sample_index=k) for r in requests(2) for k in range(3)]
+    run_requests(reqs, {"fake": ScriptedProvider()}, cache, RunSettings(retry=FAST))
+    got = [(req["messages"][0]["content"], req["sample_index"]) for req, _ in cache.entries()]
+    assert sorted(got) == sorted((r.messages[0].content, r.sample_index) for r in reqs)
+    cache.close()
+    db = sqlite3.connect(tmp_path / "c.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM requests").fetchone()[0] == 2
+    db.execute(
+        "INSERT INTO completions (key, provider, model, sample_index, response_json, created_at, request_json)"
+        " VALUES ('old', 'fake', 'm', 0, ?, 0, ?)",
+        ('{"text": "old answer"}', '{"messages": [{"role": "user", "content": "old"}], "sample_index": 0}'),
+    )
+    db.commit()
+    db.close()
+    entries = ResponseCache(tmp_path / "c.sqlite").entries()
+    assert entries[-1][0]["messages"][0]["content"] == "old" and entries[-1][1].text == "old answer"
+
+
+@pytest.mark.parametrize("others", [0, 200])
+def test_lookup_finds_exactly_the_stored_answers_whether_it_scans_or_seeks(tmp_path, others):
+    """A cache holding mostly this review is read in one pass, a large one key by key: same answers either way,
+    and nothing that was not asked for."""
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    ours = [dataclasses.replace(r, sample_index=i) for i, r in enumerate(requests(30))]
+    run_requests(
+        requests(others, prefix="other") + ours, {"fake": ScriptedProvider()}, cache, RunSettings(retry=FAST)
+    )
+    unasked = [dataclasses.replace(r, sample_index=99) for r in requests(10)]
+    found = cache.lookup(ours + unasked)
+    assert set(found) == {r.cache_key() for r in ours}
+    assert [found[r.cache_key()].text for r in ours] == [f'{{"n": {i}}}' for i in range(30)]

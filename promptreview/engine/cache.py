@@ -3,15 +3,21 @@
 Each completion is written as it finishes (committed in short groups, see `put`), so an interrupted review resumes
 where it stopped.
 Errors are never stored: a call that failed is made again next time.
+
+Tables: `completions` (one row per answer: its key, model, sample index, the answer's JSON, and the digest of the
+request that asked it) and `requests` (each request's scrubbed JSON once, its sample index marked, under its
+digest: the K samples of an input share it). `entries` joins them back into (request, answer) pairs. Rows
+written before the `requests` table carry their own request JSON.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,6 +44,14 @@ _MIGRATIONS = [
         "002_request_json",
         "ALTER TABLE completions ADD COLUMN request_json TEXT",
     ),
+    (
+        "003_requests",
+        "CREATE TABLE requests (digest TEXT PRIMARY KEY, request_json TEXT NOT NULL)",
+    ),
+    (
+        "004_request_digest",
+        "ALTER TABLE completions ADD COLUMN request_digest TEXT",
+    ),
 ]
 
 
@@ -46,6 +60,8 @@ _FLUSH_EVERY = 500
 _FLUSH_SECONDS = 0.5
 # keys per look-up query (SQLite allows at least 999 bound parameters)
 _LOOKUP_BATCH = 900
+# read the whole table instead when it holds at most this many answers per answer looked for
+_SCAN_FACTOR = 3
 
 
 def default_cache_path(env: Mapping[str, str]) -> Path:
@@ -81,32 +97,42 @@ def _request_json(request: CompletionRequest) -> dict[str, Any]:
     }
 
 
-_SAMPLE_MARK = -7_391_004  # stands for the sample index in a request's memoised, scrubbed JSON text
+_SAMPLE_MARK = -7_391_004  # stands for the sample index in a request's stored, scrubbed JSON text
+
+
+def _with_sample(template: str, sample_index: int) -> str:
+    """A request's JSON text from its stored template: the mark (in the last key) becomes the sample index."""
+    before, _, after = template.rpartition(f'"sample_index": {_SAMPLE_MARK}}}')
+    return f'{before}"sample_index": {json.dumps(sample_index)}}}{after}'
 
 
 class _RequestText:
-    """The scrubbed JSON text of requests, encoded and scrubbed once for the K samples of an input (they differ
-    only in their sample index): scrubbing the whole prompt of every answer was a third of storing it."""
+    """The scrubbed JSON text of a request with its sample index marked, and that text's digest, made once for the
+    K samples of an input (they differ only in their sample index). The text is stored once under its digest
+    (table `requests`), each answer names the digest: scrubbing and storing the whole prompt with every answer
+    was most of the cost of storing it."""
 
     def __init__(self) -> None:
-        self._memo: dict[tuple[Any, ...], tuple[CompletionRequest, str]] = {}
+        self._memo: dict[tuple[Any, ...], tuple[CompletionRequest, str, str]] = {}
 
-    def __call__(self, request: CompletionRequest) -> str:
+    def __call__(self, request: CompletionRequest) -> tuple[str, str]:
         key = (id(request.messages), id(request.response_schema), request.model, request.params)
         try:
             known = self._memo.get(key)
         except TypeError:  # a parameter value that is a dict or a list
-            return secrets.scrub(json.dumps(_request_json(request), ensure_ascii=False))
+            return self._encode(request)
         # the memo holds the request, so the ids in its key cannot be reused by other objects meanwhile
         if known is None or known[0].messages is not request.messages:
-            template = secrets.scrub(
-                json.dumps(_request_json(replace(request, sample_index=_SAMPLE_MARK)), ensure_ascii=False)
-            )
             if len(self._memo) > 256:
                 self._memo.clear()
-            known = self._memo[key] = (request, template)
-        before, _, after = known[1].rpartition(f'"sample_index": {_SAMPLE_MARK}}}')  # the last key
-        return f'{before}"sample_index": {json.dumps(request.sample_index)}}}{after}'
+            known = self._memo[key] = (request, *self._encode(request))
+        return known[1], known[2]
+
+    @staticmethod
+    def _encode(request: CompletionRequest) -> tuple[str, str]:
+        marked = replace(request, sample_index=_SAMPLE_MARK)
+        template = secrets.scrub(json.dumps(_request_json(marked), ensure_ascii=False))
+        return template, hashlib.sha256(template.encode("utf-8")).hexdigest()
 
 
 class ResponseCache:
@@ -123,6 +149,8 @@ class ResponseCache:
         self._group_started = 0.0
         self._pending: list[tuple[Any, ...]] = []
         self._request_text = _RequestText()
+        self._new_requests: dict[str, str] = {}  # digest -> request text, to write with the pending answers
+        self._stored_requests: set[str] = set()  # digests written by this process
 
     def _migrate(self) -> None:
         self._db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
@@ -138,20 +166,33 @@ class ResponseCache:
         self.flush()  # answers still held in memory are answers too
         found: dict[str, ProviderResponse] = {}
         keys = list(dict.fromkeys(r.cache_key() for r in requests))
-        decoded: dict[
-            str, ProviderResponse
-        ] = {}  # one decoding per stored text: identical answers are common
-        for start in range(0, len(keys), _LOOKUP_BATCH):  # one query per batch, not one per key
+        # one decoding per stored text: identical answers are common
+        decoded: dict[str, ProviderResponse] = {}
+        for key, text in self._stored(keys):
+            response = decoded.get(text)
+            if response is None:
+                response = decoded[text] = _response(text)
+            found[key] = response
+        return found
+
+    def _stored(self, keys: list[str]) -> Iterator[tuple[str, str]]:
+        """(key, answer text) of the stored answers among `keys`. When the cache holds not many more answers
+        than are asked for (a re-run of one review), one pass over the table, skipping the others, is three
+        times faster than looking each key up; otherwise one query per batch of keys, not one per key."""
+        if not keys:
+            return
+        if self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0] <= _SCAN_FACTOR * len(keys):
+            wanted = set(keys)
+            for key, text in self._db.execute("SELECT key, response_json FROM completions"):
+                if key in wanted:
+                    yield key, text
+            return
+        for start in range(0, len(keys), _LOOKUP_BATCH):
             batch = keys[start : start + _LOOKUP_BATCH]
             marks = ",".join("?" * len(batch))
-            for key, text in self._db.execute(
+            yield from self._db.execute(
                 f"SELECT key, response_json FROM completions WHERE key IN ({marks})", batch
-            ):
-                response = decoded.get(text)
-                if response is None:
-                    response = decoded[text] = _response(text)
-                found[key] = response
-        return found
+            )
 
     def put(self, request: CompletionRequest, response: ProviderResponse) -> None:
         """Store one answer. Answers are written in groups (at most _FLUSH_EVERY answers or _FLUSH_SECONDS, one
@@ -160,6 +201,9 @@ class ResponseCache:
         most the last group."""
         if not self._pending:
             self._group_started = time.monotonic()
+        template, digest = self._request_text(request)
+        if digest not in self._stored_requests:
+            self._new_requests[digest] = template
         self._pending.append(
             (
                 request.cache_key(),
@@ -169,37 +213,46 @@ class ResponseCache:
                 request.sample_index,
                 secrets.scrub(json.dumps(_plain(response), ensure_ascii=False)),
                 time.time(),
-                self._request_text(request),
+                digest,
             )
         )
         if len(self._pending) >= _FLUSH_EVERY or time.monotonic() - self._group_started >= _FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
-        """Write the answers held so far, in one transaction."""
+        """Write the answers held so far (and the requests they name), in one transaction."""
         if not self._pending:
             return
         self._db.execute("BEGIN")  # the connection autocommits: without it, every row is its own transaction
         try:
             self._db.executemany(
+                "INSERT OR IGNORE INTO requests (digest, request_json) VALUES (?, ?)",
+                self._new_requests.items(),
+            )
+            self._db.executemany(
                 "INSERT OR REPLACE INTO completions (key, provider, model, served_model, sample_index,"
-                " response_json, created_at, request_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " response_json, created_at, request_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 self._pending,
             )
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+        self._stored_requests.update(self._new_requests)
+        self._new_requests.clear()
         self._pending.clear()
 
     def entries(self) -> list[tuple[dict[str, Any], ProviderResponse]]:
         """Every stored (request, response), oldest first."""
         self.flush()
         out = []
-        for req, resp in self._db.execute(
-            "SELECT request_json, response_json FROM completions ORDER BY rowid"
+        for own, shared, sample, resp in self._db.execute(
+            "SELECT c.request_json, r.request_json, c.sample_index, c.response_json FROM completions c"
+            " LEFT JOIN requests r ON r.digest = c.request_digest ORDER BY c.rowid"
         ):
-            out.append((json.loads(req) if req else {}, _response(resp)))
+            # rows written before the requests table carry their own request text
+            text = own if own else _with_sample(shared, sample) if shared else None
+            out.append((json.loads(text) if text else {}, _response(resp)))
         return out
 
     def count(self) -> int:

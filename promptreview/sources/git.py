@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from promptreview.errors import UsageError
 
@@ -60,12 +61,31 @@ def repo_root(start: Path) -> Path:
         ) from None
 
 
+# What git said about immutable things, so a review asks it once per need: a commit found by its SHA (per
+# repository), and a file's bytes at a commit (a SHA fixes the tree, whatever the repository). Only what was
+# found is kept: a commit missing from a shallow clone may be fetched later.
+_COMMITS: dict[tuple[Path, str], str] = {}
+_FILES: dict[tuple[str, str], bytes] = {}
+_MEMO_SIZE = 256
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+
+
 def find_commit(root: Path, rev: str) -> str | None:
     """The full SHA of the commit `rev` names, or None when this checkout has no such commit."""
+    known = _COMMITS.get((root, rev)) if is_sha(rev) else None
+    if known is not None:
+        return known
     try:
-        return _text(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
+        sha = _text(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").strip()
     except GitFailed:
         return None
+    _remember(_COMMITS, (root, sha), sha)
+    return sha
 
 
 def resolve_rev(root: Path, rev: str) -> str:
@@ -156,10 +176,15 @@ def read_at(root: Path, rev: str | None, path: str) -> bytes | None:
         if real != real_root and real_root not in real.parents:
             raise UsageError(f"{path}: a symlink that resolves outside the repository; it is not followed")
         return file.read_bytes() if file.is_file() else None
+    if is_sha(rev) and (rev, path) in _FILES:
+        return _FILES[(rev, path)]
     try:
-        return _git(root, "show", f"{rev}:{path}")
+        data = _git(root, "show", f"{rev}:{path}")
     except GitFailed:
         return None
+    if is_sha(rev):
+        _remember(_FILES, (rev, path), data)
+    return data
 
 
 # -- completing a shallow checkout (CI) -----------------------------------------------------------------
