@@ -190,3 +190,20 @@ def test_lookup_finds_exactly_the_stored_answers_whether_it_scans_or_seeks(tmp_p
     found = cache.lookup(ours + unasked)
     assert set(found) == {r.cache_key() for r in ours}
     assert [found[r.cache_key()].text for r in ours] == [f'{{"n": {i}}}' for i in range(30)]
+
+
+def test_a_large_review_holds_one_task_per_slot_not_per_call():
+    """Calls wait in a queue for the `concurrency` workers: a task per call held a coroutine for every call of
+    a large review at once."""
+
+    class Counting(ScriptedProvider):
+        most = 0
+
+        async def complete(self, request, client):
+            Counting.most = max(Counting.most, len(asyncio.all_tasks()))
+            return await super().complete(request, client)
+
+    provider = Counting()
+    out = run_requests(requests(300), {"fake": provider}, None, RunSettings(concurrency=4, retry=FAST))
+    assert len(out) == 300 and provider.calls == 300 and provider.peak <= 4
+    assert Counting.most <= 4 + 2  # the workers, the run itself and the queue's join

@@ -167,23 +167,21 @@ async def _run(
         progress(done, total)
     if not pending:  # a fully cached review opens no HTTP client
         return _in_order(requests, results)
-    semaphore = asyncio.Semaphore(settings.concurrency)  # HTTP requests in flight
-    stopping = asyncio.Event()  # set on a fatal error: calls still waiting for a slot are not started
+    stopping = asyncio.Event()  # set on a fatal error: units still queued are not started
     answered = exhausted = 0
-    tasks: list[asyncio.Task[None]] = []
+    # Units wait in a queue for one of `concurrency` workers (each worker is one HTTP request in flight): a
+    # task per unit held a coroutine for every call of a large review at once (100 MB at 50,000 calls).
+    queue: asyncio.Queue[list[CompletionRequest]] = asyncio.Queue()
     limits = httpx.Limits(
         max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
     )
     async with httpx.AsyncClient(timeout=settings.timeout, limits=limits) as client:
 
-        def spawn(unit: list[CompletionRequest]) -> None:
-            tasks.append(asyncio.create_task(worker(unit)))
-
         def split(unit: list[CompletionRequest], batching: SampleBatching) -> list[CompletionRequest]:
             """The part of `unit` to ask for now, as many samples as the server gives; the rest queue up again."""
             size = batching.samples_per_request(unit[0].model.model, len(unit))
             for chunk in _chunks(unit[size:], size):
-                spawn(chunk)
+                queue.put_nowait(chunk)
             return unit[:size]
 
         def record(completion: Completion) -> None:
@@ -191,20 +189,17 @@ async def _run(
             results[completion.request.cache_key()] = completion
             done += 1
 
-        async def worker(unit: list[CompletionRequest]) -> None:
+        async def work(unit: list[CompletionRequest]) -> None:
             nonlocal answered, exhausted
             provider = providers[unit[0].model.provider]
             batching = sample_batching(provider) if len(unit) > 1 else None
-            async with semaphore:  # sized once a slot is free: by then earlier answers may have told more
-                if stopping.is_set():
-                    return
-                if batching is not None:
-                    unit = split(unit, batching)
-                try:
-                    outcome = await _call(unit, provider, batching, client, settings.retry)
-                except FatalCallError:
-                    stopping.set()
-                    raise
+            if batching is not None:  # sized when its turn comes: by then earlier answers may have told more
+                unit = split(unit, batching)
+            try:
+                outcome = await _call(unit, provider, batching, client, settings.retry)
+            except FatalCallError:
+                stopping.set()
+                raise
             if outcome.answers is None:
                 exhausted += 1
                 for i, request in enumerate(unit):
@@ -247,22 +242,34 @@ async def _run(
                 if missing:  # the server left samples out: ask again for them, as many at once as it gives
                     size = batching.samples_per_request(unit[0].model.model, len(missing)) if batching else 1
                     for chunk in _chunks(missing, size):
-                        spawn(chunk)
+                        queue.put_nowait(chunk)
             if progress:
                 progress(done, total)
 
+        async def worker() -> None:
+            while True:
+                unit = await queue.get()
+                try:
+                    if not stopping.is_set():
+                        await work(unit)
+                finally:
+                    queue.task_done()
+
         for unit in _units(pending, providers, settings.sample_batching):
-            spawn(unit)
+            queue.put_nowait(unit)
+        workers = [asyncio.create_task(worker()) for _ in range(settings.concurrency)]
+        drained = asyncio.create_task(queue.join())  # every unit done, and the samples they re-queued
         try:
-            i = 0
-            while i < len(tasks):  # workers add the samples a server left out as tasks of their own
-                await tasks[i]
-                i += 1
+            await asyncio.wait([drained, *workers], return_when=asyncio.FIRST_COMPLETED)
+            for task in workers:
+                if task.done():  # a worker ends only by raising (a fatal error): raise it here
+                    task.result()
         except FatalCallError as exc:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             raise ProviderError(f"{exc} (completed calls are cached; re-run to resume)") from None
+        finally:
+            for task in (drained, *workers):
+                task.cancel()
+            await asyncio.gather(drained, *workers, return_exceptions=True)
     return _in_order(requests, results)
 
 

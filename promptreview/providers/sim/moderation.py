@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from typing import Any
+
+from promptreview.providers.sim.wording import Prompt, says
 
 # The documented rates (docs/sim.md).
 HELPFUL_REFUSAL = 0.15  # refusal rate of a sensitive input when the prompt asks to be as helpful as possible
@@ -39,15 +40,15 @@ KEYWORDS = {
 }
 
 
-def refusal_rate(rate: float, prompt: str) -> float:
+def refusal_rate(rate: float, prompt: Prompt) -> float:
     """A sensitive input's refusal rate under "be as helpful as possible" wording drops to HELPFUL_REFUSAL."""
-    return min(rate, HELPFUL_REFUSAL) if rate > 0 and _HELPFUL.search(prompt) else rate
+    return min(rate, HELPFUL_REFUSAL) if rate > 0 and says(_HELPFUL, prompt) else rate
 
 
-def lenient(value: Any, schema: Any, prompt: str, text: str) -> Any:
+def lenient(value: Any, schema: Any, prompt: Prompt, text: str) -> Any:
     """Under benefit-of-the-doubt wording, a top-level `review` becomes `allow` (when the field's enum has it)
     for a stable LENIENT_SHIFT of inputs: the same inputs on every sample, so the labels really drift."""
-    if not isinstance(value, dict) or not isinstance(schema, dict) or not _lenient_wording(prompt):
+    if not isinstance(value, dict) or not isinstance(schema, dict) or not says(_LENIENT, prompt):
         return value
     props: dict[str, Any] = schema["properties"] if isinstance(schema.get("properties"), dict) else {}
     out = dict(value)
@@ -62,11 +63,6 @@ def lenient(value: Any, schema: Any, prompt: str, text: str) -> Any:
         ):
             out[name] = "allow"
     return out
-
-
-@lru_cache(maxsize=64)
-def _lenient_wording(prompt: str) -> bool:
-    return _LENIENT.search(prompt) is not None  # once per prompt, not once per answer
 
 
 def _stable(text: str) -> float:

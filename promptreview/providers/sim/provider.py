@@ -24,6 +24,7 @@ from promptreview.providers.sim.rules import (
     WOBBLE_PER_TEMPERATURE,
     _rates,
 )
+from promptreview.providers.sim.wording import Prompt, says
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
 
 
@@ -37,7 +38,7 @@ _RATES: dict[tuple[Any, ...], tuple[Any, list[float]]] = {}
 
 
 def _rates_memo(
-    model: SimModel, schema: Any, prompt: str, text: str, json_mode: bool, structured: bool
+    model: SimModel, schema: Any, prompt: Prompt, text: str, json_mode: bool, structured: bool
 ) -> list[float]:
     try:
         key = (
@@ -68,13 +69,14 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
     temperature = DEFAULT_TEMPERATURE if raw_temperature is None else float(raw_temperature)
     seed_request = replace(request, sample_index=0) if temperature == 0 else request
     rng = random.Random(int(seed_request.cache_key(), 16))
-    prompt = "\n".join(m.content for m in request.messages if m.role in ("system", "developer", "user"))
+    said = tuple(m.content for m in request.messages if m.role in ("system", "developer", "user"))
+    prompt = "\n".join(said)
     text = "\n".join(m.content for m in request.messages if m.role == "user")
     # shaped by the schema on the wire, else by the one outputs will be validated against (config `schema:`)
     schema = request.response_schema if request.response_schema is not None else request.expected_schema
     ov = model.overrides
     json_mode = bool(
-        schema is not None or _JSON.search(prompt) or "parse_failure" in ov or "schema_violation" in ov
+        schema is not None or says(_JSON, said) or "parse_failure" in ov or "schema_violation" in ov
     )
     wobble = ov.get("flip", min(1.0, WOBBLE_PER_TEMPERATURE * max(temperature, 0.0)))
     served = model.name
@@ -87,7 +89,7 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
 
     u = rng.random()
     structured = request.response_schema is not None
-    refusal, parse_failure, violation = _rates_memo(model, schema, prompt, text, json_mode, structured)
+    refusal, parse_failure, violation = _rates_memo(model, schema, said, text, json_mode, structured)
     if u < refusal:
         signalled = rng.random() < 0.5  # half as the provider's refusal field, half only in the text
         return ProviderResponse(
@@ -99,7 +101,7 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
         )
     builder = _Builder(schema, text, rng, wobble)
     if schema is not None:
-        value = moderation.lenient(builder.value(schema), schema, prompt, text)
+        value = moderation.lenient(builder.value(schema), schema, said, text)
     else:
         value = {"label": builder.categorical(list(_DEFAULT_LABELS), "$.label"), "summary": builder.summary}
     finish = "stop"

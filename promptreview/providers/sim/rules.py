@@ -10,6 +10,7 @@ from typing import Any
 
 from promptreview.providers.sim import moderation
 from promptreview.providers.sim.model_id import SimModel
+from promptreview.providers.sim.wording import Prompt, says
 
 JSONSchema = dict[str, Any]  # a JSON Schema as loaded: untyped JSON
 
@@ -102,7 +103,7 @@ _FORMATS = {
 def _rates(
     model: SimModel,
     schema: JSONSchema | None,
-    prompt: str,
+    prompt: Prompt,
     text: str,
     json_mode: bool,
     structured: bool = False,
@@ -116,11 +117,11 @@ def _rates(
     override is the marginal rate itself, and the wording-driven rates shrink to fit beside it.
     """
     ov = model.overrides
-    refusal = SENSITIVE_REFUSAL if _SENSITIVE.search(text) and not _NEVER_REFUSE.search(prompt) else 0.0
+    refusal = SENSITIVE_REFUSAL if _SENSITIVE.search(text) and not says(_NEVER_REFUSE, prompt) else 0.0
     refusal = moderation.refusal_rate(refusal, prompt)  # "be as helpful as possible" erodes it
-    loose = 0.0 if (structured or _STRICT.search(prompt) or not json_mode) else LOOSE_PARSE_FAILURE
+    loose = 0.0 if (structured or says(_STRICT, prompt) or not json_mode) else LOOSE_PARSE_FAILURE
     enums = [s["enum"] for s in _enum_schemas(schema)] if schema else []
-    spelled_out = all(_word(str(v)).search(prompt) for e in enums for v in e)
+    spelled_out = all(says(_word(str(v)), prompt) for e in enums for v in e)
     violation = (SPELLED_OUT_SCHEMA_VIOLATION if spelled_out else DEFAULT_SCHEMA_VIOLATION) if schema else 0.0
     if structured:
         violation = 0.0
