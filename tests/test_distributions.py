@@ -71,3 +71,28 @@ def test_the_public_fallback_for_scipys_private_binomial_agrees() -> None:
             assert special.bdtrc(k, n, p) == pytest.approx(sps.binom.sf(k, n, p), rel=1e-9, abs=1e-300)
             pmf = special.comb(n, k, exact=False) * p**k * (1.0 - p) ** (n - k)
             assert pmf == pytest.approx(sps.binom.pmf(k, n, p), rel=1e-9, abs=1e-300)
+
+
+def test_pairs_are_laid_out_as_the_multiindex_reindex_did():
+    """`_grid` puts each completion at (input, sample) as `set_index([...]).reindex(product)` did: missing pairs
+    empty, inputs outside the keys and samples outside range(K) left out."""
+    import numpy as np
+    import pandas as pd
+
+    from promptreview.engine.distribution import _grid
+
+    side = pd.DataFrame(
+        {
+            "input_id": ["b", "a", "a", "c", "b", "z"],
+            "sample": [1, 0, 2, 0, 0, 1],
+            "output": [{"x": 1}, {"x": 2}, None, {"x": 3}, {"x": 4}, {"x": 5}],
+            "output_tokens": [5.0, 6.0, np.nan, 7.0, 8.0, 9.0],
+        }
+    )
+    keys, k = ["a", "b", "c"], 2
+    index = pd.MultiIndex.from_product([keys, range(k)], names=["input_id", "sample"])
+    expected = side.set_index(["input_id", "sample"]).reindex(index)
+    got = _grid(side, "output", keys, k).tolist()
+    assert [o if isinstance(o, dict) else None for o in expected["output"].tolist()] == got
+    tokens = _grid(side, "output_tokens", keys, k)
+    assert np.array_equal(tokens, expected["output_tokens"].to_numpy(float), equal_nan=True)
