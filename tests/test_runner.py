@@ -207,3 +207,20 @@ def test_a_large_review_holds_one_task_per_slot_not_per_call():
     out = run_requests(requests(300), {"fake": provider}, None, RunSettings(concurrency=4, retry=FAST))
     assert len(out) == 300 and provider.calls == 300 and provider.peak <= 4
     assert Counting.most <= 4 + 2  # the workers, the run itself and the queue's join
+
+
+def test_certificates_are_loaded_unless_no_connection_can_be_tls(monkeypatch):
+    from types import SimpleNamespace
+
+    from promptreview.engine.run import _needs_tls
+
+    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    local = SimpleNamespace(base_url="http://127.0.0.1:8080/v1")
+    remote = SimpleNamespace(base_url="https://api.openai.com/v1")
+    sim = SimpleNamespace()  # in process: no base URL, no connection
+    assert _needs_tls({"local", "sim"}, {"local": local, "sim": sim}) is False
+    assert _needs_tls({"local", "remote"}, {"local": local, "remote": remote}) is True
+    assert _needs_tls({"odd"}, {"odd": SimpleNamespace(base_url="HTTPS://example.com")}) is True
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example:443")  # a proxy may be reached over TLS
+    assert _needs_tls({"local"}, {"local": local}) is True

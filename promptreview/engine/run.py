@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -175,7 +176,8 @@ async def _run(
     limits = httpx.Limits(
         max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
     )
-    async with httpx.AsyncClient(timeout=settings.timeout, limits=limits) as client:
+    verify = _needs_tls({r.model.provider for r in pending}, providers)
+    async with httpx.AsyncClient(timeout=settings.timeout, limits=limits, verify=verify) as client:
 
         def split(unit: list[CompletionRequest], batching: SampleBatching) -> list[CompletionRequest]:
             """The part of `unit` to ask for now, as many samples as the server gives; the rest queue up again."""
@@ -271,6 +273,24 @@ async def _run(
                 task.cancel()
             await asyncio.gather(drained, *workers, return_exceptions=True)
     return _in_order(requests, results)
+
+
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+
+
+def _needs_tls(names: set[str], providers: Mapping[str, Provider]) -> bool:
+    """False only when no connection of the run can be TLS: every provider it calls has an `http://` base URL
+    (a local server) and no proxy is configured. Loading the certificate store then costs 50-90 ms before the
+    first request for nothing; anything else keeps full verification."""
+    if any(os.environ.get(v) or os.environ.get(v.upper()) for v in _PROXY_VARIABLES):
+        return True
+    for name in names:
+        base = getattr(providers[name], "base_url", None)
+        if base is None:  # an in-process provider (`sim`) opens no connection
+            continue
+        if not isinstance(base, str) or not base.lower().startswith("http://"):
+            return True
+    return False
 
 
 def _in_order(
