@@ -22,7 +22,6 @@ from promptreview.cli.output import ProgressBar, use_color
 from promptreview.engine.review import ReviewOptions, review_changes
 from promptreview.errors import UsageError
 from promptreview.report import render
-from promptreview.report import text as text_report
 from promptreview.sources import git
 
 if TYPE_CHECKING:  # importlib.resources.abc is Python 3.11+; importlib.abc has the same class on 3.10
@@ -127,6 +126,8 @@ def demo(suite: str, folder: str) -> int:
                 progress=progress,
             )
         )
+    from promptreview.report import text as text_report  # (tabulate: loaded by the command that prints it)
+
     click.echo(text_report.render(report, color=use_color()), nl=False)
     markdown_path, html_path = work / "comment.md", work / "report.html"
     markdown_path.write_text(render(report, "markdown"), encoding="utf-8")
