@@ -93,6 +93,9 @@ def _summary(user_text: str) -> str:
     return " ".join(words[:SUMMARY_WORDS])[:120].rstrip()
 
 
+_RESOLVED: dict[tuple[int, int], tuple[Any, Any, JSONSchema]] = {}
+
+
 class _Builder:
     """Builds one answer shaped by a JSON Schema from the input text."""
 
@@ -104,8 +107,22 @@ class _Builder:
         self.summary = _summary(text)
 
     def resolve(self, schema: Any) -> JSONSchema:
+        """`schema` with its `$ref`, first non-null `anyOf`/`oneOf` option and `allOf` parts merged in. Kept per
+        (root, schema) for the review: the same few subschemas are resolved for every answer (the result is
+        only read, never changed)."""
         if not isinstance(schema, dict):
             return {}
+        key = (id(self.root), id(schema))
+        known = _RESOLVED.get(key)
+        if known is not None and known[0] is self.root and known[1] is schema:
+            return known[2]
+        resolved = self._resolve(schema)
+        if len(_RESOLVED) > 4096:
+            _RESOLVED.clear()
+        _RESOLVED[key] = (self.root, schema, resolved)  # holds both: their ids stay their own
+        return resolved
+
+    def _resolve(self, schema: JSONSchema) -> JSONSchema:
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/"):
             target: Any = self.root
