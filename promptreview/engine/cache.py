@@ -77,13 +77,20 @@ def _response(text: str) -> ProviderResponse:
     return ProviderResponse(**data)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _plain(record: Any) -> Any:
-    """`dataclasses.asdict` for these flat records, without its deep copies (it was a hot spot)."""
-    return {
-        f.name: _plain(v) if is_dataclass(v) else v
-        for f in fields(record)
-        for v in (getattr(record, f.name),)
-    }
+    """`dataclasses.asdict` for these flat records, without its deep copies (it was a hot spot), and with each
+    class's field names looked up once."""
+    names = _FIELD_NAMES.get(type(record))
+    if names is None:
+        names = _FIELD_NAMES[type(record)] = tuple(f.name for f in fields(record))
+    out = {}
+    for name in names:
+        value = getattr(record, name)
+        out[name] = _plain(value) if is_dataclass(value) else value
+    return out
 
 
 def _request_json(request: CompletionRequest) -> dict[str, Any]:
