@@ -111,3 +111,41 @@ def test_the_output_files_extension_names_the_format_unless_format_is_given(fmt,
     from promptreview.cli.output import report_format
 
     assert report_format(fmt, output) == expected
+
+
+@pytest.mark.parametrize("closed", [(1,), (2,), (1, 2)])
+def test_closed_standard_streams_keep_the_exit_code(tmp_path, closed):
+    """`>&-` / `2>&-`: Python has None for a closed stream. Nothing may crash on it (the progress bar, the colour
+    check, the final flush), and the exit code stays the review's: the report file says which."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    source = Path(__file__).resolve().parent.parent / "promptreview" / "sample_suites" / "support_triage"
+    for name in ("inputs.jsonl", "schema.json"):
+        shutil.copy(source / name, tmp_path / name)
+    (tmp_path / "prompts").mkdir()
+    for name in ("triage.prompt.yml", "triage.edited.prompt.yml"):
+        shutil.copy(source / "prompts" / name, tmp_path / "prompts" / name)
+    (tmp_path / "promptreview.yml").write_text(
+        "version: 1\nmodel: sim:triage-v1\nsamples: 2\nprompts:\n  - files: 'prompts/*.prompt.yml'\n"
+        "    suite: inputs.jsonl\n    schema: schema.json\n    sample: {size: 30, seed: 1}\n"
+    )
+    script = Path(sys.executable).parent / "promptreview"
+    env = {**os.environ, "PROMPTREVIEW_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(*args: str) -> int:
+        def close() -> None:
+            for fd in closed:
+                os.close(fd)
+
+        return subprocess.run([str(script), *args], cwd=tmp_path, env=env, preexec_fn=close).returncode
+
+    old, new = "prompts/triage.prompt.yml", "prompts/triage.edited.prompt.yml"
+    code = run("compare", old, new, "--output", "report.json")
+    verdict = json.loads((tmp_path / "report.json").read_text())["verdict"]
+    assert code == {"pass": 0, "fail": 1}[verdict]
+    assert run("compare", old, new, "--plan") == 0  # the text report to a closed stdout
+    assert run("compare", old, "missing.prompt.yml") == 2

@@ -158,12 +158,15 @@ def test_multinomial_draws_follow_the_multinomial_law(n, p):
     [
         (["b", "a", "Z", "é", True, 10, "9", "", "a b"], ["a", "é", "Z", "zz", False, "10", 1.5, " ", "A"]),
         (["a", "a\x00", "x"], ["a\x00", "b", "a"]),  # a trailing NUL is its own category
+        # unhashable labels: their strings are the categories
+        ([{"k": 1}, ["x"], "a"], ["a", {"k": 1}, None]),
     ],
 )
 def test_category_codes_are_the_sorted_string_categories(base, head):
     from promptreview.stats.shift import _category_codes
 
-    b, h = np.array(base, dtype=object), np.array(head, dtype=object)
+    b, h = np.empty(len(base), dtype=object), np.empty(len(head), dtype=object)
+    b[:], h[:] = base, head
     cats, bc, hc = _category_codes(b, h)
     expected = sorted({str(x) for x in base} | {str(x) for x in head})
     index = {c: i for i, c in enumerate(expected)}

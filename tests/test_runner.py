@@ -224,3 +224,35 @@ def test_certificates_are_loaded_unless_no_connection_can_be_tls(monkeypatch):
     assert _needs_tls({"odd"}, {"odd": SimpleNamespace(base_url="HTTPS://example.com")}) is True
     monkeypatch.setenv("HTTPS_PROXY", "https://proxy.example:443")  # a proxy may be reached over TLS
     assert _needs_tls({"local"}, {"local": local}) is True
+
+
+def _open_cache(path: str) -> str:
+    try:
+        ResponseCache(__import__("pathlib").Path(path)).close()
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        return f"{type(exc).__name__}: {exc}"
+    return "ok"
+
+
+def test_reviews_opening_an_old_cache_at_once_upgrade_it_once(tmp_path):
+    """Two reviews sharing ~/.cache may open a cache from an older version at the same moment: they take
+    turns at the migrations and none of them fails ('table already exists', 'duplicate column')."""
+    import multiprocessing
+    import sqlite3
+
+    from promptreview.engine import cache as cache_module
+
+    for attempt in range(6):
+        path = tmp_path / f"old{attempt}.sqlite"
+        db = sqlite3.connect(path)
+        db.execute("PRAGMA journal_mode=WAL")  # as the previous version left it
+        db.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+        for name, sql in cache_module._MIGRATIONS[:2]:  # what the previous version had applied
+            db.execute(sql)
+            db.execute("INSERT INTO _migrations VALUES (?, 0)", (name,))
+        db.commit()
+        db.close()
+        with multiprocessing.get_context("fork").Pool(4) as pool:
+            assert pool.map(_open_cache, [str(path)] * 4) == ["ok"] * 4
+        names = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM _migrations")}
+        assert names == {name for name, _ in cache_module._MIGRATIONS}

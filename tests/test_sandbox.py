@@ -96,3 +96,10 @@ def test_plain_template_errors_read_as_jinjas():
     huge = load_prompt("p.txt", b"{{ t }}{{ t }}")
     with pytest.raises(UsageError, match="sandbox.*over 1,000,000 characters"):
         huge.render({"t": "x" * 600_000}, "row 'r1'")
+
+
+def test_a_column_named_self_is_only_a_value():
+    """Values reach Jinja as one mapping: a suite column named `self` (or `template`) once made rendering
+    crash with "multiple values for argument 'self'"."""
+    template = load_prompt("p.txt", b"{% if x %}{{ x }}{% endif %}")
+    assert template.render({"self": "me", "x": "ok"}, "row 'r1'")[0].content == "ok"

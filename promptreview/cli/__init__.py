@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from typing import NoReturn
 
 import click
@@ -88,14 +89,20 @@ def _hard_exit(exc: SystemExit) -> NoReturn:
     cache); the standard streams are flushed here."""
     code = exc.code
     if code is not None and not isinstance(code, int):
-        sys.stderr.write(f"{code}\n")
+        _quietly(lambda: sys.stderr.write(f"{code}\n"))
         code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`| head`): nothing more can be written anyway
-            pass
+    _quietly(lambda: sys.stdout.flush())
+    _quietly(lambda: sys.stderr.flush())
     os._exit(code or 0)
+
+
+def _quietly(write: Callable[[], object]) -> None:
+    """A last write that must not change the exit code: a stream may be a closed pipe (`| head`) or missing
+    altogether (`>&-`: Python then has None for it)."""
+    try:
+        write()
+    except Exception:  # noqa: BLE001, S110 - nothing more can be written, and the exit code stays the review's
+        pass
 
 
 def _main(argv: list[str] | None) -> NoReturn:

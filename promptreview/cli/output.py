@@ -26,7 +26,7 @@ class ProgressBar:
         self.shown = 0
 
     def __call__(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty() or total == 0:
+        if sys.stderr is None or not sys.stderr.isatty() or total == 0:  # None: stderr closed (`2>&-`)
             return
         if self.bar is None:  # a new run of calls (the judges run after the prompts' calls)
             self.shown = 0
@@ -64,7 +64,7 @@ def check_output(output: str | None) -> None:
 
 def use_color() -> bool:
     """Colour on a terminal only, and never when NO_COLOR is set (https://no-color.org)."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    return sys.stdout is not None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
 def write_report(report: Report, fmt: str, output: str | None) -> None:

@@ -84,8 +84,10 @@ class _Scrubbed(io.TextIOBase):
 @contextmanager
 def scrubbed_streams() -> Iterator[None]:
     out, err = sys.stdout, sys.stderr
-    sys.stdout = _Scrubbed(out, progress=False)
-    sys.stderr = _Scrubbed(err, progress=True)
+    # a closed stream (`>&-`) is None in Python: left None, what would go there is dropped (click does) and the
+    # exit code stays the review's, instead of a crash on the first write
+    sys.stdout = _Scrubbed(out, progress=False) if out is not None else out
+    sys.stderr = _Scrubbed(err, progress=True) if err is not None else err
     try:
         yield
     finally:

@@ -147,8 +147,8 @@ class ResponseCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA busy_timeout=5000")  # first: another process may hold the file right now
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
         # WAL + NORMAL: no fsync per completed call, and still no corruption on a crash (at worst the last
         # few calls are made again)
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -160,13 +160,23 @@ class ResponseCache:
         self._stored_requests: set[str] = set()  # digests written by this process
 
     def _migrate(self) -> None:
+        """Apply the migrations not applied yet, in one write transaction: two reviews opening the same cache at
+        once (two `check` runs sharing ~/.cache) take turns, and the second finds the work done."""
         self._db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
-        done = {row[0] for row in self._db.execute("SELECT name FROM _migrations")}
-        for name, sql in _MIGRATIONS:
-            if name not in done:
-                with self._db:
+        applied = {row[0] for row in self._db.execute("SELECT name FROM _migrations")}
+        if applied >= {name for name, _ in _MIGRATIONS}:
+            return
+        self._db.execute("BEGIN IMMEDIATE")  # the write lock, before reading what is done
+        try:
+            done = {row[0] for row in self._db.execute("SELECT name FROM _migrations")}
+            for name, sql in _MIGRATIONS:
+                if name not in done:
                     self._db.execute(sql)
                     self._db.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def lookup(self, requests: list[CompletionRequest]) -> dict[str, ProviderResponse]:
         """The stored answers for these requests, by cache key (one look-up each, however often a key repeats)."""

@@ -184,7 +184,7 @@ def render(template: jinja2.Template, values: Mapping[str, Any]) -> str:
     out: list[str] = []
     size = 0
     try:
-        for chunk in template.generate(**values):
+        for chunk in template.generate(dict(values)):  # positional: a column named `self` is just a name
             size += len(chunk)
             if size > MAX_OUTPUT:
                 raise BudgetExceeded(f"the rendered text is over {MAX_OUTPUT:,} characters")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -97,7 +98,11 @@ def _category_codes(
 ) -> tuple[list[str], npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """The labels' categories (as strings, sorted) and each label's category code, for both sides."""
     labels = np.concatenate([b, h])
-    if not any(str(x).endswith("\x00") for x in set(labels.tolist())):
+    try:
+        distinct: set[Any] | None = set(labels.tolist())
+    except TypeError:  # a list or an object as a label: numpy cannot make it a string; Python can, below
+        distinct = None
+    if distinct is not None and not any(str(x).endswith("\x00") for x in distinct):
         # in C: numpy orders str by code point as Python does (but drops trailing NULs, hence the check)
         uniq, codes = np.unique(labels.astype(str), return_inverse=True)
         codes = codes.ravel()
