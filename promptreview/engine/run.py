@@ -171,7 +171,7 @@ async def _run(
     stopping = asyncio.Event()  # set on a fatal error: units still queued are not started
     answered = exhausted = 0
     # Units wait in a queue for one of `concurrency` workers (each worker is one HTTP request in flight): a
-    # task per unit held a coroutine for every call of a large review at once (100 MB at 50,000 calls).
+    # task per unit held a coroutine for every call of a large review at once (50 MB at 50,000 calls).
     queue: asyncio.Queue[list[CompletionRequest]] = asyncio.Queue()
     limits = httpx.Limits(
         max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
