@@ -54,13 +54,9 @@ def make_validator(schema: dict[str, Any] | None, where: str) -> Validator | Non
     Compiled with an empty registry; its refs are checked here, so a ref that would need a lookup fails now."""
     if schema is None:
         return None
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-        raise UsageError(f"{where}: not a valid JSON Schema at {path}: {exc.message}") from None
+    check_schema(schema, where)
     _check_refs(schema, where)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=empty_registry())
     return validator
 
