@@ -43,17 +43,26 @@ class ScoredCall:
     classification: Classification
 
 
-def classify_text(completion: Completion) -> Classification:
-    """Text mode: an answer is `ok`, a `refusal` (signalled, or written as one) or an `error`; it is never
-    parsed, so parse failures and schema violations do not exist here."""
-    if completion.response is None:
-        return Classification("error", detail=completion.error or "no response")
+def _signalled(completion: Completion) -> Classification | None:
+    """What the call itself says, in either mode: no answer (an error), or a refusal the provider signalled."""
     response = completion.response
+    if response is None:
+        return Classification("error", detail=completion.error or "no response")
     if response.refusal:
         return Classification("refusal", detail=f"provider refusal: {response.refusal}")
     if response.finish_reason in ("refusal", "content_filter"):
         return Classification("refusal", detail=f"finish_reason={response.finish_reason}")
-    text = response.text or ""
+    return None
+
+
+def classify_text(completion: Completion) -> Classification:
+    """Text mode: an answer is `ok`, a `refusal` (signalled, or written as one) or an `error`; it is never
+    parsed, so parse failures and schema violations do not exist here."""
+    signalled = _signalled(completion)
+    if signalled is not None:
+        return signalled
+    assert completion.response is not None  # a call without an answer was classified just above
+    text = completion.response.text or ""
     if _REFUSAL_TEXT.search(text[:300]):
         return Classification("refusal", detail="refusal in text")
     return Classification("ok", answer=" ".join(text.split()))
@@ -65,13 +74,11 @@ def classify(
     allow_fenced: bool = False,
     memo: dict[tuple[str, str | None], Classification] | None = None,
 ) -> Classification:
-    if completion.response is None:
-        return Classification("error", detail=completion.error or "no response")
+    signalled = _signalled(completion)
+    if signalled is not None:
+        return signalled
     response = completion.response
-    if response.refusal:
-        return Classification("refusal", detail=f"provider refusal: {response.refusal}")
-    if response.finish_reason in ("refusal", "content_filter"):
-        return Classification("refusal", detail=f"finish_reason={response.finish_reason}")
+    assert response is not None  # a call without an answer was classified just above
     text = response.text or ""
     if not text.strip():
         why = "empty response"
