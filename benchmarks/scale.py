@@ -63,34 +63,31 @@ def child(root: Path) -> None:
 
     gc.set_threshold(*cli._GC_THRESHOLD)  # what the console script sets
     spent = {"analysis": 0.0, "imports": 0.0}
-    inner = review_module._score_and_decide
 
-    def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
-        t = time.perf_counter()
+    def timed(fn, before=None):  # type: ignore[no-untyped-def]
+        """`fn`, its time added to the analysis (after `before`, whose time counts as imports)."""
+
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if before is not None:
+                t = time.perf_counter()
+                before()
+                spent["imports"] += time.perf_counter() - t
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent["analysis"] += time.perf_counter() - t
+
+        return wrapper
+
+    def import_analysis() -> None:
         # the analysis' own imports (pandas, scipy: loaded on first use) are timed apart from the analysis
         from promptreview.engine import analyse, decide, frame, quality, score  # noqa: F401
 
-        spent["imports"] += time.perf_counter() - t
-        t = time.perf_counter()
-        try:
-            return inner(*args, **kwargs)
-        finally:
-            spent["analysis"] += time.perf_counter() - t
-
-    review_module._score_and_decide = timed  # type: ignore[assignment]
-    inner_render = None
     from promptreview.report import json as json_report
 
-    inner_render = json_report.render
-
-    def timed_render(*args, **kwargs):  # type: ignore[no-untyped-def]
-        t = time.perf_counter()
-        try:
-            return inner_render(*args, **kwargs)
-        finally:
-            spent["analysis"] += time.perf_counter() - t
-
-    json_report.render = timed_render  # type: ignore[assignment]
+    review_module._score_and_decide = timed(review_module._score_and_decide, import_analysis)  # type: ignore[assignment]
+    json_report.render = timed(json_report.render)  # type: ignore[assignment]
     os.chdir(root)
     os.environ["PROMPTREVIEW_CACHE_DIR"] = str(root / "cache")
     args = ["compare", "prompts/triage.prompt.yml", "prompts/triage.edited.prompt.yml"]
