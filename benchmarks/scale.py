@@ -82,7 +82,7 @@ def child(root: Path) -> None:
 
     def import_analysis() -> None:
         # the analysis' own imports (pandas, scipy: loaded on first use) are timed apart from the analysis
-        from promptreview.engine import analyse, decide, frame, quality, score  # noqa: F401
+        from promptreview.engine.measurement import analysis as analyse  # noqa: F401
 
     from promptreview.report import json as json_report
 

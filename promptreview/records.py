@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-RATE_OUTCOMES = ("parse_failure", "schema_violation", "refusal")
+from promptreview.vocabulary import RATE_OUTCOMES as RATE_OUTCOMES  # re-exported: the stages import it here
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,25 @@ _SHARED: dict[tuple[Any, ...], tuple[Any, Any, Any, bytes]] = {}
 # The last messages tuple hashed, the shared parts it was hashed after, and the hash so far (held, so their
 # identities stay their own).
 _LAST_MESSAGES: tuple[object, object, Any] = (None, None, None)
+
+
+def sample_group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
+    """What the samples of one input share: everything but `sample_index` (the schemas by identity: a prompt
+    side's requests share its schema objects). None when a parameter value cannot be hashed."""
+    key = (
+        request.model,
+        request.messages,
+        request.params,
+        request.schema_name,
+        request.json_object,
+        id(request.response_schema),
+        id(request.expected_schema),
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 import numpy.typing as npt
 
-from promptreview.stats._common import CHUNK_CELLS, is_missing
+from promptreview.stats.primitives import CHUNK_CELLS, is_missing
 
 
 def _as_2d_objects(a: np.ndarray) -> npt.NDArray[np.object_]:

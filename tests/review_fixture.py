@@ -6,7 +6,7 @@ whose change is inconclusive; an added prompt; a rename without a change; a remo
 
 from __future__ import annotations
 
-from promptreview.report.model import (
+from promptreview.report.document import (
     CallStats,
     EvaluatorRow,
     Example,

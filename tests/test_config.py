@@ -88,7 +88,7 @@ def test_named_gate_is_gating_and_flip_can_be_made_gating():
 
 
 def test_settings_left_out_keep_their_defaults_and_given_ones_arrive():
-    from promptreview.engine.plan import ReviewOptions
+    from promptreview.engine.jobs import ReviewOptions
     from promptreview.engine.review import _settings
     from promptreview.providers.retry import RetryPolicy
 
@@ -111,7 +111,7 @@ def test_settings_left_out_keep_their_defaults_and_given_ones_arrive():
      ("sample_batching: 'off'\n", "off", False), ("sample_batching: false\n", "off", False)],
 )  # fmt: skip
 def test_sample_batching_is_auto_unless_turned_off(line, value, batching):
-    from promptreview.engine.plan import ReviewOptions
+    from promptreview.engine.jobs import ReviewOptions
     from promptreview.engine.review import _settings
 
     config = parse_config(MINIMAL + line)

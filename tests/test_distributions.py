@@ -8,7 +8,7 @@ import pytest
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon as scipy_js
 
-from promptreview.stats import _common as c
+from promptreview.stats import primitives as c
 
 
 def test_binomial_functions_equal_scipy_stats() -> None:
@@ -79,7 +79,7 @@ def test_pairs_are_laid_out_as_the_multiindex_reindex_did():
     import numpy as np
     import pandas as pd
 
-    from promptreview.engine.distribution import _grid
+    from promptreview.engine.measurement.distribution import _grid
 
     side = pd.DataFrame(
         {

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from promptreview.engine.cache import ResponseCache, default_cache_path
-from promptreview.engine.score import classify
+from promptreview.engine.execution.cache import ResponseCache, default_cache_path
+from promptreview.engine.measurement.outcomes import classify
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec
 from promptreview.sources.schemas import make_validator
 from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, make_triage_repo, prompt_yml

@@ -10,7 +10,7 @@ import pytest
 
 from promptreview.errors import UsageError
 from promptreview.sources.formats import load_prompt, load_prompts
-from promptreview.sources.prompts import check_template
+from promptreview.sources.template import check_template
 
 
 def sent(template, **row):

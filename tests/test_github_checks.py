@@ -6,7 +6,7 @@ import pytest
 
 from promptreview.github.api import connect
 from promptreview.github.checks import CheckSpec, annotations_for, gate_failures, publish_check
-from promptreview.report.model import FlipRow, PromptReport, RateRow, Report
+from promptreview.report.document import FlipRow, PromptReport, RateRow, Report
 from promptreview.verdicts import PromptVerdict, ReviewVerdict
 from tests.fakegithub import fake_github  # noqa: F401
 

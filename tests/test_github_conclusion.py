@@ -14,7 +14,7 @@ from promptreview.github.conclusion import (
     skipped,
 )
 from promptreview.github.event import Event, LabelChange
-from promptreview.report.model import Acceptance, PromptReport, Report
+from promptreview.report.document import Acceptance, PromptReport, Report
 from promptreview.verdicts import CheckConclusion, CIVerdict, PromptVerdict, ReviewVerdict
 
 ACCEPT = "promptreview/accept"

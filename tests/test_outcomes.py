@@ -1,6 +1,6 @@
 import pytest
 
-from promptreview.engine.score import classify
+from promptreview.engine.measurement.outcomes import classify
 from promptreview.errors import UsageError
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec, ProviderResponse
 from promptreview.sources.schemas import make_validator

@@ -3,7 +3,8 @@ import json
 import pytest
 
 from promptreview.errors import UsageError
-from promptreview.sources.prompts import check_template, load_prompt
+from promptreview.sources.formats import load_prompt
+from promptreview.sources.template import check_template
 
 PROMPT_YML = """
 name: Triage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from promptreview.engine.score import classify
+from promptreview.engine.measurement.outcomes import classify
 from promptreview.errors import MissingCredentials
 from promptreview.providers import create_provider
 from promptreview.providers.anthropic import AnthropicProvider, create

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from promptreview.engine.score import classify
+from promptreview.engine.measurement.outcomes import classify
 from promptreview.errors import MissingCredentials, ProviderError
 from promptreview.exitcodes import for_error
 from promptreview.providers import create_provider
@@ -254,7 +254,7 @@ def test_exhausted_retries_raise_retries_exhausted_with_the_last_error():
 
 
 def test_runner_makes_exhausted_retries_an_error_outcome_and_fatal_errors_exit_3():
-    from promptreview.engine.run import RunSettings, run_requests
+    from promptreview.engine.execution.runner import RunSettings, run_requests
 
     request = make_request(schema=SCHEMA)
     settings = RunSettings(concurrency=1, retry=RetryPolicy(max_attempts=2, base_delay=0.0, jitter=0.0))

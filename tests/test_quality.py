@@ -9,16 +9,16 @@ import re
 import numpy as np
 import pytest
 
-from promptreview.engine.evaluate import expect_passes, normalise, string_passes
-from promptreview.engine.judge import data_block, judge_request, score_answer
+from promptreview.engine.quality.checks import expect_passes, normalise, string_passes
+from promptreview.engine.quality.judges import data_block, judge_request, score_answer
 from promptreview.errors import UsageError
 from promptreview.providers.sim import moderation
 from promptreview.report import html, markdown, text
-from promptreview.report.model import EvaluatorExample, EvaluatorRow, PromptReport, RateRow, Report
+from promptreview.report.document import EvaluatorExample, EvaluatorRow, PromptReport, RateRow, Report
 from promptreview.report.serialize import to_dict
 from promptreview.sources.config import parse_config
 from promptreview.sources.evaluators import ExpectSpec, JudgeSpec, StringCheck, parse_evaluators
-from promptreview.sources.prompts import load_prompt
+from promptreview.sources.formats import load_prompt
 from promptreview.stats.scores import paired_pass_test, paired_score_test
 from promptreview.verdicts import PromptVerdict, ReviewVerdict
 from tests.reports import assert_valid_report
@@ -222,7 +222,7 @@ def test_a_failed_quality_gate_is_named_in_the_check_annotation():
 
 
 def _job(base_evaluators: str, head_evaluators: str, entry_extra: str = ""):
-    from promptreview.engine.plan import PromptJob, Side
+    from promptreview.engine.jobs import PromptJob, Side
     from promptreview.records import ModelSpec
     from promptreview.sources.suites import SuiteRow, SuiteSample
 
@@ -242,7 +242,7 @@ def _job(base_evaluators: str, head_evaluators: str, entry_extra: str = ""):
 
 
 def test_a_pull_request_is_checked_with_the_bases_evaluators():
-    from promptreview.engine.evaluate import plan_quality
+    from promptreview.engine.quality.checks import plan_quality
 
     def ev(name: str, value: str) -> str:
         return f"  - {{name: {name}, string: {{contains: '{value}'}}}}\n"

@@ -14,7 +14,7 @@ import pytest
 from cmarkgfm.cmark import Options
 
 from promptreview.report import markdown, render
-from promptreview.report.model import Example, Report
+from promptreview.report.document import Example, Report
 from tests.review_fixture import regression, review
 
 GOLDEN = Path(__file__).parent / "golden"

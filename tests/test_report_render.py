@@ -3,7 +3,7 @@ import math
 import re
 
 from promptreview.report import render
-from promptreview.report.model import CallStats, Example, FlipRow, PromptReport, RateRow, Report, ShiftRow
+from promptreview.report.document import CallStats, Example, FlipRow, PromptReport, RateRow, Report, ShiftRow
 
 EVIL = "prompts/<img src=x onerror=alert(1)>@octocat #12 [x](http://evil).prompt.yml"
 
@@ -156,7 +156,7 @@ def test_terminal_colour_only_when_asked_and_never_with_no_color(monkeypatch):
 
 
 def test_no_infinite_detectable_increase_is_printed():
-    from promptreview.report.model import Estimate, PromptEstimate, SideEstimate
+    from promptreview.report.document import Estimate, PromptEstimate, SideEstimate
 
     side = SideEstimate("sim:x", 10, 5, 100, 50, None)
     prompt = PromptEstimate(

@@ -90,7 +90,7 @@ def test_fair_coin_sums_are_binomial_half(count):
     and over several words."""
     from scipy import stats as sps
 
-    from promptreview.stats._common import fair_coin_sums
+    from promptreview.stats.primitives import fair_coin_sums
 
     r = 100_000
     draws = fair_coin_sums(np.random.default_rng(count), np.array([count, 3]), r)
@@ -110,7 +110,7 @@ def test_fair_coin_sums_are_binomial_half(count):
 
 
 def test_fair_coin_sums_edge_cases():
-    from promptreview.stats._common import fair_coin_sums
+    from promptreview.stats.primitives import fair_coin_sums
 
     rng = np.random.default_rng(0)
     assert fair_coin_sums(rng, np.array([0, 0]), 5).tolist() == [[0, 0]] * 5
@@ -122,7 +122,7 @@ def test_fair_coin_sums_edge_cases():
 
 
 def test_missing_mask_is_is_missing_of_every_element():
-    from promptreview.stats._common import is_missing, missing_mask
+    from promptreview.stats.primitives import is_missing, missing_mask
 
     values = [None, float("nan"), np.float64("nan"), np.float32("nan"), 1.0, 0, "a", "", True, False]
     values += [[float("nan")], {"a": None}, float("inf"), np.float32(1), (None,)]
@@ -138,7 +138,7 @@ def test_missing_mask_is_is_missing_of_every_element():
 def test_multinomial_draws_follow_the_multinomial_law(n, p):
     """Conditional binomials give Multinomial(n, p): every row sums to n, and each category's count is
     Binomial(n, p_j) (mean and variance), with the multinomial's covariance -n p_i p_j between categories."""
-    from promptreview.stats._common import multinomial_draws
+    from promptreview.stats.primitives import multinomial_draws
 
     r = 100_000
     p = np.array(p)

@@ -3,8 +3,8 @@ import dataclasses
 
 import pytest
 
-from promptreview.engine.cache import ResponseCache
-from promptreview.engine.run import RunSettings, run_requests
+from promptreview.engine.execution.cache import ResponseCache
+from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.errors import ProviderError
 from promptreview.providers.base import FatalCallError, RetryableCallError
 from promptreview.providers.retry import RetryPolicy
@@ -130,7 +130,7 @@ def test_stored_request_text_is_the_scrubbed_encoding_of_each_request(monkeypatc
     import json as _json
 
     from promptreview import secrets
-    from promptreview.engine.cache import _request_json, _RequestText, _with_sample
+    from promptreview.engine.execution.cache import _request_json, _RequestText, _with_sample
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-abcdefghijklmnop123456")
     secrets.remember_env({"OPENAI_API_KEY": "sk-test-abcdefghijklmnop123456"})
@@ -212,7 +212,7 @@ def test_a_large_review_holds_one_task_per_slot_not_per_call():
 def test_certificates_are_loaded_unless_no_connection_can_be_tls(monkeypatch):
     from types import SimpleNamespace
 
-    from promptreview.engine.run import _needs_tls
+    from promptreview.engine.execution.runner import _needs_tls
 
     for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
@@ -240,7 +240,7 @@ def test_reviews_opening_an_old_cache_at_once_upgrade_it_once(tmp_path):
     import multiprocessing
     import sqlite3
 
-    from promptreview.engine import cache as cache_module
+    from promptreview.engine.execution import cache as cache_module
 
     for attempt in range(6):
         path = tmp_path / f"old{attempt}.sqlite"

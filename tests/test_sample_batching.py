@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from promptreview.engine.cache import ResponseCache
-from promptreview.engine.run import RunSettings, run_requests
+from promptreview.engine.execution.cache import ResponseCache
+from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.providers.chat_completions import split_usage
 from promptreview.providers.openai import OpenAIProvider
 from promptreview.providers.retry import RetryPolicy
@@ -284,8 +284,8 @@ def test_concurrency_counts_http_requests(tmp_path):
 
 
 def test_reports_say_how_many_requests_when_fewer_than_completions():
-    from promptreview.report.common import batched_line
-    from promptreview.report.model import CallStats
+    from promptreview.report.document import CallStats
+    from promptreview.report.wording import batched_line
 
     assert batched_line(CallStats(total=720, cached=0, requests=240), "; ") == "; 720 made in 240 requests"
     assert batched_line(CallStats(total=720, cached=360, requests=120), ", ") == ", 360 made in 120 requests"

@@ -7,7 +7,7 @@ import pytest
 
 from promptreview.errors import UsageError
 from promptreview.sources import sandbox
-from promptreview.sources.prompts import load_prompt
+from promptreview.sources.formats import load_prompt
 
 BOMBS = {
     "string repetition": "{{ 'x' * 10**8 }}",
@@ -76,7 +76,7 @@ VALUES = [
 @pytest.mark.parametrize("source", PLAIN)
 @pytest.mark.parametrize("values", VALUES)
 def test_plain_templates_render_exactly_as_jinja_does(source, values):
-    from promptreview.sources import prompts
+    from promptreview.sources import template as prompts
 
     assert prompts._substitution(source) is not None  # the fast path is taken
     assert prompts.render_jinja(source, values) == sandbox.render(prompts._compiled(source), values)
@@ -84,7 +84,7 @@ def test_plain_templates_render_exactly_as_jinja_does(source, values):
 
 @pytest.mark.parametrize("source", NOT_PLAIN)
 def test_anything_beyond_a_bare_name_is_rendered_by_jinja(source):
-    from promptreview.sources import prompts
+    from promptreview.sources import template as prompts
 
     assert prompts._substitution(source) is None
 

@@ -9,10 +9,10 @@ import json
 import pandas as pd
 import pytest
 
-from promptreview.engine import textual
-from promptreview.engine.modes import output_mode
-from promptreview.engine.plan import Side
-from promptreview.engine.score import classify_text
+from promptreview.engine.jobs import Side
+from promptreview.engine.measurement import text_features as textual
+from promptreview.engine.measurement.outcomes import classify_text
+from promptreview.engine.planning.output_mode import output_mode
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec, ProviderResponse
 from promptreview.sources.config import SampleSpec
 from promptreview.sources.formats import load_prompt

@@ -17,11 +17,11 @@ import json
 import numpy as np
 import pytest
 
-from promptreview.engine.analyse import PromptStats, _side_rate, analyse_prompt
-from promptreview.engine.frame import build_frame
-from promptreview.engine.plan import PlannedCall
+from promptreview.engine.jobs import PlannedCall
+from promptreview.engine.measurement.analysis import PromptStats, _side_rate, analyse_prompt
+from promptreview.engine.measurement.frame import build_frame
+from promptreview.engine.measurement.outcomes import Classification, ScoredCall
 from promptreview.engine.review import ReviewOptions, review_files
-from promptreview.engine.score import Classification, ScoredCall
 from promptreview.providers import sim
 from promptreview.records import Completion, CompletionRequest, ModelSpec, ProviderResponse, Usage
 from promptreview.report.json import render

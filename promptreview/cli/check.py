@@ -10,7 +10,7 @@ import click
 from promptreview.cli.options import shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.review import ReviewOptions, review_changes
-from promptreview.report.model import Report
+from promptreview.report.document import Report
 from promptreview.sources import git
 
 

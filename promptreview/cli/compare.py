@@ -11,7 +11,7 @@ from promptreview.cli.options import shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.review import ReviewOptions, review_files
 from promptreview.errors import UsageError
-from promptreview.report.model import Report
+from promptreview.report.document import Report
 from promptreview.sources import git, paths
 from promptreview.sources.config import Config, PromptEntry, SampleSpec, load_config
 

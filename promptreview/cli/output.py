@@ -15,7 +15,7 @@ import click
 from promptreview import exitcodes, secrets
 from promptreview.errors import ProviderError, UsageError
 from promptreview.report import render
-from promptreview.report.model import Report, error_report
+from promptreview.report.document import Report, error_report
 
 
 class ProgressBar:

@@ -6,14 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from promptreview.engine.plan import Listed, PromptJob, ReviewPlan
+from promptreview.engine.jobs import Listed, PromptJob, ReviewPlan
 from promptreview.records import ModelSpec
-from promptreview.report.model import Estimate, PromptReport, Report
+from promptreview.report.document import Estimate, PromptReport, Report
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 
 if TYPE_CHECKING:  # decide loads pandas and scipy, which a review that analyses nothing never needs
-    from promptreview.engine.decide import Decision
+    from promptreview.engine.gates.decision import Decision
 
 SIMULATED_NOTE = "simulated model: the numbers come from promptreview's embedded `sim` model, not a real LLM"
 NOTHING_TO_REVIEW = "nothing to review: no prompt file covered by the config changed"

@@ -12,29 +12,25 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from promptreview.engine import assemble, judge, policy
-from promptreview.engine.cache import ResponseCache, default_cache_path
-from promptreview.engine.evaluate import QualityPlan, check_values
-from promptreview.engine.plan import (
-    ProgressCallback,
-    PromptJob,
-    ReviewOptions,
-    ReviewPlan,
-    plan_changes,
-    plan_files,
-)
-from promptreview.engine.run import RunSettings, run_requests
+from promptreview.engine import assemble
+from promptreview.engine.execution.cache import ResponseCache, default_cache_path
+from promptreview.engine.execution.runner import RunSettings, run_requests
+from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewOptions, ReviewPlan
+from promptreview.engine.planning import policy
+from promptreview.engine.planning.plan import plan_changes, plan_files
+from promptreview.engine.quality import judges as judge
+from promptreview.engine.quality.checks import QualityPlan, check_values
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import Completion, CompletionRequest
-from promptreview.report.model import PromptReport, Report, SequentialInfo
+from promptreview.report.document import PromptReport, Report, SequentialInfo
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
 
 if TYPE_CHECKING:  # analyse loads pandas and scipy
-    from promptreview.engine.analyse import PromptStats
-    from promptreview.engine.score import ScoredCall
+    from promptreview.engine.measurement.analysis import PromptStats
+    from promptreview.engine.measurement.outcomes import ScoredCall
 
 __all__ = ["ReviewOptions", "review_changes", "review_files"]
 
@@ -85,7 +81,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         keys = [r.cache_key() for r in requests]  # a hash of the whole request: computed once here
         uncached = set(keys) - set(known)
         if opts.plan_only:
-            from promptreview.engine import estimate
+            from promptreview.engine.planning import forecast as estimate
 
             planned = estimate.before_run(plan.jobs, uncached, config, plan.providers)
             return assemble.report(
@@ -164,10 +160,10 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
 
 def _import_analysis() -> None:
     try:
-        from promptreview.engine import decide, estimate  # noqa: F401
-        from promptreview.engine.analyse import analyse_prompt  # noqa: F401
-        from promptreview.engine.frame import build_frame  # noqa: F401
-        from promptreview.engine.score import score_job  # noqa: F401
+        from promptreview.engine.gates import decision as decide  # noqa: F401
+        from promptreview.engine.measurement.analysis import analyse_prompt  # noqa: F401
+        from promptreview.engine.measurement.frame import build_frame  # noqa: F401
+        from promptreview.engine.measurement.outcomes import score_job  # noqa: F401
     except Exception:  # noqa: BLE001  the main thread imports them again and reports any error itself
         return
 
@@ -226,11 +222,12 @@ def _score_and_decide(
     providers: Mapping[str, Provider],
 ) -> tuple[list[PromptReport], list[str]]:
     # pandas and scipy load only when there is something to analyse
-    from promptreview.engine import decide, estimate
-    from promptreview.engine.analyse import analyse_prompt
-    from promptreview.engine.frame import build_frame
-    from promptreview.engine.quality import evaluator_rows
-    from promptreview.engine.score import score_job
+    from promptreview.engine.gates import decision as decide
+    from promptreview.engine.measurement.analysis import analyse_prompt
+    from promptreview.engine.measurement.frame import build_frame
+    from promptreview.engine.measurement.outcomes import score_job
+    from promptreview.engine.planning import forecast as estimate
+    from promptreview.engine.quality.results import evaluator_rows
 
     scored = {job.index: score_job(job, by_job[job.index], config.allow_fenced) for job in plan.jobs}
     work = judge.JudgeWork()
@@ -298,7 +295,7 @@ def _unpinned_note(job: PromptJob, result: PromptStats) -> PromptStats:
 
 def _with_own_schema_note(job: PromptJob, scored: Sequence[ScoredCall], allow_fenced: bool) -> PromptJob:
     """When the head's own schema differs from the contract (the base's), say what it would have judged."""
-    from promptreview.engine.score import classify
+    from promptreview.engine.measurement.outcomes import classify
     from promptreview.sources.schemas import make_validator
 
     head = job.head

@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from promptreview.engine.cache import ResponseCache
-from promptreview.engine.plan import ProgressCallback, PromptJob, ReviewPlan
-from promptreview.engine.run import RunSettings, run_requests
-from promptreview.engine.score import score_job
+from promptreview.engine.execution.cache import ResponseCache
+from promptreview.engine.execution.runner import RunSettings, run_requests
+from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewPlan
+from promptreview.engine.measurement.outcomes import score_job
 from promptreview.providers.base import Provider
 from promptreview.records import RATE_OUTCOMES, Completion, ProviderResponse
-from promptreview.report.model import SequentialInfo
+from promptreview.report.document import SequentialInfo
 from promptreview.sources.config import Config
 from promptreview.sources.suites import SuiteRow
 

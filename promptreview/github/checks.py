@@ -17,7 +17,7 @@ from github import GithubException
 from github.Repository import Repository
 
 from promptreview.github.api import describe
-from promptreview.report.model import PromptReport, Report
+from promptreview.report.document import PromptReport, Report
 from promptreview.report.quality import evaluator_label
 from promptreview.verdicts import CheckConclusion, PromptVerdict
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from promptreview.exitcodes import ExitCode, for_ci
 from promptreview.github.event import Event
-from promptreview.report.model import Acceptance, CISection, Report
+from promptreview.report.document import Acceptance, CISection, Report
 from promptreview.verdicts import (
     CONCLUSIONS,
     CheckConclusion,

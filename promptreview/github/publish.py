@@ -23,8 +23,8 @@ from promptreview.github.comment import publish_sticky
 from promptreview.github.conclusion import CIResult
 from promptreview.github.event import Event
 from promptreview.github.summary import Log, append_step_summary, write_outputs
+from promptreview.report.document import Report
 from promptreview.report.escape import escape_md
-from promptreview.report.model import Report
 from promptreview.report.serialize import to_json_text
 from promptreview.verdicts import PromptVerdict
 

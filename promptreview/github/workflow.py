@@ -27,8 +27,8 @@ from promptreview.github.prepare import Prepared, cache_key, prepare
 from promptreview.github.publish import Publisher, write_ci_report
 from promptreview.github.summary import Log, Sink, write_outputs
 from promptreview.report import html, markdown
+from promptreview.report.document import Report, error_report
 from promptreview.report.escape import code_block
-from promptreview.report.model import Report, error_report
 from promptreview.sources import git
 from promptreview.verdicts import CIVerdict, ReviewVerdict, acceptable
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promptreview.report.model import Report
+from promptreview.report.document import Report
 
 FORMATS = ("text", "markdown", "json", "html")
 

@@ -11,11 +11,22 @@ from html import escape
 from typing import Any
 
 from promptreview.report.charts import RateBar, delta_chart, distribution_chart, rate_chart
-from promptreview.report.common import (
+from promptreview.report.document import Example, PromptReport, Report, ShiftRow, StratumRow
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    note_line,
+    strata_line,
+)
+from promptreview.report.wording import (
     P_VALUE_NOTE,
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
+    SUMMARY_HEADERS,
     batched_line,
     cost_line,
     failed_gate,
@@ -36,18 +47,9 @@ from promptreview.report.common import (
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
+    summary_cells,
     title,
-)
-from promptreview.report.model import Example, PromptReport, Report, ShiftRow, StratumRow
-from promptreview.report.overview import SUMMARY_HEADERS, summary_cells, top_change
-from promptreview.report.quality import (
-    EVALUATOR_HEADERS,
-    QUALITY_P_NOTE,
-    evaluator_cells,
-    example_lines,
-    judge_line,
-    note_line,
-    strata_line,
+    top_change,
 )
 
 _STYLE = """

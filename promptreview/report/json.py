@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from promptreview.report.model import Report
+from promptreview.report.document import Report
 from promptreview.report.serialize import to_json_text
 
 

@@ -14,11 +14,23 @@ from __future__ import annotations
 
 import re
 
-from promptreview.report.common import (
+from promptreview.report.document import Example, PromptReport, Report, StratumRow
+from promptreview.report.escape import code_block, code_span, escape_html, escape_md, quote_block
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    note_line,
+    strata_line,
+)
+from promptreview.report.wording import (
     P_VALUE_NOTE,
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
+    SUMMARY_HEADERS,
     WEIGHTED_WORDS,
     batched_line,
     cost_line,
@@ -39,20 +51,10 @@ from promptreview.report.common import (
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
+    summary_cells,
     title,
+    top_change,
     verdict_key,
-)
-from promptreview.report.escape import code_block, code_span, escape_html, escape_md, quote_block
-from promptreview.report.model import Example, PromptReport, Report, StratumRow
-from promptreview.report.overview import SUMMARY_HEADERS, summary_cells, top_change
-from promptreview.report.quality import (
-    EVALUATOR_HEADERS,
-    QUALITY_P_NOTE,
-    evaluator_cells,
-    example_lines,
-    judge_line,
-    note_line,
-    strata_line,
 )
 
 ICONS = {

@@ -4,8 +4,8 @@ escapes them its own way (the names, inputs and outputs may come from a pull req
 
 from __future__ import annotations
 
-from promptreview.report.common import pct, pp, pval
-from promptreview.report.model import EvaluatorExample, EvaluatorRow
+from promptreview.report.document import EvaluatorExample, EvaluatorRow
+from promptreview.report.wording import pct, pp, pval
 
 EVALUATOR_HEADERS = ["check", "kind", "base", "head", "change", "95% CI", "p (adj.)", "gate"]
 QUALITY_P_NOTE = (

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
-from promptreview.report.model import (
+from promptreview.report.document import (
     SCHEMA_VERSION,
     CISection,
     EvaluatorRow,

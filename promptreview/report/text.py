@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from promptreview.report.common import (
+from promptreview.report.document import Estimate, Example, PromptReport, Report
+from promptreview.report.quality import (
+    EVALUATOR_HEADERS,
+    QUALITY_P_NOTE,
+    evaluator_cells,
+    example_lines,
+    judge_line,
+    note_line,
+    strata_line,
+)
+from promptreview.report.wording import (
     P_VALUE_NOTE,
     RATE_HEADERS,
     SHIFT_HEADERS,
+    SUMMARY_HEADERS,
     batched_line,
     cost_line,
     detectable,
@@ -31,19 +42,10 @@ from promptreview.report.common import (
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
+    summary_cells,
     title,
+    top_change,
     verdict_key,
-)
-from promptreview.report.model import Estimate, Example, PromptReport, Report
-from promptreview.report.overview import SUMMARY_HEADERS, summary_cells, top_change
-from promptreview.report.quality import (
-    EVALUATOR_HEADERS,
-    QUALITY_P_NOTE,
-    evaluator_cells,
-    example_lines,
-    judge_line,
-    note_line,
-    strata_line,
 )
 
 COLORS = {

@@ -29,12 +29,11 @@ stats; stats.holm(...)``), the modules are an implementation detail:
 * ``decision``: the pass / warn / fail rule of one gated rate;
 * ``sequential``: anytime-valid e-processes that stop a sequential review early (import it from its
   module: ``from promptreview.stats.sequential import decide_look``);
-* ``_common``: resampling limits and the missing-value rule shared by the modules above.
+* ``primitives``: resampling limits and the missing-value rule shared by the modules above.
 """
 
 from __future__ import annotations
 
-from ._common import EXACT_MAX_NONZERO as EXACT_MAX_NONZERO
 from .decision import gate_decision
 from .flips import FlipResult, flip_rate, flip_vs_noise, flip_vs_noise_codes, noise_floor
 from .multiplicity import benjamini_hochberg, holm
@@ -46,6 +45,7 @@ from .power import (
     underpowered,
     weighting_design_effect,
 )
+from .primitives import EXACT_MAX_NONZERO as EXACT_MAX_NONZERO
 from .proportions import clustered_wilson, wilson_interval
 from .shift import ShiftResult, categorical_shift, length_shift, numeric_shift, stuart_maxwell
 from .weighting import input_weights, is_proportional, weighted_rate

@@ -24,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from ._common import CHUNK_CELLS, is_missing, multinomial_draws
+from .primitives import CHUNK_CELLS, is_missing, multinomial_draws
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from ._common import (
+from .primitives import (
     CHUNK_CELLS,
     EXACT_MAX_NONZERO,
     binom_cdf,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ._common import norm_isf, norm_ppf
+from .primitives import norm_isf, norm_ppf
 
 
 def min_detectable_increase(

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from ._common import norm_ppf
+from .primitives import norm_ppf
 
 
 def _z(conf: float) -> float:

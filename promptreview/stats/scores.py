@@ -15,8 +15,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from ._common import t_ppf
 from .paired import _sign_flip_test, paired_rate_test
+from .primitives import t_ppf
 
 FloatArray = npt.NDArray[np.float64]
 

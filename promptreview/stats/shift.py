@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._common import (
+from .primitives import (
     CHUNK_CELLS,
     EXACT_MAX_NONZERO,
     chi2_sf,

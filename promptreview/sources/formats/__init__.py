@@ -19,8 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 from promptreview.errors import UsageError
-from promptreview.sources.formats import common, dotprompt, github_models, langchain, plain, prompty
-from promptreview.sources.prompts import PromptTemplate
+from promptreview.sources.formats import dotprompt, github_models, langchain, plain, prompty
+from promptreview.sources.formats import reading as common
+from promptreview.sources.template import PromptTemplate
 
 SUPPORTED = (
     "GitHub Models .prompt.yml/.prompt.yaml, chat-message arrays (.json/.yaml), Prompty (.prompty), "

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from promptreview.errors import UsageError
-from promptreview.sources.formats import common, picoschema
+from promptreview.sources.formats import picoschema
+from promptreview.sources.formats import reading as common
 from promptreview.sources.formats.mustache import HANDLEBARS
-from promptreview.sources.prompts import ROLES, PromptTemplate
+from promptreview.sources.template import ROLES, PromptTemplate
 
 _MARKERS = re.compile(r"(<<<dotprompt:(?:role:[a-z]+|history))>>>")
 _PARTS = re.compile(r"<<<dotprompt:(?:media:url|section)[^>]*>>>")

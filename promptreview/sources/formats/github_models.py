@@ -12,8 +12,8 @@ from typing import Any
 
 from promptreview.errors import UsageError
 from promptreview.sources.evaluators import parse_evaluators
-from promptreview.sources.formats import common
-from promptreview.sources.prompts import PromptTemplate
+from promptreview.sources.formats import reading as common
+from promptreview.sources.template import PromptTemplate
 
 RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 SUFFIXES = (".prompt.yml", ".prompt.yaml")

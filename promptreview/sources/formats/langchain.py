@@ -16,7 +16,7 @@ from typing import Any
 from promptreview.errors import UsageError
 from promptreview.sources import sandbox
 from promptreview.sources.formats.mustache import MUSTACHE
-from promptreview.sources.prompts import JINJA, Engine, PromptTemplate, TemplateProblem
+from promptreview.sources.template import JINJA, Engine, PromptTemplate, TemplateProblem
 
 _ROLES = {
     "SystemMessagePromptTemplate": "system",

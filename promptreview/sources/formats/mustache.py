@@ -16,7 +16,7 @@ from typing import Any
 
 from dotpromptz_handlebars import EscapeFunction, Handlebars, HelperOptions, SafeString
 
-from promptreview.sources.prompts import Engine, TemplateProblem
+from promptreview.sources.template import Engine, TemplateProblem
 
 _TAG = re.compile(r"\{\{(\{?)~?\s*(.*?)\s*~?\}?\}\}", re.DOTALL)
 _HELPERS = {"role", "history", "section", "media", "json", "if", "unless", "each", "with", "ifEquals",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from promptreview.sources.prompts import PromptTemplate
+from promptreview.sources.template import PromptTemplate
 
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 

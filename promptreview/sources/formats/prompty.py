@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from promptreview.errors import UsageError
-from promptreview.sources.formats import common, mustache
-from promptreview.sources.prompts import JINJA, PromptTemplate
+from promptreview.sources.formats import mustache
+from promptreview.sources.formats import reading as common
+from promptreview.sources.template import JINJA, PromptTemplate
 
 _BOUNDARY = re.compile(
     r"^\s*#?\s*(system|user|assistant|developer)"

@@ -193,10 +193,3 @@ def check_template(template: PromptTemplate, columns: AbstractSet[str], suite: s
             f"{template.path}: template variable '{missing[0]}' is not a column of {suite} "
             f"(columns: {', '.join(sorted(columns)) or 'none'})"
         )
-
-
-def load_prompt(path: str, data: bytes) -> PromptTemplate:
-    """Parse a prompt file holding one prompt (see `sources.formats`, where every format is read)."""
-    from promptreview.sources.formats import load_prompt as load  # formats build on this module
-
-    return load(path, data)

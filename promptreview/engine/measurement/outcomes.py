@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 from jsonschema.protocols import Validator
 
-from promptreview.engine.plan import PlannedCall, PromptJob
+from promptreview.engine.jobs import PlannedCall, PromptJob
 from promptreview.records import Completion
 from promptreview.sources.schemas import make_validator
 

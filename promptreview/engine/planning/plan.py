@@ -7,13 +7,21 @@ columns, schemas, model specs (the provider is created, so an unknown provider f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from promptreview.engine import contract, policy
-from promptreview.engine.modes import mode_note, output_mode
+from promptreview.engine.jobs import (
+    Listed,
+    PlannedCall,
+    PromptJob,
+    ReviewOptions,
+    ReviewPlan,
+    Side,
+)
+from promptreview.engine.planning import policy
+from promptreview.engine.planning.output_mode import mode_note, output_mode
 from promptreview.errors import UsageError
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
@@ -22,82 +30,9 @@ from promptreview.sources import paths
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
-from promptreview.sources.prompts import PromptTemplate, check_template
 from promptreview.sources.schemas import load_schema, make_validator, resolve_refs
 from promptreview.sources.suites import SuiteRow, SuiteSample, load_rows, sample_suite
-
-ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
-
-
-@dataclass(frozen=True)
-class ReviewOptions:
-    """What a front-end asks of a review (flags over the config)."""
-
-    repo_root: Path
-    env: Mapping[str, str]  # provider keys, base URLs, cache location: the front-end's environment, passed in
-    config_path: str = "promptreview.yml"  # repo-relative
-    config_rev: str | None = None  # read the config (and suites) from this revision: CI passes the base SHA
-    base: str | None = None
-    head: str | None = None  # None = the working tree
-    model: str | None = None
-    samples: int | None = None
-    seed: int | None = None
-    concurrency: int | None = None
-    use_cache: bool = True
-    plan_only: bool = False
-    progress: ProgressCallback | None = None
-    judge_review: bool = False  # `--judge`: head's changed judge over base's outputs
-    sequential: bool | None = None  # --sequential; None: the config's `sequential`
-
-
-@dataclass(frozen=True)
-class Side:
-    """One version of one prompt: its template, the model it runs on, and its schema."""
-
-    name: str  # base | head
-    template: PromptTemplate
-    model: ModelSpec
-    params: Mapping[str, Any]
-    schema: dict[str, Any] | None  # what outputs are validated against
-    sends_schema: bool  # the prompt file itself declares it, so it goes on the wire
-    # the schema this side's own files declare, when the base's contract (`schema`) differs from it: what goes
-    # on the wire, and what the report says the head's schema would have judged
-    own_schema: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class PlannedCall:
-    """One model call of the review, and where its answer belongs."""
-
-    job: int  # index of its `PromptJob` in the plan
-    side: str  # base | head
-    input_id: str
-    stratum: str
-    sample: int  # 0..K-1
-    request: CompletionRequest
-
-
-@dataclass(frozen=True)
-class PromptJob:
-    """One prompt file to review: both sides over the same sampled inputs."""
-
-    index: int
-    path: str
-    change: str  # modified | added | renamed
-    old_path: str | None
-    suite_sample: SuiteSample  # the inputs both sides run on
-    sides: tuple[Side, ...]  # (base, head), or (head,) for an added prompt
-    samples: int  # K: completions per input and side
-    calls: tuple[PlannedCall, ...]
-    notes: tuple[str, ...]
-    entry: PromptEntry | None = None  # the config entry that covers it (its quality checks)
-    output_mode: str = "json"  # json | text: what the answers are scored as
-    warnings: tuple[str, ...] = ()  # what reading the prompt files and the suite noticed
-    variables: frozenset[str] = frozenset()  # suite columns the templates use (examples carry only these)
-
-    @property
-    def head(self) -> Side:
-        return self.sides[-1]
+from promptreview.sources.template import PromptTemplate, check_template
 
 
 @dataclass(frozen=True)
@@ -107,34 +42,6 @@ class Version:
     side: str  # base | head
     template: PromptTemplate
     rev: str | None  # None: the working tree
-
-
-@dataclass(frozen=True)
-class Listed:
-    """A changed prompt with nothing to run (removed, renamed without a change): listed in the report."""
-
-    path: str
-    change: str
-    old_path: str | None
-    note: str
-    # a prompt leaving the review (removed, or moved out of the globs): by default it needs the accept label
-    needs_acceptance: bool = False
-
-
-@dataclass(frozen=True)
-class ReviewPlan:
-    jobs: tuple[PromptJob, ...]
-    listed: tuple[Listed, ...]
-    providers: Mapping[str, Provider]  # by provider name, for every model a side runs on
-    analysis_seed: int  # seeds the permutation tests (the sample's own seed is in each suite sample)
-
-    @property
-    def calls(self) -> list[PlannedCall]:
-        return [call for job in self.jobs for call in job.calls]
-
-    @property
-    def models(self) -> set[ModelSpec]:
-        return {side.model for job in self.jobs for side in job.sides}
 
 
 class _Planner:
@@ -222,7 +129,7 @@ class _Planner:
                 schema = load_schema(where.parent, None, where.name)
             else:
                 own = load_schema(self.root, rev, entry.schema)  # this side's version: it must be valid too
-                schema = contract.config_schema(self.root, self.contract_rev, entry.schema, rev)
+                schema = config_schema(self.root, self.contract_rev, entry.schema, rev)
         params = {**self.config.params, **template.params}
         model = self.model(template, entry)
         policy.check_params(params, model.provider, template.path)
@@ -255,7 +162,7 @@ class _Planner:
         suite = self.suite(entry, versions)
         sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
         self.check_models(path, sides, entry)
-        sides, contract_notes = contract.under_contract(sides)
+        sides, contract_notes = under_contract(sides)
         notes = [*suite.notes, *contract_notes]
         warnings = [w for v in versions for w in v.template.warnings]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
@@ -368,3 +275,41 @@ def plan_files(
     ]
     job = planner.job(0, new, "modified", old if old != new else None, entry, versions)
     return planner.plan([job], [])
+
+
+# -- the base commit owns the contract: a pull request is judged by the schema its base commit holds ------
+# A config-named schema file is read at the base for both sides, and a prompt whose own schema changed is
+# validated against the base's on both sides (the head's own still goes on the wire, and the report says what
+# it would have judged). See docs/security.md.
+
+
+def config_schema(root: Path, contract_rev: str | None, raw: str, rev: str | None) -> dict[str, Any]:
+    """A config-named schema file, read at the contract's revision (the base commit), not the side's own:
+    a pull request cannot loosen the schema it is judged by. A file the base lacks is read at `rev`."""
+    if contract_rev is not None and contract_rev != rev:
+        try:
+            return load_schema(root, contract_rev, raw)
+        except UsageError as exc:
+            if "does not exist" not in str(exc):
+                raise
+    return load_schema(root, rev, raw)
+
+
+def under_contract(sides: tuple[Side, ...]) -> tuple[tuple[Side, ...], list[str]]:
+    """Both sides judged by the base side's schema (the head's own goes on the wire); the notes say so."""
+    if len(sides) < 2:
+        return sides, []
+    base, head = sides
+    contract = base.schema if base.schema is not None else head.schema
+    head_own = head.own_schema if head.own_schema is not None else head.schema
+    if head.schema == contract and head_own == contract:
+        return sides, []
+    notes = [
+        "the output schema changed in this pull request: both sides are validated against the base "
+        "commit's schema" + ("" if base.schema is not None else " (the base had none: the head's, for both)")
+    ]
+    sides = (
+        replace(base, schema=contract),
+        replace(head, schema=contract, own_schema=head_own),
+    )
+    return sides, notes

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from promptreview.records import RATE_OUTCOMES
-from promptreview.report.model import Example
+from promptreview.report.document import Example
 
 
 def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: int = 5) -> list[Example]:

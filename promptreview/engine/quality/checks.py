@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from promptreview.engine.plan import PromptJob
-from promptreview.engine.score import ScoredCall
+from promptreview.engine.jobs import PromptJob
+from promptreview.engine.measurement.outcomes import ScoredCall
 from promptreview.errors import UsageError
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.sources.evaluators import (

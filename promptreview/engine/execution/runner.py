@@ -27,12 +27,12 @@ from typing import Any
 import httpx
 
 from promptreview import secrets
-from promptreview.engine.cache import ResponseCache
-from promptreview.engine.plan import ProgressCallback
+from promptreview.engine.execution.cache import ResponseCache
+from promptreview.engine.jobs import ProgressCallback
 from promptreview.errors import ProviderError
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
-from promptreview.records import Completion, CompletionRequest, ProviderResponse
+from promptreview.records import Completion, CompletionRequest, ProviderResponse, sample_group_key
 
 # Calls that used up their retries before the provider answered a single one: it is down, not flaky. Stop then,
 # rather than retry every remaining call (minutes of backoff for a verdict that can only be "error").
@@ -90,25 +90,6 @@ async def _call(
             None, secrets.scrub(str(exc.last)), exc.attempts, (time.perf_counter() - started) * 1000
         )
     return _Outcome(answers, None, attempts, (time.perf_counter() - started) * 1000)
-
-
-def sample_group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
-    """What the samples of one input share: everything but `sample_index` (the schemas by identity: a prompt
-    side's requests share its schema objects). None when a parameter value cannot be hashed."""
-    key = (
-        request.model,
-        request.messages,
-        request.params,
-        request.schema_name,
-        request.json_object,
-        id(request.response_schema),
-        id(request.expected_schema),
-    )
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
 
 
 def _units(

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-from promptreview.sources.prompts import PromptTemplate
-
-if TYPE_CHECKING:  # plan imports this module
-    from promptreview.engine.plan import Side
+from promptreview.engine.jobs import Side
+from promptreview.sources.template import PromptTemplate
 
 # An explicit request for JSON in the prompt's own words: "respond in JSON", "clean, parseable JSON", "a JSON
 # object", ... (a prompt that only mentions JSON in passing, "summarise this JSON document", is not one)

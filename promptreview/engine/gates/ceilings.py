@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from promptreview.engine.analyse import PromptStats
+from promptreview.engine.measurement.analysis import PromptStats
 from promptreview.records import RATE_OUTCOMES
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, worse

@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from promptreview.engine import policy
-from promptreview.engine.evaluate import COMPLETION_VAR, QualityPlan, plan_quality
-from promptreview.engine.plan import PromptJob, ReviewPlan
-from promptreview.engine.score import ScoredCall
+from promptreview.engine.jobs import PromptJob, ReviewPlan
+from promptreview.engine.measurement.outcomes import ScoredCall
+from promptreview.engine.planning import policy
+from promptreview.engine.quality.checks import COMPLETION_VAR, QualityPlan, plan_quality
 from promptreview.errors import UsageError
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from promptreview.engine.score import Classification, ScoredCall
+from promptreview.engine.measurement.outcomes import Classification, ScoredCall
 
 COLUMNS = [
     "prompt",

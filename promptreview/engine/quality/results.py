@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from promptreview import stats
-from promptreview.engine.evaluate import Check, QualityPlan
-from promptreview.report.model import EvaluatorExample, EvaluatorRow
+from promptreview.engine.quality.checks import Check, QualityPlan
+from promptreview.report.document import EvaluatorExample, EvaluatorRow
 from promptreview.sources.suites import SuiteSample
 from promptreview.stats.scores import paired_pass_test, paired_score_test
 

@@ -6,17 +6,28 @@ from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 from promptreview import stats
-from promptreview.engine.plan import PromptJob
-from promptreview.engine.power import design_effect, gate_family
-from promptreview.engine.run import sample_group_key
+from promptreview.engine.jobs import PromptJob
 from promptreview.providers import pricing
 from promptreview.providers.base import Provider, sample_batching
-from promptreview.records import RATE_OUTCOMES, Completion, CompletionRequest
-from promptreview.report.model import Estimate, PromptEstimate, SideEstimate, StratumEstimate
+from promptreview.records import RATE_OUTCOMES, Completion, CompletionRequest, sample_group_key
+from promptreview.report.document import Estimate, PromptEstimate, SideEstimate, StratumEstimate
 from promptreview.sources.config import Config
 
 DEFAULT_OUTPUT_TOKENS = 200  # used when no max_tokens is set; a triage-sized JSON answer
 ASSUMED_BASE_RATE = 0.05  # a plan cannot know the base rate yet
+
+
+def gate_family(config: Config, compared: int) -> int:
+    """The nominal Holm family the detectable increases assume: every gated rate of every compared prompt
+    (the same number `--plan` uses, so the plan and the report agree for the same sample)."""
+    return max(sum(1 for name in RATE_OUTCOMES if config.gates[name].gating) * compared, 1)
+
+
+def design_effect(weighted: bool, strata: Sequence[tuple[int, int]]) -> float:
+    """Kish's design effect of the stratum weights, (population, sampled) per stratum; 1.0 unweighted."""
+    if not weighted or len(strata) < 2:
+        return 1.0
+    return stats.weighting_design_effect([p for p, _ in strata], [n for _, n in strata])
 
 
 def _estimate_tokens(request: CompletionRequest) -> tuple[int, int]:

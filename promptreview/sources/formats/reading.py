@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from promptreview.errors import UsageError
-from promptreview.sources.prompts import ROLES
+from promptreview.sources.template import ROLES
 
 # Every spelling a format uses for a model parameter -> the neutral name
 PARAM_NAMES = {

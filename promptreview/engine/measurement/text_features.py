@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from promptreview import stats
-from promptreview.engine.distribution import shift_row
-from promptreview.report.model import ShiftRow
+from promptreview.engine.measurement.distribution import shift_row
+from promptreview.report.document import ShiftRow
 
 LANGUAGE_FIELD = "(answer language)"
 LENGTH_FIELD = "(answer length, characters)"

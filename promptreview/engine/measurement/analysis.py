@@ -17,12 +17,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from promptreview import stats
-from promptreview.engine import textual
-from promptreview.engine.distribution import shift_rows
-from promptreview.engine.examples import examples, failure_details
-from promptreview.engine.frame import side_inputs, side_positions
+from promptreview.engine.measurement import text_features as textual
+from promptreview.engine.measurement.distribution import shift_rows
+from promptreview.engine.measurement.examples import examples, failure_details
+from promptreview.engine.measurement.frame import side_inputs, side_positions
 from promptreview.records import RATE_OUTCOMES
-from promptreview.report.model import (
+from promptreview.report.document import (
     CallStats,
     EvaluatorRow,
     Example,

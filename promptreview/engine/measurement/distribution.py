@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from promptreview import stats
-from promptreview.report.model import ShiftRow
+from promptreview.report.document import ShiftRow
 
 OUTPUT_TOKENS_FIELD = "(output tokens)"
 _EMPTY: dict[str, Any] = {}  # stands for an output that is not a JSON object (never written to)

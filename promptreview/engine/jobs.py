@@ -1,0 +1,117 @@
+"""The records a review's stages hand each other: what a front-end asks (`ReviewOptions`), and the plan
+(`ReviewPlan` of `PromptJob`s, each with its `Side`s and `PlannedCall`s, and the `Listed` prompts with nothing
+to run). A leaf: it imports no stage, so every stage can import it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from promptreview.providers.base import Provider
+from promptreview.records import CompletionRequest, ModelSpec
+from promptreview.sources.config import PromptEntry
+from promptreview.sources.suites import SuiteSample
+from promptreview.sources.template import PromptTemplate
+
+ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """What a front-end asks of a review (flags over the config)."""
+
+    repo_root: Path
+    env: Mapping[str, str]  # provider keys, base URLs, cache location: the front-end's environment, passed in
+    config_path: str = "promptreview.yml"  # repo-relative
+    config_rev: str | None = None  # read the config (and suites) from this revision: CI passes the base SHA
+    base: str | None = None
+    head: str | None = None  # None = the working tree
+    model: str | None = None
+    samples: int | None = None
+    seed: int | None = None
+    concurrency: int | None = None
+    use_cache: bool = True
+    plan_only: bool = False
+    progress: ProgressCallback | None = None
+    judge_review: bool = False  # `--judge`: head's changed judge over base's outputs
+    sequential: bool | None = None  # --sequential; None: the config's `sequential`
+
+
+@dataclass(frozen=True)
+class Side:
+    """One version of one prompt: its template, the model it runs on, and its schema."""
+
+    name: str  # base | head
+    template: PromptTemplate
+    model: ModelSpec
+    params: Mapping[str, Any]
+    schema: dict[str, Any] | None  # what outputs are validated against
+    sends_schema: bool  # the prompt file itself declares it, so it goes on the wire
+    # the schema this side's own files declare, when the base's contract (`schema`) differs from it: what goes
+    # on the wire, and what the report says the head's schema would have judged
+    own_schema: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """One model call of the review, and where its answer belongs."""
+
+    job: int  # index of its `PromptJob` in the plan
+    side: str  # base | head
+    input_id: str
+    stratum: str
+    sample: int  # 0..K-1
+    request: CompletionRequest
+
+
+@dataclass(frozen=True)
+class PromptJob:
+    """One prompt file to review: both sides over the same sampled inputs."""
+
+    index: int
+    path: str
+    change: str  # modified | added | renamed
+    old_path: str | None
+    suite_sample: SuiteSample  # the inputs both sides run on
+    sides: tuple[Side, ...]  # (base, head), or (head,) for an added prompt
+    samples: int  # K: completions per input and side
+    calls: tuple[PlannedCall, ...]
+    notes: tuple[str, ...]
+    entry: PromptEntry | None = None  # the config entry that covers it (its quality checks)
+    output_mode: str = "json"  # json | text: what the answers are scored as
+    warnings: tuple[str, ...] = ()  # what reading the prompt files and the suite noticed
+    variables: frozenset[str] = frozenset()  # suite columns the templates use (examples carry only these)
+
+    @property
+    def head(self) -> Side:
+        return self.sides[-1]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A changed prompt with nothing to run (removed, renamed without a change): listed in the report."""
+
+    path: str
+    change: str
+    old_path: str | None
+    note: str
+    # a prompt leaving the review (removed, or moved out of the globs): by default it needs the accept label
+    needs_acceptance: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewPlan:
+    jobs: tuple[PromptJob, ...]
+    listed: tuple[Listed, ...]
+    providers: Mapping[str, Provider]  # by provider name, for every model a side runs on
+    analysis_seed: int  # seeds the permutation tests (the sample's own seed is in each suite sample)
+
+    @property
+    def calls(self) -> list[PlannedCall]:
+        return [call for job in self.jobs for call in job.calls]
+
+    @property
+    def models(self) -> set[ModelSpec]:
+        return {side.model for job in self.jobs for side in job.sides}
