@@ -77,7 +77,7 @@ def before_run(
         )
         # the smallest increase each gate catches with 80 % power: significant after Holm over the gated
         # rates AND above its margin
-        detectable = {
+        detectable: dict[str, float] = {
             name: stats.min_detectable_increase(
                 n,
                 job.samples,
