@@ -15,9 +15,10 @@ from promptreview import exitcodes
 from promptreview.errors import MissingCredentials, ProviderError, UsageError
 from promptreview.exitcodes import ExitCode
 from promptreview.verdicts import CIVerdict, ReviewVerdict
+from tests.conftest import REPO
 from tests.reports import assert_valid_report
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+README = (REPO / "README.md").read_text("utf-8")
 
 
 def readme_exit_codes() -> dict[int, str]:

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_installed
+from tests.conftest import REPO, run_installed
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+README = (REPO / "README.md").read_text()
 
 
 def test_help_lists_every_command_and_readme_documents_them(tmp_path):
@@ -123,7 +123,7 @@ def test_closed_standard_streams_keep_the_exit_code(tmp_path, closed):
     import subprocess
     import sys
 
-    source = Path(__file__).resolve().parent.parent / "promptreview" / "sample_suites" / "support_triage"
+    source = REPO / "promptreview" / "sample_suites" / "support_triage"
     for name in ("inputs.jsonl", "schema.json"):
         shutil.copy(source / name, tmp_path / name)
     (tmp_path / "prompts").mkdir()

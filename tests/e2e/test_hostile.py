@@ -12,11 +12,11 @@ import sqlite3
 import pytest
 
 from promptreview import secrets
+from tests.e2e.test_ci import CI, ci, labeled, run  # noqa: F401
+from tests.e2e.test_openai import OPENAI_MODEL, openai_answer
 from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, make_triage_repo, prompt_yml
 from tests.fakegithub import FakeGitHub, fake_github  # noqa: F401
 from tests.servers import Reply, ScriptedServer, openai_compatible_handler
-from tests.test_ci import CI, ci, labeled, run  # noqa: F401
-from tests.test_e2e_openai import OPENAI_MODEL, openai_answer
 
 pytestmark = pytest.mark.e2e
 

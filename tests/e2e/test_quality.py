@@ -14,6 +14,7 @@ import threading
 
 import pytest
 
+from tests.conftest import REPO
 from tests.reports import assert_valid_report
 from tests.servers import (
     Reply,
@@ -349,9 +350,8 @@ def test_bad_quality_config_is_exit_2_before_any_call(git_repo, run_cli, quality
 def test_the_moderation_sample_suite_catches_lost_refusals_and_label_drift(run_cli, tmp_path):
     """The shipped suite on `sim`: the "more helpful" edit keeps the format and fails on what matters."""
     import shutil
-    from pathlib import Path
 
-    suite = Path(__file__).resolve().parents[1] / "promptreview" / "sample_suites" / "content_moderation"
+    suite = REPO / "promptreview" / "sample_suites" / "content_moderation"
     shutil.copytree(suite, tmp_path / "promptreview" / "sample_suites" / "content_moderation")
     base = "promptreview/sample_suites/content_moderation/prompts/moderate.prompt.yml"
     head = "promptreview/sample_suites/content_moderation/prompts/moderate.edited.prompt.yml"
@@ -471,9 +471,8 @@ def test_a_sequential_review_never_stops_for_futility_while_a_quality_gate_could
     """Loose rate gates make 'no gated rate can still rise past its margin' true early; the must-refuse and
     expectation gates, which the e-process does not follow, must still get every input and fail."""
     import shutil
-    from pathlib import Path
 
-    suite = Path(__file__).resolve().parents[1] / "promptreview" / "sample_suites" / "content_moderation"
+    suite = REPO / "promptreview" / "sample_suites" / "content_moderation"
     where = tmp_path / "promptreview" / "sample_suites" / "content_moderation"
     shutil.copytree(suite, where)
     config = where / "promptreview.yml"

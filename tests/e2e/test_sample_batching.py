@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
+from tests.e2e.test_openai import OPENAI_MODEL, openai_answer
 from tests.e2e_helpers import LOOSE, make_triage_repo, prompt_yml
 from tests.reports import assert_valid_report
 from tests.servers import RecordedRequest, Reply, ScriptedServer, openai_chat_completion, openai_error
-from tests.test_e2e_openai import OPENAI_MODEL, openai_answer
 
 pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
 

@@ -13,9 +13,9 @@ import yaml
 
 from promptreview.cli.ci import ci as ci_command
 from tests.conftest import REPO
+from tests.e2e.test_ci import CI
 from tests.e2e_helpers import STRICT, make_triage_repo, prompt_yml
 from tests.fakegithub import fake_github  # noqa: F401
-from tests.test_ci import CI
 
 pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
 

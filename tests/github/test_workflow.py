@@ -11,7 +11,7 @@ from pathlib import Path
 from promptreview.exitcodes import ExitCode
 from promptreview.github.workflow import Settings, run
 from tests.conftest import REPO
-from tests.test_github_summary import read_outputs
+from tests.github.test_summary import read_outputs
 
 
 def settings(tmp_path: Path, event_name: str, payload: dict, **kw: object) -> Settings:

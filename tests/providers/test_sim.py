@@ -13,7 +13,6 @@ import importlib.util
 import json
 import random
 from collections import Counter
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -22,8 +21,9 @@ from scipy.stats import binom
 from promptreview.errors import UsageError
 from promptreview.providers import sim
 from promptreview.records import CompletionRequest, Message, ModelSpec
+from tests.conftest import REPO
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 SUITE = ROOT / "promptreview" / "sample_suites" / "support_triage"
 SCHEMA = json.loads((SUITE / "schema.json").read_text("utf-8"))
 ROWS = [json.loads(line) for line in (SUITE / "inputs.jsonl").read_text("utf-8").splitlines()]
