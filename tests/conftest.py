@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -31,6 +32,22 @@ def sealed_env(tmp_path_factory, monkeypatch):
         if name.startswith(("OPENAI_", "ANTHROPIC_", "OLLAMA_", "GITHUB_", "PROMPTREVIEW_")):
             monkeypatch.delenv(name, raising=False)
     yield
+
+
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch) -> list[float]:
+    """No test sleeps through a retry's backoff: every wait a retry policy without a `sleep` of its own asks for
+    (a whole review's, in-process through the CLI or not) is recorded here instead, for the test to assert."""
+    from promptreview.providers import retry
+
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+        await asyncio.sleep(0)  # still gives the other calls their turn, as a real wait does
+
+    monkeypatch.setattr(retry, "wait", record)
+    return waits
 
 
 class GitRepo:

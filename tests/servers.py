@@ -444,10 +444,8 @@ def call(provider: Any, request: Any, *, timeout: float = 5.0, max_attempts: int
 
     async def go() -> Called:
         async with httpx.AsyncClient(timeout=timeout) as client:
-            policy = RetryPolicy(max_attempts=max_attempts, base_delay=0.01, max_delay=60.0)
-            response, attempts = await call_with_retries(
-                lambda: provider.complete(request, client), policy, sleep=no_sleep
-            )
+            policy = RetryPolicy(max_attempts=max_attempts, base_delay=0.01, max_delay=60.0, sleep=no_sleep)
+            response, attempts = await call_with_retries(lambda: provider.complete(request, client), policy)
             return Called(response, attempts, sleeps)
 
     return asyncio.run(go())

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from promptreview.providers.base import Provider
+from promptreview.providers.retry import RetryPolicy
 from promptreview.records import CompletionRequest, ModelSpec
 from promptreview.sources.config import PromptEntry
 from promptreview.sources.suites import SuiteSample
@@ -37,6 +38,9 @@ class ReviewOptions:
     progress: ProgressCallback | None = None
     judge_review: bool = False  # `--judge`: head's changed judge over base's outputs
     sequential: bool | None = None  # --sequential; None: the config's `sequential`
+    # the retry policy the config's `retry:` settings are laid over; a caller that passes one with its own `sleep`
+    # sees every delay of the review instead of sleeping through it
+    retry: RetryPolicy = RetryPolicy()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from promptreview.engine.quality import judges as judge
 from promptreview.engine.quality.checks import QualityPlan, check_values
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
-from promptreview.providers.retry import RetryPolicy
 from promptreview.records import Completion, CompletionRequest
 from promptreview.report.document import PromptReport, Report, SequentialInfo
 from promptreview.sources.changes import changed_prompts, compare_points
@@ -55,7 +54,7 @@ def review_files(
 
 def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
     spec = config.retry
-    policy = RetryPolicy()
+    policy = opts.retry
     return RunSettings(
         concurrency=opts.concurrency or config.concurrency,
         retry=replace(

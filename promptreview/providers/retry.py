@@ -2,7 +2,8 @@
 
 The runner wraps each call in `call_with_retries`: a `RetryableCallError` is retried after `RetryPolicy.delay`
 (the server's `retry-after-ms` / `retry-after` when it sent one, read by `parse_retry_after`), a
-`FatalCallError` passes straight through. Which failures are retryable is decided where the HTTP exchange is
+`FatalCallError` passes straight through. The policy also says how to wait (`RetryPolicy.sleep`, else `wait`), so
+a caller (the tests) can see every delay a review asks for without sleeping through it. Which failures are retryable is decided where the HTTP exchange is
 classified, in `providers/http.py`.
 """
 
@@ -22,6 +23,13 @@ import httpx
 from promptreview.providers.base import RetryableCallError
 
 T = TypeVar("T")
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def wait(seconds: float) -> None:
+    """How a retry waits when its policy names no `sleep`: the one real sleep of a review. Looked up when a retry
+    waits, so the test suite replaces it (tests/conftest.py) and no test sleeps through a real backoff."""
+    await asyncio.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -30,6 +38,7 @@ class RetryPolicy:
     base_delay: float = 0.5  # seconds before the first retry
     max_delay: float = 30.0
     jitter: float = 0.5  # +- share of the delay drawn at random
+    sleep: Sleep | None = None  # how to wait between attempts; None: `wait` (asyncio.sleep)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
@@ -46,11 +55,7 @@ class RetriesExhausted(Exception):
         self.attempts = attempts
 
 
-async def call_with_retries(
-    call: Callable[[], Awaitable[T]],
-    policy: RetryPolicy,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> tuple[T, int]:
+async def call_with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy) -> tuple[T, int]:
     """Run `call` until it succeeds; return (result, attempts). FatalCallError passes straight through."""
     attempt = 0
     while True:
@@ -60,7 +65,7 @@ async def call_with_retries(
         except RetryableCallError as exc:
             if attempt >= policy.max_attempts:
                 raise RetriesExhausted(exc, attempt) from exc
-            await sleep(policy.delay(attempt, exc.retry_after))
+            await (policy.sleep or wait)(policy.delay(attempt, exc.retry_after))
 
 
 # -- what the server asked for ---------------------------------------------------------------------------

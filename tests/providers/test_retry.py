@@ -67,9 +67,23 @@ def test_call_with_retries_counts_attempts_and_sleeps_as_asked():
     async def sleep(seconds):
         sleeps.append(seconds)
 
-    policy = RetryPolicy(max_attempts=5, base_delay=0.1, jitter=0.0)
-    assert asyncio.run(call_with_retries(call, policy, sleep=sleep)) == ("ok", 3)
+    policy = RetryPolicy(max_attempts=5, base_delay=0.1, jitter=0.0, sleep=sleep)
+    assert asyncio.run(call_with_retries(call, policy)) == ("ok", 3)
     assert sleeps == [2.0, 0.2]
+
+
+def test_a_policy_without_its_own_sleep_waits_through_the_module_wait(retry_waits):
+    # the suite's conftest puts a recorder in `retry.wait`: what a whole review run through the CLI waits
+    busy = [RetryableCallError("503", status=503), RetryableCallError("429", status=429, retry_after=4.0)]
+
+    async def call():
+        if busy:
+            raise busy.pop(0)
+        return "ok"
+
+    policy = RetryPolicy(base_delay=0.25, jitter=0.0)
+    assert asyncio.run(call_with_retries(call, policy)) == ("ok", 3)
+    assert retry_waits == [0.25, 4.0]
 
 
 def test_call_with_retries_gives_up_and_lets_fatal_errors_through():
@@ -80,7 +94,7 @@ def test_call_with_retries_gives_up_and_lets_fatal_errors_through():
         return None
 
     with pytest.raises(RetriesExhausted) as info:
-        asyncio.run(call_with_retries(always_busy, RetryPolicy(max_attempts=3), sleep=sleep))
+        asyncio.run(call_with_retries(always_busy, RetryPolicy(max_attempts=3, sleep=sleep)))
     assert info.value.attempts == 3 and "gave up after 3 attempts" in str(info.value)
 
     calls = []
@@ -90,7 +104,7 @@ def test_call_with_retries_gives_up_and_lets_fatal_errors_through():
         raise FatalCallError("bad key", status=401)
 
     with pytest.raises(FatalCallError):
-        asyncio.run(call_with_retries(fatal, RetryPolicy(max_attempts=3), sleep=sleep))
+        asyncio.run(call_with_retries(fatal, RetryPolicy(max_attempts=3, sleep=sleep)))
     assert calls == [1]
 
 
