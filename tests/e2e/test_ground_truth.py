@@ -97,7 +97,7 @@ def expected_rate(counts: Counter, kind: str, channel: str | None = None) -> flo
 
 
 @pytest.mark.parametrize("samples", [1, 3])
-def test_every_rate_equals_the_ground_truth(git_repo, run_cli, samples):
+def test_every_rate_equals_the_ground_truth(git_repo, run_cli, retry_waits, samples):
     make_triage_repo(git_repo, model=f"openai:{MODEL}", samples=samples, extra="max_error_rate: 0.5\n")
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
     git_repo.commit("loosen")
@@ -118,6 +118,7 @@ def test_every_rate_equals_the_ground_truth(git_repo, run_cli, samples):
         sum(counts["base"][k] for k in KINDS) == sum(counts["head"][k] for k in KINDS) == n_inputs * samples
     )
     assert counts["base"]["error"] > 0 and counts["head"]["parse_failure"] > 0  # the mixture really is mixed
+    assert retry_waits and set(retry_waits) == {0.001}  # each retry waits what the server asked (unslept)
     assert prompt["calls"]["total"] == 2 * n_inputs * samples
     assert prompt["calls"]["failed"] == counts["base"]["error"] + counts["head"]["error"]
     for kind in ("parse_failure", "schema_violation", "refusal", "error"):

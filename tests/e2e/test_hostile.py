@@ -512,13 +512,16 @@ def test_terminal_output_escapes_control_characters(git_repo, run_cli):
     assert "\x1b" not in result.out + result.err
 
 
-def test_a_model_answer_quoting_the_key_is_scrubbed_before_markdown_escaping(git_repo, run_cli):
+def test_a_model_answer_quoting_the_key_is_scrubbed_before_markdown_escaping(git_repo, run_cli, retry_waits):
     """A model answer that quotes the key: neither the key nor its Markdown-escaped form (`_` → `\\_`) is shown
     (answers are scrubbed as they arrive, before they are scored, cached or reported)."""
     key = "sk-proj-under_scored_KEY_0123456789abcdef"
 
     def echo_key(body: dict) -> str:
-        data = json.loads(openai_answer(body))
+        answer = openai_answer(body)
+        if not answer.startswith("{"):  # the loosened prompt's prose answers
+            return f"{answer} My key is {key}."
+        data = json.loads(answer)
         data["summary"] = f"my key is {key}"
         return json.dumps(data)
 
@@ -530,6 +533,6 @@ def test_a_model_answer_quoting_the_key_is_scrubbed_before_markdown_escaping(git
         result = run_cli(
             ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "markdown"], git_repo.root, env
         )
-    assert server.requests
+    assert server.requests and not retry_waits  # every answer quoted the key, none failed
     for form in (key, key.replace("_", "\\_"), "under_scored", "under\\_scored"):
         assert form not in result.out + result.err, form

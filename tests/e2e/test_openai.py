@@ -233,15 +233,13 @@ def test_json_object_response_format_reaches_the_wire(git_repo, run_cli):
     assert len(head) == len(formats) // 2  # only the head side asks for it
 
 
-def test_unreachable_provider_exits_3_quickly_and_still_writes_a_report(git_repo, run_cli):
+def test_unreachable_provider_exits_3_quickly_and_still_writes_a_report(git_repo, run_cli, retry_waits):
     import socket
 
     with socket.socket() as probe:  # a port nothing listens on: connection refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    make_triage_repo(
-        git_repo, model=f"openai:{OPENAI_MODEL}", extra="retry: {max_attempts: 2, base_delay: 0.01}\n"
-    )
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")  # the default retry policy
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
     git_repo.commit()
     env = {"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1", "OPENAI_API_KEY": "sk-test"}
@@ -249,3 +247,5 @@ def test_unreachable_provider_exits_3_quickly_and_still_writes_a_report(git_repo
     assert result.code == 3
     assert "answered none of the first 5 calls" in result.err and len(result.err.strip().splitlines()) == 1
     assert report["verdict"] == "error" and report["prompts"] == [] and "answered none" in report["error"]
+    # 5 attempts a call, after 0.5 s doubling (+-50 %): 4 waits for each of the first 5 calls, none slept here
+    assert len(retry_waits) >= 4 * 5 and 0.25 <= min(retry_waits) and max(retry_waits) <= 4 * 1.5
