@@ -311,9 +311,19 @@ def _openai_openapi() -> dict:
         return yaml.load(handle, Loader=loader)
 
 
-@functools.cache
+# functools.cache does not hold a second caller back while the first computes: the server's threads answering
+# the first requests at once each parsed the 3 MB description (1.5 s apiece, 12 s for a review's 8 threads)
+_openai_lock = threading.Lock()
+
+
 def openai_validator(name: str):
     """A JSON Schema 2020-12 validator for `#/components/schemas/<name>` of OpenAI's OpenAPI 3.1 description."""
+    with _openai_lock:
+        return _openai_validator(name)
+
+
+@functools.cache
+def _openai_validator(name: str):
     import jsonschema
     import referencing
     import referencing.jsonschema
