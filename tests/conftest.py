@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,32 @@ import pytest
 from tests.fixtures_path import FIXTURES  # noqa: F401  (re-exported for the tests)
 
 REPO = Path(__file__).resolve().parent.parent
+E2E_FOLDER = Path(__file__).resolve().parent / "e2e"
+_current = {"e2e": False}  # whether the running test carries the e2e marker (one test at a time per process)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test in tests/e2e/ is an e2e test, marked or not."""
+    for item in items:
+        if item.path.is_relative_to(E2E_FOLDER):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def whole_reviews_are_e2e(request, monkeypatch):
+    """A test that runs a whole review carries the e2e marker, or fails here, so `-m "not e2e"` stays the fast
+    tier: in-process, every review (check, compare, ci, demo, or the engine called directly) passes through
+    `engine.review._review`; the console script starts through `run_installed`."""
+    marked = request.node.get_closest_marker("e2e") is not None
+    monkeypatch.setitem(_current, "e2e", marked)
+    if marked:
+        return
+    from promptreview.engine import review
+
+    def unmarked(*args, **kwargs):
+        pytest.fail(f"{request.node.nodeid} runs a whole review: mark it @pytest.mark.e2e", pytrace=False)
+
+    monkeypatch.setattr(review, "_review", unmarked)
 
 
 @pytest.fixture(autouse=True)
@@ -113,9 +140,19 @@ def run_cli(capsys, monkeypatch):
     return run
 
 
-def run_installed(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Result:
-    """Run the installed console script in a subprocess, as a user (or the acceptance check) would."""
+def run_installed(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> Result:
+    """Run the installed console script in a subprocess, as a user (or the acceptance check) would. The one way
+    the tests start it: only a test with the e2e marker may (a process start and its imports cost a second)."""
+    if not _current["e2e"]:
+        pytest.fail("this test starts the console script: mark it @pytest.mark.e2e", pytrace=False)
     script = Path(sys.executable).parent / "promptreview"
     full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run([str(script), *args], cwd=cwd, capture_output=True, text=True, env=full_env)
+    proc = subprocess.run(
+        [str(script), *args], cwd=cwd, capture_output=True, text=True, env=full_env, preexec_fn=preexec_fn
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)

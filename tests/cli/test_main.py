@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 
 from tests.conftest import REPO, run_installed
@@ -7,16 +5,16 @@ from tests.conftest import REPO, run_installed
 README = (REPO / "README.md").read_text()
 
 
-def test_help_lists_every_command_and_readme_documents_them(tmp_path):
-    result = run_installed(["--help"], tmp_path)
+def test_help_lists_every_command_and_readme_documents_them(tmp_path, run_cli):
+    result = run_cli(["--help"], tmp_path)
     assert result.code == 0
     for command in ("check", "compare", "ci", "init"):
         assert command in result.out
         assert f"promptreview {command}" in README
 
 
-def test_shared_options_are_documented():
-    result = run_installed(["check", "--help"], Path.cwd())
+def test_shared_options_are_documented(tmp_path, run_cli):
+    result = run_cli(["check", "--help"], tmp_path)
     for option in (
         "--config",
         "--model",
@@ -34,8 +32,8 @@ def test_shared_options_are_documented():
         assert option in README
 
 
-def test_check_outside_git_is_a_usage_error(tmp_path):
-    result = run_installed(["check"], tmp_path)
+def test_check_outside_git_is_a_usage_error(tmp_path, run_cli):
+    result = run_cli(["check"], tmp_path)
     assert result.code == 2
     assert (
         result.err.strip().startswith("promptreview: error:") and "not inside a git repository" in result.err
@@ -43,10 +41,10 @@ def test_check_outside_git_is_a_usage_error(tmp_path):
     assert "Traceback" not in result.err
 
 
-def test_compare_without_suite_or_config(tmp_path):
+def test_compare_without_suite_or_config(tmp_path, run_cli):
     (tmp_path / "a.txt").write_text("hi {{x}}")
     (tmp_path / "b.txt").write_text("hello {{x}}")
-    result = run_installed(["compare", "a.txt", "b.txt"], tmp_path)
+    result = run_cli(["compare", "a.txt", "b.txt"], tmp_path)
     assert result.code == 2 and "--suite" in result.err and len(result.err.strip().splitlines()) == 1
 
 
@@ -113,6 +111,7 @@ def test_the_output_files_extension_names_the_format_unless_format_is_given(fmt,
     assert report_format(fmt, output) == expected
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("closed", [(1,), (2,), (1, 2)])
 def test_closed_standard_streams_keep_the_exit_code(tmp_path, closed):
     """`>&-` / `2>&-`: Python has None for a closed stream. Nothing may crash on it (the progress bar, the colour
@@ -120,8 +119,6 @@ def test_closed_standard_streams_keep_the_exit_code(tmp_path, closed):
     import json
     import os
     import shutil
-    import subprocess
-    import sys
 
     source = REPO / "promptreview" / "sample_suites" / "support_triage"
     for name in ("inputs.jsonl", "schema.json"):
@@ -133,15 +130,14 @@ def test_closed_standard_streams_keep_the_exit_code(tmp_path, closed):
         "version: 1\nmodel: sim:triage-v1\nsamples: 2\nprompts:\n  - files: 'prompts/*.prompt.yml'\n"
         "    suite: inputs.jsonl\n    schema: schema.json\n    sample: {size: 30, seed: 1}\n"
     )
-    script = Path(sys.executable).parent / "promptreview"
-    env = {**os.environ, "PROMPTREVIEW_CACHE_DIR": str(tmp_path / "cache")}
+    env = {"PROMPTREVIEW_CACHE_DIR": str(tmp_path / "cache")}
 
     def run(*args: str) -> int:
         def close() -> None:
             for fd in closed:
                 os.close(fd)
 
-        return subprocess.run([str(script), *args], cwd=tmp_path, env=env, preexec_fn=close).returncode
+        return run_installed(list(args), tmp_path, env, preexec_fn=close).code
 
     old, new = "prompts/triage.prompt.yml", "prompts/triage.edited.prompt.yml"
     code = run("compare", old, new, "--output", "report.json")
