@@ -101,3 +101,34 @@ def test_multi_column_strata_and_missing_column():
 def test_duplicate_ids_are_refused():
     with pytest.raises(UsageError, match="duplicate id"):
         sample_suite("s", [{"id": 1}, {"id": 1}], (), SampleSpec())
+
+
+def rows(n: int, channels: list[str]) -> list[dict]:
+    return [
+        {"ticket_no": f"T{i}", "channel": channels[i % len(channels)], "ticket": f"t{i}"} for i in range(n)
+    ]
+
+
+def test_id_column_and_row_numbers():
+    named = sample_suite("s.jsonl", rows(4, ["a"]), (), SampleSpec(), id_column="ticket_no")
+    assert [r.input_id for r in named.rows] == ["T0", "T1", "T2", "T3"]
+    numbered = sample_suite("s.jsonl", rows(3, ["a"]), (), SampleSpec())
+    assert [r.input_id for r in numbered.rows] == ["row1", "row2", "row3"]
+    assert any("row number" in n for n in numbered.notes)
+    with pytest.raises(Exception, match="id column 'nope'"):
+        sample_suite("s.jsonl", rows(2, ["a"]), (), SampleSpec(), id_column="nope")
+
+
+def test_small_strata_are_pooled_into_other():
+    data = rows(40, ["big"]) + [
+        {"ticket_no": f"X{i}", "channel": f"rare{i}", "ticket": "x"} for i in range(12)
+    ]
+    sample = sample_suite("s.jsonl", data, ("channel",), SampleSpec(), min_per_stratum=10)
+    assert sorted(s.label for s in sample.strata) == ["channel=big", "other"]
+    assert {s.label: s.population for s in sample.strata} == {"channel=big": 40, "other": 12}
+    assert any("pooled into 'other'" in n for n in sample.notes)
+    assert next(s.values for s in sample.strata if s.label == "other") == {"channel": "(pooled)"}
+    one = sample_suite("s.jsonl", data[:41], ("channel",), SampleSpec(), min_per_stratum=10)
+    assert sorted(s.label for s in one.strata) == ["channel=big", "channel=rare0"]  # one alone keeps its name
+    few = sample_suite("s.jsonl", rows(9, ["a", "b", "c"]), ("channel",), SampleSpec(), min_per_stratum=10)
+    assert len(few.strata) == 3  # a few small strata of a small suite are kept

@@ -1,6 +1,6 @@
 import pytest
 
-from promptreview.engine.measurement.outcomes import classify
+from promptreview.engine.measurement.outcomes import classify, classify_text
 from promptreview.errors import UsageError
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec, ProviderResponse
 from promptreview.sources.schemas import make_validator
@@ -12,6 +12,7 @@ SCHEMA = {
     "additionalProperties": False,
 }
 REQUEST = CompletionRequest(ModelSpec("sim", "x"), (Message("user", "hi"),))
+SPEC = ModelSpec("sim", "x")
 
 
 def outcome_of(text=None, refusal=None, finish="stop", allow_fenced=False, error=None):
@@ -62,3 +63,18 @@ def test_error_is_its_own_outcome():
 def test_malformed_schema_is_a_usage_error():
     with pytest.raises(UsageError, match="not a valid JSON Schema"):
         make_validator({"type": "objekt"}, "schema.json")
+
+
+def completion(text: str | None, **kw) -> Completion:
+    request = CompletionRequest(model=SPEC, messages=(Message("user", "q"),))
+    response = None if text is None else ProviderResponse(text=text, **kw)
+    return Completion(request=request, response=response, error=None if response else "boom")
+
+
+def test_text_mode_never_parses_a_prose_answer():
+    ok = classify_text(completion("  Thanks,\n we are   on it. "))
+    assert (ok.outcome, ok.answer) == ("ok", "Thanks, we are on it.")
+    assert classify_text(completion("I'm sorry, but I can't help with that request.")).outcome == "refusal"
+    assert classify_text(completion("x", refusal="no")).outcome == "refusal"
+    assert classify_text(completion("")).outcome == "ok"  # empty is a feature, not a parse failure
+    assert classify_text(completion(None)).outcome == "error"
