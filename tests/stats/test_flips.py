@@ -3,7 +3,8 @@
 The deterministic numbers (noise floor, flip rate, head-vs-base, excess, every per-input count) must be equal,
 not close; the permutation p-value draws its splits differently (uniform K-of-2K splits instead of a full
 argsort of 2K keys: the same null law), so it must agree within Monte Carlo error, and every split's term of
-the statistic must equal the pairwise one exactly.
+the statistic must equal the pairwise one exactly. Then the noise floor, the flip rate and flips against the
+noise against hand-computed values.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 import numpy as np
 import pytest
 
+from promptreview import stats
 from promptreview.stats import flips
 from tests import flips_pairwise as ref
 
@@ -130,3 +132,45 @@ def test_k1_and_no_informative_input():
     r = flips.flip_vs_noise(same, same, n_resamples=100)
     assert dataclasses.astuple(r) == dataclasses.astuple(ref.flip_vs_noise(same, same, n_resamples=100))
     assert r.p_value == 1.0
+
+
+ANSWERS = np.array([["a", "a", "b"], ["x", "x", "x"], ["p", "q", "r"]], dtype=object)
+
+
+def test_noise_floor_hand_value():
+    # per input: 2 of 3 pairs disagree, 0 of 3, 3 of 3
+    assert stats.noise_floor(ANSWERS) == pytest.approx((2 / 3 + 0 + 1) / 3)
+    assert stats.noise_floor(ANSWERS[:, :1]) is None
+    with_missing = np.array([["a", None, "b"], ["x", None, None]], dtype=object)
+    assert stats.noise_floor(with_missing) == pytest.approx(1.0)  # second input has no pair
+
+
+def test_flip_rate_hand_value():
+    head = np.array([["a", "b", "b"], ["x", "y", "x"], ["p", "q", "r"]], dtype=object)
+    assert stats.flip_rate(ANSWERS, head) == pytest.approx(2 / 9)
+    head_missing = head.copy()
+    head_missing[0, 1] = None
+    assert stats.flip_rate(ANSWERS, head_missing) == pytest.approx(1 / 8)
+
+
+def test_flip_vs_noise_hand_values():
+    head = np.array([["b", "b", "b"], ["x", "x", "y"], ["p", "q", "r"]], dtype=object)
+    r = stats.flip_vs_noise(ANSWERS, head, n_resamples=500)
+    # cross over 9 pairs: input 0: base a,a,b vs b,b,b -> 6 of 9; input 1: 3 of 9; input 2: 6 of 9
+    assert r.head_vs_base == pytest.approx((6 / 9 + 3 / 9 + 6 / 9) / 3)
+    assert r.noise_floor == pytest.approx(stats.noise_floor(ANSWERS))
+    assert r.excess == pytest.approx(r.head_vs_base - r.noise_floor)
+    assert 0 < r.p_value <= 1
+
+
+def test_flip_vs_noise_detects_a_real_change_and_not_a_copy():
+    rng = np.random.default_rng(0)
+    labels = np.array(["a", "b", "c"], dtype=object)
+    base = labels[rng.choice(3, size=(60, 3), p=[0.8, 0.15, 0.05])]
+    same = labels[rng.choice(3, size=(60, 3), p=[0.8, 0.15, 0.05])]
+    moved = labels[rng.choice(3, size=(60, 3), p=[0.2, 0.75, 0.05])]
+    assert stats.flip_vs_noise(base, moved, n_resamples=500).p_value < 0.01
+    assert stats.flip_vs_noise(base, same, n_resamples=500).p_value > 0.05
+    k1 = stats.flip_vs_noise(base[:, :1], moved[:, :1])
+    assert k1.noise_floor is None and k1.p_value is None and k1.excess is None
+    assert k1.head_vs_base == pytest.approx(stats.flip_rate(base[:, :1], moved[:, :1]))

@@ -1,5 +1,6 @@
 """Sequential stopping's statistics: the e-processes keep their level, and the stopping rule's decisions on
-seeded data. (The engine's input order and a whole review that stops early: tests/engine/test_sequential.py.)"""
+seeded data. (The engine's input order, and a whole review that stops early: tests/engine/test_sequential.py.)
+"""
 
 from __future__ import annotations
 
