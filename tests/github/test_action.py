@@ -17,8 +17,6 @@ from tests.e2e.test_ci import CI
 from tests.e2e_helpers import STRICT, make_triage_repo, prompt_yml
 from tests.fakegithub import fake_github  # noqa: F401
 
-pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
-
 ACTION = yaml.safe_load((REPO / "action.yml").read_text("utf-8"))
 STEPS = ACTION["runs"]["steps"]
 
@@ -100,6 +98,7 @@ def run_step(s: dict, env: dict[str, str], inputs, outputs, token, cwd: Path) ->
     )
 
 
+@pytest.mark.e2e  # the action's scripts run `promptreview ci`: a whole review, in a subprocess
 @pytest.mark.parametrize("fail_on, code", [("regression", 1), ("never", 0)])
 def test_the_composite_steps_run_with_their_env_wiring(git_repo, fake_github, tmp_path, fail_on, code):  # noqa: F811
     """Run the action's own `key` and `run` scripts (the install step needs the network; its outputs are
@@ -137,6 +136,7 @@ def test_the_composite_steps_run_with_their_env_wiring(git_repo, fake_github, tm
     assert fake_github.rejected == [] and fake_github.errors == []
 
 
+@pytest.mark.e2e  # starts the installed package in a subprocess
 def test_a_promptreview_directory_in_the_workspace_does_not_shadow_the_installed_package(git_repo, tmp_path):
     """The workspace is the PR's tree: `python -m promptreview` must not import a package the PR adds."""
     make_triage_repo(git_repo)
