@@ -1,0 +1,84 @@
+"""Dotprompt files, read as the reference tool reads them. (Detection and the rules every format shares:
+tests/sources/formats/test_formats.py.)"""
+
+from __future__ import annotations
+
+from promptreview.sources.formats import load_prompt
+
+
+def sent(template, **row):
+    return [(m.role, m.content) for m in template.render(row, "row 1")]
+
+
+DOTPROMPT = """---
+model: googleai/gemini-1.5-flash
+config:
+  temperature: 0.9
+  maxOutputTokens: 50
+  topK: 20
+  stopSequences: ["\\n\\n"]
+input:
+  schema:
+    name: string
+    items(array): string
+  default:
+    name: friend
+output:
+  format: json
+  schema:
+    greeting: string, the greeting
+    mood?(enum): [happy, sad]
+    tags(array): string
+---
+{{role "system"}}
+You greet people. {{json items}}
+{{#each items}}- {{this}}
+{{/each}}
+{{role "user"}}
+Hello, I am {{name}} <b>!</b>
+{{role "model"}}
+Hi.
+"""
+
+
+def test_dotprompt_handlebars_roles_config_defaults_and_picoschema():
+    t = load_prompt("greet.prompt", DOTPROMPT.encode())
+    assert t.format == "dotprompt" and t.engine.name == "handlebars"
+    assert dict(t.params) == {"temperature": 0.9, "max_tokens": 50, "top_k": 20, "stop": ["\n\n"]}
+    assert t.model_hint is None and "googleai" in t.warnings[0]
+    assert t.schema == {
+        "type": "object",
+        "properties": {
+            "greeting": {"type": "string", "description": "the greeting"},
+            "mood": {"enum": ["happy", "sad", None]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["greeting", "tags"],
+        "additionalProperties": False,
+    }
+    assert t.variables() == {"items", "name"}  # `this` inside #each is the item's
+    assert sent(t, items=["a", "b"]) == [
+        ("system", 'You greet people. ["a","b"]\n- a\n- b'),
+        ("user", "Hello, I am friend <b>!</b>"),  # no HTML escaping, the default applied
+        ("assistant", "Hi."),
+    ]
+
+
+def test_dotprompt_without_markers_is_one_user_message_and_prompt_md():
+    t = load_prompt("p.prompt.md", b"---\ninput:\n  schema: {q: string}\n---\nAnswer: {{q}}\n")
+    assert sent(t, q="why") == [("user", "Answer: why")]
+    assert t.output is None and t.schema is None
+    json_schema = b"---\noutput:\n  schema: {type: object, properties: {a: {type: string}}}\n---\nx"
+    assert load_prompt("p.prompt", json_schema).schema == {
+        "type": "object",
+        "properties": {"a": {"type": "string"}},
+    }
+
+
+def test_dotprompt_schema_defined_in_code_is_a_warning_and_json_mode():
+    t = load_prompt(
+        "r.prompt", b"---\nmodel: openai/gpt-4o\noutput:\n  schema: Recipe\n---\nA recipe for {{food}}."
+    )
+    assert t.schema is None and t.output == "json" and t.json_object
+    assert t.model_hint == "openai:gpt-4o" and any("Recipe" in w for w in t.warnings)
+    assert sent(t, food="soup") == [("user", "A recipe for soup.")]

@@ -1,0 +1,111 @@
+"""Prompty files, read as the reference tool reads them. (Detection and the rules every format shares:
+tests/sources/formats/test_formats.py.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from promptreview.errors import UsageError
+from promptreview.sources.formats import load_prompt
+from promptreview.sources.template import check_template
+
+
+def sent(template, **row):
+    return [(m.role, m.content) for m in template.render(row, "row 1")]
+
+
+PROMPTY_V1 = """---
+name: Basic
+description: A basic prompt
+authors: [someone]
+model:
+  api: chat
+  configuration:
+    type: azure_openai
+    azure_deployment: gpt-35-turbo
+  parameters:
+    max_tokens: 128
+    temperature: 0.2
+inputs:
+  firstName:
+    type: string
+    default: Jane
+  question:
+    type: string
+sample:
+  firstName: Seth
+  question: What is the meaning of life?
+---
+You are an AI assistant who helps people find information.
+
+# Customer
+You are helping {{firstName}} to find answers.
+
+user:
+{{question}}
+
+assistant:
+Let me think.
+
+user:
+Go on.
+"""
+
+
+def test_prompty_front_matter_role_markers_defaults_and_sample():
+    t = load_prompt("basic.prompty", PROMPTY_V1.encode())
+    assert t.format == "prompty"
+    assert dict(t.params) == {"max_tokens": 128, "temperature": 0.2}
+    assert t.suite == ({"firstName": "Seth", "question": "What is the meaning of life?"},)
+    check_template(t, {"question"}, "s.jsonl")  # firstName has a default
+    assert sent(t, question="Why?") == [
+        ("system", "You are an AI assistant who helps people find information.\n\n# Customer\n"
+                   "You are helping Jane to find answers."),
+        ("user", "Why?"),
+        ("assistant", "Let me think."),
+        ("user", "Go on."),
+    ]  # fmt: skip
+    check_template(t, set(), "s.jsonl")  # as in prompty v1, the sample fills what a row leaves out
+    assert sent(t)[1] == ("user", "What is the meaning of life?")
+    extra = load_prompt(
+        "basic.prompty", PROMPTY_V1.replace("{{question}}", "{{question}} {{extra}}").encode()
+    )
+    with pytest.raises(UsageError, match="'extra' is not a column"):
+        check_template(extra, {"question"}, "s.jsonl")
+
+
+def test_prompty_v2_options_and_list_inputs():
+    text = """---
+name: v2
+model:
+  id: gpt-4o
+  options:
+    temperature: 0.5
+    maxOutputTokens: 64
+inputs:
+  - name: topic
+    kind: string
+    default: cats
+template:
+  format: mustache
+---
+system:
+Tell me about {{topic}} & dogs.
+"""
+    t = load_prompt("v2.prompty", text.encode())
+    assert dict(t.params) == {"temperature": 0.5, "max_tokens": 64}
+    assert t.model_hint == "openai:gpt-4o"
+    assert sent(t) == [("system", "Tell me about cats & dogs.")]
+
+
+def test_prompty_markers_from_rendered_variables_split_too():
+    """Prompty splits after rendering (its default, non-strict parser does the same)."""
+    t = load_prompt("x.prompty", b"---\nname: x\n---\nsystem:\n{{sys}}\n")
+    assert sent(t, sys="Be brief.\nuser:\nHi") == [("system", "Be brief."), ("user", "Hi")]
+
+
+def test_prompty_completion_api_is_one_user_prompt_and_json_response_format():
+    text = b"---\nmodel:\n  api: completion\n  parameters: {response_format: {type: json_object}}\n---\nsystem:\nQ: {{q}}\n"
+    t = load_prompt("c.prompty", text)
+    assert t.json_object and t.output == "json"
+    assert sent(t, q="x") == [("user", "system:\nQ: x\n")]
