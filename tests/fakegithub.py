@@ -277,6 +277,7 @@ class FakeGitHub:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # no 40 ms delayed-ACK stall a request (see tests/servers.py)
 
             def log_message(self, *args: Any) -> None:
                 pass
