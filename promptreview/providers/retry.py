@@ -2,9 +2,9 @@
 
 The runner wraps each call in `call_with_retries`: a `RetryableCallError` is retried after `RetryPolicy.delay`
 (the server's `retry-after-ms` / `retry-after` when it sent one, read by `parse_retry_after`), a
-`FatalCallError` passes straight through. The policy also says how to wait (`RetryPolicy.sleep`, else `wait`), so
-a caller (the tests) can see every delay a review asks for without sleeping through it. Which failures are retryable is decided where the HTTP exchange is
-classified, in `providers/http.py`.
+`FatalCallError` passes straight through. Which failures are retryable is decided where the HTTP exchange is
+classified, in `providers/http.py`. The policy also says how to wait (`RetryPolicy.sleep`, else `wait`), so a
+caller (the tests) sees every delay a review asks for without sleeping through it.
 """
 
 from __future__ import annotations
