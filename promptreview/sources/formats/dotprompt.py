@@ -109,3 +109,26 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
         format="dotprompt",
         model_hint=hint,
     )
+
+
+# -- the registry's interface (formats.base.PromptFormat) ---------------------------------------------------
+
+NAME = "dotprompt"
+SUFFIXES: tuple[str, ...] = (".prompt", ".prompt.md")
+
+
+def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+    """`.prompt` is always Dotprompt; `.prompt.md` only with front matter (else it is a Markdown template)."""
+    split = common.front_matter(text)
+    if split is None:
+        return None if path.lower().endswith(".md") else (read(path, {}, text),)
+    raw_meta, body = split
+    return (read(path, common.safe_yaml(path, raw_meta, "front matter is "), body),)
+
+
+def read_document(path: str, doc: Any) -> PromptTemplate | None:
+    return None
+
+
+def read_front_matter(path: str, meta: Any, body: str) -> PromptTemplate | None:
+    return read(path, meta, body) if looks_like(meta, body) else None

@@ -179,3 +179,21 @@ def _literal(text: str, fmt: str) -> str:
     if fmt == "jinja2":
         return "{% raw %}" + text + "{% endraw %}"
     return text.replace("{{", "\\{{")
+
+
+# -- the registry's interface (formats.base.PromptFormat) ---------------------------------------------------
+
+NAME = "langchain"
+SUFFIXES: tuple[str, ...] = ()  # a JSON/YAML file is LangChain's by its content
+
+
+def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+    return None
+
+
+def read_document(path: str, doc: Any) -> PromptTemplate | None:
+    return read(path, doc) if looks_like(doc) else None
+
+
+def read_front_matter(path: str, meta: Any, body: str) -> PromptTemplate | None:
+    return None

@@ -146,3 +146,25 @@ def _hint(name: str | None) -> str | None:
     if not name:
         return None
     return name if ":" in name else f"openai:{name}"
+
+
+# -- the registry's interface (formats.base.PromptFormat) ---------------------------------------------------
+
+NAME = "prompty"
+SUFFIXES: tuple[str, ...] = (".prompty",)
+
+
+def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+    split = common.front_matter(text)
+    if split is None:
+        return (read(path, {}, text),)
+    raw_meta, body = split
+    return (read(path, common.safe_yaml(path, raw_meta, "front matter is "), body),)
+
+
+def read_document(path: str, doc: Any) -> PromptTemplate | None:
+    return None
+
+
+def read_front_matter(path: str, meta: Any, body: str) -> PromptTemplate | None:
+    return read(path, meta, body) if looks_like(meta, body) else None

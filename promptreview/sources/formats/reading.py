@@ -16,6 +16,11 @@ import yaml
 from promptreview.errors import UsageError
 from promptreview.sources.template import ROLES
 
+# File names that say "data" (a prompt is found in them by content) and "text" (a template, unless a
+# front-matter format claims it)
+DATA_SUFFIXES = (".json", ".yaml", ".yml")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".j2", ".jinja", ".jinja2", ".tmpl")
+
 # Every spelling a format uses for a model parameter -> the neutral name
 PARAM_NAMES = {
     "maxTokens": "max_tokens",
