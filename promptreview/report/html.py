@@ -250,7 +250,7 @@ def _shifts(p: PromptReport, alpha: float) -> list[str]:
 
 def _distribution(s: ShiftRow) -> str:
     base, head = _shares(s.base), _shares(s.head)
-    rows = sorted(set(base) | set(head), key=lambda k: -max(base.get(k, 0.0), head.get(k, 0.0)))[:12]
+    rows = sorted(dict.fromkeys([*base, *head]), key=lambda k: -max(base.get(k, 0.0), head.get(k, 0.0)))[:12]
     counts = _table(
         ["value", "base", "head"],
         [

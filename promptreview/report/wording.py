@@ -286,7 +286,7 @@ def category_moves(s: ShiftRow, limit: int = 4) -> list[str]:
     base, head = _shares(s.base), _shares(s.head)
     if not base or not head:
         return []
-    keys = sorted(set(base) | set(head), key=lambda k: -abs(head.get(k, 0.0) - base.get(k, 0.0)))
+    keys = sorted(dict.fromkeys([*base, *head]), key=lambda k: -abs(head.get(k, 0.0) - base.get(k, 0.0)))
     return [f"{k} {pct(base.get(k, 0.0))} → {pct(head.get(k, 0.0))}" for k in keys[:limit]]
 
 
