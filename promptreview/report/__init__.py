@@ -1,4 +1,4 @@
-"""Report rendering: `model` holds the Report, `serialize` the one JSON form, one module per output format."""
+"""Report rendering: `document` holds the Report, `serialize` the one JSON form, one module per output format."""
 
 from __future__ import annotations
 

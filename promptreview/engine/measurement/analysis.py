@@ -59,7 +59,9 @@ class PromptStats:
     served: Mapping[str, list[str]]  # side -> served model ids
     errors: Mapping[str, SideErrors]  # side -> failed calls
     notes: tuple[str, ...]
-    evaluators: tuple[EvaluatorRow, ...] = ()  # quality checks (engine/quality.py), gated in decide
+    evaluators: tuple[
+        EvaluatorRow, ...
+    ] = ()  # quality checks (engine/quality/results.py), gated in gates/decision.py
 
 
 def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> FloatArray | None:
