@@ -16,7 +16,7 @@ A file that matches none of them is refused (exit 2), never taken as a plain tem
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from promptreview.errors import UsageError
 from promptreview.sources.formats import dotprompt, github_models, langchain, plain, prompty
@@ -46,7 +46,9 @@ def _from_document(path: str, doc: Any) -> PromptTemplate | None:
     return None
 
 
-def _front_matter_format(path: str, text: str, prefer: str | None) -> PromptTemplate | None:
+def _front_matter_format(
+    path: str, text: str, prefer: Literal["prompty", "dotprompt"] | None
+) -> PromptTemplate | None:
     split = common.front_matter(text)
     if split is None:
         if prefer == "prompty":
