@@ -7,14 +7,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptreview.vocabulary import RATE_OUTCOMES as RATE_OUTCOMES  # re-exported: the stages import it here
+from promptreview.vocabulary import FinishReason, ProviderName, Role
+
+if TYPE_CHECKING:  # the type of hashlib's hash objects: typeshed's name, with no public spelling
+    from _hashlib import HASH
 
 
 @dataclass(frozen=True)
 class Message:
-    role: str  # system | developer | user | assistant
+    role: Role
     content: str
 
 
@@ -22,7 +26,7 @@ class Message:
 class ModelSpec:
     """`provider:model-id`, e.g. `openai:gpt-4o-mini-2024-07-18` or `sim:triage-v1?parse_failure=0.1`."""
 
-    provider: str
+    provider: ProviderName
     model: str
 
     @property
@@ -119,17 +123,23 @@ class CompletionRequest:
                     _SHARED.clear()
                 _SHARED[memo_key] = known  # holds the schemas, so their ids cannot be reused meanwhile
         global _LAST_MESSAGES
-        if _LAST_MESSAGES[0] is not self.messages or _LAST_MESSAGES[1] is not known:
+        last = _LAST_MESSAGES
+        if last is None or last[0] is not self.messages or last[1] is not known:
             # the K samples of an input share one messages tuple: hash through the messages once for them all
             prefix = known[2].copy()
             encoded = _dumps([[m.role, m.content] for m in self.messages])
             prefix.update(f'"messages":{encoded}'.encode())
-            _LAST_MESSAGES = (self.messages, known, prefix)
-        digest = _LAST_MESSAGES[2].copy()
+            last = _LAST_MESSAGES = (self.messages, known, prefix)
+        digest = last[2].copy()
         digest.update(known[3])
         sample = str(self.sample_index) if type(self.sample_index) is int else _dumps(self.sample_index)
         digest.update(f',"sample":{sample}}}'.encode())
         return digest.hexdigest()
+
+
+# The parts a prompt side's requests share: its schema, its expected schema, the hash of the encoded head, and
+# the encoded middle.
+_Shared = tuple[dict[str, Any] | None, dict[str, Any] | None, "HASH", bytes]
 
 
 def _dumps(value: Any) -> str:
@@ -138,10 +148,10 @@ def _dumps(value: Any) -> str:
 
 # The encoded parts a prompt side's requests share, by their settings and the identity of their schemas
 # (schemas are read once per prompt version and never mutated).
-_SHARED: dict[tuple[Any, ...], tuple[Any, Any, Any, bytes]] = {}
+_SHARED: dict[tuple[Any, ...], _Shared] = {}
 # The last messages tuple hashed, the shared parts it was hashed after, and the hash so far (held, so their
 # identities stay their own).
-_LAST_MESSAGES: tuple[object, object, Any] = (None, None, None)
+_LAST_MESSAGES: tuple[tuple[Message, ...], _Shared, HASH] | None = None
 
 
 def sample_group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
@@ -178,7 +188,7 @@ class ProviderResponse:
     refusal: str | None = (
         None  # the provider's own refusal signal (OpenAI message.refusal, Anthropic stop_reason refusal)
     )
-    finish_reason: str | None = None  # stop | length | content_filter | refusal | tool_calls | other
+    finish_reason: FinishReason | None = None
     served_model: str | None = None
     usage: Usage = field(default_factory=Usage)
 

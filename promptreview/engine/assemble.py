@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from promptreview.engine.jobs import Listed, PromptJob, ReviewPlan
 from promptreview.records import ModelSpec
-from promptreview.report.document import Estimate, PromptReport, Report
+from promptreview.report.document import CostKey, Estimate, PromptReport, Report
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 
@@ -19,7 +19,7 @@ SIMULATED_NOTE = "simulated model: the numbers come from promptreview's embedded
 NOTHING_TO_REVIEW = "nothing to review: no prompt file covered by the config changed"
 
 
-def prompt_report(job: PromptJob, decision: Decision, cost: Mapping[str, float] | None) -> PromptReport:
+def prompt_report(job: PromptJob, decision: Decision, cost: Mapping[CostKey, float] | None) -> PromptReport:
     result = decision.stats
     return PromptReport(
         path=job.path,

@@ -14,6 +14,8 @@ from promptreview.records import CompletionRequest, ModelSpec
 from promptreview.sources.config import PromptEntry
 from promptreview.sources.suites import SuiteSample
 from promptreview.sources.template import PromptTemplate
+from promptreview.vocabulary import ChangeKind, OutputMode, ProviderName
+from promptreview.vocabulary import Side as SideName  # `Side` here is the record of one side
 
 ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
 
@@ -43,7 +45,7 @@ class ReviewOptions:
 class Side:
     """One version of one prompt: its template, the model it runs on, and its schema."""
 
-    name: str  # base | head
+    name: SideName
     template: PromptTemplate
     model: ModelSpec
     params: Mapping[str, Any]
@@ -59,7 +61,7 @@ class PlannedCall:
     """One model call of the review, and where its answer belongs."""
 
     job: int  # index of its `PromptJob` in the plan
-    side: str  # base | head
+    side: SideName
     input_id: str
     stratum: str
     sample: int  # 0..K-1
@@ -72,7 +74,7 @@ class PromptJob:
 
     index: int
     path: str
-    change: str  # modified | added | renamed
+    change: ChangeKind  # never `removed`: a removed prompt is `Listed`
     old_path: str | None
     suite_sample: SuiteSample  # the inputs both sides run on
     sides: tuple[Side, ...]  # (base, head), or (head,) for an added prompt
@@ -80,7 +82,7 @@ class PromptJob:
     calls: tuple[PlannedCall, ...]
     notes: tuple[str, ...]
     entry: PromptEntry | None = None  # the config entry that covers it (its quality checks)
-    output_mode: str = "json"  # json | text: what the answers are scored as
+    output_mode: OutputMode = "json"  # what the answers are scored as
     warnings: tuple[str, ...] = ()  # what reading the prompt files and the suite noticed
     variables: frozenset[str] = frozenset()  # suite columns the templates use (examples carry only these)
 
@@ -94,7 +96,7 @@ class Listed:
     """A changed prompt with nothing to run (removed, renamed without a change): listed in the report."""
 
     path: str
-    change: str
+    change: ChangeKind
     old_path: str | None
     note: str
     # a prompt leaving the review (removed, or moved out of the globs): by default it needs the accept label
@@ -105,7 +107,7 @@ class Listed:
 class ReviewPlan:
     jobs: tuple[PromptJob, ...]
     listed: tuple[Listed, ...]
-    providers: Mapping[str, Provider]  # by provider name, for every model a side runs on
+    providers: Mapping[ProviderName, Provider]  # by provider name, for every model a side runs on
     analysis_seed: int  # seeds the permutation tests (the sample's own seed is in each suite sample)
 
     @property

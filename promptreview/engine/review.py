@@ -27,6 +27,7 @@ from promptreview.records import Completion, CompletionRequest
 from promptreview.report.document import PromptReport, Report, SequentialInfo
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
+from promptreview.vocabulary import ProviderName
 
 if TYPE_CHECKING:  # analyse loads pandas and scipy
     from promptreview.engine.measurement.analysis import PromptStats
@@ -196,7 +197,7 @@ class _WarmImports:
 
 
 def _judge_runner(
-    opts: ReviewOptions, config: Config, providers: Mapping[str, Provider]
+    opts: ReviewOptions, config: Config, providers: Mapping[ProviderName, Provider]
 ) -> Callable[[list[CompletionRequest]], list[Completion]]:
     """Judge calls run like the prompts' calls: same cache, retries and concurrency."""
 
@@ -219,7 +220,7 @@ def _score_and_decide(
     config: Config,
     quality: Mapping[int, QualityPlan],
     run_judges: Callable[[list[CompletionRequest]], list[Completion]],
-    providers: Mapping[str, Provider],
+    providers: Mapping[ProviderName, Provider],
 ) -> tuple[list[PromptReport], list[str]]:
     # pandas and scipy load only when there is something to analyse
     from promptreview.engine.gates import decision as decide

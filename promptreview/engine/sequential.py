@@ -25,6 +25,7 @@ from promptreview.records import RATE_OUTCOMES, Completion, ProviderResponse
 from promptreview.report.document import SequentialInfo
 from promptreview.sources.config import Config
 from promptreview.sources.suites import SuiteRow
+from promptreview.vocabulary import ProviderName, RateOutcome, SequentialReason
 
 #: Inputs per batch: a tenth of the planned inputs, but at least this many (a look needs some data).
 MIN_BATCH = 10
@@ -57,15 +58,15 @@ def batch_size(n_inputs: int) -> int:
     return max(MIN_BATCH, math.ceil(n_inputs / LOOKS))
 
 
-def gated_rates(job: PromptJob, config: Config) -> list[str]:
+def gated_rates(job: PromptJob, config: Config) -> list[RateOutcome]:
     """The gated rates that apply to `job` (in text mode, parse failures and schema violations do not)."""
-    applies = ("refusal",) if job.output_mode == "text" else RATE_OUTCOMES
+    applies: tuple[RateOutcome, ...] = ("refusal",) if job.output_mode == "text" else RATE_OUTCOMES
     return [m for m in RATE_OUTCOMES if m in applies and config.gates[m].gating]
 
 
 def _differences(
     job: PromptJob, completions: list[Completion], config: Config, excluded: frozenset[str] = frozenset()
-) -> dict[str, np.ndarray]:
+) -> dict[RateOutcome, np.ndarray]:
     """Per gated rate: head minus base per-input rate (over non-error completions), inputs in run order.
 
     `job.calls` and `completions` correspond one to one."""
@@ -81,7 +82,7 @@ def _differences(
         cell["n"] += 1
         cell[outcome] += 1
     gated = gated_rates(job, config)
-    out: dict[str, list[float]] = {m: [] for m in gated}
+    out: dict[RateOutcome, list[float]] = {m: [] for m in gated}
     for input_id in order:
         if input_id in excluded:  # a must-refuse row: its refusals are no regression, as in the analysis
             continue
@@ -95,7 +96,7 @@ def _differences(
 
 def run_sequential(
     job: PromptJob,
-    providers: Mapping[str, Provider],
+    providers: Mapping[ProviderName, Provider],
     cache: ResponseCache | None,
     settings: RunSettings,
     config: Config,
@@ -122,7 +123,8 @@ def run_sequential(
     futility_allowed = futility and all(
         not spec.gating for name, spec in config.gates.items() if name not in RATE_OUTCOMES
     )
-    reason, looks, last = "completed", 0, None
+    reason: SequentialReason = "completed"
+    looks, last = 0, None
     done_inputs = 0
     while done_inputs < planned:
         batch = order[done_inputs : done_inputs + size]
@@ -223,7 +225,7 @@ def run_plan(
     return replace(plan, jobs=tuple(jobs)), by_job, infos
 
 
-_WHY = {
+_WHY: dict[SequentialReason, str] = {
     "regression": "a regression beyond doubt: a gated rate rose past its margin",
     "futility": "no gated rate can still rise past its margin",
     "completed": "ran every input",

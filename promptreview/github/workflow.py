@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promptreview.errors import MissingCredentials, ProviderError, UsageError
-from promptreview.exitcodes import ExitCode, for_ci
+from promptreview.exitcodes import ExitCode, FailOn, for_ci
 from promptreview.github import compose, conclusion
 from promptreview.github.api import connect, label_added_by
 from promptreview.github.checkout import first_changed_line
@@ -39,7 +39,7 @@ class Settings:
 
     config_path: str
     check_name: str
-    fail_on: str  # exitcodes.FAIL_ON
+    fail_on: FailOn
     accept_label: str
     comment: bool
     env: Mapping[str, str]

@@ -19,12 +19,13 @@ from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.http import CallError, HTTPProvider
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.vocabulary import FinishReason
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024  # the Messages API requires max_tokens; used when the prompt and config set none
 
-_STOP_REASONS = {
+_STOP_REASONS: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",

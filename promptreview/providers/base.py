@@ -14,6 +14,7 @@ from typing import Literal, Protocol, cast
 import httpx
 
 from promptreview.records import CompletionRequest, ProviderResponse
+from promptreview.vocabulary import ProviderName
 
 PinStatus = Literal["pinned", "floating", "unverifiable"]
 
@@ -40,7 +41,7 @@ class Provider(Protocol):
     instance attribute or a property all satisfy them."""
 
     @property
-    def name(self) -> str:
+    def name(self) -> ProviderName:
         """The registry name: "openai", "anthropic", "ollama", "github", "sim"."""
         ...
 

@@ -41,6 +41,7 @@ from promptreview.errors import MissingCredentials
 from promptreview.providers.base import FatalCallError, PinStatus, RetryableCallError
 from promptreview.providers.retry import parse_retry_after
 from promptreview.records import CompletionRequest, ProviderResponse
+from promptreview.vocabulary import ProviderName
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 529})  # plus every 5xx
 MAX_SERVER_WAIT = 600.0  # seconds: a server asking for longer is out of quota for this run, not busy
@@ -58,14 +59,14 @@ def error_message(body: Any, text: str = "") -> str:
     """The human part of an error body in any of the wire formats we speak (OpenAI, Anthropic, Ollama, GitHub)."""
     if isinstance(body, dict):
         err = body.get("error")
-        if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return err["message"]
+        if isinstance(err, dict) and isinstance(message := err.get("message"), str):
+            return message
         if isinstance(err, str):
             return err
-        if isinstance(body.get("message"), str):
-            return body["message"]
-        if isinstance(body.get("detail"), str):  # FastAPI-style servers (vLLM)
-            return body["detail"]
+        if isinstance(message := body.get("message"), str):
+            return message
+        if isinstance(detail := body.get("detail"), str):  # FastAPI-style servers (vLLM)
+            return detail
     snippet = " ".join(text.split())
     return snippet[:300] if snippet else "no error message"
 
@@ -75,8 +76,8 @@ def error_code(body: Any) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         err = body["error"]
         for key in ("code", "type"):
-            if isinstance(err.get(key), str) and err[key]:
-                return err[key]
+            if isinstance(value := err.get(key), str) and value:
+                return value
     return None
 
 
@@ -233,7 +234,7 @@ class HTTPProvider(ABC):
     """A provider over HTTP JSON. Subclasses set `name`, `key_env_var`, `service_name`, `default_base_url` and
     implement the abstract hooks; every other hook has the default in the module docstring."""
 
-    name: str
+    name: ProviderName
     key_env_var: str | None = None
     service_name: str  # how messages name the provider when its base URL does not change that
     default_base_url: str

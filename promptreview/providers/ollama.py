@@ -20,10 +20,11 @@ from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.http import CallError, ClientTimeout, HTTPProvider, wants_json_object
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.vocabulary import FinishReason
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
-_DONE_REASONS = {"stop": "stop", "length": "length"}
+_DONE_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 _OPTION_NAMES = {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "seed": "seed",
                  "max_tokens": "num_predict", "stop": "stop", "max_completion_tokens": "num_predict"}  # fmt: skip
 

@@ -8,12 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from promptreview.verdicts import CheckConclusion, CIVerdict, PromptVerdict, ReviewVerdict
+from promptreview.vocabulary import (
+    ChangeKind,
+    CheckKind,
+    CheckUnits,
+    ExpectMatch,
+    Outcome,
+    OutputMode,
+    RateName,
+    RateOutcome,
+    SequentialReason,
+    SequentialStop,
+    ShiftKind,
+    Side,
+)
 
 SCHEMA_VERSION = 1
 Interval = tuple[float, float]
+CostKey = Literal[Side, "delta"]  # `CallStats.cost_usd`: each side's cost, and head's minus base's
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,7 @@ class ShiftRow:
     """One output field's distribution, base against head."""
 
     field: str
-    kind: str  # categorical | numeric | length | presence
+    kind: ShiftKind
     test: str
     statistic: float | None
     p_value: float | None
@@ -76,7 +91,7 @@ class StratumRow:
     label: str  # canonical label, e.g. "channel=email"
     n_inputs: int
     population: int
-    rates: Mapping[str, RateRow]
+    rates: Mapping[RateName, RateRow]
     flip_rate: FlipRow | None = None
     short: bool = False  # fewer rows than its quota
 
@@ -89,10 +104,10 @@ class CallStats:
     failed: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: Mapping[str, float] | None = None  # base, head, delta
+    cost_usd: Mapping[CostKey, float] | None = None
     # provider-side prompt caching: input tokens served from the provider's cache, per side, and what that saved
-    cached_input_tokens: Mapping[str, int] | None = None  # side -> tokens (None: the provider reports none)
-    cache_savings_usd: Mapping[str, float] | None = None  # side -> USD saved against the full input price
+    cached_input_tokens: Mapping[Side, int] | None = None  # None: the provider reports none
+    cache_savings_usd: Mapping[Side, float] | None = None  # USD saved against the full input price
     # HTTP requests sent for the uncached completions (retries not counted): fewer than total - cached when one
     # request answered several samples (`n` > 1); None: not counted (then it is total - cached)
     requests: int | None = None
@@ -109,8 +124,8 @@ class Example:
     input_id: str
     stratum: str
     sample: int
-    base_outcome: str | None
-    head_outcome: str
+    base_outcome: Outcome | None
+    head_outcome: RateOutcome
     input_text: str
     head_text: str
     detail: str | None = None
@@ -124,13 +139,13 @@ class SequentialInfo:
     stopped: bool  # True: it stopped before running every planned input
     after_inputs: int  # inputs that ran
     planned_inputs: int
-    reason: str  # regression | futility | completed (ran every input) | not applicable (no base side)
+    reason: SequentialReason  # completed: ran every input; not applicable: no base side
     looks: int  # interim looks taken
     planned_calls: int = 0
     calls: int = 0  # calls its inputs needed (made or cached)
-    e_values: Mapping[str, Mapping[str, float]] = field(
+    e_values: Mapping[RateOutcome, Mapping[SequentialStop, float]] = field(
         default_factory=dict
-    )  # last look: metric -> kind -> e
+    )  # last look: gated rate -> what it is evidence for -> e
 
 
 @dataclass(frozen=True)
@@ -153,7 +168,7 @@ class EvaluatorRow:
     score, or the refusal rate on must-refuse rows. A *decrease* is the regression its gate tests."""
 
     name: str
-    kind: str  # expect | string | llm | must_refuse
+    kind: CheckKind
     field: str | None
     base: float | None
     head: float | None
@@ -161,7 +176,7 @@ class EvaluatorRow:
     ci95: Interval | None = None
     p_value: float | None = None  # two-sided
     gate: PromptVerdict | None = None  # pass | warn | fail; None: not gated
-    units: str = "rate"  # rate (a share in [0, 1]) | score (the judge's choices' scores)
+    units: CheckUnits = "rate"  # rate: a share in [0, 1]; score: the judge's choices' scores
     base_n: int = 0  # completions counted (errors and completions the check does not apply to excluded)
     head_n: int = 0
     base_count: int | None = None  # completions that passed (rates only)
@@ -172,7 +187,7 @@ class EvaluatorRow:
     discordant: int | None = None
     max_decrease: float | None = None
     column: str | None = None  # expect: the suite column; must_refuse: the marking column
-    match: str | None = None  # expect: exact | contains | regex | number
+    match: ExpectMatch | None = None  # expect's
     judge: Mapping[str, Any] | None = None  # llm: spec, served ids, temperature, whether it changed
     note: str | None = None
     examples: Sequence[EvaluatorExample] = ()
@@ -182,16 +197,16 @@ class EvaluatorRow:
 @dataclass(frozen=True)
 class PromptReport:
     path: str
-    change: str  # modified | added | removed | renamed
+    change: ChangeKind
     old_path: str | None = None
     verdict: PromptVerdict = PromptVerdict.PASS
-    models: Mapping[str, str | None] = field(default_factory=dict)  # side -> spec
-    served: Mapping[str, Sequence[str]] = field(default_factory=dict)  # side -> served model ids
+    models: Mapping[Side, str | None] = field(default_factory=dict)  # the spec each side asked for
+    served: Mapping[Side, Sequence[str]] = field(default_factory=dict)  # served model ids
     n_inputs: int = 0
     samples: int = 0
     suite: str | None = None
     weighted: bool = False
-    rates: Mapping[str, RateRow] = field(default_factory=dict)
+    rates: Mapping[RateName, RateRow] = field(default_factory=dict)
     flip_rate: FlipRow | None = None
     distribution_shift: Sequence[ShiftRow] = ()
     strata: Sequence[StratumRow] = ()
@@ -199,8 +214,8 @@ class PromptReport:
     examples: Sequence[Example] = ()
     notes: Sequence[str] = ()
     warnings: Sequence[str] = ()
-    failure_details: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # outcome -> why -> n
-    output_mode: str = "json"  # json | text (text: parse_failure / schema_violation absent from rates)
+    failure_details: Mapping[Outcome, Mapping[str, int]] = field(default_factory=dict)  # why -> n
+    output_mode: OutputMode = "json"  # text: parse_failure / schema_violation absent from rates
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
     sequential: SequentialInfo | None = None  # set when the review ran sequentially
 
@@ -227,12 +242,12 @@ class StratumEstimate:
 @dataclass(frozen=True)
 class PromptEstimate:
     path: str
-    change: str
+    change: ChangeKind
     n_inputs: int
     samples: int
     strata: Mapping[str, StratumEstimate]
-    sides: Mapping[str, SideEstimate]
-    min_detectable_increase: Mapping[str, float]  # gated rate -> smallest increase caught with 80 % power
+    sides: Mapping[Side, SideEstimate]
+    min_detectable_increase: Mapping[RateOutcome, float]  # gated rate -> smallest increase caught, 80 % power
     min_detectable_assumes_base_rate: float
 
 
@@ -268,6 +283,10 @@ class Acceptance:
         return f"{who}{when}"
 
 
+ConfigFrom = Literal["base", "head (new in this pull request)"]
+"""Where a CI run's gates came from: the base commit's config, or the pull request's own new one."""
+
+
 @dataclass(frozen=True)
 class CISection:
     """What a `ci` run concluded, kept in its report.json beside the review."""
@@ -278,7 +297,7 @@ class CISection:
     event: str
     pull_request: int | None
     accepted: Acceptance | None = None
-    config_from: str | None = None  # "base", or "head (new in this pull request)"
+    config_from: ConfigFrom | None = None
     reason: str | None = None  # for a run without a review: why
 
 

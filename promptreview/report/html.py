@@ -11,7 +11,7 @@ from html import escape
 from typing import Any
 
 from promptreview.report.charts import RateBar, delta_chart, distribution_chart, rate_chart
-from promptreview.report.document import Example, PromptReport, Report, ShiftRow, StratumRow
+from promptreview.report.document import CostKey, Example, PromptReport, Report, ShiftRow, StratumRow
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -51,6 +51,7 @@ from promptreview.report.wording import (
     title,
     top_change,
 )
+from promptreview.vocabulary import RateName
 
 _STYLE = """
 :root{--fail:#cf222e;--warn:#9a6700;--pass:#1a7f37;--muted:#57606a;--line:#d0d7de;--code:#f6f8fa}
@@ -140,7 +141,7 @@ def render(report: Report) -> str:
 def _model_block(report: Report) -> str:
     calls = sum(p.calls.total for p in report.prompts)
     cached = sum(p.calls.cached for p in report.prompts)
-    costs: dict[str, float] = {}
+    costs: dict[CostKey, float] = {}
     for p in report.prompts:
         for side, value in (p.calls.cost_usd or {}).items():
             costs[side] = costs.get(side, 0.0) + value
@@ -275,7 +276,8 @@ def _strata(p: PromptReport, alpha: float) -> list[str]:
     hot, rest = strata_split(p, alpha)
     headers = stratum_headers_for(p)
     parts = ["<h3>Blast radius by stratum</h3>"]
-    gate = failed_gate(p) or next(iter(k for k in ("parse_failure", "refusal") if k in p.rates), None)
+    fallback: tuple[RateName, ...] = ("parse_failure", "refusal")
+    gate = failed_gate(p) or next(iter(k for k in fallback if k in p.rates), None)
     if gate is not None:
         parts.append(_stratum_chart(p, [*hot, *rest], gate, alpha))
     if hot:
@@ -289,7 +291,7 @@ def _strata(p: PromptReport, alpha: float) -> list[str]:
     return parts
 
 
-def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: str, alpha: float) -> str:
+def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: RateName, alpha: float) -> str:
     rows = []
     for s in strata[:40]:
         r = s.rates.get(name)

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from promptreview.report.document import (
     CallStats,
+    CostKey,
     EvaluatorRow,
     PromptReport,
     RateRow,
@@ -15,8 +16,9 @@ from promptreview.report.document import (
     ShiftRow,
     StratumRow,
 )
+from promptreview.vocabulary import JSON_RATES, RateName
 
-RATE_LABELS = {
+RATE_LABELS: dict[RateName, str] = {
     "parse_failure": "parse failure",
     "schema_violation": "schema violation",
     "refusal": "refusal",
@@ -62,7 +64,7 @@ def short_test(name: str) -> str:
     return name.split(" (")[0].split(", ")[0]
 
 
-def rate_cells(name: str, row: RateRow, weighted: bool = False) -> list[str]:
+def rate_cells(name: RateName, row: RateRow, weighted: bool = False) -> list[str]:
     """One table row. A weighted rate is not count/n, so the raw counts are labelled as such."""
     counts = "{}/{} raw" if weighted and name != "error" else "{}/{}"  # errors are never weighted
 
@@ -96,7 +98,7 @@ P_VALUE_NOTE = (
 )
 
 
-def cost_line(cost: Mapping[str, float] | None) -> str | None:
+def cost_line(cost: Mapping[CostKey, float] | None) -> str | None:
     if not cost or not any(cost.values()):  # unknown, or free (sim, local models): nothing worth a line
         return None
     parts = [f"{side} ${cost[side]:.4f}" for side in ("base", "head") if side in cost]
@@ -129,18 +131,19 @@ def shift_cells(s: ShiftRow) -> list[str]:
 
 # -- the overview every format shares (the comment, the terminal, the HTML page say the same things) ---------
 
-STANDARD_RATES = ("parse_failure", "schema_violation", "refusal", "error")
-TEXT_MODE_ABSENT = ("parse_failure", "schema_violation")  # not applicable to a prompt that answers in prose
+STANDARD_RATES = JSON_RATES
+# not applicable to a prompt that answers in prose
+TEXT_MODE_ABSENT: tuple[RateName, ...] = ("parse_failure", "schema_violation")
 WEIGHTED_NOTE_PREFIX = "overall rates are weighted"
 SIMULATED_PREFIX = "simulated model:"
 NOTHING_PREFIX = "nothing to review"
 NA = NOT_APPLICABLE
 
 
-def rate_items(p: PromptReport) -> list[tuple[str, RateRow | None]]:
+def rate_items(p: PromptReport) -> list[tuple[RateName, RateRow | None]]:
     """The rates to show, in order: every rate the prompt has (whatever names they carry), and a `None`
     ("n/a") for a standard rate that does not apply to a text-mode prompt."""
-    items: list[tuple[str, RateRow | None]] = []
+    items: list[tuple[RateName, RateRow | None]] = []
     for name in STANDARD_RATES:
         if name in p.rates:
             items.append((name, p.rates[name]))
@@ -150,7 +153,7 @@ def rate_items(p: PromptReport) -> list[tuple[str, RateRow | None]]:
     return items
 
 
-def na_cells(name: str) -> list[str]:
+def na_cells(name: RateName) -> list[str]:
     return [RATE_LABELS.get(name, name), NA, NA, NA, NA, NA, NA]
 
 
@@ -306,8 +309,8 @@ def strata_split(p: PromptReport, alpha: float) -> tuple[list[StratumRow], list[
     return hot, rest
 
 
-def stratum_rate_names(p: PromptReport) -> list[str]:
-    names: dict[str, None] = {}
+def stratum_rate_names(p: PromptReport) -> list[RateName]:
+    names: dict[RateName, None] = {}
     for s in p.strata:
         for k in s.rates:
             if k != "error":
@@ -328,7 +331,7 @@ def stratum_cells_for(p: PromptReport, s: StratumRow) -> list[str]:
     return cells
 
 
-def failed_gate(p: PromptReport) -> str | None:
+def failed_gate(p: PromptReport) -> RateName | None:
     """The gated rate that failed (or warned) with the largest change: the one the chart explains."""
     ranked = [
         (0 if r.gate == "fail" else 1, -(r.delta or 0.0), k)

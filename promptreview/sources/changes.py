@@ -15,6 +15,7 @@ from pathlib import Path
 from promptreview.errors import UsageError
 from promptreview.sources import git, paths
 from promptreview.sources.config import Config, PromptEntry
+from promptreview.vocabulary import ChangeKind
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -27,7 +28,7 @@ def _escaped(match: re.Match[str]) -> str:
 class PromptChange:
     """One changed prompt file and what each side of the review reads."""
 
-    change: str  # modified | added | removed | renamed
+    change: ChangeKind
     path: str  # the file's path in the head (its old path when removed)
     base_path: str | None  # the file's path in the base; None when there is no base side
     entry: PromptEntry
@@ -74,7 +75,8 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
         entry = entry_new if entry_new is not None else entry_old
         if entry is None:
             continue
-        kind, old_path, new_path = fc.change, fc.old_path, fc.new_path
+        kind: ChangeKind = fc.change
+        old_path, new_path = fc.old_path, fc.new_path
         if entry_new is None:  # renamed out of the prompt globs: for the review it is gone
             kind, new_path = "removed", None
         elif fc.change == "renamed" and entry_old is None:

@@ -8,10 +8,14 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from promptreview.errors import UsageError
 from promptreview.sources.config import SampleSpec
+from promptreview.vocabulary import Allocation
+
+SampleAllocation = Literal[Allocation, "per_stratum", "all"]
+"""How a sample was drawn: by the config's allocation, a fixed number per stratum, or every row."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class SuiteSample:
     strata: tuple[StratumInfo, ...]
     columns: frozenset[str]
     population: int
-    allocation: str
+    allocation: SampleAllocation
     notes: tuple[str, ...] = ()
 
     @property
@@ -201,7 +205,9 @@ def sample_suite(
             notes.append(
                 f"stratum {label} has {len(members)} rows, fewer than its quota of {quota}: all were taken"
             )
-    allocation = "per_stratum" if spec.per_stratum is not None else (spec.allocation if spec.size else "all")
+    allocation: SampleAllocation = (
+        "per_stratum" if spec.per_stratum is not None else (spec.allocation if spec.size else "all")
+    )
     if spec.size is not None and spec.allocation == "neyman":
         notes.append(
             "neyman allocation needs per-stratum variances that are not known before the run; "

@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from promptreview.vocabulary import ShiftKind
 
 from .primitives import (
     CHUNK_CELLS,
@@ -41,7 +43,7 @@ class ShiftResult:
     """
 
     field: str
-    kind: str
+    kind: ShiftKind
     test: str
     statistic: float
     p_value: float
@@ -268,7 +270,7 @@ def numeric_shift(
     head_values: np.ndarray,
     *,
     groups: np.ndarray | None = None,
-    kind: str = "numeric",
+    kind: Literal["numeric", "length"] = "numeric",
 ) -> ShiftResult:
     """Shift of a numeric field: Wilcoxon signed-rank test on paired per-input differences.
 

@@ -33,6 +33,7 @@ from promptreview.errors import ProviderError
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import Completion, CompletionRequest, ProviderResponse, sample_group_key
+from promptreview.vocabulary import ProviderName
 
 # Calls that used up their retries before the provider answered a single one: it is down, not flaky. Stop then,
 # rather than retry every remaining call (minutes of backoff for a verdict that can only be "error").
@@ -93,7 +94,7 @@ async def _call(
 
 
 def _units(
-    pending: Sequence[CompletionRequest], providers: Mapping[str, Provider], enabled: bool
+    pending: Sequence[CompletionRequest], providers: Mapping[ProviderName, Provider], enabled: bool
 ) -> list[list[CompletionRequest]]:
     """The pending requests as units of work: one request each, or the samples of one input together when
     the provider can answer them in one request."""
@@ -123,7 +124,7 @@ def _chunks(unit: list[CompletionRequest], size: int) -> list[list[CompletionReq
 
 async def _run(
     requests: list[CompletionRequest],
-    providers: Mapping[str, Provider],
+    providers: Mapping[ProviderName, Provider],
     cache: ResponseCache | None,
     settings: RunSettings,
     progress: ProgressCallback | None,
@@ -259,7 +260,7 @@ async def _run(
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 
-def _needs_tls(names: set[str], providers: Mapping[str, Provider]) -> bool:
+def _needs_tls(names: set[ProviderName], providers: Mapping[ProviderName, Provider]) -> bool:
     """False only when no connection of the run can be TLS: every provider it calls has an `http://` base URL
     (a local server) and no proxy is configured. Loading the certificate store then costs 50-90 ms before the
     first request for nothing; anything else keeps full verification."""
@@ -290,7 +291,7 @@ def _in_order(
 
 def run_requests(
     requests: list[CompletionRequest],
-    providers: Mapping[str, Provider],
+    providers: Mapping[ProviderName, Provider],
     cache: ResponseCache | None,
     settings: RunSettings,
     progress: ProgressCallback | None = None,

@@ -27,8 +27,9 @@ def ceilings(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVe
         row, gate = rates.get(name), config.gates.get(name)
         if row is None or gate is None or gate.max_rate is None or row.head is None:
             continue
-        small = result.n_inputs < MIN_INPUTS or row.head_ci95 is None
-        bound = row.head if small else row.head_ci95[0]  # type: ignore[index]
+        interval = row.head_ci95 if result.n_inputs >= MIN_INPUTS else None
+        small = interval is None
+        bound = row.head if interval is None else interval[0]
         failed = bound > gate.max_rate
         decision = PromptVerdict.PASS
         if failed:

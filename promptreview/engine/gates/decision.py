@@ -24,6 +24,7 @@ from promptreview.records import RATE_OUTCOMES, ModelSpec
 from promptreview.report.document import EvaluatorRow, RateRow, StratumRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
+from promptreview.vocabulary import JSON_RATES, ChangeKind, CheckKind, RateOutcome, Side
 
 Key = tuple[Hashable, ...]  # (prompt index, which test ...)
 
@@ -39,7 +40,7 @@ class Decision:
 class Candidate:
     """A prompt to decide: how it changed, what was measured, and warnings found before the gates."""
 
-    change: str  # modified | added | renamed
+    change: ChangeKind
     stats: PromptStats
     warnings: tuple[str, ...] = ()
 
@@ -115,7 +116,7 @@ def _adjust(
         descriptive += [
             ((i, "rate", name), row.p_value)
             for name, row in result.rates.items()
-            if name not in (*RATE_OUTCOMES, "error") and row.p_value is not None
+            if name not in JSON_RATES and row.p_value is not None
         ]  # text features: descriptive, like the output distribution
         if result.flip_rate and result.flip_rate.p_value is not None:
             (gated if flips_gate else descriptive).append(((i, "flip"), result.flip_rate.p_value))
@@ -233,7 +234,7 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
     features = [
         f"{name.replace('_', ' ')} {row.base:.0%} → {row.head:.0%}"
         for name, row in rates.items()
-        if name not in (*RATE_OUTCOMES, "error")
+        if name not in JSON_RATES
         and row.p_adjusted is not None
         and row.p_adjusted < alpha
         and row.base is not None
@@ -255,7 +256,7 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
     return replace(result, rates=rates, flip_rate=flip, evaluators=evaluators), verdict, warnings
 
 
-def _evaluator_gate(name: str, kind: str, config: Config) -> DecreaseGate:
+def _evaluator_gate(name: str, kind: CheckKind, config: Config) -> DecreaseGate:
     gates = config.quality_gates
     if kind == "must_refuse":
         return gates.must_refuse
@@ -328,7 +329,7 @@ def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:
     return (not significant, -largest, stratum.label)
 
 
-def _gate_line(name: str, row: RateRow, decision: PromptVerdict, gating: bool) -> str:
+def _gate_line(name: RateOutcome, row: RateRow, decision: PromptVerdict, gating: bool) -> str:
     assert (
         row.base is not None
         and row.head is not None
@@ -349,7 +350,7 @@ def _gate_line(name: str, row: RateRow, decision: PromptVerdict, gating: bool) -
     )
 
 
-def served_warnings(requested: Mapping[str, ModelSpec], served: Mapping[str, Sequence[str]]) -> list[str]:
+def served_warnings(requested: Mapping[Side, ModelSpec], served: Mapping[Side, Sequence[str]]) -> list[str]:
     """What the provider served against what each side asked for (`requested`: side -> model)."""
     out = []
     for side, spec in requested.items():
@@ -384,8 +385,8 @@ def power_lines(
     """
     rates = dict(result.rates)
     deff = design_effect(result.weighted, [(s.population, s.n_inputs) for s in result.strata])
-    small: list[tuple[str, float, float]] = []
-    unsure: list[tuple[str, RateRow, int | None]] = []
+    small: list[tuple[RateOutcome, float, float]] = []
+    unsure: list[tuple[RateOutcome, RateRow, int | None]] = []
     for name in RATE_OUTCOMES:
         if name not in rates:
             continue

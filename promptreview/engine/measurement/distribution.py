@@ -12,12 +12,13 @@ import pandas as pd
 
 from promptreview import stats
 from promptreview.report.document import ShiftRow
+from promptreview.vocabulary import ShiftKind
 
 OUTPUT_TOKENS_FIELD = "(output tokens)"
 _EMPTY: dict[str, Any] = {}  # stands for an output that is not a JSON object (never written to)
 
 
-def _field_kind(name: str, values: list[Any], schema: dict[str, Any] | None) -> str | None:
+def _field_kind(name: str, values: list[Any], schema: dict[str, Any] | None) -> ShiftKind | None:
     prop = (schema or {}).get("properties", {}).get(name, {}) if isinstance(schema, dict) else {}
     if "enum" in prop or prop.get("type") == "boolean":
         return "categorical"

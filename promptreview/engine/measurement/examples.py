@@ -10,6 +10,7 @@ import pandas as pd
 
 from promptreview.records import RATE_OUTCOMES
 from promptreview.report.document import Example
+from promptreview.vocabulary import JSON_RATES, OUTCOMES, Outcome, one_of
 
 
 def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: int = 5) -> list[Example]:
@@ -20,7 +21,7 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
     side = frame["side"]
     base = frame[side == "base"]
     head = frame[(side == "head") & frame["outcome"].isin(RATE_OUTCOMES)]
-    base_outcome: dict[tuple[str, int], str] = {}
+    base_outcome: dict[tuple[str, int], Outcome] = {}
     base_text: dict[tuple[str, int], Any] = {}
     b_ids, b_samples, b_outcomes, b_texts = (
         base[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome", "text")
@@ -75,13 +76,15 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
     return out
 
 
-def failure_details(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+def failure_details(frame: pd.DataFrame) -> dict[Outcome, dict[str, int]]:
     """Why completions failed, per outcome (head side): e.g. how many parse failures were truncations."""
-    out: dict[str, dict[str, int]] = {}
-    head = frame[(frame["side"] == "head") & frame["outcome"].isin((*RATE_OUTCOMES, "error"))]
+    out: dict[Outcome, dict[str, int]] = {}
+    head = frame[(frame["side"] == "head") & frame["outcome"].isin(JSON_RATES)]
     for outcome, group in head.groupby("outcome"):
+        known = one_of(outcome, OUTCOMES)
+        assert known is not None, "the frame holds only the outcomes scoring gave"
         reasons = Counter(_reason(d) for d in group["detail"])
-        out[str(outcome)] = dict(reasons.most_common(8))
+        out[known] = dict(reasons.most_common(8))
     return out
 
 

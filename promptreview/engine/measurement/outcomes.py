@@ -14,6 +14,7 @@ from jsonschema.protocols import Validator
 from promptreview.engine.jobs import PlannedCall, PromptJob
 from promptreview.records import Completion
 from promptreview.sources.schemas import make_validator
+from promptreview.vocabulary import FinishReason, Outcome, Side
 
 # Refusals a model writes as text instead of signalling them. Only checked on text that is not JSON, so a
 # JSON summary that quotes "I can't log in" is never mistaken for a refusal.
@@ -30,7 +31,7 @@ _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 class Classification:
     """One completion's outcome."""
 
-    outcome: str  # ok | schema_violation | parse_failure | refusal | error
+    outcome: Outcome
     output: Any = None  # the parsed JSON for ok / schema_violation
     detail: str | None = None  # why: the JSON error, the schema error, the refusal signal
     answer: str | None = None  # text mode: the answer itself (whitespace-normalised), what flips compare
@@ -72,7 +73,7 @@ def classify(
     completion: Completion,
     validator: Validator | None,
     allow_fenced: bool = False,
-    memo: dict[tuple[str, str | None], Classification] | None = None,
+    memo: dict[tuple[str, FinishReason | None], Classification] | None = None,
 ) -> Classification:
     signalled = _signalled(completion)
     if signalled is not None:
@@ -101,7 +102,7 @@ def classify(
 
 
 def _classify_text(
-    text: str, candidate: str, finish_reason: str | None, validator: Validator | None
+    text: str, candidate: str, finish_reason: FinishReason | None, validator: Validator | None
 ) -> Classification:
     try:
         value = json.loads(candidate)
@@ -129,8 +130,8 @@ def score_job(job: PromptJob, completions: list[Completion], allow_fenced: bool)
             ScoredCall(call, completion, classify_text(completion))
             for call, completion in zip(job.calls, completions, strict=True)
         ]
-    validators: dict[str, Validator | None] = {}
-    memos: dict[str, dict[tuple[str, str | None], Classification]] = {}
+    validators: dict[Side, Validator | None] = {}
+    memos: dict[Side, dict[tuple[str, FinishReason | None], Classification]] = {}
     for side in job.sides:
         # both sides are judged by one schema (the base's): one validator, and one memo, so an answer both
         # sides gave is validated once

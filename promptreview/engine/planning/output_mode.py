@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from promptreview.engine.jobs import Side
 from promptreview.sources.template import PromptTemplate
+from promptreview.vocabulary import ConfiguredOutputMode, OutputMode
 
 # An explicit request for JSON in the prompt's own words: "respond in JSON", "clean, parseable JSON", "a JSON
 # object", ... (a prompt that only mentions JSON in passing, "summarise this JSON document", is not one)
@@ -27,10 +28,10 @@ def asks_for_json(template: PromptTemplate) -> bool:
     return any(_JSON_WORDS.search(source) for _, source in template.messages)
 
 
-def output_mode(configured: str, sides: Sequence[Side]) -> str:
+def output_mode(configured: ConfiguredOutputMode, sides: Sequence[Side]) -> OutputMode:
     """`json` or `text`. `auto`: json when a side has a schema, a JSON response format or an explicit JSON
     instruction, or its file says json; text otherwise. One mode for both sides, so they compare."""
-    if configured in ("json", "text"):
+    if configured != "auto":
         return configured
     if all(side.template.output == "text" and side.schema is None for side in sides):
         return "text"  # the file says so (`responseFormat: text`, Dotprompt `output.format: text`)
@@ -41,7 +42,7 @@ def output_mode(configured: str, sides: Sequence[Side]) -> str:
     return "text"
 
 
-def mode_note(mode: str, configured: str) -> str:
+def mode_note(mode: OutputMode, configured: ConfiguredOutputMode) -> str:
     if mode == "text":
         why = (
             "output: text" if configured == "text" else "no schema, JSON response format or JSON instruction"

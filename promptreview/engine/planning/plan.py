@@ -33,13 +33,15 @@ from promptreview.sources.formats import load_prompts
 from promptreview.sources.schemas import load_schema, make_validator, resolve_refs
 from promptreview.sources.suites import SuiteRow, SuiteSample, load_rows, sample_suite
 from promptreview.sources.template import PromptTemplate, check_template
+from promptreview.vocabulary import ChangeKind, ProviderName
+from promptreview.vocabulary import Side as SideName  # `Side` here is the record of one side
 
 
 @dataclass(frozen=True)
 class Version:
     """One side's version of a prompt file, and the revision its config-named schema is read at."""
 
-    side: str  # base | head
+    side: SideName
     template: PromptTemplate
     rev: str | None  # None: the working tree
 
@@ -52,7 +54,7 @@ class _Planner:
         # the revision that owns the contract: the config's schema files are read there for both sides
         self.contract_rev = contract_rev
         self.root = opts.repo_root
-        self.providers: dict[str, Provider] = {}
+        self.providers: dict[ProviderName, Provider] = {}
         self.samples = opts.samples or config.samples
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
         self.free_paths = False  # read suites from any local path (set for `compare` outside a repository)
@@ -115,7 +117,12 @@ class _Planner:
         return spec
 
     def side(
-        self, name: str, template: PromptTemplate, entry: PromptEntry, rev: str | None, suite: SuiteSample
+        self,
+        name: SideName,
+        template: PromptTemplate,
+        entry: PromptEntry,
+        rev: str | None,
+        suite: SuiteSample,
     ) -> Side:
         check_template(template, suite.columns, suite.path)
         schema: dict[str, Any] | None = None
@@ -154,7 +161,7 @@ class _Planner:
         self,
         index: int,
         path: str,
-        change: str,
+        change: ChangeKind,
         old_path: str | None,
         entry: PromptEntry,
         versions: Sequence[Version],

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from promptreview.engine.jobs import PromptJob
 from promptreview.engine.measurement.outcomes import ScoredCall
@@ -30,8 +30,9 @@ from promptreview.sources.evaluators import (
     fill,
     variables,
 )
+from promptreview.vocabulary import CheckKind, CheckUnits
 
-MUST_REFUSE = "must_refuse"
+MUST_REFUSE: Final = "must_refuse"  # the check's kind, and its name
 NOT_SUPPORTED = (
     "not supported: a built-in's judge (its model and prompt) is GitHub's and cannot be pinned; "
     "write it as an llm evaluator with a pinned modelId"
@@ -43,10 +44,10 @@ class Check:
     """One quality check of a prompt, as both sides are checked with it."""
 
     name: str
-    kind: str  # expect | string | llm | must_refuse
+    kind: CheckKind
     field: str | None
     gate: DecreaseGate
-    units: str = "rate"  # rate | score
+    units: CheckUnits = "rate"
     expect: ExpectSpec | None = None
     evaluator: EvaluatorSpec | None = None  # the version both sides are checked with (the base's)
     head_judge: JudgeSpec | None = None  # `--judge`: head's judge, run over base's outputs
@@ -159,9 +160,10 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
             )
         gate = gates.evaluator(spec.name, spec.max_decrease)
         head_judge = changed[spec.name].llm if judge_review and spec.name in changed else None
+        # (a `uses` evaluator was left out above: what is left is a string check or a judge)
         checks.append(
-            Check(spec.name, spec.kind, None, gate, "score" if spec.llm else "rate", evaluator=spec,
-                  head_judge=head_judge)
+            Check(spec.name, "string" if spec.string else "llm", None, gate, "score" if spec.llm else "rate",
+                  evaluator=spec, head_judge=head_judge)
         )  # fmt: skip
     return QualityPlan(tuple(checks), must_refuse, tuple(notes))
 

@@ -18,14 +18,15 @@ from typing import Any
 from promptreview.engine.jobs import PromptJob, ReviewPlan
 from promptreview.engine.measurement.outcomes import ScoredCall
 from promptreview.engine.planning import policy
-from promptreview.engine.quality.checks import COMPLETION_VAR, QualityPlan, plan_quality
+from promptreview.engine.quality.checks import QualityPlan, plan_quality
 from promptreview.errors import UsageError
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec
 from promptreview.sources.config import Config
-from promptreview.sources.evaluators import JudgeSpec, fill
+from promptreview.sources.evaluators import COMPLETION_VAR, JudgeSpec, fill
+from promptreview.vocabulary import ProviderName
 
 TEMPERATURE = 0
 GUARD = (
@@ -82,7 +83,7 @@ def judge_models(quality: Mapping[int, QualityPlan]) -> set[ModelSpec]:
 
 def check_quality(
     plan: ReviewPlan, config: Config, env: Mapping[str, str], judge_review: bool = False
-) -> tuple[dict[int, QualityPlan], dict[str, Provider]]:
+) -> tuple[dict[int, QualityPlan], dict[ProviderName, Provider]]:
     """Every prompt's quality checks, validated against its suite, and its judges pinned like any model: all
     before any call. Returns the checks by job and the providers (the plan's, plus the judges')."""
     quality = {job.index: plan_quality(job, config, judge_review) for job in plan.jobs}
@@ -171,7 +172,7 @@ def collect(work: JudgeWork, completions: Sequence[Completion]) -> Judged:
 
 
 def judge_extras(
-    job: int, plan: QualityPlan, judged: Judged, providers: Mapping[str, Provider]
+    job: int, plan: QualityPlan, judged: Judged, providers: Mapping[ProviderName, Provider]
 ) -> dict[str, dict[str, Any]]:
     """The report's record of each LLM check's judge, by frame column: the judge is a versioned dependency,
     so its spec, pin status and served ids are in the report like the model's."""

@@ -26,6 +26,7 @@ from promptreview.providers.sim.rules import (
 )
 from promptreview.providers.sim.wording import Prompt, says
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.vocabulary import FinishReason, ProviderName
 
 
 def _tokens(text: str) -> int:
@@ -104,7 +105,7 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
         value = moderation.lenient(builder.value(schema), schema, said, text)
     else:
         value = {"label": builder.categorical(list(_DEFAULT_LABELS), "$.label"), "summary": builder.summary}
-    finish = "stop"
+    finish: FinishReason = "stop"
     if not json_mode:
         answer = prose.answer(prompt, text, str(value["label"]), rng, wobble)  # docs/sim.md: Prose answers
     elif u < refusal + parse_failure:
@@ -123,7 +124,7 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
 class SimProvider:
     """The Provider protocol over `simulate`."""
 
-    name = "sim"
+    name: ProviderName = "sim"
     key_env_var: str | None = None
 
     def __init__(self) -> None:

@@ -18,6 +18,7 @@ from promptreview.sources.formats import picoschema
 from promptreview.sources.formats import reading as common
 from promptreview.sources.formats.mustache import HANDLEBARS
 from promptreview.sources.template import ROLES, PromptTemplate
+from promptreview.vocabulary import OutputMode, Role, one_of
 
 _MARKERS = re.compile(r"(<<<dotprompt:(?:role:[a-z]+|history))>>>")
 _PARTS = re.compile(r"<<<dotprompt:(?:media:url|section)[^>]*>>>")
@@ -32,7 +33,7 @@ def looks_like(meta: Any, body: str) -> bool:
     return "{{role" in body or "<<<dotprompt:" in body or "{{#" in body
 
 
-def split_roles(text: str) -> Sequence[tuple[str, str]]:
+def split_roles(text: str) -> Sequence[tuple[Role, str]]:
     out: list[list[str]] = [["user", ""]]
     for piece in _MARKERS.split(text):
         if not piece.strip():
@@ -48,10 +49,14 @@ def split_roles(text: str) -> Sequence[tuple[str, str]]:
             continue  # no conversation history in a review: the marker renders to nothing
         else:
             out[-1][1] += _PARTS.sub("", piece)
-    result = [(role, content.strip()) for role, content in out if content.strip()]
-    for role, _ in result:
-        if role not in ROLES:
+    result: list[tuple[Role, str]] = []
+    for role, content in out:
+        if not content.strip():
+            continue
+        known = one_of(role, ROLES)
+        if known is None:
             raise UsageError(f"dotprompt role {role!r} is not one of {', '.join(ROLES)} (or model)")
+        result.append((known, content.strip()))
     return result
 
 
@@ -94,7 +99,9 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
         schema = picoschema.to_json_schema(raw_schema)
     except ValueError as exc:
         raise UsageError(f"{path}: output.schema: {exc}") from None
-    output = "json" if fmt == "json" or schema is not None else "text" if fmt == "text" else None
+    output: OutputMode | None = (
+        "json" if fmt == "json" or schema is not None else "text" if fmt == "text" else None
+    )
     return PromptTemplate(
         path=path,
         messages=(("body", body),),

@@ -14,6 +14,7 @@ from promptreview.errors import UsageError
 from promptreview.sources.evaluators import parse_evaluators
 from promptreview.sources.formats import reading as common
 from promptreview.sources.template import PromptTemplate
+from promptreview.vocabulary import OutputMode
 
 RESPONSE_FORMATS = ("text", "json_object", "json_schema")
 SUFFIXES: tuple[str, ...] = (".prompt.yml", ".prompt.yaml")
@@ -49,7 +50,7 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
     if fmt == "json_schema" and schema is None:
         raise UsageError(f"{path}: responseFormat is json_schema but there is no jsonSchema")
     params, warnings = common.params(path, doc.get("modelParameters"), "modelParameters")
-    output = None
+    output: OutputMode | None = None
     if fmt in ("json_object", "json_schema") or schema is not None:
         output = "json"
     elif fmt == "text":

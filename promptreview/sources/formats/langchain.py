@@ -17,8 +17,9 @@ from promptreview.errors import UsageError
 from promptreview.sources import sandbox
 from promptreview.sources.formats.mustache import MUSTACHE
 from promptreview.sources.template import JINJA, Engine, PromptTemplate, TemplateProblem
+from promptreview.vocabulary import Role
 
-_ROLES = {
+_ROLES: dict[str, Role] = {
     "SystemMessagePromptTemplate": "system",
     "HumanMessagePromptTemplate": "user",
     "AIMessagePromptTemplate": "assistant",
@@ -26,7 +27,7 @@ _ROLES = {
     "HumanMessage": "user",
     "AIMessage": "assistant",
 }
-_ROLE_WORDS = {"system": "system", "human": "user", "user": "user", "ai": "assistant", "assistant": "assistant",
+_ROLE_WORDS: dict[str, Role] = {"system": "system", "human": "user", "user": "user", "ai": "assistant", "assistant": "assistant",
                "developer": "developer"}  # fmt: skip
 
 
@@ -92,7 +93,7 @@ def _prompt(path: str, node: Any) -> tuple[str, str, dict[str, Any]]:
     return template, fmt, dict(kwargs.get("partial_variables") or {})
 
 
-def _message(path: str, node: Any, i: int) -> tuple[str, str, str | None, dict[str, Any]] | None:
+def _message(path: str, node: Any, i: int) -> tuple[Role, str, str | None, dict[str, Any]] | None:
     """(role, template, format or None for literal text, partials) of one chat message; None: a placeholder."""
     if isinstance(node, (list, tuple)) and len(node) == 2:  # ("human", "{question}")
         role = _ROLE_WORDS.get(str(node[0]))

@@ -16,13 +16,17 @@ from typing import Any
 from promptreview.errors import UsageError
 from promptreview.sources.formats import mustache
 from promptreview.sources.formats import reading as common
-from promptreview.sources.template import JINJA, PromptTemplate
+from promptreview.sources.template import JINJA, ROLES, PromptTemplate
+from promptreview.vocabulary import Role
 
 _BOUNDARY = re.compile(
     r"^\s*#?\s*(system|user|assistant|developer)"
     r"(\[(?:\w+\s*=\s*(?:\"[^\"]*\"|[^\",\]]*)\s*,?\s*)+\])?\s*:\s*$",
     re.IGNORECASE,
 )
+
+
+_MARKED: dict[str, Role] = {role: role for role in ROLES}  # the roles `_BOUNDARY` finds
 
 
 def looks_like(meta: Any, body: str) -> bool:
@@ -37,16 +41,17 @@ def looks_like(meta: Any, body: str) -> bool:
     return any(_BOUNDARY.match(line) for line in body.splitlines())
 
 
-def split_roles(text: str) -> Sequence[tuple[str, str]]:
+def split_roles(text: str) -> Sequence[tuple[Role, str]]:
     """Rendered text → (role, content) at each role marker line, as prompty's chat parser splits it."""
-    out: list[tuple[str, str]] = []
-    role, lines = "system", list[str]()
+    out: list[tuple[Role, str]] = []
+    role: Role = "system"
+    lines: list[str] = []
     for line in text.splitlines():
         match = _BOUNDARY.match(line.strip())
         if match:
             if lines:
                 out.append((role, "\n".join(lines)))
-            role, lines = match.group(1).lower(), []
+            role, lines = _MARKED[match.group(1).lower()], []
             continue
         lines.append(line)
     if lines:

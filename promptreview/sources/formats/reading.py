@@ -15,6 +15,7 @@ import yaml
 
 from promptreview.errors import UsageError
 from promptreview.sources.template import ROLES
+from promptreview.vocabulary import Role, one_of
 
 # File names that say "data" (a prompt is found in them by content) and "text" (a template, unless a
 # front-matter format claims it)
@@ -117,16 +118,18 @@ def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[str, 
     return out, tuple(warnings)
 
 
-def chat_messages(path: str, raw: Any, where: str = "messages") -> tuple[tuple[str, str], ...]:
+def chat_messages(path: str, raw: Any, where: str = "messages") -> tuple[tuple[Role, str], ...]:
     if not isinstance(raw, list) or not raw:
         raise UsageError(f"{path}: '{where}' must be a non-empty list of {{role, content}}")
     out = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or "role" not in item or "content" not in item:
             raise UsageError(f"{path}: {where}[{i}] must have 'role' and 'content'")
-        role, content = item["role"], item["content"]
-        if role not in ROLES:
-            raise UsageError(f"{path}: {where}[{i}].role must be one of {', '.join(ROLES)}, not {role!r}")
+        role, content = one_of(item["role"], ROLES), item["content"]
+        if role is None:
+            raise UsageError(
+                f"{path}: {where}[{i}].role must be one of {', '.join(ROLES)}, not {item['role']!r}"
+            )
         if not isinstance(content, str):
             raise UsageError(f"{path}: {where}[{i}].content must be a string")
         out.append((role, content))
