@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from promptreview.providers import pinning
+from promptreview.providers import model_name, pinning
 from promptreview.records import ModelSpec
 
 PRICES_AS_OF = (
@@ -95,7 +95,7 @@ def lookup_price(
     """The price of `spec`: the config's entry, then `provider:*` in the config, then the table; None if unknown."""
     spec = _spec(spec)
     overrides = prices or {}
-    model = spec.model.split("?", 1)[0]  # sim options are not part of the model
+    model = model_name(spec)  # sim options are not part of the model
     text = f"{spec.provider}:{model}"
     for key in (text, f"{spec.provider}:{pinning.split_ollama_digest(model)[0]}", f"{spec.provider}:*"):
         if key in overrides:

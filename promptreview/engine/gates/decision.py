@@ -19,6 +19,7 @@ from promptreview import stats
 from promptreview.engine.gates.ceilings import ceilings
 from promptreview.engine.measurement.analysis import PromptStats
 from promptreview.engine.planning.forecast import design_effect, gate_family
+from promptreview.providers import model_name
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import RATE_OUTCOMES, ModelSpec
 from promptreview.report.document import EvaluatorRow, RateRow, StratumRow
@@ -354,7 +355,7 @@ def served_warnings(requested: Mapping[str, ModelSpec], served: Mapping[str, Seq
     out = []
     for side, spec in requested.items():
         ids = served.get(side, [])
-        model = spec.model.split("?")[0]
+        model = model_name(spec)
         if len(ids) > 1 and spec.provider != "sim":
             out.append(
                 f"the provider served several models to the {side} side during this run: {', '.join(ids)}"
