@@ -55,12 +55,26 @@ class FlipRow:
 
 
 @dataclass(frozen=True)
+class StatTest:
+    """A statistical test as the report names it: `name` where a table is narrow ("Stuart-Maxwell"), `details`
+    the rest of its description ("(cluster-robust), sign-flip permutation over inputs (exact)")."""
+
+    name: str
+    details: str = ""
+
+    @property
+    def text(self) -> str:
+        """The whole description, as the JSON report gives it."""
+        return f"{self.name} {self.details}" if self.details else self.name
+
+
+@dataclass(frozen=True)
 class ShiftRow:
     """One output field's distribution, base against head."""
 
     field: str
     kind: str  # categorical | numeric | length | presence
-    test: str
+    test: StatTest
     statistic: float | None
     p_value: float | None
     base: Mapping[str, Any]

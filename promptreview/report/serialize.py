@@ -93,7 +93,7 @@ def _shift(row: ShiftRow) -> dict[str, Any]:
     return {
         "field": row.field,
         "kind": row.kind,
-        "test": row.test,
+        "test": row.test.text,
         "statistic": row.statistic,
         "p_value": row.p_value,
         "p_adjusted": row.p_adjusted,

@@ -57,11 +57,6 @@ def pval(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{float(value):.3f}"
 
 
-def short_test(name: str) -> str:
-    """The test's name without its parenthesised details, for narrow tables."""
-    return name.split(" (")[0].split(", ")[0]
-
-
 def rate_cells(name: str, row: RateRow, weighted: bool = False) -> list[str]:
     """One table row. A weighted rate is not count/n, so the raw counts are labelled as such."""
     counts = "{}/{} raw" if weighted and name != "error" else "{}/{}"  # errors are never weighted
@@ -121,7 +116,7 @@ def shift_cells(s: ShiftRow) -> list[str]:
     return [
         s.field,
         s.kind,
-        short_test(s.test),
+        s.test.name,
         "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
         pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
     ]
@@ -274,7 +269,7 @@ def important_shifts(p: PromptReport, alpha: float) -> list[ShiftRow]:
 
 def shift_sentence(s: ShiftRow) -> str:
     """A shifted field in words, with base → head of its top categories where it has them (plain text)."""
-    text = f"{s.field} ({s.kind}, {short_test(s.test)}, p (adj.) {pval(s.p_adjusted)})"
+    text = f"{s.field} ({s.kind}, {s.test.name}, p (adj.) {pval(s.p_adjusted)})"
     moves = category_moves(s)
     return text + (": " + ", ".join(moves) if moves else "")
 

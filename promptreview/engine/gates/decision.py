@@ -249,8 +249,7 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
             verdict, PromptVerdict.FAIL if config.gates["distribution_shift"].gating else PromptVerdict.WARN
         )
         warnings.append(
-            "output distribution shifted: "
-            + ", ".join(f"{s.field} ({s.test.split(' (')[0]})" for s in shifted)
+            "output distribution shifted: " + ", ".join(f"{s.field} ({s.test.name})" for s in shifted)
         )
     evaluators, verdict = _evaluator_gates(result, config, verdict, warnings)
     return replace(result, rates=rates, flip_rate=flip, evaluators=evaluators), verdict, warnings
