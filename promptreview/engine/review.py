@@ -260,7 +260,7 @@ def _score_and_decide(
             checks,
             job.suite_sample,
             plan.analysis_seed,
-            judge.judge_extras(job.index, checks, judged, providers),
+            judge.judge_records(job.index, checks, judged, providers),
         )
         result = replace(result, evaluators=rows, notes=(*result.notes, *checks.notes))
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)

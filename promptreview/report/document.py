@@ -162,6 +162,21 @@ class EvaluatorExample:
 
 
 @dataclass(frozen=True)
+class JudgeInfo:
+    """An LLM check's judge: a versioned dependency, recorded like the model (its spec, pin status, served ids)."""
+
+    spec: str  # provider:model-id
+    served: tuple[str, ...]  # the model ids the provider said it served
+    pinned: bool
+    temperature: float
+    choices: Mapping[str, float]  # the answer the judge may give -> its score
+    origin: str | None  # where the evaluator was declared
+    unanswered: int  # judge calls that failed or named no choice (left out of the mean)
+    head_spec: str | None = None  # --judge: head's changed judge, over base's outputs
+    mode: str | None = None  # --judge: what the row compares
+
+
+@dataclass(frozen=True)
 class EvaluatorRow:
     """One quality check, base vs head: an expectation's or a string evaluator's pass rate, an LLM judge's mean
     score, or the refusal rate on must-refuse rows. A *decrease* is the regression its gate tests."""
@@ -187,7 +202,7 @@ class EvaluatorRow:
     max_decrease: float | None = None
     column: str | None = None  # expect: the suite column; must_refuse: the marking column
     match: str | None = None  # expect: exact | contains | regex | number
-    judge: Mapping[str, Any] | None = None  # llm: spec, served ids, temperature, whether it changed
+    judge: JudgeInfo | None = None  # llm: spec, served ids, temperature, whether it changed
     note: str | None = None
     examples: Sequence[EvaluatorExample] = ()
     strata: Mapping[str, Mapping[str, Any]] | None = None  # label -> base, head, base_n, head_n

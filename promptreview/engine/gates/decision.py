@@ -273,7 +273,7 @@ def _evaluator_gates(
         gate = _evaluator_gate(row.name, row.kind, config)
         if row.max_decrease is not None:  # the evaluator's own margin (its `max_decrease`)
             gate = DecreaseGate(row.max_decrease, gate.gating)
-        unanswered = (row.judge or {}).get("unanswered")
+        unanswered = row.judge.unanswered if row.judge is not None else 0
         if unanswered:  # a judge without usable answers must not switch its check off quietly
             verdict = worse(verdict, PromptVerdict.WARN)
             warnings.append(
