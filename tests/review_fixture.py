@@ -193,6 +193,7 @@ def review() -> Report:
     return Report(
         verdict=ReviewVerdict.FAIL,
         model_spec="sim:triage-v1",
+        model_id="triage-v1",
         served=["triage-v1"],
         pinned=True,
         simulated=True,

@@ -92,6 +92,7 @@ def sample_report() -> Report:
     return Report(
         verdict="fail",
         model_spec="sim:triage-v1",
+        model_id="triage-v1",
         served=["triage-v1"],
         pinned=True,
         simulated=True,
@@ -194,3 +195,21 @@ def test_a_shift_tests_name_is_its_name_field_and_the_json_gives_its_whole_descr
     for fmt in ("text", "markdown", "html"):  # a name holding " (" and ", " is not cut at either
         rendered = render(report, fmt)
         assert "Cochran-Armitage (trend, exact)" in rendered and "10 inputs" not in rendered, fmt
+
+
+def test_the_model_line_names_only_served_ids_other_than_the_model_the_review_names():
+    import dataclasses
+
+    from promptreview.report.wording import model_line
+
+    several = dataclasses.replace(
+        sample_report(),
+        model_spec="sim:triage-v1, sim:triage-v2",
+        model_id=None,
+        served=["triage-v1", "triage-v2"],
+    )
+    assert model_line(several).endswith("· served triage-v1, triage-v2")
+    one = dataclasses.replace(
+        several, model_spec="openai:gpt-4o", model_id="gpt-4o", served=["gpt-4o", "gpt-4o-2024-08-06"]
+    )
+    assert model_line(one).endswith("· served gpt-4o-2024-08-06")

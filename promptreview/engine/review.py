@@ -73,6 +73,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
     pinned = policy.check_pinning(plan.models, plan.providers, config)
     quality, providers = judge.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
+    model_id = assemble.model_id(opts.model, plan.models)
     calls = plan.calls
     requests = [call.request for call in calls]
     cache = ResponseCache(default_cache_path(opts.env)) if opts.use_cache else None
@@ -88,6 +89,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 plan,
                 (),
                 model_spec=model_spec,
+                model_id=model_id,
                 pinned=pinned,
                 config=config,
                 base=base,
@@ -149,6 +151,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         plan,
         [*prompts, *(assemble.listed_report(item) for item in plan.listed)],
         model_spec=model_spec,
+        model_id=model_id,
         pinned=pinned,
         config=config,
         base=base,

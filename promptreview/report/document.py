@@ -324,6 +324,9 @@ P_VALUE_ADJUSTMENTS: Mapping[str, str] = {
 class Report:
     verdict: ReviewVerdict
     model_spec: str | None = None
+    model_id: str | None = (
+        None  # the model id when the review names one model: a served id equal to it is no news
+    )
     served: Sequence[str] = ()
     pinned: bool | None = None
     simulated: bool = False

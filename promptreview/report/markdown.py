@@ -45,7 +45,7 @@ from promptreview.report.wording import (
     reproduce_command,
     review_notes,
     review_warnings,
-    sample_line,
+    sample_size,
     shift_cells,
     shift_sentence,
     strata_split,
@@ -164,8 +164,11 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
         return lines + [f"- {escape_md(n, 500)}" for n in (*p.notes, *p.warnings)] + [""]
     # each prompt's own lines name it, so two prompts with the same suite never repeat a sentence
     name = code_span(_short(title(p)), None)
-    n, _, weighting = sample_line(p).partition("; ")
-    lines += [f"{name}: {n} from {code_span(p.suite or '', None)}" + (" (weighted)" if weighting else ""), ""]
+    size = sample_size(p)
+    lines += [
+        f"{name}: {size} from {code_span(p.suite or '', None)}" + (" (weighted)" if p.weighted else ""),
+        "",
+    ]
     if p.warnings:
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
         lines += [f"> [!{kind}]", *(f"> - {escape_md(w, 500)}" for w in p.warnings), ""]

@@ -224,15 +224,17 @@ WEIGHTED_WORDS = (
 )
 
 
-def sample_line(p: PromptReport) -> str:
-    """'120 inputs × 3 samples' (+ weighting): the suite's path is added by each format (untrusted)."""
+WEIGHTING_SENTENCE = (
+    "overall rates weighted by each stratum's share of the suite (the sample is not proportional)"
+)
+
+
+def sample_size(p: PromptReport) -> str:
+    """'120 inputs × 3 samples': each format adds the suite's path (untrusted) and, for a weighted prompt,
+    `WEIGHTING_SENTENCE` or its own word for it."""
     inputs = f"{p.n_inputs} input" + ("" if p.n_inputs == 1 else "s")
     samples = f"{p.samples} sample" + ("" if p.samples == 1 else "s")
-    return f"{inputs} × {samples}" + (
-        "; overall rates weighted by each stratum's share of the suite (the sample is not proportional)"
-        if p.weighted
-        else ""
-    )
+    return f"{inputs} × {samples}"
 
 
 def model_line(report: Report) -> str:
@@ -242,7 +244,7 @@ def model_line(report: Report) -> str:
         parts.append("(simulated: promptreview's embedded model, not a real LLM)")
     if report.pinned is False:
         parts.append("(NOT pinned)")
-    served = [s for s in report.served if s != (report.model_spec or "").split(":", 1)[-1]]
+    served = [s for s in report.served if s != report.model_id]
     if served:
         parts.append("· served " + ", ".join(served))
     return " ".join(parts)
