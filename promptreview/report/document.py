@@ -93,6 +93,7 @@ class StratumRow:
     rates: Mapping[str, RateRow]
     flip_rate: FlipRow | None = None
     short: bool = False  # fewer rows than its quota
+    pooled: bool = False  # small strata pooled together (`other`): `stratum` holds no row's values
 
 
 @dataclass(frozen=True)

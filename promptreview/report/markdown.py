@@ -233,9 +233,11 @@ def _strata(p: PromptReport, alpha: float, name: str) -> list[str]:
     return lines
 
 
-def _chart_label(label: str) -> str:
-    """A stratum label fit for a Mermaid string: the value part, plain characters only (untrusted)."""
-    value = label.split("=", 1)[-1] if label.count("=") == 1 else label
+def _chart_label(stratum: StratumRow) -> str:
+    """A stratum fit for a Mermaid string: a one-column stratum's value (`email` for `channel=email`), else its
+    whole label; plain characters only (untrusted)."""
+    values = list(stratum.stratum.values())
+    value = str(values[0]) if len(values) == 1 and not stratum.pooled else stratum.label
     return re.sub(r"[^A-Za-z0-9 _.,=+-]", "_", value)[:24] or "_"
 
 
@@ -244,13 +246,13 @@ def _chart(p: PromptReport, strata: list[StratumRow]) -> list[str]:
     name = failed_gate(p)
     if name is None:
         return []
-    points = [(s.label, s.rates[name].delta) for s in strata if name in s.rates][:CHART_STRATA]
+    points = [(s, s.rates[name].delta) for s in strata if name in s.rates][:CHART_STRATA]
     values = [round(d * 100, 1) for _, d in points if d is not None]
     if len(values) < 2 or len(values) != len(points):
         return []
     low, high = min(0.0, *values), max(0.0, *values)
     pad = max((high - low) * 0.1, 1.0)
-    labels = ", ".join(f'"{_chart_label(label)}"' for label, _ in points)
+    labels = ", ".join(f'"{_chart_label(s)}"' for s, _ in points)
     label = RATE_LABELS.get(name, name)
     chart = "\n".join(
         [
