@@ -265,3 +265,22 @@ def test_reviews_opening_an_old_cache_at_once_upgrade_it_once(tmp_path):
             assert pool.map(_open_cache, [str(path)] * 4) == ["ok"] * 4
         names = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM _migrations")}
         assert names == {name for name, _ in cache_module._MIGRATIONS}
+
+
+def test_every_text_of_a_failure_is_scrubbed_before_it_is_recorded_or_raised():
+    from promptreview import secrets
+
+    key = "proxy-secret-0123456789"
+    secrets.remember(key)
+    try:
+        leaky = CallFailure("http_status", f"Fake: HTTP 503: echo {key}", 503, key, f"bad header {key}")
+        provider = ScriptedProvider({"q0": [RetryableCallError(leaky)] * 3})
+        out = run_requests(requests(2), {"fake": provider}, None, RunSettings(retry=FAST))
+        assert out[0].error is not None and out[0].error.status == 503
+        assert key not in repr(out[0].error) and "***" in out[0].error.server_message
+        fatal = ScriptedProvider({"q0": FatalCallError(leaky)})
+        with pytest.raises(ProviderError) as info:
+            run_requests(requests(2), {"fake": fatal}, None, RunSettings(concurrency=1, retry=FAST))
+        assert key not in str(info.value) and "re-run to resume" in str(info.value)
+    finally:
+        secrets.forget_all()
