@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from promptreview.vocabulary import RATE_OUTCOMES as RATE_OUTCOMES  # re-exported: the stages import it here
-from promptreview.vocabulary import FinishReason, ProviderName, Role
+from promptreview.vocabulary import CallFailureKind, FinishReason, ProviderName, Role
 
 if TYPE_CHECKING:  # the type of hashlib's hash objects: typeshed's name, with no public spelling
     from _hashlib import HASH
@@ -194,12 +195,35 @@ class ProviderResponse:
 
 
 @dataclass(frozen=True)
+class CallFailure:
+    """Why a model call failed, as a record: code reads `kind`, `status` and the server's own `code` and
+    `server_message`; people read `message`, worded once where the failure was found. Every text in it has been
+    through the scrubber before it leaves the provider, and again in the runner (`scrubbed`)."""
+
+    kind: CallFailureKind
+    message: str  # e.g. "OpenAI: HTTP 500 server_error: The server had an error ..."
+    status: int | None = None  # the HTTP status, when the server answered
+    code: str | None = None  # the server's error code or type (OpenAI `insufficient_quota`)
+    server_message: str | None = None  # the server's own error message: where a provider may look for hints
+
+    def scrubbed(self, scrub: Callable[[str], str]) -> CallFailure:
+        """This failure with `scrub` applied to each text it holds (a credential leaves in none of them)."""
+        return CallFailure(
+            self.kind,
+            scrub(self.message),
+            self.status,
+            None if self.code is None else scrub(self.code),
+            None if self.server_message is None else scrub(self.server_message),
+        )
+
+
+@dataclass(frozen=True)
 class Completion:
-    """A request and what became of it: a response, or an error after retries."""
+    """A request and what became of it: a response, or the failure of its last attempt after retries."""
 
     request: CompletionRequest
     response: ProviderResponse | None
-    error: str | None = None
+    error: CallFailure | None = None
     cached: bool = False
     attempts: int = 1  # > 1 means the call was retried
     latency_ms: float | None = None

@@ -81,6 +81,22 @@ Removal = Literal["review", "allow"]
 
 SampleBatching = Literal["auto", "off"]
 """The config's `sample_batching:`: the samples of one input in one request where the server honours it."""
+CallFailureKind = Literal[
+    "http_status", "timeout", "connection", "unreadable_response", "invalid_response", "invalid_url",
+    "model_unavailable",
+]  # fmt: skip
+"""How a model call failed (`records.CallFailure`): the server answered with an error status; the request
+timed out; the connection failed; the answer could not be read (a body that does not decode, too many
+redirects); the server answered 2xx with a body we cannot use (not JSON, or without the answer); the base URL
+cannot be used; the model is not there (Ollama: not pulled, or no longer the pinned digest)."""
+
+FailureReasonKind = Literal[
+    "empty", "truncated", "invalid_json", "schema", "provider_refusal", "finish_reason", "text_refusal",
+    "call_failed",
+]  # fmt: skip
+"""Why a completion is not `ok` (`engine/measurement/outcomes.py`): an empty answer; JSON cut off at
+max_tokens; JSON that does not parse; JSON the schema rejects; the provider's refusal signal; a refusing
+finish reason (refusal, content_filter); a refusal written as text; the call failed after retries."""
 
 RATE_OUTCOMES: tuple[RateOutcome, ...] = get_args(RateOutcome)
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)

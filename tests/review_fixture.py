@@ -15,6 +15,7 @@ from promptreview.report.document import (
     RateRow,
     Report,
     ShiftRow,
+    StatTest,
     StratumRow,
 )
 from promptreview.verdicts import PromptVerdict, ReviewVerdict
@@ -72,7 +73,7 @@ def regression() -> PromptReport:
             ShiftRow(
                 "category",
                 "categorical",
-                "Stuart-Maxwell (cluster-robust)",
+                StatTest("Stuart-Maxwell", "(cluster-robust)"),
                 9.1,
                 0.01,
                 {"billing": 102, "account": 86, "shipping": 57},
@@ -84,7 +85,7 @@ def regression() -> PromptReport:
             ShiftRow(
                 "summary",
                 "length",
-                "Wilcoxon signed-rank",
+                StatTest("Wilcoxon signed-rank"),
                 0.2,
                 0.8,
                 {"median": 61},
@@ -192,6 +193,7 @@ def review() -> Report:
     return Report(
         verdict=ReviewVerdict.FAIL,
         model_spec="sim:triage-v1",
+        model_id="triage-v1",
         served=["triage-v1"],
         pinned=True,
         simulated=True,

@@ -14,7 +14,7 @@ import pytest
 from promptreview.errors import MissingCredentials
 from promptreview.providers import create_provider, known_providers
 from promptreview.providers.base import FatalCallError, PinStatus, RetryableCallError
-from promptreview.providers.http import HTTPProvider, error_message, send_json
+from promptreview.providers.http import HTTPProvider, error_message, http_failure, send_json
 from promptreview.records import CompletionRequest, ProviderResponse
 from tests.servers import RecordedRequest, Reply, ScriptedServer, make_request
 
@@ -51,11 +51,11 @@ class Echo(HTTPProvider):
         return []
 
     def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
-        return "format" in body and error.status == 400 and "format" in str(error)
+        return "format" in body and error.status == 400 and "format" in (error.failure.server_message or "")
 
     def classify(self, response: httpx.Response, body: Any) -> FatalCallError | None:
         if response.status_code == 418:  # quotes the server verbatim, on purpose unscrubbed
-            return FatalCallError(f"Echo: teapot says {response.text}", status=418)
+            return FatalCallError(http_failure(response, body, f"Echo: teapot says {response.text}"))
         return None
 
 

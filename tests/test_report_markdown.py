@@ -163,6 +163,21 @@ def test_strata_significant_first_rest_collapsed_and_a_chart():
     assert "bar [20.0, 10.0, 8.0, 6.0]" in chart.group(1)
 
 
+def test_the_chart_names_a_stratum_by_its_value_read_from_the_row_not_cut_from_its_label():
+    prompt = review().prompts[0]
+    strata = list(prompt.strata)
+    strata[0] = replace(strata[0], stratum={"plan": "a=b"}, label="plan=a=b")  # a value holding '='
+    strata[1] = replace(strata[1], stratum={"channel": "(pooled)"}, label="other", pooled=True)
+    strata[2] = replace(
+        strata[2], stratum={"channel": "phone", "tier": "gold"}, label="channel=phone,tier=gold"
+    )
+    md = render(
+        replace(review(), prompts=(replace(prompt, strata=tuple(strata)), *review().prompts[1:])), "markdown"
+    )
+    chart = re.search(r"```mermaid\nxychart-beta\n(.*?)```", md, re.S)
+    assert chart and 'x-axis ["a=b", "other", "channel=phone,tier=gold", "web"]' in chart.group(1)
+
+
 def test_p_value_note_and_reproduce_line():
     md = render(review(), "markdown")
     assert "one-sided p for an increase, Holm-adjusted" in md and "Benjamini-Hochberg" in md

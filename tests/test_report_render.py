@@ -3,7 +3,16 @@ import math
 import re
 
 from promptreview.report import render
-from promptreview.report.document import CallStats, Example, FlipRow, PromptReport, RateRow, Report, ShiftRow
+from promptreview.report.document import (
+    CallStats,
+    Example,
+    FlipRow,
+    PromptReport,
+    RateRow,
+    Report,
+    ShiftRow,
+    StatTest,
+)
 
 EVIL = "prompts/<img src=x onerror=alert(1)>@octocat #12 [x](http://evil).prompt.yml"
 
@@ -56,7 +65,7 @@ def sample_report() -> Report:
             ShiftRow(
                 "category",
                 "categorical",
-                "Stuart-Maxwell (cluster-robust), x",
+                StatTest("Stuart-Maxwell", "(cluster-robust), x"),
                 3.2,
                 0.04,
                 {"a": 1},
@@ -83,6 +92,7 @@ def sample_report() -> Report:
     return Report(
         verdict="fail",
         model_spec="sim:triage-v1",
+        model_id="triage-v1",
         served=["triage-v1"],
         pinned=True,
         simulated=True,
@@ -169,3 +179,37 @@ def test_no_infinite_detectable_increase_is_printed():
     for fmt in ("markdown", "html"):  # the plan in every human format, never as "nothing to review"
         page = render(Report(verdict="skipped", estimate=plan), fmt)
         assert "20 calls, 10 of them to make" in page and "nothing to review" not in page
+
+
+def test_a_shift_tests_name_is_its_name_field_and_the_json_gives_its_whole_description():
+    import dataclasses
+
+    report = sample_report()
+    (prompt,) = report.prompts
+    test = StatTest("Cochran-Armitage (trend, exact)", "(sign-flip permutation, 10 inputs)")
+    shift = dataclasses.replace(prompt.distribution_shift[0], test=test, p_adjusted=0.01)
+    report = dataclasses.replace(report, prompts=[dataclasses.replace(prompt, distribution_shift=[shift])])
+    data = json.loads(render(report, "json"))
+    test_text = "Cochran-Armitage (trend, exact) (sign-flip permutation, 10 inputs)"
+    assert data["prompts"][0]["distribution_shift"][0]["test"] == test_text
+    for fmt in ("text", "markdown", "html"):  # a name holding " (" and ", " is not cut at either
+        rendered = render(report, fmt)
+        assert "Cochran-Armitage (trend, exact)" in rendered and "10 inputs" not in rendered, fmt
+
+
+def test_the_model_line_names_only_served_ids_other_than_the_model_the_review_names():
+    import dataclasses
+
+    from promptreview.report.wording import model_line
+
+    several = dataclasses.replace(
+        sample_report(),
+        model_spec="sim:triage-v1, sim:triage-v2",
+        model_id=None,
+        served=["triage-v1", "triage-v2"],
+    )
+    assert model_line(several).endswith("· served triage-v1, triage-v2")
+    one = dataclasses.replace(
+        several, model_spec="openai:gpt-4o", model_id="gpt-4o", served=["gpt-4o", "gpt-4o-2024-08-06"]
+    )
+    assert model_line(one).endswith("· served gpt-4o-2024-08-06")

@@ -13,7 +13,14 @@ from promptreview.engine.jobs import Side
 from promptreview.engine.measurement import text_features as textual
 from promptreview.engine.measurement.outcomes import classify_text
 from promptreview.engine.planning.output_mode import output_mode
-from promptreview.records import Completion, CompletionRequest, Message, ModelSpec, ProviderResponse
+from promptreview.records import (
+    CallFailure,
+    Completion,
+    CompletionRequest,
+    Message,
+    ModelSpec,
+    ProviderResponse,
+)
 from promptreview.sources.config import SampleSpec
 from promptreview.sources.formats import load_prompt
 from promptreview.sources.suites import sample_suite
@@ -24,7 +31,9 @@ SPEC = ModelSpec("sim", "x")
 def completion(text: str | None, **kw) -> Completion:
     request = CompletionRequest(model=SPEC, messages=(Message("user", "q"),))
     response = None if text is None else ProviderResponse(text=text, **kw)
-    return Completion(request=request, response=response, error=None if response else "boom")
+    return Completion(
+        request=request, response=response, error=None if response else CallFailure("timeout", "boom")
+    )
 
 
 def test_text_mode_never_parses_a_prose_answer():

@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from promptreview.engine.jobs import Listed, PromptJob, ReviewPlan
+from promptreview.providers import parse_model_spec
 from promptreview.records import ModelSpec
 from promptreview.report.document import CostKey, Estimate, PromptReport, Report
 from promptreview.sources.config import Config
@@ -74,6 +75,14 @@ def model_text(override: str | None, config: Config, models: set[ModelSpec]) -> 
     return config.model if not models else ", ".join(sorted(map(str, models)))
 
 
+def model_id(override: str | None, models: set[ModelSpec]) -> str | None:
+    """The model id the report's model line names, when it names one model (the `--model` flag's, or the one
+    model's); None when it names several."""
+    if override:
+        return parse_model_spec(override).model
+    return next(iter(models)).model if len(models) == 1 else None
+
+
 def _unique(items: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
@@ -83,6 +92,7 @@ def report(
     prompts: Sequence[PromptReport],
     *,
     model_spec: str,
+    model_id: str | None = None,
     pinned: bool | None,
     config: Config,
     base: str | None,
@@ -100,6 +110,7 @@ def report(
         return Report(
             verdict=ReviewVerdict.SKIPPED,
             model_spec=model_spec,
+            model_id=model_id,
             pinned=pinned,
             simulated=simulated,
             base=base,
@@ -120,6 +131,7 @@ def report(
     return Report(
         verdict=review_verdict((p.verdict for p in prompts), reviewed),
         model_spec=model_spec,
+        model_id=model_id,
         served=sorted({m for p in prompts for ids in p.served.values() for m in ids}),
         pinned=pinned,
         simulated=simulated,

@@ -74,6 +74,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
     pinned = policy.check_pinning(plan.models, plan.providers, config)
     quality, providers = judge.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
+    model_id = assemble.model_id(opts.model, plan.models)
     calls = plan.calls
     requests = [call.request for call in calls]
     cache = ResponseCache(default_cache_path(opts.env)) if opts.use_cache else None
@@ -89,6 +90,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 plan,
                 (),
                 model_spec=model_spec,
+                model_id=model_id,
                 pinned=pinned,
                 config=config,
                 base=base,
@@ -150,6 +152,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         plan,
         [*prompts, *(assemble.listed_report(item) for item in plan.listed)],
         model_spec=model_spec,
+        model_id=model_id,
         pinned=pinned,
         config=config,
         base=base,
@@ -261,7 +264,7 @@ def _score_and_decide(
             checks,
             job.suite_sample,
             plan.analysis_seed,
-            judge.judge_extras(job.index, checks, judged, providers),
+            judge.judge_records(job.index, checks, judged, providers),
         )
         result = replace(result, evaluators=rows, notes=(*result.notes, *checks.notes))
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)

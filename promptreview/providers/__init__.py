@@ -57,6 +57,17 @@ def parse_model_spec(text: str) -> ModelSpec:
     return ModelSpec(provider=provider, model=model)
 
 
+def model_name(spec: ModelSpec) -> str:
+    """The model `spec` names, without the overrides a `sim` id carries (`sim:triage-v1?refusal=0.2` ->
+    `triage-v1`, read by the sim's own parser): what the provider reports as served, what a price is listed
+    under. Every other provider's id is the model's name as it is."""
+    if spec.provider == "sim":
+        from promptreview.providers.sim import model_id  # only a sim id loads the sim
+
+        return model_id.model_name(spec.model)
+    return spec.model
+
+
 def create_provider(name: ProviderName, env: Mapping[str, str]) -> Provider:
     """The provider `name` (a key of the registry), configured from `env`."""
     module = importlib.import_module(_REGISTRY[name])

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from promptreview.providers.base import FatalCallError
-from promptreview.providers.http import HTTPProvider, wants_json_object
+from promptreview.providers.http import HTTPProvider, server_said, wants_json_object
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
 from promptreview.vocabulary import FinishReason
 
@@ -215,9 +215,7 @@ class ChatCompletionsProvider(HTTPProvider):
 
     def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
         return (
-            "response_format" in body
-            and error.status in (400, 422)
-            and bool(_STRUCTURED_HINTS.search(str(error)))
+            "response_format" in body and error.status in (400, 422) and server_said(error, _STRUCTURED_HINTS)
         )
 
     def parse_response(self, data: Any) -> ProviderResponse:

@@ -96,7 +96,11 @@ def lookup_price(
     """The price of `spec`: the config's entry, then `provider:*` in the config, then the table; None if unknown."""
     provider, model_id = _parts(spec)
     overrides = prices or {}
-    model = model_id.split("?", 1)[0]  # sim options are not part of the model
+    model = model_id
+    if provider == "sim":  # its options are not part of the model (read by the sim's own parser)
+        from promptreview.providers.sim.model_id import model_name as sim_model_name
+
+        model = sim_model_name(model_id)
     text = f"{provider}:{model}"
     for key in (text, f"{provider}:{pinning.split_ollama_digest(model)[0]}", f"{provider}:*"):
         if key in overrides:

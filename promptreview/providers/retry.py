@@ -41,7 +41,7 @@ class RetryPolicy:
 
 class RetriesExhausted(Exception):
     def __init__(self, last: RetryableCallError, attempts: int) -> None:
-        super().__init__(f"{last} (gave up after {attempts} attempts)")
+        super().__init__(f"{last.failure.message} (gave up after {attempts} attempts)")
         self.last = last
         self.attempts = attempts
 

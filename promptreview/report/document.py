@@ -70,12 +70,26 @@ class FlipRow:
 
 
 @dataclass(frozen=True)
+class StatTest:
+    """A statistical test as the report names it: `name` where a table is narrow ("Stuart-Maxwell"), `details`
+    the rest of its description ("(cluster-robust), sign-flip permutation over inputs (exact)")."""
+
+    name: str
+    details: str = ""
+
+    @property
+    def text(self) -> str:
+        """The whole description, as the JSON report gives it."""
+        return f"{self.name} {self.details}" if self.details else self.name
+
+
+@dataclass(frozen=True)
 class ShiftRow:
     """One output field's distribution, base against head."""
 
     field: str
     kind: ShiftKind
-    test: str
+    test: StatTest
     statistic: float | None
     p_value: float | None
     base: Mapping[str, Any]
@@ -94,6 +108,7 @@ class StratumRow:
     rates: Mapping[RateName, RateRow]
     flip_rate: FlipRow | None = None
     short: bool = False  # fewer rows than its quota
+    pooled: bool = False  # small strata pooled together (`other`): `stratum` holds no row's values
 
 
 @dataclass(frozen=True)
@@ -163,6 +178,21 @@ class EvaluatorExample:
 
 
 @dataclass(frozen=True)
+class JudgeInfo:
+    """An LLM check's judge: a versioned dependency, recorded like the model (its spec, pin status, served ids)."""
+
+    spec: str  # provider:model-id
+    served: tuple[str, ...]  # the model ids the provider said it served
+    pinned: bool
+    temperature: float
+    choices: Mapping[str, float]  # the answer the judge may give -> its score
+    origin: str | None  # where the evaluator was declared
+    unanswered: int  # judge calls that failed or named no choice (left out of the mean)
+    head_spec: str | None = None  # --judge: head's changed judge, over base's outputs
+    mode: str | None = None  # --judge: what the row compares
+
+
+@dataclass(frozen=True)
 class EvaluatorRow:
     """One quality check, base vs head: an expectation's or a string evaluator's pass rate, an LLM judge's mean
     score, or the refusal rate on must-refuse rows. A *decrease* is the regression its gate tests."""
@@ -188,7 +218,7 @@ class EvaluatorRow:
     max_decrease: float | None = None
     column: str | None = None  # expect: the suite column; must_refuse: the marking column
     match: ExpectMatch | None = None  # expect's
-    judge: Mapping[str, Any] | None = None  # llm: spec, served ids, temperature, whether it changed
+    judge: JudgeInfo | None = None  # llm: spec, served ids, temperature, whether it changed
     note: str | None = None
     examples: Sequence[EvaluatorExample] = ()
     strata: Mapping[str, Mapping[str, Any]] | None = None  # label -> base, head, base_n, head_n
@@ -314,6 +344,9 @@ P_VALUE_ADJUSTMENTS: Mapping[str, str] = {
 class Report:
     verdict: ReviewVerdict
     model_spec: str | None = None
+    model_id: str | None = (
+        None  # the model id when the review names one model: a served id equal to it is no news
+    )
     served: Sequence[str] = ()
     pinned: bool | None = None
     simulated: bool = False

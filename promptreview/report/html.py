@@ -27,6 +27,7 @@ from promptreview.report.wording import (
     RATE_LABELS,
     SHIFT_HEADERS,
     SUMMARY_HEADERS,
+    WEIGHTING_SENTENCE,
     batched_line,
     cost_line,
     failed_gate,
@@ -41,7 +42,7 @@ from promptreview.report.wording import (
     reproduce_command,
     review_notes,
     review_warnings,
-    sample_line,
+    sample_size,
     shift_cells,
     shift_sentence,
     strata_split,
@@ -165,10 +166,9 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
     ]
     if p.change == "removed" or not p.rates:
         return parts + [f"<p>{escape(n)}</p>" for n in (*p.notes, *p.warnings)]
-    n, _, weighting = sample_line(p).partition("; ")
     parts.append(
-        f"<p>{escape(n)} from <code>{escape(p.suite or '–')}</code>"
-        + (f"; {escape(weighting)}" if weighting else "")
+        f"<p>{escape(sample_size(p))} from <code>{escape(p.suite or '–')}</code>"
+        + (f"; {escape(WEIGHTING_SENTENCE)}" if p.weighted else "")
         + "</p>"
     )
     if p.warnings:

@@ -45,7 +45,7 @@ from promptreview.report.wording import (
     reproduce_command,
     review_notes,
     review_warnings,
-    sample_line,
+    sample_size,
     shift_cells,
     shift_sentence,
     strata_split,
@@ -164,8 +164,11 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
         return lines + [f"- {escape_md(n, 500)}" for n in (*p.notes, *p.warnings)] + [""]
     # each prompt's own lines name it, so two prompts with the same suite never repeat a sentence
     name = code_span(_short(title(p)), None)
-    n, _, weighting = sample_line(p).partition("; ")
-    lines += [f"{name}: {n} from {code_span(p.suite or '', None)}" + (" (weighted)" if weighting else ""), ""]
+    size = sample_size(p)
+    lines += [
+        f"{name}: {size} from {code_span(p.suite or '', None)}" + (" (weighted)" if p.weighted else ""),
+        "",
+    ]
     if p.warnings:
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
         lines += [f"> [!{kind}]", *(f"> - {escape_md(w, 500)}" for w in p.warnings), ""]
@@ -230,9 +233,11 @@ def _strata(p: PromptReport, alpha: float, name: str) -> list[str]:
     return lines
 
 
-def _chart_label(label: str) -> str:
-    """A stratum label fit for a Mermaid string: the value part, plain characters only (untrusted)."""
-    value = label.split("=", 1)[-1] if label.count("=") == 1 else label
+def _chart_label(stratum: StratumRow) -> str:
+    """A stratum fit for a Mermaid string: a one-column stratum's value (`email` for `channel=email`), else its
+    whole label; plain characters only (untrusted)."""
+    values = list(stratum.stratum.values())
+    value = str(values[0]) if len(values) == 1 and not stratum.pooled else stratum.label
     return re.sub(r"[^A-Za-z0-9 _.,=+-]", "_", value)[:24] or "_"
 
 
@@ -241,13 +246,13 @@ def _chart(p: PromptReport, strata: list[StratumRow]) -> list[str]:
     name = failed_gate(p)
     if name is None:
         return []
-    points = [(s.label, s.rates[name].delta) for s in strata if name in s.rates][:CHART_STRATA]
+    points = [(s, s.rates[name].delta) for s in strata if name in s.rates][:CHART_STRATA]
     values = [round(d * 100, 1) for _, d in points if d is not None]
     if len(values) < 2 or len(values) != len(points):
         return []
     low, high = min(0.0, *values), max(0.0, *values)
     pad = max((high - low) * 0.1, 1.0)
-    labels = ", ".join(f'"{_chart_label(label)}"' for label, _ in points)
+    labels = ", ".join(f'"{_chart_label(s)}"' for s, _ in points)
     label = RATE_LABELS.get(name, name)
     chart = "\n".join(
         [

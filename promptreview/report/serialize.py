@@ -19,6 +19,7 @@ from promptreview.report.document import (
     CISection,
     EvaluatorRow,
     FlipRow,
+    JudgeInfo,
     PromptReport,
     RateRow,
     Report,
@@ -93,7 +94,7 @@ def _shift(row: ShiftRow) -> dict[str, Any]:
     return {
         "field": row.field,
         "kind": row.kind,
-        "test": row.test,
+        "test": row.test.text,
         "statistic": row.statistic,
         "p_value": row.p_value,
         "p_adjusted": row.p_adjusted,
@@ -197,9 +198,29 @@ def evaluator_dict(row: EvaluatorRow) -> dict[str, Any]:
         "examples": list(row.examples),
         "strata": row.strata,
     }
-    for key in ("column", "match", "judge", "note"):
+    for key in ("column", "match"):
         if getattr(row, key) is not None:
             out[key] = getattr(row, key)
+    if row.judge is not None:
+        out["judge"] = _judge(row.judge)
+    if row.note is not None:
+        out["note"] = row.note
+    return out
+
+
+def _judge(judge: JudgeInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "spec": judge.spec,
+        "served": list(judge.served),
+        "pinned": judge.pinned,
+        "temperature": judge.temperature,
+        "choices": dict(judge.choices),
+        "origin": judge.origin,
+        "unanswered": judge.unanswered,
+    }
+    if judge.head_spec is not None:
+        out["head_spec"] = judge.head_spec
+        out["mode"] = judge.mode
     return out
 
 

@@ -23,6 +23,7 @@ from promptreview.report.wording import (
     RATE_HEADERS,
     SHIFT_HEADERS,
     SUMMARY_HEADERS,
+    WEIGHTING_SENTENCE,
     batched_line,
     cost_line,
     detectable,
@@ -36,7 +37,7 @@ from promptreview.report.wording import (
     reproduce_command,
     review_notes,
     review_warnings,
-    sample_line,
+    sample_size,
     shift_cells,
     shift_sentence,
     strata_split,
@@ -111,8 +112,7 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
             + [f"   {n}" for n in p.notes]
             + [_paint(f"   ! {w}", str(p.verdict), color) for w in p.warnings]
         )
-    n, _, weighting = sample_line(p).partition("; ")
-    lines.append(f"   {n} from {p.suite}" + (f"; {weighting}" if weighting else ""))
+    lines.append(f"   {sample_size(p)} from {p.suite}" + (f"; {WEIGHTING_SENTENCE}" if p.weighted else ""))
     lines += [_paint(f"   ! {w}", str(p.verdict), color) for w in p.warnings]
     lines.append(_table(RATE_HEADERS, rate_table(p)))
     if p.evaluators:

@@ -59,11 +59,6 @@ def pval(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{float(value):.3f}"
 
 
-def short_test(name: str) -> str:
-    """The test's name without its parenthesised details, for narrow tables."""
-    return name.split(" (")[0].split(", ")[0]
-
-
 def rate_cells(name: RateName, row: RateRow, weighted: bool = False) -> list[str]:
     """One table row. A weighted rate is not count/n, so the raw counts are labelled as such."""
     counts = "{}/{} raw" if weighted and name != "error" else "{}/{}"  # errors are never weighted
@@ -123,7 +118,7 @@ def shift_cells(s: ShiftRow) -> list[str]:
     return [
         s.field,
         s.kind,
-        short_test(s.test),
+        s.test.name,
         "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
         pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
     ]
@@ -232,15 +227,17 @@ WEIGHTED_WORDS = (
 )
 
 
-def sample_line(p: PromptReport) -> str:
-    """'120 inputs × 3 samples' (+ weighting): the suite's path is added by each format (untrusted)."""
+WEIGHTING_SENTENCE = (
+    "overall rates weighted by each stratum's share of the suite (the sample is not proportional)"
+)
+
+
+def sample_size(p: PromptReport) -> str:
+    """'120 inputs × 3 samples': each format adds the suite's path (untrusted) and, for a weighted prompt,
+    `WEIGHTING_SENTENCE` or its own word for it."""
     inputs = f"{p.n_inputs} input" + ("" if p.n_inputs == 1 else "s")
     samples = f"{p.samples} sample" + ("" if p.samples == 1 else "s")
-    return f"{inputs} × {samples}" + (
-        "; overall rates weighted by each stratum's share of the suite (the sample is not proportional)"
-        if p.weighted
-        else ""
-    )
+    return f"{inputs} × {samples}"
 
 
 def model_line(report: Report) -> str:
@@ -250,7 +247,7 @@ def model_line(report: Report) -> str:
         parts.append("(simulated: promptreview's embedded model, not a real LLM)")
     if report.pinned is False:
         parts.append("(NOT pinned)")
-    served = [s for s in report.served if s != (report.model_spec or "").split(":", 1)[-1]]
+    served = [s for s in report.served if s != report.model_id]
     if served:
         parts.append("· served " + ", ".join(served))
     return " ".join(parts)
@@ -277,7 +274,7 @@ def important_shifts(p: PromptReport, alpha: float) -> list[ShiftRow]:
 
 def shift_sentence(s: ShiftRow) -> str:
     """A shifted field in words, with base → head of its top categories where it has them (plain text)."""
-    text = f"{s.field} ({s.kind}, {short_test(s.test)}, p (adj.) {pval(s.p_adjusted)})"
+    text = f"{s.field} ({s.kind}, {s.test.name}, p (adj.) {pval(s.p_adjusted)})"
     moves = category_moves(s)
     return text + (": " + ", ".join(moves) if moves else "")
 

@@ -248,7 +248,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{where}: must not be empty"
     if error.validator == "minLength":
         return f"{where}: must not be empty"
-    if error.validator == "oneOf" and where.endswith("files"):
+    if error.validator == "oneOf" and list(error.absolute_path)[-1:] == ["files"]:
         return f"{where}: must be a glob or a list of globs"
     return f"{where}: {error.message}"
 

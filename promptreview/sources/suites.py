@@ -37,6 +37,11 @@ class StratumInfo:
     def short(self) -> bool:
         return self.sampled < self.quota
 
+    @property
+    def pooled(self) -> bool:
+        """The stratum of small strata pooled together (`other`): its values are no row's."""
+        return self.label == OTHER
+
 
 @dataclass(frozen=True)
 class SuiteSample:

@@ -32,7 +32,13 @@ from promptreview.engine.jobs import ProgressCallback
 from promptreview.errors import ProviderError
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
-from promptreview.records import Completion, CompletionRequest, ProviderResponse, sample_group_key
+from promptreview.records import (
+    CallFailure,
+    Completion,
+    CompletionRequest,
+    ProviderResponse,
+    sample_group_key,
+)
 from promptreview.vocabulary import ProviderName
 
 # Calls that used up their retries before the provider answered a single one: it is down, not flaky. Stop then,
@@ -48,10 +54,19 @@ class RunSettings:
     sample_batching: bool = True  # the samples of one input in one request where the provider can (`n`)
 
 
+class _Unreachable(Exception):
+    """The provider answered none of the first `calls` calls, each after its retries: it is down."""
+
+    def __init__(self, calls: int, last: CallFailure) -> None:
+        super().__init__(last.message)
+        self.calls = calls
+        self.last = last
+
+
 @dataclass(frozen=True)
 class _Outcome:
     answers: list[ProviderResponse | None] | None  # None: the request failed after retries
-    error: str | None
+    error: CallFailure | None  # the last attempt's failure, scrubbed
     attempts: int
     latency_ms: float
 
@@ -87,9 +102,8 @@ async def _call(
     try:
         answers, attempts = await call_with_retries(attempt, policy)
     except RetriesExhausted as exc:
-        return _Outcome(
-            None, secrets.scrub(str(exc.last)), exc.attempts, (time.perf_counter() - started) * 1000
-        )
+        failure = exc.last.failure.scrubbed(secrets.scrub)
+        return _Outcome(None, failure, exc.attempts, (time.perf_counter() - started) * 1000)
     return _Outcome(answers, None, attempts, (time.perf_counter() - started) * 1000)
 
 
@@ -185,6 +199,7 @@ async def _run(
                 stopping.set()
                 raise
             if outcome.answers is None:
+                assert outcome.error is not None  # a request without answers failed
                 exhausted += 1
                 for i, request in enumerate(unit):
                     record(
@@ -199,10 +214,7 @@ async def _run(
                     )
                 if answered == 0 and exhausted >= UNREACHABLE_AFTER and not stopping.is_set():
                     stopping.set()
-                    raise FatalCallError(
-                        f"the provider answered none of the first {exhausted} calls after retries "
-                        f"(last: {outcome.error})"
-                    )
+                    raise _Unreachable(exhausted, outcome.error)
             else:
                 answered += 1
                 missing: list[CompletionRequest] = []
@@ -249,12 +261,23 @@ async def _run(
                 if task.done():  # a worker ends only by raising (a fatal error): raise it here
                     task.result()
         except FatalCallError as exc:
-            raise ProviderError(f"{exc} (completed calls are cached; re-run to resume)") from None
+            raise ProviderError(_resumable(exc.failure.scrubbed(secrets.scrub).message)) from None
+        except _Unreachable as exc:
+            raise ProviderError(
+                _resumable(
+                    f"the provider answered none of the first {exc.calls} calls after retries "
+                    f"(last: {exc.last.message})"
+                )
+            ) from None
         finally:
             for task in (drained, *workers):
                 task.cancel()
             await asyncio.gather(drained, *workers, return_exceptions=True)
     return _in_order(requests, results)
+
+
+def _resumable(why: str) -> str:
+    return f"{why} (completed calls are cached; re-run to resume)"
 
 
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")

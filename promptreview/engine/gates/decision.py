@@ -19,6 +19,7 @@ from promptreview import stats
 from promptreview.engine.gates.ceilings import ceilings
 from promptreview.engine.measurement.analysis import PromptStats
 from promptreview.engine.planning.forecast import design_effect, gate_family
+from promptreview.providers import model_name
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import RATE_OUTCOMES, ModelSpec
 from promptreview.report.document import EvaluatorRow, RateRow, StratumRow
@@ -249,8 +250,7 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
             verdict, PromptVerdict.FAIL if config.gates["distribution_shift"].gating else PromptVerdict.WARN
         )
         warnings.append(
-            "output distribution shifted: "
-            + ", ".join(f"{s.field} ({s.test.split(' (')[0]})" for s in shifted)
+            "output distribution shifted: " + ", ".join(f"{s.field} ({s.test.name})" for s in shifted)
         )
     evaluators, verdict = _evaluator_gates(result, config, verdict, warnings)
     return replace(result, rates=rates, flip_rate=flip, evaluators=evaluators), verdict, warnings
@@ -274,7 +274,7 @@ def _evaluator_gates(
         gate = _evaluator_gate(row.name, row.kind, config)
         if row.max_decrease is not None:  # the evaluator's own margin (its `max_decrease`)
             gate = DecreaseGate(row.max_decrease, gate.gating)
-        unanswered = (row.judge or {}).get("unanswered")
+        unanswered = row.judge.unanswered if row.judge is not None else 0
         if unanswered:  # a judge without usable answers must not switch its check off quietly
             verdict = worse(verdict, PromptVerdict.WARN)
             warnings.append(
@@ -355,7 +355,7 @@ def served_warnings(requested: Mapping[Side, ModelSpec], served: Mapping[Side, S
     out = []
     for side, spec in requested.items():
         ids = served.get(side, [])
-        model = spec.model.split("?")[0]
+        model = model_name(spec)
         if len(ids) > 1 and spec.provider != "sim":
             out.append(
                 f"the provider served several models to the {side} side during this run: {', '.join(ids)}"

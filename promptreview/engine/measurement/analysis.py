@@ -296,6 +296,7 @@ def stratum_rows(
                 rates=rate_rows(part, sample, weighted=False, seed=seed, output_mode=output_mode),
                 flip_rate=flip_row(answers.part(info.label) if answers else None, seed),
                 short=info.short,
+                pooled=info.pooled,
             )
         )
     return rows

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from promptreview import stats
-from promptreview.report.document import ShiftRow
+from promptreview.report.document import ShiftRow, StatTest
 from promptreview.vocabulary import ShiftKind
 
 OUTPUT_TOKENS_FIELD = "(output tokens)"
@@ -61,7 +61,7 @@ def shift_rows(frame: pd.DataFrame, samples: int, schema: dict[str, Any] | None)
                 ShiftRow(
                     field=name,
                     kind="presence",
-                    test="field " + ("appeared" if b_has == 0 else "disappeared"),
+                    test=StatTest("field " + ("appeared" if b_has == 0 else "disappeared")),
                     statistic=None,
                     p_value=None,
                     base={"present": b_has},
@@ -105,7 +105,7 @@ def shift_row(res: stats.ShiftResult) -> ShiftRow:
     return ShiftRow(
         field=res.field,
         kind=res.kind,
-        test=res.test,
+        test=StatTest(res.test_name, res.test_details),
         statistic=res.statistic,
         p_value=res.p_value,
         base=res.base,

@@ -26,7 +26,7 @@ COLUMNS = [
     "outcome",
     "output",
     "answer",
-    "detail",
+    "reason",
     "output_tokens",
     "prompt_tokens",
     "cached",
@@ -65,7 +65,7 @@ def build_frame(prompt: str, scored: Sequence[ScoredCall]) -> pd.DataFrame:
         columns["outcome"].append(classification.outcome)
         columns["output"].append(classification.output)
         columns["answer"].append(known[1])
-        columns["detail"].append(classification.detail)
+        columns["reason"].append(classification.reason)
         columns["output_tokens"].append(_tokens(response.usage.completion_tokens) if response else np.nan)
         columns["prompt_tokens"].append(_tokens(response.usage.prompt_tokens) if response else np.nan)
         columns["cached"].append(s.completion.cached)

@@ -63,7 +63,7 @@ def before_run(
             requests += _fewest_requests(todo, providers, config)
             p_tok = sum(_estimate_tokens(r)[0] for r in todo)
             c_tok = sum(_estimate_tokens(r)[1] for r in todo)
-            cost = pricing.estimate_cost(str(side.model), p_tok, c_tok, config.prices)
+            cost = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices)
             if cost is None:
                 total_cost = None
             elif total_cost is not None:
@@ -149,7 +149,7 @@ def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> d
                 c_tok += completion.response.usage.completion_tokens or 0
                 cached += completion.response.usage.cached_tokens or 0
         # input tokens a provider served from its prompt cache are billed at its cached rate
-        value = pricing.estimate_cost(str(side.model), p_tok, c_tok, config.prices, cached_tokens=cached)
+        value = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices, cached_tokens=cached)
         if value is None:
             return None
         out[side.name] = value
@@ -175,7 +175,7 @@ def prompt_cache(
     tokens = {side.name: tokens.get(side.name, 0) for side in job.sides}
     savings: dict[Side, float] = {}
     for side in job.sides:
-        price = pricing.lookup_price(str(side.model), config.prices)
+        price = pricing.lookup_price(side.model, config.prices)
         if price is None:
             return tokens, None
         cached_rate = price.input if price.cached_input is None else price.cached_input

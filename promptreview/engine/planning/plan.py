@@ -22,7 +22,7 @@ from promptreview.engine.jobs import (
 )
 from promptreview.engine.planning import policy
 from promptreview.engine.planning.output_mode import mode_note, output_mode
-from promptreview.errors import UsageError
+from promptreview.errors import MissingFile, UsageError
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, Message, ModelSpec
@@ -296,9 +296,8 @@ def config_schema(root: Path, contract_rev: str | None, raw: str, rev: str | Non
     if contract_rev is not None and contract_rev != rev:
         try:
             return load_schema(root, contract_rev, raw)
-        except UsageError as exc:
-            if "does not exist" not in str(exc):
-                raise
+        except MissingFile:
+            pass  # the file is new in this pull request: nothing at the base to judge by
     return load_schema(root, rev, raw)
 
 
