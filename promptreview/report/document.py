@@ -289,7 +289,9 @@ ConfigFrom = Literal["base", "head (new in this pull request)"]
 
 @dataclass(frozen=True)
 class CISection:
-    """What a `ci` run concluded, kept in its report.json beside the review."""
+    """What a `ci` run concluded, kept in its report.json beside the review. A record of its own, not a field
+    of `Report`: it is decided from the finished report (its verdict, the accept label), so the serialiser
+    takes the two side by side (`serialize.to_dict(report, ci)`) and neither is changed after it is built."""
 
     verdict: CIVerdict
     conclusion: CheckConclusion
@@ -327,7 +329,6 @@ class Report:
     estimate: Estimate | None = None  # `--plan`: what the review would run and cost (JSON: `plan`)
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
-    ci: CISection | None = None
 
     @property
     def warned(self) -> bool:
@@ -340,8 +341,6 @@ class Report:
         return [p for p in self.prompts if p.change != "removed"]
 
 
-def error_report(
-    message: str, *, base: str | None = None, head: str | None = None, ci: CISection | None = None
-) -> Report:
+def error_report(message: str, *, base: str | None = None, head: str | None = None) -> Report:
     """A report that says there is no verdict, and why (provider outage, crash, a CI run that could not run)."""
-    return Report(verdict=ReviewVerdict.ERROR, error=message, base=base, head=head, ci=ci)
+    return Report(verdict=ReviewVerdict.ERROR, error=message, base=base, head=head)

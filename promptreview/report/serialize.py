@@ -220,8 +220,9 @@ def _ci(ci: CISection) -> dict[str, Any]:
     return out
 
 
-def to_dict(report: Report) -> dict[str, Any]:
-    """The JSON report as plain Python values (ready for `json.dumps(..., allow_nan=False)`)."""
+def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
+    """The JSON report as plain Python values (ready for `json.dumps(..., allow_nan=False)`); `ci`: what a
+    `ci` run concluded from the report, kept beside it."""
     totals = {
         name: sum(getattr(p.calls, name) for p in report.prompts)
         for name in ("total", "cached", "retried", "failed")
@@ -249,11 +250,11 @@ def to_dict(report: Report) -> dict[str, Any]:
         out["error"] = report.error
     if report.estimate is not None:
         out["plan"] = report.estimate
-    if report.ci is not None:
-        out["ci"] = _ci(report.ci)
+    if ci is not None:
+        out["ci"] = _ci(ci)
     cleaned: dict[str, Any] = _clean(out)
     return cleaned
 
 
-def to_json_text(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def to_json_text(report: Report, ci: CISection | None = None) -> str:
+    return json.dumps(to_dict(report, ci), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
