@@ -13,6 +13,7 @@ from typing import Literal, Protocol, cast
 
 import httpx
 
+from promptreview.notes import Note
 from promptreview.records import CompletionRequest, ProviderResponse
 from promptreview.vocabulary import ProviderName
 
@@ -51,7 +52,7 @@ class Provider(Protocol):
         ...
 
     @property
-    def notes(self) -> list[str]:
+    def notes(self) -> list[Note]:
         """Things the report should mention (e.g. structured output turned off for a model); grows during a run."""
         ...
 

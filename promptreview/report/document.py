@@ -1,7 +1,8 @@
 """The review's result as frozen dataclasses: built once by the engine, then only read.
 
 `report.serialize` turns a `Report` into the JSON report (its contract is `report/report.schema.json`); the
-format modules (`text`, `markdown`, `html`) and the GitHub layer read these classes directly.
+format modules (`text`, `markdown`, `html`) and the GitHub layer read these classes directly. Notes and
+warnings are `notes.Note` records: `report.notes` words them, for every format alike.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from promptreview.notes import Note, PromptWarning
 from promptreview.verdicts import CheckConclusion, CIVerdict, PromptVerdict, ReviewVerdict
 from promptreview.vocabulary import (
     ChangeKind,
@@ -189,7 +191,7 @@ class EvaluatorRow:
     column: str | None = None  # expect: the suite column; must_refuse: the marking column
     match: ExpectMatch | None = None  # expect's
     judge: Mapping[str, Any] | None = None  # llm: spec, served ids, temperature, whether it changed
-    note: str | None = None
+    note: Note | None = None
     examples: Sequence[EvaluatorExample] = ()
     strata: Mapping[str, Mapping[str, Any]] | None = None  # label -> base, head, base_n, head_n
 
@@ -212,8 +214,8 @@ class PromptReport:
     strata: Sequence[StratumRow] = ()
     calls: CallStats = field(default_factory=CallStats)
     examples: Sequence[Example] = ()
-    notes: Sequence[str] = ()
-    warnings: Sequence[str] = ()
+    notes: Sequence[Note] = ()
+    warnings: Sequence[Note] = ()
     failure_details: Mapping[Outcome, Mapping[str, int]] = field(default_factory=dict)  # why -> n
     output_mode: OutputMode = "json"  # text: parse_failure / schema_violation absent from rates
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
@@ -324,8 +326,8 @@ class Report:
     head: str | None = None
     config: str | None = None
     alpha: float = 0.05
-    notes: Sequence[str] = ()
-    warnings: Sequence[str] = ()
+    notes: Sequence[Note] = ()
+    warnings: Sequence[PromptWarning] = ()  # a prompt's warnings the review repeats at its top
     estimate: Estimate | None = None  # `--plan`: what the review would run and cost (JSON: `plan`)
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)

@@ -26,6 +26,7 @@ from promptreview.report.document import (
     ShiftRow,
     StratumRow,
 )
+from promptreview.report.notes import warning_words, words
 
 
 def _clean(value: Any) -> Any:
@@ -151,8 +152,8 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "calls": calls,
         "examples": list(p.examples),
         "failure_details": p.failure_details,
-        "notes": p.notes,
-        "warnings": p.warnings,
+        "notes": [words(n) for n in p.notes],
+        "warnings": [words(w) for w in p.warnings],
         "output_mode": p.output_mode,
         "evaluators": [evaluator_dict(e) for e in p.evaluators],
         **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
@@ -197,9 +198,11 @@ def evaluator_dict(row: EvaluatorRow) -> dict[str, Any]:
         "examples": list(row.examples),
         "strata": row.strata,
     }
-    for key in ("column", "match", "judge", "note"):
+    for key in ("column", "match", "judge"):
         if getattr(row, key) is not None:
             out[key] = getattr(row, key)
+    if row.note is not None:
+        out["note"] = words(row.note)
     return out
 
 
@@ -243,8 +246,8 @@ def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
         "p_value_adjustment": report.adjustments,
         "prompts": [prompt_dict(p) for p in report.prompts],
         "calls": totals,
-        "notes": report.notes,
-        "warnings": report.warnings,
+        "notes": [words(n) for n in report.notes],
+        "warnings": [warning_words(w) for w in report.warnings],
     }
     if report.error is not None:
         out["error"] = report.error
