@@ -98,6 +98,65 @@ FailureReasonKind = Literal[
 max_tokens; JSON that does not parse; JSON the schema rejects; the provider's refusal signal; a refusing
 finish reason (refusal, content_filter); a refusal written as text; the call failed after retries."""
 
+NoteKind = Literal[
+    # sources: the suite, the prompt files, the changes
+    "suite_numbered_rows",
+    "strata_pooled",
+    "stratum_short",
+    "neyman_proportional",
+    "unknown_parameter",
+    "foreign_model",
+    "schema_in_code",
+    "placeholder_dropped",
+    "prompt_removed",
+    "renamed_unchanged",
+    "content_unchanged",
+    # planning
+    "file_suite",
+    "schema_contract",
+    "unused_columns",
+    "output_mode",
+    "new_prompt",
+    "model_changed",
+    "removed_from_file",
+    # providers
+    "structured_output_rejected",
+    # execution and measurement
+    "sequential",
+    "weighted",
+    "own_schema",
+    "unpinned",
+    # quality checks
+    "evaluator_skipped",
+    "evaluator_changed",
+    "evaluator_added",
+    "evaluator_removed",
+    "evaluator_unsupported",
+    "must_refuse_unsampled",
+    "judge_calls_planned",
+    "judge_served_other",
+    # gates
+    "calls_failed",
+    "rate_increase",
+    "rate_inconclusive",
+    "sample_too_small",
+    "flip_disagreement",
+    "answer_features",
+    "distribution_shift",
+    "judge_unanswered",
+    "check_decrease",
+    "check_inconclusive",
+    "ceiling_exceeded",
+    "ceiling_point_estimate",
+    "served_several",
+    "served_other",
+    # the review as a whole
+    "simulated",
+    "nothing_to_review",
+    "leaves_review",
+]
+"""What a note or a warning says (`notes.Note`); its words are made in `report/notes.py` alone."""
+
 RATE_OUTCOMES: tuple[RateOutcome, ...] = get_args(RateOutcome)
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 SIDES: tuple[Side, ...] = get_args(Side)

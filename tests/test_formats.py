@@ -9,6 +9,8 @@ import json
 import pytest
 
 from promptreview.errors import UsageError
+from promptreview.notes import note
+from promptreview.report.notes import words
 from promptreview.sources.formats import load_prompt, load_prompts
 from promptreview.sources.template import check_template
 
@@ -55,7 +57,12 @@ def test_github_models_every_parameter_mapped_unknown_one_warned():
         "max_tokens": 100, "max_completion_tokens": 200, "temperature": 0.1, "top_p": 0.9, "stop": ["END"],
         "seed": 3, "frequency_penalty": 0.2, "presence_penalty": -0.1,
     }  # fmt: skip
-    assert len(t.warnings) == 1 and "reasoning" in t.warnings[0]
+    assert t.warnings == (
+        note("unknown_parameter", "summarise_prompt.yml", where="modelParameters", key="reasoning"),
+    )
+    assert words(t.warnings[0]) == (
+        "summarise_prompt.yml: modelParameters.reasoning is not a model parameter promptreview knows; ignored"
+    )
     assert t.json_object and t.output == "json"
     assert t.model is None and t.model_hint == "github:openai/gpt-4.1"
     assert [r["input"] for r in t.suite or ()] == ["first", "second"] and t.suite_source == "testData"
@@ -198,7 +205,12 @@ def test_dotprompt_handlebars_roles_config_defaults_and_picoschema():
     t = load_prompt("greet.prompt", DOTPROMPT.encode())
     assert t.format == "dotprompt" and t.engine.name == "handlebars"
     assert dict(t.params) == {"temperature": 0.9, "max_tokens": 50, "top_k": 20, "stop": ["\n\n"]}
-    assert t.model_hint is None and "googleai" in t.warnings[0]
+    assert t.model_hint is None and t.warnings[0] == note(
+        "foreign_model", "greet.prompt", model="googleai/gemini-1.5-flash"
+    )
+    assert words(t.warnings[0]) == (
+        "greet.prompt: model 'googleai/gemini-1.5-flash' has no promptreview provider; the config's model runs it"
+    )
     assert t.schema == {
         "type": "object",
         "properties": {
@@ -274,7 +286,10 @@ def test_langchain_serialised_chat_with_partials_literals_and_placeholder():
     )
     t = load_prompt("chat.json", json.dumps(doc).encode())
     assert t.variables() == {"persona", "question"} and dict(t.defaults) == {"persona": "pirate"}
-    assert any("MessagesPlaceholder" in w for w in t.warnings)
+    assert t.warnings == (note("placeholder_dropped", "chat.json"),)
+    assert (
+        words(t.warnings[0]) == "chat.json: a MessagesPlaceholder has no messages in a review and is left out"
+    )
     assert sent(t, question="Where?") == [
         ("system", "You are a pirate."),
         ("user", "Literal {not a var}"),
@@ -325,7 +340,13 @@ def test_dotprompt_schema_defined_in_code_is_a_warning_and_json_mode():
         "r.prompt", b"---\nmodel: openai/gpt-4o\noutput:\n  schema: Recipe\n---\nA recipe for {{food}}."
     )
     assert t.schema is None and t.output == "json" and t.json_object
-    assert t.model_hint == "openai:gpt-4o" and any("Recipe" in w for w in t.warnings)
+    assert t.model_hint == "openai:gpt-4o" and t.warnings == (
+        note("schema_in_code", "r.prompt", schema="Recipe"),
+    )
+    assert words(t.warnings[0]) == (
+        "r.prompt: output.schema 'Recipe' is defined in code, not in the file: outputs are checked as JSON but "
+        "not validated"
+    )
     assert sent(t, food="soup") == [("user", "A recipe for soup.")]
 
 

@@ -164,6 +164,7 @@ def test_what_was_served_is_compared_with_the_model_the_spec_names():
     from promptreview.engine.gates.decision import served_warnings
     from promptreview.providers import model_name
     from promptreview.records import ModelSpec
+    from promptreview.report.notes import words
 
     sim = ModelSpec("sim", "triage-v1?parse_failure=0.1&refusal=0.05")
     assert model_name(sim) == "triage-v1"  # the sim's overrides are not part of its name
@@ -172,6 +173,10 @@ def test_what_was_served_is_compared_with_the_model_the_spec_names():
     local = ModelSpec("openai", "my-model?rev=2")
     assert model_name(local) == "my-model?rev=2"
     assert served_warnings({"head": local}, {"head": ["my-model?rev=2"]}) == []
-    assert served_warnings({"head": local}, {"head": ["my-model"]}) == [
-        "requested my-model?rev=2 but the provider served my-model (head side)"
-    ]
+    (warning,) = served_warnings({"head": local}, {"head": ["my-model"]})
+    assert (warning.kind, warning.subject, dict(warning.data)) == (
+        "served_other",
+        "head",
+        {"requested": "my-model?rev=2", "served": ("my-model",)},
+    )
+    assert words(warning) == "requested my-model?rev=2 but the provider served my-model (head side)"

@@ -323,7 +323,7 @@ def test_compatible_server_without_structured_output_falls_back_to_the_instructi
     assert "response_format" in server.requests[0].json
     assert "response_format" not in server.requests[1].json
     assert "response_format" not in server.requests[2].json  # remembered for the run
-    assert len(provider.notes) == 1 and "structured output" in provider.notes[0]
+    assert len(provider.notes) == 1 and provider.notes[0].kind == "structured_output_rejected"
 
 
 def test_only_the_servers_own_words_say_it_rejects_structured_output():

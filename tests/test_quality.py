@@ -12,6 +12,7 @@ import pytest
 from promptreview.engine.quality.checks import expect_passes, normalise, string_passes
 from promptreview.engine.quality.judges import data_block, judge_request, score_answer
 from promptreview.errors import UsageError
+from promptreview.notes import note
 from promptreview.providers.sim import moderation
 from promptreview.report import html, markdown, text
 from promptreview.report.document import (
@@ -22,6 +23,7 @@ from promptreview.report.document import (
     RateRow,
     Report,
 )
+from promptreview.report.notes import words
 from promptreview.report.serialize import to_dict
 from promptreview.sources.config import parse_config
 from promptreview.sources.evaluators import ExpectSpec, JudgeSpec, StringCheck, parse_evaluators
@@ -271,6 +273,11 @@ def test_a_pull_request_is_checked_with_the_bases_evaluators():
     assert checks["changed"].evaluator.string.value == "strict"  # the base's version on both sides
     assert checks["cfg"].evaluator.string.value == "z"  # the config's, not the prompt file's
     assert plan.must_refuse == frozenset({"r1"})
-    notes = " | ".join(plan.notes)
-    assert "'changed' changed in this pull request" in notes
-    assert "'added' is new" in notes and "'removed' was removed" in notes and "'cfg' of p.prompt.yml" in notes
+    assert set(plan.notes) == {
+        note("evaluator_changed", "changed", judge=False),
+        note("evaluator_added", "added"),
+        note("evaluator_removed", "removed"),
+        note("evaluator_skipped", "cfg", origin="p.prompt.yml"),
+    }
+    said = " | ".join(words(n) for n in plan.notes)
+    assert "the evaluator 'changed' changed in this pull request" in said and "'cfg' of p.prompt.yml" in said

@@ -4,6 +4,7 @@ from collections import Counter
 import pytest
 
 from promptreview.errors import UsageError
+from promptreview.notes import note
 from promptreview.sources.config import SampleSpec
 from promptreview.sources.suites import load_rows, sample_suite
 
@@ -46,7 +47,7 @@ def test_per_stratum_takes_all_of_a_small_stratum_and_says_so():
     )
     counts = Counter(r.stratum for r in sample.rows)
     assert counts == {"channel=email": 10, "channel=chat": 10, "channel=phone": 5}
-    assert any("channel=phone has 5 rows" in n for n in sample.notes)
+    assert note("stratum_short", "channel=phone", rows=5, quota=10) in sample.notes
     assert not sample.proportional
 
 

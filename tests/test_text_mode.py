@@ -13,6 +13,7 @@ from promptreview.engine.jobs import Side
 from promptreview.engine.measurement import text_features as textual
 from promptreview.engine.measurement.outcomes import classify_text
 from promptreview.engine.planning.output_mode import output_mode
+from promptreview.notes import note
 from promptreview.records import (
     CallFailure,
     Completion,
@@ -125,7 +126,7 @@ def test_id_column_and_row_numbers():
     assert [r.input_id for r in named.rows] == ["T0", "T1", "T2", "T3"]
     numbered = sample_suite("s.jsonl", rows(3, ["a"]), (), SampleSpec())
     assert [r.input_id for r in numbered.rows] == ["row1", "row2", "row3"]
-    assert any("row number" in n for n in numbered.notes)
+    assert numbered.notes == (note("suite_numbered_rows", "s.jsonl"),)
     with pytest.raises(Exception, match="id column 'nope'"):
         sample_suite("s.jsonl", rows(2, ["a"]), (), SampleSpec(), id_column="nope")
 
@@ -137,7 +138,8 @@ def test_small_strata_are_pooled_into_other():
     sample = sample_suite("s.jsonl", data, ("channel",), SampleSpec(), min_per_stratum=10)
     assert sorted(s.label for s in sample.strata) == ["channel=big", "other"]
     assert {s.label: s.population for s in sample.strata} == {"channel=big": 40, "other": 12}
-    assert any("pooled into 'other'" in n for n in sample.notes)
+    pooled = next(n for n in sample.notes if n.kind == "strata_pooled")
+    assert pooled.subject == "other" and len(pooled.data["strata"]) == 12 and pooled.data["minimum"] == 10
     assert next(s.values for s in sample.strata if s.label == "other") == {"channel": "(pooled)"}
     one = sample_suite("s.jsonl", data[:41], ("channel",), SampleSpec(), min_per_stratum=10)
     assert sorted(s.label for s in one.strata) == ["channel=big", "channel=rare0"]  # one alone keeps its name

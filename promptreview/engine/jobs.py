@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promptreview.notes import Note
 from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, ModelSpec
 from promptreview.sources.config import PromptEntry
@@ -80,10 +81,10 @@ class PromptJob:
     sides: tuple[Side, ...]  # (base, head), or (head,) for an added prompt
     samples: int  # K: completions per input and side
     calls: tuple[PlannedCall, ...]
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]  # what planning noticed (the suite, the contract, the output mode, ...)
     entry: PromptEntry | None = None  # the config entry that covers it (its quality checks)
     output_mode: OutputMode = "json"  # what the answers are scored as
-    warnings: tuple[str, ...] = ()  # what reading the prompt files and the suite noticed
+    warnings: tuple[Note, ...] = ()  # what reading the prompt files and the suite noticed
     variables: frozenset[str] = frozenset()  # suite columns the templates use (examples carry only these)
 
     @property
@@ -98,7 +99,7 @@ class Listed:
     path: str
     change: ChangeKind
     old_path: str | None
-    note: str
+    note: Note  # why there is nothing to run
     # a prompt leaving the review (removed, or moved out of the globs): by default it needs the accept label
     needs_acceptance: bool = False
 

@@ -3,7 +3,7 @@
 After each batch the gated rates' per-input differences go to `stats.sequential.decide_look` (anytime-valid
 e-processes): a regression beyond doubt, or an increase that can no longer reach any gate's margin, stops the
 run. What ran is then analysed exactly like a fixed review of those inputs; the report says where it stopped
-and why (`SequentialInfo`). Nothing here prints, exits or talks to GitHub.
+and why (`SequentialInfo`, and a note that says it). Nothing here prints, exits or talks to GitHub.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from promptreview.engine.execution.cache import ResponseCache
 from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewPlan
 from promptreview.engine.measurement.outcomes import score_job
+from promptreview.notes import Note, note
 from promptreview.providers.base import Provider
 from promptreview.records import RATE_OUTCOMES, Completion, ProviderResponse
 from promptreview.report.document import SequentialInfo
@@ -37,6 +38,27 @@ class SequentialRun:
     job: PromptJob  # reduced to the inputs that ran
     completions: list[Completion]  # one per call of `job`, in its order
     info: SequentialInfo
+
+
+@dataclass(frozen=True)
+class Sequenced:
+    """How one prompt ran sequentially: the report's record of it, and the note that says it."""
+
+    info: SequentialInfo
+    note: Note
+
+
+def sequential_note(info: SequentialInfo) -> Note:
+    return note(
+        "sequential",
+        stopped=info.stopped,
+        reason=info.reason,
+        after_inputs=info.after_inputs,
+        planned_inputs=info.planned_inputs,
+        calls=info.calls,
+        planned_calls=info.planned_calls,
+        looks=info.looks,
+    )
 
 
 def input_order(rows: tuple[SuiteRow, ...], seed: int) -> list[SuiteRow]:
@@ -184,12 +206,12 @@ def run_plan(
     known: Mapping[str, ProviderResponse] | None = None,
     excluded: Mapping[int, frozenset[str]] | None = None,
     quality_gated: frozenset[int] = frozenset(),
-) -> tuple[ReviewPlan, dict[int, list[Completion]], dict[int, SequentialInfo]]:
+) -> tuple[ReviewPlan, dict[int, list[Completion]], dict[int, Sequenced]]:
     """A whole review sequentially: each prompt with a base side stops on its own; an added prompt (nothing
     to compare) runs every input. Returns the plan reduced to what ran, the completions by job, and how each
     compared prompt ran."""
     by_job: dict[int, list[Completion]] = {}
-    infos: dict[int, SequentialInfo] = {}
+    runs: dict[int, Sequenced] = {}
     jobs = []
     for job in plan.jobs:
         if len(job.sides) < 2:
@@ -210,23 +232,7 @@ def run_plan(
             (excluded or {}).get(job.index, frozenset()),
             futility=job.index not in quality_gated,
         )
-        info = result.info
-        note = (
-            f"sequential: stopped after {info.after_inputs} of {info.planned_inputs} inputs "
-            f"({_WHY[info.reason]}); {info.calls} of {info.planned_calls} calls"
-            if info.stopped
-            else f"sequential: ran all {info.planned_inputs} inputs in {info.looks + 1} "
-            + ("batch" if info.looks == 0 else "batches")
-            + " (not settled earlier)"
-        )
-        jobs.append(replace(result.job, notes=(*result.job.notes, note)))
+        jobs.append(result.job)
         by_job[job.index] = result.completions
-        infos[job.index] = info
-    return replace(plan, jobs=tuple(jobs)), by_job, infos
-
-
-_WHY: dict[SequentialReason, str] = {
-    "regression": "a regression beyond doubt: a gated rate rose past its margin",
-    "futility": "no gated rate can still rise past its margin",
-    "completed": "ran every input",
-}
+        runs[job.index] = Sequenced(result.info, sequential_note(result.info))
+    return replace(plan, jobs=tuple(jobs)), by_job, runs

@@ -18,6 +18,7 @@ from github.Repository import Repository
 
 from promptreview.github.api import describe
 from promptreview.report.document import PromptReport, Report
+from promptreview.report.notes import words
 from promptreview.report.quality import evaluator_label
 from promptreview.verdicts import CheckConclusion, PromptVerdict
 from promptreview.vocabulary import RateName
@@ -213,7 +214,7 @@ def annotations_for(report: Report, lines: Mapping[str, int], accepted: bool = F
         elif verdict is PromptVerdict.WARN:
             message = "\n".join(gate_failures(prompt, (PromptVerdict.WARN,))) or "a shift worth a look"
         elif verdict is PromptVerdict.ERROR:
-            message = "; ".join(str(w) for w in prompt.warnings) or "the model calls failed"
+            message = "; ".join(words(w) for w in prompt.warnings) or "the model calls failed"
         else:
             message = f"reviewed on {prompt.n_inputs} inputs × {prompt.samples} samples"
         out.append(

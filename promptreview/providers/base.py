@@ -14,6 +14,7 @@ from typing import Literal, Protocol, cast
 
 import httpx
 
+from promptreview.notes import Note
 from promptreview.records import CallFailure, CompletionRequest, ProviderResponse
 from promptreview.vocabulary import ProviderName
 
@@ -59,7 +60,7 @@ class Provider(Protocol):
         ...
 
     @property
-    def notes(self) -> list[str]:
+    def notes(self) -> list[Note]:
         """Things the report should mention (e.g. structured output turned off for a model); grows during a run."""
         ...
 

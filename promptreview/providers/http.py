@@ -41,6 +41,7 @@ import httpx
 
 from promptreview import secrets as secrets_
 from promptreview.errors import MissingCredentials
+from promptreview.notes import Note, note
 from promptreview.providers.base import FatalCallError, PinStatus, RetryableCallError
 from promptreview.providers.retry import parse_retry_after
 from promptreview.records import CallFailure, CompletionRequest, ProviderResponse
@@ -290,7 +291,7 @@ class HTTPProvider(ABC):
         self.timeout = timeout
         self.official = self.base_url == self.default_base_url.rstrip("/")  # the provider's own public API
         self.service = self.default_service()
-        self.notes: list[str] = []  # things the report should mention (e.g. structured output turned off)
+        self.notes: list[Note] = []  # things the report should mention (e.g. structured output turned off)
         self._plain: set[str] = set()  # models this server rejected structured output for
 
     def default_service(self) -> str:
@@ -416,8 +417,7 @@ class HTTPProvider(ABC):
             if model not in self._plain:
                 self._plain.add(model)
                 self.notes.append(
-                    f"{self.service} rejected structured output for {model} ({exc}); "
-                    "ran with the prompt's instruction alone"
+                    note("structured_output_rejected", model, service=self.service, error=str(exc))
                 )
             plain = {**self.build_body(request, structured=False), **(extra or {})}
             return await self.post_json(client, self.url, plain)

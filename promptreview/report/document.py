@@ -1,7 +1,8 @@
 """The review's result as frozen dataclasses: built once by the engine, then only read.
 
 `report.serialize` turns a `Report` into the JSON report (its contract is `report/report.schema.json`); the
-format modules (`text`, `markdown`, `html`) and the GitHub layer read these classes directly.
+format modules (`text`, `markdown`, `html`) and the GitHub layer read these classes directly. Notes and
+warnings are `notes.Note` records: `report.notes` words them, for every format alike.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from promptreview.notes import Note, PromptWarning
 from promptreview.verdicts import CheckConclusion, CIVerdict, PromptVerdict, ReviewVerdict
 from promptreview.vocabulary import (
     ChangeKind,
@@ -219,7 +221,7 @@ class EvaluatorRow:
     column: str | None = None  # expect: the suite column; must_refuse: the marking column
     match: ExpectMatch | None = None  # expect's
     judge: JudgeInfo | None = None  # llm: spec, served ids, temperature, whether it changed
-    note: str | None = None
+    note: Note | None = None
     examples: Sequence[EvaluatorExample] = ()
     strata: Mapping[str, Mapping[str, Any]] | None = None  # label -> base, head, base_n, head_n
 
@@ -242,8 +244,8 @@ class PromptReport:
     strata: Sequence[StratumRow] = ()
     calls: CallStats = field(default_factory=CallStats)
     examples: Sequence[Example] = ()
-    notes: Sequence[str] = ()
-    warnings: Sequence[str] = ()
+    notes: Sequence[Note] = ()
+    warnings: Sequence[Note] = ()
     failure_details: Mapping[Outcome, Mapping[str, int]] = field(default_factory=dict)  # why -> n
     output_mode: OutputMode = "json"  # text: parse_failure / schema_violation absent from rates
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
@@ -319,7 +321,9 @@ ConfigFrom = Literal["base", "head (new in this pull request)"]
 
 @dataclass(frozen=True)
 class CISection:
-    """What a `ci` run concluded, kept in its report.json beside the review."""
+    """What a `ci` run concluded, kept in its report.json beside the review. A record of its own, not a field
+    of `Report`: it is decided from the finished report (its verdict, the accept label), so the serialiser
+    takes the two side by side (`serialize.to_dict(report, ci)`) and neither is changed after it is built."""
 
     verdict: CIVerdict
     conclusion: CheckConclusion
@@ -355,12 +359,11 @@ class Report:
     head: str | None = None
     config: str | None = None
     alpha: float = 0.05
-    notes: Sequence[str] = ()
-    warnings: Sequence[str] = ()
+    notes: Sequence[Note] = ()
+    warnings: Sequence[PromptWarning] = ()  # a prompt's warnings the review repeats at its top
     estimate: Estimate | None = None  # `--plan`: what the review would run and cost (JSON: `plan`)
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
-    ci: CISection | None = None
 
     @property
     def warned(self) -> bool:
@@ -373,8 +376,6 @@ class Report:
         return [p for p in self.prompts if p.change != "removed"]
 
 
-def error_report(
-    message: str, *, base: str | None = None, head: str | None = None, ci: CISection | None = None
-) -> Report:
+def error_report(message: str, *, base: str | None = None, head: str | None = None) -> Report:
     """A report that says there is no verdict, and why (provider outage, crash, a CI run that could not run)."""
-    return Report(verdict=ReviewVerdict.ERROR, error=message, base=base, head=head, ci=ci)
+    return Report(verdict=ReviewVerdict.ERROR, error=message, base=base, head=head)

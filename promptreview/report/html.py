@@ -12,6 +12,7 @@ from typing import Any
 
 from promptreview.report.charts import RateBar, delta_chart, distribution_chart, rate_chart
 from promptreview.report.document import CostKey, Example, PromptReport, Report, ShiftRow, StratumRow
+from promptreview.report.notes import warning_words, words
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -124,8 +125,8 @@ def render(report: Report) -> str:
         rows = [summary_cells(p, report.alpha) for p in report.prompts]
         parts.append(_table(SUMMARY_HEADERS, rows, gate_col=2))
     parts.append(_model_block(report))
-    parts += [f'<div class="callout">{escape(w)}</div>' for w in review_warnings(report)]
-    parts += [f'<p class="muted">{escape(n)}</p>' for n in review_notes(report)]
+    parts += [f'<div class="callout">{escape(warning_words(w))}</div>' for w in review_warnings(report)]
+    parts += [f'<p class="muted">{escape(words(n))}</p>' for n in review_notes(report)]
     for p in report.prompts:
         parts += _prompt(p, report.alpha)
     if any(p.rates for p in report.prompts):
@@ -165,7 +166,7 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(p.change)})</span></h2>"
     ]
     if p.change == "removed" or not p.rates:
-        return parts + [f"<p>{escape(n)}</p>" for n in (*p.notes, *p.warnings)]
+        return parts + [f"<p>{escape(words(n))}</p>" for n in (*p.notes, *p.warnings)]
     parts.append(
         f"<p>{escape(sample_size(p))} from <code>{escape(p.suite or '–')}</code>"
         + (f"; {escape(WEIGHTING_SENTENCE)}" if p.weighted else "")
@@ -174,7 +175,9 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
     if p.warnings:
         cls = "callout fail" if p.verdict in ("fail", "error") else "callout"
         parts.append(
-            f'<div class="{cls}"><ul>' + "".join(f"<li>{escape(w)}</li>" for w in p.warnings) + "</ul></div>"
+            f'<div class="{cls}"><ul>'
+            + "".join(f"<li>{escape(words(w))}</li>" for w in p.warnings)
+            + "</ul></div>"
         )
     parts.append(_table(RATE_HEADERS, rate_table(p), gate_col=6))
     bars = [
@@ -208,7 +211,7 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         parts.append(f"<h3>Examples that broke ({len(p.examples)})</h3>")
         for e in p.examples:
             parts.append(_example(e))
-    parts += [f'<p class="muted">{escape(n)}</p>' for n in prompt_notes(p)]
+    parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p)]
     c = p.calls
     cost = cost_line(c.cost_usd)
     parts.append(

@@ -16,6 +16,7 @@ import re
 
 from promptreview.report.document import Example, PromptReport, Report, StratumRow
 from promptreview.report.escape import code_block, code_span, escape_html, escape_md, quote_block
+from promptreview.report.notes import warning_words, words
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -135,9 +136,9 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
         lines.append(f"**Full report:** [HTML report with charts]({html_link}) (in the run's artifacts)")
     lines.append("")
     for w in review_warnings(report):
-        lines += ["> [!WARNING]", f"> {escape_md(w, 500)}", ""]
+        lines += ["> [!WARNING]", f"> {escape_md(warning_words(w), 500)}", ""]
     for n in review_notes(report):
-        lines += [f"_{escape_md(n, 500)}_", ""]
+        lines += [f"_{escape_md(words(n), 500)}_", ""]
     if any(p.weighted for p in report.prompts):  # said once, not once per prompt
         lines += [f"_{WEIGHTED_WORDS}._", ""]
     if not level[0] and any(p.examples for p in report.prompts):
@@ -161,7 +162,7 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     word = verdict_key(p)
     lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({p.change}): {word.upper()}", ""]
     if p.change == "removed" or not p.rates:
-        return lines + [f"- {escape_md(n, 500)}" for n in (*p.notes, *p.warnings)] + [""]
+        return lines + [f"- {escape_md(words(n), 500)}" for n in (*p.notes, *p.warnings)] + [""]
     # each prompt's own lines name it, so two prompts with the same suite never repeat a sentence
     name = code_span(_short(title(p)), None)
     size = sample_size(p)
@@ -171,7 +172,7 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     ]
     if p.warnings:
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
-        lines += [f"> [!{kind}]", *(f"> - {escape_md(w, 500)}" for w in p.warnings), ""]
+        lines += [f"> [!{kind}]", *(f"> - {escape_md(words(w), 500)}" for w in p.warnings), ""]
     lines += [_table(RATE_HEADERS, [_untrusted_first(c) for c in rate_table(p)]), ""]
     lines += _quality(p, level)
     lines += _shifts(p, alpha, name)
@@ -183,8 +184,8 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
             body += _example(e, chars)
         shown = min(count, len(p.examples))
         lines += _details(f"Examples that broke in {_short(title(p))} ({shown} of {len(p.examples)})", body)
-    for n in prompt_notes(p):
-        lines += [f"_{escape_md(n, 500)}_", ""]
+    for said in prompt_notes(p):
+        lines += [f"_{escape_md(words(said), 500)}_", ""]
     c = p.calls
     cost = cost_line(c.cost_usd)
     lines += [

@@ -5,6 +5,7 @@ escapes them its own way (the names, inputs and outputs may come from a pull req
 from __future__ import annotations
 
 from promptreview.report.document import EvaluatorExample, EvaluatorRow
+from promptreview.report.notes import words
 from promptreview.report.wording import pct, pp, pval
 
 EVALUATOR_HEADERS = ["check", "kind", "base", "head", "change", "95% CI", "p (adj.)", "gate"]
@@ -76,7 +77,7 @@ def judge_line(row: EvaluatorRow) -> str | None:
 
 
 def note_line(row: EvaluatorRow) -> str | None:
-    return f"{evaluator_label(row)}: {row.note}" if row.note else None
+    return f"{evaluator_label(row)}: {words(row.note)}" if row.note else None
 
 
 def strata_line(row: EvaluatorRow) -> str | None:

@@ -27,6 +27,7 @@ from promptreview.report.document import (
     ShiftRow,
     StratumRow,
 )
+from promptreview.report.notes import warning_words, words
 
 
 def _clean(value: Any) -> Any:
@@ -152,8 +153,8 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "calls": calls,
         "examples": list(p.examples),
         "failure_details": p.failure_details,
-        "notes": p.notes,
-        "warnings": p.warnings,
+        "notes": [words(n) for n in p.notes],
+        "warnings": [words(w) for w in p.warnings],
         "output_mode": p.output_mode,
         "evaluators": [evaluator_dict(e) for e in p.evaluators],
         **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
@@ -204,7 +205,7 @@ def evaluator_dict(row: EvaluatorRow) -> dict[str, Any]:
     if row.judge is not None:
         out["judge"] = _judge(row.judge)
     if row.note is not None:
-        out["note"] = row.note
+        out["note"] = words(row.note)
     return out
 
 
@@ -241,8 +242,9 @@ def _ci(ci: CISection) -> dict[str, Any]:
     return out
 
 
-def to_dict(report: Report) -> dict[str, Any]:
-    """The JSON report as plain Python values (ready for `json.dumps(..., allow_nan=False)`)."""
+def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
+    """The JSON report as plain Python values (ready for `json.dumps(..., allow_nan=False)`); `ci`: what a
+    `ci` run concluded from the report, kept beside it."""
     totals = {
         name: sum(getattr(p.calls, name) for p in report.prompts)
         for name in ("total", "cached", "retried", "failed")
@@ -263,18 +265,18 @@ def to_dict(report: Report) -> dict[str, Any]:
         "p_value_adjustment": report.adjustments,
         "prompts": [prompt_dict(p) for p in report.prompts],
         "calls": totals,
-        "notes": report.notes,
-        "warnings": report.warnings,
+        "notes": [words(n) for n in report.notes],
+        "warnings": [warning_words(w) for w in report.warnings],
     }
     if report.error is not None:
         out["error"] = report.error
     if report.estimate is not None:
         out["plan"] = report.estimate
-    if report.ci is not None:
-        out["ci"] = _ci(report.ci)
+    if ci is not None:
+        out["ci"] = _ci(ci)
     cleaned: dict[str, Any] = _clean(out)
     return cleaned
 
 
-def to_json_text(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def to_json_text(report: Report, ci: CISection | None = None) -> str:
+    return json.dumps(to_dict(report, ci), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

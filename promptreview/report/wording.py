@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Mapping
 
+from promptreview.notes import INCONCLUSIVE, Note, PromptWarning
 from promptreview.report.document import (
     CallStats,
     CostKey,
@@ -129,9 +130,6 @@ def shift_cells(s: ShiftRow) -> list[str]:
 STANDARD_RATES = JSON_RATES
 # not applicable to a prompt that answers in prose
 TEXT_MODE_ABSENT: tuple[RateName, ...] = ("parse_failure", "schema_violation")
-WEIGHTED_NOTE_PREFIX = "overall rates are weighted"
-SIMULATED_PREFIX = "simulated model:"
-NOTHING_PREFIX = "nothing to review"
 NA = NOT_APPLICABLE
 
 
@@ -171,12 +169,9 @@ def verdict_key(p: PromptReport) -> str:
     verdict stays `warn`)."""
     if not p.rates and p.verdict not in ("error", "fail", "warn"):
         return "not run"
-    if p.verdict == "warn" and p.warnings and all(w.startswith(INCONCLUSIVE) for w in p.warnings):
+    if p.verdict == "warn" and p.warnings and all(w.kind in INCONCLUSIVE for w in p.warnings):
         return "inconclusive"
     return str(p.verdict)
-
-
-INCONCLUSIVE = "inconclusive:"
 
 
 def headline_word(report: Report) -> str:
@@ -197,28 +192,29 @@ def headline_icon_key(report: Report) -> str:
     return "warn" if report.verdict == "pass" and report.warned else str(report.verdict)
 
 
-def review_notes(report: Report) -> list[str]:
+def review_notes(report: Report) -> list[Note]:
     """The review's notes, without those another line already says (the model line says "simulated"; a
     listed prompt contradicts "nothing to review")."""
     out = []
     for n in report.notes:
-        if report.simulated and n.startswith(SIMULATED_PREFIX):
+        if report.simulated and n.kind == "simulated":
             continue
-        if report.prompts and n.startswith(NOTHING_PREFIX):
+        if report.prompts and n.kind == "nothing_to_review":
             continue
         out.append(n)
     return out
 
 
-def review_warnings(report: Report) -> list[str]:
+def review_warnings(report: Report) -> list[PromptWarning]:
     """Review-level warnings that no prompt section repeats (a prompt's own warnings are shown once, in
     its section)."""
-    own = {f"{p.path}: {w}" for p in report.prompts for w in p.warnings}
+    own = {PromptWarning(p.path, w) for p in report.prompts for w in p.warnings}
     return [w for w in report.warnings if w not in own]
 
 
-def prompt_notes(p: PromptReport) -> list[str]:
-    return [n for n in p.notes if not (p.weighted and n.startswith(WEIGHTED_NOTE_PREFIX))]
+def prompt_notes(p: PromptReport) -> list[Note]:
+    """A prompt's notes, without the weighting one when the sample line already says it."""
+    return [n for n in p.notes if not (p.weighted and n.kind == "weighted")]
 
 
 WEIGHTED_WORDS = (

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.sources import git, paths
 from promptreview.sources.config import Config, PromptEntry
 from promptreview.vocabulary import ChangeKind
@@ -34,7 +35,7 @@ class PromptChange:
     entry: PromptEntry
     base: bytes | None  # contents at the base (None: added)
     head: bytes | None  # contents at the head (None: removed)
-    listed: str | None = None  # why there is nothing to run (removed, renamed unchanged); None: review it
+    listed: Note | None = None  # why there is nothing to run (removed, renamed unchanged); None: review it
 
     @property
     def old_path(self) -> str | None:
@@ -91,7 +92,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                     entry=entry,
                     base=None,
                     head=None,
-                    listed="the prompt file was removed; nothing to run",
+                    listed=note("prompt_removed"),
                 )
             )
             continue
@@ -101,10 +102,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
         base = git.read_at(root, base_sha, old_path) if old_path else None
         listed = None
         if base == head:  # a pure rename, or a change of the file's mode alone
-            unchanged = (
-                "renamed without a change to its content" if kind == "renamed" else "content unchanged"
-            )
-            listed = f"{unchanged}; nothing to run"
+            listed = note("renamed_unchanged" if kind == "renamed" else "content_unchanged")
         found.append(
             PromptChange(
                 change=kind,

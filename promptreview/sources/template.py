@@ -19,6 +19,7 @@ import jinja2
 from jinja2 import meta, nodes
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note
 from promptreview.records import Message
 from promptreview.sources import sandbox
 from promptreview.sources.evaluators import EvaluatorSpec
@@ -150,7 +151,7 @@ class PromptTemplate:
     output: OutputMode | None = None  # when the file says which (None: decided by `auto`)
     suite: tuple[Mapping[str, Any], ...] | None = None  # inputs the file carries (testData, sample)
     suite_source: str | None = None  # where in the file they are, e.g. "testData"
-    warnings: tuple[str, ...] = ()  # what reading the file noticed (unknown parameters, ...)
+    warnings: tuple[Note, ...] = ()  # what reading the file noticed (unknown parameters, ...)
     format: str = "plain"  # the format's name, for the report and errors
     # a model named in another tool's spelling (GitHub Models' `publisher/name`, Prompty's deployment):
     # used when neither --model nor the config names one

@@ -21,9 +21,9 @@ from promptreview.engine.measurement import text_features as textual
 from promptreview.engine.measurement.distribution import shift_rows
 from promptreview.engine.measurement.examples import examples, failure_details
 from promptreview.engine.measurement.frame import side_inputs, side_positions
+from promptreview.notes import Note, note
 from promptreview.report.document import (
     CallStats,
-    EvaluatorRow,
     Example,
     FlipRow,
     RateRow,
@@ -58,10 +58,7 @@ class PromptStats:
     calls: CallStats
     served: Mapping[Side, list[str]]  # served model ids
     errors: Mapping[Side, SideErrors]  # failed calls
-    notes: tuple[str, ...]
-    evaluators: tuple[
-        EvaluatorRow, ...
-    ] = ()  # quality checks (engine/quality/results.py), gated in gates/decision.py
+    notes: tuple[Note, ...]
 
 
 def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> FloatArray | None:
@@ -346,11 +343,7 @@ def analyse_prompt(
         if ids:
             served[side] = sorted(str(i) for i in ids)
         errors[side] = SideErrors(int((part["outcome"] == "error").sum()), len(part))
-    notes = (
-        ("overall rates are weighted by each stratum's share of the suite (the sample is not proportional)",)
-        if weighted
-        else ()
-    )
+    notes = (note("weighted"),) if weighted else ()
     answers = flip_inputs(frame, samples)
     return PromptStats(
         weighted=weighted,

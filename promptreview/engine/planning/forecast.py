@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
 from typing import Any
 
 from promptreview import stats
@@ -156,6 +157,24 @@ def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> d
     if "base" in out and "head" in out:
         out["delta"] = out["head"] - out["base"]
     return out
+
+
+@dataclass(frozen=True)
+class Spending:
+    """What one prompt's calls cost: USD per side and the change (None: a price is unknown), the HTTP requests
+    sent for them (one request may answer several samples), and the provider's prompt cache (None: no response
+    reported cached tokens; savings None also when a price is unknown)."""
+
+    cost_usd: Mapping[CostKey, float] | None
+    requests: int
+    cached_input_tokens: Mapping[Side, int] | None
+    cache_savings_usd: Mapping[Side, float] | None
+
+
+def spending(job: PromptJob, completions: Sequence[Completion], config: Config) -> Spending:
+    tokens, saved = prompt_cache(job, completions, config)
+    sent = sum(c.requests_made for c in completions)
+    return Spending(cost(job, completions, config), sent, tokens, saved)
 
 
 def prompt_cache(

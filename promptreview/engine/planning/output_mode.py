@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from promptreview.engine.jobs import Side
+from promptreview.notes import Note, note
 from promptreview.sources.template import PromptTemplate
 from promptreview.vocabulary import ConfiguredOutputMode, OutputMode
 
@@ -42,15 +43,6 @@ def output_mode(configured: ConfiguredOutputMode, sides: Sequence[Side]) -> Outp
     return "text"
 
 
-def mode_note(mode: OutputMode, configured: ConfiguredOutputMode) -> str:
-    if mode == "text":
-        why = (
-            "output: text" if configured == "text" else "no schema, JSON response format or JSON instruction"
-        )
-        return (
-            f"text mode ({why}): parse failures and schema violations do not apply; measured: refusals, "
-            "empty answers, apologies, formatting, language, length, flips"
-        )
-    return "json mode" + (
-        "" if configured == "json" else " (a schema, a JSON response format or a JSON instruction)"
-    )
+def mode_note(mode: OutputMode, configured: ConfiguredOutputMode) -> Note:
+    """The mode, and whether the config set it (`configured`: the entry's `output`) or the prompt decided."""
+    return note("output_mode", mode=mode, configured=configured == mode)

@@ -19,6 +19,7 @@ from promptreview.engine.measurement.outcomes import ScoredCall
 from promptreview.engine.planning import policy
 from promptreview.engine.quality.checks import QualityPlan, plan_quality
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.providers.pinning import served_model_matches
@@ -99,15 +100,12 @@ def check_quality(
     return quality, providers
 
 
-def plan_notes(plan: ReviewPlan, quality: Mapping[int, QualityPlan]) -> list[str]:
+def plan_notes(plan: ReviewPlan, quality: Mapping[int, QualityPlan]) -> list[Note]:
     """`--plan`: judge calls depend on the outputs, so only their upper bound is known before the run."""
     calls = sum(len(job.calls) * len(quality[job.index].judges) for job in plan.jobs)
     if not calls:
         return []
-    models = ", ".join(sorted(map(str, judge_models(quality))))
-    return [
-        f"LLM judges ({models}): up to {calls} calls after the prompts' calls (fewer when outputs repeat)"
-    ]
+    return [note("judge_calls_planned", models=tuple(sorted(map(str, judge_models(quality)))), calls=calls)]
 
 
 @dataclass
@@ -176,7 +174,7 @@ class JudgeRecord:
     """What the report says of one LLM check's judge: its record, and a note when it answered as another model."""
 
     info: JudgeInfo
-    note: str | None = None
+    note: Note | None = None
 
 
 def judge_records(
@@ -206,6 +204,10 @@ def judge_records(
         )
         other = [s for s in served if not served_model_matches(model.provider, model.model, s)]
         # the judge is a dependency: one that answers as another model is reported like the model's
-        note = f"judge requested {model.model} but the provider served {', '.join(other)}" if other else None
-        out[check.column] = JudgeRecord(info, note)
+        served_other = (
+            note("judge_served_other", check.name, requested=model.model, served=tuple(other))
+            if other
+            else None
+        )
+        out[check.column] = JudgeRecord(info, served_other)
     return out

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from promptreview.notes import Note
 from promptreview.providers.base import PinStatus
 from promptreview.providers.sim import moderation, prose
 from promptreview.providers.sim.answers import _Builder
@@ -129,7 +130,7 @@ class SimProvider:
 
     def __init__(self) -> None:
         # the report says the numbers are simulated on its own; the sim has nothing of its own to add
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         self._models: dict[str, SimModel] = {}  # parsed once per model id, not once per call
 
     def require_credentials(self) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.sources.formats import picoschema
 from promptreview.sources.formats import reading as common
 from promptreview.sources.formats.mustache import HANDLEBARS
@@ -60,7 +61,7 @@ def split_roles(text: str) -> Sequence[tuple[Role, str]]:
     return result
 
 
-def _model(path: str, raw: Any) -> tuple[str | None, tuple[str, ...]]:
+def _model(path: str, raw: Any) -> tuple[str | None, tuple[Note, ...]]:
     """`provider/model` in Genkit's spelling; only providers promptreview has become a model hint."""
     if raw is None:
         return None, ()
@@ -71,7 +72,7 @@ def _model(path: str, raw: Any) -> tuple[str | None, tuple[str, ...]]:
         return f"{_PROVIDERS[provider]}:{name}", ()
     if ":" in raw:
         return raw, ()
-    return None, (f"{path}: model {raw!r} has no promptreview provider; the config's model runs it",)
+    return None, (note("foreign_model", path, model=raw),)
 
 
 def read(path: str, meta: Any, body: str) -> PromptTemplate:
@@ -92,8 +93,7 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     fmt = output_spec.get("format")
     if isinstance(raw_schema, str) and raw_schema.split(",")[0].strip() not in picoschema.SCALARS:
         # a schema registered in code (`output: {schema: Recipe}`): the file alone cannot say what it is
-        warnings += (f"{path}: output.schema {raw_schema!r} is defined in code, not in the file: "
-                     "outputs are checked as JSON but not validated",)  # fmt: skip
+        warnings += (note("schema_in_code", path, schema=raw_schema),)
         raw_schema, fmt = None, fmt or "json"
     try:
         schema = picoschema.to_json_schema(raw_schema)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.notes import note
 from promptreview.sources import sandbox
 from promptreview.sources.formats.mustache import MUSTACHE
 from promptreview.sources.template import JINJA, Engine, PromptTemplate, TemplateProblem
@@ -165,11 +166,7 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
     defaults: dict[str, Any] = dict(kwargs.get("partial_variables") or {})
     for *_, partials in kept:
         defaults.update(partials)
-    warnings = (
-        (f"{path}: a MessagesPlaceholder has no messages in a review and is left out",)
-        if len(kept) < len(parsed)
-        else ()
-    )
+    warnings = (note("placeholder_dropped", path),) if len(kept) < len(parsed) else ()
     return PromptTemplate(path=path, messages=tuple(messages), engine=engine, defaults=defaults,
                           warnings=warnings, format=f"langchain ({fmt})")  # fmt: skip
 

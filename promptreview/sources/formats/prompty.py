@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note
 from promptreview.sources.formats import mustache
 from promptreview.sources.formats import reading as common
 from promptreview.sources.template import JINJA, ROLES, PromptTemplate
@@ -78,7 +79,7 @@ def _defaults(path: str, raw: Any) -> dict[str, Any]:
     return out
 
 
-def _model(path: str, raw: Any) -> tuple[str | None, dict[str, Any], tuple[str, ...], Any]:
+def _model(path: str, raw: Any) -> tuple[str | None, dict[str, Any], tuple[Note, ...], Any]:
     """(model hint, parameters, warnings, response_format) from the front matter's `model`."""
     if raw is None:
         return None, {}, (), None

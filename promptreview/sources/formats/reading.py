@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.sources.template import ROLES
 from promptreview.vocabulary import Role, one_of
 
@@ -97,7 +98,7 @@ def model_name(path: str, raw: Any) -> str | None:
     return raw
 
 
-def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[Note, ...]]:
     """Model parameters in the neutral spelling, and a warning per parameter no format defines.
 
     An unknown parameter is a warning, not an error: the reference tools ignore what they do not know.
@@ -107,11 +108,11 @@ def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[str, 
     if not isinstance(raw, Mapping):
         raise UsageError(f"{path}: '{where}' must be a mapping")
     out: dict[str, Any] = {}
-    warnings = []
+    warnings: list[Note] = []
     for key, value in raw.items():
         name = PARAM_NAMES.get(str(key))
         if name is None:
-            warnings.append(f"{path}: {where}.{key} is not a model parameter promptreview knows; ignored")
+            warnings.append(note("unknown_parameter", path, where=where, key=str(key)))
             continue
         if value is not None:
             out[name] = value
