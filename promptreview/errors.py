@@ -11,6 +11,15 @@ class UsageError(PromptReviewError):
     """Bad usage, config or input (exit 2)."""
 
 
+class MissingFile(UsageError):
+    """A file the config names is not there (at the revision it was read at): a caller may fall back."""
+
+    def __init__(self, message: str, path: str, rev: str | None) -> None:
+        super().__init__(message)
+        self.path = path  # as the config names it
+        self.rev = rev  # None: the working tree
+
+
 class MissingCredentials(UsageError):
     """A provider needs a key that is not set (exit 2; `ci` turns it into a neutral check on forks)."""
 

@@ -25,11 +25,13 @@ In CI, `fail-on` decides which verdicts fail the job:
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Literal, get_args
 
 from promptreview.errors import PromptReviewError, ProviderError
 from promptreview.verdicts import CIVerdict, ReviewVerdict
 
-FAIL_ON = ("regression", "warning", "never")
+FailOn = Literal["regression", "warning", "never"]
+FAIL_ON: tuple[FailOn, ...] = get_args(FailOn)
 
 
 class ExitCode(IntEnum):
@@ -67,9 +69,9 @@ def for_error(exc: PromptReviewError) -> ExitCode:
     return ExitCode.PROVIDER if isinstance(exc, ProviderError) else ExitCode.BAD_INPUT
 
 
-def for_ci(verdict: CIVerdict, fail_on: str, warned: bool = False) -> ExitCode:
+def for_ci(verdict: CIVerdict, fail_on: FailOn, warned: bool = False) -> ExitCode:
     """The job's exit code under `fail-on` (the check run carries the verdict whatever this says)."""
-    if fail_on not in FAIL_ON:
+    if fail_on not in FAIL_ON:  # a caller the type checker does not see
         raise ValueError(f"fail-on must be one of {', '.join(FAIL_ON)}, not {fail_on!r}")
     if fail_on == "never":
         return ExitCode.OK

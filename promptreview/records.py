@@ -6,15 +6,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptreview.vocabulary import RATE_OUTCOMES as RATE_OUTCOMES  # re-exported: the stages import it here
+from promptreview.vocabulary import CallFailureKind, FinishReason, ProviderName, Role
+
+if TYPE_CHECKING:  # the type of hashlib's hash objects: typeshed's name, with no public spelling
+    from _hashlib import HASH
 
 
 @dataclass(frozen=True)
 class Message:
-    role: str  # system | developer | user | assistant
+    role: Role
     content: str
 
 
@@ -22,7 +27,7 @@ class Message:
 class ModelSpec:
     """`provider:model-id`, e.g. `openai:gpt-4o-mini-2024-07-18` or `sim:triage-v1?parse_failure=0.1`."""
 
-    provider: str
+    provider: ProviderName
     model: str
 
     @property
@@ -119,17 +124,23 @@ class CompletionRequest:
                     _SHARED.clear()
                 _SHARED[memo_key] = known  # holds the schemas, so their ids cannot be reused meanwhile
         global _LAST_MESSAGES
-        if _LAST_MESSAGES[0] is not self.messages or _LAST_MESSAGES[1] is not known:
+        last = _LAST_MESSAGES
+        if last is None or last[0] is not self.messages or last[1] is not known:
             # the K samples of an input share one messages tuple: hash through the messages once for them all
             prefix = known[2].copy()
             encoded = _dumps([[m.role, m.content] for m in self.messages])
             prefix.update(f'"messages":{encoded}'.encode())
-            _LAST_MESSAGES = (self.messages, known, prefix)
-        digest = _LAST_MESSAGES[2].copy()
+            last = _LAST_MESSAGES = (self.messages, known, prefix)
+        digest = last[2].copy()
         digest.update(known[3])
         sample = str(self.sample_index) if type(self.sample_index) is int else _dumps(self.sample_index)
         digest.update(f',"sample":{sample}}}'.encode())
         return digest.hexdigest()
+
+
+# The parts a prompt side's requests share: its schema, its expected schema, the hash of the encoded head, and
+# the encoded middle.
+_Shared = tuple[dict[str, Any] | None, dict[str, Any] | None, "HASH", bytes]
 
 
 def _dumps(value: Any) -> str:
@@ -138,10 +149,10 @@ def _dumps(value: Any) -> str:
 
 # The encoded parts a prompt side's requests share, by their settings and the identity of their schemas
 # (schemas are read once per prompt version and never mutated).
-_SHARED: dict[tuple[Any, ...], tuple[Any, Any, Any, bytes]] = {}
+_SHARED: dict[tuple[Any, ...], _Shared] = {}
 # The last messages tuple hashed, the shared parts it was hashed after, and the hash so far (held, so their
 # identities stay their own).
-_LAST_MESSAGES: tuple[object, object, Any] = (None, None, None)
+_LAST_MESSAGES: tuple[tuple[Message, ...], _Shared, HASH] | None = None
 
 
 def sample_group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
@@ -178,18 +189,41 @@ class ProviderResponse:
     refusal: str | None = (
         None  # the provider's own refusal signal (OpenAI message.refusal, Anthropic stop_reason refusal)
     )
-    finish_reason: str | None = None  # stop | length | content_filter | refusal | tool_calls | other
+    finish_reason: FinishReason | None = None
     served_model: str | None = None
     usage: Usage = field(default_factory=Usage)
 
 
 @dataclass(frozen=True)
+class CallFailure:
+    """Why a model call failed, as a record: code reads `kind`, `status` and the server's own `code` and
+    `server_message`; people read `message`, worded once where the failure was found. Every text in it has been
+    through the scrubber before it leaves the provider, and again in the runner (`scrubbed`)."""
+
+    kind: CallFailureKind
+    message: str  # e.g. "OpenAI: HTTP 500 server_error: The server had an error ..."
+    status: int | None = None  # the HTTP status, when the server answered
+    code: str | None = None  # the server's error code or type (OpenAI `insufficient_quota`)
+    server_message: str | None = None  # the server's own error message: where a provider may look for hints
+
+    def scrubbed(self, scrub: Callable[[str], str]) -> CallFailure:
+        """This failure with `scrub` applied to each text it holds (a credential leaves in none of them)."""
+        return CallFailure(
+            self.kind,
+            scrub(self.message),
+            self.status,
+            None if self.code is None else scrub(self.code),
+            None if self.server_message is None else scrub(self.server_message),
+        )
+
+
+@dataclass(frozen=True)
 class Completion:
-    """A request and what became of it: a response, or an error after retries."""
+    """A request and what became of it: a response, or the failure of its last attempt after retries."""
 
     request: CompletionRequest
     response: ProviderResponse | None
-    error: str | None = None
+    error: CallFailure | None = None
     cached: bool = False
     attempts: int = 1  # > 1 means the call was retried
     latency_ms: float | None = None

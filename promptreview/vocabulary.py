@@ -7,7 +7,10 @@ in `verdicts.py`. A leaf: it imports nothing of ours.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
+
+ProviderName = Literal["sim", "openai", "anthropic", "ollama", "github"]
+"""A model provider: the part of a model spec before the first `:` (`providers/`, one module each)."""
 
 Side = Literal["base", "head"]
 """One version of a prompt: the base commit's or the head's."""
@@ -17,6 +20,19 @@ Outcome = Literal["ok", "schema_violation", "parse_failure", "refusal", "error"]
 
 RateOutcome = Literal["parse_failure", "schema_violation", "refusal"]
 """The outcomes whose rates are gated (`error` is counted apart, `ok` is the rest)."""
+
+TextFeature = Literal["empty", "apology", "heading", "bullet_list", "code_block", "link"]
+"""Text mode: what is read off a prose answer, each a rate like an outcome's (never gated, only warned on)."""
+
+RateName = Literal[RateOutcome, "error", TextFeature]
+"""A rate the report shows: the gated outcomes and `error` (JSON mode); `refusal`, `error` and the answer
+features (text mode)."""
+
+GateName = Literal[RateOutcome, "flip_rate", "distribution_shift"]
+"""A gate of the config's `gates:` (the quality checks' gates are `gates.expect`, `.evaluators`, `.must_refuse`)."""
+
+FinishReason = Literal["stop", "length", "content_filter", "refusal", "tool_calls", "other"]
+"""Why a model stopped, in one spelling for every provider (`other`: a reason of its own)."""
 
 ChangeKind = Literal["modified", "added", "removed", "renamed"]
 """How a prompt file changed between base and head."""
@@ -30,6 +46,12 @@ ConfiguredOutputMode = Literal["json", "text", "auto"]
 ShiftKind = Literal["categorical", "numeric", "length", "presence"]
 """The kind of an output field whose distribution is compared."""
 
+EvaluatorKind = Literal["string", "llm", "uses"]
+"""An evaluator in GitHub Models' shape: a string check, an LLM judge, or a built-in (`uses`, not supported)."""
+
+StringOp = Literal["contains", "equals", "startsWith", "endsWith"]
+"""How a string evaluator compares the completion (GitHub Models' spelling)."""
+
 CheckKind = Literal["expect", "string", "llm", "must_refuse"]
 """A quality check: an expected answer, a string evaluator, an LLM judge, refusals on must-refuse rows."""
 
@@ -42,9 +64,121 @@ ExpectMatch = Literal["exact", "contains", "regex", "number"]
 SequentialReason = Literal["regression", "futility", "completed", "not applicable"]
 """Why a sequential review stopped where it did."""
 
+SequentialStop = Literal["regression", "futility"]
+"""What stops a sequential review early (the other reasons are for a run that was not stopped)."""
+
 Role = Literal["system", "developer", "user", "assistant"]
 """A chat message's role."""
+
+TemplateEngine = Literal["jinja", "handlebars", "f-string", "mustache"]
+"""The template language a prompt's messages are written in."""
+
+Allocation = Literal["proportional", "equal", "neyman"]
+"""How a stratified sample spreads its inputs over the strata (`sample.allocation`)."""
+
+Removal = Literal["review", "allow"]
+"""The config's `removal:`: whether a prompt leaving the review needs the accept label (`review`)."""
+
+SampleBatching = Literal["auto", "off"]
+"""The config's `sample_batching:`: the samples of one input in one request where the server honours it."""
+CallFailureKind = Literal[
+    "http_status", "timeout", "connection", "unreadable_response", "invalid_response", "invalid_url",
+    "model_unavailable",
+]  # fmt: skip
+"""How a model call failed (`records.CallFailure`): the server answered with an error status; the request
+timed out; the connection failed; the answer could not be read (a body that does not decode, too many
+redirects); the server answered 2xx with a body we cannot use (not JSON, or without the answer); the base URL
+cannot be used; the model is not there (Ollama: not pulled, or no longer the pinned digest)."""
+
+FailureReasonKind = Literal[
+    "empty", "truncated", "invalid_json", "schema", "provider_refusal", "finish_reason", "text_refusal",
+    "call_failed",
+]  # fmt: skip
+"""Why a completion is not `ok` (`engine/measurement/outcomes.py`): an empty answer; JSON cut off at
+max_tokens; JSON that does not parse; JSON the schema rejects; the provider's refusal signal; a refusing
+finish reason (refusal, content_filter); a refusal written as text; the call failed after retries."""
+
+NoteKind = Literal[
+    # sources: the suite, the prompt files, the changes
+    "suite_numbered_rows",
+    "strata_pooled",
+    "stratum_short",
+    "neyman_proportional",
+    "unknown_parameter",
+    "foreign_model",
+    "schema_in_code",
+    "placeholder_dropped",
+    "prompt_removed",
+    "renamed_unchanged",
+    "content_unchanged",
+    # planning
+    "file_suite",
+    "schema_contract",
+    "unused_columns",
+    "output_mode",
+    "new_prompt",
+    "model_changed",
+    "removed_from_file",
+    # providers
+    "structured_output_rejected",
+    # execution and measurement
+    "sequential",
+    "weighted",
+    "own_schema",
+    "unpinned",
+    # quality checks
+    "evaluator_skipped",
+    "evaluator_changed",
+    "evaluator_added",
+    "evaluator_removed",
+    "evaluator_unsupported",
+    "must_refuse_unsampled",
+    "judge_calls_planned",
+    "judge_served_other",
+    # gates
+    "calls_failed",
+    "rate_increase",
+    "rate_inconclusive",
+    "sample_too_small",
+    "flip_disagreement",
+    "answer_features",
+    "distribution_shift",
+    "judge_unanswered",
+    "check_decrease",
+    "check_inconclusive",
+    "ceiling_exceeded",
+    "ceiling_point_estimate",
+    "served_several",
+    "served_other",
+    # the review as a whole
+    "simulated",
+    "nothing_to_review",
+    "leaves_review",
+]
+"""What a note or a warning says (`notes.Note`); its words are made in `report/notes.py` alone."""
 
 RATE_OUTCOMES: tuple[RateOutcome, ...] = get_args(RateOutcome)
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 SIDES: tuple[Side, ...] = get_args(Side)
+PROVIDERS: tuple[ProviderName, ...] = get_args(ProviderName)
+TEXT_FEATURES: tuple[TextFeature, ...] = get_args(TextFeature)
+JSON_RATES: tuple[RateName, ...] = (*RATE_OUTCOMES, "error")  # a JSON-mode prompt's rates, in report order
+FINISH_REASONS: tuple[FinishReason, ...] = get_args(FinishReason)
+CONFIGURED_OUTPUT_MODES: tuple[ConfiguredOutputMode, ...] = get_args(ConfiguredOutputMode)
+EXPECT_MATCHES: tuple[ExpectMatch, ...] = get_args(ExpectMatch)
+STRING_OPS: tuple[StringOp, ...] = get_args(StringOp)
+EVALUATOR_KINDS: tuple[EvaluatorKind, ...] = get_args(EvaluatorKind)
+ALLOCATIONS: tuple[Allocation, ...] = get_args(Allocation)
+REMOVALS: tuple[Removal, ...] = get_args(Removal)
+SAMPLE_BATCHINGS: tuple[SampleBatching, ...] = get_args(SampleBatching)
+
+Word = TypeVar("Word", bound=str)
+
+
+def one_of(value: object, words: tuple[Word, ...]) -> Word | None:
+    """`value` as the word of a closed set it equals, or None when it is none of them: how a value read from
+    outside (a config, a prompt file, a provider's answer) is narrowed to its type, once, where it comes in."""
+    for word in words:
+        if value == word:
+            return word
+    return None

@@ -6,6 +6,7 @@ whose change is inconclusive; an added prompt; a rename without a change; a remo
 
 from __future__ import annotations
 
+from promptreview.notes import Note, PromptWarning, note
 from promptreview.report.document import (
     CallStats,
     EvaluatorRow,
@@ -15,9 +16,26 @@ from promptreview.report.document import (
     RateRow,
     Report,
     ShiftRow,
+    StatTest,
     StratumRow,
 )
 from promptreview.verdicts import PromptVerdict, ReviewVerdict
+
+
+def increase(name: str, base: float, head: float, p_adjusted: float, margin: float = 0.02) -> Note:
+    """A gated rate's significant increase above its margin, as the gates emit it."""
+    return note(
+        "rate_increase",
+        name,
+        base=base,
+        head=head,
+        delta=head - base,
+        p_adjusted=p_adjusted,
+        p_value=p_adjusted,
+        max_increase=margin,
+        beyond=True,
+        gating=True,
+    )
 
 
 def _rate(base, head, delta, ci, p, n=360, gate=None, p_adj=None, margin=0.02):
@@ -72,7 +90,7 @@ def regression() -> PromptReport:
             ShiftRow(
                 "category",
                 "categorical",
-                "Stuart-Maxwell (cluster-robust)",
+                StatTest("Stuart-Maxwell", "(cluster-robust)"),
                 9.1,
                 0.01,
                 {"billing": 102, "account": 86, "shipping": 57},
@@ -84,7 +102,7 @@ def regression() -> PromptReport:
             ShiftRow(
                 "summary",
                 "length",
-                "Wilcoxon signed-rank",
+                StatTest("Wilcoxon signed-rank"),
                 0.2,
                 0.8,
                 {"median": 61},
@@ -114,13 +132,8 @@ def regression() -> PromptReport:
                 base_text='{"category": "account", "priority": "medium"}',
             ),
         ),
-        warnings=(
-            "parse failure rate 0.0% → 12.1% (+12.1 pp, adjusted p = 0.0003): significant increase, "
-            "estimated above the 2.0 pp margin",
-        ),
-        notes=(
-            "overall rates are weighted by each stratum's share of the suite (the sample is not proportional)",
-        ),
+        warnings=(increase("parse_failure", 0.0, 0.121, 0.0003),),
+        notes=(note("weighted"),),
         weighted=True,
     )
 
@@ -159,8 +172,9 @@ def text_mode() -> PromptReport:
         ),
         calls=CallStats(total=60, cached=0),
         warnings=(
-            "inconclusive: refusal +6.7 pp estimated above the margin but not significant with 30 inputs × 1 "
-            "sample; about 194 inputs × 1 sample would decide it with 80% power",
+            note(
+                "rate_inconclusive", changes=(("refusal", 0.067),), n_inputs=30, samples=1, inputs_needed=194
+            ),
         ),
     )
 
@@ -184,23 +198,19 @@ def review() -> Report:
         path="prompts/b.prompt.yml",
         old_path="prompts/a.prompt.yml",
         change="renamed",
-        notes=("renamed without a content change: not run",),
+        notes=(note("renamed_unchanged"),),
     )
-    removed = PromptReport(
-        path="prompts/old.prompt.yml", change="removed", notes=("removed in this change: listed, not run",)
-    )
+    removed = PromptReport(path="prompts/old.prompt.yml", change="removed", notes=(note("prompt_removed"),))
     return Report(
         verdict=ReviewVerdict.FAIL,
         model_spec="sim:triage-v1",
+        model_id="triage-v1",
         served=["triage-v1"],
         pinned=True,
         simulated=True,
         prompts=(regression(), text_mode(), added, renamed, removed),
         base="1111111111111111111111111111111111111111",
         head="2222222222222222222222222222222222222222",
-        notes=("simulated model: the numbers come from promptreview's embedded `sim` model, not a real LLM",),
-        warnings=(
-            "prompts/triage.prompt.yml: parse failure rate 0.0% → 12.1% (+12.1 pp, adjusted p = 0.0003): "
-            "significant increase, estimated above the 2.0 pp margin",
-        ),
+        notes=(note("simulated"),),
+        warnings=(PromptWarning("prompts/triage.prompt.yml", increase("parse_failure", 0.0, 0.121, 0.0003)),),
     )

@@ -10,6 +10,7 @@ import click
 from promptreview.cli.options import shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.review import ReviewOptions, review_changes
+from promptreview.report import ReportFormat
 from promptreview.report.document import Report
 from promptreview.sources import git
 
@@ -32,7 +33,7 @@ def check(
     samples: int | None,
     seed: int | None,
     concurrency: int | None,
-    fmt: str | None,
+    fmt: ReportFormat | None,  # click.Choice(FORMATS) admits only these
     output: str | None,
     no_cache: bool,
     plan: bool,

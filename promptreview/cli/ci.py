@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from promptreview.exitcodes import FAIL_ON, ExitCode
+from promptreview.exitcodes import FAIL_ON, ExitCode, FailOn
 from promptreview.github.event import DEFAULT_ACCEPT_LABEL
 
 
@@ -87,7 +87,7 @@ def ci(
     model: str | None,
     comment: bool,
     check_name: str,
-    fail_on: str,
+    fail_on: FailOn,  # click.Choice(FAIL_ON) admits only these
     accept_label: str,
     report_dir: Path | None,
     samples: int | None,

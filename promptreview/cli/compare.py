@@ -11,6 +11,7 @@ from promptreview.cli.options import shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.review import ReviewOptions, review_files
 from promptreview.errors import UsageError
+from promptreview.report import ReportFormat
 from promptreview.report.document import Report
 from promptreview.sources import git, paths
 from promptreview.sources.config import Config, PromptEntry, SampleSpec, load_config
@@ -53,7 +54,7 @@ def compare(
     samples: int | None,
     seed: int | None,
     concurrency: int | None,
-    fmt: str | None,
+    fmt: ReportFormat | None,  # click.Choice(FORMATS) admits only these
     output: str | None,
     no_cache: bool,
     plan: bool,

@@ -15,6 +15,7 @@ import click
 from promptreview import __version__
 from promptreview.errors import UsageError
 from promptreview.sources import git
+from promptreview.vocabulary import ProviderName
 
 # The action pinned to the full commit SHA of the release this package was cut from (a tag can be moved under
 # a workflow; a SHA cannot), the version in the comment, as zizmor's unpinned-uses audit asks. `--action-ref`
@@ -35,7 +36,7 @@ class StarterModel:
     allow_unpinned: bool = False
 
 
-STARTER_MODELS = {
+STARTER_MODELS: dict[ProviderName, StarterModel] = {
     "openai": StarterModel("openai:gpt-4o-mini-2024-07-18", "OPENAI_API_KEY"),
     "anthropic": StarterModel("anthropic:claude-3-5-haiku-20241022", "ANTHROPIC_API_KEY"),
     "github": StarterModel(
@@ -75,7 +76,7 @@ def _prompt_glob(root: Path) -> str:
     return f"{common}/**/{suffix}"
 
 
-def config_text(provider: str, model: str | None, prompt_glob: str) -> str:
+def config_text(provider: ProviderName, model: str | None, prompt_glob: str) -> str:
     spec = STARTER_MODELS[provider]
     lines = [
         "# promptreview: reviews prompt changes by running the old and the new prompt over the same inputs.",
@@ -107,7 +108,7 @@ def config_text(provider: str, model: str | None, prompt_glob: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def workflow_text(provider: str, action_ref: str = ACTION_REF) -> str:
+def workflow_text(provider: ProviderName, action_ref: str = ACTION_REF) -> str:
     spec = STARTER_MODELS[provider]
     permissions = [
         "  contents: read        # check out the repository; read prompts, suites and the config",
@@ -168,7 +169,8 @@ def workflow_text(provider: str, action_ref: str = ACTION_REF) -> str:
 @click.option("--model", default=None, help="Model spec (default: a pinned model of the provider).")
 @click.option("--action-ref", default=ACTION_REF, show_default=True, help="The `uses:` of the action.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-def init(provider: str, model: str | None, action_ref: str, force: bool) -> int:
+# (`provider` is a ProviderName: click.Choice(sorted(STARTER_MODELS)) admits no other word)
+def init(provider: ProviderName, model: str | None, action_ref: str, force: bool) -> int:
     """Write a starter promptreview.yml and .github/workflows/promptreview.yml."""
     try:
         root = git.repo_root(Path.cwd())

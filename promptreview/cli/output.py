@@ -14,7 +14,7 @@ import click
 
 from promptreview import exitcodes, secrets
 from promptreview.errors import ProviderError, UsageError
-from promptreview.report import render
+from promptreview.report import ReportFormat, render
 from promptreview.report.document import Report, error_report
 
 
@@ -67,7 +67,7 @@ def use_color() -> bool:
     return sys.stdout is not None and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def write_report(report: Report, fmt: str, output: str | None) -> None:
+def write_report(report: Report, fmt: ReportFormat, output: str | None) -> None:
     if fmt == "text" and not output and use_color():
         from promptreview.report import text as text_format
 
@@ -81,17 +81,25 @@ def write_report(report: Report, fmt: str, output: str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-_BY_EXTENSION = {".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
+_BY_EXTENSION: dict[str, ReportFormat] = {
+    ".json": "json",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".html": "html",
+    ".htm": "html",
+}
 
 
-def report_format(fmt: str | None, output: str | None) -> str:
+def report_format(fmt: ReportFormat | None, output: str | None) -> ReportFormat:
     """`--format`, or else the one the `--output` file's extension names (`report.html` is HTML), else text."""
     if fmt:
         return fmt
     return _BY_EXTENSION.get(Path(output).suffix.lower(), "text") if output else "text"
 
 
-def review_and_emit(make_report: Callable[[ProgressBar], Report], fmt: str | None, output: str | None) -> int:
+def review_and_emit(
+    make_report: Callable[[ProgressBar], Report], fmt: ReportFormat | None, output: str | None
+) -> int:
     """Run a review with a progress bar, write its report, and return the exit code its verdict maps to.
 
     When the review ends without a verdict (the provider failed, or promptreview crashed), a script that

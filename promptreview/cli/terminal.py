@@ -69,12 +69,14 @@ class _Scrubbed(io.TextIOBase):
     def fileno(self) -> int:
         return self.inner.fileno()
 
+    # typeshed declares these as plain attributes of TextIOBase, but the C base class makes them read-only
+    # descriptors: a property is the only way to answer for `inner`, and mypy calls that an override
     @property
-    def encoding(self) -> str:  # type: ignore[override]
+    def encoding(self) -> str:  # type: ignore[override]  # see above
         return getattr(self.inner, "encoding", "utf-8") or "utf-8"
 
     @property
-    def errors(self) -> str | None:  # type: ignore[override]
+    def errors(self) -> str | None:  # type: ignore[override]  # see above
         return getattr(self.inner, "errors", None)
 
     def writable(self) -> bool:

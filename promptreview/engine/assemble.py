@@ -1,12 +1,16 @@
-"""Build the `Report` once, from what the stages returned: the plan, the decided statistics, the costs."""
+"""Build the `Report` once, from what the stages returned: the plan, the sequential runs, the decided
+statistics and quality checks, the costs, and the notes each stage emitted. Nothing changes a report after
+it is built here."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from promptreview.engine.jobs import Listed, PromptJob, ReviewPlan
+from promptreview.notes import Note, PromptWarning, note
+from promptreview.providers import parse_model_spec
 from promptreview.records import ModelSpec
 from promptreview.report.document import Estimate, PromptReport, Report
 from promptreview.sources.config import Config
@@ -14,13 +18,40 @@ from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 
 if TYPE_CHECKING:  # decide loads pandas and scipy, which a review that analyses nothing never needs
     from promptreview.engine.gates.decision import Decision
+    from promptreview.engine.planning.forecast import Spending
+    from promptreview.engine.sequential import Sequenced
 
-SIMULATED_NOTE = "simulated model: the numbers come from promptreview's embedded `sim` model, not a real LLM"
-NOTHING_TO_REVIEW = "nothing to review: no prompt file covered by the config changed"
 
-
-def prompt_report(job: PromptJob, decision: Decision, cost: Mapping[str, float] | None) -> PromptReport:
+def prompt_report(
+    job: PromptJob,
+    decision: Decision,
+    spending: Spending,
+    *,
+    sequential: Sequenced | None = None,
+    own_schema: Note | None = None,
+    unpinned: Note | None = None,
+    quality_notes: Sequence[Note] = (),
+) -> PromptReport:
+    """One reviewed prompt's report, from its stages' results: the job (planning, reduced to what ran when
+    sequential), how it ran sequentially, the decision (measurement, quality checks, gates), what its calls
+    cost, and the review's own notes on it (`own_schema`: what the head's own schema would have judged;
+    `unpinned`: a model without dated ids). The notes keep the order of the stages."""
     result = decision.stats
+    notes = (
+        *job.notes,
+        *((sequential.note,) if sequential is not None else ()),
+        *((own_schema,) if own_schema is not None else ()),
+        *result.notes,
+        *((unpinned,) if unpinned is not None else ()),
+        *quality_notes,
+    )
+    calls = replace(
+        result.calls,
+        cost_usd=spending.cost_usd,
+        requests=spending.requests,
+        cached_input_tokens=spending.cached_input_tokens,
+        cache_savings_usd=spending.cache_savings_usd,
+    )
     return PromptReport(
         path=job.path,
         change=job.change,
@@ -36,20 +67,15 @@ def prompt_report(job: PromptJob, decision: Decision, cost: Mapping[str, float] 
         flip_rate=result.flip_rate,
         distribution_shift=result.distribution_shift,
         strata=result.strata,
-        calls=replace(result.calls, cost_usd=cost),
+        calls=calls,
         examples=result.examples,
-        notes=(*job.notes, *result.notes),
+        notes=notes,
         warnings=decision.warnings,
         failure_details=result.failure_details,
         output_mode=job.output_mode,
-        evaluators=result.evaluators,
+        evaluators=decision.evaluators,
+        sequential=sequential.info if sequential is not None else None,
     )
-
-
-LEAVES_REVIEW = (
-    "this prompt leaves the review (removed, or moved out of the config's globs): it needs the accept label "
-    "(or removal: allow in the base config)"
-)
 
 
 def listed_report(item: Listed) -> PromptReport:
@@ -60,7 +86,7 @@ def listed_report(item: Listed) -> PromptReport:
             old_path=item.old_path,
             verdict=PromptVerdict.FAIL,
             notes=(item.note,),
-            warnings=(LEAVES_REVIEW,),
+            warnings=(note("leaves_review"),),
         )
     return PromptReport(path=item.path, change=item.change, old_path=item.old_path, notes=(item.note,))
 
@@ -74,7 +100,15 @@ def model_text(override: str | None, config: Config, models: set[ModelSpec]) -> 
     return config.model if not models else ", ".join(sorted(map(str, models)))
 
 
-def _unique(items: Sequence[str]) -> tuple[str, ...]:
+def model_id(override: str | None, models: set[ModelSpec]) -> str | None:
+    """The model id the report's model line names, when it names one model (the `--model` flag's, or the one
+    model's); None when it names several."""
+    if override:
+        return parse_model_spec(override).model
+    return next(iter(models)).model if len(models) == 1 else None
+
+
+def _unique(items: Sequence[Note]) -> tuple[Note, ...]:
     return tuple(dict.fromkeys(items))
 
 
@@ -83,23 +117,25 @@ def report(
     prompts: Sequence[PromptReport],
     *,
     model_spec: str,
+    model_id: str | None = None,
     pinned: bool | None,
     config: Config,
     base: str | None,
     head: str | None,
-    provider_notes: Sequence[str] = (),
-    served_warnings: Sequence[str] = (),
+    provider_notes: Sequence[Note] = (),
+    served_warnings: Sequence[PromptWarning] = (),
     estimate: Estimate | None = None,
 ) -> Report:
-    """The review's report. `served_warnings` ("path: warning") go to the top whatever the verdict; a failing
-    or erroring prompt's own warnings follow them, since they decided the verdict."""
+    """The review's report. `served_warnings` go to the top whatever the verdict; a failing or erroring
+    prompt's own warnings follow them, since they decided the verdict."""
     simulated = any(m.provider == "sim" for m in plan.models)
-    notes = [SIMULATED_NOTE] if simulated else []
+    notes = [note("simulated")] if simulated else []
     notes += provider_notes
     if estimate is not None:  # `--plan`: nothing was reviewed yet, so no prompts and no verdict
         return Report(
             verdict=ReviewVerdict.SKIPPED,
             model_spec=model_spec,
+            model_id=model_id,
             pinned=pinned,
             simulated=simulated,
             base=base,
@@ -111,15 +147,16 @@ def report(
         )
     reviewed = bool(plan.jobs) or any(item.needs_acceptance for item in plan.listed)
     if not reviewed and not prompts:  # a listed prompt (removed, renamed unchanged) is something to read
-        notes.append(NOTHING_TO_REVIEW)
+        notes.append(note("nothing_to_review"))
     warnings = list(served_warnings)
     if reviewed:
         for p in prompts:
             if p.verdict in (PromptVerdict.FAIL, PromptVerdict.ERROR):
-                warnings += [f"{p.path}: {w}" for w in p.warnings]
+                warnings += [PromptWarning(p.path, w) for w in p.warnings]
     return Report(
         verdict=review_verdict((p.verdict for p in prompts), reviewed),
         model_spec=model_spec,
+        model_id=model_id,
         served=sorted({m for p in prompts for ids in p.served.values() for m in ids}),
         pinned=pinned,
         simulated=simulated,
@@ -129,5 +166,5 @@ def report(
         config=config.source,
         alpha=config.alpha,
         notes=_unique(notes),
-        warnings=_unique(warnings),
+        warnings=tuple(dict.fromkeys(warnings)),
     )

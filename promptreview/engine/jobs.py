@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promptreview.notes import Note
 from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import CompletionRequest, ModelSpec
 from promptreview.sources.config import PromptEntry
 from promptreview.sources.suites import SuiteSample
 from promptreview.sources.template import PromptTemplate
+from promptreview.vocabulary import ChangeKind, OutputMode, ProviderName
+from promptreview.vocabulary import Side as SideName  # `Side` here is the record of one side
 
 ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
 
@@ -47,7 +50,7 @@ class ReviewOptions:
 class Side:
     """One version of one prompt: its template, the model it runs on, and its schema."""
 
-    name: str  # base | head
+    name: SideName
     template: PromptTemplate
     model: ModelSpec
     params: Mapping[str, Any]
@@ -63,7 +66,7 @@ class PlannedCall:
     """One model call of the review, and where its answer belongs."""
 
     job: int  # index of its `PromptJob` in the plan
-    side: str  # base | head
+    side: SideName
     input_id: str
     stratum: str
     sample: int  # 0..K-1
@@ -76,16 +79,16 @@ class PromptJob:
 
     index: int
     path: str
-    change: str  # modified | added | renamed
+    change: ChangeKind  # never `removed`: a removed prompt is `Listed`
     old_path: str | None
     suite_sample: SuiteSample  # the inputs both sides run on
     sides: tuple[Side, ...]  # (base, head), or (head,) for an added prompt
     samples: int  # K: completions per input and side
     calls: tuple[PlannedCall, ...]
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]  # what planning noticed (the suite, the contract, the output mode, ...)
     entry: PromptEntry | None = None  # the config entry that covers it (its quality checks)
-    output_mode: str = "json"  # json | text: what the answers are scored as
-    warnings: tuple[str, ...] = ()  # what reading the prompt files and the suite noticed
+    output_mode: OutputMode = "json"  # what the answers are scored as
+    warnings: tuple[Note, ...] = ()  # what reading the prompt files and the suite noticed
     variables: frozenset[str] = frozenset()  # suite columns the templates use (examples carry only these)
 
     @property
@@ -98,9 +101,9 @@ class Listed:
     """A changed prompt with nothing to run (removed, renamed without a change): listed in the report."""
 
     path: str
-    change: str
+    change: ChangeKind
     old_path: str | None
-    note: str
+    note: Note  # why there is nothing to run
     # a prompt leaving the review (removed, or moved out of the globs): by default it needs the accept label
     needs_acceptance: bool = False
 
@@ -109,7 +112,7 @@ class Listed:
 class ReviewPlan:
     jobs: tuple[PromptJob, ...]
     listed: tuple[Listed, ...]
-    providers: Mapping[str, Provider]  # by provider name, for every model a side runs on
+    providers: Mapping[ProviderName, Provider]  # by provider name, for every model a side runs on
     analysis_seed: int  # seeds the permutation tests (the sample's own seed is in each suite sample)
 
     @property

@@ -20,16 +20,18 @@ from promptreview.engine.planning import policy
 from promptreview.engine.planning.plan import plan_changes, plan_files
 from promptreview.engine.quality import judges as judge
 from promptreview.engine.quality.checks import QualityPlan, check_values
+from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import Completion, CompletionRequest
-from promptreview.report.document import PromptReport, Report, SequentialInfo
+from promptreview.report.document import PromptReport, Report
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
+from promptreview.vocabulary import ProviderName, Side
 
 if TYPE_CHECKING:  # analyse loads pandas and scipy
-    from promptreview.engine.measurement.analysis import PromptStats
     from promptreview.engine.measurement.outcomes import ScoredCall
+    from promptreview.engine.sequential import Sequenced
 
 __all__ = ["ReviewOptions", "review_changes", "review_files"]
 
@@ -72,6 +74,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
     pinned = policy.check_pinning(plan.models, plan.providers, config)
     quality, providers = judge.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
+    model_id = assemble.model_id(opts.model, plan.models)
     calls = plan.calls
     requests = [call.request for call in calls]
     cache = ResponseCache(default_cache_path(opts.env)) if opts.use_cache else None
@@ -87,6 +90,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 plan,
                 (),
                 model_spec=model_spec,
+                model_id=model_id,
                 pinned=pinned,
                 config=config,
                 base=base,
@@ -109,7 +113,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         # (a sequential review loads the statistics itself after its first batch: no second importer then)
         warm = _WarmImports(opts.progress) if networked and not in_batches else None
         by_job: dict[int, list[Completion]] = defaultdict(list)
-        sequential: dict[int, SequentialInfo] = {}
+        sequential: dict[int, Sequenced] = {}
         if in_batches:
             from promptreview.engine import sequential as batches
 
@@ -137,17 +141,16 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         warm.join()
     run_judges = _judge_runner(opts, config, providers)
     prompts, served = (
-        _score_and_decide(plan, by_job, config, quality, run_judges, providers) if plan.jobs else ([], [])
+        _score_and_decide(plan, by_job, config, quality, run_judges, providers, sequential)
+        if plan.jobs
+        else ([], [])
     )
-    prompts = [
-        replace(p, sequential=sequential[job.index]) if job.index in sequential else p
-        for p, job in zip(prompts, plan.jobs, strict=True)
-    ]
-    provider_notes = [note for provider in plan.providers.values() for note in provider.notes]
+    provider_notes = [said for provider in plan.providers.values() for said in provider.notes]
     return assemble.report(
         plan,
         [*prompts, *(assemble.listed_report(item) for item in plan.listed)],
         model_spec=model_spec,
+        model_id=model_id,
         pinned=pinned,
         config=config,
         base=base,
@@ -195,7 +198,7 @@ class _WarmImports:
 
 
 def _judge_runner(
-    opts: ReviewOptions, config: Config, providers: Mapping[str, Provider]
+    opts: ReviewOptions, config: Config, providers: Mapping[ProviderName, Provider]
 ) -> Callable[[list[CompletionRequest]], list[Completion]]:
     """Judge calls run like the prompts' calls: same cache, retries and concurrency."""
 
@@ -218,8 +221,11 @@ def _score_and_decide(
     config: Config,
     quality: Mapping[int, QualityPlan],
     run_judges: Callable[[list[CompletionRequest]], list[Completion]],
-    providers: Mapping[str, Provider],
-) -> tuple[list[PromptReport], list[str]]:
+    providers: Mapping[ProviderName, Provider],
+    sequential: Mapping[int, Sequenced],
+) -> tuple[list[PromptReport], list[PromptWarning]]:
+    """Score, judge, measure and decide every prompt that ran, and build each one's report from what those
+    stages returned; and the served-model warnings, which the review's report puts at its top."""
     # pandas and scipy load only when there is something to analyse
     from promptreview.engine.gates import decision as decide
     from promptreview.engine.measurement.analysis import analyse_prompt
@@ -233,11 +239,10 @@ def _score_and_decide(
     for job in plan.jobs:
         judge.plan_judging(work, job, quality[job.index], scored[job.index])
     judged = judge.collect(work, run_judges(work.requests))
-    candidates, served, jobs = [], [], []
+    candidates: list[decide.Candidate] = []
+    served: list[PromptWarning] = []
     for job in plan.jobs:
         checks = quality[job.index]
-        job = _with_own_schema_note(job, scored[job.index], config.allow_fenced)
-        jobs.append(job)
         frame = build_frame(job.path, scored[job.index])
         for column, values in check_values(
             job, checks, scored[job.index], judged.scores.get(job.index, {})
@@ -253,59 +258,48 @@ def _score_and_decide(
             variables=job.variables,
             excluded=checks.must_refuse,
         )
-        result = _unpinned_note(job, result)
         rows = evaluator_rows(
             frame,
             checks,
             job.suite_sample,
             plan.analysis_seed,
-            judge.judge_extras(job.index, checks, judged, providers),
+            judge.judge_records(job.index, checks, judged, providers),
         )
-        result = replace(result, evaluators=rows, notes=(*result.notes, *checks.notes))
         warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)
-        served += [f"{job.path}: {w}" for w in warnings]
-        candidates.append(decide.Candidate(job.change, result, (*job.warnings, *warnings)))
+        served += [PromptWarning(job.path, w) for w in warnings]
+        candidates.append(decide.Candidate(job.change, result, rows, (*job.warnings, *warnings)))
     decisions = decide.decide(candidates, config)
-    prompts = [
-        assemble.prompt_report(job, decision, estimate.cost(job, by_job[job.index], config))
-        for job, decision in zip(jobs, decisions, strict=True)
-    ]
-    for i, job in enumerate(plan.jobs):
-        # one request with n > 1 answers several samples: count the HTTP requests beside the completions
-        sent = sum(c.requests_made for c in by_job[job.index])
-        prompts[i] = replace(prompts[i], calls=replace(prompts[i].calls, requests=sent))
-        tokens, saved = estimate.prompt_cache(job, by_job[job.index], config)
-        if tokens is not None:
-            calls = replace(prompts[i].calls, cached_input_tokens=tokens, cache_savings_usd=saved)
-            prompts[i] = replace(prompts[i], calls=calls)
-    return prompts, served
+    return [
+        assemble.prompt_report(
+            job,
+            decision,
+            estimate.spending(job, by_job[job.index], config),
+            sequential=sequential.get(job.index),
+            own_schema=_own_schema_note(job, scored[job.index], config.allow_fenced),
+            unpinned=_unpinned_note(job, decision.stats.served),
+            quality_notes=quality[job.index].notes,
+        )
+        for job, decision in zip(plan.jobs, decisions, strict=True)
+    ], served
 
 
-def _unpinned_note(job: PromptJob, result: PromptStats) -> PromptStats:
+def _unpinned_note(job: PromptJob, served: Mapping[Side, Sequence[str]]) -> Note | None:
     """A model with no dated ids (GitHub Models) is reviewed, and the report says what that means."""
     if not any(side.model.provider in policy.UNPINNABLE for side in job.sides):
-        return result
-    served = sorted({m for ids in result.served.values() for m in ids})
-    note = "unpinned: both sides ran in the same job minutes apart; the served id was " + (
-        ", ".join(served) if served else "not reported"
-    )
-    return replace(result, notes=(*result.notes, note))
+        return None
+    return note("unpinned", served=tuple(sorted({m for ids in served.values() for m in ids})))
 
 
-def _with_own_schema_note(job: PromptJob, scored: Sequence[ScoredCall], allow_fenced: bool) -> PromptJob:
+def _own_schema_note(job: PromptJob, scored: Sequence[ScoredCall], allow_fenced: bool) -> Note | None:
     """When the head's own schema differs from the contract (the base's), say what it would have judged."""
     from promptreview.engine.measurement.outcomes import classify
     from promptreview.sources.schemas import make_validator
 
     head = job.head
     if len(job.sides) < 2 or head.own_schema is None or head.own_schema == head.schema:
-        return job
+        return None
     own = make_validator(head.own_schema, head.template.path)
     mine = [s for s in scored if s.call.side == "head"]
     by_contract = sum(s.classification.outcome == "schema_violation" for s in mine)
     by_own = sum(classify(s.completion, own, allow_fenced).outcome == "schema_violation" for s in mine)
-    note = (
-        f"under the head's own schema, {by_own} of {len(mine)} head answers would be schema violations "
-        f"(under the base's schema, which decides: {by_contract})"
-    )
-    return replace(job, notes=(*job.notes, note))
+    return note("own_schema", head.template.path, violations=by_own, answers=len(mine), contract=by_contract)

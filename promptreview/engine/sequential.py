@@ -3,7 +3,7 @@
 After each batch the gated rates' per-input differences go to `stats.sequential.decide_look` (anytime-valid
 e-processes): a regression beyond doubt, or an increase that can no longer reach any gate's margin, stops the
 run. What ran is then analysed exactly like a fixed review of those inputs; the report says where it stopped
-and why (`SequentialInfo`). Nothing here prints, exits or talks to GitHub.
+and why (`SequentialInfo`, and a note that says it). Nothing here prints, exits or talks to GitHub.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from promptreview.engine.execution.cache import ResponseCache
 from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewPlan
 from promptreview.engine.measurement.outcomes import score_job
+from promptreview.notes import Note, note
 from promptreview.providers.base import Provider
 from promptreview.records import RATE_OUTCOMES, Completion, ProviderResponse
 from promptreview.report.document import SequentialInfo
 from promptreview.sources.config import Config
 from promptreview.sources.suites import SuiteRow
+from promptreview.vocabulary import ProviderName, RateOutcome, SequentialReason
 
 #: Inputs per batch: a tenth of the planned inputs, but at least this many (a look needs some data).
 MIN_BATCH = 10
@@ -36,6 +38,27 @@ class SequentialRun:
     job: PromptJob  # reduced to the inputs that ran
     completions: list[Completion]  # one per call of `job`, in its order
     info: SequentialInfo
+
+
+@dataclass(frozen=True)
+class Sequenced:
+    """How one prompt ran sequentially: the report's record of it, and the note that says it."""
+
+    info: SequentialInfo
+    note: Note
+
+
+def sequential_note(info: SequentialInfo) -> Note:
+    return note(
+        "sequential",
+        stopped=info.stopped,
+        reason=info.reason,
+        after_inputs=info.after_inputs,
+        planned_inputs=info.planned_inputs,
+        calls=info.calls,
+        planned_calls=info.planned_calls,
+        looks=info.looks,
+    )
 
 
 def input_order(rows: tuple[SuiteRow, ...], seed: int) -> list[SuiteRow]:
@@ -57,15 +80,15 @@ def batch_size(n_inputs: int) -> int:
     return max(MIN_BATCH, math.ceil(n_inputs / LOOKS))
 
 
-def gated_rates(job: PromptJob, config: Config) -> list[str]:
+def gated_rates(job: PromptJob, config: Config) -> list[RateOutcome]:
     """The gated rates that apply to `job` (in text mode, parse failures and schema violations do not)."""
-    applies = ("refusal",) if job.output_mode == "text" else RATE_OUTCOMES
+    applies: tuple[RateOutcome, ...] = ("refusal",) if job.output_mode == "text" else RATE_OUTCOMES
     return [m for m in RATE_OUTCOMES if m in applies and config.gates[m].gating]
 
 
 def _differences(
     job: PromptJob, completions: list[Completion], config: Config, excluded: frozenset[str] = frozenset()
-) -> dict[str, np.ndarray]:
+) -> dict[RateOutcome, np.ndarray]:
     """Per gated rate: head minus base per-input rate (over non-error completions), inputs in run order.
 
     `job.calls` and `completions` correspond one to one."""
@@ -81,7 +104,7 @@ def _differences(
         cell["n"] += 1
         cell[outcome] += 1
     gated = gated_rates(job, config)
-    out: dict[str, list[float]] = {m: [] for m in gated}
+    out: dict[RateOutcome, list[float]] = {m: [] for m in gated}
     for input_id in order:
         if input_id in excluded:  # a must-refuse row: its refusals are no regression, as in the analysis
             continue
@@ -95,7 +118,7 @@ def _differences(
 
 def run_sequential(
     job: PromptJob,
-    providers: Mapping[str, Provider],
+    providers: Mapping[ProviderName, Provider],
     cache: ResponseCache | None,
     settings: RunSettings,
     config: Config,
@@ -122,7 +145,8 @@ def run_sequential(
     futility_allowed = futility and all(
         not spec.gating for name, spec in config.gates.items() if name not in RATE_OUTCOMES
     )
-    reason, looks, last = "completed", 0, None
+    reason: SequentialReason = "completed"
+    looks, last = 0, None
     done_inputs = 0
     while done_inputs < planned:
         batch = order[done_inputs : done_inputs + size]
@@ -182,12 +206,12 @@ def run_plan(
     known: Mapping[str, ProviderResponse] | None = None,
     excluded: Mapping[int, frozenset[str]] | None = None,
     quality_gated: frozenset[int] = frozenset(),
-) -> tuple[ReviewPlan, dict[int, list[Completion]], dict[int, SequentialInfo]]:
+) -> tuple[ReviewPlan, dict[int, list[Completion]], dict[int, Sequenced]]:
     """A whole review sequentially: each prompt with a base side stops on its own; an added prompt (nothing
     to compare) runs every input. Returns the plan reduced to what ran, the completions by job, and how each
     compared prompt ran."""
     by_job: dict[int, list[Completion]] = {}
-    infos: dict[int, SequentialInfo] = {}
+    runs: dict[int, Sequenced] = {}
     jobs = []
     for job in plan.jobs:
         if len(job.sides) < 2:
@@ -208,23 +232,7 @@ def run_plan(
             (excluded or {}).get(job.index, frozenset()),
             futility=job.index not in quality_gated,
         )
-        info = result.info
-        note = (
-            f"sequential: stopped after {info.after_inputs} of {info.planned_inputs} inputs "
-            f"({_WHY[info.reason]}); {info.calls} of {info.planned_calls} calls"
-            if info.stopped
-            else f"sequential: ran all {info.planned_inputs} inputs in {info.looks + 1} "
-            + ("batch" if info.looks == 0 else "batches")
-            + " (not settled earlier)"
-        )
-        jobs.append(replace(result.job, notes=(*result.job.notes, note)))
+        jobs.append(result.job)
         by_job[job.index] = result.completions
-        infos[job.index] = info
-    return replace(plan, jobs=tuple(jobs)), by_job, infos
-
-
-_WHY = {
-    "regression": "a regression beyond doubt: a gated rate rose past its margin",
-    "futility": "no gated rate can still rise past its margin",
-    "completed": "ran every input",
-}
+        runs[job.index] = Sequenced(result.info, sequential_note(result.info))
+    return replace(plan, jobs=tuple(jobs)), by_job, runs

@@ -11,26 +11,28 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from github import GithubException
 from github.Repository import Repository
 
 from promptreview.github.api import describe
 from promptreview.report.document import PromptReport, Report
+from promptreview.report.notes import words
 from promptreview.report.quality import evaluator_label
 from promptreview.verdicts import CheckConclusion, PromptVerdict
+from promptreview.vocabulary import RateName
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_TEXT = 65535  # output.summary / output.text
 MAX_STATUS_DESCRIPTION = 140
 # a commit status has no "neutral": neutral (skipped, fork, infrastructure) does not block, like success
-STATUS_STATES = {
+STATUS_STATES: dict[CheckConclusion, Literal["success", "failure"]] = {
     CheckConclusion.SUCCESS: "success",
     CheckConclusion.FAILURE: "failure",
     CheckConclusion.NEUTRAL: "success",
 }
-RATE_NAMES = {
+RATE_NAMES: dict[RateName, str] = {
     "parse_failure": "parse failures",
     "schema_violation": "schema violations",
     "refusal": "refusals",
@@ -52,7 +54,7 @@ class CheckSpec:
 
 @dataclass
 class CheckResult:
-    kind: str  # check_run | status | none
+    kind: Literal["check_run", "status", "none"]  # what was posted: a check run, a commit status, nothing
     url: str | None = None
     check_id: int | None = None
     annotations: int = 0
@@ -181,7 +183,10 @@ def gate_failures(
     return lines
 
 
-def headline(verdict: PromptVerdict, accepted: bool) -> tuple[str, str]:
+AnnotationLevel = Literal["notice", "warning", "failure"]
+
+
+def headline(verdict: PromptVerdict, accepted: bool) -> tuple[AnnotationLevel, str]:
     """(annotation level, title) for a prompt's verdict: a check annotation's level (`failure`, `warning`,
     `notice`); a workflow command says `error` where an annotation says `failure`."""
     if verdict is PromptVerdict.FAIL:
@@ -209,7 +214,7 @@ def annotations_for(report: Report, lines: Mapping[str, int], accepted: bool = F
         elif verdict is PromptVerdict.WARN:
             message = "\n".join(gate_failures(prompt, (PromptVerdict.WARN,))) or "a shift worth a look"
         elif verdict is PromptVerdict.ERROR:
-            message = "; ".join(str(w) for w in prompt.warnings) or "the model calls failed"
+            message = "; ".join(words(w) for w in prompt.warnings) or "the model calls failed"
         else:
             message = f"reviewed on {prompt.n_inputs} inputs × {prompt.samples} samples"
         out.append(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from github import GithubException
 from github.IssueComment import IssueComment
@@ -129,9 +129,12 @@ def fit_comment(
 # -- publishing -----------------------------------------------------------------------------------------
 
 
+CommentAction = Literal["created", "updated", "recreated", "skipped", "failed"]
+
+
 @dataclass
 class CommentResult:
-    action: str  # created | updated | recreated | skipped | failed
+    action: CommentAction
     url: str | None = None
     comment_id: int | None = None
     detail: str | None = None
@@ -176,7 +179,7 @@ def publish_sticky(repo: Repository, number: int, key: str, body: str, *, create
     except GithubException as exc:
         return CommentResult("failed", detail=f"could not list the PR's comments: {describe(exc)}")
 
-    def create_new(action: str) -> CommentResult:
+    def create_new(action: CommentAction) -> CommentResult:
         try:
             comment = issue.create_comment(body)
         except GithubException as exc:

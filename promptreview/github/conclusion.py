@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from promptreview.exitcodes import ExitCode, for_ci
+from promptreview.exitcodes import ExitCode, FailOn, for_ci
 from promptreview.github.event import Event
-from promptreview.report.document import Acceptance, CISection, Report
+from promptreview.report.document import Acceptance, CISection, ConfigFrom, Report
 from promptreview.verdicts import (
     CONCLUSIONS,
     CheckConclusion,
@@ -44,7 +44,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def from_report(report: Report, fail_on: str, acceptance: Acceptance | None) -> CIResult:
+def from_report(report: Report, fail_on: FailOn, acceptance: Acceptance | None) -> CIResult:
     """The result of a review that produced a report; `acceptance` is the accept label, if it is on the PR."""
     verdict = ci_verdict(report.verdict, report.warned, accepted=acceptance is not None)
     files = _plural(len(report.reviewed), "prompt file")
@@ -70,12 +70,12 @@ def from_report(report: Report, fail_on: str, acceptance: Acceptance | None) -> 
     return CIResult(verdict, title, code)
 
 
-def skipped(title: str, reason: str, fail_on: str) -> CIResult:
+def skipped(title: str, reason: str, fail_on: FailOn) -> CIResult:
     """Nothing was reviewed, and that is fine (a fork pull request without the model's key)."""
     return CIResult(CIVerdict.SKIPPED, title, for_ci(CIVerdict.SKIPPED, fail_on), reason=reason)
 
 
-def provider_failed(message: str, fail_on: str) -> CIResult:
+def provider_failed(message: str, fail_on: FailOn) -> CIResult:
     return CIResult(
         CIVerdict.ERROR,
         "No verdict: the model provider failed",
@@ -84,7 +84,7 @@ def provider_failed(message: str, fail_on: str) -> CIResult:
     )
 
 
-def invalid(message: str, fail_on: str) -> CIResult:
+def invalid(message: str, fail_on: FailOn) -> CIResult:
     """promptreview could not run: a bad config or prompt file, an unreachable commit, a missing key."""
     title = f"promptreview could not run: {message}"
     if len(title) > TITLE_LIMIT:
@@ -106,7 +106,7 @@ def acceptance_for(
     return Acceptance(label, actor, at)
 
 
-def ci_section(result: CIResult, event: Event, config_from: str | None) -> CISection:
+def ci_section(result: CIResult, event: Event, config_from: ConfigFrom | None) -> CISection:
     """The report's `ci` section for this result."""
     return CISection(
         verdict=result.verdict,

@@ -12,21 +12,25 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from promptreview.errors import UsageError
+from promptreview.vocabulary import one_of
 
 # pull_request actions that (re)review; `closed` and the rest exit at once
 REVIEW_ACTIONS = ("opened", "synchronize", "reopened", "labeled", "unlabeled", "edited", "ready_for_review")
 SUPPORTED_EVENTS = ("pull_request", "pull_request_target", "merge_group", "workflow_dispatch")
 DEFAULT_ACCEPT_LABEL = "promptreview/accept"
 
+LabelAction = Literal["labeled", "unlabeled"]
+LABEL_ACTIONS: tuple[LabelAction, ...] = get_args(LabelAction)
+
 
 @dataclass(frozen=True)
 class LabelChange:
     """A `labeled` / `unlabeled` event: which label, who, when."""
 
-    action: str  # labeled | unlabeled
+    action: LabelAction
     name: str
     actor: str | None
     at: str | None  # ISO 8601
@@ -137,9 +141,10 @@ def _pull_request(name: str, payload: dict[str, Any], env: Mapping[str, str]) ->
         if isinstance(label, dict) and label.get("name")
     ]
     change = None
-    if action in ("labeled", "unlabeled") and isinstance(payload.get("label"), dict):
+    label_action = one_of(action, LABEL_ACTIONS)
+    if label_action is not None and isinstance(payload.get("label"), dict):
         change = LabelChange(
-            action=action,
+            action=label_action,
             name=str(payload["label"].get("name")),
             actor=_get(payload, "sender", "login"),
             at=pr.get("updated_at"),

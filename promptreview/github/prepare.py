@@ -14,6 +14,7 @@ from pathlib import Path
 from promptreview.errors import UsageError
 from promptreview.github import checkout
 from promptreview.github.event import Event
+from promptreview.report.document import ConfigFrom
 from promptreview.sources import git, paths
 
 
@@ -27,7 +28,7 @@ class Prepared:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
-    def config_from(self) -> str:
+    def config_from(self) -> ConfigFrom:
         """Where the gates came from, as the report's `ci.config_from` says it."""
         return "head (new in this pull request)" if self.adopted_config else "base"
 

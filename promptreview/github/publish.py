@@ -23,7 +23,7 @@ from promptreview.github.comment import publish_sticky
 from promptreview.github.conclusion import CIResult
 from promptreview.github.event import Event
 from promptreview.github.summary import Log, append_step_summary, write_outputs
-from promptreview.report.document import Report
+from promptreview.report.document import CISection, Report
 from promptreview.report.escape import escape_md
 from promptreview.report.serialize import to_json_text
 from promptreview.verdicts import PromptVerdict
@@ -31,12 +31,14 @@ from promptreview.verdicts import PromptVerdict
 T = TypeVar("T")
 
 
-def write_ci_report(report_dir: Path, report: Report, markdown: str, html: str | None = None) -> Path:
-    """report.json (through the one serialiser), report.md and, for a review, report.html (the Action
-    uploads it as an artifact); returns report.json's path."""
+def write_ci_report(
+    report_dir: Path, report: Report, ci: CISection, markdown: str, html: str | None = None
+) -> Path:
+    """report.json (through the one serialiser: the review and, beside it, what CI concluded), report.md and,
+    for a review, report.html (the Action uploads it as an artifact); returns report.json's path."""
     report_dir.mkdir(parents=True, exist_ok=True)
     json_path = report_dir / "report.json"
-    json_path.write_text(secrets.scrub(to_json_text(report)), encoding="utf-8")
+    json_path.write_text(secrets.scrub(to_json_text(report, ci)), encoding="utf-8")
     (report_dir / "report.md").write_text(secrets.scrub(markdown), encoding="utf-8")
     if html is not None:
         (report_dir / "report.html").write_text(secrets.scrub(html), encoding="utf-8")

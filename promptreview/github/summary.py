@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from promptreview import secrets
 
@@ -72,7 +73,11 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def workflow_command(command: str, message: str, **properties: str | int | None) -> str:
+Command = Literal["error", "warning", "notice"]
+"""The workflow commands a run writes (each an annotation on the run, and on a file when it names one)."""
+
+
+def workflow_command(command: Command, message: str, **properties: str | int | None) -> str:
     """`::error file=prompts/a.prompt.yml,line=3,title=…::message` with GitHub's escaping."""
     props = ",".join(
         f"{k}={_escape_property(secrets.scrub(str(v)))}" for k, v in properties.items() if v is not None
@@ -93,5 +98,5 @@ class Log:
     def say(self, text: str) -> None:
         self.sink(f"promptreview: {escape_line(text)}")
 
-    def command(self, command: str, message: str, **properties: str | int | None) -> None:
+    def command(self, command: Command, message: str, **properties: str | int | None) -> None:
         self.sink(workflow_command(command, message, **properties))

@@ -9,14 +9,13 @@ expected failures (bad config, a provider outage, a fork without a key) become a
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from promptreview.errors import MissingCredentials, ProviderError, UsageError
-from promptreview.exitcodes import ExitCode, for_ci
+from promptreview.exitcodes import ExitCode, FailOn, for_ci
 from promptreview.github import compose, conclusion
 from promptreview.github.api import connect, label_added_by
 from promptreview.github.checkout import first_changed_line
@@ -39,7 +38,7 @@ class Settings:
 
     config_path: str
     check_name: str
-    fail_on: str  # exitcodes.FAIL_ON
+    fail_on: FailOn
     accept_label: str
     comment: bool
     env: Mapping[str, str]
@@ -174,7 +173,8 @@ class CIRun:
             acceptance = conclusion.acceptance_for(event, settings.accept_label, self.label_lookup())
         result = conclusion.from_report(report, settings.fail_on, acceptance)
         accepted = result.verdict is CIVerdict.ACCEPTED
-        report = dataclasses.replace(report, ci=conclusion.ci_section(result, event, prepared.config_from))
+        # decided from the finished report, so kept beside it (report.json holds both), never put into it
+        section = conclusion.ci_section(result, event, prepared.config_from)
 
         banner = compose.banners(result, settings.accept_label, prepared.adopted_config, event.label_change)
         html_link = f"{self.link}#artifacts" if self.link else None  # the run page lists its artifacts
@@ -189,7 +189,7 @@ class CIRun:
             tail,
             self.link,
         )
-        json_path = write_ci_report(self.report_dir, report, banner + full, html.render(report))
+        json_path = write_ci_report(self.report_dir, report, section, banner + full, html.render(report))
 
         if result.verdict is CIVerdict.SKIPPED:
             unchanged = compose.unchanged_body(settings.check_name, settings.config_path, tail)
@@ -225,10 +225,10 @@ class CIRun:
             self.log.command("error", f"promptreview: no verdict: {result.reason}")
         section = conclusion.ci_section(result, event, prepared.config_from if prepared else None)
         if result.verdict is CIVerdict.SKIPPED:
-            report = Report(verdict=ReviewVerdict.SKIPPED, base=base, head=head, ci=section)
+            report = Report(verdict=ReviewVerdict.SKIPPED, base=base, head=head)
         else:
-            report = error_report(result.reason or result.title, base=base, head=head, ci=section)
-        json_path = write_ci_report(self.report_dir, report, text)
+            report = error_report(result.reason or result.title, base=base, head=head)
+        json_path = write_ci_report(self.report_dir, report, section, text)
         # no review happened: an existing comment learns why, but no new comment is started
         comment_url = publish.comment(
             marker(self.settings.check_name, result.verdict) + "\n" + text + tail, False

@@ -4,12 +4,13 @@ provider's module only when it is first asked for, so importing one provider nev
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from promptreview.errors import UsageError
 from promptreview.providers.base import Provider
 from promptreview.records import ModelSpec
+from promptreview.vocabulary import PROVIDERS, ProviderName, one_of
 
 if TYPE_CHECKING:
     # mypy proves here that every provider has everything the engine calls; nothing is imported at run time
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     )
 
 # provider name -> module path; each module exposes `create(env) -> Provider`
-_REGISTRY = {
+_REGISTRY: dict[ProviderName, str] = {
     "sim": "promptreview.providers.sim",
     "openai": "promptreview.providers.openai",
     "anthropic": "promptreview.providers.anthropic",
@@ -43,19 +44,33 @@ def parse_model_spec(text: str) -> ModelSpec:
         raise UsageError(
             f"model {text!r} must be 'provider:model-id' with provider one of {', '.join(known_providers())}"
         )
-    provider, model = text.split(":", 1)
-    provider = provider.strip().lower()
+    name, model = text.split(":", 1)
+    name = name.strip().lower()
     model = model.strip()
-    if provider not in _REGISTRY:
+    provider = one_of(name, PROVIDERS)
+    if provider is None:
         raise UsageError(
-            f"unknown model provider {provider!r} in {text!r}; known: {', '.join(known_providers())}"
+            f"unknown model provider {name!r} in {text!r}; known: {', '.join(known_providers())}"
         )
     if not model:
         raise UsageError(f"model {text!r} names no model id after '{provider}:'")
     return ModelSpec(provider=provider, model=model)
 
 
-def create_provider(name: str, env: Mapping[str, str]) -> Provider:
+def model_name(spec: ModelSpec) -> str:
+    """The model `spec` names, without the overrides a `sim` id carries (`sim:triage-v1?refusal=0.2` ->
+    `triage-v1`, read by the sim's own parser): what the provider reports as served, what a price is listed
+    under. Every other provider's id is the model's name as it is."""
+    if spec.provider == "sim":
+        from promptreview.providers.sim import model_id  # only a sim id loads the sim
+
+        return model_id.model_name(spec.model)
+    return spec.model
+
+
+def create_provider(name: ProviderName, env: Mapping[str, str]) -> Provider:
     """The provider `name` (a key of the registry), configured from `env`."""
     module = importlib.import_module(_REGISTRY[name])
-    return module.create(env)
+    # a module found by name is typed by what every provider module exposes (`_CONFORMS` checks the classes)
+    create: Callable[[Mapping[str, str]], Provider] = module.create
+    return create(env)

@@ -17,14 +17,15 @@ import httpx
 
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
-from promptreview.providers.http import CallError, HTTPProvider
+from promptreview.providers.http import CallError, HTTPProvider, http_failure, server_said
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.vocabulary import FinishReason
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024  # the Messages API requires max_tokens; used when the prompt and config set none
 
-_STOP_REASONS = {
+_STOP_REASONS: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
@@ -100,21 +101,30 @@ class AnthropicProvider(HTTPProvider):
         return body
 
     def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
-        return "output_config" in body and error.status == 400 and bool(_STRUCTURED_HINTS.search(str(error)))
+        return "output_config" in body and error.status == 400 and server_said(error, _STRUCTURED_HINTS)
 
     def classify(self, response: httpx.Response, body: Any) -> CallError | None:
         status = response.status_code
         if status == 401:
             return FatalCallError(
-                "Anthropic: the API key in ANTHROPIC_API_KEY was rejected as invalid (HTTP 401 authentication_error); "
-                "check that it is current and complete",
-                status=401,
+                http_failure(
+                    response,
+                    body,
+                    "Anthropic: the API key in ANTHROPIC_API_KEY was rejected as invalid (HTTP 401 "
+                    "authentication_error); check that it is current and complete",
+                    self.secrets(),
+                )
             )
         message = self.error_text(response, body)
-        if status == 429 and _SPEND_LIMIT.search(message):
+        if status == 429 and _SPEND_LIMIT.search(message):  # the server's own message, not our wording of it
             return FatalCallError(
-                f"Anthropic: the organization's spend limit is reached (HTTP 429: {message}); raise the limit or wait",
-                status=429,
+                http_failure(
+                    response,
+                    body,
+                    f"Anthropic: the organization's spend limit is reached (HTTP 429: {message}); raise the limit "
+                    "or wait",
+                    self.secrets(),
+                )
             )
         return None
 

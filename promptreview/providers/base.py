@@ -2,7 +2,8 @@
 
 A provider turns one `CompletionRequest` into one `ProviderResponse` over HTTP (or, for `sim`, in process).
 Retries, caching and concurrency live in the runner, not here: a provider raises `RetryableCallError`
-for a transient failure and `FatalCallError` for one that should stop the whole run. Every failure of the
+for a transient failure and `FatalCallError` for one that should stop the whole run; each carries the failure as
+a `records.CallFailure` (kind, status, the server's own code and message, and our message). Every failure of the
 HTTP client reaches the runner already as one of the two (`providers/http.py` maps them).
 """
 
@@ -13,26 +14,35 @@ from typing import Literal, Protocol, cast
 
 import httpx
 
-from promptreview.records import CompletionRequest, ProviderResponse
+from promptreview.notes import Note
+from promptreview.records import CallFailure, CompletionRequest, ProviderResponse
+from promptreview.vocabulary import ProviderName
 
 PinStatus = Literal["pinned", "floating", "unverifiable"]
 
 
-class RetryableCallError(Exception):
+class _FailedCall(Exception):
+    """A failed call, carrying its record: code reads `failure`'s fields, `str()` is its message."""
+
+    def __init__(self, failure: CallFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+    @property
+    def status(self) -> int | None:
+        return self.failure.status
+
+
+class RetryableCallError(_FailedCall):
     """A transient failure (408, 409, 429, 5xx, 529, timeout, connection error): try again later."""
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+    def __init__(self, failure: CallFailure, *, retry_after: float | None = None) -> None:
+        super().__init__(failure)
         self.retry_after = retry_after  # seconds the server asked us to wait, if it said
 
 
-class FatalCallError(Exception):
+class FatalCallError(_FailedCall):
     """A failure retrying cannot fix (bad key, quota, unknown model, malformed request): stop the run, exit 3."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class Provider(Protocol):
@@ -40,7 +50,7 @@ class Provider(Protocol):
     instance attribute or a property all satisfy them."""
 
     @property
-    def name(self) -> str:
+    def name(self) -> ProviderName:
         """The registry name: "openai", "anthropic", "ollama", "github", "sim"."""
         ...
 
@@ -50,7 +60,7 @@ class Provider(Protocol):
         ...
 
     @property
-    def notes(self) -> list[str]:
+    def notes(self) -> list[Note]:
         """Things the report should mention (e.g. structured output turned off for a model); grows during a run."""
         ...
 

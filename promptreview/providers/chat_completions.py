@@ -23,10 +23,17 @@ from typing import Any
 import httpx
 
 from promptreview.providers.base import FatalCallError
-from promptreview.providers.http import HTTPProvider, wants_json_object
+from promptreview.providers.http import HTTPProvider, server_said, wants_json_object
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.vocabulary import FinishReason
 
-_FINISH_REASONS = {"stop", "length", "content_filter", "tool_calls"}
+# the finish reasons of the Chat Completions API, in our spelling (the same words); any other is `other`
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "tool_calls": "tool_calls",
+}
 _PASSTHROUGH_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty",
                        "max_completion_tokens")  # fmt: skip
 _STRUCTURED_HINTS = re.compile(r"response_format|json_schema|guided_json|grammar|structured", re.IGNORECASE)
@@ -208,9 +215,7 @@ class ChatCompletionsProvider(HTTPProvider):
 
     def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
         return (
-            "response_format" in body
-            and error.status in (400, 422)
-            and bool(_STRUCTURED_HINTS.search(str(error)))
+            "response_format" in body and error.status in (400, 422) and server_said(error, _STRUCTURED_HINTS)
         )
 
     def parse_response(self, data: Any) -> ProviderResponse:
@@ -227,7 +232,7 @@ class ChatCompletionsProvider(HTTPProvider):
             content = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict)) or None
         refusal = message.get("refusal") or None
         finish = choice.get("finish_reason")
-        finish_reason = finish if finish in _FINISH_REASONS else ("other" if finish else None)
+        finish_reason = _FINISH_REASONS.get(finish, "other") if finish else None
         usage = data.get("usage") or {}
         details = usage.get("prompt_tokens_details") or {}
         return ProviderResponse(

@@ -17,7 +17,7 @@ import httpx
 
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.chat_completions import ChatCompletionsProvider
-from promptreview.providers.http import CallError
+from promptreview.providers.http import CallError, http_failure
 
 DEFAULT_BASE_URL = "https://models.github.ai/inference"
 API_VERSION = "2022-11-28"
@@ -52,22 +52,34 @@ class GitHubModelsProvider(ChatCompletionsProvider):
         status = response.status_code
         if status == 401:
             return FatalCallError(
-                "GitHub Models: the token in GITHUB_TOKEN was rejected as invalid (HTTP 401); "
-                "use the workflow's GITHUB_TOKEN or a personal access token with the models scope",
-                status=401,
+                http_failure(
+                    response,
+                    body,
+                    "GitHub Models: the token in GITHUB_TOKEN was rejected as invalid (HTTP 401); "
+                    "use the workflow's GITHUB_TOKEN or a personal access token with the models scope",
+                    self.secrets(),
+                )
             )
         message = self.error_text(response, body)
         if status == 403:
             return FatalCallError(
-                f"GitHub Models: the token may not use models (HTTP 403: {message}); add `permissions: models: read` "
-                "to the workflow job, or give the personal access token the models scope",
-                status=403,
+                http_failure(
+                    response,
+                    body,
+                    f"GitHub Models: the token may not use models (HTTP 403: {message}); add `permissions: models: "
+                    "read` to the workflow job, or give the personal access token the models scope",
+                    self.secrets(),
+                )
             )
         if status == 404:
             return FatalCallError(
-                f"GitHub Models: unknown model or endpoint (HTTP 404: {message}); model ids look like "
-                "openai/gpt-4.1-mini, see https://github.com/marketplace?type=models",
-                status=404,
+                http_failure(
+                    response,
+                    body,
+                    f"GitHub Models: unknown model or endpoint (HTTP 404: {message}); model ids look like "
+                    "openai/gpt-4.1-mini, see https://github.com/marketplace?type=models",
+                    self.secrets(),
+                )
             )
         return None
 

@@ -10,7 +10,9 @@ every provider retries the same things the same way:
   cannot be used, whatever a provider's `classify` hook says (OpenAI `insufficient_quota`, Anthropic spend
   limits), and a wait longer than `MAX_SERVER_WAIT`: a quota that will not come back during this run.
 
-No httpx exception leaves `send_json`, and every message it raises is scrubbed of the provider's credentials.
+No httpx exception leaves `send_json`, and every text of the `CallFailure` it raises is scrubbed of the provider's
+credentials. A failure keeps the server's own words (`code`, `server_message`) beside ours (`message`): a hook that
+looks for hints in a rejection reads the server's (`server_said`), never our wording, which names the server.
 
 `HTTPProvider` owns what the providers share (constructor, credentials check, headers, the JSON calls, error
 bodies, the structured-output fallback); a provider overrides only the hooks where it differs:
@@ -30,6 +32,7 @@ bodies, the structured-output fallback); a provider overrides only the hooks whe
 from __future__ import annotations
 
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -38,9 +41,11 @@ import httpx
 
 from promptreview import secrets as secrets_
 from promptreview.errors import MissingCredentials
+from promptreview.notes import Note, note
 from promptreview.providers.base import FatalCallError, PinStatus, RetryableCallError
 from promptreview.providers.retry import parse_retry_after
-from promptreview.records import CompletionRequest, ProviderResponse
+from promptreview.records import CallFailure, CompletionRequest, ProviderResponse
+from promptreview.vocabulary import ProviderName
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 529})  # plus every 5xx
 MAX_SERVER_WAIT = 600.0  # seconds: a server asking for longer is out of quota for this run, not busy
@@ -58,14 +63,14 @@ def error_message(body: Any, text: str = "") -> str:
     """The human part of an error body in any of the wire formats we speak (OpenAI, Anthropic, Ollama, GitHub)."""
     if isinstance(body, dict):
         err = body.get("error")
-        if isinstance(err, dict) and isinstance(err.get("message"), str):
-            return err["message"]
+        if isinstance(err, dict) and isinstance(message := err.get("message"), str):
+            return message
         if isinstance(err, str):
             return err
-        if isinstance(body.get("message"), str):
-            return body["message"]
-        if isinstance(body.get("detail"), str):  # FastAPI-style servers (vLLM)
-            return body["detail"]
+        if isinstance(message := body.get("message"), str):
+            return message
+        if isinstance(detail := body.get("detail"), str):  # FastAPI-style servers (vLLM)
+            return detail
     snippet = " ".join(text.split())
     return snippet[:300] if snippet else "no error message"
 
@@ -75,8 +80,8 @@ def error_code(body: Any) -> str | None:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         err = body["error"]
         for key in ("code", "type"):
-            if isinstance(err.get(key), str) and err[key]:
-                return err[key]
+            if isinstance(value := err.get(key), str) and value:
+                return value
     return None
 
 
@@ -108,6 +113,10 @@ def classify_status(
     code = error_code(body)
     message = error_text(body, response.text, secrets)
     label = f"HTTP {status}" + (f" {code}" if code else "")
+
+    def failure(text: str) -> CallFailure:
+        return CallFailure("http_status", text, status=status, code=code, server_message=message)
+
     should_retry = (response.headers.get("x-should-retry") or "").strip().lower()
     retryable = status in RETRYABLE_STATUSES or 500 <= status <= 599
     if should_retry == "true":
@@ -118,25 +127,47 @@ def classify_status(
         wait = parse_retry_after(response.headers)
         if wait is not None and wait > MAX_SERVER_WAIT:
             return FatalCallError(
-                f"{service}: the server asks to wait {_duration(wait)} before the next call ({label}: {message}); "
-                "that is a quota for longer than this run, try again later",
-                status=status,
+                failure(
+                    f"{service}: the server asks to wait {_duration(wait)} before the next call ({label}: "
+                    f"{message}); that is a quota for longer than this run, try again later"
+                )
             )
-        return RetryableCallError(f"{service}: {label}: {message}", status=status, retry_after=wait)
+        return RetryableCallError(failure(f"{service}: {label}: {message}"), retry_after=wait)
     if status == 401:
         where = f"the key in {key_env_var}" if key_env_var else "the credentials"
         return FatalCallError(
-            f"{service}: {where} was rejected as invalid ({label}); check that it is current and complete",
-            status=status,
+            failure(
+                f"{service}: {where} was rejected as invalid ({label}); check that it is current and complete"
+            )
         )
     if status == 403:
-        return FatalCallError(f"{service}: permission denied ({label}): {message}", status=status)
+        return FatalCallError(failure(f"{service}: permission denied ({label}): {message}"))
     if status == 404:
         return FatalCallError(
-            f"{service}: not found ({label}): {message}; check the model id and the base URL",
-            status=status,
+            failure(f"{service}: not found ({label}): {message}; check the model id and the base URL")
         )
-    return FatalCallError(f"{service}: request rejected ({label}): {message}", status=status)
+    return FatalCallError(failure(f"{service}: request rejected ({label}): {message}"))
+
+
+def http_failure(
+    response: httpx.Response, body: Any, message: str, secrets: Iterable[str | None] = ()
+) -> CallFailure:
+    """A non-2xx answer as a failure worded `message`, with the server's own code and message beside it (for a
+    provider's `classify` hook; `send_json` scrubs it again)."""
+    return CallFailure(
+        "http_status",
+        message,
+        status=response.status_code,
+        code=error_code(body),
+        server_message=error_text(body, response.text, secrets),
+    )
+
+
+def server_said(error: CallError, pattern: re.Pattern[str]) -> bool:
+    """Whether the server's own words (its error message or code, never our wording of them) match `pattern`:
+    servers word a rejection in many ways, and only what they said can tell which."""
+    failure = error.failure
+    return any(pattern.search(text) for text in (failure.server_message, failure.code) if text)
 
 
 def _duration(seconds: float) -> str:
@@ -148,13 +179,14 @@ def _duration(seconds: float) -> str:
 
 
 def _scrubbed(error: CallError, secrets: tuple[str | None, ...]) -> CallError:
-    """`error` with its message scrubbed: a provider's `classify` hook may quote the server verbatim."""
-    text = scrub(str(error), secrets)
-    if text == str(error):
+    """`error` with every text of its failure scrubbed: a provider's `classify` hook may quote the server
+    verbatim."""
+    failure = error.failure.scrubbed(lambda text: scrub(text, secrets))
+    if failure == error.failure:
         return error
     if isinstance(error, RetryableCallError):
-        return RetryableCallError(text, status=error.status, retry_after=error.retry_after)
-    return FatalCallError(text, status=error.status)
+        return RetryableCallError(failure, retry_after=error.retry_after)
+    return FatalCallError(failure)
 
 
 async def send_json(
@@ -185,18 +217,28 @@ async def send_json(
             timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
         )
     except httpx.TimeoutException as exc:
-        raise RetryableCallError(f"{service}: timed out ({type(exc).__name__})") from exc
+        raise RetryableCallError(
+            CallFailure("timeout", f"{service}: timed out ({type(exc).__name__})")
+        ) from exc
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise FatalCallError(
-            scrub(f"{service}: {url!r} is not a usable URL ({exc}); check the base URL setting", secrets)
+            CallFailure(
+                "invalid_url",
+                scrub(f"{service}: {url!r} is not a usable URL ({exc}); check the base URL setting", secrets),
+            )
         ) from exc
     except httpx.TransportError as exc:
         detail = scrub(str(exc), secrets) or "no detail"
-        raise RetryableCallError(f"{service}: connection failed ({type(exc).__name__}: {detail})") from exc
+        raise RetryableCallError(
+            CallFailure("connection", f"{service}: connection failed ({type(exc).__name__}: {detail})")
+        ) from exc
     except httpx.HTTPError as exc:  # a body that cannot be decoded, too many redirects: after the connection
         detail = scrub(str(exc), secrets) or "no detail"
         raise RetryableCallError(
-            f"{service}: the response could not be read ({type(exc).__name__}: {detail})"
+            CallFailure(
+                "unreadable_response",
+                f"{service}: the response could not be read ({type(exc).__name__}: {detail})",
+            )
         ) from exc
     try:
         decoded = response.json() if response.content else None
@@ -206,8 +248,11 @@ async def send_json(
         if decoded is None:
             snippet = " ".join(scrub(response.text, secrets).split())[:120]
             raise RetryableCallError(
-                f"{service}: HTTP {response.status_code} with a body that is not JSON ({snippet!r})",
-                status=response.status_code,
+                CallFailure(
+                    "invalid_response",
+                    f"{service}: HTTP {response.status_code} with a body that is not JSON ({snippet!r})",
+                    status=response.status_code,
+                )
             )
         return decoded, response
     verdict = classify(response, decoded) if classify else None
@@ -233,7 +278,7 @@ class HTTPProvider(ABC):
     """A provider over HTTP JSON. Subclasses set `name`, `key_env_var`, `service_name`, `default_base_url` and
     implement the abstract hooks; every other hook has the default in the module docstring."""
 
-    name: str
+    name: ProviderName
     key_env_var: str | None = None
     service_name: str  # how messages name the provider when its base URL does not change that
     default_base_url: str
@@ -246,7 +291,7 @@ class HTTPProvider(ABC):
         self.timeout = timeout
         self.official = self.base_url == self.default_base_url.rstrip("/")  # the provider's own public API
         self.service = self.default_service()
-        self.notes: list[str] = []  # things the report should mention (e.g. structured output turned off)
+        self.notes: list[Note] = []  # things the report should mention (e.g. structured output turned off)
         self._plain: set[str] = set()  # models this server rejected structured output for
 
     def default_service(self) -> str:
@@ -317,7 +362,10 @@ class HTTPProvider(ABC):
     def malformed(self, missing: str, data: Any) -> FatalCallError:
         """A 2xx body without the part that holds the answer."""
         return FatalCallError(
-            f"{self.service}: the response has no {missing} ({self.scrubbed(error_message(data))})"
+            CallFailure(
+                "invalid_response",
+                f"{self.service}: the response has no {missing} ({self.scrubbed(error_message(data))})",
+            )
         )
 
     # -- the calls ------------------------------------------------------------------------------------
@@ -369,8 +417,7 @@ class HTTPProvider(ABC):
             if model not in self._plain:
                 self._plain.add(model)
                 self.notes.append(
-                    f"{self.service} rejected structured output for {model} ({exc}); "
-                    "ran with the prompt's instruction alone"
+                    note("structured_output_rejected", model, service=self.service, error=str(exc))
                 )
             plain = {**self.build_body(request, structured=False), **(extra or {})}
             return await self.post_json(client, self.url, plain)

@@ -18,12 +18,19 @@ import httpx
 
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
-from promptreview.providers.http import CallError, ClientTimeout, HTTPProvider, wants_json_object
-from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.providers.http import (
+    CallError,
+    ClientTimeout,
+    HTTPProvider,
+    http_failure,
+    wants_json_object,
+)
+from promptreview.records import CallFailure, CompletionRequest, ProviderResponse, Usage
+from promptreview.vocabulary import FinishReason
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
-_DONE_REASONS = {"stop": "stop", "length": "length"}
+_DONE_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 _OPTION_NAMES = {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "seed": "seed",
                  "max_tokens": "num_predict", "stop": "stop", "max_completion_tokens": "num_predict"}  # fmt: skip
 
@@ -90,7 +97,12 @@ class OllamaProvider(HTTPProvider):
         # only the chat call names a model; a 404 from GET /api/tags means the host is not Ollama at all
         if response.status_code == 404 and response.request.method == "POST":
             return FatalCallError(
-                f"{self.service}: {self.error_text(response, body)}; run `ollama pull <model>`", status=404
+                http_failure(
+                    response,
+                    body,
+                    f"{self.service}: {self.error_text(response, body)}; run `ollama pull <model>`",
+                    self.secrets(),
+                )
             )
         return None
 
@@ -98,7 +110,9 @@ class OllamaProvider(HTTPProvider):
         data = await self.get_json(client, f"{self.host}/api/tags")
         models = data.get("models") if isinstance(data, dict) else None
         if not isinstance(models, list):
-            raise FatalCallError(f"{self.service}: GET /api/tags did not list models")
+            raise FatalCallError(
+                CallFailure("invalid_response", f"{self.service}: GET /api/tags did not list models")
+            )
         return [m for m in models if isinstance(m, dict)]
 
     async def resolve_digest(self, model_id: str, client: httpx.AsyncClient) -> str:
@@ -117,16 +131,21 @@ class OllamaProvider(HTTPProvider):
                     if key not in self.digests:
                         have = ", ".join(sorted(str(m.get("name")) for m in models)) or "none"
                         raise FatalCallError(
-                            f"{self.service}: model {name!r} is not pulled (local models: {have}); "
-                            f"run `ollama pull {name}`",
-                            status=404,
+                            CallFailure(
+                                "model_unavailable",
+                                f"{self.service}: model {name!r} is not pulled (local models: {have}); "
+                                f"run `ollama pull {name}`",
+                            )
                         )
         digest = self.digests[key].lower().removeprefix("sha256:")
         if pinned and not digest.startswith(pinned):
             raise FatalCallError(
-                f"{self.service}: {name} is now sha256:{digest[:12]}, not the pinned sha256:{pinned[:12]}; "
-                f"pull the pinned version, or review against the new one by pinning "
-                f"{pinning.ollama_pinned_id(name, digest)}"
+                CallFailure(
+                    "model_unavailable",
+                    f"{self.service}: {name} is now sha256:{digest[:12]}, not the pinned sha256:{pinned[:12]}; "
+                    f"pull the pinned version, or review against the new one by pinning "
+                    f"{pinning.ollama_pinned_id(name, digest)}",
+                )
             )
         return digest
 

@@ -16,7 +16,7 @@ import httpx
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.chat_completions import ChatCompletionsProvider
-from promptreview.providers.http import CallError, error_code
+from promptreview.providers.http import CallError, error_code, http_failure
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -56,15 +56,23 @@ class OpenAIProvider(ChatCompletionsProvider):
         code = error_code(body)
         if response.status_code == 429 and code == "insufficient_quota":
             return FatalCallError(
-                f"{self.service}: the account behind {self.key_env_var} has no quota left (HTTP 429 insufficient_quota); "
-                "check the plan and billing details",
-                status=429,
+                http_failure(
+                    response,
+                    body,
+                    f"{self.service}: the account behind {self.key_env_var} has no quota left (HTTP 429 "
+                    "insufficient_quota); check the plan and billing details",
+                    self.secrets(),
+                )
             )
         if response.status_code == 401:
             return FatalCallError(
-                f"{self.service}: the API key in {self.key_env_var} was rejected as invalid "
-                f"(HTTP 401{' ' + code if code else ''}); check that it is current and belongs to the right project",
-                status=401,
+                http_failure(
+                    response,
+                    body,
+                    f"{self.service}: the API key in {self.key_env_var} was rejected as invalid (HTTP 401"
+                    f"{' ' + code if code else ''}); check that it is current and belongs to the right project",
+                    self.secrets(),
+                )
             )
         return None
 

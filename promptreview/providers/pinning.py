@@ -18,9 +18,10 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal
 
 from promptreview.providers.base import PinStatus
+from promptreview.vocabulary import ProviderName
 
 # -- OpenAI ----------------------------------------------------------------------------------------------
 
@@ -178,10 +179,14 @@ def _anthropic_dated(model_id: str) -> bool:
     return match is not None and _valid_date(int(match[1]), int(match[2]), int(match[3]))
 
 
-def _anthropic_version(model_id: str) -> tuple[str, tuple[int, int], str] | None:
+def _anthropic_version(model_id: str) -> tuple[str, tuple[int, int], Literal["new", "old"]] | None:
     """(tier, (major, minor), style) for `claude-sonnet-4-5[-date]` (new) or `claude-3-5-sonnet[-date]` (old)."""
     mid = _ANTHROPIC_DATE.sub("", model_id) if _anthropic_dated(model_id) else model_id
-    for style, pattern in (("new", _ANTHROPIC_NEW), ("old", _ANTHROPIC_OLD)):
+    styles: tuple[tuple[Literal["new", "old"], re.Pattern[str]], ...] = (
+        ("new", _ANTHROPIC_NEW),
+        ("old", _ANTHROPIC_OLD),
+    )
+    for style, pattern in styles:
         match = pattern.match(mid)
         if match:
             return match["tier"], (int(match["major"]), int(match["minor"] or 0)), style
@@ -285,7 +290,7 @@ def ollama_pinned_suggestions(model_id: str, tags: Iterable[dict[str, Any]]) -> 
 
 # -- every provider ---------------------------------------------------------------------------------------
 
-PIN_RULES = {
+PIN_RULES: dict[ProviderName, str] = {
     "openai": "OpenAI ids pin with a dated snapshot (-YYYY-MM-DD, or legacy -MMDD); bare names and *-latest float; "
     "ids that are not OpenAI model names (a model on a compatible server) cannot be verified",
     "anthropic": "Anthropic ids pin with a -YYYYMMDD date, or are pinned as published (4.6 generation and later); "
@@ -296,12 +301,12 @@ PIN_RULES = {
 }
 
 
-def pin_rule(provider: str) -> str:
+def pin_rule(provider: ProviderName) -> str:
     """One sentence naming the pinning rule of `provider` (for error messages and docs)."""
     return PIN_RULES.get(provider, "no pinning rule is known for this provider")
 
 
-def served_model_matches(provider: str, requested: str, served: str | None) -> bool:
+def served_model_matches(provider: ProviderName, requested: str, served: str | None) -> bool:
     """Whether the served model id is the requested one (Ollama: same name, `:latest` implied, digest prefix)."""
     if served is None or served == requested:
         return True

@@ -71,11 +71,12 @@ class Price:
     as_of: str | None = PRICES_AS_OF
 
 
-def _spec(spec: ModelSpec | str) -> ModelSpec:
+def _parts(spec: ModelSpec | str) -> tuple[str, str]:
+    """(provider, model id) of a spec, parsed or as text: a price is looked up for any provider's name."""
     if isinstance(spec, ModelSpec):
-        return spec
+        return spec.provider, spec.model
     provider, _, model = str(spec).partition(":")
-    return ModelSpec(provider=provider.strip().lower(), model=model.strip())
+    return provider.strip().lower(), model.strip()
 
 
 def _from_config(raw: Mapping[str, Any]) -> Price:
@@ -93,22 +94,26 @@ def lookup_price(
     spec: ModelSpec | str, prices: Mapping[str, Mapping[str, Any]] | None = None
 ) -> Price | None:
     """The price of `spec`: the config's entry, then `provider:*` in the config, then the table; None if unknown."""
-    spec = _spec(spec)
+    provider, model_id = _parts(spec)
     overrides = prices or {}
-    model = spec.model.split("?", 1)[0]  # sim options are not part of the model
-    text = f"{spec.provider}:{model}"
-    for key in (text, f"{spec.provider}:{pinning.split_ollama_digest(model)[0]}", f"{spec.provider}:*"):
+    model = model_id
+    if provider == "sim":  # its options are not part of the model (read by the sim's own parser)
+        from promptreview.providers.sim.model_id import model_name as sim_model_name
+
+        model = sim_model_name(model_id)
+    text = f"{provider}:{model}"
+    for key in (text, f"{provider}:{pinning.split_ollama_digest(model)[0]}", f"{provider}:*"):
         if key in overrides:
             return _from_config(overrides[key])
-    if spec.provider in FREE_PROVIDERS:
-        return Price(0.0, 0.0, 0.0, source=f"free: {FREE_PROVIDERS[spec.provider]}", as_of=None)
+    if provider in FREE_PROVIDERS:
+        return Price(0.0, 0.0, 0.0, source=f"free: {FREE_PROVIDERS[provider]}", as_of=None)
     if text in PRICE_TABLE:
         inp, cached, out = PRICE_TABLE[text]
         return Price(inp, out, cached)
     # a floating alias (only runs with allow_unpinned): price it as the snapshot it most likely points at
     suggest = {"openai": pinning.openai_pinned_suggestions, "anthropic": pinning.anthropic_pinned_suggestions}
-    for candidate in suggest.get(spec.provider, lambda _m: [])(model):
-        key = f"{spec.provider}:{candidate}"
+    for candidate in suggest.get(provider, lambda _m: [])(model):
+        key = f"{provider}:{candidate}"
         if key in PRICE_TABLE:
             inp, cached, out = PRICE_TABLE[key]
             return Price(inp, out, cached, source=f"alias of {candidate}")
@@ -141,5 +146,5 @@ def estimate_cost(
 
 def missing_price_hint(spec: ModelSpec | str) -> str:
     """The config lines that would give `spec` a price."""
-    spec = _spec(spec)
-    return f'no price known for {spec.text}; add it to the config: prices: {{"{spec.text}": {{input: <USD per 1M>, output: <USD per 1M>}}}}'
+    text = ":".join(_parts(spec))
+    return f'no price known for {text}; add it to the config: prices: {{"{text}": {{input: <USD per 1M>, output: <USD per 1M>}}}}'

@@ -44,13 +44,13 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay)
-        raw = min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
+        raw = min(self.base_delay * (2.0 ** (attempt - 1)), self.max_delay)
         return raw * (1 + random.uniform(-self.jitter, self.jitter))
 
 
 class RetriesExhausted(Exception):
     def __init__(self, last: RetryableCallError, attempts: int) -> None:
-        super().__init__(f"{last} (gave up after {attempts} attempts)")
+        super().__init__(f"{last.failure.message} (gave up after {attempts} attempts)")
         self.last = last
         self.attempts = attempts
 

@@ -1,13 +1,16 @@
-"""Report rendering: `model` holds the Report, `serialize` the one JSON form, one module per output format."""
+"""Report rendering: `document` holds the Report, `serialize` the one JSON form, one module per output format."""
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from promptreview.report.document import Report
 
-FORMATS = ("text", "markdown", "json", "html")
+ReportFormat = Literal["text", "markdown", "json", "html"]
+FORMATS: tuple[ReportFormat, ...] = get_args(ReportFormat)
 
 
-def render(report: Report, fmt: str) -> str:
+def render(report: Report, fmt: ReportFormat) -> str:
     """The report as `fmt` text (one of FORMATS)."""
     if fmt == "json":
         from promptreview.report import json

@@ -128,6 +128,8 @@ def distribution_chart(base: Mapping[str, float], head: Mapping[str, float], tit
     """A categorical field's shares (0..1) per category, base against head."""
     rows = [
         RateBar(label, base.get(label, 0.0), None, head.get(label, 0.0), None)
-        for label in sorted(set(base) | set(head), key=lambda k: -max(base.get(k, 0.0), head.get(k, 0.0)))
+        for label in sorted(
+            dict.fromkeys([*base, *head]), key=lambda k: -max(base.get(k, 0.0), head.get(k, 0.0))
+        )
     ][:12]
     return rate_chart(rows, title)

@@ -1,19 +1,36 @@
 """The review's result as frozen dataclasses: built once by the engine, then only read.
 
 `report.serialize` turns a `Report` into the JSON report (its contract is `report/report.schema.json`); the
-format modules (`text`, `markdown`, `html`) and the GitHub layer read these classes directly.
+format modules (`text`, `markdown`, `html`) and the GitHub layer read these classes directly. Notes and
+warnings are `notes.Note` records: `report.notes` words them, for every format alike.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+from promptreview.notes import Note, PromptWarning
 from promptreview.verdicts import CheckConclusion, CIVerdict, PromptVerdict, ReviewVerdict
+from promptreview.vocabulary import (
+    ChangeKind,
+    CheckKind,
+    CheckUnits,
+    ExpectMatch,
+    Outcome,
+    OutputMode,
+    RateName,
+    RateOutcome,
+    SequentialReason,
+    SequentialStop,
+    ShiftKind,
+    Side,
+)
 
 SCHEMA_VERSION = 1
 Interval = tuple[float, float]
+CostKey = Literal[Side, "delta"]  # `CallStats.cost_usd`: each side's cost, and head's minus base's
 
 
 @dataclass(frozen=True)
@@ -55,12 +72,26 @@ class FlipRow:
 
 
 @dataclass(frozen=True)
+class StatTest:
+    """A statistical test as the report names it: `name` where a table is narrow ("Stuart-Maxwell"), `details`
+    the rest of its description ("(cluster-robust), sign-flip permutation over inputs (exact)")."""
+
+    name: str
+    details: str = ""
+
+    @property
+    def text(self) -> str:
+        """The whole description, as the JSON report gives it."""
+        return f"{self.name} {self.details}" if self.details else self.name
+
+
+@dataclass(frozen=True)
 class ShiftRow:
     """One output field's distribution, base against head."""
 
     field: str
-    kind: str  # categorical | numeric | length | presence
-    test: str
+    kind: ShiftKind
+    test: StatTest
     statistic: float | None
     p_value: float | None
     base: Mapping[str, Any]
@@ -76,9 +107,10 @@ class StratumRow:
     label: str  # canonical label, e.g. "channel=email"
     n_inputs: int
     population: int
-    rates: Mapping[str, RateRow]
+    rates: Mapping[RateName, RateRow]
     flip_rate: FlipRow | None = None
     short: bool = False  # fewer rows than its quota
+    pooled: bool = False  # small strata pooled together (`other`): `stratum` holds no row's values
 
 
 @dataclass(frozen=True)
@@ -89,10 +121,10 @@ class CallStats:
     failed: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    cost_usd: Mapping[str, float] | None = None  # base, head, delta
+    cost_usd: Mapping[CostKey, float] | None = None
     # provider-side prompt caching: input tokens served from the provider's cache, per side, and what that saved
-    cached_input_tokens: Mapping[str, int] | None = None  # side -> tokens (None: the provider reports none)
-    cache_savings_usd: Mapping[str, float] | None = None  # side -> USD saved against the full input price
+    cached_input_tokens: Mapping[Side, int] | None = None  # None: the provider reports none
+    cache_savings_usd: Mapping[Side, float] | None = None  # USD saved against the full input price
     # HTTP requests sent for the uncached completions (retries not counted): fewer than total - cached when one
     # request answered several samples (`n` > 1); None: not counted (then it is total - cached)
     requests: int | None = None
@@ -109,8 +141,8 @@ class Example:
     input_id: str
     stratum: str
     sample: int
-    base_outcome: str | None
-    head_outcome: str
+    base_outcome: Outcome | None
+    head_outcome: RateOutcome
     input_text: str
     head_text: str
     detail: str | None = None
@@ -124,13 +156,13 @@ class SequentialInfo:
     stopped: bool  # True: it stopped before running every planned input
     after_inputs: int  # inputs that ran
     planned_inputs: int
-    reason: str  # regression | futility | completed (ran every input) | not applicable (no base side)
+    reason: SequentialReason  # completed: ran every input; not applicable: no base side
     looks: int  # interim looks taken
     planned_calls: int = 0
     calls: int = 0  # calls its inputs needed (made or cached)
-    e_values: Mapping[str, Mapping[str, float]] = field(
+    e_values: Mapping[RateOutcome, Mapping[SequentialStop, float]] = field(
         default_factory=dict
-    )  # last look: metric -> kind -> e
+    )  # last look: gated rate -> what it is evidence for -> e
 
 
 @dataclass(frozen=True)
@@ -148,12 +180,27 @@ class EvaluatorExample:
 
 
 @dataclass(frozen=True)
+class JudgeInfo:
+    """An LLM check's judge: a versioned dependency, recorded like the model (its spec, pin status, served ids)."""
+
+    spec: str  # provider:model-id
+    served: tuple[str, ...]  # the model ids the provider said it served
+    pinned: bool
+    temperature: float
+    choices: Mapping[str, float]  # the answer the judge may give -> its score
+    origin: str | None  # where the evaluator was declared
+    unanswered: int  # judge calls that failed or named no choice (left out of the mean)
+    head_spec: str | None = None  # --judge: head's changed judge, over base's outputs
+    mode: str | None = None  # --judge: what the row compares
+
+
+@dataclass(frozen=True)
 class EvaluatorRow:
     """One quality check, base vs head: an expectation's or a string evaluator's pass rate, an LLM judge's mean
     score, or the refusal rate on must-refuse rows. A *decrease* is the regression its gate tests."""
 
     name: str
-    kind: str  # expect | string | llm | must_refuse
+    kind: CheckKind
     field: str | None
     base: float | None
     head: float | None
@@ -161,7 +208,7 @@ class EvaluatorRow:
     ci95: Interval | None = None
     p_value: float | None = None  # two-sided
     gate: PromptVerdict | None = None  # pass | warn | fail; None: not gated
-    units: str = "rate"  # rate (a share in [0, 1]) | score (the judge's choices' scores)
+    units: CheckUnits = "rate"  # rate: a share in [0, 1]; score: the judge's choices' scores
     base_n: int = 0  # completions counted (errors and completions the check does not apply to excluded)
     head_n: int = 0
     base_count: int | None = None  # completions that passed (rates only)
@@ -172,9 +219,9 @@ class EvaluatorRow:
     discordant: int | None = None
     max_decrease: float | None = None
     column: str | None = None  # expect: the suite column; must_refuse: the marking column
-    match: str | None = None  # expect: exact | contains | regex | number
-    judge: Mapping[str, Any] | None = None  # llm: spec, served ids, temperature, whether it changed
-    note: str | None = None
+    match: ExpectMatch | None = None  # expect's
+    judge: JudgeInfo | None = None  # llm: spec, served ids, temperature, whether it changed
+    note: Note | None = None
     examples: Sequence[EvaluatorExample] = ()
     strata: Mapping[str, Mapping[str, Any]] | None = None  # label -> base, head, base_n, head_n
 
@@ -182,25 +229,25 @@ class EvaluatorRow:
 @dataclass(frozen=True)
 class PromptReport:
     path: str
-    change: str  # modified | added | removed | renamed
+    change: ChangeKind
     old_path: str | None = None
     verdict: PromptVerdict = PromptVerdict.PASS
-    models: Mapping[str, str | None] = field(default_factory=dict)  # side -> spec
-    served: Mapping[str, Sequence[str]] = field(default_factory=dict)  # side -> served model ids
+    models: Mapping[Side, str | None] = field(default_factory=dict)  # the spec each side asked for
+    served: Mapping[Side, Sequence[str]] = field(default_factory=dict)  # served model ids
     n_inputs: int = 0
     samples: int = 0
     suite: str | None = None
     weighted: bool = False
-    rates: Mapping[str, RateRow] = field(default_factory=dict)
+    rates: Mapping[RateName, RateRow] = field(default_factory=dict)
     flip_rate: FlipRow | None = None
     distribution_shift: Sequence[ShiftRow] = ()
     strata: Sequence[StratumRow] = ()
     calls: CallStats = field(default_factory=CallStats)
     examples: Sequence[Example] = ()
-    notes: Sequence[str] = ()
-    warnings: Sequence[str] = ()
-    failure_details: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # outcome -> why -> n
-    output_mode: str = "json"  # json | text (text: parse_failure / schema_violation absent from rates)
+    notes: Sequence[Note] = ()
+    warnings: Sequence[Note] = ()
+    failure_details: Mapping[Outcome, Mapping[str, int]] = field(default_factory=dict)  # why -> n
+    output_mode: OutputMode = "json"  # text: parse_failure / schema_violation absent from rates
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
     sequential: SequentialInfo | None = None  # set when the review ran sequentially
 
@@ -227,12 +274,12 @@ class StratumEstimate:
 @dataclass(frozen=True)
 class PromptEstimate:
     path: str
-    change: str
+    change: ChangeKind
     n_inputs: int
     samples: int
     strata: Mapping[str, StratumEstimate]
-    sides: Mapping[str, SideEstimate]
-    min_detectable_increase: Mapping[str, float]  # gated rate -> smallest increase caught with 80 % power
+    sides: Mapping[Side, SideEstimate]
+    min_detectable_increase: Mapping[RateOutcome, float]  # gated rate -> smallest increase caught, 80 % power
     min_detectable_assumes_base_rate: float
 
 
@@ -268,9 +315,15 @@ class Acceptance:
         return f"{who}{when}"
 
 
+ConfigFrom = Literal["base", "head (new in this pull request)"]
+"""Where a CI run's gates came from: the base commit's config, or the pull request's own new one."""
+
+
 @dataclass(frozen=True)
 class CISection:
-    """What a `ci` run concluded, kept in its report.json beside the review."""
+    """What a `ci` run concluded, kept in its report.json beside the review. A record of its own, not a field
+    of `Report`: it is decided from the finished report (its verdict, the accept label), so the serialiser
+    takes the two side by side (`serialize.to_dict(report, ci)`) and neither is changed after it is built."""
 
     verdict: CIVerdict
     conclusion: CheckConclusion
@@ -278,7 +331,7 @@ class CISection:
     event: str
     pull_request: int | None
     accepted: Acceptance | None = None
-    config_from: str | None = None  # "base", or "head (new in this pull request)"
+    config_from: ConfigFrom | None = None
     reason: str | None = None  # for a run without a review: why
 
 
@@ -295,6 +348,9 @@ P_VALUE_ADJUSTMENTS: Mapping[str, str] = {
 class Report:
     verdict: ReviewVerdict
     model_spec: str | None = None
+    model_id: str | None = (
+        None  # the model id when the review names one model: a served id equal to it is no news
+    )
     served: Sequence[str] = ()
     pinned: bool | None = None
     simulated: bool = False
@@ -303,12 +359,11 @@ class Report:
     head: str | None = None
     config: str | None = None
     alpha: float = 0.05
-    notes: Sequence[str] = ()
-    warnings: Sequence[str] = ()
+    notes: Sequence[Note] = ()
+    warnings: Sequence[PromptWarning] = ()  # a prompt's warnings the review repeats at its top
     estimate: Estimate | None = None  # `--plan`: what the review would run and cost (JSON: `plan`)
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
-    ci: CISection | None = None
 
     @property
     def warned(self) -> bool:
@@ -321,8 +376,6 @@ class Report:
         return [p for p in self.prompts if p.change != "removed"]
 
 
-def error_report(
-    message: str, *, base: str | None = None, head: str | None = None, ci: CISection | None = None
-) -> Report:
+def error_report(message: str, *, base: str | None = None, head: str | None = None) -> Report:
     """A report that says there is no verdict, and why (provider outage, crash, a CI run that could not run)."""
-    return Report(verdict=ReviewVerdict.ERROR, error=message, base=base, head=head, ci=ci)
+    return Report(verdict=ReviewVerdict.ERROR, error=message, base=base, head=head)

@@ -11,7 +11,8 @@ from html import escape
 from typing import Any
 
 from promptreview.report.charts import RateBar, delta_chart, distribution_chart, rate_chart
-from promptreview.report.document import Example, PromptReport, Report, ShiftRow, StratumRow
+from promptreview.report.document import CostKey, Example, PromptReport, Report, ShiftRow, StratumRow
+from promptreview.report.notes import warning_words, words
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -27,6 +28,7 @@ from promptreview.report.wording import (
     RATE_LABELS,
     SHIFT_HEADERS,
     SUMMARY_HEADERS,
+    WEIGHTING_SENTENCE,
     batched_line,
     cost_line,
     failed_gate,
@@ -41,7 +43,7 @@ from promptreview.report.wording import (
     reproduce_command,
     review_notes,
     review_warnings,
-    sample_line,
+    sample_size,
     shift_cells,
     shift_sentence,
     strata_split,
@@ -51,6 +53,7 @@ from promptreview.report.wording import (
     title,
     top_change,
 )
+from promptreview.vocabulary import RateName
 
 _STYLE = """
 :root{--fail:#cf222e;--warn:#9a6700;--pass:#1a7f37;--muted:#57606a;--line:#d0d7de;--code:#f6f8fa}
@@ -122,8 +125,8 @@ def render(report: Report) -> str:
         rows = [summary_cells(p, report.alpha) for p in report.prompts]
         parts.append(_table(SUMMARY_HEADERS, rows, gate_col=2))
     parts.append(_model_block(report))
-    parts += [f'<div class="callout">{escape(w)}</div>' for w in review_warnings(report)]
-    parts += [f'<p class="muted">{escape(n)}</p>' for n in review_notes(report)]
+    parts += [f'<div class="callout">{escape(warning_words(w))}</div>' for w in review_warnings(report)]
+    parts += [f'<p class="muted">{escape(words(n))}</p>' for n in review_notes(report)]
     for p in report.prompts:
         parts += _prompt(p, report.alpha)
     if any(p.rates for p in report.prompts):
@@ -140,7 +143,7 @@ def render(report: Report) -> str:
 def _model_block(report: Report) -> str:
     calls = sum(p.calls.total for p in report.prompts)
     cached = sum(p.calls.cached for p in report.prompts)
-    costs: dict[str, float] = {}
+    costs: dict[CostKey, float] = {}
     for p in report.prompts:
         for side, value in (p.calls.cost_usd or {}).items():
             costs[side] = costs.get(side, 0.0) + value
@@ -163,17 +166,18 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(p.change)})</span></h2>"
     ]
     if p.change == "removed" or not p.rates:
-        return parts + [f"<p>{escape(n)}</p>" for n in (*p.notes, *p.warnings)]
-    n, _, weighting = sample_line(p).partition("; ")
+        return parts + [f"<p>{escape(words(n))}</p>" for n in (*p.notes, *p.warnings)]
     parts.append(
-        f"<p>{escape(n)} from <code>{escape(p.suite or '–')}</code>"
-        + (f"; {escape(weighting)}" if weighting else "")
+        f"<p>{escape(sample_size(p))} from <code>{escape(p.suite or '–')}</code>"
+        + (f"; {escape(WEIGHTING_SENTENCE)}" if p.weighted else "")
         + "</p>"
     )
     if p.warnings:
         cls = "callout fail" if p.verdict in ("fail", "error") else "callout"
         parts.append(
-            f'<div class="{cls}"><ul>' + "".join(f"<li>{escape(w)}</li>" for w in p.warnings) + "</ul></div>"
+            f'<div class="{cls}"><ul>'
+            + "".join(f"<li>{escape(words(w))}</li>" for w in p.warnings)
+            + "</ul></div>"
         )
     parts.append(_table(RATE_HEADERS, rate_table(p), gate_col=6))
     bars = [
@@ -207,7 +211,7 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         parts.append(f"<h3>Examples that broke ({len(p.examples)})</h3>")
         for e in p.examples:
             parts.append(_example(e))
-    parts += [f'<p class="muted">{escape(n)}</p>' for n in prompt_notes(p)]
+    parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p)]
     c = p.calls
     cost = cost_line(c.cost_usd)
     parts.append(
@@ -250,7 +254,7 @@ def _shifts(p: PromptReport, alpha: float) -> list[str]:
 
 def _distribution(s: ShiftRow) -> str:
     base, head = _shares(s.base), _shares(s.head)
-    rows = sorted(set(base) | set(head), key=lambda k: -max(base.get(k, 0.0), head.get(k, 0.0)))[:12]
+    rows = sorted(dict.fromkeys([*base, *head]), key=lambda k: -max(base.get(k, 0.0), head.get(k, 0.0)))[:12]
     counts = _table(
         ["value", "base", "head"],
         [
@@ -275,7 +279,8 @@ def _strata(p: PromptReport, alpha: float) -> list[str]:
     hot, rest = strata_split(p, alpha)
     headers = stratum_headers_for(p)
     parts = ["<h3>Blast radius by stratum</h3>"]
-    gate = failed_gate(p) or next(iter(k for k in ("parse_failure", "refusal") if k in p.rates), None)
+    fallback: tuple[RateName, ...] = ("parse_failure", "refusal")
+    gate = failed_gate(p) or next(iter(k for k in fallback if k in p.rates), None)
     if gate is not None:
         parts.append(_stratum_chart(p, [*hot, *rest], gate, alpha))
     if hot:
@@ -289,7 +294,7 @@ def _strata(p: PromptReport, alpha: float) -> list[str]:
     return parts
 
 
-def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: str, alpha: float) -> str:
+def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: RateName, alpha: float) -> str:
     rows = []
     for s in strata[:40]:
         r = s.rates.get(name)

@@ -16,6 +16,7 @@ import re
 
 from promptreview.report.document import Example, PromptReport, Report, StratumRow
 from promptreview.report.escape import code_block, code_span, escape_html, escape_md, quote_block
+from promptreview.report.notes import warning_words, words
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -45,7 +46,7 @@ from promptreview.report.wording import (
     reproduce_command,
     review_notes,
     review_warnings,
-    sample_line,
+    sample_size,
     shift_cells,
     shift_sentence,
     strata_split,
@@ -135,9 +136,9 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
         lines.append(f"**Full report:** [HTML report with charts]({html_link}) (in the run's artifacts)")
     lines.append("")
     for w in review_warnings(report):
-        lines += ["> [!WARNING]", f"> {escape_md(w, 500)}", ""]
+        lines += ["> [!WARNING]", f"> {escape_md(warning_words(w), 500)}", ""]
     for n in review_notes(report):
-        lines += [f"_{escape_md(n, 500)}_", ""]
+        lines += [f"_{escape_md(words(n), 500)}_", ""]
     if any(p.weighted for p in report.prompts):  # said once, not once per prompt
         lines += [f"_{WEIGHTED_WORDS}._", ""]
     if not level[0] and any(p.examples for p in report.prompts):
@@ -161,14 +162,17 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     word = verdict_key(p)
     lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({p.change}): {word.upper()}", ""]
     if p.change == "removed" or not p.rates:
-        return lines + [f"- {escape_md(n, 500)}" for n in (*p.notes, *p.warnings)] + [""]
+        return lines + [f"- {escape_md(words(n), 500)}" for n in (*p.notes, *p.warnings)] + [""]
     # each prompt's own lines name it, so two prompts with the same suite never repeat a sentence
     name = code_span(_short(title(p)), None)
-    n, _, weighting = sample_line(p).partition("; ")
-    lines += [f"{name}: {n} from {code_span(p.suite or '', None)}" + (" (weighted)" if weighting else ""), ""]
+    size = sample_size(p)
+    lines += [
+        f"{name}: {size} from {code_span(p.suite or '', None)}" + (" (weighted)" if p.weighted else ""),
+        "",
+    ]
     if p.warnings:
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
-        lines += [f"> [!{kind}]", *(f"> - {escape_md(w, 500)}" for w in p.warnings), ""]
+        lines += [f"> [!{kind}]", *(f"> - {escape_md(words(w), 500)}" for w in p.warnings), ""]
     lines += [_table(RATE_HEADERS, [_untrusted_first(c) for c in rate_table(p)]), ""]
     lines += _quality(p, level)
     lines += _shifts(p, alpha, name)
@@ -180,8 +184,8 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
             body += _example(e, chars)
         shown = min(count, len(p.examples))
         lines += _details(f"Examples that broke in {_short(title(p))} ({shown} of {len(p.examples)})", body)
-    for n in prompt_notes(p):
-        lines += [f"_{escape_md(n, 500)}_", ""]
+    for said in prompt_notes(p):
+        lines += [f"_{escape_md(words(said), 500)}_", ""]
     c = p.calls
     cost = cost_line(c.cost_usd)
     lines += [
@@ -230,9 +234,11 @@ def _strata(p: PromptReport, alpha: float, name: str) -> list[str]:
     return lines
 
 
-def _chart_label(label: str) -> str:
-    """A stratum label fit for a Mermaid string: the value part, plain characters only (untrusted)."""
-    value = label.split("=", 1)[-1] if label.count("=") == 1 else label
+def _chart_label(stratum: StratumRow) -> str:
+    """A stratum fit for a Mermaid string: a one-column stratum's value (`email` for `channel=email`), else its
+    whole label; plain characters only (untrusted)."""
+    values = list(stratum.stratum.values())
+    value = str(values[0]) if len(values) == 1 and not stratum.pooled else stratum.label
     return re.sub(r"[^A-Za-z0-9 _.,=+-]", "_", value)[:24] or "_"
 
 
@@ -241,13 +247,13 @@ def _chart(p: PromptReport, strata: list[StratumRow]) -> list[str]:
     name = failed_gate(p)
     if name is None:
         return []
-    points = [(s.label, s.rates[name].delta) for s in strata if name in s.rates][:CHART_STRATA]
+    points = [(s, s.rates[name].delta) for s in strata if name in s.rates][:CHART_STRATA]
     values = [round(d * 100, 1) for _, d in points if d is not None]
     if len(values) < 2 or len(values) != len(points):
         return []
     low, high = min(0.0, *values), max(0.0, *values)
     pad = max((high - low) * 0.1, 1.0)
-    labels = ", ".join(f'"{_chart_label(label)}"' for label, _ in points)
+    labels = ", ".join(f'"{_chart_label(s)}"' for s, _ in points)
     label = RATE_LABELS.get(name, name)
     chart = "\n".join(
         [

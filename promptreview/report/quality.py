@@ -5,6 +5,7 @@ escapes them its own way (the names, inputs and outputs may come from a pull req
 from __future__ import annotations
 
 from promptreview.report.document import EvaluatorExample, EvaluatorRow
+from promptreview.report.notes import words
 from promptreview.report.wording import pct, pp, pval
 
 EVALUATOR_HEADERS = ["check", "kind", "base", "head", "change", "95% CI", "p (adj.)", "gate"]
@@ -61,22 +62,22 @@ def evaluator_cells(row: EvaluatorRow) -> list[str]:
 
 def judge_line(row: EvaluatorRow) -> str | None:
     """The judge is a versioned dependency: say which, what was served, and how it was called."""
-    if not row.judge:
-        return None
     j = row.judge
-    served = ", ".join(j.get("served") or []) or "–"
-    line = f"judge of {row.name}: {j.get('spec')} (served {served}, temperature {j.get('temperature')})"
-    if not j.get("pinned", True):
+    if j is None:
+        return None
+    served = ", ".join(j.served) or "–"
+    line = f"judge of {row.name}: {j.spec} (served {served}, temperature {j.temperature})"
+    if not j.pinned:
         line += ", NOT pinned"
-    if j.get("unanswered"):
-        line += f"; {j['unanswered']} judge calls failed or named no choice (left out)"
-    if j.get("head_spec"):
-        line += f"; --judge: head's judge {j['head_spec']} over base's outputs"
+    if j.unanswered:
+        line += f"; {j.unanswered} judge calls failed or named no choice (left out)"
+    if j.head_spec:
+        line += f"; --judge: head's judge {j.head_spec} over base's outputs"
     return line
 
 
 def note_line(row: EvaluatorRow) -> str | None:
-    return f"{evaluator_label(row)}: {row.note}" if row.note else None
+    return f"{evaluator_label(row)}: {words(row.note)}" if row.note else None
 
 
 def strata_line(row: EvaluatorRow) -> str | None:

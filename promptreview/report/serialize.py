@@ -19,6 +19,7 @@ from promptreview.report.document import (
     CISection,
     EvaluatorRow,
     FlipRow,
+    JudgeInfo,
     PromptReport,
     RateRow,
     Report,
@@ -26,6 +27,7 @@ from promptreview.report.document import (
     ShiftRow,
     StratumRow,
 )
+from promptreview.report.notes import warning_words, words
 
 
 def _clean(value: Any) -> Any:
@@ -93,7 +95,7 @@ def _shift(row: ShiftRow) -> dict[str, Any]:
     return {
         "field": row.field,
         "kind": row.kind,
-        "test": row.test,
+        "test": row.test.text,
         "statistic": row.statistic,
         "p_value": row.p_value,
         "p_adjusted": row.p_adjusted,
@@ -151,8 +153,8 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "calls": calls,
         "examples": list(p.examples),
         "failure_details": p.failure_details,
-        "notes": p.notes,
-        "warnings": p.warnings,
+        "notes": [words(n) for n in p.notes],
+        "warnings": [words(w) for w in p.warnings],
         "output_mode": p.output_mode,
         "evaluators": [evaluator_dict(e) for e in p.evaluators],
         **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
@@ -197,9 +199,29 @@ def evaluator_dict(row: EvaluatorRow) -> dict[str, Any]:
         "examples": list(row.examples),
         "strata": row.strata,
     }
-    for key in ("column", "match", "judge", "note"):
+    for key in ("column", "match"):
         if getattr(row, key) is not None:
             out[key] = getattr(row, key)
+    if row.judge is not None:
+        out["judge"] = _judge(row.judge)
+    if row.note is not None:
+        out["note"] = words(row.note)
+    return out
+
+
+def _judge(judge: JudgeInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "spec": judge.spec,
+        "served": list(judge.served),
+        "pinned": judge.pinned,
+        "temperature": judge.temperature,
+        "choices": dict(judge.choices),
+        "origin": judge.origin,
+        "unanswered": judge.unanswered,
+    }
+    if judge.head_spec is not None:
+        out["head_spec"] = judge.head_spec
+        out["mode"] = judge.mode
     return out
 
 
@@ -220,8 +242,9 @@ def _ci(ci: CISection) -> dict[str, Any]:
     return out
 
 
-def to_dict(report: Report) -> dict[str, Any]:
-    """The JSON report as plain Python values (ready for `json.dumps(..., allow_nan=False)`)."""
+def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
+    """The JSON report as plain Python values (ready for `json.dumps(..., allow_nan=False)`); `ci`: what a
+    `ci` run concluded from the report, kept beside it."""
     totals = {
         name: sum(getattr(p.calls, name) for p in report.prompts)
         for name in ("total", "cached", "retried", "failed")
@@ -242,18 +265,18 @@ def to_dict(report: Report) -> dict[str, Any]:
         "p_value_adjustment": report.adjustments,
         "prompts": [prompt_dict(p) for p in report.prompts],
         "calls": totals,
-        "notes": report.notes,
-        "warnings": report.warnings,
+        "notes": [words(n) for n in report.notes],
+        "warnings": [warning_words(w) for w in report.warnings],
     }
     if report.error is not None:
         out["error"] = report.error
     if report.estimate is not None:
         out["plan"] = report.estimate
-    if report.ci is not None:
-        out["ci"] = _ci(report.ci)
+    if ci is not None:
+        out["ci"] = _ci(ci)
     cleaned: dict[str, Any] = _clean(out)
     return cleaned
 
 
-def to_json_text(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def to_json_text(report: Report, ci: CISection | None = None) -> str:
+    return json.dumps(to_dict(report, ci), indent=2, ensure_ascii=False, allow_nan=False) + "\n"

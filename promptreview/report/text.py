@@ -9,6 +9,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from promptreview.report.document import Estimate, Example, PromptReport, Report
+from promptreview.report.notes import warning_words, words
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -23,6 +24,7 @@ from promptreview.report.wording import (
     RATE_HEADERS,
     SHIFT_HEADERS,
     SUMMARY_HEADERS,
+    WEIGHTING_SENTENCE,
     batched_line,
     cost_line,
     detectable,
@@ -36,7 +38,7 @@ from promptreview.report.wording import (
     reproduce_command,
     review_notes,
     review_warnings,
-    sample_line,
+    sample_size,
     shift_cells,
     shift_sentence,
     strata_split,
@@ -85,8 +87,8 @@ def render(report: Report, color: bool = False) -> str:
             row[2] = _paint(row[2], row[2], color)
         lines += ["", _table(SUMMARY_HEADERS, rows)]
     lines += ["", f"model: {model_line(report)}"]
-    lines += [f"! {w}" for w in review_warnings(report)]
-    lines += [f"note: {n}" for n in review_notes(report)]
+    lines += [f"! {warning_words(w)}" for w in review_warnings(report)]
+    lines += [f"note: {words(n)}" for n in review_notes(report)]
     for p in report.prompts:
         lines += _prompt(p, report.alpha, color)
     tail = []
@@ -108,12 +110,11 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
     if p.change == "removed" or not p.rates:
         return (
             lines
-            + [f"   {n}" for n in p.notes]
-            + [_paint(f"   ! {w}", str(p.verdict), color) for w in p.warnings]
+            + [f"   {words(n)}" for n in p.notes]
+            + [_paint(f"   ! {words(w)}", str(p.verdict), color) for w in p.warnings]
         )
-    n, _, weighting = sample_line(p).partition("; ")
-    lines.append(f"   {n} from {p.suite}" + (f"; {weighting}" if weighting else ""))
-    lines += [_paint(f"   ! {w}", str(p.verdict), color) for w in p.warnings]
+    lines.append(f"   {sample_size(p)} from {p.suite}" + (f"; {WEIGHTING_SENTENCE}" if p.weighted else ""))
+    lines += [_paint(f"   ! {words(w)}", str(p.verdict), color) for w in p.warnings]
     lines.append(_table(RATE_HEADERS, rate_table(p)))
     if p.evaluators:
         lines.append(_table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators]))
@@ -147,7 +148,7 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
         lines.append("   examples that broke:")
         for e in p.examples[:3]:
             lines += _example(e)
-    lines += [f"   note: {n}" for n in prompt_notes(p)]
+    lines += [f"   note: {words(n)}" for n in prompt_notes(p)]
     c = p.calls
     cost = cost_line(c.cost_usd)
     lines.append(

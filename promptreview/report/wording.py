@@ -6,8 +6,10 @@ import math
 import re
 from collections.abc import Mapping
 
+from promptreview.notes import INCONCLUSIVE, Note, PromptWarning
 from promptreview.report.document import (
     CallStats,
+    CostKey,
     EvaluatorRow,
     PromptReport,
     RateRow,
@@ -15,8 +17,9 @@ from promptreview.report.document import (
     ShiftRow,
     StratumRow,
 )
+from promptreview.vocabulary import JSON_RATES, RateName
 
-RATE_LABELS = {
+RATE_LABELS: dict[RateName, str] = {
     "parse_failure": "parse failure",
     "schema_violation": "schema violation",
     "refusal": "refusal",
@@ -57,12 +60,7 @@ def pval(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{float(value):.3f}"
 
 
-def short_test(name: str) -> str:
-    """The test's name without its parenthesised details, for narrow tables."""
-    return name.split(" (")[0].split(", ")[0]
-
-
-def rate_cells(name: str, row: RateRow, weighted: bool = False) -> list[str]:
+def rate_cells(name: RateName, row: RateRow, weighted: bool = False) -> list[str]:
     """One table row. A weighted rate is not count/n, so the raw counts are labelled as such."""
     counts = "{}/{} raw" if weighted and name != "error" else "{}/{}"  # errors are never weighted
 
@@ -96,7 +94,7 @@ P_VALUE_NOTE = (
 )
 
 
-def cost_line(cost: Mapping[str, float] | None) -> str | None:
+def cost_line(cost: Mapping[CostKey, float] | None) -> str | None:
     if not cost or not any(cost.values()):  # unknown, or free (sim, local models): nothing worth a line
         return None
     parts = [f"{side} ${cost[side]:.4f}" for side in ("base", "head") if side in cost]
@@ -121,7 +119,7 @@ def shift_cells(s: ShiftRow) -> list[str]:
     return [
         s.field,
         s.kind,
-        short_test(s.test),
+        s.test.name,
         "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
         pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
     ]
@@ -129,18 +127,16 @@ def shift_cells(s: ShiftRow) -> list[str]:
 
 # -- the overview every format shares (the comment, the terminal, the HTML page say the same things) ---------
 
-STANDARD_RATES = ("parse_failure", "schema_violation", "refusal", "error")
-TEXT_MODE_ABSENT = ("parse_failure", "schema_violation")  # not applicable to a prompt that answers in prose
-WEIGHTED_NOTE_PREFIX = "overall rates are weighted"
-SIMULATED_PREFIX = "simulated model:"
-NOTHING_PREFIX = "nothing to review"
+STANDARD_RATES = JSON_RATES
+# not applicable to a prompt that answers in prose
+TEXT_MODE_ABSENT: tuple[RateName, ...] = ("parse_failure", "schema_violation")
 NA = NOT_APPLICABLE
 
 
-def rate_items(p: PromptReport) -> list[tuple[str, RateRow | None]]:
+def rate_items(p: PromptReport) -> list[tuple[RateName, RateRow | None]]:
     """The rates to show, in order: every rate the prompt has (whatever names they carry), and a `None`
     ("n/a") for a standard rate that does not apply to a text-mode prompt."""
-    items: list[tuple[str, RateRow | None]] = []
+    items: list[tuple[RateName, RateRow | None]] = []
     for name in STANDARD_RATES:
         if name in p.rates:
             items.append((name, p.rates[name]))
@@ -150,7 +146,7 @@ def rate_items(p: PromptReport) -> list[tuple[str, RateRow | None]]:
     return items
 
 
-def na_cells(name: str) -> list[str]:
+def na_cells(name: RateName) -> list[str]:
     return [RATE_LABELS.get(name, name), NA, NA, NA, NA, NA, NA]
 
 
@@ -173,12 +169,9 @@ def verdict_key(p: PromptReport) -> str:
     verdict stays `warn`)."""
     if not p.rates and p.verdict not in ("error", "fail", "warn"):
         return "not run"
-    if p.verdict == "warn" and p.warnings and all(w.startswith(INCONCLUSIVE) for w in p.warnings):
+    if p.verdict == "warn" and p.warnings and all(w.kind in INCONCLUSIVE for w in p.warnings):
         return "inconclusive"
     return str(p.verdict)
-
-
-INCONCLUSIVE = "inconclusive:"
 
 
 def headline_word(report: Report) -> str:
@@ -199,28 +192,29 @@ def headline_icon_key(report: Report) -> str:
     return "warn" if report.verdict == "pass" and report.warned else str(report.verdict)
 
 
-def review_notes(report: Report) -> list[str]:
+def review_notes(report: Report) -> list[Note]:
     """The review's notes, without those another line already says (the model line says "simulated"; a
     listed prompt contradicts "nothing to review")."""
     out = []
     for n in report.notes:
-        if report.simulated and n.startswith(SIMULATED_PREFIX):
+        if report.simulated and n.kind == "simulated":
             continue
-        if report.prompts and n.startswith(NOTHING_PREFIX):
+        if report.prompts and n.kind == "nothing_to_review":
             continue
         out.append(n)
     return out
 
 
-def review_warnings(report: Report) -> list[str]:
+def review_warnings(report: Report) -> list[PromptWarning]:
     """Review-level warnings that no prompt section repeats (a prompt's own warnings are shown once, in
     its section)."""
-    own = {f"{p.path}: {w}" for p in report.prompts for w in p.warnings}
+    own = {PromptWarning(p.path, w) for p in report.prompts for w in p.warnings}
     return [w for w in report.warnings if w not in own]
 
 
-def prompt_notes(p: PromptReport) -> list[str]:
-    return [n for n in p.notes if not (p.weighted and n.startswith(WEIGHTED_NOTE_PREFIX))]
+def prompt_notes(p: PromptReport) -> list[Note]:
+    """A prompt's notes, without the weighting one when the sample line already says it."""
+    return [n for n in p.notes if not (p.weighted and n.kind == "weighted")]
 
 
 WEIGHTED_WORDS = (
@@ -229,15 +223,17 @@ WEIGHTED_WORDS = (
 )
 
 
-def sample_line(p: PromptReport) -> str:
-    """'120 inputs × 3 samples' (+ weighting): the suite's path is added by each format (untrusted)."""
+WEIGHTING_SENTENCE = (
+    "overall rates weighted by each stratum's share of the suite (the sample is not proportional)"
+)
+
+
+def sample_size(p: PromptReport) -> str:
+    """'120 inputs × 3 samples': each format adds the suite's path (untrusted) and, for a weighted prompt,
+    `WEIGHTING_SENTENCE` or its own word for it."""
     inputs = f"{p.n_inputs} input" + ("" if p.n_inputs == 1 else "s")
     samples = f"{p.samples} sample" + ("" if p.samples == 1 else "s")
-    return f"{inputs} × {samples}" + (
-        "; overall rates weighted by each stratum's share of the suite (the sample is not proportional)"
-        if p.weighted
-        else ""
-    )
+    return f"{inputs} × {samples}"
 
 
 def model_line(report: Report) -> str:
@@ -247,7 +243,7 @@ def model_line(report: Report) -> str:
         parts.append("(simulated: promptreview's embedded model, not a real LLM)")
     if report.pinned is False:
         parts.append("(NOT pinned)")
-    served = [s for s in report.served if s != (report.model_spec or "").split(":", 1)[-1]]
+    served = [s for s in report.served if s != report.model_id]
     if served:
         parts.append("· served " + ", ".join(served))
     return " ".join(parts)
@@ -274,7 +270,7 @@ def important_shifts(p: PromptReport, alpha: float) -> list[ShiftRow]:
 
 def shift_sentence(s: ShiftRow) -> str:
     """A shifted field in words, with base → head of its top categories where it has them (plain text)."""
-    text = f"{s.field} ({s.kind}, {short_test(s.test)}, p (adj.) {pval(s.p_adjusted)})"
+    text = f"{s.field} ({s.kind}, {s.test.name}, p (adj.) {pval(s.p_adjusted)})"
     moves = category_moves(s)
     return text + (": " + ", ".join(moves) if moves else "")
 
@@ -286,7 +282,7 @@ def category_moves(s: ShiftRow, limit: int = 4) -> list[str]:
     base, head = _shares(s.base), _shares(s.head)
     if not base or not head:
         return []
-    keys = sorted(set(base) | set(head), key=lambda k: -abs(head.get(k, 0.0) - base.get(k, 0.0)))
+    keys = sorted(dict.fromkeys([*base, *head]), key=lambda k: -abs(head.get(k, 0.0) - base.get(k, 0.0)))
     return [f"{k} {pct(base.get(k, 0.0))} → {pct(head.get(k, 0.0))}" for k in keys[:limit]]
 
 
@@ -306,8 +302,8 @@ def strata_split(p: PromptReport, alpha: float) -> tuple[list[StratumRow], list[
     return hot, rest
 
 
-def stratum_rate_names(p: PromptReport) -> list[str]:
-    names: dict[str, None] = {}
+def stratum_rate_names(p: PromptReport) -> list[RateName]:
+    names: dict[RateName, None] = {}
     for s in p.strata:
         for k in s.rates:
             if k != "error":
@@ -328,7 +324,7 @@ def stratum_cells_for(p: PromptReport, s: StratumRow) -> list[str]:
     return cells
 
 
-def failed_gate(p: PromptReport) -> str | None:
+def failed_gate(p: PromptReport) -> RateName | None:
     """The gated rate that failed (or warned) with the largest change: the one the chart explains."""
     ranked = [
         (0 if r.gate == "fail" else 1, -(r.delta or 0.0), k)

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.sources import git, paths
 from promptreview.sources.config import Config, PromptEntry
+from promptreview.vocabulary import ChangeKind
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
@@ -27,13 +29,13 @@ def _escaped(match: re.Match[str]) -> str:
 class PromptChange:
     """One changed prompt file and what each side of the review reads."""
 
-    change: str  # modified | added | removed | renamed
+    change: ChangeKind
     path: str  # the file's path in the head (its old path when removed)
     base_path: str | None  # the file's path in the base; None when there is no base side
     entry: PromptEntry
     base: bytes | None  # contents at the base (None: added)
     head: bytes | None  # contents at the head (None: removed)
-    listed: str | None = None  # why there is nothing to run (removed, renamed unchanged); None: review it
+    listed: Note | None = None  # why there is nothing to run (removed, renamed unchanged); None: review it
 
     @property
     def old_path(self) -> str | None:
@@ -74,7 +76,8 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
         entry = entry_new if entry_new is not None else entry_old
         if entry is None:
             continue
-        kind, old_path, new_path = fc.change, fc.old_path, fc.new_path
+        kind: ChangeKind = fc.change
+        old_path, new_path = fc.old_path, fc.new_path
         if entry_new is None:  # renamed out of the prompt globs: for the review it is gone
             kind, new_path = "removed", None
         elif fc.change == "renamed" and entry_old is None:
@@ -89,7 +92,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                     entry=entry,
                     base=None,
                     head=None,
-                    listed="the prompt file was removed; nothing to run",
+                    listed=note("prompt_removed"),
                 )
             )
             continue
@@ -99,10 +102,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
         base = git.read_at(root, base_sha, old_path) if old_path else None
         listed = None
         if base == head:  # a pure rename, or a change of the file's mode alone
-            unchanged = (
-                "renamed without a change to its content" if kind == "renamed" else "content unchanged"
-            )
-            listed = f"{unchanged}; nothing to run"
+            listed = note("renamed_unchanged" if kind == "renamed" else "content_unchanged")
         found.append(
             PromptChange(
                 change=kind,

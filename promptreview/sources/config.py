@@ -24,9 +24,22 @@ from promptreview.sources.evaluators import (
     parse_expect,
     parse_must_refuse,
 )
+from promptreview.vocabulary import (
+    ALLOCATIONS,
+    CONFIGURED_OUTPUT_MODES,
+    REMOVALS,
+    SAMPLE_BATCHINGS,
+    Allocation,
+    ConfiguredOutputMode,
+    GateName,
+    Removal,
+    SampleBatching,
+    Word,
+    one_of,
+)
 
 DEFAULT_MODEL = "sim:triage-v1"
-DEFAULT_GATES: dict[str, dict[str, Any]] = {
+DEFAULT_GATES: dict[GateName, dict[str, Any]] = {
     "parse_failure": {"max_increase": 0.02, "gating": True},
     "schema_violation": {"max_increase": 0.02, "gating": True},
     "refusal": {"max_increase": 0.02, "gating": True},
@@ -34,7 +47,7 @@ DEFAULT_GATES: dict[str, dict[str, Any]] = {
     "distribution_shift": {"gating": False},
 }
 # absolute ceilings for an added prompt (no base to compare with): `gates.<metric>.max_rate`
-DEFAULT_MAX_RATES: dict[str, float] = {"parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05}
+DEFAULT_MAX_RATES: dict[GateName, float] = {"parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05}
 DEFAULT_MAX_REQUEST_CHARS = 200_000
 
 
@@ -42,7 +55,7 @@ DEFAULT_MAX_REQUEST_CHARS = 200_000
 class SampleSpec:
     per_stratum: int | None = None
     size: int | None = None
-    allocation: str = "proportional"
+    allocation: Allocation = "proportional"
     seed: int = 0
 
 
@@ -54,7 +67,7 @@ class PromptEntry:
     model: str | None = None
     strata: tuple[str, ...] = ()
     sample: SampleSpec = field(default_factory=SampleSpec)
-    output: str = "auto"  # json | text | auto
+    output: ConfiguredOutputMode = "auto"
     id_column: str | None = None  # `id:`; None: `id` when the suite has it, else the row number
     expect: tuple[ExpectSpec, ...] = ()
     evaluators: tuple[EvaluatorSpec, ...] = ()
@@ -68,10 +81,10 @@ class GateSpec:
     max_rate: float | None = None  # the ceiling an added prompt's rate is held to (None: no ceiling)
 
 
-def gate_specs(raw: dict[str, Any] | None = None) -> dict[str, GateSpec]:
+def gate_specs(raw: dict[str, Any] | None = None) -> dict[GateName, GateSpec]:
     """Gate settings from the config's `gates:` mapping, with defaults for what it leaves out."""
     raw = raw or {}
-    gates = {}
+    gates: dict[GateName, GateSpec] = {}
     for name, default in DEFAULT_GATES.items():
         given = raw.get(name, {})
         gates[name] = GateSpec(
@@ -156,17 +169,18 @@ class Config:
     retry: RetrySpec = field(default_factory=RetrySpec)
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     alpha: float = 0.05  # gates.alpha
-    gates: dict[str, GateSpec] = field(default_factory=gate_specs)
+    gates: dict[GateName, GateSpec] = field(default_factory=gate_specs)
     source: str = "promptreview.yml"
     model_given: bool = False  # the config names `model:` itself (it then wins over a file's foreign model)
     min_per_stratum: int = 10  # smaller strata are pooled into "other"
     quality_gates: QualityGates = field(default_factory=QualityGates)
     models: tuple[str, ...] = ()  # models a prompt file may move to (empty: the config's and the base's own)
-    removal: str = "review"  # review: a prompt leaving the review needs the accept label; allow: it does not
+    # review: a prompt leaving the review needs the accept label; allow: it does not
+    removal: Removal = "review"
     max_request_chars: int = DEFAULT_MAX_REQUEST_CHARS  # one rendered request, all messages
     sequential: bool = False  # run inputs in batches and stop once the verdict is settled
     # auto: the samples of one input in one request (Chat Completions `n`) where the server honours it; off: never
-    sample_batching: str = "auto"
+    sample_batching: SampleBatching = "auto"
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -234,7 +248,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{where}: must not be empty"
     if error.validator == "minLength":
         return f"{where}: must not be empty"
-    if error.validator == "oneOf" and where.endswith("files"):
+    if error.validator == "oneOf" and list(error.absolute_path)[-1:] == ["files"]:
         return f"{where}: must be a glob or a list of globs"
     return f"{where}: {error.message}"
 
@@ -275,8 +289,9 @@ def parse_config(text: str, source: str = "promptreview.yml") -> Config:
 
 
 def _build(data: dict[str, Any], source: str) -> Config:
-    entries = []
+    entries: list[PromptEntry] = []
     for item in data["prompts"]:
+        at = f"{source}: prompts[{len(entries)}]"
         files = item["files"]
         sample = item.get("sample", {})
         if "per_stratum" in sample and "size" in sample:
@@ -292,14 +307,16 @@ def _build(data: dict[str, Any], source: str) -> Config:
                 sample=SampleSpec(
                     per_stratum=sample.get("per_stratum"),
                     size=sample.get("size"),
-                    allocation=sample.get("allocation", "proportional"),
+                    allocation=_word(
+                        sample.get("allocation", "proportional"), ALLOCATIONS, f"{at}.sample.allocation"
+                    ),
                     seed=sample.get("seed", 0),
                 ),
-                output=item.get("output", "auto"),
+                output=_word(item.get("output", "auto"), CONFIGURED_OUTPUT_MODES, f"{at}.output"),
                 id_column=item.get("id"),
             )
         )
-        entries[-1] = _with_quality(entries[-1], item, f"{source}: prompts[{len(entries) - 1}]")
+        entries[-1] = _with_quality(entries[-1], item, at)
     # only what the file says: every default lives once, in the dataclasses above
     given: dict[str, Any] = {
         key: data[key]
@@ -320,19 +337,31 @@ def _build(data: dict[str, Any], source: str) -> Config:
         given["retry"] = RetrySpec(**data["retry"])
     if "models" in data:
         given["models"] = tuple(data["models"])
-    for key in ("removal", "max_request_chars"):
-        if key in data:
-            given[key] = data[key]
+    if "removal" in data:
+        given["removal"] = _word(data["removal"], REMOVALS, f"{source}: removal")
+    if "max_request_chars" in data:
+        given["max_request_chars"] = data["max_request_chars"]
     if "sequential" in data:
         given["sequential"] = data["sequential"]
     if "sample_batching" in data:  # YAML 1.1 reads a bare `off` as false
         value = data["sample_batching"]
-        given["sample_batching"] = {True: "auto", False: "off"}.get(value, value)
+        given["sample_batching"] = _word(
+            {True: "auto", False: "off"}.get(value, value), SAMPLE_BATCHINGS, f"{source}: sample_batching"
+        )
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]
     given["quality_gates"] = quality_gates(raw_gates)
     return Config(prompts=tuple(entries), gates=gate_specs(raw_gates), source=source, **given)
+
+
+def _word(value: object, words: tuple[Word, ...], where: str) -> Word:
+    """A value the schema's `enum` admitted, as its closed set's type (the schema refuses any other value
+    first; this keeps the types in step with it)."""
+    known = one_of(value, words)
+    if known is None:
+        raise UsageError(f"{where}: must be one of {', '.join(words)}")
+    return known
 
 
 def _with_quality(entry: PromptEntry, item: Mapping[str, Any], where: str) -> PromptEntry:

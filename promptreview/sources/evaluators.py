@@ -15,9 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.vocabulary import (
+    EVALUATOR_KINDS,
+    EXPECT_MATCHES,
+    STRING_OPS,
+    EvaluatorKind,
+    ExpectMatch,
+    StringOp,
+    one_of,
+)
 
-MATCHES = ("exact", "contains", "regex", "number")
-STRING_OPS = ("contains", "equals", "startsWith", "endsWith")
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 COMPLETION_VAR = "completion"  # the output being checked, in GitHub Models' spelling
 
@@ -28,7 +35,7 @@ class ExpectSpec:
 
     field: str  # output field; a dotted path reaches into nested objects
     column: str
-    match: str = "exact"  # exact | contains | regex | number
+    match: ExpectMatch = "exact"
     tolerance: float = 0.0  # for match: number
 
 
@@ -46,7 +53,7 @@ class MustRefuseSpec:
 
 @dataclass(frozen=True)
 class StringCheck:
-    op: str  # contains | equals | startsWith | endsWith
+    op: StringOp
     value: str  # a template with {{var}} from the suite row and {{completion}}
 
 
@@ -74,7 +81,7 @@ class EvaluatorSpec:
     origin: str = "config"  # "config" or the prompt file it came from
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> EvaluatorKind:
         return "string" if self.string else "llm" if self.llm else "uses"
 
 
@@ -93,9 +100,9 @@ def parse_expect(raw: Mapping[str, Any], where: str) -> tuple[ExpectSpec, ...]:
         if isinstance(given, str):
             out.append(ExpectSpec(str(output_field), given))
             continue
-        match = given.get("match", "exact")
-        if match not in MATCHES:
-            raise UsageError(f"{where}.{output_field}.match: must be one of {', '.join(MATCHES)}")
+        match = one_of(given.get("match", "exact"), EXPECT_MATCHES)
+        if match is None:
+            raise UsageError(f"{where}.{output_field}.match: must be one of {', '.join(EXPECT_MATCHES)}")
         out.append(ExpectSpec(str(output_field), given["column"], match, float(given.get("tolerance", 0.0))))
     return tuple(out)
 
@@ -150,7 +157,7 @@ def parse_evaluators(raw: Any, where: str, origin: str = "config") -> tuple[Eval
         at = f"{where}[{i}]"
         if not isinstance(item, Mapping) or not isinstance(item.get("name"), str) or not item["name"]:
             raise UsageError(f"{at}: an evaluator needs a 'name'")
-        kinds = [k for k in ("string", "llm", "uses") if k in item]
+        kinds = [k for k in EVALUATOR_KINDS if k in item]
         if len(kinds) != 1:
             raise UsageError(f"{at}: give exactly one of string, llm or uses")
         name, max_decrease = item["name"], item.get("max_decrease")

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.vocabulary import ChangeKind
 
 NETWORK_TIMEOUT = 300.0  # seconds for a fetch; local commands take milliseconds
 
 
 @dataclass(frozen=True)
 class FileChange:
-    change: str  # modified | added | removed | renamed
+    change: ChangeKind
     old_path: str | None  # None when added
     new_path: str | None  # None when removed
 

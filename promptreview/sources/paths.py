@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from promptreview.errors import UsageError
+from promptreview.errors import MissingFile, UsageError
 from promptreview.sources import git
 
 
@@ -38,7 +38,7 @@ def read_inside(root: Path, rev: str | None, raw: str, what: str) -> tuple[str, 
     data = git.read_at(root, rev, rel)
     if data is None:
         where = f" at {rev[:12]}" if rev else ""
-        raise UsageError(f"{what}: file {raw!r} does not exist{where}")
+        raise MissingFile(f"{what}: file {raw!r} does not exist{where}", raw, rev)
     return rel, data
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -32,13 +33,26 @@ _REF_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
 MAX_SIBLINGS = 50  # sibling files one schema may pull in
 
 
+# referencing declares its attrs classes with the draft `__dataclass_transform__` spelling, which mypy does not
+# read: it sees neither `NoSuchResource(ref=...)` nor `Registry(retrieve=...)`. These two functions are the
+# only places that construct them, each with the one `call-arg` ignore that needs.
+
+
+def _missing(uri: str) -> NoSuchResource:
+    return NoSuchResource(ref=uri)  # type: ignore[call-arg]  # referencing's attrs __init__, unseen (above)
+
+
+def _registry(retrieve: Callable[[str], referencing.Resource[Any]]) -> referencing.Registry[Any]:
+    return referencing.Registry(retrieve=retrieve)  # type: ignore[call-arg]  # as for _missing
+
+
 def _refuse(uri: str) -> referencing.Resource[Any]:
     """The registry's retrieval: refuses every URI (so a validator can never fetch anything)."""
-    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+    raise _missing(uri)
 
 
 def empty_registry() -> referencing.Registry[Any]:
-    return referencing.Registry(retrieve=_refuse)  # type: ignore[call-arg]
+    return _registry(_refuse)
 
 
 def _specification(schema: dict[str, Any]) -> referencing.Specification[Any]:
@@ -70,7 +84,7 @@ class _Siblings:
 
     def __call__(self, uri: str) -> referencing.Resource[Any]:
         if self.root is None or not uri.startswith(LOCAL_BASE):
-            raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+            raise _missing(uri)
         rel = uri[len(LOCAL_BASE) :].split("#", 1)[0]
         if uri not in self.found:
             if len(self.found) >= MAX_SIBLINGS:
@@ -79,21 +93,24 @@ class _Siblings:
                 _, data = paths.read_inside(self.root, self.rev, rel, f"{self.where}: $ref")
                 doc = json.loads(data.decode("utf-8"))
             except (UsageError, UnicodeDecodeError, json.JSONDecodeError):
-                raise NoSuchResource(ref=uri) from None  # type: ignore[call-arg]
+                raise _missing(uri) from None
             if not isinstance(doc, dict):
-                raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+                raise _missing(uri)
             self.found[uri] = doc
         return _specification(self.found[uri]).create_resource(self.found[uri])
 
 
-def _check_refs(schema: dict[str, Any], where: str, retrieve: Any = _refuse, base: str = LOCAL_BASE) -> None:
+def _check_refs(
+    schema: dict[str, Any],
+    where: str,
+    retrieve: Callable[[str], referencing.Resource[Any]] = _refuse,
+    base: str = LOCAL_BASE,
+) -> None:
     """Resolve every `$ref` of `schema` without any lookup (`retrieve` may read sibling files)."""
     spec = _specification(schema)
     resource = spec.create_resource(schema)
     uri = resource.id() or base
-    registry: referencing.Registry[Any] = referencing.Registry(retrieve=retrieve).with_resource(  # type: ignore[call-arg]
-        uri, resource
-    )
+    registry: referencing.Registry[Any] = _registry(retrieve).with_resource(uri, resource)
     pending: list[tuple[Any, Any, str]] = [(schema, registry.resolver(uri), "")]
     while pending:
         node, resolver, pointer = pending.pop()

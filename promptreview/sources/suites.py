@@ -8,10 +8,15 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.sources.config import SampleSpec
+from promptreview.vocabulary import Allocation
+
+SampleAllocation = Literal[Allocation, "per_stratum", "all"]
+"""How a sample was drawn: by the config's allocation, a fixed number per stratum, or every row."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,11 @@ class StratumInfo:
     def short(self) -> bool:
         return self.sampled < self.quota
 
+    @property
+    def pooled(self) -> bool:
+        """The stratum of small strata pooled together (`other`): its values are no row's."""
+        return self.label == OTHER
+
 
 @dataclass(frozen=True)
 class SuiteSample:
@@ -41,8 +51,8 @@ class SuiteSample:
     strata: tuple[StratumInfo, ...]
     columns: frozenset[str]
     population: int
-    allocation: str
-    notes: tuple[str, ...] = ()
+    allocation: SampleAllocation
+    notes: tuple[Note, ...] = ()  # what sampling noticed (no id column, pooled or short strata, ...)
 
     @property
     def proportional(self) -> bool:
@@ -121,7 +131,7 @@ POOLED = "(pooled)"  # the value each strata column shows for the pooled stratum
 FEW_STRATA = 5
 
 
-def _pool(groups: dict[str, list[int]], minimum: int | None) -> tuple[list[str], dict[str, list[int]]]:
+def _pool(groups: dict[str, list[int]], minimum: int | None) -> tuple[list[Note], dict[str, list[int]]]:
     """Strata too small to say anything alone (under `minimum` rows) become one stratum, `other`."""
     if not minimum or len(groups) < 2:
         return [], groups
@@ -132,12 +142,7 @@ def _pool(groups: dict[str, list[int]], minimum: int | None) -> tuple[list[str],
         return [], groups
     kept = {label: members for label, members in groups.items() if label not in small}
     kept[OTHER] = sorted(kept.get(OTHER, []) + [i for label in small for i in groups[label]])
-    note = (
-        f"{len(small)} strata with fewer than {minimum} inputs (min_per_stratum) were pooled into 'other': "
-        + ", ".join(small[:8])
-        + (", ..." if len(small) > 8 else "")
-    )
-    return [note], kept
+    return [note("strata_pooled", OTHER, strata=tuple(small), minimum=minimum)], kept
 
 
 def sample_suite(
@@ -165,10 +170,10 @@ def sample_suite(
             )
     ids: list[str] = []
     seen: set[str] = set()
-    id_notes: list[str] = []
+    id_notes: list[Note] = []
     key = id_column or ("id" if "id" in columns else None)
     if key is None:
-        id_notes.append(f"{path} has no id column: inputs are named by row number (row1, row2, ...)")
+        id_notes.append(note("suite_numbered_rows", path))
     for i, row in enumerate(rows):
         rid = row.get(key) if key else None
         rid = str(rid) if rid not in (None, "") else f"row{i + 1}"
@@ -186,7 +191,7 @@ def sample_suite(
     quotas = _allocate(spec, {k: len(v) for k, v in groups.items()}, path)
     chosen: list[SuiteRow] = []
     infos: list[StratumInfo] = []
-    notes: list[str] = id_notes + pooled_notes
+    notes: list[Note] = id_notes + pooled_notes
     for label in sorted(groups):
         members = groups[label]
         quota = quotas[label]
@@ -198,15 +203,12 @@ def sample_suite(
         values = {c: rows[members[0]][c] for c in strata} if label != OTHER else {c: POOLED for c in strata}
         infos.append(StratumInfo(label, values, len(members), take, quota))
         if take < quota:
-            notes.append(
-                f"stratum {label} has {len(members)} rows, fewer than its quota of {quota}: all were taken"
-            )
-    allocation = "per_stratum" if spec.per_stratum is not None else (spec.allocation if spec.size else "all")
+            notes.append(note("stratum_short", label, rows=len(members), quota=quota))
+    allocation: SampleAllocation = (
+        "per_stratum" if spec.per_stratum is not None else (spec.allocation if spec.size else "all")
+    )
     if spec.size is not None and spec.allocation == "neyman":
-        notes.append(
-            "neyman allocation needs per-stratum variances that are not known before the run; "
-            "proportional allocation was used"
-        )
+        notes.append(note("neyman_proportional"))
     return SuiteSample(
         path, tuple(chosen), tuple(infos), frozenset(columns), len(rows), allocation, tuple(notes)
     )

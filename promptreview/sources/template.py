@@ -13,17 +13,22 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 from jinja2 import meta, nodes
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note
 from promptreview.records import Message
 from promptreview.sources import sandbox
 from promptreview.sources.evaluators import EvaluatorSpec
+from promptreview.vocabulary import OutputMode, Role, TemplateEngine
 
-ROLES = ("system", "user", "assistant", "developer")
+ROLES: tuple[Role, ...] = ("system", "user", "assistant", "developer")  # in the order errors list them
+
+TemplateRole = Literal[Role, "body"]
+"""A template message's role; `body`: the one message of a split format, its roles found once rendered."""
 
 # the bounded sandbox (`sandbox.py`): time, output size and loop budgets on every render
 _ENV = sandbox.environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -118,7 +123,7 @@ def jinja_variables(source: str) -> set[str]:
 class Engine:
     """A template language: how a template renders and which variables it reads."""
 
-    name: str  # jinja | handlebars | f-string | mustache
+    name: TemplateEngine
     render: Callable[[str, Mapping[str, Any]], str]
     variables: Callable[[str], set[str]]
 
@@ -126,7 +131,7 @@ class Engine:
 JINJA = Engine("jinja", render_jinja, jinja_variables)
 
 # A whole-body format (Prompty, Dotprompt) renders its body once and then splits it into messages
-Splitter = Callable[[str], Sequence[tuple[str, str]]]
+Splitter = Callable[[str], Sequence[tuple[Role, str]]]
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,7 @@ class PromptTemplate:
     """One version of one prompt: its messages (templates), and what it says about model and output."""
 
     path: str
-    messages: tuple[tuple[str, str], ...]  # (role, template source); one ("body", source) for a split format
+    messages: tuple[tuple[TemplateRole, str], ...]  # (role, template source); ("body", source): split format
     model: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     schema: dict[str, Any] | None = None
@@ -143,10 +148,10 @@ class PromptTemplate:
     engine: Engine = field(default=JINJA, compare=False)
     split: Splitter | None = field(default=None, compare=False)
     defaults: Mapping[str, Any] = field(default_factory=dict)  # input defaults the file declares
-    output: str | None = None  # json | text when the file says which (None: decided by `auto`)
+    output: OutputMode | None = None  # when the file says which (None: decided by `auto`)
     suite: tuple[Mapping[str, Any], ...] | None = None  # inputs the file carries (testData, sample)
     suite_source: str | None = None  # where in the file they are, e.g. "testData"
-    warnings: tuple[str, ...] = ()  # what reading the file noticed (unknown parameters, ...)
+    warnings: tuple[Note, ...] = ()  # what reading the file noticed (unknown parameters, ...)
     format: str = "plain"  # the format's name, for the report and errors
     # a model named in another tool's spelling (GitHub Models' `publisher/name`, Prompty's deployment):
     # used when neither --model nor the config names one
@@ -176,6 +181,7 @@ class PromptTemplate:
             except TemplateProblem as exc:
                 raise UsageError(f"{self.path}: {exc} in suite {row_label}") from None
             if self.split is None:
+                assert role != "body", "a format whose message is the whole body splits it"
                 out.append(Message(role=role, content=text))
             else:
                 out += [Message(role=r, content=c) for r, c in self.split(text)]

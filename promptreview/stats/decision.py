@@ -8,9 +8,12 @@ gated, the Holm family, the messages) is ``promptreview/engine/decide.py``'s job
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 
-def gate_decision(delta: float, p_adjusted: float, max_increase: float, alpha: float) -> str:
+def gate_decision(
+    delta: float, p_adjusted: float, max_increase: float, alpha: float
+) -> Literal["pass", "warn", "fail"]:
     """Verdict of one gated rate.
 
     "fail": the increase is significant after correction (``p_adjusted < alpha``) AND larger

@@ -73,10 +73,11 @@ def fair_coin_sums(
         tail >= 64, _ALL_BITS, (np.uint64(1) << np.minimum(tail, np.uint64(63))) - np.uint64(1)
     )
     raw = rng.bit_generator.random_raw(size * masks.size).reshape(size, masks.size)
-    heads = np.bitwise_count(raw & masks).astype(np.int64)
+    # (numpy's stubs give bitwise_count's result as Any)
+    heads: npt.NDArray[np.int64] = np.bitwise_count(raw & masks).astype(np.int64)
     if masks.size == counts.size:  # every count fits one word (the usual case)
         return heads
-    return np.add.reduceat(heads, ends - words, axis=1)
+    return np.add.reduceat(heads, ends - words, axis=1).astype(np.int64, copy=False)
 
 
 def multinomial_draws(

@@ -23,11 +23,13 @@ use; the bets are fixed in advance, so the e-values depend only on the inputs se
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from promptreview.vocabulary import RateOutcome, SequentialStop
 
 #: Fractions of the largest admissible bet mixed with equal weights: small bets catch small effects late,
 #: large bets catch large effects early. Fixed in advance (a bet chosen from the data would not be valid).
@@ -66,17 +68,17 @@ class Look:
     """One interim look: after how many inputs, and each gated rate's e-values."""
 
     inputs: int
-    regression: dict[str, float]  # metric -> e-value against "no increase"
-    futility: dict[str, float]  # metric -> e-value against "the increase reaches the margin"
+    regression: dict[RateOutcome, float]  # e-value against "no increase"
+    futility: dict[RateOutcome, float]  # e-value against "the increase reaches the margin"
 
 
 def decide_look(
-    differences: dict[str, npt.NDArray[np.float64]],
-    margins: dict[str, float],
+    differences: Mapping[RateOutcome, npt.NDArray[np.float64]],
+    margins: Mapping[RateOutcome, float],
     alpha: float,
     futility_level: float,
     futility_allowed: bool = True,
-) -> tuple[str | None, Look]:
+) -> tuple[SequentialStop | None, Look]:
     """Whether to stop after this look, and why.
 
     ``differences``: per gated metric, the per-input differences seen so far (in run order). Stop with

@@ -12,10 +12,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from promptreview.vocabulary import ShiftKind
 
 from .primitives import (
     CHUNK_CELLS,
@@ -37,12 +39,14 @@ class ShiftResult:
     ``effect`` is the headline effect size named by ``effect_name`` (total variation for
     categorical fields, median of paired differences for numeric and length fields).
     ``details`` holds the rest (Jensen-Shannon distance, degrees of freedom, asymptotic p,
-    numbers of pairs and inputs).
+    numbers of pairs and inputs). The test is named in two parts: ``test_name`` for narrow tables
+    ("Stuart-Maxwell"), ``test_details`` the rest of its description; ``test`` is both.
     """
 
     field: str
-    kind: str
-    test: str
+    kind: ShiftKind
+    test_name: str
+    test_details: str
     statistic: float
     p_value: float
     effect: float | None
@@ -50,6 +54,10 @@ class ShiftResult:
     base: dict[str, float | None]
     head: dict[str, float | None]
     details: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def test(self) -> str:
+        return f"{self.test_name} {self.test_details}" if self.test_details else self.test_name
 
 
 def stuart_maxwell(table: np.ndarray) -> tuple[float, int, float]:
@@ -143,12 +151,13 @@ def categorical_shift(
     gi, _ = _group_index(groups, b.size)
     ok = ~(missing_mask(b) | missing_mask(h))
     b, h, gi = b[ok], h[ok], gi[ok]
-    name = "Stuart-Maxwell (cluster-robust), sign-flip permutation over inputs"
+    name, method = "Stuart-Maxwell", "(cluster-robust), sign-flip permutation over inputs"
     if b.size == 0:
         return ShiftResult(
             field,
             "categorical",
             name,
+            method,
             0.0,
             1.0,
             None,
@@ -182,7 +191,8 @@ def categorical_shift(
     return ShiftResult(
         field=field,
         kind="categorical",
-        test=f"{name} ({how})",
+        test_name=name,
+        test_details=f"{method} ({how})",
         statistic=stat,
         p_value=p,
         effect=tv,
@@ -268,7 +278,7 @@ def numeric_shift(
     head_values: np.ndarray,
     *,
     groups: np.ndarray | None = None,
-    kind: str = "numeric",
+    kind: Literal["numeric", "length"] = "numeric",
 ) -> ShiftResult:
     """Shift of a numeric field: Wilcoxon signed-rank test on paired per-input differences.
 
@@ -285,13 +295,14 @@ def numeric_shift(
     gi, _ = _group_index(groups, b.size)
     ok = np.isfinite(b) & np.isfinite(h)
     b, h, gi = b[ok], h[ok], gi[ok]
-    test = "Wilcoxon signed-rank (Pratt) on per-input differences"
+    name, method = "Wilcoxon signed-rank", "(Pratt) on per-input differences"
     if b.size == 0:
         empty = {"median": None, "mean": None, "n": 0}
         return ShiftResult(
             field,
             kind,
-            test,
+            name,
+            method,
             0.0,
             1.0,
             None,
@@ -314,7 +325,7 @@ def numeric_shift(
         # few discordant inputs: the normal approximation (which scipy uses with ties or zeros) is far off
         # (p = 0.045 where the smallest attainable exact p is 0.125); enumerate every sign pattern instead
         stat, p = _signed_rank_exact(d)
-        test = "Wilcoxon signed-rank (Pratt), exact sign-flip p on per-input differences"
+        method = "(Pratt), exact sign-flip p on per-input differences"
     elif np.count_nonzero(d) > 0:
         approx = wilcoxon_pratt(d)
         if approx is not None:
@@ -330,7 +341,8 @@ def numeric_shift(
     return ShiftResult(
         field=field,
         kind=kind,
-        test=test,
+        test_name=name,
+        test_details=method,
         statistic=stat,
         p_value=min(1.0, p),
         effect=float(np.median(d)),

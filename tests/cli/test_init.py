@@ -78,7 +78,15 @@ def test_custom_model_and_action_ref(git_repo, run_cli):
 
 def test_the_documented_workflow_is_what_init_writes():
     doc = (REPO / "docs" / "github.md").read_text("utf-8")
-    block = re.search(r"## README section.*?```yaml\n(.*?)```", doc, re.S).group(1)
+    block = re.search(r"## The workflow to copy.*?```yaml\n(.*?)```", doc, re.S).group(1)
     documented = block[block.index("name: promptreview") :]
     written_text = workflow_text("openai")
     assert documented == written_text[written_text.index("name: promptreview") :]
+
+
+def test_the_workflow_is_written_down_once():
+    """One copy to keep in step (docs/github.md, checked above), not one per page that shows it."""
+    head = workflow_text("openai")
+    head = head[head.index("name: promptreview") :].split("permissions:", 1)[0]
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    assert [p.name for p in pages if head in p.read_text("utf-8")] == ["github.md"]

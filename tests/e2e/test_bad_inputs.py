@@ -198,3 +198,10 @@ def test_bad_input_is_one_line_exit_2_and_no_call(name, git_repo, run_cli, serve
 
 def test_the_corpus_is_large():
     assert len(CORPUS) >= 60
+
+
+def test_the_security_page_counts_the_corpus():
+    from tests.conftest import REPO
+
+    page = (REPO / "docs" / "security.md").read_text("utf-8")
+    assert f"holds {len(CORPUS)} such inputs" in page

@@ -12,10 +12,12 @@ import httpx
 import pytest
 
 from promptreview.errors import MissingCredentials
+from promptreview.notes import note
 from promptreview.providers import create_provider, known_providers
 from promptreview.providers.base import FatalCallError, PinStatus, RetryableCallError
-from promptreview.providers.http import HTTPProvider, error_message, send_json
+from promptreview.providers.http import HTTPProvider, error_message, http_failure, send_json
 from promptreview.records import CompletionRequest, ProviderResponse
+from promptreview.report.notes import words
 from tests.servers import RecordedRequest, Reply, ScriptedServer, make_request
 
 KEY = "proxy-token-0123456789"  # no well-known prefix: only the exact-secret rule can hide it
@@ -51,11 +53,11 @@ class Echo(HTTPProvider):
         return []
 
     def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
-        return "format" in body and error.status == 400 and "format" in str(error)
+        return "format" in body and error.status == 400 and "format" in (error.failure.server_message or "")
 
     def classify(self, response: httpx.Response, body: Any) -> FatalCallError | None:
         if response.status_code == 418:  # quotes the server verbatim, on purpose unscrubbed
-            return FatalCallError(f"Echo: teapot says {response.text}", status=418)
+            return FatalCallError(http_failure(response, body, f"Echo: teapot says {response.text}"))
         return None
 
 
@@ -127,10 +129,11 @@ def test_structured_output_fallback_is_remembered_and_noted_once_even_under_conc
         again = once(provider, make_request("echo:m1", schema=SCHEMA))
     assert [a.text for a in answers] == ["ok"] * 3 and again.text == "ok"
     assert "format" not in server.requests[-1].json  # the model is remembered: no rejected call first
-    assert provider.notes == [
-        "Echo rejected structured output for m1 (Echo: request rejected (HTTP 400): unknown field: format); "
-        "ran with the prompt's instruction alone"
-    ]
+    error = "Echo: request rejected (HTTP 400): unknown field: format"
+    assert provider.notes == [note("structured_output_rejected", "m1", service="Echo", error=error)]
+    assert words(provider.notes[0]) == (
+        f"Echo rejected structured output for m1 ({error}); ran with the prompt's instruction alone"
+    )
 
 
 def test_an_error_that_is_not_about_structured_output_is_not_retried_without_it():

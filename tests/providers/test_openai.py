@@ -271,6 +271,30 @@ def test_runner_makes_exhausted_retries_an_error_outcome_and_fatal_errors_exit_3
     assert for_error(info.value) == 3 and KEY not in str(info.value)
 
 
+def test_a_compatible_servers_500_is_counted_under_http_500_not_under_the_servers_name():
+    # the live bug of issue 18: the reason was cut from "OpenAI-compatible server at http://...: HTTP 500: ..."
+    # at its first colon, so every failure of a local server was counted under "OpenAI-compatible server at http"
+    from promptreview.engine.execution.runner import RunSettings, run_requests
+    from promptreview.engine.jobs import PlannedCall
+    from promptreview.engine.measurement.examples import failure_details
+    from promptreview.engine.measurement.frame import build_frame
+    from promptreview.engine.measurement.outcomes import ScoredCall
+
+    requests = [make_request(schema=SCHEMA, user=f"ticket {i}") for i in range(2)]
+    settings = RunSettings(concurrency=1, retry=RetryPolicy(max_attempts=1))
+    with ScriptedServer() as server:
+        reply(server, openai_error("The server had an error.", "server_error"), 500)
+        reply(server, openai_error("The server had an error.", "server_error"), 500)
+        completions = run_requests(requests, {"openai": provider_for(server)}, None, settings)
+    validator = make_validator(SCHEMA, "t")
+    scored = [
+        ScoredCall(PlannedCall(0, "head", f"i{i}", "all", 0, c.request), c, classify(c, validator))
+        for i, c in enumerate(completions)
+    ]
+    assert failure_details(build_frame("p", scored)) == {"error": {"HTTP 500": 2}}
+    assert "OpenAI-compatible server at http" in completions[0].error.message  # the sentence still names it
+
+
 def test_missing_key_for_the_public_api_is_missing_credentials():
     provider = create({})
     assert provider.base_url == "https://api.openai.com/v1"
@@ -299,7 +323,27 @@ def test_compatible_server_without_structured_output_falls_back_to_the_instructi
     assert "response_format" in server.requests[0].json
     assert "response_format" not in server.requests[1].json
     assert "response_format" not in server.requests[2].json  # remembered for the run
-    assert len(provider.notes) == 1 and "structured output" in provider.notes[0]
+    assert len(provider.notes) == 1 and provider.notes[0].kind == "structured_output_rejected"
+
+
+def test_only_the_servers_own_words_say_it_rejects_structured_output():
+    # our wording of the error names the server, whose URL may hold a hint ("structured"): it must not count
+    with ScriptedServer() as server:
+        server.enqueue(400, openai_error("model llama-3 is retired", code="model_retired"))
+        provider = create({"OPENAI_BASE_URL": f"{server.url}/structured-output/v1"})
+        with pytest.raises(FatalCallError) as info:
+            call(provider, make_request(schema=SCHEMA))
+    assert (
+        "/structured-output/v1" in str(info.value)
+        and info.value.failure.server_message == "model llama-3 is retired"
+    )
+    assert len(server.requests) == 1 and not provider.notes  # no second request without response_format
+    with ScriptedServer() as server:  # the server's error code is its own word too
+        server.enqueue(400, openai_error("bad request", code="unsupported_response_format"))
+        reply(server, openai_chat_completion(ANSWER))
+        provider = provider_for(server)
+        assert call(provider, make_request(schema=SCHEMA)).response.text == ANSWER
+    assert "response_format" not in server.requests[1].json
 
 
 def test_handler_mode_answers_by_rule_and_validates_requests():

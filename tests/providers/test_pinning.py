@@ -158,3 +158,25 @@ def test_served_model_matches():
     assert pinning.served_model_matches("openai", "gpt-4o-2024-08-06", "gpt-4o-2024-08-06")
     assert not pinning.served_model_matches("openai", "gpt-4o-2024-08-06", "gpt-4o-2024-11-20")
     assert pinning.served_model_matches("anthropic", "claude-opus-4-6", None)
+
+
+def test_what_was_served_is_compared_with_the_model_the_spec_names():
+    from promptreview.engine.gates.decision import served_warnings
+    from promptreview.providers import model_name
+    from promptreview.records import ModelSpec
+    from promptreview.report.notes import words
+
+    sim = ModelSpec("sim", "triage-v1?parse_failure=0.1&refusal=0.05")
+    assert model_name(sim) == "triage-v1"  # the sim's overrides are not part of its name
+    assert served_warnings({"head": sim}, {"head": ["triage-v1"]}) == []
+    # only a sim id has overrides: another server's id is its own, '?' and all
+    local = ModelSpec("openai", "my-model?rev=2")
+    assert model_name(local) == "my-model?rev=2"
+    assert served_warnings({"head": local}, {"head": ["my-model?rev=2"]}) == []
+    (warning,) = served_warnings({"head": local}, {"head": ["my-model"]})
+    assert (warning.kind, warning.subject, dict(warning.data)) == (
+        "served_other",
+        "head",
+        {"requested": "my-model?rev=2", "served": ("my-model",)},
+    )
+    assert words(warning) == "requested my-model?rev=2 but the provider served my-model (head side)"

@@ -11,6 +11,7 @@ import pytest
 from promptreview.providers.base import FatalCallError, RetryableCallError
 from promptreview.providers.http import classify_status, error_message, scrub, send_json
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries, parse_retry_after
+from promptreview.records import CallFailure
 from tests.servers import ScriptedServer
 
 NOW = 1_750_000_000.0
@@ -52,8 +53,8 @@ def test_policy_delay_honours_the_server_and_caps_it():
 
 def test_call_with_retries_counts_attempts_and_sleeps_as_asked():
     outcomes = [
-        RetryableCallError("429", status=429, retry_after=2.0),
-        RetryableCallError("503", status=503),
+        RetryableCallError(CallFailure("http_status", "429", status=429), retry_after=2.0),
+        RetryableCallError(CallFailure("http_status", "503", status=503)),
         "ok",
     ]
     sleeps: list[float] = []
@@ -74,7 +75,10 @@ def test_call_with_retries_counts_attempts_and_sleeps_as_asked():
 
 def test_a_policy_without_its_own_sleep_waits_through_the_module_wait(retry_waits):
     # the suite's conftest puts a recorder in `retry.wait`: what a whole review run through the CLI waits
-    busy = [RetryableCallError("503", status=503), RetryableCallError("429", status=429, retry_after=4.0)]
+    busy = [
+        RetryableCallError(CallFailure("http_status", "503", status=503)),
+        RetryableCallError(CallFailure("http_status", "429", status=429), retry_after=4.0),
+    ]
 
     async def call():
         if busy:
@@ -88,7 +92,7 @@ def test_a_policy_without_its_own_sleep_waits_through_the_module_wait(retry_wait
 
 def test_call_with_retries_gives_up_and_lets_fatal_errors_through():
     async def always_busy():
-        raise RetryableCallError("busy", status=503)
+        raise RetryableCallError(CallFailure("http_status", "busy", status=503))
 
     async def sleep(_seconds):
         return None
@@ -101,7 +105,7 @@ def test_call_with_retries_gives_up_and_lets_fatal_errors_through():
 
     async def fatal():
         calls.append(1)
-        raise FatalCallError("bad key", status=401)
+        raise FatalCallError(CallFailure("http_status", "bad key", status=401))
 
     with pytest.raises(FatalCallError):
         asyncio.run(call_with_retries(fatal, RetryPolicy(max_attempts=3, sleep=sleep)))

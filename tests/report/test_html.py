@@ -67,3 +67,33 @@ def test_untrusted_text_is_escaped():
     prompt = replace(base.prompts[0], path=evil)
     page = render(replace(base, prompts=(prompt,)), "html")
     assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
+
+
+def test_tied_categories_keep_one_order_whatever_the_hash_seed():
+    """Categories with equal shares are listed in one order in every run: string hashing is seeded per
+    process, so an order taken from a set differed between two runs of the same review."""
+    import subprocess
+    import sys
+
+    snippet = (
+        "from promptreview.report import charts, html, wording\n"
+        "from promptreview.report.document import ShiftRow\n"
+        "labels = ['billing', 'account', 'technical', 'shipping', 'other', 'login', 'refund', 'legal']\n"
+        "base = {k: 10 for k in labels}\n"
+        "head = {k: 10 for k in reversed(labels)}\n"
+        "s = ShiftRow('category', 'categorical', 'chi-square', 1.0, 0.5, base, head)\n"
+        "print(charts.distribution_chart({k: 0.125 for k in labels}, {k: 0.125 for k in labels}, 't'))\n"
+        "print(html._distribution(s))\n"
+        "print(wording.category_moves(s, limit=8))\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", snippet],
+            env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3, 4)
+    }
+    assert len(outputs) == 1

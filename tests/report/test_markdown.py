@@ -13,9 +13,10 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
+from promptreview.notes import note
 from promptreview.report import markdown, render
 from promptreview.report.document import Example, Report
-from tests.review_fixture import regression, review
+from tests.review_fixture import increase, regression, review
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("PROMPTREVIEW_UPDATE_GOLDEN") == "1"
@@ -163,6 +164,21 @@ def test_strata_significant_first_rest_collapsed_and_a_chart():
     assert "bar [20.0, 10.0, 8.0, 6.0]" in chart.group(1)
 
 
+def test_the_chart_names_a_stratum_by_its_value_read_from_the_row_not_cut_from_its_label():
+    prompt = review().prompts[0]
+    strata = list(prompt.strata)
+    strata[0] = replace(strata[0], stratum={"plan": "a=b"}, label="plan=a=b")  # a value holding '='
+    strata[1] = replace(strata[1], stratum={"channel": "(pooled)"}, label="other", pooled=True)
+    strata[2] = replace(
+        strata[2], stratum={"channel": "phone", "tier": "gold"}, label="channel=phone,tier=gold"
+    )
+    md = render(
+        replace(review(), prompts=(replace(prompt, strata=tuple(strata)), *review().prompts[1:])), "markdown"
+    )
+    chart = re.search(r"```mermaid\nxychart-beta\n(.*?)```", md, re.S)
+    assert chart and 'x-axis ["a=b", "other", "channel=phone,tier=gold", "web"]' in chart.group(1)
+
+
 def test_p_value_note_and_reproduce_line():
     md = render(review(), "markdown")
     assert "one-sided p for an increase, Holm-adjusted" in md and "Benjamini-Hochberg" in md
@@ -173,7 +189,7 @@ def test_listed_prompts_do_not_contradict_the_top_line():
     only_removed = Report(
         verdict="skipped",
         prompts=(review().prompts[-1],),
-        notes=("nothing to review: no prompt file covered by the config changed",),
+        notes=(note("nothing_to_review"),),
     )
     visible = "\n".join(t for _, t in visible_blocks(render(only_removed, "markdown")))
     assert "nothing to review" not in visible and "removed" in visible
@@ -212,10 +228,7 @@ def test_two_prompts_on_one_suite_repeat_no_sentence():
         regression(),
         path="prompts/summarise.prompt.yml",
         rates={**first.rates, "parse_failure": replace(first.rates["parse_failure"], delta=0.08, head=0.08)},
-        warnings=(
-            "parse failure rate 0.0% → 8.0% (+8.0 pp, adjusted p = 0.002): significant increase, "
-            "estimated above the 2.0 pp margin",
-        ),
+        warnings=(increase("parse_failure", 0.0, 0.08, 0.002),),
         examples=(),
         distribution_shift=(),
         flip_rate=None,

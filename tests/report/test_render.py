@@ -1,9 +1,36 @@
 import json
 import math
 import re
+from dataclasses import replace
+from typing import get_args
 
+from promptreview.engine import assemble
+from promptreview.engine.jobs import Listed, ReviewPlan
+from promptreview.notes import PromptWarning, note
+from promptreview.report import notes as note_words
 from promptreview.report import render
-from promptreview.report.document import CallStats, Example, FlipRow, PromptReport, RateRow, Report, ShiftRow
+from promptreview.report.document import (
+    CallStats,
+    Example,
+    FlipRow,
+    PromptReport,
+    RateRow,
+    Report,
+    ShiftRow,
+    StatTest,
+)
+from promptreview.report.serialize import to_dict
+from promptreview.report.wording import (
+    headline_word,
+    prompt_notes,
+    review_notes,
+    review_warnings,
+    verdict_key,
+)
+from promptreview.sources.config import parse_config
+from promptreview.verdicts import PromptVerdict
+from promptreview.vocabulary import NoteKind
+from tests.review_fixture import increase, review
 
 EVIL = "prompts/<img src=x onerror=alert(1)>@octocat #12 [x](http://evil).prompt.yml"
 
@@ -56,7 +83,7 @@ def sample_report() -> Report:
             ShiftRow(
                 "category",
                 "categorical",
-                "Stuart-Maxwell (cluster-robust), x",
+                StatTest("Stuart-Maxwell", "(cluster-robust), x"),
                 3.2,
                 0.04,
                 {"a": 1},
@@ -78,11 +105,12 @@ def sample_report() -> Report:
                 "not JSON",
             )
         ],
-        warnings=["parse failure rate 0.0% → 12.1%"],
+        warnings=[increase("parse_failure", 0.0, 0.121, 0.003)],
     )
     return Report(
         verdict="fail",
         model_spec="sim:triage-v1",
+        model_id="triage-v1",
         served=["triage-v1"],
         pinned=True,
         simulated=True,
@@ -169,3 +197,110 @@ def test_no_infinite_detectable_increase_is_printed():
     for fmt in ("markdown", "html"):  # the plan in every human format, never as "nothing to review"
         page = render(Report(verdict="skipped", estimate=plan), fmt)
         assert "20 calls, 10 of them to make" in page and "nothing to review" not in page
+
+
+def test_a_shift_tests_name_is_its_name_field_and_the_json_gives_its_whole_description():
+    import dataclasses
+
+    report = sample_report()
+    (prompt,) = report.prompts
+    test = StatTest("Cochran-Armitage (trend, exact)", "(sign-flip permutation, 10 inputs)")
+    shift = dataclasses.replace(prompt.distribution_shift[0], test=test, p_adjusted=0.01)
+    report = dataclasses.replace(report, prompts=[dataclasses.replace(prompt, distribution_shift=[shift])])
+    data = json.loads(render(report, "json"))
+    test_text = "Cochran-Armitage (trend, exact) (sign-flip permutation, 10 inputs)"
+    assert data["prompts"][0]["distribution_shift"][0]["test"] == test_text
+    for fmt in ("text", "markdown", "html"):  # a name holding " (" and ", " is not cut at either
+        rendered = render(report, fmt)
+        assert "Cochran-Armitage (trend, exact)" in rendered and "10 inputs" not in rendered, fmt
+
+
+def test_the_model_line_names_only_served_ids_other_than_the_model_the_review_names():
+    import dataclasses
+
+    from promptreview.report.wording import model_line
+
+    several = dataclasses.replace(
+        sample_report(),
+        model_spec="sim:triage-v1, sim:triage-v2",
+        model_id=None,
+        served=["triage-v1", "triage-v2"],
+    )
+    assert model_line(several).endswith("· served triage-v1, triage-v2")
+    one = dataclasses.replace(
+        several, model_spec="openai:gpt-4o", model_id="gpt-4o", served=["gpt-4o", "gpt-4o-2024-08-06"]
+    )
+    assert model_line(one).endswith("· served gpt-4o-2024-08-06")
+
+
+def test_every_kind_of_note_has_its_words():
+    assert set(note_words._WORDS) == set(get_args(NoteKind))
+
+
+def _decided(report: Report) -> tuple[object, ...]:
+    """Everything the report decides from its notes: the counts the JSON report has, the verdicts and their
+    words ("inconclusive"), and which notes and warnings each format shows."""
+    data = to_dict(report)
+    return (
+        data["verdict"],
+        len(data["notes"]),
+        len(data["warnings"]),
+        [(p["verdict"], len(p["notes"]), len(p["warnings"])) for p in data["prompts"]],
+        [verdict_key(p) for p in report.prompts],
+        headline_word(report),
+        review_notes(report),
+        review_warnings(report),
+        [prompt_notes(p) for p in report.prompts],
+    )
+
+
+def _assembled() -> Report:
+    """A review built by `assemble`: served-model warnings, a failing prompt's own (one of them the same
+    served warning), a prompt leaving the review, and a provider note said twice."""
+    served = note("served_other", "head", requested="m", served=("m2",))
+    failing = PromptReport(
+        path="p.prompt.yml",
+        change="modified",
+        verdict=PromptVerdict.FAIL,
+        rates={"parse_failure": RateRow(0.0, 0.121, 0.121)},
+        warnings=(served, increase("refusal", 0, 0.2, 0.001)),
+        notes=(note("weighted"), note("new_prompt")),
+        weighted=True,
+    )
+    gone = Listed("gone.prompt.yml", "removed", None, note("prompt_removed"), needs_acceptance=True)
+    plan = ReviewPlan(jobs=(), listed=(gone,), providers={}, analysis_seed=0)
+    rejected = note("structured_output_rejected", "m", service="S", error="HTTP 400")
+    return assemble.report(
+        plan,
+        [failing, assemble.listed_report(gone)],
+        model_spec="openai:m",
+        pinned=True,
+        config=parse_config("version: 1\nprompts:\n  - files: a\n    suite: s.jsonl\n"),
+        base=None,
+        head=None,
+        provider_notes=[rejected, note("unpinned", served=()), rejected],
+        served_warnings=[PromptWarning("p.prompt.yml", served)],
+    )
+
+
+def test_rewording_a_note_changes_no_count_verdict_or_selection(monkeypatch):
+    """Notes are records: the report decides from their kinds, never their words. Rewording one kind, or
+    giving every kind the same words (which would merge them if anything compared words), changes no count,
+    no verdict, no "inconclusive" and no choice of the notes shown."""
+    inconclusive_pass = replace(review(), verdict="pass", prompts=(review().prompts[1],), warnings=())
+    reports = [review(), inconclusive_pass, _assembled()]
+    before = [_decided(r) for r in reports]
+    assert (
+        before[1][5] == "PASS, inconclusive" and len(reports[2].warnings) == 3 and len(reports[2].notes) == 2
+    )
+
+    monkeypatch.setitem(note_words._WORDS, "rate_inconclusive", lambda n: "a different sentence")
+    assert [_decided(r) for r in reports] == before
+    assert to_dict(inconclusive_pass)["prompts"][0]["warnings"] == ["a different sentence"]
+
+    monkeypatch.setattr(note_words, "_WORDS", dict.fromkeys(get_args(NoteKind), lambda n: "the same words"))
+    assert [_decided(r) for r in reports] == before
+    assert to_dict(reports[2])["warnings"] == ["p.prompt.yml: the same words"] * 2 + [
+        "gone.prompt.yml: the same words"
+    ]
+    assert "the same words" in render(reports[0], "markdown")  # every format says what `words` says

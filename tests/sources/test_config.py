@@ -73,6 +73,10 @@ gates:
             "version: 1\nprompts: [{files: a, suite: b, sample: {per_stratum: 2, size: 9}}]",
             "prompts[0].sample: give either per_stratum or size, not both",
         ),
+        (
+            "version: 1\nprompts: [{files: 3, suite: b}]",
+            "prompts[0].files: must be a glob or a list of globs",
+        ),
         ("version: [1\n", "is not valid YAML"),
         ("- 1\n- 2\n", "must be a mapping"),
     ],

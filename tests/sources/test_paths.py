@@ -1,8 +1,10 @@
+import json
 import os
 
 import pytest
 
-from promptreview.errors import UsageError
+from promptreview.engine.planning.plan import config_schema
+from promptreview.errors import MissingFile, UsageError
 from promptreview.sources.paths import matches_any, read_inside, repo_relative
 
 
@@ -33,8 +35,32 @@ def test_symlink_inside_the_repo_is_fine(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(UsageError, match="does not exist"):
+    with pytest.raises(MissingFile, match="does not exist") as info:
         read_inside(tmp_path, None, "nope.jsonl", "suite")
+    assert (info.value.path, info.value.rev) == ("nope.jsonl", None)
+
+
+SCHEMA = '{"type": "object", "required": ["label"]}'
+
+
+def test_a_schema_file_new_at_head_is_read_at_head(git_repo):
+    git_repo.write("README.md", "base")
+    base = git_repo.commit("base")
+    git_repo.write("schemas/new.json", SCHEMA)
+    head = git_repo.commit("head")
+    assert config_schema(git_repo.root, base, "schemas/new.json", head) == json.loads(SCHEMA)
+
+
+@pytest.mark.parametrize("name", ["schemas/bad.json", "schemas/does not exist.json"])
+def test_a_broken_schema_file_at_the_base_is_not_replaced_by_the_heads(git_repo, name):
+    # only a missing file falls back: a broken one at the base stops the review, whatever its name says
+    git_repo.write(name, "{not json")
+    base = git_repo.commit("base")
+    git_repo.write(name, SCHEMA)
+    head = git_repo.commit("head fixes it")
+    with pytest.raises(UsageError, match="not valid JSON") as info:
+        config_schema(git_repo.root, base, name, head)
+    assert not isinstance(info.value, MissingFile)
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from collections import Counter
 import pytest
 
 from promptreview.errors import UsageError
+from promptreview.notes import note
 from promptreview.sources.config import SampleSpec
 from promptreview.sources.suites import load_rows, sample_suite
 
@@ -46,7 +47,7 @@ def test_per_stratum_takes_all_of_a_small_stratum_and_says_so():
     )
     counts = Counter(r.stratum for r in sample.rows)
     assert counts == {"channel=email": 10, "channel=chat": 10, "channel=phone": 5}
-    assert any("channel=phone has 5 rows" in n for n in sample.notes)
+    assert note("stratum_short", "channel=phone", rows=5, quota=10) in sample.notes
     assert not sample.proportional
 
 
@@ -114,7 +115,7 @@ def test_id_column_and_row_numbers():
     assert [r.input_id for r in named.rows] == ["T0", "T1", "T2", "T3"]
     numbered = sample_suite("s.jsonl", rows(3, ["a"]), (), SampleSpec())
     assert [r.input_id for r in numbered.rows] == ["row1", "row2", "row3"]
-    assert any("row number" in n for n in numbered.notes)
+    assert numbered.notes == (note("suite_numbered_rows", "s.jsonl"),)
     with pytest.raises(Exception, match="id column 'nope'"):
         sample_suite("s.jsonl", rows(2, ["a"]), (), SampleSpec(), id_column="nope")
 
@@ -126,7 +127,8 @@ def test_small_strata_are_pooled_into_other():
     sample = sample_suite("s.jsonl", data, ("channel",), SampleSpec(), min_per_stratum=10)
     assert sorted(s.label for s in sample.strata) == ["channel=big", "other"]
     assert {s.label: s.population for s in sample.strata} == {"channel=big": 40, "other": 12}
-    assert any("pooled into 'other'" in n for n in sample.notes)
+    pooled = next(n for n in sample.notes if n.kind == "strata_pooled")
+    assert pooled.subject == "other" and len(pooled.data["strata"]) == 12 and pooled.data["minimum"] == 10
     assert next(s.values for s in sample.strata if s.label == "other") == {"channel": "(pooled)"}
     one = sample_suite("s.jsonl", data[:41], ("channel",), SampleSpec(), min_per_stratum=10)
     assert sorted(s.label for s in one.strata) == ["channel=big", "channel=rare0"]  # one alone keeps its name

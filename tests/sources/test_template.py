@@ -3,6 +3,7 @@ import json
 import pytest
 
 from promptreview.errors import UsageError
+from promptreview.notes import note
 from promptreview.sources.formats import load_prompt
 from promptreview.sources.template import check_template
 
@@ -111,4 +112,4 @@ def test_unknown_model_parameter_is_a_warning_not_an_error():
         "p.prompt.yml", b"messages: [{role: user, content: hi}]\nmodelParameters: {warmth: 1, topP: 0.5}"
     )
     assert t.params == {"top_p": 0.5}
-    assert any("warmth" in w for w in t.warnings)
+    assert t.warnings == (note("unknown_parameter", "p.prompt.yml", where="modelParameters", key="warmth"),)

@@ -24,6 +24,7 @@ from typing import Any
 
 from promptreview import secrets
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.vocabulary import FINISH_REASONS, one_of
 
 _MIGRATIONS = [
     (
@@ -74,6 +75,9 @@ def default_cache_path(env: Mapping[str, str]) -> Path:
 def _response(text: str) -> ProviderResponse:
     data = json.loads(text)
     data["usage"] = Usage(**data.get("usage", {}))
+    # read back from disk: narrowed like a provider's answer (a reason of its own is `other`)
+    reason = data.get("finish_reason")
+    data["finish_reason"] = one_of(reason, FINISH_REASONS) or ("other" if reason else None)
     return ProviderResponse(**data)
 
 
@@ -274,7 +278,7 @@ class ResponseCache:
 
     def count(self) -> int:
         self.flush()
-        return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+        return int(self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
 
     def close(self) -> None:
         self.flush()

@@ -32,7 +32,14 @@ from promptreview.engine.jobs import ProgressCallback
 from promptreview.errors import ProviderError
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
-from promptreview.records import Completion, CompletionRequest, ProviderResponse, sample_group_key
+from promptreview.records import (
+    CallFailure,
+    Completion,
+    CompletionRequest,
+    ProviderResponse,
+    sample_group_key,
+)
+from promptreview.vocabulary import ProviderName
 
 # Calls that used up their retries before the provider answered a single one: it is down, not flaky. Stop then,
 # rather than retry every remaining call (minutes of backoff for a verdict that can only be "error").
@@ -47,10 +54,19 @@ class RunSettings:
     sample_batching: bool = True  # the samples of one input in one request where the provider can (`n`)
 
 
+class _Unreachable(Exception):
+    """The provider answered none of the first `calls` calls, each after its retries: it is down."""
+
+    def __init__(self, calls: int, last: CallFailure) -> None:
+        super().__init__(last.message)
+        self.calls = calls
+        self.last = last
+
+
 @dataclass(frozen=True)
 class _Outcome:
     answers: list[ProviderResponse | None] | None  # None: the request failed after retries
-    error: str | None
+    error: CallFailure | None  # the last attempt's failure, scrubbed
     attempts: int
     latency_ms: float
 
@@ -86,14 +102,13 @@ async def _call(
     try:
         answers, attempts = await call_with_retries(attempt, policy)
     except RetriesExhausted as exc:
-        return _Outcome(
-            None, secrets.scrub(str(exc.last)), exc.attempts, (time.perf_counter() - started) * 1000
-        )
+        failure = exc.last.failure.scrubbed(secrets.scrub)
+        return _Outcome(None, failure, exc.attempts, (time.perf_counter() - started) * 1000)
     return _Outcome(answers, None, attempts, (time.perf_counter() - started) * 1000)
 
 
 def _units(
-    pending: Sequence[CompletionRequest], providers: Mapping[str, Provider], enabled: bool
+    pending: Sequence[CompletionRequest], providers: Mapping[ProviderName, Provider], enabled: bool
 ) -> list[list[CompletionRequest]]:
     """The pending requests as units of work: one request each, or the samples of one input together when
     the provider can answer them in one request."""
@@ -123,7 +138,7 @@ def _chunks(unit: list[CompletionRequest], size: int) -> list[list[CompletionReq
 
 async def _run(
     requests: list[CompletionRequest],
-    providers: Mapping[str, Provider],
+    providers: Mapping[ProviderName, Provider],
     cache: ResponseCache | None,
     settings: RunSettings,
     progress: ProgressCallback | None,
@@ -184,6 +199,7 @@ async def _run(
                 stopping.set()
                 raise
             if outcome.answers is None:
+                assert outcome.error is not None  # a request without answers failed
                 exhausted += 1
                 for i, request in enumerate(unit):
                     record(
@@ -198,10 +214,7 @@ async def _run(
                     )
                 if answered == 0 and exhausted >= UNREACHABLE_AFTER and not stopping.is_set():
                     stopping.set()
-                    raise FatalCallError(
-                        f"the provider answered none of the first {exhausted} calls after retries "
-                        f"(last: {outcome.error})"
-                    )
+                    raise _Unreachable(exhausted, outcome.error)
             else:
                 answered += 1
                 missing: list[CompletionRequest] = []
@@ -248,7 +261,14 @@ async def _run(
                 if task.done():  # a worker ends only by raising (a fatal error): raise it here
                     task.result()
         except FatalCallError as exc:
-            raise ProviderError(f"{exc} (completed calls are cached; re-run to resume)") from None
+            raise ProviderError(_resumable(exc.failure.scrubbed(secrets.scrub).message)) from None
+        except _Unreachable as exc:
+            raise ProviderError(
+                _resumable(
+                    f"the provider answered none of the first {exc.calls} calls after retries "
+                    f"(last: {exc.last.message})"
+                )
+            ) from None
         finally:
             for task in (drained, *workers):
                 task.cancel()
@@ -256,10 +276,14 @@ async def _run(
     return _in_order(requests, results)
 
 
+def _resumable(why: str) -> str:
+    return f"{why} (completed calls are cached; re-run to resume)"
+
+
 _PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 
 
-def _needs_tls(names: set[str], providers: Mapping[str, Provider]) -> bool:
+def _needs_tls(names: set[ProviderName], providers: Mapping[ProviderName, Provider]) -> bool:
     """False only when no connection of the run can be TLS: every provider it calls has an `http://` base URL
     (a local server) and no proxy is configured. Loading the certificate store then costs 50-90 ms before the
     first request for nothing; anything else keeps full verification."""
@@ -290,7 +314,7 @@ def _in_order(
 
 def run_requests(
     requests: list[CompletionRequest],
-    providers: Mapping[str, Provider],
+    providers: Mapping[ProviderName, Provider],
     cache: ResponseCache | None,
     settings: RunSettings,
     progress: ProgressCallback | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from promptreview.engine.measurement.analysis import PromptStats
+from promptreview.notes import Note, NoteValue, note
 from promptreview.records import RATE_OUTCOMES
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, worse
@@ -18,35 +19,33 @@ from promptreview.verdicts import PromptVerdict, worse
 MIN_INPUTS = 10  # fewer inputs than this: the lower bound says nothing, the point estimate decides
 
 
-def ceilings(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerdict, list[str]]:
-    """(stats with each ceiling's decision, the verdict, one line per ceiling exceeded)."""
+def ceilings(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerdict, list[Note]]:
+    """(stats with each ceiling's decision, the verdict, one warning per ceiling exceeded or decided by the
+    point estimate alone)."""
     verdict = PromptVerdict.PASS
-    lines: list[str] = []
+    lines: list[Note] = []
     rates = dict(result.rates)
     for name in RATE_OUTCOMES:
         row, gate = rates.get(name), config.gates.get(name)
         if row is None or gate is None or gate.max_rate is None or row.head is None:
             continue
-        small = result.n_inputs < MIN_INPUTS or row.head_ci95 is None
-        bound = row.head if small else row.head_ci95[0]  # type: ignore[index]
+        interval = row.head_ci95 if result.n_inputs >= MIN_INPUTS else None
+        small = interval is None
+        bound = row.head if interval is None else interval[0]
         failed = bound > gate.max_rate
         decision = PromptVerdict.PASS
         if failed:
             decision = PromptVerdict.FAIL if gate.gating else PromptVerdict.WARN
         rates[name] = replace(row, gate=decision if gate.gating else None, max_rate=gate.max_rate)
-        label = name.replace("_", " ")
-        if small:
-            how = f"sample too small for an interval ({result.n_inputs} inputs): the point estimate decides"
-        else:
-            how = f"95% lower bound {bound:.1%}"
-        if failed:
+        said: dict[str, NoteValue] = {
+            "head": row.head,
+            "max_rate": gate.max_rate,
+            "n_inputs": result.n_inputs,
+        }
+        if failed:  # `lower_bound` None: too small a sample for an interval, the point estimate decided
             verdict = worse(verdict, decision)
-            lines.append(
-                f"new prompt: {label} rate {row.head:.1%} ({how}) is above the ceiling max_rate "
-                f"{gate.max_rate:.1%}"
-            )
+            lower = None if small else bound
+            lines.append(note("ceiling_exceeded", name, lower_bound=lower, **said))
         elif small:
-            lines.append(
-                f"new prompt: {label} rate {row.head:.1%} within max_rate {gate.max_rate:.1%} ({how})"
-            )
+            lines.append(note("ceiling_point_estimate", name, **said))
     return replace(result, rates=rates), verdict, lines

@@ -5,13 +5,13 @@ blocks the merge, so they form one family); Benjamini–Hochberg controls the fa
 descriptive per-stratum and per-field tests, which only warn unless a config makes them gating.
 A prompt whose calls failed too often has no trustworthy numbers: its verdict is `error`.
 
-`decide` reads the prompts' `PromptStats` and returns, per prompt, a decided copy (adjusted p-values, gate
-decisions, detectable increases) with its verdict and warnings; it changes nothing it was given.
+`decide` reads the prompts' `PromptStats` and quality-check rows and returns, per prompt, decided copies
+(adjusted p-values, gate decisions, detectable increases) with its verdict and warnings; it changes nothing it
+was given.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -19,11 +19,14 @@ from promptreview import stats
 from promptreview.engine.gates.ceilings import ceilings
 from promptreview.engine.measurement.analysis import PromptStats
 from promptreview.engine.planning.forecast import design_effect, gate_family
+from promptreview.notes import Note, NoteValue, note
+from promptreview.providers import model_name
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import RATE_OUTCOMES, ModelSpec
 from promptreview.report.document import EvaluatorRow, RateRow, StratumRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
+from promptreview.vocabulary import JSON_RATES, ChangeKind, CheckKind, RateOutcome, Side
 
 Key = tuple[Hashable, ...]  # (prompt index, which test ...)
 
@@ -32,26 +35,34 @@ Key = tuple[Hashable, ...]  # (prompt index, which test ...)
 class Decision:
     verdict: PromptVerdict
     stats: PromptStats  # with adjusted p-values, gate decisions and detectable increases
-    warnings: tuple[str, ...]
+    evaluators: tuple[EvaluatorRow, ...]  # the quality checks, with adjusted p-values and gate decisions
+    warnings: tuple[Note, ...]
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A prompt to decide: how it changed, what was measured, and warnings found before the gates."""
+    """A prompt to decide: how it changed, what was measured, its quality checks, and warnings found before
+    the gates."""
 
-    change: str  # modified | added | renamed
+    change: ChangeKind
     stats: PromptStats
-    warnings: tuple[str, ...] = ()
+    evaluators: tuple[EvaluatorRow, ...] = ()
+    warnings: tuple[Note, ...] = ()
 
 
-def error_warnings(result: PromptStats, max_error_rate: float) -> list[str]:
+def error_warnings(result: PromptStats, max_error_rate: float) -> list[Note]:
     """A side with more failed calls than `max_error_rate` (or only failed calls) has no trustworthy rates."""
     out = []
     for side, errors in result.errors.items():
         if errors.total and (errors.failed / errors.total > max_error_rate or errors.failed == errors.total):
             out.append(
-                f"{errors.failed} of {errors.total} {side} calls failed after retries "
-                f"(over max_error_rate {max_error_rate:.0%}): no trustworthy verdict"
+                note(
+                    "calls_failed",
+                    side,
+                    failed=errors.failed,
+                    total=errors.total,
+                    max_error_rate=max_error_rate,
+                )
             )
     return out
 
@@ -71,8 +82,12 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         result, warnings = candidate.stats, failed_calls[i] + list(candidate.warnings)
         verdict = PromptVerdict.ERROR if failed_calls[i] else PromptVerdict.PASS
         result = _with_adjusted(i, result, adjusted)
+        evaluators = tuple(
+            replace(e, p_adjusted=adjusted.get((i, "evaluator", n), e.p_adjusted))
+            for n, e in enumerate(candidate.evaluators)
+        )
         if i in compared:
-            result, verdict, lines = _gates(result, config)
+            result, evaluators, verdict, lines = _gates(result, evaluators, config)
             warnings += lines
             result, lines = power_lines(result, verdict, config, family)
             warnings += lines
@@ -82,7 +97,7 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         result = replace(
             result, strata=tuple(sorted(result.strata, key=lambda s: _blast_radius(s, config.alpha)))
         )
-        decisions.append(Decision(verdict, result, tuple(warnings)))
+        decisions.append(Decision(verdict, result, evaluators, tuple(warnings)))
     return decisions
 
 
@@ -115,11 +130,11 @@ def _adjust(
         descriptive += [
             ((i, "rate", name), row.p_value)
             for name, row in result.rates.items()
-            if name not in (*RATE_OUTCOMES, "error") and row.p_value is not None
+            if name not in JSON_RATES and row.p_value is not None
         ]  # text features: descriptive, like the output distribution
         if result.flip_rate and result.flip_rate.p_value is not None:
             (gated if flips_gate else descriptive).append(((i, "flip"), result.flip_rate.p_value))
-        for n, check in enumerate(result.evaluators):  # quality checks: "did it go down?", one-sided
+        for n, check in enumerate(candidates[i].evaluators):  # quality checks: "did it go down?", one-sided
             if check.p_decrease is None:
                 continue
             if not _evaluator_gate(check.name, check.kind, config).gating:
@@ -175,24 +190,15 @@ def _with_adjusted(i: int, result: PromptStats, adjusted: dict[Key, float]) -> P
         if s_flip is not None:
             s_flip = replace(s_flip, p_adjusted=adj("stratum-flip", n, current=s_flip.p_adjusted))
         strata.append(replace(stratum, rates=s_rates, flip_rate=s_flip))
-    evaluators = tuple(
-        replace(e, p_adjusted=adj("evaluator", n, current=e.p_adjusted))
-        for n, e in enumerate(result.evaluators)
-    )
-    return replace(
-        result,
-        rates=rates,
-        flip_rate=flip,
-        distribution_shift=shifts,
-        strata=tuple(strata),
-        evaluators=evaluators,
-    )
+    return replace(result, rates=rates, flip_rate=flip, distribution_shift=shifts, strata=tuple(strata))
 
 
-def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerdict, list[str]]:
+def _gates(
+    result: PromptStats, evaluators: tuple[EvaluatorRow, ...], config: Config
+) -> tuple[PromptStats, tuple[EvaluatorRow, ...], PromptVerdict, list[Note]]:
     alpha = config.alpha
     verdict = PromptVerdict.PASS
-    warnings: list[str] = []
+    warnings: list[Note] = []
     rates = dict(result.rates)
     for name in RATE_OUTCOMES:
         if name not in rates:
@@ -209,7 +215,7 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
         if decision is not PromptVerdict.PASS:
             verdict = worse(verdict, decision)
             if p < alpha:  # above the margin but not significant: one "inconclusive" line, from `_power`
-                warnings.append(_gate_line(name, row, decision, gate.gating))
+                warnings.append(_gate_note(name, row, decision, gate.gating))
     flip = result.flip_rate
     if (
         flip
@@ -227,13 +233,17 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
         flip = replace(flip, gate=decision)
         verdict = worse(verdict, decision)
         warnings.append(
-            f"base and head answers disagree in {flip.head_vs_base:.1%} of base × head sample pairs, against "
-            f"{flip.noise_floor:.1%} between base's own samples (adjusted p = {flip.p_adjusted:.3g})"
+            note(
+                "flip_disagreement",
+                head_vs_base=flip.head_vs_base,
+                noise_floor=flip.noise_floor,
+                p_adjusted=flip.p_adjusted,
+            )
         )
-    features = [
-        f"{name.replace('_', ' ')} {row.base:.0%} → {row.head:.0%}"
+    features: list[NoteValue] = [
+        (name, row.base, row.head)
         for name, row in rates.items()
-        if name not in (*RATE_OUTCOMES, "error")
+        if name not in JSON_RATES
         and row.p_adjusted is not None
         and row.p_adjusted < alpha
         and row.base is not None
@@ -241,21 +251,18 @@ def _gates(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVerd
     ]
     if features:  # text features only warn: what a prose answer should look like is the team's call
         verdict = worse(verdict, PromptVerdict.WARN)
-        warnings.append("answer features changed: " + ", ".join(features))
+        warnings.append(note("answer_features", features=tuple(features)))
     shifted = [s for s in result.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
     if shifted:
         verdict = worse(
             verdict, PromptVerdict.FAIL if config.gates["distribution_shift"].gating else PromptVerdict.WARN
         )
-        warnings.append(
-            "output distribution shifted: "
-            + ", ".join(f"{s.field} ({s.test.split(' (')[0]})" for s in shifted)
-        )
-    evaluators, verdict = _evaluator_gates(result, config, verdict, warnings)
-    return replace(result, rates=rates, flip_rate=flip, evaluators=evaluators), verdict, warnings
+        warnings.append(note("distribution_shift", fields=tuple((s.field, s.test.name) for s in shifted)))
+    evaluators, verdict = _evaluator_gates(evaluators, config, verdict, warnings)
+    return replace(result, rates=rates, flip_rate=flip), evaluators, verdict, warnings
 
 
-def _evaluator_gate(name: str, kind: str, config: Config) -> DecreaseGate:
+def _evaluator_gate(name: str, kind: CheckKind, config: Config) -> DecreaseGate:
     gates = config.quality_gates
     if kind == "must_refuse":
         return gates.must_refuse
@@ -265,21 +272,19 @@ def _evaluator_gate(name: str, kind: str, config: Config) -> DecreaseGate:
 
 
 def _evaluator_gates(
-    result: PromptStats, config: Config, verdict: PromptVerdict, warnings: list[str]
+    evaluators: tuple[EvaluatorRow, ...], config: Config, verdict: PromptVerdict, warnings: list[Note]
 ) -> tuple[tuple[EvaluatorRow, ...], PromptVerdict]:
     """Each quality check's gate: a significant decrease (Holm-adjusted, one-sided) beyond its margin fails."""
     out = []
-    for row in result.evaluators:
+    for row in evaluators:
         gate = _evaluator_gate(row.name, row.kind, config)
         if row.max_decrease is not None:  # the evaluator's own margin (its `max_decrease`)
             gate = DecreaseGate(row.max_decrease, gate.gating)
-        unanswered = (row.judge or {}).get("unanswered")
+        unanswered = row.judge.unanswered if row.judge is not None else 0
         if unanswered:  # a judge without usable answers must not switch its check off quietly
             verdict = worse(verdict, PromptVerdict.WARN)
             warnings.append(
-                f"{row.name}: {unanswered} judge calls failed or named none of the choices; those outputs are "
-                "left out of its score"
-                + ("" if row.delta is not None else ", so its gate could not be applied")
+                note("judge_unanswered", row.name, unanswered=unanswered, gate_applied=row.delta is not None)
             )
         if row.delta is None or row.p_decrease is None:
             out.append(row)
@@ -292,32 +297,32 @@ def _evaluator_gates(
         out.append(row)
         if decision is not PromptVerdict.PASS:
             verdict = worse(verdict, decision)
-            warnings.append(_evaluator_line(row, decision))
+            warnings.append(_evaluator_note(row, decision))
     return tuple(out), verdict
 
 
-def _evaluator_line(row: EvaluatorRow, decision: PromptVerdict) -> str:
+def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict) -> Note:
+    """A quality check's gate that did not pass: a significant decrease (beyond its margin or within it), or a
+    decrease beyond the margin that is not significant (inconclusive)."""
     assert row.base is not None and row.head is not None and row.delta is not None
     assert row.max_decrease is not None
     p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
-    what = {
-        "must_refuse": "refusal rate on must-refuse rows",
-        "expect": f"expected {row.field} pass rate",
-        "string": f"evaluator {row.name} pass rate",
-        "llm": f"judge {row.name} mean score",
-    }.get(row.kind, row.name)
-    if row.units == "rate":
-        change = f"{what} {row.base:.1%} → {row.head:.1%} ({row.delta * 100:+.1f} pp, adjusted p = {p:.3g})"
-        margin = f"{row.max_decrease * 100:.1f} pp margin"
-    else:
-        change = f"{what} {row.base:.3g} → {row.head:.3g} ({row.delta:+.3g}, adjusted p = {p:.3g})"
-        margin = f"{row.max_decrease:g} margin"
+    said: dict[str, NoteValue] = {
+        "check": row.kind,
+        "field": row.field,
+        "units": row.units,
+        "base": row.base,
+        "head": row.head,
+        "delta": row.delta,
+        "p": p,
+        "max_decrease": row.max_decrease,
+    }
     # as for the rates: the test is against zero, only the estimate is compared with the margin
     if decision is PromptVerdict.FAIL:
-        return f"{change}: significant decrease, estimated beyond the {margin}"
+        return note("check_decrease", row.name, beyond=True, **said)
     if -row.delta > row.max_decrease:
-        return f"inconclusive: {change}: a decrease estimated beyond the {margin} but not significant"
-    return f"{change}: significant decrease, estimated within the {margin}"
+        return note("check_inconclusive", row.name, **said)
+    return note("check_decrease", row.name, beyond=False, **said)
 
 
 def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:
@@ -328,40 +333,41 @@ def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:
     return (not significant, -largest, stratum.label)
 
 
-def _gate_line(name: str, row: RateRow, decision: PromptVerdict, gating: bool) -> str:
+def _gate_note(name: RateOutcome, row: RateRow, decision: PromptVerdict, gating: bool) -> Note:
+    """A gated rate's significant increase: estimated above its margin (`beyond`) or within it."""
     assert (
         row.base is not None
         and row.head is not None
         and row.delta is not None
         and row.max_increase is not None
     )
-    label = name.replace("_", " ")
-    p_text = f"adjusted p = {row.p_adjusted:.3g}" if row.p_adjusted is not None else f"p = {row.p_value:.3g}"
-    change = f"{label} rate {row.base:.1%} → {row.head:.1%} ({row.delta * 100:+.1f} pp, {p_text})"
-    margin = f"{row.max_increase * 100:.1f} pp margin"
-    if decision is PromptVerdict.FAIL or (not gating and row.delta > row.max_increase):
-        # the test is against zero; only the point estimate is compared with the margin (docs/statistics.md)
-        return f"{change}: significant increase, estimated above the {margin}" + (
-            "" if gating else " (not gating)"
-        )
-    return f"{change}: significant increase, estimated within the {margin}" + (
-        "" if gating else " (not gating)"
+    # the test is against zero; only the point estimate is compared with the margin (docs/statistics.md)
+    beyond = decision is PromptVerdict.FAIL or (not gating and row.delta > row.max_increase)
+    return note(
+        "rate_increase",
+        name,
+        base=row.base,
+        head=row.head,
+        delta=row.delta,
+        p_adjusted=row.p_adjusted,
+        p_value=row.p_value,
+        max_increase=row.max_increase,
+        beyond=beyond,
+        gating=gating,
     )
 
 
-def served_warnings(requested: Mapping[str, ModelSpec], served: Mapping[str, Sequence[str]]) -> list[str]:
+def served_warnings(requested: Mapping[Side, ModelSpec], served: Mapping[Side, Sequence[str]]) -> list[Note]:
     """What the provider served against what each side asked for (`requested`: side -> model)."""
     out = []
     for side, spec in requested.items():
         ids = served.get(side, [])
-        model = spec.model.split("?")[0]
+        model = model_name(spec)
         if len(ids) > 1 and spec.provider != "sim":
-            out.append(
-                f"the provider served several models to the {side} side during this run: {', '.join(ids)}"
-            )
+            out.append(note("served_several", side, served=tuple(ids)))
         other = [s for s in ids if not served_model_matches(spec.provider, model, s)]
         if other:
-            out.append(f"requested {model} but the provider served {', '.join(other)} ({side} side)")
+            out.append(note("served_other", side, requested=model, served=tuple(other)))
     return out
 
 
@@ -373,7 +379,7 @@ def served_warnings(requested: Mapping[str, ModelSpec], served: Mapping[str, Seq
 
 def power_lines(
     result: PromptStats, verdict: PromptVerdict, config: Config, n_gated: int
-) -> tuple[PromptStats, list[str]]:
+) -> tuple[PromptStats, list[Note]]:
     """Record the smallest increase each gate catches with 80 % power; warn (once) when a pass rests on too
     little, and call a change above its margin but not significant inconclusive (once), naming the sample
     that would decide it.
@@ -384,8 +390,8 @@ def power_lines(
     """
     rates = dict(result.rates)
     deff = design_effect(result.weighted, [(s.population, s.n_inputs) for s in result.strata])
-    small: list[tuple[str, float, float]] = []
-    unsure: list[tuple[str, RateRow, int | None]] = []
+    small: list[tuple[RateOutcome, float, float]] = []
+    unsure: list[tuple[RateOutcome, RateRow, int | None]] = []
     for name in RATE_OUTCOMES:
         if name not in rates:
             continue
@@ -431,39 +437,25 @@ def power_lines(
             small.append((name, detectable, gate.max_increase))
     warnings = []
     if unsure:
-        what = " and ".join(
-            f"{name.replace('_', ' ')} {row.delta * 100:+.1f} pp" for name, row, _ in unsure if row.delta
-        )
         needs = [n for _, _, n in unsure if n is not None]
-        decide_by = (
-            f"about {max(needs)} inputs × {_samples(result.samples)} would decide it with 80% power"
-            if len(needs) == len(unsure)
-            else "no affordable sample would decide it at this size of change"
-        )
         warnings.append(
-            f"inconclusive: {what} estimated above the margin but not significant with {result.n_inputs} "
-            f"inputs × {_samples(result.samples)}; {decide_by}"
+            note(
+                "rate_inconclusive",
+                changes=tuple((name, row.delta) for name, row, _ in unsure if row.delta),
+                n_inputs=result.n_inputs,
+                samples=result.samples,
+                # the inputs that would decide it with 80% power; None: no affordable sample would
+                inputs_needed=max(needs) if len(needs) == len(unsure) else None,
+            )
         )
     if small:
-        names = ", ".join(name.replace("_", " ") for name, _, _ in small)
-        sizes = list(dict.fromkeys(_detectable_text(d) for _, d, _ in small))
-        size = (
-            "not even a change to 100% would be caught with 80% power"
-            if sizes == ["not reachable"]
-            else "the smallest increase caught with 80% power is "
-            + ", ".join(sizes)
-            + " (more than twice the margin)"
-        )
         warnings.append(
-            f"sample too small for the {names} gate{'s' if len(small) > 1 else ''}: with {result.n_inputs} "
-            f"inputs × {_samples(result.samples)}, {size}"
+            note(
+                "sample_too_small",
+                gates=tuple(name for name, _, _ in small),
+                detectable=tuple(d for _, d, _ in small),
+                n_inputs=result.n_inputs,
+                samples=result.samples,
+            )
         )
     return replace(result, rates=rates), warnings
-
-
-def _samples(k: int) -> str:
-    return f"{k} sample" + ("" if k == 1 else "s")
-
-
-def _detectable_text(value: float) -> str:
-    return "not reachable" if not math.isfinite(value) or value >= 1.0 else f"{value * 100:.1f} pp"

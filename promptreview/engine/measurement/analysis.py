@@ -21,10 +21,9 @@ from promptreview.engine.measurement import text_features as textual
 from promptreview.engine.measurement.distribution import shift_rows
 from promptreview.engine.measurement.examples import examples, failure_details
 from promptreview.engine.measurement.frame import side_inputs, side_positions
-from promptreview.records import RATE_OUTCOMES
+from promptreview.notes import Note, note
 from promptreview.report.document import (
     CallStats,
-    EvaluatorRow,
     Example,
     FlipRow,
     RateRow,
@@ -32,6 +31,7 @@ from promptreview.report.document import (
     StratumRow,
 )
 from promptreview.sources.suites import SuiteSample
+from promptreview.vocabulary import JSON_RATES, Outcome, OutputMode, RateName, Side
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -49,17 +49,16 @@ class PromptStats:
     weighted: bool
     n_inputs: int
     samples: int
-    rates: Mapping[str, RateRow]
+    rates: Mapping[RateName, RateRow]
     flip_rate: FlipRow | None
     distribution_shift: tuple[ShiftRow, ...]
     strata: tuple[StratumRow, ...]
     examples: tuple[Example, ...]
-    failure_details: Mapping[str, Mapping[str, int]]
+    failure_details: Mapping[Outcome, Mapping[str, int]]
     calls: CallStats
-    served: Mapping[str, list[str]]  # side -> served model ids
-    errors: Mapping[str, SideErrors]  # side -> failed calls
-    notes: tuple[str, ...]
-    evaluators: tuple[EvaluatorRow, ...] = ()  # quality checks (engine/quality.py), gated in decide
+    served: Mapping[Side, list[str]]  # served model ids
+    errors: Mapping[Side, SideErrors]  # failed calls
+    notes: tuple[Note, ...]
 
 
 def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> FloatArray | None:
@@ -79,7 +78,7 @@ def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) 
 
 
 def _per_input_rates(
-    side: pd.DataFrame, outcome: str, inputs: pd.Index, *, include_errors: bool = False
+    side: pd.DataFrame, outcome: RateName, inputs: pd.Index, *, include_errors: bool = False
 ) -> tuple[FloatArray, FloatArray]:
     """Per input: the share of its non-error completions with `outcome`, and how many there were (NaN and 0
     for an input without any). `include_errors`: over all its completions instead.
@@ -100,7 +99,7 @@ def _per_input_rates(
 
 
 def _side_rate(
-    side: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool
+    side: pd.DataFrame, outcome: RateName, sample: SuiteSample, weighted: bool
 ) -> tuple[float | None, int, int]:
     """(rate, count, n): the share of non-error completions with `outcome` (errors: share of all completions)."""
     n = len(side) if outcome == "error" else int((side["outcome"] != "error").sum())
@@ -119,7 +118,7 @@ def _side_rate(
 
 
 def _side_interval(
-    side: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool
+    side: pd.DataFrame, outcome: RateName, sample: SuiteSample, weighted: bool
 ) -> tuple[float, float]:
     """Wilson interval of one side's rate with inputs as clusters (K samples of an input are not independent)."""
     inputs, strata_of = side_inputs(side)
@@ -130,7 +129,7 @@ def _side_interval(
 
 
 def _rate_row(
-    base: pd.DataFrame, head: pd.DataFrame, outcome: str, sample: SuiteSample, weighted: bool, seed: int
+    base: pd.DataFrame, head: pd.DataFrame, outcome: RateName, sample: SuiteSample, weighted: bool, seed: int
 ) -> RateRow:
     b_rate, b_count, b_n = _side_rate(base, outcome, sample, weighted) if len(base) else (None, 0, 0)
     h_rate, h_count, h_n = _side_rate(head, outcome, sample, weighted)
@@ -154,7 +153,7 @@ def _paired(
     row: RateRow,
     base: pd.DataFrame,
     head: pd.DataFrame,
-    outcome: str,
+    outcome: RateName,
     sample: SuiteSample,
     weighted: bool,
     seed: int,
@@ -191,12 +190,12 @@ def _paired(
 
 
 def rate_rows(
-    frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int, output_mode: str = "json"
-) -> dict[str, RateRow]:
+    frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int, output_mode: OutputMode = "json"
+) -> dict[RateName, RateRow]:
     base = frame[frame["side"] == "base"]
     head = frame[frame["side"] == "head"]
     if output_mode == "text":  # parse failures and schema violations do not apply: absent, not 0 %
-        rows = {
+        rows: dict[RateName, RateRow] = {
             outcome: _rate_row(base, head, outcome, sample, weighted, seed)
             for outcome in ("refusal", "error")
         }
@@ -207,10 +206,7 @@ def rate_rows(
                 weighted, seed,
             )  # fmt: skip
         return rows
-    return {
-        outcome: _rate_row(base, head, outcome, sample, weighted, seed)
-        for outcome in (*RATE_OUTCOMES, "error")
-    }
+    return {outcome: _rate_row(base, head, outcome, sample, weighted, seed) for outcome in JSON_RATES}
 
 
 @dataclass(frozen=True)
@@ -280,7 +276,7 @@ def stratum_rows(
     sample: SuiteSample,
     answers: FlipInputs | None,
     seed: int,
-    output_mode: str = "json",
+    output_mode: OutputMode = "json",
 ) -> list[StratumRow]:
     rows = []
     by_stratum = dict(iter(frame.groupby("stratum", sort=False)))
@@ -297,6 +293,7 @@ def stratum_rows(
                 rates=rate_rows(part, sample, weighted=False, seed=seed, output_mode=output_mode),
                 flip_rate=flip_row(answers.part(info.label) if answers else None, seed),
                 short=info.short,
+                pooled=info.pooled,
             )
         )
     return rows
@@ -326,8 +323,8 @@ def analyse_prompt(
     samples: int,
     schema: dict[str, Any] | None,
     seed: int,
-    sides: Sequence[str] = ("base", "head"),
-    output_mode: str = "json",
+    sides: Sequence[Side] = ("base", "head"),
+    output_mode: OutputMode = "json",
     variables: frozenset[str] | None = None,
     excluded: frozenset[str] = frozenset(),
 ) -> PromptStats:
@@ -338,19 +335,15 @@ def analyse_prompt(
     """
     weighted = not sample.proportional
     rated = frame[~frame["input_id"].isin(excluded)] if excluded else frame
-    served = {}
-    errors = {}
+    served: dict[Side, list[str]] = {}
+    errors: dict[Side, SideErrors] = {}
     for side in sides:
         part = frame[frame["side"] == side]
         ids = part["served_model"].dropna().unique().tolist()
         if ids:
             served[side] = sorted(str(i) for i in ids)
         errors[side] = SideErrors(int((part["outcome"] == "error").sum()), len(part))
-    notes = (
-        ("overall rates are weighted by each stratum's share of the suite (the sample is not proportional)",)
-        if weighted
-        else ()
-    )
+    notes = (note("weighted"),) if weighted else ()
     answers = flip_inputs(frame, samples)
     return PromptStats(
         weighted=weighted,

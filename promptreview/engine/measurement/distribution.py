@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 
 from promptreview import stats
-from promptreview.report.document import ShiftRow
+from promptreview.report.document import ShiftRow, StatTest
+from promptreview.vocabulary import ShiftKind
 
 OUTPUT_TOKENS_FIELD = "(output tokens)"
 _EMPTY: dict[str, Any] = {}  # stands for an output that is not a JSON object (never written to)
 
 
-def _field_kind(name: str, values: list[Any], schema: dict[str, Any] | None) -> str | None:
+def _field_kind(name: str, values: list[Any], schema: dict[str, Any] | None) -> ShiftKind | None:
     prop = (schema or {}).get("properties", {}).get(name, {}) if isinstance(schema, dict) else {}
     if "enum" in prop or prop.get("type") == "boolean":
         return "categorical"
@@ -60,7 +61,7 @@ def shift_rows(frame: pd.DataFrame, samples: int, schema: dict[str, Any] | None)
                 ShiftRow(
                     field=name,
                     kind="presence",
-                    test="field " + ("appeared" if b_has == 0 else "disappeared"),
+                    test=StatTest("field " + ("appeared" if b_has == 0 else "disappeared")),
                     statistic=None,
                     p_value=None,
                     base={"present": b_has},
@@ -104,7 +105,7 @@ def shift_row(res: stats.ShiftResult) -> ShiftRow:
     return ShiftRow(
         field=res.field,
         kind=res.kind,
-        test=res.test,
+        test=StatTest(res.test_name, res.test_details),
         statistic=res.statistic,
         p_value=res.p_value,
         base=res.base,

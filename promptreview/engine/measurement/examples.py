@@ -8,8 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from promptreview.engine.measurement.outcomes import Reason
 from promptreview.records import RATE_OUTCOMES
 from promptreview.report.document import Example
+from promptreview.vocabulary import JSON_RATES, OUTCOMES, Outcome, one_of
 
 
 def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: int = 5) -> list[Example]:
@@ -20,7 +22,7 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
     side = frame["side"]
     base = frame[side == "base"]
     head = frame[(side == "head") & frame["outcome"].isin(RATE_OUTCOMES)]
-    base_outcome: dict[tuple[str, int], str] = {}
+    base_outcome: dict[tuple[str, int], Outcome] = {}
     base_text: dict[tuple[str, int], Any] = {}
     b_ids, b_samples, b_outcomes, b_texts = (
         base[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome", "text")
@@ -68,28 +70,29 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
                 head_outcome=outcome,
                 input_text=json.dumps(row, ensure_ascii=False)[:500],
                 head_text=h["text"][:500] if isinstance(h["text"], str) else "",
-                detail=h["detail"] if isinstance(h["detail"], str) else None,
+                detail=_detail(h["reason"]),
                 base_text=b_text[:500] if isinstance(b_text, str) else None,
             )
         )
     return out
 
 
-def failure_details(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Why completions failed, per outcome (head side): e.g. how many parse failures were truncations."""
-    out: dict[str, dict[str, int]] = {}
-    head = frame[(frame["side"] == "head") & frame["outcome"].isin((*RATE_OUTCOMES, "error"))]
+def failure_details(frame: pd.DataFrame) -> dict[Outcome, dict[str, int]]:
+    """Why completions failed, per outcome (head side): e.g. how many parse failures were truncations. Each is
+    counted under its reason's `label` (docs/architecture.md lists them)."""
+    out: dict[Outcome, dict[str, int]] = {}
+    head = frame[(frame["side"] == "head") & frame["outcome"].isin(JSON_RATES)]
     for outcome, group in head.groupby("outcome"):
-        reasons = Counter(_reason(d) for d in group["detail"])
-        out[str(outcome)] = dict(reasons.most_common(8))
+        known = one_of(outcome, OUTCOMES)
+        assert known is not None, "the frame holds only the outcomes scoring gave"
+        reasons = Counter(_label(r) for r in group["reason"])
+        out[known] = dict(reasons.most_common(8))
     return out
 
 
-def _reason(detail: str | None) -> str:
-    if not detail:
-        return "unknown"
-    if detail.startswith("truncated"):
-        return "truncated (finish_reason=length)"
-    if detail.startswith("not JSON"):
-        return detail.split(":")[1].split(" at line")[0].strip() if ":" in detail else detail
-    return detail.split(":")[0][:80]
+def _label(reason: object) -> str:
+    return reason.label if isinstance(reason, Reason) else "unknown"  # (a frame cell: None or NaN when ok)
+
+
+def _detail(reason: object) -> str | None:
+    return reason.detail if isinstance(reason, Reason) else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +26,7 @@ COLUMNS = [
     "outcome",
     "output",
     "answer",
-    "detail",
+    "reason",
     "output_tokens",
     "prompt_tokens",
     "cached",
@@ -65,7 +65,7 @@ def build_frame(prompt: str, scored: Sequence[ScoredCall]) -> pd.DataFrame:
         columns["outcome"].append(classification.outcome)
         columns["output"].append(classification.output)
         columns["answer"].append(known[1])
-        columns["detail"].append(classification.detail)
+        columns["reason"].append(classification.reason)
         columns["output_tokens"].append(_tokens(response.usage.completion_tokens) if response else np.nan)
         columns["prompt_tokens"].append(_tokens(response.usage.prompt_tokens) if response else np.nan)
         columns["cached"].append(s.completion.cached)
@@ -73,29 +73,34 @@ def build_frame(prompt: str, scored: Sequence[ScoredCall]) -> pd.DataFrame:
         columns["served_model"].append(response.served_model if response else None)
         columns["text"].append(response.text if response else None)
     columns["prompt"] = [prompt] * len(scored)
-    return pd.DataFrame(columns, columns=COLUMNS)
+    frame: pd.DataFrame = pd.DataFrame(columns, columns=COLUMNS)  # typed by pandas-stubs on 3.11 only
+    return frame
 
 
 # The per-side facts every rate of a prompt needs again (its sorted inputs, their strata, where each
 # completion's input sits): computed once per side frame, not once per outcome and side. Keyed by the frame's
 # identity and holding the frame (so the identity stays its own); a handful of entries, the frames of the
 # prompt being analysed.
-_SIDES: dict[tuple[int, int], tuple[pd.DataFrame, object, Any]] = {}
+T = TypeVar("T")
+_Memo = dict[tuple[int, int], tuple[pd.DataFrame, object, T]]
+_INPUTS: _Memo[tuple[pd.Index, pd.Series]] = {}
+_POSITIONS: _Memo[tuple[npt.NDArray[np.object_], npt.NDArray[np.intp]]] = {}
 
 
-def _memo(side: pd.DataFrame, what: object, make: Callable[[], Any]) -> Any:
+def _memo(memo: _Memo[T], side: pd.DataFrame, what: object, make: Callable[[], T]) -> T:
     key = (id(side), id(what))
-    known = _SIDES.get(key)
+    known = memo.get(key)
     if known is None or known[0] is not side or known[1] is not what:
-        if len(_SIDES) >= 32:
-            _SIDES.clear()
-        known = _SIDES[key] = (side, what, make())
+        if len(memo) >= 32:
+            memo.clear()
+        known = memo[key] = (side, what, make())
     return known[2]
 
 
 def side_inputs(side: pd.DataFrame) -> tuple[pd.Index, pd.Series]:
     """The side's inputs, sorted, and each input's stratum."""
     return _memo(
+        _INPUTS,
         side,
         side_inputs,
         lambda: (
@@ -110,6 +115,7 @@ def side_positions(
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.intp]]:
     """Each completion's outcome and the position of its input in `inputs` (-1: not there)."""
     return _memo(
+        _POSITIONS,
         side,
         inputs,
         lambda: (

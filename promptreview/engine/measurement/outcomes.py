@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import jsonschema
 from jsonschema.protocols import Validator
 
 from promptreview.engine.jobs import PlannedCall, PromptJob
-from promptreview.records import Completion
+from promptreview.records import CallFailure, Completion
 from promptreview.sources.schemas import make_validator
+from promptreview.vocabulary import CallFailureKind, FailureReasonKind, FinishReason, Outcome, Side
 
 # Refusals a model writes as text instead of signalling them. Only checked on text that is not JSON, so a
 # JSON summary that quotes "I can't log in" is never mistaken for a refusal.
@@ -26,14 +27,189 @@ _REFUSAL_TEXT = re.compile(
 _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 
 
+# -- why a completion is not ok: a closed set of reasons, each with its own data ---------------------------
+# Code reads the fields; `detail` is the sentence an example shows, `label` the key it is counted under in the
+# report's `failure_details` (docs/architecture.md). Neither is ever parsed back.
+
+
+@dataclass(frozen=True)
+class EmptyAnswer:
+    """No text at all."""
+
+    finish_reason: str | None  # `length`: max_tokens ran out before any output
+    kind: ClassVar[FailureReasonKind] = "empty"
+
+    @property
+    def detail(self) -> str:
+        if self.finish_reason == "length":
+            return "empty response (finish_reason=length: max_tokens reached before any output)"
+        return "empty response"
+
+    @property
+    def label(self) -> str:
+        return "empty response (finish_reason=length)" if self.finish_reason == "length" else "empty response"
+
+
+@dataclass(frozen=True)
+class InvalidJSON:
+    """Text the strict JSON parser rejects: the decoder's own message and where it stopped."""
+
+    message: str  # json.JSONDecodeError.msg, e.g. "Expecting value"
+    line: int
+    column: int
+    kind: ClassVar[FailureReasonKind] = "invalid_json"
+
+    @property
+    def detail(self) -> str:
+        return f"not JSON: {self.message} at line {self.line} column {self.column}"
+
+    @property
+    def label(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Truncated:
+    """JSON that does not parse because the answer was cut off at max_tokens (finish_reason=length)."""
+
+    parse: InvalidJSON
+    kind: ClassVar[FailureReasonKind] = "truncated"
+
+    @property
+    def detail(self) -> str:
+        return f"truncated: finish_reason=length (max_tokens reached); {self.parse.detail}"
+
+    @property
+    def label(self) -> str:
+        return "truncated (finish_reason=length)"
+
+
+@dataclass(frozen=True)
+class SchemaViolation:
+    """JSON the schema rejects: the path of the failing value (empty: the root) and the validator's message."""
+
+    path: tuple[str | int, ...]
+    message: str
+    kind: ClassVar[FailureReasonKind] = "schema"
+
+    @property
+    def where(self) -> str:
+        return "/".join(str(p) for p in self.path) or "(root)"
+
+    @property
+    def detail(self) -> str:
+        return f"{self.where}: {self.message}"
+
+    @property
+    def label(self) -> str:
+        return self.where[:80]
+
+
+@dataclass(frozen=True)
+class ProviderRefusal:
+    """The provider's own refusal signal (OpenAI `message.refusal`, Anthropic `stop_reason: refusal`)."""
+
+    text: str
+    kind: ClassVar[FailureReasonKind] = "provider_refusal"
+
+    @property
+    def detail(self) -> str:
+        return f"provider refusal: {self.text}"
+
+    @property
+    def label(self) -> str:
+        return "provider refusal"
+
+
+@dataclass(frozen=True)
+class RefusingFinish:
+    """A finish reason that means the model would not answer: `refusal` or `content_filter`."""
+
+    finish_reason: str
+    kind: ClassVar[FailureReasonKind] = "finish_reason"
+
+    @property
+    def detail(self) -> str:
+        return f"finish_reason={self.finish_reason}"
+
+    @property
+    def label(self) -> str:
+        return self.detail
+
+
+@dataclass(frozen=True)
+class TextRefusal:
+    """A refusal the model wrote as text instead of signalling it."""
+
+    kind: ClassVar[FailureReasonKind] = "text_refusal"
+
+    @property
+    def detail(self) -> str:
+        return "refusal in text"
+
+    @property
+    def label(self) -> str:
+        return "refusal in text"
+
+
+# How a failed call is counted: by what failed, never by who said so (a server's name is not a reason)
+_CALL_FAILURE_LABELS: dict[CallFailureKind, str] = {
+    "http_status": "HTTP error",  # with its status when the server sent one: "HTTP 500"
+    "timeout": "timeout",
+    "connection": "connection error",
+    "unreadable_response": "unreadable response",
+    "invalid_response": "invalid response",
+    "invalid_url": "invalid URL",
+    "model_unavailable": "model unavailable",
+}
+
+
+@dataclass(frozen=True)
+class CallFailed:
+    """No answer: the call failed after its retries (`failure`: its last attempt's failure)."""
+
+    failure: CallFailure | None
+    kind: ClassVar[FailureReasonKind] = "call_failed"
+
+    @property
+    def detail(self) -> str:
+        return self.failure.message if self.failure is not None else "no response"
+
+    @property
+    def label(self) -> str:
+        failure = self.failure
+        if failure is None:
+            return "no response"
+        if failure.kind == "http_status" and failure.status is not None:
+            return f"HTTP {failure.status}"
+        return _CALL_FAILURE_LABELS[failure.kind]
+
+
+Reason = (
+    EmptyAnswer
+    | InvalidJSON
+    | Truncated
+    | SchemaViolation
+    | ProviderRefusal
+    | RefusingFinish
+    | TextRefusal
+    | CallFailed
+)
+
+
 @dataclass(frozen=True)
 class Classification:
     """One completion's outcome."""
 
-    outcome: str  # ok | schema_violation | parse_failure | refusal | error
+    outcome: Outcome
     output: Any = None  # the parsed JSON for ok / schema_violation
-    detail: str | None = None  # why: the JSON error, the schema error, the refusal signal
+    reason: Reason | None = None  # why it is not ok (None when it is)
     answer: str | None = None  # text mode: the answer itself (whitespace-normalised), what flips compare
+
+    @property
+    def detail(self) -> str | None:
+        """Why, in a sentence: the JSON error, the schema error, the refusal signal, the call's failure."""
+        return self.reason.detail if self.reason is not None else None
 
 
 @dataclass(frozen=True)
@@ -47,11 +223,11 @@ def _signalled(completion: Completion) -> Classification | None:
     """What the call itself says, in either mode: no answer (an error), or a refusal the provider signalled."""
     response = completion.response
     if response is None:
-        return Classification("error", detail=completion.error or "no response")
+        return Classification("error", reason=CallFailed(completion.error))
     if response.refusal:
-        return Classification("refusal", detail=f"provider refusal: {response.refusal}")
+        return Classification("refusal", reason=ProviderRefusal(response.refusal))
     if response.finish_reason in ("refusal", "content_filter"):
-        return Classification("refusal", detail=f"finish_reason={response.finish_reason}")
+        return Classification("refusal", reason=RefusingFinish(response.finish_reason))
     return None
 
 
@@ -64,7 +240,7 @@ def classify_text(completion: Completion) -> Classification:
     assert completion.response is not None  # a call without an answer was classified just above
     text = completion.response.text or ""
     if _REFUSAL_TEXT.search(text[:300]):
-        return Classification("refusal", detail="refusal in text")
+        return Classification("refusal", reason=TextRefusal())
     return Classification("ok", answer=" ".join(text.split()))
 
 
@@ -72,7 +248,7 @@ def classify(
     completion: Completion,
     validator: Validator | None,
     allow_fenced: bool = False,
-    memo: dict[tuple[str, str | None], Classification] | None = None,
+    memo: dict[tuple[str, FinishReason | None], Classification] | None = None,
 ) -> Classification:
     signalled = _signalled(completion)
     if signalled is not None:
@@ -81,10 +257,7 @@ def classify(
     assert response is not None  # a call without an answer was classified just above
     text = response.text or ""
     if not text.strip():
-        why = "empty response"
-        if response.finish_reason == "length":
-            why += " (finish_reason=length: max_tokens reached before any output)"
-        return Classification("parse_failure", detail=why)
+        return Classification("parse_failure", reason=EmptyAnswer(response.finish_reason))
     candidate = text
     if allow_fenced:
         fenced = _FENCE.match(text)
@@ -101,23 +274,24 @@ def classify(
 
 
 def _classify_text(
-    text: str, candidate: str, finish_reason: str | None, validator: Validator | None
+    text: str, candidate: str, finish_reason: FinishReason | None, validator: Validator | None
 ) -> Classification:
     try:
         value = json.loads(candidate)
     except json.JSONDecodeError as exc:
         if _REFUSAL_TEXT.search(text[:300]):
-            return Classification("refusal", detail="refusal in text")
-        why = f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        if finish_reason == "length":
-            why = f"truncated: finish_reason=length (max_tokens reached); {why}"
-        return Classification("parse_failure", detail=why)
+            return Classification("refusal", reason=TextRefusal())
+        parse = InvalidJSON(exc.msg, exc.lineno, exc.colno)
+        return Classification(
+            "parse_failure", reason=Truncated(parse) if finish_reason == "length" else parse
+        )
     if validator is not None:
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
-            path = "/".join(str(p) for p in error.absolute_path)
             return Classification(
-                "schema_violation", output=value, detail=f"{path or '(root)'}: {error.message}"
+                "schema_violation",
+                output=value,
+                reason=SchemaViolation(tuple(error.absolute_path), error.message),
             )
     return Classification("ok", output=value)
 
@@ -129,8 +303,8 @@ def score_job(job: PromptJob, completions: list[Completion], allow_fenced: bool)
             ScoredCall(call, completion, classify_text(completion))
             for call, completion in zip(job.calls, completions, strict=True)
         ]
-    validators: dict[str, Validator | None] = {}
-    memos: dict[str, dict[tuple[str, str | None], Classification]] = {}
+    validators: dict[Side, Validator | None] = {}
+    memos: dict[Side, dict[tuple[str, FinishReason | None], Classification]] = {}
     for side in job.sides:
         # both sides are judged by one schema (the base's): one validator, and one memo, so an answer both
         # sides gave is validated once

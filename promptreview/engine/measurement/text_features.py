@@ -18,6 +18,7 @@ import pandas as pd
 from promptreview import stats
 from promptreview.engine.measurement.distribution import shift_row
 from promptreview.report.document import ShiftRow
+from promptreview.vocabulary import TextFeature
 
 LANGUAGE_FIELD = "(answer language)"
 LENGTH_FIELD = "(answer length, characters)"
@@ -28,7 +29,7 @@ _BULLETS = re.compile(r"^\s{0,3}(?:[-*+•]|\d+[.)])\s+\S", re.M)
 _CODE = re.compile(r"^\s{0,3}(?:```|~~~)", re.M)
 _LINK = re.compile(r"\[[^\]\n]+\]\([^)\s]+\)|\bhttps?://\S+|\bwww\.\S+\.\S+", re.I)
 
-FEATURES: dict[str, Callable[[str], bool]] = {
+FEATURES: dict[TextFeature, Callable[[str], bool]] = {
     "empty": lambda t: not t.strip(),
     "apology": lambda t: bool(_APOLOGY.search(t[:200])),
     "heading": lambda t: bool(_HEADING.search(t)),
@@ -80,7 +81,7 @@ def language(text: str) -> str:
     return best if hits[best] >= 2 else "und"
 
 
-def feature_frame(frame: pd.DataFrame, feature: str) -> pd.DataFrame:
+def feature_frame(frame: pd.DataFrame, feature: TextFeature) -> pd.DataFrame:
     """`frame` with `outcome` set to `feature` where the answer has it (errors and refusals kept as they are),
     so the feature's rate is computed by the same code, with the same statistics, as an outcome's."""
     test = FEATURES[feature]
@@ -88,7 +89,7 @@ def feature_frame(frame: pd.DataFrame, feature: str) -> pd.DataFrame:
     has = texts.map(test).astype(bool) & ~frame["outcome"].isin(("error",))
     if feature != "empty":
         has &= frame["outcome"] != "refusal"  # a refusal's apology is counted as a refusal
-    out = frame.copy()
+    out: pd.DataFrame = frame.copy()  # pandas-stubs types it only on Python 3.11 (`Self`); mypy checks 3.10
     out["outcome"] = np.where(has, feature, np.where(frame["outcome"] == "error", "error", "ok"))
     return out
 

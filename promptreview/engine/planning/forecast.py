@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
+from dataclasses import dataclass
 from typing import Any
 
 from promptreview import stats
@@ -10,8 +11,9 @@ from promptreview.engine.jobs import PromptJob
 from promptreview.providers import pricing
 from promptreview.providers.base import Provider, sample_batching
 from promptreview.records import RATE_OUTCOMES, Completion, CompletionRequest, sample_group_key
-from promptreview.report.document import Estimate, PromptEstimate, SideEstimate, StratumEstimate
+from promptreview.report.document import CostKey, Estimate, PromptEstimate, SideEstimate, StratumEstimate
 from promptreview.sources.config import Config
+from promptreview.vocabulary import ProviderName, RateOutcome, Side
 
 DEFAULT_OUTPUT_TOKENS = 200  # used when no max_tokens is set; a triage-sized JSON answer
 ASSUMED_BASE_RATE = 0.05  # a plan cannot know the base rate yet
@@ -40,7 +42,7 @@ def before_run(
     jobs: Sequence[PromptJob],
     uncached_keys: Set[str],
     config: Config,
-    providers: Mapping[str, Provider] | None = None,
+    providers: Mapping[ProviderName, Provider] | None = None,
 ) -> Estimate:
     """Calls, estimated tokens and cost (uncached calls only), the fewest requests they take, and the smallest
     detectable increases."""
@@ -50,7 +52,7 @@ def before_run(
     counted: set[str] = set()  # a request both sides (or two prompts) make is made once: counted once
     compared = sum(1 for job in jobs if job.change in ("modified", "renamed"))
     for job in jobs:
-        sides = {}
+        sides: dict[Side, SideEstimate] = {}
         for side in job.sides:
             mine = [c.request for c in job.calls if c.side == side.name]
             todo = []
@@ -62,14 +64,15 @@ def before_run(
             requests += _fewest_requests(todo, providers, config)
             p_tok = sum(_estimate_tokens(r)[0] for r in todo)
             c_tok = sum(_estimate_tokens(r)[1] for r in todo)
-            cost = pricing.estimate_cost(str(side.model), p_tok, c_tok, config.prices)
+            cost = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices)
             if cost is None:
                 total_cost = None
             elif total_cost is not None:
                 total_cost += cost
             sides[side.name] = SideEstimate(str(side.model), len(mine), len(todo), p_tok, c_tok, cost)
         n = len(job.suite_sample.rows)
-        applicable = RATE_OUTCOMES if job.output_mode == "json" else ("refusal",)  # text mode: no parsing
+        # text mode: no parsing
+        applicable: tuple[RateOutcome, ...] = RATE_OUTCOMES if job.output_mode == "json" else ("refusal",)
         gated = [name for name in applicable if config.gates[name].gating]
         deff = design_effect(
             not job.suite_sample.proportional,
@@ -77,7 +80,7 @@ def before_run(
         )
         # the smallest increase each gate catches with 80 % power: significant after Holm over the gated
         # rates AND above its margin
-        detectable: dict[str, float] = {
+        detectable: dict[RateOutcome, float] = {
             name: stats.min_detectable_increase(
                 n,
                 job.samples,
@@ -114,7 +117,7 @@ def before_run(
 
 
 def _fewest_requests(
-    todo: Sequence[CompletionRequest], providers: Mapping[str, Provider] | None, config: Config
+    todo: Sequence[CompletionRequest], providers: Mapping[ProviderName, Provider] | None, config: Config
 ) -> int:
     """Requests for `todo` when every server that may take the samples of one input at once (`n`) does."""
     if config.sample_batching == "off" or providers is None:
@@ -136,9 +139,9 @@ def _fewest_requests(
     return out
 
 
-def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> dict[str, float] | None:
+def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> dict[CostKey, float] | None:
     """Actual cost per side from recorded usage (cached answers cost nothing now, but are priced as if run)."""
-    out: dict[str, float] = {}
+    out: dict[CostKey, float] = {}
     for side in job.sides:
         p_tok = c_tok = cached = 0
         for call, completion in zip(job.calls, completions, strict=True):
@@ -147,7 +150,7 @@ def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> d
                 c_tok += completion.response.usage.completion_tokens or 0
                 cached += completion.response.usage.cached_tokens or 0
         # input tokens a provider served from its prompt cache are billed at its cached rate
-        value = pricing.estimate_cost(str(side.model), p_tok, c_tok, config.prices, cached_tokens=cached)
+        value = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices, cached_tokens=cached)
         if value is None:
             return None
         out[side.name] = value
@@ -156,13 +159,31 @@ def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> d
     return out
 
 
+@dataclass(frozen=True)
+class Spending:
+    """What one prompt's calls cost: USD per side and the change (None: a price is unknown), the HTTP requests
+    sent for them (one request may answer several samples), and the provider's prompt cache (None: no response
+    reported cached tokens; savings None also when a price is unknown)."""
+
+    cost_usd: Mapping[CostKey, float] | None
+    requests: int
+    cached_input_tokens: Mapping[Side, int] | None
+    cache_savings_usd: Mapping[Side, float] | None
+
+
+def spending(job: PromptJob, completions: Sequence[Completion], config: Config) -> Spending:
+    tokens, saved = prompt_cache(job, completions, config)
+    sent = sum(c.requests_made for c in completions)
+    return Spending(cost(job, completions, config), sent, tokens, saved)
+
+
 def prompt_cache(
     job: PromptJob, completions: Sequence[Completion], config: Config
-) -> tuple[dict[str, int] | None, dict[str, float] | None]:
+) -> tuple[dict[Side, int] | None, dict[Side, float] | None]:
     """Per side: input tokens the provider served from its prompt cache (OpenAI
     `usage.prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`) and the USD that saved
     against the full input price. (None, None) when no response reported cached tokens."""
-    tokens: dict[str, int] = {}
+    tokens: dict[Side, int] = {}
     reported = False
     for call, completion in zip(job.calls, completions, strict=True):
         if completion.response is not None and completion.response.usage.cached_tokens is not None:
@@ -171,9 +192,9 @@ def prompt_cache(
     if not reported:
         return None, None
     tokens = {side.name: tokens.get(side.name, 0) for side in job.sides}
-    savings: dict[str, float] = {}
+    savings: dict[Side, float] = {}
     for side in job.sides:
-        price = pricing.lookup_price(str(side.model), config.prices)
+        price = pricing.lookup_price(side.model, config.prices)
         if price is None:
             return tokens, None
         cached_rate = price.input if price.cached_input is None else price.cached_input

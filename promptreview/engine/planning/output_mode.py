@@ -10,7 +10,9 @@ import re
 from collections.abc import Sequence
 
 from promptreview.engine.jobs import Side
+from promptreview.notes import Note, note
 from promptreview.sources.template import PromptTemplate
+from promptreview.vocabulary import ConfiguredOutputMode, OutputMode
 
 # An explicit request for JSON in the prompt's own words: "respond in JSON", "clean, parseable JSON", "a JSON
 # object", ... (a prompt that only mentions JSON in passing, "summarise this JSON document", is not one)
@@ -27,10 +29,10 @@ def asks_for_json(template: PromptTemplate) -> bool:
     return any(_JSON_WORDS.search(source) for _, source in template.messages)
 
 
-def output_mode(configured: str, sides: Sequence[Side]) -> str:
+def output_mode(configured: ConfiguredOutputMode, sides: Sequence[Side]) -> OutputMode:
     """`json` or `text`. `auto`: json when a side has a schema, a JSON response format or an explicit JSON
     instruction, or its file says json; text otherwise. One mode for both sides, so they compare."""
-    if configured in ("json", "text"):
+    if configured != "auto":
         return configured
     if all(side.template.output == "text" and side.schema is None for side in sides):
         return "text"  # the file says so (`responseFormat: text`, Dotprompt `output.format: text`)
@@ -41,15 +43,6 @@ def output_mode(configured: str, sides: Sequence[Side]) -> str:
     return "text"
 
 
-def mode_note(mode: str, configured: str) -> str:
-    if mode == "text":
-        why = (
-            "output: text" if configured == "text" else "no schema, JSON response format or JSON instruction"
-        )
-        return (
-            f"text mode ({why}): parse failures and schema violations do not apply; measured: refusals, "
-            "empty answers, apologies, formatting, language, length, flips"
-        )
-    return "json mode" + (
-        "" if configured == "json" else " (a schema, a JSON response format or a JSON instruction)"
-    )
+def mode_note(mode: OutputMode, configured: ConfiguredOutputMode) -> Note:
+    """The mode, and whether the config set it (`configured`: the entry's `output`) or the prompt decided."""
+    return note("output_mode", mode=mode, configured=configured == mode)

@@ -22,7 +22,8 @@ from promptreview.engine.jobs import (
 )
 from promptreview.engine.planning import policy
 from promptreview.engine.planning.output_mode import mode_note, output_mode
-from promptreview.errors import UsageError
+from promptreview.errors import MissingFile, UsageError
+from promptreview.notes import Note, note
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, Message, ModelSpec
@@ -33,13 +34,15 @@ from promptreview.sources.formats import load_prompts
 from promptreview.sources.schemas import load_schema, make_validator, resolve_refs
 from promptreview.sources.suites import SuiteRow, SuiteSample, load_rows, sample_suite
 from promptreview.sources.template import PromptTemplate, check_template
+from promptreview.vocabulary import ChangeKind, ProviderName
+from promptreview.vocabulary import Side as SideName  # `Side` here is the record of one side
 
 
 @dataclass(frozen=True)
 class Version:
     """One side's version of a prompt file, and the revision its config-named schema is read at."""
 
-    side: str  # base | head
+    side: SideName
     template: PromptTemplate
     rev: str | None  # None: the working tree
 
@@ -52,7 +55,7 @@ class _Planner:
         # the revision that owns the contract: the config's schema files are read there for both sides
         self.contract_rev = contract_rev
         self.root = opts.repo_root
-        self.providers: dict[str, Provider] = {}
+        self.providers: dict[ProviderName, Provider] = {}
         self.samples = opts.samples or config.samples
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
         self.free_paths = False  # read suites from any local path (set for `compare` outside a repository)
@@ -89,11 +92,10 @@ class _Planner:
                     where, [dict(r) for r in template.suite], entry.strata, spec, entry.id_column,
                     self.config.min_per_stratum,
                 )  # fmt: skip
-                note = (
-                    f"suite: the {len(template.suite)} inputs of the prompt file's {template.suite_source}; "
-                    "a small suite catches only large changes (name a suite: in the config for more)"
+                said = note(
+                    "file_suite", template.path, inputs=len(template.suite), source=template.suite_source
                 )
-                return replace(sample, notes=(note, *sample.notes))
+                return replace(sample, notes=(said, *sample.notes))
         path = versions[-1].template.path if versions else "the prompt file"
         raise UsageError(
             f"{path}: no suite: name one (suite: in the config, --suite for compare) or give the prompt file "
@@ -115,7 +117,12 @@ class _Planner:
         return spec
 
     def side(
-        self, name: str, template: PromptTemplate, entry: PromptEntry, rev: str | None, suite: SuiteSample
+        self,
+        name: SideName,
+        template: PromptTemplate,
+        entry: PromptEntry,
+        rev: str | None,
+        suite: SuiteSample,
     ) -> Side:
         check_template(template, suite.columns, suite.path)
         schema: dict[str, Any] | None = None
@@ -154,7 +161,7 @@ class _Planner:
         self,
         index: int,
         path: str,
-        change: str,
+        change: ChangeKind,
         old_path: str | None,
         entry: PromptEntry,
         versions: Sequence[Version],
@@ -167,16 +174,13 @@ class _Planner:
         warnings = [w for v in versions for w in v.template.warnings]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
         if not used and len(suite.rows) > 1:
-            warnings.append(
-                f"the template uses none of the columns of {suite.path} "
-                f"({', '.join(sorted(suite.columns)) or 'none'}): every input sends the same request"
-            )
+            warnings.append(note("unused_columns", suite.path, columns=tuple(sorted(suite.columns))))
         mode = output_mode(entry.output, sides)
         notes.append(mode_note(mode, entry.output))
         if len(sides) == 1:
-            notes.append("a new prompt: no base to compare with; its rates are reported on their own")
+            notes.append(note("new_prompt"))
         elif sides[0].model != sides[1].model:
-            notes.append(f"model changed: base runs on {sides[0].model}, head on {sides[1].model}")
+            notes.append(note("model_changed", base=str(sides[0].model), head=str(sides[1].model)))
         calls = tuple(
             PlannedCall(index, side.name, row.input_id, row.stratum, k, request)
             for side in sides
@@ -251,8 +255,8 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
             old = change.old_path if base is not None and base.path != head.path else None
             jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions))
         for base in bases[len(heads) :]:
-            note = "a prompt removed from a multi-prompt file"
-            listed.append(Listed(base.path, "removed", None, note, config.removal != "allow"))
+            gone = note("removed_from_file")
+            listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
     return planner.plan(jobs, listed)
 
 
@@ -289,13 +293,12 @@ def config_schema(root: Path, contract_rev: str | None, raw: str, rev: str | Non
     if contract_rev is not None and contract_rev != rev:
         try:
             return load_schema(root, contract_rev, raw)
-        except UsageError as exc:
-            if "does not exist" not in str(exc):
-                raise
+        except MissingFile:
+            pass  # the file is new in this pull request: nothing at the base to judge by
     return load_schema(root, rev, raw)
 
 
-def under_contract(sides: tuple[Side, ...]) -> tuple[tuple[Side, ...], list[str]]:
+def under_contract(sides: tuple[Side, ...]) -> tuple[tuple[Side, ...], list[Note]]:
     """Both sides judged by the base side's schema (the head's own goes on the wire); the notes say so."""
     if len(sides) < 2:
         return sides, []
@@ -304,10 +307,7 @@ def under_contract(sides: tuple[Side, ...]) -> tuple[tuple[Side, ...], list[str]
     head_own = head.own_schema if head.own_schema is not None else head.schema
     if head.schema == contract and head_own == contract:
         return sides, []
-    notes = [
-        "the output schema changed in this pull request: both sides are validated against the base "
-        "commit's schema" + ("" if base.schema is not None else " (the base had none: the head's, for both)")
-    ]
+    notes = [note("schema_contract", base_had_one=base.schema is not None)]
     sides = (
         replace(base, schema=contract),
         replace(head, schema=contract, own_schema=head_own),

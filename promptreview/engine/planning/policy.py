@@ -15,14 +15,15 @@ from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import ModelSpec
 from promptreview.sources.config import Config, PromptEntry
+from promptreview.vocabulary import ProviderName
 
 # Providers that serve no dated ids at all: nothing to pin, so their models are reviewed with a note
 # (both sides run in the same job minutes apart) instead of being refused
-UNPINNABLE = ("github",)
+UNPINNABLE: tuple[ProviderName, ...] = ("github",)
 
 
 def check_pinning(
-    models: Iterable[ModelSpec], providers: Mapping[str, Provider], config: Config
+    models: Iterable[ModelSpec], providers: Mapping[ProviderName, Provider], config: Config
 ) -> bool | None:
     """Refuse a floating alias (or an unverifiable model) unless the config allows it. A provider with no
     dated ids at all (`UNPINNABLE`) is never refused, in a review or a `--plan`: its report says so instead.
@@ -66,7 +67,9 @@ def check_budget(needed: int, config: Config) -> None:
         )
 
 
-def check_credentials(provider_names: Iterable[str], providers: Mapping[str, Provider]) -> None:
+def check_credentials(
+    provider_names: Iterable[ProviderName], providers: Mapping[ProviderName, Provider]
+) -> None:
     """A missing key fails before any call (`MissingCredentials`), not after half the review."""
     for name in sorted(set(provider_names)):
         providers[name].require_credentials()
@@ -149,10 +152,10 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
     },
 }
 _INTEGER_PARAMS = ("max_tokens", "max_completion_tokens")
-_MAX_STOP = {"openai": 4, "github": 4, "anthropic": 8191}
+_MAX_STOP: dict[ProviderName, int] = {"openai": 4, "github": 4, "anthropic": 8191}
 
 
-def check_params(params: Mapping[str, Any], provider: str, where: str) -> None:
+def check_params(params: Mapping[str, Any], provider: ProviderName, where: str) -> None:
     """Refuse a parameter no provider would take (`temperature: hot`, `max_tokens: -5`, `.inf`) before any
     call: a `UsageError` naming the parameter and its range."""
     ranges = _RANGES.get(provider, _RANGES["default"])

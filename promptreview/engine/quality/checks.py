@@ -15,11 +15,12 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from promptreview.engine.jobs import PromptJob
 from promptreview.engine.measurement.outcomes import ScoredCall
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.sources.evaluators import (
     COMPLETION_VAR,
@@ -30,12 +31,9 @@ from promptreview.sources.evaluators import (
     fill,
     variables,
 )
+from promptreview.vocabulary import CheckKind, CheckUnits
 
-MUST_REFUSE = "must_refuse"
-NOT_SUPPORTED = (
-    "not supported: a built-in's judge (its model and prompt) is GitHub's and cannot be pinned; "
-    "write it as an llm evaluator with a pinned modelId"
-)
+MUST_REFUSE: Final = "must_refuse"  # the check's kind, and its name
 
 
 @dataclass(frozen=True)
@@ -43,14 +41,14 @@ class Check:
     """One quality check of a prompt, as both sides are checked with it."""
 
     name: str
-    kind: str  # expect | string | llm | must_refuse
+    kind: CheckKind
     field: str | None
     gate: DecreaseGate
-    units: str = "rate"  # rate | score
+    units: CheckUnits = "rate"
     expect: ExpectSpec | None = None
     evaluator: EvaluatorSpec | None = None  # the version both sides are checked with (the base's)
     head_judge: JudgeSpec | None = None  # `--judge`: head's judge, run over base's outputs
-    note: str | None = None
+    note: Note | None = None
 
     @property
     def column(self) -> str:
@@ -66,7 +64,7 @@ class Check:
 class QualityPlan:
     checks: tuple[Check, ...]
     must_refuse: frozenset[str]  # input ids of the sampled must-refuse rows
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]  # how the checks were chosen (evaluators changed, added, skipped, ...)
 
     @property
     def judges(self) -> list[JudgeSpec]:
@@ -74,33 +72,29 @@ class QualityPlan:
         return out + [c.head_judge for c in self.checks if c.head_judge is not None]
 
 
-def _merged(job: PromptJob) -> tuple[list[EvaluatorSpec], list[str], dict[str, EvaluatorSpec]]:
+def _merged(job: PromptJob) -> tuple[list[EvaluatorSpec], list[Note], dict[str, EvaluatorSpec]]:
     """Config evaluators, then the prompt file's: the base's version of each (a pull request cannot change
     the checks it is reviewed by); evaluators new in head run on both sides. Returns the evaluators, notes,
     and head's changed versions by name."""
     entry_evals = list(job.entry.evaluators) if job.entry is not None else []
     base = {e.name: e for e in job.sides[0].template.evaluators} if len(job.sides) > 1 else {}
     head = {e.name: e for e in job.head.template.evaluators}
-    notes, changed = [], {}
+    notes: list[Note] = []
+    changed = {}
     merged = list(entry_evals)
     names = {e.name for e in merged}
     for name, spec in {**head, **base}.items():
         if name in names:
-            notes.append(f"evaluator {name!r} of {spec.origin} has the name of a config evaluator: skipped")
+            notes.append(note("evaluator_skipped", name, origin=spec.origin))
             continue
         if name in base and name in head and _definition(base[name]) != _definition(head[name]):
             changed[name] = head[name]
-            what = "judge" if base[name].llm or head[name].llm else "evaluator"
-            notes.append(
-                f"the {what} {name!r} changed in this pull request: both sides are checked with the base's "
-                "version (review the change on its own with --judge)"
-            )
+            judge = bool(base[name].llm or head[name].llm)
+            notes.append(note("evaluator_changed", name, judge=judge))
         elif name not in base and base:
-            notes.append(f"evaluator {name!r} is new in this pull request: both sides are checked with it")
+            notes.append(note("evaluator_added", name))
         elif name not in head:
-            notes.append(
-                f"evaluator {name!r} was removed in this pull request: the base's checks still apply"
-            )
+            notes.append(note("evaluator_removed", name))
         merged.append(spec)
     return merged, notes, changed
 
@@ -116,19 +110,19 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
     columns = set(sample.columns)
     gates = config.quality_gates
     checks: list[Check] = []
-    notes: list[str] = []
+    notes: list[Note] = []
     must_refuse: frozenset[str] = frozenset()
     if entry is not None and entry.must_refuse is not None:
         refuse = entry.must_refuse
         if refuse.column not in columns:
             raise UsageError(f"must_refuse: column {refuse.column!r} is not a column of {sample.path}")
         must_refuse = frozenset(r.input_id for r in sample.rows if refuse.matches(r.values))
-        note = (
+        unsampled = (
             None
             if must_refuse
-            else f"no sampled row of {sample.path} has {refuse.column} in {', '.join(refuse.values)}"
+            else note("must_refuse_unsampled", sample.path, column=refuse.column, values=tuple(refuse.values))
         )
-        checks.append(Check(MUST_REFUSE, MUST_REFUSE, None, gates.must_refuse, note=note))
+        checks.append(Check(MUST_REFUSE, MUST_REFUSE, None, gates.must_refuse, note=unsampled))
     for expect in entry.expect if entry is not None else ():
         if job.output_mode == "text":  # prose has no fields: the check could only ever fail every answer
             raise UsageError(
@@ -148,7 +142,7 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
     notes += merge_notes
     for spec in evaluators:
         if spec.uses is not None:
-            notes.append(f"evaluator {spec.name!r} uses {spec.uses}: {NOT_SUPPORTED}")
+            notes.append(note("evaluator_unsupported", spec.name, uses=spec.uses))
             continue
         template = spec.string.value if spec.string else spec.llm.prompt if spec.llm else ""
         missing = sorted(variables(template) - columns - {COMPLETION_VAR})
@@ -159,9 +153,10 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
             )
         gate = gates.evaluator(spec.name, spec.max_decrease)
         head_judge = changed[spec.name].llm if judge_review and spec.name in changed else None
+        # (a `uses` evaluator was left out above: what is left is a string check or a judge)
         checks.append(
-            Check(spec.name, spec.kind, None, gate, "score" if spec.llm else "rate", evaluator=spec,
-                  head_judge=head_judge)
+            Check(spec.name, "string" if spec.string else "llm", None, gate, "score" if spec.llm else "rate",
+                  evaluator=spec, head_judge=head_judge)
         )  # fmt: skip
     return QualityPlan(tuple(checks), must_refuse, tuple(notes))
 

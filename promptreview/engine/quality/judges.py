@@ -13,19 +13,21 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from promptreview.engine.jobs import PromptJob, ReviewPlan
 from promptreview.engine.measurement.outcomes import ScoredCall
 from promptreview.engine.planning import policy
-from promptreview.engine.quality.checks import COMPLETION_VAR, QualityPlan, plan_quality
+from promptreview.engine.quality.checks import QualityPlan, plan_quality
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec
+from promptreview.report.document import JudgeInfo
 from promptreview.sources.config import Config
-from promptreview.sources.evaluators import JudgeSpec, fill
+from promptreview.sources.evaluators import COMPLETION_VAR, JudgeSpec, fill
+from promptreview.vocabulary import ProviderName
 
 TEMPERATURE = 0
 GUARD = (
@@ -82,7 +84,7 @@ def judge_models(quality: Mapping[int, QualityPlan]) -> set[ModelSpec]:
 
 def check_quality(
     plan: ReviewPlan, config: Config, env: Mapping[str, str], judge_review: bool = False
-) -> tuple[dict[int, QualityPlan], dict[str, Provider]]:
+) -> tuple[dict[int, QualityPlan], dict[ProviderName, Provider]]:
     """Every prompt's quality checks, validated against its suite, and its judges pinned like any model: all
     before any call. Returns the checks by job and the providers (the plan's, plus the judges')."""
     quality = {job.index: plan_quality(job, config, judge_review) for job in plan.jobs}
@@ -98,15 +100,12 @@ def check_quality(
     return quality, providers
 
 
-def plan_notes(plan: ReviewPlan, quality: Mapping[int, QualityPlan]) -> list[str]:
+def plan_notes(plan: ReviewPlan, quality: Mapping[int, QualityPlan]) -> list[Note]:
     """`--plan`: judge calls depend on the outputs, so only their upper bound is known before the run."""
     calls = sum(len(job.calls) * len(quality[job.index].judges) for job in plan.jobs)
     if not calls:
         return []
-    models = ", ".join(sorted(map(str, judge_models(quality))))
-    return [
-        f"LLM judges ({models}): up to {calls} calls after the prompts' calls (fewer when outputs repeat)"
-    ]
+    return [note("judge_calls_planned", models=tuple(sorted(map(str, judge_models(quality)))), calls=calls)]
 
 
 @dataclass
@@ -170,33 +169,45 @@ def collect(work: JudgeWork, completions: Sequence[Completion]) -> Judged:
     return Judged(scores, {k: sorted(v) for k, v in served.items()}, unanswered)
 
 
-def judge_extras(
-    job: int, plan: QualityPlan, judged: Judged, providers: Mapping[str, Provider]
-) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class JudgeRecord:
+    """What the report says of one LLM check's judge: its record, and a note when it answered as another model."""
+
+    info: JudgeInfo
+    note: Note | None = None
+
+
+def judge_records(
+    job: int, plan: QualityPlan, judged: Judged, providers: Mapping[ProviderName, Provider]
+) -> dict[str, JudgeRecord]:
     """The report's record of each LLM check's judge, by frame column: the judge is a versioned dependency,
     so its spec, pin status and served ids are in the report like the model's."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, JudgeRecord] = {}
     for c, check in enumerate(plan.checks):
         if check.judge is None:
             continue
         model = judge_model(check.judge)
-        record: dict[str, Any] = {
-            "spec": str(model),
-            "served": judged.served.get((job, c), []),
-            "pinned": providers[model.provider].pin_status(model.model) == "pinned",
-            "temperature": TEMPERATURE,
-            "choices": {choice: score for choice, score in check.judge.choices},
-            "origin": check.evaluator.origin if check.evaluator else None,
-            "unanswered": judged.unanswered.get((job, c), 0),
-        }
-        if check.head_judge is not None:
-            record["head_spec"] = str(judge_model(check.head_judge))
-            record["mode"] = "judge review: base's judge on base's outputs vs head's judge on base's outputs"
-        out[check.column] = {"judge": record}
-        other = [s for s in record["served"] if not served_model_matches(model.provider, model.model, s)]
-        if other:  # the judge is a dependency: one that answers as another model is reported like the model's
-            out[check.column]["note"] = (
-                f"judge requested {model.model} but the provider served {', '.join(other)}"
-            )
-
+        served = tuple(judged.served.get((job, c), []))
+        review = check.head_judge is not None
+        info = JudgeInfo(
+            spec=str(model),
+            served=served,
+            pinned=providers[model.provider].pin_status(model.model) == "pinned",
+            temperature=TEMPERATURE,
+            choices={choice: score for choice, score in check.judge.choices},
+            origin=check.evaluator.origin if check.evaluator else None,
+            unanswered=judged.unanswered.get((job, c), 0),
+            head_spec=str(judge_model(check.head_judge)) if check.head_judge is not None else None,
+            mode="judge review: base's judge on base's outputs vs head's judge on base's outputs"
+            if review
+            else None,
+        )
+        other = [s for s in served if not served_model_matches(model.provider, model.model, s)]
+        # the judge is a dependency: one that answers as another model is reported like the model's
+        served_other = (
+            note("judge_served_other", check.name, requested=model.model, served=tuple(other))
+            if other
+            else None
+        )
+        out[check.column] = JudgeRecord(info, served_other)
     return out

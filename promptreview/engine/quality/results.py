@@ -18,6 +18,7 @@ import pandas as pd
 
 from promptreview import stats
 from promptreview.engine.quality.checks import Check, QualityPlan
+from promptreview.engine.quality.judges import JudgeRecord
 from promptreview.report.document import EvaluatorExample, EvaluatorRow
 from promptreview.sources.suites import SuiteSample
 from promptreview.stats.scores import paired_pass_test, paired_score_test
@@ -89,7 +90,7 @@ def _text(value: Any) -> str:
 
 
 def evaluator_row(
-    frame: pd.DataFrame, check: Check, sample: SuiteSample, seed: int, extra: Mapping[str, Any]
+    frame: pd.DataFrame, check: Check, sample: SuiteSample, seed: int, judge: JudgeRecord | None = None
 ) -> EvaluatorRow:
     column = check.column
     weighted = not sample.proportional
@@ -110,9 +111,9 @@ def evaluator_row(
         head_count=int((head.loc[h_valid, column] == 1.0).sum()) if rate else None,
         column=check.expect.column if check.expect else None,
         match=check.expect.match if check.expect else None,
-        note=extra.get("note", check.note),
+        note=judge.note if judge is not None and judge.note is not None else check.note,
         max_decrease=check.gate.max_decrease,
-        **{k: v for k, v in extra.items() if k != "note"},
+        judge=judge.info if judge is not None else None,
     )
     if row.base is None or row.head is None:
         return row
@@ -171,7 +172,7 @@ def evaluator_rows(
     plan: QualityPlan,
     sample: SuiteSample,
     seed: int,
-    extras: Mapping[str, Mapping[str, Any]],
+    judges: Mapping[str, JudgeRecord],
 ) -> tuple[EvaluatorRow, ...]:
-    """One row per check; `extras` by check column (the judge's record, notes)."""
-    return tuple(evaluator_row(frame, c, sample, seed, extras.get(c.column, {})) for c in plan.checks)
+    """One row per check; `judges`: the LLM checks' judge records, by check column."""
+    return tuple(evaluator_row(frame, c, sample, seed, judges.get(c.column)) for c in plan.checks)

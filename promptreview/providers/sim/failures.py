@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema
 
 from promptreview.providers.sim.rules import _INVENTED, JSONSchema
+from promptreview.vocabulary import FinishReason
 
 
 def _is_valid(value: Any, schema: JSONSchema) -> bool:
@@ -54,7 +55,7 @@ def _violate(value: Any, schema: JSONSchema, rng: random.Random) -> Any | None:
     return None
 
 
-def _malformed(value: Any, rng: random.Random) -> tuple[str, str]:
+def _malformed(value: Any, rng: random.Random) -> tuple[str, FinishReason]:
     """A realistic broken rendering of `value`: (text, finish_reason). json.loads fails on every one."""
     compact = json.dumps(value, ensure_ascii=False)
     forms = ["fence", "preamble"]

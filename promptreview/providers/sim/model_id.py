@@ -21,6 +21,12 @@ class SimModel:
     overrides: Mapping[str, float] = field(default_factory=dict)
 
 
+def model_name(model_id: str) -> str:
+    """The name of a sim model id, without its overrides (`triage-v1?refusal=0.2` -> `triage-v1`): what the sim
+    reports as served (`validate_model_id` parses and checks the whole id)."""
+    return model_id.partition("?")[0]
+
+
 def validate_model_id(model_id: str) -> SimModel:
     """Parse a sim model id; raise UsageError (one line) on a bad name or override."""
     name, sep, query = model_id.partition("?")

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from promptreview.notes import Note
 from promptreview.providers.base import PinStatus
 from promptreview.providers.sim import moderation, prose
 from promptreview.providers.sim.answers import _Builder
@@ -26,6 +27,7 @@ from promptreview.providers.sim.rules import (
 )
 from promptreview.providers.sim.wording import Prompt, says
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.vocabulary import FinishReason, ProviderName
 
 
 def _tokens(text: str) -> int:
@@ -104,7 +106,7 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
         value = moderation.lenient(builder.value(schema), schema, said, text)
     else:
         value = {"label": builder.categorical(list(_DEFAULT_LABELS), "$.label"), "summary": builder.summary}
-    finish = "stop"
+    finish: FinishReason = "stop"
     if not json_mode:
         answer = prose.answer(prompt, text, str(value["label"]), rng, wobble)  # docs/sim.md: Prose answers
     elif u < refusal + parse_failure:
@@ -123,12 +125,12 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
 class SimProvider:
     """The Provider protocol over `simulate`."""
 
-    name = "sim"
+    name: ProviderName = "sim"
     key_env_var: str | None = None
 
     def __init__(self) -> None:
         # the report says the numbers are simulated on its own; the sim has nothing of its own to add
-        self.notes: list[str] = []
+        self.notes: list[Note] = []
         self._models: dict[str, SimModel] = {}  # parsed once per model id, not once per call
 
     def require_credentials(self) -> None:

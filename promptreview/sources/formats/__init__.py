@@ -12,54 +12,69 @@ format is told by the file's content as well as its name.
 | plain template | `.txt`, `.md`, `.j2`, `.jinja`, `.jinja2` | `plain` |
 
 A file that matches none of them is refused (exit 2), never taken as a plain template.
+
+This module is the registry: `FORMATS` lists the format modules (each implements `formats.base.PromptFormat`
+and imports only the leaf modules, never this one), and `load_prompts` asks them in order: a format that claims
+the file's name reads it; a data file (`.json`, `.yaml`) goes to the first format that recognises the document;
+a text file to the first that recognises its front matter, else it is a plain template; a file whose name says
+nothing is a prompt only if its content is one of the formats.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from promptreview.errors import UsageError
 from promptreview.sources.formats import dotprompt, github_models, langchain, plain, prompty
 from promptreview.sources.formats import reading as common
+from promptreview.sources.formats.base import PromptFormat
 from promptreview.sources.template import PromptTemplate
+
+# In the order they are asked: LangChain's `_type`/`lc` documents before GitHub Models' `messages`, Prompty's
+# front matter before Dotprompt's (a file both could read is Prompty's, as it always was).
+FORMATS: tuple[PromptFormat, ...] = (langchain, github_models, prompty, dotprompt)
 
 SUPPORTED = (
     "GitHub Models .prompt.yml/.prompt.yaml, chat-message arrays (.json/.yaml), Prompty (.prompty), "
     "Dotprompt (.prompt, .prompt.md), LangChain PromptTemplate/ChatPromptTemplate JSON, "
     "promptfoo multi-prompt .txt, plain templates (.txt, .md, .j2)"
 )
-DATA_SUFFIXES = (".json", ".yaml", ".yml")
-TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".j2", ".jinja", ".jinja2", ".tmpl")
 
 
 def _unsupported(path: str, why: str) -> UsageError:
     return UsageError(f"{path}: {why}; supported prompt formats: {SUPPORTED}")
 
 
+def _claimed(path: str) -> PromptFormat | None:
+    """The format whose suffix the file name ends with (the longest such suffix: `.prompt.yml` over `.yml`)."""
+    lower = path.lower()
+    best: tuple[int, PromptFormat] | None = None
+    for fmt in FORMATS:
+        for suffix in fmt.SUFFIXES:
+            if lower.endswith(suffix) and (best is None or len(suffix) > best[0]):
+                best = (len(suffix), fmt)
+    return best[1] if best else None
+
+
 def _from_document(path: str, doc: Any) -> PromptTemplate | None:
-    if langchain.looks_like(doc):
-        return langchain.read(path, doc)
-    if github_models.looks_like(doc):
-        return github_models.read(path, doc)
-    if common.is_chat_list(doc) or (isinstance(doc, list) and path.lower().endswith(DATA_SUFFIXES)):
-        return github_models.read_chat_list(path, doc)
+    for fmt in FORMATS:
+        found = fmt.read_document(path, doc)
+        if found is not None:
+            return found
     return None
 
 
-def _front_matter_format(path: str, text: str, prefer: str | None) -> PromptTemplate | None:
+def _from_front_matter(path: str, text: str) -> PromptTemplate | None:
     split = common.front_matter(text)
     if split is None:
-        if prefer == "prompty":
-            return prompty.read(path, {}, text)
-        if prefer == "dotprompt":
-            return dotprompt.read(path, {}, text)
         return None
     raw_meta, body = split
     meta = common.safe_yaml(path, raw_meta, "front matter is ")
-    if prefer == "prompty" or (prefer is None and prompty.looks_like(meta, body)):
-        return prompty.read(path, meta, body)
-    if prefer == "dotprompt" or (prefer is None and dotprompt.looks_like(meta, body)):
-        return dotprompt.read(path, meta, body)
+    for fmt in FORMATS:
+        found = fmt.read_front_matter(path, meta, body)
+        if found is not None:
+            return found
     return None
 
 
@@ -68,44 +83,31 @@ def load_prompts(path: str, data: bytes) -> tuple[PromptTemplate, ...]:
     text = common.decode(path, data)
     if not text.strip():
         raise UsageError(f"{path}: the prompt file is empty")
+    claimed = _claimed(path)
+    if claimed is not None:
+        named = claimed.read_named(path, text)
+        if named is not None:
+            return named
     lower = path.lower()
-    if lower.endswith(".prompty"):
-        return (_front_matter_format(path, text, "prompty") or prompty.read(path, {}, text),)
-    if lower.endswith(".prompt"):
-        return (_front_matter_format(path, text, "dotprompt") or dotprompt.read(path, {}, text),)
-    if lower.endswith(".prompt.md") and common.front_matter(text) is not None:
-        return (_front_matter_format(path, text, "dotprompt") or plain.read(path, text),)
-    if lower.endswith(github_models.SUFFIXES):
-        doc = common.safe_yaml(path, text)
-        if not isinstance(doc, dict):
-            raise UsageError(f"{path}: a .prompt.yml file must be a mapping with 'messages'")
-        return (github_models.read(path, doc),)
-    if lower.endswith(DATA_SUFFIXES):
+    if lower.endswith(common.DATA_SUFFIXES):
         doc = common.safe_json(path, text) if lower.endswith(".json") else common.safe_yaml(path, text)
         found = _from_document(path, doc)
         if found is None:
-            if isinstance(doc, dict) and "messages" in doc:
-                return (github_models.read(path, doc),)
             raise _unsupported(path, "not a prompt file (no 'messages', no LangChain prompt template)")
         return (found,)
-    if lower.endswith(TEXT_SUFFIXES):
-        found = _front_matter_format(path, text, None)
-        if found is not None:
-            return (found,)
-        return plain.read_multi(path, text) if lower.endswith(".txt") else (plain.read(path, text),)
+    if lower.endswith(common.TEXT_SUFFIXES):
+        found = _from_front_matter(path, text)
+        return (found,) if found is not None else plain.read_text(path, text)
     return (_by_content(path, text),)
 
 
 def _by_content(path: str, text: str) -> PromptTemplate:
     """A file whose name says nothing: a prompt only if its content is one of the formats."""
-    found = _front_matter_format(path, text, None)
+    found = _from_front_matter(path, text)
     if found is not None:
         return found
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
+    if text.lstrip()[:1] in ("{", "["):
         try:
-            import json
-
             found = _from_document(path, json.loads(text))
         except ValueError:
             found = None

@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.sources.formats import picoschema
 from promptreview.sources.formats import reading as common
 from promptreview.sources.formats.mustache import HANDLEBARS
 from promptreview.sources.template import ROLES, PromptTemplate
+from promptreview.vocabulary import OutputMode, Role, one_of
 
 _MARKERS = re.compile(r"(<<<dotprompt:(?:role:[a-z]+|history))>>>")
 _PARTS = re.compile(r"<<<dotprompt:(?:media:url|section)[^>]*>>>")
@@ -32,7 +34,7 @@ def looks_like(meta: Any, body: str) -> bool:
     return "{{role" in body or "<<<dotprompt:" in body or "{{#" in body
 
 
-def split_roles(text: str) -> Sequence[tuple[str, str]]:
+def split_roles(text: str) -> Sequence[tuple[Role, str]]:
     out: list[list[str]] = [["user", ""]]
     for piece in _MARKERS.split(text):
         if not piece.strip():
@@ -48,14 +50,18 @@ def split_roles(text: str) -> Sequence[tuple[str, str]]:
             continue  # no conversation history in a review: the marker renders to nothing
         else:
             out[-1][1] += _PARTS.sub("", piece)
-    result = [(role, content.strip()) for role, content in out if content.strip()]
-    for role, _ in result:
-        if role not in ROLES:
+    result: list[tuple[Role, str]] = []
+    for role, content in out:
+        if not content.strip():
+            continue
+        known = one_of(role, ROLES)
+        if known is None:
             raise UsageError(f"dotprompt role {role!r} is not one of {', '.join(ROLES)} (or model)")
+        result.append((known, content.strip()))
     return result
 
 
-def _model(path: str, raw: Any) -> tuple[str | None, tuple[str, ...]]:
+def _model(path: str, raw: Any) -> tuple[str | None, tuple[Note, ...]]:
     """`provider/model` in Genkit's spelling; only providers promptreview has become a model hint."""
     if raw is None:
         return None, ()
@@ -66,7 +72,7 @@ def _model(path: str, raw: Any) -> tuple[str | None, tuple[str, ...]]:
         return f"{_PROVIDERS[provider]}:{name}", ()
     if ":" in raw:
         return raw, ()
-    return None, (f"{path}: model {raw!r} has no promptreview provider; the config's model runs it",)
+    return None, (note("foreign_model", path, model=raw),)
 
 
 def read(path: str, meta: Any, body: str) -> PromptTemplate:
@@ -87,14 +93,15 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     fmt = output_spec.get("format")
     if isinstance(raw_schema, str) and raw_schema.split(",")[0].strip() not in picoschema.SCALARS:
         # a schema registered in code (`output: {schema: Recipe}`): the file alone cannot say what it is
-        warnings += (f"{path}: output.schema {raw_schema!r} is defined in code, not in the file: "
-                     "outputs are checked as JSON but not validated",)  # fmt: skip
+        warnings += (note("schema_in_code", path, schema=raw_schema),)
         raw_schema, fmt = None, fmt or "json"
     try:
         schema = picoschema.to_json_schema(raw_schema)
     except ValueError as exc:
         raise UsageError(f"{path}: output.schema: {exc}") from None
-    output = "json" if fmt == "json" or schema is not None else "text" if fmt == "text" else None
+    output: OutputMode | None = (
+        "json" if fmt == "json" or schema is not None else "text" if fmt == "text" else None
+    )
     return PromptTemplate(
         path=path,
         messages=(("body", body),),
@@ -109,3 +116,26 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
         format="dotprompt",
         model_hint=hint,
     )
+
+
+# -- the registry's interface (formats.base.PromptFormat) ---------------------------------------------------
+
+NAME = "dotprompt"
+SUFFIXES: tuple[str, ...] = (".prompt", ".prompt.md")
+
+
+def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+    """`.prompt` is always Dotprompt; `.prompt.md` only with front matter (else it is a Markdown template)."""
+    split = common.front_matter(text)
+    if split is None:
+        return None if path.lower().endswith(".md") else (read(path, {}, text),)
+    raw_meta, body = split
+    return (read(path, common.safe_yaml(path, raw_meta, "front matter is "), body),)
+
+
+def read_document(path: str, doc: Any) -> PromptTemplate | None:
+    return None
+
+
+def read_front_matter(path: str, meta: Any, body: str) -> PromptTemplate | None:
+    return read(path, meta, body) if looks_like(meta, body) else None

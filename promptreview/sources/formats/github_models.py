@@ -14,9 +14,10 @@ from promptreview.errors import UsageError
 from promptreview.sources.evaluators import parse_evaluators
 from promptreview.sources.formats import reading as common
 from promptreview.sources.template import PromptTemplate
+from promptreview.vocabulary import OutputMode
 
 RESPONSE_FORMATS = ("text", "json_object", "json_schema")
-SUFFIXES = (".prompt.yml", ".prompt.yaml")
+SUFFIXES: tuple[str, ...] = (".prompt.yml", ".prompt.yaml")
 
 
 def looks_like(doc: Any) -> bool:
@@ -49,7 +50,7 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
     if fmt == "json_schema" and schema is None:
         raise UsageError(f"{path}: responseFormat is json_schema but there is no jsonSchema")
     params, warnings = common.params(path, doc.get("modelParameters"), "modelParameters")
-    output = None
+    output: OutputMode | None = None
     if fmt in ("json_object", "json_schema") or schema is not None:
         output = "json"
     elif fmt == "text":
@@ -77,3 +78,31 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
 
 def read_chat_list(path: str, doc: Any) -> PromptTemplate:
     return PromptTemplate(path=path, messages=common.chat_messages(path, doc), format="chat")
+
+
+# -- the registry's interface (formats.base.PromptFormat) ---------------------------------------------------
+
+NAME = "github-models"
+
+
+def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+    doc = common.safe_yaml(path, text)
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: a .prompt.yml file must be a mapping with 'messages'")
+    return (read(path, doc),)
+
+
+def read_document(path: str, doc: Any) -> PromptTemplate | None:
+    """A mapping with a `messages` list (gh-models' own `*_prompt.yml`), or a chat-message list. In a file
+    named as data (`.json`, `.yaml`), any list is read as chat messages and any mapping with `messages` as a
+    prompt file, so a malformed one gets this format's own error instead of "not a prompt file"."""
+    data_file = path.lower().endswith(common.DATA_SUFFIXES)
+    if looks_like(doc) or (data_file and isinstance(doc, dict) and "messages" in doc):
+        return read(path, doc)
+    if common.is_chat_list(doc) or (data_file and isinstance(doc, list)):
+        return read_chat_list(path, doc)
+    return None
+
+
+def read_front_matter(path: str, meta: Any, body: str) -> PromptTemplate | None:
+    return None

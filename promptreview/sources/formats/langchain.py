@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.notes import note
 from promptreview.sources import sandbox
 from promptreview.sources.formats.mustache import MUSTACHE
 from promptreview.sources.template import JINJA, Engine, PromptTemplate, TemplateProblem
+from promptreview.vocabulary import Role
 
-_ROLES = {
+_ROLES: dict[str, Role] = {
     "SystemMessagePromptTemplate": "system",
     "HumanMessagePromptTemplate": "user",
     "AIMessagePromptTemplate": "assistant",
@@ -26,7 +28,7 @@ _ROLES = {
     "HumanMessage": "user",
     "AIMessage": "assistant",
 }
-_ROLE_WORDS = {"system": "system", "human": "user", "user": "user", "ai": "assistant", "assistant": "assistant",
+_ROLE_WORDS: dict[str, Role] = {"system": "system", "human": "user", "user": "user", "ai": "assistant", "assistant": "assistant",
                "developer": "developer"}  # fmt: skip
 
 
@@ -92,7 +94,7 @@ def _prompt(path: str, node: Any) -> tuple[str, str, dict[str, Any]]:
     return template, fmt, dict(kwargs.get("partial_variables") or {})
 
 
-def _message(path: str, node: Any, i: int) -> tuple[str, str, str | None, dict[str, Any]] | None:
+def _message(path: str, node: Any, i: int) -> tuple[Role, str, str | None, dict[str, Any]] | None:
     """(role, template, format or None for literal text, partials) of one chat message; None: a placeholder."""
     if isinstance(node, (list, tuple)) and len(node) == 2:  # ("human", "{question}")
         role = _ROLE_WORDS.get(str(node[0]))
@@ -164,11 +166,7 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
     defaults: dict[str, Any] = dict(kwargs.get("partial_variables") or {})
     for *_, partials in kept:
         defaults.update(partials)
-    warnings = (
-        (f"{path}: a MessagesPlaceholder has no messages in a review and is left out",)
-        if len(kept) < len(parsed)
-        else ()
-    )
+    warnings = (note("placeholder_dropped", path),) if len(kept) < len(parsed) else ()
     return PromptTemplate(path=path, messages=tuple(messages), engine=engine, defaults=defaults,
                           warnings=warnings, format=f"langchain ({fmt})")  # fmt: skip
 
@@ -179,3 +177,21 @@ def _literal(text: str, fmt: str) -> str:
     if fmt == "jinja2":
         return "{% raw %}" + text + "{% endraw %}"
     return text.replace("{{", "\\{{")
+
+
+# -- the registry's interface (formats.base.PromptFormat) ---------------------------------------------------
+
+NAME = "langchain"
+SUFFIXES: tuple[str, ...] = ()  # a JSON/YAML file is LangChain's by its content
+
+
+def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+    return None
+
+
+def read_document(path: str, doc: Any) -> PromptTemplate | None:
+    return read(path, doc) if looks_like(doc) else None
+
+
+def read_front_matter(path: str, meta: Any, body: str) -> PromptTemplate | None:
+    return None

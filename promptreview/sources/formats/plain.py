@@ -26,3 +26,8 @@ def read_multi(path: str, text: str) -> tuple[PromptTemplate, ...]:
         PromptTemplate(path=f"{path}#{i}", messages=(("user", part),), format="promptfoo")
         for i, part in enumerate(parts, start=1)
     )
+
+
+def read_text(path: str, text: str) -> tuple[PromptTemplate, ...]:
+    """A text file no front-matter format claimed: one prompt, or a promptfoo `.txt` of several."""
+    return read_multi(path, text) if path.lower().endswith(".txt") else (read(path, text),)

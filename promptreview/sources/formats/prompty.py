@@ -14,15 +14,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note
 from promptreview.sources.formats import mustache
 from promptreview.sources.formats import reading as common
-from promptreview.sources.template import JINJA, PromptTemplate
+from promptreview.sources.template import JINJA, ROLES, PromptTemplate
+from promptreview.vocabulary import Role
 
 _BOUNDARY = re.compile(
     r"^\s*#?\s*(system|user|assistant|developer)"
     r"(\[(?:\w+\s*=\s*(?:\"[^\"]*\"|[^\",\]]*)\s*,?\s*)+\])?\s*:\s*$",
     re.IGNORECASE,
 )
+
+
+_MARKED: dict[str, Role] = {role: role for role in ROLES}  # the roles `_BOUNDARY` finds
 
 
 def looks_like(meta: Any, body: str) -> bool:
@@ -37,16 +42,17 @@ def looks_like(meta: Any, body: str) -> bool:
     return any(_BOUNDARY.match(line) for line in body.splitlines())
 
 
-def split_roles(text: str) -> Sequence[tuple[str, str]]:
+def split_roles(text: str) -> Sequence[tuple[Role, str]]:
     """Rendered text → (role, content) at each role marker line, as prompty's chat parser splits it."""
-    out: list[tuple[str, str]] = []
-    role, lines = "system", list[str]()
+    out: list[tuple[Role, str]] = []
+    role: Role = "system"
+    lines: list[str] = []
     for line in text.splitlines():
         match = _BOUNDARY.match(line.strip())
         if match:
             if lines:
                 out.append((role, "\n".join(lines)))
-            role, lines = match.group(1).lower(), []
+            role, lines = _MARKED[match.group(1).lower()], []
             continue
         lines.append(line)
     if lines:
@@ -73,7 +79,7 @@ def _defaults(path: str, raw: Any) -> dict[str, Any]:
     return out
 
 
-def _model(path: str, raw: Any) -> tuple[str | None, dict[str, Any], tuple[str, ...], Any]:
+def _model(path: str, raw: Any) -> tuple[str | None, dict[str, Any], tuple[Note, ...], Any]:
     """(model hint, parameters, warnings, response_format) from the front matter's `model`."""
     if raw is None:
         return None, {}, (), None
@@ -146,3 +152,25 @@ def _hint(name: str | None) -> str | None:
     if not name:
         return None
     return name if ":" in name else f"openai:{name}"
+
+
+# -- the registry's interface (formats.base.PromptFormat) ---------------------------------------------------
+
+NAME = "prompty"
+SUFFIXES: tuple[str, ...] = (".prompty",)
+
+
+def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+    split = common.front_matter(text)
+    if split is None:
+        return (read(path, {}, text),)
+    raw_meta, body = split
+    return (read(path, common.safe_yaml(path, raw_meta, "front matter is "), body),)
+
+
+def read_document(path: str, doc: Any) -> PromptTemplate | None:
+    return None
+
+
+def read_front_matter(path: str, meta: Any, body: str) -> PromptTemplate | None:
+    return read(path, meta, body) if looks_like(meta, body) else None

@@ -14,7 +14,14 @@ from typing import Any
 import yaml
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.sources.template import ROLES
+from promptreview.vocabulary import Role, one_of
+
+# File names that say "data" (a prompt is found in them by content) and "text" (a template, unless a
+# front-matter format claims it)
+DATA_SUFFIXES = (".json", ".yaml", ".yml")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".j2", ".jinja", ".jinja2", ".tmpl")
 
 # Every spelling a format uses for a model parameter -> the neutral name
 PARAM_NAMES = {
@@ -91,7 +98,7 @@ def model_name(path: str, raw: Any) -> str | None:
     return raw
 
 
-def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[Note, ...]]:
     """Model parameters in the neutral spelling, and a warning per parameter no format defines.
 
     An unknown parameter is a warning, not an error: the reference tools ignore what they do not know.
@@ -101,27 +108,29 @@ def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[str, 
     if not isinstance(raw, Mapping):
         raise UsageError(f"{path}: '{where}' must be a mapping")
     out: dict[str, Any] = {}
-    warnings = []
+    warnings: list[Note] = []
     for key, value in raw.items():
         name = PARAM_NAMES.get(str(key))
         if name is None:
-            warnings.append(f"{path}: {where}.{key} is not a model parameter promptreview knows; ignored")
+            warnings.append(note("unknown_parameter", path, where=where, key=str(key)))
             continue
         if value is not None:
             out[name] = value
     return out, tuple(warnings)
 
 
-def chat_messages(path: str, raw: Any, where: str = "messages") -> tuple[tuple[str, str], ...]:
+def chat_messages(path: str, raw: Any, where: str = "messages") -> tuple[tuple[Role, str], ...]:
     if not isinstance(raw, list) or not raw:
         raise UsageError(f"{path}: '{where}' must be a non-empty list of {{role, content}}")
     out = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or "role" not in item or "content" not in item:
             raise UsageError(f"{path}: {where}[{i}] must have 'role' and 'content'")
-        role, content = item["role"], item["content"]
-        if role not in ROLES:
-            raise UsageError(f"{path}: {where}[{i}].role must be one of {', '.join(ROLES)}, not {role!r}")
+        role, content = one_of(item["role"], ROLES), item["content"]
+        if role is None:
+            raise UsageError(
+                f"{path}: {where}[{i}].role must be one of {', '.join(ROLES)}, not {item['role']!r}"
+            )
         if not isinstance(content, str):
             raise UsageError(f"{path}: {where}[{i}].content must be a string")
         out.append((role, content))

@@ -8,9 +8,13 @@ from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.errors import ProviderError
 from promptreview.providers.base import FatalCallError, RetryableCallError
 from promptreview.providers.retry import RetryPolicy
-from promptreview.records import CompletionRequest, Message, ModelSpec, ProviderResponse
+from promptreview.records import CallFailure, CompletionRequest, Message, ModelSpec, ProviderResponse
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0, jitter=0.0)
+
+
+def http_failure(status: int, message: str | None = None) -> CallFailure:
+    return CallFailure("http_status", message or f"Fake: HTTP {status}", status=status)
 
 
 class ScriptedProvider:
@@ -84,20 +88,20 @@ def test_retry_then_success_and_exhausted_retries_become_errors(tmp_path):
     cache = ResponseCache(tmp_path / "c.sqlite")
     provider = ScriptedProvider(
         {
-            "q0": [RetryableCallError("503", status=503)],
-            "q1": [RetryableCallError("429", status=429, retry_after=0.0)] * 3,
+            "q0": [RetryableCallError(http_failure(503))],
+            "q1": [RetryableCallError(http_failure(429), retry_after=0.0)] * 3,
         }
     )
     out = run_requests(requests(3), {"fake": provider}, cache, RunSettings(retry=FAST))
     assert out[0].response is not None and out[0].attempts == 2
-    assert out[1].response is None and out[1].attempts == 3 and "429" in out[1].error
+    assert out[1].response is None and out[1].attempts == 3 and out[1].error == http_failure(429)
     assert out[2].attempts == 1
     assert cache.count() == 2  # the failed call is not cached, so a re-run tries it again
 
 
 def test_fatal_error_stops_the_run_but_keeps_completed_calls(tmp_path):
     cache = ResponseCache(tmp_path / "c.sqlite")
-    provider = ScriptedProvider({"q5": FatalCallError("invalid API key (401)", status=401)})
+    provider = ScriptedProvider({"q5": FatalCallError(http_failure(401, "invalid API key (401)"))})
     with pytest.raises(ProviderError, match="invalid API key"):
         run_requests(requests(10), {"fake": provider}, cache, RunSettings(concurrency=1, retry=FAST))
     assert cache.count() == 5
@@ -111,14 +115,19 @@ def test_identical_requests_share_one_call():
 
 
 def test_a_provider_that_answers_nothing_stops_the_run_early():
-    provider = ScriptedProvider({f"q{i}": [RetryableCallError("connection refused")] * 3 for i in range(50)})
+    provider = ScriptedProvider(
+        {
+            f"q{i}": [RetryableCallError(CallFailure("connection", "connection refused"))] * 3
+            for i in range(50)
+        }
+    )
     with pytest.raises(ProviderError, match="answered none of the first 5 calls"):
         run_requests(requests(50), {"fake": provider}, None, RunSettings(concurrency=2, retry=FAST))
     assert provider.calls < 50 * 3  # it did not retry every remaining call
 
 
 def test_a_partial_outage_runs_to_the_end_with_errors():
-    failing = {f"q{i}": [RetryableCallError("503")] * 3 for i in range(0, 50, 5)}
+    failing = {f"q{i}": [RetryableCallError(http_failure(503))] * 3 for i in range(0, 50, 5)}
     provider = ScriptedProvider(failing)
     out = run_requests(requests(50), {"fake": provider}, None, RunSettings(concurrency=2, retry=FAST))
     assert sum(c.error is not None for c in out) == 10 and sum(c.response is not None for c in out) == 40
@@ -256,3 +265,22 @@ def test_reviews_opening_an_old_cache_at_once_upgrade_it_once(tmp_path):
             assert pool.map(_open_cache, [str(path)] * 4) == ["ok"] * 4
         names = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM _migrations")}
         assert names == {name for name, _ in cache_module._MIGRATIONS}
+
+
+def test_every_text_of_a_failure_is_scrubbed_before_it_is_recorded_or_raised():
+    from promptreview import secrets
+
+    key = "proxy-secret-0123456789"
+    secrets.remember(key)
+    try:
+        leaky = CallFailure("http_status", f"Fake: HTTP 503: echo {key}", 503, key, f"bad header {key}")
+        provider = ScriptedProvider({"q0": [RetryableCallError(leaky)] * 3})
+        out = run_requests(requests(2), {"fake": provider}, None, RunSettings(retry=FAST))
+        assert out[0].error is not None and out[0].error.status == 503
+        assert key not in repr(out[0].error) and "***" in out[0].error.server_message
+        fatal = ScriptedProvider({"q0": FatalCallError(leaky)})
+        with pytest.raises(ProviderError) as info:
+            run_requests(requests(2), {"fake": fatal}, None, RunSettings(concurrency=1, retry=FAST))
+        assert key not in str(info.value) and "re-run to resume" in str(info.value)
+    finally:
+        secrets.forget_all()

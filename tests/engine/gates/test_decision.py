@@ -15,7 +15,15 @@ import pytest
 from promptreview import stats
 from promptreview.engine.gates.decision import Candidate, decide, power_lines
 from promptreview.engine.measurement.analysis import PromptStats, SideErrors
-from promptreview.report.document import CallStats, EvaluatorRow, FlipRow, RateRow, ShiftRow, StratumRow
+from promptreview.report.document import (
+    CallStats,
+    EvaluatorRow,
+    FlipRow,
+    RateRow,
+    ShiftRow,
+    StatTest,
+    StratumRow,
+)
 from promptreview.sources.config import Config, DecreaseGate, QualityGates, gate_specs
 from promptreview.verdicts import PromptVerdict
 
@@ -42,7 +50,6 @@ def measured(
     flip: FlipRow | None = None,
     shifts: tuple[ShiftRow, ...] = (),
     strata: tuple[StratumRow, ...] = (),
-    evaluators: tuple[EvaluatorRow, ...] = (),
     **rates: RateRow,
 ) -> PromptStats:
     calls = n_inputs * samples
@@ -60,12 +67,11 @@ def measured(
         served={},
         errors={"base": SideErrors(0, calls), "head": SideErrors(failed, calls)},
         notes=(),
-        evaluators=evaluators,
     )
 
 
-def one(stats_: PromptStats, config: Config = CONFIG, change: str = "modified"):
-    (decision,) = decide([Candidate(change, stats_)], config)
+def one(stats_: PromptStats, config: Config = CONFIG, change: str = "modified", evaluators=()):
+    (decision,) = decide([Candidate(change, stats_, tuple(evaluators))], config)
     return decision
 
 
@@ -140,7 +146,8 @@ def test_too_many_failed_calls_is_an_error_with_no_gate_and_no_place_in_the_fami
     broken = measured(failed=601, parse_failure=moved(0.01, 0.09, 0.001))  # 601 of 6000 head calls: over 10 %
     regressed = measured(parse_failure=moved(0.01, 0.09, 0.01))
     first, second = decide([Candidate("modified", broken), Candidate("modified", regressed)], CONFIG)
-    assert first.verdict is PromptVerdict.ERROR and len(first.warnings) == 1
+    assert first.verdict is PromptVerdict.ERROR
+    assert [(w.kind, w.subject, w.data["failed"]) for w in first.warnings] == [("calls_failed", "head", 601)]
     assert all(row.gate is None for row in first.stats.rates.values())
     assert second.stats.rates["parse_failure"].p_adjusted == pytest.approx(0.03)  # only its own 3 tests
     assert second.verdict is PromptVerdict.FAIL
@@ -186,26 +193,26 @@ def check(delta: float, p: float, *, kind: str = "expect", name: str = "category
 
 
 def test_a_quality_check_fails_on_a_significant_decrease_beyond_its_margin():
-    decision = one(measured(evaluators=(check(-0.2, 0.001),)))
-    (row,) = decision.stats.evaluators
+    decision = one(measured(), evaluators=[check(-0.2, 0.001)])
+    (row,) = decision.evaluators
     assert (
         decision.verdict is PromptVerdict.FAIL and row.gate is PromptVerdict.FAIL and row.max_decrease == 0.02
     )
     # a quality check's test joins the rates' Holm family: four tests
     assert row.p_adjusted == pytest.approx(stats.holm([0.001, 0.6, 0.6, 0.6])[0])
 
-    within = one(measured(evaluators=(check(-0.01, 0.001),)))
+    within = one(measured(), evaluators=[check(-0.01, 0.001)])
     assert within.verdict is PromptVerdict.WARN
-    better = one(measured(evaluators=(check(0.05, 0.999),)))
-    assert better.verdict is PromptVerdict.PASS and better.stats.evaluators[0].gate is PromptVerdict.PASS
+    better = one(measured(), evaluators=[check(0.05, 0.999)])
+    assert better.verdict is PromptVerdict.PASS and better.evaluators[0].gate is PromptVerdict.PASS
 
 
 def test_a_quality_checks_own_margin_and_a_gate_that_does_not_gate():
-    own = one(measured(evaluators=(check(-0.2, 0.001, max_decrease=0.5),)))
-    assert own.verdict is PromptVerdict.WARN and own.stats.evaluators[0].max_decrease == 0.5
+    own = one(measured(), evaluators=[check(-0.2, 0.001, max_decrease=0.5)])
+    assert own.verdict is PromptVerdict.WARN and own.evaluators[0].max_decrease == 0.5
     config = replace(CONFIG, quality_gates=QualityGates(expect=DecreaseGate(0.02, gating=False)))
-    warned = one(measured(evaluators=(check(-0.2, 0.001),)), config)
-    assert warned.verdict is PromptVerdict.WARN and warned.stats.evaluators[0].gate is None
+    warned = one(measured(), config, evaluators=[check(-0.2, 0.001)])
+    assert warned.verdict is PromptVerdict.WARN and warned.evaluators[0].gate is None
 
 
 def flips(excess: float, p: float) -> FlipRow:
@@ -222,7 +229,7 @@ def test_answer_flips_warn_by_default_and_fail_when_gating_beyond_the_margin():
 
 
 def test_a_distribution_shift_warns_unless_it_gates():
-    shift = ShiftRow("category", "categorical", "Stuart-Maxwell", 20.0, 0.001, {}, {})
+    shift = ShiftRow("category", "categorical", StatTest("Stuart-Maxwell"), 20.0, 0.001, {}, {})
     assert one(measured(shifts=(shift,))).verdict is PromptVerdict.WARN
     gating = replace(CONFIG, gates=gate_specs({"distribution_shift": {}}))
     assert one(measured(shifts=(shift,)), gating).verdict is PromptVerdict.FAIL
@@ -245,7 +252,9 @@ def test_strata_with_a_significant_change_come_first_then_by_size():
 
 def test_a_pass_on_too_small_a_sample_says_so_once():
     small = one(measured(n_inputs=10, samples=1))
-    assert small.verdict is PromptVerdict.PASS and len(small.warnings) == 1
+    assert small.verdict is PromptVerdict.PASS
+    (line,) = small.warnings
+    assert line.kind == "sample_too_small" and line.data["gates"] == RATES
     detectable = small.stats.rates["parse_failure"].min_detectable
     assert detectable == pytest.approx(
         stats.min_detectable_increase(10, 1, 0.01, alpha=0.05, max_increase=0.02, n_tests=3)
@@ -264,10 +273,12 @@ def test_an_inconclusive_change_names_the_sample_that_would_decide_it_once():
     decision = one(measured(n_inputs=40, samples=1, parse_failure=unsure, refusal=unsure))
     assert decision.verdict is PromptVerdict.WARN
     # one line for both rates; the third gate, which passed, is the one "sample too small" line
-    assert len(decision.warnings) == 2
+    unsure, small = decision.warnings
     need = stats.inputs_to_detect(0.08, 1, 0.01, 0.05, max_increase=0.02, n_tests=3)
-    assert need is not None and need > 40
-    assert sum(str(need) in str(line) for line in decision.warnings) == 1
+    assert unsure.kind == "rate_inconclusive" and need is not None and need > 40
+    assert unsure.data["inputs_needed"] == need
+    assert [name for name, _ in unsure.data["changes"]] == ["parse_failure", "refusal"]
+    assert small.kind == "sample_too_small" and small.data["gates"] == ("schema_violation",)
 
 
 def test_the_family_size_the_detectable_increase_assumes_is_the_nominal_one():

@@ -11,7 +11,7 @@ import pytest
 from promptreview.engine.jobs import PlannedCall
 from promptreview.engine.measurement.analysis import PromptStats, _side_rate, analyse_prompt
 from promptreview.engine.measurement.frame import build_frame
-from promptreview.engine.measurement.outcomes import Classification, ScoredCall
+from promptreview.engine.measurement.outcomes import Classification, InvalidJSON, ScoredCall
 from promptreview.records import Completion, CompletionRequest, ModelSpec, ProviderResponse, Usage
 from promptreview.sources.config import SampleSpec
 from promptreview.sources.suites import sample_suite
@@ -42,7 +42,7 @@ def _scored(input_id: str, stratum: str, k: int, failed: bool) -> ScoredCall:
     text = "{oops" if failed else '{"label": "billing"}'
     completion = Completion(_REQUEST, ProviderResponse(text=text, usage=Usage(5, 3)))
     outcome = (
-        Classification("parse_failure", detail="not JSON")
+        Classification("parse_failure", reason=InvalidJSON("Expecting value", 1, 1))
         if failed
         else Classification("ok", output={"label": "billing"})
     )

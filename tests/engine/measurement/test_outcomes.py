@@ -2,7 +2,14 @@ import pytest
 
 from promptreview.engine.measurement.outcomes import classify, classify_text
 from promptreview.errors import UsageError
-from promptreview.records import Completion, CompletionRequest, Message, ModelSpec, ProviderResponse
+from promptreview.records import (
+    CallFailure,
+    Completion,
+    CompletionRequest,
+    Message,
+    ModelSpec,
+    ProviderResponse,
+)
 from promptreview.sources.schemas import make_validator
 
 SCHEMA = {
@@ -57,7 +64,7 @@ def test_refusals():
 
 
 def test_error_is_its_own_outcome():
-    assert outcome_of(error="gave up after 5 attempts").outcome == "error"
+    assert outcome_of(error=CallFailure("timeout", "gave up after 5 attempts")).outcome == "error"
 
 
 def test_malformed_schema_is_a_usage_error():
@@ -65,10 +72,100 @@ def test_malformed_schema_is_a_usage_error():
         make_validator({"type": "objekt"}, "schema.json")
 
 
+# -- failure reasons: counted by what failed, never by cutting our own sentences apart ------------------------
+
+
+def failure_details_of(*completions: Completion) -> dict[str, dict[str, int]]:
+    """The report's `failure_details` for head-side completions scored against SCHEMA."""
+    from promptreview.engine.jobs import PlannedCall
+    from promptreview.engine.measurement.examples import failure_details
+    from promptreview.engine.measurement.frame import build_frame
+    from promptreview.engine.measurement.outcomes import ScoredCall
+
+    validator = make_validator(SCHEMA, "s")
+    scored = [
+        ScoredCall(PlannedCall(0, "head", f"i{n}", "all", 0, REQUEST), c, classify(c, validator))
+        for n, c in enumerate(completions)
+    ]
+    return failure_details(build_frame("p", scored))
+
+
+def failed(failure: CallFailure) -> Completion:
+    return Completion(REQUEST, None, error=failure)
+
+
+def answered(text: str, finish: str = "stop") -> Completion:
+    return Completion(REQUEST, ProviderResponse(text=text, finish_reason=finish))
+
+
+def test_a_failed_call_is_counted_by_what_failed_not_by_who_said_so():
+    server = "OpenAI-compatible server at http://127.0.0.1:8000/v1"
+    details = failure_details_of(
+        failed(CallFailure("http_status", f"{server}: HTTP 500 server_error: oops", status=500)),
+        failed(CallFailure("http_status", f"{server}: HTTP 500: reworded entirely", status=500)),
+        failed(CallFailure("http_status", "Anthropic: HTTP 529 overloaded_error: busy", status=529)),
+        failed(CallFailure("timeout", f"{server}: timed out (ReadTimeout)")),
+        failed(CallFailure("connection", f"{server}: connection failed (ConnectError: refused)")),
+        failed(
+            CallFailure("invalid_response", f"{server}: HTTP 200 with a body that is not JSON", status=200)
+        ),
+    )
+    assert details == {
+        "error": {"HTTP 500": 2, "HTTP 529": 1, "timeout": 1, "connection error": 1, "invalid response": 1}
+    }
+
+
+def test_the_reason_keys_of_parse_failures_and_schema_violations_are_their_own_data():
+    details = failure_details_of(
+        answered("{oops"),
+        answered('{"category" "other"}'),  # the decoder's message holds a colon: "Expecting ':' delimiter"
+        answered('{"category": "oth', finish="length"),
+        answered(""),
+        answered("", finish="length"),
+        answered('{"category": "other"}'),  # the root: a required property is missing
+        answered('{"category": "nope", "urgent": true}'),
+        answered('{"category": "other", "urgent": true, "a:b": 1}'),  # a property whose name holds a colon
+    )
+    assert details["parse_failure"] == {
+        "Expecting property name enclosed in double quotes": 1,
+        "Expecting ':' delimiter": 1,
+        "truncated (finish_reason=length)": 1,
+        "empty response": 1,
+        "empty response (finish_reason=length)": 1,
+    }
+    assert details["schema_violation"] == {"(root)": 2, "category": 1}
+
+
+def test_refusals_are_counted_by_their_signal():
+    details = failure_details_of(
+        Completion(REQUEST, ProviderResponse(text=None, refusal="I can't: policy")),
+        answered("", finish="content_filter"),
+        answered("I'm sorry, but I can't help with that."),
+    )
+    assert details == {
+        "refusal": {"provider refusal": 1, "finish_reason=content_filter": 1, "refusal in text": 1}
+    }
+
+
+def test_the_example_sentence_is_worded_from_the_reason():
+    expected = "not JSON: Expecting property name enclosed in double quotes at line 1 column 2"
+    assert outcome_of("{oops").detail == expected
+    truncated = outcome_of('{"category": "other",', finish="length").detail
+    assert truncated == (
+        "truncated: finish_reason=length (max_tokens reached); "
+        "not JSON: Expecting property name enclosed in double quotes at line 1 column 22"
+    )
+    failure = CallFailure("http_status", "OpenAI: HTTP 500: oops", status=500)
+    assert outcome_of(error=failure).detail == "OpenAI: HTTP 500: oops"
+    assert outcome_of('{"category": "other"}').detail == "(root): 'urgent' is a required property"
+
+
 def completion(text: str | None, **kw) -> Completion:
     request = CompletionRequest(model=SPEC, messages=(Message("user", "q"),))
     response = None if text is None else ProviderResponse(text=text, **kw)
-    return Completion(request=request, response=response, error=None if response else "boom")
+    return Completion(
+        request=request, response=response, error=None if response else CallFailure("timeout", "boom")
+    )
 
 
 def test_text_mode_never_parses_a_prose_answer():

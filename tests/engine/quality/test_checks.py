@@ -12,9 +12,18 @@ import pytest
 from promptreview.engine.quality.checks import expect_passes, normalise, string_passes
 from promptreview.engine.quality.judges import data_block, judge_request, score_answer
 from promptreview.errors import UsageError
+from promptreview.notes import note
 from promptreview.providers.sim import moderation
 from promptreview.report import html, markdown, text
-from promptreview.report.document import EvaluatorExample, EvaluatorRow, PromptReport, RateRow, Report
+from promptreview.report.document import (
+    EvaluatorExample,
+    EvaluatorRow,
+    JudgeInfo,
+    PromptReport,
+    RateRow,
+    Report,
+)
+from promptreview.report.notes import words
 from promptreview.report.serialize import to_dict
 from promptreview.sources.config import parse_config
 from promptreview.sources.evaluators import ExpectSpec, JudgeSpec, StringCheck, parse_evaluators
@@ -165,8 +174,8 @@ def _report() -> Report:
     )  # fmt: skip
     judge = EvaluatorRow(
         name="helpful", kind="llm", field=None, base=0.8, head=0.7, delta=-0.1, units="score", base_n=10,
-        head_n=10, judge={"spec": "openai:gpt-4o-2024-08-06", "served": ["gpt-4o-2024-08-06"], "pinned": True,
-                          "temperature": 0},
+        head_n=10, judge=JudgeInfo("openai:gpt-4o-2024-08-06", ("gpt-4o-2024-08-06",), pinned=True, temperature=0,
+                                   choices={"yes": 1.0, "no": 0.0}, origin=".github/evals/helpful.yml", unanswered=2),
     )  # fmt: skip
     prompt = PromptReport(
         path="p.prompt.yml", change="modified", verdict=PromptVerdict.FAIL, n_inputs=10, samples=1,
@@ -192,6 +201,11 @@ def test_the_renderers_show_quality_checks_beside_the_rates():
     row = data["prompts"][0]["evaluators"][0]
     assert {k: row[k] for k in ("name", "kind", "field", "base", "head", "gate")} == {
         "name": "category", "kind": "expect", "field": "category", "base": 0.9, "head": 0.6, "gate": "fail"
+    }  # fmt: skip
+    assert "; 2 judge calls failed or named no choice (left out)" in out
+    assert data["prompts"][0]["evaluators"][1]["judge"] == {
+        "spec": "openai:gpt-4o-2024-08-06", "served": ["gpt-4o-2024-08-06"], "pinned": True, "temperature": 0,
+        "choices": {"yes": 1.0, "no": 0.0}, "origin": ".github/evals/helpful.yml", "unanswered": 2,
     }  # fmt: skip
 
 
@@ -259,6 +273,11 @@ def test_a_pull_request_is_checked_with_the_bases_evaluators():
     assert checks["changed"].evaluator.string.value == "strict"  # the base's version on both sides
     assert checks["cfg"].evaluator.string.value == "z"  # the config's, not the prompt file's
     assert plan.must_refuse == frozenset({"r1"})
-    notes = " | ".join(plan.notes)
-    assert "'changed' changed in this pull request" in notes
-    assert "'added' is new" in notes and "'removed' was removed" in notes and "'cfg' of p.prompt.yml" in notes
+    assert set(plan.notes) == {
+        note("evaluator_changed", "changed", judge=False),
+        note("evaluator_added", "added"),
+        note("evaluator_removed", "removed"),
+        note("evaluator_skipped", "cfg", origin="p.prompt.yml"),
+    }
+    said = " | ".join(words(n) for n in plan.notes)
+    assert "the evaluator 'changed' changed in this pull request" in said and "'cfg' of p.prompt.yml" in said

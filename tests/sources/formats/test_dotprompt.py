@@ -3,6 +3,8 @@ tests/sources/formats/test_formats.py.)"""
 
 from __future__ import annotations
 
+from promptreview.notes import note
+from promptreview.report.notes import words
 from promptreview.sources.formats import load_prompt
 
 
@@ -45,7 +47,12 @@ def test_dotprompt_handlebars_roles_config_defaults_and_picoschema():
     t = load_prompt("greet.prompt", DOTPROMPT.encode())
     assert t.format == "dotprompt" and t.engine.name == "handlebars"
     assert dict(t.params) == {"temperature": 0.9, "max_tokens": 50, "top_k": 20, "stop": ["\n\n"]}
-    assert t.model_hint is None and "googleai" in t.warnings[0]
+    assert t.model_hint is None and t.warnings[0] == note(
+        "foreign_model", "greet.prompt", model="googleai/gemini-1.5-flash"
+    )
+    assert words(t.warnings[0]) == (
+        "greet.prompt: model 'googleai/gemini-1.5-flash' has no promptreview provider; the config's model runs it"
+    )
     assert t.schema == {
         "type": "object",
         "properties": {
@@ -80,5 +87,11 @@ def test_dotprompt_schema_defined_in_code_is_a_warning_and_json_mode():
         "r.prompt", b"---\nmodel: openai/gpt-4o\noutput:\n  schema: Recipe\n---\nA recipe for {{food}}."
     )
     assert t.schema is None and t.output == "json" and t.json_object
-    assert t.model_hint == "openai:gpt-4o" and any("Recipe" in w for w in t.warnings)
+    assert t.model_hint == "openai:gpt-4o" and t.warnings == (
+        note("schema_in_code", "r.prompt", schema="Recipe"),
+    )
+    assert words(t.warnings[0]) == (
+        "r.prompt: output.schema 'Recipe' is defined in code, not in the file: outputs are checked as JSON but "
+        "not validated"
+    )
     assert sent(t, food="soup") == [("user", "A recipe for soup.")]

@@ -52,3 +52,55 @@ def test_detection_by_content_without_a_telling_name():
 def test_an_empty_prompt_file_is_refused(path):
     with pytest.raises(UsageError, match="empty"):
         load_prompts(path, b" \n\n")
+
+
+# -- the registry -------------------------------------------------------------------------------------------
+
+
+def test_the_registry_asks_its_formats_and_the_longest_claimed_suffix_wins(monkeypatch):
+    from promptreview.sources import formats
+
+    # `.prompt.yml` is GitHub Models' even though `.yml` is data, and `.prompt.md` with front matter is
+    # Dotprompt's even though `.md` is a plain template
+    assert formats._claimed("a/x.prompt.yml") is formats.github_models
+    assert formats._claimed("a/X.PROMPT.MD") is formats.dotprompt
+    assert formats._claimed("a/x.md") is None
+
+    class Shouting:
+        """A format added to the registry is asked like the others, in its place in the order."""
+
+        NAME = "shouting"
+        SUFFIXES: tuple[str, ...] = (".shout",)
+
+        @staticmethod
+        def read_named(path, text):
+            from promptreview.sources.template import PromptTemplate
+
+            return (PromptTemplate(path=path, messages=(("user", text.upper()),)),)
+
+        @staticmethod
+        def read_document(path, doc):
+            return None
+
+        @staticmethod
+        def read_front_matter(path, meta, body):
+            return None
+
+    monkeypatch.setattr(formats, "FORMATS", (*formats.FORMATS, Shouting))
+    assert load_prompt("p/x.shout", b"hello {{name}}").messages == (("user", "HELLO {{NAME}}"),)
+
+
+def test_no_format_module_imports_the_registry():
+    """The formats import the leaf modules (template, reading, base); only the registry lists them."""
+    import ast
+    from pathlib import Path
+
+    from promptreview.sources import formats
+
+    for path in Path(formats.__file__).parent.glob("*.py"):
+        if path.name == "__init__.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "promptreview.sources.formats":
+                names = {alias.name for alias in node.names}
+                assert names <= {"reading", "base", "mustache", "picoschema"}, (path.name, names)

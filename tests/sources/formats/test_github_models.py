@@ -3,6 +3,8 @@ tests/sources/formats/test_formats.py.)"""
 
 from __future__ import annotations
 
+from promptreview.notes import note
+from promptreview.report.notes import words
 from promptreview.sources.formats import load_prompt
 
 
@@ -46,7 +48,12 @@ def test_github_models_every_parameter_mapped_unknown_one_warned():
         "max_tokens": 100, "max_completion_tokens": 200, "temperature": 0.1, "top_p": 0.9, "stop": ["END"],
         "seed": 3, "frequency_penalty": 0.2, "presence_penalty": -0.1,
     }  # fmt: skip
-    assert len(t.warnings) == 1 and "reasoning" in t.warnings[0]
+    assert t.warnings == (
+        note("unknown_parameter", "summarise_prompt.yml", where="modelParameters", key="reasoning"),
+    )
+    assert words(t.warnings[0]) == (
+        "summarise_prompt.yml: modelParameters.reasoning is not a model parameter promptreview knows; ignored"
+    )
     assert t.json_object and t.output == "json"
     assert t.model is None and t.model_hint == "github:openai/gpt-4.1"
     assert [r["input"] for r in t.suite or ()] == ["first", "second"] and t.suite_source == "testData"

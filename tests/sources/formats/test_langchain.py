@@ -8,6 +8,8 @@ import json
 import pytest
 
 from promptreview.errors import UsageError
+from promptreview.notes import note
+from promptreview.report.notes import words
 from promptreview.sources.formats import load_prompt
 
 
@@ -58,7 +60,10 @@ def test_langchain_serialised_chat_with_partials_literals_and_placeholder():
     )
     t = load_prompt("chat.json", json.dumps(doc).encode())
     assert t.variables() == {"persona", "question"} and dict(t.defaults) == {"persona": "pirate"}
-    assert any("MessagesPlaceholder" in w for w in t.warnings)
+    assert t.warnings == (note("placeholder_dropped", "chat.json"),)
+    assert (
+        words(t.warnings[0]) == "chat.json: a MessagesPlaceholder has no messages in a review and is left out"
+    )
     assert sent(t, question="Where?") == [
         ("system", "You are a pirate."),
         ("user", "Literal {not a var}"),

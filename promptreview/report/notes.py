@@ -1,0 +1,383 @@
+"""The words of every note and warning: one function per `NoteKind`, the only place a note becomes text.
+
+The JSON report's `notes` and `warnings` arrays, the terminal, the Markdown comment and the HTML page all say
+what `words` says. Nothing reads these words back: what a note means to the report (inconclusive, already
+said by another line, the same as another) is decided from its kind and data (`notes.INCONCLUSIVE`,
+`report.wording`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from promptreview.notes import Note, PromptWarning
+from promptreview.vocabulary import NoteKind
+
+NOT_SUPPORTED = (
+    "not supported: a built-in's judge (its model and prompt) is GitHub's and cannot be pinned; "
+    "write it as an llm evaluator with a pinned modelId"
+)
+SEQUENTIAL_REASONS = {
+    "regression": "a regression beyond doubt: a gated rate rose past its margin",
+    "futility": "no gated rate can still rise past its margin",
+    "completed": "ran every input",
+}
+_CHECKS = {  # a quality check's measure by its kind, in a gate's warning
+    "must_refuse": "refusal rate on must-refuse rows",
+    "expect": "expected {field} pass rate",
+    "string": "evaluator {name} pass rate",
+    "llm": "judge {name} mean score",
+}
+
+
+def words(n: Note) -> str:
+    """What `n` says, in the report's words."""
+    return _WORDS[n.kind](n)
+
+
+def warning_words(w: PromptWarning) -> str:
+    """A review-level warning: the prompt's path, then its warning."""
+    return f"{w.path}: {words(w.note)}"
+
+
+def _v(n: Note, key: str) -> Any:
+    """One of the note's values (each kind's function knows what its values are)."""
+    return n.data[key]
+
+
+def _label(name: str | None) -> str:
+    return (name or "").replace("_", " ")
+
+
+def _samples(k: int) -> str:
+    return f"{k} sample" + ("" if k == 1 else "s")
+
+
+def _detectable(value: float) -> str:
+    return "not reachable" if not math.isfinite(value) or value >= 1.0 else f"{value * 100:.1f} pp"
+
+
+# -- sources: the suite, the prompt files, the changes ---------------------------------------------------
+
+
+def _strata_pooled(n: Note) -> str:
+    small = [str(s) for s in _v(n, "strata")]
+    return (
+        f"{len(small)} strata with fewer than {_v(n, 'minimum')} inputs (min_per_stratum) were pooled into "
+        f"'{n.subject}': " + ", ".join(small[:8]) + (", ..." if len(small) > 8 else "")
+    )
+
+
+def _schema_in_code(n: Note) -> str:
+    return (
+        f"{n.subject}: output.schema {_v(n, 'schema')!r} is defined in code, not in the file: outputs are "
+        "checked as JSON but not validated"
+    )
+
+
+# -- planning ------------------------------------------------------------------------------------------
+
+
+def _file_suite(n: Note) -> str:
+    return (
+        f"suite: the {_v(n, 'inputs')} inputs of the prompt file's {_v(n, 'source')}; a small suite catches "
+        "only large changes (name a suite: in the config for more)"
+    )
+
+
+def _schema_contract(n: Note) -> str:
+    return (
+        "the output schema changed in this pull request: both sides are validated against the base commit's "
+        "schema" + ("" if _v(n, "base_had_one") else " (the base had none: the head's, for both)")
+    )
+
+
+def _unused_columns(n: Note) -> str:
+    columns = ", ".join(_v(n, "columns")) or "none"
+    return f"the template uses none of the columns of {n.subject} ({columns}): every input sends the same request"
+
+
+def _output_mode(n: Note) -> str:
+    configured = _v(n, "configured")  # the config's `output` set it, rather than the prompt
+    if _v(n, "mode") == "text":
+        why = "output: text" if configured else "no schema, JSON response format or JSON instruction"
+        return (
+            f"text mode ({why}): parse failures and schema violations do not apply; measured: refusals, "
+            "empty answers, apologies, formatting, language, length, flips"
+        )
+    return "json mode" + ("" if configured else " (a schema, a JSON response format or a JSON instruction)")
+
+
+# -- providers, execution, measurement -----------------------------------------------------------------
+
+
+def _structured_output_rejected(n: Note) -> str:
+    return (
+        f"{_v(n, 'service')} rejected structured output for {n.subject} ({_v(n, 'error')}); "
+        "ran with the prompt's instruction alone"
+    )
+
+
+def _sequential(n: Note) -> str:
+    if _v(n, "stopped"):
+        return (
+            f"sequential: stopped after {_v(n, 'after_inputs')} of {_v(n, 'planned_inputs')} inputs "
+            f"({SEQUENTIAL_REASONS[_v(n, 'reason')]}); {_v(n, 'calls')} of {_v(n, 'planned_calls')} calls"
+        )
+    looks = _v(n, "looks")
+    return (
+        f"sequential: ran all {_v(n, 'planned_inputs')} inputs in {looks + 1} "
+        + ("batch" if looks == 0 else "batches")
+        + " (not settled earlier)"
+    )
+
+
+def _own_schema(n: Note) -> str:
+    return (
+        f"under the head's own schema, {_v(n, 'violations')} of {_v(n, 'answers')} head answers would be "
+        f"schema violations (under the base's schema, which decides: {_v(n, 'contract')})"
+    )
+
+
+def _unpinned(n: Note) -> str:
+    served = _v(n, "served")
+    return "unpinned: both sides ran in the same job minutes apart; the served id was " + (
+        ", ".join(served) if served else "not reported"
+    )
+
+
+# -- quality checks ------------------------------------------------------------------------------------
+
+
+def _evaluator_changed(n: Note) -> str:
+    what = "judge" if _v(n, "judge") else "evaluator"
+    return (
+        f"the {what} {n.subject!r} changed in this pull request: both sides are checked with the base's "
+        "version (review the change on its own with --judge)"
+    )
+
+
+def _judge_calls_planned(n: Note) -> str:
+    return (
+        f"LLM judges ({', '.join(_v(n, 'models'))}): up to {_v(n, 'calls')} calls after the prompts' calls "
+        "(fewer when outputs repeat)"
+    )
+
+
+# -- gates ---------------------------------------------------------------------------------------------
+
+
+def _calls_failed(n: Note) -> str:
+    return (
+        f"{_v(n, 'failed')} of {_v(n, 'total')} {n.subject} calls failed after retries "
+        f"(over max_error_rate {_v(n, 'max_error_rate'):.0%}): no trustworthy verdict"
+    )
+
+
+def _rate_increase(n: Note) -> str:
+    p_adjusted = _v(n, "p_adjusted")
+    p_text = f"adjusted p = {p_adjusted:.3g}" if p_adjusted is not None else f"p = {_v(n, 'p_value'):.3g}"
+    change = (
+        f"{_label(n.subject)} rate {_v(n, 'base'):.1%} → {_v(n, 'head'):.1%} "
+        f"({_v(n, 'delta') * 100:+.1f} pp, {p_text})"
+    )
+    margin = f"{_v(n, 'max_increase') * 100:.1f} pp margin"
+    where = "above" if _v(n, "beyond") else "within"
+    return f"{change}: significant increase, estimated {where} the {margin}" + (
+        "" if _v(n, "gating") else " (not gating)"
+    )
+
+
+def _rate_inconclusive(n: Note) -> str:
+    what = " and ".join(f"{_label(name)} {delta * 100:+.1f} pp" for name, delta in _v(n, "changes"))
+    samples = _samples(_v(n, "samples"))
+    needed = _v(n, "inputs_needed")
+    decide_by = (
+        f"about {needed} inputs × {samples} would decide it with 80% power"
+        if needed is not None
+        else "no affordable sample would decide it at this size of change"
+    )
+    return (
+        f"inconclusive: {what} estimated above the margin but not significant with {_v(n, 'n_inputs')} "
+        f"inputs × {samples}; {decide_by}"
+    )
+
+
+def _sample_too_small(n: Note) -> str:
+    gates = _v(n, "gates")
+    sizes = list(dict.fromkeys(_detectable(d) for d in _v(n, "detectable")))
+    size = (
+        "not even a change to 100% would be caught with 80% power"
+        if sizes == ["not reachable"]
+        else "the smallest increase caught with 80% power is "
+        + ", ".join(sizes)
+        + " (more than twice the margin)"
+    )
+    return (
+        f"sample too small for the {', '.join(_label(g) for g in gates)} gate{'s' if len(gates) > 1 else ''}: "
+        f"with {_v(n, 'n_inputs')} inputs × {_samples(_v(n, 'samples'))}, {size}"
+    )
+
+
+def _flip_disagreement(n: Note) -> str:
+    return (
+        f"base and head answers disagree in {_v(n, 'head_vs_base'):.1%} of base × head sample pairs, against "
+        f"{_v(n, 'noise_floor'):.1%} between base's own samples (adjusted p = {_v(n, 'p_adjusted'):.3g})"
+    )
+
+
+def _answer_features(n: Note) -> str:
+    return "answer features changed: " + ", ".join(
+        f"{_label(name)} {base:.0%} → {head:.0%}" for name, base, head in _v(n, "features")
+    )
+
+
+def _judge_unanswered(n: Note) -> str:
+    return (
+        f"{n.subject}: {_v(n, 'unanswered')} judge calls failed or named none of the choices; those outputs "
+        "are left out of its score" + ("" if _v(n, "gate_applied") else ", so its gate could not be applied")
+    )
+
+
+def _check_change(n: Note) -> tuple[str, str]:
+    """(the change, the margin) of a quality check's gate warning."""
+    what = _CHECKS.get(_v(n, "check"), "{name}").format(field=_v(n, "field"), name=n.subject)
+    base, head, delta, p, margin = (_v(n, k) for k in ("base", "head", "delta", "p", "max_decrease"))
+    if _v(n, "units") == "rate":
+        return (
+            f"{what} {base:.1%} → {head:.1%} ({delta * 100:+.1f} pp, adjusted p = {p:.3g})",
+            f"{margin * 100:.1f} pp margin",
+        )
+    return f"{what} {base:.3g} → {head:.3g} ({delta:+.3g}, adjusted p = {p:.3g})", f"{margin:g} margin"
+
+
+def _check_decrease(n: Note) -> str:
+    change, margin = _check_change(n)
+    where = "beyond" if _v(n, "beyond") else "within"
+    return f"{change}: significant decrease, estimated {where} the {margin}"
+
+
+def _check_inconclusive(n: Note) -> str:
+    change, margin = _check_change(n)
+    return f"inconclusive: {change}: a decrease estimated beyond the {margin} but not significant"
+
+
+def _ceiling_how(n: Note) -> str:
+    bound = _v(n, "lower_bound") if "lower_bound" in n.data else None
+    if bound is None:
+        return f"sample too small for an interval ({_v(n, 'n_inputs')} inputs): the point estimate decides"
+    return f"95% lower bound {bound:.1%}"
+
+
+def _ceiling_exceeded(n: Note) -> str:
+    return (
+        f"new prompt: {_label(n.subject)} rate {_v(n, 'head'):.1%} ({_ceiling_how(n)}) is above the ceiling "
+        f"max_rate {_v(n, 'max_rate'):.1%}"
+    )
+
+
+def _ceiling_point_estimate(n: Note) -> str:
+    return (
+        f"new prompt: {_label(n.subject)} rate {_v(n, 'head'):.1%} within max_rate {_v(n, 'max_rate'):.1%} "
+        f"({_ceiling_how(n)})"
+    )
+
+
+_WORDS: dict[NoteKind, Callable[[Note], str]] = {
+    # sources
+    "suite_numbered_rows": lambda n: (
+        f"{n.subject} has no id column: inputs are named by row number (row1, row2, ...)"
+    ),
+    "strata_pooled": _strata_pooled,
+    "stratum_short": lambda n: (
+        f"stratum {n.subject} has {_v(n, 'rows')} rows, fewer than its quota of {_v(n, 'quota')}: "
+        "all were taken"
+    ),
+    "neyman_proportional": lambda n: (
+        "neyman allocation needs per-stratum variances that are not known before the run; "
+        "proportional allocation was used"
+    ),
+    "unknown_parameter": lambda n: (
+        f"{n.subject}: {_v(n, 'where')}.{_v(n, 'key')} is not a model parameter promptreview knows; ignored"
+    ),
+    "foreign_model": lambda n: (
+        f"{n.subject}: model {_v(n, 'model')!r} has no promptreview provider; the config's model runs it"
+    ),
+    "schema_in_code": _schema_in_code,
+    "placeholder_dropped": lambda n: (
+        f"{n.subject}: a MessagesPlaceholder has no messages in a review and is left out"
+    ),
+    "prompt_removed": lambda n: "the prompt file was removed; nothing to run",
+    "renamed_unchanged": lambda n: "renamed without a change to its content; nothing to run",
+    "content_unchanged": lambda n: "content unchanged; nothing to run",
+    # planning
+    "file_suite": _file_suite,
+    "schema_contract": _schema_contract,
+    "unused_columns": _unused_columns,
+    "output_mode": _output_mode,
+    "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",
+    "model_changed": lambda n: f"model changed: base runs on {_v(n, 'base')}, head on {_v(n, 'head')}",
+    "removed_from_file": lambda n: "a prompt removed from a multi-prompt file",
+    # providers
+    "structured_output_rejected": _structured_output_rejected,
+    # execution and measurement
+    "sequential": _sequential,
+    "weighted": lambda n: (
+        "overall rates are weighted by each stratum's share of the suite (the sample is not proportional)"
+    ),
+    "own_schema": _own_schema,
+    "unpinned": _unpinned,
+    # quality checks
+    "evaluator_skipped": lambda n: (
+        f"evaluator {n.subject!r} of {_v(n, 'origin')} has the name of a config evaluator: skipped"
+    ),
+    "evaluator_changed": _evaluator_changed,
+    "evaluator_added": lambda n: (
+        f"evaluator {n.subject!r} is new in this pull request: both sides are checked with it"
+    ),
+    "evaluator_removed": lambda n: (
+        f"evaluator {n.subject!r} was removed in this pull request: the base's checks still apply"
+    ),
+    "evaluator_unsupported": lambda n: f"evaluator {n.subject!r} uses {_v(n, 'uses')}: {NOT_SUPPORTED}",
+    "must_refuse_unsampled": lambda n: (
+        f"no sampled row of {n.subject} has {_v(n, 'column')} in {', '.join(_v(n, 'values'))}"
+    ),
+    "judge_calls_planned": _judge_calls_planned,
+    "judge_served_other": lambda n: (
+        f"judge requested {_v(n, 'requested')} but the provider served {', '.join(_v(n, 'served'))}"
+    ),
+    # gates
+    "calls_failed": _calls_failed,
+    "rate_increase": _rate_increase,
+    "rate_inconclusive": _rate_inconclusive,
+    "sample_too_small": _sample_too_small,
+    "flip_disagreement": _flip_disagreement,
+    "answer_features": _answer_features,
+    "distribution_shift": lambda n: (
+        "output distribution shifted: " + ", ".join(f"{field} ({test})" for field, test in _v(n, "fields"))
+    ),
+    "judge_unanswered": _judge_unanswered,
+    "check_decrease": _check_decrease,
+    "check_inconclusive": _check_inconclusive,
+    "ceiling_exceeded": _ceiling_exceeded,
+    "ceiling_point_estimate": _ceiling_point_estimate,
+    "served_several": lambda n: (
+        f"the provider served several models to the {n.subject} side during this run: "
+        + ", ".join(_v(n, "served"))
+    ),
+    "served_other": lambda n: (
+        f"requested {_v(n, 'requested')} but the provider served {', '.join(_v(n, 'served'))} "
+        f"({n.subject} side)"
+    ),
+    # the review as a whole
+    "simulated": lambda n: (
+        "simulated model: the numbers come from promptreview's embedded `sim` model, not a real LLM"
+    ),
+    "nothing_to_review": lambda n: "nothing to review: no prompt file covered by the config changed",
+    "leaves_review": lambda n: (
+        "this prompt leaves the review (removed, or moved out of the config's globs): it needs the accept "
+        "label (or removal: allow in the base config)"
+    ),
+}

@@ -1,0 +1,30 @@
+"""What the registry asks of a prompt format: each format module implements `PromptFormat` with module-level
+names (as pre-commit's languages implement its `Language`), imports only the leaf modules (`sources.template`,
+`formats.reading`) and never the registry; `sources.formats` alone lists the formats and dispatches."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from promptreview.sources.template import PromptTemplate
+
+
+class PromptFormat(Protocol):
+    NAME: str
+    """The format's name, as docs/formats.md lists it."""
+
+    SUFFIXES: tuple[str, ...]
+    """File names the format claims by their name alone (lower case); the longest match among formats wins."""
+
+    def read_named(self, path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+        """A file whose name the format claims; None when it is not the format's after all (then it is read
+        like any other file with its suffix)."""
+        ...
+
+    def read_document(self, path: str, doc: Any) -> PromptTemplate | None:
+        """A parsed JSON or YAML document, when it is this format's (None: another format's, or none)."""
+        ...
+
+    def read_front_matter(self, path: str, meta: Any, body: str) -> PromptTemplate | None:
+        """A text file with front matter, when the front matter and body are this format's."""
+        ...

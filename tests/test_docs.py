@@ -1,0 +1,201 @@
+"""The documentation says what the code does: every module and name it points to exists, the configuration
+reference shows every key the config schema has, the JSON report's example speaks the report schema's words,
+and the README stays a first read that links to the rest."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from tests.reports import REPORT_SCHEMA
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = [README, ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+SHARED = ("records", "vocabulary", "verdicts", "exitcodes", "errors", "secrets")
+FOLDERS = ("engine", "report", "sources", "stats", "providers", "cli", "github")
+FILE_SUFFIXES = ("md", "py", "json", "jsonl", "yml", "yaml", "txt", "html", "csv", "sqlite")
+
+
+def code_spans(text: str) -> list[str]:
+    return re.findall(r"`([^`\n]+)`", text)
+
+
+def repository_paths() -> list[str]:
+    skip = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+    return [
+        p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*") if not skip & set(p.relative_to(ROOT).parts)
+    ]
+
+
+def missing_paths(spans: list[str], paths: list[str]) -> list[str]:
+    """Code spans naming a file of ours (`engine/measurement/frame.py`, `promptreview/...`) that is not there.
+    A bare file name (`app.py`) is an example, not a pointer; `promptreview/accept` is a label."""
+    missing = []
+    for span in spans:
+        ours = re.fullmatch(r"promptreview/[\w./-]*", span) and (
+            span.endswith("/") or "." in span.split("/")[-1]
+        )
+        if ours or re.fullmatch(r"[\w.-]+(/[\w.-]+)+\.py", span):
+            name = span.rstrip("/")
+            if not [p for p in paths if p == name or p.endswith("/" + name)]:
+                missing.append(span)
+    return missing
+
+
+def missing_names(spans: list[str]) -> list[str]:
+    """Code spans naming a module or an object of the package by its dotted name (`engine.jobs.ReviewOptions`,
+    `stats.holm`, `promptreview.providers.pricing.PRICES_AS_OF`) that does not resolve."""
+    first = "|".join(SHARED + FOLDERS)
+    missing = []
+    for span in spans:
+        match = re.fullmatch(rf"(?:promptreview\.)?((?:{first})(?:\.\w+)+)", span)
+        if not match or span.rsplit(".", 1)[-1] in FILE_SUFFIXES:
+            continue
+        parts = match.group(1).split(".")
+        try:
+            obj: Any = importlib.import_module(f"promptreview.{parts[0]}")
+            for i, part in enumerate(parts[1:], start=1):
+                if hasattr(obj, part):
+                    obj = getattr(obj, part)
+                else:
+                    obj = importlib.import_module("promptreview." + ".".join(parts[: i + 1]))
+        except ImportError:
+            missing.append(span)
+    return missing
+
+
+def test_every_file_and_name_a_doc_points_to_exists():
+    paths = repository_paths()
+    for doc in DOCS:
+        spans = code_spans(doc.read_text("utf-8"))
+        assert missing_paths(spans, paths) == [], doc.name
+        assert missing_names(spans) == [], doc.name
+
+
+def test_the_pointer_check_catches_a_moved_module():
+    paths = ["promptreview/engine/measurement/frame.py", "promptreview/providers/sim/rules.py"]
+    spans = ["engine/measurement/frame.py", "sim/rules.py", "engine/frame.py", "app.py", "promptreview/gone/"]
+    spans.append("promptreview/accept")
+    assert missing_paths(spans, paths) == ["engine/frame.py", "promptreview/gone/"]
+    names = ["engine.jobs.ReviewOptions", "stats.holm", "report.model.Report", "stats._common.x", "report.md"]
+    assert missing_names(names) == ["report.model.Report", "stats._common.x"]
+
+
+# --- the configuration reference ------------------------------------------------------------------------
+
+CONFIG_SCHEMA = json.loads((ROOT / "promptreview" / "sources" / "config.schema.json").read_text("utf-8"))
+
+
+def documented_config() -> dict[str, Any]:
+    text = (ROOT / "docs" / "configuration.md").read_text("utf-8")
+    block = text.split("## `promptreview.yml`", 1)[1].split("```yaml\n", 1)[1].split("```\n", 1)[0]
+    loaded: dict[str, Any] = yaml.safe_load(block)
+    return loaded
+
+
+def test_the_configuration_reference_is_a_valid_config():
+    jsonschema.Draft202012Validator(CONFIG_SCHEMA).validate(documented_config())
+
+
+def test_the_configuration_reference_shows_every_key():
+    config = documented_config()
+    assert set(config) == set(CONFIG_SCHEMA["properties"])
+    entry = CONFIG_SCHEMA["properties"]["prompts"]["items"]["properties"]
+    assert set(config["prompts"][0]) == set(entry)
+    assert set(config["gates"]) == set(CONFIG_SCHEMA["properties"]["gates"]["properties"])
+
+
+# --- the JSON report ------------------------------------------------------------------------------------
+
+
+def schema_enums(schema: Any) -> dict[str, list[set[str]]]:
+    """Each property name of the report schema -> the sets of words it may hold (one per place it occurs)."""
+    found: dict[str, list[set[str]]] = {}
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for name, sub in node.get("properties", {}).items():
+                if isinstance(sub, dict) and "enum" in sub:
+                    found.setdefault(name, []).append({v for v in sub["enum"] if v is not None})
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return found
+
+
+def alternatives(document: Any, key: str = "") -> list[tuple[str, set[str]]]:
+    """(key, words) for every value written `a|b|c` in a documented example."""
+    if isinstance(document, dict):
+        return [pair for k, v in document.items() for pair in alternatives(v, k)]
+    if isinstance(document, list):
+        return [pair for v in document for pair in alternatives(v, key)]
+    if isinstance(document, str) and "|" in document:
+        return [(key, set(document.split("|")))]
+    return []
+
+
+def keys(document: Any) -> set[str]:
+    if isinstance(document, dict):
+        return set(document) | {k for v in document.values() for k in keys(v)}
+    if isinstance(document, list):
+        return {k for v in document for k in keys(v)}
+    return set()
+
+
+def documented_report() -> Any:
+    text = (ROOT / "docs" / "report.md").read_text("utf-8")
+    return json.loads(text.split("## The JSON report", 1)[1].split("```json\n", 1)[1].split("```", 1)[0])
+
+
+def test_the_report_example_lists_the_schema_s_words():
+    """`"kind": "categorical|numeric|length"` once missed `presence`: every `a|b` list is a whole enum."""
+    enums = schema_enums(REPORT_SCHEMA)
+    listed = alternatives(documented_report())
+    assert {key for key, _ in listed} >= {"verdict", "change", "kind", "output_mode"}
+    for key, words in listed:
+        assert words in enums.get(key, []), (key, sorted(words), enums.get(key))
+
+
+def test_the_report_example_names_only_keys_the_report_has():
+    source = (ROOT / "promptreview" / "report" / "serialize.py").read_text("utf-8")
+    written = set(re.findall(r'"(\w+)"', source)) | set(re.findall(r'"(\w+)"', json.dumps(REPORT_SCHEMA)))
+    example = documented_report()
+    assert keys(example) - {"channel"} <= written  # `channel`: a suite column, the example's stratum
+
+
+def test_the_enum_check_catches_a_list_that_misses_a_word():
+    enums = schema_enums(REPORT_SCHEMA)
+    (key, words), *_ = alternatives({"kind": "categorical|numeric|length"})
+    assert words not in enums[key]
+
+
+# --- the completion DataFrame and the README ------------------------------------------------------------
+
+
+def test_the_architecture_page_documents_every_frame_column():
+    from promptreview.engine.measurement.frame import COLUMNS
+
+    page = (ROOT / "docs" / "architecture.md").read_text("utf-8")
+    table = page.split("## The completion DataFrame", 1)[1].split("\n\n", 2)[1]
+    documented = [name for line in table.splitlines()[2:] for name in code_spans(line.split("|")[1])]
+    assert sorted(documented) == sorted(COLUMNS)
+
+
+def test_the_readme_is_a_first_read_that_links_to_the_rest():
+    text = README.read_text("utf-8")
+    assert len(text.splitlines()) <= 150
+    for target in ("docs/configuration.md", "docs/report.md", "docs/statistics.md", "benchmarks/README.md"):
+        assert f"]({target}" in text, target
+    for command in ("pip install . && promptreview demo", "scripts/demo", "scripts/test", ".ci/run"):
+        assert command in text, command
