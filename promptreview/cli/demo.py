@@ -3,8 +3,8 @@
 The packaged sample suite (`promptreview/sample_suites/<SUITE>/`: a config, prompt files, inputs, a schema)
 is laid out at the root of a new repository and committed as the base; every `*.edited.*` prompt file then
 replaces its counterpart in a second commit, the edit a pull request would make. `check` reviews that edit
-on the embedded `sim` model (no network, no key), the terminal report is printed, and the Markdown comment
-and the HTML report are written next to the repository, with their paths said.
+on the embedded `sim` model (no network, no key), the terminal report is printed, and the Markdown comment,
+the HTML report and the JSON report are written next to the repository, with their paths said.
 """
 
 from __future__ import annotations
