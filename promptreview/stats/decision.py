@@ -2,7 +2,7 @@
 
 :func:`gate_decision` turns an observed change, its multiplicity-adjusted one-sided p-value, the
 gate's margin and alpha into a verdict string. Applying it across a review (which rates are
-gated, the Holm family, the messages) is ``promptreview/engine/decide.py``'s job.
+gated, the Holm family, the messages) is ``promptreview/engine/gates/decision.py``'s job.
 """
 
 from __future__ import annotations
