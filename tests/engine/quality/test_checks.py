@@ -16,6 +16,7 @@ from promptreview.notes import note
 from promptreview.providers.sim import moderation
 from promptreview.report import html, markdown, text
 from promptreview.report.document import (
+    CheckStratum,
     EvaluatorExample,
     EvaluatorRow,
     JudgeInfo,
@@ -169,7 +170,7 @@ def _report() -> Report:
         name="category", kind="expect", field="category", base=0.9, head=0.6, delta=-0.3, ci95=(-0.45, -0.15),
         p_value=0.001, gate=PromptVerdict.FAIL, base_n=10, head_n=10, base_count=9, head_count=6,
         p_decrease=0.0005, p_adjusted=0.002, column="expected_category", max_decrease=0.02,
-        strata={"kind=a": {"base": 1.0, "head": 0.5, "base_n": 4, "head_n": 4}},
+        strata={"kind=a": CheckStratum(base=1.0, head=0.5, base_n=4, head_n=4)},
         examples=(EvaluatorExample("r1", "kind=a", 0, '{"q": "<b>x</b>"}', '{"category": "a"}', '{"category": "b|c"}', 1.0, 0.0),),
     )  # fmt: skip
     judge = EvaluatorRow(
