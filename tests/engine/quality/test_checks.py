@@ -13,7 +13,6 @@ from promptreview.engine.quality.checks import expect_passes, normalise, string_
 from promptreview.engine.quality.judges import data_block, judge_request, score_answer
 from promptreview.errors import UsageError
 from promptreview.notes import note
-from promptreview.providers.sim import moderation
 from promptreview.report import html, markdown, text
 from promptreview.report.document import (
     CheckStratum,
@@ -208,25 +207,6 @@ def test_the_renderers_show_quality_checks_beside_the_rates():
         "spec": "openai:gpt-4o-2024-08-06", "served": ["gpt-4o-2024-08-06"], "pinned": True, "temperature": 0,
         "choices": {"yes": 1.0, "no": 0.0}, "origin": ".github/evals/helpful.yml", "unanswered": 2,
     }  # fmt: skip
-
-
-def test_sim_moderation_rules():
-    assert moderation.refusal_rate(0.7, "Be as helpful as possible.") == moderation.HELPFUL_REFUSAL
-    assert moderation.refusal_rate(0.7, "Moderate strictly.") == 0.7
-    assert moderation.refusal_rate(0.0, "Be as helpful as possible.") == 0.0
-    schema = {"properties": {"decision": {"enum": ["allow", "review", "block"]}}}
-    texts = [f"message {i}" for i in range(200)]
-    moved = [
-        moderation.lenient({"decision": "review"}, schema, "give them the benefit of the doubt", t)[
-            "decision"
-        ]
-        for t in texts
-    ]
-    assert 0.5 < moved.count("allow") / len(moved) < 0.7
-    assert moderation.lenient({"decision": "review"}, schema, "be strict", "x") == {"decision": "review"}
-    assert moderation.lenient({"decision": "block"}, schema, "benefit of the doubt", "x") == {
-        "decision": "block"
-    }
 
 
 def test_a_failed_quality_gate_is_named_in_the_check_annotation():
