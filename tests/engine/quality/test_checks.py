@@ -1,5 +1,6 @@
 """Quality checks piece by piece: config and prompt-file parsing, matching rules, judge prompts and answers,
-the paired tests, the renderers, the sim's moderation rules and the moderation sample suite."""
+the renderers. (The paired tests: tests/stats/test_scores.py; the sim's moderation rules:
+tests/providers/sim/test_moderation.py.)"""
 
 from __future__ import annotations
 
