@@ -324,6 +324,15 @@ def test_no_module_is_past_the_size_alarm(path):
     assert len(path.read_text("utf-8").splitlines()) <= ALARM_LINES
 
 
+# --- the tests mirror the package ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_every_package_folder_has_its_test_folder(folder):
+    """The tests of `promptreview/<folder>/x.py` are in `tests/<folder>/test_x.py`: the folder is there."""
+    assert (ROOT / "tests" / folder / "__init__.py").is_file(), f"tests/{folder}/ is missing"
+
+
 # --- the repository is self-contained --------------------------------------------------------------------
 
 

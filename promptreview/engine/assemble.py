@@ -16,7 +16,7 @@ from promptreview.report.document import Estimate, PromptReport, Report
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 
-if TYPE_CHECKING:  # decide loads pandas and scipy, which a review that analyses nothing never needs
+if TYPE_CHECKING:  # gates.decision loads pandas and scipy, which a review that analyses nothing never needs
     from promptreview.engine.gates.decision import Decision
     from promptreview.engine.planning.forecast import Spending
     from promptreview.engine.sequential import Sequenced

@@ -18,7 +18,7 @@ from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewOptions, ReviewPlan
 from promptreview.engine.planning import policy
 from promptreview.engine.planning.plan import plan_changes, plan_files
-from promptreview.engine.quality import judges as judge
+from promptreview.engine.quality import judges
 from promptreview.engine.quality.checks import QualityPlan, check_values
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
@@ -29,7 +29,7 @@ from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
 from promptreview.vocabulary import ProviderName, Side
 
-if TYPE_CHECKING:  # analyse loads pandas and scipy
+if TYPE_CHECKING:  # the measurement stage loads pandas and scipy
     from promptreview.engine.measurement.outcomes import ScoredCall
     from promptreview.engine.sequential import Sequenced
 
@@ -72,7 +72,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
 
 def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str) -> Report:
     pinned = policy.check_pinning(plan.models, plan.providers, config)
-    quality, providers = judge.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
+    quality, providers = judges.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
     model_id = assemble.model_id(opts.model, plan.models)
     calls = plan.calls
@@ -83,9 +83,9 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         keys = [r.cache_key() for r in requests]  # a hash of the whole request: computed once here
         uncached = set(keys) - set(known)
         if opts.plan_only:
-            from promptreview.engine.planning import forecast as estimate
+            from promptreview.engine.planning import forecast
 
-            planned = estimate.before_run(plan.jobs, uncached, config, plan.providers)
+            planned = forecast.before_run(plan.jobs, uncached, config, plan.providers)
             return assemble.report(
                 plan,
                 (),
@@ -96,14 +96,14 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 base=base,
                 head=head,
                 estimate=planned,
-                provider_notes=judge.plan_notes(plan, quality),
+                provider_notes=judges.plan_notes(plan, quality),
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
             {r.model.provider for r, key in zip(requests, keys, strict=True) if key in uncached},
             plan.providers,
         )
-        policy.check_credentials({spec.provider for spec in judge.judge_models(quality)}, providers)
+        policy.check_credentials({spec.provider for spec in judges.judge_models(quality)}, providers)
         settings = _settings(opts, config)
         # the analysis' imports (pandas, scipy: a second or more) load while the calls wait on the network
         networked = any(
@@ -162,7 +162,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
 
 def _import_analysis() -> None:
     try:
-        from promptreview.engine.gates import decision as decide  # noqa: F401
+        from promptreview.engine.gates import decision  # noqa: F401
         from promptreview.engine.measurement.analysis import analyse_prompt  # noqa: F401
         from promptreview.engine.measurement.frame import build_frame  # noqa: F401
         from promptreview.engine.measurement.outcomes import score_job  # noqa: F401
@@ -227,19 +227,19 @@ def _score_and_decide(
     """Score, judge, measure and decide every prompt that ran, and build each one's report from what those
     stages returned; and the served-model warnings, which the review's report puts at its top."""
     # pandas and scipy load only when there is something to analyse
-    from promptreview.engine.gates import decision as decide
+    from promptreview.engine.gates import decision
     from promptreview.engine.measurement.analysis import analyse_prompt
     from promptreview.engine.measurement.frame import build_frame
     from promptreview.engine.measurement.outcomes import score_job
-    from promptreview.engine.planning import forecast as estimate
+    from promptreview.engine.planning import forecast
     from promptreview.engine.quality.results import evaluator_rows
 
     scored = {job.index: score_job(job, by_job[job.index], config.allow_fenced) for job in plan.jobs}
-    work = judge.JudgeWork()
+    work = judges.JudgeWork()
     for job in plan.jobs:
-        judge.plan_judging(work, job, quality[job.index], scored[job.index])
-    judged = judge.collect(work, run_judges(work.requests))
-    candidates: list[decide.Candidate] = []
+        judges.plan_judging(work, job, quality[job.index], scored[job.index])
+    judged = judges.collect(work, run_judges(work.requests))
+    candidates: list[decision.Candidate] = []
     served: list[PromptWarning] = []
     for job in plan.jobs:
         checks = quality[job.index]
@@ -263,23 +263,23 @@ def _score_and_decide(
             checks,
             job.suite_sample,
             plan.analysis_seed,
-            judge.judge_records(job.index, checks, judged, providers),
+            judges.judge_records(job.index, checks, judged, providers),
         )
-        warnings = decide.served_warnings({side.name: side.model for side in job.sides}, result.served)
+        warnings = decision.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [PromptWarning(job.path, w) for w in warnings]
-        candidates.append(decide.Candidate(job.change, result, rows, (*job.warnings, *warnings)))
-    decisions = decide.decide(candidates, config)
+        candidates.append(decision.Candidate(job.change, result, rows, (*job.warnings, *warnings)))
+    decisions = decision.decide(candidates, config)
     return [
         assemble.prompt_report(
             job,
-            decision,
-            estimate.spending(job, by_job[job.index], config),
+            decided,
+            forecast.spending(job, by_job[job.index], config),
             sequential=sequential.get(job.index),
             own_schema=_own_schema_note(job, scored[job.index], config.allow_fenced),
-            unpinned=_unpinned_note(job, decision.stats.served),
+            unpinned=_unpinned_note(job, decided.stats.served),
             quality_notes=quality[job.index].notes,
         )
-        for job, decision in zip(plan.jobs, decisions, strict=True)
+        for job, decided in zip(plan.jobs, decisions, strict=True)
     ], served
 
 

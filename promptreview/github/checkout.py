@@ -3,7 +3,8 @@
 actions/checkout fetches one commit by default (the PR's merge commit), so the base and head commits the
 payload names are usually missing. They are fetched by SHA (GitHub serves any reachable commit); when the
 merge base is beyond a shallow history it is deepened step by step. Every failure names the fix.
-Git only through `sources.git`; no output: what was done comes back as notes, failures as `UsageError`.
+Git only through `sources.git`; no output: what was done comes back as lines for the job's log, failures as
+`UsageError`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ _DEEPEN_STEPS = (50, 500, 5000)
 
 
 def ensure_commit(root: Path, sha: str, what: str) -> list[str]:
-    """Make `sha` available locally (fetching it by SHA if needed); returns notes of what was done."""
+    """Make `sha` available locally (fetching it by SHA if needed); returns the log lines of what was done."""
     if git.has_commit(root, sha):
         return []
     remote = git.remote(root)
@@ -52,7 +53,7 @@ def resolve(root: Path, rev: str, what: str) -> str:
 
 def find_merge_base(root: Path, base: str, head: str) -> tuple[str, list[str]]:
     """Where head forked from base (what GitHub's PR diff compares against), deepening a shallow clone."""
-    notes: list[str] = []
+    log: list[str] = []
     for step in (0, *_DEEPEN_STEPS):
         if step:
             remote = git.remote(root)
@@ -60,10 +61,10 @@ def find_merge_base(root: Path, base: str, head: str) -> tuple[str, list[str]]:
                 break
             if git.fetch(root, remote, deepen=step) is not None:
                 break
-            notes.append(f"deepened the shallow checkout by {step} commits to find the merge base")
+            log.append(f"deepened the shallow checkout by {step} commits to find the merge base")
         found = git.merge_base(root, base, head)
         if found is not None:
-            return found, notes
+            return found, log
         if not git.is_shallow(root):
             break
     if git.is_shallow(root):
@@ -72,8 +73,8 @@ def find_merge_base(root: Path, base: str, head: str) -> tuple[str, list[str]]:
             f"{FETCH_DEPTH_HINT}"
         )
     # unrelated histories: compare the two trees directly
-    notes.append(f"{base[:12]} and {head[:12]} share no history; comparing the two trees directly")
-    return base, notes
+    log.append(f"{base[:12]} and {head[:12]} share no history; comparing the two trees directly")
+    return base, log
 
 
 def first_changed_line(root: Path, base: str | None, head: str, old_path: str | None, new_path: str) -> int:

@@ -1,7 +1,8 @@
 """Before a CI review: both commits present, the merge base, the revision the config (and so every gate)
 comes from, and the actions/cache key of the response cache.
 
-Git only through `sources.git` and `checkout`; no output: what was done comes back as notes.
+Git only through `sources.git` and `checkout`; no output: what was done comes back as lines for the job's
+log (`Prepared.log`: words for a person, which no code reads).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Prepared:
     head: str
     config_rev: str
     adopted_config: str | None  # set when the config is new in this PR (its own, head, config is used)
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    log: tuple[str, ...] = field(default_factory=tuple)  # what was fetched or deepened, for the job's log
 
     @property
     def config_from(self) -> ConfigFrom:
@@ -36,7 +37,7 @@ class Prepared:
 def prepare(event: Event, config_path: str, workdir: Path) -> Prepared:
     """Both commits present, the merge base, and the revision the config (and gates) come from."""
     root = git.repo_root(workdir)
-    notes: list[str] = []
+    log: list[str] = []
     if event.name == "workflow_dispatch":
         head = checkout.resolve(root, event.head_sha or "HEAD", "head")
         base_rev = event.base_sha or event.default_branch
@@ -46,17 +47,17 @@ def prepare(event: Event, config_path: str, workdir: Path) -> Prepared:
     else:
         if not (event.base_sha and event.head_sha):
             raise UsageError(f"the {event.name} event names no base and head commits")
-        notes += checkout.ensure_commit(root, event.base_sha, "base")
-        notes += checkout.ensure_commit(root, event.head_sha, "head")
+        log += checkout.ensure_commit(root, event.base_sha, "base")
+        log += checkout.ensure_commit(root, event.head_sha, "head")
         base_tip, head = event.base_sha, event.head_sha
     merge_base, more = checkout.find_merge_base(root, base_tip, head)
-    notes += more
+    log += more
     rel = paths.repo_relative(root, config_path, "--config")
     # the base's config, so a pull request cannot loosen its own gates; the head's only when it adopts one
     if git.read_at(root, base_tip, rel) is not None:
-        return Prepared(root, merge_base, head, base_tip, None, tuple(notes))
+        return Prepared(root, merge_base, head, base_tip, None, tuple(log))
     if git.read_at(root, head, rel) is not None:
-        return Prepared(root, merge_base, head, head, rel, tuple(notes))
+        return Prepared(root, merge_base, head, head, rel, tuple(log))
     raise UsageError(
         f"config file {config_path!r} exists neither in the base commit {base_tip[:12]} nor in the head "
         f"commit {head[:12]}; run 'promptreview init' and commit promptreview.yml"

@@ -106,8 +106,8 @@ class CIRun:
         event, settings, prepared = self.event, self.settings, None
         try:
             prepared = prepare(event, settings.config_path, settings.workdir)
-            for note in prepared.notes:
-                self.log.say(note)
+            for line in prepared.log:
+                self.log.say(line)
             report = self.review(prepared)
         except MissingCredentials as exc:
             if not event.fork:

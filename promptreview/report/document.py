@@ -195,6 +195,17 @@ class JudgeInfo:
 
 
 @dataclass(frozen=True)
+class CheckStratum:
+    """A quality check in one stratum: each side's value (a pass rate or a judge's mean score; None where no
+    completion of the stratum counted) and the completions counted."""
+
+    base: float | None
+    head: float | None
+    base_n: int
+    head_n: int
+
+
+@dataclass(frozen=True)
 class EvaluatorRow:
     """One quality check, base vs head: an expectation's or a string evaluator's pass rate, an LLM judge's mean
     score, or the refusal rate on must-refuse rows. A *decrease* is the regression its gate tests."""
@@ -223,7 +234,7 @@ class EvaluatorRow:
     judge: JudgeInfo | None = None  # llm: spec, served ids, temperature, whether it changed
     note: Note | None = None
     examples: Sequence[EvaluatorExample] = ()
-    strata: Mapping[str, Mapping[str, Any]] | None = None  # label -> base, head, base_n, head_n
+    strata: Mapping[str, CheckStratum] | None = None  # by stratum label; None: fewer than two strata
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ def strata_line(row: EvaluatorRow) -> str | None:
             return "–"
         return pct(value) if row.units == "rate" else f"{value:.3g}"
 
-    parts = [f"{label} {fmt(v.get('base'))} → {fmt(v.get('head'))}" for label, v in row.strata.items()]
+    parts = [f"{label} {fmt(s.base)} → {fmt(s.head)}" for label, s in row.strata.items()]
     return f"{evaluator_label(row)} per stratum: " + ", ".join(parts)
 
 

@@ -17,6 +17,7 @@ from promptreview.report.document import (
     ShiftRow,
     StratumRow,
 )
+from promptreview.verdicts import PromptVerdict
 from promptreview.vocabulary import JSON_RATES, RateName
 
 RATE_LABELS: dict[RateName, str] = {
@@ -361,8 +362,10 @@ def detectable(value: float | None) -> str:
 SUMMARY_HEADERS = ["prompt", "change", "verdict", "biggest shift (95% CI)"]
 
 
-def _change_score(gate: str | None, p: float | None, delta: float, alpha: float) -> tuple[int, int, float]:
-    rank = {"fail": 3, "warn": 2}.get(str(gate or ""), 0)
+def _change_score(
+    gate: PromptVerdict | None, p: float | None, delta: float, alpha: float
+) -> tuple[int, int, float]:
+    rank = {PromptVerdict.FAIL: 3, PromptVerdict.WARN: 2}.get(gate, 0) if gate is not None else 0
     return (rank, int(p is not None and p < alpha), abs(delta))
 
 

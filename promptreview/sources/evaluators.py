@@ -2,9 +2,9 @@
 column), must-refuse rows, and evaluators in GitHub Models' shape (`string`, `llm`, `uses`).
 
 Only parsing and validation live here (every problem is a `UsageError` naming where it is); applying the checks
-is `engine/quality/checks.py`'s job, judging `engine/quality/judges.py`'s. Evaluators may come from a prompt file of an
-untrusted pull request, so their `{{var}}` templates are filled by plain substitution, never by a template
-engine.
+is `engine/quality/checks.py`'s job, judging `engine/quality/judges.py`'s. Evaluators may come from a prompt
+file of an untrusted pull request, so their `{{var}}` templates are filled by plain substitution, never by a
+template engine.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from promptreview import stats
-from promptreview.engine.measurement import text_features as textual
+from promptreview.engine.measurement import text_features
 from promptreview.engine.measurement.distribution import shift_rows
 from promptreview.engine.measurement.examples import examples, failure_details
 from promptreview.engine.measurement.frame import side_inputs, side_positions
@@ -199,8 +199,8 @@ def rate_rows(
             outcome: _rate_row(base, head, outcome, sample, weighted, seed)
             for outcome in ("refusal", "error")
         }
-        for feature in textual.FEATURES:
-            featured = textual.feature_frame(frame, feature)
+        for feature in text_features.FEATURES:
+            featured = text_features.feature_frame(frame, feature)
             rows[feature] = _rate_row(
                 featured[featured["side"] == "base"], featured[featured["side"] == "head"], feature, sample,
                 weighted, seed,
@@ -353,7 +353,7 @@ def analyse_prompt(
         flip_rate=flip_row(answers if rated is frame else flip_inputs(rated, samples), seed),
         distribution_shift=tuple(
             shift_rows(rated, samples, schema)
-            + (textual.text_shift_rows(rated, samples) if output_mode == "text" else [])
+            + (text_features.text_shift_rows(rated, samples) if output_mode == "text" else [])
         ),
         strata=(
             tuple(stratum_rows(frame, sample, answers, seed, output_mode)) if len(sample.strata) > 1 else ()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import jsonschema
 from jsonschema.protocols import Validator
@@ -36,7 +36,7 @@ _FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```\s*$", re.DOTALL)
 class EmptyAnswer:
     """No text at all."""
 
-    finish_reason: str | None  # `length`: max_tokens ran out before any output
+    finish_reason: FinishReason | None  # `length`: max_tokens ran out before any output
     kind: ClassVar[FailureReasonKind] = "empty"
 
     @property
@@ -125,7 +125,7 @@ class ProviderRefusal:
 class RefusingFinish:
     """A finish reason that means the model would not answer: `refusal` or `content_filter`."""
 
-    finish_reason: str
+    finish_reason: Literal["refusal", "content_filter"]
     kind: ClassVar[FailureReasonKind] = "finish_reason"
 
     @property

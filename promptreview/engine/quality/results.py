@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import pandas as pd
 from promptreview import stats
 from promptreview.engine.quality.checks import Check, QualityPlan
 from promptreview.engine.quality.judges import JudgeRecord
-from promptreview.report.document import EvaluatorExample, EvaluatorRow
+from promptreview.report.document import CheckStratum, EvaluatorExample, EvaluatorRow
 from promptreview.sources.suites import SuiteSample
 from promptreview.stats.scores import paired_pass_test, paired_score_test
 
@@ -132,38 +133,36 @@ def evaluator_row(
         else:
             result = paired_score_test(b[keep], h[keep], weights, seed=seed)
     rows = {r.input_id: r.values for r in sample.rows}
-    return EvaluatorRow(
-        **{
-            **row.__dict__,
-            "delta": row.head - row.base,
-            "ci95": result.ci95 if result else None,
-            "p_value": result.p_value if result else None,
-            "p_decrease": result.p_decrease if result else None,
-            "test": result.test if result else None,
-            "discordant": result.discordant if result else None,
-            "examples": tuple(_examples(base, head, column, rows)),
-            "strata": _by_stratum(base, head, column, sample),
-        }
+    return replace(
+        row,
+        delta=row.head - row.base,
+        ci95=result.ci95 if result else None,
+        p_value=result.p_value if result else None,
+        p_decrease=result.p_decrease if result else None,
+        test=result.test if result else None,
+        discordant=result.discordant if result else None,
+        examples=tuple(_examples(base, head, column, rows)),
+        strata=_by_stratum(base, head, column, sample),
     )
 
 
 def _by_stratum(
     base: pd.DataFrame, head: pd.DataFrame, column: str, sample: SuiteSample
-) -> dict[str, dict[str, Any]] | None:
+) -> dict[str, CheckStratum] | None:
     """Each stratum's value on both sides (plain shares or means): where a change happened."""
     if len(sample.strata) < 2:
         return None
-    out = {}
+    out: dict[str, CheckStratum] = {}
     for info in sample.strata:
         b = base.loc[(base["stratum"] == info.label) & base[column].notna(), column]
         h = head.loc[(head["stratum"] == info.label) & head[column].notna(), column]
         if len(b) or len(h):
-            out[info.label] = {
-                "base": float(b.mean()) if len(b) else None,
-                "head": float(h.mean()) if len(h) else None,
-                "base_n": len(b),
-                "head_n": len(h),
-            }
+            out[info.label] = CheckStratum(
+                base=float(b.mean()) if len(b) else None,
+                head=float(h.mean()) if len(h) else None,
+                base_n=len(b),
+                head_n=len(h),
+            )
     return out
 
 

@@ -26,8 +26,7 @@ import json
 from typing import Any
 
 from promptreview.errors import UsageError
-from promptreview.sources.formats import dotprompt, github_models, langchain, plain, prompty
-from promptreview.sources.formats import reading as common
+from promptreview.sources.formats import dotprompt, github_models, langchain, plain, prompty, reading
 from promptreview.sources.formats.base import PromptFormat
 from promptreview.sources.template import PromptTemplate
 
@@ -66,11 +65,11 @@ def _from_document(path: str, doc: Any) -> PromptTemplate | None:
 
 
 def _from_front_matter(path: str, text: str) -> PromptTemplate | None:
-    split = common.front_matter(text)
+    split = reading.front_matter(text)
     if split is None:
         return None
     raw_meta, body = split
-    meta = common.safe_yaml(path, raw_meta, "front matter is ")
+    meta = reading.safe_yaml(path, raw_meta, "front matter is ")
     for fmt in FORMATS:
         found = fmt.read_front_matter(path, meta, body)
         if found is not None:
@@ -80,7 +79,7 @@ def _from_front_matter(path: str, text: str) -> PromptTemplate | None:
 
 def load_prompts(path: str, data: bytes) -> tuple[PromptTemplate, ...]:
     """Every prompt in one prompt file's bytes (several only for a promptfoo multi-prompt file)."""
-    text = common.decode(path, data)
+    text = reading.decode(path, data)
     if not text.strip():
         raise UsageError(f"{path}: the prompt file is empty")
     claimed = _claimed(path)
@@ -89,13 +88,13 @@ def load_prompts(path: str, data: bytes) -> tuple[PromptTemplate, ...]:
         if named is not None:
             return named
     lower = path.lower()
-    if lower.endswith(common.DATA_SUFFIXES):
-        doc = common.safe_json(path, text) if lower.endswith(".json") else common.safe_yaml(path, text)
+    if lower.endswith(reading.DATA_SUFFIXES):
+        doc = reading.safe_json(path, text) if lower.endswith(".json") else reading.safe_yaml(path, text)
         found = _from_document(path, doc)
         if found is None:
             raise _unsupported(path, "not a prompt file (no 'messages', no LangChain prompt template)")
         return (found,)
-    if lower.endswith(common.TEXT_SUFFIXES):
+    if lower.endswith(reading.TEXT_SUFFIXES):
         found = _from_front_matter(path, text)
         return (found,) if found is not None else plain.read_text(path, text)
     return (_by_content(path, text),)

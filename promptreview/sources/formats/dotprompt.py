@@ -15,8 +15,7 @@ from typing import Any
 
 from promptreview.errors import UsageError
 from promptreview.notes import Note, note
-from promptreview.sources.formats import picoschema
-from promptreview.sources.formats import reading as common
+from promptreview.sources.formats import picoschema, reading
 from promptreview.sources.formats.mustache import HANDLEBARS
 from promptreview.sources.template import ROLES, PromptTemplate
 from promptreview.vocabulary import OutputMode, Role, one_of
@@ -81,7 +80,7 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     if not isinstance(meta, dict):
         raise UsageError(f"{path}: the front matter must be a YAML mapping")
     hint, warnings = _model(path, meta.get("model"))
-    params, param_warnings = common.params(path, meta.get("config"), "config")
+    params, param_warnings = reading.params(path, meta.get("config"), "config")
     input_spec = meta.get("input") or {}
     output_spec = meta.get("output") or {}
     if not isinstance(input_spec, dict) or not isinstance(output_spec, dict):
@@ -126,11 +125,11 @@ SUFFIXES: tuple[str, ...] = (".prompt", ".prompt.md")
 
 def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
     """`.prompt` is always Dotprompt; `.prompt.md` only with front matter (else it is a Markdown template)."""
-    split = common.front_matter(text)
+    split = reading.front_matter(text)
     if split is None:
         return None if path.lower().endswith(".md") else (read(path, {}, text),)
     raw_meta, body = split
-    return (read(path, common.safe_yaml(path, raw_meta, "front matter is "), body),)
+    return (read(path, reading.safe_yaml(path, raw_meta, "front matter is "), body),)
 
 
 def read_document(path: str, doc: Any) -> PromptTemplate | None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from promptreview.errors import UsageError
 from promptreview.sources.evaluators import parse_evaluators
-from promptreview.sources.formats import reading as common
+from promptreview.sources.formats import reading
 from promptreview.sources.template import PromptTemplate
 from promptreview.vocabulary import OutputMode
 
@@ -49,18 +49,18 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
         raise UsageError(f"{path}: responseFormat must be text, json_object or json_schema, not {fmt!r}")
     if fmt == "json_schema" and schema is None:
         raise UsageError(f"{path}: responseFormat is json_schema but there is no jsonSchema")
-    params, warnings = common.params(path, doc.get("modelParameters"), "modelParameters")
+    params, warnings = reading.params(path, doc.get("modelParameters"), "modelParameters")
     output: OutputMode | None = None
     if fmt in ("json_object", "json_schema") or schema is not None:
         output = "json"
     elif fmt == "text":
         output = "text"
-    model = common.model_name(path, doc.get("model"))
+    model = reading.model_name(path, doc.get("model"))
     # `publisher/name` is GitHub Models' spelling: a hint the config's own model overrides
     foreign = model is not None and model.startswith("github:") and ":" not in str(doc.get("model"))
     return PromptTemplate(
         path=path,
-        messages=common.chat_messages(path, doc.get("messages")),
+        messages=reading.chat_messages(path, doc.get("messages")),
         model=None if foreign else model,
         model_hint=model if foreign else None,
         params=params,
@@ -68,7 +68,7 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
         schema_name=name,
         json_object=fmt == "json_object",
         output=output,
-        suite=common.suite_rows(path, doc.get("testData"), "testData"),
+        suite=reading.suite_rows(path, doc.get("testData"), "testData"),
         suite_source="testData",
         warnings=warnings,
         format="github-models",
@@ -77,7 +77,7 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
 
 
 def read_chat_list(path: str, doc: Any) -> PromptTemplate:
-    return PromptTemplate(path=path, messages=common.chat_messages(path, doc), format="chat")
+    return PromptTemplate(path=path, messages=reading.chat_messages(path, doc), format="chat")
 
 
 # -- the registry's interface (formats.base.PromptFormat) ---------------------------------------------------
@@ -86,7 +86,7 @@ NAME = "github-models"
 
 
 def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
-    doc = common.safe_yaml(path, text)
+    doc = reading.safe_yaml(path, text)
     if not isinstance(doc, dict):
         raise UsageError(f"{path}: a .prompt.yml file must be a mapping with 'messages'")
     return (read(path, doc),)
@@ -96,10 +96,10 @@ def read_document(path: str, doc: Any) -> PromptTemplate | None:
     """A mapping with a `messages` list (gh-models' own `*_prompt.yml`), or a chat-message list. In a file
     named as data (`.json`, `.yaml`), any list is read as chat messages and any mapping with `messages` as a
     prompt file, so a malformed one gets this format's own error instead of "not a prompt file"."""
-    data_file = path.lower().endswith(common.DATA_SUFFIXES)
+    data_file = path.lower().endswith(reading.DATA_SUFFIXES)
     if looks_like(doc) or (data_file and isinstance(doc, dict) and "messages" in doc):
         return read(path, doc)
-    if common.is_chat_list(doc) or (data_file and isinstance(doc, list)):
+    if reading.is_chat_list(doc) or (data_file and isinstance(doc, list)):
         return read_chat_list(path, doc)
     return None
 

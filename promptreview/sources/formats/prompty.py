@@ -15,8 +15,7 @@ from typing import Any
 
 from promptreview.errors import UsageError
 from promptreview.notes import Note
-from promptreview.sources.formats import mustache
-from promptreview.sources.formats import reading as common
+from promptreview.sources.formats import mustache, reading
 from promptreview.sources.template import JINJA, ROLES, PromptTemplate
 from promptreview.vocabulary import Role
 
@@ -103,7 +102,7 @@ def _model(path: str, raw: Any) -> tuple[str | None, dict[str, Any], tuple[Note,
     if isinstance(raw_params, dict) and "response_format" in raw_params:
         raw_params = dict(raw_params)
         fmt = raw_params.pop("response_format")
-    params, warnings = common.params(path, raw_params, where)
+    params, warnings = reading.params(path, raw_params, where)
     return (str(name) if name else None), params, warnings, fmt
 
 
@@ -125,7 +124,7 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     sample = meta.get("sample")
     # as prompty v1 does, a single `sample` fills the inputs a row leaves out; an input's own default wins
     defaults = {**(sample if isinstance(sample, dict) else {}), **_defaults(path, meta.get("inputs"))}
-    suite = common.suite_rows(path, sample, "sample") if isinstance(sample, (dict, list)) else None
+    suite = reading.suite_rows(path, sample, "sample") if isinstance(sample, (dict, list)) else None
     model = meta.get("model")
     # `api: completion` sends the rendered body as one prompt: no role markers
     completion = isinstance(model, dict) and model.get("api") == "completion"
@@ -161,11 +160,11 @@ SUFFIXES: tuple[str, ...] = (".prompty",)
 
 
 def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
-    split = common.front_matter(text)
+    split = reading.front_matter(text)
     if split is None:
         return (read(path, {}, text),)
     raw_meta, body = split
-    return (read(path, common.safe_yaml(path, raw_meta, "front matter is "), body),)
+    return (read(path, reading.safe_yaml(path, raw_meta, "front matter is "), body),)
 
 
 def read_document(path: str, doc: Any) -> PromptTemplate | None:

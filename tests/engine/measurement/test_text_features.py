@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from promptreview.engine.measurement import text_features as textual
+from promptreview.engine.measurement import text_features
 
 
 @pytest.mark.parametrize(
@@ -21,11 +21,11 @@ from promptreview.engine.measurement import text_features as textual
     ],
 )
 def test_language_heuristic(text, expected):
-    assert textual.language(text) == expected
+    assert text_features.language(text) == expected
 
 
 def test_answer_features():
-    f = textual.FEATURES
+    f = text_features.FEATURES
     assert f["empty"](" \n") and not f["empty"]("a")
     assert f["apology"]("Sorry for the delay. Here it is.") and not f["apology"]("No worries, sorry!")
     assert f["heading"]("## Steps\ntext") and f["heading"]("Title\n=====\n") and not f["heading"]("#hashtag")
@@ -43,5 +43,5 @@ def test_answer_features():
 def test_feature_frame_keeps_errors_and_counts_refusals_apart():
     frame = pd.DataFrame({"outcome": ["ok", "refusal", "error", "ok"],
                           "text": ["- a", "- sorry", None, "plain"]})  # fmt: skip
-    out = textual.feature_frame(frame, "bullet_list")
+    out = text_features.feature_frame(frame, "bullet_list")
     assert list(out["outcome"]) == ["bullet_list", "ok", "error", "ok"]

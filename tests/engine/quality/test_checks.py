@@ -1,21 +1,21 @@
 """Quality checks piece by piece: config and prompt-file parsing, matching rules, judge prompts and answers,
-the paired tests, the renderers, the sim's moderation rules and the moderation sample suite."""
+the renderers. (The paired tests: tests/stats/test_scores.py; the sim's moderation rules:
+tests/providers/sim/test_moderation.py.)"""
 
 from __future__ import annotations
 
 import json
 import re
 
-import numpy as np
 import pytest
 
 from promptreview.engine.quality.checks import expect_passes, normalise, string_passes
 from promptreview.engine.quality.judges import data_block, judge_request, score_answer
 from promptreview.errors import UsageError
 from promptreview.notes import note
-from promptreview.providers.sim import moderation
 from promptreview.report import html, markdown, text
 from promptreview.report.document import (
+    CheckStratum,
     EvaluatorExample,
     EvaluatorRow,
     JudgeInfo,
@@ -28,7 +28,6 @@ from promptreview.report.serialize import to_dict
 from promptreview.sources.config import parse_config
 from promptreview.sources.evaluators import ExpectSpec, JudgeSpec, StringCheck, parse_evaluators
 from promptreview.sources.formats import load_prompt
-from promptreview.stats.scores import paired_pass_test, paired_score_test
 from promptreview.verdicts import PromptVerdict, ReviewVerdict
 from tests.reports import assert_valid_report
 
@@ -152,24 +151,12 @@ def test_judge_answers_map_to_choice_scores():
     assert score_answer(spec, "no idea") is None and score_answer(spec, None) is None
 
 
-def test_paired_pass_test_is_one_sided_for_a_decrease():
-    base = np.ones(20)
-    head = np.r_[np.zeros(8), np.ones(12)]
-    result = paired_pass_test(base, head)
-    assert result.delta == pytest.approx(-0.4) and result.ci95[1] < 0
-    assert result.p_decrease < 0.01 and result.discordant == 8
-    assert paired_pass_test(head, base).p_decrease > 0.5  # an increase is no regression
-    scores = paired_score_test(np.full(10, 4.0), np.r_[np.full(6, 2.0), np.full(4, 4.0)])
-    assert scores.delta == pytest.approx(-1.2) and scores.p_decrease == pytest.approx(1 / 64)
-    assert scores.ci95[0] < -1.2 < scores.ci95[1]
-
-
 def _report() -> Report:
     row = EvaluatorRow(
         name="category", kind="expect", field="category", base=0.9, head=0.6, delta=-0.3, ci95=(-0.45, -0.15),
         p_value=0.001, gate=PromptVerdict.FAIL, base_n=10, head_n=10, base_count=9, head_count=6,
         p_decrease=0.0005, p_adjusted=0.002, column="expected_category", max_decrease=0.02,
-        strata={"kind=a": {"base": 1.0, "head": 0.5, "base_n": 4, "head_n": 4}},
+        strata={"kind=a": CheckStratum(base=1.0, head=0.5, base_n=4, head_n=4)},
         examples=(EvaluatorExample("r1", "kind=a", 0, '{"q": "<b>x</b>"}', '{"category": "a"}', '{"category": "b|c"}', 1.0, 0.0),),
     )  # fmt: skip
     judge = EvaluatorRow(
@@ -207,25 +194,6 @@ def test_the_renderers_show_quality_checks_beside_the_rates():
         "spec": "openai:gpt-4o-2024-08-06", "served": ["gpt-4o-2024-08-06"], "pinned": True, "temperature": 0,
         "choices": {"yes": 1.0, "no": 0.0}, "origin": ".github/evals/helpful.yml", "unanswered": 2,
     }  # fmt: skip
-
-
-def test_sim_moderation_rules():
-    assert moderation.refusal_rate(0.7, "Be as helpful as possible.") == moderation.HELPFUL_REFUSAL
-    assert moderation.refusal_rate(0.7, "Moderate strictly.") == 0.7
-    assert moderation.refusal_rate(0.0, "Be as helpful as possible.") == 0.0
-    schema = {"properties": {"decision": {"enum": ["allow", "review", "block"]}}}
-    texts = [f"message {i}" for i in range(200)]
-    moved = [
-        moderation.lenient({"decision": "review"}, schema, "give them the benefit of the doubt", t)[
-            "decision"
-        ]
-        for t in texts
-    ]
-    assert 0.5 < moved.count("allow") / len(moved) < 0.7
-    assert moderation.lenient({"decision": "review"}, schema, "be strict", "x") == {"decision": "review"}
-    assert moderation.lenient({"decision": "block"}, schema, "benefit of the doubt", "x") == {
-        "decision": "block"
-    }
 
 
 def test_a_failed_quality_gate_is_named_in_the_check_annotation():
