@@ -67,6 +67,9 @@ SequentialReason = Literal["regression", "futility", "completed", "not applicabl
 SequentialStop = Literal["regression", "futility"]
 """What stops a sequential review early (the other reasons are for a run that was not stopped)."""
 
+ReviewCommand = Literal["check", "compare"]
+"""The command that reruns a review: `check` between two revisions, or `compare` of two prompt files."""
+
 Role = Literal["system", "developer", "user", "assistant"]
 """A chat message's role."""
 

@@ -15,6 +15,7 @@ from promptreview.report.document import (
     PromptReport,
     RateRow,
     Report,
+    Rerun,
     ShiftRow,
     StatTest,
     StratumRow,
@@ -211,6 +212,9 @@ def review() -> Report:
         prompts=(regression(), text_mode(), added, renamed, removed),
         base="1111111111111111111111111111111111111111",
         head="2222222222222222222222222222222222222222",
+        rerun=Rerun(
+            "check", "1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"
+        ),
         notes=(note("simulated"),),
         warnings=(PromptWarning("prompts/triage.prompt.yml", increase("parse_failure", 0.0, 0.121, 0.0003)),),
     )

@@ -12,13 +12,13 @@ from promptreview.engine.jobs import Listed, PromptJob, ReviewPlan
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.records import ModelSpec
-from promptreview.report.document import Estimate, PromptReport, Report
+from promptreview.report.document import Estimate, PromptReport, Report, Rerun
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 
 if TYPE_CHECKING:  # gates.decision loads pandas and scipy, which a review that analyses nothing never needs
     from promptreview.engine.gates.decision import Decision
-    from promptreview.engine.planning.forecast import Spending
+    from promptreview.engine.measurement.spending import Spending
     from promptreview.engine.sequential import Sequenced
 
 
@@ -122,6 +122,7 @@ def report(
     config: Config,
     base: str | None,
     head: str | None,
+    rerun: Rerun | None = None,
     provider_notes: Sequence[Note] = (),
     served_warnings: Sequence[PromptWarning] = (),
     estimate: Estimate | None = None,
@@ -163,6 +164,7 @@ def report(
         prompts=tuple(prompts),
         base=base,
         head=head,
+        rerun=rerun,
         config=config.source,
         alpha=config.alpha,
         notes=_unique(notes),

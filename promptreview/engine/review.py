@@ -24,7 +24,7 @@ from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import Completion, CompletionRequest
-from promptreview.report.document import PromptReport, Report
+from promptreview.report.document import PromptReport, Report, Rerun
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import Config, PromptEntry, load_config
 from promptreview.vocabulary import ProviderName, Side
@@ -44,14 +44,17 @@ def review_changes(opts: ReviewOptions) -> Report:
     config = load_config(root, opts.config_path, opts.config_rev)
     base_sha, head_sha = compare_points(root, opts.base, opts.head)
     plan = plan_changes(opts, config, changed_prompts(root, config, base_sha, head_sha))
-    return _review(opts, config, plan, base_sha, head_sha or "working tree")
+    rerun = Rerun("check", base_sha, head_sha)  # head None: the working tree, `check`'s default
+    return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun)
 
 
 def review_files(
     opts: ReviewOptions, old: str, new: str, entry: PromptEntry | None, config: Config
 ) -> Report:
     """`promptreview compare`: the same review for two prompt files, no git."""
-    return _review(opts, config, plan_files(opts, config, old, new, entry), old, new)
+    return _review(
+        opts, config, plan_files(opts, config, old, new, entry), old, new, Rerun("compare", old, new)
+    )
 
 
 def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
@@ -70,7 +73,9 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
     )
 
 
-def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str) -> Report:
+def _review(
+    opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str, rerun: Rerun
+) -> Report:
     pinned = policy.check_pinning(plan.models, plan.providers, config)
     quality, providers = judges.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
@@ -95,6 +100,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
                 config=config,
                 base=base,
                 head=head,
+                rerun=rerun,
                 estimate=planned,
                 provider_notes=judges.plan_notes(plan, quality),
             )
@@ -155,6 +161,7 @@ def _review(opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, he
         config=config,
         base=base,
         head=head,
+        rerun=rerun,
         provider_notes=provider_notes,
         served_warnings=served,
     )
@@ -228,10 +235,10 @@ def _score_and_decide(
     stages returned; and the served-model warnings, which the review's report puts at its top."""
     # pandas and scipy load only when there is something to analyse
     from promptreview.engine.gates import decision
+    from promptreview.engine.measurement import spending
     from promptreview.engine.measurement.analysis import analyse_prompt
     from promptreview.engine.measurement.frame import build_frame
     from promptreview.engine.measurement.outcomes import score_job
-    from promptreview.engine.planning import forecast
     from promptreview.engine.quality.results import evaluator_rows
 
     scored = {job.index: score_job(job, by_job[job.index], config.allow_fenced) for job in plan.jobs}
@@ -273,7 +280,7 @@ def _score_and_decide(
         assemble.prompt_report(
             job,
             decided,
-            forecast.spending(job, by_job[job.index], config),
+            spending.spending(job, by_job[job.index], config),
             sequential=sequential.get(job.index),
             own_schema=_own_schema_note(job, scored[job.index], config.allow_fenced),
             unpinned=_unpinned_note(job, decided.stats.served),

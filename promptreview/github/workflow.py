@@ -26,7 +26,7 @@ from promptreview.github.prepare import Prepared, cache_key, prepare
 from promptreview.github.publish import Publisher, write_ci_report
 from promptreview.github.summary import Log, Sink, write_outputs
 from promptreview.report import html, markdown
-from promptreview.report.document import Report, error_report
+from promptreview.report.document import Report, Rerun, error_report
 from promptreview.report.escape import code_block
 from promptreview.sources import git
 from promptreview.verdicts import CIVerdict, ReviewVerdict, acceptable
@@ -224,10 +224,11 @@ class CIRun:
         elif result.verdict is CIVerdict.ERROR:
             self.log.command("error", f"promptreview: no verdict: {result.reason}")
         section = conclusion.ci_section(result, event, prepared.config_from if prepared else None)
+        rerun = Rerun("check", base, head) if base and head else None
         if result.verdict is CIVerdict.SKIPPED:
-            report = Report(verdict=ReviewVerdict.SKIPPED, base=base, head=head)
+            report = Report(verdict=ReviewVerdict.SKIPPED, base=base, head=head, rerun=rerun)
         else:
-            report = error_report(result.reason or result.title, base=base, head=head)
+            report = error_report(result.reason or result.title, base=base, head=head, rerun=rerun)
         json_path = write_ci_report(self.report_dir, report, section, text)
         # no review happened: an existing comment learns why, but no new comment is started
         comment_url = publish.comment(

@@ -22,6 +22,7 @@ from promptreview.vocabulary import (
     OutputMode,
     RateName,
     RateOutcome,
+    ReviewCommand,
     SequentialReason,
     SequentialStop,
     ShiftKind,
@@ -356,6 +357,16 @@ P_VALUE_ADJUSTMENTS: Mapping[str, str] = {
 
 
 @dataclass(frozen=True)
+class Rerun:
+    """How to run a review again: `check` between two revisions (`head` None: the working tree), or `compare`
+    of the two files it read. Said by the engine (or CI) that ran it, never inferred from `base`'s text."""
+
+    command: ReviewCommand
+    base: str
+    head: str | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     verdict: ReviewVerdict
     model_spec: str | None = None
@@ -375,6 +386,7 @@ class Report:
     estimate: Estimate | None = None  # `--plan`: what the review would run and cost (JSON: `plan`)
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
+    rerun: Rerun | None = None  # the command that runs this review again (not in the JSON report)
 
     @property
     def warned(self) -> bool:
@@ -387,6 +399,8 @@ class Report:
         return [p for p in self.prompts if p.change != "removed"]
 
 
-def error_report(message: str, *, base: str | None = None, head: str | None = None) -> Report:
+def error_report(
+    message: str, *, base: str | None = None, head: str | None = None, rerun: Rerun | None = None
+) -> Report:
     """A report that says there is no verdict, and why (provider outage, crash, a CI run that could not run)."""
-    return Report(verdict=ReviewVerdict.ERROR, error=message, base=base, head=head)
+    return Report(verdict=ReviewVerdict.ERROR, error=message, base=base, head=head, rerun=rerun)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 
 from promptreview.notes import INCONCLUSIVE, Note, PromptWarning
@@ -336,15 +335,17 @@ def failed_gate(p: PromptReport) -> RateName | None:
 
 
 def reproduce_command(report: Report) -> str | None:
-    """The exact command that reruns this review locally: `check` between two commits, or `compare` of the
-    two files a `compare` review read."""
-    if not report.base:
+    """The exact command that reruns this review locally: `check` between two commits (against the working
+    tree, `check`'s default, when that is what it reviewed), or `compare` of the two files a `compare` review
+    read. The engine says which it ran (`Report.rerun`)."""
+    rerun = report.rerun
+    if rerun is None:
         return None
     config = f" --config {report.config}" if report.config and report.config != "promptreview.yml" else ""
-    if re.fullmatch(r"[0-9a-f]{7,64}", report.base):
-        head = f" --head {report.head}" if report.head else ""
-        return f"promptreview check --base {report.base}{head}{config}"
-    return f"promptreview compare {report.base} {report.head or ''}{config}".replace("  ", " ")
+    if rerun.command == "check":
+        head = f" --head {rerun.head}" if rerun.head else ""
+        return f"promptreview check --base {rerun.base}{head}{config}"
+    return f"promptreview compare {rerun.base} {rerun.head or ''}{config}".replace("  ", " ")
 
 
 def detectable(value: float | None) -> str:

@@ -160,6 +160,21 @@ def test_working_tree_is_the_default_head(git_repo, run_cli):
     assert report["prompts"][0]["change"] == "modified" and report["head"] == "working tree"
 
 
+def test_the_reproduce_line_of_a_working_tree_review_runs(git_repo, run_cli):
+    """The report's reproduce line reruns the review: against the working tree it names no `--head` (the
+    default), never `--head working tree`, which is bad usage."""
+    make_triage_repo(git_repo)
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))  # not committed
+    first = run_cli(["check", "--base", "main", "--samples", "1", "--format", "markdown"], git_repo.root)
+    (line,) = [x for x in first.out.splitlines() if "promptreview check --base" in x]
+    command = line[line.index("promptreview check") :].split("`")[0].split()
+    assert "--head" not in command and command[:3] == ["promptreview", "check", "--base"]
+    again = run_cli([*command[1:], "--samples", "1", "--format", "markdown"], git_repo.root)
+    # the same review (its calls now cached): the same verdict, numbers and reproduce line
+    assert again.code == first.code and again.out.splitlines()[0] == first.out.splitlines()[0]
+    assert line in again.out.splitlines()
+
+
 def assert_one_line_error(result, fragment):
     assert result.code == 2, (result.out, result.err)
     lines = [line for line in result.err.splitlines() if line.strip()]

@@ -304,3 +304,29 @@ def test_rewording_a_note_changes_no_count_verdict_or_selection(monkeypatch):
         "gone.prompt.yml: the same words"
     ]
     assert "the same words" in render(reports[0], "markdown")  # every format says what `words` says
+
+
+def test_the_reproduce_line_is_the_command_the_engine_says_it_ran():
+    """`check` or `compare` comes from `Report.rerun`, never from the look of `base`: a compare of two files
+    named like commit ids stays a compare, and a check of the working tree names no `--head`."""
+    from promptreview.report.document import Rerun
+    from promptreview.report.wording import reproduce_command
+
+    hex_named = Report(
+        verdict="pass", base="cafe123", head="beef456", rerun=Rerun("compare", "cafe123", "beef456")
+    )
+    assert reproduce_command(hex_named) == "promptreview compare cafe123 beef456"
+    tree = Report(verdict="pass", base="a" * 40, head="working tree", rerun=Rerun("check", "a" * 40, None))
+    assert reproduce_command(tree) == f"promptreview check --base {'a' * 40}"
+    commits = Report(
+        verdict="pass",
+        base="a" * 40,
+        head="b" * 40,
+        config="ci/pr.yml",
+        rerun=Rerun("check", "a" * 40, "b" * 40),
+    )
+    assert (
+        reproduce_command(commits)
+        == f"promptreview check --base {'a' * 40} --head {'b' * 40} --config ci/pr.yml"
+    )
+    assert reproduce_command(Report(verdict="error", error="crash")) is None

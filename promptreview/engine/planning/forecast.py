@@ -1,17 +1,17 @@
-"""`--plan`: what a review would run and cost before any call; and the cost of what it did run."""
+"""`--plan`: what a review would run and cost before any call, and the design figures the gates share with it
+(the nominal Holm family, the design effect of unequal stratum weights)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence, Set
-from dataclasses import dataclass
 from typing import Any
 
 from promptreview import stats
 from promptreview.engine.jobs import PromptJob
 from promptreview.providers import pricing
 from promptreview.providers.base import Provider, sample_batching
-from promptreview.records import RATE_OUTCOMES, Completion, CompletionRequest, sample_group_key
-from promptreview.report.document import CostKey, Estimate, PromptEstimate, SideEstimate, StratumEstimate
+from promptreview.records import RATE_OUTCOMES, CompletionRequest, sample_group_key
+from promptreview.report.document import Estimate, PromptEstimate, SideEstimate, StratumEstimate
 from promptreview.sources.config import Config
 from promptreview.vocabulary import ProviderName, RateOutcome, Side
 
@@ -137,66 +137,3 @@ def _fewest_requests(
         size = batching.samples_per_request(key[0].model, count) if batching is not None else 1
         out += -(-count // max(1, size))  # the provider's own cap per request (Chat Completions: 128)
     return out
-
-
-def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> dict[CostKey, float] | None:
-    """Actual cost per side from recorded usage (cached answers cost nothing now, but are priced as if run)."""
-    out: dict[CostKey, float] = {}
-    for side in job.sides:
-        p_tok = c_tok = cached = 0
-        for call, completion in zip(job.calls, completions, strict=True):
-            if call.side == side.name and completion.response is not None:
-                p_tok += completion.response.usage.prompt_tokens or 0
-                c_tok += completion.response.usage.completion_tokens or 0
-                cached += completion.response.usage.cached_tokens or 0
-        # input tokens a provider served from its prompt cache are billed at its cached rate
-        value = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices, cached_tokens=cached)
-        if value is None:
-            return None
-        out[side.name] = value
-    if "base" in out and "head" in out:
-        out["delta"] = out["head"] - out["base"]
-    return out
-
-
-@dataclass(frozen=True)
-class Spending:
-    """What one prompt's calls cost: USD per side and the change (None: a price is unknown), the HTTP requests
-    sent for them (one request may answer several samples), and the provider's prompt cache (None: no response
-    reported cached tokens; savings None also when a price is unknown)."""
-
-    cost_usd: Mapping[CostKey, float] | None
-    requests: int
-    cached_input_tokens: Mapping[Side, int] | None
-    cache_savings_usd: Mapping[Side, float] | None
-
-
-def spending(job: PromptJob, completions: Sequence[Completion], config: Config) -> Spending:
-    tokens, saved = prompt_cache(job, completions, config)
-    sent = sum(c.requests_made for c in completions)
-    return Spending(cost(job, completions, config), sent, tokens, saved)
-
-
-def prompt_cache(
-    job: PromptJob, completions: Sequence[Completion], config: Config
-) -> tuple[dict[Side, int] | None, dict[Side, float] | None]:
-    """Per side: input tokens the provider served from its prompt cache (OpenAI
-    `usage.prompt_tokens_details.cached_tokens`, Anthropic `cache_read_input_tokens`) and the USD that saved
-    against the full input price. (None, None) when no response reported cached tokens."""
-    tokens: dict[Side, int] = {}
-    reported = False
-    for call, completion in zip(job.calls, completions, strict=True):
-        if completion.response is not None and completion.response.usage.cached_tokens is not None:
-            reported = True
-            tokens[call.side] = tokens.get(call.side, 0) + completion.response.usage.cached_tokens
-    if not reported:
-        return None, None
-    tokens = {side.name: tokens.get(side.name, 0) for side in job.sides}
-    savings: dict[Side, float] = {}
-    for side in job.sides:
-        price = pricing.lookup_price(side.model, config.prices)
-        if price is None:
-            return tokens, None
-        cached_rate = price.input if price.cached_input is None else price.cached_input
-        savings[side.name] = tokens[side.name] * (price.input - cached_rate) / 1_000_000
-    return tokens, savings
