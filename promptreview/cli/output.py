@@ -121,4 +121,4 @@ def review_and_emit(
             Path(output).write_text(secrets.scrub(render(error_report(why), fmt)), encoding="utf-8")
         raise
     write_report(report, fmt, output)
-    return exitcodes.for_review(report.verdict, planned_only=report.estimate is not None)
+    return exitcodes.for_review(report.verdict, planned_only=report.forecast is not None)

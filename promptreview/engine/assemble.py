@@ -12,7 +12,7 @@ from promptreview.engine.jobs import Listed, PromptJob, ReviewPlan
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.records import ModelSpec
-from promptreview.report.document import Estimate, PromptReport, Report, Rerun
+from promptreview.report.document import Forecast, PromptReport, Report, Rerun
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 
@@ -125,14 +125,14 @@ def report(
     rerun: Rerun | None = None,
     provider_notes: Sequence[Note] = (),
     served_warnings: Sequence[PromptWarning] = (),
-    estimate: Estimate | None = None,
+    forecast: Forecast | None = None,
 ) -> Report:
     """The review's report. `served_warnings` go to the top whatever the verdict; a failing or erroring
     prompt's own warnings follow them, since they decided the verdict."""
     simulated = any(m.provider == "sim" for m in plan.models)
     notes = [note("simulated")] if simulated else []
     notes += provider_notes
-    if estimate is not None:  # `--plan`: nothing was reviewed yet, so no prompts and no verdict
+    if forecast is not None:  # `--plan`: nothing was reviewed yet, so no prompts and no verdict
         return Report(
             verdict=ReviewVerdict.SKIPPED,
             model_spec=model_spec,
@@ -144,7 +144,7 @@ def report(
             config=config.source,
             alpha=config.alpha,
             notes=_unique(notes),
-            estimate=estimate,
+            forecast=forecast,
         )
     reviewed = bool(plan.jobs) or any(item.needs_acceptance for item in plan.listed)
     if not reviewed and not prompts:  # a listed prompt (removed, renamed unchanged) is something to read

@@ -101,7 +101,7 @@ def _review(
                 base=base,
                 head=head,
                 rerun=rerun,
-                estimate=planned,
+                forecast=planned,
                 provider_notes=judges.plan_notes(plan, quality),
             )
         policy.check_budget(len(uncached), config)

@@ -268,7 +268,7 @@ class PromptReport:
 
 
 @dataclass(frozen=True)
-class SideEstimate:
+class SideForecast:
     model: str
     calls: int
     uncached_calls: int
@@ -278,25 +278,25 @@ class SideEstimate:
 
 
 @dataclass(frozen=True)
-class StratumEstimate:
+class StratumForecast:
     population: int
     sampled: int
 
 
 @dataclass(frozen=True)
-class PromptEstimate:
+class PromptForecast:
     path: str
     change: ChangeKind
     n_inputs: int
     samples: int
-    strata: Mapping[str, StratumEstimate]
-    sides: Mapping[Side, SideEstimate]
+    strata: Mapping[str, StratumForecast]
+    sides: Mapping[Side, SideForecast]
     min_detectable_increase: Mapping[RateOutcome, float]  # gated rate -> smallest increase caught, 80 % power
     min_detectable_assumes_base_rate: float
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Forecast:
     """What a review would run and cost, before any call (`--plan`)."""
 
     calls: int
@@ -304,7 +304,7 @@ class Estimate:
     cost_usd_max: float | None
     budget_max_calls: int | None
     over_budget: bool
-    prompts: Sequence[PromptEstimate]
+    prompts: Sequence[PromptForecast]
     # the fewest HTTP requests for the uncached calls: the samples of one input in one request (`n`) where the
     # provider can; "up to" uncached_calls, since whether a server honours `n` is found out on the first request
     requests: int | None = None
@@ -383,7 +383,7 @@ class Report:
     alpha: float = 0.05
     notes: Sequence[Note] = ()
     warnings: Sequence[PromptWarning] = ()  # a prompt's warnings the review repeats at its top
-    estimate: Estimate | None = None  # `--plan`: what the review would run and cost (JSON: `plan`)
+    forecast: Forecast | None = None  # `--plan`: what the review would run and cost (JSON: `plan`)
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
     rerun: Rerun | None = None  # the command that runs this review again (not in the JSON report)

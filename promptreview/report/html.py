@@ -111,7 +111,7 @@ def render(report: Report) -> str:
     ]
     if report.error is not None:  # no review to show: why there is no verdict
         return "\n".join([*parts, f"<pre>{escape(report.error)}</pre>", "</body></html>"]) + "\n"
-    if report.estimate is not None:  # `--plan`: what would run, the terminal's words
+    if report.forecast is not None:  # `--plan`: what would run, the terminal's words
         from promptreview.report import text
 
         parts = [*parts[:3], f"<title>promptreview plan</title><style>{_STYLE}</style></head><body>"]

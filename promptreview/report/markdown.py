@@ -117,7 +117,7 @@ def render(report: Report, examples: bool = True, html_link: str | None = None) 
 
 
 def _render(report: Report, level: tuple[int, int], html_link: str | None) -> str:
-    if report.estimate is not None:  # `--plan`: what would run, the terminal's words in a block
+    if report.forecast is not None:  # `--plan`: what would run, the terminal's words in a block
         from promptreview.report import text
 
         return "## promptreview plan\n\n" + code_block(text.render(report).rstrip("\n"), None) + "\n"

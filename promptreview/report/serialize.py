@@ -270,8 +270,8 @@ def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
     }
     if report.error is not None:
         out["error"] = report.error
-    if report.estimate is not None:
-        out["plan"] = report.estimate
+    if report.forecast is not None:
+        out["plan"] = report.forecast
     if ci is not None:
         out["ci"] = _ci(ci)
     cleaned: dict[str, Any] = _clean(out)

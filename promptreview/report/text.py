@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from promptreview.report.document import Estimate, Example, PromptReport, Report
+from promptreview.report.document import Example, Forecast, PromptReport, Report
 from promptreview.report.notes import warning_words, words
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
@@ -71,8 +71,8 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def render(report: Report, color: bool = False) -> str:
-    if report.estimate is not None:
-        return _estimate(report.estimate)
+    if report.forecast is not None:
+        return _forecast(report.forecast)
     key = headline_icon_key(report)
     head = f"promptreview: {headline_word(report)}"
     top = top_change(report)
@@ -176,7 +176,7 @@ def _example(e: Example) -> list[str]:
     ]
 
 
-def _estimate(plan: Estimate) -> str:
+def _forecast(plan: Forecast) -> str:
     lines = [
         f"promptreview plan: {plan.calls} calls, {plan.uncached_calls} of them to make (the rest cached)"
     ]

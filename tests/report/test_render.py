@@ -184,18 +184,18 @@ def test_terminal_colour_only_when_asked_and_never_with_no_color(monkeypatch):
 
 
 def test_no_infinite_detectable_increase_is_printed():
-    from promptreview.report.document import Estimate, PromptEstimate, SideEstimate
+    from promptreview.report.document import Forecast, PromptForecast, SideForecast
 
-    side = SideEstimate("sim:x", 10, 5, 100, 50, None)
-    prompt = PromptEstimate(
+    side = SideForecast("sim:x", 10, 5, 100, 50, None)
+    prompt = PromptForecast(
         "p.prompt.yml", "modified", 5, 1, {}, {"base": side, "head": side}, {"refusal": math.inf}, 0.05
     )
-    plan = Estimate(20, 10, None, None, False, [prompt])
-    out = render(Report(verdict="skipped", estimate=plan), "text")
+    plan = Forecast(20, 10, None, None, False, [prompt])
+    out = render(Report(verdict="skipped", forecast=plan), "text")
     assert "inf" not in out and "refusal not detectable with this sample" in out
     assert "20 calls, 10 of them to make" in out
     for fmt in ("markdown", "html"):  # the plan in every human format, never as "nothing to review"
-        page = render(Report(verdict="skipped", estimate=plan), fmt)
+        page = render(Report(verdict="skipped", forecast=plan), fmt)
         assert "20 calls, 10 of them to make" in page and "nothing to review" not in page
 
 

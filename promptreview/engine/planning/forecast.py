@@ -11,7 +11,7 @@ from promptreview.engine.jobs import PromptJob
 from promptreview.providers import pricing
 from promptreview.providers.base import Provider, sample_batching
 from promptreview.records import RATE_OUTCOMES, CompletionRequest, sample_group_key
-from promptreview.report.document import Estimate, PromptEstimate, SideEstimate, StratumEstimate
+from promptreview.report.document import Forecast, PromptForecast, SideForecast, StratumForecast
 from promptreview.sources.config import Config
 from promptreview.vocabulary import ProviderName, RateOutcome, Side
 
@@ -43,7 +43,7 @@ def before_run(
     uncached_keys: Set[str],
     config: Config,
     providers: Mapping[ProviderName, Provider] | None = None,
-) -> Estimate:
+) -> Forecast:
     """Calls, estimated tokens and cost (uncached calls only), the fewest requests they take, and the smallest
     detectable increases."""
     prompts = []
@@ -52,7 +52,7 @@ def before_run(
     counted: set[str] = set()  # a request both sides (or two prompts) make is made once: counted once
     compared = sum(1 for job in jobs if job.change in ("modified", "renamed"))
     for job in jobs:
-        sides: dict[Side, SideEstimate] = {}
+        sides: dict[Side, SideForecast] = {}
         for side in job.sides:
             mine = [c.request for c in job.calls if c.side == side.name]
             todo = []
@@ -69,7 +69,7 @@ def before_run(
                 total_cost = None
             elif total_cost is not None:
                 total_cost += cost
-            sides[side.name] = SideEstimate(str(side.model), len(mine), len(todo), p_tok, c_tok, cost)
+            sides[side.name] = SideForecast(str(side.model), len(mine), len(todo), p_tok, c_tok, cost)
         n = len(job.suite_sample.rows)
         # text mode: no parsing
         applicable: tuple[RateOutcome, ...] = RATE_OUTCOMES if job.output_mode == "json" else ("refusal",)
@@ -93,19 +93,19 @@ def before_run(
             for name in gated
         }
         prompts.append(
-            PromptEstimate(
+            PromptForecast(
                 path=job.path,
                 change=job.change,
                 n_inputs=n,
                 samples=job.samples,
-                strata={s.label: StratumEstimate(s.population, s.sampled) for s in job.suite_sample.strata},
+                strata={s.label: StratumForecast(s.population, s.sampled) for s in job.suite_sample.strata},
                 sides=sides,
                 min_detectable_increase=detectable,
                 min_detectable_assumes_base_rate=ASSUMED_BASE_RATE,
             )
         )
     calls = sum(len(job.calls) for job in jobs)
-    return Estimate(
+    return Forecast(
         calls=calls,
         uncached_calls=len(uncached_keys),
         cost_usd_max=total_cost,
