@@ -177,3 +177,11 @@ def test_annotations_point_at_the_first_changed_line():
     assert c["annotation_level"] == "warning"
     accepted = annotations_for(REPORT, {}, accepted=True)[0]
     assert accepted["annotation_level"] == "warning" and "accepted" in accepted["title"]
+
+
+def test_a_failed_quality_gate_is_named_in_the_check_annotation():
+    from promptreview.github.checks import gate_failures
+    from tests.report.test_quality import _report
+
+    (prompt,) = _report().prompts
+    assert gate_failures(prompt) == ["category = expected_category: 90.0% → 60.0% (-30.0 pp, p=0.002)"]
