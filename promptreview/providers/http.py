@@ -109,13 +109,14 @@ def classify_status(
     secrets: Iterable[str | None] = (),
 ) -> CallError:
     """The default verdict on a non-2xx response: a RetryableCallError or a FatalCallError (never raised here)."""
+    secrets = tuple(secrets)
     status = response.status_code
     code = error_code(body)
     message = error_text(body, response.text, secrets)
     label = f"HTTP {status}" + (f" {code}" if code else "")
 
     def failure(text: str) -> CallFailure:
-        return CallFailure("http_status", text, status=status, code=code, server_message=message)
+        return http_failure(response, body, text, secrets)
 
     should_retry = (response.headers.get("x-should-retry") or "").strip().lower()
     retryable = status in RETRYABLE_STATUSES or 500 <= status <= 599
