@@ -61,11 +61,16 @@ def model_name(spec: ModelSpec) -> str:
     """The model `spec` names, without the overrides a `sim` id carries (`sim:triage-v1?refusal=0.2` ->
     `triage-v1`, read by the sim's own parser): what the provider reports as served, what a price is listed
     under. Every other provider's id is the model's name as it is."""
-    if spec.provider == "sim":
-        from promptreview.providers.sim import model_id  # only a sim id loads the sim
+    return provider_model_name(spec.provider, spec.model)
 
-        return model_id.model_name(spec.model)
-    return spec.model
+
+def provider_model_name(provider: str, model_id: str) -> str:
+    """`model_name` of a provider's name and model id as text (a price may be listed under any provider's)."""
+    if provider == "sim":
+        from promptreview.providers.sim import model_id as sim_id  # only a sim id loads the sim
+
+        return sim_id.model_name(model_id)
+    return model_id
 
 
 def create_provider(name: ProviderName, env: Mapping[str, str]) -> Provider:

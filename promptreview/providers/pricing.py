@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from promptreview.providers import pinning
+from promptreview.providers import pinning, provider_model_name
 from promptreview.records import ModelSpec
 
 PRICES_AS_OF = (
@@ -96,11 +96,7 @@ def lookup_price(
     """The price of `spec`: the config's entry, then `provider:*` in the config, then the table; None if unknown."""
     provider, model_id = _parts(spec)
     overrides = prices or {}
-    model = model_id
-    if provider == "sim":  # its options are not part of the model (read by the sim's own parser)
-        from promptreview.providers.sim.model_id import model_name as sim_model_name
-
-        model = sim_model_name(model_id)
+    model = provider_model_name(provider, model_id)  # a sim id's overrides are not part of the model
     text = f"{provider}:{model}"
     for key in (text, f"{provider}:{pinning.split_ollama_digest(model)[0]}", f"{provider}:*"):
         if key in overrides:
