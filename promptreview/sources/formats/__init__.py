@@ -65,11 +65,10 @@ def _from_document(path: str, doc: Any) -> PromptTemplate | None:
 
 
 def _from_front_matter(path: str, text: str) -> PromptTemplate | None:
-    split = reading.front_matter(text)
+    split = reading.front_matter(path, text)
     if split is None:
         return None
-    raw_meta, body = split
-    meta = reading.safe_yaml(path, raw_meta, "front matter is ")
+    meta, body = split
     for fmt in FORMATS:
         found = fmt.read_front_matter(path, meta, body)
         if found is not None:

@@ -125,11 +125,10 @@ SUFFIXES: tuple[str, ...] = (".prompt", ".prompt.md")
 
 def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
     """`.prompt` is always Dotprompt; `.prompt.md` only with front matter (else it is a Markdown template)."""
-    split = reading.front_matter(text)
+    split = reading.front_matter(path, text)
     if split is None:
         return None if path.lower().endswith(".md") else (read(path, {}, text),)
-    raw_meta, body = split
-    return (read(path, reading.safe_yaml(path, raw_meta, "front matter is "), body),)
+    return (read(path, *split),)
 
 
 def read_document(path: str, doc: Any) -> PromptTemplate | None:

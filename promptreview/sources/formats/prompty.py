@@ -160,11 +160,10 @@ SUFFIXES: tuple[str, ...] = (".prompty",)
 
 
 def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
-    split = reading.front_matter(text)
+    split = reading.front_matter(path, text)
     if split is None:
         return (read(path, {}, text),)
-    raw_meta, body = split
-    return (read(path, reading.safe_yaml(path, raw_meta, "front matter is "), body),)
+    return (read(path, *split),)
 
 
 def read_document(path: str, doc: Any) -> PromptTemplate | None:

@@ -78,12 +78,13 @@ def safe_json(path: str, text: str) -> Any:
         raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
-def front_matter(text: str) -> tuple[str, str] | None:
-    """(front matter, body) when `text` opens with a `---` fenced YAML block, else None."""
+def front_matter(path: str, text: str) -> tuple[Any, str] | None:
+    """(the front matter's YAML, parsed safely, and the body) when `text` opens with a `---` fenced YAML block,
+    else None."""
     match = _FRONT_MATTER.match(text)
     if match is None:
         return None
-    return match.group(1), match.group(2) or ""
+    return safe_yaml(path, match.group(1), "front matter is "), match.group(2) or ""
 
 
 def model_name(path: str, raw: Any) -> str | None:
