@@ -21,6 +21,15 @@ if TYPE_CHECKING:  # the type of hashlib's hash objects: typeshed's name, with n
 class Message:
     role: Role
     content: str
+    name: str | None = None  # a chat message's `name` (OpenAI's field), sent when the prompt file gives one
+
+    @property
+    def wire(self) -> dict[str, str]:
+        """The message as Chat Completions sends it: `name` only when there is one."""
+        out = {"role": self.role, "content": self.content}
+        if self.name is not None:
+            out["name"] = self.name
+        return out
 
 
 @dataclass(frozen=True)
@@ -128,7 +137,8 @@ class CompletionRequest:
         if last is None or last[0] is not self.messages or last[1] is not known:
             # the K samples of an input share one messages tuple: hash through the messages once for them all
             prefix = known[2].copy()
-            encoded = _dumps([[m.role, m.content] for m in self.messages])
+            # a name is part of the request; without one the key is what it always was
+            encoded = _dumps([[m.role, m.content, *([m.name] if m.name is not None else [])] for m in self.messages])
             prefix.update(f'"messages":{encoded}'.encode())
             last = _LAST_MESSAGES = (self.messages, known, prefix)
         digest = last[2].copy()

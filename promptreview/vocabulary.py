@@ -73,7 +73,7 @@ ReviewCommand = Literal["check", "compare"]
 Role = Literal["system", "developer", "user", "assistant"]
 """A chat message's role."""
 
-TemplateEngine = Literal["jinja", "handlebars", "f-string", "mustache"]
+TemplateEngine = Literal["jinja", "handlebars", "f-string", "mustache", "gh-models", "semantic-kernel", "vscode"]
 """The template language a prompt's messages are written in."""
 
 Allocation = Literal["proportional", "equal", "neyman"]
@@ -114,6 +114,9 @@ NoteKind = Literal[
     "prompt_removed",
     "renamed_unchanged",
     "content_unchanged",
+    "editor_prompt",
+    "placeholder_unfilled",
+    "dependency_changed",
     # planning
     "file_suite",
     "schema_contract",

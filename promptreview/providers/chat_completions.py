@@ -192,7 +192,7 @@ class ChatCompletionsProvider(HTTPProvider):
         params = request.params_dict
         body: dict[str, Any] = {
             "model": request.model.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [m.wire for m in request.messages],
         }
         for key in _PASSTHROUGH_PARAMS:
             if params.get(key) is not None:

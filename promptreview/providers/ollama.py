@@ -154,7 +154,7 @@ class OllamaProvider(HTTPProvider):
         params = request.params_dict
         body: dict[str, Any] = {
             "model": name,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [m.wire for m in request.messages],
             "stream": False,
         }
         if structured and request.response_schema is not None:

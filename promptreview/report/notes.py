@@ -70,6 +70,16 @@ def _strata_pooled(n: Note) -> str:
     )
 
 
+def _editor_prompt(n: Note) -> str:
+    tools = _v(n, "tools")
+    return (
+        f"{n.subject}: a VS Code prompt file ({_v(n, 'mode')} mode): its body is reviewed as the user's message; "
+        "Copilot's own system prompt and chat context"
+        + (f" and its tools ({tools})" if tools else "")
+        + " are not in the file and not in the review"
+    )
+
+
 def _schema_in_code(n: Note) -> str:
     return (
         f"{n.subject}: output.schema {_v(n, 'schema')!r} is defined in code, not in the file: outputs are "
@@ -312,6 +322,12 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "prompt_removed": lambda n: "the prompt file was removed; nothing to run",
     "renamed_unchanged": lambda n: "renamed without a change to its content; nothing to run",
     "content_unchanged": lambda n: "content unchanged; nothing to run",
+    "editor_prompt": _editor_prompt,
+    "placeholder_unfilled": lambda n: (
+        f"{n.subject}: {_v(n, 'placeholders')} is sent as written, unfilled, as {_v(n, 'tool')} sends it "
+        f"(it fills only {_v(n, 'form')})"
+    ),
+    "dependency_changed": lambda n: f"reviewed because {_v(n, 'files')}, which it uses, changed",
     # planning
     "file_suite": _file_suite,
     "schema_contract": _schema_contract,

@@ -4,6 +4,7 @@ file at a revision, and match paths against the config's globs."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
@@ -40,6 +41,32 @@ def read_inside(root: Path, rev: str | None, raw: str, what: str) -> tuple[str, 
         where = f" at {rev[:12]}" if rev else ""
         raise MissingFile(f"{what}: file {raw!r} does not exist{where}", raw, rev)
     return rel, data
+
+
+def reader(root: Path, rev: str | None) -> Callable[[str], bytes | None]:
+    """Files a prompt file names beside it (partials, a `config.json`, `${file:...}`), read at `rev` (None: the
+    working tree) and kept inside the repository."""
+
+    def read(raw: str) -> bytes | None:
+        return git.read_at(root, rev, repo_relative(root, raw, "a file the prompt file names"))
+
+    return read
+
+
+def disk_reader(root: Path, prompt: Path) -> Callable[[str], bytes | None]:
+    """Files a prompt file names beside it, for `compare` (files on disk, named as on its command line): kept
+    inside the repository when the prompt is in it, else inside the prompt file's own folder."""
+    real_root = root.resolve()
+    inside = prompt.resolve().parent
+    fence = real_root if real_root in inside.parents or inside == real_root else inside
+
+    def read(raw: str) -> bytes | None:
+        real = Path(raw).resolve()
+        if real != fence and fence not in real.parents:
+            raise UsageError(f"{raw}: a file the prompt file names is outside {fence}; it is not read")
+        return real.read_bytes() if real.is_file() else None
+
+    return read
 
 
 @lru_cache(maxsize=256)

@@ -157,6 +157,9 @@ class PromptTemplate:
     # used when neither --model nor the config names one
     model_hint: str | None = None
     evaluators: tuple[EvaluatorSpec, ...] = ()  # a .prompt.yml's own `evaluators` (GitHub Models)
+    names: tuple[str | None, ...] = ()  # each message's `name` (chat-message files), beside `messages`
+    optional: frozenset[str] = frozenset()  # inputs the file declares optional: no suite column needed
+    null_is_value: bool = False  # a null suite value renders as the engine renders it (Dotprompt), not refused
 
     @cached_property
     def _variables(self) -> frozenset[str]:
@@ -175,14 +178,15 @@ class PromptTemplate:
     def render(self, row: Mapping[str, Any], row_label: str) -> tuple[Message, ...]:
         values = {**self.defaults, **row}
         out: list[Message] = []
-        for role, source in self.messages:
+        for i, (role, source) in enumerate(self.messages):
             try:
                 text = self.engine.render(source, values)
             except TemplateProblem as exc:
                 raise UsageError(f"{self.path}: {exc} in suite {row_label}") from None
             if self.split is None:
                 assert role != "body", "a format whose message is the whole body splits it"
-                out.append(Message(role=role, content=text))
+                name = self.names[i] if i < len(self.names) else None
+                out.append(Message(role=role, content=text, name=name))
             else:
                 out += [Message(role=r, content=c) for r, c in self.split(text)]
         if not out:
@@ -193,7 +197,7 @@ class PromptTemplate:
 def check_template(template: PromptTemplate, columns: AbstractSet[str], suite: str) -> None:
     """Fail before any call when a template uses a variable no suite row (or default) provides."""
     needed = template.variables()
-    missing = sorted(needed - set(columns) - set(template.defaults))
+    missing = sorted(needed - set(columns) - set(template.defaults) - template.optional)
     if missing:
         raise UsageError(
             f"{template.path}: template variable '{missing[0]}' is not a column of {suite} "

@@ -101,7 +101,7 @@ def _request_json(request: CompletionRequest) -> dict[str, Any]:
     """What was asked, kept beside the answer so a cached run can be audited (like `llm logs`)."""
     return {
         "model": request.model.text,
-        "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        "messages": [m.wire for m in request.messages],
         "params": dict(request.params),
         "response_schema": request.response_schema,
         "sample_index": request.sample_index,

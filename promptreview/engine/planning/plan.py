@@ -31,6 +31,7 @@ from promptreview.sources import paths
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
+from promptreview.sources.formats.plain import pair_parts
 from promptreview.sources.schemas import load_schema, make_validator, resolve_refs
 from promptreview.sources.suites import SuiteRow, SuiteSample, load_rows, sample_suite
 from promptreview.sources.template import PromptTemplate, check_template
@@ -197,7 +198,8 @@ class _Planner:
         `max_request_chars`; either failure names the row, before any call."""
         label = f"row {row.input_id!r}"
         for name in sorted(side.template.variables()):
-            if name in row.values and row.values[name] is None:
+            # a format whose engine renders a null (Dotprompt's Handlebars: empty) takes it as a value
+            if name in row.values and row.values[name] is None and not side.template.null_is_value:
                 raise UsageError(
                     f"{side.template.path}: suite {label} has no value for template variable '{name}'"
                 )
@@ -240,23 +242,27 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
             listed.append(Listed(change.path, change.change, change.old_path, change.listed, leaves))
             continue
         assert change.head is not None  # only a removed prompt lacks a head, and it is listed
-        heads = load_prompts(change.path, change.head)
+        # each side reads the files beside its prompt (partials, a config.json) at its own commit
+        heads = load_prompts(change.path, change.head, paths.reader(opts.repo_root, changes.head))
         bases: tuple[PromptTemplate, ...] = ()
         if change.base is not None and change.base_path is not None:
-            bases = load_prompts(change.base_path, change.base)
-        for i, head in enumerate(heads):
-            # a multi-prompt file (promptfoo) pairs its prompts by position: `file.txt#2` with `file.txt#2`
-            base = bases[i] if i < len(bases) else None
-            if len(heads) > 1 and base is not None and base == head:
+            bases = load_prompts(change.base_path, change.base, paths.reader(opts.repo_root, changes.base))
+        multi = len(heads) > 1 or len(bases) > 1
+        # a multi-prompt file (promptfoo) pairs its prompts by identity, not position: inserting one is one
+        # added prompt, not every later one modified
+        for base, head in pair_parts(bases, heads):
+            if head is None:
+                assert base is not None
+                gone = note("removed_from_file")
+                listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
+                continue
+            if multi and base is not None and replace(base, path=head.path) == head:
                 continue  # an unchanged part of a multi-prompt file: nothing to review
             versions = [Version("base", base, changes.base)] if base is not None else []
             versions.append(Version("head", head, changes.head))
             kind = change.change if base is not None else "added"
-            old = change.old_path if base is not None and base.path != head.path else None
+            old = change.old_path if base is not None else None
             jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions))
-        for base in bases[len(heads) :]:
-            gone = note("removed_from_file")
-            listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
     return planner.plan(jobs, listed)
 
 
@@ -273,12 +279,24 @@ def plan_files(
         raise UsageError("no suite: pass --suite FILE or a config whose prompts entry covers the files")
     planner = _Planner(opts, config, None)
     planner.free_paths = not (opts.repo_root / ".git").exists()  # not a repository: no git, no inside
-    versions = [
-        Version("base", load_prompts(old, old_path.read_bytes())[0], None),
-        Version("head", load_prompts(new, new_path.read_bytes())[0], None),
-    ]
-    job = planner.job(0, new, "modified", old if old != new else None, entry, versions)
-    return planner.plan([job], [])
+    bases = load_prompts(old, old_path.read_bytes(), paths.disk_reader(opts.repo_root, old_path))
+    heads = load_prompts(new, new_path.read_bytes(), paths.disk_reader(opts.repo_root, new_path))
+    jobs: list[PromptJob] = []
+    listed: list[Listed] = []
+    # a multi-prompt file: every part is reviewed, paired by identity as in `check`
+    for base, head in pair_parts(bases, heads):
+        if head is None:
+            assert base is not None
+            gone = note("removed_from_file")
+            listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
+            continue
+        versions = [Version("base", base, None)] if base is not None else []
+        versions.append(Version("head", head, None))
+        renamed = base is not None and base.path.partition("#")[0] != head.path.partition("#")[0]
+        old_name = base.path if renamed and base is not None else None
+        kind: ChangeKind = "modified" if base is not None else "added"
+        jobs.append(planner.job(len(jobs), head.path, kind, old_name, entry, versions))
+    return planner.plan(jobs, listed)
 
 
 # -- the base commit owns the contract: a pull request is judged by the schema its base commit holds ------

@@ -9,6 +9,8 @@ format is told by the file's content as well as its name.
 | Dotprompt | `.prompt`, `.prompt.md` with front matter, or front matter with Dotprompt's keys | `dotprompt` |
 | LangChain | JSON/YAML `PromptTemplate` / `ChatPromptTemplate` (`lc` or `_type`) | `langchain` |
 | promptfoo | a `.txt` with `---` lines between prompts | `plain` |
+| Semantic Kernel | `skprompt.txt` (and its `config.json`), or a text with `{{$name}}` placeholders | `semantic_kernel` |
+| VS Code prompt file | `.prompt.md` whose front matter and body are not Dotprompt's | `vscode` |
 | plain template | `.txt`, `.md`, `.j2`, `.jinja`, `.jinja2` | `plain` |
 
 A file that matches none of them is refused (exit 2), never taken as a plain template.
@@ -26,13 +28,22 @@ import json
 from typing import Any
 
 from promptreview.errors import UsageError
-from promptreview.sources.formats import dotprompt, github_models, langchain, plain, prompty, reading
-from promptreview.sources.formats.base import PromptFormat
+from promptreview.sources.formats import (
+    dotprompt,
+    github_models,
+    langchain,
+    plain,
+    prompty,
+    reading,
+    semantic_kernel,
+    vscode,
+)
+from promptreview.sources.formats.base import Files, PromptFormat, no_files
 from promptreview.sources.template import PromptTemplate
 
 # In the order they are asked: LangChain's `_type`/`lc` documents before GitHub Models' `messages`, Prompty's
 # front matter before Dotprompt's (a file both could read is Prompty's, as it always was).
-FORMATS: tuple[PromptFormat, ...] = (langchain, github_models, prompty, dotprompt)
+FORMATS: tuple[PromptFormat, ...] = (langchain, github_models, prompty, dotprompt, vscode, semantic_kernel)
 
 SUPPORTED = (
     "GitHub Models .prompt.yml/.prompt.yaml, chat-message arrays (.json/.yaml), Prompty (.prompty), "
@@ -76,14 +87,15 @@ def _from_front_matter(path: str, text: str) -> PromptTemplate | None:
     return None
 
 
-def load_prompts(path: str, data: bytes) -> tuple[PromptTemplate, ...]:
-    """Every prompt in one prompt file's bytes (several only for a promptfoo multi-prompt file)."""
+def load_prompts(path: str, data: bytes, files: Files = no_files) -> tuple[PromptTemplate, ...]:
+    """Every prompt in one prompt file's bytes (several only for a promptfoo multi-prompt file); `files` reads
+    the files beside it (partials, a `config.json`) at the same revision."""
     text = reading.decode(path, data)
     if not text.strip():
         raise UsageError(f"{path}: the prompt file is empty")
     claimed = _claimed(path)
     if claimed is not None:
-        named = claimed.read_named(path, text)
+        named = claimed.read_named(path, text, files)
         if named is not None:
             return named
     lower = path.lower()
@@ -95,6 +107,11 @@ def load_prompts(path: str, data: bytes) -> tuple[PromptTemplate, ...]:
         return (found,)
     if lower.endswith(reading.TEXT_SUFFIXES):
         found = _from_front_matter(path, text)
+        if found is None and semantic_kernel.looks_like(text):
+            # `{{$name}}` is Semantic Kernel's placeholder, not a Jinja syntax error
+            found = semantic_kernel.read(path, text, files)
+        if found is None and lower.endswith(".prompt.md"):
+            found = vscode.read(path, {}, text)
         return (found,) if found is not None else plain.read_text(path, text)
     return (_by_content(path, text),)
 
@@ -114,6 +131,6 @@ def _by_content(path: str, text: str) -> PromptTemplate:
     raise _unsupported(path, "not a prompt file format promptreview reads")
 
 
-def load_prompt(path: str, data: bytes) -> PromptTemplate:
+def load_prompt(path: str, data: bytes, files: Files = no_files) -> PromptTemplate:
     """The one prompt of a prompt file (a multi-prompt file's first)."""
-    return load_prompts(path, data)[0]
+    return load_prompts(path, data, files)[0]

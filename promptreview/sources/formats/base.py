@@ -4,9 +4,21 @@ names (as pre-commit's languages implement its `Language`), imports only the lea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from promptreview.sources.template import PromptTemplate
+
+Files = Callable[[str], "bytes | None"]
+"""Another file of the same side of the review, by its path in the prompt file's own namespace (repo-relative in
+a review), or None when that side has no such file. A format that reads files beside the prompt (Semantic
+Kernel's `config.json`, Dotprompt's partials, Prompty's `${file:...}`) asks through it, so each side reads its
+own commit; the caller keeps it inside the repository."""
+
+
+def no_files(path: str) -> bytes | None:
+    """A prompt read on its own: there are no files beside it."""
+    return None
 
 
 class PromptFormat(Protocol):
@@ -16,9 +28,9 @@ class PromptFormat(Protocol):
     SUFFIXES: tuple[str, ...]
     """File names the format claims by their name alone (lower case); the longest match among formats wins."""
 
-    def read_named(self, path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+    def read_named(self, path: str, text: str, files: Files) -> tuple[PromptTemplate, ...] | None:
         """A file whose name the format claims; None when it is not the format's after all (then it is read
-        like any other file with its suffix)."""
+        like any other file with its suffix). `files` reads the files beside it, at the same revision."""
         ...
 
     def read_document(self, path: str, doc: Any) -> PromptTemplate | None:

@@ -16,6 +16,7 @@ from typing import Any
 from promptreview.errors import UsageError
 from promptreview.notes import Note, note
 from promptreview.sources.formats import picoschema, reading
+from promptreview.sources.formats.base import Files, no_files
 from promptreview.sources.formats.mustache import HANDLEBARS
 from promptreview.sources.template import ROLES, PromptTemplate
 from promptreview.vocabulary import OutputMode, Role, one_of
@@ -74,7 +75,46 @@ def _model(path: str, raw: Any) -> tuple[str | None, tuple[Note, ...]]:
     return None, (note("foreign_model", path, model=raw),)
 
 
-def read(path: str, meta: Any, body: str) -> PromptTemplate:
+_PARTIAL = re.compile(r"\{\{~?>\s*([\w./-]+)[^}]*~?\}\}")
+_MAX_PARTIAL_DEPTH = 10
+
+
+def _partials(path: str, body: str, files: Files, depth: int = 0) -> str:
+    """The body with each `{{> name}}` replaced by the partial `_name.prompt` beside the prompt (at the same
+    revision, through `files`), its own partials in turn, as dotpromptz's directory store finds them."""
+
+    def inline(match: re.Match[str]) -> str:
+        name = match.group(1)
+        folder, _, base = name.rpartition("/")
+        rel = f"{folder + '/' if folder else ''}_{base}.prompt"
+        found, data = reading.beside(path, files, rel, "partial")
+        if data is None:
+            raise UsageError(f"{path}: partial {name!r} not found (looked for {found})")
+        if depth >= _MAX_PARTIAL_DEPTH:
+            raise UsageError(
+                f"{path}: partials nest more than {_MAX_PARTIAL_DEPTH} deep (a partial includes itself?)"
+            )
+        text = reading.decode(found, data)
+        split = reading.front_matter(found, text)
+        return _partials(path, split[1] if split is not None else text, files, depth + 1)
+
+    return _PARTIAL.sub(inline, body)
+
+
+def _optional(spec: Any) -> frozenset[str]:
+    """Inputs `input.schema` declares optional: Picoschema's `name?: ...`, or JSON Schema's properties not in
+    `required`."""
+    if not isinstance(spec, dict):
+        return frozenset()
+    if isinstance(spec.get("properties"), dict):
+        required = spec.get("required")
+        needed = set(required) if isinstance(required, list) else set()
+        return frozenset(str(k) for k in spec["properties"] if k not in needed)
+    names = (str(key).split("(")[0].strip() for key in spec)
+    return frozenset(n[:-1] for n in names if n.endswith("?"))
+
+
+def read(path: str, meta: Any, body: str, files: Files = no_files) -> PromptTemplate:
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -103,13 +143,15 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     )
     return PromptTemplate(
         path=path,
-        messages=(("body", body),),
+        messages=(("body", _partials(path, body, files)),),
         params=params,
         schema=schema,
         json_object=fmt == "json" and schema is None,
         engine=HANDLEBARS,
         split=split_roles,
         defaults=dict(defaults),
+        optional=_optional(input_spec.get("schema")),
+        null_is_value=True,  # Handlebars renders a null as nothing; dotpromptz sends that
         output=output,
         warnings=warnings + param_warnings,
         format="dotprompt",
@@ -123,12 +165,22 @@ NAME = "dotprompt"
 SUFFIXES: tuple[str, ...] = (".prompt", ".prompt.md")
 
 
-def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
-    """`.prompt` is always Dotprompt; `.prompt.md` only with front matter (else it is a Markdown template)."""
+def _is_dotprompt_md(meta: Any, body: str) -> bool:
+    """A `.prompt.md` is Dotprompt's when its front matter has a key only Dotprompt has or its body is
+    Handlebars; VS Code's prompt files share the name (`formats/vscode.py` reads those)."""
+    own = KEYS - {"description", "model", "name", "tools"}
+    return (isinstance(meta, dict) and bool(own & set(meta))) or "{{" in body
+
+
+def read_named(path: str, text: str, files: Files) -> tuple[PromptTemplate, ...] | None:
+    """`.prompt` is always Dotprompt; `.prompt.md` only when it is Dotprompt's (else VS Code's prompt file or
+    a Markdown template, read like any `.md`)."""
     split = reading.front_matter(path, text)
+    if path.lower().endswith(".md"):
+        return (read(path, *split, files),) if split is not None and _is_dotprompt_md(*split) else None
     if split is None:
-        return None if path.lower().endswith(".md") else (read(path, {}, text),)
-    return (read(path, *split),)
+        return (read(path, {}, text, files),)
+    return (read(path, *split, files),)
 
 
 def read_document(path: str, doc: Any) -> PromptTemplate | None:

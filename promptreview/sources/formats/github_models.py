@@ -8,15 +8,61 @@ A GitHub Models file is a mapping with `messages` (and `model`, `modelParameters
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.notes import Note, note
 from promptreview.sources.evaluators import parse_evaluators
 from promptreview.sources.formats import reading
-from promptreview.sources.template import PromptTemplate
-from promptreview.vocabulary import OutputMode
+from promptreview.sources.formats.base import Files
+from promptreview.sources.template import Engine, PromptTemplate
+from promptreview.vocabulary import OutputMode, Role
 
 RESPONSE_FORMATS = ("text", "json_object", "json_schema")
+
+# gh-models fills a placeholder by replacing the exact text `{{key}}` for each key of the test data
+# (`prompt.TemplateString`): no Jinja, no spaces inside the braces, every other `{{...}}` sent as written
+_EXACT = re.compile(r"\{\{([^{}\s]+)\}\}")
+_ANY = re.compile(r"\{\{([^{}]*)\}\}")
+
+
+def _go_text(value: Any) -> str:
+    """A value as Go's `%v` prints it (gh-models formats non-strings so)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def render_gh(source: str, values: Mapping[str, Any]) -> str:
+    return _EXACT.sub(lambda m: _go_text(values[m.group(1)]) if m.group(1) in values else m.group(0), source)
+
+
+def gh_variables(source: str) -> set[str]:
+    return set(_EXACT.findall(source))
+
+
+GH_MODELS = Engine("gh-models", render_gh, gh_variables)
+
+
+def _unfilled(path: str, messages: tuple[tuple[Role, str], ...]) -> tuple[Note, ...]:
+    """A `{{ name }}` gh-models leaves as written (it fills only `{{name}}`): named, so it is not a surprise."""
+    found = [
+        m.group(0) for _, text in messages for m in _ANY.finditer(text) if not _EXACT.fullmatch(m.group(0))
+    ]
+    if not found:
+        return ()
+    listed = ", ".join(dict.fromkeys(found))
+    return (note("placeholder_unfilled", path, placeholders=listed, tool="gh-models", form="{{name}}"),)
+
+
 SUFFIXES: tuple[str, ...] = (".prompt.yml", ".prompt.yaml")
 
 
@@ -43,6 +89,8 @@ def _json_schema(path: str, raw: Any) -> tuple[dict[str, Any] | None, str]:
 
 
 def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
+    # the messages first: a file without them is told so, not that its 'model' is malformed
+    messages = reading.chat_messages(path, doc.get("messages"))
     schema, name = _json_schema(path, doc.get("jsonSchema"))
     fmt = doc.get("responseFormat")
     if fmt not in (None, *RESPONSE_FORMATS):
@@ -60,7 +108,8 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
     foreign = model is not None and model.startswith("github:") and ":" not in str(doc.get("model"))
     return PromptTemplate(
         path=path,
-        messages=reading.chat_messages(path, doc.get("messages")),
+        messages=messages,
+        engine=GH_MODELS,
         model=None if foreign else model,
         model_hint=model if foreign else None,
         params=params,
@@ -70,14 +119,19 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
         output=output,
         suite=reading.suite_rows(path, doc.get("testData"), "testData"),
         suite_source="testData",
-        warnings=warnings,
+        warnings=warnings + _unfilled(path, messages),
         format="github-models",
         evaluators=parse_evaluators(doc.get("evaluators"), f"{path}: evaluators", origin=path),
     )
 
 
 def read_chat_list(path: str, doc: Any) -> PromptTemplate:
-    return PromptTemplate(path=path, messages=reading.chat_messages(path, doc), format="chat")
+    return PromptTemplate(
+        path=path,
+        messages=reading.chat_messages(path, doc),
+        names=reading.message_names(path, doc),
+        format="chat",
+    )
 
 
 # -- the registry's interface (formats.base.PromptFormat) ---------------------------------------------------
@@ -85,7 +139,7 @@ def read_chat_list(path: str, doc: Any) -> PromptTemplate:
 NAME = "github-models"
 
 
-def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+def read_named(path: str, text: str, files: Files) -> tuple[PromptTemplate, ...] | None:
     doc = reading.safe_yaml(path, text)
     if not isinstance(doc, dict):
         raise UsageError(f"{path}: a .prompt.yml file must be a mapping with 'messages'")

@@ -16,6 +16,7 @@ from typing import Any
 from promptreview.errors import UsageError
 from promptreview.notes import note
 from promptreview.sources import sandbox
+from promptreview.sources.formats.base import Files
 from promptreview.sources.formats.mustache import MUSTACHE
 from promptreview.sources.template import JINJA, Engine, PromptTemplate, TemplateProblem
 from promptreview.vocabulary import Role
@@ -70,9 +71,27 @@ _ENGINES = {"f-string": FSTRING, "mustache": MUSTACHE, "jinja2": JINJA}
 
 
 def looks_like(doc: Any) -> bool:
+    """A LangChain prompt: serialised (`lc`), or a `load_prompt` config, whose `_type` defaults to `prompt`
+    (a mapping with a `template` string and `input_variables` or `template_format` is one without it)."""
     return isinstance(doc, dict) and (
-        (doc.get("lc") == 1 and doc.get("type") == "constructor") or doc.get("_type") in ("prompt", "chat")
+        (doc.get("lc") == 1 and doc.get("type") == "constructor")
+        or doc.get("_type") in ("prompt", "chat")
+        or (
+            "_type" not in doc
+            and isinstance(doc.get("template"), str)
+            and ("input_variables" in doc or "template_format" in doc)
+        )
     )
+
+
+def _load_prompt_chat(doc: dict[str, Any]) -> str | None:
+    """`load_prompt`'s `_type: chat`: the first message's `prompt.template`, made one human message by
+    `ChatPromptTemplate.from_template` (the other messages are not read by it); None for another shape."""
+    messages = doc.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else None
+    prompt = first.get("prompt") if isinstance(first, dict) and "lc" not in first else None
+    template = prompt.get("template") if isinstance(prompt, dict) else None
+    return template if isinstance(template, str) else None
 
 
 def _class(node: Any) -> str:
@@ -143,6 +162,13 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
         else ("ChatPromptTemplate" if doc.get("_type") == "chat" else "PromptTemplate")
     )
     kwargs = doc.get("kwargs", {}) if doc.get("lc") == 1 else doc
+    chat_template = _load_prompt_chat(doc) if doc.get("_type") == "chat" else None
+    if chat_template is not None:
+        fmt = str(doc.get("template_format", "f-string"))
+        if fmt not in _ENGINES:
+            raise UsageError(f"{path}: template_format must be f-string, mustache or jinja2, not {fmt!r}")
+        return PromptTemplate(path=path, messages=(("user", chat_template),), engine=_ENGINES[fmt],
+                              defaults=dict(doc.get("partial_variables") or {}), format=f"langchain ({fmt})")  # fmt: skip
     if cls == "PromptTemplate":
         template, fmt, partials = _prompt(path, doc)
         return PromptTemplate(path=path, messages=(("user", template),), engine=_ENGINES[fmt],
@@ -185,7 +211,7 @@ NAME = "langchain"
 SUFFIXES: tuple[str, ...] = ()  # a JSON/YAML file is LangChain's by its content
 
 
-def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+def read_named(path: str, text: str, files: Files) -> tuple[PromptTemplate, ...] | None:
     return None
 
 

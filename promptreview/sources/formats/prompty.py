@@ -16,6 +16,7 @@ from typing import Any
 from promptreview.errors import UsageError
 from promptreview.notes import Note
 from promptreview.sources.formats import mustache, reading
+from promptreview.sources.formats.base import Files
 from promptreview.sources.template import JINJA, ROLES, PromptTemplate
 from promptreview.vocabulary import Role
 
@@ -159,7 +160,7 @@ NAME = "prompty"
 SUFFIXES: tuple[str, ...] = (".prompty",)
 
 
-def read_named(path: str, text: str) -> tuple[PromptTemplate, ...] | None:
+def read_named(path: str, text: str, files: Files) -> tuple[PromptTemplate, ...] | None:
     split = reading.front_matter(path, text)
     if split is None:
         return (read(path, {}, text),)

@@ -7,6 +7,7 @@ each provider maps them to its own wire names.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -15,6 +16,7 @@ import yaml
 
 from promptreview.errors import UsageError
 from promptreview.notes import Note, note
+from promptreview.sources.formats.base import Files
 from promptreview.sources.template import ROLES
 from promptreview.vocabulary import Role, one_of
 
@@ -121,6 +123,8 @@ def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[Note,
 
 
 def chat_messages(path: str, raw: Any, where: str = "messages") -> tuple[tuple[Role, str], ...]:
+    if raw is None:
+        raise UsageError(f"{path}: has no '{where}' (a list of {{role, content}}): there is nothing to send")
     if not isinstance(raw, list) or not raw:
         raise UsageError(f"{path}: '{where}' must be a non-empty list of {{role, content}}")
     out = []
@@ -136,6 +140,17 @@ def chat_messages(path: str, raw: Any, where: str = "messages") -> tuple[tuple[R
             raise UsageError(f"{path}: {where}[{i}].content must be a string")
         out.append((role, content))
     return tuple(out)
+
+
+def message_names(path: str, raw: Any) -> tuple[str | None, ...]:
+    """Each chat message's `name` (OpenAI's field; sent as written), beside `chat_messages`."""
+    names: list[str | None] = []
+    for i, item in enumerate(raw if isinstance(raw, list) else []):
+        name = item.get("name") if isinstance(item, dict) else None
+        if name is not None and not isinstance(name, str):
+            raise UsageError(f"{path}: messages[{i}].name must be a string")
+        names.append(name)
+    return tuple(names) if any(n is not None for n in names) else ()
 
 
 def is_chat_list(doc: Any) -> bool:
@@ -154,3 +169,13 @@ def suite_rows(path: str, raw: Any, where: str) -> tuple[dict[str, Any], ...] | 
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise UsageError(f"{path}: '{where}' must be a mapping or a list of mappings")
     return tuple(dict(r) for r in rows) or None
+
+
+def beside(path: str, files: Files, name: str, what: str) -> tuple[str, bytes | None]:
+    """(its path, its bytes or None) of the file `name` names relative to the prompt file's folder, read at the
+    same revision. A name that is absolute is refused here; one that leaves the repository is refused by
+    `files` (the caller knows where the repository ends)."""
+    if not name or "\x00" in name or posixpath.isabs(name) or name[1:2] == ":":
+        raise UsageError(f"{path}: {what} {name!r} must be a path relative to the prompt file")
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), name.replace("\\", "/")))
+    return joined, files(joined)

@@ -73,7 +73,7 @@ def test_the_registry_asks_its_formats_and_the_longest_claimed_suffix_wins(monke
         SUFFIXES: tuple[str, ...] = (".shout",)
 
         @staticmethod
-        def read_named(path, text):
+        def read_named(path, text, files):
             from promptreview.sources.template import PromptTemplate
 
             return (PromptTemplate(path=path, messages=(("user", text.upper()),)),)
