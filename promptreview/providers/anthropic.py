@@ -95,6 +95,15 @@ class AnthropicProvider(HTTPProvider):
         stop = params.get("stop")
         if stop:
             body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
+        tools = [
+            t["function"] for t in params.get("tools") or () if isinstance(t, dict) and t.get("function")
+        ]
+        if tools:  # Chat Completions' function tools in Anthropic's spelling
+            body["tools"] = [
+                {"name": f.get("name"), "description": f.get("description", ""),
+                 "input_schema": f.get("parameters") or {"type": "object", "properties": {}}}
+                for f in tools
+            ]  # fmt: skip
         # `seed` has no Anthropic counterpart and is not sent
         if structured and self.structured(request):
             body["output_config"] = {"format": {"type": "json_schema", "schema": request.response_schema}}

@@ -35,7 +35,7 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "tool_calls": "tool_calls",
 }
 _PASSTHROUGH_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty",
-                       "max_completion_tokens")  # fmt: skip
+                       "max_completion_tokens", "tools")  # fmt: skip
 _STRUCTURED_HINTS = re.compile(r"response_format|json_schema|guided_json|grammar|structured", re.IGNORECASE)
 MAX_N = 128  # CreateChatCompletionRequest.n: 1 to 128
 

@@ -161,6 +161,8 @@ class OllamaProvider(HTTPProvider):
             body["format"] = request.response_schema
         elif structured and wants_json_object(request):
             body["format"] = "json"
+        if params.get("tools"):
+            body["tools"] = params["tools"]  # Ollama's chat API takes Chat Completions' function tools
         options = {_OPTION_NAMES[k]: v for k, v in params.items() if k in _OPTION_NAMES and v is not None}
         if isinstance(options.get("stop"), str):
             options["stop"] = [options["stop"]]

@@ -16,7 +16,7 @@ from typing import Any
 from promptreview.errors import UsageError
 from promptreview.notes import Note
 from promptreview.sources.formats import mustache, reading
-from promptreview.sources.formats.base import Files
+from promptreview.sources.formats.base import Files, no_files
 from promptreview.sources.template import JINJA, ROLES, PromptTemplate
 from promptreview.vocabulary import Role
 
@@ -107,12 +107,142 @@ def _model(path: str, raw: Any) -> tuple[str | None, dict[str, Any], tuple[Note,
     return (str(name) if name else None), params, warnings, fmt
 
 
-def read(path: str, meta: Any, body: str) -> PromptTemplate:
+_REFERENCE = re.compile(r"^\$\{(\w+):(.*)\}$", re.DOTALL)
+_UNREVIEWED = ("connection", "configuration")  # where a model's credentials and endpoint are: never sent
+
+
+def _references(path: str, value: Any, files: Files, where: str) -> Any:
+    """The front matter with Prompty's `${file:...}` and `${env:...}` values resolved as prompty's loader
+    resolves them (a whole string value, anywhere in a mapping): a file is read inside the repository at the
+    same revision (JSON and YAML parsed, anything else text); an environment variable is refused, but in
+    the model's connection (credentials, endpoints), which a review does not send."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            at = f"{where}.{key}" if where else str(key)
+            if at in (f"model.{u}" for u in _UNREVIEWED):
+                out[key] = _drop_env(item)
+            else:
+                out[key] = _references(path, item, files, at)
+        return out
+    if isinstance(value, list):
+        return [_references(path, item, files, f"{where}[{i}]") for i, item in enumerate(value)]
+    match = _REFERENCE.match(value) if isinstance(value, str) else None
+    if match is None:
+        return value
+    protocol, ref = match.group(1).lower(), match.group(2)
+    if protocol == "env":
+        raise UsageError(
+            f"{path}: {where}: ${{env:{ref}}} is refused: a review reads no environment variable into a prompt "
+            "(in CI it would carry the runner's environment into the request and the report); write the value "
+            "in the file or the suite"
+        )
+    if protocol != "file":
+        return value
+    found, data = reading.beside(path, files, ref, f"{where}: ${{file:...}}")
+    if data is None:
+        raise UsageError(f"{path}: {where}: ${{file:{ref}}} names {found}, which does not exist")
+    text = reading.decode(found, data)
+    if found.lower().endswith(".json"):
+        return reading.safe_json(found, text)
+    if found.lower().endswith((".yml", ".yaml")):
+        return reading.safe_yaml(found, text)
+    return text
+
+
+def _drop_env(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_env(v) for k, v in value.items()}
+    if isinstance(value, str) and value.startswith("${env:"):
+        return None
+    return value
+
+
+_KINDS = {"string": "string", "integer": "integer", "float": "number", "number": "number",
+          "boolean": "boolean", "array": "array", "object": "object"}  # fmt: skip
+
+
+def _properties(raw: Any) -> list[dict[str, Any]]:
+    """Prompty's property list: a list of `{name, kind, ...}`, or a mapping name -> spec (or example)."""
+    if isinstance(raw, dict):
+        return [
+            {"name": k, **v} if isinstance(v, dict) else {"name": k, "kind": "string"} for k, v in raw.items()
+        ]
+    return [p for p in raw if isinstance(p, dict)] if isinstance(raw, list) else []
+
+
+def _property_schema(prop: dict[str, Any], optional: bool, strict: bool) -> dict[str, Any]:
+    """One property as JSON Schema, as prompty's OpenAI executor writes it for a function tool."""
+    kind = prop.get("kind")
+    schema: dict[str, Any] = {"type": _KINDS[kind]} if kind in _KINDS else {}
+    if prop.get("description"):
+        schema["description"] = prop["description"]
+    if prop.get("enumValues"):
+        schema["enum"] = prop["enumValues"]
+    if kind == "array":
+        items = prop.get("items")
+        schema["items"] = (
+            _property_schema(items, False, strict) if isinstance(items, dict) else {"type": "string"}
+        )
+    if kind == "object":
+        schema.update(_object_schema(_properties(prop.get("properties")), strict))
+        schema.pop("type", None)
+        schema = {"type": "object", **schema, "additionalProperties": False}
+    if (prop.get("nullable") or optional) and isinstance(schema.get("type"), str):
+        schema["type"] = [schema["type"], "null"]
+    return schema
+
+
+def _object_schema(props: list[dict[str, Any]], strict: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    required: list[str] = []
+    for prop in props:
+        name = str(prop.get("name"))
+        out[name] = _property_schema(prop, strict and not prop.get("required"), strict)
+        if strict or prop.get("required"):
+            required.append(name)
+    return {"type": "object", "properties": out, **({"required": required} if required else {})}
+
+
+def _tools(path: str, raw: Any) -> list[dict[str, Any]]:
+    """Prompty 2's `tools` in Chat Completions' wire format, as its OpenAI executor sends them: function
+    tools only (the other kinds run in the host and are not sent as functions)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise UsageError(f"{path}: 'tools' must be a list")
+    out = []
+    for i, tool in enumerate(raw):
+        if not isinstance(tool, dict) or tool.get("kind") != "function":
+            continue
+        if not isinstance(tool.get("name"), str):
+            raise UsageError(f"{path}: tools[{i}] needs a 'name'")
+        strict = bool(tool.get("strict"))
+        function: dict[str, Any] = {"name": tool["name"]}
+        if tool.get("description"):
+            function["description"] = tool["description"]
+        bound = {b.get("name") for b in tool.get("bindings") or [] if isinstance(b, dict)}
+        props = [p for p in _properties(tool.get("parameters")) if p.get("name") not in bound]
+        if tool.get("parameters"):
+            function["parameters"] = _object_schema(props, strict)
+        if strict:
+            function["strict"] = True
+            if "parameters" in function:
+                function["parameters"]["additionalProperties"] = False
+        out.append({"type": "function", "function": function})
+    return out
+
+
+def read(path: str, meta: Any, body: str, files: Files = no_files) -> PromptTemplate:
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         raise UsageError(f"{path}: the front matter must be a YAML mapping")
+    meta = _references(path, meta, files, "")
     hint, params, warnings, fmt = _model(path, meta.get("model"))
+    tools = _tools(path, meta.get("tools"))
+    if tools:
+        params = {**params, "tools": tools}
     template = meta.get("template")
     engine_name = template.get("format") if isinstance(template, Mapping) else template
     engine = mustache.MUSTACHE if engine_name == "mustache" else JINJA
@@ -163,8 +293,8 @@ SUFFIXES: tuple[str, ...] = (".prompty",)
 def read_named(path: str, text: str, files: Files) -> tuple[PromptTemplate, ...] | None:
     split = reading.front_matter(path, text)
     if split is None:
-        return (read(path, {}, text),)
-    return (read(path, *split),)
+        return (read(path, {}, text, files),)
+    return (read(path, *split, files),)
 
 
 def read_document(path: str, doc: Any) -> PromptTemplate | None:

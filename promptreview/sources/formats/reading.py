@@ -46,6 +46,7 @@ PARAM_NAMES = {
     "frequency_penalty": "frequency_penalty",
     "presencePenalty": "presence_penalty",
     "presence_penalty": "presence_penalty",
+    "tools": "tools",  # function tools, in Chat Completions' wire format: part of what production sends
 }
 
 _FRONT_MATTER = re.compile(
