@@ -17,7 +17,7 @@ from promptreview.errors import UsageError
 from promptreview.notes import Note, note
 from promptreview.sources.formats import picoschema, reading
 from promptreview.sources.formats.base import Files, no_files
-from promptreview.sources.formats.mustache import HANDLEBARS
+from promptreview.sources.formats.mustache import handlebars_with
 from promptreview.sources.template import ROLES, PromptTemplate
 from promptreview.vocabulary import OutputMode, Role, one_of
 
@@ -75,30 +75,51 @@ def _model(path: str, raw: Any) -> tuple[str | None, tuple[Note, ...]]:
     return None, (note("foreign_model", path, model=raw),)
 
 
-_PARTIAL = re.compile(r"\{\{~?>\s*([\w./-]+)[^}]*~?\}\}")
-_MAX_PARTIAL_DEPTH = 10
+_PARTIAL = re.compile(r"\{\{~?(#?)>\s*([\w./-]+)")
+_MAX_PARTIALS = 100
 
 
-def _partials(path: str, body: str, files: Files, depth: int = 0) -> str:
-    """The body with each `{{> name}}` replaced by the partial `_name.prompt` beside the prompt (at the same
-    revision, through `files`), its own partials in turn, as dotpromptz's directory store finds them."""
+def _partial_paths(path: str, name: str) -> list[str]:
+    """Where dotpromptz's directory store would find partial `name` (`_name.prompt`, `dir/_name.prompt` for
+    `dir/name`) when the prompt directory is the prompt's own folder or one above it: nearest first."""
+    folder, _, base = name.rpartition("/")
+    rel = f"{folder + '/' if folder else ''}_{base}.prompt"
+    parts = path.replace("\\", "/").split("/")[:-1]
+    return [rel] + ["../" * up + rel for up in range(1, len(parts) + 1)]
 
-    def inline(match: re.Match[str]) -> str:
-        name = match.group(1)
-        folder, _, base = name.rpartition("/")
-        rel = f"{folder + '/' if folder else ''}_{base}.prompt"
-        found, data = reading.beside(path, files, rel, "partial")
-        if data is None:
-            raise UsageError(f"{path}: partial {name!r} not found (looked for {found})")
-        if depth >= _MAX_PARTIAL_DEPTH:
+
+def _partials(path: str, body: str, files: Files) -> dict[str, str]:
+    """Every partial the body uses (and those they use), by name, read at the same revision through `files`;
+    a block partial (`{{#> name}}...`) that is not found renders its own block, as in Handlebars."""
+    found: dict[str, str] = {}
+    todo = [(m.group(2), bool(m.group(1))) for m in _PARTIAL.finditer(body)]
+    while todo:
+        name, block = todo.pop()
+        if name in found:
+            continue
+        if len(found) >= _MAX_PARTIALS:
+            raise UsageError(f"{path}: more than {_MAX_PARTIALS} partials")
+        text = None
+        for rel in _partial_paths(path, name):
+            try:
+                where, data = reading.beside(path, files, rel, "partial")
+            except UsageError:
+                break  # above the repository (or the folder `compare` keeps to): not there
+            if data is not None:
+                text = reading.decode(where, data)
+                split = reading.front_matter(where, text)
+                text = split[1] if split is not None else text
+                break
+        if text is None:
+            if block:
+                continue
             raise UsageError(
-                f"{path}: partials nest more than {_MAX_PARTIAL_DEPTH} deep (a partial includes itself?)"
+                f"{path}: partial {name!r} not found (no {_partial_paths(path, name)[0]} beside the prompt "
+                "or in a folder above it)"
             )
-        text = reading.decode(found, data)
-        split = reading.front_matter(found, text)
-        return _partials(path, split[1] if split is not None else text, files, depth + 1)
-
-    return _PARTIAL.sub(inline, body)
+        found[name] = text
+        todo += [(m.group(2), bool(m.group(1))) for m in _PARTIAL.finditer(text)]
+    return found
 
 
 def _optional(spec: Any) -> frozenset[str]:
@@ -143,11 +164,11 @@ def read(path: str, meta: Any, body: str, files: Files = no_files) -> PromptTemp
     )
     return PromptTemplate(
         path=path,
-        messages=(("body", _partials(path, body, files)),),
+        messages=(("body", body),),
         params=params,
         schema=schema,
         json_object=fmt == "json" and schema is None,
-        engine=HANDLEBARS,
+        engine=handlebars_with(_partials(path, body, files)),
         split=split_roles,
         defaults=dict(defaults),
         optional=_optional(input_spec.get("schema")),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from dotpromptz_handlebars import EscapeFunction, Handlebars, HelperOptions, SafeString
@@ -128,6 +129,46 @@ def handlebars_variables(source: str) -> set[str]:
 
 
 HANDLEBARS = Engine("handlebars", render_handlebars, handlebars_variables)
+
+_PARTIAL_TAG = re.compile(r"\{\{~?>\s*([\w./-]+)[^}]*\}\}")
+
+
+@lru_cache(maxsize=64)
+def _with_partials(partials: tuple[tuple[str, str], ...]) -> Handlebars:
+    hb = _handlebars()
+    for name, source in partials:
+        hb.register_partial(name, source)
+    return hb
+
+
+def handlebars_with(partials: Mapping[str, str]) -> Engine:
+    """Handlebars with a prompt's partials registered (Dotprompt's `{{> name}}`), so they render as dotpromptz
+    renders them (hash arguments, partial blocks); a template's variables are found with each partial's text
+    in its place, so a name inside an `each` block stays the item's."""
+    if not partials:
+        return HANDLEBARS
+    key = tuple(sorted(partials.items()))
+
+    def inline(source: str, depth: int = 0) -> str:
+        def one(match: re.Match[str]) -> str:
+            text = partials.get(match.group(1))
+            return "" if text is None or depth > 10 else inline(text, depth + 1)
+
+        return _PARTIAL_TAG.sub(one, source)
+
+    def render(source: str, values: Mapping[str, Any]) -> str:
+        try:
+            return str(_with_partials(key).compile(source)(dict(values)))
+        except Exception as exc:  # as render_handlebars
+            raise TemplateProblem(f"Handlebars template error ({exc})") from None
+
+    def variables(source: str) -> set[str]:
+        # a partial's hash arguments (`{{> footer year=2025}}`) are its own values, not inputs
+        given = {k for tag in _PARTIAL_TAG.finditer(source) for k in re.findall(r"(\w+)=", tag.group(0))}
+        return handlebars_variables(inline(source)) - given
+
+    return Engine("handlebars", render, variables)
+
 
 _PLAIN_VARIABLE = re.compile(r"(?<![\\{])\{\{(?![{&#^/!>=])\s*([A-Za-z_][\w.]*)\s*\}\}(?!\})")
 
