@@ -138,7 +138,9 @@ class CompletionRequest:
             # the K samples of an input share one messages tuple: hash through the messages once for them all
             prefix = known[2].copy()
             # a name is part of the request; without one the key is what it always was
-            encoded = _dumps([[m.role, m.content, *([m.name] if m.name is not None else [])] for m in self.messages])
+            encoded = _dumps(
+                [[m.role, m.content, *([m.name] if m.name is not None else [])] for m in self.messages]
+            )
             prefix.update(f'"messages":{encoded}'.encode())
             last = _LAST_MESSAGES = (self.messages, known, prefix)
         digest = last[2].copy()

@@ -73,7 +73,9 @@ ReviewCommand = Literal["check", "compare"]
 Role = Literal["system", "developer", "user", "assistant"]
 """A chat message's role."""
 
-TemplateEngine = Literal["jinja", "handlebars", "f-string", "mustache", "gh-models", "semantic-kernel", "vscode"]
+TemplateEngine = Literal[
+    "jinja", "handlebars", "f-string", "mustache", "gh-models", "semantic-kernel", "vscode"
+]
 """The template language a prompt's messages are written in."""
 
 Allocation = Literal["proportional", "equal", "neyman"]

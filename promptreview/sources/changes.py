@@ -3,12 +3,15 @@ match, each with its contents on both sides.
 
 `git diff -M` says what changed; the config says which of those are prompts. A file renamed out of every
 prompt glob is, for the review, removed; one renamed into them, added. A removed prompt and a pure rename
-have nothing to run and are only listed.
+have nothing to run and are only listed. A prompt whose own bytes did not change but that reads a file that
+did (a Dotprompt partial `_name.prompt`, a Semantic Kernel `config.json`, a Prompty `${file:...}`) is
+reviewed too: each side reads that file at its own commit. A partial is not a prompt of its own.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from promptreview.errors import UsageError
 from promptreview.notes import Note, note
 from promptreview.sources import git, paths
 from promptreview.sources.config import Config, PromptEntry
+from promptreview.sources.formats import load_prompts
 from promptreview.vocabulary import ChangeKind
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -63,7 +67,8 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
     for item in config.prompts:
         paths.check_globs(root, item.files, "prompts[].files")
     found: list[PromptChange] = []
-    for fc in git.changed_files(root, base_sha, head_sha):
+    diff = git.changed_files(root, base_sha, head_sha)
+    for fc in diff:
         entry_new = config.entry_for(fc.new_path) if fc.new_path else None
         entry_old = config.entry_for(fc.old_path) if fc.old_path else None
         for name in (fc.new_path, fc.old_path):
@@ -74,7 +79,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                     "rename the file"
                 )
         entry = entry_new if entry_new is not None else entry_old
-        if entry is None:
+        if entry is None or is_partial(fc.new_path or fc.old_path or ""):
             continue
         kind: ChangeKind = fc.change
         old_path, new_path = fc.old_path, fc.new_path
@@ -114,4 +119,54 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                 listed=listed,
             )
         )
+    changed = {
+        p for fc in git.changed_files(root, base_sha, head_sha) for p in (fc.old_path, fc.new_path) if p
+    }
+    found += _dependents(root, config, base_sha, head_sha, changed - {c.path for c in found})
     return ChangeSet(base_sha, head_sha, tuple(found))
+
+
+def is_partial(path: str) -> bool:
+    """A Dotprompt partial (`_name.prompt`): part of the prompts that use it, not a prompt of its own."""
+    name = path.rsplit("/", 1)[-1]
+    return name.startswith("_") and name.endswith(".prompt")
+
+
+# what a prompt file must contain to read another file: a partial, a `${file:...}`; or be Semantic Kernel's
+_READS_FILES = (b"{{>", b"{{~>", b"{{#>", b"${file:")
+
+
+def _recording(files: Callable[[str], bytes | None], into: set[str]) -> Callable[[str], bytes | None]:
+    """`files`, noting each path asked for in `into`."""
+
+    def read(name: str) -> bytes | None:
+        into.add(name)
+        return files(name)
+
+    return read
+
+
+def _dependents(
+    root: Path, config: Config, base_sha: str, head_sha: str | None, changed: set[str]
+) -> list[PromptChange]:
+    """Prompts whose bytes are the same on both sides but that read a file that changed."""
+    if not changed:
+        return []
+    out: list[PromptChange] = []
+    for path in git.list_files(root, head_sha):
+        entry = config.entry_for(path)
+        if entry is None or is_partial(path) or path in changed:
+            continue
+        head = git.read_at(root, head_sha, path)
+        if head is None or not (path.endswith("skprompt.txt") or any(m in head for m in _READS_FILES)):
+            continue
+        read: set[str] = set()
+        try:
+            load_prompts(path, head, _recording(paths.reader(root, head_sha), read))
+        except UsageError:
+            continue  # a prompt that does not read at the head is reviewed when it changes, not here
+        if read & changed:
+            base = git.read_at(root, base_sha, path)
+            if base is not None:
+                out.append(PromptChange("modified", path, path, entry, base, head))
+    return out

@@ -166,6 +166,19 @@ def changed_files(root: Path, base_sha: str, head: str | None) -> list[FileChang
     return changes
 
 
+def list_files(root: Path, rev: str | None) -> list[str]:
+    """Every file at a revision (None: the working tree, untracked files not ignored included)."""
+    if rev is None:
+        out = _text(
+            root, "-c", "core.quotepath=off", "ls-files", "--cached", "--others", "--exclude-standard", "-z"
+        )
+    else:
+        out = _text(
+            root, "-c", "core.quotepath=off", "ls-tree", "-r", "--name-only", "-z", resolve_rev(root, rev)
+        )
+    return sorted({p for p in out.split("\0") if p})
+
+
 def read_at(root: Path, rev: str | None, path: str) -> bytes | None:
     """File bytes at a revision (None = working tree); None when the file does not exist there."""
     if rev is None:

@@ -159,7 +159,7 @@ class PromptTemplate:
     evaluators: tuple[EvaluatorSpec, ...] = ()  # a .prompt.yml's own `evaluators` (GitHub Models)
     names: tuple[str | None, ...] = ()  # each message's `name` (chat-message files), beside `messages`
     optional: frozenset[str] = frozenset()  # inputs the file declares optional: no suite column needed
-    null_is_value: bool = False  # a null suite value renders as the engine renders it (Dotprompt), not refused
+    null_is_value: bool = False  # a null suite value renders as its engine renders it (Dotprompt)
 
     @cached_property
     def _variables(self) -> frozenset[str]:
