@@ -118,7 +118,6 @@ NoteKind = Literal[
     "content_unchanged",
     "editor_prompt",
     "placeholder_unfilled",
-    "dependency_changed",
     # planning
     "file_suite",
     "schema_contract",

@@ -327,7 +327,6 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
         f"{n.subject}: {_v(n, 'placeholders')} is sent as written, unfilled, as {_v(n, 'tool')} sends it "
         f"(it fills only {_v(n, 'form')})"
     ),
-    "dependency_changed": lambda n: f"reviewed because {_v(n, 'files')}, which it uses, changed",
     # planning
     "file_suite": _file_suite,
     "schema_contract": _schema_contract,

@@ -169,6 +169,12 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
             raise UsageError(f"{path}: template_format must be f-string, mustache or jinja2, not {fmt!r}")
         return PromptTemplate(path=path, messages=(("user", chat_template),), engine=_ENGINES[fmt],
                               defaults=dict(doc.get("partial_variables") or {}), format=f"langchain ({fmt})")  # fmt: skip
+    parser = doc.get("output_parser") if "_type" in doc or "lc" not in doc else None
+    if isinstance(parser, dict) and parser.get("_type", "default") != "default":
+        # load_prompt refuses it (only the default parser is loaded), so the application never sent this
+        raise UsageError(
+            f"{path}: output_parser of type {parser.get('_type')!r} is refused by LangChain's load_prompt"
+        )
     if cls == "PromptTemplate":
         template, fmt, partials = _prompt(path, doc)
         return PromptTemplate(path=path, messages=(("user", template),), engine=_ENGINES[fmt],

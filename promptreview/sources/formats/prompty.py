@@ -188,8 +188,13 @@ def _property_schema(prop: dict[str, Any], optional: bool, strict: bool) -> dict
         schema.update(_object_schema(_properties(prop.get("properties")), strict))
         schema.pop("type", None)
         schema = {"type": "object", **schema, "additionalProperties": False}
-    if (prop.get("nullable") or optional) and isinstance(schema.get("type"), str):
-        schema["type"] = [schema["type"], "null"]
+    if prop.get("nullable") or optional:
+        if isinstance(schema.get("type"), str):
+            schema["type"] = [schema["type"], "null"]
+        elif schema:
+            schema = {"anyOf": [schema, {"type": "null"}]}
+        if isinstance(schema.get("enum"), list) and None not in schema["enum"]:
+            schema["enum"] = [*schema["enum"], None]
     return schema
 
 
