@@ -256,3 +256,15 @@ def test_non_json_body_and_transport_errors_are_retryable_with_the_key_scrubbed(
     assert isinstance(dropped.value.last, RetryableCallError) and "connection failed" in str(dropped.value)
     for info in (not_json, dropped, bad_header):
         assert "SECRET" not in str(info.value)
+
+
+def test_function_tools_are_sent_in_anthropics_spelling():
+    tool = {"type": "function", "function": {"name": "lookup", "description": "Find an order",
+            "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}  # fmt: skip
+    body = AnthropicProvider(api_key=KEY).build_body(
+        make_request("anthropic:claude-sonnet-4-5-20250929", params={"tools": [tool]})
+    )
+    assert body["tools"] == [
+        {"name": "lookup", "description": "Find an order",
+         "input_schema": {"type": "object", "properties": {"id": {"type": "string"}}}}
+    ]  # fmt: skip

@@ -95,3 +95,13 @@ def test_dotprompt_schema_defined_in_code_is_a_warning_and_json_mode():
         "not validated"
     )
     assert sent(t, food="soup") == [("user", "A recipe for soup.")]
+
+
+def test_optional_inputs_need_no_column_and_a_null_is_a_value():
+    from promptreview.sources.template import check_template
+
+    text = b"---\ninput:\n  schema:\n    q: string\n    tone?: string\n  default:\n    lang: en\n---\n{{q}}{{#if tone}} ({{tone}}){{/if}} [{{lang}}]"
+    t = load_prompt("p.prompt", text)
+    check_template(t, {"q"}, "the suite")  # neither `tone?` nor the defaulted `lang` needs a column
+    assert t.null_is_value
+    assert sent(t, q="hi", tone=None) == [("user", "hi [en]")]

@@ -104,3 +104,72 @@ def test_no_format_module_imports_the_registry():
             if isinstance(node, ast.ImportFrom) and node.module == "promptreview.sources.formats":
                 names = {alias.name for alias in node.names}
                 assert names <= {"reading", "base", "mustache", "picoschema"}, (path.name, names)
+
+
+# -- promptfoo's chat-message parts, pairing parts by identity ---------------------------------------------
+
+
+def test_promptfoo_chat_message_part_is_sent_as_those_messages_names_kept():
+    chat = [
+        {"role": "system", "content": "You are {{persona}}.", "name": "desk"},
+        {"role": "user", "content": "{{q}}"},
+    ]
+    prompts = load_prompts("p.txt", f"Answer: {{{{q}}}}\n---\n{json.dumps(chat)}\n".encode())
+    messages = prompts[1].render({"persona": "a clerk", "q": "Hi"}, "row 1")
+    assert [(m.role, m.content, m.name) for m in messages] == [
+        ("system", "You are a clerk.", "desk"),
+        ("user", "Hi", None),
+    ]
+    with pytest.raises(UsageError, match="looks like a JSON list of chat messages but is not valid JSON"):
+        load_prompts("p.txt", b'Answer\n---\n[{"role": "user", "content": }]\n')
+
+
+def test_a_chat_message_name_goes_on_the_wire_and_into_the_cache_key():
+    from promptreview.providers.openai import OpenAIProvider
+    from promptreview.records import CompletionRequest, Message, ModelSpec
+
+    def request(name):
+        return CompletionRequest(ModelSpec("openai", "gpt-4o"), (Message("user", "Hi", name),))
+
+    body = OpenAIProvider(api_key="sk-test").build_body(request("ann"))
+    assert body["messages"] == [{"role": "user", "content": "Hi", "name": "ann"}]
+    assert request("ann").cache_key() != request(None).cache_key()
+
+
+def test_parts_are_paired_by_identity_not_position():
+    from promptreview.sources.formats.plain import pair_parts
+
+    base = load_prompts(
+        "p.txt", b"Reply to: {{t}}\n---\nSummarise the ticket: {{t}}\n---\nTranslate: {{t}}\n"
+    )
+    head = load_prompts(
+        "p.txt",
+        b"A new first prompt about {{t}}\n---\nReply to: {{t}}\n---\nSummarise the ticket briefly: {{t}}\n",
+    )
+    pairs = [(b.path if b else None, h.path if h else None) for b, h in pair_parts(base, head)]
+    assert pairs == [
+        (None, "p.txt#1"),  # inserted
+        ("p.txt#1", "p.txt#2"),  # unchanged, moved
+        ("p.txt#2", "p.txt#3"),  # edited: its most similar part
+        ("p.txt#3", None),  # removed
+    ]
+
+
+# -- Semantic Kernel and VS Code files are not misread ------------------------------------------------------
+
+
+def test_a_semantic_kernel_placeholder_is_not_a_jinja_syntax_error():
+    template = load_prompt("prompts/summary.txt", b"Summarize this:\n{{$input}}\n")
+    assert template.format == "semantic-kernel"
+    assert sent(template, input="a & b") == [("user", "Summarize this:\na & b")]
+
+
+def test_a_vscode_prompt_file_is_not_read_as_dotprompt():
+    text = b"---\nmode: agent\ntools: ['codebase']\ndescription: Review\n---\nReview ${input:file:the file} now.\n"
+    template = load_prompt(".github/prompts/review.prompt.md", text)
+    assert template.format == "vscode" and template.variables() == {"file"}
+    assert sent(template, file="app.py") == [("user", "Review app.py now.")]
+    dotprompt = load_prompt(
+        "p.prompt.md", b'---\ninput:\n  schema:\n    q: string\n---\n{{role "user"}}{{q}}\n'
+    )
+    assert dotprompt.format == "dotprompt"

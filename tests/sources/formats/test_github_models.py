@@ -3,6 +3,9 @@ tests/sources/formats/test_formats.py.)"""
 
 from __future__ import annotations
 
+import pytest
+
+from promptreview.errors import UsageError
 from promptreview.notes import note
 from promptreview.report.notes import words
 from promptreview.sources.formats import load_prompt
@@ -65,3 +68,11 @@ def test_star_prompt_yml_keeps_its_json_schema():
                       "'{\"name\": \"s\", \"schema\": {\"type\": \"object\"}}'")  # fmt: skip
     t = load_prompt("prompts/summary_prompt.yml", text.encode())
     assert t.schema == {"type": "object"} and t.schema_name == "s"
+
+
+@pytest.mark.parametrize(
+    "text", ["name: x\nmodel:\n  id: gpt-4o\n", "description: only a description\nmodel: {name: x}\n"]
+)
+def test_a_file_without_messages_is_told_so_not_that_its_model_is_malformed(text):
+    with pytest.raises(UsageError, match=r"has no 'messages' \(a list of \{role, content\}\)"):
+        load_prompt("p.prompt.yml", text.encode())

@@ -77,8 +77,10 @@ def test_prompty_files_send_what_prompty_sends(name, inputs, monkeypatch):
 
 
 def test_prompty_env_outside_the_connection_is_refused(tmp_path):
-    text = (PROMPTS / "prompty" / "basic.prompty").read_text().replace(
-        "default: Jane", "default: ${env:USER_NAME}"
+    text = (
+        (PROMPTS / "prompty" / "basic.prompty")
+        .read_text()
+        .replace("default: Jane", "default: ${env:USER_NAME}")
     )
     with pytest.raises(UsageError, match=r"inputs\[0\]\.default: \$\{env:USER_NAME\} is refused"):
         load_prompts("p/basic.prompty", text.encode())
@@ -156,7 +158,9 @@ def test_langchain_file_sends_what_load_prompt_reads():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # load_prompt is deprecated, and still what these files are read by
         reference = load_prompt(PROMPTS / "langchain" / "simple_prompt.yaml")
-    assert body(read("langchain/simple_prompt.yaml")[0], row)["messages"] == _langchain_messages(reference, row)
+    assert body(read("langchain/simple_prompt.yaml")[0], row)["messages"] == _langchain_messages(
+        reference, row
+    )
 
 
 def test_langchain_file_load_prompt_refuses_is_refused():
@@ -333,5 +337,3 @@ def test_there_are_at_least_twenty_real_prompt_files():
         if p.is_file() and p.suffix in kinds and p.name not in ("README.md", "config.json", "schema.json")
     ]  # fmt: skip
     assert len(prompts) >= 20, len(prompts)
-
-
