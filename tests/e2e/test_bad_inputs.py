@@ -35,7 +35,12 @@ def params(line: str) -> dict[str, str | bytes]:
 
 
 def user(template: str) -> dict[str, str | bytes]:
-    return prompt(prompt_yml(STRICT, user=template))
+    """A Jinja template: a plain `.j2` prompt (a `.prompt.yml` is no template language; gh-models fills only
+    `{{name}}` and sends the rest as written, and so does promptreview)."""
+    return {
+        "promptreview.yml": BASE_CONFIG.replace("'prompts/**/*.prompt.yml'", "'prompts/**/*'"),
+        "prompts/triage.j2": template,
+    }
 
 
 def schema_file(schema: object) -> dict[str, str | bytes]:

@@ -366,7 +366,10 @@ BOMBS = [
 @pytest.mark.parametrize("bomb", BOMBS)
 def test_a_template_bomb_is_exit_2_before_any_call(git_repo, run_cli, bomb):
     make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
-    git_repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT, user="{{ticket}} " + bomb))
+    # Jinja renders in a plain template; a `.prompt.yml` fills only gh-models' `{{name}}` (no template language)
+    config = git_repo.root / "promptreview.yml"
+    config.write_text(config.read_text().replace("'prompts/**/*.prompt.yml'", "'prompts/**/*'"))
+    git_repo.write("prompts/triage.j2", "{{ticket}} " + bomb)
     git_repo.commit("bomb")
     with counting_server() as server:
         result, _ = check(run_cli, git_repo, {"OPENAI_BASE_URL": f"{server.url}/v1"})
