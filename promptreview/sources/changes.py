@@ -20,6 +20,7 @@ from promptreview.notes import Note, note
 from promptreview.sources import git, paths
 from promptreview.sources.config import Config, PromptEntry
 from promptreview.sources.formats import load_prompts
+from promptreview.sources.formats.base import Beside
 from promptreview.vocabulary import ChangeKind
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -162,7 +163,7 @@ def _dependents(
             continue
         read: set[str] = set()
         try:
-            load_prompts(path, head, _recording(paths.reader(root, head_sha), read))
+            load_prompts(path, head, Beside(_recording(paths.reader(root, head_sha), read), entry.partials))
         except UsageError:
             continue  # a prompt that does not read at the head is reviewed when it changes, not here
         if read & changed:

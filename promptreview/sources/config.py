@@ -72,6 +72,9 @@ class PromptEntry:
     expect: tuple[ExpectSpec, ...] = ()
     evaluators: tuple[EvaluatorSpec, ...] = ()
     must_refuse: MustRefuseSpec | None = None
+    partials: str | None = (
+        None  # a folder of Dotprompt partials (`partials:`), besides those beside the prompt
+    )
 
 
 @dataclass(frozen=True)
@@ -314,6 +317,7 @@ def _build(data: dict[str, Any], source: str) -> Config:
                 ),
                 output=_word(item.get("output", "auto"), CONFIGURED_OUTPUT_MODES, f"{at}.output"),
                 id_column=item.get("id"),
+                partials=item.get("partials"),
             )
         )
         entries[-1] = _with_quality(entries[-1], item, at)

@@ -31,6 +31,7 @@ from promptreview.sources import paths
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
+from promptreview.sources.formats.base import Beside
 from promptreview.sources.formats.plain import pair_parts
 from promptreview.sources.schemas import load_schema, make_validator, resolve_refs
 from promptreview.sources.suites import SuiteRow, SuiteSample, load_rows, sample_suite
@@ -243,10 +244,14 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
             continue
         assert change.head is not None  # only a removed prompt lacks a head, and it is listed
         # each side reads the files beside its prompt (partials, a config.json) at its own commit
-        heads = load_prompts(change.path, change.head, paths.reader(opts.repo_root, changes.head))
+        partials = change.entry.partials
+        heads = load_prompts(
+            change.path, change.head, Beside(paths.reader(opts.repo_root, changes.head), partials)
+        )
         bases: tuple[PromptTemplate, ...] = ()
         if change.base is not None and change.base_path is not None:
-            bases = load_prompts(change.base_path, change.base, paths.reader(opts.repo_root, changes.base))
+            at_base = Beside(paths.reader(opts.repo_root, changes.base), partials)
+            bases = load_prompts(change.base_path, change.base, at_base)
         multi = len(heads) > 1 or len(bases) > 1
         # a multi-prompt file (promptfoo) pairs its prompts by identity, not position: inserting one is one
         # added prompt, not every later one modified
@@ -279,8 +284,12 @@ def plan_files(
         raise UsageError("no suite: pass --suite FILE or a config whose prompts entry covers the files")
     planner = _Planner(opts, config, None)
     planner.free_paths = not (opts.repo_root / ".git").exists()  # not a repository: no git, no inside
-    bases = load_prompts(old, old_path.read_bytes(), paths.disk_reader(opts.repo_root, old_path))
-    heads = load_prompts(new, new_path.read_bytes(), paths.disk_reader(opts.repo_root, new_path))
+    bases = load_prompts(
+        old, old_path.read_bytes(), Beside(paths.disk_reader(opts.repo_root, old_path), entry.partials)
+    )
+    heads = load_prompts(
+        new, new_path.read_bytes(), Beside(paths.disk_reader(opts.repo_root, new_path), entry.partials)
+    )
     jobs: list[PromptJob] = []
     listed: list[Listed] = []
     # a multi-prompt file: every part is reviewed, paired by identity as in `check`

@@ -5,6 +5,7 @@ names (as pre-commit's languages implement its `Language`), imports only the lea
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from promptreview.sources.template import PromptTemplate
@@ -14,6 +15,19 @@ Files = Callable[[str], "bytes | None"]
 a review), or None when that side has no such file. A format that reads files beside the prompt (Semantic
 Kernel's `config.json`, Dotprompt's partials, Prompty's `${file:...}`) asks through it, so each side reads its
 own commit; the caller keeps it inside the repository."""
+
+
+@dataclass(frozen=True)
+class Beside:
+    """Files beside a prompt (a `Files`), and what the config says about them: a folder of Dotprompt partials."""
+
+    read: Callable[[str], bytes | None]
+    partials: str | None = (
+        None  # the entry's `partials:` folder, a path in the same namespace as the prompt's
+    )
+
+    def __call__(self, path: str) -> bytes | None:
+        return self.read(path)
 
 
 def no_files(path: str) -> bytes | None:

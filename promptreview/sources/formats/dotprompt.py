@@ -16,7 +16,7 @@ from typing import Any
 from promptreview.errors import UsageError
 from promptreview.notes import Note, note
 from promptreview.sources.formats import picoschema, reading
-from promptreview.sources.formats.base import Files, no_files
+from promptreview.sources.formats.base import Beside, Files, no_files
 from promptreview.sources.formats.mustache import handlebars_with
 from promptreview.sources.template import ROLES, PromptTemplate
 from promptreview.vocabulary import OutputMode, Role, one_of
@@ -89,8 +89,9 @@ def _partial_paths(path: str, name: str) -> list[str]:
 
 
 def _partials(path: str, body: str, files: Files) -> dict[str, str]:
-    """Every partial the body uses (and those they use), by name, read at the same revision through `files`;
-    a block partial (`{{#> name}}...`) that is not found renders its own block, as in Handlebars."""
+    """Every partial the body uses (and those they use), by name, read at the same revision through `files`:
+    beside the prompt or above it, else in the config entry's `partials:` folder (`_name.prompt` or
+    `name.prompt`); a block partial (`{{#> name}}...`) that is not found renders its own block, as in Handlebars."""
     found: dict[str, str] = {}
     todo = [(m.group(2), bool(m.group(1))) for m in _PARTIAL.finditer(body)]
     while todo:
@@ -110,12 +111,20 @@ def _partials(path: str, body: str, files: Files) -> dict[str, str]:
                 split = reading.front_matter(where, text)
                 text = split[1] if split is not None else text
                 break
+        folder = files.partials if isinstance(files, Beside) else None
+        for rel in (f"{folder}/_{name}.prompt", f"{folder}/{name}.prompt") if text is None and folder else ():
+            data = files(rel)  # the config's folder: a path from the repository's root, not the prompt's
+            if data is not None:
+                text = reading.decode(rel, data)
+                split = reading.front_matter(rel, text)
+                text = split[1] if split is not None else text
+                break
         if text is None:
             if block:
                 continue
             raise UsageError(
-                f"{path}: partial {name!r} not found (no {_partial_paths(path, name)[0]} beside the prompt "
-                "or in a folder above it)"
+                f"{path}: partial {name!r} not found (no {_partial_paths(path, name)[0]} beside the prompt, "
+                "in a folder above it or in the entry's partials folder)"
             )
         found[name] = text
         todo += [(m.group(2), bool(m.group(1))) for m in _PARTIAL.finditer(text)]

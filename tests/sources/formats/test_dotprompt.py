@@ -3,6 +3,9 @@ tests/sources/formats/test_formats.py.)"""
 
 from __future__ import annotations
 
+import pytest
+
+from promptreview.errors import UsageError
 from promptreview.notes import note
 from promptreview.report.notes import words
 from promptreview.sources.formats import load_prompt
@@ -105,3 +108,18 @@ def test_optional_inputs_need_no_column_and_a_null_is_a_value():
     check_template(t, {"q"}, "the suite")  # neither `tone?` nor the defaulted `lang` needs a column
     assert t.null_is_value
     assert sent(t, q="hi", tone=None) == [("user", "hi [en]")]
+
+
+def test_partials_come_from_beside_the_prompt_then_the_entrys_partials_folder():
+    from promptreview.sources.formats import load_prompts
+    from promptreview.sources.formats.base import Beside
+
+    files = {
+        "prompts/support/_greet.prompt": b"Hello from beside.",
+        "shared/partials/sign.prompt": b"-- Acme",
+    }
+    text = b'{{role "user"}}{{> greet}} {{q}} {{> sign}}'
+    t = load_prompts("prompts/support/reply.prompt", text, Beside(files.get, "shared/partials"))[0]
+    assert sent(t, q="Hi") == [("user", "Hello from beside. Hi -- Acme")]
+    with pytest.raises(UsageError, match="partial 'sign' not found"):
+        load_prompts("prompts/support/reply.prompt", text, files.get)
