@@ -76,3 +76,13 @@ def test_star_prompt_yml_keeps_its_json_schema():
 def test_a_file_without_messages_is_told_so_not_that_its_model_is_malformed(text):
     with pytest.raises(UsageError, match=r"has no 'messages' \(a list of \{role, content\}\)"):
         load_prompt("p.prompt.yml", text.encode())
+
+
+def test_an_unfilled_placeholder_is_named_in_the_report():
+    template = load_prompt(
+        "p.prompt.yml", b"messages:\n  - role: user\n    content: 'About {{ topic }} and {{name}}'\n"
+    )
+    [warning] = template.warnings
+    assert words(warning) == (
+        "p.prompt.yml: {{ topic }} is sent as written, unfilled, as gh-models sends it (it fills only {{name}})"
+    )
