@@ -134,7 +134,8 @@ def is_partial(path: str) -> bool:
 
 
 # what a prompt file must contain to read another file: a partial, a `${file:...}`; or be Semantic Kernel's
-_READS_FILES = (b"{{>", b"{{~>", b"{{#>", b"${file:")
+# `skprompt.txt`, which reads the `config.json` beside it
+_READS_FILES = ("{{>", "{{~>", "{{#>", "${file:")
 
 
 def _recording(files: Callable[[str], bytes | None], into: set[str]) -> Callable[[str], bytes | None]:
@@ -154,12 +155,16 @@ def _dependents(
     if not changed:
         return []
     out: list[PromptChange] = []
-    for path in git.list_files(root, head_sha):
+    candidates = set(git.files_containing(root, head_sha, _READS_FILES))
+    candidates |= {
+        c[: -len("config.json")] + "skprompt.txt" for c in changed if c.rsplit("/", 1)[-1] == "config.json"
+    }
+    for path in sorted(candidates):
         entry = config.entry_for(path)
         if entry is None or is_partial(path) or path in changed:
             continue
         head = git.read_at(root, head_sha, path)
-        if head is None or not (path.endswith("skprompt.txt") or any(m in head for m in _READS_FILES)):
+        if head is None:
             continue
         read: set[str] = set()
         try:

@@ -84,3 +84,26 @@ def test_git_is_asked_once_per_need(git_repo, monkeypatch):
     parses = [a for a in asked if a[0] == "rev-parse"]
     assert len(shows) == 3  # the file once, the missing file twice
     assert len(parses) == 2  # HEAD twice (a name can move), its SHA never
+
+
+def test_a_prompt_reading_a_changed_partial_is_a_change_in_the_working_tree_too(git_repo):
+    from promptreview.sources.changes import changed_prompts
+    from promptreview.sources.config import load_config
+
+    git_repo.write(
+        "promptreview.yml", "version: 1\nprompts:\n  - files: 'p/**/*.prompt'\n    suite: s.jsonl\n"
+    )
+    git_repo.write("p/_tone.prompt", "Be kind.")
+    git_repo.write("p/a.prompt", '{{role "user"}}{{> tone}} {{q}}')
+    git_repo.write("p/b.prompt", '{{role "user"}}{{q}}')
+    base = git_repo.commit("base")
+    git_repo.write("p/_tone.prompt", "Be brief.")  # not committed: the working tree
+    git_repo.write("p/c.prompt", '{{role "user"}}{{> tone}}!')  # untracked, and new: an added prompt
+    config = load_config(git_repo.root, "promptreview.yml", None)
+    found = changed_prompts(git_repo.root, config, base, None)
+    assert {(c.path, c.change) for c in found.prompts} == {
+        ("p/a.prompt", "modified"),
+        ("p/c.prompt", "added"),
+    }
+    assert git.files_containing(git_repo.root, None, ("{{>",)) == ["p/a.prompt", "p/c.prompt"]
+    assert git.files_containing(git_repo.root, base, ("{{>",)) == ["p/a.prompt"]
