@@ -37,6 +37,7 @@ from promptreview.report.wording import (
     headline_word,
     important_shifts,
     model_line,
+    ordered_warnings,
     prompt_notes,
     rate_items,
     rate_table,
@@ -128,7 +129,7 @@ def render(report: Report) -> str:
     parts += [f'<div class="callout">{escape(warning_words(w))}</div>' for w in review_warnings(report)]
     parts += [f'<p class="muted">{escape(words(n))}</p>' for n in review_notes(report)]
     for p in report.prompts:
-        parts += _prompt(p, report.alpha)
+        parts += _prompt(p, report)
     if any(p.rates for p in report.prompts):
         parts.append(f'<p class="muted"><small>{escape(P_VALUE_NOTE)}</small></p>')
     if any(p.evaluators for p in report.prompts):
@@ -161,7 +162,8 @@ def _model_block(report: Report) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def _prompt(p: PromptReport, alpha: float) -> list[str]:
+def _prompt(p: PromptReport, report: Report) -> list[str]:
+    alpha = report.alpha
     parts = [
         f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(p.change)})</span></h2>"
     ]
@@ -176,7 +178,7 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         cls = "callout fail" if p.verdict in ("fail", "error") else "callout"
         parts.append(
             f'<div class="{cls}"><ul>'
-            + "".join(f"<li>{escape(words(w))}</li>" for w in p.warnings)
+            + "".join(f"<li>{escape(words(w))}</li>" for w in ordered_warnings(p))
             + "</ul></div>"
         )
     parts.append(_table(RATE_HEADERS, rate_table(p), gate_col=6))
@@ -211,7 +213,7 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         parts.append(f"<h3>Examples that broke ({len(p.examples)})</h3>")
         for e in p.examples:
             parts.append(_example(e))
-    parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p)]
+    parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p, report)]
     c = p.calls
     cost = cost_line(c.cost_usd)
     parts.append(
@@ -308,14 +310,10 @@ def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: RateName, al
 
 def _example(e: Example) -> str:
     why = f" ({escape(e.detail)})" if e.detail else ""
-    cells = [
-        ("input", e.input_text),
-        (
-            f"base output ({e.base_outcome or 'none'})",
-            e.base_text if e.base_text is not None else "(no base side)",
-        ),
-        (f"head output ({e.head_outcome})", e.head_text),
-    ]
+    cells = [("input", e.input_text)]
+    if e.base_text is not None:  # an added prompt has no base side: no empty cell saying so
+        cells.append((f"base output ({e.base_outcome or 'none'})", e.base_text))
+    cells.append((f"head output ({e.head_outcome})", e.head_text))
     return (
         f"<p><code>{escape(e.input_id)}</code> ({escape(e.stratum)}), sample {e.sample}: "
         f"{escape(e.base_outcome or '–')} → <strong>{escape(e.head_outcome)}</strong>{why}</p>"

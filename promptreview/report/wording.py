@@ -16,6 +16,7 @@ from promptreview.report.document import (
     ShiftRow,
     StratumRow,
 )
+from promptreview.report.notes import words
 from promptreview.verdicts import PromptVerdict
 from promptreview.vocabulary import JSON_RATES, RateName
 
@@ -194,7 +195,7 @@ def headline_icon_key(report: Report) -> str:
 
 def review_notes(report: Report) -> list[Note]:
     """The review's notes, without those another line already says (the model line says "simulated"; a
-    listed prompt contradicts "nothing to review")."""
+    listed prompt contradicts "nothing to review"), then the notes every reviewed prompt has (said once)."""
     out = []
     for n in report.notes:
         if report.simulated and n.kind == "simulated":
@@ -202,7 +203,34 @@ def review_notes(report: Report) -> list[Note]:
         if report.prompts and n.kind == "nothing_to_review":
             continue
         out.append(n)
-    return out
+    said = {words(n) for n in out}
+    return out + [n for n in shared_prompt_notes(report) if words(n) not in said]
+
+
+def shared_prompt_notes(report: Report) -> list[Note]:
+    """The notes that read the same in every reviewed prompt (two or more): said once for the review, not once
+    per prompt."""
+    reviewed = [p for p in report.prompts if p.rates]
+    if len(reviewed) < 2:
+        return []
+    first, *others = ([n for n in prompt_notes(p)] for p in reviewed)
+    return [n for n in first if all(words(n) in {words(m) for m in other} for other in others)]
+
+
+def _fails(p: PromptReport, w: Note) -> bool:
+    """Whether a warning is the words of a gate that failed (a rate, a quality check, the flip gate)."""
+    if w.kind == "rate_increase":
+        return any(name == w.subject and row.gate == "fail" for name, row in p.rates.items())
+    if w.kind in ("check_decrease", "check_inconclusive", "judge_unanswered"):
+        return any(e.name == w.subject and e.gate == "fail" for e in p.evaluators)
+    if w.kind == "flip_disagreement":
+        return p.flip_rate is not None and p.flip_rate.gate == "fail"
+    return w.kind in ("ceiling_exceeded", "prompt_removed") and p.verdict == "fail"
+
+
+def ordered_warnings(p: PromptReport) -> list[Note]:
+    """A prompt's warnings, the failing gates' first: what blocks the merge before what only warns."""
+    return sorted(p.warnings, key=lambda w: not _fails(p, w))
 
 
 def review_warnings(report: Report) -> list[PromptWarning]:
@@ -212,9 +240,11 @@ def review_warnings(report: Report) -> list[PromptWarning]:
     return [w for w in report.warnings if w not in own]
 
 
-def prompt_notes(p: PromptReport) -> list[Note]:
-    """A prompt's notes, without the weighting one when the sample line already says it."""
-    return [n for n in p.notes if not (p.weighted and n.kind == "weighted")]
+def prompt_notes(p: PromptReport, report: Report | None = None) -> list[Note]:
+    """A prompt's notes, without the weighting one when the sample line already says it, and (given the
+    `report`) without those `review_notes` says once for every prompt."""
+    shared = {words(n) for n in shared_prompt_notes(report)} if report is not None else set()
+    return [n for n in p.notes if not (p.weighted and n.kind == "weighted") and words(n) not in shared]
 
 
 WEIGHTED_WORDS = (
