@@ -100,6 +100,7 @@ class ShiftRow:
     effect: float | None = None
     effect_name: str | None = None
     p_adjusted: float | None = None
+    matters: bool = False  # significant and beyond the distribution gate's floor: what the gate warns about
 
 
 @dataclass(frozen=True)

@@ -233,7 +233,7 @@ def _shares(counts: Any) -> dict[str, float]:
 
 def _shifts(p: PromptReport, alpha: float) -> list[str]:
     parts = []
-    shifted = important_shifts(p, alpha)
+    shifted = important_shifts(p)
     if shifted:
         parts.append("<h3>Output shifts that matter</h3><ul>")
         parts += [f"<li>{escape(shift_sentence(s))}</li>" for s in shifted]

@@ -41,6 +41,7 @@ from promptreview.report.wording import (
     headline_word,
     important_shifts,
     model_line,
+    ordered_warnings,
     prompt_notes,
     rate_table,
     reproduce_command,
@@ -204,7 +205,7 @@ def _shifts(p: PromptReport, alpha: float, name: str) -> list[str]:
     flips = (
         None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p)
     )  # else a warning says it
-    shifted = important_shifts(p, alpha)
+    shifted = important_shifts(p)
     if shifted:
         lines += [f"**Output shifts that matter** in {name}:", ""]
         lines += [f"- {escape_md(shift_sentence(s), 400)}" for s in shifted]

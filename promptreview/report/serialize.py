@@ -101,6 +101,7 @@ def _shift(row: ShiftRow) -> dict[str, Any]:
         "p_adjusted": row.p_adjusted,
         "effect": row.effect,
         "effect_name": row.effect_name,
+        "matters": row.matters,
         "base": row.base,
         "head": row.head,
     }

@@ -133,7 +133,7 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
                 f"     base:  {_quote(x.base_text)}",
                 f"     head:  {_quote(x.head_text)}",
             ]
-    shifted = important_shifts(p, alpha)
+    shifted = important_shifts(p)
     if shifted:
         lines.append("   output shifts that matter:")
         lines += [f"   - {shift_sentence(s)}" for s in shifted]

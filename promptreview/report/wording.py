@@ -121,9 +121,33 @@ def shift_cells(s: ShiftRow) -> list[str]:
         s.field,
         s.kind,
         s.test.name,
-        "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
+        effect_words(s),
         pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
     ]
+
+
+def _unit(s: ShiftRow) -> str:
+    return "tokens" if "token" in s.field else "characters"
+
+
+def effect_words(s: ShiftRow) -> str:
+    """A shift's size in plain words: "median length 35% shorter (172 → 111 characters)", "21.0% of answers
+    moved to another value", never an effect's statistical name."""
+    if s.effect is None:
+        return "–"
+    if s.effect_name != "median_shift":  # total variation: the share of answers that would have to move
+        return f"{pct(abs(s.effect))} of answers moved to another value"
+    base, head = s.base.get("median"), s.head.get("median")
+    if not isinstance(base, (int, float)) or not isinstance(head, (int, float)):
+        return f"median change {s.effect:+.3g}"
+    what = "median length" if s.kind == "length" else "median"
+    moved = f"{base:g} → {head:g}" + (f" {_unit(s)}" if s.kind == "length" else "")
+    if base == 0 or head == base:
+        return f"{what} {moved}"
+    change = (head - base) / abs(base)
+    if s.kind == "length":
+        return f"{what} {abs(change) * 100:.0f}% {'longer' if change > 0 else 'shorter'} ({moved})"
+    return f"{what} {change * 100:+.0f}% ({moved})"
 
 
 # -- the overview every format shares (the comment, the terminal, the HTML page say the same things) ---------
@@ -294,20 +318,23 @@ def flip_sentence(p: PromptReport) -> str | None:
     )
 
 
-def important_shifts(p: PromptReport, alpha: float) -> list[ShiftRow]:
-    return [s for s in p.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
+def important_shifts(p: PromptReport) -> list[ShiftRow]:
+    """The shifts that matter: exactly those the distribution gate considered (significant, and beyond its
+    floor), so the report never calls a change important that the gates would not."""
+    return [s for s in p.distribution_shift if s.matters]
 
 
 def shift_sentence(s: ShiftRow) -> str:
-    """A shifted field in words, with base → head of its top categories where it has them (plain text)."""
-    text = f"{s.field} ({s.kind}, {s.test.name}, p (adj.) {pval(s.p_adjusted)})"
+    """A shifted field in words: its size, base → head of its top categories where it has them, then the test
+    (plain text)."""
     moves = category_moves(s)
-    return text + (": " + ", ".join(moves) if moves else "")
+    said = effect_words(s) + (" (" + ", ".join(moves) + ")" if moves else "")
+    return f"{s.field}: {said}; {s.test.name}, p (adj.) {pval(s.p_adjusted)}"
 
 
 def category_moves(s: ShiftRow, limit: int = 4) -> list[str]:
     """'billing 30% → 22%' for the categories that moved most (categorical fields with counts only)."""
-    if s.kind != "categorical":
+    if s.kind not in ("categorical", "presence"):
         return []
     base, head = _shares(s.base), _shares(s.head)
     if not base or not head:
@@ -422,7 +449,7 @@ def biggest_change(p: PromptReport, alpha: float = 0.05) -> str | None:
             best = (score, text)
     if best is None or best[0][:2] == (0, 0):
         # no gate spoke and no rate moved significantly: a significant shift of the answers is the news
-        shifted = important_shifts(p, alpha)
+        shifted = important_shifts(p)
         if shifted:
             top = min(shifted, key=lambda s: s.p_adjusted if s.p_adjusted is not None else 1.0)
             moves = category_moves(top, limit=1)

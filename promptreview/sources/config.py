@@ -44,7 +44,8 @@ DEFAULT_GATES: dict[GateName, dict[str, Any]] = {
     "schema_violation": {"max_increase": 0.02, "gating": True},
     "refusal": {"max_increase": 0.02, "gating": True},
     "flip_rate": {"max_increase": 0.05, "gating": False},
-    "distribution_shift": {"gating": False},
+    # a shift is considered when larger than this share: of answers that changed value, or of a median
+    "distribution_shift": {"max_increase": 0.02, "gating": False},
 }
 # absolute ceilings for an added prompt (no base to compare with): `gates.<metric>.max_rate`
 DEFAULT_MAX_RATES: dict[GateName, float] = {"parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05}
