@@ -93,6 +93,13 @@ timed out; the connection failed; the answer could not be read (a body that does
 redirects); the server answered 2xx with a body we cannot use (not JSON, or without the answer); the base URL
 cannot be used; the model is not there (Ollama: not pulled, or no longer the pinned digest)."""
 
+ParseFailureKind = Literal[
+    "fenced", "trailing_comma", "wrapped", "not_json", "truncated", "empty", "empty_at_limit",
+]  # fmt: skip
+"""What a parse failure looks like, for its remedy: JSON inside a ``` fence, JSON with a trailing comma, JSON
+inside other text, no JSON at all, JSON cut off at max_tokens, an empty answer (at max_tokens or not)."""
+PARSE_FAILURE_KINDS: tuple[ParseFailureKind, ...] = get_args(ParseFailureKind)
+
 FailureReasonKind = Literal[
     "empty", "truncated", "invalid_json", "schema", "provider_refusal", "finish_reason", "text_refusal",
     "call_failed",

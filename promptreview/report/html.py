@@ -24,6 +24,7 @@ from promptreview.report.quality import (
 )
 from promptreview.report.wording import (
     P_VALUE_NOTE,
+    PARSE_FAILURE_HEADERS,
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
@@ -38,6 +39,7 @@ from promptreview.report.wording import (
     important_shifts,
     model_line,
     ordered_warnings,
+    parse_failure_table,
     prompt_notes,
     rate_items,
     rate_table,
@@ -80,7 +82,8 @@ pre{white-space:pre-wrap;word-break:break-word;background:var(--code);padding:.5
 .example h4{margin:.2rem 0;font-size:.85rem}
 details{margin:.5rem 0}summary{cursor:pointer;font-weight:600}
 .chart{max-width:40rem;display:block;margin:.5rem 0}
-@media (max-width:640px){body{padding:.5rem}.example{grid-template-columns:1fr}td,th{padding:3px 4px}}
+@media (max-width:640px){body{padding:.5rem}.example{grid-template-columns:1fr}td,th{padding:3px 4px}
+td code{word-break:break-all}}
 """
 
 
@@ -123,8 +126,10 @@ def render(report: Report) -> str:
             f"<p><strong>Biggest change:</strong> {escape(top[1])} in <code>{escape(title(top[0]))}</code></p>"
         )
     if report.prompts:
-        rows = [summary_cells(p, report.alpha) for p in report.prompts]
-        parts.append(_table(SUMMARY_HEADERS, rows, gate_col=2))
+        # the verdict first: on a phone (390 px) a long path would push it out of sight, behind a scroll
+        order = [2, 0, 1, 3]
+        rows = [[cells[i] for i in order] for cells in (summary_cells(p, report.alpha) for p in report.prompts)]
+        parts.append(_table([SUMMARY_HEADERS[i] for i in order], rows, gate_col=0))
     parts.append(_model_block(report))
     parts += [f'<div class="callout">{escape(warning_words(w))}</div>' for w in review_warnings(report)]
     parts += [f'<p class="muted">{escape(words(n))}</p>' for n in review_notes(report)]
@@ -182,6 +187,12 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
             + "</ul></div>"
         )
     parts.append(_table(RATE_HEADERS, rate_table(p), gate_col=6))
+    failures = parse_failure_table(p)
+    if failures:
+        parts += [
+            "<h4>Why answers did not parse, and what fixes each</h4>",
+            _table(PARSE_FAILURE_HEADERS, failures),
+        ]
     bars = [
         RateBar(RATE_LABELS.get(k, k), v.base, v.base_ci95, v.head, v.head_ci95)
         for k, v in rate_items(p)

@@ -28,6 +28,7 @@ from promptreview.report.quality import (
 )
 from promptreview.report.wording import (
     P_VALUE_NOTE,
+    PARSE_FAILURE_HEADERS,
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
@@ -42,6 +43,7 @@ from promptreview.report.wording import (
     important_shifts,
     model_line,
     ordered_warnings,
+    parse_failure_table,
     prompt_notes,
     rate_table,
     reproduce_command,
@@ -176,6 +178,7 @@ def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
         lines += [f"> [!{kind}]", *(f"> - {escape_md(words(w), 500)}" for w in ordered_warnings(p)), ""]
     lines += [_table(RATE_HEADERS, [_untrusted_first(c) for c in rate_table(p)]), ""]
+    lines += _parse_failures(p, name)
     lines += _quality(p, level)
     lines += _shifts(p, alpha, name)
     lines += _strata(p, alpha, name)
@@ -198,6 +201,21 @@ def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str
         "",
     ]
     return lines
+
+
+def _parse_failures(p: PromptReport, name: str) -> list[str]:
+    """The head's parse failures by kind, with what to do about each (our words: only the backticks of the
+    settings they name are Markdown)."""
+    rows = parse_failure_table(p)
+    if not rows:
+        return []
+    rows = [[escape_md(what, None), n, todo] for what, n, todo in rows]
+    return [
+        f"**Why answers of {name} did not parse**, and what fixes each:",
+        "",
+        _table(PARSE_FAILURE_HEADERS, rows),
+        "",
+    ]
 
 
 def _shifts(p: PromptReport, alpha: float, name: str) -> list[str]:

@@ -154,6 +154,7 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "calls": calls,
         "examples": list(p.examples),
         "failure_details": p.failure_details,
+        "parse_failure_kinds": p.parse_failure_kinds,
         "notes": [words(n) for n in p.notes],
         "warnings": [words(w) for w in p.warnings],
         "output_mode": p.output_mode,

@@ -34,6 +34,7 @@ from promptreview.report.wording import (
     important_shifts,
     model_line,
     ordered_warnings,
+    parse_failure_table,
     prompt_notes,
     rate_table,
     reproduce_command,
@@ -118,6 +119,10 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
     lines.append(f"   {sample_size(p)} from {p.suite}" + (f"; {WEIGHTING_SENTENCE}" if p.weighted else ""))
     lines += [_paint(f"   ! {words(w)}", str(p.verdict), color) for w in ordered_warnings(p)]
     lines.append(_table(RATE_HEADERS, rate_table(p)))
+    failures = parse_failure_table(p)
+    if failures:
+        lines.append("   why answers did not parse, and what fixes each:")
+        lines += [f"   - {what}: {n} ({todo})" for what, n, todo in failures]
     if p.evaluators:
         lines.append(_table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators]))
         lines += [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Mapping
 
 from promptreview.notes import INCONCLUSIVE, Note, PromptWarning
@@ -18,7 +19,7 @@ from promptreview.report.document import (
 )
 from promptreview.report.notes import words
 from promptreview.verdicts import PromptVerdict
-from promptreview.vocabulary import JSON_RATES, RateName
+from promptreview.vocabulary import JSON_RATES, ParseFailureKind, RateName
 
 RATE_LABELS: dict[RateName, str] = {
     "parse_failure": "parse failure",
@@ -148,6 +149,44 @@ def effect_words(s: ShiftRow) -> str:
     if s.kind == "length":
         return f"{what} {abs(change) * 100:.0f}% {'longer' if change > 0 else 'shorter'} ({moved})"
     return f"{what} {change * 100:+.0f}% ({moved})"
+
+
+# -- why the head's answers did not parse, and what fixes each kind -------------------------------------------
+
+PARSE_FAILURE_HEADERS = ["what the answer looked like", "head answers", "what to do"]
+PARSE_FAILURE_ROWS: dict[ParseFailureKind, tuple[str, str]] = {
+    "fenced": (
+        "JSON inside a ```json fence",
+        "ask for bare JSON, or set `parsing: {allow_fenced: true}` if your code strips fences",
+    ),
+    "trailing_comma": (
+        "JSON with a trailing comma",
+        "ask for strict JSON, or send a `jsonSchema` so the provider enforces structured output",
+    ),
+    "wrapped": (
+        "JSON inside other text",
+        "ask for the JSON alone, or send a `jsonSchema` (or `responseFormat: json_object`)",
+    ),
+    "truncated": (
+        "cut off at max_tokens",
+        "raise `max_tokens` (the prompt file's `modelParameters`, or `params:` in promptreview.yml)",
+    ),
+    "empty_at_limit": ("empty: max_tokens ran out before any output", "raise `max_tokens`"),
+    "empty": ("empty answer", "check what the prompt asks; the JSON report has the finish reasons"),
+    "not_json": (
+        "not JSON at all",
+        "say plainly that the answer must be JSON, or send a `jsonSchema`",
+    ),
+}
+
+
+def parse_failure_table(p: PromptReport) -> list[list[str]]:
+    """One row per kind of the head's parse failures, most first, each with its remedy; none when the head
+    parsed or the prompt passed (nothing to fix)."""
+    if p.verdict == "pass" or not p.parse_failure_kinds:
+        return []
+    kinds = sorted(p.parse_failure_kinds.items(), key=lambda kv: -kv[1])
+    return [[PARSE_FAILURE_ROWS[k][0], str(n), PARSE_FAILURE_ROWS[k][1]] for k, n in kinds]
 
 
 # -- the overview every format shares (the comment, the terminal, the HTML page say the same things) ---------
@@ -398,11 +437,14 @@ def reproduce_command(report: Report) -> str | None:
     rerun = report.rerun
     if rerun is None:
         return None
-    config = f" --config {report.config}" if report.config and report.config != "promptreview.yml" else ""
+    words = ["promptreview", rerun.command]
     if rerun.command == "check":
-        head = f" --head {rerun.head}" if rerun.head else ""
-        return f"promptreview check --base {rerun.base}{head}{config}"
-    return f"promptreview compare {rerun.base} {rerun.head or ''}{config}".replace("  ", " ")
+        words += ["--base", rerun.base, *(["--head", rerun.head] if rerun.head else [])]
+    else:
+        words += [rerun.base, *([rerun.head] if rerun.head else [])]
+    if report.config and report.config != "promptreview.yml":
+        words += ["--config", report.config]
+    return shlex.join([*words, *rerun.flags])
 
 
 def detectable(value: float | None) -> str:

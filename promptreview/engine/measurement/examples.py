@@ -8,10 +8,23 @@ from typing import Any
 
 import pandas as pd
 
-from promptreview.engine.measurement.outcomes import ProviderRefusal, Reason
+from promptreview.engine.measurement.outcomes import (
+    EmptyAnswer,
+    InvalidJSON,
+    ProviderRefusal,
+    Reason,
+    Truncated,
+)
 from promptreview.records import RATE_OUTCOMES
 from promptreview.report.document import Example
-from promptreview.vocabulary import JSON_RATES, OUTCOMES, Outcome, one_of
+from promptreview.vocabulary import (
+    JSON_RATES,
+    OUTCOMES,
+    PARSE_FAILURE_KINDS,
+    Outcome,
+    ParseFailureKind,
+    one_of,
+)
 
 
 def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: int = 5) -> list[Example]:
@@ -98,6 +111,22 @@ def failure_details(frame: pd.DataFrame) -> dict[Outcome, dict[str, int]]:
         reasons = Counter(_label(r) for r in group["reason"])
         out[known] = dict(reasons.most_common(8))
     return out
+
+
+def parse_failure_kinds(frame: pd.DataFrame) -> dict[ParseFailureKind, int]:
+    """The head's parse failures by what they look like (fenced, trailing comma, truncated, ...): each kind
+    has its own remedy, which the report gives beside it."""
+    head = frame[(frame["side"] == "head") & (frame["outcome"] == "parse_failure")]
+    counts = Counter(_parse_kind(r) for r in head["reason"])
+    return {kind: counts[kind] for kind in PARSE_FAILURE_KINDS if counts[kind]}
+
+
+def _parse_kind(reason: object) -> ParseFailureKind:
+    if isinstance(reason, Truncated):
+        return "truncated"
+    if isinstance(reason, EmptyAnswer):
+        return "empty_at_limit" if reason.finish_reason == "length" else "empty"
+    return reason.shape if isinstance(reason, InvalidJSON) else "not_json"
 
 
 def _label(reason: object) -> str:
