@@ -128,7 +128,9 @@ def render(report: Report) -> str:
     if report.prompts:
         # the verdict first: on a phone (390 px) a long path would push it out of sight, behind a scroll
         order = [2, 0, 1, 3]
-        rows = [[cells[i] for i in order] for cells in (summary_cells(p, report.alpha) for p in report.prompts)]
+        rows = [
+            [cells[i] for i in order] for cells in (summary_cells(p, report.alpha) for p in report.prompts)
+        ]
         parts.append(_table([SUMMARY_HEADERS[i] for i in order], rows, gate_col=0))
     parts.append(_model_block(report))
     parts += [f'<div class="callout">{escape(warning_words(w))}</div>' for w in review_warnings(report)]
