@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar, get_args
 
-ProviderName = Literal["sim", "openai", "anthropic", "ollama", "github"]
+ProviderName = Literal["sim", "openai", "anthropic", "ollama", "github", "gemini"]
 """A model provider: the part of a model spec before the first `:` (`providers/`, one module each)."""
 
 Side = Literal["base", "head"]
