@@ -115,7 +115,6 @@ NoteKind = Literal[
     "stratum_short",
     "neyman_proportional",
     "unknown_parameter",
-    "foreign_model",
     "schema_in_code",
     "placeholder_dropped",
     "prompt_removed",
@@ -129,6 +128,7 @@ NoteKind = Literal[
     "new_prompt",
     "model_changed",
     "removed_from_file",
+    "model_stand_in",
     # providers
     "structured_output_rejected",
     # execution and measurement

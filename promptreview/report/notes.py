@@ -80,6 +80,16 @@ def _schema_in_code(n: Note) -> str:
 # -- planning ------------------------------------------------------------------------------------------
 
 
+def _model_stand_in(n: Note) -> str:
+    named, model = _v(n, "named"), _v(n, "model")
+    if n.data.get("mapped"):
+        return f"{n.subject}: the file names model {named!r}; {model} stood in for it (models_map in the config)"
+    return (
+        f"{n.subject}: the file names model {named!r}, which promptreview cannot reach; the config's {model} "
+        "stood in for it (say which model stands in under models_map: in the config)"
+    )
+
+
 def _file_suite(n: Note) -> str:
     return (
         f"suite: the {_v(n, 'inputs')} inputs of the prompt file's {_v(n, 'source')}; a small suite catches "
@@ -302,9 +312,6 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "unknown_parameter": lambda n: (
         f"{n.subject}: {_v(n, 'where')}.{_v(n, 'key')} is not a model parameter promptreview knows; ignored"
     ),
-    "foreign_model": lambda n: (
-        f"{n.subject}: model {_v(n, 'model')!r} has no promptreview provider; the config's model runs it"
-    ),
     "schema_in_code": _schema_in_code,
     "placeholder_dropped": lambda n: (
         f"{n.subject}: a MessagesPlaceholder has no messages in a review and is left out"
@@ -320,6 +327,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",
     "model_changed": lambda n: f"model changed: base runs on {_v(n, 'base')}, head on {_v(n, 'head')}",
     "removed_from_file": lambda n: "a prompt removed from a multi-prompt file",
+    "model_stand_in": _model_stand_in,
     # providers
     "structured_output_rejected": _structured_output_rejected,
     # execution and measurement

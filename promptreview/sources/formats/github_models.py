@@ -56,13 +56,14 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
     elif fmt == "text":
         output = "text"
     model = reading.model_name(path, doc.get("model"))
-    # `publisher/name` is GitHub Models' spelling: a hint the config's own model overrides
+    # `publisher/name` is GitHub Models' spelling: the file's model on GitHub Models
     foreign = model is not None and model.startswith("github:") and ":" not in str(doc.get("model"))
     return PromptTemplate(
         path=path,
         messages=reading.chat_messages(path, doc.get("messages")),
         model=None if foreign else model,
         model_hint=model if foreign else None,
+        model_named=doc["model"] if isinstance(doc.get("model"), str) else None,
         params=params,
         schema=schema,
         schema_name=name,

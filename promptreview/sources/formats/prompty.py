@@ -143,7 +143,24 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
         warnings=warnings,
         format="prompty",
         model_hint=_hint(hint),
+        model_named=_named(meta.get("model")),
     )
+
+
+def _named(raw: Any) -> str | None:
+    """The model as the file names it: its `id`, or its configuration's name or Azure deployment (which no
+    provider of ours reaches: the config's `models_map` says what stands in for it)."""
+    if isinstance(raw, str):
+        return raw
+    if not isinstance(raw, dict):
+        return None
+    config = raw.get("configuration") or raw.get("connection") or {}
+    name = raw.get("id") or (
+        (config.get("azure_deployment") or config.get("name") or config.get("model"))
+        if isinstance(config, dict)
+        else None
+    )
+    return str(name) if name else None
 
 
 def _hint(name: str | None) -> str | None:
