@@ -278,6 +278,7 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
         params=tuple(sorted(side.params.items())),
         response_schema=(side.own_schema or side.schema) if side.sends_schema else None,
         schema_name=side.template.schema_name,
+        schema_strict=side.template.schema_strict if side.sends_schema else None,
         sample_index=0,
         expected_schema=None if side.sends_schema else side.schema,
         json_object=side.template.json_object and not side.sends_schema,
