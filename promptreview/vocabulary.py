@@ -111,6 +111,7 @@ finish reason (refusal, content_filter); a refusal written as text; the call fai
 NoteKind = Literal[
     # sources: the suite, the prompt files, the changes
     "suite_numbered_rows",
+    "duplicate_inputs",
     "strata_pooled",
     "stratum_short",
     "neyman_proportional",

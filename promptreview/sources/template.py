@@ -144,7 +144,8 @@ class PromptTemplate:
     params: Mapping[str, Any] = field(default_factory=dict)
     schema: dict[str, Any] | None = None
     schema_name: str = "output"
-    schema_strict: bool | None = None  # the `strict` the file declares with its schema (None: it says nothing)
+    # the `strict` the file declares with its schema (None: it declares none)
+    schema_strict: bool | None = None
     json_object: bool = False  # responseFormat: json_object without a schema
     engine: Engine = field(default=JINJA, compare=False)
     split: Splitter | None = field(default=None, compare=False)

@@ -43,7 +43,9 @@ def test_a_gemini_spec_is_a_provider_of_ours():
 def test_the_request_is_chat_completions_at_googles_path_with_the_key_as_bearer():
     with ScriptedServer() as server:
         server.enqueue(200, gemini_chat_completion(ANSWER))
-        request = make_request(f"gemini:{MODEL}", schema=SCHEMA, params={"max_tokens": 100, "temperature": 0.5})
+        request = make_request(
+            f"gemini:{MODEL}", schema=SCHEMA, params={"max_tokens": 100, "temperature": 0.5}
+        )
         result = call(provider_for(server), request)
     sent = server.requests[0]
     assert sent.method == "POST" and sent.path == "/v1beta/openai/chat/completions"
