@@ -246,3 +246,19 @@ def test_a_bad_stand_in_is_one_line_naming_the_key(git_repo):
         "promptreview: error: promptreview.yml: models_map.prod-gpt4: must be a model spec 'provider:model-id', "
         "not 'gpt-4o'"
     )
+
+
+def test_a_new_spelling_of_the_same_model_is_no_model_change(git_repo):
+    repo = git_repo
+    repo.write("promptreview.yml", INIT_CONFIG)
+    repo.write("prompts/triage.prompt.yml", GH_FILE)
+    repo.commit("base")
+    edited = GH_FILE.replace("model: openai/gpt-4o\n", "model: github:openai/gpt-4o\n").replace(
+        "briefly", "kindly"
+    )
+    repo.write("prompts/triage.prompt.yml", edited)
+    repo.commit("spell the model our way")
+    result, requests, report = review(repo)
+    assert result.code in (0, 1), result.err
+    assert {(r.path, r.json["model"]) for r in requests} == {("/inference/chat/completions", "openai/gpt-4o")}
+    assert not any(n.startswith("model changed") for n in report["prompts"][0]["notes"])

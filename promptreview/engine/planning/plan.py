@@ -59,7 +59,6 @@ class _Planner:
         self.samples = opts.samples or config.samples
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
         self.free_paths = False  # read suites from any local path (set for `compare` outside a repository)
-        self.stand_ins: dict[SideName, Note] = {}  # the job being planned: what stood in for a side's model
 
     def suite(self, entry: PromptEntry, versions: Sequence[Version] = ()) -> SuiteSample:
         spec = entry.sample if self.opts.seed is None else replace(entry.sample, seed=self.opts.seed)
@@ -126,7 +125,10 @@ class _Planner:
             said = note("model_stand_in", template.path, named=named, model=str(spec), mapped=True)
             return self._provided(spec), said
         if own is not None:
-            return self._provided(parse_model_spec(own)), None
+            try:
+                return self._provided(parse_model_spec(own)), None
+            except UsageError as exc:
+                raise UsageError(f"{template.path}: {exc}") from None
         spec = parse_model_spec(fallback)
         return self._provided(spec), note(
             "model_stand_in", template.path, named=named, model=str(spec), mapped=False
@@ -145,7 +147,8 @@ class _Planner:
         entry: PromptEntry,
         rev: str | None,
         suite: SuiteSample,
-    ) -> Side:
+    ) -> tuple[Side, Note | None]:
+        """One side of a prompt, and the note that says what stood in for the file's model, if anything."""
         check_template(template, suite.columns, suite.path)
         schema: dict[str, Any] | None = None
         own: dict[str, Any] | None = None
@@ -161,11 +164,9 @@ class _Planner:
                 schema = config_schema(self.root, self.contract_rev, entry.schema, rev)
         params = {**self.config.params, **template.params}  # the config's fill only what the file leaves out
         model, stand_in = self.model(template, entry)
-        if stand_in is not None:
-            self.stand_ins[name] = stand_in
         policy.check_params(params, model.provider, template.path)
         sends = template.schema is not None
-        return Side(name, template, model, params, schema, sends, own if own != schema else None)
+        return Side(name, template, model, params, schema, sends, own if own != schema else None), stand_in
 
     def check_models(self, path: str, sides: tuple[Side, ...], entry: PromptEntry) -> None:
         """A prompt file that names its own model may move only to a model the base config allows (a git review
@@ -181,19 +182,19 @@ class _Planner:
             return
         policy.check_model_change(path, base_model, head.model, self.config, entry, self.opts.env)
 
-    def check_model_change_reviewed(self, path: str, sides: tuple[Side, ...]) -> None:
-        """A file that changes the model it names is reviewed old model against new: where neither can be
-        reached and the config's one model would stand in for both, the change would go unreviewed, so it is
-        refused (unless `models_map` says, model by model, what stands in: then the operator decided)."""
+    def check_model_change_reviewed(
+        self, path: str, sides: tuple[Side, ...], stand_ins: Sequence[Note | None]
+    ) -> None:
+        """A file that changes the model it names is reviewed old model against new: where a model that cannot
+        be reached would run on the config's model, the very model on the other side, the change would go
+        unreviewed, so it is refused (a `models_map` stand-in is the operator's word, model by model: it runs)."""
         if self.opts.model or len(sides) < 2:
             return
         base, head = sides
         names = [s.template.model_named or s.template.model or s.template.model_hint for s in sides]
         if names[0] == names[1] or base.model != head.model:
             return
-        if all(
-            self.stand_ins.get(s.name) is not None and self.stand_ins[s.name].data["mapped"] for s in sides
-        ):
+        if not any(n is not None and not n.data["mapped"] for n in stand_ins):
             return
         raise UsageError(
             f"{path}: the prompt file moves from model {names[0]!r} to {names[1]!r}, but both would run on "
@@ -211,12 +212,12 @@ class _Planner:
         versions: Sequence[Version],
     ) -> PromptJob:
         suite = self.suite(entry, versions)
-        self.stand_ins = {}
-        sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
+        planned = [self.side(v.side, v.template, entry, v.rev, suite) for v in versions]
+        sides = tuple(side for side, _ in planned)
         self.check_models(path, sides, entry)
-        self.check_model_change_reviewed(path, sides)
+        self.check_model_change_reviewed(path, sides, [said for _, said in planned])
         sides, contract_notes = under_contract(sides)
-        stand_ins = list(dict.fromkeys(self.stand_ins.values()))
+        stand_ins = list(dict.fromkeys(said for _, said in planned if said is not None))
         notes = [*suite.notes, *contract_notes, *(n for n in stand_ins if n.data["mapped"])]
         warnings = [w for v in versions for w in v.template.warnings]
         warnings += [n for n in stand_ins if not n.data["mapped"]]
