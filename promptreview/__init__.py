@@ -17,7 +17,7 @@ except ImportError:
 # The full commit this package was built from, or None where the build did not know it (an sdist's own metadata,
 # a tarball without export-subst): setuptools-scm records git's node as "g" + the hash.
 __commit__: str | None = (
-    _NODE[1:] if isinstance(_NODE, str) and re.fullmatch(r"g[0-9a-f]{40}", _NODE) else None
+    _NODE[-40:] if isinstance(_NODE, str) and re.fullmatch(r"g?[0-9a-f]{40}", _NODE) else None
 )
 # built from a working tree with uncommitted changes: the commit is where they started, not what was built
 __dirty__: bool = bool(_DIRTY)
