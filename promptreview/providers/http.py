@@ -22,7 +22,7 @@ bodies, the structured-output fallback); a provider overrides only the hooks whe
 | `url`, `build_body(request, structured=)`, `parse_response(data)`, `pin_status`, `pinned_suggestions` | none: every provider says |
 | `default_service()` | `service_name` (the class attribute) |
 | `key_required()` | the provider's own public API (`official`) needs its key; another base URL may not |
-| `missing_key_message()` | `"<service> needs an API key: set <VAR>"` |
+| `missing_key_message()` | `"<service> needs an API key: set <VAR>"`, then `WITHOUT_A_KEY` |
 | `extra_headers()`, `auth_headers(key)` | none; `Authorization: Bearer <key>` |
 | `classify(response, body)` | None: the shared status rules decide |
 | `rejects_structured_output(error, body)` | False: no fallback |
@@ -285,6 +285,14 @@ def wants_json_object(request: CompletionRequest) -> bool:
 # -- the base class -------------------------------------------------------------------------------------
 
 
+# A first try often has no key yet: the missing-key error names the two ways to review without one.
+WITHOUT_A_KEY = (
+    "; or try it without a key: `--model sim:NAME` runs the offline model (e.g. sim:triage-v1, docs/sim.md), "
+    "and GitHub Models needs only a GITHUB_TOKEN (`--model github:openai/gpt-4.1-mini`; in CI, "
+    "`promptreview init --provider github`: docs/providers.md#github-models)"
+)
+
+
 class HTTPProvider(ABC):
     """A provider over HTTP JSON. Subclasses set `name`, `key_env_var`, `service_name`, `default_base_url` and
     implement the abstract hooks; every other hook has the default in the module docstring."""
@@ -336,7 +344,7 @@ class HTTPProvider(ABC):
         return self.official and self.key_env_var is not None
 
     def missing_key_message(self) -> str:
-        return f"{self.service} needs an API key: set {self.key_env_var}"
+        return f"{self.service} needs an API key: set {self.key_env_var}{WITHOUT_A_KEY}"
 
     def require_credentials(self) -> None:
         if self.key_required() and not self.api_key:

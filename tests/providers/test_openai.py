@@ -302,6 +302,10 @@ def test_missing_key_for_the_public_api_is_missing_credentials():
     with pytest.raises(MissingCredentials) as info:
         call(provider, make_request())
     assert info.value.env_var == "OPENAI_API_KEY" and for_error(info.value) == 2
+    # a first try without a key: the offline model, or GitHub Models with the workflow's own token
+    assert "`--model sim:NAME`" in str(info.value) and "`promptreview init --provider github`" in str(
+        info.value
+    )
 
 
 def test_compatible_server_needs_no_key_and_gets_no_authorization_header():
