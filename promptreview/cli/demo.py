@@ -58,7 +58,9 @@ def _copy(source: Traversable, target: Path, prefix: str) -> None:
 
 # The suite's "Try it" compares the prompt with its `*.edited.*` twin, which sits beside it in the package; in the
 # demo repository the edit is a commit instead (the twin is gone), so its config says how to review that commit.
-TRY_IT = "# Try it: promptreview check --base HEAD~1 --head HEAD   (the edit committed here, reviewed again)\n"
+TRY_IT = (
+    "# Try it: promptreview check --base HEAD~1 --head HEAD   (the edit committed here, reviewed again)\n"
+)
 
 
 def _demo_config(text: str) -> str:
