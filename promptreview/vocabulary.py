@@ -114,9 +114,12 @@ NoteKind = Literal[
     "prompt_removed",
     "renamed_unchanged",
     "content_unchanged",
+    "prompt_copied_out",
+    "glob_matches_nothing",
     # planning
     "file_suite",
     "schema_contract",
+    "contract_rows_removed",
     "unused_columns",
     "output_mode",
     "new_prompt",

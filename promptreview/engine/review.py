@@ -274,7 +274,11 @@ def _score_and_decide(
         )
         warnings = decision.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [PromptWarning(job.path, w) for w in warnings]
-        candidates.append(decision.Candidate(job.change, result, rows, (*job.warnings, *warnings)))
+        candidates.append(
+            decision.Candidate(
+                job.change, result, rows, (*job.warnings, *warnings), needs_acceptance=job.needs_acceptance
+            )
+        )
     decisions = decision.decide(candidates, config)
     return [
         assemble.prompt_report(
