@@ -166,6 +166,25 @@ def changed_files(root: Path, base_sha: str, head: str | None) -> list[FileChang
     return changes
 
 
+def list_files(root: Path, rev: str | None) -> dict[str, str | None]:
+    """Every file at a revision, with its blob id (None = the working tree: tracked and untracked files, no
+    blob ids)."""
+    if rev is None:
+        tracked = _text(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        return {p: None for p in tracked.split("\0") if p}
+    try:
+        listing = _text(root, "-c", "core.quotepath=off", "ls-tree", "-r", "-z", "--full-tree", rev)
+    except GitFailed as exc:
+        raise UsageError(f"git ls-tree {rev[:12]} failed: {exc}") from None
+    files: dict[str, str | None] = {}
+    for line in listing.split("\0"):
+        if not line:
+            continue
+        meta, _, path = line.partition("\t")
+        files[path] = meta.split()[2] if len(meta.split()) == 3 else None
+    return files
+
+
 def read_at(root: Path, rev: str | None, path: str) -> bytes | None:
     """File bytes at a revision (None = working tree); None when the file does not exist there."""
     if rev is None:
