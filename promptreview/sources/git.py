@@ -168,20 +168,21 @@ def changed_files(root: Path, base_sha: str, head: str | None) -> list[FileChang
 
 def list_files(root: Path, rev: str | None) -> dict[str, str | None]:
     """Every file at a revision, with its blob id (None = the working tree: tracked and untracked files, no
-    blob ids)."""
-    if rev is None:
-        tracked = _text(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-        return {p: None for p in tracked.split("\0") if p}
+    blob ids). An empty file has no id here: it is a copy of every other empty file."""
     try:
-        listing = _text(root, "-c", "core.quotepath=off", "ls-tree", "-r", "-z", "--full-tree", rev)
+        if rev is None:
+            tracked = _text(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+            return {p: None for p in tracked.split("\0") if p}
+        listing = _text(root, "ls-tree", "-r", "-z", "-l", "--full-tree", rev)
     except GitFailed as exc:
-        raise UsageError(f"git ls-tree {rev[:12]} failed: {exc}") from None
+        raise UsageError(f"git could not list the files at {(rev or 'the working tree')[:12]}: {exc}") from None
     files: dict[str, str | None] = {}
     for line in listing.split("\0"):
         if not line:
             continue
         meta, _, path = line.partition("\t")
-        files[path] = meta.split()[2] if len(meta.split()) == 3 else None
+        _mode, kind, blob, size = meta.split()  # a submodule's size is "-"
+        files[path] = blob if kind == "blob" and size != "0" else None
     return files
 
 

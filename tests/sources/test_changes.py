@@ -84,3 +84,37 @@ def test_git_is_asked_once_per_need(git_repo, monkeypatch):
     parses = [a for a in asked if a[0] == "rev-parse"]
     assert len(shows) == 3  # the file once, the missing file twice
     assert len(parses) == 2  # HEAD twice (a name can move), its SHA never
+
+
+def test_list_files_gives_blob_ids_but_none_for_an_empty_file(git_repo):
+    git_repo.write("prompts/a.txt", "same\n")
+    git_repo.write("elsewhere/b.txt", "same\n")
+    git_repo.write("prompts/empty.txt", "")
+    rev = git_repo.commit()
+    files = git.list_files(git_repo.root, rev)
+    assert files["prompts/a.txt"] == files["elsewhere/b.txt"] is not None
+    assert files["prompts/empty.txt"] is None  # a copy of every empty file: nothing to compare
+    git_repo.write("new.txt", "untracked\n")
+    assert set(git.list_files(git_repo.root, None)) == {*files, "new.txt"}
+
+
+def test_a_prompt_moved_to_a_laxer_entry_keeps_the_strictest_contract(git_repo):
+    from promptreview.sources.changes import changed_prompts
+    from promptreview.sources.config import parse_config
+
+    config = parse_config(
+        "version: 1\nprompts:\n"
+        "  - files: 'strict/*.txt'\n    suite: s.jsonl\n    schema: schema.json\n"
+        "    expect: {category: label}\n"
+        "  - files: 'lax/*.txt'\n    suite: t.jsonl\n    output: text\n    expect: {summary: text}\n"
+    )
+    git_repo.write("strict/p.txt", "a long enough prompt body so that git detects the rename {{q}}\n" * 5)
+    git_repo.write("lax/other.txt", "other {{q}}\n")
+    base = git_repo.commit("base")
+    git_repo.git("mv", "strict/p.txt", "lax/p.txt")
+    head = git_repo.commit("head")
+    (change,) = changed_prompts(git_repo.root, config, base, head).prompts
+    assert (change.change, change.path, change.base_path) == ("renamed", "lax/p.txt", "strict/p.txt")
+    entry = change.entry
+    assert (entry.suite, entry.schema, entry.output) == ("s.jsonl", "schema.json", "auto")
+    assert [e.field for e in entry.expect] == ["category", "summary"]  # the new entry's checks are added
