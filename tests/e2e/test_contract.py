@@ -215,6 +215,22 @@ def test_a_branch_cut_from_an_old_main_is_judged_by_the_schema_main_has_now(ci, 
     assert prompt["rates"]["schema_violation"]["base"] == 0.0
 
 
+def test_rows_main_added_since_the_fork_run_and_are_not_counted_as_dropped(ci, run_cli):
+    fork_point = file_suite_repo(ci.repo)
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("prompts/triage.prompt.yml", with_rows(STRICT + " Be brief.", ROWS))
+    ci.head = ci.repo.commit("the branch edits the prompt, not its rows")
+    ci.repo.git("checkout", "-q", "main")
+    ci.repo.write("prompts/triage.prompt.yml", with_rows(STRICT, [*ROWS, "row main added", "another"]))
+    ci.base = ci.repo.commit("main adds two rows")
+    assert ci.repo.git("merge-base", ci.base, ci.head).strip() == fork_point
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 0, result.out + result.err
+    (prompt,) = ci.report()["prompts"]
+    assert prompt["n_inputs"] == len(ROWS) + 2  # main's rows are the contract now
+    assert not any("input rows" in w for w in prompt["warnings"])
+
+
 # -- "Also": a glob that matches no file ---------------------------------------------------------------------
 
 

@@ -98,7 +98,8 @@ class _Planner:
         head = versions[-1].template if versions else None
         if self.contract_rev is None and head is not None and head.suite:
             contract = None  # `compare`: the operator's own files: the new one's rows, else the old's
-        rows, _ = contract_rows(contract, head, entry.id_column)
+        fork = versions[0].template if len(versions) == 2 else None
+        rows, _ = contract_rows(contract, head, entry.id_column, fork)
         source = contract if contract is not None and contract.suite else head
         if rows and source is not None:
             where = f"{source.path} ({source.suite_source})"
@@ -186,7 +187,8 @@ class _Planner:
         sides, contract_notes = under_contract(sides, self.tip_schema(tip))
         breaches: list[Note] = []
         if entry.suite is None and self.contract_rev is not None:
-            _, removed = contract_rows(contract, versions[-1].template, entry.id_column)
+            fork = versions[0].template if len(versions) == 2 else None
+            _, removed = contract_rows(contract, versions[-1].template, entry.id_column, fork)
             if removed:
                 breaches.append(note("contract_rows_removed", path, rows=removed[:10], count=len(removed)))
         notes = [*suite.notes, *contract_notes]
@@ -324,15 +326,21 @@ def plan_files(
 
 
 def contract_rows(
-    contract: PromptTemplate | None, head: PromptTemplate | None, id_column: str | None
+    contract: PromptTemplate | None,
+    head: PromptTemplate | None,
+    id_column: str | None,
+    fork: PromptTemplate | None = None,
 ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """The inputs a prompt file's own rows (`testData`) give the review: every row of the base's version (the
-    contract), then the head's rows new to it; and the ids of the base rows the head dropped or edited (an
-    edited row runs in the base's version: its id is the base's). Without a base version, the head's rows."""
+    contract: the base branch tip's), then the head's rows new to it; and the ids of the base rows the head
+    dropped or edited (an edited row runs in the base's version: its id is the base's). Without a base
+    version, the head's rows. `fork`: the merge base's version, when the contract is the tip's: only what the
+    head changed since the fork counts (rows the base branch added or removed since are the base's doing)."""
     base = [dict(r) for r in (contract.suite or ())] if contract is not None else []
     mine = [dict(r) for r in (head.suite or ())] if head is not None else []
     if not base:
         return mine, ()
+    forked = [dict(r) for r in (fork.suite or ())] if fork is not None and fork is not contract else base
     key = id_column or ("id" if any("id" in r for r in (*base, *mine)) else None)
 
     def content(row: Mapping[str, Any]) -> str:
@@ -342,14 +350,15 @@ def contract_rows(
         value = row.get(key) if key else None
         return str(value) if value not in (None, "") else f"row{i + 1}"
 
-    theirs = {content(r) for r in base}
+    theirs = {content(r) for r in (*base, *forked)}
     ours = {content(r) for r in mine}
+    had = {content(r) for r in forked}
     taken = {ident(r, i) for i, r in enumerate(base)} if key else set()
     # a head row with a base row's id edits that row: the base's version runs, the edit is named below
     added = [
         r for i, r in enumerate(mine) if content(r) not in theirs and ident(r, len(base) + i) not in taken
     ]
-    removed = tuple(ident(r, i) for i, r in enumerate(base) if content(r) not in ours)
+    removed = tuple(ident(r, i) for i, r in enumerate(base) if content(r) in had and content(r) not in ours)
     return [*base, *added], removed
 
 
