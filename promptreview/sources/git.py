@@ -175,7 +175,8 @@ def list_files(root: Path, rev: str | None) -> dict[str, str | None]:
             return {p: None for p in tracked.split("\0") if p}
         listing = _text(root, "ls-tree", "-r", "-z", "-l", "--full-tree", rev)
     except GitFailed as exc:
-        raise UsageError(f"git could not list the files at {(rev or 'the working tree')[:12]}: {exc}") from None
+        where = rev[:12] if rev else "the working tree"
+        raise UsageError(f"git could not list the files at {where}: {exc}") from None
     files: dict[str, str | None] = {}
     for line in listing.split("\0"):
         if not line:
