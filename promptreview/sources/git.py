@@ -166,6 +166,15 @@ def changed_files(root: Path, base_sha: str, head: str | None) -> list[FileChang
     return changes
 
 
+# the empty file's blob id in SHA-1 and SHA-256 repositories (known by id: `ls-tree -l` would look up every size)
+_EMPTY_BLOBS = frozenset(
+    {
+        "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
+        "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813",
+    }
+)
+
+
 def list_files(root: Path, rev: str | None) -> dict[str, str | None]:
     """Every file at a revision, with its blob id (None = the working tree: tracked and untracked files, no
     blob ids). An empty file has no id here: it is a copy of every other empty file."""
@@ -173,7 +182,7 @@ def list_files(root: Path, rev: str | None) -> dict[str, str | None]:
         if rev is None:
             tracked = _text(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
             return {p: None for p in tracked.split("\0") if p}
-        listing = _text(root, "ls-tree", "-r", "-z", "-l", "--full-tree", rev)
+        listing = _text(root, "ls-tree", "-r", "-z", "--full-tree", rev)
     except GitFailed as exc:
         where = rev[:12] if rev else "the working tree"
         raise UsageError(f"git could not list the files at {where}: {exc}") from None
@@ -182,8 +191,8 @@ def list_files(root: Path, rev: str | None) -> dict[str, str | None]:
         if not line:
             continue
         meta, _, path = line.partition("\t")
-        _mode, kind, blob, size = meta.split()  # a submodule's size is "-"
-        files[path] = blob if kind == "blob" and size != "0" else None
+        _mode, kind, blob = meta.split()
+        files[path] = blob if kind == "blob" and blob not in _EMPTY_BLOBS else None
     return files
 
 
