@@ -181,6 +181,21 @@ def test_a_head_added_judge_answering_403_does_not_neutralise_a_regression(ci, r
     assert any("the judge 'polite' is new in this pull request: not called" in n for n in prompt["notes"])
 
 
+def test_an_added_prompts_own_judge_is_not_called_either(ci, run_cli):
+    ci.pr(prompt_yml(STRICT))
+    ci.repo.write("prompts/new.prompt.yml", prompt_yml(STRICT, user="New: {{ticket}}") + JUDGE)
+    ci.head = ci.repo.commit("an added prompt that brings its own judge")
+    denied = ScriptedServer(lambda request: Reply(403, openai_error("forbidden", "permission_denied")))
+    with denied as server:
+        env = ci.env(ci.event(), OPENAI_BASE_URL=f"{server.url}/v1", OPENAI_API_KEY=KEY)
+        result = run(run_cli, ci, env)
+        assert server.requests == []
+    assert result.code == 0, result.out + result.err  # reviewed on its ceilings, not neutralised
+    assert ci.outputs()["verdict"] == "pass"
+    added = next(p for p in ci.report()["prompts"] if p["change"] == "added")
+    assert any("the judge 'polite' is new in this pull request" in n for n in added["notes"])
+
+
 # -- 8. the contract comes from the base branch's tip, the diff from the merge base -------------------------
 
 
@@ -229,6 +244,23 @@ def test_rows_main_added_since_the_fork_run_and_are_not_counted_as_dropped(ci, r
     (prompt,) = ci.report()["prompts"]
     assert prompt["n_inputs"] == len(ROWS) + 2  # main's rows are the contract now
     assert not any("input rows" in w for w in prompt["warnings"])
+
+
+def test_an_evaluator_main_added_since_the_fork_checks_the_branch(ci, run_cli):
+    fork_point = make_triage_repo(ci.repo, per_stratum=2, samples=1)
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT + " Be brief."))
+    ci.head = ci.repo.commit("the branch edits the prompt")
+    ci.repo.git("checkout", "-q", "main")
+    evaluator = "evaluators:\n  - {name: has_category, string: {contains: 'category'}}\n"
+    ci.repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT) + evaluator)
+    ci.base = ci.repo.commit("main adds an evaluator to the prompt file")
+    assert ci.repo.git("merge-base", ci.base, ci.head).strip() == fork_point
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 0, result.out + result.err
+    (prompt,) = ci.report()["prompts"]
+    (row,) = prompt["evaluators"]
+    assert row["name"] == "has_category" and row["gate"] is not None  # main's evaluator, gating
 
 
 # -- "Also": a glob that matches no file ---------------------------------------------------------------------
