@@ -120,6 +120,7 @@ NoteKind = Literal[
     "file_suite",
     "schema_contract",
     "contract_rows_removed",
+    "entry_moved",
     "unused_columns",
     "output_mode",
     "new_prompt",

@@ -345,6 +345,10 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "file_suite": _file_suite,
     "schema_contract": _schema_contract,
     "contract_rows_removed": _contract_rows_removed,
+    "entry_moved": lambda n: (
+        f"moved from the config entry of {_v(n, 'before')} to the one of {_v(n, 'after')}: reviewed under the "
+        "strictest of the two (the base entry's contract, and what only the new entry adds)"
+    ),
     "unused_columns": _unused_columns,
     "output_mode": _output_mode,
     "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",

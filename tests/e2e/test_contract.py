@@ -153,6 +153,7 @@ def test_a_prompt_moved_from_a_strict_entry_to_a_lax_one_keeps_the_strict_contra
     assert report is not None, result.err
     (prompt,) = report["prompts"]
     assert prompt["output_mode"] == "json"  # the strict entry's JSON, not the lax entry's text mode
+    assert any("moved from the config entry of prompts/strict/*.prompt.yml" in n for n in prompt["notes"])
     assert prompt["rates"]["parse_failure"]["head"] > 0.3
     assert result.code == 1 and prompt["verdict"] == "fail", result.err
 

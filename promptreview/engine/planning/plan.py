@@ -177,9 +177,11 @@ class _Planner:
         entry: PromptEntry,
         versions: Sequence[Version],
         tip: PromptTemplate | None = None,
+        said: Sequence[Note] = (),
     ) -> PromptJob:
         """One prompt's job. `tip`: the file's version at the base branch's tip, when that is not the merge
-        base's (the contract is the tip's; the base side runs the merge base's version)."""
+        base's (the contract is the tip's; the base side runs the merge base's version); `said`: what finding
+        the change noticed."""
         contract = tip if tip is not None else versions[0].template if len(versions) == 2 else None
         suite = self.suite(entry, versions, contract)
         sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
@@ -191,7 +193,7 @@ class _Planner:
             _, removed = contract_rows(contract, versions[-1].template, entry.id_column, fork)
             if removed:
                 breaches.append(note("contract_rows_removed", path, rows=removed[:10], count=len(removed)))
-        notes = [*suite.notes, *contract_notes]
+        notes = [*said, *suite.notes, *contract_notes]
         warnings = [w for v in versions for w in v.template.warnings]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
         if not used and len(suite.rows) > 1:
@@ -276,6 +278,7 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
         heads = load_prompts(change.path, change.head)
         bases: tuple[PromptTemplate, ...] = ()
         tips: tuple[PromptTemplate, ...] = ()
+        said = _moved(config, change.base_path, change.path)
         if change.base is not None and change.base_path is not None:
             bases = load_prompts(change.base_path, change.base)
             if contract_rev != changes.base:
@@ -292,11 +295,20 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
             kind = change.change if base is not None else "added"
             old = change.old_path if base is not None and base.path != head.path else None
             tip = tips[i] if base is not None and i < len(tips) else None
-            jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions, tip))
+            jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions, tip, said))
         for base in bases[len(heads) :]:
             gone = note("removed_from_file")
             listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
     return planner.plan(jobs, listed)
+
+
+def _moved(config: Config, old: str | None, new: str) -> list[Note]:
+    """A prompt renamed from one config entry to another is reviewed under the strictest of the two
+    (`sources.changes.strictest`): the note says so."""
+    before, after = (config.entry_for(old) if old else None), config.entry_for(new)
+    if before is None or after is None or before == after:
+        return []
+    return [note("entry_moved", new, before=", ".join(before.files), after=", ".join(after.files))]
 
 
 def plan_files(
