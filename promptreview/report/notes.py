@@ -335,8 +335,8 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "renamed_unchanged": lambda n: "renamed without a change to its content; nothing to run",
     "content_unchanged": lambda n: "content unchanged; nothing to run",
     "prompt_copied_out": lambda n: (
-        f"a copy of this prompt left the config's globs ({_v(n, 'to')}): whatever stays inside them, the "
-        "prompt is no longer reviewed there"
+        f"this prompt was copied or moved out of the config's globs (to {_v(n, 'to')}): whatever stays "
+        "inside them, what production reads there is no longer reviewed"
     ),
     "glob_matches_nothing": lambda n: (
         f"the glob {n.subject!r} ({_v(n, 'where')}) matches no file at the base or the head: it reviews nothing"

@@ -10,6 +10,7 @@ the review however git paired the files (a decoy copy left inside them hides not
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -67,7 +68,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
     for item in config.prompts:
         paths.check_globs(root, item.files, "prompts[].files")
     at_base, at_head = git.list_files(root, base_sha), git.list_files(root, head_sha)
-    names = (*at_base, *at_head)
+    names = (*at_base, *at_head)  # every glob is matched against both lists
     unmatched = tuple(
         dict.fromkeys(
             g
@@ -131,7 +132,8 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                 listed=listed,
             )
         )
-    found += _copied_out(config, changes, at_base, at_head, {c.path for c in found if c.change == "removed"})
+    found_so_far = ChangeSet(base_sha, head_sha, tuple(found), unmatched)
+    found += _copied_out(root, config, found_so_far, at_base, changes)
     return ChangeSet(base_sha, head_sha, tuple(found), unmatched)
 
 
@@ -152,26 +154,53 @@ def strictest(base: PromptEntry, head: PromptEntry) -> PromptEntry:
     )
 
 
+SIMILAR = 0.5  # the share of words two files have in common for one to be a copy of the other (git's 50 %)
+_MAX_COPY_BYTES = 1_000_000  # a larger file new outside the globs is not compared
+
+
+def similar(a: bytes, b: bytes) -> bool:
+    """Whether `b` is a copy of `a`, edited or not: their words at least `SIMILAR` the same. Words, not
+    git's 64-byte line chunks: a prompt is often one long line, which one edit makes a stranger to git."""
+    if a == b:
+        return True
+    matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
+    return (
+        matcher.real_quick_ratio() >= SIMILAR
+        and matcher.quick_ratio() >= SIMILAR
+        and matcher.ratio() >= SIMILAR
+    )
+
+
 def _copied_out(
+    root: Path,
     config: Config,
-    changes: list[git.FileChange],
-    at_base: dict[str, str | None],
-    at_head: dict[str, str | None],
-    leaving: set[str],
+    changes: ChangeSet,
+    at_base: list[str],
+    moved: list[git.FileChange],
 ) -> list[PromptChange]:
-    """Base prompts whose exact content is now in a file new at the head outside every glob: the prompt
-    leaves the review even when a copy stays inside it, or git paired the old path with a copy in the globs.
-    (Committed heads only: the working tree has no blob ids to compare.)"""
-    outside: dict[str, str] = {}
-    for fc in changes:
-        blob = at_head.get(fc.new_path) if fc.new_path else None
-        if blob and fc.change in ("added", "renamed") and config.entry_for(fc.new_path) is None:
-            outside.setdefault(blob, fc.new_path or "")
+    """Base prompts copied or moved (edited or not, `similar`) to a file new at the head outside every glob:
+    the prompt leaves the review even when a copy stays inside the globs (a decoy), or git paired its old
+    path with that copy. Prompts already listed as leaving are not repeated."""
+    leaving = {c.path for c in changes.prompts if c.change == "removed"}
+    targets: dict[str, bytes] = {}
+    for fc in moved:
+        if fc.new_path and fc.change in ("added", "renamed") and config.entry_for(fc.new_path) is None:
+            try:
+                data = git.read_at(root, changes.head, fc.new_path)
+            except UsageError:  # a working-tree symlink out of the repository: not a file of ours to read
+                continue
+            if data is not None and len(data) <= _MAX_COPY_BYTES:
+                targets[fc.new_path] = data
+    if not targets:
+        return []
+    wanted = [p for p in at_base if p not in leaving and config.entry_for(p) is not None]
+    sources = git.read_many(root, changes.base, wanted)
     out: list[PromptChange] = []
-    for path, blob in at_base.items():
-        entry = config.entry_for(path) if blob in outside and path not in leaving else None
-        if entry is None or blob is None:
+    for src, text in sources.items():
+        entry = config.entry_for(src)
+        dst = next((dst for dst, data in targets.items() if text.strip() and similar(text, data)), None)
+        if entry is None or dst is None:
             continue
-        said = note("prompt_copied_out", path, to=outside[blob])
-        out.append(PromptChange("removed", path, path, entry, None, None, listed=said))
+        said = note("prompt_copied_out", src, to=dst)
+        out.append(PromptChange("removed", src, src, entry, None, None, listed=said))
     return out

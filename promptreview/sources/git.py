@@ -166,34 +166,45 @@ def changed_files(root: Path, base_sha: str, head: str | None) -> list[FileChang
     return changes
 
 
-# the empty file's blob id in SHA-1 and SHA-256 repositories (known by id: `ls-tree -l` would look up every size)
-_EMPTY_BLOBS = frozenset(
-    {
-        "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391",
-        "473a0f4c3be8a93681a267e3b1e9a7dcda1185436fe141f7749120a303721813",
-    }
-)
-
-
-def list_files(root: Path, rev: str | None) -> dict[str, str | None]:
-    """Every file at a revision, with its blob id (None = the working tree: tracked and untracked files, no
-    blob ids). An empty file has no id here: it is a copy of every other empty file."""
+def list_files(root: Path, rev: str | None) -> list[str]:
+    """Every file at a revision (None = the working tree: tracked and untracked files)."""
     try:
         if rev is None:
-            tracked = _text(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-            return {p: None for p in tracked.split("\0") if p}
-        listing = _text(root, "ls-tree", "-r", "-z", "--full-tree", rev)
+            listing = _text(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        else:
+            listing = _text(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", rev)
     except GitFailed as exc:
         where = rev[:12] if rev else "the working tree"
         raise UsageError(f"git could not list the files at {where}: {exc}") from None
-    files: dict[str, str | None] = {}
-    for line in listing.split("\0"):
-        if not line:
+    return [p for p in listing.split("\0") if p]
+
+
+def read_many(root: Path, rev: str, paths: list[str]) -> dict[str, bytes]:
+    """The bytes of many files at one commit, in one git process (`cat-file --batch`); a path missing there
+    (or one whose name the batch protocol cannot carry: a newline) is left out."""
+    wanted = [p for p in paths if "\n" not in p]
+    if not wanted:
+        return {}
+    request = "".join(f"{rev}:{p}\n" for p in wanted).encode("utf-8", "surrogateescape")
+    try:
+        proc = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True)
+    except FileNotFoundError:
+        raise UsageError("git is not installed or not on PATH") from None
+    out, found, at = proc.stdout, {}, 0
+    for path in wanted:
+        end = out.find(b"\n", at)
+        if end == -1:
+            break
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"blob":
+            if len(header) == 3:  # a tree or a commit (submodule): skip its body
+                at += int(header[2]) + 1
             continue
-        meta, _, path = line.partition("\t")
-        _mode, kind, blob = meta.split()
-        files[path] = blob if kind == "blob" and blob not in _EMPTY_BLOBS else None
-    return files
+        size = int(header[2])
+        found[path] = out[at : at + size]
+        at += size + 1
+    return found
 
 
 def read_at(root: Path, rev: str | None, path: str) -> bytes | None:

@@ -299,12 +299,12 @@ def test_a_glob_matching_no_file_is_a_warning_locally(git_repo, run_cli):
 
 def test_a_decoy_copy_inside_the_globs_does_not_hide_a_prompt_that_leaves(ci, run_cli):
     """git pairs the old path with the identical copy of the same name inside the globs (a pure rename, which
-    needs nothing), while the prompt production reads now lives outside them."""
+    needs nothing), while the prompt production reads now lives outside them, edited."""
     branch(ci, make_triage_repo(ci.repo))
     original = (ci.repo.root / "prompts/triage.prompt.yml").read_text()
     ci.repo.git("rm", "-q", "prompts/triage.prompt.yml")
     ci.repo.write("prompts/v2/triage.prompt.yml", original)  # the decoy
-    ci.repo.write("src/triage_prompt.yaml", original)  # what production reads now
+    ci.repo.write("src/triage_prompt.yaml", original.replace("Output strictly", "Output"))  # production's
     ci.head = ci.repo.commit("move the prompt out of the review, leave a copy")
     result = run(run_cli, ci, ci.env(ci.event()))
     assert result.code == 1, result.out + result.err

@@ -86,16 +86,24 @@ def test_git_is_asked_once_per_need(git_repo, monkeypatch):
     assert len(parses) == 2  # HEAD twice (a name can move), its SHA never
 
 
-def test_list_files_gives_blob_ids_but_none_for_an_empty_file(git_repo):
-    git_repo.write("prompts/a.txt", "same\n")
-    git_repo.write("elsewhere/b.txt", "same\n")
-    git_repo.write("prompts/empty.txt", "")
-    rev = git_repo.commit()
-    files = git.list_files(git_repo.root, rev)
-    assert files["prompts/a.txt"] == files["elsewhere/b.txt"] is not None
-    assert files["prompts/empty.txt"] is None  # a copy of every empty file: nothing to compare
+def test_list_files_and_read_many(git_repo):
+    git_repo.write("prompts/a.txt", "alpha\n")
+    git_repo.write("prompts/b.txt", "beta\n")
+    base = git_repo.commit()
+    assert git.list_files(git_repo.root, base) == ["prompts/a.txt", "prompts/b.txt"]
+    found = git.read_many(git_repo.root, base, ["prompts/b.txt", "missing.txt", "prompts", "prompts/a.txt"])
+    assert found == {"prompts/a.txt": b"alpha\n", "prompts/b.txt": b"beta\n"}
     git_repo.write("new.txt", "untracked\n")
-    assert set(git.list_files(git_repo.root, None)) == {*files, "new.txt"}
+    assert "new.txt" in git.list_files(git_repo.root, None)
+
+
+def test_an_edited_copy_of_a_one_line_prompt_is_similar():
+    from promptreview.sources.changes import similar
+
+    prompt = b"system: " + b" ".join(b"word%d" % i for i in range(60)) + b"\n"
+    edited = prompt.replace(b"word3 ", b"").replace(b"word40", b"changed")
+    assert similar(prompt, edited)  # git's line chunks would call these strangers
+    assert not similar(prompt, b"something else entirely, a module of code\n")
 
 
 def test_a_prompt_moved_to_a_laxer_entry_keeps_the_strictest_contract(git_repo):
