@@ -60,7 +60,9 @@ ClientTimeout = float | httpx.Timeout | None
 
 
 def error_message(body: Any, text: str = "") -> str:
-    """The human part of an error body in any of the wire formats we speak (OpenAI, Anthropic, Ollama, GitHub)."""
+    """The human part of an error body in any of the wire formats we speak (OpenAI, Anthropic, Ollama, GitHub,
+    Gemini: Google wraps its error object in a one-element list)."""
+    body = _unwrapped(body)
     if isinstance(body, dict):
         err = body.get("error")
         if isinstance(err, dict) and isinstance(message := err.get("message"), str):
@@ -75,8 +77,16 @@ def error_message(body: Any, text: str = "") -> str:
     return snippet[:300] if snippet else "no error message"
 
 
+def _unwrapped(body: Any) -> Any:
+    """Google's `[{"error": {...}}]`: the error object inside its one-element list."""
+    if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
+        return body[0]
+    return body
+
+
 def error_code(body: Any) -> str | None:
     """`error.code` or `error.type` (OpenAI `insufficient_quota`, Anthropic `overloaded_error`), if any."""
+    body = _unwrapped(body)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         err = body["error"]
         for key in ("code", "type"):

@@ -5,6 +5,7 @@ OpenAI's official OpenAPI description."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -413,3 +414,18 @@ def test_non_json_body_and_transport_errors_are_retryable_with_the_key_scrubbed(
     assert isinstance(dropped.value.last, RetryableCallError) and "connection failed" in str(dropped.value)
     for info in (not_json, dropped, bad_header):
         assert "SECRET" not in str(info.value)
+
+
+def test_a_declared_strict_is_sent_as_declared_an_undeclared_one_as_strict_mode_allows():
+    provider = OpenAIProvider(api_key=KEY)
+    loose = {**SCHEMA, "required": []}  # strict mode would reject it: every property must be required
+
+    def sent(schema: dict, strict: bool | None) -> bool:
+        request = replace(make_request(schema=schema), schema_strict=strict)
+        return provider.build_body(request)["response_format"]["json_schema"]["strict"]
+
+    assert (sent(loose, True), sent(SCHEMA, False)) == (
+        True,
+        False,
+    )  # as the file declares: production sends it
+    assert (sent(loose, None), sent(SCHEMA, None)) == (False, True)

@@ -79,13 +79,15 @@ def check_credentials(
 
 
 def allowed_models(config: Config, base_named: Iterable[str] = ()) -> set[str]:
-    """The models the base names, and only those: the base config's `models:`, its own `model:` and every
-    entry's `model:`, and the models the base's prompt files name (`base_named`). The built-in default model
+    """The models the base names, and only those: the base config's `models:`, its own `model:`, every
+    entry's `model:` and the stand-ins of its `models_map:`, and the models the base's prompt files name
+    (`base_named`). The built-in default model
     (a config without `model:`) is not named by anyone, so it allows nothing."""
     named = {_canonical(m) for m in config.models}
     if config.model_given:
         named.add(_canonical(config.model))
     named.update(_canonical(e.model) for e in config.prompts if e.model)
+    named.update(_canonical(m) for m in config.models_map.values())
     named.update(_canonical(m) for m in base_named)
     return named
 
@@ -153,7 +155,7 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
     },
 }
 _INTEGER_PARAMS = ("max_tokens", "max_completion_tokens")
-_MAX_STOP: dict[ProviderName, int] = {"openai": 4, "github": 4, "anthropic": 8191}
+_MAX_STOP: dict[ProviderName, int] = {"openai": 4, "github": 4, "anthropic": 8191, "gemini": 5}
 
 
 def check_params(params: Mapping[str, Any], provider: ProviderName, where: str) -> None:
