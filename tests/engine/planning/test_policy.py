@@ -33,6 +33,11 @@ def test_the_base_names_its_models_its_entries_and_its_prompt_files():
     }
 
 
+def test_a_models_map_stand_in_is_named_by_the_base():
+    config = parse_config("version: 1\nmodels_map: {'mistral/mistral-large-2411': 'sim:triage-v2'}\n" + ENTRY)
+    assert allowed_models(config) == {"sim:triage-v2"}
+
+
 def test_in_ci_no_side_runs_on_a_sim_the_base_does_not_name():
     config = parse_config("version: 1\n" + ENTRY)
     sim = parse_model_spec("sim:triage-v1")
