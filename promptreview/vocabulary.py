@@ -121,9 +121,13 @@ NoteKind = Literal[
     "prompt_removed",
     "renamed_unchanged",
     "content_unchanged",
+    "prompt_copied_out",
+    "glob_matches_nothing",
     # planning
     "file_suite",
     "schema_contract",
+    "contract_rows_removed",
+    "entry_moved",
     "unused_columns",
     "output_mode",
     "new_prompt",

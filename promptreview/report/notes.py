@@ -115,6 +115,16 @@ def _schema_contract(n: Note) -> str:
     )
 
 
+def _contract_rows_removed(n: Note) -> str:
+    rows = [str(r) for r in _v(n, "rows")]
+    count = _v(n, "count")
+    named = ", ".join(rows) + (", ..." if count > len(rows) else "")
+    return (
+        f"the pull request drops or edits {count} of the base's own input rows ({named}): the base's rows are "
+        "the contract and still run (in the base's version); taking them out needs the accept label"
+    )
+
+
 def _unused_columns(n: Note) -> str:
     columns = ", ".join(_v(n, "columns")) or "none"
     return f"the template uses none of the columns of {n.subject} ({columns}): every input sends the same request"
@@ -177,6 +187,18 @@ def _evaluator_changed(n: Note) -> str:
     return (
         f"the {what} {n.subject!r} changed in this pull request: both sides are checked with the base's "
         "version (review the change on its own with --judge)"
+    )
+
+
+def _evaluator_added(n: Note) -> str:
+    if _v(n, "judge"):
+        return (
+            f"the judge {n.subject!r} is new in this pull request: not called and not gating (the base's "
+            "judges decide; it gates once it is on the base branch)"
+        )
+    return (
+        f"evaluator {n.subject!r} is new in this pull request: both sides are checked with it, reported but "
+        "not gating (it gates once it is on the base branch)"
     )
 
 
@@ -331,9 +353,21 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "prompt_removed": lambda n: "the prompt file was removed; nothing to run",
     "renamed_unchanged": lambda n: "renamed without a change to its content; nothing to run",
     "content_unchanged": lambda n: "content unchanged; nothing to run",
+    "prompt_copied_out": lambda n: (
+        f"this prompt was copied or moved out of the config's globs (to {_v(n, 'to')}): whatever stays "
+        "inside them, what production reads there is no longer reviewed"
+    ),
+    "glob_matches_nothing": lambda n: (
+        f"the glob {n.subject!r} ({_v(n, 'where')}) matches no file at the base or the head: it reviews nothing"
+    ),
     # planning
     "file_suite": _file_suite,
     "schema_contract": _schema_contract,
+    "contract_rows_removed": _contract_rows_removed,
+    "entry_moved": lambda n: (
+        f"moved from the config entry of {_v(n, 'before')} to the one of {_v(n, 'after')}: reviewed under the "
+        "strictest of the two (the base entry's contract, and what only the new entry adds)"
+    ),
     "unused_columns": _unused_columns,
     "output_mode": _output_mode,
     "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",
@@ -354,9 +388,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
         f"evaluator {n.subject!r} of {_v(n, 'origin')} has the name of a config evaluator: skipped"
     ),
     "evaluator_changed": _evaluator_changed,
-    "evaluator_added": lambda n: (
-        f"evaluator {n.subject!r} is new in this pull request: both sides are checked with it"
-    ),
+    "evaluator_added": _evaluator_added,
     "evaluator_removed": lambda n: (
         f"evaluator {n.subject!r} was removed in this pull request: the base's checks still apply"
     ),

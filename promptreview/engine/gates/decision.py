@@ -48,6 +48,9 @@ class Candidate:
     stats: PromptStats
     evaluators: tuple[EvaluatorRow, ...] = ()
     warnings: tuple[Note, ...] = ()
+    # what the head took out of the base's contract: the prompt fails (the accept label accepts it) whatever
+    # its gates say
+    needs_acceptance: tuple[Note, ...] = ()
 
 
 def error_warnings(result: PromptStats, max_error_rate: float) -> list[Note]:
@@ -94,6 +97,9 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         elif candidate.change == "added" and not failed_calls[i]:
             result, verdict, lines = ceilings(result, config)  # no base: absolute ceilings
             warnings += lines
+        if candidate.needs_acceptance:
+            verdict = worse(verdict, PromptVerdict.FAIL)
+            warnings += candidate.needs_acceptance
         result = replace(
             result, strata=tuple(sorted(result.strata, key=lambda s: _blast_radius(s, config.alpha)))
         )
