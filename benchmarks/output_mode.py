@@ -24,18 +24,23 @@ def main() -> None:
     matrix: Counter[tuple[str, str]] = Counter()
     per_repo: Counter[tuple[str, bool]] = Counter()
     wrong: list[str] = []
+    held_out = [0, 0]  # agree, prompts: labelled after the rule was written, before it ran on them
     for row in rows:
         detected = (
             "json" if asks_for_json_text((CORPUS / row["file"]).read_text(encoding="utf-8")) else "text"
         )
         matrix[row["label"], detected] += 1
         per_repo[row["repo"], detected == row["label"]] += 1
+        if row.get("set") == "held-out":
+            held_out[0] += detected == row["label"]
+            held_out[1] += 1
         if detected != row["label"]:
             wrong.append(f"  {row['file']}: labelled {row['label']} ({row['reason']}), detected {detected}")
     agreed = matrix["json", "json"] + matrix["text", "text"]
     print(
         f"{len(rows)} prompts from {len({r['repo'] for r in rows})} repositories: {agreed} agree, {agreed / len(rows):.1%}"
     )
+    print(f"held out: {held_out[0]}/{held_out[1]} agree")
     print("                 detected json  detected text")
     for label in ("json", "text"):
         print(f"labelled {label}    {matrix[label, 'json']:>13}  {matrix[label, 'text']:>13}")
