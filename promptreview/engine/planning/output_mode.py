@@ -38,9 +38,9 @@ _VERB_JSON_OBJECT = re.compile(
 _ANSWER_IS_JSON = re.compile(
     r"\b(?:output|response|reply|answer|result)s?\b[^.\n]{0,40}?\b(?:is|are|be)\s+"
     r"(?:(?:a|an|only|in|valid|strict|strictly|pure|raw|well-formed|structured|formatted|as)\s+){0,4}json\b"
-    r"|\bjson\s+(?:format|object|array|list|response|output|string)\b(?=[^\n]*?\b(?:output|respond|response|"
+    r"|\bjson\s+(?:format|object|array|list|response|output|string)\b(?=[^\n]{0,200}?\b(?:output|respond|response|"
     r"reply|answer|return|result|provide|print|generate|produce|emit)\b)"
-    r"|\b(?:output|respond|response|reply|answer|return|result|provide|print|generate|produce|emit|accepts?)\b[^\n]*?"
+    r"|\b(?:output|respond|response|reply|answer|return|result|provide|print|generate|produce|emit|accepts?)\b[^\n]{0,200}?"
     r"\bjson\s+(?:format|object|array|list|response|output|string)\b",
     _F,
 )
@@ -59,12 +59,14 @@ _VERB_THEN_LITERAL = re.compile(
 _SIGNALS = (_VERB_THEN_JSON, _VERB_JSON_OBJECT, _ANSWER_IS_JSON, _VERB_THEN_LITERAL)
 
 # A sentence that only says what to do when the prompt cannot do its job ("if you cannot answer, reply with
-# {"error": ...}") is an escape hatch: a prose prompt with one is still prose
-_ESCAPE_HATCH = re.compile(
-    r"\b(?:if|when|otherwise|unless)\b[^\n]*?\b(?:cannot|can\s?not|can't|unable|not\s+able|impossible|"
-    r"not\s+possible|refuse\w*|declin\w*|off[- ]topic|out\s+of\s+scope|not\s+(?:related|relevant|sure|know)|"
-    r"don't\s+know|do\s+not\s+know|no\s+(?:answer|relevant|information|data|match)|fails?|error|invalid|"
-    r"irrelevant|unsure|inappropriate|harmful|malicious|unsafe)\b",
+# {"error": ...}") is an escape hatch: a prose prompt with one is still prose. Two searches, not one pattern
+# spanning the sentence, so a long line costs linear time.
+_CONDITION = re.compile(r"\b(?:if|when|otherwise|unless)\b", _F)
+_CANNOT = re.compile(
+    r"\b(?:cannot|can\s?not|can't|unable|not\s+able|impossible|not\s+possible|refuse\w*|declin\w*|off[- ]topic|"
+    r"out\s+of\s+scope|not\s+(?:related|relevant|sure|know)|don't\s+know|do\s+not\s+know|"
+    r"no\s+(?:answer|relevant|information|data|match)|fails?|error|invalid|irrelevant|unsure|inappropriate|"
+    r"harmful|malicious|unsafe)\b",
     _F,
 )
 _NEGATION = re.compile(r"(?:\b(?:not|never|no|without|avoid|don't|do\s+not)\b)[^.\n]{0,20}$", _F)
@@ -82,16 +84,17 @@ def _sentences(text: str) -> Iterator[str]:
 
 def _said(pattern: re.Pattern[str], sentence: str) -> bool:
     """The pattern matches the sentence somewhere not negated ("do not output JSON" asks for no JSON)."""
-    return any(not _NEGATION.search(sentence[: m.start()]) for m in pattern.finditer(sentence))
+    return any(
+        not _NEGATION.search(sentence[max(0, m.start() - 40) : m.start()]) for m in pattern.finditer(sentence)
+    )
 
 
 def _instructs_json(text: str) -> bool:
     for sentence in _sentences(text):
-        if _ESCAPE_HATCH.search(sentence):
-            continue
-        if any(_said(p, sentence) for p in _SIGNALS):
-            return True
-        if _said(_FILLS_A_SCHEMA, sentence) and _ANSWER_WORD.search(sentence):
+        asks = any(_said(p, sentence) for p in _SIGNALS) or (
+            _said(_FILLS_A_SCHEMA, sentence) and _ANSWER_WORD.search(sentence) is not None
+        )
+        if asks and not (_CONDITION.search(sentence) and _CANNOT.search(sentence)):
             return True
     return False
 
