@@ -58,7 +58,7 @@ def _unmatched_globs(
     """A `files:` glob that matches no file at the base or the head makes a check that passes forever: in CI
     that is an error naming the glob (a failing check), locally a warning in the report."""
     where = {g: f"prompts[{i}].files" for i, e in reversed(list(enumerate(config.prompts))) for g in e.files}
-    if globs and (opts.env.get("GITHUB_ACTIONS") or "").lower() == "true":
+    if globs and policy.in_ci(opts.env):
         glob = globs[0]
         raise UsageError(
             f"{config.source}: {where[glob]}: the glob {glob!r} matches no file at the base {base[:12]} nor at "

@@ -262,3 +262,26 @@ def test_a_new_spelling_of_the_same_model_is_no_model_change(git_repo):
     assert result.code in (0, 1), result.err
     assert {(r.path, r.json["model"]) for r in requests} == {("/inference/chat/completions", "openai/gpt-4o")}
     assert not any(n.startswith("model changed") for n in report["prompts"][0]["notes"])
+
+
+def test_in_ci_a_file_model_nobody_maps_is_refused_not_replaced(git_repo):
+    """At a desk the config's model stands in with a warning; in CI that review would turn a required check
+    green for a model production does not use, so it is one line naming models_map, before any call."""
+    repo = git_repo
+    repo.write("promptreview.yml", MAP_CONFIG.split('  - files: "prompts/*.prompt.yml"')[0])
+    repo.write("data/tickets.jsonl", "".join(json.dumps({"id": f"t{i}", "ticket": t}) + "\n"
+                                             for i, t in enumerate(TICKETS)))  # fmt: skip
+    repo.write("prompts/unmapped.prompt", DOTPROMPT.format(model="cohere/command-r", name="Unmapped"))
+    repo.commit("base")
+    repo.write("prompts/unmapped.prompt", DOTPROMPT.format(model="cohere/command-r", name="Unmapped, kindly"))
+    repo.commit("edit")
+    out = repo.root / "report.json"
+    with ScriptedServer(openai_compatible_handler(lambda body: "Thanks.")) as server:
+        env = {**env_for(server), "GITHUB_ACTIONS": "true"}
+        result = run_installed(
+            ["check", "--base", "HEAD~1", "--head", "HEAD", "--output", str(out)], repo.root, env
+        )
+        assert server.requests == []
+    assert result.code == 2, result.err
+    (line,) = [x for x in result.err.splitlines() if "cohere/command-r" in x]
+    assert "models_map" in line and "prompts/unmapped.prompt" in line

@@ -142,6 +142,12 @@ class _Planner:
             except UsageError as exc:
                 raise UsageError(f"{template.path}: {exc}") from None
         spec = parse_model_spec(fallback)
+        if policy.in_ci(self.opts.env):  # a green check would say production's model was reviewed
+            raise UsageError(
+                f"{template.path}: the file's model {named!r} is not one promptreview can call, and a CI review "
+                f"on {spec} instead would pass for it; name what stands in for it under models_map: in "
+                f"{self.config.source} on the base branch"
+            )
         return self._provided(spec), note(
             "model_stand_in", template.path, named=named, model=str(spec), mapped=False
         )

@@ -99,6 +99,12 @@ def _canonical(spec: str) -> str:
         return spec
 
 
+def in_ci(env: Mapping[str, str]) -> bool:
+    """A GitHub Actions run: where a review that quietly reviewed less would turn a required check green, so
+    what is a warning at a desk is an error there."""
+    return (env.get("GITHUB_ACTIONS") or "").lower() == "true"
+
+
 def check_models(
     path: str,
     base_model: ModelSpec | None,
@@ -113,9 +119,8 @@ def check_models(
     no side runs on the offline simulator unless the base names it (the built-in default `sim` is named by no
     one). A `UsageError` otherwise, before any call."""
     allowed = allowed_models(config, base_named)
-    in_ci = (env.get("GITHUB_ACTIONS") or "").lower() == "true"
     for model in (head_model, base_model):
-        if model is None or model.provider != "sim" or not in_ci or str(model) in allowed:
+        if model is None or model.provider != "sim" or not in_ci(env) or str(model) in allowed:
             continue
         raise UsageError(
             f"{path}: this review would run on the offline simulator ({model}), which the base does not "
