@@ -181,6 +181,8 @@ class Config:
     sequential: bool = False  # run inputs in batches and stop once the verdict is settled
     # auto: the samples of one input in one request (Chat Completions `n`) where the server honours it; off: never
     sample_batching: SampleBatching = "auto"
+    # CI: a run that could not review fails the check (false: it ends neutral, and says it protects nothing)
+    fail_closed: bool = True
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -348,6 +350,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
         given["sample_batching"] = _word(
             {True: "auto", False: "off"}.get(value, value), SAMPLE_BATCHINGS, f"{source}: sample_batching"
         )
+    if "fail_closed" in data:
+        given["fail_closed"] = data["fail_closed"]
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]
