@@ -65,6 +65,12 @@ def run(settings: Settings, sink: Sink) -> ExitCode:
         sink(key)
         return ExitCode.OK
     event = load_event(env)
+    if env.get("GITHUB_JOB") == settings.check_name:
+        log.command(
+            "warning",
+            f"promptreview: the job and the check run are both named {settings.check_name}, so the job's status "
+            "can be mistaken for the check: rename the job (docs/github.md names it review)",
+        )
     if event.skip_reason:
         log.command("notice", f"promptreview: nothing to do ({event.skip_reason})")
         write_outputs(

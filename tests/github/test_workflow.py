@@ -49,6 +49,19 @@ def test_an_event_that_needs_no_review_says_so_through_the_sink(tmp_path, capsys
     assert capsys.readouterr().out == ""
 
 
+def test_a_job_named_like_the_check_run_is_warned_about(tmp_path):
+    """The job's own status is a check of the job's name: sharing the name hides which one is required."""
+    lines: list[str] = []
+    base = settings(tmp_path, "push", {"ref": "refs/heads/main"})
+    run(Settings(**{**base.__dict__, "env": {**base.env, "GITHUB_JOB": "promptreview"}}), lines.append)
+    assert lines[0].startswith(
+        "::warning::promptreview: the job and the check run are both named promptreview"
+    )
+    lines.clear()
+    run(Settings(**{**base.__dict__, "env": {**base.env, "GITHUB_JOB": "review"}}), lines.append)
+    assert not any("both named" in line for line in lines)
+
+
 def test_the_cache_key_mode_says_only_the_key(tmp_path, capsys):
     lines: list[str] = []
     code = run(settings(tmp_path, "push", {}, cache_key_only=True), lines.append)
