@@ -676,3 +676,25 @@ def test_a_provider_outage_fails_the_check_and_exits_3(ci, run_cli, monkeypatch)
         "failure",
         3,
     )
+
+
+def test_nothing_the_pull_request_writes_reaches_the_log_as_a_command(ci, run_cli):
+    """The PR renames its failing prompt to a name carrying a legacy `##[` command and a right-to-left
+    override: the job's log (stdout and stderr both) obeys only promptreview's own commands, with the name made
+    inert in them, and no title shows the override."""
+    ci.pr(None)
+    smuggled = "prompts/##[error]smuggled \u202egpj.prompt.yml"
+    ci.repo.git("mv", "prompts/triage.prompt.yml", smuggled)
+    ci.repo.write(smuggled, prompt_yml(STRICT, model=FAILING_MODEL))
+    ci.head = ci.repo.commit("smuggle")
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 1, result.out + result.err
+    assert "smuggled <U+202E>gpj.prompt.yml" in result.out  # the annotation still names the file, readably
+    ours = ("::add-mask::", "::error", "::warning", "::notice")
+    for line in (result.out + result.err).split("\n"):
+        assert "##[" not in line and "\u202e" not in line, line
+        assert not line.lstrip().startswith("::") or line.startswith(ours), line
+    (check,) = ci.check_runs()
+    texts = [check["_output"]["title"], *(a["title"] for a in check["_annotations"])]
+    texts += [a["message"] for a in check["_annotations"]]
+    assert all("##[" not in t and "\u202e" not in t for t in texts), texts
