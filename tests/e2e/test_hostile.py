@@ -178,6 +178,34 @@ def test_a_provider_echoing_the_key_in_a_non_json_200_leaks_it_nowhere(
         assert ci.outputs()["verdict"] in ("error", "invalid", "fail", "pass")
 
 
+def test_credentials_in_the_base_url_leak_nowhere(ci, run_cli):  # noqa: F811
+    """`OPENAI_BASE_URL=http://user:pw@proxy/v1`: the proxy echoes the headers (httpx sends the user-info as a
+    `Basic` header) and the URL; neither the password nor its base64 reaches the comment, check, summary,
+    outputs, reports, log or cache."""
+    user, password = "proxy-user", "pr0xy-pa55w0rd-9"
+
+    def echo(request) -> Reply:
+        page = (
+            f"<html><pre>{json.dumps(request.headers)}\nvia http://{user}:{password}@proxy.internal/v1</pre>"
+        )
+        return Reply(200, body=page + "</html>", headers={"Content-Type": "text/html"})
+
+    with ScriptedServer(echo) as server:
+        ci.base = make_triage_repo(ci.repo, model=f"openai:{OPENAI_MODEL}", per_stratum=1, samples=1,
+                                   extra="retry: {max_attempts: 2, base_delay: 0, max_delay: 0}\n")  # fmt: skip
+        ci.repo.git("checkout", "-q", "-b", "feature")
+        ci.repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+        ci.head = ci.repo.commit("head")
+        base_url = server.url.replace("http://", f"http://{user}:{password}@") + "/v1"
+        result = run(run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=base_url))
+        assert server.requests, "the provider was called"
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        assert any(basic in json.dumps(dict(r.headers)) for r in server.requests), "httpx sent it as Basic"
+        everything = _everything(ci, result)
+        for form in (password, f"{user}:{password}", basic[4:-4], password.replace("-", "%2D")):
+            assert form not in everything, form
+
+
 def test_in_actions_every_credential_is_masked_before_anything_else(ci, run_cli):  # noqa: F811
     ci.pr(prompt_yml(LOOSE))
     result = run(run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY=KEY))
