@@ -16,7 +16,7 @@ from pathlib import Path
 
 from promptreview.errors import MissingCredentials, ProviderError, UsageError
 from promptreview.exitcodes import ExitCode, FailOn, for_ci
-from promptreview.github import compose, conclusion
+from promptreview.github import cache_seal, compose, conclusion
 from promptreview.github.api import connect, permission_of
 from promptreview.github.checkout import first_changed_line
 from promptreview.github.comment import marker
@@ -109,6 +109,22 @@ class CIRun:
         )
 
     def execute(self) -> ExitCode:
+        cache_dir = self.cache_dir()
+        dropped = cache_seal.verify(cache_dir, self.settings.env)
+        if dropped:
+            self.log.command("warning", f"promptreview: {dropped}")
+        try:
+            return self.review_and_publish()
+        finally:
+            # what this run asked is reusable by the next run only under this run's seal
+            cache_seal.seal(cache_dir, self.settings.env)
+
+    def cache_dir(self) -> Path | None:
+        """The response cache's directory the action restores and saves (None: not in the action's hands)."""
+        where = self.settings.env.get("PROMPTREVIEW_CACHE_DIR")
+        return Path(where) if where and self.settings.use_cache else None
+
+    def review_and_publish(self) -> ExitCode:
         event, settings, prepared = self.event, self.settings, None
         try:
             prepared = prepare(event, settings.config_path, settings.workdir)

@@ -636,9 +636,9 @@ def test_cache_key_is_the_base_sha_and_config_hash(ci, run_cli):
     assert result.code == 0
     outputs = ci.outputs()
     key = outputs["cache-key"]
-    assert key.startswith(f"promptreview-v1-Linux-{ci.base}-") and key.endswith("-4242-1")
+    assert key.startswith(f"promptreview-v2-Linux-{ci.base}-") and key.endswith("-4242-1")
     restore = outputs["cache-restore-keys"].split("\n")
-    assert key.startswith(restore[0]) and restore[-1] == "promptreview-v1-Linux-"
+    assert restore == [key[: -len("4242-1")]]  # only this base and this config: no broader prefix
     assert ci.fake.calls == []
 
 

@@ -564,3 +564,43 @@ def test_a_model_answer_quoting_the_key_is_scrubbed_before_markdown_escaping(git
     assert server.requests and not retry_waits  # every answer quoted the key, none failed
     for form in (key, key.replace("_", "\\_"), "under_scored", "under\\_scored"):
         assert form not in result.out + result.err, form
+
+
+# -- a response cache the pull request filled -------------------------------------------------------------
+
+
+def _perfect(body: dict) -> str:
+    """The attacker's own server: every answer, to any prompt, is what the strict prompt gets."""
+    strict = {"messages": [{"role": "system", "content": STRICT}, body["messages"][-1]]}
+    return openai_answer(strict)
+
+
+def test_a_response_cache_filled_offline_with_fabricated_answers_is_not_used(ci, run_cli):
+    """The pull request's author reviews the head once against their own server, which answers perfectly, and
+    leaves that cache where the action restores it (a job the PR adds can save it under any key in the PR's
+    scope). The real run must ask the real model again, find the regression, and say why it did not reuse the
+    cache; a cache a run holding the real key sealed is reused."""
+    ci.base = make_triage_repo(ci.repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=2)
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    ci.head = ci.repo.commit("loosen the prompt")
+    with ScriptedServer(openai_compatible_handler(_perfect)) as fake_model:
+        forged = run(run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY="sk-the-attackers-own-key-000",
+                                         OPENAI_BASE_URL=f"{fake_model.url}/v1"))  # fmt: skip
+    assert forged.code == 0, forged.out + forged.err  # the fabricated answers pass
+    assert list((ci.tmp / "cache").glob("*.sqlite"))
+
+    with ScriptedServer(openai_compatible_handler(_loose_violations)) as real_model:
+        env = ci.env(ci.event(), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=f"{real_model.url}/v1")
+        result = run(run_cli, ci, env)
+        asked = len(real_model.requests)
+    assert result.code == 1, result.out + result.err  # the regression is found: nothing was reused
+    assert asked > 0
+    assert "::warning::promptreview: the restored response cache was not used" in result.out
+    # the real run sealed what it left: the next run with the same key reuses every answer
+    with ScriptedServer(openai_compatible_handler(_loose_violations)) as real_model:
+        again = run(
+            run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=f"{real_model.url}/v1")
+        )
+        assert again.code == 1 and real_model.requests == []
+    assert "not used" not in again.out

@@ -66,10 +66,11 @@ def test_the_cache_key_mode_says_only_the_key(tmp_path, capsys):
     lines: list[str] = []
     code = run(settings(tmp_path, "push", {}, cache_key_only=True), lines.append)
     assert code == ExitCode.OK
-    assert lines == ["promptreview-v1-Linux-nobase-noconfig-9-1"]
+    assert lines == ["promptreview-v2-Linux-nobase-noconfig-9-1"]
     outputs = read_outputs(tmp_path / "output")
     assert outputs["cache-key"] == lines[0]
-    assert outputs["cache-restore-keys"].split("\n")[-1] == "promptreview-v1-Linux-"
+    # one restore prefix, naming the base and the config: no catch-all another entry could answer to
+    assert outputs["cache-restore-keys"] == "promptreview-v2-Linux-nobase-noconfig-"
     assert capsys.readouterr().out == ""
 
 
