@@ -325,6 +325,7 @@ def test_moving_a_prompt_out_of_the_globs_needs_the_accept_label(ci, run_cli):  
     assert ci.outputs()["verdict"] == "fail"
     (prompt,) = ci.report()["prompts"]
     assert prompt["change"] == "removed" and prompt["verdict"] == "fail"
+    ci.fake.permissions["maintainer-alice"] = "write"  # the label counts from a writer, not the author
     result = run(run_cli, ci, ci.env(labeled(ci, "labeled")))
     assert ci.outputs()["verdict"] == "accepted" and result.code == 0
 
