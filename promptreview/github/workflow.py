@@ -206,6 +206,8 @@ class CIRun:
         # decided from the finished report, so kept beside it (report.json holds both), never put into it
         section = conclusion.ci_section(result, event, prepared.config_from)
 
+        if result.verdict is CIVerdict.ERROR:  # no annotation names it: one line in the log does
+            self.log.command("error", f"promptreview: {result.title}")
         if result.protects_nothing:
             self.log.command("warning", compose.UNPROTECTED_LINE)
         banner = compose.banners(result, settings.accept_label, prepared.adopted_config, event.label_change)

@@ -605,3 +605,27 @@ def test_a_response_cache_filled_offline_with_fabricated_answers_is_not_used(ci,
         )
         assert again.code == 1 and real_model.requests == []
     assert "not used" not in again.out
+
+
+def test_a_head_whose_calls_fail_is_a_failed_check_never_neutral(ci, run_cli):
+    """Too many of the head's calls fail for a trustworthy verdict: the report's verdict is `error`, and the
+    check fails naming it (GitHub would count `neutral` as passing the required check)."""
+
+    def head_fails(request) -> Reply:
+        system = next((m["content"] for m in request.json["messages"] if m["role"] == "system"), "")
+        if "clean, parseable" in system:
+            return Reply(500, {"error": {"message": "upstream exploded", "type": "server_error"}})
+        return openai_compatible_handler(openai_answer)(request)
+
+    ci.base = make_triage_repo(ci.repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=1,
+                               extra="retry: {max_attempts: 1, base_delay: 0, max_delay: 0}\n")  # fmt: skip
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    ci.head = ci.repo.commit("head")
+    with ScriptedServer(head_fails) as server:
+        result = run(run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=f"{server.url}/v1"))
+    assert result.code == 3, result.out + result.err
+    (check,) = ci.check_runs()
+    assert check["conclusion"] == "failure"
+    assert ci.report()["ci"]["verdict"] == "error" and ci.report()["ci"]["conclusion"] == "failure"
+    assert "::error::promptreview: " in result.out
