@@ -172,6 +172,10 @@ NoteKind = Literal[
 ]
 """What a note or a warning says (`notes.Note`); its words are made in `report/notes.py` alone."""
 
+LabelRefusal = Literal["earlier_commit", "author", "no_write_access", "unverifiable"]
+"""Why the accept label on a pull request does not count (CI): it was applied before the head commit under
+review was pushed, by the pull request's author, by someone without write access, or nobody could be told."""
+
 RATE_OUTCOMES: tuple[RateOutcome, ...] = get_args(RateOutcome)
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 SIDES: tuple[Side, ...] = get_args(Side)

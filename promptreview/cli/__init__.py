@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
             sys.stdout.write(line + "\n")
         sys.stdout.flush()
     try:
-        with scrubbed_streams():
+        with scrubbed_streams(actions=os.environ.get("GITHUB_ACTIONS") == "true"):
             _main(argv)
     except SystemExit as exc:
         if argv is not None:

@@ -299,7 +299,7 @@ def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
         "  cancel-in-progress: true\n"
         "\n"
         "jobs:\n"
-        "  promptreview:\n"
+        "  review:               # not `promptreview`: that name is the check run's, the one to require\n"
         "    runs-on: ubuntu-latest\n"
         "    timeout-minutes: 30\n"
         "    steps:\n"

@@ -185,6 +185,8 @@ class Config:
     # a model a prompt file names (as the file writes it, or as `provider:model-id`) -> the model that stands in
     # for it where the file's own cannot be reached (a provider promptreview does not speak, a key this run lacks)
     models_map: Mapping[str, str] = field(default_factory=dict)
+    # CI: a run that could not review fails the check (false: it ends neutral, and says it protects nothing)
+    fail_closed: bool = True
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -356,6 +358,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
         given["sample_batching"] = _word(
             {True: "auto", False: "off"}.get(value, value), SAMPLE_BATCHINGS, f"{source}: sample_batching"
         )
+    if "fail_closed" in data:
+        given["fail_closed"] = data["fail_closed"]
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]

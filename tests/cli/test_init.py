@@ -39,7 +39,10 @@ def test_writes_a_config_that_validates_and_a_workflow(git_repo, run_cli, provid
     assert workflow["permissions"] == expected
     for name in expected:  # every permission says what it is for
         assert re.search(rf"^  {name}: \w+ +# \w", workflow_text, re.M)
-    steps = workflow["jobs"]["promptreview"]["steps"]
+    # the job's own status must not be mistaken for the check run (the action's check-name, `promptreview`)
+    (job_id,) = workflow["jobs"]
+    assert job_id != "promptreview" and workflow["jobs"][job_id].get("name", job_id) != "promptreview"
+    steps = workflow["jobs"][job_id]["steps"]
     assert steps[0]["uses"].startswith("actions/checkout@") and steps[0]["with"]["fetch-depth"] == 0
     action = steps[1]
     assert re.fullmatch(r"promptreview/promptreview@[0-9a-f]{40}", action["uses"])  # pinned to a SHA

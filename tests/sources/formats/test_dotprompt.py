@@ -109,3 +109,16 @@ def test_dotprompt_schema_defined_in_code_is_a_warning_and_json_mode():
         "not validated"
     )
     assert sent(t, food="soup") == [("user", "A recipe for soup.")]
+
+
+def test_the_log_helper_renders_nothing_and_writes_nowhere(capsys):
+    """Handlebars' `{{log}}` prints to the renderer's console: in CI, the job's log, where a line the pull
+    request wrote would be obeyed as a workflow command."""
+    source = (
+        '---\ninput:\n  schema: {q: string}\n---\nAnswer: {{q}}{{log "::error file=x::smuggled"}}'
+        '{{log "##[warning]legacy" level="error"}}{{log q}}\n'
+    )
+    t = load_prompt("p.prompt", source.encode())
+    assert sent(t, q="why") == [("user", "Answer: why")]
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
