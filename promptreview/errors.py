@@ -21,7 +21,7 @@ class MissingFile(UsageError):
 
 
 class MissingCredentials(UsageError):
-    """A provider needs a key that is not set (exit 2; `ci` turns it into a neutral check on forks)."""
+    """A provider needs a key that is not set (exit 2; on a fork `ci` makes it an `action_required` check)."""
 
     def __init__(self, message: str, env_var: str) -> None:
         super().__init__(message)

@@ -20,6 +20,7 @@ In CI, `fail-on` decides which verdicts fail the job:
 | accepted, skipped | 0 | 0 | 0 |
 | error | 3 | 3 | 0 |
 | invalid | 2 | 2 | 0 |
+| action_required (a fork without the model's key) | 2 | 2 | 0 |
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ CI: dict[CIVerdict, ExitCode] = {
     CIVerdict.FAIL: ExitCode.REGRESSION,
     CIVerdict.ERROR: ExitCode.PROVIDER,
     CIVerdict.INVALID: ExitCode.BAD_INPUT,
+    # the key is missing, as on a same-repository pull request; a maintainer must run the review
+    CIVerdict.ACTION_REQUIRED: ExitCode.BAD_INPUT,
 }
 
 

@@ -20,6 +20,7 @@ from promptreview.engine.planning import policy
 from promptreview.engine.planning.plan import plan_changes, plan_files
 from promptreview.engine.quality import judges
 from promptreview.engine.quality.checks import QualityPlan, check_values
+from promptreview.errors import UsageError
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
@@ -43,9 +44,28 @@ def review_changes(opts: ReviewOptions) -> Report:
         parse_model_spec(opts.model)
     config = load_config(root, opts.config_path, opts.config_rev)
     base_sha, head_sha = compare_points(root, opts.base, opts.head)
-    plan = plan_changes(opts, config, changed_prompts(root, config, base_sha, head_sha))
-    rerun = Rerun("check", base_sha, head_sha)  # head None: the working tree, `check`'s default
-    return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun)
+    changes = changed_prompts(root, config, base_sha, head_sha)
+    unmatched = _unmatched_globs(opts, config, changes.unmatched, base_sha, head_sha)
+    plan = plan_changes(opts, config, changes)
+    # head None: the working tree, `check`'s default
+    rerun = Rerun("check", base_sha, head_sha, rerun_flags(opts))
+    return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun, unmatched)
+
+
+def _unmatched_globs(
+    opts: ReviewOptions, config: Config, globs: Sequence[str], base: str, head: str | None
+) -> list[Note]:
+    """A `files:` glob that matches no file at the base or the head makes a check that passes forever: in CI
+    that is an error naming the glob (a failing check), locally a warning in the report."""
+    where = {g: f"prompts[{i}].files" for i, e in reversed(list(enumerate(config.prompts))) for g in e.files}
+    if globs and policy.in_ci(opts.env):
+        glob = globs[0]
+        raise UsageError(
+            f"{config.source}: {where[glob]}: the glob {glob!r} matches no file at the base {base[:12]} nor at "
+            f"the head {(head or 'working tree')[:12]}, so the check could never fail; fix the glob on the "
+            "base branch"
+        )
+    return [note("glob_matches_nothing", g, where=where[g]) for g in globs]
 
 
 def review_files(
@@ -53,8 +73,30 @@ def review_files(
 ) -> Report:
     """`promptreview compare`: the same review for two prompt files, no git."""
     return _review(
-        opts, config, plan_files(opts, config, old, new, entry), old, new, Rerun("compare", old, new)
+        opts,
+        config,
+        plan_files(opts, config, old, new, entry),
+        old,
+        new,
+        Rerun("compare", old, new, rerun_flags(opts)),
     )
+
+
+def rerun_flags(opts: ReviewOptions) -> tuple[str, ...]:
+    """The options a review was asked with that change what it measures, as command-line flags: the
+    reproduce line runs the same review (the config, the suite and the prompts say the rest)."""
+    flags: list[str] = []
+    if opts.model:
+        flags += ["--model", opts.model]
+    if opts.samples is not None:
+        flags += ["--samples", str(opts.samples)]
+    if opts.seed is not None:
+        flags += ["--seed", str(opts.seed)]
+    if opts.sequential:
+        flags.append("--sequential")
+    if opts.judge_review:
+        flags.append("--judge")
+    return tuple(flags)
 
 
 def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
@@ -74,8 +116,15 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
 
 
 def _review(
-    opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str, rerun: Rerun
+    opts: ReviewOptions,
+    config: Config,
+    plan: ReviewPlan,
+    base: str,
+    head: str,
+    rerun: Rerun,
+    notes: Sequence[Note] = (),
 ) -> Report:
+    """The review of a plan; `notes`: what finding the changes noticed (said at the report's top)."""
     pinned = policy.check_pinning(plan.models, plan.providers, config)
     quality, providers = judges.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
@@ -102,7 +151,7 @@ def _review(
                 head=head,
                 rerun=rerun,
                 forecast=planned,
-                provider_notes=judges.plan_notes(plan, quality),
+                provider_notes=[*notes, *judges.plan_notes(plan, quality)],
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
@@ -151,7 +200,7 @@ def _review(
         if plan.jobs
         else ([], [])
     )
-    provider_notes = [said for provider in plan.providers.values() for said in provider.notes]
+    provider_notes = [*notes, *(said for provider in plan.providers.values() for said in provider.notes)]
     return assemble.report(
         plan,
         [*prompts, *(assemble.listed_report(item) for item in plan.listed)],
@@ -274,7 +323,11 @@ def _score_and_decide(
         )
         warnings = decision.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [PromptWarning(job.path, w) for w in warnings]
-        candidates.append(decision.Candidate(job.change, result, rows, (*job.warnings, *warnings)))
+        candidates.append(
+            decision.Candidate(
+                job.change, result, rows, (*job.warnings, *warnings), needs_acceptance=job.needs_acceptance
+            )
+        )
     decisions = decision.decide(candidates, config)
     return [
         assemble.prompt_report(

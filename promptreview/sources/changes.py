@@ -3,16 +3,20 @@ match, each with its contents on both sides.
 
 `git diff -M` says what changed; the config says which of those are prompts. A file renamed out of every
 prompt glob is, for the review, removed; one renamed into them, added. A removed prompt and a pure rename
-have nothing to run and are only listed. A prompt whose own bytes did not change but that reads a file that
-did (a Dotprompt partial `_name.prompt`, a Semantic Kernel `config.json`, a Prompty `${file:...}`) is
-reviewed too: each side reads that file at its own commit. A partial is not a prompt of its own.
+have nothing to run and are only listed. The base owns the contract: a prompt moved from one entry to another
+keeps the strictest of the two (`strictest`), and a prompt whose exact copy appears outside the globs leaves
+the review however git paired the files (a decoy copy left inside them hides nothing). A prompt whose own
+bytes did not change but that reads a file that did (a Dotprompt partial `_name.prompt`, a Semantic Kernel
+`config.json`, a Prompty `${file:...}`) is reviewed too: each side reads that file at its own commit. A
+partial is not a prompt of its own.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from promptreview.errors import UsageError
@@ -53,6 +57,8 @@ class ChangeSet:
     base: str  # the merge base's SHA
     head: str | None  # the head commit's SHA; None: the working tree
     prompts: tuple[PromptChange, ...]
+    # the config's globs that match no file at the base nor at the head: a check that can only ever pass
+    unmatched: tuple[str, ...] = ()
 
 
 def compare_points(root: Path, base: str | None, head: str | None) -> tuple[str, str | None]:
@@ -67,9 +73,19 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
     """The prompt files covered by `config` that differ between `base_sha` and `head_sha`."""
     for item in config.prompts:
         paths.check_globs(root, item.files, "prompts[].files")
+    at_base, at_head = git.list_files(root, base_sha), git.list_files(root, head_sha)
+    names = (*at_base, *at_head)  # every glob is matched against both lists
+    unmatched = tuple(
+        dict.fromkeys(
+            g
+            for item in config.prompts
+            for g in item.files
+            if not any(paths.matches_any(n, (g,)) for n in names)
+        )
+    )
     found: list[PromptChange] = []
-    diff = git.changed_files(root, base_sha, head_sha)
-    for fc in diff:
+    changes = git.changed_files(root, base_sha, head_sha)
+    for fc in changes:
         entry_new = config.entry_for(fc.new_path) if fc.new_path else None
         entry_old = config.entry_for(fc.old_path) if fc.old_path else None
         for name in (fc.new_path, fc.old_path):
@@ -82,6 +98,8 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
         entry = entry_new if entry_new is not None else entry_old
         if entry is None or is_partial(fc.new_path or fc.old_path or ""):
             continue
+        if entry_old is not None and entry_new is not None and entry_old != entry_new:
+            entry = strictest(entry_old, entry_new)  # moved between entries: it keeps the base's contract
         kind: ChangeKind = fc.change
         old_path, new_path = fc.old_path, fc.new_path
         if entry_new is None:  # renamed out of the prompt globs: for the review it is gone
@@ -120,11 +138,11 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                 listed=listed,
             )
         )
-    changed = {
-        p for fc in git.changed_files(root, base_sha, head_sha) for p in (fc.old_path, fc.new_path) if p
-    }
+    found_so_far = ChangeSet(base_sha, head_sha, tuple(found), unmatched)
+    found += _copied_out(root, config, found_so_far, at_base, changes)
+    changed = {p for fc in changes for p in (fc.old_path, fc.new_path) if p}
     found += _dependents(root, config, base_sha, head_sha, changed - {c.path for c in found})
-    return ChangeSet(base_sha, head_sha, tuple(found))
+    return ChangeSet(base_sha, head_sha, tuple(found), unmatched)
 
 
 def is_partial(path: str) -> bool:
@@ -175,4 +193,73 @@ def _dependents(
             base = git.read_at(root, base_sha, path)
             if base is not None:
                 out.append(PromptChange("modified", path, path, entry, base, head))
+    return out
+
+
+def strictest(base: PromptEntry, head: PromptEntry) -> PromptEntry:
+    """The contract of a prompt moved from the base's entry to another: the base entry's, with what only the
+    new entry adds (its schema where the base had none, JSON output, its quality checks and must-refuse
+    rows). Moving a prompt to a laxer entry (no schema, `output: text`, no checks) loosens nothing."""
+    kept = {e.field for e in base.expect}
+    named = {e.name for e in base.evaluators}
+    return replace(
+        base,
+        schema=base.schema or head.schema,
+        model=base.model or head.model,
+        output="json" if "json" in (base.output, head.output) else base.output,
+        expect=(*base.expect, *(e for e in head.expect if e.field not in kept)),
+        evaluators=(*base.evaluators, *(e for e in head.evaluators if e.name not in named)),
+        must_refuse=base.must_refuse or head.must_refuse,
+    )
+
+
+SIMILAR = 0.5  # the share of words two files have in common for one to be a copy of the other (git's 50 %)
+_MAX_COPY_BYTES = 1_000_000  # a larger file new outside the globs is not compared
+
+
+def similar(a: bytes, b: bytes) -> bool:
+    """Whether `b` is a copy of `a`, edited or not: their words at least `SIMILAR` the same. Words, not
+    git's 64-byte line chunks: a prompt is often one long line, which one edit makes a stranger to git."""
+    if a == b:
+        return True
+    matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
+    return (
+        matcher.real_quick_ratio() >= SIMILAR
+        and matcher.quick_ratio() >= SIMILAR
+        and matcher.ratio() >= SIMILAR
+    )
+
+
+def _copied_out(
+    root: Path,
+    config: Config,
+    changes: ChangeSet,
+    at_base: list[str],
+    moved: list[git.FileChange],
+) -> list[PromptChange]:
+    """Base prompts copied or moved (edited or not, `similar`) to a file new at the head outside every glob:
+    the prompt leaves the review even when a copy stays inside the globs (a decoy), or git paired its old
+    path with that copy. Prompts already listed as leaving are not repeated."""
+    leaving = {c.path for c in changes.prompts if c.change == "removed"}
+    targets: dict[str, bytes] = {}
+    for fc in moved:
+        if fc.new_path and fc.change in ("added", "renamed") and config.entry_for(fc.new_path) is None:
+            try:
+                data = git.read_at(root, changes.head, fc.new_path)
+            except UsageError:  # a working-tree symlink out of the repository: not a file of ours to read
+                continue
+            if data is not None and len(data) <= _MAX_COPY_BYTES:
+                targets[fc.new_path] = data
+    if not targets:
+        return []
+    wanted = [p for p in at_base if p not in leaving and config.entry_for(p) is not None]
+    sources = git.read_many(root, changes.base, wanted)
+    out: list[PromptChange] = []
+    for src, text in sources.items():
+        entry = config.entry_for(src)
+        dst = next((dst for dst, data in targets.items() if text.strip() and similar(text, data)), None)
+        if entry is None or dst is None:
+            continue
+        said = note("prompt_copied_out", src, to=dst)
+        out.append(PromptChange("removed", src, src, entry, None, None, listed=said))
     return out

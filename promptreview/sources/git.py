@@ -166,6 +166,47 @@ def changed_files(root: Path, base_sha: str, head: str | None) -> list[FileChang
     return changes
 
 
+def list_files(root: Path, rev: str | None) -> list[str]:
+    """Every file at a revision (None = the working tree: tracked and untracked files)."""
+    try:
+        if rev is None:
+            listing = _text(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        else:
+            listing = _text(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", rev)
+    except GitFailed as exc:
+        where = rev[:12] if rev else "the working tree"
+        raise UsageError(f"git could not list the files at {where}: {exc}") from None
+    return [p for p in listing.split("\0") if p]
+
+
+def read_many(root: Path, rev: str, paths: list[str]) -> dict[str, bytes]:
+    """The bytes of many files at one commit, in one git process (`cat-file --batch`); a path missing there
+    (or one whose name the batch protocol cannot carry: a newline) is left out."""
+    wanted = [p for p in paths if "\n" not in p]
+    if not wanted:
+        return {}
+    request = "".join(f"{rev}:{p}\n" for p in wanted).encode("utf-8", "surrogateescape")
+    try:
+        proc = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True)
+    except FileNotFoundError:
+        raise UsageError("git is not installed or not on PATH") from None
+    out, found, at = proc.stdout, {}, 0
+    for path in wanted:
+        end = out.find(b"\n", at)
+        if end == -1:
+            break
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"blob":
+            if len(header) == 3:  # a tree or a commit (submodule): skip its body
+                at += int(header[2]) + 1
+            continue
+        size = int(header[2])
+        found[path] = out[at : at + size]
+        at += size + 1
+    return found
+
+
 def files_containing(root: Path, rev: str | None, needles: tuple[str, ...]) -> list[str]:
     """Files at a revision (None: the working tree, untracked files not ignored included) whose text contains
     any of `needles` (fixed strings): one `git grep`, instead of reading every file."""

@@ -66,17 +66,17 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     tools = meta.get("tools")
     tool_names = ", ".join(str(t) for t in tools) if isinstance(tools, list) else ""
     model = meta.get("model")
-    warnings = [note("editor_prompt", path, mode=str(meta.get("mode") or meta.get("agent") or "ask"),
-                     tools=tool_names)]  # fmt: skip
-    if model is not None:
-        # VS Code names models as its model picker shows them ("GPT-4o"), not as an API does
-        warnings.append(note("foreign_model", path, model=str(model)))
+    warnings = (note("editor_prompt", path, mode=str(meta.get("mode") or meta.get("agent") or "ask"),
+                     tools=tool_names),)  # fmt: skip
     return PromptTemplate(
         path=path,
         messages=(("user", body.strip()),),
         engine=VSCODE,
-        warnings=tuple(warnings),
+        warnings=warnings,
         format="vscode",
+        # VS Code names models as its model picker shows them ("GPT-4o"), not as an API does: a model no
+        # provider of ours serves, which the config's `models_map` can stand in for (the planner says so)
+        model_named=str(model) if model is not None else None,
     )
 
 
