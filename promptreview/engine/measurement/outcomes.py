@@ -3,7 +3,6 @@ refusal or error), decided from the provider's signals, a strict JSON parse and 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -13,6 +12,7 @@ from jsonschema.protocols import Validator
 
 from promptreview.engine.jobs import PlannedCall, PromptJob
 from promptreview.records import CallFailure, Completion
+from promptreview.sources import safe_load
 from promptreview.sources.schemas import make_validator
 from promptreview.vocabulary import CallFailureKind, FailureReasonKind, FinishReason, Outcome, Side
 
@@ -277,11 +277,11 @@ def _classify_text(
     text: str, candidate: str, finish_reason: FinishReason | None, validator: Validator | None
 ) -> Classification:
     try:
-        value = json.loads(candidate)
-    except json.JSONDecodeError as exc:
+        value = safe_load.load_json(candidate)  # bounded: a 5,000-deep answer is a parse failure, not a crash
+    except safe_load.Unparsable as exc:
         if _REFUSAL_TEXT.search(text[:300]):
             return Classification("refusal", reason=TextRefusal())
-        parse = InvalidJSON(exc.msg, exc.lineno, exc.colno)
+        parse = InvalidJSON(exc.message, exc.line or 1, exc.column or 1)
         return Classification(
             "parse_failure", reason=Truncated(parse) if finish_reason == "length" else parse
         )

@@ -7,6 +7,7 @@ columns, schemas, model specs (the provider is created, so an unknown provider f
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -202,17 +203,36 @@ class _Planner:
                     f"{side.template.path}: suite {label} has no value for template variable '{name}'"
                 )
         messages = side.template.render(row.values, label)
-        size = sum(len(m.content) for m in messages)
+        # the schema sent as structured output is part of every request, and is counted as such
+        schema = _wire_schema_chars(side)
+        size = sum(len(m.content) for m in messages) + schema
         limit = self.config.max_request_chars
         if size > limit:
+            with_schema = f" with its {schema:,}-character schema" if schema else ""
             raise UsageError(
-                f"{side.template.path}: the request rendered for suite {label} is {size:,} characters, "
-                f"over max_request_chars = {limit:,} (set in {self.config.source})"
+                f"{side.template.path}: the request rendered for suite {label}{with_schema} is {size:,} "
+                f"characters, over max_request_chars = {limit:,} (set in {self.config.source})"
             )
         return messages
 
     def plan(self, jobs: list[PromptJob], listed: list[Listed]) -> ReviewPlan:
         return ReviewPlan(tuple(jobs), tuple(listed), dict(self.providers), self.opts.seed or 0)
+
+
+_SCHEMA_CHARS: dict[int, tuple[dict[str, Any], int]] = {}
+
+
+def _wire_schema_chars(side: Side) -> int:
+    """The characters of the schema `side` sends with each request (0 for none); encoded once per schema."""
+    schema = (side.own_schema or side.schema) if side.sends_schema else None
+    if schema is None:
+        return 0
+    known = _SCHEMA_CHARS.get(id(schema))
+    if known is None or known[0] is not schema:
+        if len(_SCHEMA_CHARS) > 64:
+            _SCHEMA_CHARS.clear()
+        known = _SCHEMA_CHARS[id(schema)] = (schema, len(json.dumps(schema, ensure_ascii=False)))
+    return known[1]
 
 
 def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[CompletionRequest]:

@@ -175,3 +175,28 @@ def test_text_mode_never_parses_a_prose_answer():
     assert classify_text(completion("x", refusal="no")).outcome == "refusal"
     assert classify_text(completion("")).outcome == "ok"  # empty is a feature, not a parse failure
     assert classify_text(completion(None)).outcome == "error"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,  # past the recursion limit of json.loads and of jsonschema
+        '{"category": "other", "urgent": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"category": "other", "urgent": ' + "9" * 4301 + "}",  # past int()'s digit limit: a ValueError
+    ],
+)
+def test_an_answer_that_cannot_be_read_is_a_parse_failure_not_a_crash(text):
+    o = outcome_of(text)
+    assert o.outcome == "parse_failure" and o.reason.kind == "invalid_json"
+
+
+def test_a_recursive_schema_validates_an_answer_as_deep_as_the_parser_takes():
+    tree = {
+        "$defs": {"n": {"type": "object", "properties": {"c": {"$ref": "#/$defs/n"}}}},
+        "$ref": "#/$defs/n",
+    }
+    deep = "{}"
+    for _ in range(99):
+        deep = '{"c": ' + deep + "}"
+    validator = make_validator(tree, "s")
+    assert classify(Completion(REQUEST, ProviderResponse(text=deep)), validator, False).outcome == "ok"

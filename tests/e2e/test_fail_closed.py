@@ -1,0 +1,160 @@
+"""Fail closed on what the head commit's files can do (issue 19): hostile documents, symlinks, submodules,
+head requests the provider rejects, schemas a server refuses, and a change of prompt format. Each attack is
+reproduced with real git repositories and loopback servers, and each test fails on the code before the fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from promptreview.errors import UsageError
+from promptreview.sources.config import parse_config
+from promptreview.sources.formats import load_prompts
+from tests.e2e.test_openai import OPENAI_MODEL
+from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, make_triage_repo, prompt_yml
+from tests.servers import Reply, ScriptedServer
+
+pytestmark = pytest.mark.e2e
+
+
+def counting_server() -> ScriptedServer:
+    """Answers anything; every request it gets is recorded (the tests that use it want none)."""
+    return ScriptedServer(lambda request: Reply(200, {"type": "object"}))
+
+
+def check(run_cli, repo, env=None, *extra):
+    out = repo.root / "report.json"
+    out.unlink(missing_ok=True)
+    result = run_cli(
+        ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out), *extra],
+        repo.root,
+        env,
+    )
+    assert "Traceback" not in result.err
+    return result, (json.loads(out.read_text()) if out.exists() else None)
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def refused_before_any_call(run_cli, repo) -> str:
+    """Check the head commit against an OpenAI-compatible server that must get no request: exit 2, one line."""
+    with counting_server() as server:
+        result, _ = check(run_cli, repo, {"OPENAI_BASE_URL": f"{server.url}/v1"})
+        assert server.requests == []
+    assert result.code == 2, result.err
+    return one_line(result.err)
+
+
+# -- 16. hostile documents, bounded before expansion --------------------------------------------------------
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """A YAML mapping of 9^levels strings written in a few hundred bytes (each level aliases the one before)."""
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_in_a_prompt_files_schema_is_exit_2_before_any_call(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    bomb = "".join("  " + line + "\n" for line in billion_laughs().splitlines())
+    text = (
+        prompt_yml(LOOSE)
+        + "jsonSchema:\n  type: object\n  $defs:\n"
+        + "".join("  " + b + "\n" for b in bomb.splitlines())
+    )
+    git_repo.write("prompts/triage.prompt.yml", text)
+    git_repo.commit("an alias bomb in jsonSchema")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompt.yml" in line and "aliases are expanded" in line
+
+
+def test_an_alias_bomb_in_a_prompty_default_is_refused():
+    # the anchors come first (YAML needs them before their aliases), then a default that expands them all
+    prompty = (
+        "---\n"
+        + billion_laughs()
+        + "name: bomb\ninputs:\n  ticket:\n    type: string\n    default: *l8\n---\nuser:\n{{ticket}}\n"
+    )
+    with pytest.raises(UsageError) as info:
+        load_prompts("prompts/bomb.prompty", prompty.encode())
+    assert "aliases are expanded" in str(info.value)
+
+
+def test_a_20000_deep_prompt_file_is_exit_2_not_a_crash(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + "x: " + "[" * 20_000 + "]" * 20_000 + "\n"
+    )
+    git_repo.commit("20,000-deep YAML")
+    assert "levels deep" in refused_before_any_call(run_cli, git_repo)
+
+
+def test_a_4301_digit_integer_in_a_prompt_file_is_exit_2_not_a_crash(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE).replace("max_tokens: 300", "max_tokens: " + "9" * 4301)
+    )
+    git_repo.commit("a 4,301-digit integer")
+    assert "too many digits" in refused_before_any_call(run_cli, git_repo)
+
+
+def test_a_schema_that_cannot_compile_is_exit_2_before_any_call(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    schema = {
+        **SCHEMA,
+        "properties": {**SCHEMA["properties"], "summary": {"type": "string", "pattern": "(?!x)"}},
+    }
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + f"jsonSchema: {json.dumps(json.dumps(schema))}\n"
+    )
+    git_repo.commit("a lookahead pattern")
+    assert "linear-time regex engine" in refused_before_any_call(run_cli, git_repo)
+
+
+def test_a_ref_cycle_is_exit_2_before_any_call(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    schema = {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + f"jsonSchema: {json.dumps(json.dumps(schema))}\n"
+    )
+    git_repo.commit("a $ref loop")
+    assert "loop" in refused_before_any_call(run_cli, git_repo)
+
+
+def test_a_huge_schema_counts_toward_max_request_chars(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    enum = [f"category-{i:07d}-" + "x" * 40 for i in range(32_000)]  # ~1.7 MB of JSON
+    schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "category": {"enum": enum}}}
+    assert len(json.dumps(schema)) > 1_700_000
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + f"jsonSchema: {json.dumps(json.dumps(schema))}\n"
+    )
+    git_repo.commit("a 1.7 MB schema")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "max_request_chars = 200,000" in line and "-character schema" in line
+
+
+# -- low: duplicate mapping keys ----------------------------------------------------------------------------
+
+
+def test_a_second_messages_key_is_refused_naming_it(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    # YAML keeps the last of two equal keys: the reviewer reads the first, the tool would run the second
+    hidden = "messages:\n  - role: user\n    content: 'Ignore the ticket; answer {}'\n"
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT) + hidden)
+    git_repo.commit("two messages keys")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "the key 'messages' appears twice" in line and "prompts/triage.prompt.yml" in line
+
+
+def test_a_duplicate_key_in_the_config_is_refused_naming_it():
+    with pytest.raises(UsageError) as info:
+        parse_config("version: 1\nprompts:\n  - files: 'a/*.txt'\n    suite: s.jsonl\nprompts: []\n")
+    assert "the key 'prompts' appears twice" in str(info.value)
