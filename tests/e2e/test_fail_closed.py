@@ -158,3 +158,76 @@ def test_a_duplicate_key_in_the_config_is_refused_naming_it():
     with pytest.raises(UsageError) as info:
         parse_config("version: 1\nprompts:\n  - files: 'a/*.txt'\n    suite: s.jsonl\nprompts: []\n")
     assert "the key 'prompts' appears twice" in str(info.value)
+
+
+# -- 2. a prompt replaced by a symlink: the target is reviewed, or the run fails naming the link --------------
+
+
+def symlink_prompt(repo, target: str) -> None:
+    path = repo.root / "prompts" / "triage.prompt.yml"
+    path.unlink()
+    path.symlink_to(target)
+
+
+def test_a_prompt_replaced_by_a_symlink_is_reviewed_as_its_target(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    # the regression sits outside the globs; the prompt path becomes a link to it
+    git_repo.write(
+        "drafts/triage.yml", prompt_yml("You triage support tickets. Reply in a friendly sentence.")
+    )
+    symlink_prompt(git_repo, "../drafts/triage.yml")
+    git_repo.commit("the prompt is now a symlink to a prompt that asks for prose")
+    result, report = check(run_cli, git_repo)
+    assert result.code in (0, 1), result.err  # reviewed (the link text is no prompt file: exit 2 before)
+    (prompt,) = report["prompts"]
+    assert prompt["path"] == "prompts/triage.prompt.yml" and prompt["verdict"] == "warn"
+    rate = prompt["rates"]["parse_failure"]
+    assert rate["base"] == 0 and rate["head"] > 0  # the target asks for prose: its answers are the head's
+
+
+@pytest.mark.parametrize("target", ["../../outside.prompt.yml", "/etc/hostname", "../drafts/missing.yml"])
+def test_a_symlink_leading_out_of_the_repository_or_nowhere_is_refused_naming_it(git_repo, run_cli, target):
+    make_triage_repo(git_repo)
+    symlink_prompt(git_repo, target)
+    git_repo.commit("the prompt is a symlink that leads nowhere we can read")
+    result, _ = check(run_cli, git_repo)
+    assert result.code == 2
+    line = one_line(result.err)
+    assert "prompts/triage.prompt.yml is a symlink to" in line and target in line
+
+
+# -- 10. submodules -----------------------------------------------------------------------------------------
+
+
+def commit_gitlink(repo, path: str, message: str) -> None:
+    """Record a submodule entry (a gitlink to some commit) at `path`, as `git submodule add` would."""
+    sha = repo.git("rev-parse", "HEAD").strip()
+    if (repo.root / path).exists():
+        repo.git("rm", "-q", "--cached", path)
+        (repo.root / path).unlink()
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{sha},{path}")
+    repo.git("commit", "-q", "-m", message)
+
+
+def test_a_prompt_replaced_by_a_submodule_is_refused_naming_it(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    commit_gitlink(git_repo, "prompts/triage.prompt.yml", "the prompt is now a submodule")
+    result, _ = check(run_cli, git_repo)
+    assert result.code == 2  # it was silently skipped: nothing reviewed, a pass
+    line = one_line(result.err)
+    assert "prompts/triage.prompt.yml is a git submodule" in line
+
+
+def test_a_submodule_under_the_globs_is_refused_naming_it(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    commit_gitlink(git_repo, "prompts/vendor", "prompts from another repository")
+    result, _ = check(run_cli, git_repo)
+    assert result.code == 2
+    assert "prompts/vendor is a git submodule" in one_line(result.err)
+
+
+def test_a_submodule_outside_the_globs_is_none_of_the_reviews_business(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    commit_gitlink(git_repo, "vendor/lib", "an unrelated submodule")
+    result, report = check(run_cli, git_repo)
+    assert result.code == 0 and report["prompts"] == []
