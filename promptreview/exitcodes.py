@@ -27,7 +27,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Literal, get_args
 
-from promptreview.errors import PromptReviewError, ProviderError
+from promptreview.errors import HeadRejected, PromptReviewError, ProviderError
 from promptreview.verdicts import CIVerdict, ReviewVerdict
 
 FailOn = Literal["regression", "warning", "never"]
@@ -65,7 +65,10 @@ def for_review(verdict: ReviewVerdict, planned_only: bool = False) -> ExitCode:
 
 
 def for_error(exc: PromptReviewError) -> ExitCode:
-    """An expected failure: the provider's (3), or bad usage, config or input (2)."""
+    """An expected failure: the provider's (3), a head request the provider refuses (1: the change fails), or
+    bad usage, config or input (2)."""
+    if isinstance(exc, HeadRejected):
+        return ExitCode.REGRESSION
     return ExitCode.PROVIDER if isinstance(exc, ProviderError) else ExitCode.BAD_INPUT
 
 

@@ -47,9 +47,9 @@ class _Loader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # PyYAML's stubs leave it untyped
                 raise Unparsable(f"nested more than {MAX_DEPTH} levels deep", mark.line + 1)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -62,7 +62,7 @@ class _Loader(yaml.SafeLoader):
                     line = key_node.start_mark.line + 1
                     raise Unparsable(f"the key {str(key)[:80]!r} appears twice in one mapping", line)
                 seen.add(key)
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+        return super().construct_mapping(node, deep=deep)
 
 
 def _int(loader: yaml.SafeLoader, node: ScalarNode) -> int:

@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
-import re2
+import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 import referencing
 import referencing.jsonschema
 from jsonschema.protocols import Validator
@@ -146,7 +146,7 @@ _RE2_KEYWORDS = {
 @lru_cache(maxsize=16)
 def _on_re2(cls: type[Any]) -> type[Any]:
     """`cls` with its regular-expression keywords on RE2."""
-    extended: type[Any] = jsonschema.validators.extend(cls, _RE2_KEYWORDS)
+    extended: type[Any] = jsonschema.validators.extend(cls, _RE2_KEYWORDS)  # type: ignore[no-untyped-call]  # its stubs leave it untyped
     return extended
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from other test modules)
 """Fail closed on what the head commit's files can do (issue 19): hostile documents, symlinks, submodules,
 head requests the provider rejects, schemas a server refuses, and a change of prompt format. Each attack is
 reproduced with real git repositories and loopback servers, and each test fails on the code before the fix."""
@@ -11,9 +12,11 @@ import pytest
 from promptreview.errors import UsageError
 from promptreview.sources.config import parse_config
 from promptreview.sources.formats import load_prompts
-from tests.e2e.test_openai import OPENAI_MODEL
+from tests.e2e.test_ci import CI, ci, run  # noqa: F401
+from tests.e2e.test_openai import OPENAI_MODEL, openai_answer
 from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, make_triage_repo, prompt_yml
-from tests.servers import Reply, ScriptedServer
+from tests.fakegithub import fake_github  # noqa: F401
+from tests.servers import Reply, ScriptedServer, openai_compatible_handler
 
 pytestmark = pytest.mark.e2e
 
@@ -231,3 +234,92 @@ def test_a_submodule_outside_the_globs_is_none_of_the_reviews_business(git_repo,
     commit_gitlink(git_repo, "vendor/lib", "an unrelated submodule")
     result, report = check(run_cli, git_repo)
     assert result.code == 0 and report["prompts"] == []
+
+
+# -- 5. a head request the provider rejects is the head's failure ------------------------------------------
+
+
+MAX_OUTPUT = 16_384  # what the model takes: more is a 400, as OpenAI words it
+
+
+def limited(body: dict) -> str | Reply:
+    """An OpenAI-compatible model that refuses max_tokens above its limit and a schema with `minContains`."""
+    asked = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+    if asked > MAX_OUTPUT:
+        message = (
+            f"max_tokens is too large: {asked}. This model supports at most {MAX_OUTPUT} completion tokens"
+        )
+        return Reply(400, {"error": {"message": message, "type": "invalid_request_error", "code": None}})
+    if "minContains" in json.dumps(body.get("response_format") or {}):
+        message = "Invalid schema for response_format 'triage': 'minContains' is not permitted."
+        return Reply(400, {"error": {"message": message, "type": "invalid_request_error", "code": None}})
+    return openai_answer(body)
+
+
+def openai_env(server: ScriptedServer) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test-e2e"}
+
+
+def test_a_head_parameter_the_provider_rejects_fails_the_change(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=1)
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE).replace("max_tokens: 300", "maxTokens: 1000000")
+    )
+    git_repo.commit("a max_tokens no model takes")
+    with ScriptedServer(openai_compatible_handler(limited)) as server:
+        result, _ = check(run_cli, git_repo, openai_env(server))
+    assert result.code == 1  # was 3: "the provider failed", a neutral `error` in CI
+    line = one_line(result.err)
+    assert "prompts/triage.prompt.yml: the provider refuses the head version's request" in line
+    assert "max_tokens is too large" in line
+
+
+def test_the_same_rejection_of_the_base_stays_the_providers_error(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=1)
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(STRICT).replace("max_tokens: 300", "max_tokens: 1000000")
+    )
+    git_repo.commit("the base asks for too much")
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE).replace("max_tokens: 300", "max_tokens: 1000000")
+    )
+    git_repo.commit("head: a wording change")
+    with ScriptedServer(openai_compatible_handler(limited)) as server:
+        result, _ = check(run_cli, git_repo, openai_env(server))
+    assert result.code == 3
+    assert "max_tokens is too large" in one_line(result.err)
+
+
+def test_in_ci_a_rejected_head_request_is_a_failed_check_not_a_neutral_one(ci, run_cli):  # noqa: F811
+    ci.pr(
+        prompt_yml(LOOSE).replace("max_tokens: 300", "max_tokens: 1000000"),
+        base_model=f"openai:{OPENAI_MODEL}",
+    )
+    with ScriptedServer(openai_compatible_handler(limited)) as server:
+        result = run(run_cli, ci, ci.env(ci.event(), **openai_env(server)))
+    assert result.code == 1
+    assert ci.outputs()["verdict"] == "fail"
+    (run_,) = ci.check_runs()
+    assert run_["conclusion"] == "failure" and "rejects the change" in run_["_output"]["title"]
+
+
+# -- 11. a schema the server rejects is never dropped --------------------------------------------------------
+
+
+def test_a_head_schema_the_server_rejects_is_not_reviewed_without_it(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=1)
+    tags = {"type": "array", "items": {"type": "string"}, "contains": {"const": "x"}, "minContains": 1}
+    schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "tags": tags}}
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + f"jsonSchema: {json.dumps(json.dumps(schema))}\n"
+    )
+    git_repo.commit("head brings a schema the server refuses")
+    with ScriptedServer(openai_compatible_handler(limited)) as server:
+        result, report = check(run_cli, git_repo, openai_env(server))
+        sent = [r.json for r in server.requests]
+    # before: the server's refusal turned structured output off for the model, and every later request of
+    # both sides went without a schema; the review passed the looser head prompt
+    head = [body for body in sent if body and body["messages"][0]["content"] == LOOSE]
+    assert head and all("response_format" in body for body in head)
+    assert result.code == 1 and report is None
+    assert "refuses the head version's request" in one_line(result.err) and "minContains" in result.err
