@@ -122,6 +122,7 @@ NoteKind = Literal[
     "new_prompt",
     "model_changed",
     "removed_from_file",
+    "format_changed",
     # providers
     "structured_output_rejected",
     # execution and measurement

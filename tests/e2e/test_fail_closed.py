@@ -323,3 +323,47 @@ def test_a_head_schema_the_server_rejects_is_not_reviewed_without_it(git_repo, r
     assert head and all("response_format" in body for body in head)
     assert result.code == 1 and report is None
     assert "refuses the head version's request" in one_line(result.err) and "minContains" in result.err
+
+
+# -- 9. a change of format between base and head -----------------------------------------------------------
+
+
+def text_prompt_repo(repo, path: str, text: str) -> None:
+    make_triage_repo(repo)
+    config_text = (
+        (repo.root / "promptreview.yml").read_text().replace("'prompts/**/*.prompt.yml'", "'prompts/*.*'")
+    )
+    repo.write("promptreview.yml", config_text.replace("    schema: data/schema.json\n", ""))
+    (repo.root / "prompts" / "triage.prompt.yml").unlink()
+    repo.write(path, text)
+    repo.commit("a text prompt")
+
+
+def notes_of(prompt: dict) -> str:
+    return json.dumps(prompt.get("notes", []))
+
+
+def test_a_dashes_line_that_splits_a_txt_reviews_every_part_against_the_base(git_repo, run_cli):
+    base = "Triage this ticket and answer in JSON with category and priority: {{ticket}}\n"
+    text_prompt_repo(git_repo, "prompts/triage.txt", base)
+    # the first part is the old prompt unchanged; the second, a new prompt, was "added": held only to ceilings
+    git_repo.write("prompts/triage.txt", base + "---\nSay something nice about {{ticket}}\n")
+    git_repo.commit("a --- line splits the file into two prompts")
+    result, report = check(run_cli, git_repo)
+    assert result.code in (0, 1), result.err
+    by_path = {p["path"]: p for p in report["prompts"]}
+    assert set(by_path) == {"prompts/triage.txt#1", "prompts/triage.txt#2"}
+    for prompt in by_path.values():
+        assert prompt["change"] == "modified"  # each part is compared with the base prompt
+        assert "format changed: base read as plain, head as promptfoo" in notes_of(prompt)
+
+
+def test_front_matter_added_to_a_plain_md_is_shown_as_a_change_of_format(git_repo, run_cli):
+    body = "Triage this ticket and answer in JSON with category and priority: {{ticket}}\n"
+    text_prompt_repo(git_repo, "prompts/triage.md", body)
+    git_repo.write("prompts/triage.md", "---\nconfig:\n  temperature: 1.0\n---\n" + body)
+    git_repo.commit("front matter: the file is now read as Dotprompt")
+    result, report = check(run_cli, git_repo)
+    assert result.code in (0, 1), result.err
+    (prompt,) = report["prompts"]
+    assert "format changed: base read as plain, head as dotprompt" in notes_of(prompt)

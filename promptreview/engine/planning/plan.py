@@ -264,20 +264,37 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
         bases: tuple[PromptTemplate, ...] = ()
         if change.base is not None and change.base_path is not None:
             bases = load_prompts(change.base_path, change.base)
+        # Front matter added to a plain `.md`, or a `---` line that splits a `.txt` into promptfoo parts, changes
+        # how the file is read: the change is said, the head is reviewed as its format reads it, and a base that
+        # was one prompt is the base of every part (no part is "added", none skipped as unchanged)
+        changed_format = _format_change(bases, heads)
         for i, head in enumerate(heads):
             # a multi-prompt file (promptfoo) pairs its prompts by position: `file.txt#2` with `file.txt#2`
-            base = bases[i] if i < len(bases) else None
+            base = bases[0] if changed_format and len(bases) == 1 else bases[i] if i < len(bases) else None
             if len(heads) > 1 and base is not None and base == head:
                 continue  # an unchanged part of a multi-prompt file: nothing to review
             versions = [Version("base", base, changes.base)] if base is not None else []
             versions.append(Version("head", head, changes.head))
             kind = change.change if base is not None else "added"
             old = change.old_path if base is not None and base.path != head.path else None
-            jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions))
+            job = planner.job(len(jobs), head.path, kind, old, change.entry, versions)
+            if changed_format is not None:
+                job = replace(job, notes=(changed_format, *job.notes))
+            jobs.append(job)
         for base in bases[len(heads) :]:
             gone = note("removed_from_file")
             listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
     return planner.plan(jobs, listed)
+
+
+def _format_change(bases: Sequence[PromptTemplate], heads: Sequence[PromptTemplate]) -> Note | None:
+    """The note that a file is read in another format at head than at base (None: the same, or no base)."""
+    if not bases:
+        return None
+    base, head = bases[0].format, heads[0].format
+    if base == head:
+        return None
+    return note("format_changed", heads[0].path.split("#", 1)[0], base=base, head=head, parts=len(heads))
 
 
 def plan_files(
