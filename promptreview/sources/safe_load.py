@@ -155,14 +155,28 @@ def json_depth_ok(text: str, limit: int = MAX_DEPTH) -> bool:
     return True
 
 
-def load_json(text: str) -> Any:
-    """One JSON document within the bounds; `Unparsable` (with the decoder's message and line) otherwise."""
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise Unparsable(f"the key {key[:80]!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def load_json(text: str, *, unique_keys: bool = False) -> Any:
+    """One JSON document within the bounds; `Unparsable` (with the decoder's message and line) otherwise.
+
+    `unique_keys`: a key given twice in one object is refused (a file someone wrote: JSON parsers keep the last
+    one silently); a model's answer keeps the parsers' rule."""
     if not json_depth_ok(text):
         raise Unparsable(f"nested more than {MAX_DEPTH} levels deep")
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique if unique_keys else None)
     except json.JSONDecodeError as exc:
         raise Unparsable(exc.msg, exc.lineno, exc.colno) from None
+    except Unparsable:
+        raise
     except ValueError:  # an integer past Python's digit limit for int()
         raise Unparsable("a number with more digits than can be read") from None
     except RecursionError:

@@ -229,7 +229,7 @@ class _Siblings:
                 raise UsageError(f"{self.where}: more than {MAX_SIBLINGS} schema files referenced")
             try:
                 _, data = paths.read_inside(self.root, self.rev, rel, f"{self.where}: $ref")
-                doc = safe_load.load_json(data.decode("utf-8"))
+                doc = safe_load.load_json(data.decode("utf-8"), unique_keys=True)
             except (UsageError, UnicodeDecodeError, safe_load.Unparsable):
                 raise _missing(uri) from None
             if not isinstance(doc, dict):
@@ -312,7 +312,7 @@ def load_schema(root: Path, rev: str | None, raw: str, what: str = "schema") -> 
     """The schema file `raw` (a config path) at revision `rev`, parsed and checked (refs included)."""
     rel, data = paths.read_inside(root, rev, raw, what)
     try:
-        schema = safe_load.load_json(data.decode("utf-8"))
+        schema = safe_load.load_json(data.decode("utf-8"), unique_keys=True)
     except UnicodeDecodeError as exc:
         raise UsageError(f"{rel}: the schema is not valid JSON ({exc})") from None
     except safe_load.Unparsable as exc:

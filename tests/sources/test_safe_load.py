@@ -68,3 +68,11 @@ def test_brackets_inside_strings_do_not_count_as_depth():
     text = '{"a": "' + "[" * 500 + '", "b": ["\\"["]}'
     assert json_depth_ok(text) and load_json(text)["b"] == ['"[']
     assert load_json("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
+
+
+def test_a_duplicate_key_in_a_json_file_is_refused_but_an_answer_keeps_the_parsers_rule():
+    text = '{"messages": [{"role": "user", "content": "a"}], "messages": []}'
+    with pytest.raises(Unparsable) as info:
+        load_json(text, unique_keys=True)
+    assert "the key 'messages' appears twice" in info.value.message
+    assert load_json(text) == {"messages": []}

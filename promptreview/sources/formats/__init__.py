@@ -106,7 +106,7 @@ def _by_content(path: str, text: str) -> PromptTemplate:
         return found
     if text.lstrip()[:1] in ("{", "["):
         try:
-            found = _from_document(path, safe_load.load_json(text))
+            found = _from_document(path, safe_load.load_json(text, unique_keys=True))
         except safe_load.Unparsable:
             found = None
         if found is not None:

@@ -70,7 +70,7 @@ def safe_yaml(path: str, text: str, what: str = "") -> Any:
 
 def safe_json(path: str, text: str, what: str = "") -> Any:
     try:
-        return safe_load.load_json(text)
+        return safe_load.load_json(text, unique_keys=True)
     except safe_load.Unparsable as exc:
         where = f" at line {exc.line}" if exc.line else ""
         raise UsageError(f"{path}: {what or ''}not valid JSON ({exc.message}{where})") from None
