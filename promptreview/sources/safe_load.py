@@ -24,7 +24,9 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 MAX_DEPTH = 100  # nested collections: prompt files and schemas nest a dozen deep; answers a few dozen
-MAX_NODES = 200_000  # values in a YAML document with every alias expanded (a 1 MB prompt file has far fewer)
+# Values aliases may add to a YAML document, beyond the two per character written out (no document without
+# aliases reaches that: a large `testData` is never refused, a "billion laughs" always is)
+MAX_NODES = 200_000
 
 
 class Unparsable(ValueError):
@@ -76,8 +78,8 @@ def _int(loader: yaml.SafeLoader, node: ScalarNode) -> int:
 _Loader.add_constructor("tag:yaml.org,2002:int", _int)
 
 
-def _expanded_size(root: Node) -> int:
-    """The number of values `root` stands for with every alias expanded; `Unparsable` past `MAX_NODES` or on a
+def _expanded_size(root: Node, limit: int) -> int:
+    """The number of values `root` stands for with every alias expanded; `Unparsable` past `limit` or on a
     node that contains itself. Linear in the distinct nodes: each node's size is computed once."""
     sizes: dict[int, int] = {}
     open_: set[int] = set()
@@ -96,8 +98,8 @@ def _expanded_size(root: Node) -> int:
         if children_done:
             open_.discard(key)
             total = 1 + sum(sizes[id(c)] for c in children)
-            if total > MAX_NODES:
-                raise Unparsable(f"more than {MAX_NODES:,} values once its aliases are expanded")
+            if total > limit:
+                raise Unparsable(f"more than {limit:,} values once its aliases are expanded")
             sizes[key] = total
             continue
         if key in open_:
@@ -121,7 +123,7 @@ def load_yaml(text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _expanded_size(node)
+        _expanded_size(node, MAX_NODES + 2 * len(text))
         return loader.construct_document(node)
     except Unparsable:
         raise

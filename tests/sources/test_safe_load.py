@@ -76,3 +76,13 @@ def test_a_duplicate_key_in_a_json_file_is_refused_but_an_answer_keeps_the_parse
         load_json(text, unique_keys=True)
     assert "the key 'messages' appears twice" in info.value.message
     assert load_json(text) == {"messages": []}
+
+
+def test_a_large_document_without_aliases_is_never_refused_for_its_size(monkeypatch):
+    from promptreview.sources import safe_load
+
+    monkeypatch.setattr(safe_load, "MAX_NODES", 10)  # what aliases may add: a document's own values are free
+    rows = "".join(f"  - {{id: r{i}, ticket: 't {i}', channel: email, n: {i}}}\n" for i in range(300))
+    assert len(load_yaml("testData:\n" + rows)["testData"]) == 300
+    with pytest.raises(Unparsable):
+        load_yaml(billion_laughs(4))  # 9^4 values from a few lines
