@@ -134,16 +134,23 @@ MAX_LINKS = 8  # symlinks followed in a row, as a bound on a chain (and on a loo
 
 def _read(root: Path, rev: str | None, path: str, mode: str | None) -> bytes | None:
     """The bytes a prompt path stands for at `rev`: a file's own, a symlink's target's (inside the repository)."""
-    if (
-        rev is None
-    ):  # the working tree: `git.read_at` follows a link inside the repository and refuses the rest
-        return git.read_at(root, rev, path)
+    if rev is None:  # the working tree: `git.read_at` follows a link inside the repository, refuses the rest
+        data = git.read_at(root, rev, path)
+        if data is None and (root / path).is_symlink():
+            raise UsageError(
+                f"{_shown(path)} is a symlink to nothing readable (a missing file or a directory)"
+            )
+        return data
     if mode is None:
         mode = git.mode_at(root, rev, path)
     name = path
     for _ in range(MAX_LINKS + 1):
         if mode == git.GITLINK:
             raise UsageError(_submodule(path if name == path else f"{path} (through a symlink to {name})"))
+        if mode not in (git.SYMLINK, *git.FILE_MODES):
+            raise UsageError(
+                f"{_shown(path)} is a symlink to {_shown(name)!r}, which is not a file; commit the prompt itself"
+            )
         data = git.read_at(root, rev, name)
         if mode != git.SYMLINK or data is None:
             return data

@@ -22,6 +22,7 @@ NETWORK_TIMEOUT = 300.0  # seconds for a fetch; local commands take milliseconds
 # (a "gitlink") is a commit of another repository, with no blob at all
 SYMLINK = "120000"
 GITLINK = "160000"
+FILE_MODES = ("100644", "100755")
 
 
 @dataclass(frozen=True)

@@ -188,7 +188,9 @@ def test_a_prompt_replaced_by_a_symlink_is_reviewed_as_its_target(git_repo, run_
     assert rate["base"] == 0 and rate["head"] > 0  # the target asks for prose: its answers are the head's
 
 
-@pytest.mark.parametrize("target", ["../../outside.prompt.yml", "/etc/hostname", "../drafts/missing.yml"])
+@pytest.mark.parametrize(
+    "target", ["../../outside.prompt.yml", "/etc/hostname", "../drafts/missing.yml", "../data"]
+)
 def test_a_symlink_leading_out_of_the_repository_or_nowhere_is_refused_naming_it(git_repo, run_cli, target):
     make_triage_repo(git_repo)
     symlink_prompt(git_repo, target)
@@ -196,7 +198,14 @@ def test_a_symlink_leading_out_of_the_repository_or_nowhere_is_refused_naming_it
     result, _ = check(run_cli, git_repo)
     assert result.code == 2
     line = one_line(result.err)
-    assert "prompts/triage.prompt.yml is a symlink to" in line and target in line
+    assert "prompts/triage.prompt.yml is a symlink to" in line and target.lstrip("./") in line
+
+
+def test_in_the_working_tree_a_symlink_to_nothing_is_refused_not_skipped(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    symlink_prompt(git_repo, "../drafts/missing.yml")
+    result = run_cli(["check", "--base", "HEAD"], git_repo.root)
+    assert result.code == 2 and "prompts/triage.prompt.yml is a symlink to nothing" in one_line(result.err)
 
 
 # -- 10. submodules -----------------------------------------------------------------------------------------
