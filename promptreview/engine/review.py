@@ -45,7 +45,8 @@ def review_changes(opts: ReviewOptions) -> Report:
     config = load_config(root, opts.config_path, opts.config_rev)
     base_sha, head_sha = compare_points(root, opts.base, opts.head)
     plan = plan_changes(opts, config, changed_prompts(root, config, base_sha, head_sha))
-    rerun = Rerun("check", base_sha, head_sha)  # head None: the working tree, `check`'s default
+    # head None: the working tree, `check`'s default
+    rerun = Rerun("check", base_sha, head_sha, rerun_flags(opts))
     return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun)
 
 
@@ -54,8 +55,30 @@ def review_files(
 ) -> Report:
     """`promptreview compare`: the same review for two prompt files, no git."""
     return _review(
-        opts, config, plan_files(opts, config, old, new, entry), old, new, Rerun("compare", old, new)
+        opts,
+        config,
+        plan_files(opts, config, old, new, entry),
+        old,
+        new,
+        Rerun("compare", old, new, rerun_flags(opts)),
     )
+
+
+def rerun_flags(opts: ReviewOptions) -> tuple[str, ...]:
+    """The options a review was asked with that change what it measures, as command-line flags: the
+    reproduce line runs the same review (the config, the suite and the prompts say the rest)."""
+    flags: list[str] = []
+    if opts.model:
+        flags += ["--model", opts.model]
+    if opts.samples is not None:
+        flags += ["--samples", str(opts.samples)]
+    if opts.seed is not None:
+        flags += ["--seed", str(opts.seed)]
+    if opts.sequential:
+        flags.append("--sequential")
+    if opts.judge_review:
+        flags.append("--judge")
+    return tuple(flags)
 
 
 def _settings(opts: ReviewOptions, config: Config) -> RunSettings:

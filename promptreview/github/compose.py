@@ -55,6 +55,12 @@ def banners(
             f"The numbers below are unchanged; the check passes because of the label. "
             f"Remove the label to re-evaluate."
         )
+    if result.verdict is CIVerdict.FAIL:
+        parts.append(
+            f"> [!TIP]\n> Fix the prompt and push, or, to merge this regression on purpose, someone with write "
+            f"access other than the pull request's author adds the label {code_span(accept_label, 100)}. It "
+            f"accepts this head commit only: a later push is reviewed again."
+        )
     if label_change and label_change.action == "unlabeled" and label_change.name == accept_label:
         who = f" by {escape_md(label_change.actor, 100)}" if label_change.actor else ""
         parts.append(

@@ -62,6 +62,15 @@ def _detectable(value: float) -> str:
 # -- sources: the suite, the prompt files, the changes ---------------------------------------------------
 
 
+def _duplicate_inputs(n: Note) -> str:
+    pairs = [f"{again} = {original}" for again, original in _v(n, "examples")]
+    more = ", ..." if _v(n, "count") > len(pairs) else ""
+    return (
+        f"{n.subject}: {_v(n, 'count')} of {_v(n, 'rows')} rows repeat an earlier row (every column but the id) "
+        f"and are counted once: the same input again adds no evidence ({', '.join(pairs)}{more})"
+    )
+
+
 def _strata_pooled(n: Note) -> str:
     small = [str(s) for s in _v(n, "strata")]
     return (
@@ -78,6 +87,18 @@ def _schema_in_code(n: Note) -> str:
 
 
 # -- planning ------------------------------------------------------------------------------------------
+
+
+def _model_stand_in(n: Note) -> str:
+    named, model = _v(n, "named"), _v(n, "model")
+    if n.data.get("mapped"):
+        return (
+            f"{n.subject}: the file names model {named!r}; {model} stood in for it (models_map in the config)"
+        )
+    return (
+        f"{n.subject}: the file names model {named!r}, which promptreview cannot reach; the config's {model} "
+        "stood in for it (say which model stands in under models_map: in the config)"
+    )
 
 
 def _file_suite(n: Note) -> str:
@@ -290,6 +311,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "suite_numbered_rows": lambda n: (
         f"{n.subject} has no id column: inputs are named by row number (row1, row2, ...)"
     ),
+    "duplicate_inputs": _duplicate_inputs,
     "strata_pooled": _strata_pooled,
     "stratum_short": lambda n: (
         f"stratum {n.subject} has {_v(n, 'rows')} rows, fewer than its quota of {_v(n, 'quota')}: "
@@ -301,9 +323,6 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     ),
     "unknown_parameter": lambda n: (
         f"{n.subject}: {_v(n, 'where')}.{_v(n, 'key')} is not a model parameter promptreview knows; ignored"
-    ),
-    "foreign_model": lambda n: (
-        f"{n.subject}: model {_v(n, 'model')!r} has no promptreview provider; the config's model runs it"
     ),
     "schema_in_code": _schema_in_code,
     "placeholder_dropped": lambda n: (
@@ -327,6 +346,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
         else f"the file's format changed: base read as {_v(n, 'base')}, head as {_v(n, 'head')}; reviewed as "
         "the head's format reads it"
     ),
+    "model_stand_in": _model_stand_in,
     # providers
     "structured_output_rejected": _structured_output_rejected,
     # execution and measurement

@@ -228,6 +228,7 @@ def test_base_url_with_v1_and_missing_key():
     with pytest.raises(MissingCredentials) as info:
         call(create({}), make_request(f"anthropic:{MODEL}"))
     assert info.value.env_var == "ANTHROPIC_API_KEY"
+    assert "`--model sim:NAME`" in str(info.value) and "github:openai/gpt-4.1-mini" in str(info.value)
 
 
 def test_registry_and_pinning():

@@ -302,6 +302,10 @@ def test_missing_key_for_the_public_api_is_missing_credentials():
     with pytest.raises(MissingCredentials) as info:
         call(provider, make_request())
     assert info.value.env_var == "OPENAI_API_KEY" and for_error(info.value) == 2
+    # a first try without a key: the offline model, or GitHub Models with the workflow's own token
+    assert "`--model sim:NAME`" in str(info.value) and "`promptreview init --provider github`" in str(
+        info.value
+    )
 
 
 def test_compatible_server_needs_no_key_and_gets_no_authorization_header():
@@ -423,3 +427,18 @@ def test_non_json_body_and_transport_errors_are_retryable_with_the_key_scrubbed(
     assert isinstance(dropped.value.last, RetryableCallError) and "connection failed" in str(dropped.value)
     for info in (not_json, dropped, bad_header):
         assert "SECRET" not in str(info.value)
+
+
+def test_a_declared_strict_is_sent_as_declared_an_undeclared_one_as_strict_mode_allows():
+    provider = OpenAIProvider(api_key=KEY)
+    loose = {**SCHEMA, "required": []}  # strict mode would reject it: every property must be required
+
+    def sent(schema: dict, strict: bool | None) -> bool:
+        request = replace(make_request(schema=schema), schema_strict=strict)
+        return provider.build_body(request)["response_format"]["json_schema"]["strict"]
+
+    assert (sent(loose, True), sent(SCHEMA, False)) == (
+        True,
+        False,
+    )  # as the file declares: production sends it
+    assert (sent(loose, None), sent(SCHEMA, None)) == (False, True)

@@ -103,16 +103,40 @@ class _Planner:
             "its own inputs (testData in a .prompt.yml, sample in a .prompty)"
         )
 
-    def model(self, template: PromptTemplate, entry: PromptEntry) -> ModelSpec:
-        config_model = self.config.model if self.config.model_given else None
-        spec = parse_model_spec(
-            self.opts.model
-            or template.model
-            or entry.model
-            or config_model
-            or template.model_hint
-            or self.config.model
+    def model(self, template: PromptTemplate, entry: PromptEntry) -> tuple[ModelSpec, Note | None]:
+        """The model a side runs on, and the note that says what stood in for the file's own, if anything.
+
+        `--model` wins; then the file's own model, in any spelling of a provider we speak (production sends it:
+        the config's `model` fills only what a file leaves out); where the config's `models_map` names a stand-in
+        for it, that; a model no provider of ours serves runs on the entry's or the config's model, with a note.
+        """
+        if self.opts.model:
+            return self._provided(parse_model_spec(self.opts.model)), None
+        own = template.model or template.model_hint
+        named = template.model_named or own
+        fallback = entry.model or self.config.model
+        if named is None:
+            return self._provided(parse_model_spec(fallback)), None
+        key = next((k for k in (named, own and _canonical(own)) if k and k in self.config.models_map), None)
+        if key is not None:
+            try:
+                spec = parse_model_spec(self.config.models_map[key])
+            except UsageError as exc:
+                raise UsageError(f"{self.config.source}: models_map[{key!r}]: {exc}") from None
+            said = note("model_stand_in", template.path, named=named, model=str(spec), mapped=True)
+            return self._provided(spec), said
+        if own is not None:
+            try:
+                return self._provided(parse_model_spec(own)), None
+            except UsageError as exc:
+                raise UsageError(f"{template.path}: {exc}") from None
+        spec = parse_model_spec(fallback)
+        return self._provided(spec), note(
+            "model_stand_in", template.path, named=named, model=str(spec), mapped=False
         )
+
+    def _provided(self, spec: ModelSpec) -> ModelSpec:
+        """`spec`, its provider created (so an unknown or misconfigured one fails now, before any call)."""
         if spec.provider not in self.providers:
             self.providers[spec.provider] = create_provider(spec.provider, self.opts.env)
         return spec
@@ -124,7 +148,8 @@ class _Planner:
         entry: PromptEntry,
         rev: str | None,
         suite: SuiteSample,
-    ) -> Side:
+    ) -> tuple[Side, Note | None]:
+        """One side of a prompt, and the note that says what stood in for the file's model, if anything."""
         check_template(template, suite.columns, suite.path)
         schema: dict[str, Any] | None = None
         own: dict[str, Any] | None = None
@@ -138,11 +163,11 @@ class _Planner:
             else:
                 own = load_schema(self.root, rev, entry.schema)  # this side's version: it must be valid too
                 schema = config_schema(self.root, self.contract_rev, entry.schema, rev)
-        params = {**self.config.params, **template.params}
-        model = self.model(template, entry)
+        params = {**self.config.params, **template.params}  # the config's fill only what the file leaves out
+        model, stand_in = self.model(template, entry)
         policy.check_params(params, model.provider, template.path)
         sends = template.schema is not None
-        return Side(name, template, model, params, schema, sends, own if own != schema else None)
+        return Side(name, template, model, params, schema, sends, own if own != schema else None), stand_in
 
     def check_models(self, path: str, sides: tuple[Side, ...], entry: PromptEntry) -> None:
         """A prompt file that names its own model may move only to a model the base config allows (a git review
@@ -153,10 +178,30 @@ class _Planner:
         base_model = sides[0].model if len(sides) == 2 else None
         if base_model is not None and head.model == base_model:
             return
-        named = [head.template.model] if head.template.model else []
+        named = [m for m in (head.template.model, head.template.model_hint) if m]
         if base_model is None and not named:
             return
         policy.check_model_change(path, base_model, head.model, self.config, entry, self.opts.env)
+
+    def check_model_change_reviewed(
+        self, path: str, sides: tuple[Side, ...], stand_ins: Sequence[Note | None]
+    ) -> None:
+        """A file that changes the model it names is reviewed old model against new: where a model that cannot
+        be reached would run on the config's model, the very model on the other side, the change would go
+        unreviewed, so it is refused (a `models_map` stand-in is the operator's word, model by model: it runs)."""
+        if self.opts.model or len(sides) < 2:
+            return
+        base, head = sides
+        names = [s.template.model_named or s.template.model or s.template.model_hint for s in sides]
+        if names[0] == names[1] or base.model != head.model:
+            return
+        if not any(n is not None and not n.data["mapped"] for n in stand_ins):
+            return
+        raise UsageError(
+            f"{path}: the prompt file moves from model {names[0]!r} to {names[1]!r}, but both would run on "
+            f"{head.model} and the change would go unreviewed; say what stands in for each under models_map: "
+            f"in {self.config.source}"
+        )
 
     def job(
         self,
@@ -168,11 +213,15 @@ class _Planner:
         versions: Sequence[Version],
     ) -> PromptJob:
         suite = self.suite(entry, versions)
-        sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
+        planned = [self.side(v.side, v.template, entry, v.rev, suite) for v in versions]
+        sides = tuple(side for side, _ in planned)
         self.check_models(path, sides, entry)
+        self.check_model_change_reviewed(path, sides, [said for _, said in planned])
         sides, contract_notes = under_contract(sides)
-        notes = [*suite.notes, *contract_notes]
+        stand_ins = list(dict.fromkeys(said for _, said in planned if said is not None))
+        notes = [*suite.notes, *contract_notes, *(n for n in stand_ins if n.data["mapped"])]
         warnings = [w for v in versions for w in v.template.warnings]
+        warnings += [n for n in stand_ins if not n.data["mapped"]]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
         if not used and len(suite.rows) > 1:
             warnings.append(note("unused_columns", suite.path, columns=tuple(sorted(suite.columns))))
@@ -235,6 +284,14 @@ def _wire_schema_chars(side: Side) -> int:
     return known[1]
 
 
+def _canonical(spec: str) -> str:
+    """`spec` as `provider:model-id` (the spelling `models_map` keys may use), or as it is if it is none."""
+    try:
+        return str(parse_model_spec(spec))
+    except UsageError:
+        return spec
+
+
 def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[CompletionRequest]:
     first = CompletionRequest(
         model=side.model,
@@ -242,6 +299,7 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
         params=tuple(sorted(side.params.items())),
         response_schema=(side.own_schema or side.schema) if side.sends_schema else None,
         schema_name=side.template.schema_name,
+        schema_strict=side.template.schema_strict if side.sends_schema else None,
         sample_index=0,
         expected_schema=None if side.sends_schema else side.schema,
         json_object=side.template.json_object and not side.sends_schema,

@@ -152,7 +152,7 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
     },
 }
 _INTEGER_PARAMS = ("max_tokens", "max_completion_tokens")
-_MAX_STOP: dict[ProviderName, int] = {"openai": 4, "github": 4, "anthropic": 8191}
+_MAX_STOP: dict[ProviderName, int] = {"openai": 4, "github": 4, "anthropic": 8191, "gemini": 5}
 
 
 def check_params(params: Mapping[str, Any], provider: ProviderName, where: str) -> None:

@@ -178,6 +178,39 @@ def test_text_mode_never_parses_a_prose_answer():
 
 
 @pytest.mark.parametrize(
+    ("text", "finish", "kind"),
+    [
+        ('```json\n{"category": "billing", "urgent": false}\n```', "stop", "fenced"),
+        ('{"category": "billing", "urgent": false,}', "stop", "trailing_comma"),
+        ('Here is the JSON: {"category": "billing", "urgent": false}', "stop", "wrapped"),
+        ("The ticket is about billing.", "stop", "not_json"),
+        ('{"category": "bill', "length", "truncated"),
+        ("", "length", "empty_at_limit"),
+        ("  ", "stop", "empty"),
+    ],
+)
+def test_a_parse_failure_is_told_by_what_would_fix_it(text, finish, kind):
+    """Each kind has its own remedy in the report (allow fenced JSON, raise max_tokens, ...)."""
+    import pandas as pd
+
+    from promptreview.engine.measurement.examples import parse_failure_kinds
+
+    o = outcome_of(text, finish=finish)
+    assert o.outcome == "parse_failure"
+    frame = pd.DataFrame(
+        {"side": ["head", "base"], "outcome": ["parse_failure"] * 2, "reason": [o.reason] * 2}
+    )
+    assert parse_failure_kinds(frame) == {kind: 1}  # the head's only
+
+
+def test_fenced_json_is_fine_where_fences_are_allowed():
+    assert (
+        outcome_of('```json\n{"category": "billing", "urgent": false}\n```', allow_fenced=True).outcome
+        == "ok"
+    )
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "[" * 5000 + "]" * 5000,  # past the recursion limit of json.loads and of jsonschema
