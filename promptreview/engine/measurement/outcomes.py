@@ -294,7 +294,11 @@ def _classify_text(
             "parse_failure", reason=Truncated(parse) if finish_reason == "length" else parse
         )
     if validator is not None:
-        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        try:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        except RecursionError:  # an answer within the parser's depth bound, under a schema that recurses deeply
+            reason = SchemaViolation((), "nested too deeply to validate")
+            return Classification("schema_violation", output=value, reason=reason)
         if error is not None:
             return Classification(
                 "schema_violation",

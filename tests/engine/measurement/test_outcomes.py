@@ -233,3 +233,23 @@ def test_a_recursive_schema_validates_an_answer_as_deep_as_the_parser_takes():
         deep = '{"c": ' + deep + "}"
     validator = make_validator(tree, "s")
     assert classify(Completion(REQUEST, ProviderResponse(text=deep)), validator, False).outcome == "ok"
+
+
+def test_an_answer_too_deep_for_the_validator_is_a_schema_violation_not_a_crash():
+    import sys
+
+    tree = {
+        "$defs": {"n": {"type": "object", "properties": {"c": {"$ref": "#/$defs/n"}}}},
+        "$ref": "#/$defs/n",
+    }
+    validator = make_validator(tree, "s")
+    deep = "{}"
+    for _ in range(90):
+        deep = '{"c": ' + deep + "}"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(300)  # as if the schema recursed through many more keywords per level
+    try:
+        o = classify(Completion(REQUEST, ProviderResponse(text=deep)), validator, False)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert o.outcome == "schema_violation" and o.reason.message == "nested too deeply to validate"
