@@ -296,7 +296,7 @@ def _classify_text(
     if validator is not None:
         try:
             error = jsonschema.exceptions.best_match(validator.iter_errors(value))
-        except RecursionError:  # an answer within the parser's depth bound, under a schema that recurses deeply
+        except RecursionError:  # within the parser's depth bound, under a schema that recurses deeply
             reason = SchemaViolation((), "nested too deeply to validate")
             return Classification("schema_violation", output=value, reason=reason)
         if error is not None:
