@@ -133,6 +133,7 @@ NoteKind = Literal[
     "new_prompt",
     "model_changed",
     "removed_from_file",
+    "format_changed",
     "model_stand_in",
     # providers
     "structured_output_rejected",

@@ -293,12 +293,15 @@ class _Planner:
                     f"{side.template.path}: suite {label} has no value for template variable '{name}'"
                 )
         messages = side.template.render(row.values, label)
-        size = sum(len(m.content) for m in messages)
+        # the schema sent as structured output is part of every request, and is counted as such
+        schema = _wire_schema_chars(side)
+        size = sum(len(m.content) for m in messages) + schema
         limit = self.config.max_request_chars
         if size > limit:
+            with_schema = f" with its {schema:,}-character schema" if schema else ""
             raise UsageError(
-                f"{side.template.path}: the request rendered for suite {label} is {size:,} characters, "
-                f"over max_request_chars = {limit:,} (set in {self.config.source})"
+                f"{side.template.path}: the request rendered for suite {label}{with_schema} is {size:,} "
+                f"characters, over max_request_chars = {limit:,} (set in {self.config.source})"
             )
         return messages
 
@@ -309,6 +312,22 @@ class _Planner:
 def _names_model(template: PromptTemplate) -> bool:
     """Whether a prompt file names a model of its own, in any spelling."""
     return any(m is not None for m in (template.model, template.model_hint, template.model_named))
+
+
+_SCHEMA_CHARS: dict[int, tuple[dict[str, Any], int]] = {}
+
+
+def _wire_schema_chars(side: Side) -> int:
+    """The characters of the schema `side` sends with each request (0 for none); encoded once per schema."""
+    schema = (side.own_schema or side.schema) if side.sends_schema else None
+    if schema is None:
+        return 0
+    known = _SCHEMA_CHARS.get(id(schema))
+    if known is None or known[0] is not schema:
+        if len(_SCHEMA_CHARS) > 64:
+            _SCHEMA_CHARS.clear()
+        known = _SCHEMA_CHARS[id(schema)] = (schema, len(json.dumps(schema, ensure_ascii=False)))
+    return known[1]
 
 
 def _canonical(spec: str) -> str:
@@ -358,17 +377,26 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
                 at_tip = git.read_at(opts.repo_root, contract_rev, change.base_path)
                 if at_tip is not None and at_tip != change.base:  # main changed the file since the fork
                     tips = load_prompts(change.base_path, at_tip)
+        # Front matter added to a plain `.md`, or a `---` line that splits a `.txt` into promptfoo parts, changes
+        # how the file is read: the change is said, the head is reviewed as its format reads it, and a base that
+        # was one prompt is the base of every part (no part is "added", none skipped as unchanged)
+        changed_format = _format_change(bases, heads)
         for i, head in enumerate(heads):
             # a multi-prompt file (promptfoo) pairs its prompts by position: `file.txt#2` with `file.txt#2`
-            base = bases[i] if i < len(bases) else None
+            base = bases[0] if changed_format and len(bases) == 1 else bases[i] if i < len(bases) else None
             if len(heads) > 1 and base is not None and base == head:
                 continue  # an unchanged part of a multi-prompt file: nothing to review
             versions = [Version("base", base, changes.base)] if base is not None else []
             versions.append(Version("head", head, changes.head))
             kind = change.change if base is not None else "added"
             old = change.old_path if base is not None and base.path != head.path else None
-            tip = tips[i] if base is not None and i < len(tips) else None
-            jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions, tip, moved))
+            # a base that was one prompt is the base of every part of a file whose format changed
+            tip_at = 0 if changed_format and len(tips) == 1 else i
+            tip = tips[tip_at] if base is not None and tip_at < len(tips) else None
+            job = planner.job(len(jobs), head.path, kind, old, change.entry, versions, tip, moved)
+            if changed_format is not None:
+                job = replace(job, notes=(changed_format, *job.notes))
+            jobs.append(job)
         for base in bases[len(heads) :]:
             gone = note("removed_from_file")
             listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
@@ -382,6 +410,16 @@ def _moved(config: Config, old: str | None, new: str) -> list[Note]:
     if before is None or after is None or before == after:
         return []
     return [note("entry_moved", new, before=", ".join(before.files), after=", ".join(after.files))]
+
+
+def _format_change(bases: Sequence[PromptTemplate], heads: Sequence[PromptTemplate]) -> Note | None:
+    """The note that a file is read in another format at head than at base (None: the same, or no base)."""
+    if not bases:
+        return None
+    base, head = bases[0].format, heads[0].format
+    if base == head:
+        return None
+    return note("format_changed", heads[0].path.split("#", 1)[0], base=base, head=head, parts=len(heads))
 
 
 def plan_files(
