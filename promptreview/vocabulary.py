@@ -137,6 +137,7 @@ NoteKind = Literal[
     "new_prompt",
     "model_changed",
     "removed_from_file",
+    "format_changed",
     "model_stand_in",
     # providers
     "structured_output_rejected",

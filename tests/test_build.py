@@ -63,7 +63,7 @@ def _build_and_init(source: Path, tmp_path: Path) -> tuple[str, str, str]:
     version, printed = out.split("\n", 1)
     workflow = (work / ".github" / "workflows" / "promptreview.yml").read_text("utf-8")
     (uses,) = re.findall(r"uses: (promptreview/promptreview@.*)", workflow)
-    assert yaml.safe_load(workflow)["jobs"]["promptreview"]["steps"][1]["uses"] == uses.split(" #")[0]
+    assert yaml.safe_load(workflow)["jobs"]["review"]["steps"][1]["uses"] == uses.split(" #")[0]
     return version, uses, printed
 
 

@@ -116,6 +116,8 @@ def _documented_workflows(tmp_path: Path) -> list[Path]:
     out = []
     for i, block in enumerate(blocks):
         text = block if re.search(r"^name:", block, re.M) else f"name: example {i}\n{block}"
+        # the docs show where `init` writes the commit it was built from; audit what a reader gets
+        text = text.replace("promptreview/promptreview@COMMIT_SHA", "promptreview/promptreview@" + "0" * 40)
         path = tmp_path / ".github" / "workflows" / f"documented-{i}.yml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

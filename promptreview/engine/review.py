@@ -20,7 +20,7 @@ from promptreview.engine.planning import policy
 from promptreview.engine.planning.plan import plan_changes, plan_files
 from promptreview.engine.quality import judges
 from promptreview.engine.quality.checks import QualityPlan, check_values
-from promptreview.errors import UsageError
+from promptreview.errors import HeadRejected, RejectedRequest, UsageError
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
@@ -189,6 +189,8 @@ def _review(
             )
             for call, completion in zip(calls, completions, strict=True):
                 by_job[call.job].append(completion)
+    except RejectedRequest as exc:
+        raise _whose(exc, plan) from None
     finally:
         if cache is not None:
             cache.close()
@@ -213,6 +215,24 @@ def _review(
         rerun=rerun,
         provider_notes=provider_notes,
         served_warnings=served,
+    )
+
+
+def _whose(exc: RejectedRequest, plan: ReviewPlan) -> HeadRejected | RejectedRequest:
+    """A request the provider refused: the head's failure when only head calls make it (a parameter, schema or
+    prompt only the pull request brings), else the provider's error as it was (the base's requests count as
+    production's: a base that cannot run is no verdict on the change)."""
+    if not isinstance(exc.request, CompletionRequest):
+        return exc
+    key = exc.request.cache_key()
+    paths = {job.index: job.path for job in plan.jobs}
+    sides = {(paths[c.job], c.side) for c in plan.calls if c.request.cache_key() == key}
+    if not sides or any(side != "head" for _, side in sides):
+        return exc
+    path = min(p for p, _ in sides)
+    return HeadRejected(
+        f"{path}: the provider refuses the head version's request ({exc.reason}); the change cannot run on "
+        f"{exc.request.model}"
     )
 
 

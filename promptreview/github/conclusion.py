@@ -120,6 +120,16 @@ def provider_failed(message: str, fail_on: FailOn, fail_closed: bool = True) -> 
     )
 
 
+def head_rejected(message: str, fail_on: FailOn) -> CIResult:
+    """The provider refuses a request only the head version makes: the change fails (never `error`, which is
+    neutral: a pull request could otherwise turn its regression into a passing check with a parameter the
+    provider rejects)."""
+    title = f"The provider rejects the change: {message}"
+    if len(title) > TITLE_LIMIT:
+        title = title[: TITLE_LIMIT - 1] + "…"
+    return CIResult(CIVerdict.FAIL, title, for_ci(CIVerdict.FAIL, fail_on), reason=message)
+
+
 def invalid(message: str, fail_on: FailOn) -> CIResult:
     """promptreview could not run: a bad config or prompt file, an unreachable commit, a missing key."""
     title = f"promptreview could not run: {message}"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptreview.errors import MissingCredentials, ProviderError, UsageError
+from promptreview.errors import HeadRejected, MissingCredentials, ProviderError, UsageError
 from promptreview.exitcodes import ExitCode, FailOn, for_ci
 from promptreview.github import cache_seal, compose, conclusion
 from promptreview.github.api import connect, permission_of
@@ -140,6 +140,9 @@ class CIRun:
             )
             details = compose.fork_details(exc.env_var, event.base_sha, event.head_sha, event.pr_number)
             return self.finish_problem(result, details, prepared)
+        except HeadRejected as exc:
+            result = conclusion.head_rejected(str(exc), settings.fail_on)
+            return self.finish_problem(result, code_block(str(exc)), prepared)
         except ProviderError as exc:
             result = conclusion.provider_failed(str(exc), settings.fail_on, self.fail_closed(prepared))
             return self.finish_problem(result, code_block(str(exc)), prepared)
@@ -253,7 +256,7 @@ class CIRun:
         base = prepared.base if prepared else event.base_sha
         head = prepared.head if prepared else event.head_sha
         tail = compose.footer(event, base, head, self.link)
-        if result.verdict is CIVerdict.INVALID:
+        if result.verdict in (CIVerdict.INVALID, CIVerdict.FAIL):
             self.log.command("error", result.reason or result.title, title="promptreview")
         elif result.verdict is CIVerdict.ERROR:
             self.log.command("error", f"promptreview: no verdict: {result.reason}")

@@ -200,8 +200,10 @@ class ChatCompletionsProvider(HTTPProvider):
                 body[key] = params[key]
         if params.get("max_tokens") is not None:  # an explicit max_completion_tokens (passed through) wins
             body.setdefault(self.max_tokens_field(), params["max_tokens"])
-        if structured and self.structured_output_allowed(request.model.model):
-            if request.response_schema is not None:
+        if structured:
+            if (
+                request.response_schema is not None
+            ):  # always sent: never dropped (`HTTPProvider.post_request`)
                 body["response_format"] = {
                     "type": "json_schema",
                     "json_schema": {
@@ -214,7 +216,7 @@ class ChatCompletionsProvider(HTTPProvider):
                         ),
                     },
                 }
-            elif wants_json_object(request):
+            elif wants_json_object(request) and self.structured_output_allowed(request.model.model):
                 body["response_format"] = {"type": "json_object"}
         return body
 

@@ -423,14 +423,19 @@ class HTTPProvider(ABC):
     async def post_request(
         self, client: httpx.AsyncClient, request: CompletionRequest, extra: Mapping[str, Any] | None = None
     ) -> Any:
-        """POST the request's body (plus `extra` fields, e.g. `n`) to `url`; a server that rejects its structured
-        output gets the instruction alone, for this call and every later one with the same model, and the
-        report says so once."""
+        """POST the request's body (plus `extra` fields, e.g. `n`) to `url`; a server that rejects JSON mode
+        (`json_object`, no schema) gets the instruction alone, for this call and every later one with the same
+        model, and the report says so once.
+
+        A schema is never dropped: a server that refuses one refuses that request (a `FatalCallError`, which
+        the review charges to the side whose request it was). Falling back would review the head's prompt
+        without the schema production sends, and a pull request could bring a schema the server refuses
+        precisely to be reviewed without one."""
         body = {**self.build_body(request), **(extra or {})}
         try:
             return await self.post_json(client, self.url, body)
         except FatalCallError as exc:
-            if not self.rejects_structured_output(exc, body):
+            if request.response_schema is not None or not self.rejects_structured_output(exc, body):
                 raise
             model = request.model.model
             if model not in self._plain:

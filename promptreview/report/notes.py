@@ -388,6 +388,13 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",
     "model_changed": lambda n: f"model changed: base runs on {_v(n, 'base')}, head on {_v(n, 'head')}",
     "removed_from_file": lambda n: "a prompt removed from a multi-prompt file",
+    "format_changed": lambda n: (
+        f"the file's format changed: base read as {_v(n, 'base')}, head as {_v(n, 'head')}; reviewed as the "
+        "head's format reads it, each part against the base prompt"
+        if _v(n, "parts") > 1
+        else f"the file's format changed: base read as {_v(n, 'base')}, head as {_v(n, 'head')}; reviewed as "
+        "the head's format reads it"
+    ),
     "model_stand_in": _model_stand_in,
     # providers
     "structured_output_rejected": _structured_output_rejected,

@@ -9,11 +9,18 @@ the review however git paired the files (a decoy copy left inside them hides not
 bytes did not change but that reads a file that did (a Dotprompt partial `_name.prompt`, a Semantic Kernel
 `config.json`, a Prompty `${file:...}`) is reviewed too: each side reads that file at its own commit. A
 partial is not a prompt of its own.
+
+What a commit records under a prompt's path is not always a file: a symlink is reviewed as the file it points
+to inside the repository (its target's bytes, read at the same commit; a target outside the repository, or
+missing, is refused naming the link), never as the text of the link; a submodule is a commit of another
+repository, which nothing here can read, so a prompt replaced by one, or a submodule where the globs would
+match files, is refused naming it.
 """
 
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -86,6 +93,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
     found: list[PromptChange] = []
     changes = git.changed_files(root, base_sha, head_sha)
     for fc in changes:
+        _refuse_submodule(config, fc)
         entry_new = config.entry_for(fc.new_path) if fc.new_path else None
         entry_old = config.entry_for(fc.old_path) if fc.old_path else None
         for name in (fc.new_path, fc.old_path):
@@ -120,10 +128,14 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                 )
             )
             continue
-        head = git.read_at(root, head_sha, new_path)
+        head = _read(root, head_sha, new_path, fc.new_mode)
         if head is None:
             continue
-        base = git.read_at(root, base_sha, old_path) if old_path else None
+        base = (
+            _read(root, base_sha, old_path, fc.old_mode if old_path == fc.old_path else None)
+            if old_path
+            else None
+        )
         listed = None
         if base == head:  # a pure rename, or a change of the file's mode alone
             listed = note("renamed_unchanged" if kind == "renamed" else "content_unchanged")
@@ -263,3 +275,77 @@ def _copied_out(
         said = note("prompt_copied_out", src, to=dst)
         out.append(PromptChange("removed", src, src, entry, None, None, listed=said))
     return out
+
+
+MAX_LINKS = 8  # symlinks followed in a row, as a bound on a chain (and on a loop)
+
+
+def _read(root: Path, rev: str | None, path: str, mode: str | None) -> bytes | None:
+    """The bytes a prompt path stands for at `rev`: a file's own, a symlink's target's (inside the repository)."""
+    if rev is None:  # the working tree: `git.read_at` follows a link inside the repository, refuses the rest
+        data = git.read_at(root, rev, path)
+        if data is None and (root / path).is_symlink():
+            raise UsageError(
+                f"{_shown(path)} is a symlink to nothing readable (a missing file or a directory)"
+            )
+        return data
+    if mode is None:
+        mode = git.mode_at(root, rev, path)
+    name = path
+    for _ in range(MAX_LINKS + 1):
+        if mode == git.GITLINK:
+            raise UsageError(_submodule(path if name == path else f"{path} (through a symlink to {name})"))
+        if mode not in (git.SYMLINK, *git.FILE_MODES):
+            raise UsageError(
+                f"{_shown(path)} is a symlink to {_shown(name)!r}, which is not a file; commit the prompt itself"
+            )
+        data = git.read_at(root, rev, name)
+        if mode != git.SYMLINK or data is None:
+            return data
+        target = data.decode("utf-8", "surrogateescape")
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+        if target.startswith("/") or joined == ".." or joined.startswith("../"):
+            raise UsageError(
+                f"{_shown(path)} is a symlink to {_shown(target)!r}, outside the repository; "
+                "commit the prompt itself"
+            )
+        name, mode = joined, git.mode_at(root, rev, joined)
+        if mode is None:
+            raise UsageError(
+                f"{_shown(path)} is a symlink to {_shown(target)!r}, which does not exist at {rev[:12]}; "
+                "commit the prompt itself"
+            )
+    raise UsageError(
+        f"{_shown(path)}: more than {MAX_LINKS} symlinks in a row (or a loop); commit the prompt itself"
+    )
+
+
+def _submodule(what: str) -> str:
+    return (
+        f"{_shown(what)} is a git submodule (a commit of another repository), which promptreview cannot "
+        "read or review; commit the prompt files into this repository"
+    )
+
+
+def _refuse_submodule(config: Config, fc: git.FileChange) -> None:
+    """A changed submodule at a prompt path, or where a glob would match files inside it: refused."""
+    for path, mode in ((fc.old_path, fc.old_mode), (fc.new_path, fc.new_mode)):
+        if path is None or mode != git.GITLINK:
+            continue
+        if config.entry_for(path) is not None or _globs_reach_inside(config, path):
+            raise UsageError(_submodule(path))
+
+
+def _globs_reach_inside(config: Config, directory: str) -> bool:
+    """Whether a prompt glob would match a file inside `directory` (probed with each glob's own file name)."""
+    for entry in config.prompts:
+        for glob in entry.files:
+            leaf = glob.rsplit("/", 1)[-1].replace("**", "x").replace("*", "x").replace("?", "x")
+            probes = (f"{directory}/{leaf}", f"{directory}/x/{leaf}", f"{directory}/x/x/{leaf}")
+            if any(paths.matches_any(probe, (glob,)) for probe in probes):
+                return True
+    return False
+
+
+def _shown(name: str) -> str:
+    return _CONTROL.sub(_escaped, name)

@@ -12,10 +12,9 @@ from typing import Any
 
 import jsonschema
 import referencing
-import yaml
 
 from promptreview.errors import UsageError
-from promptreview.sources import git, paths
+from promptreview.sources import git, paths, safe_load
 from promptreview.sources.evaluators import (
     EvaluatorSpec,
     ExpectSpec,
@@ -283,11 +282,10 @@ def load_config(root: Path, config_path: str, rev: str | None) -> Config:
 def parse_config(text: str, source: str = "promptreview.yml") -> Config:
     """Parse and validate config text; every problem is a UsageError naming the key path."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise UsageError(f"{source}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        data = safe_load.load_yaml(text)
+    except safe_load.Unparsable as exc:
+        line = f" line {exc.line}" if exc.line else ""
+        raise UsageError(f"{source}:{line} is not valid YAML ({exc.message})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{source}: must be a mapping with at least 'version: 1' and 'prompts:'")
     validator = jsonschema.Draft202012Validator(_schema(), registry=referencing.Registry())

@@ -110,7 +110,7 @@ def test_the_action_is_pinned_to_the_commit_this_promptreview_was_built_from(git
     assert promptreview.__commit__ is not None  # an editable install of a clone: built by setuptools-scm
     run_cli(["init"], git_repo.root)
     workflow = yaml.safe_load(written(git_repo)[1])
-    uses = workflow["jobs"]["promptreview"]["steps"][1]["uses"]
+    uses = workflow["jobs"]["review"]["steps"][1]["uses"]
     assert uses == f"promptreview/promptreview@{promptreview.__commit__}"
     assert f"{uses} # v{promptreview.__version__}\n" in written(git_repo)[1]
 

@@ -316,19 +316,28 @@ def test_compatible_server_needs_no_key_and_gets_no_authorization_header():
     assert result.response.served_model == "llama-3.1-8b-instruct"
 
 
-def test_compatible_server_without_structured_output_falls_back_to_the_instruction():
+def test_compatible_server_without_json_mode_falls_back_to_the_instruction():
     with ScriptedServer() as server:
-        server.enqueue(400, openai_error("response_format type json_schema is not supported"))
+        server.enqueue(400, openai_error("response_format type json_object is not supported"))
         reply(server, openai_chat_completion(ANSWER))
         reply(server, openai_chat_completion(ANSWER))
         provider = provider_for(server)
-        first = call(provider, make_request(schema=SCHEMA))
-        second = call(provider, make_request(schema=SCHEMA))
+        first = call(provider, replace(make_request(), json_object=True))
+        second = call(provider, replace(make_request(), json_object=True))
     assert first.response.text == ANSWER and second.response.text == ANSWER
     assert "response_format" in server.requests[0].json
     assert "response_format" not in server.requests[1].json
     assert "response_format" not in server.requests[2].json  # remembered for the run
     assert len(provider.notes) == 1 and provider.notes[0].kind == "structured_output_rejected"
+
+
+def test_compatible_server_rejecting_a_schema_fails_the_request_and_never_drops_it():
+    with ScriptedServer() as server:
+        server.enqueue(400, openai_error("response_format type json_schema is not supported"))
+        provider = provider_for(server)
+        with pytest.raises(FatalCallError) as info:
+            call(provider, make_request(schema=SCHEMA))
+    assert info.value.status == 400 and len(server.requests) == 1 and not provider.notes
 
 
 def test_only_the_servers_own_words_say_it_rejects_structured_output():
@@ -347,7 +356,7 @@ def test_only_the_servers_own_words_say_it_rejects_structured_output():
         server.enqueue(400, openai_error("bad request", code="unsupported_response_format"))
         reply(server, openai_chat_completion(ANSWER))
         provider = provider_for(server)
-        assert call(provider, make_request(schema=SCHEMA)).response.text == ANSWER
+        assert call(provider, replace(make_request(), json_object=True)).response.text == ANSWER
     assert "response_format" not in server.requests[1].json
 
 

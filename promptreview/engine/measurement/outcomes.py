@@ -3,7 +3,6 @@ refusal or error), decided from the provider's signals, a strict JSON parse and 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -13,6 +12,7 @@ from jsonschema.protocols import Validator
 
 from promptreview.engine.jobs import PlannedCall, PromptJob
 from promptreview.records import CallFailure, Completion
+from promptreview.sources import safe_load
 from promptreview.sources.schemas import make_validator
 from promptreview.vocabulary import (
     CallFailureKind,
@@ -285,16 +285,20 @@ def _classify_text(
     text: str, candidate: str, finish_reason: FinishReason | None, validator: Validator | None
 ) -> Classification:
     try:
-        value = json.loads(candidate)
-    except json.JSONDecodeError as exc:
+        value = safe_load.load_json(candidate)  # bounded: a 5,000-deep answer is a parse failure, not a crash
+    except safe_load.Unparsable as exc:
         if _REFUSAL_TEXT.search(text[:300]):
             return Classification("refusal", reason=TextRefusal())
-        parse = InvalidJSON(exc.msg, exc.lineno, exc.colno, json_shape(text, candidate))
+        parse = InvalidJSON(exc.message, exc.line or 1, exc.column or 1, json_shape(text, candidate))
         return Classification(
             "parse_failure", reason=Truncated(parse) if finish_reason == "length" else parse
         )
     if validator is not None:
-        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        try:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        except RecursionError:  # within the parser's depth bound, under a schema that recurses deeply
+            reason = SchemaViolation((), "nested too deeply to validate")
+            return Classification("schema_violation", output=value, reason=reason)
         if error is not None:
             return Classification(
                 "schema_violation",
@@ -309,8 +313,8 @@ _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 def _parses(text: str) -> bool:
     try:
-        json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+        safe_load.load_json(text)  # bounded, as the answer itself was: depth, long integers
+    except safe_load.Unparsable:
         return False
     return True
 

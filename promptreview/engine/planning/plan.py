@@ -296,12 +296,15 @@ class _Planner:
                     f"{side.template.path}: suite {label} has no value for template variable '{name}'"
                 )
         messages = side.template.render(row.values, label)
-        size = sum(len(m.content) for m in messages)
+        # the schema sent as structured output is part of every request, and is counted as such
+        schema = _wire_schema_chars(side)
+        size = sum(len(m.content) for m in messages) + schema
         limit = self.config.max_request_chars
         if size > limit:
+            with_schema = f" with its {schema:,}-character schema" if schema else ""
             raise UsageError(
-                f"{side.template.path}: the request rendered for suite {label} is {size:,} characters, "
-                f"over max_request_chars = {limit:,} (set in {self.config.source})"
+                f"{side.template.path}: the request rendered for suite {label}{with_schema} is {size:,} "
+                f"characters, over max_request_chars = {limit:,} (set in {self.config.source})"
             )
         return messages
 
@@ -312,6 +315,22 @@ class _Planner:
 def _names_model(template: PromptTemplate) -> bool:
     """Whether a prompt file names a model of its own, in any spelling."""
     return any(m is not None for m in (template.model, template.model_hint, template.model_named))
+
+
+_SCHEMA_CHARS: dict[int, tuple[dict[str, Any], int]] = {}
+
+
+def _wire_schema_chars(side: Side) -> int:
+    """The characters of the schema `side` sends with each request (0 for none); encoded once per schema."""
+    schema = (side.own_schema or side.schema) if side.sends_schema else None
+    if schema is None:
+        return 0
+    known = _SCHEMA_CHARS.get(id(schema))
+    if known is None or known[0] is not schema:
+        if len(_SCHEMA_CHARS) > 64:
+            _SCHEMA_CHARS.clear()
+        known = _SCHEMA_CHARS[id(schema)] = (schema, len(json.dumps(schema, ensure_ascii=False)))
+    return known[1]
 
 
 def _canonical(spec: str) -> str:
@@ -367,25 +386,41 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
                 if at_tip is not None and at_tip != change.base:  # main changed the file since the fork
                     at_contract = Beside(paths.reader(opts.repo_root, contract_rev), partials)
                     tips = load_prompts(change.base_path, at_tip, at_contract)
+        # Front matter added to a plain `.md`, or a `---` line that splits a `.txt` into promptfoo parts, changes
+        # how the file is read: the change is said, the head is reviewed as its format reads it, and a base that
+        # was one prompt is the base of every part (no part is "added", none skipped as unchanged)
+        changed_format = _format_change(bases, heads)
         multi = len(heads) > 1 or len(bases) > 1
-        # a multi-prompt file (promptfoo) pairs its prompts by identity, not position: inserting one is one
-        # added prompt, not every later one modified
-        for base, head in pair_parts(bases, heads):
+        # otherwise a multi-prompt file (promptfoo) pairs its prompts by identity, not position: inserting one
+        # is one added prompt, not every later one modified
+        one_base = changed_format is not None and len(bases) == 1
+        pairs = [(bases[0], head) for head in heads] if one_base else pair_parts(bases, heads)
+        for base, head in pairs:
             if head is None:
                 assert base is not None
                 gone = note("removed_from_file")
                 listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
                 continue
-            if multi and base is not None and replace(base, path=head.path) == head:
+            if multi and not one_base and base is not None and replace(base, path=head.path) == head:
                 continue  # an unchanged part of a multi-prompt file: nothing to review
             versions = [Version("base", base, changes.base)] if base is not None else []
             versions.append(Version("head", head, changes.head))
             kind = change.change if base is not None else "added"
             old = change.old_path if base is not None else None
-            # the base file at the contract's revision: its part in the base's place (main's edit of it)
-            i = bases.index(base) if base is not None else len(tips)
-            tip = tips[i] if i < len(tips) else None
-            jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions, tip, moved))
+            # the base file at the contract's revision: its part in the base's place (main's edit of it); a base
+            # that was one prompt is the base of every part of a file whose format changed
+            tip_at = (
+                0
+                if changed_format and len(tips) == 1
+                else bases.index(base)
+                if base is not None
+                else len(tips)
+            )
+            tip = tips[tip_at] if base is not None and tip_at < len(tips) else None
+            job = planner.job(len(jobs), head.path, kind, old, change.entry, versions, tip, moved)
+            if changed_format is not None:
+                job = replace(job, notes=(changed_format, *job.notes))
+            jobs.append(job)
     return planner.plan(jobs, listed)
 
 
@@ -396,6 +431,16 @@ def _moved(config: Config, old: str | None, new: str) -> list[Note]:
     if before is None or after is None or before == after:
         return []
     return [note("entry_moved", new, before=", ".join(before.files), after=", ".join(after.files))]
+
+
+def _format_change(bases: Sequence[PromptTemplate], heads: Sequence[PromptTemplate]) -> Note | None:
+    """The note that a file is read in another format at head than at base (None: the same, or no base)."""
+    if not bases:
+        return None
+    base, head = bases[0].format, heads[0].format
+    if base == head:
+        return None
+    return note("format_changed", heads[0].path.split("#", 1)[0], base=base, head=head, parts=len(heads))
 
 
 def plan_files(

@@ -7,7 +7,6 @@ A GitHub Models file is a mapping with `messages` (and `model`, `modelParameters
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -76,12 +75,7 @@ def _json_schema(path: str, raw: Any) -> tuple[dict[str, Any] | None, str, bool 
     if raw is None:
         return None, "output", None
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise UsageError(
-                f"{path}: jsonSchema is not valid JSON ({exc.msg} at line {exc.lineno})"
-            ) from None
+        raw = reading.safe_json(path, raw, "jsonSchema is ")
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: jsonSchema must be a JSON object")
     if isinstance(raw.get("schema"), dict):

@@ -10,12 +10,12 @@ promptfoo renders the strings of a JSON prompt. The parts of two versions are pa
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from promptreview.errors import UsageError
+from promptreview.sources import safe_load
 from promptreview.sources.formats import reading
 from promptreview.sources.template import PromptTemplate
 
@@ -38,8 +38,8 @@ def _part(path: str, part: str) -> PromptTemplate:
     """One part of a promptfoo file: chat messages when it is a JSON list of them, else one user message."""
     if part.startswith("[") and part.endswith("]"):
         try:
-            doc = json.loads(part)
-        except ValueError:
+            doc = safe_load.load_json(part, unique_keys=True)
+        except safe_load.Unparsable:
             # promptfoo refuses a prompt that looks like JSON but is not: so do we, with its reason
             raise UsageError(
                 f"{path}: looks like a JSON list of chat messages but is not valid JSON"
