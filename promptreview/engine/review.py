@@ -274,7 +274,12 @@ def _score_and_decide(
         )
         warnings = decision.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [PromptWarning(job.path, w) for w in warnings]
-        candidates.append(decision.Candidate(job.change, result, rows, (*job.warnings, *warnings)))
+        ran = sequential.get(job.index)
+        candidates.append(
+            decision.Candidate(
+                job.change, result, rows, (*job.warnings, *warnings), ran.info if ran is not None else None
+            )
+        )
     decisions = decision.decide(candidates, config)
     return [
         assemble.prompt_report(

@@ -179,15 +179,23 @@ def _calls_failed(n: Note) -> str:
 def _rate_increase(n: Note) -> str:
     p_adjusted = _v(n, "p_adjusted")
     p_text = f"adjusted p = {p_adjusted:.3g}" if p_adjusted is not None else f"p = {_v(n, 'p_value'):.3g}"
+    e_value = n.data.get("e_value")
+    if isinstance(e_value, float):  # a sequential stop's anytime-valid evidence decided it
+        p_text += f"; stopped early on e-value {e_value:.3g}"
     change = (
         f"{_label(n.subject)} rate {_v(n, 'base'):.1%} → {_v(n, 'head'):.1%} "
         f"({_v(n, 'delta') * 100:+.1f} pp, {p_text})"
     )
     margin = f"{_v(n, 'max_increase') * 100:.1f} pp margin"
     where = "above" if _v(n, "beyond") else "within"
-    return f"{change}: significant increase, estimated {where} the {margin}" + (
-        "" if _v(n, "gating") else " (not gating)"
-    )
+    said = f"{change}: significant increase, estimated {where} the {margin}"
+    ci95 = n.data.get("ci95")
+    if n.data.get("held") and isinstance(ci95, tuple):
+        low, high = (float(x) * 100 for x in ci95 if isinstance(x, int | float))
+        said += (
+            f", but its 95% interval [{low:+.1f}, {high:+.1f}] pp includes zero, so the gate does not fail"
+        )
+    return said + ("" if _v(n, "gating") else " (not gating)")
 
 
 def _rate_inconclusive(n: Note) -> str:

@@ -23,7 +23,7 @@ from promptreview.notes import Note, NoteValue, note
 from promptreview.providers import model_name
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import RATE_OUTCOMES, ModelSpec
-from promptreview.report.document import EvaluatorRow, RateRow, StratumRow
+from promptreview.report.document import EvaluatorRow, RateRow, SequentialInfo, StratumRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
 from promptreview.vocabulary import JSON_RATES, ChangeKind, CheckKind, RateOutcome, Side
@@ -48,6 +48,8 @@ class Candidate:
     stats: PromptStats
     evaluators: tuple[EvaluatorRow, ...] = ()
     warnings: tuple[Note, ...] = ()
+    # how a sequential review ran it: its stop is part of the verdict
+    sequential: SequentialInfo | None = None
 
 
 def error_warnings(result: PromptStats, max_error_rate: float) -> list[Note]:
@@ -87,7 +89,7 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
             for n, e in enumerate(candidate.evaluators)
         )
         if i in compared:
-            result, evaluators, verdict, lines = _gates(result, evaluators, config)
+            result, evaluators, verdict, lines = _gates(result, evaluators, config, candidate.sequential)
             warnings += lines
             result, lines = power_lines(result, verdict, config, family)
             warnings += lines
@@ -194,7 +196,10 @@ def _with_adjusted(i: int, result: PromptStats, adjusted: dict[Key, float]) -> P
 
 
 def _gates(
-    result: PromptStats, evaluators: tuple[EvaluatorRow, ...], config: Config
+    result: PromptStats,
+    evaluators: tuple[EvaluatorRow, ...],
+    config: Config,
+    sequential: SequentialInfo | None = None,
 ) -> tuple[PromptStats, tuple[EvaluatorRow, ...], PromptVerdict, list[Note]]:
     alpha = config.alpha
     verdict = PromptVerdict.PASS
@@ -208,14 +213,26 @@ def _gates(
             continue
         p = row.p_adjusted if row.p_adjusted is not None else row.p_value
         decision = PromptVerdict(stats.gate_decision(row.delta, p, gate.max_increase, alpha))
+        # no failing gate whose own interval includes zero: the test (one-sided, exact) and the interval
+        # (two-sided, approximate) can disagree near the edge, and a fail must survive both
+        zero_inside = row.ci95 is not None and row.ci95[0] <= 0.0
+        if decision is PromptVerdict.FAIL and zero_inside:
+            decision = PromptVerdict.WARN
+        stopped = _sequential_gate(sequential, name)
+        if stopped is not None and gate.gating:
+            # a sequential run's stop is the verdict's own evidence (the same weighted change, an
+            # anytime-valid test over the same Holm family): a stop for regression fails the gates that
+            # stopped it, a stop for futility leaves none failing
+            decision = stopped if stopped is PromptVerdict.FAIL else min_verdict(decision, stopped)
         if not gate.gating and decision is PromptVerdict.FAIL:
             decision = PromptVerdict.WARN
         row = replace(row, max_increase=gate.max_increase, gate=decision if gate.gating else None)
         rates[name] = row
         if decision is not PromptVerdict.PASS:
             verdict = worse(verdict, decision)
-            if p < alpha:  # above the margin but not significant: one "inconclusive" line, from `_power`
-                warnings.append(_gate_note(name, row, decision, gate.gating))
+            e_value = _stop_e_value(sequential, name) if stopped is PromptVerdict.FAIL else None
+            if p < alpha or e_value is not None:  # (not significant: `power_lines` says "inconclusive")
+                warnings.append(_gate_note(name, row, decision, gate.gating, zero_inside, e_value))
     flip = result.flip_rate
     if (
         flip
@@ -333,8 +350,39 @@ def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:
     return (not significant, -largest, stratum.label)
 
 
-def _gate_note(name: RateOutcome, row: RateRow, decision: PromptVerdict, gating: bool) -> Note:
-    """A gated rate's significant increase: estimated above its margin (`beyond`) or within it."""
+def _sequential_gate(info: SequentialInfo | None, name: RateOutcome) -> PromptVerdict | None:
+    """What a sequential stop says of a gate: fail (it stopped for regression on this rate), at most warn (it
+    stopped for futility: no gate can fail), None (it did not stop, or not on this rate)."""
+    if info is None or not info.stopped:
+        return None
+    if info.reason == "regression":
+        return PromptVerdict.FAIL if name in info.stopped_on else None
+    if info.reason == "futility":
+        return PromptVerdict.WARN
+    return None
+
+
+def _stop_e_value(info: SequentialInfo | None, name: RateOutcome) -> float | None:
+    if info is None:
+        return None
+    return info.e_values.get(name, {}).get("regression")
+
+
+def min_verdict(a: PromptVerdict, b: PromptVerdict) -> PromptVerdict:
+    """The milder of two verdicts."""
+    return a if worse(a, b) is b else b
+
+
+def _gate_note(
+    name: RateOutcome,
+    row: RateRow,
+    decision: PromptVerdict,
+    gating: bool,
+    zero_inside: bool = False,
+    e_value: float | None = None,
+) -> Note:
+    """A gated rate's significant increase: estimated above its margin (`beyond`) or within it; `held`: not
+    failed because its 95 % interval includes zero; `e_value`: a sequential stop's evidence decided it."""
     assert (
         row.base is not None
         and row.head is not None
@@ -342,7 +390,7 @@ def _gate_note(name: RateOutcome, row: RateRow, decision: PromptVerdict, gating:
         and row.max_increase is not None
     )
     # the test is against zero; only the point estimate is compared with the margin (docs/statistics.md)
-    beyond = decision is PromptVerdict.FAIL or (not gating and row.delta > row.max_increase)
+    beyond = row.delta > row.max_increase
     return note(
         "rate_increase",
         name,
@@ -354,6 +402,9 @@ def _gate_note(name: RateOutcome, row: RateRow, decision: PromptVerdict, gating:
         max_increase=row.max_increase,
         beyond=beyond,
         gating=gating,
+        held=gating and beyond and zero_inside and decision is not PromptVerdict.FAIL,
+        ci95=row.ci95,
+        e_value=e_value,
     )
 
 
@@ -400,7 +451,13 @@ def power_lines(
             continue
         base_rate = row.base
         p = row.p_adjusted if row.p_adjusted is not None else row.p_value
-        if row.delta is not None and row.delta > gate.max_increase and p is not None and p >= config.alpha:
+        if (
+            row.delta is not None
+            and row.delta > gate.max_increase
+            and p is not None
+            and p >= config.alpha
+            and row.gate is not PromptVerdict.FAIL  # failed on a sequential stop's evidence: decided
+        ):
             need = stats.inputs_to_detect(
                 row.delta,
                 result.samples,

@@ -20,10 +20,12 @@ from promptreview.report.document import (
     EvaluatorRow,
     FlipRow,
     RateRow,
+    SequentialInfo,
     ShiftRow,
     StatTest,
     StratumRow,
 )
+from promptreview.report.notes import words
 from promptreview.sources.config import Config, DecreaseGate, QualityGates, gate_specs
 from promptreview.verdicts import PromptVerdict
 
@@ -287,3 +289,51 @@ def test_the_family_size_the_detectable_increase_assumes_is_the_nominal_one():
     assert first.stats.rates["refusal"].min_detectable == pytest.approx(
         stats.min_detectable_increase(2000, 3, 0.01, alpha=0.05, max_increase=0.02, n_tests=6)
     )
+
+
+# -- one story: the interval, the test and a sequential stop agree with the verdict ----------------------
+
+
+def test_no_failing_gate_whose_own_interval_includes_zero():
+    # significant by the one-sided test, estimated above the margin, but the 95 % interval reaches below zero
+    edge = replace(moved(0.05, 0.077, 0.002), ci95=(-0.013, 0.052))
+    decision = one(measured(refusal=edge))
+    row = decision.stats.rates["refusal"]
+    assert decision.verdict is PromptVerdict.WARN and row.gate is PromptVerdict.WARN
+    (said,) = [w for w in decision.warnings if w.kind == "rate_increase"]
+    assert said.data["held"] is True
+    assert "includes zero, so the gate does not fail" in words(said)
+    clear = one(measured(refusal=replace(edge, ci95=(0.004, 0.052))))
+    assert clear.verdict is PromptVerdict.FAIL and not clear.warnings[0].data["held"]
+
+
+def stopped(reason: str, on: tuple[str, ...] = (), e: float = 75.0) -> SequentialInfo:
+    return SequentialInfo(
+        stopped=True, after_inputs=40, planned_inputs=200, reason=reason, looks=3,  # type: ignore[arg-type]
+        e_values={"refusal": {"regression": e, "futility": 0.5}}, stopped_on=on,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_a_stop_for_regression_fails_the_gate_that_stopped_it():
+    # the stop's anytime-valid evidence is the verdict's own, even where the fixed test on what ran is not
+    # below alpha: a stop for regression never ends in a pass
+    weak = moved(0.01, 0.05, 0.04)  # Holm over three: adjusted p 0.12
+    (decision,) = decide(
+        [Candidate("modified", measured(refusal=weak), sequential=stopped("regression", ("refusal",)))],
+        CONFIG,
+    )
+    assert (
+        decision.verdict is PromptVerdict.FAIL and decision.stats.rates["refusal"].gate is PromptVerdict.FAIL
+    )
+    (said,) = [w for w in decision.warnings if w.kind == "rate_increase"]
+    assert "stopped early on e-value 75" in words(said)
+    assert not [w for w in decision.warnings if w.kind == "rate_inconclusive"]
+
+
+def test_a_stop_for_futility_leaves_no_gate_failing():
+    big = moved(0.01, 0.05, 0.0001)
+    (decision,) = decide(
+        [Candidate("modified", measured(refusal=big), sequential=stopped("futility"))], CONFIG
+    )
+    assert decision.verdict is not PromptVerdict.FAIL
+    assert all(row.gate is not PromptVerdict.FAIL for row in decision.stats.rates.values())
