@@ -215,14 +215,17 @@ def _rate_inconclusive(n: Note) -> str:
 
 def _sample_too_small(n: Note) -> str:
     gates = _v(n, "gates")
-    sizes = list(dict.fromkeys(_detectable(d) for d in _v(n, "detectable")))
-    size = (
-        "not even a change to 100% would be caught with 80% power"
-        if sizes == ["not reachable"]
-        else "the smallest increase caught with 80% power is "
-        + ", ".join(sizes)
-        + " (more than twice the margin)"
-    )
+    sizes = [_detectable(d) for d in _v(n, "detectable")]
+    if set(sizes) == {"not reachable"}:
+        size = "not even a change to 100% would be caught with 80% power"
+    else:
+        # one size per gate, named: the gates' base rates differ, and so do the increases they catch
+        each = (
+            sizes[0] + (" for each" if len(sizes) > 1 else "")
+            if len(set(sizes)) == 1
+            else ", ".join(f"{_label(g)} {s}" for g, s in zip(gates, sizes, strict=True))
+        )
+        size = f"the smallest increase caught with 80% power is {each} (more than twice the margin)"
     return (
         f"sample too small for the {', '.join(_label(g) for g in gates)} gate{'s' if len(gates) > 1 else ''}: "
         f"with {_v(n, 'n_inputs')} inputs × {_samples(_v(n, 'samples'))}, {size}"
