@@ -149,6 +149,7 @@ NoteKind = Literal[
     "judge_unanswered",
     "check_decrease",
     "check_inconclusive",
+    "check_too_small",
     "ceiling_exceeded",
     "ceiling_point_estimate",
     "served_several",

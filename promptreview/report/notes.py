@@ -272,7 +272,33 @@ def _check_decrease(n: Note) -> str:
 
 def _check_inconclusive(n: Note) -> str:
     change, margin = _check_change(n)
-    return f"inconclusive: {change}: a decrease estimated beyond the {margin} but not significant"
+    said = f"inconclusive: {change}: a decrease estimated beyond the {margin} but not significant"
+    if "n_inputs" not in n.data:  # a judge's mean score: no sample size is estimated for it
+        return said
+    needed = _v(n, "inputs_needed")
+    samples = _samples(_v(n, "samples"))
+    decide_by = (
+        f"about {needed} inputs × {samples} would decide it with 80% power"
+        if needed is not None
+        else "no affordable sample would decide it at this size of change"
+    )
+    return f"{said} with {_v(n, 'n_inputs')} inputs × {samples}; {decide_by}"
+
+
+def _check_too_small(n: Note) -> str:
+    parts = []
+    for name, check, field_, detectable, n_inputs in _v(n, "checks"):
+        what = _CHECKS.get(check, "{name}").format(field=field_, name=name)
+        size = (
+            "not even a drop to 0% would be caught with 80% power"
+            if _detectable(detectable) == "not reachable"
+            else f"the smallest decrease caught with 80% power is {_detectable(detectable)}"
+        )
+        parts.append(f"{what} ({n_inputs} inputs): {size}")
+    return (
+        f"sample too small for the quality check gate{'s' if len(parts) > 1 else ''} "
+        f"(more than twice the margin), with {_samples(_v(n, 'samples'))} per input: " + "; ".join(parts)
+    )
 
 
 def _ceiling_how(n: Note) -> str:
@@ -372,6 +398,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "judge_unanswered": _judge_unanswered,
     "check_decrease": _check_decrease,
     "check_inconclusive": _check_inconclusive,
+    "check_too_small": _check_too_small,
     "ceiling_exceeded": _ceiling_exceeded,
     "ceiling_point_estimate": _ceiling_point_estimate,
     "served_several": lambda n: (

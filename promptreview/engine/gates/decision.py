@@ -91,6 +91,8 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         if i in compared:
             result, evaluators, verdict, lines = _gates(result, evaluators, config, candidate.sequential)
             warnings += lines
+            evaluators, lines = check_power_lines(evaluators, result.samples, verdict, config, family)
+            warnings += lines
             result, lines = power_lines(result, verdict, config, family)
             warnings += lines
         elif candidate.change == "added" and not failed_calls[i]:
@@ -314,17 +316,17 @@ def _evaluator_gates(
         out.append(row)
         if decision is not PromptVerdict.PASS:
             verdict = worse(verdict, decision)
-            warnings.append(_evaluator_note(row, decision))
+            said = _evaluator_note(row, decision)
+            if said is not None:
+                warnings.append(said)
     return tuple(out), verdict
 
 
-def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict) -> Note:
-    """A quality check's gate that did not pass: a significant decrease (beyond its margin or within it), or a
-    decrease beyond the margin that is not significant (inconclusive)."""
+def _check_values(row: EvaluatorRow) -> dict[str, NoteValue]:
     assert row.base is not None and row.head is not None and row.delta is not None
     assert row.max_decrease is not None
     p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
-    said: dict[str, NoteValue] = {
+    return {
         "check": row.kind,
         "field": row.field,
         "units": row.units,
@@ -334,10 +336,20 @@ def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict) -> Note:
         "p": p,
         "max_decrease": row.max_decrease,
     }
+
+
+def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict) -> Note | None:
+    """A quality check's gate that did not pass: a significant decrease (beyond its margin or within it), or a
+    decrease beyond the margin that is not significant (inconclusive; for a gated pass rate that line comes
+    from `check_power_lines`, with the sample that would settle it)."""
+    said = _check_values(row)
+    assert row.delta is not None and row.max_decrease is not None
     # as for the rates: the test is against zero, only the estimate is compared with the margin
     if decision is PromptVerdict.FAIL:
         return note("check_decrease", row.name, beyond=True, **said)
     if -row.delta > row.max_decrease:
+        if row.units == "rate" and row.gate is not None:
+            return None
         return note("check_inconclusive", row.name, **said)
     return note("check_decrease", row.name, beyond=False, **said)
 
@@ -516,3 +528,67 @@ def power_lines(
             )
         )
     return replace(result, rates=rates), warnings
+
+
+def _check_inputs(row: EvaluatorRow, samples: int) -> int:
+    """The inputs a quality check was measured on (its completions over the samples per input)."""
+    return max(1, round(min(row.base_n, row.head_n) / max(samples, 1)))
+
+
+def check_power_lines(
+    evaluators: tuple[EvaluatorRow, ...],
+    samples: int,
+    verdict: PromptVerdict,
+    config: Config,
+    n_gated: int,
+) -> tuple[tuple[EvaluatorRow, ...], list[Note]]:
+    """The quality checks get the rates' power honesty: a gated pass rate's decrease is a failure rate's
+    increase, so the same formula says how small a decrease its sample catches with 80 % power ("sample too
+    small" when a decrease of twice its margin would usually go unnoticed) and how many inputs would settle
+    an inconclusive one. Judges' mean scores are not rates; their inconclusive line stays without a size."""
+    small: list[NoteValue] = []  # (name, kind, field, detectable decrease, inputs) per check
+    out: list[EvaluatorRow] = []
+    needs: dict[int, int | None] = {}
+    for index, row in enumerate(evaluators):
+        out.append(row)
+        gate = _evaluator_gate(row.name, row.kind, config)
+        if row.units != "rate" or row.base is None or row.max_decrease is None or not gate.gating:
+            continue
+        n_inputs = _check_inputs(row, samples)
+        failing = 1.0 - row.base  # a decrease of the pass rate is an increase of the failure rate
+        p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
+        if (
+            row.delta is not None
+            and -row.delta > row.max_decrease
+            and p is not None
+            and p >= config.alpha
+            and row.gate is not PromptVerdict.FAIL
+        ):
+            needs[index] = stats.inputs_to_detect(
+                -row.delta, samples, failing, config.alpha, max_increase=row.max_decrease, n_tests=n_gated
+            )
+            continue
+        if verdict is not PromptVerdict.FAIL and stats.underpowered(
+            n_inputs, samples, failing, row.max_decrease, config.alpha, n_tests=n_gated
+        ):
+            detectable = stats.min_detectable_increase(
+                n_inputs, samples, failing, alpha=config.alpha, max_increase=row.max_decrease, n_tests=n_gated
+            )
+            small.append((row.name, row.kind, row.field, detectable, n_inputs))
+    lines: list[Note] = []
+    for index, need in needs.items():
+        row = evaluators[index]
+        lines.append(
+            note(
+                "check_inconclusive",
+                row.name,
+                **_check_values(row),
+                n_inputs=_check_inputs(row, samples),
+                samples=samples,
+                # the inputs that would decide it with 80% power; None: no affordable sample would
+                inputs_needed=need,
+            )
+        )
+    if small:
+        lines.append(note("check_too_small", checks=tuple(small), samples=samples))
+    return tuple(out), lines

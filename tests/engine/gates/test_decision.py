@@ -188,9 +188,10 @@ def test_an_added_prompt_is_not_in_the_family_of_the_compared_ones():
 
 
 def check(delta: float, p: float, *, kind: str = "expect", name: str = "category", **kw) -> EvaluatorRow:
+    kw = {"base_n": 300, "head_n": 300, **kw}
     return EvaluatorRow(
         name, kind, "category", 0.9, 0.9 + delta, delta, p_value=min(1.0, 2 * p), p_decrease=p,
-        base_n=300, head_n=300, discordant=20, **kw,
+        discordant=20, **kw,
     )  # fmt: skip
 
 
@@ -337,3 +338,40 @@ def test_a_stop_for_futility_leaves_no_gate_failing():
     )
     assert decision.verdict is not PromptVerdict.FAIL
     assert all(row.gate is not PromptVerdict.FAIL for row in decision.stats.rates.values())
+
+
+def test_a_quality_check_on_too_small_a_sample_says_so():
+    # 30 inputs x 1 sample of an expected answer: a decrease of twice the margin would usually go unnoticed
+    thin = check(0.0, 0.6, base_n=30, head_n=30)
+    decision = one(measured(samples=1), evaluators=[thin])
+    assert decision.verdict is PromptVerdict.PASS
+    (line,) = [w for w in decision.warnings if w.kind == "check_too_small"]
+    ((name, kind, field, detectable, n_inputs),) = line.data["checks"]
+    assert (name, kind, field, n_inputs) == ("category", "expect", "category", 30)
+    assert detectable == pytest.approx(
+        stats.min_detectable_increase(30, 1, 0.1, alpha=0.05, max_increase=0.02, n_tests=3)
+    )
+    assert "expected category pass rate (30 inputs): the smallest decrease caught" in words(line)
+    plenty = check(0.0, 0.6, base_n=6000, head_n=6000)  # 2,000 inputs x 3
+    assert not [w for w in one(measured(), evaluators=[plenty]).warnings if w.kind == "check_too_small"]
+
+
+def test_an_inconclusive_quality_check_names_the_sample_that_would_decide_it():
+    unsure = check(-0.08, 0.3, base_n=40, head_n=40)
+    decision = one(measured(samples=1), evaluators=[unsure])
+    assert decision.verdict is PromptVerdict.WARN
+    (line,) = [w for w in decision.warnings if w.kind == "check_inconclusive"]
+    need = stats.inputs_to_detect(0.08, 1, 0.1, 0.05, max_increase=0.02, n_tests=3)
+    assert need is not None and need > 40 and line.data["inputs_needed"] == need
+    assert f"about {need} inputs × 1 sample would decide it with 80% power" in words(line)
+    # a judge's mean score is no rate: still inconclusive, without a sample size
+    score = check(-0.5, 0.3, kind="llm", name="tone", units="score", base_n=40, head_n=40)
+    config = replace(
+        CONFIG, quality_gates=QualityGates(per_evaluator={"tone": DecreaseGate(0.2, gating=True)})
+    )
+    (judged,) = [
+        w
+        for w in one(measured(samples=1), config, evaluators=[score]).warnings
+        if w.kind == "check_inconclusive"
+    ]
+    assert "inputs_needed" not in judged.data
