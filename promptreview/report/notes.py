@@ -267,7 +267,16 @@ def _check_change(n: Note) -> tuple[str, str]:
 def _check_decrease(n: Note) -> str:
     change, margin = _check_change(n)
     where = "beyond" if _v(n, "beyond") else "within"
-    return f"{change}: significant decrease, estimated {where} the {margin}"
+    said = f"{change}: significant decrease, estimated {where} the {margin}"
+    ci95 = n.data.get("ci95")
+    if n.data.get("held") and isinstance(ci95, tuple):
+        low, high = (float(x) for x in ci95 if isinstance(x, int | float))
+        scale, unit = (100, " pp") if _v(n, "units") == "rate" else (1, "")
+        said += (
+            f", but its 95% interval [{low * scale:+.3g}, {high * scale:+.3g}]{unit} includes zero, "
+            "so the gate does not fail"
+        )
+    return said
 
 
 def _check_inconclusive(n: Note) -> str:

@@ -310,13 +310,17 @@ def _evaluator_gates(
             continue
         p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
         decision = PromptVerdict(stats.gate_decision(-row.delta, p, gate.max_decrease, config.alpha))
+        # as for the rates: no failing gate whose own interval includes zero
+        held = decision is PromptVerdict.FAIL and row.ci95 is not None and row.ci95[1] >= 0.0
+        if held:
+            decision = PromptVerdict.WARN
         if not gate.gating and decision is PromptVerdict.FAIL:
             decision = PromptVerdict.WARN
         row = replace(row, max_decrease=gate.max_decrease, gate=decision if gate.gating else None)
         out.append(row)
         if decision is not PromptVerdict.PASS:
             verdict = worse(verdict, decision)
-            said = _evaluator_note(row, decision)
+            said = _evaluator_note(row, decision, held=held and gate.gating)
             if said is not None:
                 warnings.append(said)
     return tuple(out), verdict
@@ -338,7 +342,7 @@ def _check_values(row: EvaluatorRow) -> dict[str, NoteValue]:
     }
 
 
-def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict) -> Note | None:
+def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict, *, held: bool = False) -> Note | None:
     """A quality check's gate that did not pass: a significant decrease (beyond its margin or within it), or a
     decrease beyond the margin that is not significant (inconclusive; for a gated pass rate that line comes
     from `check_power_lines`, with the sample that would settle it)."""
@@ -348,6 +352,8 @@ def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict) -> Note | None:
     if decision is PromptVerdict.FAIL:
         return note("check_decrease", row.name, beyond=True, **said)
     if -row.delta > row.max_decrease:
+        if held:  # significant, estimated beyond the margin, but the interval reaches zero
+            return note("check_decrease", row.name, beyond=True, held=True, ci95=row.ci95, **said)
         if row.units == "rate" and row.gate is not None:
             return None
         return note("check_inconclusive", row.name, **said)

@@ -375,3 +375,13 @@ def test_an_inconclusive_quality_check_names_the_sample_that_would_decide_it():
         if w.kind == "check_inconclusive"
     ]
     assert "inputs_needed" not in judged.data
+
+
+def test_no_failing_quality_check_whose_own_interval_includes_zero():
+    edge = check(-0.2, 0.001, ci95=(-0.35, 0.01))
+    decision = one(measured(), evaluators=[edge])
+    assert decision.verdict is PromptVerdict.WARN and decision.evaluators[0].gate is PromptVerdict.WARN
+    (said,) = [w for w in decision.warnings if w.kind == "check_decrease"]
+    assert said.data["held"] is True and "includes zero, so the gate does not fail" in words(said)
+    clear = one(measured(), evaluators=[check(-0.2, 0.001, ci95=(-0.35, -0.05))])
+    assert clear.verdict is PromptVerdict.FAIL
