@@ -150,6 +150,7 @@ NoteKind = Literal[
     "check_decrease",
     "check_inconclusive",
     "check_too_small",
+    "interval_differs",
     "ceiling_exceeded",
     "ceiling_point_estimate",
     "served_several",

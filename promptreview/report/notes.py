@@ -294,6 +294,18 @@ def _check_inconclusive(n: Note) -> str:
     return f"{said} with {_v(n, 'n_inputs')} inputs × {samples}; {decide_by}"
 
 
+def _interval_differs(n: Note) -> str:
+    said = ", ".join(
+        f"{_label(name)} {delta * 100:+.1f} pp (p = {p:.3g}, 95% interval [{low * 100:+.1f}, {high * 100:+.1f}] pp)"
+        for name, delta, p, low, high in _v(n, "changes")
+    )
+    return (
+        f"{said}: p is below {_v(n, 'alpha'):g} while the interval includes zero. The test (paired, over inputs) "
+        "and the interval (an approximate, conservative one) can disagree this near the edge; a gate fails "
+        "only when both agree"
+    )
+
+
 def _check_too_small(n: Note) -> str:
     parts = []
     for name, check, field_, detectable, n_inputs in _v(n, "checks"):
@@ -408,6 +420,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "check_decrease": _check_decrease,
     "check_inconclusive": _check_inconclusive,
     "check_too_small": _check_too_small,
+    "interval_differs": _interval_differs,
     "ceiling_exceeded": _ceiling_exceeded,
     "ceiling_point_estimate": _ceiling_point_estimate,
     "served_several": lambda n: (

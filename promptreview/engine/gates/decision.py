@@ -26,7 +26,7 @@ from promptreview.records import RATE_OUTCOMES, ModelSpec
 from promptreview.report.document import EvaluatorRow, RateRow, SequentialInfo, StratumRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
-from promptreview.vocabulary import JSON_RATES, ChangeKind, CheckKind, RateOutcome, Side
+from promptreview.vocabulary import JSON_RATES, ChangeKind, CheckKind, RateName, RateOutcome, Side
 
 Key = tuple[Hashable, ...]  # (prompt index, which test ...)
 
@@ -278,7 +278,36 @@ def _gates(
         )
         warnings.append(note("distribution_shift", fields=tuple((s.field, s.test.name) for s in shifted)))
     evaluators, verdict = _evaluator_gates(evaluators, config, verdict, warnings)
-    return replace(result, rates=rates, flip_rate=flip), evaluators, verdict, warnings
+    differs = _interval_differs(rates, evaluators, alpha, warnings)
+    notes = (*result.notes, differs) if differs is not None else result.notes
+    return replace(result, rates=rates, flip_rate=flip, notes=notes), evaluators, verdict, warnings
+
+
+def _interval_differs(
+    rates: Mapping[RateName, RateRow],
+    evaluators: Sequence[EvaluatorRow],
+    alpha: float,
+    warnings: Sequence[Note],
+) -> Note | None:
+    """One note for the changes whose two-sided p is below alpha while their 95 % interval includes zero
+    (the exact test and the approximate, conservative interval disagree near the edge), said next to them;
+    a gate held back for it already says so in its own warning."""
+    held = {w.subject for w in warnings if w.data.get("held")}
+    rows: list[tuple[str | None, float | None, float | None, tuple[float, float] | None]] = [
+        (name, r.delta, r.p_value, r.ci95) for name, r in rates.items() if name in JSON_RATES
+    ]
+    rows += [(e.name, e.delta, e.p_value, e.ci95) for e in evaluators if e.units == "rate"]
+    changes: list[NoteValue] = [
+        (name, delta, p, ci[0], ci[1])
+        for name, delta, p, ci in rows
+        if name not in held
+        and delta is not None
+        and p is not None
+        and p < alpha
+        and ci is not None
+        and ci[0] <= 0.0 <= ci[1]
+    ]
+    return note("interval_differs", changes=tuple(changes), alpha=alpha) if changes else None
 
 
 def _evaluator_gate(name: str, kind: CheckKind, config: Config) -> DecreaseGate:

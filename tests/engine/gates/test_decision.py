@@ -385,3 +385,13 @@ def test_no_failing_quality_check_whose_own_interval_includes_zero():
     assert said.data["held"] is True and "includes zero, so the gate does not fail" in words(said)
     clear = one(measured(), evaluators=[check(-0.2, 0.001, ci95=(-0.35, -0.05))])
     assert clear.verdict is PromptVerdict.FAIL
+
+
+def test_a_p_value_below_alpha_beside_an_interval_with_zero_says_why_they_differ():
+    edge = replace(moved(0.05, 0.06, 0.3), p_value=0.03, ci95=(-0.004, 0.03))  # within the margin: no gate
+    decision = one(measured(refusal=edge))
+    (said,) = [n for n in decision.stats.notes if n.kind == "interval_differs"]
+    assert said.data["changes"] == (("refusal", pytest.approx(0.01), 0.03, -0.004, 0.03),)
+    assert "p is below 0.05 while the interval includes zero" in words(said)
+    assert decision.warnings == ()  # a note beside the numbers, not a warning: the verdict stays a pass
+    assert not [n for n in one(measured()).stats.notes if n.kind == "interval_differs"]
