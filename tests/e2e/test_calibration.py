@@ -2,8 +2,9 @@
 
 `benchmarks/calibration.py` is how docs/statistics.md's end-to-end figures are reproduced; it once crashed
 (`KeyError: 'parse_failure'`) when the engine started scoring prompts that ask for no JSON in words as prose,
-and nothing noticed. A short run here keeps it working: every scenario, every printed figure, no targets
-judged (a handful of repetitions cannot judge them).
+and nothing noticed. A short run here keeps it working: one repetition of every scenario, every printed figure,
+no rate target judged (a handful of repetitions cannot judge them), but no stop may contradict its verdict
+and no failing gate may have an interval that includes zero.
 """
 
 from __future__ import annotations
@@ -33,9 +34,12 @@ def _benchmark() -> ModuleType:
 
 def test_a_quick_calibration_run_reviews_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     calibration = _benchmark()
-    code = calibration.main(["--reps", "2", "--jobs", "1", "--no-targets"])
+    code = calibration.main(["--reps", "1", "--jobs", "1", "--scenarios", "documented", "--no-targets"])
     out = capsys.readouterr().out
     assert code == 0, out
     for key, scenario in calibration.SCENARIOS.items():
         assert f"({key}) {scenario.title}" in out
     assert "review(s) ended in verdict 'error'" not in out
+    assert "contradicts the verdict" not in out
+    for figure in ("sequential runs:", "failing gates whose 95 % interval includes zero: 0"):
+        assert figure in out
