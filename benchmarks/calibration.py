@@ -631,6 +631,11 @@ def print_table(rows: list[dict]) -> None:
     print(
         f"\nfailing gates whose 95 % interval includes zero: {fails}; rates with two-sided p < {ALPHA} whose "
         f"interval includes zero: {p05_zero} of {p05}"
+        + "".join(
+            f"; ({s['scenario'].key}) {s['p05_zero_inside']} of {s['p05']}"
+            for s in rows
+            if s["p05_zero_inside"]
+        )
     )
 
 
