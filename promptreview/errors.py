@@ -21,7 +21,7 @@ class MissingFile(UsageError):
 
 
 class MissingCredentials(UsageError):
-    """A provider needs a key that is not set (exit 2; `ci` turns it into a neutral check on forks)."""
+    """A provider needs a key that is not set (exit 2; on a fork `ci` makes it an `action_required` check)."""
 
     def __init__(self, message: str, env_var: str) -> None:
         super().__init__(message)
@@ -30,3 +30,19 @@ class MissingCredentials(UsageError):
 
 class ProviderError(PromptReviewError):
     """The model provider could not be reached or failed too often for a verdict (exit 3)."""
+
+
+class RejectedRequest(ProviderError):
+    """The provider refused one request for what it asks (HTTP 400, 413, 422: a parameter out of range, a schema
+    it does not take, a prompt too long), not for its own health. `request` is the refused
+    `records.CompletionRequest` (typed loosely: this module is a leaf), `reason` the failure's own sentence; the
+    review decides whose change the request carries (`HeadRejected`), else it stays the provider's error."""
+
+    def __init__(self, message: str, *, status: int, reason: str, request: object) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.request = status, reason, request
+
+
+class HeadRejected(PromptReviewError):
+    """The provider refuses a request only the head version of a prompt makes: the pull request's change cannot
+    run where production runs it. A failure of the change (exit 1, a failed check), never a provider outage."""

@@ -5,7 +5,7 @@ The front-ends (`cli`, `github`) ask this module; nothing else decides a process
 | code | meaning |
 |---|---|
 | 0 | pass, or nothing to review (`--plan` always: it reviews nothing) |
-| 1 | a gate failed: a significant regression whose estimate exceeds its margin |
+| 1 | a gate failed: a significant regression whose estimate exceeds its margin; or the provider refuses a request only the head version makes |
 | 2 | bad usage, config or input |
 | 3 | the model provider could not be reached or failed too often for a trustworthy verdict |
 | 4 | an unexpected crash (a bug in promptreview); the traceback is in a log file |
@@ -20,6 +20,7 @@ In CI, `fail-on` decides which verdicts fail the job:
 | accepted, skipped | 0 | 0 | 0 |
 | error | 3 | 3 | 0 |
 | invalid | 2 | 2 | 0 |
+| action_required (a fork without the model's key) | 2 | 2 | 0 |
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Literal, get_args
 
-from promptreview.errors import PromptReviewError, ProviderError
+from promptreview.errors import HeadRejected, PromptReviewError, ProviderError
 from promptreview.verdicts import CIVerdict, ReviewVerdict
 
 FailOn = Literal["regression", "warning", "never"]
@@ -57,6 +58,8 @@ CI: dict[CIVerdict, ExitCode] = {
     CIVerdict.FAIL: ExitCode.REGRESSION,
     CIVerdict.ERROR: ExitCode.PROVIDER,
     CIVerdict.INVALID: ExitCode.BAD_INPUT,
+    # the key is missing, as on a same-repository pull request; a maintainer must run the review
+    CIVerdict.ACTION_REQUIRED: ExitCode.BAD_INPUT,
 }
 
 
@@ -65,7 +68,10 @@ def for_review(verdict: ReviewVerdict, planned_only: bool = False) -> ExitCode:
 
 
 def for_error(exc: PromptReviewError) -> ExitCode:
-    """An expected failure: the provider's (3), or bad usage, config or input (2)."""
+    """An expected failure: the provider's (3), a head request the provider refuses (1: the change fails), or
+    bad usage, config or input (2)."""
+    if isinstance(exc, HeadRejected):
+        return ExitCode.REGRESSION
     return ExitCode.PROVIDER if isinstance(exc, ProviderError) else ExitCode.BAD_INPUT
 
 

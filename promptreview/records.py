@@ -54,6 +54,8 @@ class CompletionRequest:
     # Providers never put it on the wire; only `sim` reads it, to shape its answers.
     expected_schema: dict[str, Any] | None = None
     json_object: bool = False  # the prompt asks for JSON without a schema (`responseFormat: json_object`)
+    # the `strict` the prompt file declares with its schema, sent as declared (None: the provider decides)
+    schema_strict: bool | None = None
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -89,6 +91,7 @@ class CompletionRequest:
                 self.params,
                 self.schema_name,
                 self.json_object,
+                self.schema_strict,
                 id(self.response_schema),
                 id(expected),
             )
@@ -101,6 +104,8 @@ class CompletionRequest:
             response_format: dict[str, Any] = {"name": self.schema_name, "schema": self.response_schema}
             if self.json_object:
                 response_format["type"] = "json_object"
+            if self.schema_strict is not None:  # only when declared: every earlier key stays as it was
+                response_format["strict"] = self.schema_strict
             middle = (
                 ","
                 + _dumps(
@@ -164,6 +169,7 @@ def sample_group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
         request.params,
         request.schema_name,
         request.json_object,
+        request.schema_strict,
         id(request.response_schema),
         id(request.expected_schema),
     )

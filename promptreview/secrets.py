@@ -5,6 +5,9 @@ header value. So the front-ends hand their environment to `remember_env` first, 
 process (stdout and stderr, reports in every format, the PR comment, the check run, the job summary, step
 outputs, cache rows, crash logs) passes `scrub`, which replaces each credential, and its obvious encodings
 (URL-encoded, JSON-escaped, base64 at any alignment, as in a `Basic` header), with `***`.
+Credentials in a URL (`http://user:pw@host`, as in `OPENAI_BASE_URL`; httpx sends them as a `Basic` header)
+are credentials too: `remember_env` takes the user-info of any variable holding such a URL (`user:pw`, whose
+base64 is that header, and `pw`), and `scrub` masks the password of any URL it sees (`http://user:***@host`).
 In GitHub Actions the front-end also prints `::add-mask::` for each form (`mask_commands`) before anything else,
 so the runner hides them too. No I/O here.
 """
@@ -16,7 +19,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 # variables that always hold credentials; any other `*_API_KEY`, `*_TOKEN`, `*_SECRET`, `*_PASSWORD` too
 KNOWN_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "GH_TOKEN", "ACTIONS_RUNTIME_TOKEN")
@@ -32,6 +35,8 @@ _AUTH_VALUE = re.compile(
 # scrubbing every cached request and answer ran the full patterns over each, a second per 20,000 calls.
 _KEY_PREFIXES = ("sk-", "gh")
 _AUTH_NAME = re.compile(r"(?i)authorization|api-key")
+# the password of a URL's user-info (`scheme://user:password@`), whoever's URL it is
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*):([^\s/?#@]+)@")
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -71,9 +76,30 @@ def remember(*values: str | None) -> None:
                 _forms[:] = sorted(set(_forms) | forms(value), key=len, reverse=True)
 
 
+def url_credentials(value: str) -> list[str]:
+    """The credentials in a URL's user-info: `user:password` (what a `Basic` header encodes), the password and
+    a user name that stands alone (`https://TOKEN@host`), as written and percent-decoded."""
+    if "@" not in value or "://" not in value:
+        return []
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:
+        return []
+    if "@" not in parts.netloc:
+        return []
+    userinfo = parts.netloc.rsplit("@", 1)[0]
+    user, has_password, password = userinfo.partition(":")
+    if not has_password:
+        return [v for v in (user, unquote(user)) if v]
+    out = [userinfo, unquote(userinfo), f"{unquote(user)}:{unquote(password)}", password, unquote(password)]
+    return [v for v in out if v]
+
+
 def remember_env(env: Mapping[str, str]) -> None:
-    """Every credential in `env`: the known variables and any whose name says it holds one."""
+    """Every credential in `env`: the known variables, any whose name says it holds one, and the user-info of
+    any URL (a base URL like `http://user:pw@proxy/v1`)."""
     remember(*(value for name, value in env.items() if name in KNOWN_VARIABLES or _SECRET_NAME.search(name)))
+    remember(*(cred for value in env.values() for cred in url_credentials(value)))
 
 
 def known() -> tuple[str, ...]:
@@ -100,6 +126,8 @@ def scrub(text: str, extra: Iterable[str | None] = ()) -> str:
             text = text.replace(form, MASK)
     if any(prefix in text for prefix in _KEY_PREFIXES):
         text = _KEY_SHAPE.sub(lambda m: m.group(1) + MASK, text)
+    if "://" in text and "@" in text:
+        text = _URL_PASSWORD.sub(lambda m: m.group(1) + ":" + MASK + "@", text)
     if _AUTH_NAME.search(text) is None:
         return text
     return _AUTH_VALUE.sub(lambda m: m.group(1) + m.group(2) + (m.group(3) or "") + MASK, text)

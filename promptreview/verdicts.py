@@ -3,7 +3,8 @@
 - `PromptVerdict`: one prompt file's review (a gate failed, a shift worth a look, no trustworthy numbers).
 - `ReviewVerdict`: the whole review, what `check`/`compare` report and the JSON report's top-level `verdict`.
 - `CIVerdict`: what a `ci` run concludes once the accept label and report-less runs (a fork without a key,
-  a bad config) are taken into account; `CheckConclusion` is the check run's conclusion for it.
+  a bad config) are taken into account; `CheckConclusion` is the check run's conclusion for it, never
+  `neutral` unless the base config says `fail_closed: false` (`check_conclusion`).
 
 Each member's value is the word the JSON report, the PR comment and the step outputs use.
 """
@@ -45,12 +46,15 @@ class CIVerdict(_Word):
     SKIPPED = "skipped"
     ERROR = "error"  # no trustworthy verdict: the provider failed
     INVALID = "invalid"  # promptreview could not run: bad config, prompt file or event
+    # nothing was reviewed and a person must act: a fork pull request without the model's key
+    ACTION_REQUIRED = "action_required"
 
 
 class CheckConclusion(_Word):
     SUCCESS = "success"
     FAILURE = "failure"
-    NEUTRAL = "neutral"
+    ACTION_REQUIRED = "action_required"
+    NEUTRAL = "neutral"  # only where the base config opts out of failing closed (`fail_closed: false`)
 
 
 _SEVERITY = {PromptVerdict.PASS: 0, PromptVerdict.WARN: 1, PromptVerdict.FAIL: 2, PromptVerdict.ERROR: 3}
@@ -99,9 +103,22 @@ def ci_verdict(review: ReviewVerdict, warned: bool, accepted: bool) -> CIVerdict
 CONCLUSIONS: dict[CIVerdict, CheckConclusion] = {
     CIVerdict.PASS: CheckConclusion.SUCCESS,
     CIVerdict.ACCEPTED: CheckConclusion.SUCCESS,
+    # no prompt file the config covers changed: nothing to review is a pass (DESIGN: exit 0)
+    CIVerdict.SKIPPED: CheckConclusion.SUCCESS,
     CIVerdict.FAIL: CheckConclusion.FAILURE,
     CIVerdict.INVALID: CheckConclusion.FAILURE,
-    # neutral neither blocks nor passes a regression off as reviewed: skipped runs, and a provider outage
-    CIVerdict.SKIPPED: CheckConclusion.NEUTRAL,
-    CIVerdict.ERROR: CheckConclusion.NEUTRAL,
+    # GitHub counts `neutral` as passing a required check, so a run that could not review fails closed
+    CIVerdict.ERROR: CheckConclusion.FAILURE,
+    CIVerdict.ACTION_REQUIRED: CheckConclusion.ACTION_REQUIRED,
 }
+
+UNREVIEWED: frozenset[CIVerdict] = frozenset({CIVerdict.ERROR, CIVerdict.ACTION_REQUIRED})
+"""The verdicts of a run that reviewed nothing it should have: the ones `fail_closed: false` turns neutral."""
+
+
+def check_conclusion(verdict: CIVerdict, fail_closed: bool = True) -> CheckConclusion:
+    """The check run's conclusion: never `neutral` (a merge path for a required check) unless the base
+    config opted out of failing closed, and then only for a run that could not review."""
+    if not fail_closed and verdict in UNREVIEWED:
+        return CheckConclusion.NEUTRAL
+    return CONCLUSIONS[verdict]

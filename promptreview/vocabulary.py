@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar, get_args
 
-ProviderName = Literal["sim", "openai", "anthropic", "ollama", "github"]
+ProviderName = Literal["sim", "openai", "anthropic", "ollama", "github", "gemini"]
 """A model provider: the part of a model spec before the first `:` (`providers/`, one module each)."""
 
 Side = Literal["base", "head"]
@@ -93,6 +93,13 @@ timed out; the connection failed; the answer could not be read (a body that does
 redirects); the server answered 2xx with a body we cannot use (not JSON, or without the answer); the base URL
 cannot be used; the model is not there (Ollama: not pulled, or no longer the pinned digest)."""
 
+ParseFailureKind = Literal[
+    "fenced", "trailing_comma", "wrapped", "not_json", "truncated", "empty", "empty_at_limit",
+]  # fmt: skip
+"""What a parse failure looks like, for its remedy: JSON inside a ``` fence, JSON with a trailing comma, JSON
+inside other text, no JSON at all, JSON cut off at max_tokens, an empty answer (at max_tokens or not)."""
+PARSE_FAILURE_KINDS: tuple[ParseFailureKind, ...] = get_args(ParseFailureKind)
+
 FailureReasonKind = Literal[
     "empty", "truncated", "invalid_json", "schema", "provider_refusal", "finish_reason", "text_refusal",
     "call_failed",
@@ -104,24 +111,30 @@ finish reason (refusal, content_filter); a refusal written as text; the call fai
 NoteKind = Literal[
     # sources: the suite, the prompt files, the changes
     "suite_numbered_rows",
+    "duplicate_inputs",
     "strata_pooled",
     "stratum_short",
     "neyman_proportional",
     "unknown_parameter",
-    "foreign_model",
     "schema_in_code",
     "placeholder_dropped",
     "prompt_removed",
     "renamed_unchanged",
     "content_unchanged",
+    "prompt_copied_out",
+    "glob_matches_nothing",
     # planning
     "file_suite",
     "schema_contract",
+    "contract_rows_removed",
+    "entry_moved",
     "unused_columns",
     "output_mode",
     "new_prompt",
     "model_changed",
     "removed_from_file",
+    "format_changed",
+    "model_stand_in",
     # providers
     "structured_output_rejected",
     # execution and measurement
@@ -161,6 +174,10 @@ NoteKind = Literal[
     "leaves_review",
 ]
 """What a note or a warning says (`notes.Note`); its words are made in `report/notes.py` alone."""
+
+LabelRefusal = Literal["earlier_commit", "author", "no_write_access", "unverifiable"]
+"""Why the accept label on a pull request does not count (CI): it was applied before the head commit under
+review was pushed, by the pull request's author, by someone without write access, or nobody could be told."""
 
 RATE_OUTCOMES: tuple[RateOutcome, ...] = get_args(RateOutcome)
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)

@@ -257,6 +257,9 @@ class FakeGitHub:
         self.check_runs: dict[int, dict] = {}
         self.statuses: list[dict] = []
         self.issue_events: dict[int, list[dict]] = {}
+        self.permissions: dict[
+            str, str
+        ] = {}  # login -> admin | write | read | none (absent: not a collaborator)
         self.deny: dict[str, tuple[int, str]] = {}  # operationId -> (status, message)
         self.edits = 0
         self._ids = itertools.count(1001)
@@ -662,6 +665,21 @@ class FakeGitHub:
             label={"name": label, "color": "0e8a16"},
         )
         self.issue_events.setdefault(issue, []).append(item)
+
+    def op_repos__get_collaborator_permission_level(
+        self, params: dict, query: dict, body: Any
+    ) -> tuple[int, Any, dict]:
+        login = params["username"]
+        if login not in self.permissions:
+            raise Reply(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        op, _, _ = self.spec.match("GET", "/repos/o/r/collaborators/x/permission")
+        assert op is not None
+        answer = self.spec.example(op, 200)
+        level = self.permissions[login]
+        answer.update(permission=level, role_name={"write": "write"}.get(level, level))
+        # the description's own example lacks `user.role_name`, which its schema requires
+        answer["user"].update(login=login, id=sum(map(ord, login)), role_name=answer["role_name"])
+        return 200, answer, {}
 
     def op_issues__list_events(self, params: dict, query: dict, body: Any) -> tuple[int, Any, dict]:
         return 200, list(self.issue_events.get(int(params["issue_number"]), [])), {}

@@ -99,6 +99,7 @@ def regression() -> PromptReport:
                 effect=0.033,
                 effect_name="total_variation",
                 p_adjusted=0.043,
+                matters=True,  # significant, and 3.3% of answers moved: beyond the 2% floor
             ),
             ShiftRow(
                 "summary",

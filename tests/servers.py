@@ -355,6 +355,29 @@ def assert_openai_valid(name: str, instance: Any) -> None:
     assert problem is None, problem
 
 
+# -- Gemini's OpenAI-compatible endpoint ------------------------------------------------------------------
+
+
+def gemini_chat_completion(content: str | None, *, model: str = "gemini-2.0-flash-001") -> dict:
+    """A body of Gemini's Chat Completions layer: OpenAI's shape without `refusal`, `logprobs`, the
+    fingerprint or token details (what `v1beta/openai/chat/completions` returns)."""
+    return {
+        "choices": [
+            {"finish_reason": "stop", "index": 0, "message": {"content": content, "role": "assistant"}}
+        ],
+        "created": 1741570283,
+        "id": "kJ7QZ-test",
+        "model": model,
+        "object": "chat.completion",
+        "usage": {"completion_tokens": 10, "prompt_tokens": 50, "total_tokens": 60},
+    }
+
+
+def gemini_error(code: int, message: str, status: str) -> list:
+    """A Gemini API error: Google's error object in a one-element list, as its OpenAI layer returns it."""
+    return [{"error": {"code": code, "message": message, "status": status}}]
+
+
 # -- Anthropic wire format --------------------------------------------------------------------------------
 
 

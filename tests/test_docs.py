@@ -198,8 +198,25 @@ def test_the_readme_is_a_first_read_that_links_to_the_rest():
     assert len(text.splitlines()) <= 150
     for target in ("docs/configuration.md", "docs/report.md", "docs/statistics.md", "benchmarks/README.md"):
         assert f"]({target}" in text, target
-    for command in ("pip install . && promptreview demo", "scripts/demo", "scripts/test", ".ci/run"):
+    for command in (
+        ".venv/bin/pip install . && .venv/bin/promptreview demo",
+        "scripts/demo",
+        "scripts/test",
+        ".ci/run",
+    ):
         assert command in text, command
+
+
+def test_the_readmes_first_command_installs_where_a_bare_pip_install_is_refused():
+    """Debian's and Ubuntu's system Python and Homebrew's refuse `pip install .` (PEP 668): the first command a
+    reader copies makes its own environment, and the README says how long it took from a fresh clone."""
+    text = README.read_text("utf-8")
+    first = text.split("```bash\n", 1)[1].split("\n", 1)[0]
+    assert re.match(r"(python3 -m venv \S+ && |pipx |uv )", first), first
+    assert not re.search(r"(^|&& )pip install", first), first
+    assert re.search(r"[Mm]easured from a fresh clone[^.]*: \d+ s", text)
+    for line in text.splitlines():  # nor a bare `pip install` elsewhere in a command block
+        assert not line.startswith("pip install ."), line
 
 
 # --- the statistics' claims (issue 22) -------------------------------------------------------------------

@@ -30,7 +30,8 @@ STAGES = ("planning", "execution", "measurement", "quality", "gates")
 JOBS_RANK, TOP_RANK = 0, len(STAGES) + 1
 
 FOLDERS = sorted(p.parent.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*/__init__.py"))
-TOP_MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("__"))
+# (`_version.py` is written by setuptools-scm when the package is built: no module of ours)
+TOP_MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_"))
 
 
 def modules(folder: Path) -> list[Path]:

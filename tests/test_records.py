@@ -24,6 +24,8 @@ def _reference_key(r: CompletionRequest) -> str:
     }
     if r.json_object:
         payload["response_format"]["type"] = "json_object"
+    if r.schema_strict is not None:  # a declared `strict` (issue 20): absent, every earlier key is unchanged
+        payload["response_format"]["strict"] = r.schema_strict
     if r.expected_schema is not None and r.model.provider == "sim":
         payload["expected_schema"] = r.expected_schema
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -48,6 +50,8 @@ BASE = CompletionRequest(
         BASE,
         replace(BASE, response_schema=SCHEMA, schema_name="triage", sample_index=3),
         replace(BASE, json_object=True),
+        replace(BASE, response_schema=SCHEMA, schema_strict=True),
+        replace(BASE, response_schema=SCHEMA, schema_strict=False),
         replace(BASE, model=ModelSpec("sim", "triage-v1"), expected_schema=SCHEMA),
         replace(BASE, expected_schema=SCHEMA),  # not sim: the expected schema is not part of the key
         replace(BASE, params=()),
@@ -103,3 +107,10 @@ def test_a_request_for_another_sample_is_the_request_built_with_that_sample():
             made.sample_index = 0  # type: ignore[misc]
     plain = dataclasses.replace(first, response_schema=None)  # hashable (no schema dict)
     assert hash(plain.with_sample(2)) == hash(dataclasses.replace(plain, sample_index=2))
+
+
+def test_a_declared_strict_is_part_of_the_key_and_an_undeclared_one_changes_no_key():
+    schema = replace(BASE, response_schema=SCHEMA)
+    keys = {replace(schema, schema_strict=s).cache_key() for s in (None, True, False)}
+    assert len(keys) == 3
+    assert replace(schema, schema_strict=None).cache_key() == _reference_key(schema)

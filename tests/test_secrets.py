@@ -36,6 +36,29 @@ def test_every_encoding_is_scrubbed():
         assert KEY not in out and KEY[6:-6] not in out, text
 
 
+def test_credentials_in_a_base_url_and_their_basic_header_are_scrubbed():
+    """`OPENAI_BASE_URL=http://user:pw@proxy/v1`: httpx sends `Authorization: Basic base64(user:pw)`, and an
+    error or an echoing proxy may quote the URL or the header."""
+    user, password = "proxy-user", "pr0xy-pa55:w%2Frd"
+    secrets.remember_env({"OPENAI_BASE_URL": f"http://{user}:{password}@127.0.0.1:9/v1", "PATH": "/bin"})
+    decoded = "pr0xy-pa55:w/rd"
+    basic = base64.b64encode(f"{user}:{decoded}".encode()).decode()
+    texts = [
+        f"could not reach http://{user}:{password}@127.0.0.1:9/v1/chat/completions",
+        f"Authorization: Basic {basic}",
+        f"<pre>{basic}</pre>",  # no header name to go by: the encoded form itself
+        base64.b64encode(f"echo {user}:{decoded}!".encode()).decode(),
+        json.dumps({"password": decoded}),
+    ]
+    for text in texts:
+        out = secrets.scrub(text)
+        assert decoded not in out and "pr0xy-pa55" not in out and basic[8:-4] not in out, (text, out)
+    # a URL the run does not know still loses its password, keeping where it points
+    assert secrets.scrub("see https://bob:hunter2-x@example.com/x") == "see https://bob:***@example.com/x"
+    assert secrets.scrub("mail bob@example.com, ssh://git@host/x") == "mail bob@example.com, ssh://git@host/x"
+    assert "/bin" not in secrets.known()
+
+
 def test_short_values_and_ordinary_text_are_left_alone():
     secrets.remember("abc")
     assert secrets.scrub("abc and more") == "abc and more"

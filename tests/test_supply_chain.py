@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import promptreview
 from tests.conftest import REPO
 
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
@@ -42,6 +43,11 @@ def test_every_uses_is_pinned_to_a_sha_with_its_version_on_node24(source, tmp_pa
     assert uses
     for ref, comment in uses:
         assert PINNED.match(ref), ref
+        if ref.startswith(
+            "promptreview/promptreview@"
+        ):  # the version this promptreview was built as (PEP 440)
+            assert comment == f"v{promptreview.__version__}", ref
+            continue
         assert re.fullmatch(r"v\d+\.\d+\.\d+", comment or ""), f"{ref}: no # vX.Y.Z comment"
         action = "/".join(ref.split("@")[0].split("/")[:2])
         if action in NODE24_MAJORS:
@@ -97,3 +103,46 @@ def test_the_old_tag_pinned_node20_workflow_is_what_they_catch(tmp_path, run_cli
     workflow.write_text(old, encoding="utf-8")
     zizmor = subprocess.run([_tool("zizmor"), "--offline", str(workflow)], capture_output=True, text=True)
     assert zizmor.returncode != 0
+
+
+def _documented_workflows(tmp_path: Path) -> list[Path]:
+    """Every workflow docs/github.md shows (a YAML block with `on:` and `jobs:`), each in its own file."""
+    doc = (REPO / "docs" / "github.md").read_text("utf-8")
+    blocks = [
+        b
+        for b in re.findall(r"```yaml\n(.*?)```", doc, re.S)
+        if re.search(r"^on:", b, re.M) and re.search(r"^jobs:", b, re.M)
+    ]
+    out = []
+    for i, block in enumerate(blocks):
+        text = block if re.search(r"^name:", block, re.M) else f"name: example {i}\n{block}"
+        # the docs show where `init` writes the commit it was built from; audit what a reader gets
+        text = text.replace("promptreview/promptreview@COMMIT_SHA", "promptreview/promptreview@" + "0" * 40)
+        path = tmp_path / ".github" / "workflows" / f"documented-{i}.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        out.append(path)
+    return out
+
+
+def test_every_workflow_the_docs_show_is_pinned_and_clean_under_zizmor_and_actionlint(tmp_path):
+    """The copied workflow, the maintainer-triggered run and the pull_request_target pattern: a reader copies
+    each, so each holds the same bar as the action."""
+    workflows = _documented_workflows(tmp_path)
+    assert len(workflows) >= 3
+    for path in workflows:
+        text = path.read_text("utf-8")
+        for ref, _ in _uses_lines(text):
+            assert PINNED.match(ref), f"{path.name}: {ref}"
+        for checkout in re.findall(r"uses: actions/checkout@.*?(?=\n      - |\Z)", text, re.S):
+            assert "persist-credentials: false" in checkout, path.name
+    zizmor = subprocess.run(
+        [_tool("zizmor"), "--offline", "--min-severity", "low", *map(str, workflows)],
+        capture_output=True,
+        text=True,
+    )
+    assert zizmor.returncode == 0, zizmor.stdout + zizmor.stderr
+    lint = subprocess.run(
+        [_tool("actionlint"), *map(str, workflows)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -30,10 +30,15 @@ from promptreview.errors import PromptReviewError
 from promptreview.exitcodes import ExitCode, for_error
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# invoke_without_command: a bare `promptreview` is a request for help (exit 0), not a usage error (click's
+# default exits 2 with the help as an error)
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="promptreview")
-def main_group() -> None:
+@click.pass_context
+def main_group(ctx: click.Context) -> None:
     """Review prompt changes: run the old and the new prompt over the same sample, and report what moved."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 for command in (check, compare, ci, init, demo):
@@ -75,7 +80,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
             sys.stdout.write(line + "\n")
         sys.stdout.flush()
     try:
-        with scrubbed_streams():
+        with scrubbed_streams(actions=os.environ.get("GITHUB_ACTIONS") == "true"):
             _main(argv)
     except SystemExit as exc:
         if argv is not None:

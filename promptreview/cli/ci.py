@@ -98,6 +98,7 @@ def ci(
 ) -> ExitCode:
     """GitHub Actions entry point: review the PR, comment, set the check, write the job summary."""
     # imported here: PyGithub and the GitHub layer load only when `ci` runs, not for `promptreview --help`
+    from promptreview.cli.terminal import command_sink
     from promptreview.github.workflow import Settings, run
 
     settings = Settings(
@@ -116,4 +117,4 @@ def ci(
         use_cache=not no_cache,
         cache_key_only=cache_key_only,
     )
-    return run(settings, click.echo)
+    return run(settings, command_sink)

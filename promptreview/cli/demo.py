@@ -50,9 +50,31 @@ def _copy(source: Traversable, target: Path, prefix: str) -> None:
         if item.is_dir():
             _copy(item, target / item.name, prefix)
         elif item.name == "promptreview.yml":
-            (target / item.name).write_text(item.read_text("utf-8").replace(prefix, ""), encoding="utf-8")
+            text = _demo_config(item.read_text("utf-8").replace(prefix, ""))
+            (target / item.name).write_text(text, encoding="utf-8")
         else:
             (target / item.name).write_bytes(item.read_bytes())
+
+
+# The suite's "Try it" compares the prompt with its `*.edited.*` twin, which sits beside it in the package; in the
+# demo repository the edit is a commit instead (the twin is gone), so its config says how to review that commit.
+TRY_IT = (
+    "# Try it: promptreview check --base HEAD~1 --head HEAD   (the edit committed here, reviewed again)\n"
+)
+
+
+def _demo_config(text: str) -> str:
+    """The suite's config with its "# Try it:" line and the indented lines that continue it replaced."""
+    lines: list[str] = []
+    replacing = False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("# Try it"):
+            lines.append(TRY_IT)
+            replacing = True
+        elif not (replacing and line.startswith("#   ")):
+            replacing = False
+            lines.append(line)
+    return "".join(lines)
 
 
 def _edits(repo: Path) -> list[tuple[Path, Path]]:

@@ -7,21 +7,21 @@ no prompt changed.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from promptreview import __version__
+from promptreview import __commit__, __dirty__, __version__
 from promptreview.errors import UsageError
-from promptreview.sources import git
+from promptreview.providers import parse_model_spec
+from promptreview.records import RATE_OUTCOMES
+from promptreview.sources import formats, git
+from promptreview.sources.config import parse_config
 from promptreview.vocabulary import ProviderName
 
-# The action pinned to the full commit SHA of the release this package was cut from (a tag can be moved under
-# a workflow; a SHA cannot), the version in the comment, as zizmor's unpinned-uses audit asks. `--action-ref`
-# overrides it (e.g. with a later release's SHA).
-ACTION_COMMIT = "9c362889a251138d2c5a5b2dce7aa79ed49188d3"
-ACTION_REF = f"promptreview/promptreview@{ACTION_COMMIT} # v{__version__}"
+ACTION_REPOSITORY = "promptreview/promptreview"
 # pinned to a full commit SHA (a tag can be moved), on the Node 24 runtime; the comment names the release
 CHECKOUT_REF = "actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0"
 CONFIG_FILE = "promptreview.yml"
@@ -34,37 +34,67 @@ class StarterModel:
     secret: str | None  # env var the workflow passes from secrets
     note: str = ""
     allow_unpinned: bool = False
+    offer: str = ""  # what `init` says of it when it asks which provider
 
 
 STARTER_MODELS: dict[ProviderName, StarterModel] = {
-    "openai": StarterModel("openai:gpt-4o-mini-2024-07-18", "OPENAI_API_KEY"),
-    "anthropic": StarterModel("anthropic:claude-3-5-haiku-20241022", "ANTHROPIC_API_KEY"),
+    "openai": StarterModel(
+        "openai:gpt-4o-mini-2024-07-18", "OPENAI_API_KEY", offer="OpenAI; needs the secret OPENAI_API_KEY"
+    ),
+    "anthropic": StarterModel(
+        "anthropic:claude-3-5-haiku-20241022",
+        "ANTHROPIC_API_KEY",
+        offer="Anthropic; needs the secret ANTHROPIC_API_KEY",
+    ),
     "github": StarterModel(
         "github:openai/gpt-4.1-mini",
         None,
         "GitHub Models: authenticated with the workflow's GITHUB_TOKEN (permission `models: read`); its model "
         "ids carry no date, so a pin cannot be verified",
         allow_unpinned=True,
+        offer="GitHub Models with the workflow's own GITHUB_TOKEN: no secret to add",
     ),
     "ollama": StarterModel(
         "ollama:llama3.2:3b",
         None,
         "Ollama: needs a reachable server (OLLAMA_HOST), e.g. on a self-hosted runner",
+        offer="your Ollama server (OLLAMA_HOST), e.g. on a self-hosted runner",
     ),
     "sim": StarterModel(
-        "sim:triage-v1", None, "sim: promptreview's embedded offline model, for trying it out"
+        "sim:triage-v1",
+        None,
+        "sim: promptreview's embedded offline model, for trying it out",
+        offer="the embedded offline model: to try promptreview out, it reviews no real model",
     ),
 }
 
 
-def _prompt_glob(root: Path) -> str:
-    """A glob covering the prompt files already in the repository, else the conventional place."""
-    found = sorted(
+def pinned_action_ref(commit: str | None, version: str) -> str:
+    """The `uses:` of the action: pinned to the full commit this promptreview was built from (a tag can be moved
+    under a workflow; a SHA cannot), its version in the comment, as zizmor's unpinned-uses audit asks. A build
+    that did not know its commit (an sdist's own metadata) gets the release tag, which `init` says to pin."""
+    if commit:
+        return f"{ACTION_REPOSITORY}@{commit} # v{version}"
+    return f"{ACTION_REPOSITORY}@{release_tag(version)} # pin it: replace the tag with its full commit SHA"
+
+
+def release_tag(version: str) -> str:
+    """The release tag of a version (its local part, `+g…`, is no part of a tag)."""
+    return "v" + version.split("+", 1)[0]
+
+
+def _found_prompt_files(root: Path) -> list[str]:
+    """The GitHub Models prompt files already in the repository (relative POSIX paths)."""
+    return sorted(
         p.relative_to(root).as_posix()
         for pattern in ("*.prompt.yml", "*.prompt.yaml")
         for p in root.rglob(pattern)
         if ".git" not in p.relative_to(root).parts
     )
+
+
+def _prompt_glob(found: list[str]) -> str:
+    """A glob covering the prompt files already in the repository, else the conventional place."""
     if not found:
         return "prompts/**/*.prompt.yml"
     dirs = {str(Path(f).parent.as_posix()) for f in found}
@@ -76,39 +106,166 @@ def _prompt_glob(root: Path) -> str:
     return f"{common}/**/{suffix}"
 
 
-def config_text(provider: ProviderName, model: str | None, prompt_glob: str) -> str:
+@dataclass(frozen=True)
+class FoundPrompts:
+    """What the prompt files already in the repository say for themselves."""
+
+    paths: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()  # the model spec each file names (own or GitHub Models' spelling), in order
+    own_inputs: tuple[int, ...] = ()  # rows of each file that carries its own inputs (testData, sample)
+
+    @property
+    def all_name_a_model(self) -> bool:
+        return bool(self.paths) and len(self.models) == len(self.paths)
+
+    @property
+    def all_carry_inputs(self) -> bool:
+        return bool(self.paths) and len(self.own_inputs) == len(self.paths)
+
+    def provider(self) -> ProviderName | None:
+        """The one provider every model the files name is on, if there is one."""
+        names = {parse_model_spec(m).provider for m in self.models}
+        only = names.pop() if len(names) == 1 else None
+        return only if only in STARTER_MODELS else None
+
+
+def read_found(root: Path, paths: list[str]) -> FoundPrompts:
+    """Read each found prompt file as a review would; one that does not read is left out of the facts (the
+    first `check` says what is wrong with it, in its own words)."""
+    models: list[str] = []
+    inputs: list[int] = []
+    for path in paths:
+        try:
+            template = formats.load_prompt(path, (root / path).read_bytes())
+            model = template.model or template.model_hint
+            if model is not None:
+                parse_model_spec(model)
+        except (UsageError, OSError):
+            continue
+        if model is not None:
+            models.append(model)
+        if template.suite is not None:
+            inputs.append(len(template.suite))
+    return FoundPrompts(tuple(paths), tuple(models), tuple(inputs))
+
+
+STARTER_SAMPLES = 3
+STARTER_MARGIN = 0.02  # each gated rate's max_increase
+STARTER_ALPHA = 0.05
+# the review warns that a pass says little when its sample cannot catch this many times a gate's margin
+# (stats.underpowered); the starter sample is sized so that it can
+DETECT_MARGIN_TIMES = 2.0
+
+
+def starter_sample_size() -> int:
+    """The fewest inputs with which the starter gates catch twice their margin with 80 % power (one changed
+    prompt, the planning base rate), so a starter review's pass is not "too small to say" at once."""
+    from promptreview import stats  # (numpy and scipy: loaded by the command that computes)
+    from promptreview.engine.planning.forecast import ASSUMED_BASE_RATE
+
+    n = stats.inputs_to_detect(
+        DETECT_MARGIN_TIMES * STARTER_MARGIN,
+        STARTER_SAMPLES,
+        ASSUMED_BASE_RATE,
+        STARTER_ALPHA,
+        max_increase=STARTER_MARGIN,
+        n_tests=len(RATE_OUTCOMES),  # the starter gates every rate
+    )
+    return -(-(n or 200) // 10) * 10  # a round number, up (None: never, for a positive margin)
+
+
+def config_text(
+    provider: ProviderName, model: str | None, prompt_glob: str, found: FoundPrompts = FoundPrompts()
+) -> str:
     spec = STARTER_MODELS[provider]
     lines = [
         "# promptreview: reviews prompt changes by running the old and the new prompt over the same inputs.",
         "# In CI this file (and so the gates) is read from the pull request's base commit.",
+        "# No `params:` here: each prompt file's own parameters are sent as they are; `params:` (e.g.",
+        "# {temperature: 0.2, max_tokens: 400}) would fill only what a file leaves out.",
         "version: 1",
-        f"model: {model or spec.model}   # default for prompt files that name no model of their own",
     ]
+    if model is None and found.all_name_a_model:
+        lines.append(
+            f"# model: {spec.model}   # every prompt file here names its own model, which it runs on"
+        )
+    else:
+        lines.append(
+            f"model: {model or spec.model}   # default for prompt files that name no model of their own"
+        )
     if spec.note:
         lines.append(f"# {spec.note}")
     if spec.allow_unpinned:
         lines.append("allow_unpinned: true")
+    size = starter_sample_size()
     lines += [
-        "params: {temperature: 0.7, max_tokens: 400}",
-        "samples: 3            # completions per input and prompt version; >= 2 gives a noise floor",
+        f"samples: {STARTER_SAMPLES}            # completions per input and prompt version; >= 2 gives a noise floor",
         "concurrency: 8",
         "budget: {max_calls: 5000}",
         "prompts:",
         f'  - files: "{prompt_glob}"',
-        "    suite: evals/inputs.jsonl          # JSONL or CSV; one row = the template variables (+ strata columns)",
+    ]
+    if found.all_carry_inputs:
+        lines.append(
+            "    # suite: evals/inputs.jsonl        # none needed: the prompt files carry their own inputs (testData)"
+        )
+    else:
+        lines.append(
+            "    suite: evals/inputs.jsonl          # JSONL or CSV; one row = the template variables (+ strata columns)"
+        )
+    lines += [
         "    # schema: evals/output.schema.json # where the prompt file declares no jsonSchema of its own",
         "    # strata: [channel]                # suite columns whose values define the strata",
-        "    sample: {size: 200, allocation: proportional, seed: 1234}",
+        f"    sample: {{size: {size}, allocation: proportional, seed: 1234}}",
         "gates:                 # a gate fails only on a significant increase larger than its margin",
-        "  parse_failure: {max_increase: 0.02}",
-        "  schema_violation: {max_increase: 0.02}",
-        "  refusal: {max_increase: 0.02}",
-        "  alpha: 0.05",
+        f"  parse_failure: {{max_increase: {STARTER_MARGIN}}}",
+        f"  schema_violation: {{max_increase: {STARTER_MARGIN}}}",
+        f"  refusal: {{max_increase: {STARTER_MARGIN}}}",
+        f"  alpha: {STARTER_ALPHA}",
     ]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return text + _detectable_comment(text, found)
 
 
-def workflow_text(provider: ProviderName, action_ref: str = ACTION_REF) -> str:
+def _detectable_comment(text: str, found: FoundPrompts) -> str:
+    """The design's smallest detectable increase, as `--plan` computes it for one changed prompt: what a
+    regression must reach to fail these gates with 80 % power (smaller ones come back inconclusive)."""
+    from promptreview import stats  # (numpy and scipy: loaded by the command that computes)
+    from promptreview.engine.planning.forecast import ASSUMED_BASE_RATE, gate_family
+
+    config = parse_config(text)
+    entry = config.prompts[0]
+    n = entry.sample.size or 0
+    if found.all_carry_inputs:
+        n = min(n, min(found.own_inputs))
+    gated = [name for name in RATE_OUTCOMES if config.gates[name].gating]
+    family = gate_family(config, 1)
+    margins = sorted({config.gates[name].max_increase for name in gated})
+    detectable = max(
+        stats.min_detectable_increase(
+            n,
+            config.samples,
+            ASSUMED_BASE_RATE,
+            alpha=config.alpha,
+            max_increase=config.gates[name].max_increase,
+            n_tests=family,
+        )
+        for name in gated
+    )
+    where = " (the prompt files' own)" if found.all_carry_inputs else ""
+    figure = f"{detectable * 100:.1f} pp" if detectable < 1 else "no increase at all"
+    margin = " / ".join(f"{m * 100:g} pp" for m in margins)
+    return (
+        f"# Smallest detectable change: with {n} inputs{where} x {config.samples} samples these gates catch an\n"
+        f"# increase of {figure} with 80 % power (one changed prompt, a {ASSUMED_BASE_RATE * 100:g} % base rate, "
+        f"Holm over {family} gates);\n"
+        f"# a smaller rise above the {margin} margin comes back inconclusive. `promptreview check --plan` shows\n"
+        "# the figure for your own sample.\n"
+    )
+
+
+def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
+    action_ref = action_ref or pinned_action_ref(__commit__, __version__)
     spec = STARTER_MODELS[provider]
     permissions = [
         "  contents: read        # check out the repository; read prompts, suites and the config",
@@ -142,7 +299,7 @@ def workflow_text(provider: ProviderName, action_ref: str = ACTION_REF) -> str:
         "  cancel-in-progress: true\n"
         "\n"
         "jobs:\n"
-        "  promptreview:\n"
+        "  review:               # not `promptreview`: that name is the check run's, the one to require\n"
         "    runs-on: ubuntu-latest\n"
         "    timeout-minutes: 30\n"
         "    steps:\n"
@@ -158,26 +315,52 @@ def workflow_text(provider: ProviderName, action_ref: str = ACTION_REF) -> str:
     )
 
 
+def _interactive() -> bool:
+    """Ask which provider only a person at a terminal (a script or CI gets the default)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _ask_provider(default: ProviderName) -> ProviderName:
+    click.echo("Which model provider should the reviews run on?")
+    for name in sorted(STARTER_MODELS):
+        click.echo(f"  {name:<10} {STARTER_MODELS[name].offer}")
+    choice: ProviderName = click.prompt(
+        "provider", type=click.Choice(sorted(STARTER_MODELS)), default=default, show_choices=False
+    )
+    return choice
+
+
 @click.command()
 @click.option(
     "--provider",
     type=click.Choice(sorted(STARTER_MODELS)),
-    default="openai",
-    show_default=True,
-    help="Model provider the starter config and workflow are set up for.",
+    default=None,
+    help="Model provider the starter config and workflow are set up for (github: GitHub Models with the "
+    "workflow's GITHUB_TOKEN, no secret to add). Default: the provider of the models your prompt files name, "
+    "else openai; asked at a terminal.",
 )
 @click.option("--model", default=None, help="Model spec (default: a pinned model of the provider).")
-@click.option("--action-ref", default=ACTION_REF, show_default=True, help="The `uses:` of the action.")
+@click.option(
+    "--action-ref",
+    default=None,
+    help="The `uses:` of the action (default: promptreview's, pinned to the commit this one was built from).",
+)
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 # (`provider` is a ProviderName: click.Choice(sorted(STARTER_MODELS)) admits no other word)
-def init(provider: ProviderName, model: str | None, action_ref: str, force: bool) -> int:
+def init(provider: ProviderName | None, model: str | None, action_ref: str | None, force: bool) -> int:
     """Write a starter promptreview.yml and .github/workflows/promptreview.yml."""
     try:
         root = git.repo_root(Path.cwd())
     except UsageError:
         root = Path.cwd()
+    paths = _found_prompt_files(root)
+    found = read_found(root, paths)
+    if provider is None:
+        default = found.provider() or "openai"
+        provider = _ask_provider(default) if _interactive() else default
+    pinned = action_ref is not None or __commit__ is not None
     targets = {
-        root / CONFIG_FILE: config_text(provider, model, _prompt_glob(root)),
+        root / CONFIG_FILE: config_text(provider, model, _prompt_glob(paths), found),
         root / WORKFLOW_FILE: workflow_text(provider, action_ref),
     }
     existing = [p for p in targets if p.exists()]
@@ -190,12 +373,36 @@ def init(provider: ProviderName, model: str | None, action_ref: str, force: bool
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="\n")
         click.echo(f"wrote {path.relative_to(root).as_posix()}")
-    spec = STARTER_MODELS[provider]
-    click.echo("next:")
-    click.echo("  1. point `prompts[].suite` at a JSONL/CSV file of real inputs (and `schema` / `strata`)")
-    if spec.secret:
+    if not pinned:
+        tag = release_tag(__version__)
         click.echo(
-            f"  2. add the repository secret {spec.secret} (Settings → Secrets and variables → Actions)"
+            f"note: this promptreview was built without git, so the commit it was built from is unknown: the "
+            f"workflow names the release tag {tag}. Pin it to that tag's commit: `git ls-remote "
+            f"https://github.com/{ACTION_REPOSITORY} refs/tags/{tag}` prints the SHA to put in its place."
         )
-    click.echo("  3. commit both files; then make the `promptreview` check required in branch protection")
+    elif action_ref is None and __dirty__:
+        click.echo(
+            f"note: this promptreview was built from uncommitted changes; the workflow pins the commit they "
+            f"started from ({__commit__})."
+        )
+    steps = _next_steps(provider, found)
+    click.echo("next:")
+    for number, step in enumerate(steps, 1):
+        click.echo(f"  {number}. {step}")
     return 0
+
+
+def _next_steps(provider: ProviderName, found: FoundPrompts) -> list[str]:
+    """What is left to do, in order (numbered from 1 by the caller)."""
+    spec = STARTER_MODELS[provider]
+    steps = []
+    if found.all_carry_inputs:
+        steps.append(
+            "review the inputs: your prompt files carry their own (testData); `schema` / `strata` if needed"
+        )
+    else:
+        steps.append("point `prompts[].suite` at a JSONL/CSV file of real inputs (and `schema` / `strata`)")
+    if spec.secret:
+        steps.append(f"add the repository secret {spec.secret} (Settings → Secrets and variables → Actions)")
+    steps.append("commit both files; then make the `promptreview` check required in branch protection")
+    return steps

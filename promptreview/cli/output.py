@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from promptreview import exitcodes, secrets
-from promptreview.errors import ProviderError, UsageError
+from promptreview.errors import HeadRejected, ProviderError, UsageError
 from promptreview.report import ReportFormat, render
 from promptreview.report.document import Report, error_report
 
@@ -111,8 +111,8 @@ def review_and_emit(
     try:
         with ProgressBar() as progress:
             report = make_report(progress)
-    except UsageError:
-        raise  # bad input: nothing was reviewed, and the one-line error says why
+    except (UsageError, HeadRejected):
+        raise  # bad input, or a change the provider refuses: not a review, and the one-line error says why
     except Exception as exc:
         if output:
             why = (

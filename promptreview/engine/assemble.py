@@ -72,6 +72,7 @@ def prompt_report(
         notes=notes,
         warnings=decision.warnings,
         failure_details=result.failure_details,
+        parse_failure_kinds=result.parse_failure_kinds,
         output_mode=job.output_mode,
         evaluators=decision.evaluators,
         sequential=sequential.info if sequential is not None else None,

@@ -90,6 +90,15 @@ class PromptJob:
     output_mode: OutputMode = "json"  # what the answers are scored as
     warnings: tuple[Note, ...] = ()  # what reading the prompt files and the suite noticed
     variables: frozenset[str] = frozenset()  # suite columns the templates use (examples carry only these)
+    # the base's version of the prompt file, whose evaluators (and rows, and schema) are the contract: the base
+    # branch tip's, else the base side's; None for an added prompt
+    contract: PromptTemplate | None = None
+    # what the head took out of the base's contract (base rows of the file's testData): each one makes the
+    # prompt fail until the accept label accepts it
+    needs_acceptance: tuple[Note, ...] = ()
+    # `compare`: the operator's own two files, with no base commit to own the contract (the head's own
+    # evaluators gate, its rows are the suite)
+    head_trusted: bool = False
 
     @property
     def head(self) -> Side:

@@ -20,6 +20,7 @@ from promptreview.engine.planning import policy
 from promptreview.engine.planning.plan import plan_changes, plan_files
 from promptreview.engine.quality import judges
 from promptreview.engine.quality.checks import QualityPlan, check_values
+from promptreview.errors import HeadRejected, RejectedRequest, UsageError
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
@@ -43,9 +44,28 @@ def review_changes(opts: ReviewOptions) -> Report:
         parse_model_spec(opts.model)
     config = load_config(root, opts.config_path, opts.config_rev)
     base_sha, head_sha = compare_points(root, opts.base, opts.head)
-    plan = plan_changes(opts, config, changed_prompts(root, config, base_sha, head_sha))
-    rerun = Rerun("check", base_sha, head_sha)  # head None: the working tree, `check`'s default
-    return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun)
+    changes = changed_prompts(root, config, base_sha, head_sha)
+    unmatched = _unmatched_globs(opts, config, changes.unmatched, base_sha, head_sha)
+    plan = plan_changes(opts, config, changes)
+    # head None: the working tree, `check`'s default
+    rerun = Rerun("check", base_sha, head_sha, rerun_flags(opts))
+    return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun, unmatched)
+
+
+def _unmatched_globs(
+    opts: ReviewOptions, config: Config, globs: Sequence[str], base: str, head: str | None
+) -> list[Note]:
+    """A `files:` glob that matches no file at the base or the head makes a check that passes forever: in CI
+    that is an error naming the glob (a failing check), locally a warning in the report."""
+    where = {g: f"prompts[{i}].files" for i, e in reversed(list(enumerate(config.prompts))) for g in e.files}
+    if globs and policy.in_ci(opts.env):
+        glob = globs[0]
+        raise UsageError(
+            f"{config.source}: {where[glob]}: the glob {glob!r} matches no file at the base {base[:12]} nor at "
+            f"the head {(head or 'working tree')[:12]}, so the check could never fail; fix the glob on the "
+            "base branch"
+        )
+    return [note("glob_matches_nothing", g, where=where[g]) for g in globs]
 
 
 def review_files(
@@ -53,8 +73,30 @@ def review_files(
 ) -> Report:
     """`promptreview compare`: the same review for two prompt files, no git."""
     return _review(
-        opts, config, plan_files(opts, config, old, new, entry), old, new, Rerun("compare", old, new)
+        opts,
+        config,
+        plan_files(opts, config, old, new, entry),
+        old,
+        new,
+        Rerun("compare", old, new, rerun_flags(opts)),
     )
+
+
+def rerun_flags(opts: ReviewOptions) -> tuple[str, ...]:
+    """The options a review was asked with that change what it measures, as command-line flags: the
+    reproduce line runs the same review (the config, the suite and the prompts say the rest)."""
+    flags: list[str] = []
+    if opts.model:
+        flags += ["--model", opts.model]
+    if opts.samples is not None:
+        flags += ["--samples", str(opts.samples)]
+    if opts.seed is not None:
+        flags += ["--seed", str(opts.seed)]
+    if opts.sequential:
+        flags.append("--sequential")
+    if opts.judge_review:
+        flags.append("--judge")
+    return tuple(flags)
 
 
 def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
@@ -74,8 +116,15 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
 
 
 def _review(
-    opts: ReviewOptions, config: Config, plan: ReviewPlan, base: str, head: str, rerun: Rerun
+    opts: ReviewOptions,
+    config: Config,
+    plan: ReviewPlan,
+    base: str,
+    head: str,
+    rerun: Rerun,
+    notes: Sequence[Note] = (),
 ) -> Report:
+    """The review of a plan; `notes`: what finding the changes noticed (said at the report's top)."""
     pinned = policy.check_pinning(plan.models, plan.providers, config)
     quality, providers = judges.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
@@ -102,7 +151,7 @@ def _review(
                 head=head,
                 rerun=rerun,
                 forecast=planned,
-                provider_notes=judges.plan_notes(plan, quality),
+                provider_notes=[*notes, *judges.plan_notes(plan, quality)],
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
@@ -140,6 +189,8 @@ def _review(
             )
             for call, completion in zip(calls, completions, strict=True):
                 by_job[call.job].append(completion)
+    except RejectedRequest as exc:
+        raise _whose(exc, plan) from None
     finally:
         if cache is not None:
             cache.close()
@@ -151,7 +202,7 @@ def _review(
         if plan.jobs
         else ([], [])
     )
-    provider_notes = [said for provider in plan.providers.values() for said in provider.notes]
+    provider_notes = [*notes, *(said for provider in plan.providers.values() for said in provider.notes)]
     return assemble.report(
         plan,
         [*prompts, *(assemble.listed_report(item) for item in plan.listed)],
@@ -164,6 +215,24 @@ def _review(
         rerun=rerun,
         provider_notes=provider_notes,
         served_warnings=served,
+    )
+
+
+def _whose(exc: RejectedRequest, plan: ReviewPlan) -> HeadRejected | RejectedRequest:
+    """A request the provider refused: the head's failure when only head calls make it (a parameter, schema or
+    prompt only the pull request brings), else the provider's error as it was (the base's requests count as
+    production's: a base that cannot run is no verdict on the change)."""
+    if not isinstance(exc.request, CompletionRequest):
+        return exc
+    key = exc.request.cache_key()
+    paths = {job.index: job.path for job in plan.jobs}
+    sides = {(paths[c.job], c.side) for c in plan.calls if c.request.cache_key() == key}
+    if not sides or any(side != "head" for _, side in sides):
+        return exc
+    path = min(p for p, _ in sides)
+    return HeadRejected(
+        f"{path}: the provider refuses the head version's request ({exc.reason}); the change cannot run on "
+        f"{exc.request.model}"
     )
 
 
@@ -277,7 +346,12 @@ def _score_and_decide(
         ran = sequential.get(job.index)
         candidates.append(
             decision.Candidate(
-                job.change, result, rows, (*job.warnings, *warnings), ran.info if ran is not None else None
+                job.change,
+                result,
+                rows,
+                (*job.warnings, *warnings),
+                needs_acceptance=job.needs_acceptance,
+                sequential=ran.info if ran is not None else None,
             )
         )
     decisions = decision.decide(candidates, config)

@@ -4,7 +4,7 @@ PyGithub has no model for. Network only through PyGithub; no output.
 
 from __future__ import annotations
 
-from typing import Any
+from urllib.parse import quote
 
 from github import Auth, Github, GithubException, GithubRetry
 from github.Repository import Repository
@@ -48,19 +48,14 @@ def describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
 
 
-def label_added_by(repo: Repository, number: int, label: str) -> tuple[str | None, str | None]:
-    """Who added `label` to issue or PR `number` last, and when, from its events (best effort: None, None)."""
+def permission_of(repo: Repository, login: str) -> str | None:
+    """`login`'s permission on the repository (`admin`, `write`, `read`, `none`; GitHub reports `maintain` as
+    `write`), or None when it cannot be read: then whatever asked must not grant anything."""
     try:
         _, data = repo.requester.requestJsonAndCheck(
-            "GET", f"{repo.url}/issues/{number}/events", parameters={"per_page": 100}
+            "GET", f"{repo.url}/collaborators/{quote(login, safe='')}/permission"
         )
-    except Exception:  # best effort: an API outage only loses the name of who added the label
-        return None, None
-    found: tuple[str | None, str | None] = (None, None)
-    items: list[Any] = data if isinstance(data, list) else []  # raw REST answer
-    for item in items:
-        if not isinstance(item, dict) or item.get("event") != "labeled":
-            continue
-        if (item.get("label") or {}).get("name") == label:
-            found = ((item.get("actor") or {}).get("login"), item.get("created_at"))
-    return found
+    except Exception:  # noqa: BLE001 (an outage, a 404 for a non-collaborator: no permission either way)
+        return None
+    level = data.get("permission") if isinstance(data, dict) else None  # raw REST answer
+    return level if isinstance(level, str) else None

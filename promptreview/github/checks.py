@@ -26,10 +26,12 @@ from promptreview.vocabulary import RateName
 MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_TEXT = 65535  # output.summary / output.text
 MAX_STATUS_DESCRIPTION = 140
-# a commit status has no "neutral": neutral (skipped, fork, infrastructure) does not block, like success
+# a commit status has neither "action_required" (it blocks: failure) nor "neutral" (which the base config asked
+# for with `fail_closed: false`: it does not block, like success)
 STATUS_STATES: dict[CheckConclusion, Literal["success", "failure"]] = {
     CheckConclusion.SUCCESS: "success",
     CheckConclusion.FAILURE: "failure",
+    CheckConclusion.ACTION_REQUIRED: "failure",
     CheckConclusion.NEUTRAL: "success",
 }
 RATE_NAMES: dict[RateName, str] = {
@@ -117,8 +119,8 @@ def publish_check(repo: Repository, spec: CheckSpec, *, allow_status_fallback: b
 
 def _status_fallback(repo: Repository, spec: CheckSpec, reason: str) -> CheckResult:
     state = STATUS_STATES[spec.conclusion]
-    neutral = spec.conclusion == CheckConclusion.NEUTRAL
-    description = f"neutral: {spec.title}" if neutral else spec.title
+    prefix = {CheckConclusion.NEUTRAL: "neutral: ", CheckConclusion.ACTION_REQUIRED: "action required: "}
+    description = prefix.get(spec.conclusion, "") + spec.title
     kwargs: dict[str, Any] = {"description": _cut(description, MAX_STATUS_DESCRIPTION), "context": spec.name}
     if spec.details_url:
         kwargs["target_url"] = spec.details_url

@@ -157,9 +157,10 @@ def _list_comments(repo: Repository, number: int) -> list[dict[str, Any]]:
 
 def _ours(comments: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     mine = [c for c in comments if (found := read_marker(c.get("body"))) and found[0] == marker_key(key)]
-    # a bot wrote ours (github-actions[bot] or an app); someone pasting the marker must not take it over
+    # a bot wrote ours (github-actions[bot] or an app); a marker a person pasted (the pull request's author,
+    # before promptreview ever commented) is never adopted: editing it would put the verdict in their comment
     bots = [c for c in mine if (c.get("user") or {}).get("type") == "Bot"]
-    return sorted(bots or mine, key=lambda c: (c.get("created_at") or "", c.get("id") or 0))
+    return sorted(bots, key=lambda c: (c.get("created_at") or "", c.get("id") or 0))
 
 
 def _comment(repo: Repository, raw: dict[str, Any]) -> IssueComment:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from promptreview.github.comment import fit_comment, marker
-from promptreview.github.conclusion import CIResult
+from promptreview.github.conclusion import CIResult, LabelRefused
 from promptreview.github.event import Event, LabelChange
 from promptreview.report.escape import code_span, escape_md
 from promptreview.verdicts import CIVerdict
@@ -21,7 +21,31 @@ ICONS = {
     CIVerdict.SKIPPED: "⏭️",
     CIVerdict.ERROR: "🛑",
     CIVerdict.INVALID: "🛑",
+    CIVerdict.ACTION_REQUIRED: "✋",
 }
+
+UNPROTECTED_LINE = (
+    "promptreview: the base config says fail_closed: false, so this run that could not review ends neutral, "
+    "which GitHub counts as passing: the check protects nothing"
+)
+UNPROTECTED = (
+    "> [!CAUTION]\n> **This check protects nothing.** The base branch's config says `fail_closed: false`, so "
+    "a run that could not review ends *neutral*, which GitHub counts as passing a required check."
+)
+
+_REFUSALS = {
+    "earlier_commit": "it was applied before this commit was pushed (it accepts only the head commit it was "
+    "applied on; remove it and add it again to accept this one)",
+    "author": "it was applied by the pull request's author",
+    "no_write_access": "it was applied by someone without write access to the repository",
+    "unverifiable": "who applied it, or their access to the repository, could not be read",
+}
+
+
+def refusal_line(refused: LabelRefused) -> str:
+    """One line: the accept label is on the pull request and does not count, and why."""
+    who = f" ({refused.actor})" if refused.actor and refused.reason != "earlier_commit" else ""
+    return f"the label {refused.label} does not accept this commit: {_REFUSALS[refused.reason]}{who}"
 
 
 def short_sha(sha: str | None) -> str:
@@ -47,13 +71,21 @@ def banners(
     label_change: LabelChange | None = None,
 ) -> str:
     """Markdown shown above the report: an accepted regression, a removed accept label, a new config."""
-    parts = []
+    parts = [UNPROTECTED] if result.protects_nothing else []
+    if result.refused is not None:
+        parts.append(f"> [!WARNING]\n> {escape_md(refusal_line(result.refused), 600)}")
     if result.verdict is CIVerdict.ACCEPTED and result.acceptance is not None:
         by = escape_md(result.acceptance.by().strip() or "by a maintainer", 200)
         parts.append(
             f"> [!IMPORTANT]\n> **Regression accepted** {by} with the label {code_span(accept_label, 100)}. "
             f"The numbers below are unchanged; the check passes because of the label. "
             f"Remove the label to re-evaluate."
+        )
+    if result.verdict is CIVerdict.FAIL:
+        parts.append(
+            f"> [!TIP]\n> Fix the prompt and push, or, to merge this regression on purpose, someone with write "
+            f"access other than the pull request's author adds the label {code_span(accept_label, 100)}. It "
+            f"accepts this head commit only: a later push is reviewed again."
         )
     if label_change and label_change.action == "unlabeled" and label_change.name == accept_label:
         who = f" by {escape_md(label_change.actor, 100)}" if label_change.actor else ""
@@ -115,20 +147,24 @@ def unchanged_body(key: str, config_path: str, tail: str) -> str:
 
 def problem_markdown(result: CIResult, details: str) -> str:
     """A report-less run (fork without a key, bad config, provider down) as Markdown."""
-    return f"## {ICONS[result.verdict]} promptreview: {escape_md(result.title, 300)}\n\n{details}\n"
+    caution = f"{UNPROTECTED}\n\n" if result.protects_nothing else ""
+    return f"## {ICONS[result.verdict]} promptreview: {escape_md(result.title, 300)}\n\n{caution}{details}\n"
 
 
-def fork_details(env_var: str, base: str | None, head: str | None) -> str:
+def fork_details(env_var: str, base: str | None, head: str | None, number: int | None = None) -> str:
     var = code_span(env_var, 80)
+    pr = f" -f pull-request={number}" if number is not None else ""
     return (
         f"This pull request comes from a fork. GitHub does not pass secrets to workflows that forks trigger, so "
-        f"{var} is empty and promptreview cannot call the model. Nothing failed; the check is neutral.\n\n"
-        f"Options:\n"
-        f"- a maintainer reviews it locally: <code>promptreview check --base {short_sha(base)} "
-        f"--head {short_sha(head)}</code>;\n"
-        f"- push the branch to this repository (then the secret is available);\n"
-        f"- review with a model that needs no secret: GitHub Models (`github:` models, `models: read` "
-        f"permission) or a self-hosted server;\n"
-        f"- use the `pull_request_target` pattern in promptreview's docs/github.md, which never checks out or "
-        f"installs the pull request's code while secrets are present."
+        f"{var} is empty and promptreview could not call the model: **nothing was reviewed**, and the check "
+        f"stays *action required* until a maintainer runs the review.\n\n"
+        f"A maintainer (someone with write access), after reading the change:\n"
+        f"- runs the maintainer workflow of promptreview's docs/github.md on exactly this commit: "
+        f"<code>gh workflow run promptreview-maintainer.yml -f head={head or ''}{pr}</code> "
+        f"(it reads the pull request's files as data, never runs them, and sets this check on "
+        f"<code>{short_sha(head)}</code>);\n"
+        f"- or reviews it locally: <code>promptreview check --base {short_sha(base)} "
+        f"--head {short_sha(head)}</code>, and pushes the branch to this repository;\n"
+        f"- or sets the repository up to review without a secret: GitHub Models (`github:` models, `models: "
+        f"read` permission) or a self-hosted server."
     )

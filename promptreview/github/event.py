@@ -9,6 +9,7 @@ the working tree. Reads only the environment it is given and the payload file; n
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,7 @@ class Event:
     labels: tuple[str, ...] = ()
     label_change: LabelChange | None = None
     sender: str | None = None
+    author: str | None = None  # who opened the pull request (the accept label never counts from them)
     updated_at: str | None = None
     default_branch: str | None = None
     skip_reason: str | None = None  # set when this event is not one promptreview reviews
@@ -175,6 +177,7 @@ def _pull_request(name: str, payload: dict[str, Any], env: Mapping[str, str]) ->
         labels=tuple(labels),
         label_change=change,
         sender=_get(payload, "sender", "login"),
+        author=_get(pr, "user", "login"),
         updated_at=pr.get("updated_at"),
         default_branch=_get(payload, "repository", "default_branch"),
         skip_reason=skip,
@@ -206,11 +209,21 @@ def _merge_group(payload: dict[str, Any], env: Mapping[str, str]) -> Event:
 
 def _workflow_dispatch(payload: dict[str, Any], env: Mapping[str, str]) -> Event:
     """Manual runs: optional `base` / `head` inputs; head defaults to the run's commit (GITHUB_SHA), base
-    to the default branch (resolved against git later)."""
+    to the default branch (resolved against git later). A `pull-request` input (the maintainer-triggered run
+    of a fork pull request, docs/github.md) names the pull request the comment goes to; the check goes on
+    `head`, which must then be the full SHA the maintainer looked at."""
     inputs = payload.get("inputs") or {}
     head = inputs.get("head") or env.get("GITHUB_SHA") or None
     base = inputs.get("base") or None
     default_branch = _get(payload, "repository", "default_branch")
+    number = str(inputs.get("pull-request") or "").strip().lstrip("#")
+    if number and not number.isdigit():
+        raise UsageError(f"workflow_dispatch: the pull-request input must be a number, not {number[:40]!r}")
+    if number and not (inputs.get("head") and re.fullmatch(r"[0-9a-f]{40}", str(inputs["head"]))):
+        raise UsageError(
+            "workflow_dispatch: with pull-request, pass head as the full 40-character SHA you reviewed, "
+            "so a later push is not reviewed under your name"
+        )
     return Event(
         name="workflow_dispatch",
         action=None,
@@ -219,6 +232,7 @@ def _workflow_dispatch(payload: dict[str, Any], env: Mapping[str, str]) -> Event
         head_sha=str(head) if head else None,
         base_ref=str(base) if base else default_branch,
         head_ref=payload.get("ref"),
+        pr_number=int(number) if number else None,
         sender=_get(payload, "sender", "login"),
         default_branch=default_branch,
     )

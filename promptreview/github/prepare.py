@@ -67,7 +67,7 @@ def prepare(event: Event, config_path: str, workdir: Path) -> Prepared:
 def cache_key(
     event: Event | None, config_path: str, env: Mapping[str, str], workdir: Path
 ) -> tuple[str, list[str]]:
-    """actions/cache key: base SHA + base config hash, one entry per run (restored by prefix)."""
+    """actions/cache key: base SHA + base config hash, one entry per run, restored only by that exact prefix."""
     os_name = env.get("RUNNER_OS", "any")
     base, digest = "nobase", "noconfig"
     if event is not None and event.base_sha and not event.skip_reason:
@@ -83,6 +83,8 @@ def cache_key(
                 digest = hashlib.sha256(data).hexdigest()[:16]
         except (UsageError, OSError):
             pass  # a key that restores less is better than a failed step: the review reports the problem
-    prefix = f"promptreview-v1-{os_name}-{base}-{digest}-"
+    # no broader prefix: an entry for another base or config (or one a pull request's own job saved under any
+    # name) must not be restored; what is restored is still used only under a seal (`cache_seal`)
+    prefix = f"promptreview-v2-{os_name}-{base}-{digest}-"
     key = prefix + f"{env.get('GITHUB_RUN_ID', '0')}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
-    return key, [prefix, f"promptreview-v1-{os_name}-{base}-", f"promptreview-v1-{os_name}-"]
+    return key, [prefix]

@@ -22,7 +22,7 @@ from promptreview.github.checks import CheckSpec, annotations_for, gate_failures
 from promptreview.github.comment import publish_sticky
 from promptreview.github.conclusion import CIResult
 from promptreview.github.event import Event
-from promptreview.github.summary import Log, append_step_summary, write_outputs
+from promptreview.github.summary import Log, append_step_summary, inert, write_outputs
 from promptreview.report.document import CISection, Report
 from promptreview.report.escape import escape_md
 from promptreview.report.serialize import to_json_text
@@ -112,10 +112,13 @@ class Publisher:
             name=self.check_name,
             head_sha=head,
             conclusion=result.conclusion,
-            title=secrets.scrub(result.title),
+            title=inert(secrets.scrub(result.title)),
             summary=secrets.scrub(summary),
             annotations=[
-                {k: secrets.scrub(v) if isinstance(v, str) else v for k, v in a.items()}
+                {
+                    k: inert(secrets.scrub(v)) if isinstance(v, str) and k != "path" else v
+                    for k, v in a.items()
+                }
                 for a in (annotations_for(report, lines, accepted) if report is not None else [])
             ],
             details_url=self.link,

@@ -6,6 +6,7 @@ Writes only the files GitHub Actions names (`GITHUB_STEP_SUMMARY`, `GITHUB_OUTPU
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,15 +59,31 @@ def write_outputs(path: str | None, values: Mapping[str, str | None]) -> bool:
     return True
 
 
+# bidirectional controls (a right-to-left override shows `txt.exe` as `exe.txt`): shown as `<U+202E>`
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str) -> str:
+    """Plain text from a pull request as a person should read it in the log, a check's title or an
+    annotation: every bidirectional control shown by its code point instead of reordering what follows, and
+    the runner's legacy command prefix `##[` (obeyed anywhere in a line) broken as `##%5B`."""
+    return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text).replace("##[", "##%5B")
+
+
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return inert(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_line(text: str) -> str:
     """A value from a file, a model or a pull request as one inert log line: no newline or carriage return to
-    start a new line with, no leading `::` for the runner to obey, no credential (the one writer's rule)."""
+    start a new line with, no `::` at its start (leading whitespace ignored, as the runner ignores it) for the
+    runner to obey, no legacy `##[` command anywhere, no bidirectional control, no credential (the one writer's
+    rule)."""
     text = _escape_data(secrets.scrub(text))
-    return ("%3A%3A" + text[2:]) if text.startswith("::") else text
+    stripped = text.lstrip()
+    if stripped.startswith("::"):
+        return text[: len(text) - len(stripped)] + "%3A%3A" + stripped[2:]
+    return text
 
 
 def _escape_property(text: str) -> str:

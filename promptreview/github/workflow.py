@@ -14,10 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from promptreview.errors import MissingCredentials, ProviderError, UsageError
+from promptreview.errors import HeadRejected, MissingCredentials, ProviderError, UsageError
 from promptreview.exitcodes import ExitCode, FailOn, for_ci
-from promptreview.github import compose, conclusion
-from promptreview.github.api import connect, label_added_by
+from promptreview.github import cache_seal, compose, conclusion
+from promptreview.github.api import connect, permission_of
 from promptreview.github.checkout import first_changed_line
 from promptreview.github.comment import marker
 from promptreview.github.conclusion import CIResult
@@ -29,7 +29,7 @@ from promptreview.report import html, markdown
 from promptreview.report.document import Report, Rerun, error_report
 from promptreview.report.escape import code_block
 from promptreview.sources import git
-from promptreview.verdicts import CIVerdict, ReviewVerdict, acceptable
+from promptreview.verdicts import CIVerdict, acceptable
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,12 @@ def run(settings: Settings, sink: Sink) -> ExitCode:
         sink(key)
         return ExitCode.OK
     event = load_event(env)
+    if env.get("GITHUB_JOB") == settings.check_name:
+        log.command(
+            "warning",
+            f"promptreview: the job and the check run are both named {settings.check_name}, so the job's status "
+            "can be mistaken for the check: rename the job (docs/github.md names it review)",
+        )
     if event.skip_reason:
         log.command("notice", f"promptreview: nothing to do ({event.skip_reason})")
         write_outputs(
@@ -103,6 +109,22 @@ class CIRun:
         )
 
     def execute(self) -> ExitCode:
+        cache_dir = self.cache_dir()
+        dropped = cache_seal.verify(cache_dir, self.settings.env)
+        if dropped:
+            self.log.command("warning", f"promptreview: {dropped}")
+        try:
+            return self.review_and_publish()
+        finally:
+            # what this run asked is reusable by the next run only under this run's seal
+            cache_seal.seal(cache_dir, self.settings.env)
+
+    def cache_dir(self) -> Path | None:
+        """The response cache's directory the action restores and saves (None: not in the action's hands)."""
+        where = self.settings.env.get("PROMPTREVIEW_CACHE_DIR")
+        return Path(where) if where and self.settings.use_cache else None
+
+    def review_and_publish(self) -> ExitCode:
         event, settings, prepared = self.event, self.settings, None
         try:
             prepared = prepare(event, settings.config_path, settings.workdir)
@@ -113,18 +135,16 @@ class CIRun:
             if not event.fork:
                 result = conclusion.invalid(str(exc), settings.fail_on)
                 return self.finish_problem(result, code_block(str(exc)), prepared)
-            self.log.command(
-                "notice",
-                f"promptreview skipped: this fork pull request has no {exc.env_var} (secrets are not passed to "
-                "forks); the check is neutral. See the job summary for the options.",
+            result = conclusion.fork_without_key(
+                exc.env_var, str(exc), settings.fail_on, self.fail_closed(prepared)
             )
-            result = conclusion.skipped(
-                f"Skipped: fork pull request without {exc.env_var}", str(exc), settings.fail_on
-            )
-            details = compose.fork_details(exc.env_var, event.base_sha, event.head_sha)
+            details = compose.fork_details(exc.env_var, event.base_sha, event.head_sha, event.pr_number)
             return self.finish_problem(result, details, prepared)
+        except HeadRejected as exc:
+            result = conclusion.head_rejected(str(exc), settings.fail_on)
+            return self.finish_problem(result, code_block(str(exc)), prepared)
         except ProviderError as exc:
-            result = conclusion.provider_failed(str(exc), settings.fail_on)
+            result = conclusion.provider_failed(str(exc), settings.fail_on, self.fail_closed(prepared))
             return self.finish_problem(result, code_block(str(exc)), prepared)
         except UsageError as exc:
             result = conclusion.invalid(str(exc), settings.fail_on)
@@ -153,13 +173,24 @@ class CIRun:
             )
         )
 
-    def label_lookup(self) -> Callable[[], tuple[str | None, str | None]] | None:
-        """Who added the accept label, from the PR's events (one request, made only when asked)."""
-        repo, number = self.publish.repo, self.event.pr_number
-        if repo is None or number is None:
+    def permission(self) -> Callable[[str], str | None] | None:
+        """A login's permission on the repository (one request, made only when the accept label may count)."""
+        repo = self.publish.repo
+        if repo is None:
             return None
-        label = self.settings.accept_label
-        return lambda: label_added_by(repo, number, label)
+        return lambda login: permission_of(repo, login)
+
+    def fail_closed(self, prepared: Prepared | None) -> bool:
+        """False only when the BASE config says `fail_closed: false`: a config this pull request adds, or one
+        that cannot be read, never opts out."""
+        if prepared is None or prepared.adopted_config:
+            return True
+        from promptreview.sources.config import load_config
+
+        try:
+            return load_config(prepared.root, self.settings.config_path, prepared.config_rev).fail_closed
+        except UsageError:
+            return True
 
     def finish_report(self, report: Report, prepared: Prepared) -> ExitCode:
         event, settings, publish = self.event, self.settings, self.publish
@@ -170,12 +201,18 @@ class CIRun:
             )
         acceptance = None
         if acceptable(report.verdict, report.warned):
-            acceptance = conclusion.acceptance_for(event, settings.accept_label, self.label_lookup())
-        result = conclusion.from_report(report, settings.fail_on, acceptance)
+            acceptance = conclusion.acceptance_for(event, settings.accept_label, self.permission())
+        result = conclusion.from_report(report, settings.fail_on, acceptance, self.fail_closed(prepared))
+        if result.refused is not None:
+            self.log.command("warning", compose.refusal_line(result.refused))
         accepted = result.verdict is CIVerdict.ACCEPTED
         # decided from the finished report, so kept beside it (report.json holds both), never put into it
         section = conclusion.ci_section(result, event, prepared.config_from)
 
+        if result.verdict is CIVerdict.ERROR:  # no annotation names it: one line in the log does
+            self.log.command("error", f"promptreview: {result.title}")
+        if result.protects_nothing:
+            self.log.command("warning", compose.UNPROTECTED_LINE)
         banner = compose.banners(result, settings.accept_label, prepared.adopted_config, event.label_change)
         html_link = f"{self.link}#artifacts" if self.link else None  # the run page lists its artifacts
         full = markdown.render(report, html_link=html_link)
@@ -219,16 +256,17 @@ class CIRun:
         base = prepared.base if prepared else event.base_sha
         head = prepared.head if prepared else event.head_sha
         tail = compose.footer(event, base, head, self.link)
-        if result.verdict is CIVerdict.INVALID:
+        if result.verdict in (CIVerdict.INVALID, CIVerdict.FAIL):
             self.log.command("error", result.reason or result.title, title="promptreview")
         elif result.verdict is CIVerdict.ERROR:
             self.log.command("error", f"promptreview: no verdict: {result.reason}")
+        elif result.verdict is CIVerdict.ACTION_REQUIRED:
+            self.log.command("error", f"promptreview: {result.title} (the job summary says how)")
+        if result.protects_nothing:
+            self.log.command("warning", compose.UNPROTECTED_LINE)
         section = conclusion.ci_section(result, event, prepared.config_from if prepared else None)
         rerun = Rerun("check", base, head) if base and head else None
-        if result.verdict is CIVerdict.SKIPPED:
-            report = Report(verdict=ReviewVerdict.SKIPPED, base=base, head=head, rerun=rerun)
-        else:
-            report = error_report(result.reason or result.title, base=base, head=head, rerun=rerun)
+        report = error_report(result.reason or result.title, base=base, head=head, rerun=rerun)
         json_path = write_ci_report(self.report_dir, report, section, text)
         # no review happened: an existing comment learns why, but no new comment is started
         comment_url = publish.comment(

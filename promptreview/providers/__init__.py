@@ -14,10 +14,11 @@ from promptreview.vocabulary import PROVIDERS, ProviderName, one_of
 
 if TYPE_CHECKING:
     # mypy proves here that every provider has everything the engine calls; nothing is imported at run time
-    from promptreview.providers import anthropic, github, ollama, openai, sim
+    from promptreview.providers import anthropic, gemini, github, ollama, openai, sim
 
     _CONFORMS: tuple[type[Provider], ...] = (
         anthropic.AnthropicProvider,
+        gemini.GeminiProvider,
         github.GitHubModelsProvider,
         ollama.OllamaProvider,
         openai.OpenAIProvider,
@@ -31,6 +32,7 @@ _REGISTRY: dict[ProviderName, str] = {
     "anthropic": "promptreview.providers.anthropic",
     "ollama": "promptreview.providers.ollama",
     "github": "promptreview.providers.github",
+    "gemini": "promptreview.providers.gemini",
 }
 
 

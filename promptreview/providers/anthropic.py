@@ -17,7 +17,7 @@ import httpx
 
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
-from promptreview.providers.http import CallError, HTTPProvider, http_failure, server_said
+from promptreview.providers.http import CallError, HTTPProvider, http_failure
 from promptreview.records import CompletionRequest, ProviderResponse, Usage
 from promptreview.vocabulary import FinishReason
 
@@ -34,7 +34,6 @@ _STOP_REASONS: dict[str, FinishReason] = {
     "tool_use": "tool_calls",
 }
 _SPEND_LIMIT = re.compile(r"spend limit|usage limit|credit balance|billing|quota", re.IGNORECASE)
-_STRUCTURED_HINTS = re.compile(r"output_config|output_format|structured output|json_schema", re.IGNORECASE)
 
 
 class AnthropicProvider(HTTPProvider):
@@ -64,11 +63,7 @@ class AnthropicProvider(HTTPProvider):
 
     def structured(self, request: CompletionRequest) -> bool:
         model = request.model.model
-        return (
-            request.response_schema is not None
-            and self.structured_output_allowed(model)
-            and pinning.anthropic_supports_structured_output(model)
-        )
+        return request.response_schema is not None and pinning.anthropic_supports_structured_output(model)
 
     def build_body(self, request: CompletionRequest, *, structured: bool = True) -> dict[str, Any]:
         params = request.params_dict
@@ -99,9 +94,6 @@ class AnthropicProvider(HTTPProvider):
         if structured and self.structured(request):
             body["output_config"] = {"format": {"type": "json_schema", "schema": request.response_schema}}
         return body
-
-    def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
-        return "output_config" in body and error.status == 400 and server_said(error, _STRUCTURED_HINTS)
 
     def classify(self, response: httpx.Response, body: Any) -> CallError | None:
         status = response.status_code

@@ -1,8 +1,9 @@
 """The OpenAI Chat Completions wire format, shared by the `openai` and `github` providers (not a provider itself).
 
 `POST {base}/chat/completions`. A prompt that declares a JSON Schema is sent as `response_format: {type:
-json_schema, json_schema: {name, schema, strict}}` (`strict` only when the schema meets the strict-mode rules, so a
-looser schema still guides the model); `json_object` mode when the prompt asks for JSON without a schema. A
+json_schema, json_schema: {name, schema, strict}}`: `strict` as the prompt file declares it (production sends
+that), and where it declares none, true only when the schema meets the strict-mode rules, so a looser schema still
+guides the model; `json_object` mode when the prompt asks for JSON without a schema. A
 server that answers 400/422 naming the structured output gets the instruction alone (`HTTPProvider`'s fallback).
 
 Samples in one request (`complete_samples`): the K samples of one input go as one body with `"n": K`, and
@@ -199,17 +200,23 @@ class ChatCompletionsProvider(HTTPProvider):
                 body[key] = params[key]
         if params.get("max_tokens") is not None:  # an explicit max_completion_tokens (passed through) wins
             body.setdefault(self.max_tokens_field(), params["max_tokens"])
-        if structured and self.structured_output_allowed(request.model.model):
-            if request.response_schema is not None:
+        if structured:
+            if (
+                request.response_schema is not None
+            ):  # always sent: never dropped (`HTTPProvider.post_request`)
                 body["response_format"] = {
                     "type": "json_schema",
                     "json_schema": {
                         "name": schema_name(request.schema_name),
                         "schema": request.response_schema,
-                        "strict": strict_compatible(request.response_schema),
+                        "strict": (
+                            request.schema_strict
+                            if request.schema_strict is not None
+                            else strict_compatible(request.response_schema)
+                        ),
                     },
                 }
-            elif wants_json_object(request):
+            elif wants_json_object(request) and self.structured_output_allowed(request.model.model):
                 body["response_format"] = {"type": "json_object"}
         return body
 

@@ -22,7 +22,7 @@ bodies, the structured-output fallback); a provider overrides only the hooks whe
 | `url`, `build_body(request, structured=)`, `parse_response(data)`, `pin_status`, `pinned_suggestions` | none: every provider says |
 | `default_service()` | `service_name` (the class attribute) |
 | `key_required()` | the provider's own public API (`official`) needs its key; another base URL may not |
-| `missing_key_message()` | `"<service> needs an API key: set <VAR>"` |
+| `missing_key_message()` | `"<service> needs an API key: set <VAR>"`, then `WITHOUT_A_KEY` |
 | `extra_headers()`, `auth_headers(key)` | none; `Authorization: Bearer <key>` |
 | `classify(response, body)` | None: the shared status rules decide |
 | `rejects_structured_output(error, body)` | False: no fallback |
@@ -60,7 +60,9 @@ ClientTimeout = float | httpx.Timeout | None
 
 
 def error_message(body: Any, text: str = "") -> str:
-    """The human part of an error body in any of the wire formats we speak (OpenAI, Anthropic, Ollama, GitHub)."""
+    """The human part of an error body in any of the wire formats we speak (OpenAI, Anthropic, Ollama, GitHub,
+    Gemini: Google wraps its error object in a one-element list)."""
+    body = _unwrapped(body)
     if isinstance(body, dict):
         err = body.get("error")
         if isinstance(err, dict) and isinstance(message := err.get("message"), str):
@@ -75,8 +77,16 @@ def error_message(body: Any, text: str = "") -> str:
     return snippet[:300] if snippet else "no error message"
 
 
+def _unwrapped(body: Any) -> Any:
+    """Google's `[{"error": {...}}]`: the error object inside its one-element list."""
+    if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict):
+        return body[0]
+    return body
+
+
 def error_code(body: Any) -> str | None:
     """`error.code` or `error.type` (OpenAI `insufficient_quota`, Anthropic `overloaded_error`), if any."""
+    body = _unwrapped(body)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         err = body["error"]
         for key in ("code", "type"):
@@ -275,6 +285,14 @@ def wants_json_object(request: CompletionRequest) -> bool:
 # -- the base class -------------------------------------------------------------------------------------
 
 
+# A first try often has no key yet: the missing-key error names the two ways to review without one.
+WITHOUT_A_KEY = (
+    "; or try it without a key: `--model sim:NAME` runs the offline model (e.g. sim:triage-v1, docs/sim.md), "
+    "and GitHub Models needs only a GITHUB_TOKEN (`--model github:openai/gpt-4.1-mini`; in CI, "
+    "`promptreview init --provider github`: docs/providers.md#github-models)"
+)
+
+
 class HTTPProvider(ABC):
     """A provider over HTTP JSON. Subclasses set `name`, `key_env_var`, `service_name`, `default_base_url` and
     implement the abstract hooks; every other hook has the default in the module docstring."""
@@ -326,7 +344,7 @@ class HTTPProvider(ABC):
         return self.official and self.key_env_var is not None
 
     def missing_key_message(self) -> str:
-        return f"{self.service} needs an API key: set {self.key_env_var}"
+        return f"{self.service} needs an API key: set {self.key_env_var}{WITHOUT_A_KEY}"
 
     def require_credentials(self) -> None:
         if self.key_required() and not self.api_key:
@@ -405,14 +423,19 @@ class HTTPProvider(ABC):
     async def post_request(
         self, client: httpx.AsyncClient, request: CompletionRequest, extra: Mapping[str, Any] | None = None
     ) -> Any:
-        """POST the request's body (plus `extra` fields, e.g. `n`) to `url`; a server that rejects its structured
-        output gets the instruction alone, for this call and every later one with the same model, and the
-        report says so once."""
+        """POST the request's body (plus `extra` fields, e.g. `n`) to `url`; a server that rejects JSON mode
+        (`json_object`, no schema) gets the instruction alone, for this call and every later one with the same
+        model, and the report says so once.
+
+        A schema is never dropped: a server that refuses one refuses that request (a `FatalCallError`, which
+        the review charges to the side whose request it was). Falling back would review the head's prompt
+        without the schema production sends, and a pull request could bring a schema the server refuses
+        precisely to be reviewed without one."""
         body = {**self.build_body(request), **(extra or {})}
         try:
             return await self.post_json(client, self.url, body)
         except FatalCallError as exc:
-            if not self.rejects_structured_output(exc, body):
+            if request.response_schema is not None or not self.rejects_structured_output(exc, body):
                 raise
             model = request.model.model
             if model not in self._plain:

@@ -16,7 +16,7 @@ import httpx
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.chat_completions import ChatCompletionsProvider
-from promptreview.providers.http import CallError, error_code, http_failure
+from promptreview.providers.http import WITHOUT_A_KEY, CallError, error_code, http_failure
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -41,7 +41,7 @@ class OpenAIProvider(ChatCompletionsProvider):
     def missing_key_message(self) -> str:
         return (
             f"{self.service} needs an API key: set {self.key_env_var} (or point OPENAI_BASE_URL at a "
-            "compatible server that needs none)"
+            f"compatible server that needs none){WITHOUT_A_KEY}"
         )
 
     def max_tokens_field(self) -> str:

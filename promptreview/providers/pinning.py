@@ -7,6 +7,7 @@ tell ("unverifiable")? Pure functions on the id alone, so the engine can refuse 
 | anthropic | `-YYYYMMDD` ids; ids of generations published without dates (4.6 and later, `claude-2.1`, ...) | `*-latest`, dateless short forms of dated families (`claude-sonnet-4-5`), `opus`/`sonnet`/`haiku` | anything else |
 | ollama | `name:tag@sha256:<12+ hex>` (the digest from `GET /api/tags`) | a tag without a digest (`llama3.1:8b`) | never |
 | github | never | never | always (GitHub Models serves dateless ids) |
+| gemini | a numbered version (`gemini-2.0-flash-001`), a dated preview (`-preview-05-20`) | `*-latest`, aliases of numbered models (`gemini-2.0-flash`) | anything else (`gemini-2.5-flash`: published without a number) |
 
 The rule judges the id, not the server: `openai:gpt-4o-mini-2024-07-18` is pinned even when OPENAI_BASE_URL points
 at a local server; the served model id recorded on every response is what catches a server that serves
@@ -288,6 +289,44 @@ def ollama_pinned_suggestions(model_id: str, tags: Iterable[dict[str, Any]]) -> 
     return out
 
 
+# -- Gemini ----------------------------------------------------------------------------------------------
+
+# Auto-updated aliases of Gemini models with numbered stable versions, newest version first (Google's "model
+# versions" page: `gemini-2.0-flash` points at `gemini-2.0-flash-001`).
+GEMINI_VERSIONS: dict[str, tuple[str, ...]] = {
+    "gemini-2.0-flash": ("gemini-2.0-flash-001",),
+    "gemini-2.0-flash-lite": ("gemini-2.0-flash-lite-001",),
+    "gemini-1.5-flash": ("gemini-1.5-flash-002", "gemini-1.5-flash-001"),
+    "gemini-1.5-flash-8b": ("gemini-1.5-flash-8b-001",),
+    "gemini-1.5-pro": ("gemini-1.5-pro-002", "gemini-1.5-pro-001"),
+}
+_GEMINI_NUMBERED = re.compile(r"-\d{3}$")  # a stable version: gemini-2.0-flash-001
+_GEMINI_DATED = re.compile(r"-(?:preview|exp)-(?:\d{2}-\d{2}|\d{4})$")  # gemini-2.5-flash-preview-05-20
+
+
+def _gemini_id(model_id: str) -> str:
+    """The id without the `models/` prefix Google's own listings use."""
+    return model_id.strip().lower().removeprefix("models/")
+
+
+def gemini_pin_status(model_id: str) -> PinStatus:
+    """Gemini: a numbered stable version (`-001`) or a dated preview is pinned; `*-latest` and the aliases of
+    numbered models float; any other id (a stable model Google publishes without a version number) cannot be
+    verified."""
+    mid = _gemini_id(model_id)
+    if mid.endswith("-latest") or mid in GEMINI_VERSIONS:
+        return "floating"
+    if _GEMINI_NUMBERED.search(mid) or _GEMINI_DATED.search(mid):
+        return "pinned"
+    return "unverifiable"
+
+
+def gemini_pinned_suggestions(model_id: str) -> list[str]:
+    """Numbered versions to use instead of a floating Gemini alias, newest first (empty when we know none)."""
+    mid = _gemini_id(model_id)
+    return list(GEMINI_VERSIONS.get(mid.removesuffix("-latest"), ()))
+
+
 # -- every provider ---------------------------------------------------------------------------------------
 
 PIN_RULES: dict[ProviderName, str] = {
@@ -297,6 +336,8 @@ PIN_RULES: dict[ProviderName, str] = {
     "*-latest and dateless short forms of dated models float",
     "ollama": "Ollama models pin with their digest from `ollama list` / GET /api/tags: name:tag@sha256:<12+ hex>",
     "github": "GitHub Models serves dateless ids, so a pin cannot be verified; set allow_unpinned: true",
+    "gemini": "Gemini ids pin with a numbered version (-001) or a dated preview; *-latest and the aliases of "
+    "numbered models float; a stable id published without a number cannot be verified",
     "sim": "the simulator is deterministic",
 }
 

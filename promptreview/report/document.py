@@ -20,6 +20,7 @@ from promptreview.vocabulary import (
     ExpectMatch,
     Outcome,
     OutputMode,
+    ParseFailureKind,
     RateName,
     RateOutcome,
     ReviewCommand,
@@ -100,6 +101,7 @@ class ShiftRow:
     effect: float | None = None
     effect_name: str | None = None
     p_adjusted: float | None = None
+    matters: bool = False  # significant and beyond the distribution gate's floor: what the gate warns about
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,7 @@ class PromptReport:
     notes: Sequence[Note] = ()
     warnings: Sequence[Note] = ()
     failure_details: Mapping[Outcome, Mapping[str, int]] = field(default_factory=dict)  # why -> n
+    parse_failure_kinds: Mapping[ParseFailureKind, int] = field(default_factory=dict)  # head's, by remedy
     output_mode: OutputMode = "json"  # text: parse_failure / schema_violation absent from rates
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
     sequential: SequentialInfo | None = None  # set when the review ran sequentially
@@ -366,6 +369,7 @@ class Rerun:
     command: ReviewCommand
     base: str
     head: str | None = None
+    flags: tuple[str, ...] = ()  # the options the review was asked with: `--model M`, `--samples 1`, ...
 
 
 @dataclass(frozen=True)

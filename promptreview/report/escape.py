@@ -22,9 +22,19 @@ import re
 JOINER = "\u2060"  # WORD JOINER: zero width, no line break, not whitespace
 ELLIPSIS = "…"
 
-# Every ASCII punctuation character may be backslash-escaped in CommonMark; escaping all of them is the
-# simple, complete way to make text literal (emphasis, links, images, HTML, entities, tables, math).
-_ASCII_PUNCT = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+# Only what GitHub's renderer would read as markup is escaped, so the raw comment (read in e-mail, by the API, by
+# scripts) stays readable: `+8.3 pp [+4.4, +12.9]` is left as it is. The characters that open inline markup
+# anywhere: code, emphasis, strikethrough, math, table cells, and the backslash itself.
+_ALWAYS = re.compile(r"([\\`*~|$])")
+# `_` opens or closes emphasis only at a word's edge: `expected_decision` stays as it is, `_x_` does not
+_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# `<` before a tag, a closing tag, a comment or an autolink; `&` before an entity
+_HTML = re.compile(r"<(?=[A-Za-z/!?])|&(?=#|[A-Za-z][A-Za-z0-9]*;)")
+# `]` that would close a link, an image or a reference definition: `[text](url)`, `[text][ref]`, `[ref]: url`
+_LINK_CLOSE = re.compile(r"\](?=[(\[:])")
+# what opens a block when the text starts a line or a list item: a heading, a quote, a list item (`- x`, `1. x`,
+# but not `-65.6` or `+8.3`), a thematic break (`---`), a task box or a link reference definition
+_BLOCK_START = re.compile(r"^(?:[#>\[]|[-+](?![0-9])|\d{1,9}(?=[.)]))")
 # C0/C1 controls except tab/newline, and bidirectional overrides (right-to-left trickery)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\ufeff]")
 # Sequences GitHub's post-render filters turn into links, mentions or cross-references
@@ -68,7 +78,20 @@ def escape_md(text: object, limit: int | None = 200) -> str:
     text = " ".join(_clean(text).split())
     text = _cut(text, limit)
     text = _break_references(text)
-    return _ASCII_PUNCT.sub(r"\\\1", text)
+    return _escape_markup(text)
+
+
+def _escape_markup(text: str) -> str:
+    text = _ALWAYS.sub(r"\\\1", text)
+    text = _UNDERSCORE.sub(r"\\_", text)
+    text = _HTML.sub(lambda m: "\\" + m.group(0), text)
+    text = _LINK_CLOSE.sub(r"\\]", text)
+    start = _BLOCK_START.match(text)
+    if start is None:
+        return text
+    if start.group(0)[0].isdigit():  # `1.` or `1)`: the delimiter after the number is what makes a list
+        return start.group(0) + "\\" + text[start.end() :]
+    return "\\" + text
 
 
 def code_span(text: object, limit: int | None = 200) -> str:

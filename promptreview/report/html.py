@@ -24,6 +24,7 @@ from promptreview.report.quality import (
 )
 from promptreview.report.wording import (
     P_VALUE_NOTE,
+    PARSE_FAILURE_HEADERS,
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
@@ -37,6 +38,8 @@ from promptreview.report.wording import (
     headline_word,
     important_shifts,
     model_line,
+    ordered_warnings,
+    parse_failure_table,
     prompt_notes,
     rate_items,
     rate_table,
@@ -79,7 +82,8 @@ pre{white-space:pre-wrap;word-break:break-word;background:var(--code);padding:.5
 .example h4{margin:.2rem 0;font-size:.85rem}
 details{margin:.5rem 0}summary{cursor:pointer;font-weight:600}
 .chart{max-width:40rem;display:block;margin:.5rem 0}
-@media (max-width:640px){body{padding:.5rem}.example{grid-template-columns:1fr}td,th{padding:3px 4px}}
+@media (max-width:640px){body{padding:.5rem}.example{grid-template-columns:1fr}td,th{padding:3px 4px}
+td code{word-break:break-all}}
 """
 
 
@@ -122,13 +126,17 @@ def render(report: Report) -> str:
             f"<p><strong>Biggest change:</strong> {escape(top[1])} in <code>{escape(title(top[0]))}</code></p>"
         )
     if report.prompts:
-        rows = [summary_cells(p, report.alpha) for p in report.prompts]
-        parts.append(_table(SUMMARY_HEADERS, rows, gate_col=2))
+        # the verdict first: on a phone (390 px) a long path would push it out of sight, behind a scroll
+        order = [2, 0, 1, 3]
+        rows = [
+            [cells[i] for i in order] for cells in (summary_cells(p, report.alpha) for p in report.prompts)
+        ]
+        parts.append(_table([SUMMARY_HEADERS[i] for i in order], rows, gate_col=0))
     parts.append(_model_block(report))
     parts += [f'<div class="callout">{escape(warning_words(w))}</div>' for w in review_warnings(report)]
     parts += [f'<p class="muted">{escape(words(n))}</p>' for n in review_notes(report)]
     for p in report.prompts:
-        parts += _prompt(p, report.alpha)
+        parts += _prompt(p, report)
     if any(p.rates for p in report.prompts):
         parts.append(f'<p class="muted"><small>{escape(P_VALUE_NOTE)}</small></p>')
     if any(p.evaluators for p in report.prompts):
@@ -161,7 +169,8 @@ def _model_block(report: Report) -> str:
     return "<ul>" + "".join(items) + "</ul>"
 
 
-def _prompt(p: PromptReport, alpha: float) -> list[str]:
+def _prompt(p: PromptReport, report: Report) -> list[str]:
+    alpha = report.alpha
     parts = [
         f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(p.change)})</span></h2>"
     ]
@@ -176,10 +185,16 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         cls = "callout fail" if p.verdict in ("fail", "error") else "callout"
         parts.append(
             f'<div class="{cls}"><ul>'
-            + "".join(f"<li>{escape(words(w))}</li>" for w in p.warnings)
+            + "".join(f"<li>{escape(words(w))}</li>" for w in ordered_warnings(p))
             + "</ul></div>"
         )
     parts.append(_table(RATE_HEADERS, rate_table(p), gate_col=6))
+    failures = parse_failure_table(p)
+    if failures:
+        parts += [
+            "<h4>Why answers did not parse, and what fixes each</h4>",
+            _table(PARSE_FAILURE_HEADERS, failures),
+        ]
     bars = [
         RateBar(RATE_LABELS.get(k, k), v.base, v.base_ci95, v.head, v.head_ci95)
         for k, v in rate_items(p)
@@ -211,7 +226,7 @@ def _prompt(p: PromptReport, alpha: float) -> list[str]:
         parts.append(f"<h3>Examples that broke ({len(p.examples)})</h3>")
         for e in p.examples:
             parts.append(_example(e))
-    parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p)]
+    parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p, report)]
     c = p.calls
     cost = cost_line(c.cost_usd)
     parts.append(
@@ -231,7 +246,7 @@ def _shares(counts: Any) -> dict[str, float]:
 
 def _shifts(p: PromptReport, alpha: float) -> list[str]:
     parts = []
-    shifted = important_shifts(p, alpha)
+    shifted = important_shifts(p)
     if shifted:
         parts.append("<h3>Output shifts that matter</h3><ul>")
         parts += [f"<li>{escape(shift_sentence(s))}</li>" for s in shifted]
@@ -308,14 +323,10 @@ def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: RateName, al
 
 def _example(e: Example) -> str:
     why = f" ({escape(e.detail)})" if e.detail else ""
-    cells = [
-        ("input", e.input_text),
-        (
-            f"base output ({e.base_outcome or 'none'})",
-            e.base_text if e.base_text is not None else "(no base side)",
-        ),
-        (f"head output ({e.head_outcome})", e.head_text),
-    ]
+    cells = [("input", e.input_text)]
+    if e.base_text is not None:  # an added prompt has no base side: no empty cell saying so
+        cells.append((f"base output ({e.base_outcome or 'none'})", e.base_text))
+    cells.append((f"head output ({e.head_outcome})", e.head_text))
     return (
         f"<p><code>{escape(e.input_id)}</code> ({escape(e.stratum)}), sample {e.sample}: "
         f"{escape(e.base_outcome or '–')} → <strong>{escape(e.head_outcome)}</strong>{why}</p>"

@@ -28,6 +28,7 @@ from promptreview.report.quality import (
 )
 from promptreview.report.wording import (
     P_VALUE_NOTE,
+    PARSE_FAILURE_HEADERS,
     RATE_HEADERS,
     RATE_LABELS,
     SHIFT_HEADERS,
@@ -41,6 +42,8 @@ from promptreview.report.wording import (
     headline_word,
     important_shifts,
     model_line,
+    ordered_warnings,
+    parse_failure_table,
     prompt_notes,
     rate_table,
     reproduce_command,
@@ -144,7 +147,7 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
     if not level[0] and any(p.examples for p in report.prompts):
         lines += ["_Examples are left out to fit the comment: the HTML and JSON reports have them._", ""]
     for p in report.prompts:
-        lines += _prompt(p, report.alpha, level)
+        lines += _prompt(p, report, level)
     tail = []
     if any(p.rates for p in report.prompts):
         tail.append(f"<sub>{P_VALUE_NOTE}</sub>")  # our own words: nothing to escape
@@ -158,7 +161,8 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
 
 
-def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
+def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str]:
+    alpha = report.alpha
     word = verdict_key(p)
     lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({p.change}): {word.upper()}", ""]
     if p.change == "removed" or not p.rates:
@@ -172,8 +176,9 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     ]
     if p.warnings:
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
-        lines += [f"> [!{kind}]", *(f"> - {escape_md(words(w), 500)}" for w in p.warnings), ""]
+        lines += [f"> [!{kind}]", *(f"> - {escape_md(words(w), 500)}" for w in ordered_warnings(p)), ""]
     lines += [_table(RATE_HEADERS, [_untrusted_first(c) for c in rate_table(p)]), ""]
+    lines += _parse_failures(p, name)
     lines += _quality(p, level)
     lines += _shifts(p, alpha, name)
     lines += _strata(p, alpha, name)
@@ -184,7 +189,7 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
             body += _example(e, chars)
         shown = min(count, len(p.examples))
         lines += _details(f"Examples that broke in {_short(title(p))} ({shown} of {len(p.examples)})", body)
-    for said in prompt_notes(p):
+    for said in prompt_notes(p, report):
         lines += [f"_{escape_md(words(said), 500)}_", ""]
     c = p.calls
     cost = cost_line(c.cost_usd)
@@ -198,12 +203,27 @@ def _prompt(p: PromptReport, alpha: float, level: tuple[int, int]) -> list[str]:
     return lines
 
 
+def _parse_failures(p: PromptReport, name: str) -> list[str]:
+    """The head's parse failures by kind, with what to do about each (our words: only the backticks of the
+    settings they name are Markdown)."""
+    rows = parse_failure_table(p)
+    if not rows:
+        return []
+    rows = [[escape_md(what, None), n, todo] for what, n, todo in rows]
+    return [
+        f"**Why answers of {name} did not parse**, and what fixes each:",
+        "",
+        _table(PARSE_FAILURE_HEADERS, rows),
+        "",
+    ]
+
+
 def _shifts(p: PromptReport, alpha: float, name: str) -> list[str]:
     lines = []
     flips = (
         None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p)
     )  # else a warning says it
-    shifted = important_shifts(p, alpha)
+    shifted = important_shifts(p)
     if shifted:
         lines += [f"**Output shifts that matter** in {name}:", ""]
         lines += [f"- {escape_md(shift_sentence(s), 400)}" for s in shifted]
@@ -269,10 +289,8 @@ def _chart(p: PromptReport, strata: list[StratumRow]) -> list[str]:
     return [chart, ""]
 
 
-def _fenced(text: str | None, chars: int) -> str:
+def _fenced(text: str, chars: int) -> str:
     """A quoted text in a fence, cut visibly: the reader sees that something was left out."""
-    if text is None:
-        return code_block("(no base side)")
     if len(text) > chars:
         text = text[:chars].rstrip() + "\n… (cut here; the JSON and HTML reports have more)"
     return quote_block(text, None)
@@ -283,15 +301,20 @@ def _example(e: Example, chars: int) -> list[str]:
     why = f" ({escape_md(e.detail, 160)})" if e.detail else ""
     where = f"{code_span(e.input_id, 60)} ({escape_md(e.stratum, 60)}), sample {e.sample}"
     tag = f"{code_span(e.input_id, 60)} sample {e.sample}"
+    base = []  # an added prompt has no base side: no empty block saying so
+    if e.base_text is not None:
+        base = [
+            f"**Base output** for {tag} ({escape_md(e.base_outcome or 'none', 40)}):",
+            "",
+            _fenced(e.base_text, chars),
+            "",
+        ]
     return [
         f"**Input** {where}: {change}{why}",
         "",
         _fenced(e.input_text, chars),
         "",
-        f"**Base output** for {tag} ({escape_md(e.base_outcome or 'none', 40)}):",
-        "",
-        _fenced(e.base_text, chars),
-        "",
+        *base,
         f"**Head output** for {tag} ({escape_md(e.head_outcome, 40)}):",
         "",
         _fenced(e.head_text, chars),

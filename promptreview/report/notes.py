@@ -62,6 +62,15 @@ def _detectable(value: float) -> str:
 # -- sources: the suite, the prompt files, the changes ---------------------------------------------------
 
 
+def _duplicate_inputs(n: Note) -> str:
+    pairs = [f"{again} = {original}" for again, original in _v(n, "examples")]
+    more = ", ..." if _v(n, "count") > len(pairs) else ""
+    return (
+        f"{n.subject}: {_v(n, 'count')} of {_v(n, 'rows')} rows repeat an earlier row (every column but the id) "
+        f"and are counted once: the same input again adds no evidence ({', '.join(pairs)}{more})"
+    )
+
+
 def _strata_pooled(n: Note) -> str:
     small = [str(s) for s in _v(n, "strata")]
     return (
@@ -80,6 +89,18 @@ def _schema_in_code(n: Note) -> str:
 # -- planning ------------------------------------------------------------------------------------------
 
 
+def _model_stand_in(n: Note) -> str:
+    named, model = _v(n, "named"), _v(n, "model")
+    if n.data.get("mapped"):
+        return (
+            f"{n.subject}: the file names model {named!r}; {model} stood in for it (models_map in the config)"
+        )
+    return (
+        f"{n.subject}: the file names model {named!r}, which promptreview cannot reach; the config's {model} "
+        "stood in for it (say which model stands in under models_map: in the config)"
+    )
+
+
 def _file_suite(n: Note) -> str:
     return (
         f"suite: the {_v(n, 'inputs')} inputs of the prompt file's {_v(n, 'source')}; a small suite catches "
@@ -91,6 +112,16 @@ def _schema_contract(n: Note) -> str:
     return (
         "the output schema changed in this pull request: both sides are validated against the base commit's "
         "schema" + ("" if _v(n, "base_had_one") else " (the base had none: the head's, for both)")
+    )
+
+
+def _contract_rows_removed(n: Note) -> str:
+    rows = [str(r) for r in _v(n, "rows")]
+    count = _v(n, "count")
+    named = ", ".join(rows) + (", ..." if count > len(rows) else "")
+    return (
+        f"the pull request drops or edits {count} of the base's own input rows ({named}): the base's rows are "
+        "the contract and still run (in the base's version); taking them out needs the accept label"
     )
 
 
@@ -156,6 +187,18 @@ def _evaluator_changed(n: Note) -> str:
     return (
         f"the {what} {n.subject!r} changed in this pull request: both sides are checked with the base's "
         "version (review the change on its own with --judge)"
+    )
+
+
+def _evaluator_added(n: Note) -> str:
+    if _v(n, "judge"):
+        return (
+            f"the judge {n.subject!r} is new in this pull request: not called and not gating (the base's "
+            "judges decide; it gates once it is on the base branch)"
+        )
+    return (
+        f"evaluator {n.subject!r} is new in this pull request: both sides are checked with it, reported but "
+        "not gating (it gates once it is on the base branch)"
     )
 
 
@@ -348,6 +391,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "suite_numbered_rows": lambda n: (
         f"{n.subject} has no id column: inputs are named by row number (row1, row2, ...)"
     ),
+    "duplicate_inputs": _duplicate_inputs,
     "strata_pooled": _strata_pooled,
     "stratum_short": lambda n: (
         f"stratum {n.subject} has {_v(n, 'rows')} rows, fewer than its quota of {_v(n, 'quota')}: "
@@ -360,9 +404,6 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "unknown_parameter": lambda n: (
         f"{n.subject}: {_v(n, 'where')}.{_v(n, 'key')} is not a model parameter promptreview knows; ignored"
     ),
-    "foreign_model": lambda n: (
-        f"{n.subject}: model {_v(n, 'model')!r} has no promptreview provider; the config's model runs it"
-    ),
     "schema_in_code": _schema_in_code,
     "placeholder_dropped": lambda n: (
         f"{n.subject}: a MessagesPlaceholder has no messages in a review and is left out"
@@ -370,14 +411,34 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "prompt_removed": lambda n: "the prompt file was removed; nothing to run",
     "renamed_unchanged": lambda n: "renamed without a change to its content; nothing to run",
     "content_unchanged": lambda n: "content unchanged; nothing to run",
+    "prompt_copied_out": lambda n: (
+        f"this prompt was copied or moved out of the config's globs (to {_v(n, 'to')}): whatever stays "
+        "inside them, what production reads there is no longer reviewed"
+    ),
+    "glob_matches_nothing": lambda n: (
+        f"the glob {n.subject!r} ({_v(n, 'where')}) matches no file at the base or the head: it reviews nothing"
+    ),
     # planning
     "file_suite": _file_suite,
     "schema_contract": _schema_contract,
+    "contract_rows_removed": _contract_rows_removed,
+    "entry_moved": lambda n: (
+        f"moved from the config entry of {_v(n, 'before')} to the one of {_v(n, 'after')}: reviewed under the "
+        "strictest of the two (the base entry's contract, and what only the new entry adds)"
+    ),
     "unused_columns": _unused_columns,
     "output_mode": _output_mode,
     "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",
     "model_changed": lambda n: f"model changed: base runs on {_v(n, 'base')}, head on {_v(n, 'head')}",
     "removed_from_file": lambda n: "a prompt removed from a multi-prompt file",
+    "format_changed": lambda n: (
+        f"the file's format changed: base read as {_v(n, 'base')}, head as {_v(n, 'head')}; reviewed as the "
+        "head's format reads it, each part against the base prompt"
+        if _v(n, "parts") > 1
+        else f"the file's format changed: base read as {_v(n, 'base')}, head as {_v(n, 'head')}; reviewed as "
+        "the head's format reads it"
+    ),
+    "model_stand_in": _model_stand_in,
     # providers
     "structured_output_rejected": _structured_output_rejected,
     # execution and measurement
@@ -392,9 +453,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
         f"evaluator {n.subject!r} of {_v(n, 'origin')} has the name of a config evaluator: skipped"
     ),
     "evaluator_changed": _evaluator_changed,
-    "evaluator_added": lambda n: (
-        f"evaluator {n.subject!r} is new in this pull request: both sides are checked with it"
-    ),
+    "evaluator_added": _evaluator_added,
     "evaluator_removed": lambda n: (
         f"evaluator {n.subject!r} was removed in this pull request: the base's checks still apply"
     ),

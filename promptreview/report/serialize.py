@@ -101,6 +101,7 @@ def _shift(row: ShiftRow) -> dict[str, Any]:
         "p_adjusted": row.p_adjusted,
         "effect": row.effect,
         "effect_name": row.effect_name,
+        "matters": row.matters,
         "base": row.base,
         "head": row.head,
     }
@@ -153,6 +154,7 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "calls": calls,
         "examples": list(p.examples),
         "failure_details": p.failure_details,
+        "parse_failure_kinds": p.parse_failure_kinds,
         "notes": [words(n) for n in p.notes],
         "warnings": [words(w) for w in p.warnings],
         "output_mode": p.output_mode,

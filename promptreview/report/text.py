@@ -33,6 +33,8 @@ from promptreview.report.wording import (
     headline_word,
     important_shifts,
     model_line,
+    ordered_warnings,
+    parse_failure_table,
     prompt_notes,
     rate_table,
     reproduce_command,
@@ -90,7 +92,7 @@ def render(report: Report, color: bool = False) -> str:
     lines += [f"! {warning_words(w)}" for w in review_warnings(report)]
     lines += [f"note: {words(n)}" for n in review_notes(report)]
     for p in report.prompts:
-        lines += _prompt(p, report.alpha, color)
+        lines += _prompt(p, report, color)
     tail = []
     if any(p.rates for p in report.prompts):
         tail.append(P_VALUE_NOTE)
@@ -104,7 +106,8 @@ def render(report: Report, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
+def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
+    alpha = report.alpha
     verdict = _paint(verdict_key(p).upper(), verdict_key(p), color)
     lines = ["", f"== {title(p)} [{p.change}] {verdict}"]
     if p.change == "removed" or not p.rates:
@@ -114,8 +117,12 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
             + [_paint(f"   ! {words(w)}", str(p.verdict), color) for w in p.warnings]
         )
     lines.append(f"   {sample_size(p)} from {p.suite}" + (f"; {WEIGHTING_SENTENCE}" if p.weighted else ""))
-    lines += [_paint(f"   ! {words(w)}", str(p.verdict), color) for w in p.warnings]
+    lines += [_paint(f"   ! {words(w)}", str(p.verdict), color) for w in ordered_warnings(p)]
     lines.append(_table(RATE_HEADERS, rate_table(p)))
+    failures = parse_failure_table(p)
+    if failures:
+        lines.append("   why answers did not parse, and what fixes each:")
+        lines += [f"   - {what}: {n} ({todo})" for what, n, todo in failures]
     if p.evaluators:
         lines.append(_table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators]))
         lines += [
@@ -131,7 +138,7 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
                 f"     base:  {_quote(x.base_text)}",
                 f"     head:  {_quote(x.head_text)}",
             ]
-    shifted = important_shifts(p, alpha)
+    shifted = important_shifts(p)
     if shifted:
         lines.append("   output shifts that matter:")
         lines += [f"   - {shift_sentence(s)}" for s in shifted]
@@ -148,7 +155,7 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
         lines.append("   examples that broke:")
         for e in p.examples[:3]:
             lines += _example(e)
-    lines += [f"   note: {words(n)}" for n in prompt_notes(p)]
+    lines += [f"   note: {words(n)}" for n in prompt_notes(p, report)]
     c = p.calls
     cost = cost_line(c.cost_usd)
     lines.append(
@@ -159,9 +166,7 @@ def _prompt(p: PromptReport, alpha: float, color: bool) -> list[str]:
     return lines
 
 
-def _quote(text: str | None) -> str:
-    if text is None:
-        return "(no base side)"
+def _quote(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + " … (cut)"
 
@@ -171,7 +176,7 @@ def _example(e: Example) -> list[str]:
     return [
         f"   - {e.input_id} ({e.stratum}), sample {e.sample}: {e.base_outcome or '–'} → {e.head_outcome}{why}",
         f"     input: {_quote(e.input_text)}",
-        f"     base:  {_quote(e.base_text)}",
+        *([f"     base:  {_quote(e.base_text)}"] if e.base_text is not None else []),  # none: an added prompt
         f"     head:  {_quote(e.head_text)}",
     ]
 

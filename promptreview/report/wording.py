@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Mapping
 
 from promptreview.notes import INCONCLUSIVE, Note, PromptWarning
@@ -16,8 +17,9 @@ from promptreview.report.document import (
     ShiftRow,
     StratumRow,
 )
+from promptreview.report.notes import words
 from promptreview.verdicts import PromptVerdict
-from promptreview.vocabulary import JSON_RATES, RateName
+from promptreview.vocabulary import JSON_RATES, ParseFailureKind, RateName
 
 RATE_LABELS: dict[RateName, str] = {
     "parse_failure": "parse failure",
@@ -120,9 +122,71 @@ def shift_cells(s: ShiftRow) -> list[str]:
         s.field,
         s.kind,
         s.test.name,
-        "–" if s.effect is None else f"{s.effect:.3f} {s.effect_name or ''}",
+        effect_words(s),
         pval(s.p_adjusted if s.p_adjusted is not None else s.p_value),
     ]
+
+
+def _unit(s: ShiftRow) -> str:
+    return "tokens" if "token" in s.field else "characters"
+
+
+def effect_words(s: ShiftRow) -> str:
+    """A shift's size in plain words: "median length 35% shorter (172 → 111 characters)", "21.0% of answers
+    moved to another value", never an effect's statistical name."""
+    if s.effect is None:
+        return "–"
+    if s.effect_name != "median_shift":  # total variation: the share of answers that would have to move
+        return f"{pct(abs(s.effect))} of answers moved to another value"
+    base, head = s.base.get("median"), s.head.get("median")
+    if not isinstance(base, (int, float)) or not isinstance(head, (int, float)):
+        return f"median change {s.effect:+.3g}"
+    what = "median length" if s.kind == "length" else "median"
+    moved = f"{base:g} → {head:g}" + (f" {_unit(s)}" if s.kind == "length" else "")
+    if base == 0 or head == base:
+        return f"{what} {moved}"
+    change = (head - base) / abs(base)
+    if s.kind == "length":
+        return f"{what} {abs(change) * 100:.0f}% {'longer' if change > 0 else 'shorter'} ({moved})"
+    return f"{what} {change * 100:+.0f}% ({moved})"
+
+
+# -- why the head's answers did not parse, and what fixes each kind -------------------------------------------
+
+PARSE_FAILURE_HEADERS = ["what the answer looked like", "head answers", "what to do"]
+PARSE_FAILURE_ROWS: dict[ParseFailureKind, tuple[str, str]] = {
+    "fenced": (
+        "JSON inside a ```json fence",
+        "ask for bare JSON, or set `parsing: {allow_fenced: true}` if your code strips fences",
+    ),
+    "trailing_comma": (
+        "JSON with a trailing comma",
+        "ask for strict JSON, or send a `jsonSchema` so the provider enforces structured output",
+    ),
+    "wrapped": (
+        "JSON inside other text",
+        "ask for the JSON alone, or send a `jsonSchema` (or `responseFormat: json_object`)",
+    ),
+    "truncated": (
+        "cut off at max_tokens",
+        "raise `max_tokens` (the prompt file's `modelParameters`, or `params:` in promptreview.yml)",
+    ),
+    "empty_at_limit": ("empty: max_tokens ran out before any output", "raise `max_tokens`"),
+    "empty": ("empty answer", "check what the prompt asks; the JSON report has the finish reasons"),
+    "not_json": (
+        "not JSON at all",
+        "say plainly that the answer must be JSON, or send a `jsonSchema`",
+    ),
+}
+
+
+def parse_failure_table(p: PromptReport) -> list[list[str]]:
+    """One row per kind of the head's parse failures, most first, each with its remedy; none when the head
+    parsed or the prompt passed (nothing to fix)."""
+    if p.verdict == "pass" or not p.parse_failure_kinds:
+        return []
+    kinds = sorted(p.parse_failure_kinds.items(), key=lambda kv: -kv[1])
+    return [[PARSE_FAILURE_ROWS[k][0], str(n), PARSE_FAILURE_ROWS[k][1]] for k, n in kinds]
 
 
 # -- the overview every format shares (the comment, the terminal, the HTML page say the same things) ---------
@@ -194,7 +258,7 @@ def headline_icon_key(report: Report) -> str:
 
 def review_notes(report: Report) -> list[Note]:
     """The review's notes, without those another line already says (the model line says "simulated"; a
-    listed prompt contradicts "nothing to review")."""
+    listed prompt contradicts "nothing to review"), then the notes every reviewed prompt has (said once)."""
     out = []
     for n in report.notes:
         if report.simulated and n.kind == "simulated":
@@ -202,7 +266,34 @@ def review_notes(report: Report) -> list[Note]:
         if report.prompts and n.kind == "nothing_to_review":
             continue
         out.append(n)
-    return out
+    said = {words(n) for n in out}
+    return out + [n for n in shared_prompt_notes(report) if words(n) not in said]
+
+
+def shared_prompt_notes(report: Report) -> list[Note]:
+    """The notes that read the same in every reviewed prompt (two or more): said once for the review, not once
+    per prompt."""
+    reviewed = [p for p in report.prompts if p.rates]
+    if len(reviewed) < 2:
+        return []
+    first, *others = ([n for n in prompt_notes(p)] for p in reviewed)
+    return [n for n in first if all(words(n) in {words(m) for m in other} for other in others)]
+
+
+def _fails(p: PromptReport, w: Note) -> bool:
+    """Whether a warning is the words of a gate that failed (a rate, a quality check, the flip gate)."""
+    if w.kind == "rate_increase":
+        return any(name == w.subject and row.gate == "fail" for name, row in p.rates.items())
+    if w.kind in ("check_decrease", "check_inconclusive", "judge_unanswered"):
+        return any(e.name == w.subject and e.gate == "fail" for e in p.evaluators)
+    if w.kind == "flip_disagreement":
+        return p.flip_rate is not None and p.flip_rate.gate == "fail"
+    return w.kind in ("ceiling_exceeded", "prompt_removed") and p.verdict == "fail"
+
+
+def ordered_warnings(p: PromptReport) -> list[Note]:
+    """A prompt's warnings, the failing gates' first: what blocks the merge before what only warns."""
+    return sorted(p.warnings, key=lambda w: not _fails(p, w))
 
 
 def review_warnings(report: Report) -> list[PromptWarning]:
@@ -212,9 +303,11 @@ def review_warnings(report: Report) -> list[PromptWarning]:
     return [w for w in report.warnings if w not in own]
 
 
-def prompt_notes(p: PromptReport) -> list[Note]:
-    """A prompt's notes, without the weighting one when the sample line already says it."""
-    return [n for n in p.notes if not (p.weighted and n.kind == "weighted")]
+def prompt_notes(p: PromptReport, report: Report | None = None) -> list[Note]:
+    """A prompt's notes, without the weighting one when the sample line already says it, and (given the
+    `report`) without those `review_notes` says once for every prompt."""
+    shared = {words(n) for n in shared_prompt_notes(report)} if report is not None else set()
+    return [n for n in p.notes if not (p.weighted and n.kind == "weighted") and words(n) not in shared]
 
 
 WEIGHTED_WORDS = (
@@ -264,20 +357,23 @@ def flip_sentence(p: PromptReport) -> str | None:
     )
 
 
-def important_shifts(p: PromptReport, alpha: float) -> list[ShiftRow]:
-    return [s for s in p.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
+def important_shifts(p: PromptReport) -> list[ShiftRow]:
+    """The shifts that matter: exactly those the distribution gate considered (significant, and beyond its
+    floor), so the report never calls a change important that the gates would not."""
+    return [s for s in p.distribution_shift if s.matters]
 
 
 def shift_sentence(s: ShiftRow) -> str:
-    """A shifted field in words, with base → head of its top categories where it has them (plain text)."""
-    text = f"{s.field} ({s.kind}, {s.test.name}, p (adj.) {pval(s.p_adjusted)})"
+    """A shifted field in words: its size, base → head of its top categories where it has them, then the test
+    (plain text)."""
     moves = category_moves(s)
-    return text + (": " + ", ".join(moves) if moves else "")
+    said = effect_words(s) + (" (" + ", ".join(moves) + ")" if moves else "")
+    return f"{s.field}: {said}; {s.test.name}, p (adj.) {pval(s.p_adjusted)}"
 
 
 def category_moves(s: ShiftRow, limit: int = 4) -> list[str]:
     """'billing 30% → 22%' for the categories that moved most (categorical fields with counts only)."""
-    if s.kind != "categorical":
+    if s.kind not in ("categorical", "presence"):
         return []
     base, head = _shares(s.base), _shares(s.head)
     if not base or not head:
@@ -341,11 +437,14 @@ def reproduce_command(report: Report) -> str | None:
     rerun = report.rerun
     if rerun is None:
         return None
-    config = f" --config {report.config}" if report.config and report.config != "promptreview.yml" else ""
+    words = ["promptreview", rerun.command]
     if rerun.command == "check":
-        head = f" --head {rerun.head}" if rerun.head else ""
-        return f"promptreview check --base {rerun.base}{head}{config}"
-    return f"promptreview compare {rerun.base} {rerun.head or ''}{config}".replace("  ", " ")
+        words += ["--base", rerun.base, *(["--head", rerun.head] if rerun.head else [])]
+    else:
+        words += [rerun.base, *([rerun.head] if rerun.head else [])]
+    if report.config and report.config != "promptreview.yml":
+        words += ["--config", report.config]
+    return shlex.join([*words, *rerun.flags])
 
 
 def detectable(value: float | None) -> str:
@@ -392,7 +491,7 @@ def biggest_change(p: PromptReport, alpha: float = 0.05) -> str | None:
             best = (score, text)
     if best is None or best[0][:2] == (0, 0):
         # no gate spoke and no rate moved significantly: a significant shift of the answers is the news
-        shifted = important_shifts(p, alpha)
+        shifted = important_shifts(p)
         if shifted:
             top = min(shifted, key=lambda s: s.p_adjusted if s.p_adjusted is not None else 1.0)
             moves = category_moves(top, limit=1)

@@ -3,13 +3,23 @@ match, each with its contents on both sides.
 
 `git diff -M` says what changed; the config says which of those are prompts. A file renamed out of every
 prompt glob is, for the review, removed; one renamed into them, added. A removed prompt and a pure rename
-have nothing to run and are only listed.
+have nothing to run and are only listed. The base owns the contract: a prompt moved from one entry to another
+keeps the strictest of the two (`strictest`), and a prompt whose exact copy appears outside the globs leaves
+the review however git paired the files (a decoy copy left inside them hides nothing).
+
+What a commit records under a prompt's path is not always a file: a symlink is reviewed as the file it points
+to inside the repository (its target's bytes, read at the same commit; a target outside the repository, or
+missing, is refused naming the link), never as the text of the link; a submodule is a commit of another
+repository, which nothing here can read, so a prompt replaced by one, or a submodule where the globs would
+match files, is refused naming it.
 """
 
 from __future__ import annotations
 
+import difflib
+import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from promptreview.errors import UsageError
@@ -48,6 +58,8 @@ class ChangeSet:
     base: str  # the merge base's SHA
     head: str | None  # the head commit's SHA; None: the working tree
     prompts: tuple[PromptChange, ...]
+    # the config's globs that match no file at the base nor at the head: a check that can only ever pass
+    unmatched: tuple[str, ...] = ()
 
 
 def compare_points(root: Path, base: str | None, head: str | None) -> tuple[str, str | None]:
@@ -62,8 +74,20 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
     """The prompt files covered by `config` that differ between `base_sha` and `head_sha`."""
     for item in config.prompts:
         paths.check_globs(root, item.files, "prompts[].files")
+    at_base, at_head = git.list_files(root, base_sha), git.list_files(root, head_sha)
+    names = (*at_base, *at_head)  # every glob is matched against both lists
+    unmatched = tuple(
+        dict.fromkeys(
+            g
+            for item in config.prompts
+            for g in item.files
+            if not any(paths.matches_any(n, (g,)) for n in names)
+        )
+    )
     found: list[PromptChange] = []
-    for fc in git.changed_files(root, base_sha, head_sha):
+    changes = git.changed_files(root, base_sha, head_sha)
+    for fc in changes:
+        _refuse_submodule(config, fc)
         entry_new = config.entry_for(fc.new_path) if fc.new_path else None
         entry_old = config.entry_for(fc.old_path) if fc.old_path else None
         for name in (fc.new_path, fc.old_path):
@@ -76,6 +100,8 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
         entry = entry_new if entry_new is not None else entry_old
         if entry is None:
             continue
+        if entry_old is not None and entry_new is not None and entry_old != entry_new:
+            entry = strictest(entry_old, entry_new)  # moved between entries: it keeps the base's contract
         kind: ChangeKind = fc.change
         old_path, new_path = fc.old_path, fc.new_path
         if entry_new is None:  # renamed out of the prompt globs: for the review it is gone
@@ -96,10 +122,14 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                 )
             )
             continue
-        head = git.read_at(root, head_sha, new_path)
+        head = _read(root, head_sha, new_path, fc.new_mode)
         if head is None:
             continue
-        base = git.read_at(root, base_sha, old_path) if old_path else None
+        base = (
+            _read(root, base_sha, old_path, fc.old_mode if old_path == fc.old_path else None)
+            if old_path
+            else None
+        )
         listed = None
         if base == head:  # a pure rename, or a change of the file's mode alone
             listed = note("renamed_unchanged" if kind == "renamed" else "content_unchanged")
@@ -114,4 +144,149 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                 listed=listed,
             )
         )
-    return ChangeSet(base_sha, head_sha, tuple(found))
+    found_so_far = ChangeSet(base_sha, head_sha, tuple(found), unmatched)
+    found += _copied_out(root, config, found_so_far, at_base, changes)
+    return ChangeSet(base_sha, head_sha, tuple(found), unmatched)
+
+
+def strictest(base: PromptEntry, head: PromptEntry) -> PromptEntry:
+    """The contract of a prompt moved from the base's entry to another: the base entry's, with what only the
+    new entry adds (its schema where the base had none, JSON output, its quality checks and must-refuse
+    rows). Moving a prompt to a laxer entry (no schema, `output: text`, no checks) loosens nothing."""
+    kept = {e.field for e in base.expect}
+    named = {e.name for e in base.evaluators}
+    return replace(
+        base,
+        schema=base.schema or head.schema,
+        model=base.model or head.model,
+        output="json" if "json" in (base.output, head.output) else base.output,
+        expect=(*base.expect, *(e for e in head.expect if e.field not in kept)),
+        evaluators=(*base.evaluators, *(e for e in head.evaluators if e.name not in named)),
+        must_refuse=base.must_refuse or head.must_refuse,
+    )
+
+
+SIMILAR = 0.5  # the share of words two files have in common for one to be a copy of the other (git's 50 %)
+_MAX_COPY_BYTES = 1_000_000  # a larger file new outside the globs is not compared
+
+
+def similar(a: bytes, b: bytes) -> bool:
+    """Whether `b` is a copy of `a`, edited or not: their words at least `SIMILAR` the same. Words, not
+    git's 64-byte line chunks: a prompt is often one long line, which one edit makes a stranger to git."""
+    if a == b:
+        return True
+    matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
+    return (
+        matcher.real_quick_ratio() >= SIMILAR
+        and matcher.quick_ratio() >= SIMILAR
+        and matcher.ratio() >= SIMILAR
+    )
+
+
+def _copied_out(
+    root: Path,
+    config: Config,
+    changes: ChangeSet,
+    at_base: list[str],
+    moved: list[git.FileChange],
+) -> list[PromptChange]:
+    """Base prompts copied or moved (edited or not, `similar`) to a file new at the head outside every glob:
+    the prompt leaves the review even when a copy stays inside the globs (a decoy), or git paired its old
+    path with that copy. Prompts already listed as leaving are not repeated."""
+    leaving = {c.path for c in changes.prompts if c.change == "removed"}
+    targets: dict[str, bytes] = {}
+    for fc in moved:
+        if fc.new_path and fc.change in ("added", "renamed") and config.entry_for(fc.new_path) is None:
+            try:
+                data = git.read_at(root, changes.head, fc.new_path)
+            except UsageError:  # a working-tree symlink out of the repository: not a file of ours to read
+                continue
+            if data is not None and len(data) <= _MAX_COPY_BYTES:
+                targets[fc.new_path] = data
+    if not targets:
+        return []
+    wanted = [p for p in at_base if p not in leaving and config.entry_for(p) is not None]
+    sources = git.read_many(root, changes.base, wanted)
+    out: list[PromptChange] = []
+    for src, text in sources.items():
+        entry = config.entry_for(src)
+        dst = next((dst for dst, data in targets.items() if text.strip() and similar(text, data)), None)
+        if entry is None or dst is None:
+            continue
+        said = note("prompt_copied_out", src, to=dst)
+        out.append(PromptChange("removed", src, src, entry, None, None, listed=said))
+    return out
+
+
+MAX_LINKS = 8  # symlinks followed in a row, as a bound on a chain (and on a loop)
+
+
+def _read(root: Path, rev: str | None, path: str, mode: str | None) -> bytes | None:
+    """The bytes a prompt path stands for at `rev`: a file's own, a symlink's target's (inside the repository)."""
+    if rev is None:  # the working tree: `git.read_at` follows a link inside the repository, refuses the rest
+        data = git.read_at(root, rev, path)
+        if data is None and (root / path).is_symlink():
+            raise UsageError(
+                f"{_shown(path)} is a symlink to nothing readable (a missing file or a directory)"
+            )
+        return data
+    if mode is None:
+        mode = git.mode_at(root, rev, path)
+    name = path
+    for _ in range(MAX_LINKS + 1):
+        if mode == git.GITLINK:
+            raise UsageError(_submodule(path if name == path else f"{path} (through a symlink to {name})"))
+        if mode not in (git.SYMLINK, *git.FILE_MODES):
+            raise UsageError(
+                f"{_shown(path)} is a symlink to {_shown(name)!r}, which is not a file; commit the prompt itself"
+            )
+        data = git.read_at(root, rev, name)
+        if mode != git.SYMLINK or data is None:
+            return data
+        target = data.decode("utf-8", "surrogateescape")
+        joined = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+        if target.startswith("/") or joined == ".." or joined.startswith("../"):
+            raise UsageError(
+                f"{_shown(path)} is a symlink to {_shown(target)!r}, outside the repository; "
+                "commit the prompt itself"
+            )
+        name, mode = joined, git.mode_at(root, rev, joined)
+        if mode is None:
+            raise UsageError(
+                f"{_shown(path)} is a symlink to {_shown(target)!r}, which does not exist at {rev[:12]}; "
+                "commit the prompt itself"
+            )
+    raise UsageError(
+        f"{_shown(path)}: more than {MAX_LINKS} symlinks in a row (or a loop); commit the prompt itself"
+    )
+
+
+def _submodule(what: str) -> str:
+    return (
+        f"{_shown(what)} is a git submodule (a commit of another repository), which promptreview cannot "
+        "read or review; commit the prompt files into this repository"
+    )
+
+
+def _refuse_submodule(config: Config, fc: git.FileChange) -> None:
+    """A changed submodule at a prompt path, or where a glob would match files inside it: refused."""
+    for path, mode in ((fc.old_path, fc.old_mode), (fc.new_path, fc.new_mode)):
+        if path is None or mode != git.GITLINK:
+            continue
+        if config.entry_for(path) is not None or _globs_reach_inside(config, path):
+            raise UsageError(_submodule(path))
+
+
+def _globs_reach_inside(config: Config, directory: str) -> bool:
+    """Whether a prompt glob would match a file inside `directory` (probed with each glob's own file name)."""
+    for entry in config.prompts:
+        for glob in entry.files:
+            leaf = glob.rsplit("/", 1)[-1].replace("**", "x").replace("*", "x").replace("?", "x")
+            probes = (f"{directory}/{leaf}", f"{directory}/x/{leaf}", f"{directory}/x/x/{leaf}")
+            if any(paths.matches_any(probe, (glob,)) for probe in probes):
+                return True
+    return False
+
+
+def _shown(name: str) -> str:
+    return _CONTROL.sub(_escaped, name)

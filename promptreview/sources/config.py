@@ -12,10 +12,9 @@ from typing import Any
 
 import jsonschema
 import referencing
-import yaml
 
 from promptreview.errors import UsageError
-from promptreview.sources import git, paths
+from promptreview.sources import git, paths, safe_load
 from promptreview.sources.evaluators import (
     EvaluatorSpec,
     ExpectSpec,
@@ -44,7 +43,8 @@ DEFAULT_GATES: dict[GateName, dict[str, Any]] = {
     "schema_violation": {"max_increase": 0.02, "gating": True},
     "refusal": {"max_increase": 0.02, "gating": True},
     "flip_rate": {"max_increase": 0.05, "gating": False},
-    "distribution_shift": {"gating": False},
+    # a shift is considered when larger than this share: of answers that changed value, or of a median
+    "distribution_shift": {"max_increase": 0.02, "gating": False},
 }
 # absolute ceilings for an added prompt (no base to compare with): `gates.<metric>.max_rate`
 DEFAULT_MAX_RATES: dict[GateName, float] = {"parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05}
@@ -171,7 +171,7 @@ class Config:
     alpha: float = 0.05  # gates.alpha
     gates: dict[GateName, GateSpec] = field(default_factory=gate_specs)
     source: str = "promptreview.yml"
-    model_given: bool = False  # the config names `model:` itself (it then wins over a file's foreign model)
+    model_given: bool = False  # the config names `model:` itself (not the built-in default)
     min_per_stratum: int = 10  # smaller strata are pooled into "other"
     quality_gates: QualityGates = field(default_factory=QualityGates)
     models: tuple[str, ...] = ()  # models a prompt file may move to (empty: the config's and the base's own)
@@ -181,6 +181,11 @@ class Config:
     sequential: bool = False  # run inputs in batches and stop once the verdict is settled
     # auto: the samples of one input in one request (Chat Completions `n`) where the server honours it; off: never
     sample_batching: SampleBatching = "auto"
+    # a model a prompt file names (as the file writes it, or as `provider:model-id`) -> the model that stands in
+    # for it where the file's own cannot be reached (a provider promptreview does not speak, a key this run lacks)
+    models_map: Mapping[str, str] = field(default_factory=dict)
+    # CI: a run that could not review fails the check (false: it ends neutral, and says it protects nothing)
+    fail_closed: bool = True
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -248,6 +253,8 @@ def _describe(error: jsonschema.ValidationError) -> str:
         return f"{where}: must not be empty"
     if error.validator == "minLength":
         return f"{where}: must not be empty"
+    if error.validator == "pattern" and list(error.absolute_path)[:1] == ["models_map"]:
+        return f"{where}: must be a model spec 'provider:model-id', not {error.instance!r}"
     if error.validator == "oneOf" and list(error.absolute_path)[-1:] == ["files"]:
         return f"{where}: must be a glob or a list of globs"
     return f"{where}: {error.message}"
@@ -272,11 +279,10 @@ def load_config(root: Path, config_path: str, rev: str | None) -> Config:
 def parse_config(text: str, source: str = "promptreview.yml") -> Config:
     """Parse and validate config text; every problem is a UsageError naming the key path."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise UsageError(f"{source}:{line} is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        data = safe_load.load_yaml(text)
+    except safe_load.Unparsable as exc:
+        line = f" line {exc.line}" if exc.line else ""
+        raise UsageError(f"{source}:{line} is not valid YAML ({exc.message})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{source}: must be a mapping with at least 'version: 1' and 'prompts:'")
     validator = jsonschema.Draft202012Validator(_schema(), registry=referencing.Registry())
@@ -337,6 +343,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
         given["retry"] = RetrySpec(**data["retry"])
     if "models" in data:
         given["models"] = tuple(data["models"])
+    if "models_map" in data:
+        given["models_map"] = {str(k): v for k, v in data["models_map"].items()}
     if "removal" in data:
         given["removal"] = _word(data["removal"], REMOVALS, f"{source}: removal")
     if "max_request_chars" in data:
@@ -348,6 +356,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
         given["sample_batching"] = _word(
             {True: "auto", False: "off"}.get(value, value), SAMPLE_BATCHINGS, f"{source}: sample_batching"
         )
+    if "fail_closed" in data:
+        given["fail_closed"] = data["fail_closed"]
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]

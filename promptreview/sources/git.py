@@ -18,11 +18,22 @@ from promptreview.vocabulary import ChangeKind
 NETWORK_TIMEOUT = 300.0  # seconds for a fetch; local commands take milliseconds
 
 
+# git's file modes that are not a file's bytes: a symlink's blob is its target's name, a submodule's entry
+# (a "gitlink") is a commit of another repository, with no blob at all
+SYMLINK = "120000"
+GITLINK = "160000"
+FILE_MODES = ("100644", "100755")
+
+
 @dataclass(frozen=True)
 class FileChange:
     change: ChangeKind
     old_path: str | None  # None when added
     new_path: str | None  # None when removed
+    old_mode: str | None = (
+        None  # git's mode on each side (`100644`, `SYMLINK`, `GITLINK`); None: no such side
+    )
+    new_mode: str | None = None
 
 
 class GitFailed(Exception):
@@ -135,7 +146,8 @@ def merge_base(root: Path, a: str, b: str) -> str | None:
 
 def changed_files(root: Path, base_sha: str, head: str | None) -> list[FileChange]:
     """Files that differ between base and head (a commit, or the working tree when head is None)."""
-    args = ["-c", "core.quotepath=off", "diff", "--name-status", "-z", "--no-ext-diff", "-M", base_sha]
+    # --raw: each record is ":<old mode> <new mode> <old sha> <new sha> <status>", then its path(s)
+    args = ["-c", "core.quotepath=off", "diff", "--raw", "-z", "--no-ext-diff", "--no-abbrev", "-M", base_sha]
     if head is not None:
         args.append(resolve_rev(root, head))
     try:
@@ -145,25 +157,98 @@ def changed_files(root: Path, base_sha: str, head: str | None) -> list[FileChang
     changes: list[FileChange] = []
     i = 0
     while i < len(fields) and fields[i]:
-        kind = fields[i][0]
+        meta = fields[i].lstrip(":").split()
+        old_mode, new_mode, kind = meta[0], meta[1], meta[4][0]
         if kind in "RC":
             old, new = fields[i + 1], fields[i + 2]
             i += 3
             renamed = kind == "R"
-            changes.append(FileChange("renamed" if renamed else "added", old if renamed else None, new))
+            changes.append(
+                FileChange(
+                    "renamed" if renamed else "added",
+                    old if renamed else None,
+                    new,
+                    old_mode if renamed else None,
+                    new_mode,
+                )
+            )
             continue
         path = fields[i + 1]
         i += 2
         if kind == "A":
-            changes.append(FileChange("added", None, path))
+            changes.append(FileChange("added", None, path, None, new_mode))
         elif kind == "D":
-            changes.append(FileChange("removed", path, None))
+            changes.append(FileChange("removed", path, None, old_mode, None))
         elif kind in "MT":
-            changes.append(FileChange("modified", path, path))
+            changes.append(FileChange("modified", path, path, old_mode, new_mode))
     if head is None:
         untracked = _text(root, "ls-files", "--others", "--exclude-standard", "-z")
-        changes.extend(FileChange("added", None, p) for p in untracked.split("\0") if p)
+        changes.extend(
+            FileChange("added", None, p, None, mode_at(root, None, p)) for p in untracked.split("\0") if p
+        )
     return changes
+
+
+def list_files(root: Path, rev: str | None) -> list[str]:
+    """Every file at a revision (None = the working tree: tracked and untracked files)."""
+    try:
+        if rev is None:
+            listing = _text(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+        else:
+            listing = _text(root, "ls-tree", "-r", "-z", "--name-only", "--full-tree", rev)
+    except GitFailed as exc:
+        where = rev[:12] if rev else "the working tree"
+        raise UsageError(f"git could not list the files at {where}: {exc}") from None
+    return [p for p in listing.split("\0") if p]
+
+
+def read_many(root: Path, rev: str, paths: list[str]) -> dict[str, bytes]:
+    """The bytes of many files at one commit, in one git process (`cat-file --batch`); a path missing there
+    (or one whose name the batch protocol cannot carry: a newline) is left out."""
+    wanted = [p for p in paths if "\n" not in p]
+    if not wanted:
+        return {}
+    request = "".join(f"{rev}:{p}\n" for p in wanted).encode("utf-8", "surrogateescape")
+    try:
+        proc = subprocess.run(["git", "cat-file", "--batch"], cwd=root, input=request, capture_output=True)
+    except FileNotFoundError:
+        raise UsageError("git is not installed or not on PATH") from None
+    out, found, at = proc.stdout, {}, 0
+    for path in wanted:
+        end = out.find(b"\n", at)
+        if end == -1:
+            break
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"blob":
+            if len(header) == 3:  # a tree or a commit (submodule): skip its body
+                at += int(header[2]) + 1
+            continue
+        size = int(header[2])
+        found[path] = out[at : at + size]
+        at += size + 1
+    return found
+
+
+def mode_at(root: Path, rev: str | None, path: str) -> str | None:
+    """git's mode of `path` at a revision (None: the working tree, as a commit would record it); None when
+    there is nothing there."""
+    if rev is None:
+        file = root / path
+        if file.is_symlink():
+            return SYMLINK
+        if file.is_dir():  # a directory in place of a file: a submodule's checkout (or a nested repository)
+            return GITLINK
+        return "100644" if file.exists() else None
+    try:
+        listing = _text(root, "ls-tree", "-z", rev, "--", path)
+    except GitFailed:
+        return None
+    for record in listing.split("\0"):
+        meta, _, name = record.partition("\t")
+        if name == path:
+            return meta.split()[0]
+    return None
 
 
 def read_at(root: Path, rev: str | None, path: str) -> bytes | None:

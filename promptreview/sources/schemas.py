@@ -7,24 +7,31 @@ resolve (`http://…`, `file://…`). Every schema is compiled with an empty `re
 commit (read through `paths`, so it stays inside the repository). A sibling file is bundled into the schema
 under `$defs` with its own `$id`, so the schema that goes on the wire and into the validator is self-contained.
 Anything else is a `UsageError` naming the ref, before any model call.
+
+A schema's regular expressions (`pattern`, `patternProperties`, and the `additionalProperties` they decide) run
+on RE2 (google-re2), whose matching is linear in the text: a pull request's `(a+)+$` cannot stall the review on
+a model's answer. A pattern RE2 cannot compile (lookaround, backreferences) is a `UsageError` naming it, before
+any call ([decisions.md](../../docs/decisions.md)). A schema whose `$ref`s loop without consuming the
+answer, or that cannot be compiled for any other reason, is refused the same way.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import jsonschema
+import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 import referencing
 import referencing.jsonschema
 from jsonschema.protocols import Validator
 from referencing.exceptions import NoSuchResource, Unresolvable
 
 from promptreview.errors import UsageError
-from promptreview.sources import paths
+from promptreview.sources import paths, safe_load
 
 # the base URI a schema without its own `$id` gets: a relative `$ref` joins onto it as a repository path
 LOCAL_BASE = "https://promptreview.invalid/"
@@ -62,16 +69,147 @@ def _specification(schema: dict[str, Any]) -> referencing.Specification[Any]:
     )
 
 
+# -- regular expressions on RE2 ------------------------------------------------------------------------
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # RE2 would write its own line to stderr for every pattern it refuses
+_RE2_OPTIONS.max_mem = 8 << 20  # a pattern whose program needs more is refused, not built
+
+
+class _BadPattern(Exception):
+    def __init__(self, pattern: str, why: str) -> None:
+        super().__init__(why)
+        self.pattern, self.why = pattern, why
+
+
+@lru_cache(maxsize=1024)
+def _regex(pattern: str) -> Any:
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        why = exc.args[0] if exc.args else "cannot compile"
+        raise _BadPattern(
+            pattern, why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
+        ) from None
+
+
+def _pattern(
+    validator: Any, pattern: str, instance: Any, schema: Any
+) -> Iterator[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not _regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
+) -> Iterator[jsonschema.ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if _regex(pattern).search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+def _additional_properties(
+    validator: Any, additional: Any, instance: Any, schema: Any
+) -> Iterator[jsonschema.ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    properties = schema.get("properties", {})
+    patterns = [_regex(p) for p in schema.get("patternProperties", {})]
+    extras = [key for key in instance if key not in properties and not any(r.search(key) for r in patterns)]
+    if validator.is_type(additional, "object"):
+        for extra in extras:
+            yield from validator.descend(instance[extra], additional, path=extra)
+    elif not additional and extras:
+        if "patternProperties" in schema:
+            verb = "does" if len(extras) == 1 else "do"
+            joined = ", ".join(repr(e) for e in sorted(extras, key=str))
+            listed = ", ".join(repr(p) for p in sorted(schema["patternProperties"]))
+            yield jsonschema.ValidationError(f"{joined} {verb} not match any of the regexes: {listed}")
+        else:
+            shown = ", ".join(repr(e) for e in extras)
+            was = "was" if len(extras) == 1 else "were"
+            yield jsonschema.ValidationError(
+                f"Additional properties are not allowed ({shown} {was} unexpected)"
+            )
+
+
+_RE2_KEYWORDS = {
+    "pattern": _pattern,
+    "patternProperties": _pattern_properties,
+    "additionalProperties": _additional_properties,
+}
+
+
+@lru_cache(maxsize=16)
+def _on_re2(cls: type[Any]) -> type[Any]:
+    """`cls` with its regular-expression keywords on RE2."""
+    extended: type[Any] = jsonschema.validators.extend(cls, _RE2_KEYWORDS)  # type: ignore[no-untyped-call]  # its stubs leave it untyped
+    return extended
+
+
+def _schema_nodes(node: Any) -> Iterator[dict[str, Any]]:
+    """Every subschema of `node` (values under `enum`, `const`, ... are data, not schemas)."""
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, dict):
+            yield item
+            pending.extend(v for k, v in item.items() if k not in _DATA_KEYS and isinstance(v, dict | list))
+
+
+def _check_patterns(schema: dict[str, Any], where: str) -> None:
+    """Every regular expression of the schema compiles on RE2, and none runs on Python's backtracking `re`."""
+    unevaluated = any("unevaluatedProperties" in n for n in _schema_nodes(schema))
+    for node in _schema_nodes(schema):
+        patterns = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        if isinstance(node.get("patternProperties"), dict):
+            patterns += list(node["patternProperties"])
+            if unevaluated:
+                # jsonschema matches patternProperties for unevaluatedProperties with Python's `re` itself
+                raise UsageError(
+                    f"{where}: a schema with both patternProperties and unevaluatedProperties is not supported "
+                    "(use additionalProperties)"
+                )
+        for pattern in patterns:
+            try:
+                _regex(pattern)
+            except _BadPattern as exc:
+                raise UsageError(
+                    f"{where}: the pattern {pattern[:80]!r} cannot run on a linear-time regex engine "
+                    f"({exc.why}); lookaround and backreferences are not supported"
+                ) from None
+
+
+# A probe of each JSON type: a `$ref` loop that consumes nothing of the answer recurses on any of them
+_PROBES: tuple[Any, ...] = ({}, [], "", 0, None)
+
+
 def make_validator(schema: dict[str, Any] | None, where: str) -> Validator | None:
     """A validator for `schema` (its own `$schema` draft, else 2020-12) with format checks; None for no schema.
 
-    Compiled with an empty registry; its refs are checked here, so a ref that would need a lookup fails now."""
+    Compiled with an empty registry; its refs are checked here, so a ref that would need a lookup fails now; so
+    do a pattern RE2 cannot run and a `$ref` loop (found by validating a probe of each type)."""
     if schema is None:
         return None
     check_schema(schema, where)
     _check_refs(schema, where)
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    _check_patterns(schema, where)
+    cls = _on_re2(jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator))
     validator: Validator = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=empty_registry())
+    try:
+        for probe in _PROBES:
+            for _ in validator.iter_errors(probe):
+                pass
+    except RecursionError:
+        raise UsageError(
+            f"{where}: the schema's $refs refer to each other in a loop that never reaches a type; "
+            "it cannot validate anything"
+        ) from None
     return validator
 
 
@@ -91,8 +229,8 @@ class _Siblings:
                 raise UsageError(f"{self.where}: more than {MAX_SIBLINGS} schema files referenced")
             try:
                 _, data = paths.read_inside(self.root, self.rev, rel, f"{self.where}: $ref")
-                doc = json.loads(data.decode("utf-8"))
-            except (UsageError, UnicodeDecodeError, json.JSONDecodeError):
+                doc = safe_load.load_json(data.decode("utf-8"), unique_keys=True)
+            except (UsageError, UnicodeDecodeError, safe_load.Unparsable):
                 raise _missing(uri) from None
             if not isinstance(doc, dict):
                 raise _missing(uri)
@@ -174,11 +312,11 @@ def load_schema(root: Path, rev: str | None, raw: str, what: str = "schema") -> 
     """The schema file `raw` (a config path) at revision `rev`, parsed and checked (refs included)."""
     rel, data = paths.read_inside(root, rev, raw, what)
     try:
-        schema = json.loads(data.decode("utf-8"))
+        schema = safe_load.load_json(data.decode("utf-8"), unique_keys=True)
     except UnicodeDecodeError as exc:
         raise UsageError(f"{rel}: the schema is not valid JSON ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{rel}: the schema is not valid JSON ({exc.msg})") from None
+    except safe_load.Unparsable as exc:
+        raise UsageError(f"{rel}: the schema is not valid JSON ({exc.message})") from None
     if not isinstance(schema, dict):
         raise UsageError(f"{rel}: a JSON Schema must be an object")
     check_schema(schema, rel)

@@ -156,7 +156,8 @@ def sample_suite(
     """Draw the stratified sample. Seeded per stratum, so adding a stratum does not reshuffle the others.
 
     `id_column` names the column that identifies an input (None: `id` when the suite has it, else the row
-    number). Strata with fewer than `min_per_stratum` rows are pooled into one stratum `other`.
+    number). Strata with fewer than `min_per_stratum` rows are pooled into one stratum `other`. A row equal to an
+    earlier one in every column but its id is the same input again: it is counted once, with a note.
     """
     columns = set().union(*(r.keys() for r in rows))
     if id_column is not None and id_column not in columns:
@@ -181,8 +182,10 @@ def sample_suite(
             raise UsageError(f"{path}: duplicate id {rid!r}; ids must be unique")
         seen.add(rid)
         ids.append(rid)
+    distinct, duplicate_notes = _distinct(path, rows, ids, key)
     groups: dict[str, list[int]] = {}
-    for i, row in enumerate(rows):
+    for i in distinct:
+        row = rows[i]
         missing = [c for c in strata if row.get(c) in (None, "")]
         if missing:
             raise UsageError(f"{path}: row {ids[i]!r} has no value for strata column {missing[0]!r}")
@@ -191,7 +194,7 @@ def sample_suite(
     quotas = _allocate(spec, {k: len(v) for k, v in groups.items()}, path)
     chosen: list[SuiteRow] = []
     infos: list[StratumInfo] = []
-    notes: list[Note] = id_notes + pooled_notes
+    notes: list[Note] = id_notes + duplicate_notes + pooled_notes
     for label in sorted(groups):
         members = groups[label]
         quota = quotas[label]
@@ -210,5 +213,35 @@ def sample_suite(
     if spec.size is not None and spec.allocation == "neyman":
         notes.append(note("neyman_proportional"))
     return SuiteSample(
-        path, tuple(chosen), tuple(infos), frozenset(columns), len(rows), allocation, tuple(notes)
+        path, tuple(chosen), tuple(infos), frozenset(columns), len(distinct), allocation, tuple(notes)
     )
+
+
+def _distinct(
+    path: str, rows: list[dict[str, Any]], ids: list[str], id_key: str | None
+) -> tuple[list[int], list[Note]]:
+    """The positions of the rows that are not an earlier row again (equal in every column but the id), and
+    the note that says how many were counted once. A repeated input shares its request, and so its answer, with
+    the first: counted twice it would only inflate n."""
+    first: dict[str, int] = {}
+    distinct: list[int] = []
+    repeats: list[tuple[str, str]] = []
+    for i, row in enumerate(rows):
+        same = json.dumps(
+            {k: v for k, v in row.items() if k != id_key}, sort_keys=True, ensure_ascii=False, default=str
+        )
+        if same in first:
+            repeats.append((ids[i], ids[first[same]]))
+        else:
+            first[same] = i
+            distinct.append(i)
+    if not repeats:
+        return distinct, []
+    said = note(
+        "duplicate_inputs",
+        path,
+        count=len(repeats),
+        rows=len(rows),
+        examples=tuple((again, original) for again, original in repeats[:3]),
+    )
+    return distinct, [said]

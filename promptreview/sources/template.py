@@ -144,6 +144,8 @@ class PromptTemplate:
     params: Mapping[str, Any] = field(default_factory=dict)
     schema: dict[str, Any] | None = None
     schema_name: str = "output"
+    # the `strict` the file declares with its schema (None: it declares none)
+    schema_strict: bool | None = None
     json_object: bool = False  # responseFormat: json_object without a schema
     engine: Engine = field(default=JINJA, compare=False)
     split: Splitter | None = field(default=None, compare=False)
@@ -153,9 +155,12 @@ class PromptTemplate:
     suite_source: str | None = None  # where in the file they are, e.g. "testData"
     warnings: tuple[Note, ...] = ()  # what reading the file noticed (unknown parameters, ...)
     format: str = "plain"  # the format's name, for the report and errors
-    # a model named in another tool's spelling (GitHub Models' `publisher/name`, Prompty's deployment):
-    # used when neither --model nor the config names one
+    # the file's model named in another tool's spelling (GitHub Models' `publisher/name`, Prompty's deployment,
+    # Dotprompt's `googleai/...`), as a spec of ours: like `model`, it wins over the config's
     model_hint: str | None = None
+    # the model as the file itself writes it (`openai/gpt-4o`, `googleai/gemini-2.0-flash`, an Azure deployment),
+    # whether or not a provider of ours serves it: what the config's `models_map` is looked up by
+    model_named: str | None = None
     evaluators: tuple[EvaluatorSpec, ...] = ()  # a .prompt.yml's own `evaluators` (GitHub Models)
 
     @cached_property

@@ -47,7 +47,7 @@ from .power import (
 )
 from .primitives import EXACT_MAX_NONZERO as EXACT_MAX_NONZERO
 from .proportions import clustered_wilson, wilson_interval
-from .shift import ShiftResult, categorical_shift, length_shift, numeric_shift, stuart_maxwell
+from .shift import ShiftResult, categorical_shift, length_shift, numeric_shift, shift_size, stuart_maxwell
 from .weighting import input_weights, is_proportional, weighted_rate
 
 __all__ = [
@@ -73,6 +73,7 @@ __all__ = [
     "noise_floor",
     "numeric_shift",
     "paired_rate_test",
+    "shift_size",
     "stuart_maxwell",
     "underpowered",
     "weighting_design_effect",

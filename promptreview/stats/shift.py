@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
@@ -58,6 +59,20 @@ class ShiftResult:
     @property
     def test(self) -> str:
         return f"{self.test_name} {self.test_details}" if self.test_details else self.test_name
+
+
+def shift_size(effect: float | None, effect_name: str | None, base: Mapping[str, Any]) -> float | None:
+    """A shift's size as a share, comparable with a rate's margin: the total variation (the share of answers
+    that moved to another value), or a median shift relative to the base median. None: no size to compare
+    (no effect, or a base median of zero that any shift is infinitely larger than)."""
+    if effect is None:
+        return None
+    if effect_name != "median_shift":
+        return abs(effect)
+    median = base.get("median")
+    if not isinstance(median, (int, float)) or median == 0:
+        return None
+    return abs(effect) / abs(median)
 
 
 def stuart_maxwell(table: np.ndarray) -> tuple[float, int, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 import yaml
@@ -38,7 +39,10 @@ def test_writes_a_config_that_validates_and_a_workflow(git_repo, run_cli, provid
     assert workflow["permissions"] == expected
     for name in expected:  # every permission says what it is for
         assert re.search(rf"^  {name}: \w+ +# \w", workflow_text, re.M)
-    steps = workflow["jobs"]["promptreview"]["steps"]
+    # the job's own status must not be mistaken for the check run (the action's check-name, `promptreview`)
+    (job_id,) = workflow["jobs"]
+    assert job_id != "promptreview" and workflow["jobs"][job_id].get("name", job_id) != "promptreview"
+    steps = workflow["jobs"][job_id]["steps"]
     assert steps[0]["uses"].startswith("actions/checkout@") and steps[0]["with"]["fetch-depth"] == 0
     action = steps[1]
     assert re.fullmatch(r"promptreview/promptreview@[0-9a-f]{40}", action["uses"])  # pinned to a SHA
@@ -80,7 +84,8 @@ def test_the_documented_workflow_is_what_init_writes():
     doc = (REPO / "docs" / "github.md").read_text("utf-8")
     block = re.search(r"## The workflow to copy.*?```yaml\n(.*?)```", doc, re.S).group(1)
     documented = block[block.index("name: promptreview") :]
-    written_text = workflow_text("openai")
+    # the page shows where `init` puts the commit and the version this promptreview was built from
+    written_text = workflow_text("openai", "promptreview/promptreview@COMMIT_SHA # vVERSION")
     assert documented == written_text[written_text.index("name: promptreview") :]
 
 
@@ -90,3 +95,117 @@ def test_the_workflow_is_written_down_once():
     head = head[head.index("name: promptreview") :].split("permissions:", 1)[0]
     pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
     assert [p.name for p in pages if head in p.read_text("utf-8")] == ["github.md"]
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "github", "ollama", "sim"])
+def test_next_steps_are_numbered_1_2_3_for_every_provider(git_repo, run_cli, provider):
+    result = run_cli(["init", "--provider", provider], git_repo.root)
+    steps = result.out.split("next:\n", 1)[1].splitlines()
+    assert [line.split(".", 1)[0].strip() for line in steps] == [str(i) for i in range(1, len(steps) + 1)]
+
+
+def test_the_action_is_pinned_to_the_commit_this_promptreview_was_built_from(git_repo, run_cli):
+    import promptreview
+
+    assert promptreview.__commit__ is not None  # an editable install of a clone: built by setuptools-scm
+    run_cli(["init"], git_repo.root)
+    workflow = yaml.safe_load(written(git_repo)[1])
+    uses = workflow["jobs"]["review"]["steps"][1]["uses"]
+    assert uses == f"promptreview/promptreview@{promptreview.__commit__}"
+    assert f"{uses} # v{promptreview.__version__}\n" in written(git_repo)[1]
+
+
+def test_without_a_known_commit_init_writes_the_release_tag_and_says_how_to_pin_it(
+    git_repo, run_cli, monkeypatch
+):
+    init_module = sys.modules["promptreview.cli.init"]  # (promptreview.cli.init is also the command's name)
+    monkeypatch.setattr(init_module, "__commit__", None)
+    monkeypatch.setattr(init_module, "__version__", "1.4.0")
+    result = run_cli(["init"], git_repo.root)
+    assert result.code == 0, result.err
+    assert "uses: promptreview/promptreview@v1.4.0 # pin it" in written(git_repo)[1]
+    assert "git ls-remote https://github.com/promptreview/promptreview refs/tags/v1.4.0" in result.out
+    assert (
+        init_module.pinned_action_ref("a" * 40, "1.4.0") == f"promptreview/promptreview@{'a' * 40} # v1.4.0"
+    )
+    assert init_module.release_tag("1.4.1.dev3+gabc") == "v1.4.1.dev3"
+
+
+def test_the_starter_config_sets_no_parameters_that_would_override_the_files(git_repo, run_cli):
+    run_cli(["init"], git_repo.root)
+    config = parse_config(written(git_repo)[0])
+    assert config.params == {}
+
+
+GITHUB_MODELS_FILE = """\
+name: summarise
+model: openai/gpt-4o
+modelParameters: {temperature: 0.2}
+messages:
+  - role: user
+    content: "Summarise: {{text}}"
+testData:
+  - text: the first document
+  - text: the second document
+"""
+
+
+def test_prompt_files_with_their_own_model_and_inputs_get_no_model_or_suite(git_repo, run_cli):
+    git_repo.write("prompts/summarise.prompt.yml", GITHUB_MODELS_FILE)
+    result = run_cli(["init"], git_repo.root)
+    assert result.code == 0, result.err
+    config_text, workflow_text = written(git_repo)
+    config = parse_config(config_text)
+    assert not config.model_given  # the file's openai/gpt-4o is what it runs on
+    assert config.prompts[0].suite is None  # its testData are the inputs
+    # the files' models are GitHub Models ids: the workflow may call them (no secret)
+    assert yaml.safe_load(workflow_text)["permissions"]["models"] == "read"
+    assert config.allow_unpinned
+    assert "testData" in result.out and "suite" not in result.out.split("next:", 1)[1]
+
+
+def test_a_file_without_a_model_keeps_the_default_and_a_file_without_inputs_the_suite(git_repo, run_cli):
+    git_repo.write("prompts/summarise.prompt.yml", GITHUB_MODELS_FILE)
+    git_repo.write("prompts/other.prompt.yml", "messages:\n  - role: user\n    content: 'Hi {{x}}'\n")
+    run_cli(["init"], git_repo.root)
+    config = parse_config(written(git_repo)[0])
+    assert config.model_given and config.prompts[0].suite == "evals/inputs.jsonl"
+
+
+def test_at_a_terminal_init_asks_for_the_provider(git_repo, run_cli, monkeypatch):
+    import io
+
+    init_module = sys.modules["promptreview.cli.init"]
+    monkeypatch.setattr(init_module, "_interactive", lambda: True)
+    monkeypatch.setattr("sys.stdin", io.StringIO("github\n"))
+    result = run_cli(["init"], git_repo.root)
+    assert result.code == 0, result.err
+    assert "github" in result.out and "no secret" in result.out.split("provider", 1)[1]
+    config_text, workflow_text = written(git_repo)
+    assert parse_config(config_text).model.startswith("github:")
+    assert yaml.safe_load(workflow_text)["permissions"]["models"] == "read"
+
+
+def test_the_starter_sample_is_sized_for_twice_its_margins_and_says_what_it_detects(git_repo, run_cli):
+    from promptreview import stats
+    from promptreview.engine.planning.forecast import ASSUMED_BASE_RATE
+
+    run_cli(["init"], git_repo.root)
+    config_text = written(git_repo)[0]
+    config = parse_config(config_text)
+    n = config.prompts[0].sample.size
+    margin = config.gates["parse_failure"].max_increase
+    detectable = stats.min_detectable_increase(
+        n, config.samples, ASSUMED_BASE_RATE, config.alpha, max_increase=margin, n_tests=3
+    )
+    # the review's own "sample too small" warning (stats.underpowered) does not fire on the starter design
+    assert not stats.underpowered(n, config.samples, ASSUMED_BASE_RATE, margin, config.alpha, n_tests=3)
+    assert f"# Smallest detectable change: with {n} inputs x 3 samples" in config_text
+    assert f"increase of {detectable * 100:.1f} pp with 80 % power" in config_text
+
+
+def test_the_start_with_no_secret_is_documented_once():
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    assert [p.name for p in pages if "promptreview init --provider github" in p.read_text("utf-8")] == [
+        "providers.md"
+    ]

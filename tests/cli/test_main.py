@@ -145,3 +145,10 @@ def test_closed_standard_streams_keep_the_exit_code(tmp_path, closed):
     assert code == {"pass": 0, "fail": 1}[verdict]
     assert run("compare", old, new, "--plan") == 0  # the text report to a closed stdout
     assert run("compare", old, "missing.prompt.yml") == 2
+
+
+def test_bare_promptreview_prints_its_help_and_exits_0(tmp_path, run_cli):
+    result = run_cli([], tmp_path)
+    assert result.code == 0, result.err
+    assert result.out.startswith("Usage: promptreview") and "init" in result.out
+    assert result.err == ""

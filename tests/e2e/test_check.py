@@ -280,3 +280,26 @@ def test_plan_says_when_a_review_is_over_budget(git_repo, run_cli):
     git_repo.commit()
     result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--plan"], git_repo.root)
     assert result.code == 0 and "over budget" in result.out
+
+
+def test_the_reproduce_line_of_a_working_tree_review_runs_the_same_review(git_repo, run_cli):
+    """The comment's "Reproduce locally" line, copied as it is: a working-tree review (no --head), with the
+    flags it was asked with, gives the same numbers again."""
+    import re
+    import shlex
+
+    make_triage_repo(git_repo)
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))  # not committed: the working tree
+    first = run_cli(
+        ["check", "--base", "HEAD", "--samples", "1", "--seed", "3", "--format", "markdown"], git_repo.root
+    )
+    assert first.code in (0, 1), first.err
+    command = re.search(r"Reproduce locally:\n\n```sh\n(.*?)\n```", first.out).group(1)
+    words = shlex.split(command)
+    assert words[:2] == ["promptreview", "check"] and "--head" not in words
+    assert words[-4:] == ["--samples", "1", "--seed", "3"]
+    out = git_repo.root / "again.json"
+    again = run_cli([*words[1:], "--format", "json", "--output", str(out)], git_repo.root)
+    assert again.code == first.code, again.err
+    (prompt,) = json.loads(out.read_text())["prompts"]
+    assert prompt["samples"] == 1 and prompt["calls"]["cached"] == prompt["calls"]["total"]  # the same calls

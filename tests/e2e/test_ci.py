@@ -38,11 +38,17 @@ class CI:
         self.runs = 0
 
     def pr(
-        self, head_prompt: str | None = None, *, config: str | None = None, base_model: str | None = None
+        self,
+        head_prompt: str | None = None,
+        *,
+        config: str | None = None,
+        base_model: str | None = None,
+        base_extra: str = "",
     ) -> None:
         """main: the triage repo; feature branch: one commit changing the prompt (and/or the config)."""
         # the failing sim model is one the base config allows a prompt file to move to (a model migration)
-        self.base = make_triage_repo(self.repo, extra=f"models: [sim:triage-v1, '{FAILING_MODEL}']\n")
+        extra = f"models: [sim:triage-v1, '{FAILING_MODEL}']\n" + base_extra
+        self.base = make_triage_repo(self.repo, extra=extra)
         if base_model:
             self.repo.write(
                 "promptreview.yml",
@@ -124,9 +130,14 @@ def run(run_cli, ci: CI, env: dict[str, str], *args: str):
 # -- the acceptance story -------------------------------------------------------------------------------
 
 
+# `sim` needs no key, and a run without a credential neither trusts nor seals the response cache it finds
+# (github/cache_seal.py): the explicit cache secret lets these runs hand their cache on, as a model key would
+SEALED = {"PROMPTREVIEW_CACHE_SECRET": "a-cache-secret-for-the-tests"}
+
+
 def test_regression_first_run_one_comment_one_check_second_run_edits(ci, run_cli):
     ci.pr(prompt_yml(STRICT, model=FAILING_MODEL))
-    first = run(run_cli, ci, ci.env(ci.event("opened")))
+    first = run(run_cli, ci, ci.env(ci.event("opened"), **SEALED))
     assert first.code == 1, first.out + first.err
     (comment,) = ci.comments()
     (check,) = ci.check_runs()
@@ -157,7 +168,7 @@ def test_regression_first_run_one_comment_one_check_second_run_edits(ci, run_cli
     link = "[HTML report with charts](https://github.com/Codertocat/Hello-World/actions/runs/4242#artifacts)"
     assert link in comment["body"] and link in summary
 
-    second = run(run_cli, ci, ci.env(ci.event("synchronize")))
+    second = run(run_cli, ci, ci.env(ci.event("synchronize"), **SEALED))
     assert second.code == 1
     assert len(ci.comments()) == 1 and ci.comments()[0]["id"] == comment["id"]
     assert ci.fake.edits == 1
@@ -214,6 +225,7 @@ def labeled(ci: CI, action: str, actor: str = "maintainer-alice") -> dict:
 
 
 def test_accept_label_turns_the_failure_into_an_accepted_verdict_and_removing_it_re_evaluates(ci, run_cli):
+    ci.fake.permissions["maintainer-alice"] = "write"
     ci.pr(prompt_yml(STRICT, model=FAILING_MODEL))
     assert run(run_cli, ci, ci.env(ci.event())).code == 1
 
@@ -225,7 +237,7 @@ def test_accept_label_turns_the_failure_into_an_accepted_verdict_and_removing_it
     assert "accepted by maintainer-alice on 2024-05-02 10:00:00 UTC" in check["_output"]["title"]
     (comment,) = ci.comments()
     assert read_verdict(comment) == "accepted"
-    assert "Regression accepted" in comment["body"] and "maintainer\\-alice" in comment["body"]
+    assert "Regression accepted" in comment["body"] and "maintainer-alice" in comment["body"]
     assert "::warning file=prompts/triage.prompt.yml" in accepted.out  # still visible in the job
     assert ci.report()["ci"]["accepted"] == {
         "label": ACCEPT,
@@ -237,12 +249,10 @@ def test_accept_label_turns_the_failure_into_an_accepted_verdict_and_removing_it
     assert removed.code == 1
     assert ci.check_runs()[-1]["conclusion"] == "failure"
     (comment,) = ci.comments()
-    assert read_verdict(comment) == "fail" and "was removed by maintainer\\-bob" in comment["body"]
+    assert read_verdict(comment) == "fail" and "was removed by maintainer-bob" in comment["body"]
 
 
-def test_label_already_present_on_a_later_push_names_who_added_it(ci, run_cli):
-    ci.pr(prompt_yml(STRICT, model=FAILING_MODEL))
-    data = ci.event("synchronize")
+def with_accept_label(data: dict) -> dict:
     data["pull_request"]["labels"].append(
         {
             "id": 7,
@@ -254,10 +264,42 @@ def test_label_already_present_on_a_later_push_names_who_added_it(ci, run_cli):
             "description": None,
         }
     )
+    return data
+
+
+def test_a_label_applied_before_a_later_push_does_not_accept_the_new_commit(ci, run_cli):
+    ci.fake.permissions["carol"] = "admin"
+    ci.pr(prompt_yml(STRICT, model=FAILING_MODEL))
     ci.fake.add_label_event(2, ACCEPT, "carol", "2024-05-03T09:30:00Z")
-    result = run(run_cli, ci, ci.env(data))
-    assert result.code == 0
-    assert "accepted by carol on 2024-05-03 09:30:00 UTC" in ci.check_runs()[-1]["_output"]["title"]
+    result = run(run_cli, ci, ci.env(with_accept_label(ci.event("synchronize"))))
+    assert result.code == 1, result.out + result.err
+    check = ci.check_runs()[-1]
+    assert check["conclusion"] == "failure" and "accepted" not in check["_output"]["title"]
+    assert ci.outputs()["verdict"] == "fail" and ci.report()["ci"]["accepted"] is None
+    line = f"the label {ACCEPT} does not accept this commit: it was applied before this commit was pushed"
+    assert f"::warning::{line}" in result.out
+    (comment,) = ci.comments()
+    assert "applied before this commit was pushed" in unescape_md(comment["body"])
+
+
+@pytest.mark.parametrize(
+    "actor, permission, why",
+    [
+        ("Codertocat", "admin", "applied by the pull request's author"),  # the payload's PR author
+        ("triager-trudy", "read", "applied by someone without write access"),
+        ("stranger", None, "could not be read"),  # not a collaborator: GitHub answers 404
+    ],
+)
+def test_the_label_counts_only_from_someone_else_with_write_access(ci, run_cli, actor, permission, why):
+    if permission:
+        ci.fake.permissions[actor] = permission
+    ci.pr(prompt_yml(STRICT, model=FAILING_MODEL))
+    result = run(run_cli, ci, ci.env(labeled(ci, "labeled", actor)))
+    assert result.code == 1, result.out + result.err
+    assert ci.check_runs()[-1]["conclusion"] == "failure" and ci.outputs()["verdict"] == "fail"
+    assert why in result.out
+    asked = [c for c in ci.fake.calls if c.operation_id == "repos/get-collaborator-permission-level"]
+    assert bool(asked) == (actor != "Codertocat")  # the author is refused before any request
 
 
 # -- forks and missing keys -----------------------------------------------------------------------------
@@ -271,22 +313,46 @@ def fork_event(ci: CI) -> dict:
     return data
 
 
-def test_fork_without_the_key_is_neutral_and_explains(ci, run_cli):
+def test_fork_without_the_key_is_action_required_and_names_the_maintainer_run(ci, run_cli):
     ci.pr(prompt_yml(STRICT + " Be brief."), base_model="openai:gpt-4o-mini-2024-07-18")
     result = run(run_cli, ci, ci.env(fork_event(ci)))
-    assert result.code == 0, result.out + result.err
+    assert result.code == 2, result.out + result.err
     (check,) = ci.check_runs()
-    assert check["conclusion"] == "neutral" and "fork" in check["_output"]["title"]
+    assert check["conclusion"] == "action_required" and "fork" in check["_output"]["title"]
+    assert check["details_url"] == "https://github.com/Codertocat/Hello-World/actions/runs/4242"
     summary = unescape_md(check["_output"]["summary"])
-    assert "OPENAI_API_KEY" in summary and "pull_request_target" in summary
+    assert "OPENAI_API_KEY" in summary and "nothing was reviewed" in summary
+    assert f"gh workflow run promptreview-maintainer.yml -f head={ci.head} -f pull-request=2" in summary
     assert ci.comments() == []  # no review happened: nothing new to say on the PR
-    assert ci.outputs()["verdict"] == "skipped"
-    assert "::notice::promptreview skipped: this fork pull request has no OPENAI_API_KEY" in result.out
+    assert ci.outputs()["verdict"] == "action_required"
+    assert "::error::promptreview: Not reviewed: fork pull request without OPENAI_API_KEY" in result.out
     assert "OPENAI_API_KEY" in unescape_md(ci.summary.read_text("utf-8"))
     report = ci.report()
-    assert report["verdict"] == "skipped" and report["prompts"] == []
-    assert report["ci"]["verdict"] == "skipped" and report["ci"]["conclusion"] == "neutral"
-    assert report["ci"]["exit_code"] == 0 and "OPENAI_API_KEY" in report["ci"]["reason"]
+    assert report["verdict"] == "error" and report["prompts"] == []
+    assert report["ci"]["verdict"] == "action_required" and report["ci"]["conclusion"] == "action_required"
+    assert report["ci"]["exit_code"] == 2 and "OPENAI_API_KEY" in report["ci"]["reason"]
+
+
+def test_the_maintainer_run_reviews_the_fork_commit_and_sets_its_check(ci, run_cli):
+    ci.pr(prompt_yml(STRICT, model=FAILING_MODEL))
+    ci.repo.git("checkout", "-q", "main")  # workflow_dispatch checks out the default branch
+    data = {
+        "inputs": {"base": "main", "head": ci.head, "pull-request": "2"},
+        "ref": "refs/heads/main",
+        "repository": payload()["repository"],
+        "sender": payload()["sender"],
+        "workflow": ".github/workflows/promptreview-maintainer.yml",
+    }
+    result = run(run_cli, ci, ci.env(data, "workflow_dispatch", GITHUB_SHA=ci.base))
+    assert result.code == 1, result.out + result.err
+    (check,) = ci.check_runs()
+    assert check["head_sha"] == ci.head and check["conclusion"] == "failure"
+    (comment,) = ci.comments()
+    assert read_verdict(comment) == "fail"
+    # a moving target is refused: the maintainer names the exact commit they looked at
+    data["inputs"]["head"] = "feature"
+    refused = run(run_cli, ci, ci.env(data, "workflow_dispatch", GITHUB_SHA=ci.base))
+    assert refused.code == 2 and "full 40-character SHA" in refused.err
 
 
 def test_same_repository_without_the_key_fails_loudly(ci, run_cli):
@@ -301,13 +367,38 @@ def test_same_repository_without_the_key_fails_loudly(ci, run_cli):
     assert (report["ci"]["verdict"], report["ci"]["exit_code"]) == ("invalid", 2)
 
 
-def test_fork_with_a_read_only_token_still_exits_neutral(ci, run_cli):
+def test_fork_with_a_read_only_token_still_fails_closed(ci, run_cli):
     for op in ("checks/create", "repos/create-commit-status", "issues/create-comment"):
         ci.fake.deny[op] = (403, "Resource not accessible by integration")
     ci.pr(prompt_yml(STRICT + " Be brief."), base_model="openai:gpt-4o-mini-2024-07-18")
     result = run(run_cli, ci, ci.env(fork_event(ci)))
-    assert result.code == 0
+    assert result.code == 2  # the job fails: a required job is not a way around the check
     assert "could not set the check" in result.out
+
+
+@pytest.mark.parametrize("where", ["base", "head"])
+def test_only_the_base_config_can_opt_out_and_then_the_check_says_it_protects_nothing(ci, run_cli, where):
+    opt_out = "fail_closed: false\n"
+    base_model = "openai:gpt-4o-mini-2024-07-18"
+    ci.pr(
+        prompt_yml(STRICT + " Be brief."),
+        base_model=base_model,
+        base_extra=opt_out if where == "base" else "",
+    )
+    if where == "head":  # the pull request's own config cannot loosen how its check ends
+        config = ci.repo.root / "promptreview.yml"
+        config.write_text(config.read_text("utf-8") + opt_out, encoding="utf-8")
+        ci.head = ci.repo.commit("head opts out")
+    result = run(run_cli, ci, ci.env(fork_event(ci)))
+    assert result.code == 2  # the exit code follows fail-on either way
+    (check,) = ci.check_runs()
+    if where == "head":
+        assert check["conclusion"] == "action_required" and "protects nothing" not in result.out
+        return
+    assert check["conclusion"] == "neutral"
+    assert "This check protects nothing" in unescape_md(check["_output"]["summary"])
+    assert "the check protects nothing" in result.out
+    assert ci.report()["ci"]["conclusion"] == "neutral"
 
 
 # -- no prompt change -----------------------------------------------------------------------------------
@@ -319,7 +410,7 @@ def test_no_prompt_change_posts_nothing_new_and_resets_an_old_comment(ci, run_cl
     ci.head = ci.repo.commit("docs")
     quiet = run(run_cli, ci, ci.env(ci.event()))
     assert quiet.code == 0 and ci.comments() == []
-    assert ci.check_runs()[0]["conclusion"] == "neutral"
+    assert ci.check_runs()[0]["conclusion"] == "success"  # nothing to review, never neutral
     assert ci.outputs()["verdict"] == "skipped"
 
     # an earlier push changed a prompt and got a comment; now the prompt is back as it was
@@ -550,9 +641,9 @@ def test_cache_key_is_the_base_sha_and_config_hash(ci, run_cli):
     assert result.code == 0
     outputs = ci.outputs()
     key = outputs["cache-key"]
-    assert key.startswith(f"promptreview-v1-Linux-{ci.base}-") and key.endswith("-4242-1")
+    assert key.startswith(f"promptreview-v2-Linux-{ci.base}-") and key.endswith("-4242-1")
     restore = outputs["cache-restore-keys"].split("\n")
-    assert key.startswith(restore[0]) and restore[-1] == "promptreview-v1-Linux-"
+    assert restore == [key[: -len("4242-1")]]  # only this base and this config: no broader prefix
     assert ci.fake.calls == []
 
 
@@ -566,7 +657,7 @@ def test_the_installed_console_script_runs_ci_twice(ci):
     assert len(ci.check_runs()) == 2 and ci.fake.statuses == []
 
 
-def test_a_provider_outage_is_neutral_and_exits_3(ci, run_cli, monkeypatch):
+def test_a_provider_outage_fails_the_check_and_exits_3(ci, run_cli, monkeypatch):
     from promptreview.engine import review
     from promptreview.errors import ProviderError
 
@@ -578,7 +669,7 @@ def test_a_provider_outage_is_neutral_and_exits_3(ci, run_cli, monkeypatch):
     ci.fake.add_comment(REPOSITORY, 2, "<!-- promptreview:sticky key=promptreview verdict=fail -->\nold")
     result = run(run_cli, ci, ci.env(ci.event()))
     assert result.code == 3
-    assert ci.check_runs()[0]["conclusion"] == "neutral"
+    assert ci.check_runs()[0]["conclusion"] == "failure"  # never neutral: GitHub counts it as passing
     assert ci.outputs()["verdict"] == "error"
     (comment,) = ci.comments()  # the earlier review is replaced by why there is no verdict now
     assert read_verdict(comment) == "error" and "503 Service Unavailable" in comment["body"]
@@ -587,6 +678,28 @@ def test_a_provider_outage_is_neutral_and_exits_3(ci, run_cli, monkeypatch):
     assert report["verdict"] == "error" and report["error"].startswith("openai: 503")
     assert (report["ci"]["verdict"], report["ci"]["conclusion"], report["ci"]["exit_code"]) == (
         "error",
-        "neutral",
+        "failure",
         3,
     )
+
+
+def test_nothing_the_pull_request_writes_reaches_the_log_as_a_command(ci, run_cli):
+    """The PR renames its failing prompt to a name carrying a legacy `##[` command and a right-to-left
+    override: the job's log (stdout and stderr both) obeys only promptreview's own commands, with the name made
+    inert in them, and no title shows the override."""
+    ci.pr(None)
+    smuggled = "prompts/##[error]smuggled \u202egpj.prompt.yml"
+    ci.repo.git("mv", "prompts/triage.prompt.yml", smuggled)
+    ci.repo.write(smuggled, prompt_yml(STRICT, model=FAILING_MODEL))
+    ci.head = ci.repo.commit("smuggle")
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 1, result.out + result.err
+    assert "smuggled <U+202E>gpj.prompt.yml" in result.out  # the annotation still names the file, readably
+    ours = ("::add-mask::", "::error", "::warning", "::notice")
+    for line in (result.out + result.err).split("\n"):
+        assert "##[" not in line and "\u202e" not in line, line
+        assert not line.lstrip().startswith("::") or line.startswith(ours), line
+    (check,) = ci.check_runs()
+    texts = [check["_output"]["title"], *(a["title"] for a in check["_annotations"])]
+    texts += [a["message"] for a in check["_annotations"]]
+    assert all("##[" not in t and "\u202e" not in t for t in texts), texts

@@ -80,3 +80,22 @@ def test_plan_totals_and_detectable_increase_agree_with_the_report(run_cli):
                 120, 3, rates[name]["base"], max_increase=0.02, n_tests=3, design_effect=deff
             )
         )
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("suite", ["support_triage", "support_answers", "content_moderation"])
+def test_the_demo_repositorys_try_it_runs_there(tmp_path, run_cli, suite):
+    """The config in the demo repository says how to try it; that line names only what is there, and runs."""
+    assert run_cli(["demo", suite, "--dir", str(tmp_path / "demo")], tmp_path).code == 0
+    repo = tmp_path / "demo" / "repo"
+    config = (repo / "promptreview.yml").read_text("utf-8")
+    (line,) = [line for line in config.splitlines() if "Try it" in line]
+    command = line.split("Try it:", 1)[1].split("(", 1)[0].split()
+    assert command[0] == "promptreview"
+    for word in command[1:]:
+        if "/" in word or word.endswith((".yml", ".yaml", ".txt", ".jsonl", ".json")):
+            assert (repo / word).exists(), word
+    result = run_cli(command[1:], repo)
+    assert result.code in (0, 1), (
+        result.err
+    )  # the edit reviewed again (a regression exits 1), never a usage error

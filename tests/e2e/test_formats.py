@@ -22,7 +22,7 @@ model:
   api: chat
   configuration:
     type: openai
-    name: gpt-4o-mini
+    name: gpt-4o-mini-2024-07-18
   parameters:
     temperature: 0.2
     max_tokens: 150
@@ -41,7 +41,7 @@ user:
 """
 
 DOTPROMPT = """---
-model: googleai/gemini-2.0-flash
+model: googleai/gemini-2.0-flash-001
 config:
   temperature: 0.3
   maxOutputTokens: 200
@@ -184,10 +184,13 @@ def test_check_reviews_every_format_and_sends_what_the_files_say(git_repo):
 
     out = repo.root / "report.json"
     with ScriptedServer(openai_compatible_handler(answer)) as server:
-        env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test"}
+        env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test",
+               "GEMINI_BASE_URL": f"{server.url}/gemini", "GEMINI_API_KEY": "AIza-test",
+               "GITHUB_MODELS_BASE_URL": f"{server.url}/inference", "GITHUB_TOKEN": "ghs_test"}  # fmt: skip
         result = run_installed(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output",
                                 str(out)], repo.root, env=env)  # fmt: skip
         bodies = [r.json for r in server.requests]
+        where = {json.dumps(r.json["messages"]): r.path for r in server.requests}
     assert "Traceback" not in result.err, result.err
     assert result.code in (0, 1), result.err
     report = json.loads(out.read_text())
@@ -203,8 +206,11 @@ def test_check_reviews_every_format_and_sends_what_the_files_say(git_repo):
         "prompts/answer.txt": "text",
     }
 
-    def sent(marker: str) -> list[dict]:
-        return [b for b in bodies if marker in json.dumps(b["messages"])]
+    def sent(marker: str, path: str = "/v1/chat/completions") -> list[dict]:
+        """The bodies whose messages hold `marker`, each checked to have gone to `path` (its provider)."""
+        found = [b for b in bodies if marker in json.dumps(b["messages"])]
+        assert {where[json.dumps(b["messages"])] for b in found} == {path}
+        return found
 
     # Prompty: role markers split the rendered body; the input default applies; model.parameters are sent
     prompty = sent("support agent for Lumen")
@@ -215,7 +221,9 @@ def test_check_reviews_every_format_and_sends_what_the_files_say(git_repo):
     assert first["messages"][1]["content"] in TICKETS
     assert first["temperature"] == 0.2 and first["max_tokens"] == 150
     # Dotprompt: Handlebars with the default, role helpers, config, and the Picoschema as the schema sent
-    dot = sent("classify tickets for Lumen")
+    # (on Gemini: the file's `googleai/` model, not the config's)
+    dot = sent("classify tickets for Lumen", "/gemini/chat/completions")
+    assert all(b["model"] == "gemini-2.0-flash-001" for b in dot)
     assert dot and [m["role"] for m in dot[0]["messages"]] == ["system", "user"]
     assert dot[0]["messages"][0]["content"] in (
         "You classify tickets for Lumen.",
@@ -232,9 +240,9 @@ def test_check_reviews_every_format_and_sends_what_the_files_say(git_repo):
     assert lc[0]["messages"][0]["content"].endswith("Use {braces} literally.")
     assert lc[0]["messages"][1]["content"].startswith("Customer wrote: ")
     # gh-models *_prompt.yml: its testData is the suite, every known parameter is sent, the schema kept
-    gh = sent("Classify the ticket")
+    gh = sent("Classify the ticket", "/inference/chat/completions")
     assert {b["messages"][1]["content"] for b in gh} == set(TICKETS)
-    assert all(b["model"] == MODEL for b in gh)  # the config's model overrides a GitHub Models name
+    assert all(b["model"] == "openai/gpt-4.1" for b in gh)  # the file's model, on GitHub Models
     assert gh[0]["max_completion_tokens"] == 120 and gh[0]["seed"] == 7 and gh[0]["frequency_penalty"] == 0.1
     assert "reasoningEffort" not in gh[0]
     assert gh[0]["response_format"]["json_schema"]["name"] == "triage"

@@ -178,6 +178,34 @@ def test_a_provider_echoing_the_key_in_a_non_json_200_leaks_it_nowhere(
         assert ci.outputs()["verdict"] in ("error", "invalid", "fail", "pass")
 
 
+def test_credentials_in_the_base_url_leak_nowhere(ci, run_cli):  # noqa: F811
+    """`OPENAI_BASE_URL=http://user:pw@proxy/v1`: the proxy echoes the headers (httpx sends the user-info as a
+    `Basic` header) and the URL; neither the password nor its base64 reaches the comment, check, summary,
+    outputs, reports, log or cache."""
+    user, password = "proxy-user", "pr0xy-pa55w0rd-9"
+
+    def echo(request) -> Reply:
+        page = (
+            f"<html><pre>{json.dumps(request.headers)}\nvia http://{user}:{password}@proxy.internal/v1</pre>"
+        )
+        return Reply(200, body=page + "</html>", headers={"Content-Type": "text/html"})
+
+    with ScriptedServer(echo) as server:
+        ci.base = make_triage_repo(ci.repo, model=f"openai:{OPENAI_MODEL}", per_stratum=1, samples=1,
+                                   extra="retry: {max_attempts: 2, base_delay: 0, max_delay: 0}\n")  # fmt: skip
+        ci.repo.git("checkout", "-q", "-b", "feature")
+        ci.repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+        ci.head = ci.repo.commit("head")
+        base_url = server.url.replace("http://", f"http://{user}:{password}@") + "/v1"
+        result = run(run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=base_url))
+        assert server.requests, "the provider was called"
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()
+        assert any(basic in json.dumps(dict(r.headers)) for r in server.requests), "httpx sent it as Basic"
+        everything = _everything(ci, result)
+        for form in (password, f"{user}:{password}", basic[4:-4], password.replace("-", "%2D")):
+            assert form not in everything, form
+
+
 def test_in_actions_every_credential_is_masked_before_anything_else(ci, run_cli):  # noqa: F811
     ci.pr(prompt_yml(LOOSE))
     result = run(run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY=KEY))
@@ -297,6 +325,7 @@ def test_moving_a_prompt_out_of_the_globs_needs_the_accept_label(ci, run_cli):  
     assert ci.outputs()["verdict"] == "fail"
     (prompt,) = ci.report()["prompts"]
     assert prompt["change"] == "removed" and prompt["verdict"] == "fail"
+    ci.fake.permissions["maintainer-alice"] = "write"  # the label counts from a writer, not the author
     result = run(run_cli, ci, ci.env(labeled(ci, "labeled")))
     assert ci.outputs()["verdict"] == "accepted" and result.code == 0
 
@@ -536,3 +565,67 @@ def test_a_model_answer_quoting_the_key_is_scrubbed_before_markdown_escaping(git
     assert server.requests and not retry_waits  # every answer quoted the key, none failed
     for form in (key, key.replace("_", "\\_"), "under_scored", "under\\_scored"):
         assert form not in result.out + result.err, form
+
+
+# -- a response cache the pull request filled -------------------------------------------------------------
+
+
+def _perfect(body: dict) -> str:
+    """The attacker's own server: every answer, to any prompt, is what the strict prompt gets."""
+    strict = {"messages": [{"role": "system", "content": STRICT}, body["messages"][-1]]}
+    return openai_answer(strict)
+
+
+def test_a_response_cache_filled_offline_with_fabricated_answers_is_not_used(ci, run_cli):
+    """The pull request's author reviews the head once against their own server, which answers perfectly, and
+    leaves that cache where the action restores it (a job the PR adds can save it under any key in the PR's
+    scope). The real run must ask the real model again, find the regression, and say why it did not reuse the
+    cache; a cache a run holding the real key sealed is reused."""
+    ci.base = make_triage_repo(ci.repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=2)
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    ci.head = ci.repo.commit("loosen the prompt")
+    with ScriptedServer(openai_compatible_handler(_perfect)) as fake_model:
+        forged = run(run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY="sk-the-attackers-own-key-000",
+                                         OPENAI_BASE_URL=f"{fake_model.url}/v1"))  # fmt: skip
+    assert forged.code == 0, forged.out + forged.err  # the fabricated answers pass
+    assert list((ci.tmp / "cache").glob("*.sqlite"))
+
+    with ScriptedServer(openai_compatible_handler(_loose_violations)) as real_model:
+        env = ci.env(ci.event(), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=f"{real_model.url}/v1")
+        result = run(run_cli, ci, env)
+        asked = len(real_model.requests)
+    assert result.code == 1, result.out + result.err  # the regression is found: nothing was reused
+    assert asked > 0
+    assert "::warning::promptreview: the restored response cache was not used" in result.out
+    # the real run sealed what it left: the next run with the same key reuses every answer
+    with ScriptedServer(openai_compatible_handler(_loose_violations)) as real_model:
+        again = run(
+            run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=f"{real_model.url}/v1")
+        )
+        assert again.code == 1 and real_model.requests == []
+    assert "not used" not in again.out
+
+
+def test_a_head_whose_calls_fail_is_a_failed_check_never_neutral(ci, run_cli):
+    """Too many of the head's calls fail for a trustworthy verdict: the report's verdict is `error`, and the
+    check fails naming it (GitHub would count `neutral` as passing the required check)."""
+
+    def head_fails(request) -> Reply:
+        system = next((m["content"] for m in request.json["messages"] if m["role"] == "system"), "")
+        if "clean, parseable" in system:
+            return Reply(500, {"error": {"message": "upstream exploded", "type": "server_error"}})
+        return openai_compatible_handler(openai_answer)(request)
+
+    ci.base = make_triage_repo(ci.repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=1,
+                               extra="retry: {max_attempts: 1, base_delay: 0, max_delay: 0}\n")  # fmt: skip
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    ci.head = ci.repo.commit("head")
+    with ScriptedServer(head_fails) as server:
+        result = run(run_cli, ci, ci.env(ci.event(), OPENAI_API_KEY=KEY, OPENAI_BASE_URL=f"{server.url}/v1"))
+    assert result.code == 3, result.out + result.err
+    (check,) = ci.check_runs()
+    assert check["conclusion"] == "failure"
+    assert ci.report()["ci"]["verdict"] == "error" and ci.report()["ci"]["conclusion"] == "failure"
+    assert "::error::promptreview: " in result.out

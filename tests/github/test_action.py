@@ -123,12 +123,12 @@ def test_the_composite_steps_run_with_their_env_wiring(git_repo, fake_github, tm
 
     key = run_step(step("key"), env, inputs, outputs, fake_github.token, git_repo.root)
     assert key.returncode == 0, key.stderr
-    assert key.stdout.startswith(f"promptreview-v1-Linux-{pr.base}-")
+    assert key.stdout.startswith(f"promptreview-v2-Linux-{pr.base}-")
 
     result = run_step(step("run"), env, inputs, outputs, fake_github.token, git_repo.root)
     assert result.returncode == code, result.stdout + result.stderr
     outs = pr.outputs()
-    assert outs["verdict"] == "fail" and outs["cache-key"].startswith("promptreview-v1-")
+    assert outs["verdict"] == "fail" and outs["cache-key"].startswith("promptreview-v2-")
     assert json.loads(Path(outs["report-path"]).read_text())["verdict"] == "fail"
     assert (tmp_path / "runner-temp" / "promptreview-cache" / "cache.sqlite").exists()
     assert len(fake_github.live_comments(2)) == 1

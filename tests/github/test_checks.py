@@ -71,7 +71,13 @@ def test_more_than_50_annotations_go_in_patches(fake_github, repo):  # noqa: F81
 
 
 @pytest.mark.parametrize(
-    "conclusion, state", [("success", "success"), ("failure", "failure"), ("neutral", "success")]
+    "conclusion, state",
+    [
+        ("success", "success"),
+        ("failure", "failure"),
+        ("action_required", "failure"),  # a status has no such state: it blocks, as the check run would
+        ("neutral", "success"),  # only ever asked for by the base config's `fail_closed: false`
+    ],
 )
 def test_falls_back_to_a_commit_status_when_check_runs_are_forbidden(fake_github, repo, conclusion, state):  # noqa: F811
     fake_github.deny["checks/create"] = (403, "You must authenticate via a GitHub App.")
@@ -80,8 +86,8 @@ def test_falls_back_to_a_commit_status_when_check_runs_are_forbidden(fake_github
     (status,) = fake_github.statuses
     assert status["state"] == state and status["context"] == "promptreview" and status["_sha"] == SHA
     assert len(status["description"]) <= 140
-    if conclusion == "neutral":
-        assert status["description"].startswith("neutral:")
+    if conclusion in ("neutral", "action_required"):
+        assert status["description"].startswith(conclusion.replace("_", " ") + ":")
     assert fake_github.check_runs == {}
 
 

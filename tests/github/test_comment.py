@@ -134,6 +134,21 @@ def test_a_human_pasting_the_marker_does_not_take_over(fake_github, repo):  # no
     assert fake_github.comments[pasted["id"]]["body"].endswith("quoted by a human\n")
 
 
+def test_a_marker_the_author_posts_first_is_never_adopted(fake_github, repo):  # noqa: F811
+    """Before promptreview ever commented, the PR's author posts a comment carrying the marker: the bot must
+    not edit it (the verdict would then sit in the author's own comment, which they can change at will)."""
+    planted = fake_github.add_comment(REPO, 7, body("pass", "planted by the author"), human_user("mallory"))
+    result = publish_sticky(repo, 7, "promptreview", body("fail", "the real verdict"), create=True)
+    assert result.action == "created" and result.comment_id != planted["id"]
+    assert fake_github.comments[planted["id"]]["body"].endswith("planted by the author\n")
+    assert fake_github.edits == 0
+    # and a run that only updates (nothing changed) leaves it alone too
+    assert publish_sticky(repo, 8, "promptreview", body("skipped"), create=False).action == "skipped"
+    fake_github.add_comment(REPO, 9, body("pass", "planted"), human_user("mallory"))
+    assert publish_sticky(repo, 9, "promptreview", body("skipped"), create=False).action == "skipped"
+    assert_clean(fake_github)
+
+
 def test_deleted_comment_is_recreated(fake_github, repo):  # noqa: F811
     first = publish_sticky(repo, 7, "promptreview", body(), create=True)
     fake_github.delete_comment(first.comment_id)

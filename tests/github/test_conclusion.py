@@ -6,12 +6,13 @@ import pytest
 
 from promptreview.exitcodes import ExitCode
 from promptreview.github.conclusion import (
+    LabelRefused,
     acceptance_for,
     ci_section,
+    fork_without_key,
     from_report,
     invalid,
     provider_failed,
-    skipped,
 )
 from promptreview.github.event import Event, LabelChange
 from promptreview.report.document import Acceptance, PromptReport, Report
@@ -71,12 +72,12 @@ P, W, F, E = PromptVerdict.PASS, PromptVerdict.WARN, PromptVerdict.FAIL, PromptV
         ),
         (report(ReviewVerdict.FAIL, F), "warning", "fail", "failure", 1, "Regression in 1 of 1 prompt file"),
         (report(ReviewVerdict.FAIL, F), "never", "fail", "failure", 0, "Regression in 1 of 1 prompt file"),
-        (report(ReviewVerdict.SKIPPED), "regression", "skipped", "neutral", 0, "No prompt file changed"),
+        (report(ReviewVerdict.SKIPPED), "regression", "skipped", "success", 0, "No prompt file changed"),
         (
             report(ReviewVerdict.ERROR, E),
             "regression",
             "error",
-            "neutral",
+            "failure",
             3,
             "No trustworthy verdict: too many model calls failed",
         ),
@@ -84,7 +85,7 @@ P, W, F, E = PromptVerdict.PASS, PromptVerdict.WARN, PromptVerdict.FAIL, PromptV
             report(ReviewVerdict.ERROR, E),
             "never",
             "error",
-            "neutral",
+            "failure",
             0,
             "No trustworthy verdict: too many model calls failed",
         ),
@@ -119,10 +120,16 @@ def test_the_accept_label_lets_a_failure_or_a_warning_through(fail_on):
 
 
 def test_runs_without_a_report():
-    fork = skipped("Skipped: fork pull request without OPENAI_API_KEY", "no key", "regression")
-    assert (fork.verdict, fork.conclusion, fork.exit_code, fork.reason) == ("skipped", "neutral", 0, "no key")
+    fork = fork_without_key("OPENAI_API_KEY", "no key", "regression")
+    assert (fork.verdict, fork.conclusion, fork.exit_code, fork.reason) == (
+        "action_required",
+        "action_required",
+        ExitCode.BAD_INPUT,
+        "no key",
+    )
+    assert fork.title.startswith("Not reviewed: fork pull request without OPENAI_API_KEY")
     down = provider_failed("openai: 503", "regression")
-    assert (down.verdict, down.conclusion, down.exit_code) == ("error", "neutral", ExitCode.PROVIDER)
+    assert (down.verdict, down.conclusion, down.exit_code) == ("error", "failure", ExitCode.PROVIDER)
     assert down.title == "No verdict: the model provider failed" and down.reason == "openai: 503"
     assert provider_failed("x", "never").exit_code == 0
     bad = invalid("config file is broken", "warning")
@@ -132,7 +139,42 @@ def test_runs_without_a_report():
     assert len(long) == 200 and long.endswith("…")
 
 
-def pr_event(labels: tuple[str, ...] = (), change: LabelChange | None = None) -> Event:
+def test_no_path_ends_neutral_unless_the_base_config_opts_out():
+    """GitHub counts `neutral` as passing a required check: every result of every path is checked."""
+    results = [
+        from_report(report(verdict, *prompts), fail_on, None)
+        for verdict, prompts in [
+            (ReviewVerdict.PASS, (P,)),
+            (ReviewVerdict.FAIL, (F,)),
+            (ReviewVerdict.SKIPPED, ()),
+            (ReviewVerdict.ERROR, (E,)),
+        ]
+        for fail_on in ("regression", "warning", "never")
+    ]
+    results += [
+        fork_without_key("K", "no key", "never"),
+        provider_failed("x", "never"),
+        invalid("x", "never"),
+    ]
+    assert all(r.conclusion is not CheckConclusion.NEUTRAL and not r.protects_nothing for r in results)
+    # `fail_closed: false` in the base config: only the runs that could not review turn neutral, and say so
+    opted = [
+        provider_failed("x", "regression", fail_closed=False),
+        fork_without_key("K", "no key", "regression", fail_closed=False),
+        from_report(report(ReviewVerdict.ERROR, E), "regression", None, fail_closed=False),
+    ]
+    assert all(r.conclusion is CheckConclusion.NEUTRAL and r.protects_nothing for r in opted)
+    assert [r.exit_code for r in opted] == [ExitCode.PROVIDER, ExitCode.BAD_INPUT, ExitCode.PROVIDER]
+    still = [
+        from_report(report(ReviewVerdict.FAIL, F), "regression", None, fail_closed=False),
+        invalid("x", "regression"),
+    ]
+    assert [r.conclusion for r in still] == [CheckConclusion.FAILURE, CheckConclusion.FAILURE]
+
+
+def pr_event(
+    labels: tuple[str, ...] = (), change: LabelChange | None = None, author: str | None = "dave"
+) -> Event:
     return Event(
         name="pull_request",
         action="labeled" if change else "synchronize",
@@ -142,24 +184,50 @@ def pr_event(labels: tuple[str, ...] = (), change: LabelChange | None = None) ->
         pr_number=7,
         labels=labels,
         label_change=change,
+        author=author,
     )
 
 
-def test_who_accepted_comes_from_the_event_else_from_the_lookup():
-    asked: list[bool] = []
+def test_the_label_counts_only_from_a_writer_other_than_the_author_on_its_own_commit():
+    asked: list[str] = []
+    levels = {"alice": "write", "erin": "admin", "dave": "admin", "trudy": "read"}
 
-    def lookup() -> tuple[str | None, str | None]:
-        asked.append(True)
-        return "carol", "2024-05-03T09:30:00Z"
+    def permission(login: str) -> str | None:
+        asked.append(login)
+        return levels.get(login)
 
-    assert acceptance_for(pr_event(), ACCEPT, lookup) is None
-    change = LabelChange("labeled", ACCEPT, "alice", "2024-05-02T10:00:00Z")
-    assert acceptance_for(pr_event((ACCEPT,), change), ACCEPT, lookup) == ALICE
-    assert asked == []  # the event said who: no request
-    assert acceptance_for(pr_event((ACCEPT,)), ACCEPT, lookup) == Acceptance(
-        ACCEPT, "carol", "2024-05-03T09:30:00Z"
+    def labeled(actor: str | None) -> LabelChange:
+        return LabelChange("labeled", ACCEPT, actor, "2024-05-02T10:00:00Z")
+
+    assert acceptance_for(pr_event(), ACCEPT, permission) is None
+    assert acceptance_for(pr_event((ACCEPT,), labeled("alice")), ACCEPT, permission) == ALICE
+    assert acceptance_for(pr_event((ACCEPT,), labeled("erin")), ACCEPT, permission) == Acceptance(
+        ACCEPT, "erin", "2024-05-02T10:00:00Z"
     )
-    assert acceptance_for(pr_event((ACCEPT,)), ACCEPT, None) == Acceptance(ACCEPT)
+    # the author, even an admin, cannot accept their own pull request (asked before any request)
+    assert acceptance_for(pr_event((ACCEPT,), labeled("Dave")), ACCEPT, permission) == LabelRefused(
+        ACCEPT, "author", "Dave"
+    )
+    assert "Dave" not in asked and "dave" not in asked
+    assert acceptance_for(pr_event((ACCEPT,), labeled("trudy")), ACCEPT, permission) == LabelRefused(
+        ACCEPT, "no_write_access", "trudy"
+    )
+    # unknown to GitHub, the permission unreadable, nobody to ask, no author to compare with
+    assert (
+        acceptance_for(pr_event((ACCEPT,), labeled("mallory")), ACCEPT, permission).reason == "unverifiable"
+    )
+    assert acceptance_for(pr_event((ACCEPT,), labeled("alice")), ACCEPT, None).reason == "unverifiable"
+    assert acceptance_for(pr_event((ACCEPT,), labeled(None)), ACCEPT, permission).reason == "unverifiable"
+    no_author = pr_event((ACCEPT,), labeled("alice"), author=None)
+    assert acceptance_for(no_author, ACCEPT, permission).reason == "unverifiable"
+    # a run that is not the label's own `labeled` event (a later push): the label was applied on another commit
+    assert acceptance_for(pr_event((ACCEPT,)), ACCEPT, permission) == LabelRefused(ACCEPT, "earlier_commit")
+    other = LabelChange("labeled", "docs", "alice", None)
+    assert acceptance_for(pr_event((ACCEPT, "docs"), other), ACCEPT, permission).reason == "earlier_commit"
+    # a refused label accepts nothing, and the result says why
+    refused = from_report(report(ReviewVerdict.FAIL, F), "regression", LabelRefused(ACCEPT, "author", "dave"))
+    assert (refused.verdict, refused.conclusion, refused.exit_code) == ("fail", "failure", 1)
+    assert refused.refused == LabelRefused(ACCEPT, "author", "dave") and refused.acceptance is None
 
 
 def test_the_ci_section_names_the_acceptance_only_when_it_decided():

@@ -129,6 +129,28 @@ def test_workflow_dispatch_takes_inputs_or_the_run_sha():
     assert (event.base_sha, event.head_sha) == ("main", "d" * 40)
 
 
+def test_the_maintainer_run_names_the_pull_request_and_the_exact_commit():
+    data = {
+        "inputs": {"head": "d" * 40, "pull-request": "#12"},
+        "ref": "refs/heads/master",
+        "repository": payload("opened")["repository"],
+        "sender": payload("opened")["sender"],
+    }
+    event = parse_event("workflow_dispatch", data, {"GITHUB_SHA": "c" * 40})
+    assert (event.pr_number, event.head_sha, event.fork) == (12, "d" * 40, False)
+    for inputs, words in [
+        ({"head": "d" * 40, "pull-request": "12; rm -rf"}, "must be a number"),
+        ({"head": "feature", "pull-request": "12"}, "full 40-character SHA"),
+        ({"pull-request": "12"}, "full 40-character SHA"),  # not the run's own commit either
+    ]:
+        with pytest.raises(UsageError, match=words):
+            parse_event("workflow_dispatch", {**data, "inputs": inputs}, {"GITHUB_SHA": "c" * 40})
+
+
+def test_the_pull_requests_author_is_read():
+    assert parse_event("pull_request", payload("opened")).author == "Codertocat"
+
+
 def test_unsupported_event_is_skipped_not_an_error():
     event = parse_event("push", {"repository": {"full_name": "o/r"}}, {})
     assert event.skip_reason and "pull_request" in event.skip_reason

@@ -7,7 +7,9 @@ import re
 from promptreview.github.summary import (
     STEP_SUMMARY_LIMIT,
     append_step_summary,
+    escape_line,
     fit_bytes,
+    inert,
     workflow_command,
     write_outputs,
 )
@@ -68,3 +70,24 @@ def test_workflow_command_escaping():
     )
     assert line == "::error file=prompts/a%2Cb%3Ac.prompt.yml,line=3,title=t::50%25 worse%0Asecond line"
     assert workflow_command("notice", "plain") == "::notice::plain"
+
+
+def test_nothing_a_pull_request_writes_is_obeyed_by_the_runner():
+    """The runner obeys `::` at a line's start after whitespace, and a legacy `##[` anywhere in a line; a
+    right-to-left override reorders what a person reads."""
+    for text in (
+        "  ::error::smuggled",
+        "\t::set-output name=x::y",
+        "a ##[error]legacy b",
+        "x\n ::warning::y",
+    ):
+        line = escape_line(text)  # a plain line: nothing in it is a command
+        assert "\n" not in line and "##[" not in line and not line.lstrip().startswith("::"), line
+        # a command's own data is never parsed again; it just must stay on its one line, legacy-free
+        command = workflow_command("notice", text, title=text)
+        assert "\n" not in command and "##[" not in command and command.startswith("::notice title=")
+    assert escape_line("  ::error::x") == "  %3A%3Aerror::x"
+    assert escape_line("a ##[error]b") == "a ##%5Berror]b"
+    rlo = "prompts/\u202egpj.prompt.yml"
+    assert escape_line(rlo) == "prompts/<U+202E>gpj.prompt.yml" == inert(rlo)
+    assert "\u202e" not in workflow_command("error", rlo, file="x", title=rlo)

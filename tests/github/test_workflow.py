@@ -49,14 +49,28 @@ def test_an_event_that_needs_no_review_says_so_through_the_sink(tmp_path, capsys
     assert capsys.readouterr().out == ""
 
 
+def test_a_job_named_like_the_check_run_is_warned_about(tmp_path):
+    """The job's own status is a check of the job's name: sharing the name hides which one is required."""
+    lines: list[str] = []
+    base = settings(tmp_path, "push", {"ref": "refs/heads/main"})
+    run(Settings(**{**base.__dict__, "env": {**base.env, "GITHUB_JOB": "promptreview"}}), lines.append)
+    assert lines[0].startswith(
+        "::warning::promptreview: the job and the check run are both named promptreview"
+    )
+    lines.clear()
+    run(Settings(**{**base.__dict__, "env": {**base.env, "GITHUB_JOB": "review"}}), lines.append)
+    assert not any("both named" in line for line in lines)
+
+
 def test_the_cache_key_mode_says_only_the_key(tmp_path, capsys):
     lines: list[str] = []
     code = run(settings(tmp_path, "push", {}, cache_key_only=True), lines.append)
     assert code == ExitCode.OK
-    assert lines == ["promptreview-v1-Linux-nobase-noconfig-9-1"]
+    assert lines == ["promptreview-v2-Linux-nobase-noconfig-9-1"]
     outputs = read_outputs(tmp_path / "output")
     assert outputs["cache-key"] == lines[0]
-    assert outputs["cache-restore-keys"].split("\n")[-1] == "promptreview-v1-Linux-"
+    # one restore prefix, naming the base and the config: no catch-all another entry could answer to
+    assert outputs["cache-restore-keys"] == "promptreview-v2-Linux-nobase-noconfig-"
     assert capsys.readouterr().out == ""
 
 

@@ -208,7 +208,7 @@ def test_cache_reads_count_as_prompt_tokens_and_as_cached():
     assert (usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens) == (410, 400, 5)
 
 
-def test_server_rejecting_output_config_falls_back_to_the_instruction():
+def test_server_rejecting_output_config_fails_the_request_and_never_drops_the_schema():
     with ScriptedServer() as server:
         server.enqueue(
             400,
@@ -216,10 +216,10 @@ def test_server_rejecting_output_config_falls_back_to_the_instruction():
         )
         server.enqueue(200, anthropic_message(ANSWER))
         provider = provider_for(server)
-        result = call(provider, make_request(f"anthropic:{MODEL}", schema=SCHEMA))
-    assert result.response.text == ANSWER
-    assert "output_config" in server.requests[0].json and "output_config" not in server.requests[1].json
-    assert len(provider.notes) == 1
+        with pytest.raises(FatalCallError) as info:
+            call(provider, make_request(f"anthropic:{MODEL}", schema=SCHEMA))
+    assert info.value.status == 400 and "output_config" in server.requests[0].json
+    assert len(server.requests) == 1 and not provider.notes
 
 
 def test_base_url_with_v1_and_missing_key():
@@ -228,6 +228,7 @@ def test_base_url_with_v1_and_missing_key():
     with pytest.raises(MissingCredentials) as info:
         call(create({}), make_request(f"anthropic:{MODEL}"))
     assert info.value.env_var == "ANTHROPIC_API_KEY"
+    assert "`--model sim:NAME`" in str(info.value) and "github:openai/gpt-4.1-mini" in str(info.value)
 
 
 def test_registry_and_pinning():

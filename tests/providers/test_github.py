@@ -110,16 +110,16 @@ def test_500_then_success():
     assert result.response.text == ANSWER and result.attempts == 2
 
 
-def test_model_without_structured_output_falls_back():
+def test_model_without_structured_output_fails_the_request_and_never_drops_the_schema():
     with ScriptedServer() as server:
         server.enqueue(400, {"error": {"code": "invalid_request_error",
                                        "message": "Invalid parameter: 'response_format' of type 'json_schema' is "
                                                   "not supported with this model."}})  # fmt: skip
         server.enqueue(200, openai_chat_completion(ANSWER))
         provider = provider_for(server)
-        result = call(provider, make_request("github:meta/Llama-3.3-70B-Instruct", schema=SCHEMA))
-    assert result.response.text == ANSWER and "response_format" not in server.requests[1].json
-    assert provider.notes
+        with pytest.raises(FatalCallError) as info:
+            call(provider, make_request("github:meta/Llama-3.3-70B-Instruct", schema=SCHEMA))
+    assert info.value.status == 400 and len(server.requests) == 1 and not provider.notes
 
 
 def test_endpoint_defaults_and_org_attribution():

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -37,8 +38,10 @@ class Echo(HTTPProvider):
 
     def build_body(self, request: CompletionRequest, *, structured: bool = True) -> dict[str, Any]:
         body: dict[str, Any] = {"model": request.model.model}
-        if structured and request.response_schema and self.structured_output_allowed(request.model.model):
+        if structured and request.response_schema:
             body["format"] = request.response_schema
+        elif structured and request.json_object and self.structured_output_allowed(request.model.model):
+            body["format"] = "json"
         return body
 
     def parse_response(self, data: Any) -> ProviderResponse:
@@ -112,7 +115,11 @@ def test_headers_credentials_and_the_public_api():
     Echo(base_url="http://127.0.0.1:9").require_credentials()  # another server may need no key
 
 
-def test_structured_output_fallback_is_remembered_and_noted_once_even_under_concurrency():
+def json_mode(spec: str) -> CompletionRequest:
+    return replace(make_request(spec), json_object=True)
+
+
+def test_json_mode_fallback_is_remembered_and_noted_once_even_under_concurrency():
     def handler(request: RecordedRequest) -> Reply:
         if "format" in request.json:
             return Reply(400, {"error": {"message": "unknown field: format"}})
@@ -120,13 +127,13 @@ def test_structured_output_fallback_is_remembered_and_noted_once_even_under_conc
 
     async def three(provider: Echo) -> list[ProviderResponse]:
         async with httpx.AsyncClient(timeout=2.0) as client:
-            request = make_request("echo:m1", schema=SCHEMA)
+            request = json_mode("echo:m1")
             return list(await asyncio.gather(*(provider.complete(request, client) for _ in range(3))))
 
     with ScriptedServer(handler) as server:
         provider = echo_for(server)
         answers = asyncio.run(three(provider))
-        again = once(provider, make_request("echo:m1", schema=SCHEMA))
+        again = once(provider, json_mode("echo:m1"))
     assert [a.text for a in answers] == ["ok"] * 3 and again.text == "ok"
     assert "format" not in server.requests[-1].json  # the model is remembered: no rejected call first
     error = "Echo: request rejected (HTTP 400): unknown field: format"
@@ -134,6 +141,22 @@ def test_structured_output_fallback_is_remembered_and_noted_once_even_under_conc
     assert words(provider.notes[0]) == (
         f"Echo rejected structured output for m1 ({error}); ran with the prompt's instruction alone"
     )
+
+
+def test_a_schema_the_server_rejects_is_never_dropped():
+    # the fallback would review the prompt without the schema production sends: the request fails instead
+    def handler(request: RecordedRequest) -> Reply:
+        if "format" in request.json:
+            return Reply(400, {"error": {"message": "unknown field: format"}})
+        return Reply(200, {"answer": "ok"})
+
+    with ScriptedServer(handler) as server:
+        provider = echo_for(server)
+        assert once(provider, json_mode("echo:m1")).text == "ok"  # JSON mode alone may fall back
+        for _ in range(2):  # also once the model is known to have no JSON mode
+            with pytest.raises(FatalCallError, match="unknown field: format"):
+                once(provider, make_request("echo:m1", schema=SCHEMA))
+    assert [("format" in r.json) for r in server.requests] == [True, False, True, True]
 
 
 def test_an_error_that_is_not_about_structured_output_is_not_retried_without_it():

@@ -5,6 +5,7 @@ OpenAI's official OpenAPI description."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -301,6 +302,10 @@ def test_missing_key_for_the_public_api_is_missing_credentials():
     with pytest.raises(MissingCredentials) as info:
         call(provider, make_request())
     assert info.value.env_var == "OPENAI_API_KEY" and for_error(info.value) == 2
+    # a first try without a key: the offline model, or GitHub Models with the workflow's own token
+    assert "`--model sim:NAME`" in str(info.value) and "`promptreview init --provider github`" in str(
+        info.value
+    )
 
 
 def test_compatible_server_needs_no_key_and_gets_no_authorization_header():
@@ -311,19 +316,28 @@ def test_compatible_server_needs_no_key_and_gets_no_authorization_header():
     assert result.response.served_model == "llama-3.1-8b-instruct"
 
 
-def test_compatible_server_without_structured_output_falls_back_to_the_instruction():
+def test_compatible_server_without_json_mode_falls_back_to_the_instruction():
     with ScriptedServer() as server:
-        server.enqueue(400, openai_error("response_format type json_schema is not supported"))
+        server.enqueue(400, openai_error("response_format type json_object is not supported"))
         reply(server, openai_chat_completion(ANSWER))
         reply(server, openai_chat_completion(ANSWER))
         provider = provider_for(server)
-        first = call(provider, make_request(schema=SCHEMA))
-        second = call(provider, make_request(schema=SCHEMA))
+        first = call(provider, replace(make_request(), json_object=True))
+        second = call(provider, replace(make_request(), json_object=True))
     assert first.response.text == ANSWER and second.response.text == ANSWER
     assert "response_format" in server.requests[0].json
     assert "response_format" not in server.requests[1].json
     assert "response_format" not in server.requests[2].json  # remembered for the run
     assert len(provider.notes) == 1 and provider.notes[0].kind == "structured_output_rejected"
+
+
+def test_compatible_server_rejecting_a_schema_fails_the_request_and_never_drops_it():
+    with ScriptedServer() as server:
+        server.enqueue(400, openai_error("response_format type json_schema is not supported"))
+        provider = provider_for(server)
+        with pytest.raises(FatalCallError) as info:
+            call(provider, make_request(schema=SCHEMA))
+    assert info.value.status == 400 and len(server.requests) == 1 and not provider.notes
 
 
 def test_only_the_servers_own_words_say_it_rejects_structured_output():
@@ -342,7 +356,7 @@ def test_only_the_servers_own_words_say_it_rejects_structured_output():
         server.enqueue(400, openai_error("bad request", code="unsupported_response_format"))
         reply(server, openai_chat_completion(ANSWER))
         provider = provider_for(server)
-        assert call(provider, make_request(schema=SCHEMA)).response.text == ANSWER
+        assert call(provider, replace(make_request(), json_object=True)).response.text == ANSWER
     assert "response_format" not in server.requests[1].json
 
 
@@ -413,3 +427,18 @@ def test_non_json_body_and_transport_errors_are_retryable_with_the_key_scrubbed(
     assert isinstance(dropped.value.last, RetryableCallError) and "connection failed" in str(dropped.value)
     for info in (not_json, dropped, bad_header):
         assert "SECRET" not in str(info.value)
+
+
+def test_a_declared_strict_is_sent_as_declared_an_undeclared_one_as_strict_mode_allows():
+    provider = OpenAIProvider(api_key=KEY)
+    loose = {**SCHEMA, "required": []}  # strict mode would reject it: every property must be required
+
+    def sent(schema: dict, strict: bool | None) -> bool:
+        request = replace(make_request(schema=schema), schema_strict=strict)
+        return provider.build_body(request)["response_format"]["json_schema"]["strict"]
+
+    assert (sent(loose, True), sent(SCHEMA, False)) == (
+        True,
+        False,
+    )  # as the file declares: production sends it
+    assert (sent(loose, None), sent(SCHEMA, None)) == (False, True)

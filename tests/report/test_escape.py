@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
+import cmarkgfm
 import pytest
+from cmarkgfm.cmark import Options
 
-from promptreview.report.escape import code_block, code_span, escape_html, escape_md, unescape_md
-
-ASCII_PUNCT = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+from promptreview.report.escape import JOINER, code_block, code_span, escape_html, escape_md, unescape_md
 
 ATTACKS = [
     "<img src=x onerror=alert(1)>",
@@ -42,26 +43,89 @@ def _visible(text: str) -> str:
     return unescape_md(text)
 
 
-@pytest.mark.parametrize("attack", ATTACKS)
-def test_every_ascii_punctuation_is_backslash_escaped(attack):
-    out = escape_md(attack, None)
-    # walk the output: every ASCII punctuation character must be the escaped one of a `\x` pair
-    i = 0
-    while i < len(out):
-        ch = out[i]
-        if ch == "\\":
-            assert i + 1 < len(out) and out[i + 1] in ASCII_PUNCT, out
-            i += 2
-            continue
-        assert ch not in ASCII_PUNCT, f"bare {ch!r} in {out!r}"
-        i += 1
+def _gfm(md: str) -> str:
+    return cmarkgfm.github_flavored_markdown_to_html(md, options=Options.CMARK_OPT_UNSAFE)
+
+
+class _Rendered(HTMLParser):
+    """The tags GitHub's engine made and the text a reader sees."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _rendered(md: str) -> tuple[set[str], str]:
+    parser = _Rendered()
+    parser.feed(_gfm(md))
+    return set(parser.tags), " ".join("".join(parser.text).split())
+
+
+# each place the comment puts inline text, with the tags the place itself makes
+CONTEXTS = {
+    "paragraph": ("{}", {"p"}),
+    "list item": ("- {}", {"ul", "li"}),
+    "ordered item": ("1. {}", {"ol", "li"}),
+    "quote": ("> {}", {"blockquote", "p"}),
+    "heading": ("### {}", {"h3"}),
+    "table cell": ("| a | b |\n|---|---|\n| {} | x |", {"table", "thead", "tbody", "tr", "th", "td"}),
+    "code tag": ("<code>{}</code>", {"p", "code"}),
+}
+MORE_ATTACKS = [
+    "---",
+    "- [ ] task",
+    "[x]: https://evil.example",
+    "1) item",
+    "+ plus item",
+    "_emph_ and __strong__ and *a* and x_y_z",
+    "&amp; &#64; &copy;",
+    "a < b > c and <!-- comment -->",
+    "$x$ and $$",
+    "\\(x\\)",
+    ":smile: ~x~",
+]
+
+
+@pytest.mark.parametrize("place", sorted(CONTEXTS))
+@pytest.mark.parametrize("attack", ATTACKS + MORE_ATTACKS)
+def test_nothing_renders_as_markup_in_githubs_engine(attack, place):
+    """Rendered by cmark-gfm (GitHub's engine, its extensions on): the place's own tags only, and the reader
+    sees the text itself (whitespace collapsed, controls dropped)."""
+    template, own = CONTEXTS[place]
+    tags, text = _rendered(template.format(escape_md(attack, None)))
+    assert tags <= own, f"{attack!r} in a {place} made {sorted(tags - own)}"
+    expected = " ".join(_visible(escape_md(attack, None)).split())
+    if place == "table cell":
+        text = text.removeprefix("a b ").removesuffix(" x")
+    assert text.replace(JOINER, "") == expected.replace(JOINER, "")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "FAIL: regression · parse failure +8.3 pp [+4.4, +12.9]",
+        "decision = expected_decision 92.3% → 75.7% (-16.7 pp, adjusted p = 0.0005)",
+        "sim:moderation-v1 (simulated: promptreview's embedded model, not a real LLM)",
+        "-65.6 pp [-78.8, -50.7]",
+    ],
+)
+def test_plain_words_stay_as_they_are(text):
+    """Only what the renderer would read as markup is escaped: e-mail and API readers see the raw text."""
+    assert escape_md(text, None) == text
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_one_line_no_html_no_controls(attack):
     out = escape_md(attack, None)
     assert "\n" not in out and "\r" not in out and "\t" not in out
-    assert not re.search(r"(?<!\\)<", out)
+    assert not re.search(r"(?<!\\)<[A-Za-z/!?]", out)
     assert not re.search(r"[\x00-\x08\x0b-\x1f\u202a-\u202e]", out)
 
 

@@ -97,3 +97,14 @@ def test_tied_categories_keep_one_order_whatever_the_hash_seed():
         for seed in (1, 2, 3, 4)
     }
     assert len(outputs) == 1
+
+
+def test_the_verdict_is_the_first_column_so_a_phone_shows_it():
+    """At 390 px a long path would push a later column behind the table's scroll."""
+    page = render(review(), "html")
+    summary = page.split("<table>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr>(.*?)</tr>", summary)
+    assert re.match(r"<th>verdict</th>", rows[0])
+    assert all(re.match(r'<td class="g-\w+">', row) or row.startswith("<td>") for row in rows[1:])
+    first_cells = [re.match(r"<td[^>]*>([^<]*)</td>", row).group(1) for row in rows[1:]]
+    assert first_cells == ["fail", "inconclusive", "pass", "not run", "not run"]

@@ -157,8 +157,8 @@ def test_strata_significant_first_rest_collapsed_and_a_chart():
     md = render(review(), "markdown")
     section = md.split("**Blast radius** of")[1]
     visible_table, collapsed = section.split("<details>", 1)
-    assert "channel\\=chat" in visible_table and "channel\\=web" not in visible_table
-    assert "channel\\=web" in collapsed.split("</details>")[0]
+    assert "channel=chat" in visible_table and "channel=web" not in visible_table
+    assert "channel=web" in collapsed.split("</details>")[0]
     chart = re.search(r"```mermaid\nxychart-beta\n(.*?)```", md, re.S)
     assert chart and 'x-axis ["chat", "email", "phone", "web"]' in chart.group(1)
     assert "bar [20.0, 10.0, 8.0, 6.0]" in chart.group(1)
@@ -242,3 +242,41 @@ def test_two_prompts_on_one_suite_repeat_no_sentence():
         if len(s.strip()) > 15
     ]
     assert not {s for s in sentences if sentences.count(s) > 1}
+
+
+def test_an_added_prompts_examples_have_no_empty_base_block():
+    report = review()
+    added = report.prompts[2]
+    example = Example(
+        "t1", "channel=web", 0, None, "parse_failure", '{"ticket": "x"}', "not json", "not JSON"
+    )
+    report = replace(report, prompts=(replace(added, examples=(example,), verdict="fail"),))
+    for fmt in ("markdown", "text", "html"):
+        page = render(report, fmt)
+        assert "no base side" not in page and "not json" in page, fmt
+    assert "**Base output**" not in render(report, "markdown")
+
+
+def test_a_failing_comment_says_why_answers_did_not_parse_and_what_fixes_each():
+    report = review()
+    failing = replace(report.prompts[0], parse_failure_kinds={"truncated": 30, "fenced": 14})
+    md = render(replace(report, prompts=(failing,)), "markdown")
+    section = md.split("did not parse**")[1]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:3]
+    assert "cut off at max_tokens | 30 | raise `max_tokens`" in rows[0]
+    assert "14 | ask for bare JSON, or set `parsing: {allow_fenced: true}`" in rows[1]
+    html = github_html(md)
+    assert "<code>parsing: {allow_fenced: true}</code>" in html  # the remedy's setting renders as code
+    passing = replace(failing, verdict="pass")
+    assert "did not parse" not in render(replace(report, prompts=(passing,)), "markdown")
+
+
+def test_the_raw_comment_reads_as_plain_text():
+    """E-mail notifications and API readers see the Markdown source: no backslash where GitHub needs none."""
+    md = render(review(), "markdown")
+    first = md.splitlines()[0]
+    assert first.endswith(
+        "FAIL: regression · parse failure +12.1 pp [+8.7, +16.1] in <code>prompts/triage.prompt.yml</code>"
+    )
+    assert "**Model:** sim:triage-v1 (simulated: promptreview's embedded model, not a real LLM)" in md
+    assert md.count("\\") < 10

@@ -84,3 +84,45 @@ def test_git_is_asked_once_per_need(git_repo, monkeypatch):
     parses = [a for a in asked if a[0] == "rev-parse"]
     assert len(shows) == 3  # the file once, the missing file twice
     assert len(parses) == 2  # HEAD twice (a name can move), its SHA never
+
+
+def test_list_files_and_read_many(git_repo):
+    git_repo.write("prompts/a.txt", "alpha\n")
+    git_repo.write("prompts/b.txt", "beta\n")
+    base = git_repo.commit()
+    assert git.list_files(git_repo.root, base) == ["prompts/a.txt", "prompts/b.txt"]
+    found = git.read_many(git_repo.root, base, ["prompts/b.txt", "missing.txt", "prompts", "prompts/a.txt"])
+    assert found == {"prompts/a.txt": b"alpha\n", "prompts/b.txt": b"beta\n"}
+    git_repo.write("new.txt", "untracked\n")
+    assert "new.txt" in git.list_files(git_repo.root, None)
+
+
+def test_an_edited_copy_of_a_one_line_prompt_is_similar():
+    from promptreview.sources.changes import similar
+
+    prompt = b"system: " + b" ".join(b"word%d" % i for i in range(60)) + b"\n"
+    edited = prompt.replace(b"word3 ", b"").replace(b"word40", b"changed")
+    assert similar(prompt, edited)  # git's line chunks would call these strangers
+    assert not similar(prompt, b"something else entirely, a module of code\n")
+
+
+def test_a_prompt_moved_to_a_laxer_entry_keeps_the_strictest_contract(git_repo):
+    from promptreview.sources.changes import changed_prompts
+    from promptreview.sources.config import parse_config
+
+    config = parse_config(
+        "version: 1\nprompts:\n"
+        "  - files: 'strict/*.txt'\n    suite: s.jsonl\n    schema: schema.json\n"
+        "    expect: {category: label}\n"
+        "  - files: 'lax/*.txt'\n    suite: t.jsonl\n    output: text\n    expect: {summary: text}\n"
+    )
+    git_repo.write("strict/p.txt", "a long enough prompt body so that git detects the rename {{q}}\n" * 5)
+    git_repo.write("lax/other.txt", "other {{q}}\n")
+    base = git_repo.commit("base")
+    git_repo.git("mv", "strict/p.txt", "lax/p.txt")
+    head = git_repo.commit("head")
+    (change,) = changed_prompts(git_repo.root, config, base, head).prompts
+    assert (change.change, change.path, change.base_path) == ("renamed", "lax/p.txt", "strict/p.txt")
+    entry = change.entry
+    assert (entry.suite, entry.schema, entry.output) == ("s.jsonl", "schema.json", "auto")
+    assert [e.field for e in entry.expect] == ["category", "summary"]  # the new entry's checks are added

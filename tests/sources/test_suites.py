@@ -1,10 +1,12 @@
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from promptreview.errors import UsageError
 from promptreview.notes import note
+from promptreview.report.notes import words
 from promptreview.sources.config import SampleSpec
 from promptreview.sources.suites import load_rows, sample_suite
 
@@ -134,3 +136,37 @@ def test_small_strata_are_pooled_into_other():
     assert sorted(s.label for s in one.strata) == ["channel=big", "channel=rare0"]  # one alone keeps its name
     few = sample_suite("s.jsonl", rows(9, ["a", "b", "c"]), ("channel",), SampleSpec(), min_per_stratum=10)
     assert len(few.strata) == 3  # a few small strata of a small suite are kept
+
+
+def test_a_row_repeating_an_earlier_one_but_for_its_id_is_counted_once_and_said():
+    rows = rows_with({"a": 3, "b": 2})
+    rows += [{**rows[0], "id": "again-1"}, {**rows[3], "id": "again-2"}, {**rows[0], "id": "again-3"}]
+    rows.append({**rows[1], "id": "not-again", "text": "t1 but different"})
+    sample = sample_suite("s.jsonl", rows, ("channel",), SampleSpec())
+    assert [r.input_id for r in sample.rows] == ["a-0", "a-1", "a-2", "not-again", "b-0", "b-1"]
+    assert sample.population == 6 and {s.label: s.population for s in sample.strata} == {
+        "channel=a": 4,
+        "channel=b": 2,
+    }
+    said = note("duplicate_inputs", "s.jsonl", count=3, rows=9,
+                examples=(("again-1", "a-0"), ("again-2", "b-0"), ("again-3", "a-0")))  # fmt: skip
+    assert said in sample.notes
+    assert words(said) == (
+        "s.jsonl: 3 of 9 rows repeat an earlier row (every column but the id) and are counted once: the same "
+        "input again adds no evidence (again-1 = a-0, again-2 = b-0, again-3 = a-0)"
+    )
+
+
+def test_without_an_id_column_identical_rows_are_one_input():
+    sample = sample_suite("s.jsonl", [{"q": "x"}, {"q": "y"}, {"q": "x"}], (), SampleSpec())
+    assert [r.input_id for r in sample.rows] == ["row1", "row2"]
+    assert any(n.kind == "duplicate_inputs" and n.data["count"] == 1 for n in sample.notes)
+
+
+def test_the_packaged_suites_have_no_repeated_input():
+    for suite in sorted(
+        (Path(__file__).resolve().parents[2] / "promptreview" / "sample_suites").glob("*/*.jsonl")
+    ):
+        rows = load_rows(suite.name, suite.read_bytes())
+        sample = sample_suite(suite.name, rows, (), SampleSpec())
+        assert [n for n in sample.notes if n.kind == "duplicate_inputs"] == [], suite

@@ -29,7 +29,7 @@ import httpx
 from promptreview import secrets
 from promptreview.engine.execution.cache import ResponseCache
 from promptreview.engine.jobs import ProgressCallback
-from promptreview.errors import ProviderError
+from promptreview.errors import ProviderError, RejectedRequest
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import (
@@ -40,6 +40,9 @@ from promptreview.records import (
     sample_group_key,
 )
 from promptreview.vocabulary import ProviderName
+
+# A fatal status that refuses the request for what it asks, not for who asks or the server's health
+REJECTED_STATUSES = frozenset({400, 413, 422})
 
 # Calls that used up their retries before the provider answered a single one: it is down, not flaky. Stop then,
 # rather than retry every remaining call (minutes of backoff for a verdict that can only be "error").
@@ -61,6 +64,14 @@ class _Unreachable(Exception):
         super().__init__(last.message)
         self.calls = calls
         self.last = last
+
+
+class _Fatal(Exception):
+    """A fatal call error and the request it came from (the first of its unit: they differ in sample only)."""
+
+    def __init__(self, error: FatalCallError, request: CompletionRequest) -> None:
+        super().__init__(str(error))
+        self.error, self.request = error, request
 
 
 @dataclass(frozen=True)
@@ -195,9 +206,9 @@ async def _run(
                 unit = split(unit, batching)
             try:
                 outcome = await _call(unit, provider, batching, client, settings.retry)
-            except FatalCallError:
+            except FatalCallError as exc:
                 stopping.set()
-                raise
+                raise _Fatal(exc, unit[0]) from None
             if outcome.answers is None:
                 assert outcome.error is not None  # a request without answers failed
                 exhausted += 1
@@ -260,8 +271,16 @@ async def _run(
             for task in workers:
                 if task.done():  # a worker ends only by raising (a fatal error): raise it here
                     task.result()
-        except FatalCallError as exc:
-            raise ProviderError(_resumable(exc.failure.scrubbed(secrets.scrub).message)) from None
+        except _Fatal as exc:
+            failure = exc.error.failure.scrubbed(secrets.scrub)
+            if failure.kind == "http_status" and failure.status in REJECTED_STATUSES:
+                raise RejectedRequest(
+                    _resumable(failure.message),
+                    status=failure.status,
+                    reason=failure.message,
+                    request=exc.request,
+                ) from None
+            raise ProviderError(_resumable(failure.message)) from None
         except _Unreachable as exc:
             raise ProviderError(
                 _resumable(

@@ -23,7 +23,7 @@ from promptreview.notes import Note, NoteValue, note
 from promptreview.providers import model_name
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import RATE_OUTCOMES, ModelSpec
-from promptreview.report.document import EvaluatorRow, RateRow, SequentialInfo, StratumRow
+from promptreview.report.document import EvaluatorRow, RateRow, SequentialInfo, ShiftRow, StratumRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
 from promptreview.vocabulary import JSON_RATES, ChangeKind, CheckKind, RateName, RateOutcome, Side
@@ -48,6 +48,9 @@ class Candidate:
     stats: PromptStats
     evaluators: tuple[EvaluatorRow, ...] = ()
     warnings: tuple[Note, ...] = ()
+    # what the head took out of the base's contract: the prompt fails (the accept label accepts it) whatever
+    # its gates say
+    needs_acceptance: tuple[Note, ...] = ()
     # how a sequential review ran it: its stop is part of the verdict
     sequential: SequentialInfo | None = None
 
@@ -98,6 +101,9 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         elif candidate.change == "added" and not failed_calls[i]:
             result, verdict, lines = ceilings(result, config)  # no base: absolute ceilings
             warnings += lines
+        if candidate.needs_acceptance:
+            verdict = worse(verdict, PromptVerdict.FAIL)
+            warnings += candidate.needs_acceptance
         result = replace(
             result, strata=tuple(sorted(result.strata, key=lambda s: _blast_radius(s, config.alpha)))
         )
@@ -271,7 +277,9 @@ def _gates(
     if features:  # text features only warn: what a prose answer should look like is the team's call
         verdict = worse(verdict, PromptVerdict.WARN)
         warnings.append(note("answer_features", features=tuple(features)))
-    shifted = [s for s in result.distribution_shift if s.p_adjusted is not None and s.p_adjusted < alpha]
+    floor = config.gates["distribution_shift"].max_increase
+    shifts = tuple(replace(s, matters=_shift_matters(s, alpha, floor)) for s in result.distribution_shift)
+    shifted = [s for s in shifts if s.matters]
     if shifted:
         verdict = worse(
             verdict, PromptVerdict.FAIL if config.gates["distribution_shift"].gating else PromptVerdict.WARN
@@ -280,7 +288,22 @@ def _gates(
     evaluators, verdict = _evaluator_gates(evaluators, config, verdict, warnings)
     differs = _interval_differs(rates, evaluators, alpha, warnings)
     notes = (*result.notes, differs) if differs is not None else result.notes
-    return replace(result, rates=rates, flip_rate=flip, notes=notes), evaluators, verdict, warnings
+    return (
+        replace(result, rates=rates, flip_rate=flip, distribution_shift=shifts, notes=notes),
+        evaluators,
+        verdict,
+        warnings,
+    )
+
+
+def _shift_matters(s: ShiftRow, alpha: float, floor: float) -> bool:
+    """A shift the gate considers: significant, and larger than `gates.distribution_shift.max_increase` as a
+    share (of answers that changed value, or of the base median for a length or a number). The report lists
+    exactly these as the shifts that matter, so it never calls a change important that the gate would not."""
+    if s.p_adjusted is None or s.p_adjusted >= alpha:
+        return False
+    size = stats.shift_size(s.effect, s.effect_name, s.base)
+    return size is None or size > floor
 
 
 def _interval_differs(

@@ -9,7 +9,7 @@ intervals and tests treat the input as the unit, since its K samples are correla
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -19,7 +19,7 @@ import pandas as pd
 from promptreview import stats
 from promptreview.engine.measurement import text_features
 from promptreview.engine.measurement.distribution import shift_rows
-from promptreview.engine.measurement.examples import examples, failure_details
+from promptreview.engine.measurement.examples import examples, failure_details, parse_failure_kinds
 from promptreview.engine.measurement.frame import side_inputs, side_positions
 from promptreview.notes import Note, note
 from promptreview.report.document import (
@@ -31,7 +31,7 @@ from promptreview.report.document import (
     StratumRow,
 )
 from promptreview.sources.suites import SuiteSample
-from promptreview.vocabulary import JSON_RATES, Outcome, OutputMode, RateName, Side
+from promptreview.vocabulary import JSON_RATES, Outcome, OutputMode, ParseFailureKind, RateName, Side
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -59,6 +59,7 @@ class PromptStats:
     served: Mapping[Side, list[str]]  # served model ids
     errors: Mapping[Side, SideErrors]  # failed calls
     notes: tuple[Note, ...]
+    parse_failure_kinds: Mapping[ParseFailureKind, int] = field(default_factory=dict)  # the head's, by remedy
 
 
 def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> FloatArray | None:
@@ -360,6 +361,7 @@ def analyse_prompt(
         ),
         examples=tuple(examples(rated, _used_values(sample, variables))),
         failure_details=failure_details(rated),
+        parse_failure_kinds=parse_failure_kinds(rated),
         calls=_call_stats(frame),
         served=served,
         errors=errors,

@@ -8,10 +8,23 @@ from typing import Any
 
 import pandas as pd
 
-from promptreview.engine.measurement.outcomes import Reason
+from promptreview.engine.measurement.outcomes import (
+    EmptyAnswer,
+    InvalidJSON,
+    ProviderRefusal,
+    Reason,
+    Truncated,
+)
 from promptreview.records import RATE_OUTCOMES
 from promptreview.report.document import Example
-from promptreview.vocabulary import JSON_RATES, OUTCOMES, Outcome, one_of
+from promptreview.vocabulary import (
+    JSON_RATES,
+    OUTCOMES,
+    PARSE_FAILURE_KINDS,
+    Outcome,
+    ParseFailureKind,
+    one_of,
+)
 
 
 def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: int = 5) -> list[Example]:
@@ -24,14 +37,16 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
     head = frame[(side == "head") & frame["outcome"].isin(RATE_OUTCOMES)]
     base_outcome: dict[tuple[str, int], Outcome] = {}
     base_text: dict[tuple[str, int], Any] = {}
-    b_ids, b_samples, b_outcomes, b_texts = (
-        base[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome", "text")
+    b_ids, b_samples, b_outcomes, b_texts, b_reasons = (
+        base[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome", "text", "reason")
     )
-    for input_id, sample, outcome, text in zip(b_ids, b_samples, b_outcomes, b_texts, strict=True):
+    for input_id, sample, outcome, text, reason in zip(
+        b_ids, b_samples, b_outcomes, b_texts, b_reasons, strict=True
+    ):
         key = (input_id, int(sample))
         if key not in base_outcome:  # the first, as a lookup by key would give
             base_outcome[key] = outcome
-            base_text[key] = text
+            base_text[key] = _shown(text, reason)
     found = []
     h_ids, h_samples, h_outcomes = (head[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome"))
     for pos, (input_id, sample, outcome) in enumerate(zip(h_ids, h_samples, h_outcomes, strict=True)):
@@ -60,6 +75,7 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
     for outcome, input_id, sample, pos, b_outcome in picked[:limit]:
         h = head.iloc[pos]
         b_text = base_text.get((input_id, sample))
+        h_text = _shown(h["text"], h["reason"])
         row = rows_by_id.get(input_id, {})
         out.append(
             Example(
@@ -69,12 +85,19 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
                 base_outcome=b_outcome,
                 head_outcome=outcome,
                 input_text=json.dumps(row, ensure_ascii=False)[:500],
-                head_text=h["text"][:500] if isinstance(h["text"], str) else "",
+                head_text=h_text[:500] if isinstance(h_text, str) else "",
                 detail=_detail(h["reason"]),
                 base_text=b_text[:500] if isinstance(b_text, str) else None,
             )
         )
     return out
+
+
+def _shown(text: object, reason: object) -> object:
+    """What a reader is shown of an answer: a refusal the provider signalled has no text, only its own words."""
+    if isinstance(reason, ProviderRefusal) and not (isinstance(text, str) and text.strip()):
+        return f"(provider refusal) {reason.text}"
+    return text
 
 
 def failure_details(frame: pd.DataFrame) -> dict[Outcome, dict[str, int]]:
@@ -88,6 +111,22 @@ def failure_details(frame: pd.DataFrame) -> dict[Outcome, dict[str, int]]:
         reasons = Counter(_label(r) for r in group["reason"])
         out[known] = dict(reasons.most_common(8))
     return out
+
+
+def parse_failure_kinds(frame: pd.DataFrame) -> dict[ParseFailureKind, int]:
+    """The head's parse failures by what they look like (fenced, trailing comma, truncated, ...): each kind
+    has its own remedy, which the report gives beside it."""
+    head = frame[(frame["side"] == "head") & (frame["outcome"] == "parse_failure")]
+    counts = Counter(_parse_kind(r) for r in head["reason"])
+    return {kind: counts[kind] for kind in PARSE_FAILURE_KINDS if counts[kind]}
+
+
+def _parse_kind(reason: object) -> ParseFailureKind:
+    if isinstance(reason, Truncated):
+        return "truncated"
+    if isinstance(reason, EmptyAnswer):
+        return "empty_at_limit" if reason.finish_reason == "length" else "empty"
+    return reason.shape if isinstance(reason, InvalidJSON) else "not_json"
 
 
 def _label(reason: object) -> str:

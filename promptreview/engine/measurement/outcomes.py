@@ -3,7 +3,6 @@ refusal or error), decided from the provider's signals, a strict JSON parse and 
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -13,8 +12,16 @@ from jsonschema.protocols import Validator
 
 from promptreview.engine.jobs import PlannedCall, PromptJob
 from promptreview.records import CallFailure, Completion
+from promptreview.sources import safe_load
 from promptreview.sources.schemas import make_validator
-from promptreview.vocabulary import CallFailureKind, FailureReasonKind, FinishReason, Outcome, Side
+from promptreview.vocabulary import (
+    CallFailureKind,
+    FailureReasonKind,
+    FinishReason,
+    Outcome,
+    ParseFailureKind,
+    Side,
+)
 
 # Refusals a model writes as text instead of signalling them. Only checked on text that is not JSON, so a
 # JSON summary that quotes "I can't log in" is never mistaken for a refusal.
@@ -57,6 +64,7 @@ class InvalidJSON:
     message: str  # json.JSONDecodeError.msg, e.g. "Expecting value"
     line: int
     column: int
+    shape: ParseFailureKind = "not_json"  # what the text looks like: what would fix it (`json_shape`)
     kind: ClassVar[FailureReasonKind] = "invalid_json"
 
     @property
@@ -277,16 +285,20 @@ def _classify_text(
     text: str, candidate: str, finish_reason: FinishReason | None, validator: Validator | None
 ) -> Classification:
     try:
-        value = json.loads(candidate)
-    except json.JSONDecodeError as exc:
+        value = safe_load.load_json(candidate)  # bounded: a 5,000-deep answer is a parse failure, not a crash
+    except safe_load.Unparsable as exc:
         if _REFUSAL_TEXT.search(text[:300]):
             return Classification("refusal", reason=TextRefusal())
-        parse = InvalidJSON(exc.msg, exc.lineno, exc.colno)
+        parse = InvalidJSON(exc.message, exc.line or 1, exc.column or 1, json_shape(text, candidate))
         return Classification(
             "parse_failure", reason=Truncated(parse) if finish_reason == "length" else parse
         )
     if validator is not None:
-        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        try:
+            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        except RecursionError:  # within the parser's depth bound, under a schema that recurses deeply
+            reason = SchemaViolation((), "nested too deeply to validate")
+            return Classification("schema_violation", output=value, reason=reason)
         if error is not None:
             return Classification(
                 "schema_violation",
@@ -294,6 +306,34 @@ def _classify_text(
                 reason=SchemaViolation(tuple(error.absolute_path), error.message),
             )
     return Classification("ok", output=value)
+
+
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+
+
+def _parses(text: str) -> bool:
+    try:
+        safe_load.load_json(text)  # bounded, as the answer itself was: depth, long integers
+    except safe_load.Unparsable:
+        return False
+    return True
+
+
+def json_shape(text: str, candidate: str) -> ParseFailureKind:
+    """What a text the strict parser rejected looks like, for its remedy: JSON in a ``` fence (when fences
+    are not allowed), JSON with a trailing comma, JSON inside other text, or no JSON at all."""
+    fenced = _FENCE.match(text)
+    if candidate == text and fenced and _parses(fenced.group(1)):
+        return "fenced"
+    if _parses(_TRAILING_COMMA.sub(r"\1", candidate)):
+        return "trailing_comma"
+    start = min((i for i in (candidate.find("{"), candidate.find("[")) if i >= 0), default=-1)
+    end = max(candidate.rfind("}"), candidate.rfind("]"))
+    if 0 <= start < end:
+        inner = candidate[start : end + 1]
+        if _parses(inner) or _parses(_TRAILING_COMMA.sub(r"\1", inner)):
+            return "wrapped"
+    return "not_json"
 
 
 def score_job(job: PromptJob, completions: list[Completion], allow_fenced: bool) -> list[ScoredCall]:

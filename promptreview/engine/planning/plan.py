@@ -7,7 +7,8 @@ columns, schemas, model specs (the provider is created, so an unknown provider f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from promptreview.notes import Note, note
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, Message, ModelSpec
-from promptreview.sources import paths
+from promptreview.sources import git, paths
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
@@ -60,10 +61,12 @@ class _Planner:
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
         self.free_paths = False  # read suites from any local path (set for `compare` outside a repository)
 
-    def suite(self, entry: PromptEntry, versions: Sequence[Version] = ()) -> SuiteSample:
+    def suite(
+        self, entry: PromptEntry, versions: Sequence[Version] = (), contract: PromptTemplate | None = None
+    ) -> SuiteSample:
         spec = entry.sample if self.opts.seed is None else replace(entry.sample, seed=self.opts.seed)
         if entry.suite is None:
-            return self._file_suite(entry, spec, versions)
+            return self._file_suite(entry, spec, versions, contract)
         key = (entry.suite, entry.strata, entry.sample)
         if key not in self._suites:
             rel, data = self._read_suite(entry.suite)
@@ -82,36 +85,75 @@ class _Planner:
             return raw, path.read_bytes()
         return paths.read_inside(self.root, self.suite_rev, raw, "suite")
 
-    def _file_suite(self, entry: PromptEntry, spec: SampleSpec, versions: Sequence[Version]) -> SuiteSample:
-        """The inputs the prompt file carries (`testData`, `sample`): the head's, else the base's."""
-        for version in reversed(versions):
-            template = version.template
-            if template.suite:
-                where = f"{template.path} ({template.suite_source})"
-                sample = sample_suite(
-                    where, [dict(r) for r in template.suite], entry.strata, spec, entry.id_column,
-                    self.config.min_per_stratum,
-                )  # fmt: skip
-                said = note(
-                    "file_suite", template.path, inputs=len(template.suite), source=template.suite_source
-                )
-                return replace(sample, notes=(said, *sample.notes))
-        path = versions[-1].template.path if versions else "the prompt file"
+    def _file_suite(
+        self,
+        entry: PromptEntry,
+        spec: SampleSpec,
+        versions: Sequence[Version],
+        contract: PromptTemplate | None,
+    ) -> SuiteSample:
+        """The inputs the prompt file carries (`testData`, `sample`). The base's rows are the contract
+        (`contract`: the base's version of the file): they all run, and the head's rows new to them run too; a
+        base row the head drops or edits is named (`contract_rows_removed`, which needs the accept label)."""
+        head = versions[-1].template if versions else None
+        if self.contract_rev is None and head is not None and head.suite:
+            contract = None  # `compare`: the operator's own files: the new one's rows, else the old's
+        fork = versions[0].template if len(versions) == 2 else None
+        rows, _ = contract_rows(contract, head, entry.id_column, fork)
+        source = contract if contract is not None and contract.suite else head
+        if rows and source is not None:
+            where = f"{source.path} ({source.suite_source})"
+            sample = sample_suite(
+                where, rows, entry.strata, spec, entry.id_column, self.config.min_per_stratum
+            )
+            said = note("file_suite", source.path, inputs=len(rows), source=source.suite_source)
+            return replace(sample, notes=(said, *sample.notes))
+        path = head.path if head is not None else "the prompt file"
         raise UsageError(
             f"{path}: no suite: name one (suite: in the config, --suite for compare) or give the prompt file "
             "its own inputs (testData in a .prompt.yml, sample in a .prompty)"
         )
 
-    def model(self, template: PromptTemplate, entry: PromptEntry) -> ModelSpec:
-        config_model = self.config.model if self.config.model_given else None
-        spec = parse_model_spec(
-            self.opts.model
-            or template.model
-            or entry.model
-            or config_model
-            or template.model_hint
-            or self.config.model
+    def model(self, template: PromptTemplate, entry: PromptEntry) -> tuple[ModelSpec, Note | None]:
+        """The model a side runs on, and the note that says what stood in for the file's own, if anything.
+
+        `--model` wins; then the file's own model, in any spelling of a provider we speak (production sends it:
+        the config's `model` fills only what a file leaves out); where the config's `models_map` names a stand-in
+        for it, that; a model no provider of ours serves runs on the entry's or the config's model, with a note.
+        """
+        if self.opts.model:
+            return self._provided(parse_model_spec(self.opts.model)), None
+        own = template.model or template.model_hint
+        named = template.model_named or own
+        fallback = entry.model or self.config.model
+        if named is None:
+            return self._provided(parse_model_spec(fallback)), None
+        key = next((k for k in (named, own and _canonical(own)) if k and k in self.config.models_map), None)
+        if key is not None:
+            try:
+                spec = parse_model_spec(self.config.models_map[key])
+            except UsageError as exc:
+                raise UsageError(f"{self.config.source}: models_map[{key!r}]: {exc}") from None
+            said = note("model_stand_in", template.path, named=named, model=str(spec), mapped=True)
+            return self._provided(spec), said
+        if own is not None:
+            try:
+                return self._provided(parse_model_spec(own)), None
+            except UsageError as exc:
+                raise UsageError(f"{template.path}: {exc}") from None
+        spec = parse_model_spec(fallback)
+        if policy.in_ci(self.opts.env):  # a green check would say production's model was reviewed
+            raise UsageError(
+                f"{template.path}: the file's model {named!r} is not one promptreview can call, and a CI review "
+                f"on {spec} instead would pass for it; name what stands in for it under models_map: in "
+                f"{self.config.source} on the base branch"
+            )
+        return self._provided(spec), note(
+            "model_stand_in", template.path, named=named, model=str(spec), mapped=False
         )
+
+    def _provided(self, spec: ModelSpec) -> ModelSpec:
+        """`spec`, its provider created (so an unknown or misconfigured one fails now, before any call)."""
         if spec.provider not in self.providers:
             self.providers[spec.provider] = create_provider(spec.provider, self.opts.env)
         return spec
@@ -123,7 +165,8 @@ class _Planner:
         entry: PromptEntry,
         rev: str | None,
         suite: SuiteSample,
-    ) -> Side:
+    ) -> tuple[Side, Note | None]:
+        """One side of a prompt, and the note that says what stood in for the file's model, if anything."""
         check_template(template, suite.columns, suite.path)
         schema: dict[str, Any] | None = None
         own: dict[str, Any] | None = None
@@ -137,25 +180,48 @@ class _Planner:
             else:
                 own = load_schema(self.root, rev, entry.schema)  # this side's version: it must be valid too
                 schema = config_schema(self.root, self.contract_rev, entry.schema, rev)
-        params = {**self.config.params, **template.params}
-        model = self.model(template, entry)
+        params = {**self.config.params, **template.params}  # the config's fill only what the file leaves out
+        model, stand_in = self.model(template, entry)
         policy.check_params(params, model.provider, template.path)
         sends = template.schema is not None
-        return Side(name, template, model, params, schema, sends, own if own != schema else None)
+        return Side(name, template, model, params, schema, sends, own if own != schema else None), stand_in
 
-    def check_models(self, path: str, sides: tuple[Side, ...], entry: PromptEntry) -> None:
-        """A prompt file that names its own model may move only to a model the base config allows (a git review
-        only: `compare` is the operator's own pair of files, with no base commit to own the contract)."""
+    def check_models(self, path: str, sides: tuple[Side, ...], base_stand_in: Note | None) -> None:
+        """Every side on a model the base names (a git review only: `compare` is the operator's own pair of
+        files, with no base commit to own the contract). The base prompt file names the model its side runs
+        on when it names one that ran as itself (`base_stand_in` None: no `models_map` entry nor the config's
+        model stood in for it; those the base config names itself)."""
         if self.opts.model or self.contract_rev is None:
             return
+        base = sides[0] if len(sides) == 2 else None
         head = sides[-1]
-        base_model = sides[0].model if len(sides) == 2 else None
-        if base_model is not None and head.model == base_model:
+        named = []
+        if base is not None and _names_model(base.template) and base_stand_in is None:
+            named.append(str(base.model))
+        policy.check_models(
+            path, base.model if base else None, head.model, self.config, self.opts.env, named,
+            head_names_one=_names_model(head.template),
+        )  # fmt: skip
+
+    def check_model_change_reviewed(
+        self, path: str, sides: tuple[Side, ...], stand_ins: Sequence[Note | None]
+    ) -> None:
+        """A file that changes the model it names is reviewed old model against new: where a model that cannot
+        be reached would run on the config's model, the very model on the other side, the change would go
+        unreviewed, so it is refused (a `models_map` stand-in is the operator's word, model by model: it runs)."""
+        if self.opts.model or len(sides) < 2:
             return
-        named = [head.template.model] if head.template.model else []
-        if base_model is None and not named:
+        base, head = sides
+        names = [s.template.model_named or s.template.model or s.template.model_hint for s in sides]
+        if names[0] == names[1] or base.model != head.model:
             return
-        policy.check_model_change(path, base_model, head.model, self.config, entry, self.opts.env)
+        if not any(n is not None and not n.data["mapped"] for n in stand_ins):
+            return
+        raise UsageError(
+            f"{path}: the prompt file moves from model {names[0]!r} to {names[1]!r}, but both would run on "
+            f"{head.model} and the change would go unreviewed; say what stands in for each under models_map: "
+            f"in {self.config.source}"
+        )
 
     def job(
         self,
@@ -165,13 +231,29 @@ class _Planner:
         old_path: str | None,
         entry: PromptEntry,
         versions: Sequence[Version],
+        tip: PromptTemplate | None = None,
+        moved: Sequence[Note] = (),
     ) -> PromptJob:
-        suite = self.suite(entry, versions)
-        sides = tuple(self.side(v.side, v.template, entry, v.rev, suite) for v in versions)
-        self.check_models(path, sides, entry)
-        sides, contract_notes = under_contract(sides)
-        notes = [*suite.notes, *contract_notes]
+        """One prompt's job. `tip`: the file's version at the base branch's tip, when that is not the merge
+        base's (the contract is the tip's; the base side runs the merge base's version); `moved`: what finding
+        the change noticed (a move between entries)."""
+        contract = tip if tip is not None else versions[0].template if len(versions) == 2 else None
+        suite = self.suite(entry, versions, contract)
+        planned = [self.side(v.side, v.template, entry, v.rev, suite) for v in versions]
+        sides = tuple(side for side, _ in planned)
+        self.check_models(path, sides, planned[0][1] if len(planned) == 2 else None)
+        self.check_model_change_reviewed(path, sides, [said for _, said in planned])
+        sides, contract_notes = under_contract(sides, self.tip_schema(tip))
+        breaches: list[Note] = []
+        if entry.suite is None and self.contract_rev is not None:
+            fork = versions[0].template if len(versions) == 2 else None
+            _, removed = contract_rows(contract, versions[-1].template, entry.id_column, fork)
+            if removed:
+                breaches.append(note("contract_rows_removed", path, rows=removed[:10], count=len(removed)))
+        stand_ins = list(dict.fromkeys(said for _, said in planned if said is not None))
+        notes = [*moved, *suite.notes, *contract_notes, *(n for n in stand_ins if n.data["mapped"])]
         warnings = [w for v in versions for w in v.template.warnings]
+        warnings += [n for n in stand_ins if not n.data["mapped"]]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
         if not used and len(suite.rows) > 1:
             warnings.append(note("unused_columns", suite.path, columns=tuple(sorted(suite.columns))))
@@ -189,8 +271,17 @@ class _Planner:
         )
         return PromptJob(
             index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes), entry,
-            output_mode=mode, warnings=tuple(dict.fromkeys(warnings)), variables=used,
+            output_mode=mode, warnings=tuple(dict.fromkeys(warnings)), variables=used, contract=contract,
+            needs_acceptance=tuple(breaches), head_trusted=self.contract_rev is None,
         )  # fmt: skip
+
+    def tip_schema(self, tip: PromptTemplate | None) -> dict[str, Any] | None:
+        """The schema the prompt file declares at the base branch's tip (None: none, or no tip version)."""
+        if tip is None or tip.schema is None:
+            return None
+        schema = resolve_refs(tip.schema, tip.path, self.root, self.contract_rev, tip.path)
+        make_validator(schema, tip.path)
+        return schema
 
     def render(self, side: Side, row: SuiteRow) -> tuple[Message, ...]:
         """One request's messages: every value the template needs present, the whole within
@@ -202,17 +293,49 @@ class _Planner:
                     f"{side.template.path}: suite {label} has no value for template variable '{name}'"
                 )
         messages = side.template.render(row.values, label)
-        size = sum(len(m.content) for m in messages)
+        # the schema sent as structured output is part of every request, and is counted as such
+        schema = _wire_schema_chars(side)
+        size = sum(len(m.content) for m in messages) + schema
         limit = self.config.max_request_chars
         if size > limit:
+            with_schema = f" with its {schema:,}-character schema" if schema else ""
             raise UsageError(
-                f"{side.template.path}: the request rendered for suite {label} is {size:,} characters, "
-                f"over max_request_chars = {limit:,} (set in {self.config.source})"
+                f"{side.template.path}: the request rendered for suite {label}{with_schema} is {size:,} "
+                f"characters, over max_request_chars = {limit:,} (set in {self.config.source})"
             )
         return messages
 
     def plan(self, jobs: list[PromptJob], listed: list[Listed]) -> ReviewPlan:
         return ReviewPlan(tuple(jobs), tuple(listed), dict(self.providers), self.opts.seed or 0)
+
+
+def _names_model(template: PromptTemplate) -> bool:
+    """Whether a prompt file names a model of its own, in any spelling."""
+    return any(m is not None for m in (template.model, template.model_hint, template.model_named))
+
+
+_SCHEMA_CHARS: dict[int, tuple[dict[str, Any], int]] = {}
+
+
+def _wire_schema_chars(side: Side) -> int:
+    """The characters of the schema `side` sends with each request (0 for none); encoded once per schema."""
+    schema = (side.own_schema or side.schema) if side.sends_schema else None
+    if schema is None:
+        return 0
+    known = _SCHEMA_CHARS.get(id(schema))
+    if known is None or known[0] is not schema:
+        if len(_SCHEMA_CHARS) > 64:
+            _SCHEMA_CHARS.clear()
+        known = _SCHEMA_CHARS[id(schema)] = (schema, len(json.dumps(schema, ensure_ascii=False)))
+    return known[1]
+
+
+def _canonical(spec: str) -> str:
+    """`spec` as `provider:model-id` (the spelling `models_map` keys may use), or as it is if it is none."""
+    try:
+        return str(parse_model_spec(spec))
+    except UsageError:
+        return spec
 
 
 def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[CompletionRequest]:
@@ -222,6 +345,7 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
         params=tuple(sorted(side.params.items())),
         response_schema=(side.own_schema or side.schema) if side.sends_schema else None,
         schema_name=side.template.schema_name,
+        schema_strict=side.template.schema_strict if side.sends_schema else None,
         sample_index=0,
         expected_schema=None if side.sends_schema else side.schema,
         json_object=side.template.json_object and not side.sends_schema,
@@ -231,7 +355,10 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
 
 def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> ReviewPlan:
     """The plan for `check`/`ci`: every changed prompt file; suites come from the config's revision."""
-    planner = _Planner(opts, config, opts.config_rev if opts.config_rev else opts.head, changes.base)
+    # the contract (config-named schemas, a prompt file's own schema, evaluators and rows) is read at the base
+    # branch's tip (CI's config revision), the diff from the merge base
+    contract_rev = opts.config_rev or changes.base
+    planner = _Planner(opts, config, opts.config_rev if opts.config_rev else opts.head, contract_rev)
     jobs: list[PromptJob] = []
     listed: list[Listed] = []
     for change in changes.prompts:
@@ -242,22 +369,57 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
         assert change.head is not None  # only a removed prompt lacks a head, and it is listed
         heads = load_prompts(change.path, change.head)
         bases: tuple[PromptTemplate, ...] = ()
+        tips: tuple[PromptTemplate, ...] = ()
+        moved = _moved(config, change.base_path, change.path)
         if change.base is not None and change.base_path is not None:
             bases = load_prompts(change.base_path, change.base)
+            if contract_rev != changes.base:
+                at_tip = git.read_at(opts.repo_root, contract_rev, change.base_path)
+                if at_tip is not None and at_tip != change.base:  # main changed the file since the fork
+                    tips = load_prompts(change.base_path, at_tip)
+        # Front matter added to a plain `.md`, or a `---` line that splits a `.txt` into promptfoo parts, changes
+        # how the file is read: the change is said, the head is reviewed as its format reads it, and a base that
+        # was one prompt is the base of every part (no part is "added", none skipped as unchanged)
+        changed_format = _format_change(bases, heads)
         for i, head in enumerate(heads):
             # a multi-prompt file (promptfoo) pairs its prompts by position: `file.txt#2` with `file.txt#2`
-            base = bases[i] if i < len(bases) else None
+            base = bases[0] if changed_format and len(bases) == 1 else bases[i] if i < len(bases) else None
             if len(heads) > 1 and base is not None and base == head:
                 continue  # an unchanged part of a multi-prompt file: nothing to review
             versions = [Version("base", base, changes.base)] if base is not None else []
             versions.append(Version("head", head, changes.head))
             kind = change.change if base is not None else "added"
             old = change.old_path if base is not None and base.path != head.path else None
-            jobs.append(planner.job(len(jobs), head.path, kind, old, change.entry, versions))
+            # a base that was one prompt is the base of every part of a file whose format changed
+            tip_at = 0 if changed_format and len(tips) == 1 else i
+            tip = tips[tip_at] if base is not None and tip_at < len(tips) else None
+            job = planner.job(len(jobs), head.path, kind, old, change.entry, versions, tip, moved)
+            if changed_format is not None:
+                job = replace(job, notes=(changed_format, *job.notes))
+            jobs.append(job)
         for base in bases[len(heads) :]:
             gone = note("removed_from_file")
             listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
     return planner.plan(jobs, listed)
+
+
+def _moved(config: Config, old: str | None, new: str) -> list[Note]:
+    """A prompt renamed from one config entry to another is reviewed under the strictest of the two
+    (`sources.changes.strictest`): the note says so."""
+    before, after = (config.entry_for(old) if old else None), config.entry_for(new)
+    if before is None or after is None or before == after:
+        return []
+    return [note("entry_moved", new, before=", ".join(before.files), after=", ".join(after.files))]
+
+
+def _format_change(bases: Sequence[PromptTemplate], heads: Sequence[PromptTemplate]) -> Note | None:
+    """The note that a file is read in another format at head than at base (None: the same, or no base)."""
+    if not bases:
+        return None
+    base, head = bases[0].format, heads[0].format
+    if base == head:
+        return None
+    return note("format_changed", heads[0].path.split("#", 1)[0], base=base, head=head, parts=len(heads))
 
 
 def plan_files(
@@ -282,6 +444,47 @@ def plan_files(
 
 
 # -- the base commit owns the contract: a pull request is judged by the schema its base commit holds ------
+# The contract is the base branch's current tip (`ReviewOptions.config_rev` in CI), the diff is from the merge
+# base: a branch cut from an old main is judged by the schema, evaluators and inputs main holds now.
+
+
+def contract_rows(
+    contract: PromptTemplate | None,
+    head: PromptTemplate | None,
+    id_column: str | None,
+    fork: PromptTemplate | None = None,
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """The inputs a prompt file's own rows (`testData`) give the review: every row of the base's version (the
+    contract: the base branch tip's), then the head's rows new to it; and the ids of the base rows the head
+    dropped or edited (an edited row runs in the base's version: its id is the base's). Without a base
+    version, the head's rows. `fork`: the merge base's version, when the contract is the tip's: only what the
+    head changed since the fork counts (rows the base branch added or removed since are the base's doing)."""
+    base = [dict(r) for r in (contract.suite or ())] if contract is not None else []
+    mine = [dict(r) for r in (head.suite or ())] if head is not None else []
+    if not base:
+        return mine, ()
+    forked = [dict(r) for r in (fork.suite or ())] if fork is not None and fork is not contract else base
+    key = id_column or ("id" if any("id" in r for r in (*base, *mine)) else None)
+
+    def content(row: Mapping[str, Any]) -> str:
+        return json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
+
+    def ident(row: Mapping[str, Any], i: int) -> str:
+        value = row.get(key) if key else None
+        return str(value) if value not in (None, "") else f"row{i + 1}"
+
+    theirs = {content(r) for r in (*base, *forked)}
+    ours = {content(r) for r in mine}
+    had = {content(r) for r in forked}
+    taken = {ident(r, i) for i, r in enumerate(base)} if key else set()
+    # a head row with a base row's id edits that row: the base's version runs, the edit is named below
+    added = [
+        r for i, r in enumerate(mine) if content(r) not in theirs and ident(r, len(base) + i) not in taken
+    ]
+    removed = tuple(ident(r, i) for i, r in enumerate(base) if content(r) in had and content(r) not in ours)
+    return [*base, *added], removed
+
+
 # A config-named schema file is read at the base for both sides, and a prompt whose own schema changed is
 # validated against the base's on both sides (the head's own still goes on the wire, and the report says what
 # it would have judged). See docs/security.md.
@@ -298,16 +501,21 @@ def config_schema(root: Path, contract_rev: str | None, raw: str, rev: str | Non
     return load_schema(root, rev, raw)
 
 
-def under_contract(sides: tuple[Side, ...]) -> tuple[tuple[Side, ...], list[Note]]:
-    """Both sides judged by the base side's schema (the head's own goes on the wire); the notes say so."""
+def under_contract(
+    sides: tuple[Side, ...], tip_schema: dict[str, Any] | None = None
+) -> tuple[tuple[Side, ...], list[Note]]:
+    """Both sides judged by the contract's schema: the prompt file's own at the base branch's tip
+    (`tip_schema`), else the base side's (the head's own goes on the wire); the notes say so."""
     if len(sides) < 2:
         return sides, []
     base, head = sides
-    contract = base.schema if base.schema is not None else head.schema
+    contract = (
+        tip_schema if tip_schema is not None else base.schema if base.schema is not None else head.schema
+    )
     head_own = head.own_schema if head.own_schema is not None else head.schema
-    if head.schema == contract and head_own == contract:
+    if head.schema == contract and head_own == contract and base.schema == contract:
         return sides, []
-    notes = [note("schema_contract", base_had_one=base.schema is not None)]
+    notes = [note("schema_contract", base_had_one=tip_schema is not None or base.schema is not None)]
     sides = (
         replace(base, schema=contract),
         replace(head, schema=contract, own_schema=head_own),

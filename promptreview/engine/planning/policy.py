@@ -14,7 +14,7 @@ from promptreview.errors import UsageError
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import ModelSpec
-from promptreview.sources.config import Config, PromptEntry
+from promptreview.sources.config import Config
 from promptreview.vocabulary import ProviderName
 
 # Providers that serve no dated ids at all: nothing to pin, so their models are reviewed with a note
@@ -75,19 +75,20 @@ def check_credentials(
         providers[name].require_credentials()
 
 
-# -- the base commit owns the contract: which models a prompt file may move to ------------------------------
+# -- the base commit owns the contract: which models a prompt file may run on ------------------------------
 
 
-def allowed_models(config: Config, entry: PromptEntry, base_model: ModelSpec | None) -> set[str]:
-    """The models a prompt file may run on: the base config's `models:`, else its own model (and the entry's)
-    and the model the base prompt ran on."""
-    if config.models:
-        return {_canonical(m) for m in config.models}
-    named = {_canonical(config.model)}
-    if entry.model:
-        named.add(_canonical(entry.model))
-    if base_model is not None:
-        named.add(str(base_model))
+def allowed_models(config: Config, base_named: Iterable[str] = ()) -> set[str]:
+    """The models the base names, and only those: the base config's `models:`, its own `model:`, every
+    entry's `model:` and the stand-ins of its `models_map:`, and the models the base's prompt files name
+    (`base_named`). The built-in default model
+    (a config without `model:`) is not named by anyone, so it allows nothing."""
+    named = {_canonical(m) for m in config.models}
+    if config.model_given:
+        named.add(_canonical(config.model))
+    named.update(_canonical(e.model) for e in config.prompts if e.model)
+    named.update(_canonical(m) for m in config.models_map.values())
+    named.update(_canonical(m) for m in base_named)
     return named
 
 
@@ -98,37 +99,44 @@ def _canonical(spec: str) -> str:
         return spec
 
 
-def _config_names(config: Config, entry: PromptEntry) -> set[str]:
-    return {_canonical(m) for m in (config.model, entry.model, *config.models) if m}
+def in_ci(env: Mapping[str, str]) -> bool:
+    """A GitHub Actions run: where a review that quietly reviewed less would turn a required check green, so
+    what is a warning at a desk is an error there."""
+    return (env.get("GITHUB_ACTIONS") or "").lower() == "true"
 
 
-def check_model_change(
+def check_models(
     path: str,
     base_model: ModelSpec | None,
     head_model: ModelSpec,
     config: Config,
-    entry: PromptEntry,
     env: Mapping[str, str],
+    base_named: Iterable[str] = (),
+    head_names_one: bool = True,
 ) -> None:
-    """A prompt file that changes its model (or an added one that names its own) is a model migration:
-    allowed only to a model the base config allows, and in CI never to the offline simulator unless the base
-    config names it. A `UsageError` otherwise, before any call."""
-    head = str(head_model)
-    in_ci = (env.get("GITHUB_ACTIONS") or "").lower() == "true"
-    if head_model.provider == "sim" and in_ci and head not in _config_names(config, entry):
+    """A prompt may run only on a model the base names (`allowed_models`): a prompt file that changes its
+    model (or an added one that names its own) is a model migration, allowed only to such a model; and in CI
+    no side runs on the offline simulator unless the base names it (the built-in default `sim` is named by no
+    one). A `UsageError` otherwise, before any call."""
+    allowed = allowed_models(config, base_named)
+    for model in (head_model, base_model):
+        if model is None or model.provider != "sim" or not in_ci(env) or str(model) in allowed:
+            continue
         raise UsageError(
-            f"{path}: the pull request points this prompt at the offline simulator ({head}), which the base "
-            f"config does not name; a CI review runs on the configured model (add it to models: in "
+            f"{path}: this review would run on the offline simulator ({model}), which the base does not "
+            f"name; a CI review runs on the configured model (name it with model: or under models: in "
             f"{config.source} on the base branch if that is intended)"
         )
-    allowed = allowed_models(config, entry, base_model)
+    head = str(head_model)
+    if head_model == base_model or (base_model is None and not head_names_one):
+        return  # not a migration: both sides run where the base ran (an added prompt on the config's model)
     if head in allowed:
         return
     moved = f"moves this prompt from {base_model} to {head}" if base_model else f"names the model {head}"
+    shown = ", ".join(sorted(allowed)) or "none: the base config names no model"
     raise UsageError(
         f"{path}: the pull request {moved}, a model migration the base config does not allow "
-        f"(allowed: {', '.join(sorted(allowed))}); list the model under models: in {config.source} on the "
-        "base branch"
+        f"(allowed: {shown}); list the model under models: in {config.source} on the base branch"
     )
 
 
@@ -152,7 +160,7 @@ _RANGES: dict[str, dict[str, tuple[float, float]]] = {
     },
 }
 _INTEGER_PARAMS = ("max_tokens", "max_completion_tokens")
-_MAX_STOP: dict[ProviderName, int] = {"openai": 4, "github": 4, "anthropic": 8191}
+_MAX_STOP: dict[ProviderName, int] = {"openai": 4, "github": 4, "anthropic": 8191, "gemini": 5}
 
 
 def check_params(params: Mapping[str, Any], provider: ProviderName, where: str) -> None:

@@ -72,17 +72,26 @@ class QualityPlan:
         return out + [c.head_judge for c in self.checks if c.head_judge is not None]
 
 
-def _merged(job: PromptJob) -> tuple[list[EvaluatorSpec], list[Note], dict[str, EvaluatorSpec]]:
+def _merged(
+    job: PromptJob,
+) -> tuple[list[EvaluatorSpec], list[Note], dict[str, EvaluatorSpec], frozenset[str]]:
     """Config evaluators, then the prompt file's: the base's version of each (a pull request cannot change
-    the checks it is reviewed by); evaluators new in head run on both sides. Returns the evaluators, notes,
-    and head's changed versions by name."""
+    the checks it is reviewed by; the base's is the contract's, `PromptJob.contract`). An evaluator the base
+    does not have (one the head adds, or any of an added prompt's) is the pull request's own: a string check
+    runs and is reported but cannot gate; a judge is not called at all (a judge the base never named could
+    fail, or cost, what the base never agreed to, and so decide the verdict). Returns the evaluators, notes,
+    head's changed versions by name, and the names of the head's own (non-gating) ones."""
     entry_evals = list(job.entry.evaluators) if job.entry is not None else []
-    base = {e.name: e for e in job.sides[0].template.evaluators} if len(job.sides) > 1 else {}
+    contract = (
+        job.contract if job.contract is not None else job.sides[0].template if len(job.sides) > 1 else None
+    )
+    base = {e.name: e for e in contract.evaluators} if contract is not None else {}
     head = {e.name: e for e in job.head.template.evaluators}
     notes: list[Note] = []
     changed = {}
     merged = list(entry_evals)
     names = {e.name for e in merged}
+    own: set[str] = set()
     for name, spec in {**head, **base}.items():
         if name in names:
             notes.append(note("evaluator_skipped", name, origin=spec.origin))
@@ -91,12 +100,18 @@ def _merged(job: PromptJob) -> tuple[list[EvaluatorSpec], list[Note], dict[str, 
             changed[name] = head[name]
             judge = bool(base[name].llm or head[name].llm)
             notes.append(note("evaluator_changed", name, judge=judge))
-        elif name not in base and base:
-            notes.append(note("evaluator_added", name))
+        elif job.head_trusted:  # `compare`: the operator's own files, no base owns the checks
+            if name not in head:
+                notes.append(note("evaluator_removed", name))
+        elif name not in base:
+            notes.append(note("evaluator_added", name, judge=spec.llm is not None))
+            if spec.llm is not None:
+                continue
+            own.add(name)
         elif name not in head:
             notes.append(note("evaluator_removed", name))
         merged.append(spec)
-    return merged, notes, changed
+    return merged, notes, changed, frozenset(own)
 
 
 def _definition(spec: EvaluatorSpec) -> tuple[Any, ...]:
@@ -138,7 +153,7 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
         for row in sample.rows:
             _expected(expect, row.values)  # a bad regex or number fails now, not after the calls
         checks.append(Check(expect.field, "expect", expect.field, gates.expect, expect=expect))
-    evaluators, merge_notes, changed = _merged(job)
+    evaluators, merge_notes, changed, own = _merged(job)
     notes += merge_notes
     for spec in evaluators:
         if spec.uses is not None:
@@ -152,6 +167,8 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
                 f"{sample.path} nor {{{{completion}}}}"
             )
         gate = gates.evaluator(spec.name, spec.max_decrease)
+        if spec.name in own:  # the pull request's own check: reported, never gating
+            gate = DecreaseGate(gate.max_decrease, gating=False)
         head_judge = changed[spec.name].llm if judge_review and spec.name in changed else None
         # (a `uses` evaluator was left out above: what is left is a string check or a judge)
         checks.append(

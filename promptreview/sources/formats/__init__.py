@@ -22,10 +22,10 @@ nothing is a prompt only if its content is one of the formats.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.sources import safe_load
 from promptreview.sources.formats import dotprompt, github_models, langchain, plain, prompty, reading
 from promptreview.sources.formats.base import PromptFormat
 from promptreview.sources.template import PromptTemplate
@@ -106,8 +106,8 @@ def _by_content(path: str, text: str) -> PromptTemplate:
         return found
     if text.lstrip()[:1] in ("{", "["):
         try:
-            found = _from_document(path, json.loads(text))
-        except ValueError:
+            found = _from_document(path, safe_load.load_json(text, unique_keys=True))
+        except safe_load.Unparsable:
             found = None
         if found is not None:
             return found

@@ -22,7 +22,10 @@ from promptreview.vocabulary import OutputMode, Role, one_of
 
 _MARKERS = re.compile(r"(<<<dotprompt:(?:role:[a-z]+|history))>>>")
 _PARTS = re.compile(r"<<<dotprompt:(?:media:url|section)[^>]*>>>")
-_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "ollama": "ollama", "github": "github"}
+# Genkit's plugin names -> our providers (`googleai` is the Gemini API, `vertexai` Gemini on Vertex AI: the same
+# models, which the Gemini API serves)
+_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "ollama": "ollama", "github": "github",
+              "googleai": "gemini", "vertexai": "gemini"}  # fmt: skip
 KEYS = {"config", "description", "ext", "input", "model", "name", "output", "raw", "toolDefs", "tools",
         "variant", "version"}  # fmt: skip
 
@@ -60,18 +63,19 @@ def split_roles(text: str) -> Sequence[tuple[Role, str]]:
     return result
 
 
-def _model(path: str, raw: Any) -> tuple[str | None, tuple[Note, ...]]:
-    """`provider/model` in Genkit's spelling; only providers promptreview has become a model hint."""
+def _model(path: str, raw: Any) -> str | None:
+    """`provider/model` in Genkit's spelling; only providers promptreview has become a model hint (any other
+    is named by `model_named`, and the planner says what stands in for it)."""
     if raw is None:
-        return None, ()
+        return None
     if not isinstance(raw, str):
         raise UsageError(f"{path}: 'model' must be a string")
     provider, _, name = raw.partition("/")
     if name and provider in _PROVIDERS:
-        return f"{_PROVIDERS[provider]}:{name}", ()
+        return f"{_PROVIDERS[provider]}:{name}"
     if ":" in raw:
-        return raw, ()
-    return None, (note("foreign_model", path, model=raw),)
+        return raw
+    return None
 
 
 def read(path: str, meta: Any, body: str) -> PromptTemplate:
@@ -79,7 +83,8 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
         meta = {}
     if not isinstance(meta, dict):
         raise UsageError(f"{path}: the front matter must be a YAML mapping")
-    hint, warnings = _model(path, meta.get("model"))
+    hint = _model(path, meta.get("model"))
+    warnings: tuple[Note, ...] = ()
     params, param_warnings = reading.params(path, meta.get("config"), "config")
     input_spec = meta.get("input") or {}
     output_spec = meta.get("output") or {}
@@ -114,6 +119,7 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
         warnings=warnings + param_warnings,
         format="dotprompt",
         model_hint=hint,
+        model_named=meta.get("model"),
     )
 
 

@@ -7,7 +7,6 @@ A GitHub Models file is a mapping with `messages` (and `model`, `modelParameters
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from promptreview.errors import UsageError
@@ -24,26 +23,23 @@ def looks_like(doc: Any) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("messages"), list)
 
 
-def _json_schema(path: str, raw: Any) -> tuple[dict[str, Any] | None, str]:
-    """`jsonSchema`: a JSON string or a mapping, either `{name, strict, schema}` or a bare schema."""
+def _json_schema(path: str, raw: Any) -> tuple[dict[str, Any] | None, str, bool | None]:
+    """`jsonSchema`: a JSON string or a mapping, either `{name, strict, schema}` or a bare schema; its declared
+    `strict` is kept as declared (None when it declares none)."""
     if raw is None:
-        return None, "output"
+        return None, "output", None
     if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise UsageError(
-                f"{path}: jsonSchema is not valid JSON ({exc.msg} at line {exc.lineno})"
-            ) from None
+        raw = reading.safe_json(path, raw, "jsonSchema is ")
     if not isinstance(raw, dict):
         raise UsageError(f"{path}: jsonSchema must be a JSON object")
     if isinstance(raw.get("schema"), dict):
-        return raw["schema"], str(raw.get("name") or "output")
-    return raw, "output"
+        strict = raw.get("strict")
+        return raw["schema"], str(raw.get("name") or "output"), strict if isinstance(strict, bool) else None
+    return raw, "output", None
 
 
 def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
-    schema, name = _json_schema(path, doc.get("jsonSchema"))
+    schema, name, strict = _json_schema(path, doc.get("jsonSchema"))
     fmt = doc.get("responseFormat")
     if fmt not in (None, *RESPONSE_FORMATS):
         raise UsageError(f"{path}: responseFormat must be text, json_object or json_schema, not {fmt!r}")
@@ -56,16 +52,18 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
     elif fmt == "text":
         output = "text"
     model = reading.model_name(path, doc.get("model"))
-    # `publisher/name` is GitHub Models' spelling: a hint the config's own model overrides
+    # `publisher/name` is GitHub Models' spelling: the file's model on GitHub Models
     foreign = model is not None and model.startswith("github:") and ":" not in str(doc.get("model"))
     return PromptTemplate(
         path=path,
         messages=reading.chat_messages(path, doc.get("messages")),
         model=None if foreign else model,
         model_hint=model if foreign else None,
+        model_named=doc["model"] if isinstance(doc.get("model"), str) else None,
         params=params,
         schema=schema,
         schema_name=name,
+        schema_strict=strict,
         json_object=fmt == "json_object",
         output=output,
         suite=reading.suite_rows(path, doc.get("testData"), "testData"),

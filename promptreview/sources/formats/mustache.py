@@ -75,11 +75,18 @@ def _lc_escape(params: list[Any], options: HelperOptions) -> str:
     return _marker(text)
 
 
+def _log(params: list[Any], options: HelperOptions) -> str:
+    """Handlebars' `{{log}}` writes its arguments to the renderer's console, and so, in CI, to the job's log,
+    where a line the pull request wrote (`::error …`, `##[…]`) would be a workflow command. It renders
+    nothing, as in Handlebars, and writes nowhere: a prompt file never reaches the log this way."""
+    return ""
+
+
 def _handlebars() -> Handlebars:
     hb = Handlebars(escape_fn=EscapeFunction.NO_ESCAPE)
     for name, fn in (("role", _role), ("history", _history), ("section", _section), ("media", _media),
                      ("json", _json), ("ifEquals", _if_equals), ("unlessEquals", _unless_equals),
-                     ("lcEscape", _lc_escape)):  # fmt: skip
+                     ("lcEscape", _lc_escape), ("log", _log)):  # fmt: skip
         hb.register_helper(name, fn)
     return hb
 

@@ -115,12 +115,14 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
     template = meta.get("template")
     engine_name = template.get("format") if isinstance(template, Mapping) else template
     engine = mustache.MUSTACHE if engine_name == "mustache" else JINJA
-    schema, json_object = None, False
+    schema, json_object, strict = None, False, None
     if fmt == "json_object" or (isinstance(fmt, dict) and fmt.get("type") == "json_object"):
         json_object = True
     elif isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         spec = fmt.get("json_schema") or {}
         schema = spec.get("schema") if isinstance(spec, dict) else None
+        declared = spec.get("strict") if isinstance(spec, dict) else None
+        strict = declared if isinstance(declared, bool) else None
     sample = meta.get("sample")
     # as prompty v1 does, a single `sample` fills the inputs a row leaves out; an input's own default wins
     defaults = {**(sample if isinstance(sample, dict) else {}), **_defaults(path, meta.get("inputs"))}
@@ -133,6 +135,7 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
         messages=(("user" if completion else "body", body),),
         params=params,
         schema=schema,
+        schema_strict=strict,
         json_object=json_object,
         output="json" if schema is not None or json_object else None,
         engine=engine,
@@ -143,7 +146,24 @@ def read(path: str, meta: Any, body: str) -> PromptTemplate:
         warnings=warnings,
         format="prompty",
         model_hint=_hint(hint),
+        model_named=_named(meta.get("model")),
     )
+
+
+def _named(raw: Any) -> str | None:
+    """The model as the file names it: its `id`, or its configuration's name or Azure deployment (which no
+    provider of ours reaches: the config's `models_map` says what stands in for it)."""
+    if isinstance(raw, str):
+        return raw
+    if not isinstance(raw, dict):
+        return None
+    config = raw.get("configuration") or raw.get("connection") or {}
+    name = raw.get("id") or (
+        (config.get("azure_deployment") or config.get("name") or config.get("model"))
+        if isinstance(config, dict)
+        else None
+    )
+    return str(name) if name else None
 
 
 def _hint(name: str | None) -> str | None:

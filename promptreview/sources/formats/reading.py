@@ -6,15 +6,13 @@ each provider maps them to its own wire names.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from promptreview.errors import UsageError
 from promptreview.notes import Note, note
+from promptreview.sources import safe_load
 from promptreview.sources.template import ROLES
 from promptreview.vocabulary import Role, one_of
 
@@ -61,21 +59,21 @@ def decode(path: str, data: bytes) -> str:
 
 
 def safe_yaml(path: str, text: str, what: str = "") -> Any:
+    """YAML from a prompt file, within `safe_load`'s bounds (depth, aliases, duplicate keys, long integers):
+    every format reads its YAML here."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise UsageError(
-            f"{path}: {what or ''}not valid YAML{where} ({getattr(exc, 'problem', exc)})"
-        ) from None
+        return safe_load.load_yaml(text)
+    except safe_load.Unparsable as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        raise UsageError(f"{path}: {what or ''}not valid YAML{where} ({exc.message})") from None
 
 
-def safe_json(path: str, text: str) -> Any:
+def safe_json(path: str, text: str, what: str = "") -> Any:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return safe_load.load_json(text, unique_keys=True)
+    except safe_load.Unparsable as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        raise UsageError(f"{path}: {what or ''}not valid JSON ({exc.message}{where})") from None
 
 
 def front_matter(path: str, text: str) -> tuple[Any, str] | None:

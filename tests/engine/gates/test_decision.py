@@ -240,6 +240,34 @@ def test_a_distribution_shift_warns_unless_it_gates():
     assert one(measured(shifts=(calm,))).verdict is PromptVerdict.PASS
 
 
+def test_a_significant_shift_below_the_floor_is_not_one_that_matters():
+    """The gate and the report's "shifts that matter" use one rule: significant, and larger than
+    `gates.distribution_shift.max_increase` (2% of answers, or of the base median, by default)."""
+    tiny = ShiftRow(
+        "category", "categorical", StatTest("Stuart-Maxwell"), 20.0, 0.001, {}, {}, 0.01, "total_variation"
+    )
+    decision = one(measured(shifts=(tiny,)))
+    assert decision.verdict is PromptVerdict.PASS and not decision.stats.distribution_shift[0].matters
+    large = replace(tiny, effect=0.05)
+    decision = one(measured(shifts=(large,)))
+    assert decision.verdict is PromptVerdict.WARN and decision.stats.distribution_shift[0].matters
+    shorter = ShiftRow(
+        "(output tokens)",
+        "length",
+        StatTest("Wilcoxon signed-rank"),
+        6.0,
+        0.001,
+        {"median": 100.0},
+        {"median": 99.0},
+        -1.0,
+        "median_shift",
+    )
+    assert not one(measured(shifts=(shorter,))).stats.distribution_shift[0].matters  # 1% of the median
+    assert one(measured(shifts=(replace(shorter, effect=-30.0),))).stats.distribution_shift[0].matters
+    looser = replace(CONFIG, gates=gate_specs({"distribution_shift": {"max_increase": 0.0, "gating": False}}))
+    assert one(measured(shifts=(tiny,)), looser).verdict is PromptVerdict.WARN
+
+
 def test_strata_with_a_significant_change_come_first_then_by_size():
     def stratum(label: str, delta: float, p: float) -> StratumRow:
         row = RateRow(0.01, 0.01 + delta, delta, p_value=p)

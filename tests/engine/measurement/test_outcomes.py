@@ -175,3 +175,81 @@ def test_text_mode_never_parses_a_prose_answer():
     assert classify_text(completion("x", refusal="no")).outcome == "refusal"
     assert classify_text(completion("")).outcome == "ok"  # empty is a feature, not a parse failure
     assert classify_text(completion(None)).outcome == "error"
+
+
+@pytest.mark.parametrize(
+    ("text", "finish", "kind"),
+    [
+        ('```json\n{"category": "billing", "urgent": false}\n```', "stop", "fenced"),
+        ('{"category": "billing", "urgent": false,}', "stop", "trailing_comma"),
+        ('Here is the JSON: {"category": "billing", "urgent": false}', "stop", "wrapped"),
+        ("The ticket is about billing.", "stop", "not_json"),
+        ('{"category": "bill', "length", "truncated"),
+        ("", "length", "empty_at_limit"),
+        ("  ", "stop", "empty"),
+    ],
+)
+def test_a_parse_failure_is_told_by_what_would_fix_it(text, finish, kind):
+    """Each kind has its own remedy in the report (allow fenced JSON, raise max_tokens, ...)."""
+    import pandas as pd
+
+    from promptreview.engine.measurement.examples import parse_failure_kinds
+
+    o = outcome_of(text, finish=finish)
+    assert o.outcome == "parse_failure"
+    frame = pd.DataFrame(
+        {"side": ["head", "base"], "outcome": ["parse_failure"] * 2, "reason": [o.reason] * 2}
+    )
+    assert parse_failure_kinds(frame) == {kind: 1}  # the head's only
+
+
+def test_fenced_json_is_fine_where_fences_are_allowed():
+    assert (
+        outcome_of('```json\n{"category": "billing", "urgent": false}\n```', allow_fenced=True).outcome
+        == "ok"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,  # past the recursion limit of json.loads and of jsonschema
+        '{"category": "other", "urgent": ' + "[" * 5000 + "]" * 5000 + "}",
+        '{"category": "other", "urgent": ' + "9" * 4301 + "}",  # past int()'s digit limit: a ValueError
+    ],
+)
+def test_an_answer_that_cannot_be_read_is_a_parse_failure_not_a_crash(text):
+    o = outcome_of(text)
+    assert o.outcome == "parse_failure" and o.reason.kind == "invalid_json"
+
+
+def test_a_recursive_schema_validates_an_answer_as_deep_as_the_parser_takes():
+    tree = {
+        "$defs": {"n": {"type": "object", "properties": {"c": {"$ref": "#/$defs/n"}}}},
+        "$ref": "#/$defs/n",
+    }
+    deep = "{}"
+    for _ in range(99):
+        deep = '{"c": ' + deep + "}"
+    validator = make_validator(tree, "s")
+    assert classify(Completion(REQUEST, ProviderResponse(text=deep)), validator, False).outcome == "ok"
+
+
+def test_an_answer_too_deep_for_the_validator_is_a_schema_violation_not_a_crash():
+    import sys
+
+    tree = {
+        "$defs": {"n": {"type": "object", "properties": {"c": {"$ref": "#/$defs/n"}}}},
+        "$ref": "#/$defs/n",
+    }
+    validator = make_validator(tree, "s")
+    deep = "{}"
+    for _ in range(90):
+        deep = '{"c": ' + deep + "}"
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(300)  # as if the schema recursed through many more keywords per level
+    try:
+        o = classify(Completion(REQUEST, ProviderResponse(text=deep)), validator, False)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert o.outcome == "schema_violation" and o.reason.message == "nested too deeply to validate"

@@ -79,12 +79,30 @@ def test_a_pull_request_is_checked_with_the_bases_evaluators():
     assert set(checks) == {"must_refuse", "cfg", "kept", "changed", "removed", "added"}
     assert checks["changed"].evaluator.string.value == "strict"  # the base's version on both sides
     assert checks["cfg"].evaluator.string.value == "z"  # the config's, not the prompt file's
+    assert checks["added"].gate.gating is False  # the pull request's own check is reported, never gating
+    assert checks["kept"].gate.gating is True
     assert plan.must_refuse == frozenset({"r1"})
     assert set(plan.notes) == {
         note("evaluator_changed", "changed", judge=False),
-        note("evaluator_added", "added"),
+        note("evaluator_added", "added", judge=False),
         note("evaluator_removed", "removed"),
         note("evaluator_skipped", "cfg", origin="p.prompt.yml"),
     }
     said = " | ".join(words(n) for n in plan.notes)
     assert "the evaluator 'changed' changed in this pull request" in said and "'cfg' of p.prompt.yml" in said
+    assert (
+        "'added' is new in this pull request: both sides are checked with it, reported but not gating" in said
+    )
+
+
+def test_a_judge_the_pull_request_adds_is_never_called():
+    from promptreview.engine.quality.checks import plan_quality
+
+    judge = (
+        "  - name: polite\n    llm:\n      modelId: openai:gpt-4o-mini-2024-07-18\n      prompt: '{{completion}}'\n"
+        "      choices: [{choice: 'yes', score: 1}, {choice: 'no', score: 0}]\n"
+    )
+    plan = plan_quality(_job("", "evaluators:\n" + judge), parse_config(BASE_CONFIG))
+    assert plan.checks == () and plan.judges == []
+    assert plan.notes == (note("evaluator_added", "polite", judge=True),)
+    assert "not called and not gating" in words(plan.notes[0])

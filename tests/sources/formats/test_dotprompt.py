@@ -47,12 +47,9 @@ def test_dotprompt_handlebars_roles_config_defaults_and_picoschema():
     t = load_prompt("greet.prompt", DOTPROMPT.encode())
     assert t.format == "dotprompt" and t.engine.name == "handlebars"
     assert dict(t.params) == {"temperature": 0.9, "max_tokens": 50, "top_k": 20, "stop": ["\n\n"]}
-    assert t.model_hint is None and t.warnings[0] == note(
-        "foreign_model", "greet.prompt", model="googleai/gemini-1.5-flash"
-    )
-    assert words(t.warnings[0]) == (
-        "greet.prompt: model 'googleai/gemini-1.5-flash' has no promptreview provider; the config's model runs it"
-    )
+    # Genkit's `googleai/` plugin is the Gemini API: the file's model runs there, as in production
+    assert t.model_hint == "gemini:gemini-1.5-flash" and t.model_named == "googleai/gemini-1.5-flash"
+    assert t.warnings == ()
     assert t.schema == {
         "type": "object",
         "properties": {
@@ -69,6 +66,23 @@ def test_dotprompt_handlebars_roles_config_defaults_and_picoschema():
         ("user", "Hello, I am friend <b>!</b>"),  # no HTML escaping, the default applied
         ("assistant", "Hi."),
     ]
+
+
+def test_dotprompt_models_of_genkit_plugins_we_speak_and_one_we_do_not():
+    def model(name: str) -> tuple[str | None, str | None]:
+        t = load_prompt("m.prompt", f"---\nmodel: {name}\n---\nHi".encode())
+        return t.model_hint, t.model_named
+
+    assert model("vertexai/gemini-2.0-flash-001") == (
+        "gemini:gemini-2.0-flash-001",
+        "vertexai/gemini-2.0-flash-001",
+    )
+    assert model("anthropic/claude-sonnet-4-5-20250929") == (
+        "anthropic:claude-sonnet-4-5-20250929",
+        "anthropic/claude-sonnet-4-5-20250929",
+    )
+    # no provider of ours: named, for the planner to find a stand-in (models_map, else the config's model)
+    assert model("mistral/mistral-large-2411") == (None, "mistral/mistral-large-2411")
 
 
 def test_dotprompt_without_markers_is_one_user_message_and_prompt_md():
@@ -95,3 +109,16 @@ def test_dotprompt_schema_defined_in_code_is_a_warning_and_json_mode():
         "not validated"
     )
     assert sent(t, food="soup") == [("user", "A recipe for soup.")]
+
+
+def test_the_log_helper_renders_nothing_and_writes_nowhere(capsys):
+    """Handlebars' `{{log}}` prints to the renderer's console: in CI, the job's log, where a line the pull
+    request wrote would be obeyed as a workflow command."""
+    source = (
+        '---\ninput:\n  schema: {q: string}\n---\nAnswer: {{q}}{{log "::error file=x::smuggled"}}'
+        '{{log "##[warning]legacy" level="error"}}{{log q}}\n'
+    )
+    t = load_prompt("p.prompt", source.encode())
+    assert sent(t, q="why") == [("user", "Answer: why")]
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -65,3 +65,14 @@ def test_star_prompt_yml_keeps_its_json_schema():
                       "'{\"name\": \"s\", \"schema\": {\"type\": \"object\"}}'")  # fmt: skip
     t = load_prompt("prompts/summary_prompt.yml", text.encode())
     assert t.schema == {"type": "object"} and t.schema_name == "s"
+
+
+def test_a_declared_strict_is_kept_as_declared():
+    def strict(declared: str) -> bool | None:
+        text = GH.replace("responseFormat: json_object", "responseFormat: json_schema\njsonSchema: "
+                          f"'{{\"name\": \"s\", {declared}\"schema\": {{\"type\": \"object\"}}}}'")  # fmt: skip
+        return load_prompt("prompts/summary_prompt.yml", text.encode()).schema_strict
+
+    assert strict('"strict": true, ') is True
+    assert strict('"strict": false, ') is False
+    assert strict("") is None

@@ -1,0 +1,378 @@
+# ruff: noqa: F811  (pytest fixtures imported from other test modules)
+"""Fail closed on what the head commit's files can do (issue 19): hostile documents, symlinks, submodules,
+head requests the provider rejects, schemas a server refuses, and a change of prompt format. Each attack is
+reproduced with real git repositories and loopback servers, and each test fails on the code before the fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from promptreview.errors import UsageError
+from promptreview.sources.config import parse_config
+from promptreview.sources.formats import load_prompts
+from tests.e2e.test_ci import CI, ci, run  # noqa: F401
+from tests.e2e.test_openai import OPENAI_MODEL, openai_answer
+from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, make_triage_repo, prompt_yml
+from tests.fakegithub import fake_github  # noqa: F401
+from tests.servers import Reply, ScriptedServer, openai_compatible_handler
+
+pytestmark = pytest.mark.e2e
+
+
+def counting_server() -> ScriptedServer:
+    """Answers anything; every request it gets is recorded (the tests that use it want none)."""
+    return ScriptedServer(lambda request: Reply(200, {"type": "object"}))
+
+
+def check(run_cli, repo, env=None, *extra):
+    out = repo.root / "report.json"
+    out.unlink(missing_ok=True)
+    result = run_cli(
+        ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out), *extra],
+        repo.root,
+        env,
+    )
+    assert "Traceback" not in result.err
+    return result, (json.loads(out.read_text()) if out.exists() else None)
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def refused_before_any_call(run_cli, repo) -> str:
+    """Check the head commit against an OpenAI-compatible server that must get no request: exit 2, one line."""
+    with counting_server() as server:
+        result, _ = check(run_cli, repo, {"OPENAI_BASE_URL": f"{server.url}/v1"})
+        assert server.requests == []
+    assert result.code == 2, result.err
+    return one_line(result.err)
+
+
+# -- 16. hostile documents, bounded before expansion --------------------------------------------------------
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """A YAML mapping of 9^levels strings written in a few hundred bytes (each level aliases the one before)."""
+    lines = ['l0: &l0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_in_a_prompt_files_schema_is_exit_2_before_any_call(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    bomb = "".join("  " + line + "\n" for line in billion_laughs().splitlines())
+    text = (
+        prompt_yml(LOOSE)
+        + "jsonSchema:\n  type: object\n  $defs:\n"
+        + "".join("  " + b + "\n" for b in bomb.splitlines())
+    )
+    git_repo.write("prompts/triage.prompt.yml", text)
+    git_repo.commit("an alias bomb in jsonSchema")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompt.yml" in line and "aliases are expanded" in line
+
+
+def test_an_alias_bomb_in_a_prompty_default_is_refused():
+    # the anchors come first (YAML needs them before their aliases), then a default that expands them all
+    prompty = (
+        "---\n"
+        + billion_laughs()
+        + "name: bomb\ninputs:\n  ticket:\n    type: string\n    default: *l8\n---\nuser:\n{{ticket}}\n"
+    )
+    with pytest.raises(UsageError) as info:
+        load_prompts("prompts/bomb.prompty", prompty.encode())
+    assert "aliases are expanded" in str(info.value)
+
+
+def test_a_20000_deep_prompt_file_is_exit_2_not_a_crash(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + "x: " + "[" * 20_000 + "]" * 20_000 + "\n"
+    )
+    git_repo.commit("20,000-deep YAML")
+    assert "levels deep" in refused_before_any_call(run_cli, git_repo)
+
+
+def test_a_4301_digit_integer_in_a_prompt_file_is_exit_2_not_a_crash(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE).replace("max_tokens: 300", "max_tokens: " + "9" * 4301)
+    )
+    git_repo.commit("a 4,301-digit integer")
+    assert "too many digits" in refused_before_any_call(run_cli, git_repo)
+
+
+def test_a_schema_that_cannot_compile_is_exit_2_before_any_call(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    schema = {
+        **SCHEMA,
+        "properties": {**SCHEMA["properties"], "summary": {"type": "string", "pattern": "(?!x)"}},
+    }
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + f"jsonSchema: {json.dumps(json.dumps(schema))}\n"
+    )
+    git_repo.commit("a lookahead pattern")
+    assert "linear-time regex engine" in refused_before_any_call(run_cli, git_repo)
+
+
+def test_a_ref_cycle_is_exit_2_before_any_call(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    schema = {"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + f"jsonSchema: {json.dumps(json.dumps(schema))}\n"
+    )
+    git_repo.commit("a $ref loop")
+    assert "loop" in refused_before_any_call(run_cli, git_repo)
+
+
+def test_a_huge_schema_counts_toward_max_request_chars(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    enum = [f"category-{i:07d}-" + "x" * 40 for i in range(32_000)]  # ~1.7 MB of JSON
+    schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "category": {"enum": enum}}}
+    assert len(json.dumps(schema)) > 1_700_000
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + f"jsonSchema: {json.dumps(json.dumps(schema))}\n"
+    )
+    git_repo.commit("a 1.7 MB schema")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "max_request_chars = 200,000" in line and "-character schema" in line
+
+
+# -- low: duplicate mapping keys ----------------------------------------------------------------------------
+
+
+def test_a_second_messages_key_is_refused_naming_it(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    # YAML keeps the last of two equal keys: the reviewer reads the first, the tool would run the second
+    hidden = "messages:\n  - role: user\n    content: 'Ignore the ticket; answer {}'\n"
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT) + hidden)
+    git_repo.commit("two messages keys")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "the key 'messages' appears twice" in line and "prompts/triage.prompt.yml" in line
+
+
+def test_a_duplicate_key_in_the_config_is_refused_naming_it():
+    with pytest.raises(UsageError) as info:
+        parse_config("version: 1\nprompts:\n  - files: 'a/*.txt'\n    suite: s.jsonl\nprompts: []\n")
+    assert "the key 'prompts' appears twice" in str(info.value)
+
+
+# -- 2. a prompt replaced by a symlink: the target is reviewed, or the run fails naming the link --------------
+
+
+def symlink_prompt(repo, target: str) -> None:
+    path = repo.root / "prompts" / "triage.prompt.yml"
+    path.unlink()
+    path.symlink_to(target)
+
+
+def test_a_prompt_replaced_by_a_symlink_is_reviewed_as_its_target(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    # the regression sits outside the globs; the prompt path becomes a link to it
+    git_repo.write(
+        "drafts/triage.yml", prompt_yml("You triage support tickets. Reply in a friendly sentence.")
+    )
+    symlink_prompt(git_repo, "../drafts/triage.yml")
+    git_repo.commit("the prompt is now a symlink to a prompt that asks for prose")
+    result, report = check(run_cli, git_repo)
+    assert result.code in (0, 1), result.err  # reviewed (the link text is no prompt file: exit 2 before)
+    (prompt,) = report["prompts"]
+    assert prompt["path"] == "prompts/triage.prompt.yml" and prompt["verdict"] == "warn"
+    rate = prompt["rates"]["parse_failure"]
+    assert rate["base"] == 0 and rate["head"] > 0  # the target asks for prose: its answers are the head's
+
+
+@pytest.mark.parametrize(
+    "target", ["../../outside.prompt.yml", "/etc/hostname", "../drafts/missing.yml", "../data"]
+)
+def test_a_symlink_leading_out_of_the_repository_or_nowhere_is_refused_naming_it(git_repo, run_cli, target):
+    make_triage_repo(git_repo)
+    symlink_prompt(git_repo, target)
+    git_repo.commit("the prompt is a symlink that leads nowhere we can read")
+    result, _ = check(run_cli, git_repo)
+    assert result.code == 2
+    line = one_line(result.err)
+    assert "prompts/triage.prompt.yml is a symlink to" in line and target.lstrip("./") in line
+
+
+def test_in_the_working_tree_a_symlink_to_nothing_is_refused_not_skipped(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    symlink_prompt(git_repo, "../drafts/missing.yml")
+    result = run_cli(["check", "--base", "HEAD"], git_repo.root)
+    assert result.code == 2 and "prompts/triage.prompt.yml is a symlink to nothing" in one_line(result.err)
+
+
+# -- 10. submodules -----------------------------------------------------------------------------------------
+
+
+def commit_gitlink(repo, path: str, message: str) -> None:
+    """Record a submodule entry (a gitlink to some commit) at `path`, as `git submodule add` would."""
+    sha = repo.git("rev-parse", "HEAD").strip()
+    if (repo.root / path).exists():
+        repo.git("rm", "-q", "--cached", path)
+        (repo.root / path).unlink()
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{sha},{path}")
+    repo.git("commit", "-q", "-m", message)
+
+
+def test_a_prompt_replaced_by_a_submodule_is_refused_naming_it(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    commit_gitlink(git_repo, "prompts/triage.prompt.yml", "the prompt is now a submodule")
+    result, _ = check(run_cli, git_repo)
+    assert result.code == 2  # it was silently skipped: nothing reviewed, a pass
+    line = one_line(result.err)
+    assert "prompts/triage.prompt.yml is a git submodule" in line
+
+
+def test_a_submodule_under_the_globs_is_refused_naming_it(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    commit_gitlink(git_repo, "prompts/vendor", "prompts from another repository")
+    result, _ = check(run_cli, git_repo)
+    assert result.code == 2
+    assert "prompts/vendor is a git submodule" in one_line(result.err)
+
+
+def test_a_submodule_outside_the_globs_is_none_of_the_reviews_business(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    commit_gitlink(git_repo, "vendor/lib", "an unrelated submodule")
+    result, report = check(run_cli, git_repo)
+    assert result.code == 0 and report["prompts"] == []
+
+
+# -- 5. a head request the provider rejects is the head's failure ------------------------------------------
+
+
+MAX_OUTPUT = 16_384  # what the model takes: more is a 400, as OpenAI words it
+
+
+def limited(body: dict) -> str | Reply:
+    """An OpenAI-compatible model that refuses max_tokens above its limit and a schema with `minContains`."""
+    asked = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+    if asked > MAX_OUTPUT:
+        message = (
+            f"max_tokens is too large: {asked}. This model supports at most {MAX_OUTPUT} completion tokens"
+        )
+        return Reply(400, {"error": {"message": message, "type": "invalid_request_error", "code": None}})
+    if "minContains" in json.dumps(body.get("response_format") or {}):
+        message = "Invalid schema for response_format 'triage': 'minContains' is not permitted."
+        return Reply(400, {"error": {"message": message, "type": "invalid_request_error", "code": None}})
+    return openai_answer(body)
+
+
+def openai_env(server: ScriptedServer) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test-e2e"}
+
+
+def test_a_head_parameter_the_provider_rejects_fails_the_change(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=1)
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE).replace("max_tokens: 300", "maxTokens: 1000000")
+    )
+    git_repo.commit("a max_tokens no model takes")
+    with ScriptedServer(openai_compatible_handler(limited)) as server:
+        result, _ = check(run_cli, git_repo, openai_env(server))
+    assert result.code == 1  # was 3: "the provider failed", a neutral `error` in CI
+    line = one_line(result.err)
+    assert "prompts/triage.prompt.yml: the provider refuses the head version's request" in line
+    assert "max_tokens is too large" in line
+
+
+def test_the_same_rejection_of_the_base_stays_the_providers_error(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=1)
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(STRICT).replace("max_tokens: 300", "max_tokens: 1000000")
+    )
+    git_repo.commit("the base asks for too much")
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE).replace("max_tokens: 300", "max_tokens: 1000000")
+    )
+    git_repo.commit("head: a wording change")
+    with ScriptedServer(openai_compatible_handler(limited)) as server:
+        result, _ = check(run_cli, git_repo, openai_env(server))
+    assert result.code == 3
+    assert "max_tokens is too large" in one_line(result.err)
+
+
+def test_in_ci_a_rejected_head_request_is_a_failed_check_not_a_neutral_one(ci, run_cli):  # noqa: F811
+    ci.pr(
+        prompt_yml(LOOSE).replace("max_tokens: 300", "max_tokens: 1000000"),
+        base_model=f"openai:{OPENAI_MODEL}",
+    )
+    with ScriptedServer(openai_compatible_handler(limited)) as server:
+        result = run(run_cli, ci, ci.env(ci.event(), **openai_env(server)))
+    assert result.code == 1
+    assert ci.outputs()["verdict"] == "fail"
+    (run_,) = ci.check_runs()
+    assert run_["conclusion"] == "failure" and "rejects the change" in run_["_output"]["title"]
+
+
+# -- 11. a schema the server rejects is never dropped --------------------------------------------------------
+
+
+def test_a_head_schema_the_server_rejects_is_not_reviewed_without_it(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}", per_stratum=2, samples=1)
+    tags = {"type": "array", "items": {"type": "string"}, "contains": {"const": "x"}, "minContains": 1}
+    schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "tags": tags}}
+    git_repo.write(
+        "prompts/triage.prompt.yml", prompt_yml(LOOSE) + f"jsonSchema: {json.dumps(json.dumps(schema))}\n"
+    )
+    git_repo.commit("head brings a schema the server refuses")
+    with ScriptedServer(openai_compatible_handler(limited)) as server:
+        result, report = check(run_cli, git_repo, openai_env(server))
+        sent = [r.json for r in server.requests]
+    # before: the server's refusal turned structured output off for the model, and every later request of
+    # both sides went without a schema; the review passed the looser head prompt
+    head = [body for body in sent if body and body["messages"][0]["content"] == LOOSE]
+    assert head and all("response_format" in body for body in head)
+    assert result.code == 1 and report is None
+    assert "refuses the head version's request" in one_line(result.err) and "minContains" in result.err
+
+
+# -- 9. a change of format between base and head -----------------------------------------------------------
+
+
+def text_prompt_repo(repo, path: str, text: str) -> None:
+    make_triage_repo(repo)
+    config_text = (
+        (repo.root / "promptreview.yml").read_text().replace("'prompts/**/*.prompt.yml'", "'prompts/*.*'")
+    )
+    repo.write("promptreview.yml", config_text.replace("    schema: data/schema.json\n", ""))
+    (repo.root / "prompts" / "triage.prompt.yml").unlink()
+    repo.write(path, text)
+    repo.commit("a text prompt")
+
+
+def notes_of(prompt: dict) -> str:
+    return json.dumps(prompt.get("notes", []))
+
+
+def test_a_dashes_line_that_splits_a_txt_reviews_every_part_against_the_base(git_repo, run_cli):
+    base = "Triage this ticket and answer in JSON with category and priority: {{ticket}}\n"
+    text_prompt_repo(git_repo, "prompts/triage.txt", base)
+    # the first part is the old prompt unchanged; the second, a new prompt, was "added": held only to ceilings
+    git_repo.write("prompts/triage.txt", base + "---\nSay something nice about {{ticket}}\n")
+    git_repo.commit("a --- line splits the file into two prompts")
+    result, report = check(run_cli, git_repo)
+    assert result.code in (0, 1), result.err
+    by_path = {p["path"]: p for p in report["prompts"]}
+    assert set(by_path) == {"prompts/triage.txt#1", "prompts/triage.txt#2"}
+    for prompt in by_path.values():
+        assert prompt["change"] == "modified"  # each part is compared with the base prompt
+        assert "format changed: base read as plain, head as promptfoo" in notes_of(prompt)
+
+
+def test_front_matter_added_to_a_plain_md_is_shown_as_a_change_of_format(git_repo, run_cli):
+    body = "Triage this ticket and answer in JSON with category and priority: {{ticket}}\n"
+    text_prompt_repo(git_repo, "prompts/triage.md", body)
+    git_repo.write("prompts/triage.md", "---\nconfig:\n  temperature: 1.0\n---\n" + body)
+    git_repo.commit("front matter: the file is now read as Dotprompt")
+    result, report = check(run_cli, git_repo)
+    assert result.code in (0, 1), result.err
+    (prompt,) = report["prompts"]
+    assert "format changed: base read as plain, head as dotprompt" in notes_of(prompt)
