@@ -181,9 +181,14 @@ def test_a_prompt_replaced_by_a_symlink_is_reviewed_as_its_target(git_repo, run_
     symlink_prompt(git_repo, "../drafts/triage.yml")
     git_repo.commit("the prompt is now a symlink to a prompt that asks for prose")
     result, report = check(run_cli, git_repo)
-    assert result.code in (0, 1), result.err  # reviewed (the link text is no prompt file: exit 2 before)
-    (prompt,) = report["prompts"]
-    assert prompt["path"] == "prompts/triage.prompt.yml" and prompt["verdict"] == "warn"
+    assert result.code == 1, result.err  # reviewed (the link text is no prompt file: exit 2 before)
+    reviewed, leaving = sorted(report["prompts"], key=lambda p: p["change"] == "removed")
+    assert reviewed["path"] == "prompts/triage.prompt.yml" and reviewed["verdict"] == "warn"
+    # the target lives outside the globs, where a later edit would go unreviewed: the prompt also counts as
+    # leaving the review (a copy out of the globs), which fails until the accept label
+    assert leaving["change"] == "removed" and "drafts/triage.yml" in " ".join(leaving["notes"])
+    assert report["verdict"] == "fail"
+    prompt = reviewed
     rate = prompt["rates"]["parse_failure"]
     assert rate["base"] == 0 and rate["head"] > 0  # the target asks for prose: its answers are the head's
 
