@@ -231,7 +231,7 @@ def test_every_sentence_says_the_margin_rule_the_same_way():
     statistics = (ROOT / "docs" / "statistics.md").read_text("utf-8")
     assert f"*a gate\nfails on a significant increase {MARGIN_RULE}*" in statistics
     exit_codes = README.read_text("utf-8").split("### Exit codes", 1)[1]
-    assert f"| 1 | a gate failed: a significant regression {MARGIN_RULE} |" in exit_codes
+    assert f"| 1 | a gate failed: a significant regression {MARGIN_RULE}" in exit_codes
     configuration = (ROOT / "docs" / "configuration.md").read_text("utf-8")
     assert (
         f"gates:                      # a gate fails on a significant increase {MARGIN_RULE}" in configuration
