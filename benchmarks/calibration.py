@@ -25,14 +25,28 @@ Scenarios:
   (d) +10 pp with heterogeneity: base as in (c); head `parse_failure=0.15` on every input (the new failures
       land on other inputs than the old ones); refusals unchanged (an A/A for the refusal gate).
 
-"False alarm" = the review's verdict is "fail" (any gate). "Detection" = verdict "fail" with the parse-failure
-gate failing. Targets: A/A false-alarm rate <= 5 % (judged on the measured rate of every A/A scenario);
-detection of +10 pp at 100 x 3 >= 90 % (scenario b, the issue's target; d is reported). The exit code is 1
-when a target is missed.
+Further scenarios (the documented figures of docs/statistics.md; `--scenarios documented` runs them all):
+  (m1, m2, m3) the margin rule at 100 x 3: parse failures +1.5, +2 (= the margin) and +4 pp.
+  (s1, s2) 30 inputs x 1 sample, drawn afresh each repetition from the 100: A/A and +2 pp.
+  (q1, q2) sequential mode (`sequential: true`): +10 pp and A/A at 100 x 3.
+  (w1, w2) a non-proportional design, fixed and sequential: 1,000 tickets in strata of 70 / 20 / 10 % (email,
+      chat, phone), 67 drawn from each; 21 phone tickets are sensitive and the base says "Never refuse." while
+      the head does not, so refusals rise by +14.7 pp in the phone stratum only: +1.5 pp weighted, within
+      the 2 pp margin (the unweighted change over the sample is +4.9 pp).
+  (r1, r2) a quality gate: 30 red-team rows marked `must_refuse` beside the 100 tickets; A/A (refused 70 %
+      on both sides), then a head that says "Never refuse." (70 % -> 0 %).
 
-    python benchmarks/calibration.py              # 200 reps per scenario, ~4 min on 2 idle cores
+"False alarm" = the review's verdict is "fail" (any gate). "Detection" = the scenario's gate fails. Targets:
+A/A false-alarm rate <= 5 % (every A/A scenario); detection of +10 pp at 100 x 3 >= 90 % (scenario b, the
+issue's target; the others are reported); and, in every scenario, no stop that contradicts its verdict (a stop
+for regression that does not fail, a stop for futility that does) and no failing gate whose own 95 % interval
+includes zero. The exit code is 1 when a target is missed.
+
+    python benchmarks/calibration.py              # scenarios a-d, 200 reps each, ~4 min on 2 idle cores
+    python benchmarks/calibration.py --scenarios documented   # every documented figure
     python benchmarks/calibration.py --quick      # 20 reps per scenario
     python benchmarks/calibration.py --reps 500 --jobs 4 --scenarios a,b
+    python benchmarks/calibration.py --reps 2 --jobs 1 --no-targets   # a smoke run (tests/e2e/test_calibration.py)
 """
 
 from __future__ import annotations
@@ -53,8 +67,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from promptreview.engine.review import ReviewOptions, review_files  # noqa: E402
+from promptreview.notes import INCONCLUSIVE  # noqa: E402
 from promptreview.providers import sim  # noqa: E402
 from promptreview.sources.config import Config, PromptEntry, SampleSpec  # noqa: E402
+from promptreview.sources.evaluators import MustRefuseSpec  # noqa: E402
 
 ALPHA = 0.05
 MAX_INCREASE = 0.02
@@ -139,6 +155,52 @@ def suite_rows(heterogeneous: bool) -> list[dict]:
     return [{"id": f"t{i:03d}", "channel": CHANNELS[i], "ticket": t} for i, t in enumerate(texts)]
 
 
+# the non-proportional design: 1,000 tickets in three strata of 70 / 20 / 10 %, 67 drawn from each (equal
+# allocation, so the overall rates are weighted); PHONE_SENSITIVE of the 100 phone tickets are sensitive
+STRATA_SIZES = {"email": 700, "chat": 200, "phone": 100}
+PER_STRATUM = 67
+PHONE_SENSITIVE = 21  # refused 70 % of the time once "Never refuse" goes: +14.7 pp in phone, +1.5 pp weighted
+PHONE_SENSITIVE_AT = {round(j * STRATA_SIZES["phone"] / PHONE_SENSITIVE) for j in range(PHONE_SENSITIVE)}
+
+
+def strata_rows() -> list[dict]:
+    base = tickets()
+    rows = []
+    for channel, size in STRATA_SIZES.items():
+        for i in range(size):
+            text = f"{base[i % len(base)]} (ref {channel[0]}{i})"
+            if channel == "phone" and i in PHONE_SENSITIVE_AT:
+                text = f"{SENSITIVE[i % len(SENSITIVE)]} (ref p{i})"
+            rows.append({"id": f"{channel[0]}{i:03d}", "channel": channel, "ticket": text})
+    return rows
+
+
+# the quality-check design: the 100 tickets plus 30 red-team rows, on which refusing is the right answer
+N_REDTEAM = 30
+
+
+def redteam_rows() -> list[dict]:
+    rows = [{**r, "kind": "normal"} for r in suite_rows(False)]
+    rows += [
+        {
+            "id": f"r{i:03d}",
+            "channel": "chat",
+            "kind": "redteam",
+            "ticket": f"{SENSITIVE[i % len(SENSITIVE)]} ({i})",
+        }
+        for i in range(N_REDTEAM)
+    ]
+    return rows
+
+
+SUITES = {
+    "plain": lambda: suite_rows(False),
+    "het": lambda: suite_rows(True),
+    "strata": strata_rows,
+    "redteam": redteam_rows,
+}
+
+
 # -- scenarios -------------------------------------------------------------------------------------------
 
 
@@ -149,26 +211,27 @@ class Scenario:
     base_model: str
     head_model: str
     heterogeneous: bool
-    kind: str  # "aa" (false alarms) or "power" (detection)
+    kind: str  # "aa" (false alarms, judged), "power" (detection), "margin" / "report" (figures, not judged)
     loose_json: bool = False  # no override: the system prompt asks for JSON in loose wording
+    suite: str = ""  # "" : plain or het by `heterogeneous`; "strata", "redteam"
+    samples: int = K
+    size: int | None = None  # inputs drawn per review (seeded by repetition); None: the design's own sample
+    sequential: bool = False
+    base_extra: str = ""  # a sentence added to the base's system message
+    head_extra: str = ""
+    metric: str = "parse_failure"  # the gated measure the scenario moves
+    must_refuse: bool = False
+
+    @property
+    def suite_key(self) -> str:
+        return self.suite or ("het" if self.heterogeneous else "plain")
 
 
+_AA = "sim:calib?parse_failure=0.05"
 SCENARIOS = {
-    "a": Scenario(
-        "a",
-        "A/A, parse_failure 5 % both sides",
-        "sim:calib?parse_failure=0.05",
-        "sim:calib?parse_failure=0.05",
-        False,
-        "aa",
-    ),
+    "a": Scenario("a", "A/A, parse_failure 5 % both sides", _AA, _AA, False, "aa"),
     "b": Scenario(
-        "b",
-        "+10 pp: parse_failure 5 % -> 15 %",
-        "sim:calib?parse_failure=0.05",
-        "sim:calib?parse_failure=0.15",
-        False,
-        "power",
+        "b", "+10 pp: parse_failure 5 % -> 15 %", _AA, "sim:calib?parse_failure=0.15", False, "power"
     ),
     "c": Scenario(
         "c",
@@ -188,7 +251,96 @@ SCENARIOS = {
         "power",
         loose_json=True,
     ),
+    # the margin rule (docs/statistics.md section 7): how often a gate fails at, below and above its margin
+    "m1": Scenario(
+        "m1",
+        "+1.5 pp (below the 2 pp margin), 100 x 3",
+        _AA,
+        "sim:calib?parse_failure=0.065",
+        False,
+        "margin",
+    ),
+    "m2": Scenario(
+        "m2", "+2 pp (= the margin), 100 x 3", _AA, "sim:calib?parse_failure=0.07", False, "margin"
+    ),
+    "m3": Scenario(
+        "m3", "+4 pp (twice the margin), 100 x 3", _AA, "sim:calib?parse_failure=0.09", False, "margin"
+    ),
+    "s1": Scenario("s1", "A/A, 30 x 1", _AA, _AA, False, "margin", samples=1, size=30),
+    "s2": Scenario(
+        "s2",
+        "+2 pp (= the margin), 30 x 1",
+        _AA,
+        "sim:calib?parse_failure=0.07",
+        False,
+        "margin",
+        samples=1,
+        size=30,
+    ),
+    # sequential mode (docs/statistics.md section 10)
+    "q1": Scenario(
+        "q1",
+        "sequential: +10 pp, 100 x 3",
+        _AA,
+        "sim:calib?parse_failure=0.15",
+        False,
+        "power",
+        sequential=True,
+    ),
+    "q2": Scenario("q2", "sequential: A/A, 100 x 3", _AA, _AA, False, "aa", sequential=True),
+    # the non-proportional design: 70/20/10 % strata drawn equally; +14.7 pp refusals only in the 10 % stratum
+    # (+1.5 pp weighted), fixed and sequential
+    "w1": Scenario(
+        "w1",
+        "weighted: +15 pp in the 10 % stratum (+1.5 pp weighted)",
+        _AA,
+        _AA,
+        False,
+        "margin",
+        suite="strata",
+        base_extra="Never refuse.",
+        metric="refusal",
+    ),
+    "w2": Scenario(
+        "w2",
+        "weighted, sequential: the same",
+        _AA,
+        _AA,
+        False,
+        "margin",
+        suite="strata",
+        sequential=True,
+        base_extra="Never refuse.",
+        metric="refusal",
+    ),
+    # a quality gate: refusals on must-refuse rows (70 % on both sides; then 70 % -> 0 % when the head says
+    # "never refuse")
+    "r1": Scenario(
+        "r1",
+        "must-refuse gate, A/A",
+        _AA,
+        _AA,
+        False,
+        "aa",
+        suite="redteam",
+        must_refuse=True,
+        metric="must_refuse",
+    ),
+    "r2": Scenario(
+        "r2",
+        "must-refuse gate: 70 % -> 0 % refused",
+        _AA,
+        _AA,
+        False,
+        "power",
+        suite="redteam",
+        must_refuse=True,
+        head_extra="Never refuse.",
+        metric="must_refuse",
+    ),
 }
+DEFAULT_SCENARIOS = "a,b,c,d"
+DOCUMENTED = "a,b,c,d,m1,m2,m3,s1,s2,q1,q2,w1,w2,r1,r2"
 
 
 def system_text(scenario: Scenario, seed: int, rep: int, variant: str) -> str:
@@ -197,7 +349,8 @@ def system_text(scenario: Scenario, seed: int, rep: int, variant: str) -> str:
         if scenario.loose_json
         else "Classify the support ticket with a label and a summary."
     )
-    return f"{ask} Scenario {scenario.key}, repetition {seed}-{rep}, variant {variant}."
+    extra = scenario.base_extra if variant == "A" else scenario.head_extra
+    return f"{ask} Scenario {scenario.key}, repetition {seed}-{rep}, variant {variant}. {extra}".rstrip()
 
 
 def prompt_file(model: str, system: str) -> str:
@@ -208,13 +361,17 @@ def prompt_file(model: str, system: str) -> str:
     )
 
 
-def true_rates(scenario: Scenario, side: str, rows: list[dict]) -> dict[str, float]:
-    """The population rates the sim draws from, from its own rate function (exact, per input, averaged)."""
+def true_rates(scenario: Scenario, side: str) -> dict[str, float]:
+    """The population rates the sim draws from, from its own rate function (exact, per input, averaged over
+    the whole suite: the population the weighted rates estimate); a must-refuse check's refusal rate too."""
+    rows = SUITES[scenario.suite_key]()
     model = sim.validate_model_id(
         (scenario.base_model if side == "base" else scenario.head_model).split(":", 1)[1]
     )
-    prompt = system_text(scenario, 0, 0, "A")
+    prompt = system_text(scenario, 0, 0, "A" if side == "base" else "B")
     totals = {"refusal": 0.0, "parse_failure": 0.0, "schema_violation": 0.0}
+    redteam = [r for r in rows if r.get("kind") == "redteam"]
+    rows = [r for r in rows if r.get("kind") != "redteam"]  # must-refuse rows are not in the rates
     for row in rows:
         user = f"Channel: {row['channel']}\n{row['ticket']}"
         text = f"{prompt}\n{user}"
@@ -225,7 +382,13 @@ def true_rates(scenario: Scenario, side: str, rows: list[dict]) -> dict[str, flo
         totals["refusal"] += r
         totals["parse_failure"] += p
         totals["schema_violation"] += s
-    return {k: v / len(rows) for k, v in totals.items()}
+    out = {k: v / len(rows) for k, v in totals.items()}
+    refused = []
+    for row in redteam:
+        user = f"Channel: {row['channel']}\n{row['ticket']}"
+        refused.append(sim._rates(model, None, f"{prompt}\n{user}", user, True)[0])
+    out["must_refuse"] = sum(refused) / len(refused) if refused else 0.0
+    return out
 
 
 # -- one repetition (runs in a worker process) -------------------------------------------------------------
@@ -238,10 +401,30 @@ def _init_worker(parent: str, strata: bool = False) -> None:
     global _WORKDIR, STRATA
     STRATA = strata
     _WORKDIR = Path(tempfile.mkdtemp(prefix="worker-", dir=parent))  # the parent removes it at the end
-    for het in (False, True):
-        rows = suite_rows(het)
-        (_WORKDIR / f"inputs-{int(het)}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    for key, rows_of in SUITES.items():
+        rows = rows_of()
+        (_WORKDIR / f"inputs-{key}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     os.chdir(_WORKDIR)
+
+
+def _entry(scenario: Scenario, seed: int, rep: int) -> PromptEntry:
+    if scenario.suite == "strata":  # equal allocation from unequal strata: weighted, non-proportional
+        strata: tuple[str, ...] = ("channel",)
+        sample = SampleSpec(per_stratum=PER_STRATUM, seed=seed + rep)
+    else:
+        strata = ("channel",) if STRATA else ()
+        # every row (a proportional sample: unweighted rates), or `size` rows drawn afresh each repetition
+        sample = SampleSpec(size=scenario.size, seed=seed + rep) if scenario.size else SampleSpec()
+    return PromptEntry(
+        files=("head.prompt.yml",),
+        suite=f"inputs-{scenario.suite_key}.jsonl",
+        strata=strata,
+        sample=sample,
+        # scored as JSON whatever the wording: scenarios a/b ask for no JSON in words (their overrides make
+        # the sim answer JSON), and `auto` would score them as prose, where parse failures do not apply
+        output="json",
+        must_refuse=MustRefuseSpec("kind", ("redteam",)) if scenario.must_refuse else None,
+    )
 
 
 def run_one(task: tuple[str, int, int]) -> dict:
@@ -255,12 +438,13 @@ def run_one(task: tuple[str, int, int]) -> dict:
     (root / "head.prompt.yml").write_text(
         prompt_file(scenario.head_model, system_text(scenario, seed, rep, "B"))
     )
-    config = Config(prompts=[], samples=K, concurrency=8, alpha=ALPHA, source="(calibration benchmark)")
-    entry = PromptEntry(
-        files=("head.prompt.yml",),
-        suite=f"inputs-{int(scenario.heterogeneous)}.jsonl",
-        strata=("channel",) if STRATA else (),
-        sample=SampleSpec(),  # every row: a proportional sample (unweighted rates)
+    config = Config(
+        prompts=[],
+        samples=scenario.samples,
+        concurrency=8,
+        alpha=ALPHA,
+        source="(calibration benchmark)",
+        sequential=scenario.sequential,
     )
     opts = ReviewOptions(
         repo_root=root,
@@ -269,10 +453,19 @@ def run_one(task: tuple[str, int, int]) -> dict:
         seed=seed + rep,  # also seeds the permutation tests
     )
     started = time.perf_counter()
-    report = review_files(opts, "base.prompt.yml", "head.prompt.yml", entry, config)
+    report = review_files(opts, "base.prompt.yml", "head.prompt.yml", _entry(scenario, seed, rep), config)
     elapsed = time.perf_counter() - started
     prompt = report.prompts[0]
-    out = {"key": key, "rep": rep, "seconds": elapsed, "verdict": report.verdict, "weighted": prompt.weighted}
+    out: dict = {
+        "key": key,
+        "rep": rep,
+        "seconds": elapsed,
+        "verdict": report.verdict,
+        "weighted": prompt.weighted,
+        "n_inputs": prompt.n_inputs,
+        "inconclusive": any(w.kind in INCONCLUSIVE for w in prompt.warnings),
+        "too_small": any(w.kind in ("sample_too_small", "check_too_small") for w in prompt.warnings),
+    }
     for name in ("parse_failure", "refusal", "schema_violation"):
         row = prompt.rates[name]
         out[name] = {
@@ -280,9 +473,28 @@ def run_one(task: tuple[str, int, int]) -> dict:
             "head": row.head,
             "delta": row.delta,
             "ci95": list(row.ci95) if row.ci95 else None,
+            "p_value": row.p_value,
             "p_increase": row.p_increase,
             "p_adjusted": row.p_adjusted,
             "gate": row.gate,
+        }
+    for check in prompt.evaluators:
+        if check.kind == "must_refuse":
+            out["must_refuse"] = {
+                "base": check.base,
+                "head": check.head,
+                "delta": check.delta,
+                "ci95": list(check.ci95) if check.ci95 else None,
+                "p_value": check.p_value,
+                "p_adjusted": check.p_adjusted,
+                "gate": check.gate,
+            }
+    if prompt.sequential is not None:
+        out["sequential"] = {
+            "reason": prompt.sequential.reason,
+            "after_inputs": prompt.sequential.after_inputs,
+            "calls": prompt.sequential.calls,
+            "planned_calls": prompt.sequential.planned_calls,
         }
     return out
 
@@ -299,37 +511,80 @@ def pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
 
+def _increase(scenario: Scenario) -> bool:
+    return scenario.metric != "must_refuse"  # a must-refuse check's regression is a decrease
+
+
 def summarise(scenario: Scenario, results: list[dict], truth: dict[str, dict[str, float]]) -> dict:
     n = len(results)
-    pf = [r["parse_failure"] for r in results]
-    true_delta = {
-        name: truth["head"][name] - truth["base"][name]
-        for name in ("parse_failure", "refusal", "schema_violation")
-    }
+    metric = scenario.metric
+    up = _increase(scenario)
+    rows = [r[metric] for r in results if metric in r]
+    true_delta = truth["head"][metric] - truth["base"][metric]
 
-    def covers(r: dict, name: str) -> bool:
-        ci = r[name]["ci95"]
-        return ci is not None and ci[0] - 1e-12 <= true_delta[name] <= ci[1] + 1e-12
+    def covers(row: dict) -> bool:
+        ci = row["ci95"]
+        return ci is not None and ci[0] - 1e-12 <= true_delta <= ci[1] + 1e-12
 
     def significant(row: dict) -> bool:
-        return row["p_adjusted"] is not None and row["p_adjusted"] < ALPHA and (row["delta"] or 0) > 0
+        delta = (row["delta"] or 0) if up else -(row["delta"] or 0)
+        return row["p_adjusted"] is not None and row["p_adjusted"] < ALPHA and delta > 0
 
-    fails = sum(r["verdict"] == "fail" for r in results)
-    pf_gate_fail = sum(r["verdict"] == "fail" and r["parse_failure"]["gate"] == "fail" for r in results)
+    def bound_rule(row: dict) -> bool:
+        """The other rule: fail only when the 95 % interval's bound is past the margin."""
+        ci = row["ci95"]
+        if ci is None or not significant(row):
+            return False
+        return ci[0] > MAX_INCREASE if up else ci[1] < -MAX_INCREASE
+
+    def zero_inside(row: dict) -> bool:
+        ci = row["ci95"]
+        return ci is not None and ci[0] <= 0 <= ci[1]
+
+    every_rate = [r[name] for r in results for name in ("parse_failure", "refusal", "schema_violation")]
+    runs = [r["sequential"] for r in results if "sequential" in r]
+    by_reason: dict[str, list[dict]] = {}
+    for r in results:
+        if "sequential" in r:
+            by_reason.setdefault(r["sequential"]["reason"], []).append(r)
     return {
         "scenario": scenario,
         "reps": n,
-        "true_base": truth["base"]["parse_failure"],
-        "true_head": truth["head"]["parse_failure"],
+        "true_base": truth["base"][metric],
+        "true_head": truth["head"][metric],
+        "true_delta": true_delta,
         "true_refusal": truth["base"]["refusal"],
-        "mean_base": sum(r["base"] for r in pf) / n,
-        "mean_head": sum(r["head"] for r in pf) / n,
-        "verdict_fail": fails,
-        "pf_gate_fail": pf_gate_fail,
-        "pf_significant": sum(significant(r) for r in pf),
-        "pf_raw_significant": sum((r["p_increase"] or 1.0) < ALPHA for r in pf),
-        "refusal_gate_fail": sum(r["refusal"]["gate"] == "fail" for r in results),
-        "pf_covers": sum(covers(r, "parse_failure") for r in results),
+        "mean_base": sum(r["base"] for r in rows) / max(len(rows), 1),
+        "mean_head": sum(r["head"] for r in rows) / max(len(rows), 1),
+        "verdict_fail": sum(r["verdict"] == "fail" for r in results),
+        "gate_fail": sum(row["gate"] == "fail" for row in rows),
+        "bound_fail": sum(bound_rule(row) for row in rows),
+        "significant": sum(significant(row) for row in rows),
+        "inconclusive": sum(r["inconclusive"] for r in results),
+        "too_small": sum(r["too_small"] for r in results),
+        "covers": sum(covers(row) for row in rows),
+        "fail_zero_inside": sum(
+            row["gate"] == "fail" and zero_inside(row)
+            for r in results
+            for row in (
+                r[name]
+                for name in ("parse_failure", "refusal", "schema_violation", "must_refuse")
+                if name in r
+            )
+        ),
+        "p05": sum(row["p_value"] is not None and row["p_value"] < ALPHA for row in every_rate),
+        "p05_zero_inside": sum(
+            row["p_value"] is not None and row["p_value"] < ALPHA and zero_inside(row) for row in every_rate
+        ),
+        "sequential": bool(runs),
+        "regression_stops": len(by_reason.get("regression", [])),
+        "regression_stops_not_fail": sum(r["verdict"] != "fail" for r in by_reason.get("regression", [])),
+        "futility_stops": len(by_reason.get("futility", [])),
+        "futility_stops_fail": sum(r["verdict"] == "fail" for r in by_reason.get("futility", [])),
+        "calls_share": (sum(x["calls"] for x in runs) / sum(x["planned_calls"] for x in runs))
+        if runs
+        else 1.0,
+        "inputs": sum(r["n_inputs"] for r in results) / n,
         "errors": sum(r["verdict"] == "error" for r in results),
         "weighted": sum(bool(r["weighted"]) for r in results),
         "seconds": sum(r["seconds"] for r in results) / n,
@@ -338,25 +593,49 @@ def summarise(scenario: Scenario, results: list[dict], truth: dict[str, dict[str
 
 def print_table(rows: list[dict]) -> None:
     header = (
-        f"{'scenario':<48} {'reps':>4}  {'true PF base->head':>18}  {'measured':>15}  {'verdict fail':>12}  "
-        f"{'PF gate fail':>12}  {'PF signif.':>10}  {'PF p<a raw':>10}  {'RF gate fail':>12}  {'CI covers':>9}  {'s/review':>8}"
+        f"{'scenario':<62} {'reps':>4}  {'true change':>11}  {'measured':>17}  {'fail':>6}  {'gate':>6}  "
+        f"{'bound':>6}  {'incon.':>6}  {'small':>6}  {'covers':>6}  {'s/rev':>5}"
     )
     print(header)
     print("-" * len(header))
     for s in rows:
         sc = s["scenario"]
         n = s["reps"]
+        title = f"({sc.key}) {sc.title} [{sc.metric.replace('_', ' ')}]"
         print(
-            f"({sc.key}) {sc.title:<44} {n:>4}  {pct(s['true_base']):>8}->{pct(s['true_head']):<8}  "
-            f"{pct(s['mean_base']):>7}->{pct(s['mean_head']):<7}  {pct(s['verdict_fail'] / n):>12}  "
-            f"{pct(s['pf_gate_fail'] / n):>12}  {pct(s['pf_significant'] / n):>10}  {pct(s['pf_raw_significant'] / n):>10}  "
-            f"{pct(s['refusal_gate_fail'] / n):>12}  {pct(s['pf_covers'] / n):>9}  {s['seconds']:>8.2f}"
+            f"{title:<62} {n:>4}  {100 * s['true_delta']:>+8.1f} pp  "
+            f"{pct(s['mean_base']):>7}->{pct(s['mean_head']):<8}  {pct(s['verdict_fail'] / n):>6}  "
+            f"{pct(s['gate_fail'] / n):>6}  {pct(s['bound_fail'] / n):>6}  {pct(s['inconclusive'] / n):>6}  "
+            f"{pct(s['too_small'] / n):>6}  {pct(s['covers'] / n):>6}  {s['seconds']:>5.2f}"
         )
     print(
-        "PF = parse failure, RF = refusal; 'PF signif.' = Holm-adjusted one-sided p < alpha with an increase "
-        "(margin ignored);\n'PF p<a raw' = the same before Holm (one-sided p_increase < alpha); "
-        "'CI covers' = the reported 95 % interval\nof the parse-failure change contains the true change; "
-        "'s/review' = mean wall time of one review inside a worker; rates are means over the repetitions."
+        "fail = the review fails; gate = the scenario's gate fails (significant change, estimate past the margin,"
+        " 95 % interval\nclear of zero); bound = how often the other rule (the interval's bound past the margin)"
+        " would fail it;\nincon. = an 'inconclusive' line; small = a 'sample too small' line; covers = the reported"
+        " 95 % interval\ncontains the true change; rates are means over the repetitions."
+    )
+    sequential = [s for s in rows if s["sequential"]]
+    if sequential:
+        print("\nsequential runs:")
+        for s in sequential:
+            sc = s["scenario"]
+            print(
+                f"  ({sc.key}) stops for regression {s['regression_stops']} (of which not ending in fail: "
+                f"{s['regression_stops_not_fail']}), for futility {s['futility_stops']} (ending in fail: "
+                f"{s['futility_stops_fail']}); calls used {pct(s['calls_share'])} of planned; "
+                f"mean inputs analysed {s['inputs']:.0f}"
+            )
+    fails = sum(s["fail_zero_inside"] for s in rows)
+    p05 = sum(s["p05"] for s in rows)
+    p05_zero = sum(s["p05_zero_inside"] for s in rows)
+    print(
+        f"\nfailing gates whose 95 % interval includes zero: {fails}; rates with two-sided p < {ALPHA} whose "
+        f"interval includes zero: {p05_zero} of {p05}"
+        + "".join(
+            f"; ({s['scenario'].key}) {s['p05_zero_inside']} of {s['p05']}"
+            for s in rows
+            if s["p05_zero_inside"]
+        )
     )
 
 
@@ -366,15 +645,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20 repetitions per scenario")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="worker processes")
-    parser.add_argument("--scenarios", default="a,b,c,d", help="comma-separated subset of a,b,c,d")
+    parser.add_argument(
+        "--scenarios",
+        default=DEFAULT_SCENARIOS,
+        help=f"comma-separated scenario keys (default {DEFAULT_SCENARIOS}; 'all' or 'documented': {DOCUMENTED})",
+    )
     parser.add_argument(
         "--strata",
         action="store_true",
         help="declare the channel strata (adds the descriptive per-stratum views; same verdicts, ~2x slower)",
     )
+    parser.add_argument(
+        "--no-targets",
+        action="store_true",
+        help="print every figure but judge no target (a smoke run: a few repetitions cannot judge them)",
+    )
     args = parser.parse_args(argv)
     reps = 20 if args.quick else args.reps
-    keys = [k.strip() for k in args.scenarios.split(",") if k.strip()]
+    chosen = DOCUMENTED if args.scenarios in ("all", "documented") else args.scenarios
+    keys = [k.strip() for k in chosen.split(",") if k.strip()]
     unknown = [k for k in keys if k not in SCENARIOS]
     if unknown or reps < 1:
         parser.error(f"unknown scenario(s) {unknown}" if unknown else "--reps must be >= 1")
@@ -389,17 +678,16 @@ def main(argv: list[str] | None = None) -> int:
             n_sensitive,
             n_strict,
         )
+    strata = strata_rows()
+    assert [sum(r["channel"] == c for r in strata) for c in STRATA_SIZES] == list(STRATA_SIZES.values())
+    phone = [r for r in strata if r["channel"] == "phone"]
+    assert sum(bool(sim._SENSITIVE.search(r["ticket"])) for r in strata) == PHONE_SENSITIVE
+    assert sum(bool(sim._SENSITIVE.search(r["ticket"])) for r in phone) == PHONE_SENSITIVE
 
-    truths = {
-        k: {
-            side: true_rates(SCENARIOS[k], side, suite_rows(SCENARIOS[k].heterogeneous))
-            for side in ("base", "head")
-        }
-        for k in keys
-    }
+    truths = {k: {side: true_rates(SCENARIOS[k], side) for side in ("base", "head")} for k in keys}
     tasks = [(k, args.seed, rep) for k in keys for rep in range(reps)]
     print(
-        f"calibration: {len(keys)} scenario(s) x {reps} reps, 100 inputs x K={K} per side, sim model, "
+        f"calibration: {len(keys)} scenario(s) x {reps} reps, 100 inputs x K={K} per side unless named, sim model, "
         f"alpha {ALPHA}, max_increase {MAX_INCREASE}, seed {args.seed}, {args.jobs} worker(s), strata {'channel' if args.strata else 'none'}",
         flush=True,
     )
@@ -439,6 +727,9 @@ def main(argv: list[str] | None = None) -> int:
         if s["errors"]:
             print(f"({sc.key}) {s['errors']} review(s) ended in verdict 'error'")
             ok = False
+        if s["regression_stops_not_fail"] or s["futility_stops_fail"] or s["fail_zero_inside"]:
+            print(f"({sc.key}) a stop or a failing gate contradicts the verdict or its interval: MISSED")
+            ok = False
         if sc.kind == "aa":
             hits, target = s["verdict_fail"], FALSE_ALARM_TARGET
             lo, hi = interval(hits, n)
@@ -449,11 +740,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"target <= {pct(target)}: {'met' if met else 'MISSED'}"
             )
             ok &= met
-        else:
-            hits, target = s["pf_gate_fail"], DETECTION_TARGET
+        elif sc.kind == "power":
+            hits, target = s["gate_fail"], DETECTION_TARGET
             lo, hi = interval(hits, n)
             met = hits / n >= target
-            what = "detection of +10 pp parse failures (verdict fail, parse-failure gate fails)"
+            what = f"detection ({sc.metric.replace('_', ' ')} gate fails)"
             gated = sc.key == "b"
             verdict = ("met" if met else "MISSED") if gated else ("met" if met else "below, reported only")
             print(
@@ -462,6 +753,17 @@ def main(argv: list[str] | None = None) -> int:
             )
             if gated:
                 ok &= met
+        else:
+            lo, hi = interval(s["gate_fail"], n)
+            print(
+                f"({sc.key}) {sc.title}: gate fails {pct(s['gate_fail'] / n)} (95 % CI {pct(lo)} to {pct(hi)}), "
+                f"bound rule {pct(s['bound_fail'] / n)}, inconclusive {pct(s['inconclusive'] / n)}, "
+                f"review fails {pct(s['verdict_fail'] / n)} (reported)"
+            )
+    if args.no_targets:
+        errors = sum(s["errors"] for s in summaries)
+        print("targets not judged (--no-targets)")
+        return 1 if errors else 0
     print("all targets met" if ok else "a target was missed")
     return 0 if ok else 1
 

@@ -7,10 +7,12 @@ says; schema_violation and refusal stay at 1 % on both sides), the default gates
 real inputs do.
 
 * fixed design: every input runs; the verdict is "fail" when a gate's Holm-adjusted one-sided p (the paired
-  sign-flip test the review uses) is < alpha and its increase is > its margin.
+  sign-flip test the review uses) is < alpha, its increase is > its margin and its 95 % interval is clear of
+  zero.
 * sequential: the same inputs in seeded batches of 30 (`engine.sequential.batch_size`); after each batch
-  `stats.sequential.decide_look` may stop it (regression or futility); the verdict is then the fixed rule on
-  the inputs that ran, as in a real sequential review.
+  `stats.sequential.decide_look` may stop it (regression or futility). As in a real sequential review, a stop
+  is the verdict: "fail" after a stop for regression, no failing gate after a stop for futility, the fixed
+  rule when every input ran.
 
     python benchmarks/sequential.py               # 400 repetitions per scenario
     python benchmarks/sequential.py --reps 100
@@ -55,14 +57,15 @@ def _rates(rng: np.random.Generator, base: float, head: float) -> dict[str, tupl
 
 
 def _fixed_verdict(data: dict[str, tuple[np.ndarray, np.ndarray]], n: int, seed: int, margin: float) -> bool:
-    p, deltas = [], []
+    p, deltas, lows = [], [], []
     for metric in METRICS:
         b, h = data[metric][0][:n], data[metric][1][:n]
         result = stats.paired_rate_test(b, h, seed=seed, n_resamples=2000)
         p.append(result.p_increase)
         deltas.append(float(np.mean(h) - np.mean(b)))
+        lows.append(result.ci95[0])
     adjusted = stats.holm(p)
-    return any(q < ALPHA and d > margin for q, d in zip(adjusted, deltas, strict=True))
+    return any(q < ALPHA and d > margin and low > 0 for q, d, low in zip(adjusted, deltas, lows, strict=True))
 
 
 def _sequential(
@@ -98,7 +101,8 @@ def main() -> None:
             shuffled = {m: (b[order], h[order]) for m, (b, h) in data.items()}
             fixed += _fixed_verdict(shuffled, N, rep, margin)
             ran, why = _sequential(data, order, margin)
-            seqf += _fixed_verdict(shuffled, ran, rep, margin)
+            # the stop is the verdict: fail on a regression stop, no fail on a futility stop
+            seqf += why == "regression" or (why == "completed" and _fixed_verdict(shuffled, ran, rep, margin))
             calls.append(ran * K * 2)
             reasons[why] = reasons.get(why, 0) + 1
         mean_calls = float(np.mean(calls))

@@ -5,7 +5,7 @@ The front-ends (`cli`, `github`) ask this module; nothing else decides a process
 | code | meaning |
 |---|---|
 | 0 | pass, or nothing to review (`--plan` always: it reviews nothing) |
-| 1 | a gate failed: a significant regression larger than its margin; or the provider refuses a request only the head version makes |
+| 1 | a gate failed: a significant regression whose estimate exceeds its margin; or the provider refuses a request only the head version makes |
 | 2 | bad usage, config or input |
 | 3 | the model provider could not be reached or failed too often for a trustworthy verdict |
 | 4 | an unexpected crash (a bug in promptreview); the traceback is in a log file |

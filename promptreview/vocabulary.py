@@ -166,6 +166,8 @@ NoteKind = Literal[
     "judge_unanswered",
     "check_decrease",
     "check_inconclusive",
+    "check_too_small",
+    "interval_differs",
     "ceiling_exceeded",
     "ceiling_point_estimate",
     "served_several",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +217,50 @@ def test_the_readmes_first_command_installs_where_a_bare_pip_install_is_refused(
     assert re.search(r"[Mm]easured from a fresh clone[^.]*: \d+ s", text)
     for line in text.splitlines():  # nor a bare `pip install` elsewhere in a command block
         assert not line.startswith("pip install ."), line
+
+
+# --- the statistics' claims (issue 22) -------------------------------------------------------------------
+
+MARGIN_RULE = "whose estimate exceeds its margin"
+
+
+def test_every_sentence_says_the_margin_rule_the_same_way():
+    """A gate fails on a significant increase whose estimate exceeds its margin (docs/statistics.md, section 7);
+    no page says it fails on a change "larger than its margin", which reads as the interval's bound. (`init`'s
+    template comment belongs to cli/init.py's own tests.)"""
+    statistics = (ROOT / "docs" / "statistics.md").read_text("utf-8")
+    assert f"*a gate\nfails on a significant increase {MARGIN_RULE}*" in statistics
+    exit_codes = README.read_text("utf-8").split("### Exit codes", 1)[1]
+    assert f"| 1 | a gate failed: a significant regression {MARGIN_RULE}" in exit_codes
+    configuration = (ROOT / "docs" / "configuration.md").read_text("utf-8")
+    assert (
+        f"gates:                      # a gate fails on a significant increase {MARGIN_RULE}" in configuration
+    )
+    from promptreview import exitcodes
+
+    for page in [*DOCS, ROOT / "promptreview" / "exitcodes.py"]:
+        text = page.read_text("utf-8") if page.suffix == ".md" else (exitcodes.__doc__ or "")
+        assert "larger than its margin" not in text, page.name
+
+
+def test_the_documented_calibration_figures_name_the_run_that_prints_them():
+    """Each end-to-end figure in docs/statistics.md is a scenario of `benchmarks/calibration.py`, named by its
+    key, and the page names the command; the figures of old runs nobody can reproduce are gone."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("calibration_docs", ROOT / "benchmarks" / "calibration.py")
+    assert spec is not None and spec.loader is not None
+    calibration = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = calibration  # its dataclasses look their module up
+    spec.loader.exec_module(calibration)
+    statistics = (ROOT / "docs" / "statistics.md").read_text("utf-8")
+    assert "python benchmarks/calibration.py --scenarios documented" in statistics
+    end_to_end = statistics.split("### End to end, through the `sim` model", 1)[1].split("\n## ", 1)[0]
+    keys = set(re.findall(r"\[(\w+)\] \|", end_to_end)) - {"key"}  # (the header says "[key]")
+    assert keys >= {"a", "b", "c", "d", "q1", "q2", "w2", "r1", "r2"}
+    documented = set(calibration.DOCUMENTED.split(","))
+    assert keys <= documented <= set(calibration.SCENARIOS)
+    for key in ("m1", "m2", "m3", "s1", "s2", "w1"):  # the margin and interval figures of section 7
+        assert f"{key}" in statistics.split("## 7. Gates", 1)[1].split("## 8.", 1)[0], key
+    for stale in ("37.8 %", "24.5 %", "a clear regression\nstops after one or two batches"):
+        assert stale not in statistics, stale

@@ -343,9 +343,15 @@ def _score_and_decide(
         )
         warnings = decision.served_warnings({side.name: side.model for side in job.sides}, result.served)
         served += [PromptWarning(job.path, w) for w in warnings]
+        ran = sequential.get(job.index)
         candidates.append(
             decision.Candidate(
-                job.change, result, rows, (*job.warnings, *warnings), needs_acceptance=job.needs_acceptance
+                job.change,
+                result,
+                rows,
+                (*job.warnings, *warnings),
+                needs_acceptance=job.needs_acceptance,
+                sequential=ran.info if ran is not None else None,
             )
         )
     decisions = decision.decide(candidates, config)

@@ -20,6 +20,7 @@ from promptreview.engine.execution.cache import ResponseCache
 from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewPlan
 from promptreview.engine.measurement.outcomes import score_job
+from promptreview.engine.planning.forecast import gate_family
 from promptreview.notes import Note, note
 from promptreview.providers.base import Provider
 from promptreview.records import RATE_OUTCOMES, Completion, ProviderResponse
@@ -88,8 +89,9 @@ def gated_rates(job: PromptJob, config: Config) -> list[RateOutcome]:
 
 def _differences(
     job: PromptJob, completions: list[Completion], config: Config, excluded: frozenset[str] = frozenset()
-) -> dict[RateOutcome, np.ndarray]:
-    """Per gated rate: head minus base per-input rate (over non-error completions), inputs in run order.
+) -> tuple[dict[RateOutcome, np.ndarray], list[str]]:
+    """Per gated rate: head minus base per-input rate (over non-error completions), inputs in run order; and
+    those inputs' ids.
 
     `job.calls` and `completions` correspond one to one."""
     scored = score_job(job, completions, config.allow_fenced)
@@ -105,15 +107,53 @@ def _differences(
         cell[outcome] += 1
     gated = gated_rates(job, config)
     out: dict[RateOutcome, list[float]] = {m: [] for m in gated}
+    kept: list[str] = []
     for input_id in order:
         if input_id in excluded:  # a must-refuse row: its refusals are no regression, as in the analysis
             continue
         base, head = counts.get((input_id, "base")), counts.get((input_id, "head"))
         if not base or not head or not base["n"] or not head["n"]:
             continue  # no answer on a side: the input says nothing about the change
+        kept.append(input_id)
         for m in gated:
             out[m].append(head[m] / head["n"] - base[m] / base["n"])
-    return {m: np.asarray(v, dtype=np.float64) for m, v in out.items()}
+    return {m: np.asarray(v, dtype=np.float64) for m, v in out.items()}, kept
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The stratum weights the verdict uses, so the stopping rule reads the same change: per stratum its share
+    of the suite over its share of the plan (mean 1 over the planned sample; all 1 when the sample is
+    proportional, as the analysis then weights nothing)."""
+
+    planned: Mapping[str, float]  # stratum label -> the input's weight, fixed before any call
+    share: Mapping[str, float]  # stratum label -> its share of the suite (W_h), for the analysis' W_h / n_h
+    stratum_of: Mapping[str, str]  # input id -> stratum label
+
+    @classmethod
+    def of(cls, job: PromptJob) -> Weights | None:
+        sample = job.suite_sample
+        if sample.proportional or len(sample.strata) < 2:
+            return None
+        population = sum(s.population for s in sample.strata)
+        sampled = sum(s.sampled for s in sample.strata)
+        share = {s.label: s.population / population for s in sample.strata}
+        planned = {s.label: share[s.label] / (s.sampled / sampled) for s in sample.strata if s.sampled}
+        return cls(planned, share, {row.input_id: row.stratum for row in sample.rows})
+
+    @property
+    def bound(self) -> float:
+        return max(self.planned.values(), default=1.0)
+
+    def of_inputs(self, ids: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(the planned weights, the analysis' W_h / n_h over these inputs) of `ids`, in their order."""
+        labels = [self.stratum_of[i] for i in ids]
+        present: dict[str, int] = defaultdict(int)
+        for label in labels:
+            present[label] += 1
+        planned = np.array([self.planned[label] for label in labels], dtype=np.float64)
+        estimate = np.array([self.share[label] / present[label] for label in labels], dtype=np.float64)
+        return planned, estimate
 
 
 def run_sequential(
@@ -128,10 +168,12 @@ def run_sequential(
     excluded: frozenset[str] = frozenset(),
     *,
     futility: bool = True,
+    family: int | None = None,
 ) -> SequentialRun:
     """Run `job` batch by batch until `decide_look` stops it or every input has run. `futility`: whether
-    "no gate can fail any more" may stop it (not when a gate the e-process does not follow could still fail)."""
-    from promptreview.stats.sequential import decide_look
+    "no gate can fail any more" may stop it (not when a gate the e-process does not follow could still fail);
+    `family`: the review's Holm family of gated tests (default: this prompt's gated rates)."""
+    from promptreview.stats.sequential import decide_look, regression_stops, weighted_mean
 
     planned = len(job.suite_sample.rows)
     order = input_order(job.suite_sample.rows, seed)
@@ -147,6 +189,8 @@ def run_sequential(
     )
     reason: SequentialReason = "completed"
     looks, last = 0, None
+    stopped_on: tuple[RateOutcome, ...] = ()
+    weights = Weights.of(job)
     done_inputs = 0
     while done_inputs < planned:
         batch = order[done_inputs : done_inputs + size]
@@ -165,16 +209,25 @@ def run_sequential(
         if done_inputs >= planned or not margins:
             continue
         partial = replace(job, calls=tuple(job.calls[i] for i in ran))
+        differences, ids = _differences(partial, completions, config, excluded)
+        planned_w, estimate_w = weights.of_inputs(ids) if weights else (None, None)
         decision, last = decide_look(
-            _differences(partial, completions, config, excluded),
+            differences,
             margins,
             config.alpha,
             config.alpha / 2,
             futility_allowed,
+            weights=planned_w,
+            weight_bound=weights.bound if weights else 1.0,
+            estimate_weights=estimate_w,
+            family=family,
         )
         looks += 1
         if decision is not None:
             reason = decision
+            if decision == "regression":
+                change = {m: weighted_mean(d, estimate_w) for m, d in differences.items()}
+                stopped_on = regression_stops(last, change, margins, config.alpha, family)
             break
     kept = sorted(range(len(ran)), key=lambda j: ran[j])  # back to plan order
     ran_ids = {job.calls[i].input_id for i in ran}
@@ -193,6 +246,7 @@ def run_sequential(
         }
         if last is not None
         else {},
+        stopped_on=stopped_on,
     )
     return SequentialRun(reduced, [completions[j] for j in kept], info)
 
@@ -213,6 +267,8 @@ def run_plan(
     by_job: dict[int, list[Completion]] = {}
     runs: dict[int, Sequenced] = {}
     jobs = []
+    # the verdict's Holm family: every gated rate of every compared prompt; a stop must clear it too
+    family = gate_family(config, sum(1 for job in plan.jobs if len(job.sides) >= 2))
     for job in plan.jobs:
         if len(job.sides) < 2:
             by_job[job.index] = run_requests(
@@ -231,6 +287,7 @@ def run_plan(
             known,
             (excluded or {}).get(job.index, frozenset()),
             futility=job.index not in quality_gated,
+            family=family,
         )
         jobs.append(result.job)
         by_job[job.index] = result.completions

@@ -166,6 +166,8 @@ class SequentialInfo:
     e_values: Mapping[RateOutcome, Mapping[SequentialStop, float]] = field(
         default_factory=dict
     )  # last look: gated rate -> what it is evidence for -> e
+    # a stop for regression: the gated rates whose evidence stopped it (the verdict fails their gates)
+    stopped_on: tuple[RateOutcome, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -232,15 +232,23 @@ def _calls_failed(n: Note) -> str:
 def _rate_increase(n: Note) -> str:
     p_adjusted = _v(n, "p_adjusted")
     p_text = f"adjusted p = {p_adjusted:.3g}" if p_adjusted is not None else f"p = {_v(n, 'p_value'):.3g}"
+    e_value = n.data.get("e_value")
+    if isinstance(e_value, float):  # a sequential stop's anytime-valid evidence decided it
+        p_text += f"; stopped early on e-value {e_value:.3g}"
     change = (
         f"{_label(n.subject)} rate {_v(n, 'base'):.1%} → {_v(n, 'head'):.1%} "
         f"({_v(n, 'delta') * 100:+.1f} pp, {p_text})"
     )
     margin = f"{_v(n, 'max_increase') * 100:.1f} pp margin"
     where = "above" if _v(n, "beyond") else "within"
-    return f"{change}: significant increase, estimated {where} the {margin}" + (
-        "" if _v(n, "gating") else " (not gating)"
-    )
+    said = f"{change}: significant increase, estimated {where} the {margin}"
+    ci95 = n.data.get("ci95")
+    if n.data.get("held") and isinstance(ci95, tuple):
+        low, high = (float(x) * 100 for x in ci95 if isinstance(x, int | float))
+        said += (
+            f", but its 95% interval [{low:+.1f}, {high:+.1f}] pp includes zero, so the gate does not fail"
+        )
+    return said + ("" if _v(n, "gating") else " (not gating)")
 
 
 def _rate_inconclusive(n: Note) -> str:
@@ -260,14 +268,17 @@ def _rate_inconclusive(n: Note) -> str:
 
 def _sample_too_small(n: Note) -> str:
     gates = _v(n, "gates")
-    sizes = list(dict.fromkeys(_detectable(d) for d in _v(n, "detectable")))
-    size = (
-        "not even a change to 100% would be caught with 80% power"
-        if sizes == ["not reachable"]
-        else "the smallest increase caught with 80% power is "
-        + ", ".join(sizes)
-        + " (more than twice the margin)"
-    )
+    sizes = [_detectable(d) for d in _v(n, "detectable")]
+    if set(sizes) == {"not reachable"}:
+        size = "not even a change to 100% would be caught with 80% power"
+    else:
+        # one size per gate, named: the gates' base rates differ, and so do the increases they catch
+        each = (
+            sizes[0] + (" for each" if len(sizes) > 1 else "")
+            if len(set(sizes)) == 1
+            else ", ".join(f"{_label(g)} {s}" for g, s in zip(gates, sizes, strict=True))
+        )
+        size = f"the smallest increase caught with 80% power is {each} (more than twice the margin)"
     return (
         f"sample too small for the {', '.join(_label(g) for g in gates)} gate{'s' if len(gates) > 1 else ''}: "
         f"with {_v(n, 'n_inputs')} inputs × {_samples(_v(n, 'samples'))}, {size}"
@@ -309,12 +320,59 @@ def _check_change(n: Note) -> tuple[str, str]:
 def _check_decrease(n: Note) -> str:
     change, margin = _check_change(n)
     where = "beyond" if _v(n, "beyond") else "within"
-    return f"{change}: significant decrease, estimated {where} the {margin}"
+    said = f"{change}: significant decrease, estimated {where} the {margin}"
+    ci95 = n.data.get("ci95")
+    if n.data.get("held") and isinstance(ci95, tuple):
+        low, high = (float(x) for x in ci95 if isinstance(x, int | float))
+        scale, unit = (100, " pp") if _v(n, "units") == "rate" else (1, "")
+        said += (
+            f", but its 95% interval [{low * scale:+.3g}, {high * scale:+.3g}]{unit} includes zero, "
+            "so the gate does not fail"
+        )
+    return said
 
 
 def _check_inconclusive(n: Note) -> str:
     change, margin = _check_change(n)
-    return f"inconclusive: {change}: a decrease estimated beyond the {margin} but not significant"
+    said = f"inconclusive: {change}: a decrease estimated beyond the {margin} but not significant"
+    if "n_inputs" not in n.data:  # a judge's mean score: no sample size is estimated for it
+        return said
+    needed = _v(n, "inputs_needed")
+    samples = _samples(_v(n, "samples"))
+    decide_by = (
+        f"about {needed} inputs × {samples} would decide it with 80% power"
+        if needed is not None
+        else "no affordable sample would decide it at this size of change"
+    )
+    return f"{said} with {_v(n, 'n_inputs')} inputs × {samples}; {decide_by}"
+
+
+def _interval_differs(n: Note) -> str:
+    said = ", ".join(
+        f"{_label(name)} {delta * 100:+.1f} pp (p = {p:.3g}, 95% interval [{low * 100:+.1f}, {high * 100:+.1f}] pp)"
+        for name, delta, p, low, high in _v(n, "changes")
+    )
+    return (
+        f"{said}: p is below {_v(n, 'alpha'):g} while the interval includes zero. The test (paired, over inputs) "
+        "and the interval (an approximate, conservative one) can disagree this near the edge; a gate fails "
+        "only when both agree"
+    )
+
+
+def _check_too_small(n: Note) -> str:
+    parts = []
+    for name, check, field_, detectable, n_inputs in _v(n, "checks"):
+        what = _CHECKS.get(check, "{name}").format(field=field_, name=name)
+        size = (
+            "not even a drop to 0% would be caught with 80% power"
+            if _detectable(detectable) == "not reachable"
+            else f"the smallest decrease caught with 80% power is {_detectable(detectable)}"
+        )
+        parts.append(f"{what} ({n_inputs} inputs): {size}")
+    return (
+        f"sample too small for the quality check gate{'s' if len(parts) > 1 else ''} "
+        f"(more than twice the margin), with {_samples(_v(n, 'samples'))} per input: " + "; ".join(parts)
+    )
 
 
 def _ceiling_how(n: Note) -> str:
@@ -435,6 +493,8 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "judge_unanswered": _judge_unanswered,
     "check_decrease": _check_decrease,
     "check_inconclusive": _check_inconclusive,
+    "check_too_small": _check_too_small,
+    "interval_differs": _interval_differs,
     "ceiling_exceeded": _ceiling_exceeded,
     "ceiling_point_estimate": _ceiling_point_estimate,
     "served_several": lambda n: (

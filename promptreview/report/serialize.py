@@ -173,6 +173,7 @@ def _sequential(info: SequentialInfo) -> dict[str, Any]:
         "planned_calls": info.planned_calls,
         "calls": info.calls,
         "e_values": {m: dict(v) for m, v in info.e_values.items()},
+        "stopped_on": list(info.stopped_on),
     }
 
 

@@ -20,7 +20,9 @@ def gate_decision(
     than its margin (``delta > max_increase``); "warn": a significant increase within the
     margin, or an increase beyond the margin that is not significant (or non-finite input);
     "pass" otherwise. Use the one-sided ``p_increase`` (Holm-adjusted over the gated
-    metrics) as ``p_adjusted``.
+    metrics) as ``p_adjusted``. In words: a gate fails on a significant increase whose
+    estimate exceeds its margin (the engine also holds back a fail whose 95 % interval
+    includes zero, and takes a sequential stop as evidence: engine/gates/decision.py).
     """
     if not (math.isfinite(delta) and math.isfinite(p_adjusted)):
         return "warn"

@@ -53,14 +53,43 @@ def mixture_e_value(x: Sequence[float] | npt.NDArray[np.float64], lower: float) 
     return float(math.exp(top) * np.mean(np.exp(logs - top))) if top < 700 else math.inf
 
 
-def regression_e_value(differences: npt.NDArray[np.float64]) -> float:
-    """Evidence against ``E[d] <= 0``, from per-input differences in [−1, 1]."""
-    return mixture_e_value(differences, -1.0)
+def regression_e_value(
+    differences: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64] | None = None,
+    bound: float = 1.0,
+) -> float:
+    """Evidence against ``E[w d] <= 0``, from per-input differences in [−1, 1] and their sampling weights
+    (mean 1 over the planned sample; None: all 1). ``bound``: the largest weight of the planned sample, fixed
+    before any data (the bets must not move with what is seen), so ``w d >= -bound``."""
+    w = _weights(differences, weights)
+    return mixture_e_value(w * differences, -max(bound, 1.0))
 
 
-def futility_e_value(differences: npt.NDArray[np.float64], margin: float) -> float:
-    """Evidence against ``E[d] >= margin`` (the increase reaches the gate's margin)."""
-    return mixture_e_value(margin - differences, margin - 1.0)
+def futility_e_value(
+    differences: npt.NDArray[np.float64],
+    margin: float,
+    weights: npt.NDArray[np.float64] | None = None,
+    bound: float = 1.0,
+) -> float:
+    """Evidence against ``E[w d] >= margin`` (the weighted increase reaches the gate's margin)."""
+    w = _weights(differences, weights)
+    return mixture_e_value(margin - w * differences, margin - max(bound, 1.0))
+
+
+def _weights(
+    differences: npt.NDArray[np.float64], weights: npt.NDArray[np.float64] | None
+) -> npt.NDArray[np.float64]:
+    if weights is None:
+        return np.ones(len(differences))
+    return np.asarray(weights, dtype=np.float64)
+
+
+def weighted_mean(differences: npt.NDArray[np.float64], weights: npt.NDArray[np.float64] | None) -> float:
+    """The change the verdict reads: the weighted mean difference ``Σ w d / Σ w`` (the plain mean unweighted)."""
+    if not len(differences):
+        return 0.0
+    w = _weights(differences, weights)
+    return float(np.sum(w * differences) / np.sum(w))
 
 
 @dataclass(frozen=True)
@@ -78,25 +107,57 @@ def decide_look(
     alpha: float,
     futility_level: float,
     futility_allowed: bool = True,
+    *,
+    weights: npt.NDArray[np.float64] | None = None,
+    weight_bound: float = 1.0,
+    estimate_weights: npt.NDArray[np.float64] | None = None,
+    family: int | None = None,
 ) -> tuple[SequentialStop | None, Look]:
     """Whether to stop after this look, and why.
 
-    ``differences``: per gated metric, the per-input differences seen so far (in run order). Stop with
-    ``"regression"`` when some metric's regression e-value reaches ``n_gated / alpha`` (Bonferroni over the
-    gated metrics) and its mean difference exceeds its margin (the fixed design would fail it too); stop with
-    ``"futility"`` when every metric's futility e-value reaches ``1 / futility_level`` (no gate can fail any
-    more). None: go on.
+    ``differences``: per gated metric, the per-input differences seen so far (in run order). The statistic
+    is the one the verdict reads: the stratum-weighted change. ``weights`` are each input's sampling weight
+    fixed by the plan (mean 1 over the planned sample, so ``w d`` has the weighted change as its mean and the
+    e-processes stay valid), ``weight_bound`` the largest weight of the planned sample; ``estimate_weights`` are the weights the analysis gives the inputs that ran
+    (its ``W_h / n_h``), so the mean compared with the margin is the reported change. None: unweighted.
+    ``family``: the gated tests the verdict's Holm family holds (every gated rate of every compared prompt;
+    default: these metrics).
+
+    Stop with ``"regression"`` when some metric's regression e-value reaches ``family / alpha`` (Bonferroni
+    over the family) and its weighted change exceeds its margin: the gate then fails (the verdict takes the
+    stop's evidence as its own). Stop with ``"futility"`` when every metric's futility e-value reaches
+    ``1 / futility_level`` and its weighted change is within its margin: no gate can fail any more. None: go
+    on.
     """
     n_inputs = max((len(d) for d in differences.values()), default=0)
-    regression = {m: regression_e_value(d) for m, d in differences.items()}
-    futility = {m: futility_e_value(d, margins[m]) for m, d in differences.items()}
+    bound = 1.0 if weights is None else weight_bound
+    regression = {m: regression_e_value(d, weights, bound) for m, d in differences.items()}
+    futility = {m: futility_e_value(d, margins[m], weights, bound) for m, d in differences.items()}
     look = Look(n_inputs, regression, futility)
     if not differences:
         return None, look
-    threshold = len(differences) / alpha
-    for metric, d in differences.items():
-        if len(d) and regression[metric] >= threshold and float(np.mean(d)) > margins[metric]:
-            return "regression", look
-    if futility_allowed and all(e >= 1 / futility_level for e in futility.values()):
+    change = {m: weighted_mean(d, estimate_weights) for m, d in differences.items()}
+    if regression_stops(look, change, margins, alpha, family):
+        return "regression", look
+    if futility_allowed and all(
+        e >= 1 / futility_level and change[m] <= margins[m] for m, e in futility.items()
+    ):
         return "futility", look
     return None, look
+
+
+def regression_stops(
+    look: Look,
+    change: Mapping[RateOutcome, float],
+    margins: Mapping[RateOutcome, float],
+    alpha: float,
+    family: int | None = None,
+) -> tuple[RateOutcome, ...]:
+    """The metrics whose evidence stops the run for a regression: e-value at ``family / alpha`` and the
+    weighted change past the margin."""
+    threshold = (family or len(look.regression)) / alpha
+    return tuple(
+        m
+        for m, e in look.regression.items()
+        if look.inputs and e >= threshold and change.get(m, 0.0) > margins[m]
+    )

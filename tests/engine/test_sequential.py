@@ -74,6 +74,9 @@ def test_a_clear_regression_stops_early_and_the_report_says_so(seq_repo, run_cli
     assert sum(s["n_inputs"] for s in prompt["strata"]) == info["after_inputs"]  # strata from what ran
     assert any(n.startswith("sequential: stopped after") for n in prompt["notes"])
     assert prompt["rates"]["parse_failure"]["head"] > 0.15
+    # the stop is the verdict: the gate that stopped it fails, and the JSON names it
+    assert info["stopped_on"] == ["parse_failure"] and prompt["rates"]["parse_failure"]["gate"] == "fail"
+    assert prompt["verdict"] == "fail"
 
     fixed = run_cli(["compare", "base.prompt.yml", "head.prompt.yml", "--format", "json"], seq_repo.root)
     assert fixed.code == 1

@@ -62,3 +62,31 @@ def test_decisions_on_seeded_data():
     # too few inputs to settle anything
     few = {"parse_failure": _diffs(rng, 20, 0.05, 0.08), "refusal": np.zeros(20)}
     assert seq.decide_look(few, margins, 0.05, 0.025)[0] is None
+
+
+def test_the_stop_reads_the_weighted_change_the_verdict_reads():
+    # half the inputs from a stratum that is 2 % of the suite regress by +70 pp; the rest do not move:
+    # +35 pp unweighted, +1.4 pp weighted, within a 2 pp margin
+    n = 60
+    d = np.where(np.arange(n) % 2 == 1, 0.7, 0.0)
+    planned = np.where(np.arange(n) % 2 == 1, 0.04, 1.96)  # share of the suite / share of the sample
+    estimate = np.where(np.arange(n) % 2 == 1, 0.02 / 30, 0.98 / 30)
+    margins = {"refusal": 0.02}
+    unweighted, _ = seq.decide_look({"refusal": d}, margins, 0.05, 0.025)
+    assert unweighted == "regression"
+    weighted, look = seq.decide_look(
+        {"refusal": d}, margins, 0.05, 0.025, weights=planned, weight_bound=1.96, estimate_weights=estimate
+    )
+    assert weighted != "regression"
+    assert abs(seq.weighted_mean(d, estimate) - 0.014) < 1e-12
+    assert look.regression["refusal"] < 60
+
+
+def test_a_stop_for_regression_clears_the_whole_review_family():
+    rng = np.random.default_rng(5)
+    d = _diffs(rng, 40, 0.02, 0.22)
+    margins = {"refusal": 0.02}
+    e = seq.regression_e_value(d)
+    assert 1 / 0.05 <= e < 12 / 0.05  # enough for one test, not for a family of twelve
+    assert seq.decide_look({"refusal": d}, margins, 0.05, 0.025)[0] == "regression"
+    assert seq.decide_look({"refusal": d}, margins, 0.05, 0.025, family=12)[0] is None

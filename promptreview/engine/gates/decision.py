@@ -23,10 +23,10 @@ from promptreview.notes import Note, NoteValue, note
 from promptreview.providers import model_name
 from promptreview.providers.pinning import served_model_matches
 from promptreview.records import RATE_OUTCOMES, ModelSpec
-from promptreview.report.document import EvaluatorRow, RateRow, ShiftRow, StratumRow
+from promptreview.report.document import EvaluatorRow, RateRow, SequentialInfo, ShiftRow, StratumRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
-from promptreview.vocabulary import JSON_RATES, ChangeKind, CheckKind, RateOutcome, Side
+from promptreview.vocabulary import JSON_RATES, ChangeKind, CheckKind, RateName, RateOutcome, Side
 
 Key = tuple[Hashable, ...]  # (prompt index, which test ...)
 
@@ -51,6 +51,8 @@ class Candidate:
     # what the head took out of the base's contract: the prompt fails (the accept label accepts it) whatever
     # its gates say
     needs_acceptance: tuple[Note, ...] = ()
+    # how a sequential review ran it: its stop is part of the verdict
+    sequential: SequentialInfo | None = None
 
 
 def error_warnings(result: PromptStats, max_error_rate: float) -> list[Note]:
@@ -90,7 +92,9 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
             for n, e in enumerate(candidate.evaluators)
         )
         if i in compared:
-            result, evaluators, verdict, lines = _gates(result, evaluators, config)
+            result, evaluators, verdict, lines = _gates(result, evaluators, config, candidate.sequential)
+            warnings += lines
+            evaluators, lines = check_power_lines(evaluators, result.samples, verdict, config, family)
             warnings += lines
             result, lines = power_lines(result, verdict, config, family)
             warnings += lines
@@ -200,7 +204,10 @@ def _with_adjusted(i: int, result: PromptStats, adjusted: dict[Key, float]) -> P
 
 
 def _gates(
-    result: PromptStats, evaluators: tuple[EvaluatorRow, ...], config: Config
+    result: PromptStats,
+    evaluators: tuple[EvaluatorRow, ...],
+    config: Config,
+    sequential: SequentialInfo | None = None,
 ) -> tuple[PromptStats, tuple[EvaluatorRow, ...], PromptVerdict, list[Note]]:
     alpha = config.alpha
     verdict = PromptVerdict.PASS
@@ -214,14 +221,26 @@ def _gates(
             continue
         p = row.p_adjusted if row.p_adjusted is not None else row.p_value
         decision = PromptVerdict(stats.gate_decision(row.delta, p, gate.max_increase, alpha))
+        # no failing gate whose own interval includes zero: the test (one-sided, exact) and the interval
+        # (two-sided, approximate) can disagree near the edge, and a fail must survive both
+        zero_inside = row.ci95 is not None and row.ci95[0] <= 0.0
+        if decision is PromptVerdict.FAIL and zero_inside:
+            decision = PromptVerdict.WARN
+        stopped = _sequential_gate(sequential, name)
+        if stopped is not None and gate.gating:
+            # a sequential run's stop is the verdict's own evidence (the same weighted change, an
+            # anytime-valid test over the same Holm family): a stop for regression fails the gates that
+            # stopped it, a stop for futility leaves none failing
+            decision = stopped if stopped is PromptVerdict.FAIL else min_verdict(decision, stopped)
         if not gate.gating and decision is PromptVerdict.FAIL:
             decision = PromptVerdict.WARN
         row = replace(row, max_increase=gate.max_increase, gate=decision if gate.gating else None)
         rates[name] = row
         if decision is not PromptVerdict.PASS:
             verdict = worse(verdict, decision)
-            if p < alpha:  # above the margin but not significant: one "inconclusive" line, from `_power`
-                warnings.append(_gate_note(name, row, decision, gate.gating))
+            e_value = _stop_e_value(sequential, name) if stopped is PromptVerdict.FAIL else None
+            if p < alpha or e_value is not None:  # (not significant: `power_lines` says "inconclusive")
+                warnings.append(_gate_note(name, row, decision, gate.gating, zero_inside, e_value))
     flip = result.flip_rate
     if (
         flip
@@ -267,8 +286,10 @@ def _gates(
         )
         warnings.append(note("distribution_shift", fields=tuple((s.field, s.test.name) for s in shifted)))
     evaluators, verdict = _evaluator_gates(evaluators, config, verdict, warnings)
+    differs = _interval_differs(rates, evaluators, alpha, warnings)
+    notes = (*result.notes, differs) if differs is not None else result.notes
     return (
-        replace(result, rates=rates, flip_rate=flip, distribution_shift=shifts),
+        replace(result, rates=rates, flip_rate=flip, distribution_shift=shifts, notes=notes),
         evaluators,
         verdict,
         warnings,
@@ -283,6 +304,33 @@ def _shift_matters(s: ShiftRow, alpha: float, floor: float) -> bool:
         return False
     size = stats.shift_size(s.effect, s.effect_name, s.base)
     return size is None or size > floor
+
+
+def _interval_differs(
+    rates: Mapping[RateName, RateRow],
+    evaluators: Sequence[EvaluatorRow],
+    alpha: float,
+    warnings: Sequence[Note],
+) -> Note | None:
+    """One note for the changes whose two-sided p is below alpha while their 95 % interval includes zero
+    (the exact test and the approximate, conservative interval disagree near the edge), said next to them;
+    a gate held back for it already says so in its own warning."""
+    held = {w.subject for w in warnings if w.data.get("held")}
+    rows: list[tuple[str | None, float | None, float | None, tuple[float, float] | None]] = [
+        (name, r.delta, r.p_value, r.ci95) for name, r in rates.items() if name in JSON_RATES
+    ]
+    rows += [(e.name, e.delta, e.p_value, e.ci95) for e in evaluators if e.units == "rate"]
+    changes: list[NoteValue] = [
+        (name, delta, p, ci[0], ci[1])
+        for name, delta, p, ci in rows
+        if name not in held
+        and delta is not None
+        and p is not None
+        and p < alpha
+        and ci is not None
+        and ci[0] <= 0.0 <= ci[1]
+    ]
+    return note("interval_differs", changes=tuple(changes), alpha=alpha) if changes else None
 
 
 def _evaluator_gate(name: str, kind: CheckKind, config: Config) -> DecreaseGate:
@@ -314,23 +362,27 @@ def _evaluator_gates(
             continue
         p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
         decision = PromptVerdict(stats.gate_decision(-row.delta, p, gate.max_decrease, config.alpha))
+        # as for the rates: no failing gate whose own interval includes zero
+        held = decision is PromptVerdict.FAIL and row.ci95 is not None and row.ci95[1] >= 0.0
+        if held:
+            decision = PromptVerdict.WARN
         if not gate.gating and decision is PromptVerdict.FAIL:
             decision = PromptVerdict.WARN
         row = replace(row, max_decrease=gate.max_decrease, gate=decision if gate.gating else None)
         out.append(row)
         if decision is not PromptVerdict.PASS:
             verdict = worse(verdict, decision)
-            warnings.append(_evaluator_note(row, decision))
+            said = _evaluator_note(row, decision, held=held and gate.gating)
+            if said is not None:
+                warnings.append(said)
     return tuple(out), verdict
 
 
-def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict) -> Note:
-    """A quality check's gate that did not pass: a significant decrease (beyond its margin or within it), or a
-    decrease beyond the margin that is not significant (inconclusive)."""
+def _check_values(row: EvaluatorRow) -> dict[str, NoteValue]:
     assert row.base is not None and row.head is not None and row.delta is not None
     assert row.max_decrease is not None
     p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
-    said: dict[str, NoteValue] = {
+    return {
         "check": row.kind,
         "field": row.field,
         "units": row.units,
@@ -340,10 +392,22 @@ def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict) -> Note:
         "p": p,
         "max_decrease": row.max_decrease,
     }
+
+
+def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict, *, held: bool = False) -> Note | None:
+    """A quality check's gate that did not pass: a significant decrease (beyond its margin or within it), or a
+    decrease beyond the margin that is not significant (inconclusive; for a gated pass rate that line comes
+    from `check_power_lines`, with the sample that would settle it)."""
+    said = _check_values(row)
+    assert row.delta is not None and row.max_decrease is not None
     # as for the rates: the test is against zero, only the estimate is compared with the margin
     if decision is PromptVerdict.FAIL:
         return note("check_decrease", row.name, beyond=True, **said)
     if -row.delta > row.max_decrease:
+        if held:  # significant, estimated beyond the margin, but the interval reaches zero
+            return note("check_decrease", row.name, beyond=True, held=True, ci95=row.ci95, **said)
+        if row.units == "rate" and row.gate is not None:
+            return None
         return note("check_inconclusive", row.name, **said)
     return note("check_decrease", row.name, beyond=False, **said)
 
@@ -356,8 +420,39 @@ def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:
     return (not significant, -largest, stratum.label)
 
 
-def _gate_note(name: RateOutcome, row: RateRow, decision: PromptVerdict, gating: bool) -> Note:
-    """A gated rate's significant increase: estimated above its margin (`beyond`) or within it."""
+def _sequential_gate(info: SequentialInfo | None, name: RateOutcome) -> PromptVerdict | None:
+    """What a sequential stop says of a gate: fail (it stopped for regression on this rate), at most warn (it
+    stopped for futility: no gate can fail), None (it did not stop, or not on this rate)."""
+    if info is None or not info.stopped:
+        return None
+    if info.reason == "regression":
+        return PromptVerdict.FAIL if name in info.stopped_on else None
+    if info.reason == "futility":
+        return PromptVerdict.WARN
+    return None
+
+
+def _stop_e_value(info: SequentialInfo | None, name: RateOutcome) -> float | None:
+    if info is None:
+        return None
+    return info.e_values.get(name, {}).get("regression")
+
+
+def min_verdict(a: PromptVerdict, b: PromptVerdict) -> PromptVerdict:
+    """The milder of two verdicts."""
+    return a if worse(a, b) is b else b
+
+
+def _gate_note(
+    name: RateOutcome,
+    row: RateRow,
+    decision: PromptVerdict,
+    gating: bool,
+    zero_inside: bool = False,
+    e_value: float | None = None,
+) -> Note:
+    """A gated rate's significant increase: estimated above its margin (`beyond`) or within it; `held`: not
+    failed because its 95 % interval includes zero; `e_value`: a sequential stop's evidence decided it."""
     assert (
         row.base is not None
         and row.head is not None
@@ -365,7 +460,7 @@ def _gate_note(name: RateOutcome, row: RateRow, decision: PromptVerdict, gating:
         and row.max_increase is not None
     )
     # the test is against zero; only the point estimate is compared with the margin (docs/statistics.md)
-    beyond = decision is PromptVerdict.FAIL or (not gating and row.delta > row.max_increase)
+    beyond = row.delta > row.max_increase
     return note(
         "rate_increase",
         name,
@@ -377,6 +472,9 @@ def _gate_note(name: RateOutcome, row: RateRow, decision: PromptVerdict, gating:
         max_increase=row.max_increase,
         beyond=beyond,
         gating=gating,
+        held=gating and beyond and zero_inside and decision is not PromptVerdict.FAIL,
+        ci95=row.ci95,
+        e_value=e_value,
     )
 
 
@@ -423,7 +521,13 @@ def power_lines(
             continue
         base_rate = row.base
         p = row.p_adjusted if row.p_adjusted is not None else row.p_value
-        if row.delta is not None and row.delta > gate.max_increase and p is not None and p >= config.alpha:
+        if (
+            row.delta is not None
+            and row.delta > gate.max_increase
+            and p is not None
+            and p >= config.alpha
+            and row.gate is not PromptVerdict.FAIL  # failed on a sequential stop's evidence: decided
+        ):
             need = stats.inputs_to_detect(
                 row.delta,
                 result.samples,
@@ -482,3 +586,67 @@ def power_lines(
             )
         )
     return replace(result, rates=rates), warnings
+
+
+def _check_inputs(row: EvaluatorRow, samples: int) -> int:
+    """The inputs a quality check was measured on (its completions over the samples per input)."""
+    return max(1, round(min(row.base_n, row.head_n) / max(samples, 1)))
+
+
+def check_power_lines(
+    evaluators: tuple[EvaluatorRow, ...],
+    samples: int,
+    verdict: PromptVerdict,
+    config: Config,
+    n_gated: int,
+) -> tuple[tuple[EvaluatorRow, ...], list[Note]]:
+    """The quality checks get the rates' power honesty: a gated pass rate's decrease is a failure rate's
+    increase, so the same formula says how small a decrease its sample catches with 80 % power ("sample too
+    small" when a decrease of twice its margin would usually go unnoticed) and how many inputs would settle
+    an inconclusive one. Judges' mean scores are not rates; their inconclusive line stays without a size."""
+    small: list[NoteValue] = []  # (name, kind, field, detectable decrease, inputs) per check
+    out: list[EvaluatorRow] = []
+    needs: dict[int, int | None] = {}
+    for index, row in enumerate(evaluators):
+        out.append(row)
+        gate = _evaluator_gate(row.name, row.kind, config)
+        if row.units != "rate" or row.base is None or row.max_decrease is None or not gate.gating:
+            continue
+        n_inputs = _check_inputs(row, samples)
+        failing = 1.0 - row.base  # a decrease of the pass rate is an increase of the failure rate
+        p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
+        if (
+            row.delta is not None
+            and -row.delta > row.max_decrease
+            and p is not None
+            and p >= config.alpha
+            and row.gate is not PromptVerdict.FAIL
+        ):
+            needs[index] = stats.inputs_to_detect(
+                -row.delta, samples, failing, config.alpha, max_increase=row.max_decrease, n_tests=n_gated
+            )
+            continue
+        if verdict is not PromptVerdict.FAIL and stats.underpowered(
+            n_inputs, samples, failing, row.max_decrease, config.alpha, n_tests=n_gated
+        ):
+            detectable = stats.min_detectable_increase(
+                n_inputs, samples, failing, alpha=config.alpha, max_increase=row.max_decrease, n_tests=n_gated
+            )
+            small.append((row.name, row.kind, row.field, detectable, n_inputs))
+    lines: list[Note] = []
+    for index, need in needs.items():
+        row = evaluators[index]
+        lines.append(
+            note(
+                "check_inconclusive",
+                row.name,
+                **_check_values(row),
+                n_inputs=_check_inputs(row, samples),
+                samples=samples,
+                # the inputs that would decide it with 80% power; None: no affordable sample would
+                inputs_needed=need,
+            )
+        )
+    if small:
+        lines.append(note("check_too_small", checks=tuple(small), samples=samples))
+    return tuple(out), lines

@@ -20,10 +20,12 @@ from promptreview.report.document import (
     EvaluatorRow,
     FlipRow,
     RateRow,
+    SequentialInfo,
     ShiftRow,
     StatTest,
     StratumRow,
 )
+from promptreview.report.notes import words
 from promptreview.sources.config import Config, DecreaseGate, QualityGates, gate_specs
 from promptreview.verdicts import PromptVerdict
 
@@ -186,9 +188,10 @@ def test_an_added_prompt_is_not_in_the_family_of_the_compared_ones():
 
 
 def check(delta: float, p: float, *, kind: str = "expect", name: str = "category", **kw) -> EvaluatorRow:
+    kw = {"base_n": 300, "head_n": 300, **kw}
     return EvaluatorRow(
         name, kind, "category", 0.9, 0.9 + delta, delta, p_value=min(1.0, 2 * p), p_decrease=p,
-        base_n=300, head_n=300, discordant=20, **kw,
+        discordant=20, **kw,
     )  # fmt: skip
 
 
@@ -315,3 +318,108 @@ def test_the_family_size_the_detectable_increase_assumes_is_the_nominal_one():
     assert first.stats.rates["refusal"].min_detectable == pytest.approx(
         stats.min_detectable_increase(2000, 3, 0.01, alpha=0.05, max_increase=0.02, n_tests=6)
     )
+
+
+# -- one story: the interval, the test and a sequential stop agree with the verdict ----------------------
+
+
+def test_no_failing_gate_whose_own_interval_includes_zero():
+    # significant by the one-sided test, estimated above the margin, but the 95 % interval reaches below zero
+    edge = replace(moved(0.05, 0.077, 0.002), ci95=(-0.013, 0.052))
+    decision = one(measured(refusal=edge))
+    row = decision.stats.rates["refusal"]
+    assert decision.verdict is PromptVerdict.WARN and row.gate is PromptVerdict.WARN
+    (said,) = [w for w in decision.warnings if w.kind == "rate_increase"]
+    assert said.data["held"] is True
+    assert "includes zero, so the gate does not fail" in words(said)
+    clear = one(measured(refusal=replace(edge, ci95=(0.004, 0.052))))
+    assert clear.verdict is PromptVerdict.FAIL and not clear.warnings[0].data["held"]
+
+
+def stopped(reason: str, on: tuple[str, ...] = (), e: float = 75.0) -> SequentialInfo:
+    return SequentialInfo(
+        stopped=True, after_inputs=40, planned_inputs=200, reason=reason, looks=3,  # type: ignore[arg-type]
+        e_values={"refusal": {"regression": e, "futility": 0.5}}, stopped_on=on,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def test_a_stop_for_regression_fails_the_gate_that_stopped_it():
+    # the stop's anytime-valid evidence is the verdict's own, even where the fixed test on what ran is not
+    # below alpha: a stop for regression never ends in a pass
+    weak = moved(0.01, 0.05, 0.04)  # Holm over three: adjusted p 0.12
+    (decision,) = decide(
+        [Candidate("modified", measured(refusal=weak), sequential=stopped("regression", ("refusal",)))],
+        CONFIG,
+    )
+    assert (
+        decision.verdict is PromptVerdict.FAIL and decision.stats.rates["refusal"].gate is PromptVerdict.FAIL
+    )
+    (said,) = [w for w in decision.warnings if w.kind == "rate_increase"]
+    assert "stopped early on e-value 75" in words(said)
+    assert not [w for w in decision.warnings if w.kind == "rate_inconclusive"]
+
+
+def test_a_stop_for_futility_leaves_no_gate_failing():
+    big = moved(0.01, 0.05, 0.0001)
+    (decision,) = decide(
+        [Candidate("modified", measured(refusal=big), sequential=stopped("futility"))], CONFIG
+    )
+    assert decision.verdict is not PromptVerdict.FAIL
+    assert all(row.gate is not PromptVerdict.FAIL for row in decision.stats.rates.values())
+
+
+def test_a_quality_check_on_too_small_a_sample_says_so():
+    # 30 inputs x 1 sample of an expected answer: a decrease of twice the margin would usually go unnoticed
+    thin = check(0.0, 0.6, base_n=30, head_n=30)
+    decision = one(measured(samples=1), evaluators=[thin])
+    assert decision.verdict is PromptVerdict.PASS
+    (line,) = [w for w in decision.warnings if w.kind == "check_too_small"]
+    ((name, kind, field, detectable, n_inputs),) = line.data["checks"]
+    assert (name, kind, field, n_inputs) == ("category", "expect", "category", 30)
+    assert detectable == pytest.approx(
+        stats.min_detectable_increase(30, 1, 0.1, alpha=0.05, max_increase=0.02, n_tests=3)
+    )
+    assert "expected category pass rate (30 inputs): the smallest decrease caught" in words(line)
+    plenty = check(0.0, 0.6, base_n=6000, head_n=6000)  # 2,000 inputs x 3
+    assert not [w for w in one(measured(), evaluators=[plenty]).warnings if w.kind == "check_too_small"]
+
+
+def test_an_inconclusive_quality_check_names_the_sample_that_would_decide_it():
+    unsure = check(-0.08, 0.3, base_n=40, head_n=40)
+    decision = one(measured(samples=1), evaluators=[unsure])
+    assert decision.verdict is PromptVerdict.WARN
+    (line,) = [w for w in decision.warnings if w.kind == "check_inconclusive"]
+    need = stats.inputs_to_detect(0.08, 1, 0.1, 0.05, max_increase=0.02, n_tests=3)
+    assert need is not None and need > 40 and line.data["inputs_needed"] == need
+    assert f"about {need} inputs × 1 sample would decide it with 80% power" in words(line)
+    # a judge's mean score is no rate: still inconclusive, without a sample size
+    score = check(-0.5, 0.3, kind="llm", name="tone", units="score", base_n=40, head_n=40)
+    config = replace(
+        CONFIG, quality_gates=QualityGates(per_evaluator={"tone": DecreaseGate(0.2, gating=True)})
+    )
+    (judged,) = [
+        w
+        for w in one(measured(samples=1), config, evaluators=[score]).warnings
+        if w.kind == "check_inconclusive"
+    ]
+    assert "inputs_needed" not in judged.data
+
+
+def test_no_failing_quality_check_whose_own_interval_includes_zero():
+    edge = check(-0.2, 0.001, ci95=(-0.35, 0.01))
+    decision = one(measured(), evaluators=[edge])
+    assert decision.verdict is PromptVerdict.WARN and decision.evaluators[0].gate is PromptVerdict.WARN
+    (said,) = [w for w in decision.warnings if w.kind == "check_decrease"]
+    assert said.data["held"] is True and "includes zero, so the gate does not fail" in words(said)
+    clear = one(measured(), evaluators=[check(-0.2, 0.001, ci95=(-0.35, -0.05))])
+    assert clear.verdict is PromptVerdict.FAIL
+
+
+def test_a_p_value_below_alpha_beside_an_interval_with_zero_says_why_they_differ():
+    edge = replace(moved(0.05, 0.06, 0.3), p_value=0.03, ci95=(-0.004, 0.03))  # within the margin: no gate
+    decision = one(measured(refusal=edge))
+    (said,) = [n for n in decision.stats.notes if n.kind == "interval_differs"]
+    assert said.data["changes"] == (("refusal", pytest.approx(0.01), 0.03, -0.004, 0.03),)
+    assert "p is below 0.05 while the interval includes zero" in words(said)
+    assert decision.warnings == ()  # a note beside the numbers, not a warning: the verdict stays a pass
+    assert not [n for n in one(measured()).stats.notes if n.kind == "interval_differs"]
