@@ -14,7 +14,7 @@ from promptreview.errors import UsageError
 from promptreview.report import ReportFormat
 from promptreview.report.document import Report
 from promptreview.sources import git, paths
-from promptreview.sources.config import Config, PromptEntry, SampleSpec, load_config
+from promptreview.sources.config import DEFAULT_CONFIG_PATH, Config, PromptEntry, SampleSpec, load_config
 
 
 def _root() -> Path:
@@ -65,6 +65,8 @@ def compare(
     root = _root()
     if (root / paths.repo_relative(root, config_path, "--config")).is_file():
         config = load_config(root, config_path, None)
+    elif config_path != DEFAULT_CONFIG_PATH:  # asked for by name: a missing one is a mistake, not "no config"
+        raise UsageError(f"--config {config_path}: no such file")
     else:
         # no config: the suite comes from --suite, or from the prompt files' own testData / sample
         config = Config(prompts=[], source="(flags)")
@@ -84,6 +86,16 @@ def compare(
     elif not config.prompts:
         entry = PromptEntry(files=(new,), suite=None)
 
+    # what the reproduce line must repeat beyond the shared options
+    given = {
+        "--suite": suite,
+        "--schema": schema,
+        "--strata": strata,
+        "--per-stratum": per_stratum,
+        "--size": size,
+    }
+    extra = tuple(word for flag, value in given.items() if value is not None for word in (flag, str(value)))
+
     def review(progress: ProgressBar) -> Report:
         opts = ReviewOptions(
             repo_root=root,
@@ -98,6 +110,7 @@ def compare(
             env=dict(os.environ),
             progress=progress,
             sequential=sequential,
+            extra_flags=extra,
         )
         return review_files(opts, old, new, entry, config)
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from promptreview.report import FORMATS
+from promptreview.sources.config import DEFAULT_CONFIG_PATH
 
 
 def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -15,7 +16,7 @@ def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--config",
             "config_path",
-            default="promptreview.yml",
+            default=DEFAULT_CONFIG_PATH,
             show_default=True,
             help="Config file, relative to the repository root.",
         ),

@@ -13,7 +13,7 @@ from promptreview.notes import Note
 from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import CompletionRequest, ModelSpec
-from promptreview.sources.config import PromptEntry
+from promptreview.sources.config import DEFAULT_CONFIG_PATH, PromptEntry
 from promptreview.sources.suites import SuiteSample
 from promptreview.sources.template import PromptTemplate
 from promptreview.vocabulary import ChangeKind, OutputMode, ProviderName
@@ -28,7 +28,7 @@ class ReviewOptions:
 
     repo_root: Path
     env: Mapping[str, str]  # provider keys, base URLs, cache location: the front-end's environment, passed in
-    config_path: str = "promptreview.yml"  # repo-relative
+    config_path: str = DEFAULT_CONFIG_PATH  # repo-relative
     config_rev: str | None = None  # read the config (and suites) from this revision: CI passes the base SHA
     base: str | None = None
     head: str | None = None  # None = the working tree
@@ -41,6 +41,8 @@ class ReviewOptions:
     progress: ProgressCallback | None = None
     judge_review: bool = False  # `--judge`: head's changed judge over base's outputs
     sequential: bool | None = None  # --sequential; None: the config's `sequential`
+    # what else the front-end was asked that the reproduce line must repeat (`compare`'s --suite, --strata, ...)
+    extra_flags: tuple[str, ...] = ()
     # the retry policy the config's `retry:` settings are laid over; a caller that passes one with its own `sleep`
     # sees every delay of the review instead of sleeping through it
     retry: RetryPolicy = RetryPolicy()

@@ -27,7 +27,7 @@ from promptreview.providers.base import Provider
 from promptreview.records import Completion, CompletionRequest
 from promptreview.report.document import PromptReport, Report, Rerun
 from promptreview.sources.changes import changed_prompts, compare_points
-from promptreview.sources.config import Config, PromptEntry, load_config
+from promptreview.sources.config import DEFAULT_CONFIG_PATH, Config, PromptEntry, load_config
 from promptreview.vocabulary import ProviderName, Side
 
 if TYPE_CHECKING:  # the measurement stage loads pandas and scipy
@@ -86,6 +86,8 @@ def rerun_flags(opts: ReviewOptions) -> tuple[str, ...]:
     """The options a review was asked with that change what it measures, as command-line flags: the
     reproduce line runs the same review (the config, the suite and the prompts say the rest)."""
     flags: list[str] = []
+    if opts.config_path != DEFAULT_CONFIG_PATH:
+        flags += ["--config", opts.config_path]
     if opts.model:
         flags += ["--model", opts.model]
     if opts.samples is not None:
@@ -96,7 +98,7 @@ def rerun_flags(opts: ReviewOptions) -> tuple[str, ...]:
         flags.append("--sequential")
     if opts.judge_review:
         flags.append("--judge")
-    return tuple(flags)
+    return (*flags, *opts.extra_flags)
 
 
 def _settings(opts: ReviewOptions, config: Config) -> RunSettings:

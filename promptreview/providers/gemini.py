@@ -18,7 +18,7 @@ import httpx
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.chat_completions import ChatCompletionsProvider
-from promptreview.providers.http import CallError, http_failure
+from promptreview.providers.http import WITHOUT_A_KEY, CallError, http_failure
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com/v1beta/openai"
 # Google answers a bad key with HTTP 400 INVALID_ARGUMENT "API key not valid" (not 401)
@@ -45,7 +45,7 @@ class GeminiProvider(ChatCompletionsProvider):
         return (
             "Gemini needs an API key: set GEMINI_API_KEY (or GOOGLE_API_KEY); create one at "
             "https://aistudio.google.com/app/apikey"
-        )
+        ) + WITHOUT_A_KEY
 
     def classify(self, response: httpx.Response, body: Any) -> CallError | None:
         message = self.error_text(response, body)

@@ -41,8 +41,9 @@ class GitHubModelsProvider(ChatCompletionsProvider):
 
     def missing_key_message(self) -> str:
         return (
-            "GitHub Models needs a token: set GITHUB_TOKEN (in a workflow: `env: GITHUB_TOKEN: "
-            "${{ secrets.GITHUB_TOKEN }}` and `permissions: models: read`)"
+            "GitHub Models needs a token: set GITHUB_TOKEN (locally: `GITHUB_TOKEN=$(gh auth token)`; the "
+            "promptreview action passes the workflow's own token, which needs `permissions: models: read`); "
+            "or try it without one: `--model sim:NAME` runs the offline model (e.g. sim:triage-v1, docs/sim.md)"
         )
 
     def extra_headers(self) -> dict[str, str]:

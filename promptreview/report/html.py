@@ -32,6 +32,7 @@ from promptreview.report.wording import (
     WEIGHTING_SENTENCE,
     batched_line,
     cost_line,
+    examples_title,
     failed_gate,
     flip_sentence,
     headline_icon_key,
@@ -223,7 +224,7 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
     parts += _shifts(p, alpha)
     parts += _strata(p, alpha)
     if p.examples:
-        parts.append(f"<h3>Examples that broke ({len(p.examples)})</h3>")
+        parts.append(f"<h3>{examples_title(p)} ({len(p.examples)})</h3>")
         for e in p.examples:
             parts.append(_example(e))
     parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p, report)]

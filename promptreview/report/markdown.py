@@ -36,6 +36,7 @@ from promptreview.report.wording import (
     WEIGHTED_WORDS,
     batched_line,
     cost_line,
+    examples_title,
     failed_gate,
     flip_sentence,
     headline_icon_key,
@@ -188,7 +189,7 @@ def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str
         for e in p.examples[:count]:
             body += _example(e, chars)
         shown = min(count, len(p.examples))
-        lines += _details(f"Examples that broke in {_short(title(p))} ({shown} of {len(p.examples)})", body)
+        lines += _details(f"{examples_title(p)} in {_short(title(p))} ({shown} of {len(p.examples)})", body)
     for said in prompt_notes(p, report):
         lines += [f"_{escape_md(words(said), 500)}_", ""]
     c = p.calls
@@ -297,7 +298,10 @@ def _fenced(text: str, chars: int) -> str:
 
 
 def _example(e: Example, chars: int) -> list[str]:
-    change = f"{e.base_outcome or '–'} → **{e.head_outcome}**"
+    # an added prompt has no base side: its answer's outcome, not a change
+    change = (
+        f"**{e.head_outcome}**" if e.base_text is None else f"{e.base_outcome or '–'} → **{e.head_outcome}**"
+    )
     why = f" ({escape_md(e.detail, 160)})" if e.detail else ""
     where = f"{code_span(e.input_id, 60)} ({escape_md(e.stratum, 60)}), sample {e.sample}"
     tag = f"{code_span(e.input_id, 60)} sample {e.sample}"

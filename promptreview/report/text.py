@@ -28,6 +28,7 @@ from promptreview.report.wording import (
     batched_line,
     cost_line,
     detectable,
+    examples_title,
     flip_sentence,
     headline_icon_key,
     headline_word,
@@ -152,7 +153,7 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
         lines.append("   blast radius by stratum" + (" (significant changes first):" if hot else ":"))
         lines.append(_table(stratum_headers_for(p), [stratum_cells_for(p, s) for s in [*hot, *rest]]))
     if p.examples:
-        lines.append("   examples that broke:")
+        lines.append(f"   {examples_title(p).lower()}:")
         for e in p.examples[:3]:
             lines += _example(e)
     lines += [f"   note: {words(n)}" for n in prompt_notes(p, report)]

@@ -181,9 +181,14 @@ PARSE_FAILURE_ROWS: dict[ParseFailureKind, tuple[str, str]] = {
 
 
 def parse_failure_table(p: PromptReport) -> list[list[str]]:
-    """One row per kind of the head's parse failures, most first, each with its remedy; none when the head
-    parsed or the prompt passed (nothing to fix)."""
-    if p.verdict == "pass" or not p.parse_failure_kinds:
+    """One row per kind of the head's parse failures, most first, each with its remedy: when they are what
+    failed or warned (the parse-failure gate, or an added prompt's ceiling), never beside a rate that did not
+    rise, where head-only counts would read as new breakage."""
+    row = p.rates.get("parse_failure")
+    if row is None or not p.parse_failure_kinds or p.verdict == "pass":
+        return []
+    added = row.base is None  # an added prompt: its ceiling, not a change, is what it is held to
+    if row.gate not in ("fail", "warn") and not added:
         return []
     kinds = sorted(p.parse_failure_kinds.items(), key=lambda kv: -kv[1])
     return [[PARSE_FAILURE_ROWS[k][0], str(n), PARSE_FAILURE_ROWS[k][1]] for k, n in kinds]
@@ -244,8 +249,13 @@ def headline_word(report: Report) -> str:
     if report.verdict == "pass" and report.warned:
         words = {verdict_key(p) for p in report.prompts if p.verdict == "warn"}
         return "PASS, inconclusive" if words == {"inconclusive"} else "PASS with warnings"
-    if report.verdict == "fail" and not any(p.verdict == "fail" and p.rates for p in report.prompts):
+    failing = [p for p in report.prompts if p.verdict == "fail" and p.rates]
+    if report.verdict == "fail" and not failing:
         return "FAIL: a prompt leaves the review without the accept label"
+    if report.verdict == "fail" and all(p.change == "added" for p in failing):
+        return (
+            "FAIL: a new prompt is above its ceiling"  # nothing regressed: there is no base to regress from
+        )
     if report.verdict == "skipped" and report.prompts:
         kinds = sorted({p.change for p in report.prompts})
         return f"nothing to run ({len(report.prompts)} prompt(s) {' / '.join(kinds)}, listed below)"
@@ -416,8 +426,18 @@ def stratum_cells_for(p: PromptReport, s: StratumRow) -> list[str]:
     cells = [s.label, str(s.n_inputs)]
     for k in stratum_rate_names(p):
         r = s.rates.get(k)
-        cells.append(NA if r is None else f"{pp(r.delta)} ({pct(r.base)} → {pct(r.head)})")
+        if r is None:
+            cells.append(NA)
+        elif r.base is None:  # an added prompt: no change to show, its rate
+            cells.append(f"{pct(r.head)} (new)")
+        else:
+            cells.append(f"{pp(r.delta)} ({pct(r.base)} → {pct(r.head)})")
     return cells
+
+
+def examples_title(p: PromptReport) -> str:
+    """What the examples are: answers that broke (fine on base), or, for an added prompt, answers that failed."""
+    return "Answers that failed" if p.change == "added" else "Examples that broke"
 
 
 def failed_gate(p: PromptReport) -> RateName | None:
@@ -442,8 +462,6 @@ def reproduce_command(report: Report) -> str | None:
         words += ["--base", rerun.base, *(["--head", rerun.head] if rerun.head else [])]
     else:
         words += [rerun.base, *([rerun.head] if rerun.head else [])]
-    if report.config and report.config != "promptreview.yml":
-        words += ["--config", report.config]
     return shlex.join([*words, *rerun.flags])
 
 

@@ -3,6 +3,7 @@ shipped beside this module; every problem is one line that names the key path.""
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from promptreview.vocabulary import (
     one_of,
 )
 
+DEFAULT_CONFIG_PATH = "promptreview.yml"  # where `check`, `compare` and `ci` look unless told
 DEFAULT_MODEL = "sim:triage-v1"
 DEFAULT_GATES: dict[GateName, dict[str, Any]] = {
     "parse_failure": {"max_increase": 0.02, "gating": True},
@@ -173,7 +175,7 @@ class Config:
     prices: dict[str, dict[str, float]] = field(default_factory=dict)
     alpha: float = 0.05  # gates.alpha
     gates: dict[GateName, GateSpec] = field(default_factory=gate_specs)
-    source: str = "promptreview.yml"
+    source: str = DEFAULT_CONFIG_PATH
     model_given: bool = False  # the config names `model:` itself (not the built-in default)
     min_per_stratum: int = 10  # smaller strata are pooled into "other"
     quality_gates: QualityGates = field(default_factory=QualityGates)
@@ -231,7 +233,9 @@ def _describe(error: jsonschema.ValidationError) -> str:
         extra = sorted(set(instance) - set(schema.get("properties", {})))
         allowed = ", ".join(sorted(schema.get("properties", {})))
         prefix = f"{where}." if error.absolute_path else ""
-        return f"{prefix}{extra[0]}: unknown key (allowed here: {allowed})"
+        close = difflib.get_close_matches(str(extra[0]), list(schema.get("properties", {})), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return f"{prefix}{extra[0]}: unknown key ({hint}allowed here: {allowed})"
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return f"{where}: missing required key '{missing}'"
@@ -279,7 +283,7 @@ def load_config(root: Path, config_path: str, rev: str | None) -> Config:
     return parse_config(text, rel)
 
 
-def parse_config(text: str, source: str = "promptreview.yml") -> Config:
+def parse_config(text: str, source: str = DEFAULT_CONFIG_PATH) -> Config:
     """Parse and validate config text; every problem is a UsageError naming the key path."""
     try:
         data = safe_load.load_yaml(text)

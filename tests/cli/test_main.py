@@ -74,6 +74,33 @@ def test_compare_with_flags_only(tmp_path):
     assert '"n_inputs": 10' in result.out and '"verdict": "pass"' in result.out
 
 
+@pytest.mark.e2e
+def test_compares_reproduce_line_repeats_its_suite_options_and_runs_the_same_review(tmp_path, run_cli):
+    """`compare`'s own options (--suite, --strata, ...) are part of the review: the printed line repeats them,
+    and no `--config (flags)` for a review without a config file."""
+    import re
+    import shlex
+
+    (tmp_path / "a.txt").write_text("Reply in JSON only: {{x}}")
+    (tmp_path / "b.txt").write_text("Reply in JSON: {{x}}")
+    (tmp_path / "s.csv").write_text("x,group\n" + "".join(f"item {i},{'ab'[i % 2]}\n" for i in range(10)))
+    args = ["compare", "a.txt", "b.txt", "--suite", "s.csv", "--strata", "group", "--size", "6"]
+    first = run_cli([*args, "--samples", "1", "--seed", "7", "--format", "markdown"], tmp_path)
+    assert first.code == 0, first.err
+    words = shlex.split(re.search(r"Reproduce locally:\n\n```sh\n(.*?)\n```", first.out).group(1))
+    assert "--config" not in words
+    assert words[1:] == ["compare", "a.txt", "b.txt", "--samples", "1", "--seed", "7", *args[3:]]
+    again = run_cli([*words[1:], "--format", "json"], tmp_path)
+    assert again.code == 0 and '"n_inputs": 6' in again.out
+
+
+def test_compare_with_a_config_that_does_not_exist_is_a_usage_error(tmp_path, run_cli):
+    (tmp_path / "a.txt").write_text("hi {{x}}")
+    (tmp_path / "b.txt").write_text("hello {{x}}")
+    result = run_cli(["compare", "a.txt", "b.txt", "--config", "nosuch.yml"], tmp_path)
+    assert result.code == 2 and "nosuch.yml: no such file" in result.err
+
+
 def test_compare_reads_the_config_like_check_does(tmp_path, run_cli):
     (tmp_path / "a.txt").write_text("hi {{x}}")
     (tmp_path / "b.txt").write_text("hello {{x}}")

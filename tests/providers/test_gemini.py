@@ -69,6 +69,7 @@ def test_a_missing_key_is_named_before_any_call():
         with pytest.raises(MissingCredentials) as info:
             call(create({"GEMINI_BASE_URL": server.url}), make_request(f"gemini:{MODEL}"))
     assert info.value.env_var == "GEMINI_API_KEY" and "GOOGLE_API_KEY" in str(info.value)
+    assert "--model sim:NAME" in str(info.value)  # the way to try it without a key
     assert server.requests == []
 
 

@@ -67,6 +67,8 @@ def test_missing_token_explains_the_workflow_permission():
     with pytest.raises(MissingCredentials) as info:
         call(create({}), make_request(f"github:{MODEL}"))
     assert info.value.env_var == "GITHUB_TOKEN" and "models: read" in str(info.value)
+    # the action passes the workflow's token: no `env:` to add; and the offline way to try it
+    assert "secrets.GITHUB_TOKEN" not in str(info.value) and "--model sim:NAME" in str(info.value)
 
 
 def test_403_names_the_models_permission():

@@ -15,7 +15,7 @@ from cmarkgfm.cmark import Options
 
 from promptreview.notes import note
 from promptreview.report import markdown, render
-from promptreview.report.document import Example, Report
+from promptreview.report.document import Example, RateRow, Report, StratumRow
 from tests.review_fixture import increase, regression, review
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -280,3 +280,18 @@ def test_the_raw_comment_reads_as_plain_text():
     )
     assert "**Model:** sim:triage-v1 (simulated: promptreview's embedded model, not a real LLM)" in md
     assert md.count("\\") < 10
+
+
+def test_an_added_prompt_is_told_as_new_not_as_a_regression():
+    report = review()
+    added = report.prompts[2]
+    stratum = StratumRow({"channel": "web"}, "channel=web", 20, 80, {"parse_failure": RateRow(None, 0.102)})
+    example = Example(
+        "t1", "channel=web", 0, None, "parse_failure", '{"ticket": "x"}', "not json", "not JSON"
+    )
+    failing = replace(added, verdict="fail", strata=(stratum,), examples=(example,))
+    md = render(replace(report, prompts=(failing,)), "markdown")
+    assert "FAIL: a new prompt is above its ceiling" in md.splitlines()[0] and "regression" not in md
+    assert "| channel=web | 20 | 10.2% (new) |" in md and "– (–" not in md
+    assert "Answers that failed in" in md and "Examples that broke" not in md
+    assert "**Input** <code>t1</code> (channel=web), sample 0: **parse_failure**" in md

@@ -323,7 +323,7 @@ def test_the_reproduce_line_is_the_command_the_engine_says_it_ran():
         base="a" * 40,
         head="b" * 40,
         config="ci/pr.yml",
-        rerun=Rerun("check", "a" * 40, "b" * 40),
+        rerun=Rerun("check", "a" * 40, "b" * 40, ("--config", "ci/pr.yml")),  # the engine's own flags
     )
     assert (
         reproduce_command(commits)

@@ -90,7 +90,15 @@ def test_parse_failures_by_kind_with_their_remedy():
 
 
 def test_reproduce_line_carries_the_flags_the_review_was_asked_with():
-    rerun = Rerun("check", "abc123", None, ("--model", "sim:triage-v1?parse_failure=0.1", "--samples", "1"))
+    flags = (
+        "--config",
+        "ci/promptreview.yml",
+        "--model",
+        "sim:triage-v1?parse_failure=0.1",
+        "--samples",
+        "1",
+    )
+    rerun = Rerun("check", "abc123", None, flags)
     line = reproduce_command(Report(verdict=ReviewVerdict.PASS, config="ci/promptreview.yml", rerun=rerun))
     assert line is not None
     assert shlex.split(line) == [
@@ -108,3 +116,10 @@ def test_reproduce_line_carries_the_flags_the_review_was_asked_with():
     spaced = Rerun("compare", "my prompts/a.txt", "my prompts/b.txt")
     line = reproduce_command(replace(review(), config=None, rerun=spaced))
     assert line is not None and shlex.split(line)[2:] == ["my prompts/a.txt", "my prompts/b.txt"]
+
+
+def test_no_remedies_beside_parse_failures_that_did_not_rise():
+    p = replace(regression(), parse_failure_kinds={"not_json": 40})
+    calm = replace(p.rates["parse_failure"], gate="pass", delta=-0.007)
+    assert parse_failure_table(replace(p, rates={**p.rates, "parse_failure": calm}, verdict="warn")) == []
+    assert parse_failure_table(p) != []  # the gate failed: here they are the news

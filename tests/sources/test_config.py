@@ -63,7 +63,7 @@ gates:
         (MINIMAL + "colour: blue\n", "colour: unknown key"),
         (
             MINIMAL.replace("    suite: suite.jsonl\n", "    suite: suite.jsonl\n    sampel: {}\n"),
-            "prompts[0].sampel: unknown key",
+            "prompts[0].sampel: unknown key (did you mean 'sample'?",
         ),
         ("version: 2\nprompts: [{files: a, suite: b}]", "version: must be 1"),
         ("version: 1\nprompts: [{suite: s.jsonl}]", "prompts[0]: missing required key 'files'"),
