@@ -109,3 +109,22 @@ def make_triage_repo(
     repo.write("data/schema.json", json.dumps(SCHEMA, indent=2))
     repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT))
     return repo.commit("base")
+
+
+def check(run_cli, repo, env=None, *extra):
+    """`check HEAD~1..HEAD` with a JSON report: (the result, the report or None); never a traceback."""
+    out = repo.root / "report.json"
+    out.unlink(missing_ok=True)
+    result = run_cli(
+        ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out), *extra],
+        repo.root,
+        env,
+    )
+    assert "Traceback" not in result.err
+    return result, (json.loads(out.read_text()) if out.exists() else None)
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]

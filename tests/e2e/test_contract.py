@@ -12,30 +12,23 @@ import pytest
 
 from tests.e2e.test_ci import CI, ci, labeled, run  # noqa: F401
 from tests.e2e.test_openai import OPENAI_MODEL, openai_answer
-from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, TICKETS, config_yml, make_triage_repo, prompt_yml
+from tests.e2e_helpers import (
+    LOOSE,
+    SCHEMA,
+    STRICT,
+    TICKETS,
+    check,
+    config_yml,
+    make_triage_repo,
+    one_line,
+    prompt_yml,
+)
 from tests.fakegithub import fake_github  # noqa: F401
 from tests.servers import Reply, ScriptedServer, openai_compatible_handler, openai_error
 
 pytestmark = pytest.mark.e2e
 
 KEY = "sk-proj-CONTRACTtestKEY0123456789abcdef"
-
-
-def check(run_cli, repo, env=None, *extra):
-    out = repo.root / "report.json"
-    result = run_cli(
-        ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out), *extra],
-        repo.root,
-        env,
-    )
-    assert "Traceback" not in result.err
-    return result, (json.loads(out.read_text()) if out.exists() else None)
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def branch(ci: CI, base: str) -> None:

@@ -14,7 +14,7 @@ import pytest
 from promptreview import secrets
 from tests.e2e.test_ci import CI, ci, labeled, run  # noqa: F401
 from tests.e2e.test_openai import OPENAI_MODEL, openai_answer
-from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, make_triage_repo, prompt_yml
+from tests.e2e_helpers import LOOSE, SCHEMA, STRICT, check, make_triage_repo, one_line, prompt_yml
 from tests.fakegithub import FakeGitHub, fake_github  # noqa: F401
 from tests.servers import Reply, ScriptedServer, openai_compatible_handler
 
@@ -26,23 +26,6 @@ KEY = "sk-proj-HOSTILEtestKEY0123456789abcdefXYZ"
 def counting_server() -> ScriptedServer:
     """Answers anything with a small JSON schema; every request it gets is recorded (the tests want none)."""
     return ScriptedServer(lambda request: Reply(200, {"type": "object"}))
-
-
-def check(run_cli, repo, env=None, *extra):
-    out = repo.root / "report.json"
-    result = run_cli(
-        ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out), *extra],
-        repo.root,
-        env,
-    )
-    assert "Traceback" not in result.err
-    return result, (json.loads(out.read_text()) if out.exists() else None)
-
-
-def one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 # -- 1. schema $ref is never fetched ------------------------------------------------------------------------
