@@ -226,8 +226,8 @@ MARGIN_RULE = "whose estimate exceeds its margin"
 
 def test_every_sentence_says_the_margin_rule_the_same_way():
     """A gate fails on a significant increase whose estimate exceeds its margin (docs/statistics.md, section 7);
-    no page says it fails on a change "larger than its margin", which reads as the interval's bound. (`init`'s
-    template comment belongs to cli/init.py's own tests.)"""
+    no page (nor the config `init` writes) says it fails on a change "larger than its margin", which reads as
+    the interval's bound."""
     statistics = (ROOT / "docs" / "statistics.md").read_text("utf-8")
     assert f"*a gate\nfails on a significant increase {MARGIN_RULE}*" in statistics
     exit_codes = README.read_text("utf-8").split("### Exit codes", 1)[1]
@@ -241,6 +241,13 @@ def test_every_sentence_says_the_margin_rule_the_same_way():
     for page in [*DOCS, ROOT / "promptreview" / "exitcodes.py"]:
         text = page.read_text("utf-8") if page.suffix == ".md" else (exitcodes.__doc__ or "")
         assert "larger than its margin" not in text, page.name
+    from promptreview.cli.init import FoundPrompts, config_text
+
+    starter = config_text("openai", None, "prompts/**/*.prompt.yml")
+    assert f"# a gate fails on a significant increase {MARGIN_RULE}" in starter
+    assert "larger than its margin" not in starter
+    tiny = config_text("openai", None, "p/*.prompt.yml", FoundPrompts(("p/a.prompt.yml",), (), (3,)))
+    assert "no increase at all" not in tiny and "cannot\n# catch any increase" in tiny
 
 
 def test_the_documented_calibration_figures_name_the_run_that_prints_them():

@@ -217,7 +217,7 @@ def config_text(
         "    # schema: evals/output.schema.json # where the prompt file declares no jsonSchema of its own",
         "    # strata: [channel]                # suite columns whose values define the strata",
         f"    sample: {{size: {size}, allocation: proportional, seed: 1234}}",
-        "gates:                 # a gate fails only on a significant increase larger than its margin",
+        "gates:                 # a gate fails on a significant increase whose estimate exceeds its margin",
         f"  parse_failure: {{max_increase: {STARTER_MARGIN}}}",
         f"  schema_violation: {{max_increase: {STARTER_MARGIN}}}",
         f"  refusal: {{max_increase: {STARTER_MARGIN}}}",
@@ -253,12 +253,15 @@ def _detectable_comment(text: str, found: FoundPrompts) -> str:
         for name in gated
     )
     where = " (the prompt files' own)" if found.all_carry_inputs else ""
-    figure = f"{detectable * 100:.1f} pp" if detectable < 1 else "no increase at all"
     margin = " / ".join(f"{m * 100:g} pp" for m in margins)
+    caught = (
+        f"catch an\n# increase of {detectable * 100:.1f} pp with 80 % power"
+        if detectable < 1
+        else "cannot\n# catch any increase with 80 % power: add inputs"
+    )
     return (
-        f"# Smallest detectable change: with {n} inputs{where} x {config.samples} samples these gates catch an\n"
-        f"# increase of {figure} with 80 % power (one changed prompt, a {ASSUMED_BASE_RATE * 100:g} % base rate, "
-        f"Holm over {family} gates);\n"
+        f"# Smallest detectable change: with {n} inputs{where} x {config.samples} samples these gates {caught} "
+        f"(one changed prompt, a {ASSUMED_BASE_RATE * 100:g} % base rate, Holm over {family} gates);\n"
         f"# a smaller rise above the {margin} margin comes back inconclusive. `promptreview check --plan` shows\n"
         "# the figure for your own sample.\n"
     )

@@ -248,6 +248,15 @@ def _rate_increase(n: Note) -> str:
         said += (
             f", but its 95% interval [{low:+.1f}, {high:+.1f}] pp includes zero, so the gate does not fail"
         )
+    elif (
+        isinstance(e_value, float) and isinstance(ci95, tuple) and isinstance(ci95[0], float) and ci95[0] <= 0
+    ):
+        # a stop for regression always fails; the interval beside it is the fixed-sample one, not the stop's
+        low, high = (float(x) * 100 for x in ci95 if isinstance(x, int | float))
+        said += (
+            f"; its fixed-sample 95% interval [{low:+.1f}, {high:+.1f}] pp includes zero, because the "
+            "sequential test's anytime-valid evidence, not that interval, decided the stop"
+        )
     return said + ("" if _v(n, "gating") else " (not gating)")
 
 
