@@ -12,9 +12,11 @@ partial is not a prompt of its own.
 
 What a commit records under a prompt's path is not always a file: a symlink is reviewed as the file it points
 to inside the repository (its target's bytes, read at the same commit; a target outside the repository, or
-missing, is refused naming the link), never as the text of the link; a submodule is a commit of another
-repository, which nothing here can read, so a prompt replaced by one, or a submodule where the globs would
-match files, is refused naming it.
+missing, is refused naming the link), never as the text of the link, and only when that target is a prompt of
+the link's own entry (`_refuse_links`); a submodule is a commit of another repository, which nothing here can
+read, so a prompt replaced by one, or a submodule or a directory symlink where the globs would match files, is
+refused naming it. Nor is a blob always what a checkout writes: a prompt under a `filter` (Git LFS) or a
+`working-tree-encoding` is refused too (`_refuse_filtered`).
 """
 
 from __future__ import annotations

@@ -242,11 +242,11 @@ def test_a_symlink_into_another_entry_or_through_a_link_outside_it_is_refused(gi
 def test_a_directory_symlink_where_the_globs_match_files_is_refused_naming_it(git_repo, run_cli):
     """Red-team finding 3: git lists only the link, so a prompt production reads through it is never reviewed."""
     make_triage_repo(git_repo)
-    git_repo.write("shared/extra.prompt.yml", prompt_yml(STRICT, model=BROKEN_MODEL))
-    (git_repo.root / "prompts/shared").symlink_to("../shared")
+    git_repo.write("common/extra.prompt.yml", prompt_yml(STRICT, model=BROKEN_MODEL))
+    (git_repo.root / "prompts/common").symlink_to("../common")
     git_repo.commit("a prompt added through a directory symlink")
     line = refused_before_any_call(run_cli, git_repo)
-    assert "prompts/shared is a symlink to '../shared', a directory" in line
+    assert "prompts/common is a symlink to '../common', a directory" in line
 
 
 def test_a_symlink_to_a_file_beside_the_prompts_is_none_of_the_reviews_business(git_repo, run_cli):
