@@ -7,7 +7,9 @@ fix; git's own stderr is never printed raw.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ NETWORK_TIMEOUT = 300.0  # seconds for a fetch; local commands take milliseconds
 # (a "gitlink") is a commit of another repository, with no blob at all
 SYMLINK = "120000"
 GITLINK = "160000"
+TREE = "040000"  # a directory (reached only through a symlink: a path git lists is never one)
 FILE_MODES = ("100644", "100755")
 
 
@@ -40,9 +43,23 @@ class GitFailed(Exception):
     """A git command exited non-zero; the message is git's last line of stderr."""
 
 
-def _git(root: Path, *args: str, timeout: float | None = None) -> bytes:
+def _git(
+    root: Path,
+    *args: str,
+    timeout: float | None = None,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> bytes:
     try:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False, timeout=timeout)
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            capture_output=True,
+            check=False,
+            timeout=timeout,
+            input=stdin,
+            env=None if env is None else {**os.environ, **env},
+        )
     except FileNotFoundError:
         raise UsageError("git is not installed or not on PATH") from None
     except subprocess.TimeoutExpired:
@@ -53,8 +70,8 @@ def _git(root: Path, *args: str, timeout: float | None = None) -> bytes:
     return proc.stdout
 
 
-def _text(root: Path, *args: str, timeout: float | None = None) -> str:
-    return _git(root, *args, timeout=timeout).decode("utf-8", "surrogateescape")
+def _text(root: Path, *args: str, timeout: float | None = None, stdin: bytes | None = None) -> str:
+    return _git(root, *args, timeout=timeout, stdin=stdin).decode("utf-8", "surrogateescape")
 
 
 def is_sha(text: str) -> bool:
@@ -237,8 +254,8 @@ def mode_at(root: Path, rev: str | None, path: str) -> str | None:
         file = root / path
         if file.is_symlink():
             return SYMLINK
-        if file.is_dir():  # a directory in place of a file: a submodule's checkout (or a nested repository)
-            return GITLINK
+        if file.is_dir():  # a submodule's checkout (or a nested repository), or a plain directory
+            return GITLINK if (file / ".git").exists() else TREE
         return "100644" if file.exists() else None
     try:
         listing = _text(root, "ls-tree", "-z", rev, "--", path)
@@ -249,6 +266,66 @@ def mode_at(root: Path, rev: str | None, path: str) -> str | None:
         if name == path:
             return meta.split()[0]
     return None
+
+
+def link_text(root: Path, rev: str | None, path: str) -> str | None:
+    """What the symlink at `path` names (its blob at a commit, `readlink` in the working tree); None when
+    there is no such link."""
+    if rev is None:
+        try:
+            return os.readlink(root / path)
+        except OSError:
+            return None
+    data = read_at(root, rev, path)
+    return None if data is None else data.decode("utf-8", "surrogateescape")
+
+
+def symlinks(root: Path, rev: str | None) -> list[str]:
+    """Every symlink at a revision (None: the working tree, untracked ones not ignored included)."""
+    if rev is None:
+        return [p for p in list_files(root, None) if (root / p).is_symlink()]
+    try:
+        listing = _text(root, "ls-tree", "-r", "-z", "--full-tree", rev)
+    except GitFailed as exc:
+        raise UsageError(f"git could not list the files at {rev[:12]}: {exc}") from None
+    out = []
+    for record in listing.split("\0"):
+        meta, _, name = record.partition("\t")
+        if name and meta.split()[0] == SYMLINK:
+            out.append(name)
+    return out
+
+
+def attributes(
+    root: Path, rev: str | None, paths: list[str], names: tuple[str, ...]
+) -> dict[str, dict[str, str]]:
+    """The git attributes `names` of each path as the `.gitattributes` files at a revision set them (None:
+    the working tree); an attribute set neither way is left out. At a commit, the commit's tree is read
+    into a throwaway index (`check-attr --cached`), which git before 2.40 (no `--source`) reads too."""
+    wanted = [p for p in paths if "\0" not in p]
+    if not wanted:
+        return {}
+    request = "".join(f"{p}\0" for p in wanted).encode("utf-8", "surrogateescape")
+    args = ["-c", "core.quotepath=off", "check-attr", "-z", "--stdin"]
+    try:
+        if rev is None:
+            out = _text(root, *args, *names, stdin=request)
+        else:
+            with tempfile.TemporaryDirectory(prefix="promptreview-attr-") as tmp:
+                env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+                _git(root, "read-tree", resolve_rev(root, rev), env=env)
+                out = _git(root, *args, "--cached", *names, stdin=request, env=env).decode(
+                    "utf-8", "surrogateescape"
+                )
+    except GitFailed as exc:
+        raise UsageError(f"git could not read the attributes of the prompt files: {exc}") from None
+    fields = out.split("\0")
+    found: dict[str, dict[str, str]] = {}
+    for i in range(0, len(fields) - 2, 3):
+        path, name, value = fields[i : i + 3]
+        if value not in ("unspecified", "unset"):
+            found.setdefault(path, {})[name] = value
+    return found
 
 
 def files_containing(root: Path, rev: str | None, needles: tuple[str, ...]) -> list[str]:

@@ -105,6 +105,26 @@ def matches_any(path: str, globs: tuple[str, ...]) -> bool:
     return any(_glob_regex(g.removeprefix("./")).match(path) for g in globs)
 
 
+def reaches_inside(directory: str, globs: tuple[str, ...]) -> bool:
+    """Whether a glob could match some file inside `directory` (a path with `directory/` as its prefix):
+    each of the directory's segments matches the glob's segment at its place, and the glob goes deeper; a
+    `**` on the way matches anything below it."""
+    parts = directory.strip("/").split("/")
+    for glob in globs:
+        segments = glob.removeprefix("./").split("/")
+        for i, part in enumerate(parts):
+            if i >= len(segments):
+                break
+            if "**" in segments[i]:
+                return True
+            if not _glob_regex(segments[i]).match(part):
+                break
+        else:
+            if len(segments) > len(parts):
+                return True
+    return False
+
+
 def check_globs(root: Path, globs: tuple[str, ...], what: str) -> None:
     for g in globs:
         repo_relative(root, g.replace("*", "x").replace("?", "x"), what)

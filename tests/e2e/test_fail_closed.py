@@ -148,31 +148,143 @@ def test_a_duplicate_key_in_the_config_is_refused_naming_it():
 # -- 2. a prompt replaced by a symlink: the target is reviewed, or the run fails naming the link --------------
 
 
+BROKEN_MODEL = "sim:triage-v1?parse_failure=0.6"
+
+
 def symlink_prompt(repo, target: str) -> None:
     path = repo.root / "prompts" / "triage.prompt.yml"
     path.unlink()
     path.symlink_to(target)
 
 
-def test_a_prompt_replaced_by_a_symlink_is_reviewed_as_its_target(git_repo, run_cli):
+def test_a_prompt_replaced_by_a_symlink_to_a_prompt_of_its_entry_is_reviewed_as_its_target(git_repo, run_cli):
+    make_triage_repo(git_repo, extra=f"models: [sim:triage-v1, '{BROKEN_MODEL}']\n")
+    # the regression sits in another prompt file of the same entry; the prompt path becomes a link to it
+    git_repo.write("prompts/drafts/triage.prompt.yml", prompt_yml(STRICT, model=BROKEN_MODEL))
+    symlink_prompt(git_repo, "drafts/triage.prompt.yml")
+    git_repo.commit("the prompt is now a symlink to a prompt on a model that breaks its JSON")
+    result, report = check(run_cli, git_repo)
+    assert result.code == 1, result.err  # reviewed (the link text is no prompt file: exit 2 before)
+    (prompt,) = [p for p in report["prompts"] if p["path"] == "prompts/triage.prompt.yml"]
+    assert prompt["change"] == "modified" and prompt["verdict"] == "fail"
+    rate = prompt["rates"]["parse_failure"]
+    assert rate["base"] == 0 and rate["head"] > 0  # the target's answers are the head's
+
+
+def test_a_prompt_replaced_by_a_symlink_out_of_its_entry_is_refused_naming_the_link_and_its_target(
+    git_repo, run_cli
+):
+    # a target outside the globs would have its later edits reviewed by no one: refused (it was reviewed as
+    # the target once, and counted as leaving, before red-team finding 1)
     make_triage_repo(git_repo)
-    # the regression sits outside the globs; the prompt path becomes a link to it
     git_repo.write(
         "drafts/triage.yml", prompt_yml("You triage support tickets. Reply in a friendly sentence.")
     )
     symlink_prompt(git_repo, "../drafts/triage.yml")
-    git_repo.commit("the prompt is now a symlink to a prompt that asks for prose")
+    git_repo.commit("the prompt is now a symlink to a file outside the globs")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompt.yml is a symlink to 'drafts/triage.yml'" in line
+    assert "not a prompt file of its own entry (prompts[0].files)" in line
+
+
+def test_an_old_symlink_whose_target_outside_the_globs_is_edited_is_refused(git_repo, run_cli):
+    """Red-team finding 1: a link committed earlier (green then), and a later change of its target alone."""
+    make_triage_repo(git_repo)
+    git_repo.write("lib/notes.yaml", prompt_yml(STRICT))
+    symlink_prompt(git_repo, "../lib/notes.yaml")
+    git_repo.commit("the prompt lives in lib/, linked")
+    git_repo.write("lib/notes.yaml", prompt_yml(STRICT, model=BROKEN_MODEL))
+    git_repo.commit("edit the target only")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompt.yml is a symlink to 'lib/notes.yaml'" in line
+
+
+LINKED_ENTRIES = (
+    "version: 1\nmodel: sim:triage-v1\nsamples: 2\nconcurrency: 4\n"
+    "models: [sim:triage-v1, 'sim:triage-v1?parse_failure=0.6']\nprompts:\n"
+    "  - files: 'prompts/strict/*.prompt.yml'\n    suite: data/inputs.jsonl\n    schema: data/schema.json\n"
+    "  - files: 'prompts/lax/*.prompt.yml'\n    suite: data/inputs.jsonl\n    output: text\n"
+)
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [
+        {"prompts/strict/triage.prompt.yml": "../lax/triage.prompt.yml"},
+        {
+            "prompts/strict/triage.prompt.yml": "../../lib/hop.yml",
+            "lib/hop.yml": "../prompts/strict/real.prompt.yml",
+        },
+    ],
+    ids=["prompts/lax/triage.prompt.yml", "lib/hop.yml"],
+)
+def test_a_symlink_into_another_entry_or_through_a_link_outside_it_is_refused(git_repo, run_cli, chain):
+    """Red-team finding 2: the strict prompt's path links to a copy under the lax entry (green), then the copy
+    alone is edited (reviewed as a lax text prompt while production reads it through the strict path). A
+    link on the way that no glob matches could be re-pointed later without any review: refused too."""
+    make_triage_repo(git_repo)
+    git_repo.write("promptreview.yml", LINKED_ENTRIES)
+    git_repo.git("rm", "-q", "prompts/triage.prompt.yml")
+    for path in ("prompts/lax/triage.prompt.yml", "prompts/strict/real.prompt.yml"):
+        git_repo.write(path, prompt_yml(STRICT))
+    for link, target in chain.items():
+        (git_repo.root / link).parent.mkdir(parents=True, exist_ok=True)
+        (git_repo.root / link).symlink_to(target)
+    git_repo.commit("the strict prompt is a link")
+    git_repo.write("prompts/lax/triage.prompt.yml", prompt_yml(STRICT, model=BROKEN_MODEL))
+    git_repo.commit("edit the lax copy only")
+    line = refused_before_any_call(run_cli, git_repo)
+    refused = "prompts/lax/triage.prompt.yml" if len(chain) == 1 else "lib/hop.yml"
+    assert f"prompts/strict/triage.prompt.yml is a symlink to '{refused}'" in line
+    assert "(prompts[0].files)" in line
+
+
+def test_a_directory_symlink_where_the_globs_match_files_is_refused_naming_it(git_repo, run_cli):
+    """Red-team finding 3: git lists only the link, so a prompt production reads through it is never reviewed."""
+    make_triage_repo(git_repo)
+    git_repo.write("common/extra.prompt.yml", prompt_yml(STRICT, model=BROKEN_MODEL))
+    (git_repo.root / "prompts/common").symlink_to("../common")
+    git_repo.commit("a prompt added through a directory symlink")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/common is a symlink to '../common', a directory" in line
+
+
+def test_a_symlink_to_a_file_beside_the_prompts_is_none_of_the_reviews_business(git_repo, run_cli):
+    make_triage_repo(git_repo)
+    git_repo.write("docs/README.md", "how the prompts are written\n")
+    (git_repo.root / "prompts/README.md").symlink_to("../docs/README.md")
+    git_repo.commit("a README beside the prompts, linked")
     result, report = check(run_cli, git_repo)
-    assert result.code == 1, result.err  # reviewed (the link text is no prompt file: exit 2 before)
-    reviewed, leaving = sorted(report["prompts"], key=lambda p: p["change"] == "removed")
-    assert reviewed["path"] == "prompts/triage.prompt.yml" and reviewed["verdict"] == "warn"
-    # the target lives outside the globs, where a later edit would go unreviewed: the prompt also counts as
-    # leaving the review (a copy out of the globs), which fails until the accept label
-    assert leaving["change"] == "removed" and "drafts/triage.yml" in " ".join(leaving["notes"])
-    assert report["verdict"] == "fail"
-    prompt = reviewed
-    rate = prompt["rates"]["parse_failure"]
-    assert rate["base"] == 0 and rate["head"] > 0  # the target asks for prose: its answers are the head's
+    assert result.code == 0 and report["prompts"] == [], result.err
+
+
+LFS_POINTER = (
+    "version https://git-lfs.github.com/spec/v1\n"
+    "oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 9120\n"
+)
+
+
+@pytest.mark.parametrize("how", ["pointer-and-attributes", "pointer", "attributes", "encoding"])
+def test_a_prompt_under_git_lfs_or_a_checkout_filter_is_refused_naming_it(git_repo, run_cli, how):
+    """Red-team finding 6: the blob git stores (a review reads it) is not the file a checkout gives production."""
+    make_triage_repo(git_repo)
+    if how in ("pointer-and-attributes", "attributes"):
+        git_repo.write(".gitattributes", "prompts/*.yml filter=lfs diff=lfs merge=lfs -text\n")
+    if how == "encoding":
+        git_repo.write(".gitattributes", "prompts/*.yml working-tree-encoding=UTF-16\n")
+    if how.startswith("pointer"):
+        git_repo.write("prompts/triage.prompt.yml", LFS_POINTER)
+    elif how == "encoding":  # the checkout holds UTF-16, the blob UTF-8
+        git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE).encode("utf-16"))
+    else:
+        git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    git_repo.commit("the prompt moves to Git LFS")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompt.yml" in line
+    if how == "pointer":
+        assert "is a Git LFS pointer" in line
+    else:
+        assert ("filter=lfs" if how != "encoding" else "working-tree-encoding=UTF-16") in line
 
 
 @pytest.mark.parametrize(

@@ -149,3 +149,28 @@ def test_a_prompt_reading_a_changed_partial_is_a_change_in_the_working_tree_too(
     }
     assert git.files_containing(git_repo.root, None, ("{{>",)) == ["p/a.prompt", "p/c.prompt"]
     assert git.files_containing(git_repo.root, base, ("{{>",)) == ["p/a.prompt"]
+
+
+def test_attributes_are_read_from_the_commits_own_gitattributes(git_repo):
+    git_repo.write(".gitattributes", "prompts/*.txt filter=lfs -text\n")
+    git_repo.write("prompts/a.txt", "hello\n")
+    git_repo.write("b.txt", "plain\n")
+    rev = git_repo.commit("under lfs")
+    (git_repo.root / ".gitattributes").unlink()  # the working tree no longer says so: the commit still does
+    names = ("filter", "working-tree-encoding")
+    assert git.attributes(git_repo.root, rev, ["prompts/a.txt", "b.txt"], names) == {
+        "prompts/a.txt": {"filter": "lfs"}
+    }
+
+
+def test_symlinks_and_what_they_name(git_repo):
+    git_repo.write("a.txt", "1\n")
+    (git_repo.root / "link.txt").symlink_to("a.txt")
+    rev = git_repo.commit("a link")
+    assert git.symlinks(git_repo.root, rev) == ["link.txt"] == git.symlinks(git_repo.root, None)
+    assert (
+        git.link_text(git_repo.root, rev, "link.txt")
+        == "a.txt"
+        == git.link_text(git_repo.root, None, "link.txt")
+    )
+    assert git.mode_at(git_repo.root, rev, "link.txt") == git.SYMLINK

@@ -5,7 +5,7 @@ import pytest
 
 from promptreview.engine.planning.plan import config_schema
 from promptreview.errors import MissingFile, UsageError
-from promptreview.sources.paths import matches_any, read_inside, repo_relative
+from promptreview.sources.paths import matches_any, reaches_inside, read_inside, repo_relative
 
 
 def test_relative_paths_are_normalised(tmp_path):
@@ -80,3 +80,19 @@ def test_a_broken_schema_file_at_the_base_is_not_replaced_by_the_heads(git_repo,
 )
 def test_globs(path, glob, expected):
     assert matches_any(path, (glob,)) is expected
+
+
+@pytest.mark.parametrize(
+    ("directory", "glob", "inside"),
+    [
+        ("prompts/common", "prompts/**/*.prompt.yml", True),
+        ("prompts/common", "prompts/*.prompt.yml", False),  # `*` stays in one segment
+        ("prompts", "prompts/*.prompt.yml", True),
+        ("a", "a/b/*.txt", True),  # a literal segment below the directory (missed by probing with `x`)
+        ("vendor/lib", "prompts/**/*.prompt.yml", False),
+        ("anything/deep", "**/*.txt", True),
+        ("prompts/a.prompt.yml", "prompts/*.prompt.yml", False),  # the glob ends at the file itself
+    ],
+)
+def test_whether_a_glob_could_match_files_inside_a_directory(directory, glob, inside):
+    assert reaches_inside(directory, (glob,)) is inside
