@@ -475,3 +475,61 @@ def test_front_matter_added_to_a_plain_md_is_shown_as_a_change_of_format(git_rep
     assert result.code in (0, 1), result.err
     (prompt,) = report["prompts"]
     assert "format changed: base read as plain, head as dotprompt" in notes_of(prompt)
+
+
+# -- red team 8-10: a prompt file whose parameters or model are ambiguous is refused, not guessed -------------
+
+
+def prompty_repo(repo, base_model: str, head_model: str) -> None:
+    """A Prompty prompt under its own glob: the base names its model and options once, the head as given."""
+    make_triage_repo(repo, model=f"openai:{OPENAI_MODEL}")
+    config = (repo.root / "promptreview.yml").read_text()
+    repo.write("promptreview.yml", config.replace("prompts/**/*.prompt.yml", "prompts/*.prompty"))
+    (repo.root / "prompts" / "triage.prompt.yml").unlink()
+
+    def prompty(model: str) -> str:
+        body = f"system:\n{STRICT}\n\nuser:\nTicket ({{{{channel}}}}): {{{{ticket}}}}\n"
+        return f"---\nname: triage\nmodel:\n{model}---\n{body}"
+
+    repo.write("prompts/triage.prompty", prompty(base_model))
+    repo.commit("base: a Prompty file")
+    repo.write("prompts/triage.prompty", prompty(head_model))
+    repo.commit("head")
+
+
+def test_prompty_options_beside_a_stray_parameters_key_is_refused(git_repo, run_cli):
+    """A v2 runtime sends `options` (max_tokens 5); the review must not send the stray v1 `parameters` (300)."""
+    prompty_repo(
+        git_repo,
+        f"  id: {OPENAI_MODEL}\n  options: {{max_tokens: 300}}\n",
+        f"  id: {OPENAI_MODEL}\n  options: {{max_tokens: 5}}\n  parameters: {{max_tokens: 300}}\n",
+    )
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompty" in line and "both 'parameters' (Prompty v1) and 'options'" in line
+
+
+def test_two_spellings_of_one_parameter_are_refused_as_a_duplicate_key(git_repo, run_cli):
+    """`gh models eval` reads `maxTokens` (5); a stray `max_tokens` after it must not become what is reviewed."""
+    make_triage_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    git_repo.write(
+        "prompts/triage.prompt.yml",
+        prompt_yml(STRICT).replace("  max_tokens: 300\n", "  maxTokens: 5\n  max_tokens: 300\n"),
+    )
+    git_repo.commit("two spellings of max_tokens")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompt.yml" in line
+    assert "'modelParameters' gives max_tokens twice ('maxTokens' and 'max_tokens')" in line
+
+
+def test_prompty_name_and_azure_deployment_naming_two_models_is_refused(git_repo, run_cli):
+    """`type: openai` sends `name` (gpt-3.5); the stray `azure_deployment` (gpt-4o) must not pick the model."""
+    prompty_repo(
+        git_repo,
+        "  configuration: {type: azure_openai, azure_deployment: gpt-4o}\n  parameters: {max_tokens: 300}\n",
+        "  configuration: {type: openai, name: gpt-3.5-turbo-0125, azure_deployment: gpt-4o}\n"
+        "  parameters: {max_tokens: 300}\n",
+    )
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompty" in line and "the model is named twice, differently" in line
+    assert "model.configuration.name 'gpt-3.5-turbo-0125'" in line
+    assert "model.configuration.azure_deployment 'gpt-4o'" in line

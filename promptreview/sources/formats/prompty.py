@@ -4,7 +4,7 @@ Read as the `prompty` package reads it: the body is rendered first (Jinja; Musta
 `template.format` says so) and then split at lines such as `system:` / `user:` / `assistant:`
 (optionally `# user:` or `user[name="x"]:`); text before the first marker is a system message.
 Front matter, in both the v1 spelling and the v2 one: `model` (`configuration` / `id`, `parameters` /
-`options`), `inputs` (their `default`s apply), `sample` (the prompt's own inputs, usable as a suite).
+`options`; a file that gives either twice, differently, is refused), `inputs` (their `default`s apply), `sample` (the prompt's own inputs, usable as a suite).
 """
 
 from __future__ import annotations
@@ -89,16 +89,18 @@ def _model(path: str, raw: Any) -> tuple[str | None, dict[str, Any], tuple[Note,
         raise UsageError(f"{path}: 'model' must be a mapping or a string")
     config = raw.get("configuration") or raw.get("connection") or {}
     kind = str(config.get("type", "")) if isinstance(config, dict) else ""
+    name = _named(path, raw)
     if kind.startswith("azure") and not raw.get("id"):
         # an Azure deployment name says nothing about the model behind it: the config's model runs it
-        config = {}
-    name = raw.get("id") or (
-        (config.get("name") or config.get("model") or config.get("azure_deployment"))
-        if isinstance(config, dict)
-        else None
-    )
-    raw_params = raw.get("parameters") if raw.get("parameters") is not None else raw.get("options")
-    where = "model.parameters" if raw.get("parameters") is not None else "model.options"
+        name = None
+    if "parameters" in raw and "options" in raw:
+        # v1 runtimes send `parameters`, v2 runtimes `options`: which one production sends is not the file's
+        raise UsageError(
+            f"{path}: 'model' has both 'parameters' (Prompty v1) and 'options' (Prompty v2); a Prompty runtime "
+            "sends only its own version's, so the review cannot tell which one production sends: keep one"
+        )
+    where = "model.parameters" if "parameters" in raw else "model.options"
+    raw_params = raw.get("parameters") if "parameters" in raw else raw.get("options")
     fmt = None
     if isinstance(raw_params, dict) and "response_format" in raw_params:
         raw_params = dict(raw_params)
@@ -282,24 +284,38 @@ def read(path: str, meta: Any, body: str, files: Files = no_files) -> PromptTemp
         warnings=warnings,
         format="prompty",
         model_hint=_hint(hint),
-        model_named=_named(meta.get("model")),
+        model_named=_named(path, meta.get("model")),
     )
 
 
-def _named(raw: Any) -> str | None:
+# what a configuration (v1) or a connection (v2) names a model by
+_NAMES = ("name", "model", "azure_deployment")
+
+
+def _named(path: str, raw: Any) -> str | None:
     """The model as the file names it: its `id`, or its configuration's name or Azure deployment (which no
-    provider of ours reaches: the config's `models_map` says what stands in for it)."""
+    provider of ours reaches: the config's `models_map` says what stands in for it). Two of them naming
+    different models are refused: a Prompty runtime picks one by the configuration's `type` and version, so
+    the review could run one model while production runs the other."""
     if isinstance(raw, str):
         return raw
     if not isinstance(raw, dict):
         return None
-    config = raw.get("configuration") or raw.get("connection") or {}
-    name = raw.get("id") or (
-        (config.get("azure_deployment") or config.get("name") or config.get("model"))
-        if isinstance(config, dict)
-        else None
-    )
-    return str(name) if name else None
+    named: dict[str, str] = {}
+    if raw.get("id"):
+        named["model.id"] = str(raw["id"])
+    for section in ("configuration", "connection"):
+        config = raw.get(section)
+        if isinstance(config, dict):
+            named.update({f"model.{section}.{k}": str(config[k]) for k in _NAMES if config.get(k)})
+    if len(set(named.values())) > 1:
+        shown = " and ".join(f"{where} {value!r}" for where, value in named.items())
+        raise UsageError(
+            f"{path}: the model is named twice, differently ({shown}); a Prompty runtime sends one of them by "
+            "the configuration's type and version, so the review cannot tell which one production runs: "
+            "keep one"
+        )
+    return next(iter(named.values()), None)
 
 
 def _hint(name: str | None) -> str | None:

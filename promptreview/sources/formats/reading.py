@@ -103,19 +103,29 @@ def model_name(path: str, raw: Any) -> str | None:
 def params(path: str, raw: Any, where: str) -> tuple[dict[str, Any], tuple[Note, ...]]:
     """Model parameters in the neutral spelling, and a warning per parameter no format defines.
 
-    An unknown parameter is a warning, not an error: the reference tools ignore what they do not know.
+    An unknown parameter is a warning, not an error: the reference tools ignore what they do not know. One
+    parameter given in two spellings (`maxTokens` and `max_tokens`) is refused as a duplicate key is: each tool
+    reads the spelling it knows, so which value production sends depends on the tool, and the review cannot
+    tell which one it should send.
     """
     if raw is None:
         return {}, ()
     if not isinstance(raw, Mapping):
         raise UsageError(f"{path}: '{where}' must be a mapping")
     out: dict[str, Any] = {}
+    spelled: dict[str, str] = {}
     warnings: list[Note] = []
     for key, value in raw.items():
         name = PARAM_NAMES.get(str(key))
         if name is None:
             warnings.append(note("unknown_parameter", path, where=where, key=str(key)))
             continue
+        if name in spelled:
+            raise UsageError(
+                f"{path}: '{where}' gives {name} twice ({spelled[name]!r} and {str(key)!r}); "
+                "which one a tool sends depends on the tool: keep one spelling"
+            )
+        spelled[name] = str(key)
         if value is not None:
             out[name] = value
     return out, tuple(warnings)

@@ -98,6 +98,27 @@ Tell me about {{topic}} & dogs.
     assert sent(t) == [("system", "Tell me about cats & dogs.")]
 
 
+@pytest.mark.parametrize(
+    ("model", "refused"),
+    [
+        ("  id: gpt-4o\n  options: {max_tokens: 5}\n  parameters: {max_tokens: 300}\n", "both 'parameters'"),
+        ("  id: gpt-4o\n  options: {max_tokens: 5, maxOutputTokens: 300}\n", "gives max_tokens twice"),
+        ("  configuration: {type: openai, name: gpt-35-turbo, azure_deployment: gpt-4o}\n", "named twice"),
+        ("  id: gpt-4o\n  connection: {name: gpt-35-turbo}\n", "named twice"),
+    ],
+)
+def test_prompty_parameters_or_model_given_two_ways_are_refused(model, refused):
+    with pytest.raises(UsageError) as info:
+        load_prompt("p.prompty", f"---\nname: x\nmodel:\n{model}---\nuser:\nhi\n".encode())
+    assert str(info.value).startswith("p.prompty: ") and refused in str(info.value)
+
+
+def test_prompty_names_that_agree_are_one_model():
+    text = "---\nmodel:\n  configuration: {type: openai, name: gpt-4o, azure_deployment: gpt-4o}\n---\nuser:\nhi\n"
+    t = load_prompt("p.prompty", text.encode())
+    assert (t.model_hint, t.model_named) == ("openai:gpt-4o", "gpt-4o")
+
+
 def test_prompty_markers_from_rendered_variables_split_too():
     """Prompty splits after rendering (its default, non-strict parser does the same)."""
     t = load_prompt("x.prompty", b"---\nname: x\n---\nsystem:\n{{sys}}\n")
