@@ -7,8 +7,8 @@ have nothing to run and are only listed. The base owns the contract: a prompt mo
 keeps the strictest of the two (`strictest`), and a prompt whose exact copy appears outside the globs leaves
 the review however git paired the files (a decoy copy left inside them hides nothing). A prompt whose own
 bytes did not change but that reads a file that did (a Dotprompt partial `_name.prompt`, a Semantic Kernel
-`config.json`, a Prompty `${file:...}`) is reviewed too: each side reads that file at its own commit. A
-partial is not a prompt of its own.
+`config.json`, a Prompty `${file:...}`, a JSON file its own schema's `$ref`s bundle into the request) is
+reviewed too: each side reads that file at its own commit. A partial is not a prompt of its own.
 
 What a commit records under a prompt's path is not always a file: a symlink is reviewed as the file it points
 to inside the repository (its target's bytes, read at the same commit; a target outside the repository, or
@@ -34,6 +34,7 @@ from promptreview.sources import git, paths
 from promptreview.sources.config import Config, PromptEntry
 from promptreview.sources.formats import load_prompts
 from promptreview.sources.formats.base import Beside
+from promptreview.sources.schemas import bundled_files
 from promptreview.vocabulary import ChangeKind
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -158,7 +159,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
     found_so_far = ChangeSet(base_sha, head_sha, tuple(found), unmatched)
     found += _copied_out(root, config, found_so_far, at_base, changes)
     changed = {p for fc in changes for p in (fc.old_path, fc.new_path) if p}
-    found += _dependents(root, config, base_sha, head_sha, changed - {c.path for c in found})
+    found += _dependents(root, config, (base_sha, head_sha), changed, {c.path for c in found}, at_head)
     return ChangeSet(base_sha, head_sha, tuple(found), unmatched)
 
 
@@ -166,11 +167,6 @@ def is_partial(path: str) -> bool:
     """A Dotprompt partial (`_name.prompt`): part of the prompts that use it, not a prompt of its own."""
     name = path.rsplit("/", 1)[-1]
     return name.startswith("_") and name.endswith(".prompt")
-
-
-# what a prompt file must contain to read another file: a partial, a `${file:...}`; or be Semantic Kernel's
-# `skprompt.txt`, which reads the `config.json` beside it
-_READS_FILES = ("{{>", "{{~>", "{{#>", "${file:")
 
 
 def _recording(files: Callable[[str], bytes | None], into: set[str]) -> Callable[[str], bytes | None]:
@@ -184,28 +180,44 @@ def _recording(files: Callable[[str], bytes | None], into: set[str]) -> Callable
 
 
 def _dependents(
-    root: Path, config: Config, base_sha: str, head_sha: str | None, changed: set[str]
+    root: Path,
+    config: Config,
+    shas: tuple[str, str | None],
+    changed: set[str],
+    reviewed: set[str],
+    at_head: list[str],
 ) -> list[PromptChange]:
-    """Prompts whose bytes are the same on both sides but that read a file that changed."""
+    """Prompts whose bytes are the same on both sides (none already `reviewed`) but that read a file that
+    changed: a file the format reads beside the prompt, or a sibling file its own schema's `$ref`s bundle into
+    the request. Every prompt at the head is read, not only those whose text shows such a reference (YAML can
+    spell `$ref` or `${file:` with escapes); a prompt that read a changed file before failing to read is
+    reviewed too, and its review says why it fails (a partial or a schema file deleted)."""
     if not changed:
         return []
+    base_sha, head_sha = shas
     out: list[PromptChange] = []
-    candidates = set(git.files_containing(root, head_sha, _READS_FILES))
-    candidates |= {
-        c[: -len("config.json")] + "skprompt.txt" for c in changed if c.rsplit("/", 1)[-1] == "config.json"
-    }
-    for path in sorted(candidates):
+    skip = changed | reviewed
+    candidates = [p for p in at_head if p not in skip and not is_partial(p) and config.entry_for(p)]
+    contents = git.read_many(root, head_sha, candidates) if head_sha is not None else {}
+    for path in candidates:
         entry = config.entry_for(path)
-        if entry is None or is_partial(path) or path in changed:
+        assert entry is not None  # candidates are prompts
+        try:
+            head = contents.get(path) if head_sha is not None else git.read_at(root, None, path)
+        except UsageError:  # a working-tree symlink out of the repository: reviewed (refused) if it changed
             continue
-        head = git.read_at(root, head_sha, path)
         if head is None:
             continue
         read: set[str] = set()
         try:
-            load_prompts(path, head, Beside(_recording(paths.reader(root, head_sha), read), entry.partials))
+            found = load_prompts(
+                path, head, Beside(_recording(paths.reader(root, head_sha), read), entry.partials)
+            )
+            for template in found:
+                if isinstance(template.schema, dict):
+                    read |= bundled_files(template.schema, root, head_sha, template.path)
         except UsageError:
-            continue  # a prompt that does not read at the head is reviewed when it changes, not here
+            pass  # what it read until it failed still counts: the review then names why it fails
         if read & changed:
             base = git.read_at(root, base_sha, path)
             if base is not None:

@@ -5,7 +5,8 @@ No lookups, ever: a schema comes from a pull request, and jsonschema's default w
 resolve (`http://…`, `file://…`). Every schema is compiled with an empty `referencing` registry, and every
 `$ref` is resolved when the schema is loaded: inside the document, or in a JSON file beside it in the same
 commit (read through `paths`, so it stays inside the repository). A sibling file is bundled into the schema
-under `$defs` with its own `$id`, so the schema that goes on the wire and into the validator is self-contained.
+under `$defs` with its own `$id`, so the schema that goes on the wire and into the validator is self-contained;
+`bundled_files` names those files, so that editing one reviews the prompt again (`changes`).
 Anything else is a `UsageError` naming the ref, before any model call.
 
 A schema's regular expressions (`pattern`, `patternProperties`, and the `additionalProperties` they decide) run
@@ -219,6 +220,7 @@ class _Siblings:
     def __init__(self, root: Path | None, rev: str | None, where: str) -> None:
         self.root, self.rev, self.where = root, rev, where
         self.found: dict[str, dict[str, Any]] = {}
+        self.asked: set[str] = set()  # every repository path read, found or not
 
     def __call__(self, uri: str) -> referencing.Resource[Any]:
         if self.root is None or not uri.startswith(LOCAL_BASE):
@@ -227,8 +229,10 @@ class _Siblings:
         if uri not in self.found:
             if len(self.found) >= MAX_SIBLINGS:
                 raise UsageError(f"{self.where}: more than {MAX_SIBLINGS} schema files referenced")
+            self.asked.add(rel)
             try:
-                _, data = paths.read_inside(self.root, self.rev, rel, f"{self.where}: $ref")
+                name, data = paths.read_inside(self.root, self.rev, rel, f"{self.where}: $ref")
+                self.asked.add(name)
                 doc = safe_load.load_json(data.decode("utf-8"), unique_keys=True)
             except (UsageError, UnicodeDecodeError, safe_load.Unparsable):
                 raise _missing(uri) from None
@@ -279,13 +283,8 @@ def _check_refs(
                 pending.append((value, resolver, f"{pointer}/{key}"))
 
 
-def resolve_refs(
-    schema: dict[str, Any], where: str, root: Path | None, rev: str | None, path: str | None
-) -> dict[str, Any]:
-    """`schema` with every `$ref` checked and every sibling file it names bundled in; a `UsageError` names the
-    first ref that would need a lookup. `path`: the file the schema lives in (its siblings sit beside it)."""
-    retrieve = _Siblings(root, rev, where)
-    base = LOCAL_BASE + (path or "schema.json")
+def _walk(schema: dict[str, Any], where: str, retrieve: _Siblings, base: str) -> None:
+    """Check every `$ref` of `schema`, and of every sibling file it reaches, reading those through `retrieve`."""
     _check_refs(schema, where, retrieve, base)
     # sibling files reached from other siblings: keep walking until no new file turns up
     done: set[str] = set()
@@ -293,6 +292,16 @@ def resolve_refs(
         for uri in sorted(set(retrieve.found) - done):
             done.add(uri)
             _check_refs(retrieve.found[uri], where, retrieve, uri)
+
+
+def resolve_refs(
+    schema: dict[str, Any], where: str, root: Path | None, rev: str | None, path: str | None
+) -> dict[str, Any]:
+    """`schema` with every `$ref` checked and every sibling file it names bundled in; a `UsageError` names the
+    first ref that would need a lookup. `path`: the file the schema lives in (its siblings sit beside it)."""
+    retrieve = _Siblings(root, rev, where)
+    base = LOCAL_BASE + (path or "schema.json")
+    _walk(schema, where, retrieve, base)
     if not retrieve.found:
         return schema
     bundled = copy.deepcopy(schema)
@@ -306,6 +315,18 @@ def resolve_refs(
     for uri, doc in sorted(retrieve.found.items()):
         defs[f"promptreview:{PurePosixPath(uri[len(LOCAL_BASE) :])}"] = {**doc, "$id": uri}
     return bundled
+
+
+def bundled_files(schema: dict[str, Any], root: Path, rev: str | None, path: str) -> frozenset[str]:
+    """The repository paths `resolve_refs` reads for `schema` at `rev` (the sibling files its `$ref`s bundle into
+    what is sent, found or not): what a prompt's request depends on beside the prompt file. A ref that does not
+    resolve ends the walk; the paths read until then are still returned (a sibling deleted is a change too)."""
+    retrieve = _Siblings(root, rev, path)
+    try:
+        _walk(schema, path, retrieve, LOCAL_BASE + path)
+    except UsageError:
+        pass
+    return frozenset(retrieve.asked)
 
 
 def load_schema(root: Path, rev: str | None, raw: str, what: str = "schema") -> dict[str, Any]:

@@ -533,3 +533,37 @@ def test_prompty_name_and_azure_deployment_naming_two_models_is_refused(git_repo
     assert "prompts/triage.prompty" in line and "the model is named twice, differently" in line
     assert "model.configuration.name 'gpt-3.5-turbo-0125'" in line
     assert "model.configuration.azure_deployment 'gpt-4o'" in line
+
+
+# -- red team 7: a file the prompt's own schema bundles into every request is part of the prompt ---------------
+
+
+def schema_ref_repo(repo, model: str = "sim:triage-v1") -> None:
+    """The prompt's jsonSchema `$ref`s a sibling file, bundled into the schema sent with every request."""
+    make_triage_repo(repo, model=model)
+    own = {"name": "triage", "strict": True, "schema": {"$ref": "triage.schema.json"}}
+    repo.write(
+        "prompts/triage.prompt.yml",
+        prompt_yml(STRICT) + f"responseFormat: json_schema\njsonSchema: {json.dumps(json.dumps(own))}\n",
+    )
+    repo.write("prompts/triage.schema.json", json.dumps(SCHEMA))
+    repo.commit("base: the prompt's schema lives beside it")
+
+
+def test_editing_only_the_schema_file_a_prompt_refs_reviews_the_prompt(git_repo, run_cli):
+    schema_ref_repo(git_repo)
+    loose = {**SCHEMA, "properties": {**SCHEMA["properties"], "category": {"type": "string"}}, "required": []}
+    git_repo.write("prompts/triage.schema.json", json.dumps(loose))
+    git_repo.commit("loosen the schema the prompt sends; the prompt file itself is untouched")
+    result, report = check(run_cli, git_repo)
+    assert result.code in (0, 1), result.err
+    reviewed = [(p["path"], p["change"]) for p in report["prompts"]]
+    assert reviewed == [("prompts/triage.prompt.yml", "modified")]
+
+
+def test_deleting_the_schema_file_a_prompt_refs_is_exit_2_naming_the_ref(git_repo, run_cli):
+    schema_ref_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
+    git_repo.git("rm", "-q", "prompts/triage.schema.json")
+    git_repo.commit("delete the schema file the prompt sends")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompt.yml" in line and "$ref 'triage.schema.json'" in line

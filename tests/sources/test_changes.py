@@ -174,3 +174,55 @@ def test_symlinks_and_what_they_name(git_repo):
         == git.link_text(git_repo.root, None, "link.txt")
     )
     assert git.mode_at(git_repo.root, rev, "link.txt") == git.SYMLINK
+
+
+def _schema_ref_repo(git_repo, ref_key: str = '"$ref"'):
+    """A prompt whose jsonSchema `$ref`s a sibling file, which `$ref`s another; an unrelated prompt beside it."""
+    from promptreview.sources.config import parse_config
+
+    config = parse_config("version: 1\nprompts:\n  - files: 'p/*.prompt.yml'\n    suite: s.jsonl\n")
+    messages = "messages:\n  - role: user\n    content: '{{q}}'\n"
+    git_repo.write("p/a.prompt.yml", f"{messages}jsonSchema:\n  {ref_key}: schemas/a.json\n")
+    git_repo.write("p/b.prompt.yml", messages)
+    git_repo.write("p/schemas/a.json", '{"type": "object", "properties": {"x": {"$ref": "x.json"}}}')
+    git_repo.write("p/schemas/x.json", '{"type": "string"}')
+    return config, git_repo.commit("base")
+
+
+# YAML can spell `$ref` so that no search of the text finds it
+@pytest.mark.parametrize("ref_key", ['"$ref"', '"\\u0024ref"'])
+def test_a_prompt_whose_schema_refs_a_changed_file_is_a_change(git_repo, ref_key):
+    from promptreview.sources.changes import changed_prompts
+
+    config, base = _schema_ref_repo(git_repo, ref_key)
+    git_repo.write("p/schemas/x.json", '{"type": "integer"}')  # a file the sibling refs: sent too
+    head = git_repo.commit("edit only a schema file the prompt's schema bundles")
+    (change,) = changed_prompts(git_repo.root, config, base, head).prompts
+    assert (change.path, change.change, change.base == change.head) == ("p/a.prompt.yml", "modified", True)
+
+
+def test_a_prompt_whose_schema_file_is_deleted_is_reviewed_and_then_refused(git_repo):
+    from promptreview.sources.changes import changed_prompts
+    from promptreview.sources.schemas import resolve_refs
+
+    config, base = _schema_ref_repo(git_repo)
+    git_repo.git("rm", "-q", "p/schemas/a.json")
+    head = git_repo.commit("delete the schema file")
+    (change,) = changed_prompts(git_repo.root, config, base, head).prompts
+    assert change.path == "p/a.prompt.yml"
+    with pytest.raises(UsageError, match="does not resolve"):  # what the review then says, before any call
+        resolve_refs({"$ref": "schemas/a.json"}, change.path, git_repo.root, head, change.path)
+
+
+def test_a_changed_prompt_that_reads_a_changed_partial_is_one_change(git_repo):
+    from promptreview.sources.changes import changed_prompts
+    from promptreview.sources.config import parse_config
+
+    config = parse_config("version: 1\nprompts:\n  - files: 'p/*.prompt'\n    suite: s.jsonl\n")
+    git_repo.write("p/_tone.prompt", "Be kind.")
+    git_repo.write("p/a.prompt", '{{role "user"}}{{> tone}} {{q}}')
+    base = git_repo.commit("base")
+    git_repo.write("p/_tone.prompt", "Be brief.")
+    git_repo.write("p/a.prompt", '{{role "user"}}{{> tone}} Now: {{q}}')
+    head = git_repo.commit("edit both")
+    assert [c.path for c in changed_prompts(git_repo.root, config, base, head).prompts] == ["p/a.prompt"]
