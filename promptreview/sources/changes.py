@@ -159,7 +159,7 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
     found_so_far = ChangeSet(base_sha, head_sha, tuple(found), unmatched)
     found += _copied_out(root, config, found_so_far, at_base, changes)
     changed = {p for fc in changes for p in (fc.old_path, fc.new_path) if p}
-    found += _dependents(root, config, (base_sha, head_sha), changed, {c.path for c in found}, at_head)
+    found = _dependents(root, config, (base_sha, head_sha), changed, found, at_head)
     return ChangeSet(base_sha, head_sha, tuple(found), unmatched)
 
 
@@ -179,24 +179,48 @@ def _recording(files: Callable[[str], bytes | None], into: set[str]) -> Callable
     return read
 
 
+def _reads(root: Path, head_sha: str | None, entry: PromptEntry, path: str, data: bytes) -> set[str]:
+    """Every file the prompt file `path` reads beside it at the head (found or not): what its format reads
+    (partials, a `config.json`, `${file:...}`) and what its own schema's `$ref`s bundle into the request. A
+    prompt that fails to read still names what it read until then: the review then says why it fails."""
+    read: set[str] = set()
+    try:
+        found = load_prompts(
+            path, data, Beside(_recording(paths.reader(root, head_sha), read), entry.partials)
+        )
+        for template in found:
+            if isinstance(template.schema, dict):
+                read |= bundled_files(template.schema, root, head_sha, template.path)
+    except UsageError:
+        pass
+    return read
+
+
 def _dependents(
     root: Path,
     config: Config,
     shas: tuple[str, str | None],
     changed: set[str],
-    reviewed: set[str],
+    found: list[PromptChange],
     at_head: list[str],
 ) -> list[PromptChange]:
-    """Prompts whose bytes are the same on both sides (none already `reviewed`) but that read a file that
-    changed: a file the format reads beside the prompt, or a sibling file its own schema's `$ref`s bundle into
-    the request. Every prompt at the head is read, not only those whose text shows such a reference (YAML can
-    spell `$ref` or `${file:` with escapes); a prompt that read a changed file before failing to read is
-    reviewed too, and its review says why it fails (a partial or a schema file deleted)."""
+    """`found`, where a prompt listed with nothing to run (renamed, or its mode changed) reads a file that
+    changed, reviewed; then the prompts whose bytes are the same on both sides but that read a file that
+    changed: a file the format reads beside the prompt, or a sibling file its own schema's `$ref`s bundle
+    into the request. Every prompt at the head is read, not only those whose text shows such a reference
+    (YAML can spell `$ref` or `${file:` with escapes)."""
     if not changed:
-        return []
+        return found
     base_sha, head_sha = shas
-    out: list[PromptChange] = []
-    skip = changed | reviewed
+    out = [
+        replace(c, listed=None)
+        if c.listed is not None
+        and c.head is not None
+        and _reads(root, head_sha, c.entry, c.path, c.head) & changed
+        else c
+        for c in found
+    ]
+    skip = changed | {c.path for c in found}
     candidates = [p for p in at_head if p not in skip and not is_partial(p) and config.entry_for(p)]
     contents = git.read_many(root, head_sha, candidates) if head_sha is not None else {}
     for path in candidates:
@@ -206,19 +230,7 @@ def _dependents(
             head = contents.get(path) if head_sha is not None else git.read_at(root, None, path)
         except UsageError:  # a working-tree symlink out of the repository: reviewed (refused) if it changed
             continue
-        if head is None:
-            continue
-        read: set[str] = set()
-        try:
-            found = load_prompts(
-                path, head, Beside(_recording(paths.reader(root, head_sha), read), entry.partials)
-            )
-            for template in found:
-                if isinstance(template.schema, dict):
-                    read |= bundled_files(template.schema, root, head_sha, template.path)
-        except UsageError:
-            pass  # what it read until it failed still counts: the review then names why it fails
-        if read & changed:
+        if head is not None and _reads(root, head_sha, entry, path, head) & changed:
             base = git.read_at(root, base_sha, path)
             if base is not None:
                 out.append(PromptChange("modified", path, path, entry, base, head))

@@ -540,7 +540,7 @@ def test_prompty_name_and_azure_deployment_naming_two_models_is_refused(git_repo
 
 def schema_ref_repo(repo, model: str = "sim:triage-v1") -> None:
     """The prompt's jsonSchema `$ref`s a sibling file, bundled into the schema sent with every request."""
-    make_triage_repo(repo, model=model)
+    make_triage_repo(repo, model=model, per_stratum=2, samples=1)
     own = {"name": "triage", "strict": True, "schema": {"$ref": "triage.schema.json"}}
     repo.write(
         "prompts/triage.prompt.yml",
@@ -550,15 +550,29 @@ def schema_ref_repo(repo, model: str = "sim:triage-v1") -> None:
     repo.commit("base: the prompt's schema lives beside it")
 
 
+def answers_the_schema_it_is_sent(body: dict) -> str:
+    """A model held to the schema it is sent: with `category` loosened to any string, it answers one of its own."""
+    answer = openai_answer(body)
+    if '"category": {"type": "string"}' in json.dumps(body.get("response_format")):
+        return json.dumps({**json.loads(answer), "category": "misc"})
+    return answer
+
+
 def test_editing_only_the_schema_file_a_prompt_refs_reviews_the_prompt(git_repo, run_cli):
-    schema_ref_repo(git_repo)
+    schema_ref_repo(git_repo, model=f"openai:{OPENAI_MODEL}")
     loose = {**SCHEMA, "properties": {**SCHEMA["properties"], "category": {"type": "string"}}, "required": []}
     git_repo.write("prompts/triage.schema.json", json.dumps(loose))
     git_repo.commit("loosen the schema the prompt sends; the prompt file itself is untouched")
-    result, report = check(run_cli, git_repo)
-    assert result.code in (0, 1), result.err
-    reviewed = [(p["path"], p["change"]) for p in report["prompts"]]
-    assert reviewed == [("prompts/triage.prompt.yml", "modified")]
+    with ScriptedServer(openai_compatible_handler(answers_the_schema_it_is_sent)) as server:
+        result, report = check(run_cli, git_repo, openai_env(server))
+    assert result.code == 1, result.err  # was 0: nothing reviewed
+    (prompt,) = report["prompts"]
+    assert (prompt["path"], prompt["change"], prompt["verdict"]) == (
+        "prompts/triage.prompt.yml",
+        "modified",
+        "fail",
+    )
+    assert prompt["rates"]["schema_violation"]["head"] > prompt["rates"]["schema_violation"]["base"] == 0
 
 
 def test_deleting_the_schema_file_a_prompt_refs_is_exit_2_naming_the_ref(git_repo, run_cli):

@@ -226,3 +226,19 @@ def test_a_changed_prompt_that_reads_a_changed_partial_is_one_change(git_repo):
     git_repo.write("p/a.prompt", '{{role "user"}}{{> tone}} Now: {{q}}')
     head = git_repo.commit("edit both")
     assert [c.path for c in changed_prompts(git_repo.root, config, base, head).prompts] == ["p/a.prompt"]
+
+
+def test_a_renamed_prompt_whose_schema_file_changed_is_reviewed_not_listed(git_repo):
+    from promptreview.sources.changes import changed_prompts
+
+    config, base = _schema_ref_repo(git_repo)
+    git_repo.git("mv", "p/a.prompt.yml", "p/renamed.prompt.yml")
+    git_repo.write("p/schemas/a.json", '{"type": "object"}')
+    head = git_repo.commit("rename the prompt, edit its schema file")
+    (change,) = changed_prompts(git_repo.root, config, base, head).prompts
+    assert (change.path, change.base_path, change.change) == (
+        "p/renamed.prompt.yml",
+        "p/a.prompt.yml",
+        "renamed",
+    )
+    assert change.listed is None  # not "renamed without a change to its content": what it sends changed
