@@ -4,7 +4,8 @@ Read as the `prompty` package reads it: the body is rendered first (Jinja; Musta
 `template.format` says so) and then split at lines such as `system:` / `user:` / `assistant:`
 (optionally `# user:` or `user[name="x"]:`); text before the first marker is a system message.
 Front matter, in both the v1 spelling and the v2 one: `model` (`configuration` / `id`, `parameters` /
-`options`; a file that gives either twice, differently, is refused), `inputs` (their `default`s apply), `sample` (the prompt's own inputs, usable as a suite).
+`options`; a file that gives either twice, differently, is refused), `inputs` (their `default`s apply),
+`sample` (the prompt's own inputs, usable as a suite).
 """
 
 from __future__ import annotations
