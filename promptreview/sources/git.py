@@ -328,19 +328,6 @@ def attributes(
     return found
 
 
-def files_containing(root: Path, rev: str | None, needles: tuple[str, ...]) -> list[str]:
-    """Files at a revision (None: the working tree, untracked files not ignored included) whose text contains
-    any of `needles` (fixed strings): one `git grep`, instead of reading every file."""
-    patterns = [arg for needle in needles for arg in ("-e", needle)]
-    where = [resolve_rev(root, rev)] if rev is not None else ["--untracked"]
-    try:
-        out = _text(root, "-c", "core.quotepath=off", "grep", "-l", "-z", "-I", "-F", *patterns, *where)
-    except GitFailed:
-        return []  # git grep exits 1 when nothing matches
-    prefix = f"{where[0]}:" if rev is not None else ""
-    return sorted({p[len(prefix) :] if p.startswith(prefix) else p for p in out.split("\0") if p})
-
-
 def read_at(root: Path, rev: str | None, path: str) -> bytes | None:
     """File bytes at a revision (None = working tree); None when the file does not exist there."""
     if rev is None:

@@ -147,8 +147,6 @@ def test_a_prompt_reading_a_changed_partial_is_a_change_in_the_working_tree_too(
         ("p/a.prompt", "modified"),
         ("p/c.prompt", "added"),
     }
-    assert git.files_containing(git_repo.root, None, ("{{>",)) == ["p/a.prompt", "p/c.prompt"]
-    assert git.files_containing(git_repo.root, base, ("{{>",)) == ["p/a.prompt"]
 
 
 def test_attributes_are_read_from_the_commits_own_gitattributes(git_repo):
