@@ -132,6 +132,7 @@ NoteKind = Literal[
     "schema_contract",
     "contract_rows_removed",
     "entry_moved",
+    "entry_copied",
     "unused_columns",
     "output_mode",
     "new_prompt",

@@ -441,6 +441,11 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
         f"moved from the config entry of {_v(n, 'before')} to the one of {_v(n, 'after')}: reviewed under the "
         "strictest of the two (the base entry's contract, and what only the new entry adds)"
     ),
+    "entry_copied": lambda n: (
+        f"a copy of {_v(n, 'source')}, a prompt of the config entry of {_v(n, 'before')}, in the one of "
+        f"{_v(n, 'after')}: reviewed as if moved, under the strictest of the two (production may read this copy "
+        "while the original stays untouched)"
+    ),
     "unused_columns": _unused_columns,
     "output_mode": _output_mode,
     "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",

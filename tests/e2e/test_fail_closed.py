@@ -363,3 +363,54 @@ def test_front_matter_added_to_a_plain_md_is_shown_as_a_change_of_format(git_rep
     assert result.code in (0, 1), result.err
     (prompt,) = report["prompts"]
     assert "format changed: base read as plain, head as dotprompt" in notes_of(prompt)
+
+
+# -- red team 4, 5: a copy production may read instead of the prompt ---------------------------------------
+
+FAILING_MODEL = "sim:triage-v1?parse_failure=0.6"
+TWO_ENTRIES = (
+    "version: 1\nmodel: sim:triage-v1\nsamples: 2\nconcurrency: 4\n"
+    f"models: [sim:triage-v1, '{FAILING_MODEL}']\nprompts:\n"
+    "  - files: 'prompts/strict/*.prompt.yml'\n    suite: data/inputs.jsonl\n    schema: data/schema.json\n"
+    "    strata: [channel]\n"
+    "  - files: 'prompts/lax/*.prompt.yml'\n    suite: data/inputs.jsonl\n    output: text\n"
+)
+
+
+def test_a_copy_out_of_the_globs_padded_with_a_comment_still_leaves_the_review(ci, run_cli):  # noqa: F811
+    """The decoy stays at the old path; production reads an edited copy outside the globs, padded with a
+    400-word comment so that its words are under half the file's: containment still finds the prompt."""
+    ci.base = make_triage_repo(ci.repo, extra=f"models: [sim:triage-v1, '{FAILING_MODEL}']\n")
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    padding = "# " + " ".join(f"note{i}" for i in range(400)) + "\n"
+    ci.repo.write("app/triage.prompt.yml", padding + prompt_yml(STRICT, model=FAILING_MODEL))
+    ci.head = ci.repo.commit("production reads a padded copy outside the globs")
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 1 and ci.check_runs()[-1]["conclusion"] == "failure", result.out + result.err
+    (prompt,) = ci.report()["prompts"]
+    assert (prompt["path"], prompt["change"], prompt["verdict"]) == (
+        "prompts/triage.prompt.yml",
+        "removed",
+        "fail",
+    )
+    assert "app/triage.prompt.yml" in notes_of(prompt)
+
+
+def test_a_copy_of_a_strict_prompt_added_to_the_lax_entry_keeps_the_strict_contract(ci, run_cli):  # noqa: F811
+    """The strict prompt stays untouched (a decoy); a broken copy is added under the lax entry (text mode, no
+    schema), where its ceilings passed: it is reviewed as a move, under the strictest contract."""
+    make_triage_repo(ci.repo)
+    ci.repo.write("promptreview.yml", TWO_ENTRIES)
+    ci.repo.write("prompts/lax/other.prompt.yml", prompt_yml(STRICT, user="Other: {{ticket}}"))
+    (ci.repo.root / "prompts/strict").mkdir()
+    ci.repo.git("mv", "prompts/triage.prompt.yml", "prompts/strict/triage.prompt.yml")
+    ci.base = ci.repo.commit("base: two entries")
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("prompts/lax/triage.prompt.yml", prompt_yml(STRICT, model=FAILING_MODEL))
+    ci.head = ci.repo.commit("copy the triage prompt into the lax entry, broken")
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 1 and ci.check_runs()[-1]["conclusion"] == "failure", result.out + result.err
+    (prompt,) = ci.report()["prompts"]
+    assert (prompt["path"], prompt["change"]) == ("prompts/lax/triage.prompt.yml", "added")
+    assert prompt["output_mode"] == "json"
+    assert "a copy of prompts/strict/triage.prompt.yml" in notes_of(prompt)

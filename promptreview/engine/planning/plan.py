@@ -377,7 +377,7 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
         )
         bases: tuple[PromptTemplate, ...] = ()
         tips: tuple[PromptTemplate, ...] = ()
-        moved = _moved(config, change.base_path, change.path)
+        moved = _moved(config, change.base_path, change.path, change.copied_from)
         if change.base is not None and change.base_path is not None:
             at_base = Beside(paths.reader(opts.repo_root, changes.base), partials)
             bases = load_prompts(change.base_path, change.base, at_base)
@@ -424,9 +424,14 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
     return planner.plan(jobs, listed)
 
 
-def _moved(config: Config, old: str | None, new: str) -> list[Note]:
-    """A prompt renamed from one config entry to another is reviewed under the strictest of the two
-    (`sources.changes.strictest`): the note says so."""
+def _moved(config: Config, old: str | None, new: str, copied_from: str | None = None) -> list[Note]:
+    """A prompt renamed from one config entry to another, or a copy of another entry's prompt, is reviewed under
+    the strictest of the two (`sources.changes.strictest`): the note says so."""
+    if copied_from is not None:
+        before, after = config.entry_for(copied_from), config.entry_for(new)
+        assert before is not None and after is not None
+        files = {"before": ", ".join(before.files), "after": ", ".join(after.files)}
+        return [note("entry_copied", new, source=copied_from, **files)]
     before, after = (config.entry_for(old) if old else None), config.entry_for(new)
     if before is None or after is None or before == after:
         return []
