@@ -414,3 +414,36 @@ def test_a_copy_of_a_strict_prompt_added_to_the_lax_entry_keeps_the_strict_contr
     assert (prompt["path"], prompt["change"]) == ("prompts/lax/triage.prompt.yml", "added")
     assert prompt["output_mode"] == "json"
     assert "a copy of prompts/strict/triage.prompt.yml" in notes_of(prompt)
+
+
+# -- red team 13: a pull request retargeted to main is reviewed again -----------------------------------------
+
+
+def test_a_pull_request_retargeted_from_an_authors_branch_to_main_is_reviewed_again(ci, run_cli):  # noqa: F811
+    """Opened against a branch holding the regression, the PR changes no prompt: green. Retargeting it to main
+    sends `edited` with `changes.base` (the payload's base is already main): reviewed against main, it fails.
+    A title edit changes nothing reviewed: nothing to do, and the check stands."""
+    main = make_triage_repo(ci.repo, extra=f"models: [sim:triage-v1, '{FAILING_MODEL}']\n")
+    ci.repo.git("checkout", "-q", "-b", "evil-base")
+    ci.repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT, model=FAILING_MODEL))
+    evil = ci.repo.commit("the regression, pushed to a branch no check guards")
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("README.md", "docs\n")
+    ci.head, ci.base = ci.repo.commit("a harmless commit"), evil
+    opened = ci.event()
+    opened["pull_request"]["base"]["ref"] = "evil-base"
+    first = run(run_cli, ci, ci.env(opened))
+    assert first.code == 0 and ci.check_runs()[-1]["conclusion"] == "success", first.out + first.err
+    ci.base = main
+    retarget = ci.event(
+        "opened", action="edited", changes={"base": {"ref": {"from": "evil-base"}, "sha": {"from": evil}}}
+    )
+    result = run(run_cli, ci, ci.env(retarget))
+    assert result.code == 1, result.out + result.err
+    check_run = ci.check_runs()[-1]
+    assert (check_run["head_sha"], check_run["conclusion"]) == (ci.head, "failure")
+    runs = len(ci.check_runs())
+    title = ci.event("opened", action="edited", changes={"title": {"from": "an older title"}})
+    skipped = run(run_cli, ci, ci.env(title))
+    assert skipped.code == 0 and "title or body" in skipped.out + skipped.err
+    assert len(ci.check_runs()) == runs  # the failure stands
