@@ -131,6 +131,7 @@ NoteKind = Literal[
     "file_suite",
     "schema_contract",
     "contract_rows_removed",
+    "contract_rows_added",
     "entry_moved",
     "entry_copied",
     "unused_columns",

@@ -437,6 +437,11 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "file_suite": _file_suite,
     "schema_contract": _schema_contract,
     "contract_rows_removed": _contract_rows_removed,
+    "contract_rows_added": lambda n: (
+        f"the pull request adds {_v(n, 'count')} input rows to the file: they do not run here, the base's rows "
+        "are the contract and the gates are decided on them alone (new rows pooled with them would dilute a "
+        "regression); once merged, they are part of the contract"
+    ),
     "entry_moved": lambda n: (
         f"moved from the config entry of {_v(n, 'before')} to the one of {_v(n, 'after')}: reviewed under the "
         "strictest of the two (the base entry's contract, and what only the new entry adds)"
