@@ -265,29 +265,38 @@ def _runs(words: Iterable[str]) -> Iterator[Run]:
 
 @dataclass(frozen=True)
 class _Source:
-    """A base prompt as a copy of it is looked for: its bytes, and the runs of words of each form of it (the
-    whole file; the messages it sends, which a copy may hold without the rest, e.g. its testData)."""
+    """A base prompt as a copy of it is looked for: its bytes, and its runs of words: of the whole file, and of
+    the text it sends (its messages' templates), which a copy may hold without the rest, e.g. its testData."""
 
     path: str
     data: bytes
-    forms: tuple[frozenset[Run], ...]
+    whole: frozenset[Run]
+    sent: frozenset[Run]  # empty: the file does not read alone (or sends under three words)
 
     @classmethod
     def of(cls, path: str, data: bytes) -> _Source:
-        texts: list[bytes | str] = [data]
+        sent: frozenset[Run] = frozenset()
         try:
-            texts.append(" ".join(src for t in load_prompts(path, data) for _, src in t.messages))
+            sent = frozenset(
+                _runs(_words(" ".join(s for t in load_prompts(path, data) for _, s in t.messages)))
+            )
         except UsageError:
             pass  # a base prompt that does not read alone: its whole text is what a copy holds
-        forms = tuple(f for f in (frozenset(_runs(_words(t))) for t in texts) if f)
-        return cls(path, data, forms)
+        return cls(path, data, frozenset(_runs(_words(data))), sent)
 
-    def copied_in(self, found: set[Run], words: list[bytes] | None) -> bool:
+    def forms(self, sent_only: bool = False) -> tuple[frozenset[Run], ...]:
+        if sent_only and self.sent:
+            return (self.sent,)
+        return tuple(f for f in (self.whole, self.sent) if f)
+
+    def copied_in(self, found: set[Run], words: list[bytes] | None, sent_only: bool = False) -> bool:
         """Whether a file holds this prompt: `found`, the runs of words it holds among those asked for;
-        `words`, its words as split by whitespace (None: too many for the in-order ratio)."""
-        if any(len(form & found) >= SIMILAR * len(form) for form in self.forms):
+        `words`, its words as split by whitespace (None: too many for the in-order ratio). `sent_only`: only
+        the text it sends counts (for another prompt file, which shares a format's keys, or testData, with
+        any prompt of the same format without being its copy)."""
+        if any(len(form & found) >= SIMILAR * len(form) for form in self.forms(sent_only)):
             return True
-        return words is not None and _same_words(self.data.split(), words)
+        return not (sent_only and self.sent) and words is not None and _same_words(self.data.split(), words)
 
 
 def _found(data: bytes, wanted: frozenset[Run] | set[Run]) -> set[Run]:
@@ -327,13 +336,13 @@ def similar(a: bytes, b: bytes, path: str = "prompt") -> bool:
     return a == b or bool(_copies([_Source.of(path, a)], b))
 
 
-def _copies(sources: list[_Source], data: bytes) -> list[_Source]:
-    """The sources `data` holds a copy of."""
+def _copies(sources: list[_Source], data: bytes, sent_only: bool = False) -> list[_Source]:
+    """The sources `data` holds a copy of (`sent_only`: of the text they send)."""
     if not sources:
         return []
-    found = _found(data, frozenset().union(*(f for s in sources for f in s.forms)))
-    words = _split(data)
-    return [s for s in sources if s.copied_in(found, words)]
+    found = _found(data, frozenset().union(*(f for s in sources for f in s.forms(sent_only))))
+    words = None if sent_only else _split(data)
+    return [s for s in sources if s.copied_in(found, words, sent_only)]
 
 
 def _base_sources(root: Path, config: Config, base_sha: str, at_base: list[str]) -> list[_Source]:
@@ -344,7 +353,8 @@ def _base_sources(root: Path, config: Config, base_sha: str, at_base: list[str])
 def _copied_across(config: Config, found: list[PromptChange], sources: list[_Source]) -> list[PromptChange]:
     """A prompt new to one entry (added, or an existing file that became the copy) that holds a copy of a base
     prompt of another entry whose contract is stricter: the original may stay untouched as a decoy while
-    production reads the copy, so it is a move: the strictest contract of the two (`strictest`)."""
+    production reads the copy, so it is a move: the strictest contract of the two (`strictest`). Only the text
+    the prompt sends counts here: a new prompt of the same format, or with the same testData, is no copy."""
     out: list[PromptChange] = []
     for change in found:
         if change.listed is not None or change.head is None:
@@ -358,7 +368,9 @@ def _copied_across(config: Config, found: list[PromptChange], sources: list[_Sou
             and _tightens(src_entry, change.entry)
         ]
         copied = [
-            s for s in _copies(others, change.head) if change.base is None or not _copies([s], change.base)
+            s
+            for s in _copies(others, change.head, sent_only=True)
+            if change.base is None or not _copies([s], change.base, sent_only=True)
         ]
         entry = change.entry
         for s in copied:

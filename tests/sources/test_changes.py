@@ -214,3 +214,29 @@ def test_a_copy_of_a_stricter_entrys_prompt_added_to_a_laxer_one_is_a_move(git_r
     assert by_path["lax/new.txt"].copied_from is None and by_path["lax/new.txt"].entry.output == "text"
     assert by_path["strict/kind.txt"].copied_from is None
     assert by_path["strict/kind.txt"].entry.schema == "schema.json"
+
+
+def test_a_new_prompt_sharing_only_the_format_and_test_data_with_a_stricter_one_is_no_copy(git_repo):
+    """Inside the globs only what a prompt sends counts: the keys of a format and a shared testData are no copy."""
+    from promptreview.sources.changes import changed_prompts
+    from promptreview.sources.config import parse_config
+    from tests.e2e_helpers import STRICT, prompt_yml
+
+    config = parse_config(
+        "version: 1\nprompts:\n"
+        "  - files: 'strict/*.prompt.yml'\n    schema: schema.json\n"
+        "  - files: 'lax/*.prompt.yml'\n    output: text\n"
+    )
+    rows = "testData:\n" + "".join(
+        f"  - ticket: the app crashes on screen {i} of the settings\n" for i in range(60)
+    )
+    git_repo.write("strict/p.prompt.yml", prompt_yml(STRICT) + rows)
+    base = git_repo.commit("base")
+    other = prompt_yml("Write a friendly summary of the ticket for the weekly customer newsletter.") + rows
+    git_repo.write("lax/summary.prompt.yml", other)
+    git_repo.write("lax/copy.prompt.yml", prompt_yml(STRICT, model="sim:other"))
+    head = git_repo.commit("head")
+    by_path = {c.path: c for c in changed_prompts(git_repo.root, config, base, head).prompts}
+    assert by_path["lax/summary.prompt.yml"].copied_from is None
+    assert by_path["lax/summary.prompt.yml"].entry.output == "text"
+    assert by_path["lax/copy.prompt.yml"].copied_from == "strict/p.prompt.yml"
