@@ -157,8 +157,13 @@ def _pull_request(name: str, payload: dict[str, Any], env: Mapping[str, str]) ->
         if action == "unlabeled":
             labels = [label for label in labels if label != change.name]
     skip = None
+    changes = payload.get("changes")
     if action not in REVIEW_ACTIONS:
         skip = f"pull_request action {action!r} needs no review (reviewed on: {', '.join(REVIEW_ACTIONS)})"
+    elif action == "edited" and isinstance(changes, dict) and "base" not in changes:
+        # only a title or body changed: nothing reviewed did (a retarget names `changes.base`, and is reviewed
+        # against the new base the payload's pull_request.base already holds; a payload without `changes` too)
+        skip = "the pull request's title or body was edited; its base and head are the same"
     elif pr.get("state") == "closed":
         skip = "the pull request is closed"
     number = payload.get("number", pr.get("number"))

@@ -446,9 +446,19 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "file_suite": _file_suite,
     "schema_contract": _schema_contract,
     "contract_rows_removed": _contract_rows_removed,
+    "contract_rows_added": lambda n: (
+        f"the pull request adds {_v(n, 'count')} input rows to the file: they do not run here, the base's rows "
+        "are the contract and the gates are decided on them alone (new rows pooled with them would dilute a "
+        "regression); once merged, they are part of the contract"
+    ),
     "entry_moved": lambda n: (
         f"moved from the config entry of {_v(n, 'before')} to the one of {_v(n, 'after')}: reviewed under the "
         "strictest of the two (the base entry's contract, and what only the new entry adds)"
+    ),
+    "entry_copied": lambda n: (
+        f"a copy of {_v(n, 'source')}, a prompt of the config entry of {_v(n, 'before')}, in the one of "
+        f"{_v(n, 'after')}: reviewed as if moved, under the strictest of the two (production may read this copy "
+        "while the original stays untouched)"
     ),
     "unused_columns": _unused_columns,
     "output_mode": _output_mode,

@@ -4,8 +4,10 @@ match, each with its contents on both sides.
 `git diff -M` says what changed; the config says which of those are prompts. A file renamed out of every
 prompt glob is, for the review, removed; one renamed into them, added. A removed prompt and a pure rename
 have nothing to run and are only listed. The base owns the contract: a prompt moved from one entry to another
-keeps the strictest of the two (`strictest`), and a prompt whose exact copy appears outside the globs leaves
-the review however git paired the files (a decoy copy left inside them hides nothing). A prompt whose own
+keeps the strictest of the two (`strictest`), and so does a prompt new to an entry that is a copy of another
+entry's (the original may stay as a decoy while production reads the copy); a prompt a copy of which appears
+outside the globs leaves the review however git paired the files (a decoy copy left inside them hides
+nothing). A copy is found by containment (`similar`): padding around it hides nothing. A prompt whose own
 bytes did not change but that reads a file that did (a Dotprompt partial `_name.prompt`, a Semantic Kernel
 `config.json`, a Prompty `${file:...}`, a JSON file its own schema's `$ref`s bundle into the request) is
 reviewed too: each side reads that file at its own commit. A partial is not a prompt of its own.
@@ -24,7 +26,8 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -55,6 +58,7 @@ class PromptChange:
     base: bytes | None  # contents at the base (None: added)
     head: bytes | None  # contents at the head (None: removed)
     listed: Note | None = None  # why there is nothing to run (removed, renamed unchanged); None: review it
+    copied_from: str | None = None  # the base prompt of a stricter entry this one is a copy of (`strictest`)
 
     @property
     def old_path(self) -> str | None:
@@ -156,8 +160,20 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                 listed=listed,
             )
         )
-    found_so_far = ChangeSet(base_sha, head_sha, tuple(found), unmatched)
-    found += _copied_out(root, config, found_so_far, at_base, changes)
+    reviewed = [c for c in found if c.listed is None and c.head is not None]
+    outside = [
+        fc for fc in changes if fc.new_path and fc.change != "removed" and not config.entry_for(fc.new_path)
+    ]
+    # a copy is looked for only where one can hide: a file outside the globs, a prompt of another entry
+    sources = (
+        _base_sources(root, config, base_sha, at_base)
+        if outside or (reviewed and len(config.prompts) > 1)
+        else []
+    )
+    found = _copied_across(config, found, sources)
+    found += _copied_out(
+        root, config, ChangeSet(base_sha, head_sha, tuple(found), unmatched), sources, outside
+    )
     changed = {p for fc in changes for p in (fc.old_path, fc.new_path) if p}
     found = _dependents(root, config, (base_sha, head_sha), changed, found, at_head)
     return ChangeSet(base_sha, head_sha, tuple(found), unmatched)
@@ -254,16 +270,85 @@ def strictest(base: PromptEntry, head: PromptEntry) -> PromptEntry:
     )
 
 
-SIMILAR = 0.5  # the share of words two files have in common for one to be a copy of the other (git's 50 %)
-_MAX_COPY_BYTES = 1_000_000  # a larger file new outside the globs is not compared
+SIMILAR = 0.5  # the share of a prompt's words another file must hold for it to be a copy (git's 50 %)
+_RUN = 3  # words in a row: containment counts the prompt's runs of three words found in the other file
+_RATIO_WORDS = 20_000  # beyond, the in-order ratio (quadratic at worst) is not computed; containment still is
+_WORD = re.compile(r"\w+")
+
+Run = tuple[str, ...]
 
 
-def similar(a: bytes, b: bytes) -> bool:
-    """Whether `b` is a copy of `a`, edited or not: their words at least `SIMILAR` the same. Words, not
-    git's 64-byte line chunks: a prompt is often one long line, which one edit makes a stranger to git."""
-    if a == b:
+def _words(data: bytes | str) -> Iterator[str]:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    for m in _WORD.finditer(text.casefold()):
+        yield m.group()
+
+
+def _runs(words: Iterable[str]) -> Iterator[Run]:
+    window: deque[str] = deque(maxlen=_RUN)
+    for word in words:
+        window.append(word)
+        if len(window) == _RUN:
+            yield tuple(window)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A base prompt as a copy of it is looked for: its bytes, and its runs of words: of the whole file, and of
+    the text it sends (its messages' templates), which a copy may hold without the rest, e.g. its testData."""
+
+    path: str
+    data: bytes
+    whole: frozenset[Run]
+    sent: frozenset[Run]  # empty: the file does not read alone (or sends under three words)
+
+    @classmethod
+    def of(cls, path: str, data: bytes) -> _Source:
+        sent: frozenset[Run] = frozenset()
+        try:
+            sent = frozenset(
+                _runs(_words(" ".join(s for t in load_prompts(path, data) for _, s in t.messages)))
+            )
+        except UsageError:
+            pass  # a base prompt that does not read alone: its whole text is what a copy holds
+        return cls(path, data, frozenset(_runs(_words(data))), sent)
+
+    def forms(self, sent_only: bool = False) -> tuple[frozenset[Run], ...]:
+        if sent_only and self.sent:
+            return (self.sent,)
+        return tuple(f for f in (self.whole, self.sent) if f)
+
+    def copied_in(self, found: set[Run], words: list[bytes] | None, sent_only: bool = False) -> bool:
+        """Whether a file holds this prompt: `found`, the runs of words it holds among those asked for;
+        `words`, its words as split by whitespace (None: too many for the in-order ratio). `sent_only`: only
+        the text it sends counts (for another prompt file, which shares a format's keys, or testData, with
+        any prompt of the same format without being its copy)."""
+        if any(len(form & found) >= SIMILAR * len(form) for form in self.forms(sent_only)):
+            return True
+        return not (sent_only and self.sent) and words is not None and _same_words(self.data.split(), words)
+
+
+def _found(data: bytes, wanted: frozenset[Run] | set[Run]) -> set[Run]:
+    """The runs of `wanted` that `data` holds: one pass over it, whatever its size, keeping only those."""
+    return {run for run in _runs(_words(data)) if run in wanted}
+
+
+def _split(data: bytes) -> list[bytes] | None:
+    """`data` split by whitespace for the in-order ratio; None past `_RATIO_WORDS` words."""
+    if len(data) > 64 * _RATIO_WORDS:  # more words than that, or near enough, without splitting it
+        return None
+    words = data.split()
+    return words if len(words) <= _RATIO_WORDS else None
+
+
+def _same_words(x: list[bytes], y: list[bytes]) -> bool:
+    """Whether two files of about the same length are the same words in the same order, at least `SIMILAR`
+    (an edit every third word leaves no run of three, but most words): difflib's ratio, bounded in size."""
+    if x == y:
         return True
-    matcher = difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False)
+    if len(x) > _RATIO_WORDS:
+        return False
+    matcher = difflib.SequenceMatcher(None, x, y, autojunk=False)
     return (
         matcher.real_quick_ratio() >= SIMILAR
         and matcher.quick_ratio() >= SIMILAR
@@ -271,38 +356,113 @@ def similar(a: bytes, b: bytes) -> bool:
     )
 
 
+def similar(a: bytes, b: bytes, path: str = "prompt") -> bool:
+    """Whether `b` holds a copy of the prompt `a` (at `path`), edited or not, padded or not: at least `SIMILAR`
+    of `a`'s runs of three words (of the whole file, or of the messages it sends) are found in `b`
+    (containment: what `b` adds around the copy, a 400-word comment, dilutes nothing), or the two are mostly
+    the same words in the same order. Words, not git's 64-byte line chunks: a prompt is often one long line,
+    which one edit makes a stranger to git."""
+    return a == b or bool(_copies([_Source.of(path, a)], b))
+
+
+def _copies(sources: list[_Source], data: bytes, sent_only: bool = False) -> list[_Source]:
+    """The sources `data` holds a copy of (`sent_only`: of the text they send)."""
+    if not sources:
+        return []
+    found = _found(data, frozenset().union(*(f for s in sources for f in s.forms(sent_only))))
+    words = None if sent_only else _split(data)
+    return [s for s in sources if s.copied_in(found, words, sent_only)]
+
+
+def _base_sources(root: Path, config: Config, base_sha: str, at_base: list[str]) -> list[_Source]:
+    wanted = [p for p in at_base if config.entry_for(p) is not None and not is_partial(p)]
+    return [_Source.of(p, text) for p, text in git.read_many(root, base_sha, wanted).items() if text.strip()]
+
+
+def _copied_across(config: Config, found: list[PromptChange], sources: list[_Source]) -> list[PromptChange]:
+    """A prompt new to one entry (added, or an existing file that became the copy) that holds a copy of a base
+    prompt of another entry whose contract is stricter: the original may stay untouched as a decoy while
+    production reads the copy, so it is a move: the strictest contract of the two (`strictest`). Only the text
+    the prompt sends counts here: a new prompt of the same format, or with the same testData, is no copy."""
+    out: list[PromptChange] = []
+    for change in found:
+        if change.listed is not None or change.head is None:
+            out.append(change)
+            continue
+        others = [
+            s
+            for s in sources
+            if s.path not in (change.path, change.base_path)  # a move git paired is `strictest` already
+            and (src_entry := config.entry_for(s.path)) is not None
+            and _tightens(src_entry, change.entry)
+        ]
+        copied = [
+            s
+            for s in _copies(others, change.head, sent_only=True)
+            if change.base is None or not _copies([s], change.base, sent_only=True)
+        ]
+        entry = change.entry
+        for s in copied:
+            src_entry = config.entry_for(s.path)
+            assert src_entry is not None
+            entry = strictest(src_entry, entry)
+        if copied:
+            change = replace(change, entry=entry, copied_from=copied[0].path)
+        out.append(change)
+    return out
+
+
+def _tightens(source: PromptEntry, entry: PromptEntry) -> bool:
+    """Whether the contract of `source`'s entry holds a prompt to something `entry`'s does not: a schema, JSON
+    output (or `auto` against `text`), a quality check, must-refuse rows."""
+    return (
+        (source.schema is not None and entry.schema is None)
+        or (source.output != "text" and entry.output == "text")
+        or (source.output == "json" and entry.output != "json")
+        or bool({e.field for e in source.expect} - {e.field for e in entry.expect})
+        or bool({e.name for e in source.evaluators} - {e.name for e in entry.evaluators})
+        or (source.must_refuse is not None and entry.must_refuse is None)
+    )
+
+
 def _copied_out(
     root: Path,
     config: Config,
     changes: ChangeSet,
-    at_base: list[str],
+    sources: list[_Source],
     moved: list[git.FileChange],
 ) -> list[PromptChange]:
-    """Base prompts copied or moved (edited or not, `similar`) to a file new at the head outside every glob:
-    the prompt leaves the review even when a copy stays inside the globs (a decoy), or git paired its old
-    path with that copy. Prompts already listed as leaving are not repeated."""
+    """Base prompts copied or moved (edited or not, padded or not: `similar`) to a file new at the head outside
+    every glob, or to one there that was not their copy at the base: the prompt leaves the review even when a
+    copy stays inside the globs (a decoy), or git paired its old path with that copy. Prompts already listed
+    as leaving are not repeated. Every such file is read whole, whatever its size (GitHub refuses a file over
+    100 MB): the pass over it is linear and keeps only the runs of words the prompts have."""
     leaving = {c.path for c in changes.prompts if c.change == "removed"}
-    targets: dict[str, bytes] = {}
-    for fc in moved:
-        if fc.new_path and fc.change in ("added", "renamed") and config.entry_for(fc.new_path) is None:
-            try:
-                data = git.read_at(root, changes.head, fc.new_path)
-            except UsageError:  # a working-tree symlink out of the repository: not a file of ours to read
-                continue
-            if data is not None and len(data) <= _MAX_COPY_BYTES:
-                targets[fc.new_path] = data
-    if not targets:
-        return []
-    wanted = [p for p in at_base if p not in leaving and config.entry_for(p) is not None]
-    sources = git.read_many(root, changes.base, wanted)
+    sources = [s for s in sources if s.path not in leaving]
     out: list[PromptChange] = []
-    for src, text in sources.items():
-        entry = config.entry_for(src)
-        dst = next((dst for dst, data in targets.items() if text.strip() and similar(text, data)), None)
-        if entry is None or dst is None:
+    said: set[str] = set()
+    for fc in moved:
+        if not fc.new_path or fc.change == "removed" or config.entry_for(fc.new_path) is not None:
             continue
-        said = note("prompt_copied_out", src, to=dst)
-        out.append(PromptChange("removed", src, src, entry, None, None, listed=said))
+        if fc.new_mode == git.GITLINK:  # a submodule: a commit of another repository, no file of ours
+            continue
+        try:
+            data = git.read_at(root, changes.head, fc.new_path)
+        except UsageError:  # a working-tree symlink out of the repository: not a file of ours to read
+            continue
+        if data is None:
+            continue
+        before = (
+            git.read_at(root, changes.base, fc.old_path) if fc.change != "added" and fc.old_path else None
+        )
+        for src in _copies([s for s in sources if s.path not in said], data):
+            if before is not None and _copies([src], before):
+                continue  # already its copy at the base: nothing left the review here
+            entry = config.entry_for(src.path)
+            assert entry is not None
+            said.add(src.path)
+            told = note("prompt_copied_out", src.path, to=fc.new_path)
+            out.append(PromptChange("removed", src.path, src.path, entry, None, None, listed=told))
     return out
 
 

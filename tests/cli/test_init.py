@@ -29,7 +29,8 @@ def test_writes_a_config_that_validates_and_a_workflow(git_repo, run_cli, provid
     workflow = yaml.safe_load(workflow_text)
     triggers = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads `on` as true
     assert set(triggers) == {"pull_request", "merge_group", "workflow_dispatch"}
-    assert {"opened", "synchronize", "reopened", "labeled", "unlabeled"} <= set(
+    # edited: a pull request opened against any branch and then retargeted to main is reviewed again
+    assert {"opened", "synchronize", "reopened", "labeled", "unlabeled", "edited"} <= set(
         triggers["pull_request"]["types"]
     )
     assert "paths" not in triggers["pull_request"] and "paths-ignore" not in triggers["pull_request"]

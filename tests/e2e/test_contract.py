@@ -70,7 +70,7 @@ def test_trimmed_test_data_still_runs_every_base_row_and_needs_the_accept_label(
     assert result.code == 1, result.out + result.err
     assert ci.outputs()["verdict"] == "fail"
     (prompt,) = ci.report()["prompts"]
-    assert prompt["n_inputs"] == len(ROWS) + 1  # every base row, and the head's new one
+    assert prompt["n_inputs"] == len(ROWS)  # every base row; the head's new one is counted, not run
     assert prompt["verdict"] == "fail"
     (said,) = [w for w in prompt["warnings"] if "input rows" in w]
     assert "drops or edits 10 of the base's own input rows (row3, row4," in said and "accept label" in said
@@ -85,7 +85,31 @@ def test_rows_the_head_only_adds_pass_without_a_label(git_repo, run_cli):
     git_repo.commit("add a row")
     result, report = check(run_cli, git_repo)
     assert result.code == 0, result.err
-    assert report["prompts"][0]["n_inputs"] == len(ROWS) + 1
+    (prompt,) = report["prompts"]
+    assert prompt["n_inputs"] == len(ROWS)  # the base's rows are the contract: the new one does not run
+    assert any("adds 1 input rows to the file: they do not run here" in n for n in prompt["notes"])
+
+
+def test_rows_the_head_adds_do_not_dilute_a_regression_on_the_base_rows(ci, run_cli):
+    """600 easy rows beside a loosened prompt that breaks the base's rows: pooled, the regression fell to a
+    +1.5 % warning; the gates are decided on the base's rows alone."""
+    ci.repo.write(
+        "promptreview.yml", FILE_SUITE_CONFIG.replace("model: sim:triage-v1", f"model: openai:{OPENAI_MODEL}")
+    )
+    ci.repo.write("data/schema.json", json.dumps(SCHEMA))
+    rows = [f"please refund order {i}, I was charged twice" for i in range(10)]  # the loosened prompt breaks
+    rows += [f"the app crashes on screen {i}" for i in range(50)]
+    ci.repo.write("prompts/triage.prompt.yml", with_rows(STRICT, rows))
+    branch(ci, ci.repo.commit("base: a prompt with its own rows"))
+    easy = [f"where is my order number {i}?" for i in range(600)]
+    ci.repo.write("prompts/triage.prompt.yml", with_rows(LOOSE, [*rows, *easy]))
+    ci.head = ci.repo.commit("loosen the prompt, add 600 easy rows")
+    with ScriptedServer(openai_compatible_handler(openai_answer)) as server:
+        key = "sk-proj-CONTRACTtestKEY0123456789abcdef"
+        result = run(run_cli, ci, ci.env(ci.event(), OPENAI_BASE_URL=f"{server.url}/v1", OPENAI_API_KEY=key))
+    assert result.code == 1 and ci.check_runs()[-1]["conclusion"] == "failure", result.out + result.err
+    (prompt,) = ci.report()["prompts"]
+    assert prompt["n_inputs"] == len(rows) and prompt["verdict"] == "fail"
 
 
 # -- 3. the allowed models are exactly those the base names ------------------------------------------------

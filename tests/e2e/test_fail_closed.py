@@ -581,3 +581,87 @@ def test_deleting_the_schema_file_a_prompt_refs_is_exit_2_naming_the_ref(git_rep
     git_repo.commit("delete the schema file the prompt sends")
     line = refused_before_any_call(run_cli, git_repo)
     assert "prompts/triage.prompt.yml" in line and "$ref 'triage.schema.json'" in line
+
+
+# -- red team 4, 5: a copy production may read instead of the prompt ---------------------------------------
+
+FAILING_MODEL = "sim:triage-v1?parse_failure=0.6"
+TWO_ENTRIES = (
+    "version: 1\nmodel: sim:triage-v1\nsamples: 2\nconcurrency: 4\n"
+    f"models: [sim:triage-v1, '{FAILING_MODEL}']\nprompts:\n"
+    "  - files: 'prompts/strict/*.prompt.yml'\n    suite: data/inputs.jsonl\n    schema: data/schema.json\n"
+    "    strata: [channel]\n"
+    "  - files: 'prompts/lax/*.prompt.yml'\n    suite: data/inputs.jsonl\n    output: text\n"
+)
+
+
+def test_a_copy_out_of_the_globs_padded_with_a_comment_still_leaves_the_review(ci, run_cli):  # noqa: F811
+    """The decoy stays at the old path; production reads an edited copy outside the globs, padded with a
+    400-word comment so that its words are under half the file's: containment still finds the prompt."""
+    ci.base = make_triage_repo(ci.repo, extra=f"models: [sim:triage-v1, '{FAILING_MODEL}']\n")
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    padding = "# " + " ".join(f"note{i}" for i in range(400)) + "\n"
+    ci.repo.write("app/triage.prompt.yml", padding + prompt_yml(STRICT, model=FAILING_MODEL))
+    ci.head = ci.repo.commit("production reads a padded copy outside the globs")
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 1 and ci.check_runs()[-1]["conclusion"] == "failure", result.out + result.err
+    (prompt,) = ci.report()["prompts"]
+    assert (prompt["path"], prompt["change"], prompt["verdict"]) == (
+        "prompts/triage.prompt.yml",
+        "removed",
+        "fail",
+    )
+    assert "app/triage.prompt.yml" in notes_of(prompt)
+
+
+def test_a_copy_of_a_strict_prompt_added_to_the_lax_entry_keeps_the_strict_contract(ci, run_cli):  # noqa: F811
+    """The strict prompt stays untouched (a decoy); a broken copy is added under the lax entry (text mode, no
+    schema), where its ceilings passed: it is reviewed as a move, under the strictest contract."""
+    make_triage_repo(ci.repo)
+    ci.repo.write("promptreview.yml", TWO_ENTRIES)
+    ci.repo.write("prompts/lax/other.prompt.yml", prompt_yml(STRICT, user="Other: {{ticket}}"))
+    (ci.repo.root / "prompts/strict").mkdir()
+    ci.repo.git("mv", "prompts/triage.prompt.yml", "prompts/strict/triage.prompt.yml")
+    ci.base = ci.repo.commit("base: two entries")
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("prompts/lax/triage.prompt.yml", prompt_yml(STRICT, model=FAILING_MODEL))
+    ci.head = ci.repo.commit("copy the triage prompt into the lax entry, broken")
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 1 and ci.check_runs()[-1]["conclusion"] == "failure", result.out + result.err
+    (prompt,) = ci.report()["prompts"]
+    assert (prompt["path"], prompt["change"]) == ("prompts/lax/triage.prompt.yml", "added")
+    assert prompt["output_mode"] == "json"
+    assert "a copy of prompts/strict/triage.prompt.yml" in notes_of(prompt)
+
+
+# -- red team 13: a pull request retargeted to main is reviewed again -----------------------------------------
+
+
+def test_a_pull_request_retargeted_from_an_authors_branch_to_main_is_reviewed_again(ci, run_cli):  # noqa: F811
+    """Opened against a branch holding the regression, the PR changes no prompt: green. Retargeting it to main
+    sends `edited` with `changes.base` (the payload's base is already main): reviewed against main, it fails.
+    A title edit changes nothing reviewed: nothing to do, and the check stands."""
+    main = make_triage_repo(ci.repo, extra=f"models: [sim:triage-v1, '{FAILING_MODEL}']\n")
+    ci.repo.git("checkout", "-q", "-b", "evil-base")
+    ci.repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT, model=FAILING_MODEL))
+    evil = ci.repo.commit("the regression, pushed to a branch no check guards")
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("README.md", "docs\n")
+    ci.head, ci.base = ci.repo.commit("a harmless commit"), evil
+    opened = ci.event()
+    opened["pull_request"]["base"]["ref"] = "evil-base"
+    first = run(run_cli, ci, ci.env(opened))
+    assert first.code == 0 and ci.check_runs()[-1]["conclusion"] == "success", first.out + first.err
+    ci.base = main
+    retarget = ci.event(
+        "opened", action="edited", changes={"base": {"ref": {"from": "evil-base"}, "sha": {"from": evil}}}
+    )
+    result = run(run_cli, ci, ci.env(retarget))
+    assert result.code == 1, result.out + result.err
+    check_run = ci.check_runs()[-1]
+    assert (check_run["head_sha"], check_run["conclusion"]) == (ci.head, "failure")
+    runs = len(ci.check_runs())
+    title = ci.event("opened", action="edited", changes={"title": {"from": "an older title"}})
+    skipped = run(run_cli, ci, ci.env(title))
+    assert skipped.code == 0 and "title or body" in skipped.out + skipped.err
+    assert len(ci.check_runs()) == runs  # the failure stands

@@ -204,3 +204,30 @@ def test_a_head_repository_marked_fork_is_a_fork():
     assert parse_event("pull_request", data, {}).fork is True
     data["pull_request"]["base"]["repo"]["fork"] = True  # a PR inside a fork repository is not from a fork
     assert parse_event("pull_request", data, {}).fork is False
+
+
+def edited(changes: dict) -> dict:
+    """An `edited` webhook as GitHub sends it (octokit's pull_request$edited schema): the pull request as it is
+    now (a retarget: its new base), and `changes` naming what was before."""
+    data = payload("opened")
+    data["action"] = "edited"
+    data["changes"] = changes
+    return data
+
+
+def test_an_edited_event_that_retargets_the_base_is_reviewed_against_the_new_base():
+    data = edited({"base": {"ref": {"from": "evil-base"}, "sha": {"from": "e" * 40}}})
+    event = parse_event("pull_request", data)
+    assert event.skip_reason is None
+    assert (event.base_ref, event.base_sha) == (
+        data["pull_request"]["base"]["ref"],
+        data["pull_request"]["base"]["sha"],
+    )
+
+
+def test_an_edited_event_that_changes_only_the_title_or_body_is_skipped():
+    for changes in ({"title": {"from": "old title"}}, {"body": {"from": "old"}, "title": {"from": "t"}}):
+        assert "title or body" in (parse_event("pull_request", edited(changes)).skip_reason or "")
+    no_changes = edited({})
+    del no_changes["changes"]  # a payload that does not say what changed: reviewed
+    assert parse_event("pull_request", no_changes).skip_reason is None

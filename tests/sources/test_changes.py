@@ -240,3 +240,94 @@ def test_a_renamed_prompt_whose_schema_file_changed_is_reviewed_not_listed(git_r
         "renamed",
     )
     assert change.listed is None  # not "renamed without a change to its content": what it sends changed
+
+
+def test_a_copy_padded_with_a_comment_is_still_a_copy():
+    """Containment: what the other file adds around the prompt (a 400-word comment) dilutes nothing; the
+    prompt's messages alone, without its testData, are a copy too; a file of another text is none."""
+    from promptreview.sources.changes import similar
+    from tests.e2e_helpers import STRICT, prompt_yml
+
+    prompt = prompt_yml(STRICT).encode()
+    padding = ("# " + " ".join(f"note{i}" for i in range(400)) + "\n").encode()
+    assert similar(prompt, padding + prompt.replace(b"sim:triage-v1", b"sim:other") + padding * 50)
+    assert similar(prompt, b'PROMPT = """' + STRICT.encode() + b'"""\n' + padding * 3, "p.prompt.yml")
+    assert not similar(prompt, padding + b"a module of code, something else entirely\n" * 100)
+
+
+def test_a_copy_is_looked_for_in_a_file_of_any_size_in_one_pass(git_repo):
+    """No size past which a new file outside the globs goes unread (it was 1 MB): a prompt copied into the
+    middle of 3 MB of padding leaves the review."""
+    from promptreview.sources.changes import changed_prompts
+    from promptreview.sources.config import parse_config
+
+    config = parse_config("version: 1\nprompts:\n  - files: 'prompts/*.txt'\n    suite: s.jsonl\n")
+    body = " ".join(f"step{i} of the triage prompt" for i in range(80)) + " {{q}}\n"
+    git_repo.write("prompts/p.txt", body)
+    base = git_repo.commit("base")
+    pad = "lorem ipsum dolor sit amet\n" * 60_000
+    git_repo.write("app/p.txt", pad + body + pad)
+    head = git_repo.commit("a copy in 3 MB")
+    (change,) = changed_prompts(git_repo.root, config, base, head).prompts
+    assert (change.change, change.path) == ("removed", "prompts/p.txt")
+    assert change.listed is not None and change.listed.kind == "prompt_copied_out"
+
+
+def test_a_copy_of_a_stricter_entrys_prompt_added_to_a_laxer_one_is_a_move(git_repo):
+    """The original stays untouched (a decoy) while a copy is added under a laxer entry: reviewed under the
+    strictest contract, as a move is; a new prompt of its own there, or a copy from the laxer entry into the
+    stricter one, keeps its entry's contract."""
+    from promptreview.sources.changes import changed_prompts
+    from promptreview.sources.config import parse_config
+
+    config = parse_config(
+        "version: 1\nprompts:\n"
+        "  - files: 'strict/*.txt'\n    suite: s.jsonl\n    schema: schema.json\n"
+        "  - files: 'lax/*.txt'\n    suite: t.jsonl\n    output: text\n"
+    )
+    strict_body = " ".join(f"rule{i} for the category and priority" for i in range(30)) + " {{q}}\n"
+    lax_body = " ".join(f"say{i} something kind about the ticket" for i in range(30)) + " {{q}}\n"
+    git_repo.write("strict/p.txt", strict_body)
+    git_repo.write("lax/other.txt", lax_body)
+    base = git_repo.commit("base")
+    git_repo.write("lax/p.txt", strict_body.replace("rule3 ", ""))
+    git_repo.write("lax/new.txt", "a summary of the ticket in two friendly sentences {{q}}\n")
+    git_repo.write("strict/kind.txt", lax_body)
+    head = git_repo.commit("head")
+    by_path = {c.path: c for c in changed_prompts(git_repo.root, config, base, head).prompts}
+    copied = by_path["lax/p.txt"]
+    assert copied.copied_from == "strict/p.txt"
+    assert (copied.entry.suite, copied.entry.schema, copied.entry.output) == (
+        "s.jsonl",
+        "schema.json",
+        "auto",
+    )
+    assert by_path["lax/new.txt"].copied_from is None and by_path["lax/new.txt"].entry.output == "text"
+    assert by_path["strict/kind.txt"].copied_from is None
+    assert by_path["strict/kind.txt"].entry.schema == "schema.json"
+
+
+def test_a_new_prompt_sharing_only_the_format_and_test_data_with_a_stricter_one_is_no_copy(git_repo):
+    """Inside the globs only what a prompt sends counts: the keys of a format and a shared testData are no copy."""
+    from promptreview.sources.changes import changed_prompts
+    from promptreview.sources.config import parse_config
+    from tests.e2e_helpers import STRICT, prompt_yml
+
+    config = parse_config(
+        "version: 1\nprompts:\n"
+        "  - files: 'strict/*.prompt.yml'\n    schema: schema.json\n"
+        "  - files: 'lax/*.prompt.yml'\n    output: text\n"
+    )
+    rows = "testData:\n" + "".join(
+        f"  - ticket: the app crashes on screen {i} of the settings\n" for i in range(60)
+    )
+    git_repo.write("strict/p.prompt.yml", prompt_yml(STRICT) + rows)
+    base = git_repo.commit("base")
+    other = prompt_yml("Write a friendly summary of the ticket for the weekly customer newsletter.") + rows
+    git_repo.write("lax/summary.prompt.yml", other)
+    git_repo.write("lax/copy.prompt.yml", prompt_yml(STRICT, model="sim:other"))
+    head = git_repo.commit("head")
+    by_path = {c.path: c for c in changed_prompts(git_repo.root, config, base, head).prompts}
+    assert by_path["lax/summary.prompt.yml"].copied_from is None
+    assert by_path["lax/summary.prompt.yml"].entry.output == "text"
+    assert by_path["lax/copy.prompt.yml"].copied_from == "strict/p.prompt.yml"

@@ -95,21 +95,24 @@ class _Planner:
         contract: PromptTemplate | None,
     ) -> SuiteSample:
         """The inputs the prompt file carries (`testData`, `sample`). The base's rows are the contract
-        (`contract`: the base's version of the file): they all run, and the head's rows new to them run too; a
-        base row the head drops or edits is named (`contract_rows_removed`, which needs the accept label)."""
+        (`contract`: the base's version of the file): they all run, and they alone (the head's rows new to them
+        are counted in a note, `contract_rows_added`: pooled, they would dilute a regression on the contract's);
+        a base row the head drops or edits is named (`contract_rows_removed`, which needs the accept label)."""
         head = versions[-1].template if versions else None
         if self.contract_rev is None and head is not None and head.suite:
             contract = None  # `compare`: the operator's own files: the new one's rows, else the old's
         fork = versions[0].template if len(versions) == 2 else None
-        rows, _ = contract_rows(contract, head, entry.id_column, fork)
+        rows, _, added = contract_rows(contract, head, entry.id_column, fork)
         source = contract if contract is not None and contract.suite else head
         if rows and source is not None:
             where = f"{source.path} ({source.suite_source})"
             sample = sample_suite(
                 where, rows, entry.strata, spec, entry.id_column, self.config.min_per_stratum
             )
-            said = note("file_suite", source.path, inputs=len(rows), source=source.suite_source)
-            return replace(sample, notes=(said, *sample.notes))
+            said = [note("file_suite", source.path, inputs=len(rows), source=source.suite_source)]
+            if added:
+                said.append(note("contract_rows_added", source.path, count=added))
+            return replace(sample, notes=(*said, *sample.notes))
         path = head.path if head is not None else "the prompt file"
         raise UsageError(
             f"{path}: no suite: name one (suite: in the config, --suite for compare) or give the prompt file "
@@ -249,7 +252,7 @@ class _Planner:
         breaches: list[Note] = []
         if entry.suite is None and self.contract_rev is not None:
             fork = versions[0].template if len(versions) == 2 else None
-            _, removed = contract_rows(contract, versions[-1].template, entry.id_column, fork)
+            _, removed, _ = contract_rows(contract, versions[-1].template, entry.id_column, fork)
             if removed:
                 breaches.append(note("contract_rows_removed", path, rows=removed[:10], count=len(removed)))
         stand_ins = list(dict.fromkeys(said for _, said in planned if said is not None))
@@ -377,7 +380,7 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
         )
         bases: tuple[PromptTemplate, ...] = ()
         tips: tuple[PromptTemplate, ...] = ()
-        moved = _moved(config, change.base_path, change.path)
+        moved = _moved(config, change.base_path, change.path, change.copied_from)
         if change.base is not None and change.base_path is not None:
             at_base = Beside(paths.reader(opts.repo_root, changes.base), partials)
             bases = load_prompts(change.base_path, change.base, at_base)
@@ -424,9 +427,14 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
     return planner.plan(jobs, listed)
 
 
-def _moved(config: Config, old: str | None, new: str) -> list[Note]:
-    """A prompt renamed from one config entry to another is reviewed under the strictest of the two
-    (`sources.changes.strictest`): the note says so."""
+def _moved(config: Config, old: str | None, new: str, copied_from: str | None = None) -> list[Note]:
+    """A prompt renamed from one config entry to another, or a copy of another entry's prompt, is reviewed under
+    the strictest of the two (`sources.changes.strictest`): the note says so."""
+    if copied_from is not None:
+        before, after = config.entry_for(copied_from), config.entry_for(new)
+        assert before is not None and after is not None
+        files = {"before": ", ".join(before.files), "after": ", ".join(after.files)}
+        return [note("entry_copied", new, source=copied_from, **files)]
     before, after = (config.entry_for(old) if old else None), config.entry_for(new)
     if before is None or after is None or before == after:
         return []
@@ -490,16 +498,17 @@ def contract_rows(
     head: PromptTemplate | None,
     id_column: str | None,
     fork: PromptTemplate | None = None,
-) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+) -> tuple[list[dict[str, Any]], tuple[str, ...], int]:
     """The inputs a prompt file's own rows (`testData`) give the review: every row of the base's version (the
-    contract: the base branch tip's), then the head's rows new to it; and the ids of the base rows the head
-    dropped or edited (an edited row runs in the base's version: its id is the base's). Without a base
+    contract: the base branch tip's), and those alone; the ids of the base rows the head dropped or edited (an
+    edited row runs in the base's version: its id is the base's); and how many rows the head adds, which do not
+    run: pooled with the contract's, easy rows would dilute a regression on it below the gates. Without a base
     version, the head's rows. `fork`: the merge base's version, when the contract is the tip's: only what the
     head changed since the fork counts (rows the base branch added or removed since are the base's doing)."""
     base = [dict(r) for r in (contract.suite or ())] if contract is not None else []
     mine = [dict(r) for r in (head.suite or ())] if head is not None else []
     if not base:
-        return mine, ()
+        return mine, (), 0
     forked = [dict(r) for r in (fork.suite or ())] if fork is not None and fork is not contract else base
     key = id_column or ("id" if any("id" in r for r in (*base, *mine)) else None)
 
@@ -519,7 +528,7 @@ def contract_rows(
         r for i, r in enumerate(mine) if content(r) not in theirs and ident(r, len(base) + i) not in taken
     ]
     removed = tuple(ident(r, i) for i, r in enumerate(base) if content(r) in had and content(r) not in ours)
-    return [*base, *added], removed
+    return base, removed, len(added)
 
 
 # A config-named schema file is read at the base for both sides, and a prompt whose own schema changed is
