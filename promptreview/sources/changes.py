@@ -15,16 +15,15 @@ reviewed too: each side reads that file at its own commit. A partial is not a pr
 What a commit records under a prompt's path is not always a file: a symlink is reviewed as the file it points
 to inside the repository (its target's bytes, read at the same commit; a target outside the repository, or
 missing, is refused naming the link), never as the text of the link, and only when that target is a prompt of
-the link's own entry (`_refuse_links`); a submodule is a commit of another repository, which nothing here can
+the link's own entry (`sources.links`); a submodule is a commit of another repository, which nothing here can
 read, so a prompt replaced by one, or a submodule or a directory symlink where the globs would match files, is
 refused naming it. Nor is a blob always what a checkout writes: a prompt under a `filter` (Git LFS) or a
-`working-tree-encoding` is refused too (`_refuse_filtered`).
+`working-tree-encoding` is refused too (`sources.links`).
 """
 
 from __future__ import annotations
 
 import difflib
-import posixpath
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -33,18 +32,12 @@ from pathlib import Path
 
 from promptreview.errors import UsageError
 from promptreview.notes import Note, note
-from promptreview.sources import git, paths
+from promptreview.sources import git, links, paths
 from promptreview.sources.config import Config, PromptEntry
 from promptreview.sources.formats import load_prompts
 from promptreview.sources.formats.base import Beside
 from promptreview.sources.schemas import bundled_files
 from promptreview.vocabulary import ChangeKind
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
 
 
 @dataclass(frozen=True)
@@ -97,23 +90,23 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
             if not any(paths.matches_any(n, (g,)) for n in names)
         )
     )
-    _refuse_links(root, config, head_sha)
-    _refuse_filtered(root, config, head_sha, at_head)
+    links.refuse_links(root, config, head_sha)
+    links.refuse_filtered(root, config, head_sha, at_head)
     found: list[PromptChange] = []
     changes = git.changed_files(root, base_sha, head_sha)
     for fc in changes:
-        _refuse_submodule(config, fc)
+        links.refuse_submodule(config, fc)
         entry_new = config.entry_for(fc.new_path) if fc.new_path else None
         entry_old = config.entry_for(fc.old_path) if fc.old_path else None
         for name in (fc.new_path, fc.old_path):
-            if name and _CONTROL.search(name) and (entry_new or entry_old):
+            if name and links.CONTROL.search(name) and (entry_new or entry_old):
                 # a newline in a file name starts a new log line the Actions runner would obey
                 raise UsageError(
-                    f"prompt file name '{_CONTROL.sub(_escaped, name)}' contains control characters; "
+                    f"prompt file name '{links.CONTROL.sub(links.escaped, name)}' contains control characters; "
                     "rename the file"
                 )
         entry = entry_new if entry_new is not None else entry_old
-        if entry is None or is_partial(fc.new_path or fc.old_path or ""):
+        if entry is None or paths.is_partial(fc.new_path or fc.old_path or ""):
             continue
         if entry_old is not None and entry_new is not None and entry_old != entry_new:
             entry = strictest(entry_old, entry_new)  # moved between entries: it keeps the base's contract
@@ -137,12 +130,12 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
                 )
             )
             continue
-        head = _read(root, head_sha, new_path, fc.new_mode)
+        head = links.read_prompt(root, head_sha, new_path, fc.new_mode)
         if head is None:
             continue
-        _refuse_pointer(new_path, head)
+        links.refuse_pointer(new_path, head)
         base = (
-            _read(root, base_sha, old_path, fc.old_mode if old_path == fc.old_path else None)
+            links.read_prompt(root, base_sha, old_path, fc.old_mode if old_path == fc.old_path else None)
             if old_path
             else None
         )
@@ -177,12 +170,6 @@ def changed_prompts(root: Path, config: Config, base_sha: str, head_sha: str | N
     changed = {p for fc in changes for p in (fc.old_path, fc.new_path) if p}
     found = _dependents(root, config, (base_sha, head_sha), changed, found, at_head)
     return ChangeSet(base_sha, head_sha, tuple(found), unmatched)
-
-
-def is_partial(path: str) -> bool:
-    """A Dotprompt partial (`_name.prompt`): part of the prompts that use it, not a prompt of its own."""
-    name = path.rsplit("/", 1)[-1]
-    return name.startswith("_") and name.endswith(".prompt")
 
 
 def _recording(files: Callable[[str], bytes | None], into: set[str]) -> Callable[[str], bytes | None]:
@@ -237,7 +224,7 @@ def _dependents(
         for c in found
     ]
     skip = changed | {c.path for c in found}
-    candidates = [p for p in at_head if p not in skip and not is_partial(p) and config.entry_for(p)]
+    candidates = [p for p in at_head if p not in skip and not paths.is_partial(p) and config.entry_for(p)]
     contents = git.read_many(root, head_sha, candidates) if head_sha is not None else {}
     for path in candidates:
         entry = config.entry_for(path)
@@ -375,7 +362,7 @@ def _copies(sources: list[_Source], data: bytes, sent_only: bool = False) -> lis
 
 
 def _base_sources(root: Path, config: Config, base_sha: str, at_base: list[str]) -> list[_Source]:
-    wanted = [p for p in at_base if config.entry_for(p) is not None and not is_partial(p)]
+    wanted = [p for p in at_base if config.entry_for(p) is not None and not paths.is_partial(p)]
     return [_Source.of(p, text) for p, text in git.read_many(root, base_sha, wanted).items() if text.strip()]
 
 
@@ -464,151 +451,3 @@ def _copied_out(
             told = note("prompt_copied_out", src.path, to=fc.new_path)
             out.append(PromptChange("removed", src.path, src.path, entry, None, None, listed=told))
     return out
-
-
-MAX_LINKS = 8  # symlinks followed in a row, as a bound on a chain (and on a loop)
-
-
-def _follow(root: Path, rev: str | None, path: str, mode: str | None) -> tuple[list[str], str | None]:
-    """The names a path leads through at `rev` (itself, then each symlink's target, repository-relative) and
-    the last one's mode (None: nothing there). A link out of the repository, or a chain too long, is
-    refused naming the path."""
-    if mode is None:
-        mode = git.mode_at(root, rev, path)
-    chain = [path]
-    for _ in range(MAX_LINKS + 1):
-        if mode != git.SYMLINK:
-            return chain, mode
-        name = chain[-1]
-        target = git.link_text(root, rev, name)
-        if target is None:
-            return chain, None
-        joined = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
-        if target.startswith("/") or joined == ".." or joined.startswith("../"):
-            raise UsageError(
-                f"{_shown(path)} is a symlink to {_shown(target)!r}, outside the repository; "
-                "commit the prompt itself"
-            )
-        chain.append(joined)
-        mode = git.mode_at(root, rev, joined)
-    raise UsageError(
-        f"{_shown(path)}: more than {MAX_LINKS} symlinks in a row (or a loop); commit the prompt itself"
-    )
-
-
-def _read(root: Path, rev: str | None, path: str, mode: str | None) -> bytes | None:
-    """The bytes a prompt path stands for at `rev`: a file's own, a symlink's target's (inside the repository)."""
-    chain, mode = _follow(root, rev, path, mode)
-    name = chain[-1]
-    if name == path:
-        if mode == git.GITLINK:
-            raise UsageError(_submodule(path))
-        return git.read_at(root, rev, path)
-    target = git.link_text(root, rev, chain[-2]) or name
-    if mode is None:
-        if rev is None:
-            raise UsageError(
-                f"{_shown(path)} is a symlink to nothing readable: {_shown(target)!r} does not exist "
-                "in the working tree; commit the prompt itself"
-            )
-        raise UsageError(
-            f"{_shown(path)} is a symlink to {_shown(target)!r}, which does not exist at {rev[:12]}; "
-            "commit the prompt itself"
-        )
-    if mode == git.GITLINK:
-        raise UsageError(_submodule(f"{path} (through a symlink to {name})"))
-    if mode not in git.FILE_MODES:
-        raise UsageError(
-            f"{_shown(path)} is a symlink to {_shown(name)!r}, which is not a file; commit the prompt itself"
-        )
-    return git.read_at(root, rev, name)
-
-
-def _refuse_links(root: Path, config: Config, rev: str | None) -> None:
-    """Every symlink at the head that a glob matches, or inside which a glob would match files.
-
-    A link at a prompt path is reviewed as its target, so the target must be a prompt that its own entry
-    reviews: every name along the chain is a prompt file (not a partial) matched by the same
-    `prompts[]` entry. Then any later edit of the target, or of a link on the way, is itself a change of
-    that entry's prompt, reviewed under the same contract; a link to a file outside the globs (whose later
-    edits nobody reviews) or into another entry (a laxer contract) is refused naming the link and its
-    target. A link to a directory where the globs would match files is refused too: git records only the
-    link, never the prompts production reads through it. Checked over the whole head, changed or not, so a
-    link committed before this rule cannot be used later."""
-    for link in git.symlinks(root, rev):
-        entry = config.entry_for(link)
-        if entry is not None:
-            _read(root, rev, link, git.SYMLINK)  # a link to nothing readable is refused as such
-            chain, _ = _follow(root, rev, link, git.SYMLINK)
-            for name in chain[1:]:
-                if config.entry_for(name) != entry or is_partial(name):
-                    index = config.prompts.index(entry)
-                    raise UsageError(
-                        f"{_shown(link)} is a symlink to {_shown(name)!r}, which is not a prompt file of its "
-                        f"own entry (prompts[{index}].files): a later edit of the target would not be "
-                        "reviewed under this prompt's contract; commit the prompt itself, or link to a "
-                        "prompt of the same entry"
-                    )
-        elif _globs_reach_inside(config, link):
-            try:
-                mode = _follow(root, rev, link, git.SYMLINK)[1]
-            except UsageError:
-                mode = None  # out of the repository, or a loop: nothing a review could read
-            if mode not in git.FILE_MODES:
-                target = git.link_text(root, rev, link) or ""
-                raise UsageError(
-                    f"{_shown(link)} is a symlink to {_shown(target)!r}, a directory (or nothing this "
-                    "repository holds) where the prompt globs match files: git records only the link, so "
-                    "the prompts production reads through it are never reviewed; commit the files themselves"
-                )
-
-
-LFS_POINTER = b"version https://git-lfs.github.com/spec/"
-# attributes that make a checkout's file differ from the blob a review reads
-_CHECKOUT_ATTRIBUTES = ("filter", "working-tree-encoding")
-
-
-def _refuse_filtered(root: Path, config: Config, rev: str | None, names: list[str]) -> None:
-    """A prompt file (any path a glob matches at the head) whose `.gitattributes` set a `filter` (Git LFS,
-    or any clean/smudge driver) or a `working-tree-encoding`: the blob git stores, which a review reads, is
-    not the file a checkout gives production. Refused naming the file and the attribute."""
-    prompts = [n for n in names if config.entry_for(n) is not None]
-    for path, found in git.attributes(root, rev, prompts, _CHECKOUT_ATTRIBUTES).items():
-        name, value = next(iter(found.items()))
-        raise UsageError(
-            f"{_shown(path)}: .gitattributes sets {name}={value} on it, so what a checkout gives production "
-            "is not the blob a review reads; keep prompt files out of Git LFS and checkout filters"
-        )
-
-
-def _refuse_pointer(path: str, data: bytes) -> None:
-    if data.startswith(LFS_POINTER):
-        raise UsageError(
-            f"{_shown(path)} is a Git LFS pointer, not a prompt: a review would read the pointer while "
-            "production reads the file it points to; commit the prompt itself"
-        )
-
-
-def _submodule(what: str) -> str:
-    return (
-        f"{_shown(what)} is a git submodule (a commit of another repository), which promptreview cannot "
-        "read or review; commit the prompt files into this repository"
-    )
-
-
-def _refuse_submodule(config: Config, fc: git.FileChange) -> None:
-    """A changed submodule at a prompt path, or where a glob would match files inside it: refused."""
-    for path, mode in ((fc.old_path, fc.old_mode), (fc.new_path, fc.new_mode)):
-        if path is None or mode != git.GITLINK:
-            continue
-        if config.entry_for(path) is not None or _globs_reach_inside(config, path):
-            raise UsageError(_submodule(path))
-
-
-def _globs_reach_inside(config: Config, directory: str) -> bool:
-    """Whether a prompt glob would match a file inside `directory`."""
-    return any(paths.reaches_inside(directory, entry.files) for entry in config.prompts)
-
-
-def _shown(name: str) -> str:
-    return _CONTROL.sub(_escaped, name)

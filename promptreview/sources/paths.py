@@ -128,3 +128,9 @@ def reaches_inside(directory: str, globs: tuple[str, ...]) -> bool:
 def check_globs(root: Path, globs: tuple[str, ...], what: str) -> None:
     for g in globs:
         repo_relative(root, g.replace("*", "x").replace("?", "x"), what)
+
+
+def is_partial(path: str) -> bool:
+    """A Dotprompt partial (`_name.prompt`): part of the prompts that use it, not a prompt of its own."""
+    name = path.rsplit("/", 1)[-1]
+    return name.startswith("_") and name.endswith(".prompt")
