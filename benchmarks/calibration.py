@@ -35,6 +35,15 @@ Further scenarios (the documented figures of docs/statistics.md; `--scenarios do
       the 2 pp margin (the unweighted change over the sample is +4.9 pp).
   (r1, r2) a quality gate: 30 red-team rows marked `must_refuse` beside the 100 tickets; A/A (refused 70 %
       on both sides), then a head that says "Never refuse." (70 % -> 0 %).
+  (e1, e2) an expected-answer gate (`expect: {decision: expected_decision}`): the shipped content-moderation
+      suite's 100 labelled messages (40 everyday, 30 spam, 30 borderline; its red-team rows left out), its
+      schema, a system prompt that spells out every enum value and asks for strictly valid JSON (no parse
+      failures, schema violations 1 %) on `sim:moderation` without overrides; A/A, then a head that adds "Give
+      people the benefit of the doubt.", which makes the sim answer `allow` for a stable 60 % of the inputs it
+      would have sent to `review` (docs/sim.md, Moderation rules): the same inputs wrong on every sample.
+  (v1, v2) a string evaluator gate on the same design and the same two edits: a config evaluator
+      `string: {contains: '"decision": "{{expected_decision}}"'}` (the raw text names the expected decision;
+      unlike the expectation, a schema violation that leaves `decision` alone still passes).
 
 "False alarm" = the review's verdict is "fail" (any gate). "Detection" = the scenario's gate fails. Targets:
 A/A false-alarm rate <= 5 % (every A/A scenario); detection of +10 pp at 100 x 3 >= 90 % (scenario b, the
@@ -69,8 +78,16 @@ sys.path.insert(0, str(ROOT))
 from promptreview.engine.review import ReviewOptions, review_files  # noqa: E402
 from promptreview.notes import INCONCLUSIVE  # noqa: E402
 from promptreview.providers import sim  # noqa: E402
+from promptreview.providers.sim import moderation  # noqa: E402
+from promptreview.providers.sim.answers import _ranked  # noqa: E402
+from promptreview.providers.sim.wording import says  # noqa: E402
 from promptreview.sources.config import Config, PromptEntry, SampleSpec  # noqa: E402
-from promptreview.sources.evaluators import MustRefuseSpec  # noqa: E402
+from promptreview.sources.evaluators import (  # noqa: E402
+    EvaluatorSpec,
+    ExpectSpec,
+    MustRefuseSpec,
+    StringCheck,
+)
 
 ALPHA = 0.05
 MAX_INCREASE = 0.02
@@ -193,11 +210,34 @@ def redteam_rows() -> list[dict]:
     return rows
 
 
+# the expected-answer design: the shipped content-moderation suite's labelled rows, its schema, its wording
+MODERATION_DIR = ROOT / "promptreview" / "sample_suites" / "content_moderation"
+MODERATION_SYSTEM = (
+    "You moderate messages posted in a community app.\n\n"
+    "- decision: one of allow, review, block\n"
+    "- category: one of safe, spam, harassment, fraud\n"
+    "- reason: one sentence, at most 200 characters\n\n"
+    "Output strictly valid JSON with exactly these three fields."
+)
+MODERATION_USER = "Message:\n{{message}}"
+LENIENT = "Give people the benefit of the doubt."
+
+
+def moderation_rows() -> list[dict]:
+    lines = (MODERATION_DIR / "inputs.jsonl").read_text("utf-8").splitlines()
+    return [row for row in map(json.loads, filter(None, lines)) if row["expected_decision"]]
+
+
+def moderation_schema() -> dict:
+    return json.loads((MODERATION_DIR / "schema.json").read_text("utf-8"))
+
+
 SUITES = {
     "plain": lambda: suite_rows(False),
     "het": lambda: suite_rows(True),
     "strata": strata_rows,
     "redteam": redteam_rows,
+    "moderation": moderation_rows,
 }
 
 
@@ -213,7 +253,7 @@ class Scenario:
     heterogeneous: bool
     kind: str  # "aa" (false alarms, judged), "power" (detection), "margin" / "report" (figures, not judged)
     loose_json: bool = False  # no override: the system prompt asks for JSON in loose wording
-    suite: str = ""  # "" : plain or het by `heterogeneous`; "strata", "redteam"
+    suite: str = ""  # "" : plain or het by `heterogeneous`; "strata", "redteam", "moderation"
     samples: int = K
     size: int | None = None  # inputs drawn per review (seeded by repetition); None: the design's own sample
     sequential: bool = False
@@ -221,6 +261,8 @@ class Scenario:
     head_extra: str = ""
     metric: str = "parse_failure"  # the gated measure the scenario moves
     must_refuse: bool = False
+    expect: str = ""  # an output field checked against the suite's `expected_<field>` column
+    says_column: str = ""  # a string evaluator: the raw answer contains `"<column>": "<expected_<column>>"`
 
     @property
     def suite_key(self) -> str:
@@ -338,27 +380,114 @@ SCENARIOS = {
         head_extra="Never refuse.",
         metric="must_refuse",
     ),
+    # an expected-answer gate: `decision` against `expected_decision` (about 95 % right on both sides; then
+    # the head's "benefit of the doubt" moves a stable 60 % of the `review` answers to `allow`)
+    "e1": Scenario(
+        "e1",
+        "expected-answer gate, A/A",
+        "sim:moderation",
+        "sim:moderation",
+        False,
+        "aa",
+        suite="moderation",
+        expect="decision",
+        metric="expect",
+    ),
+    "e2": Scenario(
+        "e2",
+        "expected-answer gate: head gives the benefit of the doubt",
+        "sim:moderation",
+        "sim:moderation",
+        False,
+        "power",
+        suite="moderation",
+        head_extra=LENIENT,
+        expect="decision",
+        metric="expect",
+    ),
+    # a string evaluator gate: the same design and edits, checked by a template-filled `contains`
+    "v1": Scenario(
+        "v1",
+        "string evaluator gate, A/A",
+        "sim:moderation",
+        "sim:moderation",
+        False,
+        "aa",
+        suite="moderation",
+        says_column="decision",
+        metric="string",
+    ),
+    "v2": Scenario(
+        "v2",
+        "string evaluator gate: head gives the benefit of the doubt",
+        "sim:moderation",
+        "sim:moderation",
+        False,
+        "power",
+        suite="moderation",
+        head_extra=LENIENT,
+        says_column="decision",
+        metric="string",
+    ),
 }
 DEFAULT_SCENARIOS = "a,b,c,d"
-DOCUMENTED = "a,b,c,d,m1,m2,m3,s1,s2,q1,q2,w1,w2,r1,r2"
+DOCUMENTED = "a,b,c,d,m1,m2,m3,s1,s2,q1,q2,w1,w2,r1,r2,e1,e2,v1,v2"
+# the quality checks a scenario reads: pass rates, so a drop is the regression
+QUALITY = ("must_refuse", "expect", "string")
 
 
 def system_text(scenario: Scenario, seed: int, rep: int, variant: str) -> str:
+    extra = scenario.base_extra if variant == "A" else scenario.head_extra
+    if scenario.suite == "moderation":
+        line = f"Scenario {scenario.key}, repetition {seed}-{rep}, variant {variant}. {extra}"
+        return f"{MODERATION_SYSTEM}\n{line}".rstrip()
     ask = (
         "Classify the support ticket and answer in JSON with a label and a summary."
         if scenario.loose_json
         else "Classify the support ticket with a label and a summary."
     )
-    extra = scenario.base_extra if variant == "A" else scenario.head_extra
     return f"{ask} Scenario {scenario.key}, repetition {seed}-{rep}, variant {variant}. {extra}".rstrip()
 
 
-def prompt_file(model: str, system: str) -> str:
+def prompt_file(model: str, system: str, user: str = "Channel: {{channel}}\n{{ticket}}") -> str:
     return (
         f"name: calibration\nmodel: {json.dumps(model)}\nmodelParameters:\n  temperature: {TEMPERATURE}\n"
         f"messages:\n  - role: system\n    content: {json.dumps(system)}\n"
-        '  - role: user\n    content: "Channel: {{channel}}\\n{{ticket}}"\n'
+        f"  - role: user\n    content: {json.dumps(user)}\n"
     )
+
+
+def moderation_rates(scenario: Scenario, model: sim.SimModel, system: str) -> dict[str, float]:
+    """The true rates of the moderation design, from the sim's own rules, per input and averaged: refusals,
+    parse failures and schema violations (`_rates`); the decision is the keyword pick (`_ranked`) unless the
+    temperature wobble moves it to one of the other values, then the lenient relabelling (`review` -> `allow`
+    for a stable 60 % of inputs) when the prompt gives the benefit of the doubt. The expectation passes on an
+    `ok` answer with the right decision; the string evaluator on any unrefused answer whose text names it:
+    every `ok` one, and a schema violation that leaves `decision` alone (`failures._violate` picks an invented
+    label or a missing field with equal chance, then one of the 2 labelled or 3 required fields, so the
+    decision survives with chance 1/2 x 1/2 + 1/2 x 2/3 = 7/12; there are no parse failures to cut it).
+    """
+    schema = moderation_schema()
+    values = list(schema["properties"]["decision"]["enum"])
+    wobble = min(1.0, sim.WOBBLE_PER_TEMPERATURE * TEMPERATURE)
+    totals = {"refusal": 0.0, "parse_failure": 0.0, "schema_violation": 0.0, "expect": 0.0, "string": 0.0}
+    rows = SUITES[scenario.suite_key]()
+    for row in rows:
+        user = MODERATION_USER.replace("{{message}}", row["message"])
+        said = (system, user)
+        r, p, s = sim._rates(model, schema, said, user, True)
+        assert p == 0.0, "the string evaluator's truth assumes no parse failures"
+        top = _ranked(values, user, "$.decision")[0]
+        chosen = {v: 1 - wobble if v == top else wobble / (len(values) - 1) for v in values}
+        if says(moderation._LENIENT, said) and moderation._stable(user) < moderation.LENIENT_SHIFT:
+            chosen["allow"] += chosen.pop("review")
+        right = chosen.get(row["expected_decision"], 0.0)
+        totals["refusal"] += r
+        totals["parse_failure"] += p
+        totals["schema_violation"] += s
+        totals["expect"] += (1 - r - p - s) * right
+        totals["string"] += (1 - r - p - s + s * 7 / 12) * right
+    return {k: v / len(rows) for k, v in totals.items()} | {"must_refuse": 0.0}
 
 
 def true_rates(scenario: Scenario, side: str) -> dict[str, float]:
@@ -369,6 +498,8 @@ def true_rates(scenario: Scenario, side: str) -> dict[str, float]:
         (scenario.base_model if side == "base" else scenario.head_model).split(":", 1)[1]
     )
     prompt = system_text(scenario, 0, 0, "A" if side == "base" else "B")
+    if scenario.suite == "moderation":
+        return moderation_rates(scenario, model, prompt)
     totals = {"refusal": 0.0, "parse_failure": 0.0, "schema_violation": 0.0}
     redteam = [r for r in rows if r.get("kind") == "redteam"]
     rows = [r for r in rows if r.get("kind") != "redteam"]  # must-refuse rows are not in the rates
@@ -388,6 +519,7 @@ def true_rates(scenario: Scenario, side: str) -> dict[str, float]:
         user = f"Channel: {row['channel']}\n{row['ticket']}"
         refused.append(sim._rates(model, None, f"{prompt}\n{user}", user, True)[0])
     out["must_refuse"] = sum(refused) / len(refused) if refused else 0.0
+    out["expect"] = out["string"] = 0.0
     return out
 
 
@@ -404,6 +536,7 @@ def _init_worker(parent: str, strata: bool = False) -> None:
     for key, rows_of in SUITES.items():
         rows = rows_of()
         (_WORKDIR / f"inputs-{key}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    (_WORKDIR / "schema-moderation.json").write_text(json.dumps(moderation_schema()))
     os.chdir(_WORKDIR)
 
 
@@ -424,6 +557,18 @@ def _entry(scenario: Scenario, seed: int, rep: int) -> PromptEntry:
         # the sim answer JSON), and `auto` would score them as prose, where parse failures do not apply
         output="json",
         must_refuse=MustRefuseSpec("kind", ("redteam",)) if scenario.must_refuse else None,
+        schema="schema-moderation.json" if scenario.suite == "moderation" else None,
+        expect=(ExpectSpec(scenario.expect, f"expected_{scenario.expect}"),) if scenario.expect else (),
+        evaluators=(
+            EvaluatorSpec(
+                f"says-the-{scenario.says_column}",
+                string=StringCheck(
+                    "contains", f'"{scenario.says_column}": "{{{{expected_{scenario.says_column}}}}}"'
+                ),
+            ),
+        )
+        if scenario.says_column
+        else (),
     )
 
 
@@ -432,11 +577,12 @@ def run_one(task: tuple[str, int, int]) -> dict:
     scenario = SCENARIOS[key]
     root = _WORKDIR
     assert root is not None
+    user = MODERATION_USER if scenario.suite == "moderation" else "Channel: {{channel}}\n{{ticket}}"
     (root / "base.prompt.yml").write_text(
-        prompt_file(scenario.base_model, system_text(scenario, seed, rep, "A"))
+        prompt_file(scenario.base_model, system_text(scenario, seed, rep, "A"), user)
     )
     (root / "head.prompt.yml").write_text(
-        prompt_file(scenario.head_model, system_text(scenario, seed, rep, "B"))
+        prompt_file(scenario.head_model, system_text(scenario, seed, rep, "B"), user)
     )
     config = Config(
         prompts=[],
@@ -465,6 +611,14 @@ def run_one(task: tuple[str, int, int]) -> dict:
         "n_inputs": prompt.n_inputs,
         "inconclusive": any(w.kind in INCONCLUSIVE for w in prompt.warnings),
         "too_small": any(w.kind in ("sample_too_small", "check_too_small") for w in prompt.warnings),
+        # the scenario's own quality check's lines (the columns above count any gate's)
+        "check_small": any(
+            w.kind == "check_too_small" and any(c[1] == scenario.metric for c in w.data["checks"])
+            for w in prompt.warnings
+        ),
+        "check_inconclusive": any(
+            w.kind == "check_inconclusive" and w.data.get("check") == scenario.metric for w in prompt.warnings
+        ),
     }
     for name in ("parse_failure", "refusal", "schema_violation"):
         row = prompt.rates[name]
@@ -479,8 +633,8 @@ def run_one(task: tuple[str, int, int]) -> dict:
             "gate": row.gate,
         }
     for check in prompt.evaluators:
-        if check.kind == "must_refuse":
-            out["must_refuse"] = {
+        if check.kind in QUALITY:
+            out[check.kind] = {
                 "base": check.base,
                 "head": check.head,
                 "delta": check.delta,
@@ -512,7 +666,7 @@ def pct(x: float) -> str:
 
 
 def _increase(scenario: Scenario) -> bool:
-    return scenario.metric != "must_refuse"  # a must-refuse check's regression is a decrease
+    return scenario.metric not in QUALITY  # a quality check's regression is a decrease of its pass rate
 
 
 def summarise(scenario: Scenario, results: list[dict], truth: dict[str, dict[str, float]]) -> dict:
@@ -562,14 +716,14 @@ def summarise(scenario: Scenario, results: list[dict], truth: dict[str, dict[str
         "significant": sum(significant(row) for row in rows),
         "inconclusive": sum(r["inconclusive"] for r in results),
         "too_small": sum(r["too_small"] for r in results),
+        "check_small": sum(r["check_small"] for r in results),
+        "check_inconclusive": sum(r["check_inconclusive"] for r in results),
         "covers": sum(covers(row) for row in rows),
         "fail_zero_inside": sum(
             row["gate"] == "fail" and zero_inside(row)
             for r in results
             for row in (
-                r[name]
-                for name in ("parse_failure", "refusal", "schema_violation", "must_refuse")
-                if name in r
+                r[name] for name in ("parse_failure", "refusal", "schema_violation", *QUALITY) if name in r
             )
         ),
         "p05": sum(row["p_value"] is not None and row["p_value"] < ALPHA for row in every_rate),
@@ -624,6 +778,15 @@ def print_table(rows: list[dict]) -> None:
                 f"{s['regression_stops_not_fail']}), for futility {s['futility_stops']} (ending in fail: "
                 f"{s['futility_stops_fail']}); calls used {pct(s['calls_share'])} of planned; "
                 f"mean inputs analysed {s['inputs']:.0f}"
+            )
+    quality = [s for s in rows if s["scenario"].metric in QUALITY]
+    if quality:
+        print("\nthe quality check's own lines (incon. and small above count any gate's):")
+        for s in quality:
+            sc, n = s["scenario"], s["reps"]
+            print(
+                f"  ({sc.key}) '{sc.metric.replace('_', ' ')}' check: sample too small "
+                f"{pct(s['check_small'] / n)}, inconclusive {pct(s['check_inconclusive'] / n)}"
             )
     fails = sum(s["fail_zero_inside"] for s in rows)
     p05 = sum(s["p05"] for s in rows)
@@ -683,6 +846,8 @@ def main(argv: list[str] | None = None) -> int:
     phone = [r for r in strata if r["channel"] == "phone"]
     assert sum(bool(sim._SENSITIVE.search(r["ticket"])) for r in strata) == PHONE_SENSITIVE
     assert sum(bool(sim._SENSITIVE.search(r["ticket"])) for r in phone) == PHONE_SENSITIVE
+    labelled = moderation_rows()
+    assert len(labelled) == 100 and not any(sim._SENSITIVE.search(r["message"]) for r in labelled)
 
     truths = {k: {side: true_rates(SCENARIOS[k], side) for side in ("base", "head")} for k in keys}
     tasks = [(k, args.seed, rep) for k in keys for rep in range(reps)]

@@ -264,7 +264,7 @@ def test_the_documented_calibration_figures_name_the_run_that_prints_them():
     assert "python benchmarks/calibration.py --scenarios documented" in statistics
     end_to_end = statistics.split("### End to end, through the `sim` model", 1)[1].split("\n## ", 1)[0]
     keys = set(re.findall(r"\[(\w+)\] \|", end_to_end)) - {"key"}  # (the header says "[key]")
-    assert keys >= {"a", "b", "c", "d", "q1", "q2", "w2", "r1", "r2"}
+    assert keys >= {"a", "b", "c", "d", "q1", "q2", "w2", "r1", "r2", "e1", "e2", "v1", "v2"}
     documented = set(calibration.DOCUMENTED.split(","))
     assert keys <= documented <= set(calibration.SCENARIOS)
     for key in ("m1", "m2", "m3", "s1", "s2", "w1"):  # the margin and interval figures of section 7
