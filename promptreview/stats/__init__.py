@@ -34,7 +34,7 @@ stats; stats.holm(...)``), the modules are an implementation detail:
 
 from __future__ import annotations
 
-from .decision import gate_decision
+from .decision import exceeds, gate_decision
 from .flips import FlipResult, flip_rate, flip_vs_noise, flip_vs_noise_codes, noise_floor
 from .multiplicity import benjamini_hochberg, holm
 from .paired import PairedRateResult, mcnemar_p, newcombe_paired_interval, paired_rate_test
@@ -60,6 +60,7 @@ __all__ = [
     "flip_rate",
     "flip_vs_noise",
     "flip_vs_noise_codes",
+    "exceeds",
     "gate_decision",
     "holm",
     "icc_estimate",

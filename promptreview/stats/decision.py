@@ -10,6 +10,15 @@ from __future__ import annotations
 import math
 from typing import Literal
 
+# a rate's change is a difference of counts over n: computed in floating point, a change equal to its margin
+# (6 in 300 against 2 %) comes out a hair above it (0.020000000000000018); this much is no change at all
+_ROUNDING = 1e-12
+
+
+def exceeds(change: float, margin: float) -> bool:
+    """Whether `change` is beyond `margin`: strictly, not by floating-point rounding."""
+    return change - margin > _ROUNDING
+
 
 def gate_decision(
     delta: float, p_adjusted: float, max_increase: float, alpha: float
@@ -27,8 +36,8 @@ def gate_decision(
     if not (math.isfinite(delta) and math.isfinite(p_adjusted)):
         return "warn"
     significant = p_adjusted < alpha and delta > 0
-    if significant and delta > max_increase:
+    if significant and exceeds(delta, max_increase):
         return "fail"
-    if significant or delta > max_increase:
+    if significant or exceeds(delta, max_increase):
         return "warn"
     return "pass"

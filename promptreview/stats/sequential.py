@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from promptreview.stats.decision import exceeds
 from promptreview.vocabulary import RateOutcome, SequentialStop
 
 #: Fractions of the largest admissible bet mixed with equal weights: small bets catch small effects late,
@@ -159,5 +160,5 @@ def regression_stops(
     return tuple(
         m
         for m, e in look.regression.items()
-        if look.inputs and e >= threshold and change.get(m, 0.0) > margins[m]
+        if look.inputs and e >= threshold and exceeds(change.get(m, 0.0), margins[m])
     )

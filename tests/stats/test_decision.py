@@ -21,3 +21,13 @@ from promptreview import stats
 )
 def test_gate_decision(delta, p, expected):
     assert stats.gate_decision(delta, p, 0.02, 0.05) == expected
+
+
+def test_a_change_equal_to_its_margin_is_not_beyond_it_by_rounding():
+    """6 misses in 300 against a 2 pp margin: 0.97 - 0.95 is 0.020000000000000018 in floating point."""
+    from promptreview.stats import exceeds
+
+    change = 0.97 - 0.95
+    assert change > 0.02  # what a bare comparison would say
+    assert not exceeds(change, 0.02) and exceeds(0.0201, 0.02)
+    assert stats.gate_decision(change, 0.001, 0.02, 0.05) == "warn"  # significant, at the margin: not beyond it

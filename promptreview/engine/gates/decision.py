@@ -253,7 +253,9 @@ def _gates(
     ):
         gate = config.gates["flip_rate"]
         decision = (
-            PromptVerdict.FAIL if gate.gating and flip.excess > gate.max_increase else PromptVerdict.WARN
+            PromptVerdict.FAIL
+            if gate.gating and stats.exceeds(flip.excess, gate.max_increase)
+            else PromptVerdict.WARN
         )
         flip = replace(flip, gate=decision)
         verdict = worse(verdict, decision)
@@ -303,7 +305,7 @@ def _shift_matters(s: ShiftRow, alpha: float, floor: float) -> bool:
     if s.p_adjusted is None or s.p_adjusted >= alpha:
         return False
     size = stats.shift_size(s.effect, s.effect_name, s.base)
-    return size is None or size > floor
+    return size is None or stats.exceeds(size, floor)
 
 
 def _interval_differs(
@@ -403,7 +405,7 @@ def _evaluator_note(row: EvaluatorRow, decision: PromptVerdict, *, held: bool = 
     # as for the rates: the test is against zero, only the estimate is compared with the margin
     if decision is PromptVerdict.FAIL:
         return note("check_decrease", row.name, beyond=True, **said)
-    if -row.delta > row.max_decrease:
+    if stats.exceeds(-row.delta, row.max_decrease):
         if held:  # significant, estimated beyond the margin, but the interval reaches zero
             return note("check_decrease", row.name, beyond=True, held=True, ci95=row.ci95, **said)
         if row.units == "rate" and row.gate is not None:
@@ -460,7 +462,7 @@ def _gate_note(
         and row.max_increase is not None
     )
     # the test is against zero; only the point estimate is compared with the margin (docs/statistics.md)
-    beyond = row.delta > row.max_increase
+    beyond = stats.exceeds(row.delta, row.max_increase)
     return note(
         "rate_increase",
         name,
@@ -523,7 +525,7 @@ def power_lines(
         p = row.p_adjusted if row.p_adjusted is not None else row.p_value
         if (
             row.delta is not None
-            and row.delta > gate.max_increase
+            and stats.exceeds(row.delta, gate.max_increase)
             and p is not None
             and p >= config.alpha
             and row.gate is not PromptVerdict.FAIL  # failed on a sequential stop's evidence: decided
@@ -617,7 +619,7 @@ def check_power_lines(
         p = row.p_adjusted if row.p_adjusted is not None else row.p_decrease
         if (
             row.delta is not None
-            and -row.delta > row.max_decrease
+            and stats.exceeds(-row.delta, row.max_decrease)
             and p is not None
             and p >= config.alpha
             and row.gate is not PromptVerdict.FAIL
