@@ -30,4 +30,5 @@ def test_a_change_equal_to_its_margin_is_not_beyond_it_by_rounding():
     change = 0.97 - 0.95
     assert change > 0.02  # what a bare comparison would say
     assert not exceeds(change, 0.02) and exceeds(0.0201, 0.02)
-    assert stats.gate_decision(change, 0.001, 0.02, 0.05) == "warn"  # significant, at the margin: not beyond it
+    # significant, at the margin: not beyond it
+    assert stats.gate_decision(change, 0.001, 0.02, 0.05) == "warn"
