@@ -183,6 +183,8 @@ def _example(e: Example) -> list[str]:
 
 
 def _forecast(plan: Forecast) -> str:
+    if not plan.prompts:  # said plainly: "0 calls, 0 of them to make" reads like a plan that failed
+        return "promptreview plan: no changed prompt file to review, so no call to make\n"
     lines = [
         f"promptreview plan: {plan.calls} calls, {plan.uncached_calls} of them to make (the rest cached)"
     ]
@@ -200,11 +202,14 @@ def _forecast(plan: Forecast) -> str:
         "estimated cost: " + ("unknown (no price for this model)" if cost is None else f"at most ${cost:.4f}")
     )
     for p in plan.prompts:
-        lines.append(f"\n== {p.path} [{p.change}] {p.n_inputs} inputs x {p.samples} samples")
+        lines.append(f"\n== {p.path} [{p.change}] {p.n_inputs} inputs × {p.samples} samples")
         for name, side in p.sides.items():
+            # the tokens of the calls still to make: a cached call sends nothing
+            sends = (
+                f"~{side.prompt_tokens} prompt tokens to send" if side.uncached_calls else "nothing to send"
+            )
             lines.append(
-                f"   {name}: {side.model}, {side.calls} calls ({side.uncached_calls} to make), "
-                f"~{side.prompt_tokens} prompt tokens"
+                f"   {name}: {side.model}, {side.calls} calls ({side.uncached_calls} to make), {sends}"
             )
         det = ", ".join(
             f"{k.replace('_', ' ')} {detectable(v)}" for k, v in p.min_detectable_increase.items()

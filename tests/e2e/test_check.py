@@ -274,6 +274,21 @@ def test_plan_makes_no_call(git_repo, run_cli):
     )
 
 
+def test_plan_says_plainly_what_it_would_send(git_repo, run_cli):
+    """After a review every call is cached: the plan sends nothing (not "~0 prompt tokens"); with nothing
+    changed it says so, instead of "0 calls, 0 of them to make"."""
+    make_triage_repo(git_repo, per_stratum=1, samples=1)
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    git_repo.commit()
+    fresh = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--plan"], git_repo.root).out
+    assert "prompt tokens to send" in fresh and "inputs × 1 samples" in fresh
+    assert run_cli(["check", "--base", "HEAD~1", "--head", "HEAD"], git_repo.root).code in (0, 1)
+    cached = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--plan"], git_repo.root).out
+    assert "nothing to send" in cached and "prompt tokens" not in cached
+    same = run_cli(["check", "--base", "HEAD", "--head", "HEAD", "--plan"], git_repo.root).out
+    assert same.startswith("promptreview plan: no changed prompt file to review")
+
+
 def test_plan_says_when_a_review_is_over_budget(git_repo, run_cli):
     make_triage_repo(git_repo, extra="budget: {max_calls: 10}\n")
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
