@@ -428,8 +428,13 @@ def _copied_out(
     sources = [s for s in sources if s.path not in leaving]
     out: list[PromptChange] = []
     said: set[str] = set()
+    # a working-tree review previews the pull request: a file no commit holds (promptreview's own report
+    # written beside the prompts, a scratch backup) is not one production could read instead of the prompt
+    scratch = git.untracked(root) if changes.head is None else set()
     for fc in moved:
         if not fc.new_path or fc.change == "removed" or config.entry_for(fc.new_path) is not None:
+            continue
+        if fc.new_path in scratch:
             continue
         if fc.new_mode == git.GITLINK:  # a submodule: a commit of another repository, no file of ours
             continue

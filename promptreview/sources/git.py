@@ -219,6 +219,16 @@ def list_files(root: Path, rev: str | None) -> list[str]:
     return [p for p in listing.split("\0") if p]
 
 
+def untracked(root: Path) -> set[str]:
+    """The working tree's files git does not track and does not ignore (a report written beside the prompts,
+    a scratch copy): nothing a commit, and so a pull request, holds."""
+    try:
+        listing = _text(root, "ls-files", "-z", "--others", "--exclude-standard")
+    except GitFailed as exc:
+        raise UsageError(f"git could not list the untracked files: {exc}") from None
+    return {p for p in listing.split("\0") if p}
+
+
 def read_many(root: Path, rev: str, paths: list[str]) -> dict[str, bytes]:
     """The bytes of many files at one commit, in one git process (`cat-file --batch`); a path missing there
     (or one whose name the batch protocol cannot carry: a newline) is left out."""

@@ -318,3 +318,23 @@ def test_the_reproduce_line_of_a_working_tree_review_runs_the_same_review(git_re
     assert again.code == first.code, again.err
     (prompt,) = json.loads(out.read_text())["prompts"]
     assert prompt["samples"] == 1 and prompt["calls"]["cached"] == prompt["calls"]["total"]  # the same calls
+
+
+def test_a_report_written_beside_the_prompts_is_no_copy_of_them_on_the_next_run(git_repo, run_cli):
+    """A working-tree review previews the pull request: an untracked file (the last report, which quotes the
+    prompt; a scratch backup) is nothing a commit holds, so it is not a copy the prompt left the review for.
+    Once committed, it is."""
+    make_triage_repo(git_repo, per_stratum=1, samples=1)
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))  # the working tree
+    (git_repo.root / "backup.bak").write_text(prompt_yml(STRICT))  # the base prompt, copied aside
+    args = ["check", "--base", "HEAD", "--format", "json", "--output", "review.json"]
+    first = run_cli(args, git_repo.root)
+    again = run_cli(args, git_repo.root)
+    assert first.code == again.code, again.out + again.err
+    report = json.loads((git_repo.root / "review.json").read_text())
+    assert [p["change"] for p in report["prompts"]] == ["modified"]
+    git_repo.git("add", "backup.bak")  # staged: what a commit would hold
+    git_repo.commit("keep the backup")
+    (git_repo.root / "review.json").unlink()
+    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], git_repo.root)
+    assert result.code == 1 and "backup.bak" in result.out  # a committed copy outside the globs: it left

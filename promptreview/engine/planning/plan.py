@@ -62,6 +62,7 @@ class _Planner:
         self.samples = opts.samples or config.samples
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
         self.free_paths = False  # read suites from any local path (set for `compare` outside a repository)
+        self._base_models: list[str] | None = None
 
     def suite(
         self, entry: PromptEntry, versions: Sequence[Version] = (), contract: PromptTemplate | None = None
@@ -203,10 +204,48 @@ class _Planner:
         named = []
         if base is not None and _names_model(base.template) and base_stand_in is None:
             named.append(str(base.model))
-        policy.check_models(
-            path, base.model if base else None, head.model, self.config, self.opts.env, named,
-            head_names_one=_names_model(head.template),
-        )  # fmt: skip
+
+        def check(base_named: list[str]) -> None:
+            policy.check_models(
+                path, base.model if base else None, head.model, self.config, self.opts.env, base_named,
+                head_names_one=_names_model(head.template),
+            )  # fmt: skip
+
+        try:
+            check(named)
+        except UsageError:
+            # the base's other prompt files name models too: a new prompt on the model its neighbours run on
+            # is no migration (read only on this path: most reviews never need every base prompt file)
+            wider = [*named, *self.models_at_base()]
+            if len(wider) == len(named):
+                raise
+            check(wider)
+
+    def models_at_base(self) -> list[str]:
+        """The models the base's prompt files name and run on as themselves (no stand-in): read once."""
+        if self._base_models is None:
+            rev = self.contract_rev
+            assert rev is not None  # a git review: `compare` has no base to name models
+            wanted = [
+                p
+                for p in git.list_files(self.root, rev)
+                if self.config.entry_for(p) is not None and not paths.is_partial(p)
+            ]
+            found: list[str] = []
+            for file, data in git.read_many(self.root, rev, wanted).items():
+                entry = self.config.entry_for(file)
+                assert entry is not None
+                try:
+                    beside = Beside(paths.reader(self.root, rev), entry.partials)
+                    for template in load_prompts(file, data, beside):
+                        if _names_model(template):
+                            spec, stand_in = self.model(template, entry)
+                            if stand_in is None:
+                                found.append(str(spec))
+                except UsageError:
+                    continue  # a base file that cannot be read names nothing
+            self._base_models = sorted(set(found))
+        return self._base_models
 
     def check_model_change_reviewed(
         self, path: str, sides: tuple[Side, ...], stand_ins: Sequence[Note | None]

@@ -132,11 +132,17 @@ def check_models(
         return  # not a migration: both sides run where the base ran (an added prompt on the config's model)
     if head in allowed:
         return
-    moved = f"moves this prompt from {base_model} to {head}" if base_model else f"names the model {head}"
-    shown = ", ".join(sorted(allowed)) or "none: the base config names no model"
+    shown = ", ".join(sorted(allowed)) or "none: the base names no model"
+    if base_model is None:
+        raise UsageError(
+            f"{path}: the pull request adds a prompt on {head}, a model the base names nowhere (not in its "
+            f"config nor in its prompt files; allowed: {shown}); list it under models: in {config.source} on "
+            "the base branch"
+        )
     raise UsageError(
-        f"{path}: the pull request {moved}, a model migration the base config does not allow "
-        f"(allowed: {shown}); list the model under models: in {config.source} on the base branch"
+        f"{path}: the pull request moves this prompt from {base_model} to {head}, a model migration the base "
+        f"config does not allow (allowed: {shown}); list the model under models: in {config.source} on the "
+        "base branch"
     )
 
 
