@@ -179,3 +179,24 @@ def test_bare_promptreview_prints_its_help_and_exits_0(tmp_path, run_cli):
     assert result.code == 0, result.err
     assert result.out.startswith("Usage: promptreview") and "init" in result.out
     assert result.err == ""
+
+
+@pytest.mark.e2e
+def test_compare_does_not_lend_another_entrys_suite_to_files_it_does_not_cover(tmp_path, run_cli):
+    """A config whose only entry covers other files (with a suite that is not there): the two files bring
+    their own testData, which is what they are reviewed on."""
+    rows = "".join(f"  - q: question {i}\n" for i in range(4))
+    (tmp_path / "a.prompt.yml").write_text(
+        f"messages:\n  - role: user\n    content: '{{{{q}}}}'\ntestData:\n{rows}"
+    )
+    (tmp_path / "b.prompt.yml").write_text(
+        f"messages:\n  - role: user\n    content: 'Q: {{{{q}}}}'\ntestData:\n{rows}"
+    )
+    (tmp_path / "promptreview.yml").write_text(
+        "version: 1\nprompts:\n  - files: 'x/*.txt'\n    suite: none.jsonl\n"
+    )
+    result = run_cli(
+        ["compare", "a.prompt.yml", "b.prompt.yml", "--model", "sim:x", "--format", "json"], tmp_path
+    )
+    assert result.code in (0, 1), result.err
+    assert '"n_inputs": 4' in result.out

@@ -498,9 +498,9 @@ def plan_files(
     for p in (old_path, new_path):
         if not p.is_file():
             raise UsageError(f"prompt file {str(p)!r} does not exist")
-    entry = entry or config.entry_for(new, old) or (config.prompts[0] if config.prompts else None)
-    if entry is None:
-        raise UsageError("no suite: pass --suite FILE or a config whose prompts entry covers the files")
+    # no entry covers the files: they bring their own inputs (testData, sample) or --suite does; another entry's
+    # suite and checks would review them against inputs and rules that are not theirs
+    entry = entry or config.entry_for(new, old) or PromptEntry(files=(new,), suite=None)
     planner = _Planner(opts, config, None)
     planner.free_paths = not (opts.repo_root / ".git").exists()  # not a repository: no git, no inside
     bases = load_prompts(
