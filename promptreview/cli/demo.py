@@ -158,7 +158,8 @@ def demo(suite: str, folder: str) -> int:
     click.echo(
         f"\nThe PR comment (Markdown): {markdown_path}\nThe HTML report: {html_path}\n"
         f"The JSON report: {work / 'report.json'}\n"
-        f"Look around: cd {repo} && git log --stat && promptreview check --base {base[:12]} --head {head[:12]}",
+        f"Look around: cd {repo} && git log --stat && {_this_command()} check --base {base[:12]} "
+        f"--head {head[:12]}",
         err=True,
     )
     code = exitcodes.for_review(report.verdict)
@@ -167,3 +168,15 @@ def demo(suite: str, folder: str) -> int:
         click.echo("(`promptreview check` would exit 1 on this edit: a gate failed)", err=True)
         return exitcodes.ExitCode.OK
     return code
+
+
+def _this_command() -> str:
+    """How to run this promptreview again: its name when that is what the PATH finds, else its full path (the
+    README's first command runs `.venv/bin/promptreview` from a shell whose PATH may hold another one)."""
+    import sys
+
+    here = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else None
+    found = shutil.which("promptreview")
+    if here is None or here.name != "promptreview" or (found is not None and Path(found).resolve() == here):
+        return "promptreview"
+    return str(here)
