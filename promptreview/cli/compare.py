@@ -81,8 +81,8 @@ def compare(
             strata=tuple(s.strip() for s in strata.split(",") if s.strip()) if strata else (),
             sample=SampleSpec(per_stratum=per_stratum, size=size, seed=seed or 0),
         )
-    elif schema is not None or strata is not None:
-        raise UsageError("--schema and --strata need --suite")
+    elif any(v is not None for v in (schema, strata, per_stratum, size)):
+        raise UsageError("--schema, --strata, --per-stratum and --size need --suite")
     elif not config.prompts:
         entry = PromptEntry(files=(new,), suite=None)
 

@@ -200,3 +200,11 @@ def test_compare_does_not_lend_another_entrys_suite_to_files_it_does_not_cover(t
     )
     assert result.code in (0, 1), result.err
     assert '"n_inputs": 4' in result.out
+
+
+@pytest.mark.parametrize("flag", [["--strata", "group"], ["--per-stratum", "5"], ["--size", "3"]])
+def test_compares_sampling_options_without_a_suite_are_refused_not_ignored(tmp_path, run_cli, flag):
+    (tmp_path / "a.txt").write_text("hi {{x}}")
+    (tmp_path / "b.txt").write_text("hello {{x}}")
+    result = run_cli(["compare", "a.txt", "b.txt", *flag], tmp_path)
+    assert result.code == 2 and "need --suite" in result.err
