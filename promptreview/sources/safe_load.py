@@ -176,7 +176,8 @@ def load_json(text: str, *, unique_keys: bool = False) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_unique if unique_keys else None)
     except json.JSONDecodeError as exc:
-        raise Unparsable(exc.msg, exc.lineno, exc.colno) from None
+        # the decoder's "Unterminated string starting at" expects a position after it: ours says the line
+        raise Unparsable(exc.msg.removesuffix(" at"), exc.lineno, exc.colno) from None
     except Unparsable:
         raise
     except ValueError:  # an integer past Python's digit limit for int()

@@ -79,7 +79,7 @@ def load_rows(path: str, data: bytes) -> list[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise UsageError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                raise UsageError(f"{path}:{number}: not valid JSON ({exc.msg.removesuffix(' at')})") from None
             if not isinstance(row, dict):
                 raise UsageError(f"{path}:{number}: each line must be a JSON object")
             rows.append(row)
