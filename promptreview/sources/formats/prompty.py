@@ -124,7 +124,7 @@ def _references(path: str, value: Any, files: Files, where: str) -> Any:
         for key, item in value.items():
             at = f"{where}.{key}" if where else str(key)
             if at in (f"model.{u}" for u in _UNREVIEWED):
-                out[key] = _drop_env(item)
+                out[key] = _drop_env(_no_file(path, item, at))
             else:
                 out[key] = _references(path, item, files, at)
         return out
@@ -151,6 +151,23 @@ def _references(path: str, value: Any, files: Files, where: str) -> Any:
     if found.lower().endswith((".yml", ".yaml")):
         return reading.safe_yaml(found, text)
     return text
+
+
+def _no_file(path: str, value: Any, where: str) -> Any:
+    """A model's configuration (connection) holding a `${file:...}`: refused, since the model or deployment
+    that file names is what production runs."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_file(path, item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _no_file(path, item, f"{where}[{i}]")
+    elif isinstance(value, str) and (match := _REFERENCE.match(value)) and match.group(1).lower() == "file":
+        raise UsageError(
+            f"{path}: {where}: ${{file:{match.group(2)}}} is refused: the model or deployment production runs "
+            "would come from that file, which the review does not read there; write the configuration inline"
+        )
+    return value
 
 
 def _drop_env(value: Any) -> Any:

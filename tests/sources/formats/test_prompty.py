@@ -130,3 +130,19 @@ def test_prompty_completion_api_is_one_user_prompt_and_json_response_format():
     t = load_prompt("c.prompty", text)
     assert t.json_object and t.output == "json"
     assert sent(t, q="x") == [("user", "system:\nQ: x\n")]
+
+
+@pytest.mark.parametrize("section", ["configuration", "connection"])
+def test_prompty_a_model_configuration_read_from_a_file_is_refused(section):
+    """Red team 2, finding 6: the deployment a `${file:conn.json}` names is what production runs."""
+    text = f"---\nmodel:\n  {section}: ${{file:conn.json}}\n---\nuser:\nhi\n"
+    with pytest.raises(UsageError) as info:
+        load_prompt("p.prompty", text.encode(), lambda name: b'{"azure_deployment": "prod-bad"}')
+    assert str(info.value).startswith(f"p.prompty: model.{section}: ${{file:conn.json}} is refused")
+    nested = (
+        "---\nmodel:\n  configuration: {type: azure_openai, azure_deployment: '${file:d.txt}'}\n---\nhi\n"
+    )
+    with pytest.raises(
+        UsageError, match=r"model.configuration.azure_deployment: \$\{file:d.txt\} is refused"
+    ):
+        load_prompt("p.prompty", nested.encode())
