@@ -154,6 +154,13 @@ def read(path: str, meta: Any, body: str, files: Files = no_files) -> PromptTemp
     if not isinstance(meta, dict):
         raise UsageError(f"{path}: the front matter must be a YAML mapping")
     hint = _model(path, meta.get("model"))
+    config = meta.get("config")
+    if isinstance(config, dict) and config.get("version") is not None:
+        # Genkit's Google AI / Vertex AI plugins send `config.version` as the model instead of `model`'s name
+        raise UsageError(
+            f"{path}: config.version {str(config['version'])!r} is refused: Genkit sends it as the model in "
+            "place of 'model', so production would run a model the review does not; name it in 'model'"
+        )
     warnings: tuple[Note, ...] = ()
     params, param_warnings = reading.params(path, meta.get("config"), "config")
     input_spec = meta.get("input") or {}

@@ -150,3 +150,11 @@ def test_partials_come_from_beside_the_prompt_then_the_entrys_partials_folder():
     assert sent(t, q="Hi") == [("user", "Hello from beside. Hi -- Acme")]
     with pytest.raises(UsageError, match="partial 'sign' not found"):
         load_prompts("prompts/support/reply.prompt", text, files.get)
+
+
+def test_dotprompt_config_version_which_genkit_sends_as_the_model_is_refused():
+    """Red team 2, finding 8: Genkit's Google AI / Vertex AI plugins send `config.version` instead of `model`."""
+    text = "---\nmodel: googleai/gemini-1.5-flash\nconfig:\n  version: gemini-1.5-flash-8b\n---\nHi"
+    with pytest.raises(UsageError) as info:
+        load_prompt("m.prompt", text.encode())
+    assert str(info.value).startswith("m.prompt: config.version 'gemini-1.5-flash-8b' is refused")
