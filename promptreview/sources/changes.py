@@ -259,6 +259,7 @@ def strictest(base: PromptEntry, head: PromptEntry) -> PromptEntry:
 
 SIMILAR = 0.5  # the share of a prompt's words another file must hold for it to be a copy (git's 50 %)
 _RUN = 3  # words in a row: containment counts the prompt's runs of three words found in the other file
+_MIN_RUNS = 8  # fewer runs than that (a one-line prompt any README may quote): a copy only byte for byte
 _RATIO_WORDS = 20_000  # beyond, the in-order ratio (quadratic at worst) is not computed; containment still is
 _WORD = re.compile(r"\w+")
 
@@ -303,7 +304,7 @@ class _Source:
     def forms(self, sent_only: bool = False) -> tuple[frozenset[Run], ...]:
         if sent_only and self.sent:
             return (self.sent,)
-        return tuple(f for f in (self.whole, self.sent) if f)
+        return tuple(f for f in (self.whole, self.sent) if len(f) >= _MIN_RUNS)
 
     def copied_in(self, found: set[Run], words: list[bytes] | None, sent_only: bool = False) -> bool:
         """Whether a file holds this prompt: `found`, the runs of words it holds among those asked for;
@@ -312,6 +313,8 @@ class _Source:
         any prompt of the same format without being its copy)."""
         if any(len(form & found) >= SIMILAR * len(form) for form in self.forms(sent_only)):
             return True
+        if len(self.whole) < _MIN_RUNS:  # too short for its words to tell a copy from a quote: `_copies`
+            return False
         return not (sent_only and self.sent) and words is not None and _same_words(self.data.split(), words)
 
 
@@ -347,7 +350,8 @@ def similar(a: bytes, b: bytes, path: str = "prompt") -> bool:
     """Whether `b` holds a copy of the prompt `a` (at `path`), edited or not, padded or not: at least `SIMILAR`
     of `a`'s runs of three words (of the whole file, or of the messages it sends) are found in `b`
     (containment: what `b` adds around the copy, a 400-word comment, dilutes nothing), or the two are mostly
-    the same words in the same order. Words, not git's 64-byte line chunks: a prompt is often one long line,
+    the same words in the same order. A form of under `_MIN_RUNS` runs (a one-line system message a README
+    may quote) counts for nothing: a file that short is a copy only when `b` holds its bytes. Words, not git's 64-byte line chunks: a prompt is often one long line,
     which one edit makes a stranger to git."""
     return a == b or bool(_copies([_Source.of(path, a)], b))
 
@@ -358,7 +362,7 @@ def _copies(sources: list[_Source], data: bytes, sent_only: bool = False) -> lis
         return []
     found = _found(data, frozenset().union(*(f for s in sources for f in s.forms(sent_only))))
     words = None if sent_only else _split(data)
-    return [s for s in sources if s.copied_in(found, words, sent_only)]
+    return [s for s in sources if s.data in data or s.copied_in(found, words, sent_only)]
 
 
 def _base_sources(root: Path, config: Config, base_sha: str, at_base: list[str]) -> list[_Source]:

@@ -306,6 +306,25 @@ def symlinks(root: Path, rev: str | None) -> list[str]:
     return out
 
 
+def modes_under(root: Path, rev: str | None, directory: str) -> dict[str, str]:
+    """Every path under `directory` at a revision (None: the working tree, untracked ones not ignored
+    included), relative to it, with git's mode (a submodule and a symlink are listed, never entered)."""
+    prefix = directory.rstrip("/") + "/"
+    if rev is None:
+        names = [p for p in list_files(root, None) if p.startswith(prefix)]
+        return {p[len(prefix) :]: mode_at(root, None, p) or "100644" for p in names}
+    try:
+        listing = _text(root, "ls-tree", "-r", "-z", "--full-tree", rev, "--", prefix)
+    except GitFailed as exc:
+        raise UsageError(f"git could not list the files at {rev[:12]}: {exc}") from None
+    out = {}
+    for record in listing.split("\0"):
+        meta, _, name = record.partition("\t")
+        if name.startswith(prefix):
+            out[name[len(prefix) :]] = meta.split()[0]
+    return out
+
+
 def attributes(
     root: Path, rev: str | None, paths: list[str], names: tuple[str, ...]
 ) -> dict[str, dict[str, str]]:

@@ -87,8 +87,9 @@ def refuse_links(root: Path, config: Config, rev: str | None) -> None:
     `prompts[]` entry. Then any later edit of the target, or of a link on the way, is itself a change of
     that entry's prompt, reviewed under the same contract; a link to a file outside the globs (whose later
     edits nobody reviews) or into another entry (a laxer contract) is refused naming the link and its
-    target. A link to a directory where the globs would match files is refused too: git records only the
-    link, never the prompts production reads through it. Checked over the whole head, changed or not, so a
+    target. A link to a directory where the globs would match files is refused too (one out of the
+    repository, or to a folder holding a file a glob matches through the link): git records only the link,
+    never the prompts production reads through it. Checked over the whole head, changed or not, so a
     link committed before this rule cannot be used later."""
     for link in git.symlinks(root, rev):
         entry = config.entry_for(link)
@@ -106,9 +107,11 @@ def refuse_links(root: Path, config: Config, rev: str | None) -> None:
                     )
         elif _globs_reach_inside(config, link):
             try:
-                mode = _follow(root, rev, link, git.SYMLINK)[1]
+                chain, mode = _follow(root, rev, link, git.SYMLINK)
             except UsageError:
-                mode = None  # out of the repository, or a loop: nothing a review could read
+                chain, mode = [link], None  # out of the repository, or a loop: nothing a review could read
+            if mode == git.TREE and not _matched_through(root, config, rev, link, chain[-1]):
+                continue  # a folder of this repository in which no glob matches a file through the link
             if mode not in git.FILE_MODES:
                 target = git.link_text(root, rev, link) or ""
                 raise UsageError(
@@ -116,6 +119,18 @@ def refuse_links(root: Path, config: Config, rev: str | None) -> None:
                     "repository holds) where the prompt globs match files: git records only the link, so "
                     "the prompts production reads through it are never reviewed; commit the files themselves"
                 )
+
+
+def _matched_through(root: Path, config: Config, rev: str | None, link: str, target: str) -> bool:
+    """Whether a prompt glob matches a file of the folder `target` as seen through `link` (or, for a symlink
+    or a submodule in it, any file inside one), at `rev`."""
+    for rel, mode in git.modes_under(root, rev, target).items():
+        seen = f"{link}/{rel}"
+        if config.entry_for(seen) is not None:
+            return True
+        if mode in (git.SYMLINK, git.GITLINK) and _globs_reach_inside(config, seen):
+            return True
+    return False
 
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"

@@ -665,3 +665,48 @@ def test_a_pull_request_retargeted_from_an_authors_branch_to_main_is_reviewed_ag
     skipped = run(run_cli, ci, ci.env(title))
     assert skipped.code == 0 and "title or body" in skipped.out + skipped.err
     assert len(ci.check_runs()) == runs  # the failure stands
+
+
+# -- red team 2: false positives of the copy and directory-symlink rules --------------------------------------
+
+
+def test_a_doc_quoting_a_short_prompts_one_line_is_not_a_copy_of_it(ci, run_cli):  # noqa: F811
+    """FP1: a one-line system message has too few runs of words to tell a copy from a quote; a docs-only PR
+    quoting it leaves the prompt in the review (nothing to review: skipped), while a file holding the prompt's
+    bytes is still its copy."""
+    short = "You are a helpful assistant. Reply in JSON."
+    make_triage_repo(ci.repo)
+    ci.repo.write("prompts/triage.prompt.yml", prompt_yml(short, user="{{ticket}}"))
+    ci.base = ci.repo.commit("base: a short prompt")
+    ci.repo.git("checkout", "-q", "-b", "feature")
+    ci.repo.write("docs/chatbot.md", f"# Another bot\n\nIts system message: {short} Or prose, when asked.\n")
+    ci.head = ci.repo.commit("docs only")
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 0 and ci.check_runs()[-1]["conclusion"] == "success", result.out + result.err
+    ci.repo.write("app/triage.yml", "# the real one\n" + prompt_yml(short, user="{{ticket}}"))
+    ci.head = ci.repo.commit("production reads a byte-for-byte copy outside the globs")
+    result = run(run_cli, ci, ci.env(ci.event()))
+    assert result.code == 1 and ci.check_runs()[-1]["conclusion"] == "failure", result.out + result.err
+    (prompt,) = ci.report()["prompts"]
+    assert (prompt["change"], prompt["verdict"]) == ("removed", "fail")
+
+
+def test_a_directory_symlink_no_glob_matches_through_is_none_of_the_reviews_business(git_repo, run_cli):
+    """FP2: under a repository-wide glob, `docs/current -> v3` (Markdown only) is no prompt folder: not
+    refused. A prompt in the target folder, or a link out of the repository, still is."""
+    make_triage_repo(git_repo)
+    cfg = (git_repo.root / "promptreview.yml").read_text()
+    git_repo.write("promptreview.yml", cfg.replace("prompts/**/*.prompt.yml", "**/*.prompt.yml"))
+    git_repo.write("docs/v3/index.md", "# docs\n")
+    (git_repo.root / "docs/current").symlink_to("v3")
+    git_repo.commit("docs/current -> v3")
+    result, report = check(run_cli, git_repo)
+    assert result.code == 0 and report["prompts"] == [], result.err
+    git_repo.write("docs/v3/extra.prompt.yml", prompt_yml(STRICT))
+    git_repo.commit("a prompt in the linked folder")
+    assert "docs/current is a symlink to 'v3', a directory" in refused_before_any_call(run_cli, git_repo)
+    git_repo.git("rm", "-q", "docs/v3/extra.prompt.yml")
+    (git_repo.root / "docs/current").unlink()
+    (git_repo.root / "docs/current").symlink_to("../../elsewhere")
+    git_repo.commit("a link out of the repository")
+    assert "docs/current is a symlink to '../../elsewhere'" in refused_before_any_call(run_cli, git_repo)
