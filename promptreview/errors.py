@@ -20,6 +20,11 @@ class MissingFile(UsageError):
         self.rev = rev  # None: the working tree
 
 
+class RefusedFile(UsageError):
+    """A file a prompt reads beside it that a review cannot stand for (a symlink, one reached through a
+    symlinked folder, a Git LFS pointer or a filtered file): refused, never taken for a file that is not there."""
+
+
 class MissingCredentials(UsageError):
     """A provider needs a key that is not set (exit 2; on a fork `ci` makes it an `action_required` check)."""
 

@@ -226,15 +226,26 @@ def _dependents(
     skip = changed | {c.path for c in found}
     candidates = [p for p in at_head if p not in skip and not paths.is_partial(p) and config.entry_for(p)]
     contents = git.read_many(root, head_sha, candidates) if head_sha is not None else {}
+    linked = git.tree_links(root, head_sha)[0] if head_sha is not None else frozenset()
     for path in candidates:
         entry = config.entry_for(path)
         assert entry is not None  # candidates are prompts
         try:
-            head = contents.get(path) if head_sha is not None else git.read_at(root, None, path)
-        except UsageError:  # a working-tree symlink out of the repository: reviewed (refused) if it changed
+            if head_sha is None or path in linked:  # a symlink stands for its target, as the review reads it
+                head = links.read_prompt(root, head_sha, path, None)
+            else:
+                head = contents.get(path)
+        except UsageError:  # a symlink out of the repository or to nothing: refused as such if it changed
             continue
         if head is not None and _reads(root, head_sha, entry, path, head) & changed:
-            base = git.read_at(root, base_sha, path)
+            try:  # a link at the head: the base's prompt as the review reads it, a link's target's too
+                base = (
+                    links.read_prompt(root, base_sha, path, None)
+                    if path in linked
+                    else git.read_at(root, base_sha, path)
+                )
+            except UsageError:
+                base = git.read_at(root, base_sha, path)
             if base is not None:
                 out.append(PromptChange("modified", path, path, entry, base, head))
     return out

@@ -325,6 +325,31 @@ def modes_under(root: Path, rev: str | None, directory: str) -> dict[str, str]:
     return out
 
 
+_TREES: dict[tuple[Path, str], tuple[frozenset[str], bool]] = {}
+
+
+def tree_links(root: Path, rev: str) -> tuple[frozenset[str], bool]:
+    """(every symlink at commit `rev`, whether any `.gitattributes` file is there), from one `ls-tree` per
+    commit and repository, however many paths a review asks about."""
+    sha = resolve_rev(root, rev)
+    known = _TREES.get((root, sha))
+    if known is not None:
+        return known
+    try:
+        listing = _text(root, "ls-tree", "-r", "-z", "--full-tree", sha)
+    except GitFailed as exc:
+        raise UsageError(f"git could not list the files at {sha[:12]}: {exc}") from None
+    links, attributes_file = set(), False
+    for record in listing.split("\0"):
+        meta, _, name = record.partition("\t")
+        if name and meta.split()[0] == SYMLINK:
+            links.add(name)
+        attributes_file = attributes_file or name.rsplit("/", 1)[-1] == ".gitattributes"
+    found = (frozenset(links), attributes_file)
+    _remember(_TREES, (root, sha), found)
+    return found
+
+
 def attributes(
     root: Path, rev: str | None, paths: list[str], names: tuple[str, ...]
 ) -> dict[str, dict[str, str]]:

@@ -39,6 +39,13 @@ def _follow(root: Path, rev: str | None, path: str, mode: str | None) -> tuple[l
         if target is None:
             return chain, None
         joined = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+        crossed = _crossed(root, rev, posixpath.dirname(name), target)
+        if crossed is not None:
+            raise UsageError(
+                f"{shown(path)} is a symlink to {shown(target)!r}, a path through the symlinked folder "
+                f"{shown(crossed)!r}: production follows that link, the review would not; link to the "
+                "prompt by a path without symlinked folders"
+            )
         if target.startswith("/") or joined == ".." or joined.startswith("../"):
             raise UsageError(
                 f"{shown(path)} is a symlink to {shown(target)!r}, outside the repository; "
@@ -49,6 +56,24 @@ def _follow(root: Path, rev: str | None, path: str, mode: str | None) -> tuple[l
     raise UsageError(
         f"{shown(path)}: more than {MAX_LINKS} symlinks in a row (or a loop); commit the prompt itself"
     )
+
+
+def _crossed(root: Path, rev: str | None, folder: str, target: str) -> str | None:
+    """The first symlinked folder a link's `target` text passes through, from the link's `folder`, step by
+    step as the OS resolves it (`x/..` enters `x` first), or None. The link's own folder holds a path of the
+    commit, so no symlink is on it."""
+    parts = [p for p in folder.split("/") if p]
+    steps = [p for p in target.split("/") if p not in ("", ".")]
+    for step in steps[:-1]:
+        if step == "..":
+            if parts:
+                parts.pop()
+            continue
+        parts.append(step)
+        link = paths.crossed_link(root, rev, "/".join(parts))
+        if link is not None:
+            return link
+    return None
 
 
 def read_prompt(root: Path, rev: str | None, path: str, mode: str | None) -> bytes | None:
@@ -133,9 +158,7 @@ def _matched_through(root: Path, config: Config, rev: str | None, link: str, tar
     return False
 
 
-LFS_POINTER = b"version https://git-lfs.github.com/spec/"
-# attributes that make a checkout's file differ from the blob a review reads
-_CHECKOUT_ATTRIBUTES = ("filter", "working-tree-encoding")
+LFS_POINTER = paths.LFS_POINTER
 
 
 def refuse_filtered(root: Path, config: Config, rev: str | None, names: list[str]) -> None:
@@ -143,7 +166,7 @@ def refuse_filtered(root: Path, config: Config, rev: str | None, names: list[str
     or any clean/smudge driver) or a `working-tree-encoding`: the blob git stores, which a review reads, is
     not the file a checkout gives production. Refused naming the file and the attribute."""
     prompts = [n for n in names if config.entry_for(n) is not None]
-    for path, found in git.attributes(root, rev, prompts, _CHECKOUT_ATTRIBUTES).items():
+    for path, found in git.attributes(root, rev, prompts, paths.CHECKOUT_ATTRIBUTES).items():
         name, value = next(iter(found.items()))
         raise UsageError(
             f"{shown(path)}: .gitattributes sets {name}={value} on it, so what a checkout gives production "

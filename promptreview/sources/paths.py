@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from promptreview.errors import MissingFile, UsageError
+from promptreview.errors import MissingFile, RefusedFile, UsageError
 from promptreview.sources import git
 
 
@@ -33,10 +33,67 @@ def repo_relative(root: Path, raw: str, what: str) -> str:
     return rel
 
 
-def read_inside(root: Path, rev: str | None, raw: str, what: str) -> tuple[str, bytes]:
-    """(repo-relative path, bytes) of a file the config names, at revision `rev` (None: the working tree)."""
-    rel = repo_relative(root, raw, what)
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+CHECKOUT_ATTRIBUTES = ("filter", "working-tree-encoding")  # a checkout's file is not the blob a review reads
+_FILTERED: dict[tuple[Path, str, str], str | None] = {}
+
+
+def crossed_link(root: Path, rev: str | None, path: str) -> str | None:
+    """The first symlink among `path`'s folders and `path` itself at `rev` (None: the working tree); None when
+    there is none. At a commit, one listing of its symlinks serves every path."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    if rev is None:
+        return next((p for p in prefixes if (root / p).is_symlink()), None)
+    links = git.tree_links(root, rev)[0]
+    return next((p for p in prefixes if p in links), None) if links else None
+
+
+def _filtered(root: Path, rev: str | None, rel: str) -> str | None:
+    """`name=value` of a checkout attribute `.gitattributes` set on `rel` at `rev`, or None."""
+    if rev is not None:
+        if not git.tree_links(root, rev)[1]:
+            return None
+        rev = git.resolve_rev(root, rev)
+        if (root, rev, rel) in _FILTERED:
+            return _FILTERED[(root, rev, rel)]
+    found = git.attributes(root, rev, [rel], CHECKOUT_ATTRIBUTES).get(rel)
+    value = None if not found else "{}={}".format(*next(iter(found.items())))
+    if rev is not None:
+        _FILTERED[(root, rev, rel)] = value
+    return value
+
+
+def read_plain(root: Path, rev: str | None, rel: str, what: str) -> bytes | None:
+    """The bytes of the file `rel` at `rev` (None: missing), refused naming it when it is not a plain file a
+    review can stand for: a symlink or a path through a symlinked folder (production's checkout follows the
+    link, the review would read the link's text or nothing), a Git LFS pointer or a file under a checkout
+    filter (production reads what the checkout makes of it)."""
+    link = crossed_link(root, rev, rel)
+    if link is not None:
+        how = "is a symlink" if link == rel else f"is reached through the symlink {link!r}"
+        raise RefusedFile(
+            f"{what} {rel!r} {how}: a review would not read what production reads there; commit the file "
+            "itself"
+        )
     data = git.read_at(root, rev, rel)
+    if data is None:
+        return None
+    filtered = _filtered(root, rev, rel)
+    if data.startswith(LFS_POINTER) or filtered is not None:
+        why = f".gitattributes sets {filtered} on it" if filtered else "it is a Git LFS pointer"
+        raise RefusedFile(
+            f"{what} {rel!r}: {why}, so what a checkout gives production is not the blob a review reads; "
+            "keep the files prompts read out of Git LFS and checkout filters"
+        )
+    return data
+
+
+def read_inside(root: Path, rev: str | None, raw: str, what: str, plain: bool = False) -> tuple[str, bytes]:
+    """(repo-relative path, bytes) of a file the config names, at revision `rev` (None: the working tree);
+    `plain`: a file a prompt reads (a schema's `$ref` sibling), refused unless `read_plain` would read it."""
+    rel = repo_relative(root, raw, what)
+    data = read_plain(root, rev, rel, what) if plain else git.read_at(root, rev, rel)
     if data is None:
         where = f" at {rev[:12]}" if rev else ""
         raise MissingFile(f"{what}: file {raw!r} does not exist{where}", raw, rev)
@@ -48,7 +105,8 @@ def reader(root: Path, rev: str | None) -> Callable[[str], bytes | None]:
     working tree) and kept inside the repository."""
 
     def read(raw: str) -> bytes | None:
-        return git.read_at(root, rev, repo_relative(root, raw, "a file the prompt file names"))
+        what = "a file the prompt file names"
+        return read_plain(root, rev, repo_relative(root, raw, what), what)
 
     return read
 
@@ -64,7 +122,10 @@ def disk_reader(root: Path, prompt: Path) -> Callable[[str], bytes | None]:
         real = Path(raw).resolve()
         if real != fence and fence not in real.parents:
             raise UsageError(f"{raw}: a file the prompt file names is outside {fence}; it is not read")
-        return real.read_bytes() if real.is_file() else None
+        data = real.read_bytes() if real.is_file() else None
+        if data is not None and data.startswith(LFS_POINTER):
+            raise RefusedFile(f"{raw}: a file the prompt file names is a Git LFS pointer; it is not read")
+        return data
 
     return read
 

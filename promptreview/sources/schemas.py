@@ -31,7 +31,7 @@ import referencing.jsonschema
 from jsonschema.protocols import Validator
 from referencing.exceptions import NoSuchResource, Unresolvable
 
-from promptreview.errors import UsageError
+from promptreview.errors import RefusedFile, UsageError
 from promptreview.sources import paths, safe_load
 
 # the base URI a schema without its own `$id` gets: a relative `$ref` joins onto it as a repository path
@@ -221,6 +221,7 @@ class _Siblings:
         self.root, self.rev, self.where = root, rev, where
         self.found: dict[str, dict[str, Any]] = {}
         self.asked: set[str] = set()  # every repository path read, found or not
+        self.refused: RefusedFile | None = None
 
     def __call__(self, uri: str) -> referencing.Resource[Any]:
         if self.root is None or not uri.startswith(LOCAL_BASE):
@@ -231,9 +232,12 @@ class _Siblings:
                 raise UsageError(f"{self.where}: more than {MAX_SIBLINGS} schema files referenced")
             self.asked.add(rel)
             try:
-                name, data = paths.read_inside(self.root, self.rev, rel, f"{self.where}: $ref")
+                name, data = paths.read_inside(self.root, self.rev, rel, f"{self.where}: $ref", plain=True)
                 self.asked.add(name)
                 doc = safe_load.load_json(data.decode("utf-8"), unique_keys=True)
+            except RefusedFile as exc:
+                self.refused = exc  # referencing wraps what a retrieval raises: `_check_refs` raises this
+                raise
             except (UsageError, UnicodeDecodeError, safe_load.Unparsable):
                 raise _missing(uri) from None
             if not isinstance(doc, dict):
@@ -272,6 +276,8 @@ def _check_refs(
             except UsageError:
                 raise
             except (Unresolvable, NoSuchResource, ValueError, LookupError, TypeError):
+                if isinstance(retrieve, _Siblings) and retrieve.refused is not None:
+                    raise retrieve.refused from None
                 raise UsageError(
                     f"{where}: $ref {ref!r} at {pointer or '/'} does not resolve inside the schema "
                     "(or a JSON file beside it in the repository); promptreview never fetches a schema: "

@@ -710,3 +710,96 @@ def test_a_directory_symlink_no_glob_matches_through_is_none_of_the_reviews_busi
     (git_repo.root / "docs/current").symlink_to("../../elsewhere")
     git_repo.commit("a link out of the repository")
     assert "docs/current is a symlink to '../../elsewhere'" in refused_before_any_call(run_cli, git_repo)
+
+
+# -- red team 2, findings 1-5: symlinks and LFS among the files a prompt reads -----------------------------
+
+
+def test_a_prompt_symlink_through_a_symlinked_folder_and_dotdot_is_refused_naming_it(git_repo, run_cli):
+    """Finding 1: `../x/../prompts/good.prompt.yml` tidies to a prompt of the same entry, but with `x ->
+    lib/deep` the OS enters `x` first and production reads `lib/prompts/good.prompt.yml`."""
+    make_triage_repo(git_repo)
+    git_repo.write("prompts/good.prompt.yml", prompt_yml(STRICT))
+    git_repo.write("lib/deep/README", "x\n")
+    git_repo.write("lib/prompts/good.prompt.yml", prompt_yml(STRICT, model=BROKEN_MODEL))
+    (git_repo.root / "x").symlink_to("lib/deep")
+    symlink_prompt(git_repo, "../x/../prompts/good.prompt.yml")
+    git_repo.commit("a link through x/..")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompt.yml is a symlink to '../x/../prompts/good.prompt.yml'" in line
+    assert "symlinked folder 'x'" in line
+
+
+def test_a_prompty_file_ref_going_into_a_folder_and_back_out_is_refused_naming_it(git_repo, run_cli):
+    """Finding 2: prompty's loader resolves `d/../params.json` through a symlinked `d`; the review tidied it."""
+    make_triage_repo(git_repo)
+    config = (git_repo.root / "promptreview.yml").read_text()
+    git_repo.write("promptreview.yml", config.replace("prompts/**/*.prompt.yml", "prompts/*.prompty"))
+    git_repo.git("rm", "-q", "prompts/triage.prompt.yml")
+    git_repo.write("prompts/params.json", json.dumps({"max_tokens": 300}))
+    git_repo.write("lib/params.json", json.dumps({"max_tokens": 5}))
+    git_repo.write("lib/deep/README", "x\n")
+    (git_repo.root / "prompts/d").symlink_to("../lib/deep")
+    git_repo.write(
+        "prompts/triage.prompty",
+        "---\nname: triage\nmodel:\n  api: chat\n  parameters: ${file:d/../params.json}\n---\n"
+        f"system:\n{STRICT}\n\nuser:\n{{{{ticket}}}}\n",
+    )
+    git_repo.commit("parameters from a file, through d/..")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "prompts/triage.prompty" in line and "'d/../params.json' goes into a folder and back out" in line
+
+
+DOTPROMPT_CONFIG = (
+    "version: 1\nmodel: sim:triage-v1\nsamples: 2\nprompts:\n"
+    "  - files: 'prompts/app/*.prompt'\n    suite: data/inputs.jsonl\n    output: text\n"
+)
+
+
+@pytest.mark.parametrize("how", ["symlink", "lfs"])
+def test_a_partial_that_is_a_symlink_or_under_git_lfs_is_refused_naming_it(git_repo, run_cli, how):
+    """Findings 3 and 4: the review rendered the link's text (or the LFS pointer) as the partial, while
+    production reads the target (or the LFS object); a later edit of the target alone was skipped."""
+    make_triage_repo(git_repo)
+    git_repo.write("promptreview.yml", DOTPROMPT_CONFIG)
+    git_repo.git("rm", "-q", "prompts/triage.prompt.yml")
+    git_repo.write(
+        "prompts/app/reply.prompt",
+        '{{role "system"}}You answer our customers. {{> tone}}\n{{role "user"}}{{ticket}}\n',
+    )
+    git_repo.write("prompts/_tone.prompt", "Be polite and brief.")
+    git_repo.write("lib/tone.txt", "Be polite and brief.")
+    git_repo.commit("base")
+    if how == "symlink":
+        (git_repo.root / "prompts/_tone.prompt").unlink()
+        (git_repo.root / "prompts/_tone.prompt").symlink_to("../lib/tone.txt")
+    else:
+        git_repo.write(".gitattributes", "prompts/_tone.prompt filter=lfs diff=lfs merge=lfs -text\n")
+        git_repo.write("prompts/_tone.prompt", LFS_POINTER)
+    git_repo.commit("the tone partial lives elsewhere")
+    line = refused_before_any_call(run_cli, git_repo)
+    assert "'prompts/_tone.prompt'" in line
+    assert ("is a symlink" if how == "symlink" else "filter=lfs") in line
+
+
+def test_editing_a_ref_file_beside_an_allowed_prompt_symlink_reviews_the_link(git_repo, run_cli):
+    """Finding 5: a link prompt is reviewed with the `$ref` files beside the link's path, so an edit of those
+    alone must review it; the dependents check read the link's own text and skipped it."""
+    make_triage_repo(git_repo)
+    own = {"name": "triage", "strict": True, "schema": {"$ref": "triage.schema.json"}}
+    body = prompt_yml(STRICT) + f"responseFormat: json_schema\njsonSchema: {json.dumps(json.dumps(own))}\n"
+    git_repo.git("rm", "-q", "prompts/triage.prompt.yml")
+    git_repo.write("prompts/y/triage.prompt.yml", body)
+    for folder in ("x", "y"):
+        git_repo.write(f"prompts/{folder}/triage.schema.json", json.dumps(SCHEMA))
+    (git_repo.root / "prompts/x").mkdir(exist_ok=True)
+    (git_repo.root / "prompts/x/triage.prompt.yml").symlink_to("../y/triage.prompt.yml")
+    git_repo.commit("base: x/ links to y/'s prompt")
+    loose = {**SCHEMA, "properties": {**SCHEMA["properties"], "category": {"type": "string"}}, "required": []}
+    git_repo.write("prompts/x/triage.schema.json", json.dumps(loose))
+    git_repo.commit("loosen the schema beside the link only")
+    result, report = check(run_cli, git_repo)
+    assert report is not None, result.err
+    assert [(p["path"], p["change"]) for p in report["prompts"]] == [
+        ("prompts/x/triage.prompt.yml", "modified")
+    ]

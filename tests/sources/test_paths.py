@@ -4,8 +4,9 @@ import os
 import pytest
 
 from promptreview.engine.planning.plan import config_schema
-from promptreview.errors import MissingFile, UsageError
-from promptreview.sources.paths import matches_any, reaches_inside, read_inside, repo_relative
+from promptreview.errors import MissingFile, RefusedFile, UsageError
+from promptreview.sources.formats.reading import beside
+from promptreview.sources.paths import matches_any, reaches_inside, read_inside, reader, repo_relative
 
 
 def test_relative_paths_are_normalised(tmp_path):
@@ -96,3 +97,30 @@ def test_globs(path, glob, expected):
 )
 def test_whether_a_glob_could_match_files_inside_a_directory(directory, glob, inside):
     assert reaches_inside(directory, (glob,)) is inside
+
+
+@pytest.mark.parametrize("at", ["commit", "working tree"])
+@pytest.mark.parametrize("name", ["prompts/d/params.json", "prompts/params.json"])
+def test_a_file_a_prompt_reads_through_a_symlink_is_refused_naming_it(git_repo, at, name):
+    """Red team 2, findings 2-3: production's loader follows the link; the review read the link's text (or,
+    through a symlinked folder, nothing at a commit and the target in the working tree)."""
+    git_repo.write("lib/params.json", '{"max_tokens": 5}')
+    if name == "prompts/d/params.json":
+        git_repo.write("prompts/README", "x\n")
+        (git_repo.root / "prompts/d").symlink_to("../lib")
+    else:
+        (git_repo.root / "prompts").mkdir()
+        (git_repo.root / name).symlink_to("../lib/params.json")
+    sha = git_repo.commit("a file beside the prompt, through a link")
+    with pytest.raises(RefusedFile, match=f"'{name}' is (a symlink|reached through the symlink 'prompts/d')"):
+        reader(git_repo.root, sha if at == "commit" else None)(name)
+
+
+def test_a_file_ref_into_a_folder_and_back_out_is_refused():
+    """Red team 2, finding 2: `d/../params.json` tidies to the prompt's folder; prompty's loader enters `d`."""
+    with pytest.raises(RefusedFile, match="'d/../params.json' goes into a folder and back out"):
+        beside("prompts/x.prompty", lambda _: b"{}", "d/../params.json", "${file:...}")
+    assert beside("prompts/app/x.prompty", lambda _: b"{}", "../params.json", "f") == (
+        "prompts/params.json",
+        b"{}",
+    )

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from promptreview.engine.measurement.outcomes import classify
-from promptreview.errors import UsageError
+from promptreview.errors import RefusedFile, UsageError
 from promptreview.records import Completion, CompletionRequest, Message, ModelSpec, ProviderResponse
-from promptreview.sources.schemas import make_validator
+from promptreview.sources.schemas import make_validator, resolve_refs
 
 REQUEST = CompletionRequest(ModelSpec("sim", "x"), (Message("user", "hi"),))
 EVIL = "^(a+)+$"  # exponential on a backtracking engine: 2^n steps on "a"*n + "b"
@@ -72,3 +72,13 @@ def test_a_schema_that_cannot_compile_is_a_usage_error(schema, words):
     with pytest.raises(UsageError) as info:
         make_validator(schema, "s.json")
     assert words in str(info.value) and str(info.value).startswith("s.json: ")
+
+
+def test_a_ref_file_that_is_a_symlink_is_refused_naming_it(git_repo):
+    """Red team 2, finding 3: a `$ref` sibling that is a link was read as the link's text (or as missing)."""
+    git_repo.write("lib/s.json", '{"type": "object"}')
+    (git_repo.root / "p").mkdir()
+    (git_repo.root / "p/s.json").symlink_to("../lib/s.json")
+    sha = git_repo.commit("the schema beside the prompt is a link")
+    with pytest.raises(RefusedFile, match="\\$ref 'p/s.json' is a symlink"):
+        resolve_refs({"$ref": "s.json"}, "p/x.prompt.yml", git_repo.root, sha, "p/x.prompt.yml")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from promptreview.errors import UsageError
+from promptreview.errors import RefusedFile, UsageError
 from promptreview.notes import Note, note
 from promptreview.sources.formats import picoschema, reading
 from promptreview.sources.formats.base import Beside, Files, no_files
@@ -108,6 +108,8 @@ def _partials(path: str, body: str, files: Files) -> dict[str, str]:
         for rel in _partial_paths(path, name):
             try:
                 where, data = reading.beside(path, files, rel, "partial")
+            except RefusedFile:
+                raise
             except UsageError:
                 break  # above the repository (or the folder `compare` keeps to): not there
             if data is not None:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from promptreview.errors import UsageError
+from promptreview.errors import RefusedFile, UsageError
 from promptreview.notes import Note, note
 from promptreview.sources import safe_load
 from promptreview.sources.formats.base import Files
@@ -186,5 +186,11 @@ def beside(path: str, files: Files, name: str, what: str) -> tuple[str, bytes | 
     `files` (the caller knows where the repository ends)."""
     if not name or "\x00" in name or posixpath.isabs(name) or name[1:2] == ":":
         raise UsageError(f"{path}: {what} {name!r} must be a path relative to the prompt file")
+    steps = [s for s in name.replace("\\", "/").split("/") if s not in ("", ".")]
+    if any(step == ".." and steps[:i] != [".."] * i for i, step in enumerate(steps)):
+        raise RefusedFile(
+            f"{path}: {what} {name!r} goes into a folder and back out ('x/..'): production's loader follows "
+            "'x' first, and a symlinked 'x' would lead elsewhere than the review reads; name the file without it"
+        )
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(path), name.replace("\\", "/")))
     return joined, files(joined)
