@@ -4,8 +4,10 @@ to run). A leaf: it imports no stage, so every stage can import it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,17 @@ class Side:
     # the schema this side's own files declare, when the base's contract (`schema`) differs from it: what goes
     # on the wire, and what the report says the head's schema would have judged
     own_schema: dict[str, Any] | None = None
+
+    @property
+    def wire_schema(self) -> dict[str, Any] | None:
+        """The schema sent as structured output with every request (None: none is sent)."""
+        return (self.own_schema or self.schema) if self.sends_schema else None
+
+    @cached_property
+    def wire_schema_chars(self) -> int:
+        """The characters `wire_schema` adds to every request (it counts toward `max_request_chars`)."""
+        schema = self.wire_schema
+        return 0 if schema is None else len(json.dumps(schema, ensure_ascii=False))
 
 
 @dataclass(frozen=True)

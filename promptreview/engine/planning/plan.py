@@ -121,19 +121,25 @@ class _Planner:
         )
 
     def model(self, template: PromptTemplate, entry: PromptEntry) -> tuple[ModelSpec, Note | None]:
-        """The model a side runs on, and the note that says what stood in for the file's own, if anything.
+        """The model a side runs on (its provider created, so a misconfigured one fails before any call), and
+        the note that says what stood in for the file's own, if anything (`resolve`)."""
+        spec, said = self.resolve(template, entry)
+        return self._provided(spec), said
+
+    def resolve(self, template: PromptTemplate, entry: PromptEntry) -> tuple[ModelSpec, Note | None]:
+        """The model a prompt file runs on, and the note that says what stood in for the file's own, if any.
 
         `--model` wins; then the file's own model, in any spelling of a provider we speak (production sends it:
         the config's `model` fills only what a file leaves out); where the config's `models_map` names a stand-in
         for it, that; a model no provider of ours serves runs on the entry's or the config's model, with a note.
         """
         if self.opts.model:
-            return self._provided(parse_model_spec(self.opts.model)), None
+            return parse_model_spec(self.opts.model), None
         own = template.model or template.model_hint
         named = template.model_named or own
         fallback = entry.model or self.config.model
         if named is None:
-            return self._provided(parse_model_spec(fallback)), None
+            return parse_model_spec(fallback), None
         key = next((k for k in (named, own and _canonical(own)) if k and k in self.config.models_map), None)
         if key is not None:
             try:
@@ -141,10 +147,10 @@ class _Planner:
             except UsageError as exc:
                 raise UsageError(f"{self.config.source}: models_map[{key!r}]: {exc}") from None
             said = note("model_stand_in", template.path, named=named, model=str(spec), mapped=True)
-            return self._provided(spec), said
+            return spec, said
         if own is not None:
             try:
-                return self._provided(parse_model_spec(own)), None
+                return parse_model_spec(own), None
             except UsageError as exc:
                 raise UsageError(f"{template.path}: {exc}") from None
         spec = parse_model_spec(fallback)
@@ -154,9 +160,7 @@ class _Planner:
                 f"on {spec} instead would pass for it; name what stands in for it under models_map: in "
                 f"{self.config.source} on the base branch"
             )
-        return self._provided(spec), note(
-            "model_stand_in", template.path, named=named, model=str(spec), mapped=False
-        )
+        return spec, note("model_stand_in", template.path, named=named, model=str(spec), mapped=False)
 
     def _provided(self, spec: ModelSpec) -> ModelSpec:
         """`spec`, its provider created (so an unknown or misconfigured one fails now, before any call)."""
@@ -239,7 +243,8 @@ class _Planner:
                     beside = Beside(paths.reader(self.root, rev), entry.partials)
                     for template in load_prompts(file, data, beside):
                         if _names_model(template):
-                            spec, stand_in = self.model(template, entry)
+                            # resolved only: no provider is made for a model this review does not call
+                            spec, stand_in = self.resolve(template, entry)
                             if stand_in is None:
                                 found.append(str(spec))
                 except UsageError:
@@ -339,7 +344,7 @@ class _Planner:
                 )
         messages = side.template.render(row.values, label)
         # the schema sent as structured output is part of every request, and is counted as such
-        schema = _wire_schema_chars(side)
+        schema = side.wire_schema_chars
         size = sum(len(m.content) for m in messages) + schema
         limit = self.config.max_request_chars
         if size > limit:
@@ -359,22 +364,6 @@ def _names_model(template: PromptTemplate) -> bool:
     return any(m is not None for m in (template.model, template.model_hint, template.model_named))
 
 
-_SCHEMA_CHARS: dict[int, tuple[dict[str, Any], int]] = {}
-
-
-def _wire_schema_chars(side: Side) -> int:
-    """The characters of the schema `side` sends with each request (0 for none); encoded once per schema."""
-    schema = (side.own_schema or side.schema) if side.sends_schema else None
-    if schema is None:
-        return 0
-    known = _SCHEMA_CHARS.get(id(schema))
-    if known is None or known[0] is not schema:
-        if len(_SCHEMA_CHARS) > 64:
-            _SCHEMA_CHARS.clear()
-        known = _SCHEMA_CHARS[id(schema)] = (schema, len(json.dumps(schema, ensure_ascii=False)))
-    return known[1]
-
-
 def _canonical(spec: str) -> str:
     """`spec` as `provider:model-id` (the spelling `models_map` keys may use), or as it is if it is none."""
     try:
@@ -388,7 +377,7 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
         model=side.model,
         messages=messages,
         params=tuple(sorted(side.params.items())),
-        response_schema=(side.own_schema or side.schema) if side.sends_schema else None,
+        response_schema=side.wire_schema,
         schema_name=side.template.schema_name,
         schema_strict=side.template.schema_strict if side.sends_schema else None,
         sample_index=0,
