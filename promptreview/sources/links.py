@@ -158,9 +158,6 @@ def _matched_through(root: Path, config: Config, rev: str | None, link: str, tar
     return False
 
 
-LFS_POINTER = paths.LFS_POINTER
-
-
 def refuse_filtered(root: Path, config: Config, rev: str | None, names: list[str]) -> None:
     """A prompt file (any path a glob matches at the head) whose `.gitattributes` set a `filter` (Git LFS,
     or any clean/smudge driver) or a `working-tree-encoding`: the blob git stores, which a review reads, is
@@ -175,7 +172,7 @@ def refuse_filtered(root: Path, config: Config, rev: str | None, names: list[str
 
 
 def refuse_pointer(path: str, data: bytes) -> None:
-    if data.startswith(LFS_POINTER):
+    if data.startswith(paths.LFS_POINTER):
         raise UsageError(
             f"{shown(path)} is a Git LFS pointer, not a prompt: a review would read the pointer while "
             "production reads the file it points to; commit the prompt itself"

@@ -223,9 +223,8 @@ def read_named(path: str, text: str, files: Files) -> tuple[PromptTemplate, ...]
     split = reading.front_matter(path, text)
     if path.lower().endswith(".md"):
         return (read(path, *split, files),) if split is not None and _is_dotprompt_md(*split) else None
-    if split is None:
-        return (read(path, {}, text, files),)
-    return (read(path, *split, files),)
+    meta, body = split or ({}, text)
+    return (read(path, meta, body, files),)
 
 
 def read_document(path: str, doc: Any) -> PromptTemplate | None:

@@ -350,10 +350,8 @@ SUFFIXES: tuple[str, ...] = (".prompty",)
 
 
 def read_named(path: str, text: str, files: Files) -> tuple[PromptTemplate, ...] | None:
-    split = reading.front_matter(path, text)
-    if split is None:
-        return (read(path, {}, text, files),)
-    return (read(path, *split, files),)
+    meta, body = reading.front_matter(path, text) or ({}, text)
+    return (read(path, meta, body, files),)
 
 
 def read_document(path: str, doc: Any) -> PromptTemplate | None:
