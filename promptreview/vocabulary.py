@@ -148,6 +148,7 @@ NoteKind = Literal[
     "weighted",
     "own_schema",
     "unpinned",
+    "model_changed_during_review",
     # quality checks
     "evaluator_skipped",
     "evaluator_changed",
