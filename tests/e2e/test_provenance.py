@@ -100,7 +100,9 @@ def test_fingerprints_counted_per_side_a_change_mid_review_says_when_and_a_cache
     expected_warnings = []
     for side in ("base", "head"):
         mine = [(fp, at) for s, fp, at in server.log if s == side]
-        counts = {fp: sum(1 for f, _ in mine if f == fp) for fp in ("fp_a", "fp_b") if any(f == fp for f, _ in mine)}
+        counts = {
+            fp: sum(1 for f, _ in mine if f == fp) for fp in ("fp_a", "fp_b") if any(f == fp for f, _ in mine)
+        }
         times = [at for _, at in mine]
         assert prompt["provenance"][side] == {
             "served": {"gpt-4o-2024-08-06": 12},
@@ -172,7 +174,9 @@ def test_a_served_id_that_changes_mid_review_is_said_once_with_when(git_repo, ru
 
     with ScriptedServer(handler) as live:
         env = {"OPENAI_BASE_URL": f"{live.url}/v1", "OPENAI_API_KEY": "sk-test"}
-        result = run_cli(["compare", "old.prompt.yml", "new.prompt.yml", "--format", "json"], git_repo.root, env)
+        result = run_cli(
+            ["compare", "old.prompt.yml", "new.prompt.yml", "--format", "json"], git_repo.root, env
+        )
     assert result.code == 0, result.err
     warnings = result.json()["prompts"][0]["warnings"]
     changed = [w for w in warnings if "changed during" in w]
@@ -193,7 +197,9 @@ def test_the_anthropic_shape_takes_its_time_from_the_date_header(git_repo, run_c
 
     with ScriptedServer(handler) as live:
         env = {"ANTHROPIC_BASE_URL": live.url, "ANTHROPIC_API_KEY": "sk-ant-test"}
-        result = run_cli(["compare", "old.prompt.yml", "new.prompt.yml", "--format", "json"], git_repo.root, env)
+        result = run_cli(
+            ["compare", "old.prompt.yml", "new.prompt.yml", "--format", "json"], git_repo.root, env
+        )
     assert result.code == 0, result.err
     report = result.json()
     assert_valid_report(report)
@@ -231,7 +237,9 @@ def _cache_warm_on_base(request) -> Reply:
     """The base model's cache serves 32 of 50 input tokens; the head's model, new to the cache, none."""
     body = request.json
     cached = 32 if body["model"] == BASE_MODEL.split(":")[1] else 0
-    return Reply(200, openai_chat_completion(ANSWER, model=body["model"], prompt_tokens=50, cached_tokens=cached))
+    return Reply(
+        200, openai_chat_completion(ANSWER, model=body["model"], prompt_tokens=50, cached_tokens=cached)
+    )
 
 
 def test_the_cold_start_of_a_model_change_is_estimated_from_the_base_sides_cached_share(git_repo, run_cli):
@@ -289,5 +297,7 @@ def test_no_cold_start_when_both_sides_share_the_model(git_repo, run_cli):
     _files(git_repo, BASE_MODEL)
     with ScriptedServer(_cache_warm_on_base) as live:
         env = {"OPENAI_BASE_URL": f"{live.url}/v1", "OPENAI_API_KEY": "sk-test"}
-        result = run_cli(["compare", "old.prompt.yml", "new.prompt.yml", "--format", "json"], git_repo.root, env)
+        result = run_cli(
+            ["compare", "old.prompt.yml", "new.prompt.yml", "--format", "json"], git_repo.root, env
+        )
     assert "cold_start" not in result.json()["prompts"][0]

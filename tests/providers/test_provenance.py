@@ -120,9 +120,10 @@ def test_the_time_formats_providers_send():
     assert http_date(DATE) == DATE_SECONDS
     assert http_date("not a date") is None and http_date(None) is None
     # Ollama writes nanoseconds and its local offset
-    assert iso_seconds("2025-05-04T17:37:44.706015396-07:00") == calendar.timegm(
-        (2025, 5, 5, 0, 37, 44)
-    ) + 0.706015396
+    assert (
+        iso_seconds("2025-05-04T17:37:44.706015396-07:00")
+        == calendar.timegm((2025, 5, 5, 0, 37, 44)) + 0.706015396
+    )
     assert iso_seconds("2023-08-04T19:22:45Z") == calendar.timegm((2023, 8, 4, 19, 22, 45))
     assert iso_seconds("soon") is None and iso_seconds(17) is None
 

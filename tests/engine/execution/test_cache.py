@@ -84,7 +84,10 @@ def test_the_stored_request_keeps_every_field_that_decides_the_answer(tmp_path):
     cache.close()
     assert asked == {
         "model": "openai:gpt-4o-2024-08-06",
-        "messages": [{"role": "system", "content": "Classify."}, {"role": "user", "content": "My invoice is wrong."}],
+        "messages": [
+            {"role": "system", "content": "Classify."},
+            {"role": "user", "content": "My invoice is wrong."},
+        ],
         "params": {"temperature": 0.2},
         "response_schema": {"type": "object"},
         "schema_name": "triage",
