@@ -135,7 +135,11 @@ def cold_start_line(c: ColdStart | None, *, planned: bool = False) -> str | None
         return None
     head = f"prompt-cache cold start on {c.head_model}: "
     if c.cached_share is None:
-        return head + "unknown until the base side has run (no answer of its model reported cached tokens)"
+        if planned:
+            return (
+                head + "unknown until the base side has run (no answer of its model reported cached tokens)"
+            )
+        return head + "unknown (the provider reported no cached tokens on the base side)"
     share = f"{c.cached_share:.0%} of the base side's input tokens came from the provider's cache"
     if c.extra_usd_per_1000_calls is None or c.extra_usd is None:
         return head + f"{share}; the extra cost is unknown (no price for {c.head_model})"

@@ -301,3 +301,24 @@ def test_no_cold_start_when_both_sides_share_the_model(git_repo, run_cli):
             ["compare", "old.prompt.yml", "new.prompt.yml", "--format", "json"], git_repo.root, env
         )
     assert "cold_start" not in result.json()["prompts"][0]
+
+
+def test_no_cold_start_where_the_heads_price_has_no_cached_discount(git_repo, run_cli):
+    """A free provider (here the simulator) loses nothing to a cold cache: no line, no field."""
+    repo = git_repo
+    rows = [{"id": f"t{i}", "ticket": f"ticket {i}"} for i in range(6)]
+    repo.write("inputs.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
+    repo.write(
+        "promptreview.yml",
+        "version: 1\nmodel: sim:triage-v1\nmodels: [sim:triage-v1, sim:triage-v2]\nsamples: 2\n"
+        "prompts:\n  - files: '*.prompt.yml'\n    suite: inputs.jsonl\n",
+    )
+    repo.write("triage.prompt.yml", _prompt("strictly", "sim:triage-v1"))
+    repo.commit("base")
+    repo.write("triage.prompt.yml", _prompt("strictly", "sim:triage-v2"))
+    repo.commit("move to v2")
+    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], repo.root)
+    assert result.code in (0, 1), result.err
+    prompt = result.json()["prompts"][0]
+    assert (prompt["model"]["base"], prompt["model"]["head"]) == ("sim:triage-v1", "sim:triage-v2")
+    assert "cold_start" not in prompt

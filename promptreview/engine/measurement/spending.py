@@ -58,7 +58,8 @@ def cold_start(job: PromptJob, completions: Sequence[Completion], config: Config
     """What the head costs until the provider's prompt cache warms on its model, when it is not the base's:
     the base side's cached share of input tokens (from the usage its answers reported) applied to the head's
     input tokens at the full input price instead of the cached rate (`pricing.cold_start_cost`), per 1,000
-    calls and for this review's head calls. None when the sides share a model (the cache is shared too)."""
+    calls and for this review's head calls. None when the sides share a model (the cache is shared too), or
+    when the head's price has no cached discount to lose (a free provider, a model without a cached rate)."""
     base, head = job.sides[0], job.head
     if len(job.sides) < 2 or base.model == head.model:
         return None
@@ -79,6 +80,8 @@ def cold_start(job: PromptJob, completions: Sequence[Completion], config: Config
     share = min(base_cached / base_prompt, 1.0) if reported and base_prompt else None
     per_call = head_prompt / head_calls if head_calls else None
     price = pricing.lookup_price(head.model, config.prices)
+    if price is not None and pricing.cache_discount(price) <= 0:  # free, or no cached rate: nothing to lose
+        return None
     per_1000 = extra = None
     if price is not None and share is not None and per_call is not None:
         per_1000 = pricing.cold_start_cost(price, 1000 * per_call, share)

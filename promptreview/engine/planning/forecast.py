@@ -128,7 +128,8 @@ def before_run(
 def cold_start(job: PromptJob, known: Mapping[str, ProviderResponse], config: Config) -> ColdStart | None:
     """Before any call: a model change's prompt-cache cold start (`measurement.spending.cold_start` once it ran),
     from the cache's record of the base side's answers (their cached share of input tokens) and the head's
-    estimated input tokens; the share is unknown until the base side has run (no cached answer reports it)."""
+    estimated input tokens; the share is unknown until the base side has run (no cached answer reports it). None
+    as there: the same model on both sides, or no cached discount on the head's price."""
     if len(job.sides) < 2 or job.sides[0].model == job.head.model:
         return None
     base_prompt = base_cached = 0
@@ -144,6 +145,8 @@ def cold_start(job: PromptJob, known: Mapping[str, ProviderResponse], config: Co
     heads = [_estimate_tokens(c.request)[0] for c in job.calls if c.side == "head"]
     per_call = sum(heads) / len(heads) if heads else None
     price = pricing.lookup_price(job.head.model, config.prices)
+    if price is not None and pricing.cache_discount(price) <= 0:  # free, or no cached rate: nothing to lose
+        return None
     per_1000 = extra = None
     if price is not None and share is not None and per_call is not None:
         per_1000 = pricing.cold_start_cost(price, 1000 * per_call, share)
