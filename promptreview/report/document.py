@@ -373,6 +373,16 @@ class Rerun:
 
 
 @dataclass(frozen=True)
+class Migration:
+    """A review of a model change: what the base side ran on and what the head side runs on (several models,
+    joined, when the prompts moved from different ones). `migrate` says it; a pull request that changes only
+    models (the config's default, or a prompt file's own) reads the same."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
 class Report:
     verdict: ReviewVerdict
     model_spec: str | None = None
@@ -393,6 +403,7 @@ class Report:
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
     rerun: Rerun | None = None  # the command that runs this review again (not in the JSON report)
+    migration: Migration | None = None  # a model migration: the headline names it (JSON: `migration`)
 
     @property
     def warned(self) -> bool:

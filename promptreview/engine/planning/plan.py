@@ -29,7 +29,7 @@ from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, Message, ModelSpec
 from promptreview.sources import git, paths
-from promptreview.sources.changes import ChangeSet
+from promptreview.sources.changes import ChangeSet, PromptChange
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
 from promptreview.sources.formats.base import Beside
@@ -63,6 +63,10 @@ class _Planner:
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
         self.free_paths = False  # read suites from any local path (set for `compare` outside a repository)
         self._base_models: list[str] | None = None
+        # a model migration (`migrate`): the head side runs on `target`; the base side on `source` when given,
+        # else on the model the prompt runs on today
+        self.target: ModelSpec | None = None
+        self.source: ModelSpec | None = None
 
     def suite(
         self, entry: PromptEntry, versions: Sequence[Version] = (), contract: PromptTemplate | None = None
@@ -192,6 +196,10 @@ class _Planner:
                 schema = config_schema(self.root, self.contract_rev, entry.schema, rev)
         params = {**self.config.params, **template.params}  # the config's fill only what the file leaves out
         model, stand_in = self.model(template, entry)
+        if self.target is not None and name == "head":
+            model, stand_in = self._provided(self.target), None
+        elif self.source is not None:
+            model = self._provided(self.source)
         policy.check_params(params, model.provider, template.path)
         sends = template.schema is not None
         return Side(name, template, model, params, schema, sends, own if own != schema else None), stand_in
@@ -595,3 +603,47 @@ def under_contract(
         replace(head, schema=contract, own_schema=head_own),
     )
     return sides, notes
+
+
+# -- a model migration: every prompt the config covers, on the model it runs on today and on a candidate -----
+
+
+def plan_migration(
+    opts: ReviewOptions,
+    config: Config,
+    prompts: Sequence[PromptChange],
+    target: ModelSpec,
+    source: ModelSpec | None = None,
+) -> ReviewPlan:
+    """The plan for `migrate`: every prompt of `prompts` (as it is now) twice over the same sampled inputs,
+    the base side on the model it runs on today (`source` when given: then only the prompts that run on it),
+    the head side on `target`. A prompt already on `target` is listed, not run. The candidate must be a model
+    the config allows (`policy.check_migration`), before any call."""
+    planner = _Planner(opts, config, opts.head)
+    planner.target, planner.source = target, source
+    jobs: list[PromptJob] = []
+    listed: list[Listed] = []
+    today: dict[str, str] = {}  # prompt → the model it runs on now
+    named: list[str] = []  # the models the prompt files name and run on as themselves
+    for change in prompts:
+        assert change.head is not None
+        beside = Beside(paths.reader(opts.repo_root, opts.head), change.entry.partials)
+        for template in load_prompts(change.path, change.head, beside):
+            current, stand_in = planner.resolve(template, change.entry)
+            today[template.path] = str(current)
+            if _names_model(template) and stand_in is None:
+                named.append(str(current))
+            if source is not None and current != source:
+                continue  # another model's prompt: not this migration's
+            if current == target:
+                listed.append(
+                    Listed(template.path, "modified", None, note("already_on_model", model=str(target)))
+                )
+                continue
+            versions = [Version("base", template, opts.head), Version("head", template, opts.head)]
+            jobs.append(planner.job(len(jobs), template.path, "modified", None, change.entry, versions))
+    if source is not None and not jobs and not listed:
+        runs = ", ".join(sorted(set(today.values())))
+        raise UsageError(f"--from {source}: no selected prompt runs on it (they run on {runs})")
+    policy.check_migration(target, config, named)
+    return planner.plan(jobs, listed)
