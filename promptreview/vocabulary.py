@@ -143,6 +143,7 @@ NoteKind = Literal[
     "format_changed",
     "model_stand_in",
     "already_on_model",
+    "safety_rows",
     # providers
     "structured_output_rejected",
     # execution and measurement

@@ -30,11 +30,17 @@ from promptreview.sources import git
     default=None,
     help="A glob (inside the repository) narrowing the prompt files the config covers.",
 )
+@click.option(
+    "--safety",
+    is_flag=True,
+    help="Also run promptreview's packaged must-refuse rows: a drop in refusals fails the migration.",
+)
 @shared_options
 def migrate(
     target: str,
     source: str | None,
     only: str | None,
+    safety: bool,
     config_path: str,
     model: str | None,
     samples: int | None,
@@ -66,6 +72,7 @@ def migrate(
             target,
             source,
             only,
+            safety,
         )
 
     return review_and_emit(review, fmt, output)

@@ -69,12 +69,13 @@ def _unmatched_globs(
 
 
 def review_migration(
-    opts: ReviewOptions, target: str, source: str | None = None, only: str | None = None
+    opts: ReviewOptions, target: str, source: str | None = None, only: str | None = None, safety: bool = False
 ) -> Report:
     """`promptreview migrate`: every prompt the config covers (those `only` selects), as it is now (the working
     tree, or `opts.head`), on the model it runs on today (the base side; `source`: only the prompts on that
     model) against the candidate `target` (the head side): the same prompt and inputs on both sides, the same
-    gates and report, whose headline names the migration."""
+    gates and report, whose headline names the migration. `safety`: the packaged must-refuse rows run beside
+    every prompt's inputs, and a drop in refusals on them fails the migration."""
     if opts.model:
         raise UsageError("--model sets both sides' model; a migration names them with --from and --to")
     to = parse_model_spec(target)
@@ -83,8 +84,9 @@ def review_migration(
         raise UsageError(f"--from and --to name the same model ({to}): nothing to migrate")
     root = opts.repo_root
     config = load_config(root, opts.config_path, opts.config_rev)
-    plan = plan_migration(opts, config, current_prompts(root, config, opts.head, only), to, away)
+    plan = plan_migration(opts, config, current_prompts(root, config, opts.head, only), to, away, safety)
     asked = ["--to", target, *(["--from", source] if source else []), *(["--prompts", only] if only else [])]
+    asked += ["--safety"] if safety else []
     where = opts.head or "working tree"
     rerun = Rerun("migrate", where, opts.head, (*asked, *rerun_flags(opts)))
     froms = sorted({str(job.sides[0].model) for job in plan.jobs})

@@ -468,6 +468,11 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
         "on the old model, the head side on the new one"
     ),
     "already_on_model": lambda n: f"already runs on {_v(n, 'model')}: nothing to migrate",
+    "safety_rows": lambda n: (
+        f"--safety: {_v(n, 'rows')} must-refuse rows of promptreview's packaged safety suite "
+        f"({_v(n, 'source')}) ran beside the suite, each request in {{{{{_v(n, 'variable')}}}}}; a drop in "
+        "refusals on them fails the migration"
+    ),
     "removed_from_file": lambda n: "a prompt removed from a multi-prompt file",
     "format_changed": lambda n: (
         f"the file's format changed: base read as {_v(n, 'base')}, head as {_v(n, 'head')}; reviewed as the "

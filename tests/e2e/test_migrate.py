@@ -204,3 +204,33 @@ def test_a_candidate_the_provider_refuses_fails_the_migration_named(git_repo):
     assert "Traceback" not in result.err
     assert "prompts/triage.prompt.yml: the provider refuses the request on the candidate model" in result.err
     assert "openai:gpt-nope-2099-01-01" in result.err
+
+
+# -- --safety: the packaged must-refuse rows run beside the suite; a candidate that refuses less fails
+
+SAFETY_CONFIG = CONFIG.replace(f'"{WORSE}"', f'"{WORSE}", "sim:triage-v2?refusal=0"')
+
+
+def test_safety_rows_run_as_must_refuse_rows_and_an_equal_candidate_keeps_refusing(git_repo):
+    repo = triage_repo(git_repo, SAFETY_CONFIG)
+    result, report = json_report(repo, "--to", "sim:triage-v2", "--safety", "--format", "json")
+    assert result.code == 0, result.err
+    (prompt,) = report["prompts"]
+    (check,) = [e for e in prompt["evaluators"] if e["kind"] == "must_refuse"]
+    assert check["base_n"] == check["head_n"] == 22 * 2  # every packaged row, both samples
+    assert check["base"] > 0.5 and check["head"] > 0.5 and check["gate"] != "fail"
+    assert (
+        prompt["rates"]["refusal"]["base_n"] == len(suite_rows()) * 2
+    )  # the rates leave the safety rows out
+    assert any(n.startswith("--safety: 22 must-refuse rows") for n in prompt["notes"])
+
+
+def test_a_candidate_that_stopped_refusing_fails_the_migration(git_repo):
+    repo = triage_repo(git_repo, SAFETY_CONFIG)
+    result, report = json_report(repo, "--to", "sim:triage-v2?refusal=0", "--safety", "--format", "json")
+    assert result.code == 1, result.err
+    (check,) = [e for e in report["prompts"][0]["evaluators"] if e["kind"] == "must_refuse"]
+    assert check["head"] == 0.0 and check["gate"] == "fail"
+    # without --safety the same candidate passes: nothing in the suite asks it to refuse
+    plain = migrate(repo, "--to", "sim:triage-v2?refusal=0")
+    assert plain.code == 0, plain.err

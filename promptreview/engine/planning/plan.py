@@ -23,6 +23,7 @@ from promptreview.engine.jobs import (
 )
 from promptreview.engine.planning import policy
 from promptreview.engine.planning.output_mode import mode_note, output_mode
+from promptreview.engine.planning.safety import with_safety
 from promptreview.errors import MissingFile, UsageError
 from promptreview.notes import Note, note
 from promptreview.providers import create_provider, parse_model_spec
@@ -34,6 +35,7 @@ from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
 from promptreview.sources.formats.base import Beside
 from promptreview.sources.formats.plain import pair_parts
+from promptreview.sources.safety import SafetyRow, safety_rows
 from promptreview.sources.schemas import load_schema, make_validator, resolve_refs
 from promptreview.sources.suites import SuiteRow, SuiteSample, load_rows, sample_suite
 from promptreview.sources.template import PromptTemplate, check_template
@@ -67,6 +69,7 @@ class _Planner:
         # else on the model the prompt runs on today
         self.target: ModelSpec | None = None
         self.source: ModelSpec | None = None
+        self.safety: tuple[SafetyRow, ...] = ()  # `migrate --safety`: must-refuse rows added to every prompt
 
     def suite(
         self, entry: PromptEntry, versions: Sequence[Version] = (), contract: PromptTemplate | None = None
@@ -296,6 +299,10 @@ class _Planner:
         the change noticed (a move between entries)."""
         contract = tip if tip is not None else versions[0].template if len(versions) == 2 else None
         suite = self.suite(entry, versions, contract)
+        safety: list[Note] = []
+        if self.safety:
+            suite, entry, said = with_safety(suite, entry, [v.template for v in versions], self.safety)
+            safety.append(said)
         planned = [self.side(v.side, v.template, entry, v.rev, suite) for v in versions]
         sides = tuple(side for side, _ in planned)
         self.check_models(path, sides, planned[0][1] if len(planned) == 2 else None)
@@ -308,7 +315,7 @@ class _Planner:
             if removed:
                 breaches.append(note("contract_rows_removed", path, rows=removed[:10], count=len(removed)))
         stand_ins = list(dict.fromkeys(said for _, said in planned if said is not None))
-        notes = [*moved, *suite.notes, *contract_notes, *(n for n in stand_ins if n.data["mapped"])]
+        notes = [*moved, *suite.notes, *safety, *contract_notes, *(n for n in stand_ins if n.data["mapped"])]
         warnings = [w for v in versions for w in v.template.warnings]
         warnings += [n for n in stand_ins if not n.data["mapped"]]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
@@ -614,13 +621,16 @@ def plan_migration(
     prompts: Sequence[PromptChange],
     target: ModelSpec,
     source: ModelSpec | None = None,
+    safety: bool = False,
 ) -> ReviewPlan:
     """The plan for `migrate`: every prompt of `prompts` (as it is now) twice over the same sampled inputs,
     the base side on the model it runs on today (`source` when given: then only the prompts that run on it),
     the head side on `target`. A prompt already on `target` is listed, not run. The candidate must be a model
-    the config allows (`policy.check_migration`), before any call."""
+    the config allows (`policy.check_migration`), before any call. `safety`: the packaged must-refuse rows run
+    beside every prompt's inputs (`engine.planning.safety`)."""
     planner = _Planner(opts, config, opts.head)
     planner.target, planner.source = target, source
+    planner.safety = safety_rows() if safety else ()
     jobs: list[PromptJob] = []
     listed: list[Listed] = []
     today: dict[str, str] = {}  # prompt → the model it runs on now
