@@ -17,7 +17,13 @@ from promptreview.engine.execution.cache import ResponseCache, default_cache_pat
 from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewOptions, ReviewPlan
 from promptreview.engine.planning import policy
-from promptreview.engine.planning.plan import plan_changes, plan_files, plan_migration
+from promptreview.engine.planning.plan import (
+    ModelMove,
+    config_model_moves,
+    plan_changes,
+    plan_files,
+    plan_migration,
+)
 from promptreview.engine.quality import judges
 from promptreview.engine.quality.checks import QualityPlan, check_values
 from promptreview.errors import HeadRejected, RejectedRequest, UsageError
@@ -26,7 +32,7 @@ from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import Completion, CompletionRequest
 from promptreview.report.document import Migration, PromptReport, Report, Rerun
-from promptreview.sources.changes import changed_prompts, compare_points, current_prompts
+from promptreview.sources.changes import ChangeSet, changed_prompts, compare_points, current_prompts
 from promptreview.sources.config import DEFAULT_CONFIG_PATH, Config, PromptEntry, load_config
 from promptreview.vocabulary import ProviderName, Side
 
@@ -46,10 +52,43 @@ def review_changes(opts: ReviewOptions) -> Report:
     base_sha, head_sha = compare_points(root, opts.base, opts.head)
     changes = changed_prompts(root, config, base_sha, head_sha)
     unmatched = _unmatched_globs(opts, config, changes.unmatched, base_sha, head_sha)
-    plan = plan_changes(opts, config, changes)
+    changes, moves = _config_moves(opts, config, changes)
+    plan = plan_changes(opts, config, changes, moves)
     # head None: the working tree, `check`'s default
     rerun = Rerun("check", base_sha, head_sha, rerun_flags(opts))
     return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun, unmatched)
+
+
+def _config_moves(
+    opts: ReviewOptions, config: Config, changes: ChangeSet
+) -> tuple[ChangeSet, dict[str, ModelMove]]:
+    """A pull request that changes the config's models (its default, an entry's, a `models_map` stand-in) moves
+    every prompt that resolves through them to another model: each is reviewed as a model migration, the base
+    side on the base's config, the head side on the head's, whether or not its file changed (decision 42).
+    The base's config is the contract's (CI: the base branch tip's; locally the merge base's)."""
+    if opts.model:
+        return changes, {}
+    root = opts.repo_root
+    try:
+        before = config if opts.config_rev else load_config(root, opts.config_path, changes.base)
+    except UsageError:
+        return changes, {}  # no config at the base: nothing to have moved from
+    try:
+        after = load_config(root, opts.config_path, changes.head)
+    except UsageError:
+        after = None  # the head's config does not read: the base's rules, as always
+    if after is None or before == after:
+        return changes, {}
+    try:
+        prompts = current_prompts(root, config, changes.head)
+    except UsageError:
+        return changes, {}  # no prompt file the config covers
+    moves = config_model_moves(opts, before, after, prompts, changes.head)
+    listed = {c.path for c in changes.prompts}
+    added = tuple(
+        p for p in prompts if p.path not in listed and any(m.split("#")[0] == p.path for m in moves)
+    )
+    return replace(changes, prompts=(*changes.prompts, *added)), moves
 
 
 def _unmatched_globs(

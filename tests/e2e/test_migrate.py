@@ -234,3 +234,49 @@ def test_a_candidate_that_stopped_refusing_fails_the_migration(git_repo):
     # without --safety the same candidate passes: nothing in the suite asks it to refuse
     plain = migrate(repo, "--to", "sim:triage-v2?refusal=0")
     assert plain.code == 0, plain.err
+
+
+# -- a pull request that changes the config's default model (issue 23, item 2): every prompt on the default is
+# reviewed as a model migration, base side on the old model, head side on the new one
+
+
+def test_a_pull_request_changing_the_default_model_reviews_every_prompt_on_it(git_repo):
+    repo = triage_repo(git_repo, prompts={"triage": None, "second": None, "own": "sim:triage-v1"})
+    repo.write("promptreview.yml", CONFIG.replace("model: sim:triage-v1", f'model: "{WORSE}"'))
+    repo.commit("move the default model")
+    out = repo.root / "report.json"
+    result = run_installed(
+        ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out)], repo.root
+    )
+    assert result.code == 1, result.err  # on main: nothing reviewed, exit 0
+    report = json.loads(out.read_text())
+    assert_valid_report(report)
+    assert sorted(p["path"] for p in report["prompts"]) == [
+        "prompts/second.prompt.yml",
+        "prompts/triage.prompt.yml",
+    ]
+    for prompt in report["prompts"]:
+        assert prompt["model"]["base"] == "sim:triage-v1" and prompt["model"]["head"] == WORSE
+        assert prompt["rates"]["parse_failure"]["gate"] == "fail"
+    assert report["migration"] == {"from": "sim:triage-v1", "to": WORSE}
+
+
+def test_in_ci_the_base_config_decides_which_model_a_default_may_move_to(git_repo):
+    from promptreview.engine.review import ReviewOptions, review_changes
+    from promptreview.errors import UsageError
+
+    repo = triage_repo(git_repo)
+    base = repo.git("rev-parse", "HEAD").strip()
+    repo.write("promptreview.yml", CONFIG.replace("model: sim:triage-v1", "model: sim:elsewhere-v1"))
+    head = repo.commit("move the default to a model the base does not list")
+    env = {"GITHUB_ACTIONS": "true", "PROMPTREVIEW_CACHE_DIR": str(repo.root.parent / "cache")}
+    opts = ReviewOptions(repo_root=repo.root, env=env, config_rev=base, base=base, head=head)
+    with pytest.raises(UsageError, match=r"\(sim:elsewhere-v1\), which the base does not name"):
+        review_changes(opts)
+    # to a model the base lists, the move is reviewed (and this one regresses)
+    repo.write("promptreview.yml", CONFIG.replace("model: sim:triage-v1", f'model: "{WORSE}"'))
+    head = repo.commit("move the default to a listed model")
+    from dataclasses import replace
+
+    report = review_changes(replace(opts, head=head))
+    assert report.verdict == "fail" and report.migration is not None and report.migration.target == WORSE

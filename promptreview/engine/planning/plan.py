@@ -70,6 +70,8 @@ class _Planner:
         self.target: ModelSpec | None = None
         self.source: ModelSpec | None = None
         self.safety: tuple[SafetyRow, ...] = ()  # `migrate --safety`: must-refuse rows added to every prompt
+        # a pull request whose config moves prompts to another model: per prompt, what each side runs on
+        self.moves: Mapping[str, ModelMove] = {}
 
     def suite(
         self, entry: PromptEntry, versions: Sequence[Version] = (), contract: PromptTemplate | None = None
@@ -203,6 +205,9 @@ class _Planner:
             model, stand_in = self._provided(self.target), None
         elif self.source is not None:
             model = self._provided(self.source)
+        elif template.path in self.moves:
+            move = self.moves[template.path]
+            model, stand_in = self._provided(move.base if name == "base" else move.head), None
         policy.check_params(params, model.provider, template.path)
         sends = template.schema is not None
         return Side(name, template, model, params, schema, sends, own if own != schema else None), stand_in
@@ -402,12 +407,16 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
     return [first, *(first.with_sample(k) for k in range(1, samples))]
 
 
-def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> ReviewPlan:
-    """The plan for `check`/`ci`: every changed prompt file; suites come from the config's revision."""
+def plan_changes(
+    opts: ReviewOptions, config: Config, changes: ChangeSet, moves: Mapping[str, ModelMove] | None = None
+) -> ReviewPlan:
+    """The plan for `check`/`ci`: every changed prompt file; suites come from the config's revision. `moves`:
+    the prompts the pull request's config moves to another model (`config_model_moves`), by prompt path."""
     # the contract (config-named schemas, a prompt file's own schema, evaluators and rows) is read at the base
     # branch's tip (CI's config revision), the diff from the merge base
     contract_rev = opts.config_rev or changes.base
     planner = _Planner(opts, config, opts.config_rev if opts.config_rev else opts.head, contract_rev)
+    planner.moves = moves or {}
     jobs: list[PromptJob] = []
     listed: list[Listed] = []
     for change in changes.prompts:
@@ -447,7 +456,8 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
                 gone = note("removed_from_file")
                 listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
                 continue
-            if multi and not one_base and base is not None and replace(base, path=head.path) == head:
+            unchanged = base is not None and replace(base, path=head.path) == head
+            if multi and not one_base and unchanged and head.path not in planner.moves:
                 continue  # an unchanged part of a multi-prompt file: nothing to review
             versions = [Version("base", base, changes.base)] if base is not None else []
             versions.append(Version("head", head, changes.head))
@@ -657,3 +667,51 @@ def plan_migration(
         raise UsageError(f"--from {source}: no selected prompt runs on it (they run on {runs})")
     policy.check_migration(target, config, named)
     return planner.plan(jobs, listed)
+
+
+# -- a pull request that changes the config's models: the prompts it moves are a model migration -----------
+
+
+@dataclass(frozen=True)
+class ModelMove:
+    """What a prompt runs on before and after a pull request's config change."""
+
+    base: ModelSpec
+    head: ModelSpec
+
+
+def _model_keys(config: Config) -> tuple[Any, ...]:
+    """Everything in a config that decides which model a prompt runs on."""
+    return (config.model, tuple(e.model for e in config.prompts), tuple(sorted(config.models_map.items())))
+
+
+def config_model_moves(
+    opts: ReviewOptions,
+    before: Config,
+    after: Config | None,
+    prompts: Sequence[PromptChange],
+    rev: str | None,
+) -> dict[str, ModelMove]:
+    """The prompts (of `prompts`: every covered prompt file at the head) whose model the pull request's config
+    changes (its default `model:`, an entry's `model:`, a `models_map` stand-in): each runs on `before`'s
+    resolution at the base side and on `after`'s at the head side. A changed default model is a change to what
+    production runs, so it is reviewed like a prompt file that changes its own model; which models a prompt may
+    move to stays the base config's to say (`policy.check_models`). `rev`: the head's revision (None: the
+    working tree). Nothing when `--model` overrides both sides, or when the head's config is absent or the same
+    in every model key."""
+    if opts.model or after is None or _model_keys(before) == _model_keys(after):
+        return {}
+    old, new = _Planner(opts, before, None), _Planner(opts, after, None)
+    moves: dict[str, ModelMove] = {}
+    for change in prompts:
+        assert change.head is not None
+        old_entry, new_entry = before.entry_for(change.path), after.entry_for(change.path)
+        if old_entry is None or new_entry is None:
+            continue
+        beside = Beside(paths.reader(opts.repo_root, rev), change.entry.partials)
+        for template in load_prompts(change.path, change.head, beside):
+            base, _ = old.resolve(template, old_entry)
+            head, _ = new.resolve(template, new_entry)
+            if base != head:
+                moves[template.path] = ModelMove(base, head)
+    return moves
