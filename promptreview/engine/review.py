@@ -64,26 +64,27 @@ def _config_moves(
 ) -> tuple[ChangeSet, dict[str, ModelMove]]:
     """A pull request that changes the config's models (its default, an entry's, a `models_map` stand-in) moves
     every prompt that resolves through them to another model: each is reviewed as a model migration, the base
-    side on the base's config, the head side on the head's, whether or not its file changed (decision 42).
-    The base's config is the contract's (CI: the base branch tip's; locally the merge base's)."""
+    side on the base's config (CI: the base branch tip's; locally the merge base's), the head side on the
+    head's, whether or not its file changed (decision 42). What moved is what the pull request changed since
+    the fork: the merge base's config against the head's."""
     if opts.model:
         return changes, {}
     root = opts.repo_root
     try:
-        before = config if opts.config_rev else load_config(root, opts.config_path, changes.base)
-    except UsageError:
-        return changes, {}  # no config at the base: nothing to have moved from
-    try:
+        fork = load_config(root, opts.config_path, changes.base)
         after = load_config(root, opts.config_path, changes.head)
     except UsageError:
-        after = None  # the head's config does not read: the base's rules, as always
-    if after is None or before == after:
+        # no config at the fork (nothing to have moved from), or a head config that does not read (the base's
+        # rules, as always)
+        return changes, {}
+    if fork == after:
         return changes, {}
     try:
         prompts = current_prompts(root, config, changes.head)
     except UsageError:
         return changes, {}  # no prompt file the config covers
-    moves = config_model_moves(opts, before, after, prompts, changes.head)
+    contract = config if opts.config_rev else fork
+    moves = config_model_moves(opts, fork, after, contract, prompts, changes.head)
     listed = {c.path for c in changes.prompts}
     added = tuple(
         p for p in prompts if p.path not in listed and any(m.split("#")[0] == p.path for m in moves)

@@ -280,3 +280,18 @@ def test_in_ci_the_base_config_decides_which_model_a_default_may_move_to(git_rep
 
     report = review_changes(replace(opts, head=head))
     assert report.verdict == "fail" and report.migration is not None and report.migration.target == WORSE
+
+
+def test_a_model_main_changed_since_the_fork_is_no_move_of_the_pull_requests(git_repo):
+    from promptreview.engine.review import ReviewOptions, review_changes
+
+    repo = triage_repo(git_repo)
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("notes/readme.txt", "an unrelated change")
+    head = repo.commit("unrelated")
+    repo.git("checkout", "-q", "main")
+    repo.write("promptreview.yml", CONFIG.replace("model: sim:triage-v1", "model: sim:triage-v2"))
+    tip = repo.commit("main moves the default")
+    env = {"GITHUB_ACTIONS": "true", "PROMPTREVIEW_CACHE_DIR": str(repo.root.parent / "cache")}
+    report = review_changes(ReviewOptions(repo_root=repo.root, env=env, config_rev=tip, base=tip, head=head))
+    assert not report.prompts and report.migration is None

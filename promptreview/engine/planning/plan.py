@@ -687,31 +687,37 @@ def _model_keys(config: Config) -> tuple[Any, ...]:
 
 def config_model_moves(
     opts: ReviewOptions,
-    before: Config,
-    after: Config | None,
+    fork: Config,
+    after: Config,
+    contract: Config,
     prompts: Sequence[PromptChange],
     rev: str | None,
 ) -> dict[str, ModelMove]:
     """The prompts (of `prompts`: every covered prompt file at the head) whose model the pull request's config
-    changes (its default `model:`, an entry's `model:`, a `models_map` stand-in): each runs on `before`'s
-    resolution at the base side and on `after`'s at the head side. A changed default model is a change to what
-    production runs, so it is reviewed like a prompt file that changes its own model; which models a prompt may
-    move to stays the base config's to say (`policy.check_models`). `rev`: the head's revision (None: the
-    working tree). Nothing when `--model` overrides both sides, or when the head's config is absent or the same
-    in every model key."""
-    if opts.model or after is None or _model_keys(before) == _model_keys(after):
+    changes (its default `model:`, an entry's `model:`, a `models_map` stand-in: `fork`, the merge base's
+    config, against `after`, the head's): each runs on the `contract` config's resolution at the base side
+    (CI: the base tip's, what production runs; a change main made since the fork is no move of this pull
+    request's) and on `after`'s at the head side. A changed default model is a change to what production runs,
+    so it is reviewed like a prompt file that changes its own model; which models a prompt may move to stays
+    the base config's to say (`policy.check_models`). `rev`: the head's revision (None: the working tree).
+    Nothing when `--model` overrides both sides, or when no model key changed."""
+    if opts.model or _model_keys(fork) == _model_keys(after):
         return {}
-    old, new = _Planner(opts, before, None), _Planner(opts, after, None)
+    old, new, now = _Planner(opts, fork, None), _Planner(opts, after, None), _Planner(opts, contract, None)
     moves: dict[str, ModelMove] = {}
     for change in prompts:
         assert change.head is not None
-        old_entry, new_entry = before.entry_for(change.path), after.entry_for(change.path)
-        if old_entry is None or new_entry is None:
+        entries = (fork.entry_for(change.path), after.entry_for(change.path), contract.entry_for(change.path))
+        if any(e is None for e in entries):
             continue
+        was, becomes, runs = entries
+        assert was is not None and becomes is not None and runs is not None
         beside = Beside(paths.reader(opts.repo_root, rev), change.entry.partials)
         for template in load_prompts(change.path, change.head, beside):
-            base, _ = old.resolve(template, old_entry)
-            head, _ = new.resolve(template, new_entry)
+            head, _ = new.resolve(template, becomes)
+            if old.resolve(template, was)[0] == head:
+                continue  # the pull request did not move it
+            base, _ = now.resolve(template, runs)
             if base != head:
                 moves[template.path] = ModelMove(base, head)
     return moves
