@@ -67,8 +67,9 @@ SequentialReason = Literal["regression", "futility", "completed", "not applicabl
 SequentialStop = Literal["regression", "futility"]
 """What stops a sequential review early (the other reasons are for a run that was not stopped)."""
 
-ReviewCommand = Literal["check", "compare"]
-"""The command that reruns a review: `check` between two revisions, or `compare` of two prompt files."""
+ReviewCommand = Literal["check", "compare", "migrate"]
+"""The command that reruns a review: `check` between two revisions, `compare` of two prompt files, or
+`migrate` of the prompts the config covers to a candidate model."""
 
 Role = Literal["system", "developer", "user", "assistant"]
 """A chat message's role."""
@@ -141,6 +142,8 @@ NoteKind = Literal[
     "removed_from_file",
     "format_changed",
     "model_stand_in",
+    "already_on_model",
+    "safety_rows",
     # providers
     "structured_output_rejected",
     # execution and measurement

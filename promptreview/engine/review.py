@@ -17,7 +17,13 @@ from promptreview.engine.execution.cache import ResponseCache, default_cache_pat
 from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewOptions, ReviewPlan
 from promptreview.engine.planning import policy
-from promptreview.engine.planning.plan import plan_changes, plan_files
+from promptreview.engine.planning.plan import (
+    ModelMove,
+    config_model_moves,
+    plan_changes,
+    plan_files,
+    plan_migration,
+)
 from promptreview.engine.quality import judges
 from promptreview.engine.quality.checks import QualityPlan, check_values
 from promptreview.errors import HeadRejected, RejectedRequest, UsageError
@@ -25,8 +31,8 @@ from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import Completion, CompletionRequest
-from promptreview.report.document import PromptReport, Report, Rerun, SideProvenance
-from promptreview.sources.changes import changed_prompts, compare_points
+from promptreview.report.document import Migration, PromptReport, Report, Rerun, SideProvenance
+from promptreview.sources.changes import ChangeSet, changed_prompts, compare_points, current_prompts
 from promptreview.sources.config import DEFAULT_CONFIG_PATH, Config, PromptEntry, load_config
 from promptreview.vocabulary import ProviderName, Side
 
@@ -34,7 +40,7 @@ if TYPE_CHECKING:  # the measurement stage loads pandas and scipy
     from promptreview.engine.measurement.outcomes import ScoredCall
     from promptreview.engine.sequential import Sequenced
 
-__all__ = ["ReviewOptions", "review_changes", "review_files"]
+__all__ = ["ReviewOptions", "review_changes", "review_files", "review_migration"]
 
 
 def review_changes(opts: ReviewOptions) -> Report:
@@ -46,10 +52,44 @@ def review_changes(opts: ReviewOptions) -> Report:
     base_sha, head_sha = compare_points(root, opts.base, opts.head)
     changes = changed_prompts(root, config, base_sha, head_sha)
     unmatched = _unmatched_globs(opts, config, changes.unmatched, base_sha, head_sha)
-    plan = plan_changes(opts, config, changes)
+    changes, moves = _config_moves(opts, config, changes)
+    plan = plan_changes(opts, config, changes, moves)
     # head None: the working tree, `check`'s default
     rerun = Rerun("check", base_sha, head_sha, rerun_flags(opts))
     return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun, unmatched)
+
+
+def _config_moves(
+    opts: ReviewOptions, config: Config, changes: ChangeSet
+) -> tuple[ChangeSet, dict[str, ModelMove]]:
+    """A pull request that changes the config's models (its default, an entry's, a `models_map` stand-in) moves
+    every prompt that resolves through them to another model: each is reviewed as a model migration, the base
+    side on the base's config (CI: the base branch tip's; locally the merge base's), the head side on the
+    head's, whether or not its file changed (decision 42). What moved is what the pull request changed since
+    the fork: the merge base's config against the head's."""
+    if opts.model:
+        return changes, {}
+    root = opts.repo_root
+    try:
+        fork = load_config(root, opts.config_path, changes.base)
+        after = load_config(root, opts.config_path, changes.head)
+    except UsageError:
+        # no config at the fork (nothing to have moved from), or a head config that does not read (the base's
+        # rules, as always)
+        return changes, {}
+    if fork == after:
+        return changes, {}
+    try:
+        prompts = current_prompts(root, config, changes.head)
+    except UsageError:
+        return changes, {}  # no prompt file the config covers
+    contract = config if opts.config_rev else fork
+    moves = config_model_moves(opts, fork, after, contract, prompts, changes.head)
+    listed = {c.path for c in changes.prompts}
+    added = tuple(
+        p for p in prompts if p.path not in listed and any(m.split("#")[0] == p.path for m in moves)
+    )
+    return replace(changes, prompts=(*changes.prompts, *added)), moves
 
 
 def _unmatched_globs(
@@ -66,6 +106,41 @@ def _unmatched_globs(
             "base branch"
         )
     return [note("glob_matches_nothing", g, where=where[g]) for g in globs]
+
+
+def review_migration(
+    opts: ReviewOptions, target: str, source: str | None = None, only: str | None = None, safety: bool = False
+) -> Report:
+    """`promptreview migrate`: every prompt the config covers (those `only` selects), as it is now (the working
+    tree, or `opts.head`), on the model it runs on today (the base side; `source`: only the prompts on that
+    model) against the candidate `target` (the head side): the same prompt and inputs on both sides, the same
+    gates and report, whose headline names the migration. `safety`: the packaged must-refuse rows run beside
+    every prompt's inputs, and a drop in refusals on them fails the migration."""
+    if opts.model:
+        raise UsageError("--model sets both sides' model; a migration names them with --from and --to")
+    to = parse_model_spec(target)
+    away = parse_model_spec(source) if source else None
+    if away == to:
+        raise UsageError(f"--from and --to name the same model ({to}): nothing to migrate")
+    root = opts.repo_root
+    config = load_config(root, opts.config_path, opts.config_rev)
+    plan = plan_migration(opts, config, current_prompts(root, config, opts.head, only), to, away, safety)
+    asked = ["--to", target, *(["--from", source] if source else []), *(["--prompts", only] if only else [])]
+    asked += ["--safety"] if safety else []
+    where = opts.head or "working tree"
+    rerun = Rerun("migrate", where, opts.head, (*asked, *rerun_flags(opts)))
+    froms = sorted({str(job.sides[0].model) for job in plan.jobs})
+    migration = Migration(", ".join(froms), str(to)) if froms else None
+    return _review(opts, config, plan, where, where, rerun, migration=migration)
+
+
+def _model_migration(plan: ReviewPlan) -> Migration | None:
+    """A pull request whose every reviewed prompt runs on another model at the head than at the base (the
+    config's default changed, or the files' own model) reads as a model migration."""
+    pairs = [(str(job.sides[0].model), str(job.head.model)) for job in plan.jobs if len(job.sides) == 2]
+    if not pairs or any(base == head for base, head in pairs):
+        return None
+    return Migration(", ".join(sorted({b for b, _ in pairs})), ", ".join(sorted({h for _, h in pairs})))
 
 
 def review_files(
@@ -125,8 +200,11 @@ def _review(
     head: str,
     rerun: Rerun,
     notes: Sequence[Note] = (),
+    migration: Migration | None = None,
 ) -> Report:
-    """The review of a plan; `notes`: what finding the changes noticed (said at the report's top)."""
+    """The review of a plan; `notes`: what finding the changes noticed (said at the report's top);
+    `migration`: `migrate`'s models (else a pull request that only moves prompts to another model says so)."""
+    migration = migration or _model_migration(plan)
     pinned = policy.check_pinning(plan.models, plan.providers, config)
     quality, providers = judges.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
@@ -154,6 +232,7 @@ def _review(
                 rerun=rerun,
                 forecast=planned,
                 provider_notes=[*notes, *judges.plan_notes(plan, quality)],
+                migration=migration,
             )
         policy.check_budget(len(uncached), config)
         policy.check_credentials(
@@ -192,7 +271,7 @@ def _review(
             for call, completion in zip(calls, completions, strict=True):
                 by_job[call.job].append(completion)
     except RejectedRequest as exc:
-        raise _whose(exc, plan) from None
+        raise _whose(exc, plan, candidate=rerun.command == "migrate") from None
     finally:
         if cache is not None:
             cache.close()
@@ -217,13 +296,14 @@ def _review(
         rerun=rerun,
         provider_notes=provider_notes,
         served_warnings=served,
+        migration=migration,
     )
 
 
-def _whose(exc: RejectedRequest, plan: ReviewPlan) -> HeadRejected | RejectedRequest:
+def _whose(exc: RejectedRequest, plan: ReviewPlan, candidate: bool = False) -> HeadRejected | RejectedRequest:
     """A request the provider refused: the head's failure when only head calls make it (a parameter, schema or
-    prompt only the pull request brings), else the provider's error as it was (the base's requests count as
-    production's: a base that cannot run is no verdict on the change)."""
+    prompt only the pull request brings; `candidate`: a migration's candidate model), else the provider's error
+    as it was (the base's requests count as production's: a base that cannot run is no verdict on the change)."""
     if not isinstance(exc.request, CompletionRequest):
         return exc
     key = exc.request.cache_key()
@@ -232,6 +312,11 @@ def _whose(exc: RejectedRequest, plan: ReviewPlan) -> HeadRejected | RejectedReq
     if not sides or any(side != "head" for _, side in sides):
         return exc
     path = min(p for p, _ in sides)
+    if candidate:
+        return HeadRejected(
+            f"{path}: the provider refuses the request on the candidate model {exc.request.model} ({exc.reason}); "
+            "the prompt cannot migrate to it as it is"
+        )
     return HeadRejected(
         f"{path}: the provider refuses the head version's request ({exc.reason}); the change cannot run on "
         f"{exc.request.model}"

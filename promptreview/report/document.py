@@ -406,6 +406,16 @@ class Rerun:
 
 
 @dataclass(frozen=True)
+class Migration:
+    """A review of a model change: what the base side ran on and what the head side runs on (several models,
+    joined, when the prompts moved from different ones). `migrate` says it; a pull request that changes only
+    models (the config's default, or a prompt file's own) reads the same."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
 class Report:
     verdict: ReviewVerdict
     model_spec: str | None = None
@@ -429,6 +439,7 @@ class Report:
     provenance: SideProvenance | None = (
         None  # every prompt's and side's answers together (JSON: model.provenance)
     )
+    migration: Migration | None = None  # a model migration: the headline names it (JSON: `migration`)
 
     @property
     def warned(self) -> bool:

@@ -509,7 +509,16 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "unused_columns": _unused_columns,
     "output_mode": _output_mode,
     "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",
-    "model_changed": lambda n: f"model changed: base runs on {_v(n, 'base')}, head on {_v(n, 'head')}",
+    "model_changed": lambda n: (
+        f"model migration from {_v(n, 'base')} to {_v(n, 'head')}: the base side runs "
+        "on the old model, the head side on the new one"
+    ),
+    "already_on_model": lambda n: f"already runs on {_v(n, 'model')}: nothing to migrate",
+    "safety_rows": lambda n: (
+        f"--safety: {_v(n, 'rows')} must-refuse rows of promptreview's packaged safety suite "
+        f"({_v(n, 'source')}) ran beside the suite, each request in {{{{{_v(n, 'variable')}}}}}; a drop in "
+        "refusals on them fails the migration"
+    ),
     "removed_from_file": lambda n: "a prompt removed from a multi-prompt file",
     "format_changed": lambda n: (
         f"the file's format changed: base read as {_v(n, 'base')}, head as {_v(n, 'head')}; reviewed as the "

@@ -312,6 +312,8 @@ def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
         out["error"] = report.error
     if report.forecast is not None:
         out["plan"] = report.forecast
+    if report.migration is not None:
+        out["migration"] = {"from": report.migration.source, "to": report.migration.target}
     if ci is not None:
         out["ci"] = _ci(ci)
     cleaned: dict[str, Any] = _clean(out)

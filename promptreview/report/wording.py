@@ -291,7 +291,15 @@ def verdict_key(p: PromptReport) -> str:
 
 def headline_word(report: Report) -> str:
     """The verdict's words, never contradicting the prompts below: a pass over a warning says so, and a
-    review with only listed prompts (removed, renamed unchanged) is not "nothing to review"."""
+    review with only listed prompts (removed, renamed unchanged) is not "nothing to review". A model
+    migration says so first, naming both models."""
+    verdict = _verdict_words(report)
+    if report.migration is None:
+        return verdict
+    return f"model migration from {report.migration.source} to {report.migration.target}: {verdict}"
+
+
+def _verdict_words(report: Report) -> str:
     if report.verdict == "pass" and report.warned:
         words = {verdict_key(p) for p in report.prompts if p.verdict == "warn"}
         return "PASS, inconclusive" if words == {"inconclusive"} else "PASS with warnings"
@@ -506,8 +514,9 @@ def reproduce_command(report: Report) -> str | None:
     words = ["promptreview", rerun.command]
     if rerun.command == "check":
         words += ["--base", rerun.base, *(["--head", rerun.head] if rerun.head else [])]
-    else:
+    elif rerun.command == "compare":
         words += [rerun.base, *([rerun.head] if rerun.head else [])]
+    # `migrate`: its flags say it all (--to, --from, --prompts)
     return shlex.join([*words, *rerun.flags])
 
 

@@ -210,3 +210,37 @@ def test_the_start_with_no_secret_is_documented_once():
     assert [p.name for p in pages if "promptreview init --provider github" in p.read_text("utf-8")] == [
         "providers.md"
     ]
+
+
+@pytest.mark.parametrize("provider", ["openai", "github", "sim"])
+def test_init_schedule_writes_a_weekly_migration_and_drift_workflow(git_repo, run_cli, provider):
+    result = run_cli(["init", "--schedule", "--provider", provider], git_repo.root)
+    assert result.code == 0, result.err
+    assert not (git_repo.root / "promptreview.yml").exists()  # only the scheduled workflow
+    text = (git_repo.root / ".github" / "workflows" / "promptreview-schedule.yml").read_text("utf-8")
+    workflow = yaml.safe_load(text)
+    triggers = workflow[True] if True in workflow else workflow["on"]
+    assert triggers["schedule"] == [{"cron": "17 6 * * 1"}]
+    assert set(triggers["workflow_dispatch"]["inputs"]) == {"candidate"}
+    assert workflow["permissions"] == {}
+    expected = {"contents": "read", "issues": "write", **({"models": "read"} if provider == "github" else {})}
+    assert set(workflow["jobs"]) == {"migration", "drift"}
+    for job in workflow["jobs"].values():
+        assert job["permissions"] == expected
+        for step in job["steps"]:
+            # untrusted input (a dispatch input, a variable, a report) reaches a script only through env:
+            assert "${{" not in step.get("run", ""), step
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+    steps = workflow["jobs"]["migration"]["steps"]
+    (review,) = [s for s in steps if s.get("id") == "migrate"]
+    assert review["env"]["CANDIDATE"] == "${{ inputs.candidate || vars.PROMPTREVIEW_CANDIDATE }}"
+    assert 'promptreview migrate --to "$CANDIDATE" --safety --format markdown' in review["run"]
+    (issue,) = [s for s in steps if s.get("name", "").startswith("Open or update")]
+    assert issue["env"]["LABEL"] == "promptreview/migration" and "--body-file" in issue["run"]
+    (watch,) = [s for s in workflow["jobs"]["drift"]["steps"] if s.get("id") == "drift"]
+    assert "promptreview drift --format markdown" in watch["run"]
+    # the tool is installed as the action installs it: the lock's hashes, then promptreview built offline
+    install = next(s for s in steps if s.get("name", "").startswith("Install promptreview"))
+    assert "--require-hashes" in install["run"] and "--no-index" in install["run"]
+    assert "next:" in result.out and "PROMPTREVIEW_CANDIDATE" in result.out

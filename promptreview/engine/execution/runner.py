@@ -41,8 +41,9 @@ from promptreview.records import (
 )
 from promptreview.vocabulary import ProviderName
 
-# A fatal status that refuses the request for what it asks, not for who asks or the server's health
-REJECTED_STATUSES = frozenset({400, 413, 422})
+# A fatal status that refuses the request for what it asks, not for who asks or the server's health (404: the
+# model it names is not there; a request only a change or a migration's candidate makes is that change's failure)
+REJECTED_STATUSES = frozenset({400, 404, 413, 422})
 
 # Calls that used up their retries before the provider answered a single one: it is down, not flaky. Stop then,
 # rather than retry every remaining call (minutes of backoff for a verdict that can only be "error").
