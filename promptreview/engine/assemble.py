@@ -12,7 +12,7 @@ from promptreview.engine.jobs import Listed, PromptJob, ReviewPlan
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.records import ModelSpec
-from promptreview.report.document import Forecast, PromptReport, Report, Rerun
+from promptreview.report.document import Forecast, Manifest, PromptReport, Report, Rerun
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 
@@ -127,6 +127,7 @@ def report(
     provider_notes: Sequence[Note] = (),
     served_warnings: Sequence[PromptWarning] = (),
     forecast: Forecast | None = None,
+    manifest: Manifest | None = None,
 ) -> Report:
     """The review's report. `served_warnings` go to the top whatever the verdict; a failing or erroring
     prompt's own warnings follow them, since they decided the verdict."""
@@ -146,6 +147,7 @@ def report(
             alpha=config.alpha,
             notes=_unique(notes),
             forecast=forecast,
+            manifest=manifest,
         )
     reviewed = bool(plan.jobs) or any(item.needs_acceptance for item in plan.listed)
     if not reviewed and not prompts:  # a listed prompt (removed, renamed unchanged) is something to read
@@ -170,4 +172,5 @@ def report(
         alpha=config.alpha,
         notes=_unique(notes),
         warnings=tuple(dict.fromkeys(warnings)),
+        manifest=manifest,
     )
