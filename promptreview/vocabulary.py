@@ -70,6 +70,9 @@ SequentialStop = Literal["regression", "futility"]
 ReviewCommand = Literal["check", "compare"]
 """The command that reruns a review: `check` between two revisions, or `compare` of two prompt files."""
 
+VerifyStatus = Literal["ok", "differs", "info"]
+"""One check of `promptreview verify`: it matches, it differs (exit 1), or it is said for the record only."""
+
 Role = Literal["system", "developer", "user", "assistant"]
 """A chat message's role."""
 
