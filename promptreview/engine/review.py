@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from promptreview.engine import assemble, manifest
@@ -81,7 +81,10 @@ def review_files(
 ) -> Report:
     """`promptreview compare`: the same review for two prompt files, no git."""
     plan = plan_files(opts, config, old, new, entry)
-    files: dict[tuple[Side, str], bytes] = {("base", old): Path(old).read_bytes(), ("head", new): Path(new).read_bytes()}
+    files: dict[tuple[Side, str], bytes] = {
+        ("base", old): Path(old).read_bytes(),
+        ("head", new): Path(new).read_bytes(),
+    }
     return _review(
         opts,
         config,

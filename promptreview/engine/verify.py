@@ -185,7 +185,10 @@ def _digests(recorded: Mapping[str, Any], found: Mapping[str, Any], head: str | 
         yield from _prompt_digests(path, then, current, at)
     for path in ours.keys() - theirs.keys():
         yield Finding("differs", path, f"a changed prompt {at} the report does not have")
-    same = (recorded["requests"], recorded["requests_sha256"]) == (found["requests"], found["requests_sha256"])
+    same = (recorded["requests"], recorded["requests_sha256"]) == (
+        found["requests"],
+        found["requests_sha256"],
+    )
     yield Finding(
         "ok" if same else "differs",
         "requests",
@@ -196,9 +199,7 @@ def _digests(recorded: Mapping[str, Any], found: Mapping[str, Any], head: str | 
     )
 
 
-def _prompt_digests(
-    path: str, then: Mapping[str, Any], now: Mapping[str, Any], at: str
-) -> Iterator[Finding]:
+def _prompt_digests(path: str, then: Mapping[str, Any], now: Mapping[str, Any], at: str) -> Iterator[Finding]:
     sides = sorted(set(then["files"]) | set(now["files"]))
     for side in sides:
         a, b = then["files"].get(side), now["files"].get(side)
@@ -216,7 +217,9 @@ def _prompt_digests(
         if a == b:
             yield Finding("ok", f"{path}: {side} schema", "sha256 matches" if a else "none, as recorded")
         else:
-            yield Finding("differs", f"{path}: {side} schema", f"sha256 recorded {_short(a)}, now {_short(b)}")
+            yield Finding(
+                "differs", f"{path}: {side} schema", f"sha256 recorded {_short(a)}, now {_short(b)}"
+            )
     if (then["rows"], then["rows_sha256"]) == (now["rows"], now["rows_sha256"]):
         yield Finding("ok", f"{path}: suite rows", f"the same {now['rows']} rows of {now['suite']}, in order")
     else:
@@ -298,6 +301,8 @@ def _replayed(recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> Itera
             yield Finding("ok", path, f"verdict {now['verdict']} and {len(now) - 1} numbers match")
             continue
         for key in differ[:MAX_DIFFERENCES]:
-            yield Finding("differs", f"{path}: {key}", f"recorded {then.get(key)!r}, replayed {now.get(key)!r}")
+            yield Finding(
+                "differs", f"{path}: {key}", f"recorded {then.get(key)!r}, replayed {now.get(key)!r}"
+            )
         if len(differ) > MAX_DIFFERENCES:
             yield Finding("differs", path, f"and {len(differ) - MAX_DIFFERENCES} more numbers differ")

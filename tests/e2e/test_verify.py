@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.conftest import run_installed
-from tests.e2e_helpers import LOOSE, STRICT, make_triage_repo, one_line, prompt_yml, suite_rows
+from tests.e2e_helpers import LOOSE, make_triage_repo, one_line, prompt_yml, suite_rows
 from tests.reports import assert_valid_report
 from tests.servers import Reply, ScriptedServer, openai_compatible_handler, openai_error
 
@@ -26,8 +26,12 @@ def answer(body: dict) -> str:
     ticket = body["messages"][-1]["content"].lower()
     if "clean, parseable" in system and "?" not in ticket:
         return "Sure, I can help with that."
-    category = "billing" if "charge" in ticket or "refund" in ticket else "technical" if "app" in ticket else "other"
-    return json.dumps({"category": category, "priority": "medium", "summary": ticket[:40], "needs_human": False})
+    category = (
+        "billing" if "charge" in ticket or "refund" in ticket else "technical" if "app" in ticket else "other"
+    )
+    return json.dumps(
+        {"category": category, "priority": "medium", "summary": ticket[:40], "needs_human": False}
+    )
 
 
 def failing(request) -> Reply:
@@ -103,7 +107,9 @@ def test_a_prompt_file_changed_at_the_commit_is_named(recorded, run_cli):
     result = verify(run_cli, repo, env, str(report), "--commit", "HEAD")
     assert result.code == 1, result.out + result.err
     differs = [line for line in result.out.splitlines() if line.startswith("differs")]
-    assert differs[0].startswith("differs prompts/triage.prompt.yml: head file: prompts/triage.prompt.yml sha256 ")
+    assert differs[0].startswith(
+        "differs prompts/triage.prompt.yml: head file: prompts/triage.prompt.yml sha256 "
+    )
     assert any(line.startswith("differs requests: recorded 48") for line in differs)
     assert "info    replay: not run: the review would read other inputs than the report's" in result.out
     assert down.requests == []
@@ -112,7 +118,9 @@ def test_a_prompt_file_changed_at_the_commit_is_named(recorded, run_cli):
 def test_a_changed_suite_row_is_named(recorded, run_cli):
     repo, env, report, down = recorded
     rows = suite_rows()
-    for row in rows:  # every row: whichever the sample drew is changed (a row it did not draw changes nothing)
+    for (
+        row
+    ) in rows:  # every row: whichever the sample drew is changed (a row it did not draw changes nothing)
         row["ticket"] = row["ticket"].replace("e", "E", 1)
     # the suites are read at the head commit: the head is rewritten with the suite changed
     repo.write("data/inputs.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n")
@@ -166,7 +174,9 @@ def test_check_cache_only_answers_from_the_cache_or_refuses(recorded, run_cli, t
     assert json.loads(out.read_text())["verdict"] == "error"  # never a pass
     both = run_cli([*args, "--no-cache"], repo.root, env)
     assert both.code == 2
-    assert one_line(both.err).endswith("--cache-only answers from the response cache, so it cannot go with --no-cache")
+    assert one_line(both.err).endswith(
+        "--cache-only answers from the response cache, so it cannot go with --no-cache"
+    )
     assert down.requests == []
 
 
@@ -176,13 +186,22 @@ def test_check_cache_only_answers_from_the_cache_or_refuses(recorded, run_cli, t
         ("{not json", "not a JSON report"),
         ('{"schema_version": 1}', "not a promptreview report: at (root): 'verdict' is a required property"),
         (
-            json.dumps({"schema_version": 1, "verdict": "error", "model": {"spec": None, "served": [], "pinned": None},
-                        "prompts": [], "error": "the provider failed"}),  # fmt: skip
+            json.dumps(
+                {
+                    "schema_version": 1,
+                    "verdict": "error",
+                    "model": {"spec": None, "served": [], "pinned": None},
+                    "prompts": [],
+                    "error": "the provider failed",
+                }
+            ),  # fmt: skip
             "the report has no manifest (verdict error: the provider failed)",
         ),
     ],
 )
-def test_a_file_that_is_no_verifiable_report_is_one_line_and_exit_2(git_repo, run_cli, tmp_path, content, says):
+def test_a_file_that_is_no_verifiable_report_is_one_line_and_exit_2(
+    git_repo, run_cli, tmp_path, content, says
+):
     git_repo.write("README.md", "x")
     git_repo.commit("init")
     path = tmp_path / "report.json"
