@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_installed
-from tests.e2e_helpers import LOOSE, make_triage_repo, one_line, prompt_yml, suite_rows
+from tests.e2e_helpers import LOOSE, STRICT, make_triage_repo, one_line, prompt_yml, suite_rows
+from tests.fakegithub import fake_github  # noqa: F401
 from tests.reports import assert_valid_report
 from tests.servers import Reply, ScriptedServer, openai_compatible_handler, openai_error
 
@@ -216,3 +218,32 @@ def test_the_console_script_verifies_without_a_key(recorded):
     result = run_installed(["verify", str(report)], repo.root, {**env, "OPENAI_API_KEY": ""})
     assert result.code == 0, result.out + result.err
     assert down.requests == []
+
+
+def test_a_ci_report_verifies_at_the_base_config_it_was_reviewed_under(
+    git_repo,
+    fake_github,  # noqa: F811
+    tmp_path,
+    run_cli,
+):
+    """A `ci` run's report.json (config read at the base branch's tip) verifies from the run's cache after main
+    moved on, and the comment says how to verify it."""
+    from tests.e2e.test_ci import CI, FAILING_MODEL, SEALED
+
+    ci = CI(git_repo, fake_github, tmp_path)
+    ci.pr(prompt_yml(STRICT, model=FAILING_MODEL))
+    env = ci.env(ci.event("opened"), **SEALED)
+    assert run_cli(["ci"], git_repo.root, env).code == 1
+    report = json.loads(Path(ci.outputs()["report-path"]).read_text("utf-8"))
+    assert report["manifest"]["review"]["config_revision"] == ci.base
+    (comment,) = ci.comments()
+    assert "promptreview verify report.json --cache-only" in comment["body"]
+    git_repo.git("checkout", "-q", "main")
+    git_repo.write(
+        "promptreview.yml",
+        (git_repo.root / "promptreview.yml").read_text().replace("samples: 3", "samples: 2"),
+    )
+    git_repo.commit("main moves on")
+    result = run_cli(["verify", ci.outputs()["report-path"]], git_repo.root, {"GITHUB_ACTIONS": ""})
+    assert result.code == 0, result.out + result.err
+    assert "ok      verdict: fail" in result.out.splitlines()
