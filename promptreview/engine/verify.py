@@ -67,6 +67,8 @@ def read_report(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: is a directory; name a report.json") from None
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     try:
         data = safe_load.load_json(text, unique_keys=True)
     except safe_load.Unparsable as exc:
@@ -98,6 +100,13 @@ def replay_options(
             "verify replays reviews of commits (check, ci); this report is a `compare` of two files, which "
             f"names no commit: run `promptreview compare {spec['base']} {spec['head']} --cache-only` instead"
         )
+    for what in ("base", "head", "config_revision"):
+        # the report is untrusted: a revision it names is a full SHA or nothing, never an option git could read
+        value = spec[what]
+        if value is not None and not (isinstance(value, str) and git.is_sha(value)):
+            raise UsageError(f"the report's manifest.review.{what} is not a commit SHA: {str(value)[:80]!r}")
+    if spec["base"] is None:
+        raise UsageError("the report's manifest.review.base is null: a review of commits names its base")
     head = git.resolve_rev(root, commit) if commit else spec["head"]
     for what, sha in (
         ("base", spec["base"]),

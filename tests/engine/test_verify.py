@@ -93,3 +93,21 @@ def test_a_compare_report_names_the_command_to_run_instead(tmp_path):
     recorded = {"manifest": {"review": {"command": "compare", "base": "old.txt", "head": "new.txt"}}}
     with pytest.raises(UsageError, match="promptreview compare old.txt new.txt --cache-only"):
         verify.replay_options(recorded, tmp_path, {}, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("base", "--output=/tmp/x"), ("head", "HEAD"), ("config_revision", "a" * 39), ("base", None)],
+)
+def test_a_revision_the_report_names_is_a_full_sha_or_it_is_refused(tmp_path, field, value):
+    """The report is untrusted: what it names as a commit never reaches git as an option or a ref expression."""
+    review = {
+        "command": "check",
+        "base": "a" * 40,
+        "head": None,
+        "config_revision": None,
+        "config_path": "p.yml",
+    }
+    review[field] = value
+    with pytest.raises(UsageError, match=f"manifest.review.{field} is"):
+        verify.replay_options({"manifest": {"review": review}}, tmp_path, {}, None)
