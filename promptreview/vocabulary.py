@@ -71,6 +71,9 @@ ReviewCommand = Literal["check", "compare", "migrate"]
 """The command that reruns a review: `check` between two revisions, `compare` of two prompt files, or
 `migrate` of the prompts the config covers to a candidate model."""
 
+VerifyStatus = Literal["ok", "differs", "info"]
+"""One check of `promptreview verify`: it matches, it differs (exit 1), or it is said for the record only."""
+
 Role = Literal["system", "developer", "user", "assistant"]
 """A chat message's role."""
 

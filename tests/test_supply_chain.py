@@ -169,3 +169,19 @@ def test_every_workflow_the_docs_show_is_pinned_and_clean_under_zizmor_and_actio
         [_tool("actionlint"), *map(str, workflows)], capture_output=True, text=True, cwd=tmp_path
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_zizmor_and_actionlint_find_nothing_in_the_attesting_workflow(tmp_path, run_cli):
+    """`init --attest` adds a job that signs: its permissions are its own, and its actions pinned."""
+    result = run_cli(["init", "--provider", "openai", "--attest"], tmp_path)
+    assert result.code == 0, result.err
+    workflow = tmp_path / ".github" / "workflows" / "promptreview.yml"
+    for ref, comment in _uses_lines(workflow.read_text("utf-8")):
+        assert PINNED.match(ref), ref
+        assert ref.startswith("promptreview/") or re.fullmatch(r"v\d+\.\d+\.\d+", comment or ""), ref
+    proc = subprocess.run(
+        [_tool("zizmor"), "--offline", "--min-severity", "low", str(workflow)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = subprocess.run([_tool("actionlint"), str(workflow)], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -27,6 +27,7 @@ from promptreview.cli.demo import demo
 from promptreview.cli.init import init
 from promptreview.cli.migrate import migrate
 from promptreview.cli.terminal import scrubbed_streams, terminal_safe
+from promptreview.cli.verify import verify
 from promptreview.errors import PromptReviewError
 from promptreview.exitcodes import ExitCode, for_error
 
@@ -42,7 +43,7 @@ def main_group(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-for command in (check, compare, ci, init, demo, migrate):
+for command in (check, compare, ci, init, demo, migrate, verify):
     main_group.add_command(command)
 
 

@@ -39,6 +39,7 @@ def check(
     plan: bool,
     judge_review: bool,
     sequential: bool | None = None,
+    cache_only: bool = False,
 ) -> int:
     """Review the prompt files changed between BASE and HEAD."""
 
@@ -59,6 +60,7 @@ def check(
                 env=dict(os.environ),
                 progress=progress,
                 sequential=sequential,
+                cache_only=cache_only,
             )
         )
 

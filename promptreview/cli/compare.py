@@ -60,6 +60,7 @@ def compare(
     plan: bool,
     judge_review: bool,
     sequential: bool | None = None,
+    cache_only: bool = False,
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
@@ -110,6 +111,7 @@ def compare(
             env=dict(os.environ),
             progress=progress,
             sequential=sequential,
+            cache_only=cache_only,
             extra_flags=extra,
         )
         return review_files(opts, old, new, entry, config)

@@ -27,6 +27,11 @@ CHECKOUT_REF = "actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1
 SETUP_PYTHON_REF = "actions/setup-python@ece7cb06caefa5fff74198d8649806c4678c61a1 # v6.3.0"
 CACHE_RESTORE_REF = "actions/cache/restore@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5"
 CACHE_SAVE_REF = "actions/cache/save@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5"
+# `init --attest`: the record artifact the action uploads (its `record-artifact` input's default), fetched by the
+# attest job and attested with GitHub's artifact attestation; both pinned like the rest
+ATTEST_REF = "actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32 # v4.1.0"
+DOWNLOAD_ARTIFACT_REF = "actions/download-artifact@37930b1c2abaa49bbe596cd826c3c89aef350131 # v7.0.0"
+RECORD_ARTIFACT = "promptreview-record"
 CONFIG_FILE = "promptreview.yml"
 WORKFLOW_FILE = ".github/workflows/promptreview.yml"
 SCHEDULE_FILE = ".github/workflows/promptreview-schedule.yml"
@@ -275,7 +280,7 @@ def _detectable_comment(text: str, found: FoundPrompts) -> str:
     )
 
 
-def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
+def workflow_text(provider: ProviderName, action_ref: str | None = None, attest: bool = False) -> str:
     action_ref = action_ref or pinned_action_ref(__commit__, __version__)
     spec = STARTER_MODELS[provider]
     permissions = [
@@ -304,9 +309,7 @@ def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
         "  workflow_dispatch:    # a manual run (compares with the default branch)\n"
         "# No `paths:` filter, on purpose: a required check whose workflow never runs stays pending forever.\n"
         "# promptreview finishes in seconds when no prompt file changed.\n"
-        "\n"
-        "permissions:\n" + "\n".join(permissions) + "\n"
-        "\n"
+        "\n" + (_NO_PERMISSIONS if attest else "permissions:\n" + "\n".join(permissions) + "\n") + "\n"
         "concurrency:\n"
         "  group: promptreview-${{ github.event.pull_request.number || github.ref }}\n"
         "  # an edit (a title, or a retarget) waits for the review under way instead of cancelling it\n"
@@ -316,6 +319,7 @@ def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
         "  review:               # not `promptreview`: that name is the check run's, the one to require\n"
         "    runs-on: ubuntu-latest\n"
         "    timeout-minutes: 30\n"
+        f"{_job_permissions(permissions) + _REVIEW_OUTPUTS if attest else ''}"
         "    steps:\n"
         f"      - uses: {CHECKOUT_REF}\n"
         "        with:\n"
@@ -326,6 +330,50 @@ def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
         "        with:\n"
         "          fail-on: regression         # regression | warning | never\n"
         f"{env}"
+        f"{attest_job_text() if attest else ''}"
+    )
+
+
+# `--attest`: two jobs, so each names its own permissions and the workflow grants none (a write permission at
+# the workflow level would reach the attest job too: zizmor's excessive-permissions)
+_NO_PERMISSIONS = "permissions: {}         # each job names its own\n"
+
+
+def _job_permissions(permissions: list[str]) -> str:
+    return "    permissions:\n" + "".join(f"    {line}\n" for line in permissions)
+
+
+_REVIEW_OUTPUTS = (
+    "    outputs:             # for the attest job: whether this run wrote a report\n"
+    "      report-path: ${{ steps.promptreview.outputs.report-path }}\n"
+)
+
+
+def attest_job_text() -> str:
+    """`init --attest`: a job of its own attests report.json with GitHub's artifact attestation, so a verdict can
+    be verified long after (`gh attestation verify`). Only this job may mint an OIDC token: the review job, which
+    reads the pull request's files and the model's answers, never holds one."""
+    return (
+        "\n"
+        "  attest:               # attest report.json, so the verdict can be verified later (docs/github.md)\n"
+        "    needs: review\n"
+        "    # a regression fails the review job and is attested all the same; a fork's pull request gets no OIDC\n"
+        "    # token, and a run with nothing to review uploads no record\n"
+        "    if: always() && needs.review.outputs.report-path != '' && !github.event.pull_request.head.repo.fork\n"
+        "    runs-on: ubuntu-latest\n"
+        "    timeout-minutes: 10\n"
+        "    permissions:         # only this job may sign: the review job holds no OIDC token\n"
+        "      id-token: write    # mint the OIDC token Sigstore signs the attestation with\n"
+        "      attestations: write  # store the attestation with the repository\n"
+        "      contents: read\n"
+        "    steps:\n"
+        f"      - uses: {DOWNLOAD_ARTIFACT_REF}\n"
+        "        with:\n"
+        f"          name: {RECORD_ARTIFACT}  # report.json and the response cache (the action's record-artifact)\n"
+        "          path: record\n"
+        f"      - uses: {ATTEST_REF}\n"
+        "        with:\n"
+        "          subject-path: record/**/report.json\n"
     )
 
 
@@ -531,6 +579,11 @@ def _ask_provider(default: ProviderName) -> ProviderName:
     help=f"Write only {SCHEDULE_FILE}: a weekly review of a candidate model (migrate --safety) and a drift "
     "watch, each keeping one issue up to date.",
 )
+@click.option(
+    "--attest",
+    is_flag=True,
+    help="Add a job that attests report.json with GitHub's artifact attestation (`gh attestation verify`).",
+)
 # (`provider` is a ProviderName: click.Choice(sorted(STARTER_MODELS)) admits no other word)
 def init(
     provider: ProviderName | None,
@@ -538,9 +591,14 @@ def init(
     action_ref: str | None,
     force: bool,
     schedule: bool = False,
+    attest: bool = False,
 ) -> int:
     """Write a starter promptreview.yml and .github/workflows/promptreview.yml (--schedule: the scheduled
     workflow instead)."""
+    if schedule and attest:
+        raise UsageError(
+            "--attest adds a job to the pull request workflow; run init without --schedule for it"
+        )
     try:
         root = git.repo_root(Path.cwd())
     except UsageError:
@@ -556,7 +614,7 @@ def init(
     else:
         targets = {
             root / CONFIG_FILE: config_text(provider, model, _prompt_glob(paths), found),
-            root / WORKFLOW_FILE: workflow_text(provider, action_ref),
+            root / WORKFLOW_FILE: workflow_text(provider, action_ref, attest),
         }
     existing = [p for p in targets if p.exists()]
     if existing and not force:

@@ -13,7 +13,15 @@ from promptreview.engine.measurement.provenance import combined
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.records import ModelSpec
-from promptreview.report.document import Forecast, Migration, PromptReport, Report, Rerun, SideProvenance
+from promptreview.report.document import (
+    Forecast,
+    Manifest,
+    Migration,
+    PromptReport,
+    Report,
+    Rerun,
+    SideProvenance,
+)
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 from promptreview.vocabulary import Side
@@ -133,6 +141,7 @@ def report(
     served_warnings: Sequence[PromptWarning] = (),
     forecast: Forecast | None = None,
     migration: Migration | None = None,
+    manifest: Manifest | None = None,
 ) -> Report:
     """The review's report. `served_warnings` go to the top whatever the verdict; a failing or erroring
     prompt's own warnings follow them, since they decided the verdict."""
@@ -153,6 +162,7 @@ def report(
             notes=_unique(notes),
             forecast=forecast,
             migration=migration,
+            manifest=manifest,
         )
     reviewed = bool(plan.jobs) or any(item.needs_acceptance for item in plan.listed)
     if not reviewed and not prompts:  # a listed prompt (removed, renamed unchanged) is something to read
@@ -179,4 +189,5 @@ def report(
         notes=_unique(notes),
         warnings=tuple(dict.fromkeys(warnings)),
         migration=migration,
+        manifest=manifest,
     )

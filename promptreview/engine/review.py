@@ -10,9 +10,10 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from promptreview.engine import assemble
+from promptreview.engine import assemble, manifest
 from promptreview.engine.execution.cache import ResponseCache, default_cache_path
 from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewOptions, ReviewPlan
@@ -26,12 +27,12 @@ from promptreview.engine.planning.plan import (
 )
 from promptreview.engine.quality import judges
 from promptreview.engine.quality.checks import QualityPlan, check_values
-from promptreview.errors import HeadRejected, RejectedRequest, UsageError
+from promptreview.errors import CacheMiss, HeadRejected, RejectedRequest, UsageError
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import Completion, CompletionRequest
-from promptreview.report.document import Migration, PromptReport, Report, Rerun, SideProvenance
+from promptreview.report.document import Manifest, Migration, PromptReport, Report, Rerun, SideProvenance
 from promptreview.sources.changes import ChangeSet, changed_prompts, compare_points, current_prompts
 from promptreview.sources.config import DEFAULT_CONFIG_PATH, Config, PromptEntry, load_config
 from promptreview.vocabulary import ProviderName, Side
@@ -56,7 +57,14 @@ def review_changes(opts: ReviewOptions) -> Report:
     plan = plan_changes(opts, config, changes, moves)
     # head None: the working tree, `check`'s default
     rerun = Rerun("check", base_sha, head_sha, rerun_flags(opts))
-    return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun, unmatched)
+    files: dict[tuple[Side, str], bytes] = {}
+    for change in changes.prompts:
+        if change.base is not None and change.base_path is not None:
+            files["base", change.base_path] = change.base
+        if change.head is not None:
+            files["head", change.path] = change.head
+    read = manifest.build(opts, "check", config, plan, base_sha, head_sha, files)
+    return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun, unmatched, read=read)
 
 
 def _config_moves(
@@ -147,13 +155,19 @@ def review_files(
     opts: ReviewOptions, old: str, new: str, entry: PromptEntry | None, config: Config
 ) -> Report:
     """`promptreview compare`: the same review for two prompt files, no git."""
+    plan = plan_files(opts, config, old, new, entry)
+    files: dict[tuple[Side, str], bytes] = {
+        ("base", old): Path(old).read_bytes(),
+        ("head", new): Path(new).read_bytes(),
+    }
     return _review(
         opts,
         config,
-        plan_files(opts, config, old, new, entry),
+        plan,
         old,
         new,
         Rerun("compare", old, new, rerun_flags(opts)),
+        read=manifest.build(opts, "compare", config, plan, old, new, files),
     )
 
 
@@ -189,6 +203,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
         ),
         timeout=RunSettings.timeout if spec.timeout is None else spec.timeout,
         sample_batching=config.sample_batching != "off",
+        cache_only=opts.cache_only,
     )
 
 
@@ -201,10 +216,14 @@ def _review(
     rerun: Rerun,
     notes: Sequence[Note] = (),
     migration: Migration | None = None,
+    read: Manifest | None = None,
 ) -> Report:
     """The review of a plan; `notes`: what finding the changes noticed (said at the report's top);
-    `migration`: `migrate`'s models (else a pull request that only moves prompts to another model says so)."""
+    `migration`: `migrate`'s models (else a pull request that only moves prompts to another model says so);
+    `read`: the manifest of what the review read."""
     migration = migration or _model_migration(plan)
+    if opts.cache_only and not opts.use_cache:
+        raise UsageError("--cache-only answers from the response cache, so it cannot go with --no-cache")
     pinned = policy.check_pinning(plan.models, plan.providers, config)
     quality, providers = judges.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
@@ -233,19 +252,26 @@ def _review(
                 forecast=planned,
                 provider_notes=[*notes, *judges.plan_notes(plan, quality)],
                 migration=migration,
+                manifest=read,
             )
-        policy.check_budget(len(uncached), config)
-        policy.check_credentials(
-            {r.model.provider for r, key in zip(requests, keys, strict=True) if key in uncached},
-            plan.providers,
-        )
-        policy.check_credentials({spec.provider for spec in judges.judge_models(quality)}, providers)
+        in_batches = config.sequential if opts.sequential is None else opts.sequential
+        if opts.cache_only:
+            # no call is made, so no key or budget is needed: a sequential review may need only part of its
+            # plan, so the runner refuses each batch's missing calls itself
+            if uncached and not in_batches:
+                raise CacheMiss(len(uncached), len(set(keys)))
+        else:
+            policy.check_budget(len(uncached), config)
+            policy.check_credentials(
+                {r.model.provider for r, key in zip(requests, keys, strict=True) if key in uncached},
+                plan.providers,
+            )
+            policy.check_credentials({spec.provider for spec in judges.judge_models(quality)}, providers)
         settings = _settings(opts, config)
         # the analysis' imports (pandas, scipy: a second or more) load while the calls wait on the network
         networked = any(
             r.model.provider != "sim" for r, k in zip(requests, keys, strict=True) if k in uncached
         )
-        in_batches = config.sequential if opts.sequential is None else opts.sequential
         # (a sequential review loads the statistics itself after its first batch: no second importer then)
         warm = _WarmImports(opts.progress) if networked and not in_batches else None
         by_job: dict[int, list[Completion]] = defaultdict(list)
@@ -297,6 +323,7 @@ def _review(
         provider_notes=provider_notes,
         served_warnings=served,
         migration=migration,
+        manifest=read,
     )
 
 

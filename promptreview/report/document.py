@@ -405,6 +405,62 @@ class Rerun:
     flags: tuple[str, ...] = ()  # the options the review was asked with: `--model M`, `--samples 1`, ...
 
 
+# -- the manifest: what a review read, as digests --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """A file as a review read it: its path and the SHA-256 of its bytes."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PromptManifest:
+    """What one reviewed prompt read: each side's prompt file, each side's schema, the suite rows it ran."""
+
+    path: str  # the prompt's report path
+    files: Mapping[Side, FileDigest]  # each side's prompt file, its bytes as reviewed
+    schemas: Mapping[Side, str | None]  # SHA-256 of each side's schema as canonical JSON (None: no schema)
+    suite: str | None  # the suite's path (or where in the prompt file its rows are)
+    rows: int  # the sampled rows, in the order they ran
+    rows_sha256: str  # SHA-256 of the sampled rows as canonical JSON, in order
+
+
+@dataclass(frozen=True)
+class ReplaySpec:
+    """How to run the review again exactly: the command, its revisions and the options that change what it
+    measures (`promptreview verify` replays it from the response cache)."""
+
+    command: ReviewCommand
+    base: str | None  # the base commit (`compare`: the old file)
+    head: str | None  # the head commit; None: the working tree (`compare`: the new file)
+    config_path: str
+    config_revision: str | None  # where the config (and the suites) were read; None: the working tree
+    model: str | None = None
+    samples: int | None = None
+    seed: int | None = None
+    sequential: bool | None = None
+    judge: bool = False
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The digests a review can be checked against later (`promptreview verify`): what it read, what it ran
+    with, and one digest over the requests it planned, so a replay can prove it asked the same."""
+
+    version: str  # promptreview's version
+    commit: str | None  # the commit promptreview was built from (None: unknown)
+    dirty: bool  # built from uncommitted changes
+    lock_sha256: str | None  # requirements.lock, when packaged or beside the package
+    config: FileDigest | None  # the config's bytes as read (None: no config file, `compare` on flags)
+    review: ReplaySpec
+    prompts: tuple[PromptManifest, ...]
+    requests: int  # distinct requests planned
+    requests_sha256: str  # SHA-256 over the sorted request keys
+
+
 @dataclass(frozen=True)
 class Migration:
     """A review of a model change: what the base side ran on and what the head side runs on (several models,
@@ -440,6 +496,7 @@ class Report:
         None  # every prompt's and side's answers together (JSON: model.provenance)
     )
     migration: Migration | None = None  # a model migration: the headline names it (JSON: `migration`)
+    manifest: Manifest | None = None  # digests of what the review read (JSON: `manifest`)
 
     @property
     def warned(self) -> bool:

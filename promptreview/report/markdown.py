@@ -31,6 +31,7 @@ from promptreview.report.wording import (
     PARSE_FAILURE_HEADERS,
     RATE_HEADERS,
     RATE_LABELS,
+    RECORD_ARTIFACT,
     SHIFT_HEADERS,
     SUMMARY_HEADERS,
     WEIGHTED_WORDS,
@@ -62,6 +63,7 @@ from promptreview.report.wording import (
     title,
     top_change,
     verdict_key,
+    verify_command,
 )
 
 ICONS = {
@@ -159,6 +161,13 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
     command = reproduce_command(report)
     if command:
         tail.append("Reproduce locally:\n\n" + code_block(command, None, "sh"))
+    verify = verify_command(report)
+    if verify:
+        tail.append(
+            "Verify this verdict later with no model call, from report.json and the response cache that answered "
+            f"it (in CI the Action's `{RECORD_ARTIFACT}` artifact holds both):\n\n"
+            + code_block(verify, None, "sh")
+        )
     if tail:
         lines += ["", "---", "", *(t + "\n" for t in tail)]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"

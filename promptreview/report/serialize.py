@@ -22,6 +22,7 @@ from promptreview.report.document import (
     EvaluatorRow,
     FlipRow,
     JudgeInfo,
+    Manifest,
     PromptReport,
     RateRow,
     Report,
@@ -281,6 +282,12 @@ def _ci(ci: CISection) -> dict[str, Any]:
     return out
 
 
+def manifest_dict(manifest: Manifest) -> dict[str, Any]:
+    """The manifest as JSON values: its records' field names are its keys (`report.schema.json`'s `manifest`)."""
+    out: dict[str, Any] = _clean(manifest)
+    return out
+
+
 def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
     """The JSON report as plain Python values (ready for `json.dumps(..., allow_nan=False)`); `ci`: what a
     `ci` run concluded from the report, kept beside it."""
@@ -314,6 +321,8 @@ def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
         out["plan"] = report.forecast
     if report.migration is not None:
         out["migration"] = {"from": report.migration.source, "to": report.migration.target}
+    if report.manifest is not None:
+        out["manifest"] = manifest_dict(report.manifest)
     if ci is not None:
         out["ci"] = _ci(ci)
     cleaned: dict[str, Any] = _clean(out)

@@ -520,6 +520,18 @@ def reproduce_command(report: Report) -> str | None:
     return shlex.join([*words, *rerun.flags])
 
 
+VERIFY_COMMAND = "promptreview verify report.json --cache-only"
+RECORD_ARTIFACT = "promptreview-record"  # action.yml's `record-artifact` default
+
+
+def verify_command(report: Report) -> str | None:
+    """The command that checks this review later with no model call (`promptreview verify`): for a review of
+    commits with a manifest; None otherwise (`compare` names no commit, a verdict-only report has no manifest)."""
+    if report.manifest is None or report.manifest.review.command != "check":
+        return None
+    return VERIFY_COMMAND
+
+
 def detectable(value: float | None) -> str:
     """A detectable increase: never 'inf pp'."""
     if value is None:

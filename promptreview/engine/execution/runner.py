@@ -29,7 +29,7 @@ import httpx
 from promptreview import secrets
 from promptreview.engine.execution.cache import ResponseCache
 from promptreview.engine.jobs import ProgressCallback
-from promptreview.errors import ProviderError, RejectedRequest
+from promptreview.errors import CacheMiss, ProviderError, RejectedRequest
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import (
@@ -56,6 +56,7 @@ class RunSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = 120.0  # seconds per HTTP request
     sample_batching: bool = True  # the samples of one input in one request where the provider can (`n`)
+    cache_only: bool = False  # --cache-only: a call the cache cannot answer is an error, never made
 
 
 class _Unreachable(Exception):
@@ -176,6 +177,8 @@ async def _run(
         progress(done, total)
     if not pending:  # a fully cached review opens no HTTP client
         return _in_order(requests, results)
+    if settings.cache_only:  # before any client opens: not one call is made
+        raise CacheMiss(len(pending), total)
     stopping = asyncio.Event()  # set on a fatal error: units still queued are not started
     answered = exhausted = 0
     # Units wait in a queue for one of `concurrency` workers (each worker is one HTTP request in flight): a
