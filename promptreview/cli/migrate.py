@@ -51,6 +51,7 @@ def migrate(
     no_cache: bool,
     plan: bool,
     sequential: bool | None = None,
+    cache_only: bool = False,
 ) -> int:
     """Review every prompt on its current model (base) against the candidate model --to (head)."""
 
@@ -68,6 +69,7 @@ def migrate(
                 env=dict(os.environ),
                 progress=progress,
                 sequential=sequential,
+                cache_only=cache_only,
             ),
             target,
             source,
