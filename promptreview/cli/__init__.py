@@ -25,6 +25,7 @@ from promptreview.cli.ci import ci
 from promptreview.cli.compare import compare
 from promptreview.cli.demo import demo
 from promptreview.cli.init import init
+from promptreview.cli.suite import suite
 from promptreview.cli.terminal import scrubbed_streams, terminal_safe
 from promptreview.errors import PromptReviewError
 from promptreview.exitcodes import ExitCode, for_error
@@ -41,7 +42,7 @@ def main_group(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-for command in (check, compare, ci, init, demo):
+for command in (check, compare, ci, init, demo, suite):
     main_group.add_command(command)
 
 
