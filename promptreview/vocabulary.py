@@ -155,6 +155,7 @@ NoteKind = Literal[
     "evaluator_removed",
     "evaluator_unsupported",
     "must_refuse_unsampled",
+    "leakage",
     "judge_calls_planned",
     "judge_served_other",
     # gates
@@ -210,3 +211,7 @@ def one_of(value: object, words: tuple[Word, ...]) -> Word | None:
         if value == word:
             return word
     return None
+
+
+LeakKind = Literal["input", "expected"]
+"""What a leaked suite value is (`report.document.LeakedRow`): a template variable's value, or an expected answer."""

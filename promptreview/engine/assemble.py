@@ -12,7 +12,7 @@ from promptreview.engine.jobs import Listed, PromptJob, ReviewPlan
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.records import ModelSpec
-from promptreview.report.document import Forecast, PromptReport, Report, Rerun
+from promptreview.report.document import Forecast, LeakedRow, PromptReport, Report, Rerun
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
 
@@ -31,6 +31,7 @@ def prompt_report(
     own_schema: Note | None = None,
     unpinned: Note | None = None,
     quality_notes: Sequence[Note] = (),
+    leakage: Sequence[LeakedRow] = (),
 ) -> PromptReport:
     """One reviewed prompt's report, from its stages' results: the job (planning, reduced to what ran when
     sequential), how it ran sequentially, the decision (measurement, quality checks, gates), what its calls
@@ -76,6 +77,7 @@ def prompt_report(
         output_mode=job.output_mode,
         evaluators=decision.evaluators,
         sequential=sequential.info if sequential is not None else None,
+        leakage=tuple(leakage),
     )
 
 

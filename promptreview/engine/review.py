@@ -354,6 +354,8 @@ def _score_and_decide(
                 (*job.warnings, *warnings),
                 needs_acceptance=job.needs_acceptance,
                 sequential=ran.info if ran is not None else None,
+                leakage=checks.leakage_note,
+                leakage_fails=checks.leakage_fails,
             )
         )
     decisions = decision.decide(candidates, config)
@@ -366,6 +368,7 @@ def _score_and_decide(
             own_schema=_own_schema_note(job, scored[job.index], config.allow_fenced),
             unpinned=_unpinned_note(job, decided.stats.served),
             quality_notes=quality[job.index].notes,
+            leakage=quality[job.index].leakage,
         )
         for job, decided in zip(plan.jobs, decisions, strict=True)
     ], served

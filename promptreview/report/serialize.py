@@ -20,6 +20,7 @@ from promptreview.report.document import (
     EvaluatorRow,
     FlipRow,
     JudgeInfo,
+    LeakedRow,
     PromptReport,
     RateRow,
     Report,
@@ -160,6 +161,17 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "output_mode": p.output_mode,
         "evaluators": [evaluator_dict(e) for e in p.evaluators],
         **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
+        **({"leakage": [_leaked(r) for r in p.leakage]} if p.leakage else {}),
+    }
+
+
+def _leaked(row: LeakedRow) -> dict[str, Any]:
+    return {
+        "row": row.input_id,
+        "column": row.column,
+        "kind": row.kind,
+        "overlap": row.overlap,
+        "verbatim": row.verbatim,
     }
 
 
