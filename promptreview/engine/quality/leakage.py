@@ -47,21 +47,31 @@ class PromptText:
     def __init__(self, text: str) -> None:
         ws = words(text)
         self.joined = " " + " ".join(ws) + " "
-        self.runs = {tuple(ws[i : i + NGRAM]) for i in range(len(ws) - NGRAM + 1)}
+        self.runs = set(zip(*(ws[k:] for k in range(NGRAM)), strict=False))
+        self.vocabulary = frozenset(ws)
+
+    def _held_runs(self, ws: list[str]) -> int:
+        """How many of the runs of `NGRAM` words of `ws` the prompt holds (the runs built by `zip`, in C: a
+        slice per run was most of the cost)."""
+        return sum(run in self.runs for run in zip(*(ws[k:] for k in range(NGRAM)), strict=False))
 
     def holds(self, value: Any, min_overlap: float) -> tuple[float, bool] | None:
         """(overlap, verbatim) when the prompt holds `value`; None when it does not."""
         ws = words(value if isinstance(value, str) else str(value))
         if len(ws) < MIN_WORDS:
             return None
-        verbatim = (" " + " ".join(ws) + " ") in self.joined
         if len(ws) < NGRAM:
-            return (1.0, True) if verbatim else None
-        runs = [tuple(ws[i : i + NGRAM]) for i in range(len(ws) - NGRAM + 1)]
-        overlap = sum(run in self.runs for run in runs) / len(runs)
+            # too short for a run: verbatim or nothing (each word the prompt's first, a cheap refusal)
+            return (1.0, True) if self.vocabulary.issuperset(ws) and self._verbatim(ws) else None
+        overlap = self._held_runs(ws) / (len(ws) - NGRAM + 1)
+        # every run held: the value may still be pieces in another order; the scan of the prompt says
+        verbatim = overlap == 1.0 and self._verbatim(ws)
         if verbatim or overlap >= min_overlap:
             return (1.0 if verbatim else overlap, verbatim)
         return None
+
+    def _verbatim(self, ws: list[str]) -> bool:
+        return (" " + " ".join(ws) + " ") in self.joined
 
 
 def _columns(job: PromptJob) -> list[tuple[str, LeakKind]]:
