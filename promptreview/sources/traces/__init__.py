@@ -41,6 +41,7 @@ SECRET_NAME = re.compile(
     r"private[_-]?key|session[_-]?id)"
 )
 MASKED = "***"
+_OTLP_KEY = re.compile(rb'(?<!\\)"resourceSpans"\s*:')  # the key itself, not the word quoted in a message
 
 
 @dataclass
@@ -72,7 +73,7 @@ def detect(path: Path) -> TraceFormat:
     """The format of a trace file from its first bytes: an OTLP export names `resourceSpans`."""
     with path.open("rb") as fh:
         head = fh.read(4096)
-    return "otel" if b'"resourceSpans"' in head or b"resourceSpans" in head else "openai"
+    return "otel" if _OTLP_KEY.search(head) else "openai"
 
 
 def _column(key: str) -> str:
@@ -121,14 +122,31 @@ _DROP = object()
 
 
 def _row(call: Call, strata: tuple[str, ...], cleaner: _Cleaner, counts: Counts) -> dict[str, Any] | None:
+    row: dict[str, Any] = _turns(call, counts) if call.variables is None else dict(call.variables)
+    if not row:
+        return None
+    for key in strata:
+        value = _stratum(call, key)
+        if value in (None, "") or SECRET_NAME.search(key):
+            counts.missing_strata += 1
+            value = "unknown"
+        row[_column(key)] = value if isinstance(value, (str, int, float, bool)) else json.dumps(value)
+    cleaned = cleaner.value(row)
+    assert isinstance(cleaned, dict)
+    return cleaned
+
+
+def _turns(call: Call, counts: Counts) -> dict[str, Any]:
+    """A call's last user turn (`input`) and the turns before it (`messages`); {} when it has no user turn or
+    goes on after it."""
     turns = [m for m in call.messages if m.get("role") != "system"]
     last_user = max((i for i, m in enumerate(turns) if m.get("role") == "user"), default=None)
     if last_user is None:
         counts.no_user_message += 1
-        return None
+        return {}
     if last_user != len(turns) - 1:
         counts.mid_turn += 1
-        return None
+        return {}
     row: dict[str, Any] = {"input": turns[last_user].get("content", "")}
     history = turns[:last_user]
     if history:
@@ -140,15 +158,7 @@ def _row(call: Call, strata: tuple[str, ...], cleaner: _Cleaner, counts: Counts)
             else m
             for m in history
         ]
-    for key in strata:
-        value = _stratum(call, key)
-        if value in (None, "") or SECRET_NAME.search(key):
-            counts.missing_strata += 1
-            value = "unknown"
-        row[_column(key)] = value if isinstance(value, (str, int, float, bool)) else json.dumps(value)
-    cleaned = cleaner.value(row)
-    assert isinstance(cleaned, dict)
-    return cleaned
+    return row
 
 
 def _rows(

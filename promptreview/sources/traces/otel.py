@@ -9,7 +9,11 @@ semantic conventions have had:
 - `gen_ai.prompt` (earlier): the messages as a JSON list in the chat format, or flattened as
   `gen_ai.prompt.<i>.role` / `.content` (OpenLLMetry);
 - span events `gen_ai.system.message`, `gen_ai.user.message`, `gen_ai.assistant.message`, `gen_ai.tool.message`
-  with a `content` attribute (or a JSON `gen_ai.event.content`).
+  with a `content` attribute (or a JSON `gen_ai.event.content`);
+- OpenInference (what Arize Phoenix and Arize export over OTLP): `llm.input_messages.<i>.message.role` /
+  `.message.content` (or `.message.contents.<j>.message_content.text`, `.message.tool_calls.<k>.tool_call.
+  function.name` / `.arguments`, `.message.tool_call_id`), `llm.model_name`, and `llm.prompt_template.variables`,
+  the variables the prompt was rendered with (the call's row is then those variables), `metadata` a JSON object.
 Other spans (tools, agents, workflows) are counted and passed over. Strata come from the resource's and the
 span's attributes (`metadata.<attribute key>`, the span's winning).
 """
@@ -103,7 +107,49 @@ def _from_parts(message: dict[str, Any]) -> dict[str, Any]:
     return chat_message(role, "\n".join(texts), tool_calls=calls, tool_call_id=answered)
 
 
+def _openinference(attributes: dict[str, Any]) -> list[dict[str, Any]]:
+    """OpenInference's flattened `llm.input_messages.<i>.message.*` attributes as chat messages."""
+    out = []
+    index = 0
+    while any(k.startswith(f"llm.input_messages.{index}.") for k in attributes):
+        at = f"llm.input_messages.{index}.message."
+        content = attributes.get(at + "content")
+        if content is None:
+            parts, j = [], 0
+            while at + f"contents.{j}.message_content.type" in attributes or (
+                at + f"contents.{j}.message_content.text" in attributes
+            ):
+                text = attributes.get(at + f"contents.{j}.message_content.text")
+                parts.append(text if isinstance(text, str) else "")
+                j += 1
+            content = "\n".join(p for p in parts if p)
+        calls, k = [], 0
+        while at + f"tool_calls.{k}.tool_call.function.name" in attributes:
+            call = at + f"tool_calls.{k}.tool_call."
+            calls.append(
+                {
+                    "id": attributes.get(call + "id"),
+                    "type": "function",
+                    "function": {
+                        "name": attributes.get(call + "function.name"),
+                        "arguments": arguments_text(attributes.get(call + "function.arguments", "")),
+                    },
+                }
+            )
+            k += 1
+        role = str(attributes.get(at + "role", "user"))
+        out.append(
+            chat_message(
+                role, text_of(content), tool_calls=calls, tool_call_id=attributes.get(at + "tool_call_id")
+            )
+        )
+        index += 1
+    return out
+
+
 def _messages(attributes: dict[str, Any], events: list[Any]) -> list[dict[str, Any]] | None:
+    if any(k.startswith("llm.input_messages.0.") for k in attributes):
+        return _openinference(attributes)
     given = _json(attributes.get("gen_ai.input.messages"))
     if isinstance(given, list):
         return [_from_parts(m) for m in given if isinstance(m, dict)]
@@ -151,24 +197,37 @@ def _calls(document: Any, where: str) -> Iterator[Call | None]:
                 if messages is None:
                     yield None
                     continue
-                model = attributes.get("gen_ai.request.model")
+                model = attributes.get("gen_ai.request.model", attributes.get("llm.model_name"))
                 metadata = {**resource, **{k: v for k, v in attributes.items() if not _content_key(k)}}
+                given = _json(attributes.get("metadata"))
+                if isinstance(given, dict):  # OpenInference's `metadata`: a JSON object
+                    metadata.update(given)
+                variables = _json(attributes.get("llm.prompt_template.variables"))
                 yield Call(
                     tuple(messages),
                     model if isinstance(model, str) else None,
                     metadata,
                     span.get("spanId") if isinstance(span.get("spanId"), str) else None,
+                    variables if isinstance(variables, dict) and variables else None,
                 )
 
 
 def _content_key(key: str) -> bool:
     """Attributes that hold the conversation itself: never a stratum, and too long to keep as metadata."""
-    return key.startswith(
-        ("gen_ai.prompt", "gen_ai.completion", "gen_ai.input.", "gen_ai.output.")
-    ) or key in (
-        "gen_ai.system_instructions",
-        "gen_ai.system.instructions",
-    )
+    return key.startswith(_CONTENT) or key in ("gen_ai.system_instructions", "gen_ai.system.instructions")
+
+
+_CONTENT = (
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    "gen_ai.input.",
+    "gen_ai.output.",
+    "llm.input_messages.",
+    "llm.output_messages.",
+    "llm.prompt_template.",
+    "input.value",
+    "output.value",
+)
 
 
 def read(lines: Iterable[str], path: str) -> Iterator[Call | None]:

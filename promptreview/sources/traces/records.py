@@ -22,6 +22,8 @@ class Call:
     model: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)  # strata are picked from here (`metadata.<key>`)
     source_id: str | None = None  # the log's own id of the call (custom_id, response id, span id)
+    # the variables the prompt was rendered with, where the log records them: the call's row is then these
+    variables: dict[str, Any] | None = None
 
 
 class BadTrace(UsageError):
