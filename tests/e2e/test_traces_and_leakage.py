@@ -38,6 +38,30 @@ def test_an_imported_trace_is_a_suite_compare_reviews(tmp_path):
     assert bad.code == 2 and len(bad.err.strip().splitlines()) == 1 and "Traceback" not in bad.err
 
 
+def test_an_imported_otel_export_is_a_suite_check_reviews(git_repo, run_cli):
+    """The OTLP export, stratified by a span attribute, committed as the suite a git review samples."""
+    source = FIXTURES / "traces" / "otel" / "latitude_rendering_spans.json"
+    made = run_cli(
+        ["suite", "import", str(source), "-o", "data/suite.jsonl", "--strata", "metadata.gen_ai.system"],
+        git_repo.root,
+    )
+    assert made.code == 0, made.err
+    assert "1 rows from 4 model calls (otel; 6 records read)" in made.out and "3 mid-turn" in made.out
+    git_repo.write(
+        "promptreview.yml",
+        "version: 1\nmodel: sim:triage-v1\nsamples: 2\nprompts:\n"
+        "  - files: 'prompts/*.txt'\n    suite: data/suite.jsonl\n    strata: [gen_ai.system]\n",
+    )
+    git_repo.write("prompts/weather.txt", "Answer the question.\n\n{{input}}\n")
+    git_repo.commit("base")
+    git_repo.write("prompts/weather.txt", "Answer the question in one sentence.\n\n{{input}}\n")
+    git_repo.commit("head")
+    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], git_repo.root)
+    assert result.code == 0, result.err
+    (prompt,) = result.json()["prompts"]
+    assert prompt["n_inputs"] == 1 and prompt["verdict"] in ("pass", "warn")
+
+
 LEAKED_VERBATIM = "email-0"  # its ticket is pasted into the head prompt as an example
 LEAKED_PARAPHRASE = "email-1"  # its ticket, reworded at the end, too
 

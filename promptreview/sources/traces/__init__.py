@@ -37,9 +37,9 @@ FORMATS: dict[str, Any] = {openai.NAME: openai, otel.NAME: otel}
 PROVENANCE_SUFFIX = ".provenance.json"
 # field names that hold a credential, whatever the log: dropped with their values
 SECRET_NAME = re.compile(
-    r"(?i)(api[_-]?key|authorization|(^|[_.-])auth($|[_.-])|token|password|passwd|secret|cookie|credential|"
-    r"private[_-]?key|session[_-]?id)"
-)
+    r"(?i)(api[_-]?key|authorization|(^|[_.-])auth($|[_.-])|token(?!s|izer|_count)|password|passwd|"
+    r"secret(?!ary)|cookie|credential|private[_-]?key|session[_-]?id)"
+)  # `tokens`, `max_tokens`, `input_tokens`: counts, not credentials
 MASKED = "***"
 _OTLP_KEY = re.compile(rb'(?<!\\)"resourceSpans"\s*:')  # the key itself, not the word quoted in a message
 
@@ -257,4 +257,14 @@ def import_suite(
     return Imported(output, provenance, counts, chosen, strata)
 
 
-__all__ = ["FORMATS", "BadTrace", "Call", "Counts", "Imported", "TraceFormat", "detect", "import_suite"]
+__all__ = [
+    "FORMATS",
+    "SECRET_NAME",
+    "BadTrace",
+    "Call",
+    "Counts",
+    "Imported",
+    "TraceFormat",
+    "detect",
+    "import_suite",
+]

@@ -278,3 +278,18 @@ def test_a_log_that_quotes_the_otlp_key_is_still_read_as_openai(tmp_path: Path) 
         json.dumps({"messages": [{"role": "user", "content": 'what is "resourceSpans": ?'}]}) + "\n"
     )
     assert detect(path) == "openai"
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("api_key", True), ("Authorization", True), ("x-auth", True), ("access_token", True), ("token", True),
+        ("password", True), ("client_secret", True), ("cookie", True), ("session_id", True),
+        ("max_tokens", False), ("gen_ai.usage.input_tokens", False), ("tokenizer", False), ("author", False),
+        ("secretary", False), ("channel", False),
+    ],
+)  # fmt: skip
+def test_which_field_names_say_secret(name: str, secret: bool) -> None:
+    from promptreview.sources.traces import SECRET_NAME
+
+    assert bool(SECRET_NAME.search(name)) is secret
