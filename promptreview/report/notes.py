@@ -221,10 +221,14 @@ def _leakage(n: Note) -> str:
         if verbatim == len(rows)
         else f"verbatim or by {_v(n, 'min_overlap'):.0%}+ overlap of 8-word runs"
     )
-    consequence = "the prompt fails (leakage: fail)" if _v(n, "fail") else "a warning"
+    consequence = (
+        "and the prompt fails (leakage: {fail: true})"
+        if _v(n, "fail")
+        else "(leakage: {fail: true} would fail the prompt)"
+    )
     return (
         f"leakage: the prompt holds {len(rows)} of {_v(n, 'sampled')} sampled suite rows ({how}, in "
-        f"{', '.join(_v(n, 'columns'))}): {shown}; left out of the quality checks, {consequence}"
+        f"{', '.join(_v(n, 'columns'))}): {shown}; they are left out of the quality checks {consequence}"
     )
 
 
