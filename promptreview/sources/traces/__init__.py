@@ -221,6 +221,22 @@ def import_suite(
         raise UsageError(f"{output}: the suite written must be .jsonl")
     if output.resolve() == source.resolve():
         raise UsageError(f"{output}: the suite would overwrite the trace it is read from")
+    if output.is_dir():
+        raise UsageError(f"{output}: is a folder; name the suite file to write")
+    try:
+        return _import(source, output, fmt, strata, mask, now)
+    except OSError as exc:  # a folder that cannot be made or written: the user's to fix, not a crash
+        raise UsageError(f"{exc.filename or output}: cannot be written ({exc.strerror or exc})") from None
+
+
+def _import(
+    source: Path,
+    output: Path,
+    fmt: TraceFormat | None,
+    strata: tuple[str, ...],
+    mask: tuple[str, ...],
+    now: datetime | None,
+) -> Imported:
     chosen: str = fmt or detect(source)
     reader = FORMATS[chosen]
     counts = Counts()

@@ -79,6 +79,11 @@ def _call(line: dict[str, Any], path: str, number: int) -> Call:
         body = line["body"]
     elif "messages" in line:
         body = line
+    elif isinstance(line.get("response"), dict) and "custom_id" in line:
+        raise BadTrace(
+            f"{path}:{number}: a Batch API output line holds the answer, not the request: import the batch's "
+            "input file"
+        )
     else:
         raise BadTrace(
             f"{path}:{number}: not an OpenAI log line (expected `request`, a Batch API `body` or `messages`)"

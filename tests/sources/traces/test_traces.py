@@ -205,6 +205,11 @@ def test_a_secret_in_a_trace_never_reaches_the_suite(tmp_path: Path) -> None:
             "no model call found",
         ),
         ('{"a": 1}\n', "otel", "not an OTLP JSON export"),
+        (
+            '{"id": "batch_req_1", "custom_id": "r1", "response": {"status_code": 200, "body": {}}}\n',
+            "openai",
+            "a Batch API output line holds the answer, not the request",
+        ),
         ('{\n "resourceSpans": [\n', "otel", "not valid JSON"),
     ],
 )
@@ -293,3 +298,12 @@ def test_which_field_names_say_secret(name: str, secret: bool) -> None:
     from promptreview.sources.traces import SECRET_NAME
 
     assert bool(SECRET_NAME.search(name)) is secret
+
+
+def test_an_output_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "taken.jsonl").mkdir()
+    with pytest.raises(UsageError, match="is a folder"):
+        import_suite(BATCH, tmp_path / "taken.jsonl")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UsageError, match="cannot be written"):
+        import_suite(BATCH, tmp_path / "file" / "suite.jsonl")
