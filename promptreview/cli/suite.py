@@ -45,7 +45,8 @@ def import_(file: str, output: str, fmt: TraceFormat | None, strata: str | None,
     c = done.counts
     click.echo(
         f"{done.suite}: {c.kept} rows from {c.calls} model calls ({done.fmt}; {c.read} records read); "
-        f"{c.duplicates} duplicates, {c.mid_turn} mid-turn and {c.no_user_message} without a user turn left out; "
+        f"{c.duplicates} duplicates, {c.mid_turn} mid-turn, {c.tool_history} with tool turns in their history "
+        f"and {c.no_user_message} without a user turn left out; "
         f"{c.dropped_fields + c.masked_fields + c.masked_values} fields dropped or masked"
     )
     click.echo(f"provenance: {done.provenance}")

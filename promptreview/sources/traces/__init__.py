@@ -1,13 +1,14 @@
 """Traces into suites (`promptreview suite import`): logged model calls read by one module per format
 (`openai`, `otel`), turned into suite rows, cleaned and written with their provenance.
 
-A row is the call's last user message as `input`, and the turns before it as `messages` (the chat format;
-the review puts the prompt under review's system message first, then this history, then its own user turn).
-System messages are left out: the prompt under review replaces them. A call whose messages end after the last
-user turn (an assistant or tool turn: a call in the middle of a tool loop) cannot be replayed that way and is
-skipped (counted). Strata come from what the log says about a call (`metadata.<key>`, or `model`). Rows equal
-to an earlier one are counted once. A field whose name says it holds a secret is dropped; a field the user
-names (`--mask`) is kept as `***`; a value shaped like a credential is masked by `secrets.scrub`.
+A row is the call's last user message as `input`, and the turns before it as `messages` (the chat format; the
+review puts the prompt under review's system message first, then this history, then its own user turn). System
+messages are left out: the prompt under review replaces them. A call whose messages end after the last user turn
+(an assistant or tool turn: a call in the middle of a tool loop) cannot be replayed that way and is skipped
+(counted), and so is one whose history holds tool calls or results (the replay sends text turns). Strata come from
+what the log says about a call (`metadata.<key>`, or `model`). Rows equal to an earlier one are counted once. A
+field whose name says it holds a secret is dropped; a field the user names (`--mask`) is kept as `***`; a value
+shaped like a credential is masked by `secrets.scrub`.
 
 The suite is written to a temporary file beside the target and renamed into place, so a failure leaves no
 half-written suite; its provenance goes beside it (`SUITE.jsonl.provenance.json`), never into the suite,
@@ -53,6 +54,7 @@ class Counts:
     kept: int = 0  # rows written
     duplicates: int = 0  # rows equal to an earlier one
     mid_turn: int = 0  # calls whose messages end after the last user turn
+    tool_history: int = 0  # calls whose history holds tool calls or results (the replay sends text turns)
     no_user_message: int = 0  # calls with no user message
     dropped_fields: int = 0  # fields whose name says secret
     masked_fields: int = 0  # fields named by `--mask`
@@ -139,7 +141,7 @@ def _row(call: Call, strata: tuple[str, ...], cleaner: _Cleaner, counts: Counts)
 def _turns(call: Call, counts: Counts) -> dict[str, Any]:
     """A call's last user turn (`input`) and the turns before it (`messages`); {} when it has no user turn or
     goes on after it."""
-    turns = [m for m in call.messages if m.get("role") != "system"]
+    turns = [m for m in call.messages if m.get("role") not in ("system", "developer")]
     last_user = max((i for i, m in enumerate(turns) if m.get("role") == "user"), default=None)
     if last_user is None:
         counts.no_user_message += 1
@@ -149,6 +151,11 @@ def _turns(call: Call, counts: Counts) -> dict[str, Any]:
         return {}
     row: dict[str, Any] = {"input": turns[last_user].get("content", "")}
     history = turns[:last_user]
+    if any(m.get("role") not in ("user", "assistant") or m.get("tool_calls") for m in history):
+        # the conversation replay sends {role, content} turns: a tool call without its result, or a result
+        # without its call, is no conversation a provider takes
+        counts.tool_history += 1
+        return {}
     if history:
         # a history's assistant turns were answered by the model the log says this call asked for (the
         # replay's blind spot: another model's answers in the history)

@@ -232,8 +232,9 @@ def test_a_hundred_thousand_lines_stream(tmp_path: Path) -> None:
 
 
 def test_openinference_spans_as_phoenix_exports_them(tmp_path: Path) -> None:
-    """Arize Phoenix's OTLP spans (OpenInference attributes): flattened messages, a history with a tool call,
-    `metadata` as JSON, and a span that records its template variables, whose row is those variables."""
+    """Arize Phoenix's OTLP spans (OpenInference attributes): flattened messages (content or content parts),
+    `metadata` as JSON, a span that records its template variables (its row is those variables), and a history
+    with tool turns, which the replay cannot send (left out, counted)."""
     chat = {
         "llm.model_name": "gpt-4o-mini-2024-07-18",
         "llm.input_messages.0.message.role": "system",
@@ -242,15 +243,23 @@ def test_openinference_spans_as_phoenix_exports_them(tmp_path: Path) -> None:
         "llm.input_messages.1.message.contents.0.message_content.type": "text",
         "llm.input_messages.1.message.contents.0.message_content.text": "Where is order 7?",
         "llm.input_messages.2.message.role": "assistant",
-        "llm.input_messages.2.message.tool_calls.0.tool_call.id": "call_1",
-        "llm.input_messages.2.message.tool_calls.0.tool_call.function.name": "lookup",
-        "llm.input_messages.2.message.tool_calls.0.tool_call.function.arguments": '{"order": 7}',
-        "llm.input_messages.3.message.role": "tool",
-        "llm.input_messages.3.message.tool_call_id": "call_1",
-        "llm.input_messages.3.message.content": "shipped",
-        "llm.input_messages.4.message.role": "user",
-        "llm.input_messages.4.message.content": "When will it arrive?",
+        "llm.input_messages.2.message.content": "It shipped on Monday.",
+        "llm.input_messages.3.message.role": "user",
+        "llm.input_messages.3.message.content": "When will it arrive?",
         "metadata": json.dumps({"channel": "chat", "password": "hunter22"}),
+    }
+    with_tools = {
+        "llm.input_messages.0.message.role": "user",
+        "llm.input_messages.0.message.content": "Where is order 8?",
+        "llm.input_messages.1.message.role": "assistant",
+        "llm.input_messages.1.message.tool_calls.0.tool_call.id": "call_1",
+        "llm.input_messages.1.message.tool_calls.0.tool_call.function.name": "lookup",
+        "llm.input_messages.1.message.tool_calls.0.tool_call.function.arguments": '{"order": 8}',
+        "llm.input_messages.2.message.role": "tool",
+        "llm.input_messages.2.message.tool_call_id": "call_1",
+        "llm.input_messages.2.message.content": "shipped",
+        "llm.input_messages.3.message.role": "user",
+        "llm.input_messages.3.message.content": "And order 9?",
     }
     templated = {
         "llm.input_messages.0.message.role": "user",
@@ -258,23 +267,28 @@ def test_openinference_spans_as_phoenix_exports_them(tmp_path: Path) -> None:
         "llm.prompt_template.variables": json.dumps({"ticket": "my card was charged twice"}),
         "metadata": json.dumps({"channel": "email"}),
     }
-    path = _export(tmp_path, _span(chat, span_id="c1"), _span(templated, span_id="t1"))
+    path = _export(
+        tmp_path, _span(chat, span_id="c1"), _span(with_tools, span_id="w1"), _span(templated, span_id="t1")
+    )
     done = import_suite(path, tmp_path / "suite.jsonl", strata=("metadata.channel",))
-    assert (done.counts.calls, done.counts.kept, done.counts.duplicates) == (4, 2, 2)
+    c = done.counts
+    assert (c.calls, c.kept, c.duplicates, c.tool_history) == (6, 2, 2, 2)
     first, second = _lines(done.suite)
     assert first == {
         "id": "c1",
         "input": "When will it arrive?",
         "messages": [
             {"role": "user", "content": "Where is order 7?"},
-            {"role": "assistant", "content": "", "model": "gpt-4o-mini-2024-07-18", "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": '{"order": 7}'}}]},
-            {"role": "tool", "content": "shipped", "tool_call_id": "call_1"},
+            {"role": "assistant", "content": "It shipped on Monday.", "model": "gpt-4o-mini-2024-07-18"},
         ],
         "channel": "chat",
-    }  # fmt: skip
+    }
     assert second == {"id": "t1", "ticket": "my card was charged twice", "channel": "email"}
     assert "hunter22" not in done.suite.read_text("utf-8")
+    # the conversation replay's format: {role, content} turns, content a string, who wrote an answer as `model`
+    assert all(
+        set(m) <= {"role", "content", "model"} and isinstance(m["content"], str) for m in first["messages"]
+    )
 
 
 def test_a_log_that_quotes_the_otlp_key_is_still_read_as_openai(tmp_path: Path) -> None:
