@@ -40,7 +40,8 @@ def suite() -> None:
     "--mask", default=None, help="Comma-separated metadata fields written as *** (secrets are dropped)."
 )
 def import_(file: str, output: str, fmt: TraceFormat | None, strata: str | None, mask: str | None) -> int:
-    """Read FILE (OpenAI chat-completions JSONL or an OTLP JSON export of GenAI spans) into a suite."""
+    """Read FILE (OpenAI chat-completions JSONL, or an OTLP JSON export of GenAI spans: OpenTelemetry
+    semantic conventions or OpenInference, as Arize Phoenix exports them) into a suite."""
     done = import_suite(Path(file), Path(output), fmt, _names(strata), _names(mask))
     c = done.counts
     click.echo(
