@@ -162,6 +162,7 @@ NoteKind = Literal[
     "evaluator_removed",
     "evaluator_unsupported",
     "must_refuse_unsampled",
+    "leakage",
     "judge_calls_planned",
     "judge_served_other",
     # gates
@@ -217,3 +218,7 @@ def one_of(value: object, words: tuple[Word, ...]) -> Word | None:
         if value == word:
             return word
     return None
+
+
+LeakKind = Literal["input", "expected"]
+"""What a leaked suite value is (`report.document.LeakedRow`): a template variable's value, or an expected answer."""

@@ -26,6 +26,7 @@ from promptreview.cli.compare import compare
 from promptreview.cli.demo import demo
 from promptreview.cli.init import init
 from promptreview.cli.migrate import migrate
+from promptreview.cli.suite import suite
 from promptreview.cli.terminal import scrubbed_streams, terminal_safe
 from promptreview.cli.verify import verify
 from promptreview.errors import PromptReviewError
@@ -43,7 +44,7 @@ def main_group(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-for command in (check, compare, ci, init, demo, migrate, verify):
+for command in (check, compare, ci, init, demo, migrate, verify, suite):
     main_group.add_command(command)
 
 

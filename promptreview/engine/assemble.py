@@ -15,6 +15,7 @@ from promptreview.providers import parse_model_spec
 from promptreview.records import ModelSpec
 from promptreview.report.document import (
     Forecast,
+    LeakedRow,
     Manifest,
     Migration,
     PromptReport,
@@ -42,6 +43,7 @@ def prompt_report(
     unpinned: Note | None = None,
     quality_notes: Sequence[Note] = (),
     provenance: Mapping[Side, SideProvenance] | None = None,
+    leakage: Sequence[LeakedRow] = (),
 ) -> PromptReport:
     """One reviewed prompt's report, from its stages' results: the job (planning, reduced to what ran when
     sequential), how it ran sequentially, the decision (measurement, quality checks, gates), what its calls
@@ -89,6 +91,7 @@ def prompt_report(
         sequential=sequential.info if sequential is not None else None,
         provenance=provenance or {},
         cold_start=spending.cold_start,
+        leakage=tuple(leakage),
     )
 
 

@@ -475,6 +475,8 @@ def _score_and_decide(
                 (*job.warnings, *warnings),
                 needs_acceptance=job.needs_acceptance,
                 sequential=ran.info if ran is not None else None,
+                leakage=checks.leakage_note,
+                leakage_fails=checks.leakage_fails,
             )
         )
     decisions = decision.decide(candidates, config)
@@ -488,6 +490,7 @@ def _score_and_decide(
             unpinned=_unpinned_note(job, decided.stats.served),
             quality_notes=quality[job.index].notes,
             provenance=origins[job.index],
+            leakage=quality[job.index].leakage,
         )
         for job, decided in zip(plan.jobs, decisions, strict=True)
     ], served

@@ -18,6 +18,7 @@ from promptreview.vocabulary import (
     CheckKind,
     CheckUnits,
     ExpectMatch,
+    LeakKind,
     Outcome,
     OutputMode,
     ParseFailureKind,
@@ -211,6 +212,18 @@ class CheckStratum:
 
 
 @dataclass(frozen=True)
+class LeakedRow:
+    """A suite row the prompt under review holds (an evaluation set leaked into its examples): which value,
+    and how much of it. Such a row is left out of the quality gates."""
+
+    input_id: str
+    column: str
+    kind: LeakKind  # a template variable's value, or an expectation's expected answer
+    overlap: float  # the share of the value's runs of words the prompt holds (1.0: all of them)
+    verbatim: bool  # the value appears in the prompt as it is (whitespace and case aside)
+
+
+@dataclass(frozen=True)
 class EvaluatorRow:
     """One quality check, base vs head: an expectation's or a string evaluator's pass rate, an LLM judge's mean
     score, or the refusal rate on must-refuse rows. A *decrease* is the regression its gate tests."""
@@ -299,6 +312,7 @@ class PromptReport:
     sequential: SequentialInfo | None = None  # set when the review ran sequentially
     provenance: Mapping[Side, SideProvenance] = field(default_factory=dict)  # served ids, fingerprints, times
     cold_start: ColdStart | None = None  # set when the sides run on different models
+    leakage: Sequence[LeakedRow] = ()  # suite rows the prompt holds: left out of the quality gates
 
 
 # -- --plan --------------------------------------------------------------------------------------------

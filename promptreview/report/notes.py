@@ -258,6 +258,26 @@ def _evaluator_added(n: Note) -> str:
     )
 
 
+def _leakage(n: Note) -> str:
+    rows = _v(n, "rows")
+    shown = ", ".join(rows[:10]) + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
+    verbatim = _v(n, "verbatim")
+    how = (
+        "verbatim"
+        if verbatim == len(rows)
+        else f"verbatim or by {_v(n, 'min_overlap'):.0%}+ overlap of 8-word runs"
+    )
+    consequence = (
+        "and the prompt fails (leakage: {fail: true})"
+        if _v(n, "fail")
+        else "(leakage: {fail: true} would fail the prompt)"
+    )
+    return (
+        f"leakage: the prompt holds {len(rows)} of {_v(n, 'sampled')} sampled suite rows ({how}, in "
+        f"{', '.join(_v(n, 'columns'))}): {shown}; they are left out of the quality checks {consequence}"
+    )
+
+
 def _judge_calls_planned(n: Note) -> str:
     return (
         f"LLM judges ({', '.join(_v(n, 'models'))}): up to {_v(n, 'calls')} calls after the prompts' calls "
@@ -552,6 +572,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
         f"no sampled row of {n.subject} has {_v(n, 'column')} in {', '.join(_v(n, 'values'))}"
     ),
     "judge_calls_planned": _judge_calls_planned,
+    "leakage": _leakage,
     "judge_served_other": lambda n: (
         f"judge requested {_v(n, 'requested')} but the provider served {', '.join(_v(n, 'served'))}"
     ),

@@ -22,6 +22,7 @@ from promptreview.report.document import (
     EvaluatorRow,
     FlipRow,
     JudgeInfo,
+    LeakedRow,
     Manifest,
     PromptReport,
     RateRow,
@@ -166,6 +167,17 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
         "provenance": {side: provenance_dict(v) for side, v in p.provenance.items()},
         **({"cold_start": cold_start_dict(p.cold_start)} if p.cold_start is not None else {}),
+        **({"leakage": [_leaked(r) for r in p.leakage]} if p.leakage else {}),
+    }
+
+
+def _leaked(row: LeakedRow) -> dict[str, Any]:
+    return {
+        "row": row.input_id,
+        "column": row.column,
+        "kind": row.kind,
+        "overlap": row.overlap,
+        "verbatim": row.verbatim,
     }
 
 

@@ -63,6 +63,14 @@ class SampleSpec:
 
 
 @dataclass(frozen=True)
+class LeakageSpec:
+    """`leakage:` (top level, or per entry, which wins): the leakage guard's threshold and whether it fails."""
+
+    fail: bool = False  # false: the review warns
+    min_overlap: float = 0.5  # the share of a value's runs of words the prompt must hold
+
+
+@dataclass(frozen=True)
 class PromptEntry:
     files: tuple[str, ...]
     suite: str | None  # None: the prompt file's own inputs (testData, sample)
@@ -78,6 +86,7 @@ class PromptEntry:
     partials: str | None = (
         None  # a folder of Dotprompt partials (`partials:`), besides those beside the prompt
     )
+    leakage: LeakageSpec | None = None  # None: the config's top-level `leakage:`
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,7 @@ class Config:
     fail_closed: bool = True
     # SHA-256 of the config file's bytes as read (None: no file, a config made from flags)
     sha256: str | None = None
+    leakage: LeakageSpec = field(default_factory=LeakageSpec)  # `leakage:`; an entry's own wins
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -331,6 +341,10 @@ def _build(data: dict[str, Any], source: str) -> Config:
                 output=_word(item.get("output", "auto"), CONFIGURED_OUTPUT_MODES, f"{at}.output"),
                 id_column=item.get("id"),
                 partials=item.get("partials"),
+                # an entry's keys over the top level's
+                leakage=LeakageSpec(**{**data.get("leakage", {}), **item["leakage"]})
+                if "leakage" in item
+                else None,
             )
         )
         entries[-1] = _with_quality(entries[-1], item, at)
@@ -369,6 +383,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
         )
     if "fail_closed" in data:
         given["fail_closed"] = data["fail_closed"]
+    if "leakage" in data:
+        given["leakage"] = LeakageSpec(**data["leakage"])
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]

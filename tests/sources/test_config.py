@@ -125,3 +125,19 @@ def test_sample_batching_is_auto_unless_turned_off(line, value, batching):
 
 def test_sample_batching_rejects_other_values():
     assert "sample_batching: must be one of" in error_of(MINIMAL + "sample_batching: always\n")
+
+
+def test_leakage_top_level_and_an_entrys_own_keys_over_it():
+    from promptreview.sources.config import LeakageSpec
+
+    assert parse_config(MINIMAL).leakage == LeakageSpec(fail=False, min_overlap=0.5)
+    text = (
+        "version: 1\nleakage: {fail: true, min_overlap: 0.8}\nprompts:\n"
+        "  - {files: a, suite: s.jsonl}\n  - {files: b, suite: s.jsonl, leakage: {min_overlap: 0.3}}\n"
+    )
+    config = parse_config(text)
+    assert config.leakage == LeakageSpec(fail=True, min_overlap=0.8)
+    assert config.prompts[0].leakage is None  # the top level's applies
+    assert config.prompts[1].leakage == LeakageSpec(fail=True, min_overlap=0.3)
+    assert "leakage.min_overlap" in error_of(MINIMAL + "leakage: {min_overlap: 0}\n")
+    assert "leakage.fails: unknown key" in error_of(MINIMAL + "leakage: {fails: true}\n")

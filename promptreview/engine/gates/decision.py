@@ -53,6 +53,9 @@ class Candidate:
     needs_acceptance: tuple[Note, ...] = ()
     # how a sequential review ran it: its stop is part of the verdict
     sequential: SequentialInfo | None = None
+    # the leakage guard's note (suite rows the prompt holds): a warning, or a failure under `fail: true`
+    leakage: Note | None = None
+    leakage_fails: bool = False
 
 
 def error_warnings(result: PromptStats, max_error_rate: float) -> list[Note]:
@@ -104,6 +107,9 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         if candidate.needs_acceptance:
             verdict = worse(verdict, PromptVerdict.FAIL)
             warnings += candidate.needs_acceptance
+        if candidate.leakage is not None:
+            verdict = worse(verdict, PromptVerdict.FAIL if candidate.leakage_fails else PromptVerdict.WARN)
+            warnings.append(candidate.leakage)
         result = replace(
             result, strata=tuple(sorted(result.strata, key=lambda s: _blast_radius(s, config.alpha)))
         )

@@ -19,8 +19,10 @@ from typing import Any, Final
 
 from promptreview.engine.jobs import PromptJob
 from promptreview.engine.measurement.outcomes import ScoredCall
+from promptreview.engine.quality.leakage import leaked_rows
 from promptreview.errors import UsageError
 from promptreview.notes import Note, note
+from promptreview.report.document import LeakedRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.sources.evaluators import (
     COMPLETION_VAR,
@@ -65,6 +67,15 @@ class QualityPlan:
     checks: tuple[Check, ...]
     must_refuse: frozenset[str]  # input ids of the sampled must-refuse rows
     notes: tuple[Note, ...]  # how the checks were chosen (evaluators changed, added, skipped, ...)
+    # the leakage guard: sampled rows the head prompt holds (left out of every check), and its note
+    leakage: tuple[LeakedRow, ...] = ()
+    leakage_note: Note | None = None
+    leakage_fails: bool = False  # `leakage: {fail: true}`: the prompt fails
+
+    @property
+    def leaked(self) -> frozenset[str]:
+        """Input ids of the rows the prompt holds."""
+        return frozenset(r.input_id for r in self.leakage)
 
     @property
     def judges(self) -> list[JudgeSpec]:
@@ -175,7 +186,21 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
             Check(spec.name, "string" if spec.string else "llm", None, gate, "score" if spec.llm else "rate",
                   evaluator=spec, head_judge=head_judge)
         )  # fmt: skip
-    return QualityPlan(tuple(checks), must_refuse, tuple(notes))
+    guard = entry.leakage if entry is not None and entry.leakage is not None else config.leakage
+    leaked = leaked_rows(job, guard)
+    said = None
+    if leaked:
+        said = note(
+            "leakage",
+            job.path,
+            rows=tuple(r.input_id for r in leaked),
+            sampled=len(sample.rows),
+            columns=tuple(sorted({r.column for r in leaked})),
+            verbatim=sum(r.verbatim for r in leaked),
+            fail=guard.fail,
+            min_overlap=guard.min_overlap,
+        )
+    return QualityPlan(tuple(checks), must_refuse, tuple(notes), leaked, said, bool(leaked) and guard.fail)
 
 
 def _check_field(expect: ExpectSpec, schema: Mapping[str, Any] | None) -> None:
@@ -282,6 +307,7 @@ def check_values(
     """Per check (by frame column), one value per scored call. `judged`: (check index, call index) -> score."""
     rows = {r.input_id: r.values for r in job.suite_sample.rows}
     base = {(s.call.input_id, s.call.sample): s for s in scored if s.call.side == "base"}
+    leaked = plan.leaked
     out: dict[str, list[float]] = {}
     for c, check in enumerate(plan.checks):
         values: list[float] = []
@@ -291,7 +317,11 @@ def check_values(
                 source = base.get((s.call.input_id, s.call.sample), s)
             outcome = source.classification.outcome
             on_must_refuse = s.call.input_id in plan.must_refuse
-            if outcome == "error" or on_must_refuse != (check.kind == MUST_REFUSE):
+            if (
+                outcome == "error"
+                or on_must_refuse != (check.kind == MUST_REFUSE)
+                or s.call.input_id in leaked
+            ):
                 values.append(math.nan)
             elif check.kind == MUST_REFUSE:
                 values.append(1.0 if outcome == "refusal" else 0.0)

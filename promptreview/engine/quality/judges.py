@@ -138,7 +138,7 @@ def plan_judging(work: JudgeWork, job: PromptJob, plan: QualityPlan, scored: Seq
                 spec = check.head_judge
             else:
                 source, spec = s, check.judge
-            if source is None or source.call.input_id in plan.must_refuse:
+            if source is None or source.call.input_id in plan.must_refuse or s.call.input_id in plan.leaked:
                 continue
             if source.classification.outcome in ("error", "refusal"):
                 continue

@@ -1,0 +1,54 @@
+"""`promptreview suite import FILE --output SUITE.jsonl`: logged model calls into a suite (docs/suites.md#traces).
+
+The reading, cleaning and writing are `sources/traces`'s; this command only parses the options and says what
+was written, counted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from promptreview.exitcodes import ExitCode
+from promptreview.sources.traces import FORMATS, TraceFormat, import_suite
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+@click.group()
+def suite() -> None:
+    """Make suites from what production saw."""
+
+
+@suite.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--output", "-o", required=True, type=click.Path(dir_okay=False), help="The suite to write (.jsonl)."
+)
+@click.option(
+    "--from",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    default=None,
+    help="The log's format (default: from its first bytes: an OTLP export, else OpenAI JSONL).",
+)
+@click.option("--strata", default=None, help="Comma-separated keys to stratify by: metadata.<key> or model.")
+@click.option(
+    "--mask", default=None, help="Comma-separated metadata fields written as *** (secrets are dropped)."
+)
+def import_(file: str, output: str, fmt: TraceFormat | None, strata: str | None, mask: str | None) -> int:
+    """Read FILE (OpenAI chat-completions JSONL, or an OTLP JSON export of GenAI spans: OpenTelemetry
+    semantic conventions or OpenInference, as Arize Phoenix exports them) into a suite."""
+    done = import_suite(Path(file), Path(output), fmt, _names(strata), _names(mask))
+    c = done.counts
+    click.echo(
+        f"{done.suite}: {c.kept} rows from {c.calls} model calls ({done.fmt}; {c.read} records read); "
+        f"{c.duplicates} duplicates, {c.mid_turn} mid-turn, {c.tool_history} with tool turns in their history "
+        f"and {c.no_user_message} without a user turn left out; "
+        f"{c.dropped_fields + c.masked_fields + c.masked_values} fields dropped or masked"
+    )
+    click.echo(f"provenance: {done.provenance}")
+    return ExitCode.OK

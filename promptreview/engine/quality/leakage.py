@@ -1,0 +1,115 @@
+"""The leakage guard: suite rows whose inputs or expected answers the prompt under review already holds.
+
+An evaluation set copied into a prompt's few-shot examples measures nothing: the model is shown the answer.
+The prompt's text is the head side's templates as written, their variable slots taken out (what every
+rendering shares); a suite value is looked for in it two ways, on words (`\\w+`, case folded, as the copy
+detection of `sources/changes.py` splits them):
+- verbatim: the value's words, in order, are a run of the prompt's words;
+- by overlap: of the value's runs of `NGRAM` words, the share the prompt holds is at least `min_overlap`
+  (a paraphrase that keeps most of an example's wording).
+A value shorter than `MIN_WORDS` words (a label, a number, a name) is never counted: a prompt lists its
+labels on purpose. The values looked at are the suite columns the head's templates use (the inputs) and
+those the entry's expectations compare with (the expected answers). A 10,000-row suite against a 20 kB
+prompt is one set of the prompt's word runs and one pass over each value's words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from promptreview.engine.jobs import PromptJob
+from promptreview.report.document import LeakedRow
+from promptreview.sources.config import LeakageSpec
+from promptreview.vocabulary import LeakKind
+
+NGRAM = 8  # words in a run: long enough that shared phrasing ("please answer in JSON with the") is rare
+MIN_WORDS = 5  # shorter values (labels, numbers, names) are never counted as leaked
+_WORD = re.compile(r"\w+")
+# what varies between renderings: Jinja / Handlebars / Mustache slots and tags, f-string and Prompty slots
+_SLOTS = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{[A-Za-z_][\w.]*\}", re.DOTALL)
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.casefold())
+
+
+def literal_text(sources: Iterable[str]) -> str:
+    """The prompt's own text: its templates without their variable slots."""
+    return "\n".join(_SLOTS.sub(" ", source) for source in sources)
+
+
+class PromptText:
+    """A prompt's words as the guard looks values up in them: its runs of `NGRAM` words, and the whole as
+    one space-joined string for the verbatim test."""
+
+    def __init__(self, text: str) -> None:
+        ws = words(text)
+        self.joined = " " + " ".join(ws) + " "
+        self.runs = set(zip(*(ws[k:] for k in range(NGRAM)), strict=False))
+        self.vocabulary = frozenset(ws)
+
+    def _held_runs(self, ws: list[str]) -> int:
+        """How many of the runs of `NGRAM` words of `ws` the prompt holds (the runs built by `zip`, in C: a
+        slice per run was most of the cost)."""
+        return sum(run in self.runs for run in zip(*(ws[k:] for k in range(NGRAM)), strict=False))
+
+    def holds(self, value: Any, min_overlap: float) -> tuple[float, bool] | None:
+        """(overlap, verbatim) when the prompt holds `value`; None when it does not."""
+        ws = words(value if isinstance(value, str) else str(value))
+        if len(ws) < MIN_WORDS:
+            return None
+        if len(ws) < NGRAM:
+            # too short for a run: verbatim or nothing (each word the prompt's first, a cheap refusal)
+            return (1.0, True) if self.vocabulary.issuperset(ws) and self._verbatim(ws) else None
+        overlap = self._held_runs(ws) / (len(ws) - NGRAM + 1)
+        # every run held: the value may still be pieces in another order; the scan of the prompt says
+        verbatim = overlap == 1.0 and self._verbatim(ws)
+        if verbatim or overlap >= min_overlap:
+            return (1.0 if verbatim else overlap, verbatim)
+        return None
+
+    def _verbatim(self, ws: list[str]) -> bool:
+        return (" " + " ".join(ws) + " ") in self.joined
+
+
+def _columns(job: PromptJob) -> list[tuple[str, LeakKind]]:
+    inputs = [(c, "input") for c in sorted(job.variables & job.suite_sample.columns)]
+    expected = [(e.column, "expected") for e in job.entry.expect] if job.entry is not None else []
+    seen: set[str] = set()
+    out: list[tuple[str, LeakKind]] = []
+    for column, kind in [*inputs, *expected]:
+        if column not in seen:
+            seen.add(column)
+            out.append((column, kind))  # type: ignore[arg-type]  # the two literals above
+    return out
+
+
+def leaked_rows(job: PromptJob, spec: LeakageSpec) -> tuple[LeakedRow, ...]:
+    """The sampled rows the head prompt holds, one record per row (its most-leaked value)."""
+    text = PromptText(literal_text(source for _, source in job.head.template.messages))
+    if not text.runs and len(text.joined) < 3:
+        return ()
+    columns = _columns(job)
+    out = []
+    for row in job.suite_sample.rows:
+        found = _worst(row.values, columns, text, spec.min_overlap)
+        if found is not None:
+            column, kind, (overlap, verbatim) = found
+            out.append(LeakedRow(row.input_id, column, kind, round(overlap, 4), verbatim))
+    return tuple(out)
+
+
+def _worst(
+    values: Mapping[str, Any], columns: list[tuple[str, LeakKind]], text: PromptText, min_overlap: float
+) -> tuple[str, LeakKind, tuple[float, bool]] | None:
+    best = None
+    for column, kind in columns:
+        value = values.get(column)
+        if value is None or value == "":
+            continue
+        held = text.holds(value, min_overlap)
+        if held is not None and (best is None or held > best[2]):
+            best = (column, kind, held)
+    return best

@@ -1,0 +1,120 @@
+"""Traces into a suite that a review runs on, and the leakage guard through whole reviews (`compare` on sim).
+
+The pieces have tests of their own: each importer on the real exports (tests/sources/traces/), the guard's
+matching (tests/engine/quality/test_leakage.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import run_installed
+from tests.e2e_helpers import SCHEMA, STRICT, prompt_yml, suite_rows
+from tests.fixtures_path import FIXTURES
+from tests.reports import assert_valid_report
+
+pytestmark = pytest.mark.e2e
+
+
+def test_an_imported_trace_is_a_suite_compare_reviews(tmp_path):
+    shutil.copy(FIXTURES / "traces" / "openai" / "nightly_support_qa_batch.jsonl", tmp_path / "log.jsonl")
+    made = run_installed(["suite", "import", "log.jsonl", "--output", "data/suite.jsonl"], tmp_path)
+    assert made.code == 0, made.err
+    assert "10 rows from 10 model calls" in made.out
+    assert (tmp_path / "data" / "suite.jsonl.provenance.json").is_file()
+    (tmp_path / "a.txt").write_text("Tag this support ticket.\n\n{{input}}\n")
+    (tmp_path / "b.txt").write_text("Tag this support ticket, in one sentence.\n\n{{input}}\n")
+    result = run_installed(
+        ["compare", "a.txt", "b.txt", "--suite", "data/suite.jsonl", "--model", "sim:triage-v1",
+         "--samples", "2", "--format", "json"],
+        tmp_path,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["prompts"][0]["n_inputs"] == 10
+    bad = run_installed(["suite", "import", "a.txt", "--output", "s.jsonl"], tmp_path)
+    assert bad.code == 2 and len(bad.err.strip().splitlines()) == 1 and "Traceback" not in bad.err
+
+
+def test_an_imported_otel_export_is_a_suite_check_reviews(git_repo, run_cli):
+    """The OTLP export, stratified by a span attribute, committed as the suite a git review samples."""
+    source = FIXTURES / "traces" / "otel" / "latitude_rendering_spans.json"
+    made = run_cli(
+        ["suite", "import", str(source), "-o", "data/suite.jsonl", "--strata", "metadata.gen_ai.system"],
+        git_repo.root,
+    )
+    assert made.code == 0, made.err
+    assert "1 rows from 4 model calls (otel; 6 records read)" in made.out and "3 mid-turn" in made.out
+    git_repo.write(
+        "promptreview.yml",
+        "version: 1\nmodel: sim:triage-v1\nsamples: 2\nprompts:\n"
+        "  - files: 'prompts/*.txt'\n    suite: data/suite.jsonl\n    strata: [gen_ai.system]\n",
+    )
+    git_repo.write("prompts/weather.txt", "Answer the question.\n\n{{input}}\n")
+    git_repo.commit("base")
+    git_repo.write("prompts/weather.txt", "Answer the question in one sentence.\n\n{{input}}\n")
+    git_repo.commit("head")
+    result = run_cli(["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json"], git_repo.root)
+    assert result.code == 0, result.err
+    (prompt,) = result.json()["prompts"]
+    assert prompt["n_inputs"] == 1 and prompt["verdict"] in ("pass", "warn")
+
+
+LEAKED_VERBATIM = "email-0"  # its ticket is pasted into the head prompt as an example
+LEAKED_PARAPHRASE = "email-1"  # its ticket, reworded at the end, too
+
+
+def _leaky_repo(tmp_path, leakage: str) -> None:
+    rows = suite_rows()
+    for row in rows:
+        row["expected_category"] = "billing" if "charg" in row["ticket"] else "technical"
+    (tmp_path / "data").mkdir(parents=True)
+    (tmp_path / "data" / "inputs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "data" / "schema.json").write_text(json.dumps(SCHEMA))
+    tickets = {r["id"]: r["ticket"] for r in rows}
+    paraphrase = tickets[LEAKED_PARAPHRASE].replace("for a week.", "for days now.")
+    examples = (
+        f" Example: {tickets[LEAKED_VERBATIM]} -> billing. Example: {paraphrase} -> shipping."
+        " Example: my cat walked on the keyboard and now the screen is sideways -> technical."
+    )
+    (tmp_path / "a.prompt.yml").write_text(prompt_yml(STRICT))
+    (tmp_path / "b.prompt.yml").write_text(prompt_yml(STRICT + examples))
+    (tmp_path / "promptreview.yml").write_text(
+        "version: 1\nmodel: sim:triage-v1\nsamples: 2\n" + leakage + "prompts:\n"
+        "  - files: '*.prompt.yml'\n    suite: data/inputs.jsonl\n    schema: data/schema.json\n"
+        "    expect: {category: expected_category}\n"
+    )
+
+
+def test_leaked_rows_are_named_and_left_out_of_the_quality_checks(tmp_path, run_cli):
+    _leaky_repo(tmp_path, "")
+    result = run_cli(["compare", "a.prompt.yml", "b.prompt.yml", "--format", "json"], tmp_path)
+    assert result.code == 0, result.err
+    report = result.json()
+    assert_valid_report(report)
+    prompt = report["prompts"][0]
+    assert prompt["verdict"] == "warn"
+    assert [(r["row"], r["column"], r["kind"], r["verbatim"]) for r in prompt["leakage"]] == [
+        (LEAKED_VERBATIM, "ticket", "input", True),
+        (LEAKED_PARAPHRASE, "ticket", "input", False),
+    ]
+    assert 0.5 <= prompt["leakage"][1]["overlap"] < 1
+    assert any(w.startswith("leakage: the prompt holds 2 of 18") for w in prompt["warnings"])
+    (expect,) = [e for e in prompt["evaluators"] if e["kind"] == "expect"]
+    # 18 rows, 2 left out, 2 samples a side: the expectation is measured on 16 inputs' completions
+    assert (expect["base_n"], expect["head_n"]) == (16 * 2, 16 * 2)
+    text = run_cli(["compare", "a.prompt.yml", "b.prompt.yml"], tmp_path)
+    assert f"{LEAKED_VERBATIM}, {LEAKED_PARAPHRASE}" in text.out
+
+
+def test_leakage_fail_true_fails_the_review(tmp_path, run_cli):
+    _leaky_repo(tmp_path, "leakage: {fail: true, min_overlap: 0.5}\n")
+    result = run_cli(["compare", "a.prompt.yml", "b.prompt.yml", "--format", "json"], tmp_path)
+    assert result.code == 1, result.err
+    assert result.json()["prompts"][0]["verdict"] == "fail"
+    # a higher bar than the paraphrase reaches leaves only the verbatim copy
+    _leaky_repo(tmp_path / "strict", "leakage: {min_overlap: 0.99}\n")
+    strict = run_cli(["compare", "a.prompt.yml", "b.prompt.yml", "--format", "json"], tmp_path / "strict")
+    assert [r["row"] for r in strict.json()["prompts"][0]["leakage"]] == [LEAKED_VERBATIM]
