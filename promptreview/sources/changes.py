@@ -471,3 +471,34 @@ def _copied_out(
             told = note("prompt_copied_out", src.path, to=fc.new_path)
             out.append(PromptChange("removed", src.path, src.path, entry, None, None, listed=told))
     return out
+
+
+def prompts_at(root: Path, config: Config, rev: str, glob: str | None = None) -> ChangeSet:
+    """Every prompt file the config covers at `rev` (those `glob` matches, when given), each as a change whose
+    two sides read the same bytes: what `drift` asks again on its recorded requests. The same refusals as a
+    review's apply (links, filtered files, LFS pointers, control characters in a name)."""
+    for item in config.prompts:
+        paths.check_globs(root, item.files, "prompts[].files")
+    if glob is not None:
+        paths.check_globs(root, (glob,), "--prompts")
+    at_rev = git.list_files(root, rev)
+    links.refuse_links(root, config, rev)
+    links.refuse_filtered(root, config, rev, at_rev)
+    found: list[PromptChange] = []
+    for path in at_rev:
+        entry = config.entry_for(path)
+        if entry is None or paths.is_partial(path):
+            continue
+        if glob is not None and not paths.matches_any(path, (glob,)):
+            continue
+        if links.CONTROL.search(path):
+            raise UsageError(
+                f"prompt file name '{links.CONTROL.sub(links.escaped, path)}' contains control characters; "
+                "rename the file"
+            )
+        data = links.read_prompt(root, rev, path, git.mode_at(root, rev, path))
+        if data is None:
+            continue
+        links.refuse_pointer(path, data)
+        found.append(PromptChange("modified", path, path, entry, data, data))
+    return ChangeSet(rev, rev, tuple(found))
