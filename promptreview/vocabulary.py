@@ -67,8 +67,9 @@ SequentialReason = Literal["regression", "futility", "completed", "not applicabl
 SequentialStop = Literal["regression", "futility"]
 """What stops a sequential review early (the other reasons are for a run that was not stopped)."""
 
-ReviewCommand = Literal["check", "compare"]
-"""The command that reruns a review: `check` between two revisions, or `compare` of two prompt files."""
+ReviewCommand = Literal["check", "compare", "drift"]
+"""The command that reruns a review: `check` between two revisions, `compare` of two prompt files, or `drift`
+(the recorded answers against the same requests asked again)."""
 
 Role = Literal["system", "developer", "user", "assistant"]
 """A chat message's role."""
@@ -178,6 +179,11 @@ NoteKind = Literal[
     "simulated",
     "nothing_to_review",
     "leaves_review",
+    # drift: the recorded answers against the same requests asked again
+    "drift",
+    "drift_nothing_recorded",
+    "drift_partly_recorded",
+    "drift_recorded",
 ]
 """What a note or a warning says (`notes.Note`); its words are made in `report/notes.py` alone."""
 

@@ -24,6 +24,7 @@ from promptreview.cli.check import check
 from promptreview.cli.ci import ci
 from promptreview.cli.compare import compare
 from promptreview.cli.demo import demo
+from promptreview.cli.drift import drift
 from promptreview.cli.init import init
 from promptreview.cli.terminal import scrubbed_streams, terminal_safe
 from promptreview.errors import PromptReviewError
@@ -41,7 +42,7 @@ def main_group(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-for command in (check, compare, ci, init, demo):
+for command in (check, compare, ci, init, demo, drift):
     main_group.add_command(command)
 
 

@@ -460,8 +460,9 @@ def reproduce_command(report: Report) -> str | None:
     words = ["promptreview", rerun.command]
     if rerun.command == "check":
         words += ["--base", rerun.base, *(["--head", rerun.head] if rerun.head else [])]
-    else:
+    elif rerun.command == "compare":
         words += [rerun.base, *([rerun.head] if rerun.head else [])]
+    # `drift`: HEAD's prompts against what the cache recorded; the flags say the rest
     return shlex.join([*words, *rerun.flags])
 
 
