@@ -35,7 +35,7 @@ from promptreview.sources.changes import prompts_at
 from promptreview.sources.config import Config, load_config
 from promptreview.vocabulary import NoteKind
 
-__all__ = ["drift", "fresh_sample"]
+__all__ = ["drift", "fresh_sample", "gating_answers"]
 
 NOTHING_RECORDED = "run a review or `promptreview drift --record` first"
 
@@ -104,7 +104,19 @@ def drift(opts: ReviewOptions, prompts: str | None = None, record: bool = False)
         "drift", recorded_from=_when(min(times)), recorded_to=_when(max(times)), asked_at=_when(asked)
     )
     watched = replace(plan, jobs=tuple(kept), listed=tuple(listed))
-    return review_plan(opts, config, watched, rev, rev, rerun, [said])
+    return review_plan(opts, gating_answers(config), watched, rev, rev, rerun, [said])
+
+
+def gating_answers(config: Config) -> Config:
+    """The config's gates with the flip rate (answers that differ from the recorded ones beyond the noise floor
+    of the recorded answers themselves) and the output-distribution shift gating, each at the config's own
+    margin: answers that moved behind the same name are the drift this command is for, where a review of a
+    prompt edit only warns about them. Their p-values then join the gated Holm family, so the false alarms
+    stay bounded (benchmarks/drift.py measures them)."""
+    gates = dict(config.gates)
+    for name in ("flip_rate", "distribution_shift"):
+        gates[name] = replace(gates[name], gating=True)
+    return replace(config, gates=gates)
 
 
 def _asked_again(job: PromptJob, index: int, asked_at: str) -> PromptJob:

@@ -47,7 +47,12 @@ class Weights:
             sorry = "I'm sorry, I can't help with that."
             reply = openai_chat_completion(None, model=body["model"], refusal=sorry)
         else:
-            answer = {"category": category, "priority": "medium", "summary": ticket[:80], "needs_human": False}
+            answer = {
+                "category": category,
+                "priority": "medium",
+                "summary": ticket[:80],
+                "needs_human": False,
+            }
             reply = openai_chat_completion(json.dumps(answer), model=body["model"])
         reply["system_fingerprint"] = "fp_new" if rotated else "fp_old"
         return Reply(200, reply)
@@ -87,7 +92,8 @@ def test_drift_fails_on_weights_rotated_behind_the_same_name_and_passes_while_th
         calls = prompt["calls"]
         # the recorded side is read from the cache, the fresh side asked again: one request per input (`n`)
         assert calls["cached"] == calls["total"] // 2 and weights.asked > recorded
-        assert any(n.startswith("drift watch: base is the answers recorded on ") for n in report["notes"])
+        said = next(n for n in report["notes"] if n.startswith("drift watch: base is the answers recorded "))
+        assert "head the same requests asked again on " in said  # "recorded on" or "between" two minutes
 
         weights.rotated = True
         out = git_repo.root / "rotated.json"
