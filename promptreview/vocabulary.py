@@ -149,6 +149,7 @@ NoteKind = Literal[
     "weighted",
     "own_schema",
     "unpinned",
+    "model_changed_during_review",
     # quality checks
     "evaluator_skipped",
     "evaluator_changed",

@@ -25,7 +25,7 @@ from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import Completion, CompletionRequest
-from promptreview.report.document import PromptReport, Report, Rerun
+from promptreview.report.document import PromptReport, Report, Rerun, SideProvenance
 from promptreview.sources.changes import changed_prompts, compare_points
 from promptreview.sources.config import DEFAULT_CONFIG_PATH, Config, PromptEntry, load_config
 from promptreview.vocabulary import ProviderName, Side
@@ -141,7 +141,7 @@ def _review(
         if opts.plan_only:
             from promptreview.engine.planning import forecast
 
-            planned = forecast.before_run(plan.jobs, uncached, config, plan.providers)
+            planned = forecast.before_run(plan.jobs, uncached, config, plan.providers, known)
             return assemble.report(
                 plan,
                 (),
@@ -306,7 +306,7 @@ def _score_and_decide(
     stages returned; and the served-model warnings, which the review's report puts at its top."""
     # pandas and scipy load only when there is something to analyse
     from promptreview.engine.gates import decision
-    from promptreview.engine.measurement import spending
+    from promptreview.engine.measurement import provenance, spending
     from promptreview.engine.measurement.analysis import analyse_prompt
     from promptreview.engine.measurement.frame import build_frame
     from promptreview.engine.measurement.outcomes import score_job
@@ -319,6 +319,7 @@ def _score_and_decide(
     judged = judges.collect(work, run_judges(work.requests))
     candidates: list[decision.Candidate] = []
     served: list[PromptWarning] = []
+    origins: dict[int, dict[Side, SideProvenance]] = {}
     for job in plan.jobs:
         checks = quality[job.index]
         frame = build_frame(job.path, scored[job.index])
@@ -343,7 +344,15 @@ def _score_and_decide(
             plan.analysis_seed,
             judges.judge_records(job.index, checks, judged, providers),
         )
-        warnings = decision.served_warnings({side.name: side.model for side in job.sides}, result.served)
+        sources, changed = provenance.provenance(job, by_job[job.index])
+        origins[job.index] = sources
+        # a served id that changed within a side is said once, with when (`changed`), not also as several ids
+        timed = {w.subject for w in changed if w.data.get("what") == "served model"}
+        warnings = [
+            w
+            for w in decision.served_warnings({side.name: side.model for side in job.sides}, result.served)
+            if not (w.kind == "served_several" and w.subject in timed)
+        ] + changed
         served += [PromptWarning(job.path, w) for w in warnings]
         ran = sequential.get(job.index)
         candidates.append(
@@ -366,6 +375,7 @@ def _score_and_decide(
             own_schema=_own_schema_note(job, scored[job.index], config.allow_fenced),
             unpinned=_unpinned_note(job, decided.stats.served),
             quality_notes=quality[job.index].notes,
+            provenance=origins[job.index],
         )
         for job, decided in zip(plan.jobs, decisions, strict=True)
     ], served

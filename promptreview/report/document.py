@@ -243,6 +243,36 @@ class EvaluatorRow:
 
 
 @dataclass(frozen=True)
+class SideProvenance:
+    """What the provider said about the answers of one side (or of the whole review): the model ids it served
+    and its fingerprints (OpenAI `system_fingerprint`, Ollama's model digest), each with how many answers
+    carried it, and the provider's timestamps of the first and last answer (seconds since the epoch, UTC; None:
+    the provider gave none). A cached answer counts with the provenance of when it was made."""
+
+    served: Mapping[str, int] = field(default_factory=dict)
+    fingerprints: Mapping[str, int] = field(default_factory=dict)
+    first: float | None = None
+    last: float | None = None
+    answers: int = 0  # answers counted (a failed call has none)
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """The provider's prompt cache is keyed on the model: when head runs on another model than base, its cache
+    starts cold. The base side's cached share of input tokens, billed at the full input price on the head's
+    model instead of its cached rate, is what the head costs extra until its cache warms. None where unknown:
+    the share (no base answer reported cached tokens yet) or the price (no price for the head's model)."""
+
+    base_model: str
+    head_model: str
+    cached_share: float | None  # base's cached input tokens over its input tokens
+    head_prompt_tokens_per_call: float | None  # measured (a review) or estimated (`--plan`)
+    head_calls: int  # the head's calls this estimate covers (`extra_usd`)
+    extra_usd_per_1000_calls: float | None
+    extra_usd: float | None  # for the head's calls of this review
+
+
+@dataclass(frozen=True)
 class PromptReport:
     path: str
     change: ChangeKind
@@ -267,6 +297,8 @@ class PromptReport:
     output_mode: OutputMode = "json"  # text: parse_failure / schema_violation absent from rates
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
     sequential: SequentialInfo | None = None  # set when the review ran sequentially
+    provenance: Mapping[Side, SideProvenance] = field(default_factory=dict)  # served ids, fingerprints, times
+    cold_start: ColdStart | None = None  # set when the sides run on different models
 
 
 # -- --plan --------------------------------------------------------------------------------------------
@@ -298,6 +330,7 @@ class PromptForecast:
     sides: Mapping[Side, SideForecast]
     min_detectable_increase: Mapping[RateOutcome, float]  # gated rate -> smallest increase caught, 80 % power
     min_detectable_assumes_base_rate: float
+    cold_start: ColdStart | None = None  # set when the sides run on different models
 
 
 @dataclass(frozen=True)
@@ -393,6 +426,9 @@ class Report:
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
     rerun: Rerun | None = None  # the command that runs this review again (not in the JSON report)
+    provenance: SideProvenance | None = (
+        None  # every prompt's and side's answers together (JSON: model.provenance)
+    )
 
     @property
     def warned(self) -> bool:

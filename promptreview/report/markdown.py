@@ -35,6 +35,7 @@ from promptreview.report.wording import (
     SUMMARY_HEADERS,
     WEIGHTED_WORDS,
     batched_line,
+    cold_start_line,
     cost_line,
     examples_title,
     failed_gate,
@@ -46,6 +47,7 @@ from promptreview.report.wording import (
     ordered_warnings,
     parse_failure_table,
     prompt_notes,
+    provenance_line,
     rate_table,
     reproduce_command,
     review_notes,
@@ -201,6 +203,10 @@ def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str
         + "</sub>",
         "",
     ]
+    # served ids and fingerprints come from the provider: escaped as untrusted text
+    for line in (cold_start_line(p.cold_start), provenance_line(p)):
+        if line:
+            lines += [f"<sub>{escape_md(line, 500)}</sub>", ""]
     return lines
 
 

@@ -8,6 +8,7 @@ a missing or undefined number is `null`.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import math
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from typing import Any
 from promptreview.report.document import (
     SCHEMA_VERSION,
     CISection,
+    ColdStart,
     EvaluatorRow,
     FlipRow,
     JudgeInfo,
@@ -25,6 +27,7 @@ from promptreview.report.document import (
     Report,
     SequentialInfo,
     ShiftRow,
+    SideProvenance,
     StratumRow,
 )
 from promptreview.report.notes import warning_words, words
@@ -160,6 +163,39 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "output_mode": p.output_mode,
         "evaluators": [evaluator_dict(e) for e in p.evaluators],
         **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
+        "provenance": {side: provenance_dict(v) for side, v in p.provenance.items()},
+        **({"cold_start": cold_start_dict(p.cold_start)} if p.cold_start is not None else {}),
+    }
+
+
+def utc_text(seconds: float | None) -> str | None:
+    """A provider timestamp as ISO 8601 UTC (`2026-12-07T10:14:03Z`; a fraction only when it has one)."""
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    text = stamp.isoformat(timespec="milliseconds" if stamp.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def provenance_dict(p: SideProvenance) -> dict[str, Any]:
+    return {
+        "served": dict(p.served),
+        "fingerprints": dict(p.fingerprints),
+        "first": utc_text(p.first),
+        "last": utc_text(p.last),
+        "answers": p.answers,
+    }
+
+
+def cold_start_dict(c: ColdStart) -> dict[str, Any]:
+    return {
+        "base_model": c.base_model,
+        "head_model": c.head_model,
+        "cached_share": c.cached_share,
+        "head_prompt_tokens_per_call": c.head_prompt_tokens_per_call,
+        "head_calls": c.head_calls,
+        "extra_usd_per_1000_calls": c.extra_usd_per_1000_calls,
+        "extra_usd": c.extra_usd,
     }
 
 
@@ -260,6 +296,7 @@ def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
             "served": report.served,
             "pinned": report.pinned,
             "simulated": report.simulated,
+            **({"provenance": provenance_dict(report.provenance)} if report.provenance is not None else {}),
         },
         "base": report.base,
         "head": report.head,

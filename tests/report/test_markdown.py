@@ -295,3 +295,16 @@ def test_an_added_prompt_is_told_as_new_not_as_a_regression():
     assert "| channel=web | 20 | 10.2% (new) |" in md and "– (–" not in md
     assert "Answers that failed in" in md and "Examples that broke" not in md
     assert "**Input** <code>t1</code> (channel=web), sample 0: **parse_failure**" in md
+
+
+@pytest.mark.parametrize("evil", ["<script>alert(1)</script>", "@admin #12 [x](https://evil)"])
+def test_a_servers_provenance_stays_inert_in_the_comment(evil):
+    """Served ids and fingerprints come from the provider's answers: data, like any model output."""
+    from promptreview.report.document import SideProvenance
+
+    mixed = SideProvenance({evil: 3, "gpt-4o-2024-08-06": 1}, {evil: 2, "fp_b": 2}, 1.0, 9.0, 4)
+    prompt = replace(regression(), provenance={"base": mixed, "head": mixed})
+    md = render(replace(review(), prompts=(prompt,)), "markdown")
+    assert "served: base" in md
+    html = github_html(md)
+    assert "<script" not in html and 'href="https://evil' not in html
