@@ -111,6 +111,10 @@ def test_drift_fails_on_weights_rotated_behind_the_same_name_and_passes_while_th
     assert shift["base"]["billing"] > 0 and shift["head"]["billing"] == 0 and shift["head"]["technical"] > 3
     # the served id stayed the requested name on both sides: nothing but the answers says it changed
     assert prompt["model"]["served"] == {"base": [MODEL], "head": [MODEL]}
+    # ... and the fingerprints the provider sent with them (provenance, kept in the cache with each answer)
+    recorded, fresh = prompt["provenance"]["base"], prompt["provenance"]["head"]
+    assert recorded["fingerprints"] == {"fp_old": 54} and fresh["fingerprints"] == {"fp_new": 54}
+    assert recorded["served"] == fresh["served"] == {MODEL: 54}
     assert text.code == 1 and "drift watch" in text.out and "refusal" in text.out.splitlines()[0]
     assert "reproduce locally: promptreview drift" in text.out
 
