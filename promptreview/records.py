@@ -58,7 +58,9 @@ class CompletionRequest:
         None  # JSON Schema the output must satisfy, sent as structured output
     )
     schema_name: str = "output"
-    sample_index: int = 0
+    # 0..K-1 for a review's samples; a text marks a sample asked again on purpose (`drift`: its epoch and k),
+    # which the cache key encodes as JSON, so it never finds the recorded answer of the same request
+    sample_index: int | str = 0
     # The schema outputs are validated against when the prompt file sends none (config `schema:`).
     # Providers never put it on the wire; only `sim` reads it, to shape its answers.
     expected_schema: dict[str, Any] | None = None
@@ -70,7 +72,7 @@ class CompletionRequest:
     def params_dict(self) -> dict[str, Any]:
         return dict(self.params)
 
-    def with_sample(self, sample_index: int) -> CompletionRequest:
+    def with_sample(self, sample_index: int | str) -> CompletionRequest:
         """This request for another sample: every other field shared, not copied. (Planning makes K of them per
         input and side; the frozen dataclass's own __init__ was most of the cost of planning 20,000 calls.)"""
         other = object.__new__(CompletionRequest)

@@ -67,9 +67,10 @@ SequentialReason = Literal["regression", "futility", "completed", "not applicabl
 SequentialStop = Literal["regression", "futility"]
 """What stops a sequential review early (the other reasons are for a run that was not stopped)."""
 
-ReviewCommand = Literal["check", "compare", "migrate"]
-"""The command that reruns a review: `check` between two revisions, `compare` of two prompt files, or
-`migrate` of the prompts the config covers to a candidate model."""
+ReviewCommand = Literal["check", "compare", "migrate", "drift"]
+"""The command that reruns a review: `check` between two revisions, `compare` of two prompt files, `migrate` of
+the prompts the config covers to a candidate model, or `drift` (the recorded answers against the same requests
+asked again)."""
 
 VerifyStatus = Literal["ok", "differs", "info"]
 """One check of `promptreview verify`: it matches, it differs (exit 1), or it is said for the record only."""
@@ -186,6 +187,11 @@ NoteKind = Literal[
     "simulated",
     "nothing_to_review",
     "leaves_review",
+    # drift: the recorded answers against the same requests asked again
+    "drift",
+    "drift_nothing_recorded",
+    "drift_partly_recorded",
+    "drift_recorded",
 ]
 """What a note or a warning says (`notes.Note`); its words are made in `report/notes.py` alone."""
 

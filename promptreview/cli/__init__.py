@@ -24,6 +24,7 @@ from promptreview.cli.check import check
 from promptreview.cli.ci import ci
 from promptreview.cli.compare import compare
 from promptreview.cli.demo import demo
+from promptreview.cli.drift import drift
 from promptreview.cli.init import init
 from promptreview.cli.migrate import migrate
 from promptreview.cli.suite import suite
@@ -44,7 +45,7 @@ def main_group(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-for command in (check, compare, ci, init, demo, migrate, verify, suite):
+for command in (check, compare, ci, init, demo, migrate, verify, suite, drift):
     main_group.add_command(command)
 
 

@@ -105,6 +105,14 @@ def listed_report(item: Listed) -> PromptReport:
             notes=(item.note,),
             warnings=(note("leaves_review"),),
         )
+    if item.warns:
+        return PromptReport(
+            path=item.path,
+            change=item.change,
+            old_path=item.old_path,
+            verdict=PromptVerdict.WARN,
+            warnings=(item.note,),
+        )
     return PromptReport(path=item.path, change=item.change, old_path=item.old_path, notes=(item.note,))
 
 

@@ -132,6 +132,8 @@ class Listed:
     note: Note  # why there is nothing to run
     # a prompt leaving the review (removed, or moved out of the globs): by default it needs the accept label
     needs_acceptance: bool = False
+    # the note is a warning: a prompt that should have been compared was not (`drift`: nothing recorded yet)
+    warns: bool = False
 
 
 @dataclass(frozen=True)

@@ -516,3 +516,28 @@ def _own_schema_note(job: PromptJob, scored: Sequence[ScoredCall], allow_fenced:
     by_contract = sum(s.classification.outcome == "schema_violation" for s in mine)
     by_own = sum(classify(s.completion, own, allow_fenced).outcome == "schema_violation" for s in mine)
     return note("own_schema", head.template.path, violations=by_own, answers=len(mine), contract=by_contract)
+
+
+def review_plan(
+    opts: ReviewOptions,
+    config: Config,
+    plan: ReviewPlan,
+    base: str,
+    head: str,
+    rerun: Rerun,
+    notes: Sequence[Note] = (),
+) -> Report:
+    """A plan made by another composition (`drift`'s: recorded answers against the same requests asked
+    again) reviewed exactly as a change is: the same cache, calls, scoring, analysis, gates and report."""
+    return _review(opts, config, plan, base, head, rerun, notes)
+
+
+def run_through_cache(
+    opts: ReviewOptions,
+    config: Config,
+    providers: Mapping[ProviderName, Provider],
+    requests: list[CompletionRequest],
+) -> list[Completion]:
+    """Run `requests` as a review runs its calls (the cache read and written, the config's retries, timeout
+    and concurrency): `drift --record` records a review's answers without reviewing."""
+    return _judge_runner(opts, config, providers)(requests)

@@ -360,6 +360,17 @@ def _sample_too_small(n: Note) -> str:
     )
 
 
+def _drift(n: Note) -> str:
+    recorded = str(_v(n, "recorded_from"))
+    until = str(_v(n, "recorded_to"))
+    when = f"on {recorded}" if recorded == until else f"between {recorded} and {until}"
+    return (
+        "drift watch: base is the answers recorded " + when + f", head the same requests asked again on "
+        f"{_v(n, 'asked_at')}, on the same model and parameters; a failing gate means the model's answers moved "
+        "behind the same name"
+    )
+
+
 def _flip_disagreement(n: Note) -> str:
     return (
         f"base and head answers disagree in {_v(n, 'head_vs_base'):.1%} of base × head sample pairs, against "
@@ -609,5 +620,18 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "leaves_review": lambda n: (
         "this prompt leaves the review (removed, or moved out of the config's globs): it needs the accept "
         "label (or removal: allow in the base config)"
+    ),
+    "drift": _drift,
+    "drift_nothing_recorded": lambda n: (
+        f"nothing recorded yet: none of its {_v(n, 'answers')} planned answers is in the response cache; run a "
+        "review or `promptreview drift --record` first"
+    ),
+    "drift_partly_recorded": lambda n: (
+        f"partly recorded: {_v(n, 'held')} of its {_v(n, 'answers')} planned answers are in the response cache "
+        "(another sample, seed or suite since?), so it is not compared; `promptreview drift --record` records "
+        "the rest"
+    ),
+    "drift_recorded": lambda n: (
+        f"recorded {_v(n, 'new')} answers ({_v(n, 'held')} were recorded already, and stay as they were)"
     ),
 }

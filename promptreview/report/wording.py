@@ -517,6 +517,7 @@ def reproduce_command(report: Report) -> str | None:
     elif rerun.command == "compare":
         words += [rerun.base, *([rerun.head] if rerun.head else [])]
     # `migrate`: its flags say it all (--to, --from, --prompts)
+    # `drift`: HEAD's prompts against what the cache recorded; the flags say the rest
     return shlex.join([*words, *rerun.flags])
 
 

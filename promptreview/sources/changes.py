@@ -500,7 +500,7 @@ def current_prompts(
             )
     elif not covered:
         raise UsageError(
-            f"{config.source}: its prompts[].files globs match no prompt file: nothing to migrate"
+            f"{config.source}: its prompts[].files globs match no prompt file at {rev or 'the working tree'}"
         )
     found: list[PromptChange] = []
     for name in sorted(covered):
@@ -517,3 +517,9 @@ def current_prompts(
         links.refuse_pointer(name, data)
         found.append(PromptChange("modified", name, name, entry, data, data))
     return found
+
+
+def prompts_at(root: Path, config: Config, rev: str, glob: str | None = None) -> ChangeSet:
+    """Every prompt file the config covers at `rev` (those `glob` matches), each as a change whose two sides read
+    the same bytes: what `drift` asks again on its recorded requests."""
+    return ChangeSet(rev, rev, tuple(current_prompts(root, config, rev, glob)))

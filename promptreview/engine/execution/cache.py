@@ -313,6 +313,21 @@ class ResponseCache:
             out.append((json.loads(text) if text else {}, _response(resp)))
         return out
 
+    def recorded_at(self, keys: list[str]) -> dict[str, float]:
+        """When each stored answer among `keys` was written (UNIX seconds), by cache key: `drift` says when the
+        answers it compares against were made."""
+        self.flush()
+        out: dict[str, float] = {}
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), _LOOKUP_BATCH):
+            batch = wanted[start : start + _LOOKUP_BATCH]
+            marks = ",".join("?" * len(batch))
+            for key, created in self._db.execute(
+                f"SELECT key, created_at FROM completions WHERE key IN ({marks})", batch
+            ):
+                out[key] = float(created)
+        return out
+
     def count(self) -> int:
         self.flush()
         return int(self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0])

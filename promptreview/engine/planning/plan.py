@@ -721,3 +721,23 @@ def config_model_moves(
             if base != head:
                 moves[template.path] = ModelMove(base, head)
     return moves
+
+
+# -- drift: every prompt the config covers, asked again on the requests a review recorded ------------------
+
+
+def plan_current(opts: ReviewOptions, config: Config, prompts: ChangeSet) -> ReviewPlan:
+    """The plan for `drift`: every prompt of `prompts` (`changes.prompts_at`: one revision's files, the same
+    bytes on both sides) planned as a review of an unchanged prompt, both sides the same requests; every part
+    of a multi-prompt file is planned (none is skipped as unchanged). The suites, the config's schemas and the
+    contract are read at that revision."""
+    rev = prompts.base
+    planner = _Planner(opts, config, rev, rev)
+    jobs: list[PromptJob] = []
+    for change in prompts.prompts:
+        assert change.head is not None  # `prompts_at` lists no removed prompt
+        beside = Beside(paths.reader(opts.repo_root, rev), change.entry.partials)
+        for template in load_prompts(change.path, change.head, beside):
+            versions = [Version("base", template, rev), Version("head", template, rev)]
+            jobs.append(planner.job(len(jobs), template.path, "modified", None, change.entry, versions))
+    return planner.plan(jobs, [])
