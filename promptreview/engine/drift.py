@@ -69,10 +69,7 @@ def drift(opts: ReviewOptions, prompts: str | None = None, record: bool = False)
     config = load_config(root, opts.config_path, rev)
     # everything is read at the HEAD commit: prompts, suites, schemas (what production runs, not an edit)
     opts = replace(opts, config_rev=rev, base=rev, head=rev)
-    found = prompts_at(root, config, rev, prompts)
-    if not found.prompts:
-        which = f"matches --prompts {prompts!r}" if prompts else "is covered by the config"
-        raise UsageError(f"no prompt file at HEAD ({rev[:12]}) {which}: nothing to watch for drift")
+    found = prompts_at(root, config, rev, prompts)  # a selection with no prompt file is a UsageError there
     plan = plan_current(opts, config, found)
     cache = ResponseCache(default_cache_path(opts.env))
     try:

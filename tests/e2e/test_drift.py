@@ -167,7 +167,7 @@ def test_a_prompt_with_nothing_recorded_is_listed_with_a_warning_never_passed(gi
         result, report = drift(run_cli, git_repo, env, "--prompts", "prompts/other*")
         assert result.code == 2 and "nothing recorded yet" in one_line(result.err)
         result, report = drift(run_cli, git_repo, env, "--prompts", "prompts/none*")
-    assert result.code == 2 and "matches --prompts" in one_line(result.err)
+    assert result.code == 2 and "--prompts 'prompts/none*' matches no prompt file" in one_line(result.err)
 
 
 def test_provider_down_exits_3_never_a_pass(git_repo, run_cli):
