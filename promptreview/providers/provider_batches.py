@@ -50,13 +50,16 @@ class BatchStatus:
     "cancelled" (likewise), "failed" (the provider refused the batch as a whole: `message` says why).
     `counts` are the provider's own counts (e.g. OpenAI's total/completed/failed, Anthropic's processing/
     succeeded/errored/canceled/expired), for the progress bar and nothing else. `handle` is what the engine needs
-    later to read the results (OpenAI: the output and error file ids), kept opaque to the driver."""
+    later to read the results (OpenAI: the output and error file ids), kept opaque to the driver. `finished`: how
+    many of its requests the provider has finished, answered or failed (OpenAI: completed + failed; Anthropic: all
+    but processing), which the progress bar adds to the calls done."""
 
     batch_id: str
     state: BatchState
     counts: Mapping[str, int] = field(default_factory=dict)
     message: str | None = None  # why it failed, in the provider's words (scrubbed)
     handle: Mapping[str, str | None] = field(default_factory=dict)
+    finished: int = 0  # requests the provider has finished (answered or failed): the progress bar's count
 
 
 @dataclass(frozen=True)
