@@ -26,7 +26,7 @@ from promptreview.cli.compare import compare
 from promptreview.cli.demo import demo
 from promptreview.cli.init import init
 from promptreview.cli.terminal import scrubbed_streams, terminal_safe
-from promptreview.errors import PromptReviewError
+from promptreview.errors import BatchesRunning, PromptReviewError
 from promptreview.exitcodes import ExitCode, for_error
 
 
@@ -118,6 +118,15 @@ def _main(argv: list[str] | None) -> NoReturn:
         sys.exit(for_error(exc))
     except click.exceptions.Abort:
         click.echo("promptreview: aborted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except BatchesRunning as exc:
+        # the batches keep running at the provider; their ids are in the cache, so the same command collects them
+        click.echo(
+            f"promptreview: interrupted; provider batches {', '.join(exc.batch_ids)} keep running at the "
+            "provider and their ids are in the cache: run the same command again (here, or where this cache "
+            "is restored) to collect them without sending their calls again",
+            err=True,
+        )
         sys.exit(ExitCode.INTERRUPTED)
     except KeyboardInterrupt:
         click.echo("promptreview: interrupted; completed calls are cached, re-run to resume", err=True)
