@@ -98,3 +98,47 @@ def test_an_unknown_id_in_the_results_is_an_outage(repo, run_cli):
     with OpenAIBatchServer(openai_answer, extra_ids=["0" * 64]) as server:
         result = review(run_cli, repo, server, "--batch", code=3)
     assert "not sent" in result.err and "none of its results are used" in result.err
+
+
+def test_ctrl_c_leaves_the_batch_running_and_the_next_run_collects_it(repo, run_cli, monkeypatch):
+    from promptreview.providers import retry
+
+    async def interrupted(seconds: float) -> None:  # Ctrl-C while it waits between two polls
+        raise KeyboardInterrupt
+
+    with OpenAIBatchServer(openai_answer, polls=2) as server:
+        with monkeypatch.context() as patch:
+            patch.setattr(retry, "wait", interrupted)
+            result = review(run_cli, repo, server, "--batch", code=130)
+        (batch_id,) = server.batches
+        assert f"provider batches {batch_id} keep running" in result.err
+        assert "run the same command again" in result.err and "Traceback" not in result.err
+        report = review(run_cli, repo, server, "--batch")
+        assert len(server.batch_posts) == 1 and len(server.uploads) == 1  # collected, not sent again
+    assert report["prompts"][0]["calls"]["total"] == CALLS
+
+
+def test_sequential_submits_one_batch_per_round(repo, run_cli):
+    from promptreview.engine.sequential import batch_size
+
+    with OpenAIBatchServer(openai_answer) as server:
+        report = review(run_cli, repo, server, "--batch", "--sequential")
+        sizes = [len(server.inputs(b)) for b in server.batches]
+    info = report["prompts"][0]["sequential"]
+    assert info["reason"] == "completed" and info["after_inputs"] == INPUTS
+    size = batch_size(INPUTS)  # inputs per round; 4 calls an input (two sides, two samples)
+    rounds = [min(size, INPUTS - start) for start in range(0, INPUTS, size)]
+    assert len(rounds) > 1 and sizes == [4 * n for n in rounds]  # one batch per round
+
+
+def test_plan_prices_a_batching_run_at_the_batch_rate(repo, run_cli):
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-test"}
+    args = ["check", "--base", "HEAD~1", "--head", "HEAD", "--plan", "--format", "json"]
+    batched = run_cli([*args, "--batch"], repo.root, env=env)
+    single = run_cli(args, repo.root, env=env)
+    assert batched.code == single.code == 0, batched.err
+    plan, plan_single = batched.json()["plan"], single.json()["plan"]
+    assert plan["batch_rate"] is True and plan_single["batch_rate"] is False
+    assert plan["cost_usd_max"] == pytest.approx(plan_single["cost_usd_max"] / 2)
+    text = run_cli([*args[:-2], "--batch"], repo.root, env=env)
+    assert "at the batch rate" in text.out
