@@ -17,7 +17,7 @@ from promptreview.providers import openai, sim
 from promptreview.providers.openai_batches import OpenAIBatches
 from promptreview.providers.provider_batches import BatchLimits
 from promptreview.providers.retry import RetryPolicy
-from promptreview.records import CompletionRequest, Message, ModelSpec
+from promptreview.records import CompletionRequest, Message, ModelSpec, ProviderResponse
 from tests.batch_servers import LineFault, OpenAIBatchServer
 
 MODEL = ModelSpec("openai", "gpt-4o-mini-2024-07-18")
@@ -290,3 +290,48 @@ def test_the_interface_lines_are_async_iterated():
     # results() is an async generator: the driver reads it with `async for` (a stream, not a list)
     engine = OpenAIBatches(providers_for_size())
     assert asyncio.iscoroutinefunction(engine.status) and asyncio.iscoroutinefunction(engine.submit)
+
+
+def test_a_cache_from_before_provider_batches_opens_and_its_answers_read(tmp_path):
+    """A cache written before migration 006 (and before `batched`) gets the table, and its answers still read."""
+    import sqlite3
+
+    from promptreview.engine.execution import cache as cache_module
+
+    path = tmp_path / "old.sqlite"
+    old = ResponseCache(path)
+    request = requests(1)[0]
+    old.put(request, ProviderResponse('{"label": "x"}'))
+    old.close()
+    with sqlite3.connect(path) as db:  # as the previous version left it: no 006, no `batched` in the JSON
+        db.execute("DROP TABLE provider_batches")
+        db.execute("DELETE FROM _migrations WHERE name = '006_batches'")
+        db.execute(
+            "UPDATE completions SET response_json = replace(response_json, ', \"batched\": false', '')"
+        )
+        assert "batched" not in db.execute("SELECT response_json FROM completions").fetchone()[0]
+    reopened = ResponseCache(path)
+    assert [name for name, _ in cache_module._MIGRATIONS][-1] == "006_batches"
+    assert reopened.lookup([request])[request.cache_key()] == ProviderResponse('{"label": "x"}')
+    reopened.add_batch("openai", "http://x/v1", "batch_1", ["a", "b"])
+    reopened.put(requests(2)[1], ProviderResponse("y", batched=True))
+    assert reopened.open_batches("openai", "http://x/v1") == [("batch_1", ["a", "b"])]
+    assert reopened.open_batches("openai", "http://other/v1") == []
+    assert reopened.lookup([requests(2)[1]])[requests(2)[1].cache_key()].batched is True
+    reopened.forget_batch("openai", "http://x/v1", "batch_1")
+    assert reopened.open_batches("openai", "http://x/v1") == []
+    reopened.close()
+
+
+def test_a_recorded_batch_with_calls_this_run_does_not_ask_for_is_left_alone(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    with OpenAIBatchServer(label_of) as server:
+        base = f"{server.url}/v1"
+        cache.add_batch("openai", base, "batch_other", [requests(1)[0].cache_key(), "e" * 64])
+        out = run_requests(requests(2), providers(server), cache, settings(Waits()))
+        assert "batch_other" not in server.batches and len(server.batch_posts) == 1
+        assert [b for b, _ in cache.open_batches("openai", base)] == [
+            "batch_other"
+        ]  # still there for its run
+    assert all(c.response is not None for c in out)
+    cache.close()
