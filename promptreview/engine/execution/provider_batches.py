@@ -33,7 +33,7 @@ import httpx
 
 from promptreview.engine.execution.cache import ResponseCache
 from promptreview.errors import ProviderError
-from promptreview.notes import note
+from promptreview.notes import Note, note
 from promptreview.providers import retry
 from promptreview.providers.base import FatalCallError, Provider
 from promptreview.providers.provider_batches import BatchLine, BatchStatus, ProviderBatches, provider_batches
@@ -108,8 +108,9 @@ async def run_provider_batches(
         name = request.model.provider
         if name not in engines:
             engines[name] = provider_batches(providers[name])
-            if engines[name] is None and explicit:
-                providers[name].notes.append(note("provider_batches_unavailable", name))
+            said = note("provider_batches_unavailable", name)
+            if engines[name] is None and explicit and said not in providers[name].notes:
+                providers[name].notes.append(said)  # once, however many rounds (`--sequential`) ask
         if engines[name] is None:
             left.append(request)
         else:
@@ -135,9 +136,22 @@ async def run_provider_batches(
         await driver.submit(providers[name], engine, [r for r in group if r.cache_key() not in adopted], 0)
     await driver.wait_all()
     for name, (calls, batches) in driver.answered.items():
-        providers[name].notes.append(note("provider_batches", name, calls=calls, batches=batches))
+        _count(providers[name].notes, name, calls, batches)
     unanswered = {r.cache_key() for r in driver.left}
     return [r for r in pending if r.cache_key() in unanswered or engines[r.model.provider] is None]
+
+
+def _count(notes: list[Note], name: ProviderName, calls: int, batches: int) -> None:
+    """The provider's one `provider_batches` note, with these calls and batches added (a sequential review runs
+    the driver once per round)."""
+    for i, said in enumerate(notes):
+        if said.kind == "provider_batches" and said.subject == name:
+            before_calls, before_batches = said.data.get("calls"), said.data.get("batches")
+            calls += before_calls if isinstance(before_calls, int) else 0
+            batches += before_batches if isinstance(before_batches, int) else 0
+            notes[i] = note("provider_batches", name, calls=calls, batches=batches)
+            return
+    notes.append(note("provider_batches", name, calls=calls, batches=batches))
 
 
 class _Driver:

@@ -375,5 +375,5 @@ def run_requests(
         return asyncio.run(_run(requests, providers, cache, settings, progress, known, running))
     except KeyboardInterrupt:
         if running:
-            raise BatchesRunning(tuple(sorted(running))) from None
+            raise BatchesRunning(tuple(sorted(running)), recorded=cache is not None) from None
         raise
