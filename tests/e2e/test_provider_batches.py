@@ -70,7 +70,8 @@ def test_check_batch_sends_one_batch_and_reports_what_the_synchronous_path_does(
     for key in ("verdict", "rates", "flip_rate", "strata"):
         assert prompt[key] == single["prompts"][0][key] == again["prompts"][0][key], key
     assert any("provider batch" in n for n in batched["notes"]), batched["notes"]
-    # priced at the batch rate: half the synchronous price
+    # priced at the batch rate: half the synchronous price, and so is the cached re-run (the cache keeps `batched`)
+    assert again["prompts"][0]["calls"]["cost_usd"] == prompt["calls"]["cost_usd"]
     assert prompt["calls"]["cost_usd"]["base"] == pytest.approx(
         single["prompts"][0]["calls"]["cost_usd"]["base"] / 2
     )
