@@ -49,6 +49,10 @@ POLL_GROWTH = 1.5
 RESUBMITS = 2  # an expired or cancelled batch's missing requests go out again at most this many times
 
 
+class _Gone(Exception):
+    """The server does not know a batch recorded in the cache (HTTP 404 when polled)."""
+
+
 class BatchRejected(Exception):
     """A batch line the provider rejected for what its request asks: the synchronous path's `FatalCallError`."""
 
@@ -163,7 +167,11 @@ class _Driver:
         self.left: list[CompletionRequest] = []
         self.answered: dict[ProviderName, tuple[int, int]] = {}  # provider -> (calls answered, batches)
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]], what: str, service: str) -> T:
+    async def _retrying(
+        self, call: Callable[[], Awaitable[T]], what: str, service: str, *, gone: bool = False
+    ) -> T:
+        """`call` under the retry policy; exhausted or fatal, the run stops (exit 3). `gone`: a 404 raises
+        `_Gone` instead (a recorded batch the server does not know)."""
         try:
             result, _ = await call_with_retries(call, self.policy)
         except RetriesExhausted as exc:
@@ -172,6 +180,8 @@ class _Driver:
                 f"{_RESUME}"
             ) from None
         except FatalCallError as exc:
+            if gone and exc.failure.status == 404:
+                raise _Gone from None
             raise ProviderError(f"{service}: {what} failed ({exc.failure.message}); {_RESUME}") from None
         return result
 
@@ -220,11 +230,19 @@ class _Driver:
         while self.open:
             polling, self.open = self.open, []
             for batch in polling:
-                status = await self._retrying(
-                    functools.partial(batch.engine.status, batch.batch_id, self.client),
-                    f"polling provider batch {batch.batch_id}",
-                    batch.provider.name,
-                )
+                try:
+                    status = await self._retrying(
+                        functools.partial(batch.engine.status, batch.batch_id, self.client),
+                        f"polling provider batch {batch.batch_id}",
+                        batch.provider.name,
+                        gone=True,
+                    )
+                except _Gone:  # recorded, but unknown to this server (deleted, another account's): sent again
+                    self._forget(batch)
+                    await self.submit(
+                        batch.provider, batch.engine, list(batch.requests.values()), batch.round
+                    )
+                    continue
                 if status.state == "running":
                     batch.finished = status.finished
                     self.open.append(batch)
