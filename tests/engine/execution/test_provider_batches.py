@@ -350,3 +350,19 @@ def test_a_recorded_batch_the_server_does_not_know_is_sent_again(tmp_path):
         assert cache.open_batches("openai", base) == []
     assert all(c.response is not None and c.response.batched for c in out)
     cache.close()
+
+
+def test_failed_lines_that_fail_again_synchronously_are_failed_calls_not_an_outage(tmp_path):
+    """Six lines failed in the batch and fail again one by one: the provider answered the batch's other calls,
+    so they are failed calls (the error rate judges them), not "the provider answered none of the first 5"."""
+
+    def answer(body: dict) -> str | LineFault:
+        number = int(body["messages"][1]["content"].split()[1])
+        return LineFault(500, "server_error", "boom") if number < 6 else label_of(body)
+
+    from tests.servers import Reply, openai_error
+
+    with OpenAIBatchServer(answer) as server:
+        server.http.route("POST", "/v1/chat/completions", Reply(500, openai_error("boom", "server_error")))
+        out = run_requests(requests(8), providers(server), None, settings(Waits()))
+    assert [c.error is not None for c in out] == [True] * 6 + [False] * 2
