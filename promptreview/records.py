@@ -223,6 +223,7 @@ class ProviderResponse:
     request_id: str | None = (
         None  # the provider's request id header (Anthropic `request-id`, OpenAI `x-request-id`)
     )
+    batched: bool = False  # answered through a provider batch: priced at the batch rate, cached with it
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,15 @@ Removal = Literal["review", "allow"]
 
 SampleBatching = Literal["auto", "off"]
 """The config's `sample_batching:`: the samples of one input in one request where the server honours it."""
+
+BatchMode = Literal["auto", "on", "off"]
+"""The config's `batch:` and `--batch`: the uncached calls go out as provider batches (`on`), never (`off`), or
+when no pull request waits and the run is large enough (`auto`; docs/providers.md#provider-batches)."""
+
+BatchState = Literal["running", "ended", "expired", "cancelled", "failed"]
+"""Where a provider batch stands (`providers/provider_batches.BatchStatus`): still running; ended (its results
+can be read); its window expired or it was cancelled (what it answered can be read, the rest is sent again);
+failed as a whole."""
 CallFailureKind = Literal[
     "http_status", "timeout", "connection", "unreadable_response", "invalid_response", "invalid_url",
     "model_unavailable",
@@ -150,6 +159,8 @@ NoteKind = Literal[
     "safety_rows",
     # providers
     "structured_output_rejected",
+    "provider_batches",
+    "provider_batches_unavailable",
     # execution and measurement
     "sequential",
     "weighted",
@@ -213,6 +224,8 @@ EVALUATOR_KINDS: tuple[EvaluatorKind, ...] = get_args(EvaluatorKind)
 ALLOCATIONS: tuple[Allocation, ...] = get_args(Allocation)
 REMOVALS: tuple[Removal, ...] = get_args(Removal)
 SAMPLE_BATCHINGS: tuple[SampleBatching, ...] = get_args(SampleBatching)
+BATCH_MODES: tuple[BatchMode, ...] = get_args(BatchMode)
+BATCH_STATES: tuple[BatchState, ...] = get_args(BatchState)
 
 Word = TypeVar("Word", bound=str)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from promptreview.cli.options import shared_options
+from promptreview.cli.options import batch_mode, shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.review import ReviewOptions, review_changes
 from promptreview.report import ReportFormat
@@ -40,6 +40,7 @@ def check(
     judge_review: bool,
     sequential: bool | None = None,
     cache_only: bool = False,
+    batch: bool | None = None,
 ) -> int:
     """Review the prompt files changed between BASE and HEAD."""
 
@@ -61,6 +62,7 @@ def check(
                 progress=progress,
                 sequential=sequential,
                 cache_only=cache_only,
+                batch=batch_mode(batch),
             )
         )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from promptreview.cli.options import shared_options
+from promptreview.cli.options import batch_mode, shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.review import ReviewOptions, review_files
 from promptreview.errors import UsageError
@@ -61,6 +61,7 @@ def compare(
     judge_review: bool,
     sequential: bool | None = None,
     cache_only: bool = False,
+    batch: bool | None = None,
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
@@ -112,6 +113,7 @@ def compare(
             progress=progress,
             sequential=sequential,
             cache_only=cache_only,
+            batch=batch_mode(batch),
             extra_flags=extra,
         )
         return review_files(opts, old, new, entry, config)

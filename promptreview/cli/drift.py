@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from promptreview.cli.options import shared_options
+from promptreview.cli.options import batch_mode, shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.drift import drift as watch
 from promptreview.engine.review import ReviewOptions
@@ -41,6 +41,7 @@ def drift(
     plan: bool,
     sequential: bool | None = None,
     cache_only: bool = False,
+    batch: bool | None = None,
 ) -> int:
     """Re-ask the requests a review recorded for HEAD's prompts, on the same model, and test whether the
     answers moved: exit 0 no drift, 1 drift, 2 bad input (or nothing recorded yet), 3 provider outage."""
@@ -63,6 +64,7 @@ def drift(
                 env=dict(os.environ),
                 progress=progress,
                 sequential=sequential,
+                batch=batch_mode(batch),
                 extra_flags=("--prompts", glob) if glob is not None else (),
             ),
             glob,

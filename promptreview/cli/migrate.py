@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from promptreview.cli.options import shared_options
+from promptreview.cli.options import batch_mode, shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.review import ReviewOptions, review_migration
 from promptreview.report import ReportFormat
@@ -52,6 +52,7 @@ def migrate(
     plan: bool,
     sequential: bool | None = None,
     cache_only: bool = False,
+    batch: bool | None = None,
 ) -> int:
     """Review every prompt on its current model (base) against the candidate model --to (head)."""
 
@@ -70,6 +71,7 @@ def migrate(
                 progress=progress,
                 sequential=sequential,
                 cache_only=cache_only,
+                batch=batch_mode(batch),
             ),
             target,
             source,

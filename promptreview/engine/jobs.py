@@ -18,7 +18,7 @@ from promptreview.records import CompletionRequest, ModelSpec
 from promptreview.sources.config import DEFAULT_CONFIG_PATH, PromptEntry
 from promptreview.sources.suites import SuiteSample
 from promptreview.sources.template import PromptTemplate
-from promptreview.vocabulary import ChangeKind, OutputMode, ProviderName
+from promptreview.vocabulary import BatchMode, ChangeKind, OutputMode, ProviderName
 from promptreview.vocabulary import Side as SideName  # `Side` here is the record of one side
 
 ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
@@ -50,6 +50,7 @@ class ReviewOptions:
     retry: RetryPolicy = RetryPolicy()
     # --cache-only: answer every call from the response cache; a call not in it is an error, never made
     cache_only: bool = False
+    batch: BatchMode | None = None  # --batch (on) / --no-batch (off); None: the config's `batch`
 
 
 @dataclass(frozen=True)

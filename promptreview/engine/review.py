@@ -17,7 +17,7 @@ from promptreview.engine import assemble, manifest
 from promptreview.engine.execution.cache import ResponseCache, default_cache_path
 from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewOptions, ReviewPlan
-from promptreview.engine.planning import policy
+from promptreview.engine.planning import batch_mode, policy
 from promptreview.engine.planning.plan import (
     ModelMove,
     config_model_moves,
@@ -204,6 +204,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
         timeout=RunSettings.timeout if spec.timeout is None else spec.timeout,
         sample_batching=config.sample_batching != "off",
         cache_only=opts.cache_only,
+        batch=batch_mode.run_mode(opts.batch or config.batch, opts.env),
     )
 
 
@@ -238,7 +239,9 @@ def _review(
         if opts.plan_only:
             from promptreview.engine.planning import forecast
 
-            planned = forecast.before_run(plan.jobs, uncached, config, plan.providers, known)
+            planned = forecast.before_run(
+                plan.jobs, uncached, config, plan.providers, known, batch=_settings(opts, config).batch
+            )
             return assemble.report(
                 plan,
                 (),

@@ -8,9 +8,17 @@ from typing import Any
 
 from promptreview import stats
 from promptreview.engine.jobs import PromptJob
+from promptreview.engine.planning.batch_mode import wants_batches
 from promptreview.providers import pricing
 from promptreview.providers.base import Provider, sample_batching
-from promptreview.records import RATE_OUTCOMES, CompletionRequest, ProviderResponse, sample_group_key
+from promptreview.providers.provider_batches import provider_batches
+from promptreview.records import (
+    RATE_OUTCOMES,
+    CompletionRequest,
+    ModelSpec,
+    ProviderResponse,
+    sample_group_key,
+)
 from promptreview.report.document import (
     ColdStart,
     Forecast,
@@ -19,7 +27,7 @@ from promptreview.report.document import (
     StratumForecast,
 )
 from promptreview.sources.config import Config
-from promptreview.vocabulary import ProviderName, RateOutcome, Side
+from promptreview.vocabulary import BatchMode, ProviderName, RateOutcome, Side
 
 DEFAULT_OUTPUT_TOKENS = 200  # used when no max_tokens is set; a triage-sized JSON answer
 ASSUMED_BASE_RATE = 0.05  # a plan cannot know the base rate yet
@@ -50,10 +58,24 @@ def before_run(
     config: Config,
     providers: Mapping[ProviderName, Provider] | None = None,
     known: Mapping[str, ProviderResponse] | None = None,
+    *,
+    batch: BatchMode = "off",
 ) -> Forecast:
     """Calls, estimated tokens and cost (uncached calls only), the fewest requests they take, the smallest
     detectable increases, and a model change's prompt-cache cold start (from `known`: the cache's answers by
-    key)."""
+    key). `batch`: the run's batch mode (auto narrowed already); when the uncached calls would go out as
+    provider batches, those of a provider with a batch engine are priced at its batch rate."""
+    batching = wants_batches(batch, len(uncached_keys))
+    engines: dict[ProviderName, bool] = {}
+
+    def batched(model: ModelSpec) -> bool:
+        if not batching or providers is None or model.provider not in providers:
+            return False
+        if model.provider not in engines:
+            engines[model.provider] = provider_batches(providers[model.provider]) is not None
+        return engines[model.provider]
+
+    any_batched = False
     prompts = []
     requests = 0
     total_cost: float | None = 0.0
@@ -72,7 +94,9 @@ def before_run(
             requests += _fewest_requests(todo, providers, config)
             p_tok = sum(_estimate_tokens(r)[0] for r in todo)
             c_tok = sum(_estimate_tokens(r)[1] for r in todo)
-            cost = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices)
+            at_batch_rate = bool(todo) and batched(side.model)
+            any_batched = any_batched or at_batch_rate
+            cost = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices, batched=at_batch_rate)
             if cost is None:
                 total_cost = None
             elif total_cost is not None:
@@ -122,6 +146,7 @@ def before_run(
         over_budget=config.max_calls is not None and len(uncached_keys) > config.max_calls,
         prompts=tuple(prompts),
         requests=requests,
+        batch_rate=any_batched,
     )
 
 
