@@ -47,6 +47,11 @@ DEFAULT_GATES: dict[GateName, dict[str, Any]] = {
     "flip_rate": {"max_increase": 0.05, "gating": False},
     # a shift is considered when larger than this share: of answers that changed value, or of a median
     "distribution_shift": {"max_increase": 0.02, "gating": False},
+    # a prompt that declares tools: its tool calls' faults, gated like the outcomes' rates
+    "tool_missing": {"max_increase": 0.02, "gating": True},
+    "tool_unknown": {"max_increase": 0.02, "gating": True},
+    "tool_invalid_json": {"max_increase": 0.02, "gating": True},
+    "tool_invalid_arguments": {"max_increase": 0.02, "gating": True},
 }
 # absolute ceilings for an added prompt (no base to compare with): `gates.<metric>.max_rate`
 DEFAULT_MAX_RATES: dict[GateName, float] = {"parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05}
@@ -77,6 +82,10 @@ class PromptEntry:
     partials: str | None = (
         None  # a folder of Dotprompt partials (`partials:`), besides those beside the prompt
     )
+    # function tools for prompts whose file declares none (`tools:`, Chat Completions' spelling), and their
+    # `tool_choice:`; checked where a side is planned (`sources/tools.py`)
+    tools: tuple[dict[str, Any], ...] = ()
+    tool_choice: str | dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -328,6 +337,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
                 output=_word(item.get("output", "auto"), CONFIGURED_OUTPUT_MODES, f"{at}.output"),
                 id_column=item.get("id"),
                 partials=item.get("partials"),
+                tools=tuple(item.get("tools", ())),
+                tool_choice=item.get("tool_choice"),
             )
         )
         entries[-1] = _with_quality(entries[-1], item, at)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from promptreview import secrets
-from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage
 from promptreview.vocabulary import FINISH_REASONS, one_of
 
 _MIGRATIONS = [
@@ -78,6 +78,8 @@ def _response(text: str) -> ProviderResponse:
     # read back from disk: narrowed like a provider's answer (a reason of its own is `other`)
     reason = data.get("finish_reason")
     data["finish_reason"] = one_of(reason, FINISH_REASONS) or ("other" if reason else None)
+    # a row stored before tools has no `tool_calls`: the default, no call
+    data["tool_calls"] = tuple(ToolCall(**call) for call in data.get("tool_calls") or ())
     return ProviderResponse(**data)
 
 
@@ -93,19 +95,27 @@ def _plain(record: Any) -> Any:
     out = {}
     for name in names:
         value = getattr(record, name)
-        out[name] = _plain(value) if is_dataclass(value) else value
+        if is_dataclass(value):
+            value = _plain(value)
+        elif type(value) is tuple and value and is_dataclass(value[0]):  # a response's tool calls
+            value = [_plain(v) for v in value]
+        out[name] = value
     return out
 
 
 def _request_json(request: CompletionRequest) -> dict[str, Any]:
     """What was asked, kept beside the answer so a cached run can be audited (like `llm logs`)."""
-    return {
+    asked: dict[str, Any] = {
         "model": request.model.text,
         "messages": [m.wire for m in request.messages],
         "params": dict(request.params),
         "response_schema": request.response_schema,
-        "sample_index": request.sample_index,
     }
+    if request.tools:  # only when declared: a request without tools is stored as it always was
+        asked["tools"] = list(request.tools)
+        asked["tool_choice"] = request.tool_choice
+    asked["sample_index"] = request.sample_index  # the last key: `_with_sample` finds the mark there
+    return asked
 
 
 _SAMPLE_MARK = -7_391_004  # stands for the sample index in a request's stored, scrubbed JSON text
@@ -127,7 +137,13 @@ class _RequestText:
         self._memo: dict[tuple[Any, ...], tuple[CompletionRequest, str, str]] = {}
 
     def __call__(self, request: CompletionRequest) -> tuple[str, str]:
-        key = (id(request.messages), id(request.response_schema), request.model, request.params)
+        key = (
+            id(request.messages),
+            id(request.response_schema),
+            request.model,
+            request.params,
+            id(request.tools),
+        )
         try:
             known = self._memo.get(key)
         except TypeError:  # a parameter value that is a dict or a list

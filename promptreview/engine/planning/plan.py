@@ -28,7 +28,7 @@ from promptreview.notes import Note, note
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, Message, ModelSpec
-from promptreview.sources import git, paths
+from promptreview.sources import git, paths, tools
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
@@ -193,8 +193,12 @@ class _Planner:
         params = {**self.config.params, **template.params}  # the config's fill only what the file leaves out
         model, stand_in = self.model(template, entry)
         policy.check_params(params, model.provider, template.path)
+        declared, choice = _side_tools(template, entry, params, self.config.source)
+        params = {k: v for k, v in params.items() if k not in ("tools", "tool_choice")}  # request fields
         sends = template.schema is not None
-        return Side(name, template, model, params, schema, sends, own if own != schema else None), stand_in
+        own_schema = own if own != schema else None
+        side = Side(name, template, model, params, schema, sends, own_schema, declared, choice)
+        return side, stand_in
 
     def check_models(self, path: str, sides: tuple[Side, ...], base_stand_in: Note | None) -> None:
         """Every side on a model the base names (a git review only: `compare` is the operator's own pair of
@@ -322,6 +326,7 @@ class _Planner:
             index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes), entry,
             output_mode=mode, warnings=tuple(dict.fromkeys(warnings)), variables=used, contract=contract,
             needs_acceptance=tuple(breaches), head_trusted=self.contract_rev is None,
+            expected_tools=_expected_tools(sides, suite),
         )  # fmt: skip
 
     def tip_schema(self, tip: PromptTemplate | None) -> dict[str, Any] | None:
@@ -372,6 +377,35 @@ def _canonical(spec: str) -> str:
         return spec
 
 
+def _side_tools(
+    template: PromptTemplate, entry: PromptEntry, params: Mapping[str, Any], config_source: str
+) -> tuple[tools.Tools, tools.ToolChoice]:
+    """The tools a side sends and its `tool_choice`: the prompt file's own, else its config entry's; each
+    tool's parameter schema compiled before any call (a schema that cannot be is exit 2, naming the tool)."""
+    if "tools" in template.params or not entry.tools:
+        where, raw, choice = template.path, params.get("tools"), params.get("tool_choice")
+    else:
+        where, raw, choice = f"{config_source}: the entry of {template.path}", entry.tools, entry.tool_choice
+    declared = tools.function_tools(where, raw)
+    tools.parameter_validators(declared, where)
+    return declared, tools.tool_choice(where, choice, declared)
+
+
+def _expected_tools(sides: Sequence[Side], suite: SuiteSample) -> dict[str, str | bool]:
+    """Per input, the call it expects (`tools.expected_call`): its row's `expect_tool`, else the `tool_choice`
+    of the base (the contract: a head that drops `required` still owes the call). Empty without tools."""
+    if not any(side.tools for side in sides):
+        return {}
+    names = list(dict.fromkeys(n for side in sides for n in tools.tool_names(side.tools)))
+    choice = sides[0].tool_choice
+    return {
+        row.input_id: tools.expected_call(
+            row.values.get(tools.EXPECT_COLUMN), choice, f"{suite.path}: row {row.input_id!r}", names
+        )
+        for row in suite.rows
+    }
+
+
 def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[CompletionRequest]:
     first = CompletionRequest(
         model=side.model,
@@ -383,6 +417,8 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
         sample_index=0,
         expected_schema=None if side.sends_schema else side.schema,
         json_object=side.template.json_object and not side.sends_schema,
+        tools=side.tools,
+        tool_choice=side.tool_choice,
     )
     return [first, *(first.with_sample(k) for k in range(1, samples))]
 
