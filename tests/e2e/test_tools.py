@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import run_installed
 from tests.e2e_helpers import check
 from tests.reports import assert_valid_report
 from tests.servers import (
@@ -224,3 +225,19 @@ def test_tools_with_tool_choice_reach_the_openai_wire(git_repo, run_cli):
     assert result.code == 0, result.err  # the same answers on both sides
     choices = sorted(str(b.get("tool_choice")) for b in seen)
     assert choices == ["None"] * 24 + ["required"] * 24  # the base declares none, the head `required`
+
+
+def test_offline_on_sim_a_prompt_that_stops_calling_its_tool_fails(git_repo, tmp_path):
+    """The installed console script, on `sim`: its calls follow the prompt's instructions (docs/sim.md)."""
+    repo = make_repo(git_repo, "sim:tools-v1", DIRECT)
+    out = tmp_path / "report.json"
+    result = run_installed(
+        ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out)], repo.root
+    )
+    assert result.code == 1, result.err
+    report = json.loads(out.read_text())
+    assert_valid_report(report)
+    assert _rates(report)["tool_missing"] == (0.0, 1.0)
+    (p,) = report["prompts"]
+    assert p["verdict"] == "fail" and p["rates"]["tool_missing"]["gate"] == "fail"
+    assert p["rates"]["empty"]["base"] == 0.0  # a call is no empty prose answer
