@@ -147,6 +147,7 @@ NoteKind = Literal[
     "removed_from_file",
     "format_changed",
     "model_stand_in",
+    "conversation_replay",
     # providers
     "structured_output_rejected",
     # execution and measurement

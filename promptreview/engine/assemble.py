@@ -76,6 +76,7 @@ def prompt_report(
         output_mode=job.output_mode,
         evaluators=decision.evaluators,
         sequential=sequential.info if sequential is not None else None,
+        conversations=job.conversations,
     )
 
 

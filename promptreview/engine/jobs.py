@@ -15,6 +15,7 @@ from promptreview.notes import Note
 from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import CompletionRequest, ModelSpec
+from promptreview.report.document import Conversations
 from promptreview.sources.config import DEFAULT_CONFIG_PATH, PromptEntry
 from promptreview.sources.suites import SuiteSample
 from promptreview.sources.template import PromptTemplate
@@ -121,6 +122,8 @@ class PromptJob:
     # a prompt with tools: what each input expects (a tool's name, True: some tool, False: nothing said), from
     # its suite row's `expect_tool` or the base's `tool_choice` (`sources/tools.py`); empty without tools
     expected_tools: Mapping[str, str | bool] = field(default_factory=dict)
+    # a suite of conversations: their depths and who wrote their replayed assistant turns (None: no `messages`)
+    conversations: Conversations | None = None
 
     @property
     def has_tools(self) -> bool:

@@ -243,6 +243,27 @@ class EvaluatorRow:
 
 
 @dataclass(frozen=True)
+class Conversations:
+    """A suite of conversations (rows with a `messages` history): how deep they are, and the replay's blind
+    spot, the rows whose history holds assistant turns the prompt under review did not write: by another
+    model or a recorded prompt version (`other`), or by nobody the row names (`unknown`)."""
+
+    rows: int  # sampled rows
+    with_history: int  # of them, rows with a history
+    depths: Mapping[str, int]  # rows by depth bucket (`sources/conversations.py`)
+    other: int  # rows with an assistant turn by another model or a recorded prompt version
+    unknown: int  # rows with assistant turns, none said to be by another, at least one that says nothing
+
+    @property
+    def share_other(self) -> float | None:
+        return self.other / self.rows if self.rows else None
+
+    @property
+    def share_unknown(self) -> float | None:
+        return self.unknown / self.rows if self.rows else None
+
+
+@dataclass(frozen=True)
 class PromptReport:
     path: str
     change: ChangeKind
@@ -267,6 +288,7 @@ class PromptReport:
     output_mode: OutputMode = "json"  # text: parse_failure / schema_violation absent from rates
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
     sequential: SequentialInfo | None = None  # set when the review ran sequentially
+    conversations: Conversations | None = None  # set when the suite's rows carry conversations
 
 
 # -- --plan --------------------------------------------------------------------------------------------

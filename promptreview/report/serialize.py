@@ -17,6 +17,7 @@ from typing import Any
 from promptreview.report.document import (
     SCHEMA_VERSION,
     CISection,
+    Conversations,
     EvaluatorRow,
     FlipRow,
     JudgeInfo,
@@ -160,6 +161,19 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "output_mode": p.output_mode,
         "evaluators": [evaluator_dict(e) for e in p.evaluators],
         **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
+        **({"conversations": _conversations(p.conversations)} if p.conversations is not None else {}),
+    }
+
+
+def _conversations(c: Conversations) -> dict[str, Any]:
+    return {
+        "rows": c.rows,
+        "with_history": c.with_history,
+        "depths": dict(c.depths),
+        "other": c.other,
+        "unknown": c.unknown,
+        "share_other": c.share_other,
+        "share_unknown": c.share_unknown,
     }
 
 

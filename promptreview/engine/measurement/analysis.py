@@ -21,7 +21,6 @@ from promptreview.engine.measurement import text_features
 from promptreview.engine.measurement.distribution import shift_rows
 from promptreview.engine.measurement.examples import examples, failure_details, parse_failure_kinds
 from promptreview.engine.measurement.frame import side_inputs, side_positions
-from promptreview.engine.measurement.tool_calls import tool_frame
 from promptreview.notes import Note, note
 from promptreview.report.document import (
     CallStats,
@@ -40,6 +39,7 @@ from promptreview.vocabulary import (
     ParseFailureKind,
     RateName,
     Side,
+    ToolOutcome,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -219,6 +219,16 @@ def rate_rows(
             seed,
         )
     return rows
+
+
+def tool_frame(frame: pd.DataFrame, fault: ToolOutcome) -> pd.DataFrame:
+    """`frame` with `outcome` set to `fault` where the completion has it (errors kept as errors, every other
+    completion `ok`), so a tool fault's rate is computed by the same code, with the same statistics, as an
+    outcome's: over the answered completions, refusals included."""
+    out: pd.DataFrame = frame.copy()  # pandas-stubs types it only on Python 3.11 (`Self`); mypy checks 3.10
+    has = (frame["tool"] == fault).to_numpy()
+    out["outcome"] = np.where(has, fault, np.where(frame["outcome"] == "error", "error", "ok"))
+    return out
 
 
 def _outcome_rows(

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-import numpy as np
-import pandas as pd
 from jsonschema.protocols import Validator
 
 from promptreview.engine.jobs import PromptJob
@@ -114,13 +112,3 @@ def call_answer(calls: Sequence[ToolCall]) -> str:
         arguments = _arguments(call)
         parts.append([call.name, arguments if arguments is not None else call.arguments])
     return json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-def tool_frame(frame: pd.DataFrame, fault: ToolOutcome) -> pd.DataFrame:
-    """`frame` with `outcome` set to `fault` where the completion has it (errors kept as errors, every other
-    completion `ok`), so a tool fault's rate is computed by the same code, with the same statistics, as an
-    outcome's: over the answered completions, refusals included."""
-    out: pd.DataFrame = frame.copy()  # pandas-stubs types it only on Python 3.11 (`Self`); mypy checks 3.10
-    has = (frame["tool"] == fault).to_numpy()
-    out["outcome"] = np.where(has, fault, np.where(frame["outcome"] == "error", "error", "ok"))
-    return out

@@ -28,7 +28,8 @@ from promptreview.notes import Note, note
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, Message, ModelSpec
-from promptreview.sources import git, paths, tools
+from promptreview.report.document import Conversations
+from promptreview.sources import conversations, git, paths, tools
 from promptreview.sources.changes import ChangeSet
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
@@ -305,9 +306,19 @@ class _Planner:
                 breaches.append(note("contract_rows_removed", path, rows=removed[:10], count=len(removed)))
         stand_ins = list(dict.fromkeys(said for _, said in planned if said is not None))
         notes = [*moved, *suite.notes, *contract_notes, *(n for n in stand_ins if n.data["mapped"])]
+        replay = _conversations(suite, sides[-1])
+        if replay is not None:  # the replay's blind spot, said out loud
+            depths = tuple(replay.depths.items())
+            notes.append(
+                note("conversation_replay", rows=replay.rows, other=replay.other, unknown=replay.unknown,
+                     depths=depths)
+            )  # fmt: skip
         warnings = [w for v in versions for w in v.template.warnings]
         warnings += [n for n in stand_ins if not n.data["mapped"]]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
+        used |= (
+            frozenset({conversations.COLUMN}) & suite.columns
+        )  # the history is sent, whatever the template
         if not used and len(suite.rows) > 1:
             warnings.append(note("unused_columns", suite.path, columns=tuple(sorted(suite.columns))))
         mode = output_mode(entry.output, sides)
@@ -327,6 +338,7 @@ class _Planner:
             output_mode=mode, warnings=tuple(dict.fromkeys(warnings)), variables=used, contract=contract,
             needs_acceptance=tuple(breaches), head_trusted=self.contract_rev is None,
             expected_tools=_expected_tools(sides, suite),
+            conversations=replay,
         )  # fmt: skip
 
     def tip_schema(self, tip: PromptTemplate | None) -> dict[str, Any] | None:
@@ -348,6 +360,10 @@ class _Planner:
                     f"{side.template.path}: suite {label} has no value for template variable '{name}'"
                 )
         messages = side.template.render(row.values, label)
+        if row.values.get(
+            conversations.COLUMN
+        ):  # a conversation: the prompt's system, the history, its own turn
+            messages = conversations.compose(messages, row.values[conversations.COLUMN])
         # the schema sent as structured output is part of every request, and is counted as such
         schema = side.wire_schema_chars
         size = sum(len(m.content) for m in messages) + schema
@@ -389,6 +405,26 @@ def _side_tools(
     declared = tools.function_tools(where, raw)
     tools.parameter_validators(declared, where)
     return declared, tools.tool_choice(where, choice, declared)
+
+
+def _conversations(suite: SuiteSample, head: Side) -> Conversations | None:
+    """A suite of conversations' depths and its replay's blind spot against the head's model (None: the suite
+    has no `messages`)."""
+    if conversations.COLUMN not in suite.columns:
+        return None
+    histories = [row.values.get(conversations.COLUMN) or [] for row in suite.rows]
+    origins = [conversations.origin(h, str(head.model)) for h in histories]
+    depths: dict[str, int] = {}
+    for row in suite.rows:
+        label = str(row.values.get(conversations.DEPTH))
+        depths[label] = depths.get(label, 0) + 1
+    return Conversations(
+        rows=len(suite.rows),
+        with_history=sum(bool(h) for h in histories),
+        depths=dict(sorted(depths.items())),
+        other=origins.count("other"),
+        unknown=origins.count("unknown"),
+    )
 
 
 def _expected_tools(sides: Sequence[Side], suite: SuiteSample) -> dict[str, str | bool]:

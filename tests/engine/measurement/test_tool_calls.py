@@ -6,12 +6,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from promptreview.engine.measurement.analysis import tool_frame
 from promptreview.engine.measurement.tool_calls import (
     TOOL_FIELD,
     ToolJudge,
     call_answer,
     call_output,
-    tool_frame,
 )
 from promptreview.records import ProviderResponse, ToolCall
 from promptreview.sources import tools
