@@ -78,3 +78,26 @@ def test_a_fault_is_rated_as_an_outcome_is():
     )
     assert tool_frame(frame, "tool_unknown")["outcome"].tolist() == ["tool_unknown", "ok", "error", "ok"]
     assert tool_frame(frame, "tool_missing")["outcome"].tolist() == ["ok", "ok", "error", "ok"]
+
+
+def test_the_base_declaration_of_a_tool_judges_both_sides():
+    """A head that loosens a tool's schema is judged by the base's: its own loosened calls fail it."""
+    from types import SimpleNamespace
+
+    from promptreview.engine.measurement.tool_calls import judge
+
+    strict = tools.function_tools("p", [WEATHER])
+    loose = tools.function_tools("p", [{"name": "get_weather", "parameters": {"type": "object"}}])
+    template = SimpleNamespace(path="p")
+    job = SimpleNamespace(
+        has_tools=True,
+        sides=(
+            SimpleNamespace(name="base", tools=strict, template=template),
+            SimpleNamespace(name="head", tools=loose, template=template),
+        ),
+        expected_tools={},
+    )
+    found = judge(job)  # type: ignore[arg-type]  # the fields a judge reads
+    assert found is not None
+    call = answer(("get_weather", '{"town": "Oslo"}'))
+    assert found.outcome("head", "x", call) == "tool_invalid_arguments"
