@@ -54,7 +54,10 @@ DEFAULT_GATES: dict[GateName, dict[str, Any]] = {
     "tool_invalid_arguments": {"max_increase": 0.02, "gating": True},
 }
 # absolute ceilings for an added prompt (no base to compare with): `gates.<metric>.max_rate`
-DEFAULT_MAX_RATES: dict[GateName, float] = {"parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05}
+DEFAULT_MAX_RATES: dict[GateName, float] = {
+    "parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05,
+    "tool_missing": 0.05, "tool_unknown": 0.05, "tool_invalid_json": 0.05, "tool_invalid_arguments": 0.05,
+}  # fmt: skip
 DEFAULT_MAX_REQUEST_CHARS = 200_000
 
 
