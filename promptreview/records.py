@@ -67,6 +67,10 @@ class CompletionRequest:
     json_object: bool = False  # the prompt asks for JSON without a schema (`responseFormat: json_object`)
     # the `strict` the prompt file declares with its schema, sent as declared (None: the provider decides)
     schema_strict: bool | None = None
+    # function tools in Chat Completions' wire format (`{"type": "function", "function": {...}}`), and the
+    # `tool_choice` as declared (`auto`, `required`, `none`, or a named function); each provider respells them
+    tools: tuple[dict[str, Any], ...] = ()
+    tool_choice: str | dict[str, Any] | None = None
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -92,8 +96,8 @@ class CompletionRequest:
 
     def _compute_cache_key(self) -> str:
         # The text of json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")) with payload
-        # {expected_schema?, messages, model, params, provider, response_format, sample} (keys in that sorted
-        # order), assembled from parts: the settings every request of a prompt side shares (its schemas above
+        # {expected_schema?, messages, model, params, provider, response_format, sample, tool_choice?, tools?}
+        # (keys in that sorted order), assembled from parts: the settings every request of a prompt side shares (its schemas above
         # all) are encoded and hashed once, the messages once per input (its K samples continue one hash).
         expected = self.expected_schema if self.model.provider == "sim" else None
         try:
@@ -153,7 +157,13 @@ class CompletionRequest:
         digest = last[2].copy()
         digest.update(known[3])
         sample = str(self.sample_index) if type(self.sample_index) is int else _dumps(self.sample_index)
-        digest.update(f',"sample":{sample}}}'.encode())
+        digest.update(f',"sample":{sample}'.encode())
+        # the tools only when declared: the key of a request without them is byte for byte what it was
+        if self.tool_choice is not None:
+            digest.update(f',"tool_choice":{_dumps(self.tool_choice)}'.encode())
+        if self.tools:
+            digest.update(f',"tools":{_dumps(list(self.tools))}'.encode())
+        digest.update(b"}")
         return digest.hexdigest()
 
 
@@ -186,6 +196,8 @@ def sample_group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
         request.schema_strict,
         id(request.response_schema),
         id(request.expected_schema),
+        id(request.tools) if request.tools else None,  # a side's requests share its tools tuple
+        _dumps(request.tool_choice) if request.tool_choice is not None else None,
     )
     try:
         hash(key)
@@ -199,6 +211,17 @@ class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call the model answered with: the tool's name and its arguments as the JSON text the
+    provider sent (Anthropic's and Ollama's argument objects encoded), kept unparsed: arguments that are not
+    JSON are an outcome of their own (`engine/measurement/tool_calls.py`), not an unreadable response."""
+
+    name: str
+    arguments: str
+    id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +247,7 @@ class ProviderResponse:
         None  # the provider's request id header (Anthropic `request-id`, OpenAI `x-request-id`)
     )
     batched: bool = False  # answered through a provider batch: priced at the batch rate, cached with it
+    tool_calls: tuple[ToolCall, ...] = ()  # the function calls of the answer, in the order given
 
 
 @dataclass(frozen=True)

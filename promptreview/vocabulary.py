@@ -21,14 +21,20 @@ Outcome = Literal["ok", "schema_violation", "parse_failure", "refusal", "error"]
 RateOutcome = Literal["parse_failure", "schema_violation", "refusal"]
 """The outcomes whose rates are gated (`error` is counted apart, `ok` is the rest)."""
 
+ToolOutcome = Literal["tool_missing", "tool_unknown", "tool_invalid_json", "tool_invalid_arguments"]
+"""What went wrong with a tool-calling answer, each a rate gated like an outcome's (a prompt that declares
+tools only): no call where the row or the prompt expected one, a call of a tool the request did not declare,
+arguments that are not JSON, arguments the tool's parameter schema rejects. Beside the five outcomes, not
+among them: a completion keeps its outcome and has at most one of these besides."""
+
 TextFeature = Literal["empty", "apology", "heading", "bullet_list", "code_block", "link"]
 """Text mode: what is read off a prose answer, each a rate like an outcome's (never gated, only warned on)."""
 
-RateName = Literal[RateOutcome, "error", TextFeature]
+RateName = Literal[RateOutcome, "error", TextFeature, ToolOutcome]
 """A rate the report shows: the gated outcomes and `error` (JSON mode); `refusal`, `error` and the answer
 features (text mode)."""
 
-GateName = Literal[RateOutcome, "flip_rate", "distribution_shift"]
+GateName = Literal[RateOutcome, "flip_rate", "distribution_shift", ToolOutcome]
 """A gate of the config's `gates:` (the quality checks' gates are `gates.expect`, `.evaluators`, `.must_refuse`)."""
 
 FinishReason = Literal["stop", "length", "content_filter", "refusal", "tool_calls", "other"]
@@ -157,6 +163,7 @@ NoteKind = Literal[
     "model_stand_in",
     "already_on_model",
     "safety_rows",
+    "conversation_replay",
     # providers
     "structured_output_rejected",
     "provider_batches",
@@ -216,6 +223,8 @@ SIDES: tuple[Side, ...] = get_args(Side)
 PROVIDERS: tuple[ProviderName, ...] = get_args(ProviderName)
 TEXT_FEATURES: tuple[TextFeature, ...] = get_args(TextFeature)
 JSON_RATES: tuple[RateName, ...] = (*RATE_OUTCOMES, "error")  # a JSON-mode prompt's rates, in report order
+TOOL_RATES: tuple[ToolOutcome, ...] = get_args(ToolOutcome)  # a prompt with tools adds these, in this order
+GATED_RATES: tuple[RateOutcome | ToolOutcome, ...] = (*RATE_OUTCOMES, *TOOL_RATES)  # the rates with a gate
 FINISH_REASONS: tuple[FinishReason, ...] = get_args(FinishReason)
 CONFIGURED_OUTPUT_MODES: tuple[ConfiguredOutputMode, ...] = get_args(ConfiguredOutputMode)
 EXPECT_MATCHES: tuple[ExpectMatch, ...] = get_args(ExpectMatch)

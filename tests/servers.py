@@ -272,6 +272,18 @@ def openai_chat_completion(
     }
 
 
+def openai_tool_call_completion(
+    calls: list[tuple[str, str]], *, model: str = "gpt-4o-mini-2024-07-18", content: str | None = None
+) -> dict:
+    """A `CreateChatCompletionResponse` whose message calls tools: (name, arguments as sent) per call."""
+    body = openai_chat_completion(content, model=model, finish_reason="tool_calls")
+    body["choices"][0]["message"]["tool_calls"] = [
+        {"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": arguments}}
+        for i, (name, arguments) in enumerate(calls)
+    ]
+    return body
+
+
 def openai_error(message: str, type: str = "invalid_request_error", code: str | None = None) -> dict:
     """An OpenAI `ErrorResponse` body."""
     return {"error": {"message": message, "type": type, "param": None, "code": code}}
@@ -412,6 +424,20 @@ def anthropic_message(
     return body
 
 
+def anthropic_tool_use_message(
+    calls: list[tuple[str, Any]], *, model: str = "claude-sonnet-4-5-20250929", text: str | None = None
+) -> dict:
+    """A Messages API response that calls tools: a `tool_use` content block per (name, input), as the SDK's
+    `ToolUseBlock` types it (`id`, `input`, `name`, `type`), after an optional text block; stop reason
+    `tool_use`."""
+    body = anthropic_message(text, model=model, stop_reason="tool_use")
+    body["content"] += [
+        {"type": "tool_use", "id": f"toolu_{i:02d}", "name": name, "input": value}
+        for i, (name, value) in enumerate(calls)
+    ]
+    return body
+
+
 def anthropic_error(type: str, message: str) -> dict:
     """An Anthropic error body (`{"type": "error", "error": {"type", "message"}}`)."""
     return {"type": "error", "error": {"type": type, "message": message}, "request_id": "req_test"}
@@ -454,8 +480,10 @@ def make_request(
     schema: dict | None = None,
     params: dict | None = None,
     schema_name: str = "triage",
+    tools: tuple = (),
+    tool_choice: Any = None,
 ):
-    """A CompletionRequest for `provider:model` with a system and a user message."""
+    """A CompletionRequest for `provider:model` with a system and a user message (and `tools`, if given)."""
     from promptreview.records import CompletionRequest, Message, ModelSpec
 
     provider, _, model = spec.partition(":")
@@ -466,6 +494,8 @@ def make_request(
         params=tuple(sorted((params or {}).items())),
         response_schema=schema,
         schema_name=schema_name,
+        tools=tuple(tools),
+        tool_choice=tool_choice,
     )
 
 

@@ -28,6 +28,10 @@ def _reference_key(r: CompletionRequest) -> str:
         payload["response_format"]["strict"] = r.schema_strict
     if r.expected_schema is not None and r.model.provider == "sim":
         payload["expected_schema"] = r.expected_schema
+    if r.tools:  # declared tools (issue 25): absent, every earlier key is unchanged
+        payload["tools"] = list(r.tools)
+    if r.tool_choice is not None:
+        payload["tool_choice"] = r.tool_choice
     blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -37,6 +41,7 @@ SCHEMA = {
     "properties": {"é": {"enum": ["a", "b"]}, "z": {"type": "integer"}},
     "required": ["z"],
 }
+TOOL = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
 BASE = CompletionRequest(
     model=ModelSpec("openai", "gpt-4o-mini-2024-07-18"),
     messages=(Message("system", "Answer in JSON. «ünïcode»"), Message("user", 'say "hi"\n')),
@@ -57,6 +62,9 @@ BASE = CompletionRequest(
         replace(BASE, params=()),
         replace(BASE, params=(("response_format", {"type": "json_object"}),)),  # unhashable: no memo
         replace(BASE, response_schema=dict(SCHEMA, title="another object, another encoding")),
+        replace(BASE, tools=(TOOL,)),
+        replace(BASE, tools=(TOOL,), tool_choice="required", sample_index=2),
+        replace(BASE, tools=(TOOL,), tool_choice={"type": "function", "function": {"name": "lookup"}}),
     ],
 )
 def test_key_equals_the_plain_encoding(request_):
@@ -114,3 +122,11 @@ def test_a_declared_strict_is_part_of_the_key_and_an_undeclared_one_changes_no_k
     keys = {replace(schema, schema_strict=s).cache_key() for s in (None, True, False)}
     assert len(keys) == 3
     assert replace(schema, schema_strict=None).cache_key() == _reference_key(schema)
+
+
+def test_a_request_without_tools_keeps_the_key_it_had():
+    # the key of the plain request, as main computed it before tools existed
+    assert BASE.cache_key() == "99030cb3dd699c92ff89c2f79549c5e8da3cf3f24486dba8804a5e3a5e310bff"
+    assert replace(BASE, tools=(TOOL,)).cache_key() != BASE.cache_key()
+    with_tools = replace(BASE, tools=(TOOL,))
+    assert replace(with_tools, tool_choice="required").cache_key() != with_tools.cache_key()

@@ -68,10 +68,12 @@ def test_each_closed_set_has_the_words_of_its_schema(schema: dict[str, Any], pat
 def test_the_rate_names_are_the_rates_the_report_schema_requires() -> None:
     assert vocabulary.JSON_RATES == tuple(REPORT["$defs"]["rates"]["required"])
     assert set(REPORT["$defs"]["text_rates"]["required"]) < set(get_args(vocabulary.RateName))
-    # the gated outcomes, `error`, and text mode's features, each once
+    # the gated outcomes, `error`, text mode's features and the tool calls' faults, each once
     assert sorted(get_args(vocabulary.RateName)) == sorted(
-        {*vocabulary.RATE_OUTCOMES, "error", *vocabulary.TEXT_FEATURES}
+        {*vocabulary.RATE_OUTCOMES, "error", *vocabulary.TEXT_FEATURES, *vocabulary.TOOL_RATES}
     )
+    # every rate with a gate has its gate in the config schema
+    assert set(vocabulary.GATED_RATES) <= set(_at(CONFIG, "properties/gates/properties"))
 
 
 def test_sample_batching_takes_yaml_booleans_as_its_words() -> None:

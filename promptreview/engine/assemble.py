@@ -92,6 +92,7 @@ def prompt_report(
         provenance=provenance or {},
         cold_start=spending.cold_start,
         leakage=tuple(leakage),
+        conversations=job.conversations,
     )
 
 

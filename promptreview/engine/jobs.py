@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from promptreview.notes import Note
 from promptreview.providers.base import Provider
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import CompletionRequest, ModelSpec
+from promptreview.report.document import Conversations
 from promptreview.sources.config import DEFAULT_CONFIG_PATH, PromptEntry
 from promptreview.sources.suites import SuiteSample
 from promptreview.sources.template import PromptTemplate
@@ -66,6 +67,10 @@ class Side:
     # the schema this side's own files declare, when the base's contract (`schema`) differs from it: what goes
     # on the wire, and what the report says the head's schema would have judged
     own_schema: dict[str, Any] | None = None
+    # the function tools this side's prompt declares (or its config entry), in Chat Completions' spelling,
+    # and its `tool_choice` (`sources/tools.py`): sent with every request, and what its tool calls are judged by
+    tools: tuple[dict[str, Any], ...] = ()
+    tool_choice: str | dict[str, Any] | None = None
 
     @property
     def wire_schema(self) -> dict[str, Any] | None:
@@ -117,6 +122,15 @@ class PromptJob:
     # `compare`: the operator's own two files, with no base commit to own the contract (the head's own
     # evaluators gate, its rows are the suite)
     head_trusted: bool = False
+    # a prompt with tools: what each input expects (a tool's name, True: some tool, False: nothing said), from
+    # its suite row's `expect_tool` or the base's `tool_choice` (`sources/tools.py`); empty without tools
+    expected_tools: Mapping[str, str | bool] = field(default_factory=dict)
+    # a suite of conversations: their depths and who wrote their replayed assistant turns (None: no `messages`)
+    conversations: Conversations | None = None
+
+    @property
+    def has_tools(self) -> bool:
+        return any(side.tools for side in self.sides)
 
     @property
     def head(self) -> Side:

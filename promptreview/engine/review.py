@@ -451,6 +451,7 @@ def _score_and_decide(
             output_mode=job.output_mode,
             variables=job.variables,
             excluded=checks.must_refuse,
+            tools=job.has_tools,
         )
         rows = evaluator_rows(
             frame,

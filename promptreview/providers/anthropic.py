@@ -9,6 +9,7 @@ generation and later, Opus 4.1), else the prompt's instruction alone does the wo
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -18,7 +19,7 @@ import httpx
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.http import CallError, HTTPProvider, http_failure
-from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage
 from promptreview.vocabulary import FinishReason
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -90,15 +91,15 @@ class AnthropicProvider(HTTPProvider):
         stop = params.get("stop")
         if stop:
             body["stop_sequences"] = [stop] if isinstance(stop, str) else list(stop)
-        tools = [
-            t["function"] for t in params.get("tools") or () if isinstance(t, dict) and t.get("function")
-        ]
-        if tools:  # Chat Completions' function tools in Anthropic's spelling
+        if request.tools:  # Chat Completions' function tools in Anthropic's spelling
             body["tools"] = [
-                {"name": f.get("name"), "description": f.get("description", ""),
+                {"name": f["name"], "description": f.get("description", ""),
                  "input_schema": f.get("parameters") or {"type": "object", "properties": {}}}
-                for f in tools
+                for f in (t["function"] for t in request.tools)
             ]  # fmt: skip
+            choice = _tool_choice(request.tool_choice)
+            if choice is not None:
+                body["tool_choice"] = choice
         # `seed` has no Anthropic counterpart and is not sent
         if structured and self.structured(request):
             body["output_config"] = {"format": {"type": "json_schema", "schema": request.response_schema}}
@@ -149,6 +150,7 @@ class AnthropicProvider(HTTPProvider):
             text=text,
             refusal=refusal,
             finish_reason=finish,
+            tool_calls=_tool_uses(data["content"]),
             served_model=data.get("model"),
             usage=Usage(
                 # input_tokens counts only the uncached part; prompt_tokens counts all, as OpenAI's does
@@ -159,6 +161,34 @@ class AnthropicProvider(HTTPProvider):
             # the body has no timestamp: `complete` takes the time from the `date` header, with `request-id`
             response_id=data["id"] if isinstance(data.get("id"), str) and data["id"] else None,
         )
+
+
+def _tool_choice(choice: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    """Chat Completions' `tool_choice` in Anthropic's spelling: `required` is `any`, a named function `tool`."""
+    if choice is None:
+        return None
+    if isinstance(choice, dict):
+        return {"type": "tool", "name": choice["function"]["name"]}
+    return {"type": "any" if choice == "required" else choice}
+
+
+def _tool_uses(content: list[Any]) -> tuple[ToolCall, ...]:
+    """The `tool_use` blocks: the tool's name and its `input` encoded as JSON text. An `input` that is not an
+    object (a string, as a server that streams `partial_json` and stops early may leave it) is kept as its
+    text: its arguments are then no JSON object, an outcome of their own, not an unreadable response."""
+    out = []
+    for block in content:
+        if (
+            not isinstance(block, dict)
+            or block.get("type") != "tool_use"
+            or not isinstance(block.get("name"), str)
+        ):
+            continue
+        raw = block.get("input")
+        arguments = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+        block_id = block.get("id")
+        out.append(ToolCall(block["name"], arguments, block_id if isinstance(block_id, str) else None))
+    return tuple(out)
 
 
 def create(env: Mapping[str, str]) -> AnthropicProvider:

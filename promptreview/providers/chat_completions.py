@@ -16,6 +16,7 @@ exactly (`split_usage`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -25,7 +26,7 @@ import httpx
 
 from promptreview.providers.base import FatalCallError
 from promptreview.providers.http import HTTPProvider, server_said, wants_json_object
-from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage
 from promptreview.vocabulary import FinishReason
 
 # the finish reasons of the Chat Completions API, in our spelling (the same words); any other is `other`
@@ -36,7 +37,7 @@ _FINISH_REASONS: dict[str, FinishReason] = {
     "tool_calls": "tool_calls",
 }
 _PASSTHROUGH_PARAMS = ("temperature", "top_p", "seed", "stop", "presence_penalty", "frequency_penalty",
-                       "max_completion_tokens", "tools")  # fmt: skip
+                       "max_completion_tokens")  # fmt: skip
 _STRUCTURED_HINTS = re.compile(r"response_format|json_schema|guided_json|grammar|structured", re.IGNORECASE)
 MAX_N = 128  # CreateChatCompletionRequest.n: 1 to 128
 
@@ -46,6 +47,24 @@ _STRICT_KEYWORDS = frozenset({
     "definitions", "$ref", "description", "title", "pattern", "format", "multipleOf", "minimum", "maximum",
     "exclusiveMinimum", "exclusiveMaximum", "minItems", "maxItems",
 })  # fmt: skip
+
+
+def tool_calls(raw: Any) -> tuple[ToolCall, ...]:
+    """`message.tool_calls`: each function call's name and its `arguments` string as sent (a server that sends
+    an object, as Ollama's native API does, has it encoded); entries that are no function call are skipped."""
+    if not isinstance(raw, list):
+        return ()
+    out = []
+    for call in raw:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            continue
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments, ensure_ascii=False) if arguments is not None else ""
+        call_id = call.get("id")
+        out.append(ToolCall(function["name"], arguments, call_id if isinstance(call_id, str) else None))
+    return tuple(out)
 
 
 def strict_compatible(schema: Any) -> bool:
@@ -201,6 +220,10 @@ class ChatCompletionsProvider(HTTPProvider):
                 body[key] = params[key]
         if params.get("max_tokens") is not None:  # an explicit max_completion_tokens (passed through) wins
             body.setdefault(self.max_tokens_field(), params["max_tokens"])
+        if request.tools:  # function tools travel in this very spelling
+            body["tools"] = list(request.tools)
+            if request.tool_choice is not None:
+                body["tool_choice"] = request.tool_choice
         if structured:
             if (
                 request.response_schema is not None
@@ -247,6 +270,7 @@ class ChatCompletionsProvider(HTTPProvider):
             text=content,
             refusal=refusal,
             finish_reason=finish_reason,
+            tool_calls=tool_calls(message.get("tool_calls")),
             served_model=data.get("model"),
             usage=Usage(
                 prompt_tokens=usage.get("prompt_tokens"),

@@ -20,6 +20,7 @@ import httpx
 
 from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
+from promptreview.providers.chat_completions import tool_calls
 from promptreview.providers.http import (
     CallError,
     ClientTimeout,
@@ -165,8 +166,8 @@ class OllamaProvider(HTTPProvider):
             body["format"] = request.response_schema
         elif structured and wants_json_object(request):
             body["format"] = "json"
-        if params.get("tools"):
-            body["tools"] = params["tools"]  # Ollama's chat API takes Chat Completions' function tools
+        if request.tools:  # Ollama's chat API takes Chat Completions' function tools (and no tool_choice)
+            body["tools"] = list(request.tools)
         options = {_OPTION_NAMES[k]: v for k, v in params.items() if k in _OPTION_NAMES and v is not None}
         if isinstance(options.get("stop"), str):
             options["stop"] = [options["stop"]]
@@ -183,6 +184,7 @@ class OllamaProvider(HTTPProvider):
             text=data["message"].get("content"),
             refusal=None,
             finish_reason=_DONE_REASONS.get(done, "other") if done else None,
+            tool_calls=tool_calls(data["message"].get("tool_calls")),  # arguments as objects, encoded
             served_model=data.get("model"),
             usage=Usage(
                 prompt_tokens=data.get("prompt_eval_count"),

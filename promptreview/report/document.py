@@ -286,6 +286,27 @@ class ColdStart:
 
 
 @dataclass(frozen=True)
+class Conversations:
+    """A suite of conversations (rows with a `messages` history): how deep they are, and the replay's blind
+    spot, the rows whose history holds assistant turns the prompt under review did not write: by another
+    model or a recorded prompt version (`other`), or by nobody the row names (`unknown`)."""
+
+    rows: int  # sampled rows
+    with_history: int  # of them, rows with a history
+    depths: Mapping[str, int]  # rows by depth bucket (`sources/conversations.py`)
+    other: int  # rows with an assistant turn by another model or a recorded prompt version
+    unknown: int  # rows with assistant turns, none said to be by another, at least one that says nothing
+
+    @property
+    def share_other(self) -> float | None:
+        return self.other / self.rows if self.rows else None
+
+    @property
+    def share_unknown(self) -> float | None:
+        return self.unknown / self.rows if self.rows else None
+
+
+@dataclass(frozen=True)
 class PromptReport:
     path: str
     change: ChangeKind
@@ -313,6 +334,7 @@ class PromptReport:
     provenance: Mapping[Side, SideProvenance] = field(default_factory=dict)  # served ids, fingerprints, times
     cold_start: ColdStart | None = None  # set when the sides run on different models
     leakage: Sequence[LeakedRow] = ()  # suite rows the prompt holds: left out of the quality gates
+    conversations: Conversations | None = None  # set when the suite's rows carry conversations
 
 
 # -- --plan --------------------------------------------------------------------------------------------

@@ -72,6 +72,25 @@ def _duplicate_inputs(n: Note) -> str:
     )
 
 
+def _conversation_replay(n: Note) -> str:
+    rows, other, unknown = int(_v(n, "rows")), int(_v(n, "other")), int(_v(n, "unknown"))
+    depths = ", ".join(f"{depth}: {count}" for depth, count in _v(n, "depths"))
+    said = (
+        f"conversations replayed ({rows} rows; by depth in user turns {depths}): the final assistant turn is "
+        "re-generated after a history the prompt under review did not write"
+    )
+    if not other and not unknown:
+        return said + "; no history holds an assistant turn"
+
+    def share(k: int) -> str:
+        return f"{k} of {rows} rows ({k / rows:.0%})" if rows else f"{k} rows"
+
+    return (
+        said + f"; {share(other)} replay assistant turns by another model or prompt version, "
+        f"{share(unknown)} assistant turns of unknown origin (no model or prompt_version said)"
+    )
+
+
 def _strata_pooled(n: Note) -> str:
     small = [str(s) for s in _v(n, "strata")]
     return (
@@ -540,6 +559,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "unused_columns": _unused_columns,
     "output_mode": _output_mode,
     "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",
+    "conversation_replay": _conversation_replay,
     "model_changed": lambda n: (
         f"model migration from {_v(n, 'base')} to {_v(n, 'head')}: the base side runs "
         "on the old model, the head side on the new one"

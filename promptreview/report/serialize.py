@@ -19,6 +19,7 @@ from promptreview.report.document import (
     SCHEMA_VERSION,
     CISection,
     ColdStart,
+    Conversations,
     EvaluatorRow,
     FlipRow,
     JudgeInfo,
@@ -168,6 +169,19 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "provenance": {side: provenance_dict(v) for side, v in p.provenance.items()},
         **({"cold_start": cold_start_dict(p.cold_start)} if p.cold_start is not None else {}),
         **({"leakage": [_leaked(r) for r in p.leakage]} if p.leakage else {}),
+        **({"conversations": _conversations(p.conversations)} if p.conversations is not None else {}),
+    }
+
+
+def _conversations(c: Conversations) -> dict[str, Any]:
+    return {
+        "rows": c.rows,
+        "with_history": c.with_history,
+        "depths": dict(c.depths),
+        "other": c.other,
+        "unknown": c.unknown,
+        "share_other": c.share_other,
+        "share_unknown": c.share_unknown,
     }
 
 

@@ -34,6 +34,11 @@ RATE_LABELS: dict[RateName, str] = {
     "bullet_list": "bullet list",
     "code_block": "code block",
     "link": "link",
+    # a prompt with tools: the faults of its tool calls
+    "tool_missing": "no tool call where one was expected",
+    "tool_unknown": "call of an unknown tool",
+    "tool_invalid_json": "tool arguments not JSON",
+    "tool_invalid_arguments": "tool arguments against the schema",
 }
 NOT_APPLICABLE = "n/a"
 VERDICT_WORDS = {

@@ -50,9 +50,17 @@ DEFAULT_GATES: dict[GateName, dict[str, Any]] = {
     "flip_rate": {"max_increase": 0.05, "gating": False},
     # a shift is considered when larger than this share: of answers that changed value, or of a median
     "distribution_shift": {"max_increase": 0.02, "gating": False},
+    # a prompt that declares tools: its tool calls' faults, gated like the outcomes' rates
+    "tool_missing": {"max_increase": 0.02, "gating": True},
+    "tool_unknown": {"max_increase": 0.02, "gating": True},
+    "tool_invalid_json": {"max_increase": 0.02, "gating": True},
+    "tool_invalid_arguments": {"max_increase": 0.02, "gating": True},
 }
 # absolute ceilings for an added prompt (no base to compare with): `gates.<metric>.max_rate`
-DEFAULT_MAX_RATES: dict[GateName, float] = {"parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05}
+DEFAULT_MAX_RATES: dict[GateName, float] = {
+    "parse_failure": 0.05, "schema_violation": 0.05, "refusal": 0.05,
+    "tool_missing": 0.05, "tool_unknown": 0.05, "tool_invalid_json": 0.05, "tool_invalid_arguments": 0.05,
+}  # fmt: skip
 DEFAULT_MAX_REQUEST_CHARS = 200_000
 
 
@@ -89,6 +97,10 @@ class PromptEntry:
         None  # a folder of Dotprompt partials (`partials:`), besides those beside the prompt
     )
     leakage: LeakageSpec | None = None  # None: the config's top-level `leakage:`
+    # function tools for prompts whose file declares none (`tools:`, Chat Completions' spelling), and their
+    # `tool_choice:`; checked where a side is planned (`sources/tools.py`)
+    tools: tuple[dict[str, Any], ...] = ()
+    tool_choice: str | dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -350,6 +362,8 @@ def _build(data: dict[str, Any], source: str) -> Config:
                 leakage=LeakageSpec(**{**data.get("leakage", {}), **item["leakage"]})
                 if "leakage" in item
                 else None,
+                tools=tuple(item.get("tools", ())),
+                tool_choice=item.get("tool_choice"),
             )
         )
         entries[-1] = _with_quality(entries[-1], item, at)

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from promptreview.errors import UsageError
 from promptreview.notes import Note, note
+from promptreview.sources import conversations
 from promptreview.sources.config import SampleSpec
 from promptreview.vocabulary import Allocation
 
@@ -159,6 +160,7 @@ def sample_suite(
     number). Strata with fewer than `min_per_stratum` rows are pooled into one stratum `other`. A row equal to an
     earlier one in every column but its id is the same input again: it is counted once, with a note.
     """
+    rows = conversations.with_history(path, rows)  # a conversation's history parsed, its `depth` added
     columns = set().union(*(r.keys() for r in rows))
     if id_column is not None and id_column not in columns:
         raise UsageError(

@@ -263,7 +263,7 @@ def test_function_tools_are_sent_in_anthropics_spelling():
     tool = {"type": "function", "function": {"name": "lookup", "description": "Find an order",
             "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}}  # fmt: skip
     body = AnthropicProvider(api_key=KEY).build_body(
-        make_request("anthropic:claude-sonnet-4-5-20250929", params={"tools": [tool]})
+        make_request("anthropic:claude-sonnet-4-5-20250929", tools=(tool,))
     )
     assert body["tools"] == [
         {"name": "lookup", "description": "Find an order",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from promptreview import secrets
-from promptreview.records import CompletionRequest, ProviderResponse, Usage
+from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage
 from promptreview.vocabulary import FINISH_REASONS, one_of
 
 _MIGRATIONS = [
@@ -103,6 +103,8 @@ def _response(text: str) -> ProviderResponse:
     # read back from disk: narrowed like a provider's answer (a reason of its own is `other`)
     reason = data.get("finish_reason")
     data["finish_reason"] = one_of(reason, FINISH_REASONS) or ("other" if reason else None)
+    # a row stored before tools has no `tool_calls`: the default, no call
+    data["tool_calls"] = tuple(ToolCall(**call) for call in data.get("tool_calls") or ())
     return ProviderResponse(**data)
 
 
@@ -118,7 +120,11 @@ def _plain(record: Any) -> Any:
     out = {}
     for name in names:
         value = getattr(record, name)
-        out[name] = _plain(value) if is_dataclass(value) else value
+        if is_dataclass(value):
+            value = _plain(value)
+        elif type(value) is tuple and value and is_dataclass(value[0]):  # a response's tool calls
+            value = [_plain(v) for v in value]
+        out[name] = value
     return out
 
 
@@ -140,7 +146,10 @@ def _request_json(request: CompletionRequest) -> dict[str, Any]:
         out["json_object"] = True
     if request.schema_strict is not None:
         out["schema_strict"] = request.schema_strict
-    out["sample_index"] = request.sample_index
+    if request.tools:  # only when declared: a request without tools is stored as it always was
+        out["tools"] = list(request.tools)
+        out["tool_choice"] = request.tool_choice
+    out["sample_index"] = request.sample_index  # the last key: `_with_sample` finds the mark there
     return out
 
 
@@ -171,6 +180,7 @@ class _RequestText:
             request.schema_name,
             request.json_object,
             request.schema_strict,
+            id(request.tools),
         )
         try:
             known = self._memo.get(key)

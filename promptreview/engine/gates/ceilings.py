@@ -1,5 +1,6 @@
 """The gate of a prompt with no base: an added prompt (or one renamed into the review) is held to absolute
-ceilings, `gates.<metric>.max_rate` (default 5 % for parse failures, schema violations and refusals).
+ceilings, `gates.<metric>.max_rate` (default 5 % for parse failures, schema violations and refusals, and for a
+prompt with tools each fault of its tool calls).
 
 A ceiling fails when the rate's 95 % lower bound is above it: the per-input (clustered) Wilson interval the
 analysis already computed, so K samples of one input do not count as K independent inputs. When the sample is
@@ -12,9 +13,9 @@ from dataclasses import replace
 
 from promptreview.engine.measurement.analysis import PromptStats
 from promptreview.notes import Note, NoteValue, note
-from promptreview.records import RATE_OUTCOMES
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, worse
+from promptreview.vocabulary import GATED_RATES
 
 MIN_INPUTS = 10  # fewer inputs than this: the lower bound says nothing, the point estimate decides
 
@@ -25,7 +26,7 @@ def ceilings(result: PromptStats, config: Config) -> tuple[PromptStats, PromptVe
     verdict = PromptVerdict.PASS
     lines: list[Note] = []
     rates = dict(result.rates)
-    for name in RATE_OUTCOMES:
+    for name in GATED_RATES:  # a prompt with tools: its tool faults' rates too
         row, gate = rates.get(name), config.gates.get(name)
         if row is None or gate is None or gate.max_rate is None or row.head is None:
             continue

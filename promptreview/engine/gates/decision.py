@@ -26,7 +26,17 @@ from promptreview.records import RATE_OUTCOMES, ModelSpec
 from promptreview.report.document import EvaluatorRow, RateRow, SequentialInfo, ShiftRow, StratumRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
-from promptreview.vocabulary import JSON_RATES, ChangeKind, CheckKind, RateName, RateOutcome, Side
+from promptreview.vocabulary import (
+    GATED_RATES,
+    TEXT_FEATURES,
+    ChangeKind,
+    CheckKind,
+    RateName,
+    RateOutcome,
+    Side,
+    ToolOutcome,
+    one_of,
+)
 
 Key = tuple[Hashable, ...]  # (prompt index, which test ...)
 
@@ -128,7 +138,7 @@ def _adjust(
     flips_gate = config.gates["flip_rate"].gating
     for i in compared:
         result = candidates[i].stats
-        for name in RATE_OUTCOMES:
+        for name in GATED_RATES:
             if name not in result.rates:  # text mode: parse failures and schema violations do not apply
                 continue
             row = result.rates[name]
@@ -146,7 +156,7 @@ def _adjust(
         descriptive += [
             ((i, "rate", name), row.p_value)
             for name, row in result.rates.items()
-            if name not in JSON_RATES and row.p_value is not None
+            if name in TEXT_FEATURES and row.p_value is not None
         ]  # text features: descriptive, like the output distribution
         if result.flip_rate and result.flip_rate.p_value is not None:
             (gated if flips_gate else descriptive).append(((i, "flip"), result.flip_rate.p_value))
@@ -219,7 +229,7 @@ def _gates(
     verdict = PromptVerdict.PASS
     warnings: list[Note] = []
     rates = dict(result.rates)
-    for name in RATE_OUTCOMES:
+    for name in GATED_RATES:
         if name not in rates:
             continue
         row, gate = rates[name], config.gates[name]
@@ -276,7 +286,7 @@ def _gates(
     features: list[NoteValue] = [
         (name, row.base, row.head)
         for name, row in rates.items()
-        if name not in JSON_RATES
+        if name in TEXT_FEATURES
         and row.p_adjusted is not None
         and row.p_adjusted < alpha
         and row.base is not None
@@ -325,7 +335,7 @@ def _interval_differs(
     a gate held back for it already says so in its own warning."""
     held = {w.subject for w in warnings if w.data.get("held")}
     rows: list[tuple[str | None, float | None, float | None, tuple[float, float] | None]] = [
-        (name, r.delta, r.p_value, r.ci95) for name, r in rates.items() if name in JSON_RATES
+        (name, r.delta, r.p_value, r.ci95) for name, r in rates.items() if name not in TEXT_FEATURES
     ]
     rows += [(e.name, e.delta, e.p_value, e.ci95) for e in evaluators if e.units == "rate"]
     changes: list[NoteValue] = [
@@ -428,10 +438,11 @@ def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:
     return (not significant, -largest, stratum.label)
 
 
-def _sequential_gate(info: SequentialInfo | None, name: RateOutcome) -> PromptVerdict | None:
+def _sequential_gate(info: SequentialInfo | None, name: RateOutcome | ToolOutcome) -> PromptVerdict | None:
     """What a sequential stop says of a gate: fail (it stopped for regression on this rate), at most warn (it
-    stopped for futility: no gate can fail), None (it did not stop, or not on this rate)."""
-    if info is None or not info.stopped:
+    stopped for futility: no gate can fail), None (it did not stop, or not on this rate). A tool fault's rate
+    is no rate the sequential run watches: its gate is its own test's, on the inputs that ran."""
+    if info is None or not info.stopped or one_of(name, RATE_OUTCOMES) is None:
         return None
     if info.reason == "regression":
         return PromptVerdict.FAIL if name in info.stopped_on else None
@@ -440,10 +451,11 @@ def _sequential_gate(info: SequentialInfo | None, name: RateOutcome) -> PromptVe
     return None
 
 
-def _stop_e_value(info: SequentialInfo | None, name: RateOutcome) -> float | None:
-    if info is None:
+def _stop_e_value(info: SequentialInfo | None, name: RateOutcome | ToolOutcome) -> float | None:
+    stopped_on = one_of(name, RATE_OUTCOMES)  # a tool fault's rate is no rate a sequential run watches
+    if info is None or stopped_on is None:
         return None
-    return info.e_values.get(name, {}).get("regression")
+    return info.e_values.get(stopped_on, {}).get("regression")
 
 
 def min_verdict(a: PromptVerdict, b: PromptVerdict) -> PromptVerdict:
@@ -452,7 +464,7 @@ def min_verdict(a: PromptVerdict, b: PromptVerdict) -> PromptVerdict:
 
 
 def _gate_note(
-    name: RateOutcome,
+    name: RateOutcome | ToolOutcome,
     row: RateRow,
     decision: PromptVerdict,
     gating: bool,
@@ -519,9 +531,9 @@ def power_lines(
     """
     rates = dict(result.rates)
     deff = design_effect(result.weighted, [(s.population, s.n_inputs) for s in result.strata])
-    small: list[tuple[RateOutcome, float, float]] = []
-    unsure: list[tuple[RateOutcome, RateRow, int | None]] = []
-    for name in RATE_OUTCOMES:
+    small: list[tuple[RateOutcome | ToolOutcome, float, float]] = []
+    unsure: list[tuple[RateOutcome | ToolOutcome, RateRow, int | None]] = []
+    for name in GATED_RATES:
         if name not in rates:
             continue
         row, gate = rates[name], config.gates[name]

@@ -31,7 +31,16 @@ from promptreview.report.document import (
     StratumRow,
 )
 from promptreview.sources.suites import SuiteSample
-from promptreview.vocabulary import JSON_RATES, Outcome, OutputMode, ParseFailureKind, RateName, Side
+from promptreview.vocabulary import (
+    JSON_RATES,
+    TOOL_RATES,
+    Outcome,
+    OutputMode,
+    ParseFailureKind,
+    RateName,
+    Side,
+    ToolOutcome,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -191,7 +200,39 @@ def _paired(
 
 
 def rate_rows(
-    frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int, output_mode: OutputMode = "json"
+    frame: pd.DataFrame,
+    sample: SuiteSample,
+    weighted: bool,
+    seed: int,
+    output_mode: OutputMode = "json",
+    tools: bool = False,
+) -> dict[RateName, RateRow]:
+    rows = _outcome_rows(frame, sample, weighted, seed, output_mode)
+    for fault in TOOL_RATES if tools else ():  # a prompt with tools: each fault rated as an outcome is
+        faulted = tool_frame(frame, fault)
+        rows[fault] = _rate_row(
+            faulted[faulted["side"] == "base"],
+            faulted[faulted["side"] == "head"],
+            fault,
+            sample,
+            weighted,
+            seed,
+        )
+    return rows
+
+
+def tool_frame(frame: pd.DataFrame, fault: ToolOutcome) -> pd.DataFrame:
+    """`frame` with `outcome` set to `fault` where the completion has it (errors kept as errors, every other
+    completion `ok`), so a tool fault's rate is computed by the same code, with the same statistics, as an
+    outcome's: over the answered completions, refusals included."""
+    out: pd.DataFrame = frame.copy()  # pandas-stubs types it only on Python 3.11 (`Self`); mypy checks 3.10
+    has = (frame["tool"] == fault).to_numpy()
+    out["outcome"] = np.where(has, fault, np.where(frame["outcome"] == "error", "error", "ok"))
+    return out
+
+
+def _outcome_rows(
+    frame: pd.DataFrame, sample: SuiteSample, weighted: bool, seed: int, output_mode: OutputMode
 ) -> dict[RateName, RateRow]:
     base = frame[frame["side"] == "base"]
     head = frame[frame["side"] == "head"]
@@ -278,6 +319,7 @@ def stratum_rows(
     answers: FlipInputs | None,
     seed: int,
     output_mode: OutputMode = "json",
+    tools: bool = False,
 ) -> list[StratumRow]:
     rows = []
     by_stratum = dict(iter(frame.groupby("stratum", sort=False)))
@@ -291,7 +333,9 @@ def stratum_rows(
                 label=info.label,
                 n_inputs=part["input_id"].nunique(),
                 population=info.population,
-                rates=rate_rows(part, sample, weighted=False, seed=seed, output_mode=output_mode),
+                rates=rate_rows(
+                    part, sample, weighted=False, seed=seed, output_mode=output_mode, tools=tools
+                ),
                 flip_rate=flip_row(answers.part(info.label) if answers else None, seed),
                 short=info.short,
                 pooled=info.pooled,
@@ -328,6 +372,7 @@ def analyse_prompt(
     output_mode: OutputMode = "json",
     variables: frozenset[str] | None = None,
     excluded: frozenset[str] = frozenset(),
+    tools: bool = False,
 ) -> PromptStats:
     """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds.
 
@@ -350,14 +395,16 @@ def analyse_prompt(
         weighted=weighted,
         n_inputs=len(sample.rows),
         samples=samples,
-        rates=rate_rows(rated, sample, weighted, seed, output_mode),
+        rates=rate_rows(rated, sample, weighted, seed, output_mode, tools),
         flip_rate=flip_row(answers if rated is frame else flip_inputs(rated, samples), seed),
         distribution_shift=tuple(
             shift_rows(rated, samples, schema)
             + (text_features.text_shift_rows(rated, samples) if output_mode == "text" else [])
         ),
         strata=(
-            tuple(stratum_rows(frame, sample, answers, seed, output_mode)) if len(sample.strata) > 1 else ()
+            tuple(stratum_rows(frame, sample, answers, seed, output_mode, tools))
+            if len(sample.strata) > 1
+            else ()
         ),
         examples=tuple(examples(rated, _used_values(sample, variables))),
         failure_details=failure_details(rated),

@@ -33,6 +33,7 @@ COLUMNS = [
     "attempts",
     "served_model",
     "text",
+    "tool",  # a prompt with tools: the completion's tool fault (`tool_calls.py`), else None
 ]
 
 
@@ -72,6 +73,7 @@ def build_frame(prompt: str, scored: Sequence[ScoredCall]) -> pd.DataFrame:
         columns["attempts"].append(s.completion.attempts)
         columns["served_model"].append(response.served_model if response else None)
         columns["text"].append(response.text if response else None)
+        columns["tool"].append(classification.tool)
     columns["prompt"] = [prompt] * len(scored)
     frame: pd.DataFrame = pd.DataFrame(columns, columns=COLUMNS)  # typed by pandas-stubs on 3.11 only
     return frame

@@ -4,13 +4,14 @@ refusal or error), decided from the provider's signals, a strict JSON parse and 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import jsonschema
 from jsonschema.protocols import Validator
 
 from promptreview.engine.jobs import PlannedCall, PromptJob
+from promptreview.engine.measurement import tool_calls
 from promptreview.records import CallFailure, Completion
 from promptreview.sources import safe_load
 from promptreview.sources.schemas import make_validator
@@ -21,6 +22,7 @@ from promptreview.vocabulary import (
     Outcome,
     ParseFailureKind,
     Side,
+    ToolOutcome,
 )
 
 # Refusals a model writes as text instead of signalling them. Only checked on text that is not JSON, so a
@@ -213,6 +215,7 @@ class Classification:
     output: Any = None  # the parsed JSON for ok / schema_violation
     reason: Reason | None = None  # why it is not ok (None when it is)
     answer: str | None = None  # text mode: the answer itself (whitespace-normalised), what flips compare
+    tool: ToolOutcome | None = None  # a prompt with tools: the answer's tool fault, beside its outcome
 
     @property
     def detail(self) -> str | None:
@@ -337,7 +340,31 @@ def json_shape(text: str, candidate: str) -> ParseFailureKind:
 
 
 def score_job(job: PromptJob, completions: list[Completion], allow_fenced: bool) -> list[ScoredCall]:
-    """Classify `completions` (one per planned call of `job`, in the same order) against each side's schema."""
+    """Classify `completions` (one per planned call of `job`, in the same order) against each side's schema;
+    a prompt with tools, its tool calls too (`tool_calls.py`)."""
+    scored = _score_answers(job, completions, allow_fenced)
+    judge = tool_calls.judge(job)
+    if judge is None:
+        return scored
+    out = []
+    for s in scored:
+        response = s.completion.response
+        classification = s.classification
+        if response is not None and response.tool_calls and classification.outcome != "refusal":
+            # an answer that calls a tool is no malformed text: `ok`, its output the call
+            classification = Classification(
+                "ok",
+                output=tool_calls.call_output(response.tool_calls),
+                answer=tool_calls.call_answer(response.tool_calls),
+            )
+        fault = judge.outcome(s.call.side, s.call.input_id, response)
+        if fault is not None:
+            classification = replace(classification, tool=fault)
+        out.append(ScoredCall(s.call, s.completion, classification))
+    return out
+
+
+def _score_answers(job: PromptJob, completions: list[Completion], allow_fenced: bool) -> list[ScoredCall]:
     if job.output_mode == "text":
         return [
             ScoredCall(call, completion, classify_text(completion))

@@ -17,6 +17,7 @@ import pandas as pd
 
 from promptreview import stats
 from promptreview.engine.measurement.distribution import shift_row
+from promptreview.engine.measurement.tool_calls import TOOL_FIELD
 from promptreview.report.document import ShiftRow
 from promptreview.vocabulary import TextFeature
 
@@ -87,6 +88,9 @@ def feature_frame(frame: pd.DataFrame, feature: TextFeature) -> pd.DataFrame:
     test = FEATURES[feature]
     texts = frame["text"].map(lambda t: t if isinstance(t, str) else "")
     has = texts.map(test).astype(bool) & ~frame["outcome"].isin(("error",))
+    # an answer that calls a tool is no prose: its (usually empty) text has none of the features
+    if "output" in frame:
+        has &= ~frame["output"].map(lambda o: type(o) is dict and TOOL_FIELD in o).astype(bool)
     if feature != "empty":
         has &= frame["outcome"] != "refusal"  # a refusal's apology is counted as a refusal
     out: pd.DataFrame = frame.copy()  # pandas-stubs types it only on Python 3.11 (`Self`); mypy checks 3.10

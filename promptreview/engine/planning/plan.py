@@ -29,7 +29,8 @@ from promptreview.notes import Note, note
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, Message, ModelSpec
-from promptreview.sources import git, paths
+from promptreview.report.document import Conversations
+from promptreview.sources import conversations, git, paths, tools
 from promptreview.sources.changes import ChangeSet, PromptChange
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
@@ -209,8 +210,12 @@ class _Planner:
             move = self.moves[template.path]
             model, stand_in = self._provided(move.base if name == "base" else move.head), None
         policy.check_params(params, model.provider, template.path)
+        declared, choice = _side_tools(template, entry, params, self.config.source)
+        params = {k: v for k, v in params.items() if k not in ("tools", "tool_choice")}  # request fields
         sends = template.schema is not None
-        return Side(name, template, model, params, schema, sends, own if own != schema else None), stand_in
+        own_schema = own if own != schema else None
+        side = Side(name, template, model, params, schema, sends, own_schema, declared, choice)
+        return side, stand_in
 
     def check_models(self, path: str, sides: tuple[Side, ...], base_stand_in: Note | None) -> None:
         """Every side on a model the base names (a git review only: `compare` is the operator's own pair of
@@ -321,9 +326,19 @@ class _Planner:
                 breaches.append(note("contract_rows_removed", path, rows=removed[:10], count=len(removed)))
         stand_ins = list(dict.fromkeys(said for _, said in planned if said is not None))
         notes = [*moved, *suite.notes, *safety, *contract_notes, *(n for n in stand_ins if n.data["mapped"])]
+        replay = _conversations(suite, sides[-1])
+        if replay is not None:  # the replay's blind spot, said out loud
+            depths = tuple(replay.depths.items())
+            notes.append(
+                note("conversation_replay", rows=replay.rows, other=replay.other, unknown=replay.unknown,
+                     depths=depths)
+            )  # fmt: skip
         warnings = [w for v in versions for w in v.template.warnings]
         warnings += [n for n in stand_ins if not n.data["mapped"]]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
+        used |= (
+            frozenset({conversations.COLUMN}) & suite.columns
+        )  # the history is sent, whatever the template
         if not used and len(suite.rows) > 1:
             warnings.append(note("unused_columns", suite.path, columns=tuple(sorted(suite.columns))))
         mode = output_mode(entry.output, sides)
@@ -342,6 +357,8 @@ class _Planner:
             index, path, change, old_path, suite, sides, self.samples, calls, tuple(notes), entry,
             output_mode=mode, warnings=tuple(dict.fromkeys(warnings)), variables=used, contract=contract,
             needs_acceptance=tuple(breaches), head_trusted=self.contract_rev is None,
+            expected_tools=_expected_tools(sides, suite),
+            conversations=replay,
         )  # fmt: skip
 
     def tip_schema(self, tip: PromptTemplate | None) -> dict[str, Any] | None:
@@ -363,6 +380,10 @@ class _Planner:
                     f"{side.template.path}: suite {label} has no value for template variable '{name}'"
                 )
         messages = side.template.render(row.values, label)
+        if row.values.get(
+            conversations.COLUMN
+        ):  # a conversation: the prompt's system, the history, its own turn
+            messages = conversations.compose(messages, row.values[conversations.COLUMN])
         # the schema sent as structured output is part of every request, and is counted as such
         schema = side.wire_schema_chars
         size = sum(len(m.content) for m in messages) + schema
@@ -392,6 +413,55 @@ def _canonical(spec: str) -> str:
         return spec
 
 
+def _side_tools(
+    template: PromptTemplate, entry: PromptEntry, params: Mapping[str, Any], config_source: str
+) -> tuple[tools.Tools, tools.ToolChoice]:
+    """The tools a side sends and its `tool_choice`: the prompt file's own, else its config entry's; each
+    tool's parameter schema compiled before any call (a schema that cannot be is exit 2, naming the tool)."""
+    if "tools" in template.params or not entry.tools:
+        where, raw, choice = template.path, params.get("tools"), params.get("tool_choice")
+    else:
+        where, raw, choice = f"{config_source}: the entry of {template.path}", entry.tools, entry.tool_choice
+    declared = tools.function_tools(where, raw)
+    tools.parameter_validators(declared, where)
+    return declared, tools.tool_choice(where, choice, declared)
+
+
+def _conversations(suite: SuiteSample, head: Side) -> Conversations | None:
+    """A suite of conversations' depths and its replay's blind spot against the head's model (None: the suite
+    has no `messages`)."""
+    if conversations.COLUMN not in suite.columns:
+        return None
+    histories = [row.values.get(conversations.COLUMN) or [] for row in suite.rows]
+    origins = [conversations.origin(h, str(head.model)) for h in histories]
+    depths: dict[str, int] = {}
+    for row in suite.rows:
+        label = str(row.values.get(conversations.DEPTH))
+        depths[label] = depths.get(label, 0) + 1
+    return Conversations(
+        rows=len(suite.rows),
+        with_history=sum(bool(h) for h in histories),
+        depths=dict(sorted(depths.items())),
+        other=origins.count("other"),
+        unknown=origins.count("unknown"),
+    )
+
+
+def _expected_tools(sides: Sequence[Side], suite: SuiteSample) -> dict[str, str | bool]:
+    """Per input, the call it expects (`tools.expected_call`): its row's `expect_tool`, else the `tool_choice`
+    of the base (the contract: a head that drops `required` still owes the call). Empty without tools."""
+    if not any(side.tools for side in sides):
+        return {}
+    names = list(dict.fromkeys(n for side in sides for n in tools.tool_names(side.tools)))
+    choice = sides[0].tool_choice
+    return {
+        row.input_id: tools.expected_call(
+            row.values.get(tools.EXPECT_COLUMN), choice, f"{suite.path}: row {row.input_id!r}", names
+        )
+        for row in suite.rows
+    }
+
+
 def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[CompletionRequest]:
     first = CompletionRequest(
         model=side.model,
@@ -403,6 +473,8 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
         sample_index=0,
         expected_schema=None if side.sends_schema else side.schema,
         json_object=side.template.json_object and not side.sends_schema,
+        tools=side.tools,
+        tool_choice=side.tool_choice,
     )
     return [first, *(first.with_sample(k) for k in range(1, samples))]
 

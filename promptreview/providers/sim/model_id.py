@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from promptreview.errors import UsageError
 
-OVERRIDES = ("parse_failure", "schema_violation", "refusal", "flip")
+OVERRIDES = ("parse_failure", "schema_violation", "refusal", "flip", "tool_unknown", "tool_invalid_json",
+             "tool_invalid_arguments")  # fmt: skip
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 
 

@@ -13,7 +13,7 @@ import httpx
 
 from promptreview.notes import Note
 from promptreview.providers.base import PinStatus
-from promptreview.providers.sim import moderation, prose
+from promptreview.providers.sim import moderation, prose, tool_calls
 from promptreview.providers.sim.answers import _Builder
 from promptreview.providers.sim.failures import _malformed, _violate
 from promptreview.providers.sim.model_id import SimModel, validate_model_id
@@ -101,6 +101,13 @@ def simulate(request: CompletionRequest, model: SimModel) -> ProviderResponse:
             served_model=served,
             usage=usage(REFUSAL_TEXT),
         )
+    if request.tools:  # a request with tools may be answered with a call instead (docs/sim.md: Tools)
+        tool = tool_calls.call(request, model, text, rng, wobble)
+        if tool is not None:
+            return ProviderResponse(
+                text=None, finish_reason="tool_calls", served_model=served, usage=usage(tool.arguments),
+                tool_calls=(tool,),
+            )  # fmt: skip
     builder = _Builder(schema, text, rng, wobble)
     if schema is not None:
         value = moderation.lenient(builder.value(schema), schema, said, text)

@@ -94,6 +94,11 @@ def read(path: str, doc: dict[str, Any]) -> PromptTemplate:
     if fmt == "json_schema" and schema is None:
         raise UsageError(f"{path}: responseFormat is json_schema but there is no jsonSchema")
     params, warnings = reading.params(path, doc.get("modelParameters"), "modelParameters")
+    for key in ("tools", "tool_choice"):  # a file's own top-level tools (checked when the side is planned)
+        if doc.get(key) is not None:
+            if key in params:
+                raise UsageError(f"{path}: '{key}' is given twice (at the top and in modelParameters)")
+            params[key] = doc[key]
     output: OutputMode | None = None
     if fmt in ("json_object", "json_schema") or schema is not None:
         output = "json"

@@ -45,6 +45,8 @@ PARAM_NAMES = {
     "presencePenalty": "presence_penalty",
     "presence_penalty": "presence_penalty",
     "tools": "tools",  # function tools, in Chat Completions' wire format: part of what production sends
+    "tool_choice": "tool_choice",  # which tool the model must call, if any (`sources/tools.py`)
+    "toolChoice": "tool_choice",
 }
 
 _FRONT_MATTER = re.compile(

@@ -305,3 +305,27 @@ def test_cache_only_answers_from_the_cache_and_refuses_any_call(tmp_path):
     assert isinstance(refused.value, ProviderError)  # exit 3: no verdict, never a pass
     assert provider.calls == 6
     cache.close()
+
+
+def test_a_cached_answer_keeps_its_tool_calls_and_an_old_row_reads_without_them(tmp_path):
+    from promptreview.records import ProviderResponse, ToolCall
+
+    tool = {"type": "function", "function": {"name": "lookup"}}
+    request = dataclasses.replace(requests(1)[0], tools=(tool,), tool_choice="required")
+    answer = ProviderResponse(
+        text=None, finish_reason="tool_calls", tool_calls=(ToolCall("lookup", '{"id": 1}', "c1"),)
+    )
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    cache.put(request, answer)
+    cache.flush()
+    assert cache.lookup([request]) == {request.cache_key(): answer}
+    ((asked, _),) = cache.entries()
+    assert asked["tools"] == [tool] and asked["tool_choice"] == "required"
+    cache.close()
+    reopened = ResponseCache(tmp_path / "c.sqlite")
+    assert reopened.lookup([request])[request.cache_key()].tool_calls == answer.tool_calls
+    plain = requests(1)[0]
+    reopened.put(plain, ProviderResponse(text="hi"))
+    reopened.flush()
+    assert reopened.lookup([plain])[plain.cache_key()].tool_calls == ()
+    assert "tools" not in reopened.entries()[-1][0]  # a request without tools is stored as it always was

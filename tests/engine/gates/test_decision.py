@@ -423,3 +423,25 @@ def test_a_p_value_below_alpha_beside_an_interval_with_zero_says_why_they_differ
     assert "p is below 0.05 while the interval includes zero" in words(said)
     assert decision.warnings == ()  # a note beside the numbers, not a warning: the verdict stays a pass
     assert not [n for n in one(measured()).stats.notes if n.kind == "interval_differs"]
+
+
+def test_a_tool_fault_is_gated_like_an_outcome_and_joins_the_holm_family():
+    """A prompt with tools: its tool faults' rates are gated by `gates.tool_*` (a 2 pp margin by default)."""
+    stats_ = measured()
+    rates = {**stats_.rates, "tool_missing": moved(0.0, 0.5, 0.0001), "tool_unknown": STILL}
+    decision = one(replace(stats_, rates=rates))
+    assert decision.verdict is PromptVerdict.FAIL
+    missing = decision.stats.rates["tool_missing"]
+    assert missing.gate is PromptVerdict.FAIL and missing.max_increase == 0.02
+    assert missing.p_adjusted == pytest.approx(0.0001 * 5)  # Holm over 5 gated tests: 3 outcomes, 2 faults
+    assert decision.stats.rates["tool_unknown"].gate is PromptVerdict.PASS
+    assert [w.subject for w in decision.warnings if w.kind == "rate_increase"] == ["tool_missing"]
+
+
+def test_an_added_prompt_with_tools_is_held_to_their_ceilings():
+    row = RateRow(None, 0.3, head_ci95=(0.2, 0.4), head_n=6000)
+    given = added(0.0, (0.0, 0.01))
+    decision = one(replace(given, rates={**given.rates, "tool_missing": row}), change="added")
+    assert decision.verdict is PromptVerdict.FAIL
+    assert decision.stats.rates["tool_missing"].gate is PromptVerdict.FAIL
+    assert decision.stats.rates["tool_missing"].max_rate == 0.05

@@ -19,6 +19,7 @@ from promptreview.providers.openai import OpenAIProvider
 from promptreview.records import CompletionRequest, ModelSpec
 from promptreview.sources.formats import load_prompts
 from promptreview.sources.template import PromptTemplate
+from promptreview.sources.tools import function_tools
 from tests.fixtures_path import FIXTURES
 from tests.servers import assert_openai_valid
 
@@ -39,10 +40,11 @@ def body(template: PromptTemplate, row: dict[str, Any], model: str = "gpt-4") ->
     request = CompletionRequest(
         model=ModelSpec("openai", model),
         messages=template.render(row, "row 1"),
-        params=tuple(sorted(template.params.items())),
+        params=tuple(sorted((k, v) for k, v in template.params.items() if k != "tools")),
         response_schema=template.schema,
         schema_name=template.schema_name,
         json_object=template.json_object,
+        tools=function_tools(template.path, template.params.get("tools")),  # as planning makes them
     )
     sent = OpenAIProvider(api_key="sk-test").build_body(request)
     assert_openai_valid("CreateChatCompletionRequest", sent)
