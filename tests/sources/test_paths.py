@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from promptreview.engine.planning.plan import config_schema
+from promptreview.engine.planning.contract import config_schema
 from promptreview.errors import MissingFile, RefusedFile, UsageError
 from promptreview.sources.formats.reading import beside
 from promptreview.sources.paths import matches_any, reaches_inside, read_inside, reader, repo_relative

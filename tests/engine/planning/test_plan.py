@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from promptreview.engine.planning.plan import contract_rows
+from promptreview.engine.planning.contract import contract_rows
 from promptreview.sources.template import PromptTemplate
 
 
