@@ -51,3 +51,13 @@ class RejectedRequest(ProviderError):
 class HeadRejected(PromptReviewError):
     """The provider refuses a request only the head version of a prompt makes: the pull request's change cannot
     run where production runs it. A failure of the change (exit 1, a failed check), never a provider outage."""
+
+
+class BatchesRunning(KeyboardInterrupt):
+    """Ctrl-C while provider batches run: they keep running at the provider, and their ids are in the cache, so
+    the same command run again (here or on a machine with this cache) collects them instead of sending their
+    requests again. A KeyboardInterrupt still: whatever stops on Ctrl-C stops on it."""
+
+    def __init__(self, batch_ids: tuple[str, ...]) -> None:
+        super().__init__(", ".join(batch_ids))
+        self.batch_ids = batch_ids

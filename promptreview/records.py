@@ -249,6 +249,7 @@ class Completion:
     # request with `n` > 1 answered several samples, 1 on the first of them and 0 on the others. A cached
     # completion made none, whatever this says (`requests_made`).
     requests: int = 1
+    batched: bool = False  # answered through a provider batch (priced at the batch rate)
 
     @property
     def requests_made(self) -> int:

@@ -152,6 +152,8 @@ NoteKind = Literal[
     "model_stand_in",
     # providers
     "structured_output_rejected",
+    "provider_batches",
+    "provider_batches_unavailable",
     # execution and measurement
     "sequential",
     "weighted",

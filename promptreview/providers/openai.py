@@ -17,6 +17,7 @@ from promptreview.providers import pinning
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.chat_completions import ChatCompletionsProvider
 from promptreview.providers.http import WITHOUT_A_KEY, CallError, error_code, http_failure
+from promptreview.providers.openai_batches import OpenAIBatches
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
@@ -36,6 +37,11 @@ class OpenAIProvider(ChatCompletionsProvider):
 
     def pinned_suggestions(self, model_id: str) -> list[str]:
         return pinning.openai_pinned_suggestions(model_id)
+
+    # -- provider batches (the Batch API) -------------------------------------------------------------
+    def provider_batches(self) -> OpenAIBatches:
+        """The Batch API under the same base URL, with the same key, bodies and parsing."""
+        return OpenAIBatches(self)
 
     # -- the call -------------------------------------------------------------------------------------
     def missing_key_message(self) -> str:

@@ -475,6 +475,13 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "model_stand_in": _model_stand_in,
     # providers
     "structured_output_rejected": _structured_output_rejected,
+    "provider_batches": lambda n: (
+        f"{_v(n, 'calls')} calls to {n.subject} answered through {_v(n, 'batches')} provider "
+        f"batch{'es' if _v(n, 'batches') != 1 else ''} (priced at the batch rate)"
+    ),
+    "provider_batches_unavailable": lambda n: (
+        f"{n.subject} has no batch engine: its calls ran one by one (batch: on applies to OpenAI and Anthropic)"
+    ),
     # execution and measurement
     "sequential": _sequential,
     "weighted": lambda n: (

@@ -17,7 +17,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,21 @@ _MIGRATIONS = [
     (
         "004_request_digest",
         "ALTER TABLE completions ADD COLUMN request_digest TEXT",
+    ),
+    (
+        # provider batches submitted and not collected yet: a later run (or another machine with this cache)
+        # polls them instead of sending their requests again; `keys` are the cache keys sent, one per line
+        "006_batches",
+        """
+        CREATE TABLE provider_batches (
+            provider TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            batch_id TEXT NOT NULL,
+            keys TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (provider, endpoint, batch_id)
+        )
+        """,
     ),
 ]
 
@@ -275,6 +290,33 @@ class ResponseCache:
             text = own if own else _with_sample(shared, sample) if shared else None
             out.append((json.loads(text) if text else {}, _response(resp)))
         return out
+
+    # -- provider batches still to collect ------------------------------------------------------------
+    def add_batch(self, provider: str, endpoint: str, batch_id: str, keys: Sequence[str]) -> None:
+        """Remember a submitted provider batch and the cache keys it was sent (committed at once: a run
+        interrupted a moment later must still find it)."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO provider_batches (provider, endpoint, batch_id, keys, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (provider, endpoint, batch_id, "\n".join(keys), time.time()),
+        )
+
+    def open_batches(self, provider: str, endpoint: str) -> list[tuple[str, list[str]]]:
+        """The provider batches submitted to `endpoint` and not collected yet: (batch id, its keys), oldest
+        first."""
+        rows = self._db.execute(
+            "SELECT batch_id, keys FROM provider_batches WHERE provider = ? AND endpoint = ? ORDER BY rowid",
+            (provider, endpoint),
+        )
+        return [(batch_id, keys.split("\n") if keys else []) for batch_id, keys in rows]
+
+    def forget_batch(self, provider: str, endpoint: str, batch_id: str) -> None:
+        """A provider batch is collected (or refused): no run polls it again. Its answers are written first."""
+        self.flush()
+        self._db.execute(
+            "DELETE FROM provider_batches WHERE provider = ? AND endpoint = ? AND batch_id = ?",
+            (provider, endpoint, batch_id),
+        )
 
     def count(self) -> int:
         self.flush()

@@ -28,8 +28,14 @@ import httpx
 
 from promptreview import secrets
 from promptreview.engine.execution.cache import ResponseCache
+from promptreview.engine.execution.provider_batches import (
+    BatchRejected,
+    BatchRun,
+    run_provider_batches,
+    wants_batches,
+)
 from promptreview.engine.jobs import ProgressCallback
-from promptreview.errors import ProviderError, RejectedRequest
+from promptreview.errors import BatchesRunning, ProviderError, RejectedRequest
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import (
@@ -39,7 +45,7 @@ from promptreview.records import (
     ProviderResponse,
     sample_group_key,
 )
-from promptreview.vocabulary import ProviderName
+from promptreview.vocabulary import BatchMode, ProviderName
 
 # A fatal status that refuses the request for what it asks, not for who asks or the server's health
 REJECTED_STATUSES = frozenset({400, 413, 422})
@@ -55,6 +61,9 @@ class RunSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = 120.0  # seconds per HTTP request
     sample_batching: bool = True  # the samples of one input in one request where the provider can (`n`)
+    # the uncached calls as provider batches: "on", "off", or "auto" (from `AUTO_THRESHOLD` uncached calls up);
+    # the review narrows the config's auto to "off" when a pull request waits
+    batch: BatchMode = "off"
 
 
 class _Unreachable(Exception):
@@ -154,6 +163,7 @@ async def _run(
     settings: RunSettings,
     progress: ProgressCallback | None,
     known: Mapping[str, ProviderResponse] | None,
+    running: set[str],
 ) -> list[Completion]:
     if known is None:
         known = cache.lookup(requests) if cache else {}
@@ -262,16 +272,36 @@ async def _run(
                 finally:
                     queue.task_done()
 
-        for unit in _units(pending, providers, settings.sample_batching):
-            queue.put_nowait(unit)
-        workers = [asyncio.create_task(worker()) for _ in range(settings.concurrency)]
-        drained = asyncio.create_task(queue.join())  # every unit done, and the samples they re-queued
+        def batch_answer(request: CompletionRequest, response: ProviderResponse) -> None:
+            answer = _scrubbed(response)
+            assert answer is not None
+            if cache is not None:
+                cache.put(request, answer)
+            record(Completion(request, answer, batched=True))
+
+        def batch_progress(finished: int) -> None:
+            if progress:
+                progress(min(done + finished, total), total)
+
+        workers: list[asyncio.Task[None]] = []
+        drained: asyncio.Task[None] | None = None
         try:
+            if wants_batches(settings.batch, len(pending)):
+                run = BatchRun(batch_answer, batch_progress, running, settings.retry.sleep)
+                pending = await run_provider_batches(
+                    pending, providers, cache, client, settings.retry, run, explicit=settings.batch == "on"
+                )
+                if progress:
+                    progress(done, total)
+            for unit in _units(pending, providers, settings.sample_batching):
+                queue.put_nowait(unit)
+            workers = [asyncio.create_task(worker()) for _ in range(settings.concurrency)]
+            drained = asyncio.create_task(queue.join())  # every unit done, and the samples they re-queued
             await asyncio.wait([drained, *workers], return_when=asyncio.FIRST_COMPLETED)
             for task in workers:
                 if task.done():  # a worker ends only by raising (a fatal error): raise it here
                     task.result()
-        except _Fatal as exc:
+        except (_Fatal, BatchRejected) as exc:
             failure = exc.error.failure.scrubbed(secrets.scrub)
             if failure.kind == "http_status" and failure.status in REJECTED_STATUSES:
                 raise RejectedRequest(
@@ -289,9 +319,10 @@ async def _run(
                 )
             ) from None
         finally:
-            for task in (drained, *workers):
+            tasks: list[asyncio.Task[None]] = [*workers, *([drained] if drained is not None else [])]
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(drained, *workers, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
     return _in_order(requests, results)
 
 
@@ -343,4 +374,10 @@ def run_requests(
 
     `known`: answers the caller already read from the cache, by cache key, so they are not looked up twice.
     """
-    return asyncio.run(_run(requests, providers, cache, settings, progress, known))
+    running: set[str] = set()  # provider batches open now: Ctrl-C leaves them running and names them
+    try:
+        return asyncio.run(_run(requests, providers, cache, settings, progress, known, running))
+    except KeyboardInterrupt:
+        if running:
+            raise BatchesRunning(tuple(sorted(running))) from None
+        raise
