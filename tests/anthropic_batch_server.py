@@ -9,7 +9,7 @@ It speaks the three exchanges of `promptreview/providers/anthropic_batches.py`: 
 `^[a-zA-Z0-9_-]{1,64}$`), `GET /v1/messages/batches/{id}` (a `MessageBatch`: `in_progress` for the first
 `polls_before_end` polls of a batch, then `ended` with its `request_counts` and `results_url`), and `GET
 .../{id}/results` (JSONL of `MessageBatchIndividualResponse`, in reverse order, as the API does not promise
-order). Messages from `answer(params)` in the recorded `POST /v1/messages` response's shape.
+order), and `POST /v1/messages` (a synchronous call). Messages from `answer(params)` in the recorded `POST /v1/messages` response's shape.
 
 Faults:
 - `outcome(custom_id, params, attempt)`: what one request gets (`attempt` counts its submissions from 0):
@@ -19,6 +19,7 @@ Faults:
   (`cancel_initiated_at` set) or expired: their requests past the first `answered_before_end` are canceled or
   expired;
 - `extra_lines`: result lines added to the first batch's results (a line naming an id nobody sent);
+- `poll_faults`: the replies to the first polls, before the rules answer (a 5xx, `Reply(drop=True)`, a delay);
 - the `ScriptedServer` queue (`fake.server.enqueue(503, ...)`, `delay=` for a timeout) answers the next request
   before the rules do: a 5xx or a timeout while polling.
 
@@ -210,6 +211,7 @@ class AnthropicBatchServer:
         expire_batches: tuple[int, ...] = (),
         answered_before_end: int = 0,
         extra_lines: tuple[dict, ...] = (),
+        poll_faults: tuple[Reply, ...] = (),
         check_shapes: bool = True,
     ) -> None:
         self.answer = answer
@@ -219,6 +221,7 @@ class AnthropicBatchServer:
         self.expire_batches = expire_batches
         self.answered_before_end = answered_before_end
         self.extra_lines = extra_lines
+        self.poll_faults = list(poll_faults)
         self.check_shapes = check_shapes
         self.batches: dict[str, _Batch] = {}
         self.attempts: dict[str, int] = {}  # custom_id -> submissions so far
@@ -252,6 +255,9 @@ class AnthropicBatchServer:
         path = request.path.rstrip("/")
         if request.method == "POST" and path == "/v1/messages/batches":
             return self._create(request)
+        if request.method == "POST" and path == "/v1/messages":  # a synchronous call (a failed line's retry)
+            params = request.json if isinstance(request.json, dict) else {}
+            return Reply(200, anthropic_message(self.answer(params), model=params.get("model", "unknown")))
         match = re.fullmatch(r"/v1/messages/batches/([^/]+)(/results)?", path)
         if request.method == "GET" and match:
             batch = self.batches.get(match.group(1))
@@ -295,6 +301,8 @@ class AnthropicBatchServer:
 
     def _retrieve(self, batch: _Batch) -> Reply:
         with self._lock:
+            if self.poll_faults:
+                return self.poll_faults.pop(0)
             batch.polls += 1
             ended = batch.polls > self.polls_before_end
             if ended and not batch.lines:
