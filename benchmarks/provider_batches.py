@@ -234,14 +234,6 @@ def child(root: Path, path: str, url: str) -> None:
     args = ["compare", "prompts/triage.prompt.yml", "prompts/triage.edited.prompt.yml"]
     args += ["--model", MODELS[path], "--format", "json", "--output", str(root / "report.json")]
     if path != "sim":
-        if os.environ.get("BENCH_PATCH_BATCH"):  # TEMPORARY: before --batch exists
-            from dataclasses import replace
-
-            from promptreview.engine import review as review_module
-
-            original = review_module._settings
-            review_module._settings = lambda o, c: replace(original(o, c), batch="on")  # type: ignore
-        else:
             args.append("--batch")
     try:
         cli.main(args)

@@ -210,6 +210,7 @@ class ProviderResponse:
     finish_reason: FinishReason | None = None
     served_model: str | None = None
     usage: Usage = field(default_factory=Usage)
+    batched: bool = False  # answered through a provider batch: priced at the batch rate, cached with it
 
 
 @dataclass(frozen=True)
@@ -249,7 +250,6 @@ class Completion:
     # request with `n` > 1 answered several samples, 1 on the first of them and 0 on the others. A cached
     # completion made none, whatever this says (`requests_made`).
     requests: int = 1
-    batched: bool = False  # answered through a provider batch (priced at the batch rate)
 
     @property
     def requests_made(self) -> int:

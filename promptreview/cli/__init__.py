@@ -26,7 +26,7 @@ from promptreview.cli.compare import compare
 from promptreview.cli.demo import demo
 from promptreview.cli.init import init
 from promptreview.cli.terminal import scrubbed_streams, terminal_safe
-from promptreview.errors import PromptReviewError
+from promptreview.errors import BatchesRunning, PromptReviewError
 from promptreview.exitcodes import ExitCode, for_error
 
 
@@ -110,15 +110,32 @@ def _quietly(write: Callable[[], object]) -> None:
         pass
 
 
+def _batches_running(exc: BatchesRunning) -> NoReturn:
+    """Ctrl-C while provider batches run: they keep running, their ids are in the cache, and the same command
+    collects them."""
+    click.echo(
+        f"promptreview: interrupted; provider batches {', '.join(exc.batch_ids)} keep running at the provider "
+        "and their ids are in the cache: run the same command again (here, or where this cache is restored) to "
+        "collect them without sending their calls again",
+        err=True,
+    )
+    sys.exit(ExitCode.INTERRUPTED)
+
+
 def _main(argv: list[str] | None) -> NoReturn:
     try:
         code = main_group.main(args=argv, prog_name="promptreview", standalone_mode=False)
     except PromptReviewError as exc:
         click.echo(f"promptreview: error: {one_line(str(exc))}", err=True)
         sys.exit(for_error(exc))
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort, the interrupt as its cause
+        if isinstance(exc.__cause__, BatchesRunning):
+            _batches_running(exc.__cause__)
         click.echo("promptreview: aborted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
+    except BatchesRunning as exc:
+        _batches_running(exc)
     except KeyboardInterrupt:
         click.echo("promptreview: interrupted; completed calls are cached, re-run to resume", err=True)
         sys.exit(ExitCode.INTERRUPTED)

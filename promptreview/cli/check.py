@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from promptreview.cli.options import shared_options
+from promptreview.cli.options import batch_mode, shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.review import ReviewOptions, review_changes
 from promptreview.report import ReportFormat
@@ -39,6 +39,7 @@ def check(
     plan: bool,
     judge_review: bool,
     sequential: bool | None = None,
+    batch: bool | None = None,
 ) -> int:
     """Review the prompt files changed between BASE and HEAD."""
 
@@ -59,6 +60,7 @@ def check(
                 env=dict(os.environ),
                 progress=progress,
                 sequential=sequential,
+                batch=batch_mode(batch),
             )
         )
 

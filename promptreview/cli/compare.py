@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from promptreview.cli.options import shared_options
+from promptreview.cli.options import batch_mode, shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
 from promptreview.engine.review import ReviewOptions, review_files
 from promptreview.errors import UsageError
@@ -60,6 +60,7 @@ def compare(
     plan: bool,
     judge_review: bool,
     sequential: bool | None = None,
+    batch: bool | None = None,
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
@@ -110,6 +111,7 @@ def compare(
             env=dict(os.environ),
             progress=progress,
             sequential=sequential,
+            batch=batch_mode(batch),
             extra_flags=extra,
         )
         return review_files(opts, old, new, entry, config)

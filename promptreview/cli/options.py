@@ -1,4 +1,6 @@
-"""The options `check` and `compare` share (README's shared options)."""
+"""The options `check` and `compare` share (README's shared options).
+
+`batch_mode` turns `--batch/--no-batch` (a flag, None when not given) into the review's `BatchMode`."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import click
 
 from promptreview.report import FORMATS
 from promptreview.sources.config import DEFAULT_CONFIG_PATH
+from promptreview.vocabulary import BatchMode
 
 
 def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,7 +58,19 @@ def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Run inputs in seeded batches and stop once the verdict is settled (or set `sequential: true`).",
         ),
+        click.option(
+            "--batch/--no-batch",
+            "batch",
+            default=None,
+            help="Send the uncached calls as provider batches (OpenAI, Anthropic: half the price, answered "
+            "within 24 h), or never [default: the config's `batch:`, auto].",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def batch_mode(batch: bool | None) -> BatchMode | None:
+    """`--batch` is on, `--no-batch` off, neither: None (the config decides)."""
+    return None if batch is None else "on" if batch else "off"

@@ -18,7 +18,7 @@ from promptreview.records import CompletionRequest, ModelSpec
 from promptreview.sources.config import DEFAULT_CONFIG_PATH, PromptEntry
 from promptreview.sources.suites import SuiteSample
 from promptreview.sources.template import PromptTemplate
-from promptreview.vocabulary import ChangeKind, OutputMode, ProviderName
+from promptreview.vocabulary import BatchMode, ChangeKind, OutputMode, ProviderName
 from promptreview.vocabulary import Side as SideName  # `Side` here is the record of one side
 
 ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
@@ -48,6 +48,7 @@ class ReviewOptions:
     # the retry policy the config's `retry:` settings are laid over; a caller that passes one with its own `sleep`
     # sees every delay of the review instead of sleeping through it
     retry: RetryPolicy = RetryPolicy()
+    batch: BatchMode | None = None  # --batch (on) / --no-batch (off); None: the config's `batch`
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from promptreview.engine import assemble
 from promptreview.engine.execution.cache import ResponseCache, default_cache_path
 from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewOptions, ReviewPlan
-from promptreview.engine.planning import policy
+from promptreview.engine.planning import batch_mode, policy
 from promptreview.engine.planning.plan import plan_changes, plan_files
 from promptreview.engine.quality import judges
 from promptreview.engine.quality.checks import QualityPlan, check_values
@@ -114,6 +114,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
         ),
         timeout=RunSettings.timeout if spec.timeout is None else spec.timeout,
         sample_batching=config.sample_batching != "off",
+        batch=batch_mode.run_mode(opts.batch or config.batch, opts.env),
     )
 
 
@@ -141,7 +142,9 @@ def _review(
         if opts.plan_only:
             from promptreview.engine.planning import forecast
 
-            planned = forecast.before_run(plan.jobs, uncached, config, plan.providers)
+            planned = forecast.before_run(
+                plan.jobs, uncached, config, plan.providers, batch=_settings(opts, config).batch
+            )
             return assemble.report(
                 plan,
                 (),

@@ -8,7 +8,8 @@ prices:
   "openai:*": {input: 1.0, output: 4.0}        # every openai: model without a price of its own
 ```
 
-Keys are model specs (`provider:model-id`) or `provider:*`; `cached_input` is optional (default: `input`).
+Keys are model specs (`provider:model-id`) or `provider:*`; `cached_input` is optional (default: `input`), and so
+is `batch`, the share of the price a call answered through a provider batch costs (default: `BATCH_RATES`).
 Local models (`ollama:`) and the simulator cost nothing; GitHub Models' free, rate-limited tier costs nothing.
 An unknown price is `None`, never a guess: the report says the cost is unknown and how to add the price.
 """
@@ -59,6 +60,14 @@ PRICE_TABLE: dict[str, tuple[float, float | None, float]] = {
     "anthropic:claude-3-haiku-20240307": (0.25, 0.03, 1.25),
     "anthropic:claude-3-opus-20240229": (15.00, 1.50, 75.00),
 }
+# provider -> the share of the synchronous price a call answered through a provider batch costs (input, cached
+# input and output alike): OpenAI's Batch API and Anthropic's Message Batches both bill half, per their price
+# pages on `PRICES_AS_OF`. A config's price entry may give its own (`batch: 0.5`); a provider missing here is
+# priced at the synchronous rate even when batched (an upper bound, never a guess below it).
+BATCH_RATES: dict[str, float] = {
+    "openai": 0.5,
+    "anthropic": 0.5,
+}
 FREE_PROVIDERS = {"ollama": "local model", "sim": "simulator", "github": "GitHub Models free tier"}
 
 
@@ -69,6 +78,7 @@ class Price:
     cached_input: float | None = None  # USD per 1M cached prompt tokens (None: same as input)
     source: str = "table"  # table | config | alias of <id> | free: <why>
     as_of: str | None = PRICES_AS_OF
+    batch: float | None = None  # the share of this price a provider-batch call costs (None: the full price)
 
 
 def _parts(spec: ModelSpec | str) -> tuple[str, str]:
@@ -79,14 +89,16 @@ def _parts(spec: ModelSpec | str) -> tuple[str, str]:
     return provider.strip().lower(), model.strip()
 
 
-def _from_config(raw: Mapping[str, Any]) -> Price:
+def _from_config(raw: Mapping[str, Any], provider: str) -> Price:
     cached = raw.get("cached_input")
+    batch = raw.get("batch")
     return Price(
         input=float(raw["input"]),
         output=float(raw["output"]),
         cached_input=None if cached is None else float(cached),
         source="config",
         as_of=None,
+        batch=BATCH_RATES.get(provider) if batch is None else float(batch),
     )
 
 
@@ -100,28 +112,34 @@ def lookup_price(
     text = f"{provider}:{model}"
     for key in (text, f"{provider}:{pinning.split_ollama_digest(model)[0]}", f"{provider}:*"):
         if key in overrides:
-            return _from_config(overrides[key])
+            return _from_config(overrides[key], provider)
     if provider in FREE_PROVIDERS:
         return Price(0.0, 0.0, 0.0, source=f"free: {FREE_PROVIDERS[provider]}", as_of=None)
+    batch = BATCH_RATES.get(provider)
     if text in PRICE_TABLE:
         inp, cached, out = PRICE_TABLE[text]
-        return Price(inp, out, cached)
+        return Price(inp, out, cached, batch=batch)
     # a floating alias (only runs with allow_unpinned): price it as the snapshot it most likely points at
     suggest = {"openai": pinning.openai_pinned_suggestions, "anthropic": pinning.anthropic_pinned_suggestions}
     for candidate in suggest.get(provider, lambda _m: [])(model):
         key = f"{provider}:{candidate}"
         if key in PRICE_TABLE:
             inp, cached, out = PRICE_TABLE[key]
-            return Price(inp, out, cached, source=f"alias of {candidate}")
+            return Price(inp, out, cached, source=f"alias of {candidate}", batch=batch)
     return None
 
 
-def cost_of(price: Price, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
-    """USD for the given token counts; `cached_tokens` is the part of `prompt_tokens` served from a prompt cache."""
+def cost_of(
+    price: Price, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0, *, batched: bool = False
+) -> float:
+    """USD for the given token counts; `cached_tokens` is the part of `prompt_tokens` served from a prompt cache;
+    `batched`: answered through a provider batch, at the price's batch share where it has one."""
     cached = min(max(cached_tokens or 0, 0), max(prompt_tokens or 0, 0))
     fresh = max(prompt_tokens or 0, 0) - cached
     cached_rate = price.input if price.cached_input is None else price.cached_input
     total = fresh * price.input + cached * cached_rate + max(completion_tokens or 0, 0) * price.output
+    if batched and price.batch is not None:
+        total *= price.batch
     return total / 1_000_000
 
 
@@ -132,12 +150,14 @@ def estimate_cost(
     prices: Mapping[str, Mapping[str, Any]] | None = None,
     *,
     cached_tokens: int = 0,
+    batched: bool = False,
 ) -> float | None:
-    """USD for one call or a sum of calls on `spec`; None when its price is unknown (add it under `prices:`)."""
+    """USD for one call or a sum of calls on `spec` (`batched`: through a provider batch); None when its price is
+    unknown (add it under `prices:`)."""
     price = lookup_price(spec, prices)
     if price is None:
         return None
-    return cost_of(price, prompt_tokens, completion_tokens, cached_tokens)
+    return cost_of(price, prompt_tokens, completion_tokens, cached_tokens, batched=batched)
 
 
 def missing_price_hint(spec: ModelSpec | str) -> str:

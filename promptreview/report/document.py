@@ -313,6 +313,8 @@ class Forecast:
     # the fewest HTTP requests for the uncached calls: the samples of one input in one request (`n`) where the
     # provider can; "up to" uncached_calls, since whether a server honours `n` is found out on the first request
     requests: int | None = None
+    # the uncached calls would go out as provider batches: the cost is at the batch rate where a provider has one
+    batch_rate: bool = False
 
 
 # -- CI ------------------------------------------------------------------------------------------------

@@ -199,7 +199,9 @@ def _forecast(plan: Forecast) -> str:
         )
     cost = plan.cost_usd_max
     lines.append(
-        "estimated cost: " + ("unknown (no price for this model)" if cost is None else f"at most ${cost:.4f}")
+        "estimated cost: "
+        + ("unknown (no price for this model)" if cost is None else f"at most ${cost:.4f}")
+        + (" at the batch rate (the calls would go out as provider batches)" if plan.batch_rate else "")
     )
     for p in plan.prompts:
         lines.append(f"\n== {p.path} [{p.change}] {p.n_inputs} inputs × {p.samples} samples")

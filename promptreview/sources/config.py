@@ -26,10 +26,12 @@ from promptreview.sources.evaluators import (
 )
 from promptreview.vocabulary import (
     ALLOCATIONS,
+    BATCH_MODES,
     CONFIGURED_OUTPUT_MODES,
     REMOVALS,
     SAMPLE_BATCHINGS,
     Allocation,
+    BatchMode,
     ConfiguredOutputMode,
     GateName,
     Removal,
@@ -186,6 +188,9 @@ class Config:
     sequential: bool = False  # run inputs in batches and stop once the verdict is settled
     # auto: the samples of one input in one request (Chat Completions `n`) where the server honours it; off: never
     sample_batching: SampleBatching = "auto"
+    # the uncached calls as provider batches: on, off, or auto (no pull request waiting and enough calls;
+    # docs/providers.md#provider-batches)
+    batch: BatchMode = "auto"
     # a model a prompt file names (as the file writes it, or as `provider:model-id`) -> the model that stands in
     # for it where the file's own cannot be reached (a provider promptreview does not speak, a key this run lacks)
     models_map: Mapping[str, str] = field(default_factory=dict)
@@ -366,6 +371,9 @@ def _build(data: dict[str, Any], source: str) -> Config:
         )
     if "fail_closed" in data:
         given["fail_closed"] = data["fail_closed"]
+    if "batch" in data:  # YAML 1.1 reads a bare on/off as true/false
+        value = data["batch"]
+        given["batch"] = _word({True: "on", False: "off"}.get(value, value), BATCH_MODES, f"{source}: batch")
     raw_gates = data.get("gates", {})
     if "alpha" in raw_gates:
         given["alpha"] = raw_gates["alpha"]

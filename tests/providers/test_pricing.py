@@ -52,3 +52,29 @@ def test_every_priced_model_is_pinned():
         provider, _, model = spec.partition(":")
         rule = {"openai": pinning.openai_pin_status, "anthropic": pinning.anthropic_pin_status}[provider]
         assert rule(model) == "pinned", spec
+
+
+def test_a_batched_call_costs_the_providers_batch_share():
+    full = pricing.estimate_cost("openai:gpt-4o-mini-2024-07-18", 1_000_000, 1_000_000, cached_tokens=10)
+    batched = pricing.estimate_cost(
+        "openai:gpt-4o-mini-2024-07-18", 1_000_000, 1_000_000, cached_tokens=10, batched=True
+    )
+    assert batched == pytest.approx(full * pricing.BATCH_RATES["openai"]) == pytest.approx(0.375)
+    anthropic = ModelSpec("anthropic", "claude-haiku-4-5-20251001")
+    assert pricing.estimate_cost(anthropic, 1000, 100, batched=True) == pytest.approx(
+        pricing.estimate_cost(anthropic, 1000, 100) * pricing.BATCH_RATES["anthropic"]
+    )
+
+
+def test_a_configs_price_keeps_the_batch_share_or_gives_its_own():
+    prices = {
+        "openai:*": {"input": 1.0, "output": 2.0},
+        "anthropic:*": {"input": 1.0, "output": 2.0, "batch": 0.8},
+    }
+    assert pricing.estimate_cost("openai:my-model", 10**6, 0, prices, batched=True) == pytest.approx(0.5)
+    assert pricing.estimate_cost("anthropic:my-model", 10**6, 0, prices, batched=True) == pytest.approx(0.8)
+
+
+def test_a_provider_without_a_batch_rate_is_priced_in_full_even_batched():
+    prices = {"gemini:*": {"input": 1.0, "output": 2.0}}
+    assert pricing.estimate_cost("gemini:g", 10**6, 0, prices, batched=True) == pytest.approx(1.0)

@@ -125,3 +125,37 @@ def test_sample_batching_is_auto_unless_turned_off(line, value, batching):
 
 def test_sample_batching_rejects_other_values():
     assert "sample_batching: must be one of" in error_of(MINIMAL + "sample_batching: always\n")
+
+
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [("", "auto"), ("batch: auto\n", "auto"), ("batch: on\n", "on"), ("batch: off\n", "off"),
+     ("batch: 'on'\n", "on"), ("batch: true\n", "on"), ("batch: false\n", "off")],
+)  # fmt: skip
+def test_batch_is_auto_unless_set(line, value):
+    assert parse_config(MINIMAL + line).batch == value
+
+
+def test_batch_rejects_other_values():
+    assert "batch: must be one of" in error_of(MINIMAL + "batch: always\n")
+
+
+@pytest.mark.parametrize(
+    ("config_line", "flag", "event", "mode"),
+    [("", None, None, "off"), ("", None, "pull_request", "off"), ("", None, "schedule", "auto"),
+     ("", None, "workflow_dispatch", "auto"), ("", "on", None, "on"), ("batch: on\n", "off", "schedule", "off"),
+     ("batch: on\n", None, "pull_request", "on"), ("batch: off\n", None, "schedule", "off")],
+)  # fmt: skip
+def test_the_runs_batch_mode_auto_only_where_no_pull_request_waits(config_line, flag, event, mode):
+    from promptreview.engine.jobs import ReviewOptions
+    from promptreview.engine.review import _settings
+
+    config = parse_config(MINIMAL + config_line)
+    env = {"GITHUB_EVENT_NAME": event} if event else {}
+    assert _settings(ReviewOptions(repo_root=Path("."), env=env, batch=flag), config).batch == mode
+
+
+def test_a_price_may_give_its_batch_share():
+    config = parse_config(MINIMAL + 'prices:\n  "openai:*": {input: 1.0, output: 2.0, batch: 0.4}\n')
+    assert config.prices["openai:*"]["batch"] == 0.4
+    assert "batch" in error_of(MINIMAL + 'prices:\n  "openai:*": {input: 1.0, output: 2.0, batch: 2}\n')

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import httpx
@@ -34,17 +34,15 @@ import httpx
 from promptreview.engine.execution.cache import ResponseCache
 from promptreview.errors import ProviderError
 from promptreview.notes import note
+from promptreview.providers import retry
 from promptreview.providers.base import FatalCallError, Provider
 from promptreview.providers.provider_batches import BatchLine, BatchStatus, ProviderBatches, provider_batches
-from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries, wait
+from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import CallFailure, CompletionRequest, ProviderResponse
 from promptreview.vocabulary import ProviderName
 
 T = TypeVar("T")
 
-# `auto`: the uncached calls at which a run (with no pull request waiting) goes out as provider batches. Below
-# it the synchronous path finishes in minutes at the default concurrency, and a batch may take hours.
-AUTO_THRESHOLD = 1_000
 POLL_FIRST = 5.0  # seconds before the second poll (the first is at once: a small batch may be done)
 POLL_MAX = 300.0  # the longest wait between two polls of a batch expected to take hours
 POLL_GROWTH = 1.5
@@ -86,12 +84,6 @@ def endpoint(provider: Provider) -> str:
     """Where a provider's batches live: its base URL (a batch id means nothing at another server)."""
     base = getattr(provider, "base_url", None)
     return base if isinstance(base, str) else ""
-
-
-def wants_batches(mode: str, uncached: int) -> bool:
-    """Whether a run's `uncached` calls go out as provider batches under `mode` (auto already narrowed to the
-    runs where no pull request waits)."""
-    return mode == "on" or (mode == "auto" and uncached >= AUTO_THRESHOLD)
 
 
 async def run_provider_batches(
@@ -226,7 +218,8 @@ class _Driver:
                     await self._collect(batch, status)
             self.run.progress(sum(b.finished for b in self.open))
             if self.open:
-                await (self.run.sleep or self.policy.sleep or wait)(delay)
+                # looked up when it waits: `retry.wait` is what the test suite replaces
+                await (self.run.sleep or self.policy.sleep or retry.wait)(delay)
                 delay = min(delay * POLL_GROWTH, POLL_MAX)
 
     # -- collecting ---------------------------------------------------------------------------------
@@ -268,7 +261,7 @@ class _Driver:
         for line in lines:
             request = batch.requests[line.custom_id]
             if line.response is not None:
-                self.run.answered(request, line.response)
+                self.run.answered(request, replace(line.response, batched=True))
                 calls += 1
             elif line.retryable or line.failure is None:
                 again.append(request)

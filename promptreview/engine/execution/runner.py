@@ -28,13 +28,9 @@ import httpx
 
 from promptreview import secrets
 from promptreview.engine.execution.cache import ResponseCache
-from promptreview.engine.execution.provider_batches import (
-    BatchRejected,
-    BatchRun,
-    run_provider_batches,
-    wants_batches,
-)
+from promptreview.engine.execution.provider_batches import BatchRejected, BatchRun, run_provider_batches
 from promptreview.engine.jobs import ProgressCallback
+from promptreview.engine.planning.batch_mode import wants_batches
 from promptreview.errors import BatchesRunning, ProviderError, RejectedRequest
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
@@ -277,7 +273,7 @@ async def _run(
             assert answer is not None
             if cache is not None:
                 cache.put(request, answer)
-            record(Completion(request, answer, batched=True))
+            record(Completion(request, answer))
 
         def batch_progress(finished: int) -> None:
             if progress:

@@ -19,14 +19,24 @@ def cost(job: PromptJob, completions: Sequence[Completion], config: Config) -> d
     """Actual cost per side from recorded usage (cached answers cost nothing now, but are priced as if run)."""
     out: dict[CostKey, float] = {}
     for side in job.sides:
-        p_tok = c_tok = cached = 0
+        # (prompt, completion, cached prompt) tokens, answered synchronously [0] and through provider batches [1]
+        tokens = [[0, 0, 0], [0, 0, 0]]
         for call, completion in zip(job.calls, completions, strict=True):
             if call.side == side.name and completion.response is not None:
-                p_tok += completion.response.usage.prompt_tokens or 0
-                c_tok += completion.response.usage.completion_tokens or 0
-                cached += completion.response.usage.cached_tokens or 0
-        # input tokens a provider served from its prompt cache are billed at its cached rate
-        value = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices, cached_tokens=cached)
+                usage, part = completion.response.usage, tokens[completion.response.batched]
+                part[0] += usage.prompt_tokens or 0
+                part[1] += usage.completion_tokens or 0
+                part[2] += usage.cached_tokens or 0
+        value: float | None = 0.0
+        for batched, (p_tok, c_tok, cached) in enumerate(tokens):
+            if batched and not (p_tok or c_tok):
+                continue
+            # input tokens a provider served from its prompt cache are billed at its cached rate; a batch's
+            # answers at the batch rate
+            part_cost = pricing.estimate_cost(
+                side.model, p_tok, c_tok, config.prices, cached_tokens=cached, batched=bool(batched)
+            )
+            value = None if part_cost is None or value is None else value + part_cost
         if value is None:
             return None
         out[side.name] = value

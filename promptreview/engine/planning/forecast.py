@@ -8,12 +8,14 @@ from typing import Any
 
 from promptreview import stats
 from promptreview.engine.jobs import PromptJob
+from promptreview.engine.planning.batch_mode import wants_batches
 from promptreview.providers import pricing
 from promptreview.providers.base import Provider, sample_batching
-from promptreview.records import RATE_OUTCOMES, CompletionRequest, sample_group_key
+from promptreview.providers.provider_batches import provider_batches
+from promptreview.records import RATE_OUTCOMES, CompletionRequest, ModelSpec, sample_group_key
 from promptreview.report.document import Forecast, PromptForecast, SideForecast, StratumForecast
 from promptreview.sources.config import Config
-from promptreview.vocabulary import ProviderName, RateOutcome, Side
+from promptreview.vocabulary import BatchMode, ProviderName, RateOutcome, Side
 
 DEFAULT_OUTPUT_TOKENS = 200  # used when no max_tokens is set; a triage-sized JSON answer
 ASSUMED_BASE_RATE = 0.05  # a plan cannot know the base rate yet
@@ -43,9 +45,23 @@ def before_run(
     uncached_keys: Set[str],
     config: Config,
     providers: Mapping[ProviderName, Provider] | None = None,
+    *,
+    batch: BatchMode = "off",
 ) -> Forecast:
     """Calls, estimated tokens and cost (uncached calls only), the fewest requests they take, and the smallest
-    detectable increases."""
+    detectable increases. `batch`: the run's batch mode (auto narrowed already); when the uncached calls would
+    go out as provider batches, those of a provider with a batch engine are priced at its batch rate."""
+    batching = wants_batches(batch, len(uncached_keys))
+    engines: dict[ProviderName, bool] = {}
+
+    def batched(model: ModelSpec) -> bool:
+        if not batching or providers is None or model.provider not in providers:
+            return False
+        if model.provider not in engines:
+            engines[model.provider] = provider_batches(providers[model.provider]) is not None
+        return engines[model.provider]
+
+    any_batched = False
     prompts = []
     requests = 0
     total_cost: float | None = 0.0
@@ -64,7 +80,9 @@ def before_run(
             requests += _fewest_requests(todo, providers, config)
             p_tok = sum(_estimate_tokens(r)[0] for r in todo)
             c_tok = sum(_estimate_tokens(r)[1] for r in todo)
-            cost = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices)
+            at_batch_rate = bool(todo) and batched(side.model)
+            any_batched = any_batched or at_batch_rate
+            cost = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices, batched=at_batch_rate)
             if cost is None:
                 total_cost = None
             elif total_cost is not None:
@@ -113,6 +131,7 @@ def before_run(
         over_budget=config.max_calls is not None and len(uncached_keys) > config.max_calls,
         prompts=tuple(prompts),
         requests=requests,
+        batch_rate=any_batched,
     )
 
 

@@ -11,12 +11,13 @@ import pytest
 from promptreview.engine.execution import provider_batches as driver
 from promptreview.engine.execution.cache import ResponseCache
 from promptreview.engine.execution.runner import RunSettings, run_requests
+from promptreview.engine.planning import batch_mode
 from promptreview.errors import BatchesRunning, ProviderError, RejectedRequest
 from promptreview.providers import openai, sim
 from promptreview.providers.openai_batches import OpenAIBatches
 from promptreview.providers.provider_batches import BatchLimits
 from promptreview.providers.retry import RetryPolicy
-from promptreview.records import CompletionRequest, Message, ModelSpec
+from promptreview.records import CompletionRequest, Message, ModelSpec, ProviderResponse
 from tests.batch_servers import LineFault, OpenAIBatchServer
 
 MODEL = ModelSpec("openai", "gpt-4o-mini-2024-07-18")
@@ -78,7 +79,7 @@ def test_batch_answers_come_back_into_the_cache_with_one_batch_and_no_synchronou
         assert [line["custom_id"] for line in lines] == [r.cache_key() for r in reqs]
         assert lines[0]["body"]["response_format"]["json_schema"]["schema"] == SCHEMA
     assert [json.loads(c.response.text)["label"] for c in out] == [f"ticket {i}" for i in range(6)]
-    assert all(c.batched and not c.cached for c in out)
+    assert all(c.response.batched and not c.cached for c in out)
     assert waits.seconds == [driver.POLL_FIRST, driver.POLL_FIRST * driver.POLL_GROWTH]  # polled with backoff
     assert progress[-1] == (6, 6) and (1, 6) in progress  # the provider's own counts while it ran
     assert cache.open_batches("openai", f"{server.url}/v1") == []  # collected: forgotten
@@ -107,7 +108,7 @@ def test_a_second_run_resumes_polling_instead_of_resubmitting(tmp_path):
         second = ResponseCache(path)
         out = run_requests(requests(4), providers(server), second, settings(waits))
         assert len(server.batch_posts) == 1 and len(server.uploads) == 1  # no resubmission
-        assert all(c.response is not None and c.batched for c in out)
+        assert all(c.response is not None and c.response.batched for c in out)
         assert second.open_batches("openai", f"{server.url}/v1") == []
         second.close()
 
@@ -154,7 +155,7 @@ def test_failed_lines_are_retried_synchronously(tmp_path):
         assert len(server.http.requests_to("/v1/chat/completions")) == 2
     labels = [json.loads(c.response.text)["label"] for c in out]
     assert labels == ["ticket 0", "sync", "sync", "ticket 3"]
-    assert [c.batched for c in out] == [True, False, False, True]
+    assert [c.response.batched for c in out] == [True, False, False, True]
 
 
 def test_a_rejected_line_is_the_rejected_request_path(tmp_path):
@@ -183,7 +184,7 @@ def test_an_expired_or_cancelled_batch_is_resubmitted_for_what_is_missing(tmp_pa
         assert len(server.inputs(first)) == 6
         # the first half was answered before it ended: only the rest goes out again
         assert [line["custom_id"] for line in server.inputs(second)] == [r.cache_key() for r in reqs[3:]]
-    assert all(c.response is not None and c.batched for c in out)
+    assert all(c.response is not None and c.response.batched for c in out)
 
 
 def test_a_batch_failed_as_a_whole_stops_the_run_with_the_providers_words(tmp_path):
@@ -254,7 +255,7 @@ def test_one_batch_per_model(tmp_path):
 
 
 def test_auto_batches_only_from_the_threshold(tmp_path, monkeypatch):
-    monkeypatch.setattr(driver, "AUTO_THRESHOLD", 3)
+    monkeypatch.setattr(batch_mode, "AUTO_THRESHOLD", 3)
     with OpenAIBatchServer(label_of) as server:
         server.http.route("POST", "/v1/chat/completions", lambda r: sync_answer())
         run_requests(requests(2), providers(server), None, settings(Waits(), "auto"))
@@ -273,7 +274,7 @@ def test_a_provider_without_a_batch_engine_runs_synchronously_with_a_note():
     provider = sim.create({})
     reqs = requests(3, ModelSpec("sim", "triage-v1"))
     out = run_requests(reqs, {"sim": provider}, None, settings(Waits()))
-    assert all(c.response is not None and not c.batched for c in out)
+    assert all(c.response is not None and not c.response.batched for c in out)
     assert [n.kind for n in provider.notes] == ["provider_batches_unavailable"]
 
 
@@ -289,3 +290,48 @@ def test_the_interface_lines_are_async_iterated():
     # results() is an async generator: the driver reads it with `async for` (a stream, not a list)
     engine = OpenAIBatches(providers_for_size())
     assert asyncio.iscoroutinefunction(engine.status) and asyncio.iscoroutinefunction(engine.submit)
+
+
+def test_a_cache_from_before_provider_batches_opens_and_its_answers_read(tmp_path):
+    """A cache written before migration 006 (and before `batched`) gets the table, and its answers still read."""
+    import sqlite3
+
+    from promptreview.engine.execution import cache as cache_module
+
+    path = tmp_path / "old.sqlite"
+    old = ResponseCache(path)
+    request = requests(1)[0]
+    old.put(request, ProviderResponse('{"label": "x"}'))
+    old.close()
+    with sqlite3.connect(path) as db:  # as the previous version left it: no 006, no `batched` in the JSON
+        db.execute("DROP TABLE provider_batches")
+        db.execute("DELETE FROM _migrations WHERE name = '006_batches'")
+        db.execute(
+            "UPDATE completions SET response_json = replace(response_json, ', \"batched\": false', '')"
+        )
+        assert "batched" not in db.execute("SELECT response_json FROM completions").fetchone()[0]
+    reopened = ResponseCache(path)
+    assert [name for name, _ in cache_module._MIGRATIONS][-1] == "006_batches"
+    assert reopened.lookup([request])[request.cache_key()] == ProviderResponse('{"label": "x"}')
+    reopened.add_batch("openai", "http://x/v1", "batch_1", ["a", "b"])
+    reopened.put(requests(2)[1], ProviderResponse("y", batched=True))
+    assert reopened.open_batches("openai", "http://x/v1") == [("batch_1", ["a", "b"])]
+    assert reopened.open_batches("openai", "http://other/v1") == []
+    assert reopened.lookup([requests(2)[1]])[requests(2)[1].cache_key()].batched is True
+    reopened.forget_batch("openai", "http://x/v1", "batch_1")
+    assert reopened.open_batches("openai", "http://x/v1") == []
+    reopened.close()
+
+
+def test_a_recorded_batch_with_calls_this_run_does_not_ask_for_is_left_alone(tmp_path):
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    with OpenAIBatchServer(label_of) as server:
+        base = f"{server.url}/v1"
+        cache.add_batch("openai", base, "batch_other", [requests(1)[0].cache_key(), "e" * 64])
+        out = run_requests(requests(2), providers(server), cache, settings(Waits()))
+        assert "batch_other" not in server.batches and len(server.batch_posts) == 1
+        assert [b for b, _ in cache.open_batches("openai", base)] == [
+            "batch_other"
+        ]  # still there for its run
+    assert all(c.response is not None for c in out)
+    cache.close()

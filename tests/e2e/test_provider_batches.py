@@ -1,0 +1,144 @@
+"""`promptreview check --batch` against a local server that speaks OpenAI's Batch API: the review's calls go
+out as one provider batch, come back into the cache, and the report is the one the synchronous path gives."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.batch_servers import LineFault, OpenAIBatchServer
+from tests.e2e.test_openai import OPENAI_MODEL, openai_answer
+from tests.e2e_helpers import LOOSE, make_triage_repo, prompt_yml
+from tests.reports import assert_valid_report
+from tests.servers import Reply, openai_chat_completion
+
+pytestmark = pytest.mark.e2e  # runs whole reviews; `pytest -m "not e2e"` skips them
+
+INPUTS = 12  # 4 per stratum x 3 strata
+CALLS = 2 * INPUTS * 2  # two sides, two samples
+
+
+@pytest.fixture
+def repo(git_repo):
+    make_triage_repo(
+        git_repo,
+        model=f"openai:{OPENAI_MODEL}",
+        per_stratum=4,
+        samples=2,
+        extra=f"prices:\n  openai:{OPENAI_MODEL}: {{input: 1.0, output: 2.0}}\n",
+    )
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    git_repo.commit("loosen the format instruction")
+    return git_repo
+
+
+def review(run_cli, repo, server, *extra, env=None, code=0):
+    out = repo.root / f"report-{len(list(repo.root.glob('report-*.json')))}.json"
+    environment = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test", **(env or {})}
+    result = run_cli(
+        ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--output", str(out), *extra],
+        repo.root,
+        env=environment,
+    )
+    assert "Traceback" not in result.err, result.err
+    assert result.code == code, result.err
+    if code:
+        return result
+    report = json.loads(out.read_text())
+    assert_valid_report(report)
+    return report
+
+
+def synchronous(request):
+    return Reply(200, openai_chat_completion(openai_answer(request.json), model=OPENAI_MODEL))
+
+
+def test_check_batch_sends_one_batch_and_reports_what_the_synchronous_path_does(repo, run_cli):
+    with OpenAIBatchServer(openai_answer, validate=True) as server:
+        server.http.route("POST", "/v1/chat/completions", synchronous)
+        batched = review(run_cli, repo, server, "--batch")
+        assert len(server.batch_posts) == 1 and len(server.lines_seen) == CALLS
+        assert not server.http.requests_to("/v1/chat/completions")
+        again = review(run_cli, repo, server, "--batch")  # every answer is in the cache now
+        assert len(server.batch_posts) == 1
+        single = review(
+            run_cli, repo, server, "--no-cache"
+        )  # the config's auto: a terminal run is synchronous
+        assert len(server.http.requests_to("/v1/chat/completions")) == CALLS
+    (prompt,) = batched["prompts"]
+    for key in ("verdict", "rates", "flip_rate", "strata"):
+        assert prompt[key] == single["prompts"][0][key] == again["prompts"][0][key], key
+    assert any("provider batch" in n for n in batched["notes"]), batched["notes"]
+    # priced at the batch rate: half the synchronous price
+    assert prompt["calls"]["cost_usd"]["base"] == pytest.approx(
+        single["prompts"][0]["calls"]["cost_usd"]["base"] / 2
+    )
+
+
+def test_no_batch_and_config_off_stay_synchronous_on_a_scheduled_run(repo, run_cli):
+    with OpenAIBatchServer(openai_answer) as server:
+        server.http.route("POST", "/v1/chat/completions", synchronous)
+        review(run_cli, repo, server, "--no-batch", env={"GITHUB_EVENT_NAME": "schedule"})
+        assert not server.batch_posts
+
+
+def test_a_rejected_line_for_the_head_fails_the_change_as_synchronously(repo, run_cli):
+    def answer(body: dict):
+        if "clean, parseable JSON" in body["messages"][0]["content"]:  # the head's prompt only
+            return LineFault(400, "invalid_value", "Invalid 'messages[0].content': not allowed.")
+        return openai_answer(body)
+
+    with OpenAIBatchServer(answer) as server:
+        result = review(run_cli, repo, server, "--batch", code=1)  # the change fails: not an outage
+    assert "not allowed" in result.err
+
+
+def test_an_unknown_id_in_the_results_is_an_outage(repo, run_cli):
+    with OpenAIBatchServer(openai_answer, extra_ids=["0" * 64]) as server:
+        result = review(run_cli, repo, server, "--batch", code=3)
+    assert "not sent" in result.err and "none of its results are used" in result.err
+
+
+def test_ctrl_c_leaves_the_batch_running_and_the_next_run_collects_it(repo, run_cli, monkeypatch):
+    from promptreview.providers import retry
+
+    async def interrupted(seconds: float) -> None:  # Ctrl-C while it waits between two polls
+        raise KeyboardInterrupt
+
+    with OpenAIBatchServer(openai_answer, polls=2) as server:
+        with monkeypatch.context() as patch:
+            patch.setattr(retry, "wait", interrupted)
+            result = review(run_cli, repo, server, "--batch", code=130)
+        (batch_id,) = server.batches
+        assert f"provider batches {batch_id} keep running" in result.err
+        assert "run the same command again" in result.err and "Traceback" not in result.err
+        report = review(run_cli, repo, server, "--batch")
+        assert len(server.batch_posts) == 1 and len(server.uploads) == 1  # collected, not sent again
+    assert report["prompts"][0]["calls"]["total"] == CALLS
+
+
+def test_sequential_submits_one_batch_per_round(repo, run_cli):
+    from promptreview.engine.sequential import batch_size
+
+    with OpenAIBatchServer(openai_answer) as server:
+        report = review(run_cli, repo, server, "--batch", "--sequential")
+        sizes = [len(server.inputs(b)) for b in server.batches]
+    info = report["prompts"][0]["sequential"]
+    assert info["reason"] == "completed" and info["after_inputs"] == INPUTS
+    size = batch_size(INPUTS)  # inputs per round; 4 calls an input (two sides, two samples)
+    rounds = [min(size, INPUTS - start) for start in range(0, INPUTS, size)]
+    assert len(rounds) > 1 and sizes == [4 * n for n in rounds]  # one batch per round
+
+
+def test_plan_prices_a_batching_run_at_the_batch_rate(repo, run_cli):
+    env = {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-test"}
+    args = ["check", "--base", "HEAD~1", "--head", "HEAD", "--plan", "--format", "json"]
+    batched = run_cli([*args, "--batch"], repo.root, env=env)
+    single = run_cli(args, repo.root, env=env)
+    assert batched.code == single.code == 0, batched.err
+    plan, plan_single = batched.json()["plan"], single.json()["plan"]
+    assert plan["batch_rate"] is True and plan_single["batch_rate"] is False
+    assert plan["cost_usd_max"] == pytest.approx(plan_single["cost_usd_max"] / 2)
+    text = run_cli([*args[:-2], "--batch"], repo.root, env=env)
+    assert "at the batch rate" in text.out
