@@ -51,7 +51,9 @@ MODELS = {
     "openai": "openai:gpt-4o-mini-2024-07-18",
 }
 ANSWERS = [
-    json.dumps({"category": c, "priority": p, "summary": "The customer asks about their order.", "needs_human": h})
+    json.dumps(
+        {"category": c, "priority": p, "summary": "The customer asks about their order.", "needs_human": h}
+    )
     for c, p, h in itertools.product(
         ("billing", "technical", "account", "shipping"), ("low", "medium", "high"), (False, True)
     )
@@ -76,7 +78,9 @@ def _anthropic_results(ids: list[str], model: str) -> bytes:
             "usage": {"input_tokens": 180, "output_tokens": 30, "cache_creation_input_tokens": 0,
                       "cache_read_input_tokens": 0},
         }  # fmt: skip
-        lines.append(json.dumps({"custom_id": custom_id, "result": {"type": "succeeded", "message": message}}))
+        lines.append(
+            json.dumps({"custom_id": custom_id, "result": {"type": "succeeded", "message": message}})
+        )
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -234,7 +238,7 @@ def child(root: Path, path: str, url: str) -> None:
     args = ["compare", "prompts/triage.prompt.yml", "prompts/triage.edited.prompt.yml"]
     args += ["--model", MODELS[path], "--format", "json", "--output", str(root / "report.json")]
     if path != "sim":
-            args.append("--batch")
+        args.append("--batch")
     try:
         cli.main(args)
     except SystemExit as exc:

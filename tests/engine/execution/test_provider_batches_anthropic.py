@@ -80,7 +80,7 @@ def test_answers_come_back_into_the_cache_from_one_batch(tmp_path):
         assert [r["params"] for r in sent] == [provider.build_body(r) for r in reqs]
         assert fake.problems == []
     assert labels(out) == [f"ticket {i}" for i in range(5)]
-    assert all(c.batched and not c.cached and c.response.served_model == MODEL.model for c in out)
+    assert all(c.response.batched and not c.cached and c.response.served_model == MODEL.model for c in out)
     assert progress[-1] == (5, 5)
     assert cache.open_batches("anthropic", fake.url) == []
     assert len(cache.lookup(reqs)) == 5
@@ -123,7 +123,7 @@ def test_errored_lines_are_retried_synchronously():
         assert sorted(ticket(r.json) for r in synchronous) == [1, 2]
         assert fake.problems == []
     assert labels(out) == [f"ticket {i}" for i in range(4)]
-    assert [c.batched for c in out] == [True, False, False, True]
+    assert [c.response.batched for c in out] == [True, False, False, True]
 
 
 def test_an_invalid_request_line_is_the_rejected_request_path(tmp_path):
@@ -155,7 +155,7 @@ def test_expired_or_canceled_lines_go_out_again_in_a_new_batch(kind):
         assert sorted(second) == sorted(r.cache_key() for r in reqs[2:])  # in the order the results came
         assert fake.server.requests_to("/v1/messages") == []
         assert fake.problems == []
-    assert labels(out) == [f"ticket {i}" for i in range(6)] and all(c.batched for c in out)
+    assert labels(out) == [f"ticket {i}" for i in range(6)] and all(c.response.batched for c in out)
 
 
 def test_lines_with_no_result_at_all_are_sent_again():
