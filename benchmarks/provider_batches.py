@@ -14,7 +14,8 @@ The batch server (its own process, so its memory is not ours) speaks both wire f
 batch at once: the first poll finds it ended. It reads only the custom ids of what it is sent (a regular
 expression over the body, not a JSON parse) and answers each with one of a few valid triage answers, chosen
 by the id; its results are made in memory in one piece and sent with their length. Each child reports its wall
-time (process start to exit) and its peak resident memory (`ru_maxrss` of the child itself: the review's
+time (process start to exit), its CPU time (user + system: what a loaded machine changes least) and its peak
+resident memory (`ru_maxrss` of the child itself: the review's
 process, not the server's). Targets (issue 24): batch wall at most 2 x the `sim` wall, peak at most 500 MB.
 
     python benchmarks/provider_batches.py                       # 100000 completions, all three paths
@@ -245,12 +246,14 @@ def child(root: Path, path: str, url: str) -> None:
         if exc.code not in (0, 1):
             raise
     wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     data = json.loads((root / "report.json").read_text())
     print(
         json.dumps(
             {
                 "wall": wall,
-                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "cpu": usage.ru_utime + usage.ru_stime,
+                "peak_mb": usage.ru_maxrss / 1024,
                 "calls": data["calls"],
                 "verdict": data["verdict"],
             }
@@ -293,8 +296,11 @@ def main() -> None:
     server.start()
     url = f"http://127.0.0.1:{ports.get(timeout=30)}"
     print(f"{args.size} completions (K = {K}); wall of the whole process in seconds, peak RSS of the review")
-    print(f"{'path':>10} {'wall':>7} {'x sim':>6} {'peak MB':>8} {'batches':>7} {'sent MB':>7}  verdict")
-    sim_wall: float | None = None
+    print(
+        f"{'path':>10} {'wall':>7} {'x sim':>6} {'cpu':>7} {'x sim':>6} {'peak MB':>8} {'batches':>7} {'sent MB':>7}"
+        "  verdict"
+    )
+    sim: dict | None = None
     try:
         for path in args.paths:
             with tempfile.TemporaryDirectory() as tmp:
@@ -306,12 +312,14 @@ def main() -> None:
             calls = result["calls"]
             assert calls["total"] == args.size, calls
             if path == "sim":
-                sim_wall = result["wall"]
-            ratio = f"{result['wall'] / sim_wall:6.2f}" if sim_wall else f"{'-':>6}"
+                sim = result
+            ratio = f"{result['wall'] / sim['wall']:6.2f}" if sim else f"{'-':>6}"
+            cpu_ratio = f"{result['cpu'] / sim['cpu']:6.2f}" if sim else f"{'-':>6}"
             batches = after["batches"] - before["batches"]
             sent = (after["received"] - before["received"]) / 1e6
             print(
-                f"{path:>10} {result['wall']:>7.2f} {ratio} {result['peak_mb']:>8.0f} {batches:>7} {sent:>7.1f}"
+                f"{path:>10} {result['wall']:>7.2f} {ratio} {result['cpu']:>7.2f} {cpu_ratio} {result['peak_mb']:>8.0f}"
+                f" {batches:>7} {sent:>7.1f}"
                 f"  {result['verdict']}",
                 flush=True,
             )
