@@ -221,3 +221,35 @@ def test_split_to_the_limits(monkeypatch):
         out = run_requests(requests(5), providers(fake), None, settings(Waits()))
         assert [len(ids) for ids in fake.submitted()] == [2, 2, 1]
     assert labels(out) == [f"ticket {i}" for i in range(5)]
+
+
+@pytest.mark.parametrize(
+    ("error_type", "raised", "status"),
+    [
+        ("request_too_large", RejectedRequest, 413),
+        ("authentication_error", ProviderError, 401),
+        ("permission_error", ProviderError, 403),
+    ],
+)
+def test_an_errored_line_stops_the_run_as_its_synchronous_twin_would(error_type, raised, status):
+    def outcome(custom_id: str, params: dict, attempt: int) -> str | None:
+        return f"errored:{error_type}" if ticket(params) == 1 else None
+
+    with AnthropicBatchServer(label_of, outcome=outcome) as fake:
+        with pytest.raises(raised) as stopped:
+            run_requests(requests(3), providers(fake), None, settings(Waits()))
+        assert fake.server.requests_to("/v1/messages") == []
+    assert type(stopped.value) is raised
+    if raised is RejectedRequest:
+        assert stopped.value.status == status  # type: ignore[attr-defined]
+    assert KEY not in str(stopped.value)
+
+
+def test_an_error_type_we_do_not_know_is_asked_again():
+    def outcome(custom_id: str, params: dict, attempt: int) -> str | None:
+        return "errored:brand_new_error" if ticket(params) == 0 else None
+
+    with AnthropicBatchServer(label_of, outcome=outcome, check_shapes=False) as fake:
+        out = run_requests(requests(2), providers(fake), None, settings(Waits()))
+        assert [ticket(r.json) for r in fake.server.requests_to("/v1/messages")] == [0]
+    assert labels(out) == ["ticket 0", "ticket 1"]
