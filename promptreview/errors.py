@@ -58,6 +58,7 @@ class BatchesRunning(KeyboardInterrupt):
     the same command run again (here or on a machine with this cache) collects them instead of sending their
     requests again. A KeyboardInterrupt still: whatever stops on Ctrl-C stops on it."""
 
-    def __init__(self, batch_ids: tuple[str, ...]) -> None:
+    def __init__(self, batch_ids: tuple[str, ...], *, recorded: bool = True) -> None:
         super().__init__(", ".join(batch_ids))
         self.batch_ids = batch_ids
+        self.recorded = recorded  # False: a run without the cache (`--no-cache`) kept no record of them

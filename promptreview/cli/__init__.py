@@ -113,12 +113,20 @@ def _quietly(write: Callable[[], object]) -> None:
 def _batches_running(exc: BatchesRunning) -> NoReturn:
     """Ctrl-C while provider batches run: they keep running, their ids are in the cache, and the same command
     collects them."""
-    click.echo(
-        f"promptreview: interrupted; provider batches {', '.join(exc.batch_ids)} keep running at the provider "
-        "and their ids are in the cache: run the same command again (here, or where this cache is restored) to "
-        "collect them without sending their calls again",
-        err=True,
+    running = (
+        f"promptreview: interrupted; provider batches {', '.join(exc.batch_ids)} keep running at the provider"
     )
+    if exc.recorded:
+        click.echo(
+            f"{running} and their ids are in the cache: run the same command again (here, or where this cache is "
+            "restored) to collect them without sending their calls again",
+            err=True,
+        )
+    else:
+        click.echo(
+            f"{running}; without the cache nothing recorded them, so a re-run sends their calls again",
+            err=True,
+        )
     sys.exit(ExitCode.INTERRUPTED)
 
 

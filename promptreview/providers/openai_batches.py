@@ -21,6 +21,7 @@ Every failure of these exchanges maps as a synchronous call's does (`RetryableCa
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -49,6 +50,11 @@ _STATES: dict[str, BatchState] = {
     "cancelled": "cancelled",
     "failed": "failed",
 }
+
+
+# what a batch id or a file id may look like before it goes into a URL path (OpenAI's are `batch_...` and
+# `file-...`): an id from a server or a restored cache never adds a path segment, a query or another host
+_ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 def _dumps(value: Any) -> str:
@@ -107,6 +113,7 @@ class OpenAIBatches:
         file_id = uploaded.get("id") if isinstance(uploaded, dict) else None
         if not isinstance(file_id, str) or not file_id:
             raise self.provider.malformed("file id", uploaded)
+        file_id = self._id(file_id, "file id")
         created = await self.provider.post_json(
             client,
             f"{self.base_url}/batches",
@@ -115,12 +122,14 @@ class OpenAIBatches:
         batch_id = created.get("id") if isinstance(created, dict) else None
         if not isinstance(batch_id, str) or not batch_id:
             raise self.provider.malformed("batch id", created)
-        return batch_id
+        return self._id(batch_id, "batch id")
 
     # -- the batch ------------------------------------------------------------------------------------
     async def status(self, batch_id: str, client: httpx.AsyncClient) -> BatchStatus:
         self.provider.require_credentials()
-        data = await self.provider.get_json(client, f"{self.base_url}/batches/{batch_id}")
+        data = await self.provider.get_json(
+            client, f"{self.base_url}/batches/{self._id(batch_id, 'batch id')}"
+        )
         if not isinstance(data, dict) or data.get("status") not in _STATES:
             raise self.provider.malformed("batch status", data)
         raw_counts = data.get("request_counts")
@@ -158,11 +167,24 @@ class OpenAIBatches:
             file_id = status.handle.get(name)
             if not file_id:
                 continue
-            async for text in self._lines(client, f"{self.base_url}/files/{file_id}/content"):
+            url = f"{self.base_url}/files/{self._id(file_id, 'file id')}/content"
+            async for text in self._lines(client, url):
                 if text.strip():
                     yield self._line(text)
 
     # -- helpers --------------------------------------------------------------------------------------
+    def _id(self, value: Any, what: str) -> str:
+        """`value` as an id fit for a URL path, else the batch cannot be trusted: `FatalCallError`."""
+        if isinstance(value, str) and _ID.fullmatch(value):
+            return value
+        raise FatalCallError(
+            CallFailure(
+                "invalid_response",
+                f"{self.service}: the {what} {self.provider.scrubbed(str(value))[:80]!r} is not an id this "
+                "API gives (letters, digits, _ and -)",
+            )
+        )
+
     def _line(self, text: str) -> BatchLine:
         """One line of an output or error file (BatchRequestOutput)."""
         try:

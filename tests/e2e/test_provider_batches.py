@@ -70,7 +70,8 @@ def test_check_batch_sends_one_batch_and_reports_what_the_synchronous_path_does(
     for key in ("verdict", "rates", "flip_rate", "strata"):
         assert prompt[key] == single["prompts"][0][key] == again["prompts"][0][key], key
     assert any("provider batch" in n for n in batched["notes"]), batched["notes"]
-    # priced at the batch rate: half the synchronous price
+    # priced at the batch rate: half the synchronous price, and so is the cached re-run (the cache keeps `batched`)
+    assert again["prompts"][0]["calls"]["cost_usd"] == prompt["calls"]["cost_usd"]
     assert prompt["calls"]["cost_usd"]["base"] == pytest.approx(
         single["prompts"][0]["calls"]["cost_usd"]["base"] / 2
     )
@@ -115,6 +116,10 @@ def test_ctrl_c_leaves_the_batch_running_and_the_next_run_collects_it(repo, run_
         assert "run the same command again" in result.err and "Traceback" not in result.err
         report = review(run_cli, repo, server, "--batch")
         assert len(server.batch_posts) == 1 and len(server.uploads) == 1  # collected, not sent again
+        with monkeypatch.context() as patch:
+            patch.setattr(retry, "wait", interrupted)
+            result = review(run_cli, repo, server, "--batch", "--no-cache", code=130)
+        assert "without the cache nothing recorded them, so a re-run sends their calls again" in result.err
     assert report["prompts"][0]["calls"]["total"] == CALLS
 
 
@@ -129,6 +134,10 @@ def test_sequential_submits_one_batch_per_round(repo, run_cli):
     size = batch_size(INPUTS)  # inputs per round; 4 calls an input (two sides, two samples)
     rounds = [min(size, INPUTS - start) for start in range(0, INPUTS, size)]
     assert len(rounds) > 1 and sizes == [4 * n for n in rounds]  # one batch per round
+    said = [n for n in report["notes"] if "provider batch" in n]
+    assert said == [
+        f"{CALLS} calls to openai answered through {len(rounds)} provider batches (priced at the batch rate)"
+    ]
 
 
 def test_plan_prices_a_batching_run_at_the_batch_rate(repo, run_cli):

@@ -225,3 +225,24 @@ def test_a_key_an_error_line_quotes_is_scrubbed():
 
         (line,) = run(go)
     assert key not in line.failure.message and key not in (line.failure.server_message or "")
+
+
+@pytest.mark.parametrize("bad", ["../files/x", "batch_1?x=1", "a/b", "", "http://elsewhere/x"])
+def test_an_id_that_would_change_the_url_is_refused(bad):
+    with OpenAIBatchServer() as server:
+        engine = engine_for(server)
+        with pytest.raises(FatalCallError, match="is not an id"):
+            run(lambda c: engine.status(bad, c))
+        status = BatchStatus("batch_1", "ended", handle={"output_file_id": bad or "x/"})
+
+        async def read(client: httpx.AsyncClient) -> list:
+            return [line async for line in engine.results("batch_1", status, client)]
+
+        with pytest.raises(FatalCallError, match="is not an id"):
+            run(read)
+        server.http.route("POST", "/v1/batches", Reply(200, {"id": bad or "x/", "object": "batch"}))
+        request = requests(1)[0]
+        line = engine.encode(request.cache_key(), request)
+        with pytest.raises(FatalCallError, match="is not an id"):
+            run(lambda c: engine.submit([line], len(line), c))
+        assert not [r for r in server.http.requests if r.method == "GET"]  # nothing was asked of the bad id

@@ -33,7 +33,7 @@ import httpx
 
 from promptreview.engine.execution.cache import ResponseCache
 from promptreview.errors import ProviderError
-from promptreview.notes import note
+from promptreview.notes import Note, note
 from promptreview.providers import retry
 from promptreview.providers.base import FatalCallError, Provider
 from promptreview.providers.provider_batches import BatchLine, BatchStatus, ProviderBatches, provider_batches
@@ -47,6 +47,10 @@ POLL_FIRST = 5.0  # seconds before the second poll (the first is at once: a smal
 POLL_MAX = 300.0  # the longest wait between two polls of a batch expected to take hours
 POLL_GROWTH = 1.5
 RESUBMITS = 2  # an expired or cancelled batch's missing requests go out again at most this many times
+
+
+class _Gone(Exception):
+    """The server does not know a batch recorded in the cache (HTTP 404 when polled)."""
 
 
 class BatchRejected(Exception):
@@ -108,8 +112,9 @@ async def run_provider_batches(
         name = request.model.provider
         if name not in engines:
             engines[name] = provider_batches(providers[name])
-            if engines[name] is None and explicit:
-                providers[name].notes.append(note("provider_batches_unavailable", name))
+            said = note("provider_batches_unavailable", name)
+            if engines[name] is None and explicit and said not in providers[name].notes:
+                providers[name].notes.append(said)  # once, however many rounds (`--sequential`) ask
         if engines[name] is None:
             left.append(request)
         else:
@@ -135,9 +140,22 @@ async def run_provider_batches(
         await driver.submit(providers[name], engine, [r for r in group if r.cache_key() not in adopted], 0)
     await driver.wait_all()
     for name, (calls, batches) in driver.answered.items():
-        providers[name].notes.append(note("provider_batches", name, calls=calls, batches=batches))
+        _count(providers[name].notes, name, calls, batches)
     unanswered = {r.cache_key() for r in driver.left}
     return [r for r in pending if r.cache_key() in unanswered or engines[r.model.provider] is None]
+
+
+def _count(notes: list[Note], name: ProviderName, calls: int, batches: int) -> None:
+    """The provider's one `provider_batches` note, with these calls and batches added (a sequential review runs
+    the driver once per round)."""
+    for i, said in enumerate(notes):
+        if said.kind == "provider_batches" and said.subject == name:
+            before_calls, before_batches = said.data.get("calls"), said.data.get("batches")
+            calls += before_calls if isinstance(before_calls, int) else 0
+            batches += before_batches if isinstance(before_batches, int) else 0
+            notes[i] = note("provider_batches", name, calls=calls, batches=batches)
+            return
+    notes.append(note("provider_batches", name, calls=calls, batches=batches))
 
 
 class _Driver:
@@ -149,7 +167,11 @@ class _Driver:
         self.left: list[CompletionRequest] = []
         self.answered: dict[ProviderName, tuple[int, int]] = {}  # provider -> (calls answered, batches)
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]], what: str, service: str) -> T:
+    async def _retrying(
+        self, call: Callable[[], Awaitable[T]], what: str, service: str, *, gone: bool = False
+    ) -> T:
+        """`call` under the retry policy; exhausted or fatal, the run stops (exit 3). `gone`: a 404 raises
+        `_Gone` instead (a recorded batch the server does not know)."""
         try:
             result, _ = await call_with_retries(call, self.policy)
         except RetriesExhausted as exc:
@@ -158,6 +180,8 @@ class _Driver:
                 f"{_RESUME}"
             ) from None
         except FatalCallError as exc:
+            if gone and exc.failure.status == 404:
+                raise _Gone from None
             raise ProviderError(f"{service}: {what} failed ({exc.failure.message}); {_RESUME}") from None
         return result
 
@@ -206,11 +230,19 @@ class _Driver:
         while self.open:
             polling, self.open = self.open, []
             for batch in polling:
-                status = await self._retrying(
-                    functools.partial(batch.engine.status, batch.batch_id, self.client),
-                    f"polling provider batch {batch.batch_id}",
-                    batch.provider.name,
-                )
+                try:
+                    status = await self._retrying(
+                        functools.partial(batch.engine.status, batch.batch_id, self.client),
+                        f"polling provider batch {batch.batch_id}",
+                        batch.provider.name,
+                        gone=True,
+                    )
+                except _Gone:  # recorded, but unknown to this server (deleted, another account's): sent again
+                    self._forget(batch)
+                    await self.submit(
+                        batch.provider, batch.engine, list(batch.requests.values()), batch.round
+                    )
+                    continue
                 if status.state == "running":
                     batch.finished = status.finished
                     self.open.append(batch)

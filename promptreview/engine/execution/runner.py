@@ -269,6 +269,8 @@ async def _run(
                     queue.task_done()
 
         def batch_answer(request: CompletionRequest, response: ProviderResponse) -> None:
+            nonlocal answered  # the provider answers: failed lines sent after the batch are not an outage
+            answered += 1
             answer = _scrubbed(response)
             assert answer is not None
             if cache is not None:
@@ -375,5 +377,5 @@ def run_requests(
         return asyncio.run(_run(requests, providers, cache, settings, progress, known, running))
     except KeyboardInterrupt:
         if running:
-            raise BatchesRunning(tuple(sorted(running))) from None
+            raise BatchesRunning(tuple(sorted(running)), recorded=cache is not None) from None
         raise

@@ -335,3 +335,34 @@ def test_a_recorded_batch_with_calls_this_run_does_not_ask_for_is_left_alone(tmp
         ]  # still there for its run
     assert all(c.response is not None for c in out)
     cache.close()
+
+
+def test_a_recorded_batch_the_server_does_not_know_is_sent_again(tmp_path):
+    """A cache restored where the key belongs to another account, or a batch the provider deleted: polling it
+    is a 404, so its calls go out in a new batch instead of stopping every later run."""
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    reqs = requests(3)
+    with OpenAIBatchServer(label_of) as server:
+        base = f"{server.url}/v1"
+        cache.add_batch("openai", base, "batch_unknown", [r.cache_key() for r in reqs])
+        out = run_requests(reqs, providers(server), cache, settings(Waits()))
+        assert len(server.batch_posts) == 1 and len(server.http.requests_to("/v1/batches/batch_unknown")) == 1
+        assert cache.open_batches("openai", base) == []
+    assert all(c.response is not None and c.response.batched for c in out)
+    cache.close()
+
+
+def test_failed_lines_that_fail_again_synchronously_are_failed_calls_not_an_outage(tmp_path):
+    """Six lines failed in the batch and fail again one by one: the provider answered the batch's other calls,
+    so they are failed calls (the error rate judges them), not "the provider answered none of the first 5"."""
+
+    def answer(body: dict) -> str | LineFault:
+        number = int(body["messages"][1]["content"].split()[1])
+        return LineFault(500, "server_error", "boom") if number < 6 else label_of(body)
+
+    from tests.servers import Reply, openai_error
+
+    with OpenAIBatchServer(answer) as server:
+        server.http.route("POST", "/v1/chat/completions", Reply(500, openai_error("boom", "server_error")))
+        out = run_requests(requests(8), providers(server), None, settings(Waits()))
+    assert [c.error is not None for c in out] == [True] * 6 + [False] * 2
