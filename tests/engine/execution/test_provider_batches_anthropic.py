@@ -253,3 +253,18 @@ def test_an_error_type_we_do_not_know_is_asked_again():
         out = run_requests(requests(2), providers(fake), None, settings(Waits()))
         assert [ticket(r.json) for r in fake.server.requests_to("/v1/messages")] == [0]
     assert labels(out) == ["ticket 0", "ticket 1"]
+
+
+def test_a_recorded_batch_the_server_does_not_know_is_sent_again(tmp_path):
+    """A cache restored under another workspace's key names a batch this server answers 404 for: forgotten, and
+    its calls go out in a new batch."""
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    reqs = requests(2)
+    with AnthropicBatchServer(label_of) as fake:
+        cache.add_batch("anthropic", fake.url, "msgbatch_elsewhere", [r.cache_key() for r in reqs])
+        out = run_requests(reqs, providers(fake), cache, settings(Waits()))
+        assert fake.server.requests_to("/v1/messages/batches/msgbatch_elsewhere", "GET")
+        assert len(fake.submitted()) == 1
+    assert labels(out) == ["ticket 0", "ticket 1"]
+    assert cache.open_batches("anthropic", fake.url) == []
+    cache.close()
