@@ -14,9 +14,10 @@ Three exchanges (shapes: the SDK's `types/messages/message_batch*.py`, copied in
   stands for would be synchronously (a 400 `invalid_request_error` is a rejection of the request itself, a
   500 `api_error`, 529 `overloaded_error` or 429 is asked again); a canceled or expired line is asked again.
 
-The results URL comes from the server and gets the API key: it must be on the base URL's own origin (scheme,
-host and port), else the engine refuses it rather than send the key elsewhere. A batch id goes into a URL path:
-one that is not a plain id (`^[A-Za-z0-9_-]+$`) is refused the same way.
+The results URL comes from the server and gets the API key: it is used only on the base URL's own origin
+(scheme, host and port); one elsewhere (a proxy passing on api.anthropic.com's) is replaced by the API's own
+results path under the base URL, so the key goes nowhere else. A batch id goes into a URL path: one that is not
+a plain id (`^[A-Za-z0-9_-]+$`) is refused.
 
 Every failure of these exchanges maps as a synchronous call's does (`RetryableCallError` / `FatalCallError`).
 """
@@ -156,13 +157,9 @@ class AnthropicBatches:
         if not url:
             return
         if _origin(url) != _origin(self.url):
-            raise FatalCallError(
-                CallFailure(
-                    "invalid_response",
-                    f"{self.service}: batch {batch_id}'s results_url is not on the base URL's host "
-                    f"({self.provider.scrubbed(url)[:200]!r}); the API key is not sent there",
-                )
-            )
+            # never the key to another host: the same results from the API's own path under the base URL
+            # (`GET /v1/messages/batches/{id}/results`, what `results_url` names on api.anthropic.com)
+            url = f"{self.url}/{self._checked_id(batch_id)}/results"
         async for text in self._lines(client, url):
             if text.strip():
                 yield self._line(text)

@@ -250,7 +250,8 @@ def test_a_rejected_key_is_fatal_and_never_echoed():
 
 
 def test_results_on_another_host_never_get_the_key():
-    """A results_url off the base URL's origin is refused before any request goes there."""
+    """A results_url off the base URL's origin (a proxy passing on the API's) gets no request: the results come
+    from the API's own results path under the base URL."""
     with ScriptedServer() as elsewhere, AnthropicBatchServer() as fake:
         engine = engine_for(fake.url)
         batch_id = submit(engine, [engine.encode(cid(1), request())])
@@ -258,10 +259,11 @@ def test_results_on_another_host_never_get_the_key():
         moved = BatchStatus(
             batch_id, "ended", state.counts, None, {"results_url": f"{elsewhere.url}/r.jsonl"}
         )
-        with pytest.raises(FatalCallError) as err:
-            results(engine, batch_id, moved)
+        lines = results(engine, batch_id, moved)
     assert elsewhere.requests == []
-    assert "not on the base URL's host" in str(err.value)
+    assert [line.custom_id for line in lines] == [cid(1)]
+    assert fake.requests[-1].path == f"/v1/messages/batches/{batch_id}/results"
+    assert fake.requests[-1].headers["x-api-key"] == KEY
 
 
 def test_an_id_that_is_not_a_plain_id_is_refused():
