@@ -37,6 +37,18 @@ class ProviderError(PromptReviewError):
     """The model provider could not be reached or failed too often for a verdict (exit 3)."""
 
 
+class CacheMiss(ProviderError):
+    """`--cache-only`: answers the review needs are not in the response cache, and it refuses to call the model
+    for them (exit 3, as an outage: no verdict, never a pass)."""
+
+    def __init__(self, missing: int, total: int) -> None:
+        super().__init__(
+            f"the response cache lacks {missing} of the {total} answers this review needs, and --cache-only "
+            "refuses to call the model for them"
+        )
+        self.missing, self.total = missing, total
+
+
 class RejectedRequest(ProviderError):
     """The provider refused one request for what it asks (HTTP 400, 413, 422: a parameter out of range, a schema
     it does not take, a prompt too long), not for its own health. `request` is the refused

@@ -210,6 +210,17 @@ class ProviderResponse:
     finish_reason: FinishReason | None = None
     served_model: str | None = None
     usage: Usage = field(default_factory=Usage)
+    # Provenance: what the provider says about the answer beyond its text, kept with it in the cache so a cached
+    # answer carries the provenance of when it was made (docs/migrations.md#provenance). None: not returned.
+    response_id: str | None = None  # Chat Completions `id`, Anthropic message `id`
+    # what identifies the backend that answered: OpenAI's `system_fingerprint`; Ollama's full model digest
+    system_fingerprint: str | None = None
+    # when the provider made the answer, in seconds since the epoch (UTC): Chat Completions `created`, Ollama
+    # `created_at`, Anthropic's `date` response header (its body has no timestamp)
+    provider_created: float | None = None
+    request_id: str | None = (
+        None  # the provider's request id header (Anthropic `request-id`, OpenAI `x-request-id`)
+    )
     batched: bool = False  # answered through a provider batch: priced at the batch rate, cached with it
 
 

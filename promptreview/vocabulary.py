@@ -67,8 +67,12 @@ SequentialReason = Literal["regression", "futility", "completed", "not applicabl
 SequentialStop = Literal["regression", "futility"]
 """What stops a sequential review early (the other reasons are for a run that was not stopped)."""
 
-ReviewCommand = Literal["check", "compare"]
-"""The command that reruns a review: `check` between two revisions, or `compare` of two prompt files."""
+ReviewCommand = Literal["check", "compare", "migrate"]
+"""The command that reruns a review: `check` between two revisions, `compare` of two prompt files, or
+`migrate` of the prompts the config covers to a candidate model."""
+
+VerifyStatus = Literal["ok", "differs", "info"]
+"""One check of `promptreview verify`: it matches, it differs (exit 1), or it is said for the record only."""
 
 Role = Literal["system", "developer", "user", "assistant"]
 """A chat message's role."""
@@ -150,6 +154,8 @@ NoteKind = Literal[
     "removed_from_file",
     "format_changed",
     "model_stand_in",
+    "already_on_model",
+    "safety_rows",
     # providers
     "structured_output_rejected",
     "provider_batches",
@@ -159,6 +165,7 @@ NoteKind = Literal[
     "weighted",
     "own_schema",
     "unpinned",
+    "model_changed_during_review",
     # quality checks
     "evaluator_skipped",
     "evaluator_changed",

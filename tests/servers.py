@@ -167,8 +167,12 @@ class ScriptedServer:
                     payload = b"" if reply.json_body is None else json.dumps(reply.json_body).encode()
                     content_type = "application/json"
                 try:
-                    self.send_response(reply.status)
                     headers = {"Content-Type": content_type, **(reply.headers or {})}
+                    # a scripted Date replaces the server's own (`send_response` would send both)
+                    self.send_response_only(reply.status)
+                    self.send_header("Server", self.version_string())
+                    if not any(name.lower() == "date" for name in headers):
+                        self.send_header("Date", self.date_time_string())
                     for name, value in headers.items():
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(payload)))

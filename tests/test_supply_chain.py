@@ -36,9 +36,21 @@ def _init_workflow(tmp_path: Path, run_cli) -> Path:
     return tmp_path / ".github" / "workflows" / "promptreview.yml"
 
 
-@pytest.mark.parametrize("source", ["action.yml", "init"])
+def _schedule_workflow(tmp_path: Path, run_cli, provider: str = "openai") -> Path:
+    result = run_cli(["init", "--schedule", "--provider", provider, "--force"], tmp_path)
+    assert result.code == 0, result.err
+    return tmp_path / ".github" / "workflows" / "promptreview-schedule.yml"
+
+
+@pytest.mark.parametrize("source", ["action.yml", "init", "init --schedule"])
 def test_every_uses_is_pinned_to_a_sha_with_its_version_on_node24(source, tmp_path, run_cli):
-    path = REPO / "action.yml" if source == "action.yml" else _init_workflow(tmp_path, run_cli)
+    path = (
+        REPO / "action.yml"
+        if source == "action.yml"
+        else _init_workflow(tmp_path, run_cli)
+        if source == "init"
+        else _schedule_workflow(tmp_path, run_cli)
+    )
     uses = _uses_lines(path.read_text("utf-8"))
     assert uses
     for ref, comment in uses:
@@ -96,6 +108,17 @@ def test_actionlint_finds_no_error_in_the_init_workflow(tmp_path, run_cli):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("provider", ["openai", "github"])
+def test_zizmor_and_actionlint_find_nothing_in_the_scheduled_workflow(tmp_path, run_cli, provider):
+    workflow = _schedule_workflow(tmp_path, run_cli, provider)
+    proc = subprocess.run(
+        [_tool("zizmor"), "--offline", "--min-severity", "low", str(workflow)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lint = subprocess.run([_tool("actionlint"), str(workflow)], capture_output=True, text=True, cwd=tmp_path)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
 def test_the_old_tag_pinned_node20_workflow_is_what_they_catch(tmp_path, run_cli):
     """The check can fail: the workflow as it was (checkout@v4, a tag) is flagged by both tools."""
     workflow = _init_workflow(tmp_path, run_cli)
@@ -146,3 +169,19 @@ def test_every_workflow_the_docs_show_is_pinned_and_clean_under_zizmor_and_actio
         [_tool("actionlint"), *map(str, workflows)], capture_output=True, text=True, cwd=tmp_path
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_zizmor_and_actionlint_find_nothing_in_the_attesting_workflow(tmp_path, run_cli):
+    """`init --attest` adds a job that signs: its permissions are its own, and its actions pinned."""
+    result = run_cli(["init", "--provider", "openai", "--attest"], tmp_path)
+    assert result.code == 0, result.err
+    workflow = tmp_path / ".github" / "workflows" / "promptreview.yml"
+    for ref, comment in _uses_lines(workflow.read_text("utf-8")):
+        assert PINNED.match(ref), ref
+        assert ref.startswith("promptreview/") or re.fullmatch(r"v\d+\.\d+\.\d+", comment or ""), ref
+    proc = subprocess.run(
+        [_tool("zizmor"), "--offline", "--min-severity", "low", str(workflow)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = subprocess.run([_tool("actionlint"), str(workflow)], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -25,7 +25,9 @@ from promptreview.cli.ci import ci
 from promptreview.cli.compare import compare
 from promptreview.cli.demo import demo
 from promptreview.cli.init import init
+from promptreview.cli.migrate import migrate
 from promptreview.cli.terminal import scrubbed_streams, terminal_safe
+from promptreview.cli.verify import verify
 from promptreview.errors import BatchesRunning, PromptReviewError
 from promptreview.exitcodes import ExitCode, for_error
 
@@ -41,7 +43,7 @@ def main_group(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
-for command in (check, compare, ci, init, demo):
+for command in (check, compare, ci, init, demo, migrate, verify):
     main_group.add_command(command)
 
 

@@ -39,6 +39,7 @@ def check(
     plan: bool,
     judge_review: bool,
     sequential: bool | None = None,
+    cache_only: bool = False,
     batch: bool | None = None,
 ) -> int:
     """Review the prompt files changed between BASE and HEAD."""
@@ -60,6 +61,7 @@ def check(
                 env=dict(os.environ),
                 progress=progress,
                 sequential=sequential,
+                cache_only=cache_only,
                 batch=batch_mode(batch),
             )
         )

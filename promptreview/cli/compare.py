@@ -60,6 +60,7 @@ def compare(
     plan: bool,
     judge_review: bool,
     sequential: bool | None = None,
+    cache_only: bool = False,
     batch: bool | None = None,
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
@@ -111,6 +112,7 @@ def compare(
             env=dict(os.environ),
             progress=progress,
             sequential=sequential,
+            cache_only=cache_only,
             batch=batch_mode(batch),
             extra_flags=extra,
         )

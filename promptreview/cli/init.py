@@ -24,8 +24,21 @@ from promptreview.vocabulary import ProviderName
 ACTION_REPOSITORY = "promptreview/promptreview"
 # pinned to a full commit SHA (a tag can be moved), on the Node 24 runtime; the comment names the release
 CHECKOUT_REF = "actions/checkout@fbc6f3992d24b796d5a048ff273f7fcc4a7b6c09 # v5.1.0"
+SETUP_PYTHON_REF = "actions/setup-python@ece7cb06caefa5fff74198d8649806c4678c61a1 # v6.3.0"
+CACHE_RESTORE_REF = "actions/cache/restore@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5"
+CACHE_SAVE_REF = "actions/cache/save@27d5ce7f107fe9357f9df03efb73ab90386fccae # v5.0.5"
+# `init --attest`: the record artifact the action uploads (its `record-artifact` input's default), fetched by the
+# attest job and attested with GitHub's artifact attestation; both pinned like the rest
+ATTEST_REF = "actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32 # v4.1.0"
+DOWNLOAD_ARTIFACT_REF = "actions/download-artifact@37930b1c2abaa49bbe596cd826c3c89aef350131 # v7.0.0"
+RECORD_ARTIFACT = "promptreview-record"
 CONFIG_FILE = "promptreview.yml"
 WORKFLOW_FILE = ".github/workflows/promptreview.yml"
+SCHEDULE_FILE = ".github/workflows/promptreview-schedule.yml"
+SCHEDULE_CRON = "17 6 * * 1"  # weekly, Monday 06:17 UTC (off the hour, when scheduled runs queue)
+CANDIDATE_VARIABLE = "PROMPTREVIEW_CANDIDATE"
+MIGRATION_LABEL = "promptreview/migration"
+DRIFT_LABEL = "promptreview/drift"
 
 
 @dataclass(frozen=True)
@@ -267,7 +280,7 @@ def _detectable_comment(text: str, found: FoundPrompts) -> str:
     )
 
 
-def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
+def workflow_text(provider: ProviderName, action_ref: str | None = None, attest: bool = False) -> str:
     action_ref = action_ref or pinned_action_ref(__commit__, __version__)
     spec = STARTER_MODELS[provider]
     permissions = [
@@ -296,9 +309,7 @@ def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
         "  workflow_dispatch:    # a manual run (compares with the default branch)\n"
         "# No `paths:` filter, on purpose: a required check whose workflow never runs stays pending forever.\n"
         "# promptreview finishes in seconds when no prompt file changed.\n"
-        "\n"
-        "permissions:\n" + "\n".join(permissions) + "\n"
-        "\n"
+        "\n" + (_NO_PERMISSIONS if attest else "permissions:\n" + "\n".join(permissions) + "\n") + "\n"
         "concurrency:\n"
         "  group: promptreview-${{ github.event.pull_request.number || github.ref }}\n"
         "  # an edit (a title, or a retarget) waits for the review under way instead of cancelling it\n"
@@ -308,6 +319,7 @@ def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
         "  review:               # not `promptreview`: that name is the check run's, the one to require\n"
         "    runs-on: ubuntu-latest\n"
         "    timeout-minutes: 30\n"
+        f"{_job_permissions(permissions) + _REVIEW_OUTPUTS if attest else ''}"
         "    steps:\n"
         f"      - uses: {CHECKOUT_REF}\n"
         "        with:\n"
@@ -318,7 +330,216 @@ def workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
         "        with:\n"
         "          fail-on: regression         # regression | warning | never\n"
         f"{env}"
+        f"{attest_job_text() if attest else ''}"
     )
+
+
+# `--attest`: two jobs, so each names its own permissions and the workflow grants none (a write permission at
+# the workflow level would reach the attest job too: zizmor's excessive-permissions)
+_NO_PERMISSIONS = "permissions: {}         # each job names its own\n"
+
+
+def _job_permissions(permissions: list[str]) -> str:
+    return "    permissions:\n" + "".join(f"    {line}\n" for line in permissions)
+
+
+_REVIEW_OUTPUTS = (
+    "    outputs:             # for the attest job: whether this run wrote a report\n"
+    "      report-path: ${{ steps.promptreview.outputs.report-path }}\n"
+)
+
+
+def attest_job_text() -> str:
+    """`init --attest`: a job of its own attests report.json with GitHub's artifact attestation, so a verdict can
+    be verified long after (`gh attestation verify`). Only this job may mint an OIDC token: the review job, which
+    reads the pull request's files and the model's answers, never holds one."""
+    return (
+        "\n"
+        "  attest:               # attest report.json, so the verdict can be verified later (docs/github.md)\n"
+        "    needs: review\n"
+        "    # a regression fails the review job and is attested all the same; a fork's pull request gets no OIDC\n"
+        "    # token, and a run with nothing to review uploads no record\n"
+        "    if: always() && needs.review.outputs.report-path != '' && !github.event.pull_request.head.repo.fork\n"
+        "    runs-on: ubuntu-latest\n"
+        "    timeout-minutes: 10\n"
+        "    permissions:         # only this job may sign: the review job holds no OIDC token\n"
+        "      id-token: write    # mint the OIDC token Sigstore signs the attestation with\n"
+        "      attestations: write  # store the attestation with the repository\n"
+        "      contents: read\n"
+        "    steps:\n"
+        f"      - uses: {DOWNLOAD_ARTIFACT_REF}\n"
+        "        with:\n"
+        f"          name: {RECORD_ARTIFACT}  # report.json and the response cache (the action's record-artifact)\n"
+        "          path: record\n"
+        f"      - uses: {ATTEST_REF}\n"
+        "        with:\n"
+        "          subject-path: record/**/report.json\n"
+    )
+
+
+def _install_steps(action_ref: str) -> str:
+    """The steps that install promptreview in a scheduled job as the action does: its repository checked out at
+    the commit the action is pinned to, every dependency from its hash-pinned lock, then promptreview itself
+    built offline (no `pip install` of anything unpinned)."""
+    repository, _, rest = action_ref.partition("@")
+    ref = rest.split("#", 1)[0].strip()
+    return (
+        f"      - uses: {CHECKOUT_REF}\n"
+        "        with:\n"
+        f"          repository: {repository}\n"
+        f"          ref: {ref}\n"
+        "          path: .promptreview-tool\n"
+        "          persist-credentials: false\n"
+        f"      - uses: {SETUP_PYTHON_REF}\n"
+        "        id: python\n"
+        "        with:\n"
+        '          python-version: "3.12"\n'
+        "      - name: Install promptreview (hash-pinned lock, then promptreview built offline)\n"
+        "        env:\n"
+        "          PR_PYTHON: ${{ steps.python.outputs.python-path }}\n"
+        "        run: |\n"
+        "          set -euo pipefail\n"
+        '          "$PR_PYTHON" -m venv "$RUNNER_TEMP/promptreview-venv"\n'
+        '          py="$RUNNER_TEMP/promptreview-venv/bin/python"\n'
+        '          "$py" -m pip install --quiet --require-hashes --only-binary :all: -r .promptreview-tool/requirements.lock\n'
+        '          "$py" -m pip install --quiet --no-deps --no-build-isolation --no-index ./.promptreview-tool\n'
+        '          echo "$RUNNER_TEMP/promptreview-venv/bin" >> "$GITHUB_PATH"\n'
+    )
+
+
+def _issue_step(what: str, label: str, title: str, report: str, when: str) -> str:
+    """A step that keeps one issue (found by its label) up to date with a report: the report is the issue's
+    body, read from a file (untrusted model output stays data: never in a `run:` line)."""
+    return (
+        f"      - name: Open or update the {what} issue\n"
+        f"        if: {when}\n"
+        "        env:\n"
+        "          GH_TOKEN: ${{ github.token }}\n"
+        "          GH_REPO: ${{ github.repository }}\n"
+        f"          LABEL: {label}\n"
+        f'          TITLE: "{title}"\n'
+        f"          REPORT: ${{{{ runner.temp }}}}/{report}\n"
+        "        run: |\n"
+        "          set -euo pipefail\n"
+        '          if [ ! -s "$REPORT" ]; then echo "::warning::no report to post"; exit 0; fi\n'
+        '          gh label create "$LABEL" --color BFD4F2 --description "promptreview\'s scheduled reviews" --force\n'
+        "          number=$(gh issue list --label \"$LABEL\" --state open --limit 1 --json number --jq '.[0].number // empty')\n"
+        '          if [ -n "$number" ]; then\n'
+        '            gh issue edit "$number" --body-file "$REPORT"\n'
+        "          else\n"
+        '            gh issue create --title "$TITLE" --label "$LABEL" --body-file "$REPORT"\n'
+        "          fi\n"
+    )
+
+
+def _verdict_step(step: str, command: str) -> str:
+    """The job's own status: failed unless the review passed (the issue says why)."""
+    return (
+        "      - name: Fail unless it passed (exit 1 a regression, 2 bad input, 3 a provider outage)\n"
+        f"        if: steps.{step}.outputs.exit-code != '' && steps.{step}.outputs.exit-code != '0'\n"
+        "        env:\n"
+        f"          CODE: ${{{{ steps.{step}.outputs.exit-code }}}}\n"
+        "        run: |\n"
+        f'          echo "::error::promptreview {command} exited $CODE"\n'
+        '          exit "$CODE"\n'
+    )
+
+
+def schedule_workflow_text(provider: ProviderName, action_ref: str | None = None) -> str:
+    """`init --schedule`: a weekly (and manual) workflow with two jobs, each keeping one issue up to date with its
+    report: `migrate --safety` to a candidate model (the repository variable PROMPTREVIEW_CANDIDATE, or a manual
+    run's input), and `drift` on the pinned models (its recorded answers kept in the job's own cache)."""
+    action_ref = action_ref or pinned_action_ref(__commit__, __version__)
+    spec = STARTER_MODELS[provider]
+    permissions = [
+        "      contents: read      # check out the repository; read prompts, suites and the config",
+        "      issues: write       # open or update this job's one issue (and create its label)",
+    ]
+    if provider == "github":
+        permissions.append("      models: read        # call GitHub Models with the workflow's GITHUB_TOKEN")
+    keys = ""
+    if spec.secret:
+        keys = f"          {spec.secret}: ${{{{ secrets.{spec.secret} }}}}\n"
+    elif provider == "github":
+        keys = "          GITHUB_TOKEN: ${{ github.token }}\n"
+    elif provider == "ollama":
+        keys = "          OLLAMA_HOST: http://localhost:11434   # your Ollama server\n"
+    checkout = f"      - uses: {CHECKOUT_REF}\n        with:\n          persist-credentials: false\n"
+    install = _install_steps(action_ref)
+    header = (
+        "    runs-on: ubuntu-latest\n    timeout-minutes: 60\n    permissions:\n"
+        + "\n".join(permissions)
+        + "\n"
+    )
+    return (
+        "# promptreview, scheduled: every week (and on demand) review a candidate model against the models the\n"
+        "# prompts run on today (`promptreview migrate`), and watch the pinned models for drift (`promptreview\n"
+        "# drift`). Each job keeps one open issue, found by its label, up to date with its report.\n"
+        "name: promptreview-schedule\n"
+        "\n"
+        "on:\n"
+        "  schedule:\n"
+        f'    - cron: "{SCHEDULE_CRON}"   # weekly, Monday 06:17 UTC\n'
+        "  workflow_dispatch:\n"
+        "    inputs:\n"
+        "      candidate:\n"
+        f'        description: "Candidate model, provider:model-id (default: the repository variable {CANDIDATE_VARIABLE})"\n'
+        "        required: false\n"
+        '        default: ""\n'
+        "\n"
+        "permissions: {}          # each job asks for its own\n"
+        "\n"
+        "concurrency:\n"
+        "  group: promptreview-schedule\n"
+        "  cancel-in-progress: false\n"
+        "\n"
+        "jobs:\n"
+        "  migration:\n    name: Review a candidate model\n" + header + "    steps:\n" + checkout + install
+        + "      - name: Review the candidate model\n"
+        "        id: migrate\n"
+        "        env:\n"
+        f"          CANDIDATE: ${{{{ inputs.candidate || vars.{CANDIDATE_VARIABLE} }}}}\n"
+        "          PROMPTREVIEW_CACHE_DIR: ${{ runner.temp }}/promptreview-cache\n"
+        + keys
+        + "        run: |\n"
+        '          if [ -z "$CANDIDATE" ]; then\n'
+        f'            echo "::notice::no candidate model: set the repository variable {CANDIDATE_VARIABLE} or give one to a manual run"\n'
+        "            exit 0\n"
+        "          fi\n"
+        "          # --safety: promptreview's packaged must-refuse rows run too; fewer refusals fail the migration\n"
+        '          promptreview migrate --to "$CANDIDATE" --safety --format markdown --output "$RUNNER_TEMP/migration.md" && code=0 || code=$?\n'
+        '          echo "exit-code=$code" >> "$GITHUB_OUTPUT"\n'
+        + _issue_step("migration", MIGRATION_LABEL, "promptreview: model migration review", "migration.md",
+                      "always() && steps.migrate.outputs.exit-code != ''")
+        + _verdict_step("migrate", "migrate")
+        + "\n"
+        "  drift:\n    name: Watch the pinned models for drift\n" + header + "    steps:\n" + checkout + install
+        + "      # the answers drift compares against: recorded by an earlier run of this job on the default branch\n"
+        "      # (a pull request's caches are out of this branch's reach)\n"
+        f"      - uses: {CACHE_RESTORE_REF}\n"
+        "        with:\n"
+        "          path: ${{ runner.temp }}/promptreview-cache\n"
+        "          key: promptreview-drift-${{ github.run_id }}\n"
+        "          restore-keys: promptreview-drift-\n"
+        "      - name: Watch for drift\n"
+        "        id: drift\n"
+        "        env:\n"
+        "          PROMPTREVIEW_CACHE_DIR: ${{ runner.temp }}/promptreview-cache\n"
+        + keys
+        + "        run: |\n"
+        "          # record what is not recorded yet (the first run: everything); a failure here is said below\n"
+        '          promptreview drift --record || echo "::warning::promptreview drift --record failed"\n'
+        '          promptreview drift --format markdown --output "$RUNNER_TEMP/drift.md" && code=0 || code=$?\n'
+        '          echo "exit-code=$code" >> "$GITHUB_OUTPUT"\n'
+        f"      - uses: {CACHE_SAVE_REF}\n"
+        "        if: always()\n"
+        "        with:\n"
+        "          path: ${{ runner.temp }}/promptreview-cache\n"
+        "          key: promptreview-drift-${{ github.run_id }}\n"
+        + _issue_step("drift", DRIFT_LABEL, "promptreview: model drift watch", "drift.md",
+                      "always() && steps.drift.outputs.exit-code != ''")
+        + _verdict_step("drift", "drift")
+    )  # fmt: skip
 
 
 def _interactive() -> bool:
@@ -352,9 +573,32 @@ def _ask_provider(default: ProviderName) -> ProviderName:
     help="The `uses:` of the action (default: promptreview's, pinned to the commit this one was built from).",
 )
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
+@click.option(
+    "--schedule",
+    is_flag=True,
+    help=f"Write only {SCHEDULE_FILE}: a weekly review of a candidate model (migrate --safety) and a drift "
+    "watch, each keeping one issue up to date.",
+)
+@click.option(
+    "--attest",
+    is_flag=True,
+    help="Add a job that attests report.json with GitHub's artifact attestation (`gh attestation verify`).",
+)
 # (`provider` is a ProviderName: click.Choice(sorted(STARTER_MODELS)) admits no other word)
-def init(provider: ProviderName | None, model: str | None, action_ref: str | None, force: bool) -> int:
-    """Write a starter promptreview.yml and .github/workflows/promptreview.yml."""
+def init(
+    provider: ProviderName | None,
+    model: str | None,
+    action_ref: str | None,
+    force: bool,
+    schedule: bool = False,
+    attest: bool = False,
+) -> int:
+    """Write a starter promptreview.yml and .github/workflows/promptreview.yml (--schedule: the scheduled
+    workflow instead)."""
+    if schedule and attest:
+        raise UsageError(
+            "--attest adds a job to the pull request workflow; run init without --schedule for it"
+        )
     try:
         root = git.repo_root(Path.cwd())
     except UsageError:
@@ -365,10 +609,13 @@ def init(provider: ProviderName | None, model: str | None, action_ref: str | Non
         default = found.provider() or "openai"
         provider = _ask_provider(default) if _interactive() else default
     pinned = action_ref is not None or __commit__ is not None
-    targets = {
-        root / CONFIG_FILE: config_text(provider, model, _prompt_glob(paths), found),
-        root / WORKFLOW_FILE: workflow_text(provider, action_ref),
-    }
+    if schedule:
+        targets = {root / SCHEDULE_FILE: schedule_workflow_text(provider, action_ref)}
+    else:
+        targets = {
+            root / CONFIG_FILE: config_text(provider, model, _prompt_glob(paths), found),
+            root / WORKFLOW_FILE: workflow_text(provider, action_ref, attest),
+        }
     existing = [p for p in targets if p.exists()]
     if existing and not force:
         names = ", ".join(p.relative_to(root).as_posix() for p in existing)
@@ -391,7 +638,7 @@ def init(provider: ProviderName | None, model: str | None, action_ref: str | Non
             f"note: this promptreview was built from uncommitted changes; the workflow pins the commit they "
             f"started from ({__commit__})."
         )
-    steps = _next_steps(provider, found)
+    steps = _schedule_steps(provider) if schedule else _next_steps(provider, found)
     click.echo("next:")
     for number, step in enumerate(steps, 1):
         click.echo(f"  {number}. {step}")
@@ -411,4 +658,17 @@ def _next_steps(provider: ProviderName, found: FoundPrompts) -> list[str]:
     if spec.secret:
         steps.append(f"add the repository secret {spec.secret} (Settings → Secrets and variables → Actions)")
     steps.append("commit both files; then make the `promptreview` check required in branch protection")
+    return steps
+
+
+def _schedule_steps(provider: ProviderName) -> list[str]:
+    """What is left to do after `init --schedule`."""
+    spec = STARTER_MODELS[provider]
+    steps = [
+        f"set the repository variable {CANDIDATE_VARIABLE} to the candidate model (Settings → Secrets and "
+        "variables → Actions → Variables), and list it under models: in promptreview.yml",
+    ]
+    if spec.secret:
+        steps.append(f"add the repository secret {spec.secret} if it is not there yet")
+    steps.append(f"commit {SCHEDULE_FILE}; the issues carry the labels {MIGRATION_LABEL} and {DRIFT_LABEL}")
     return steps

@@ -59,6 +59,11 @@ def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Run inputs in seeded batches and stop once the verdict is settled (or set `sequential: true`).",
         ),
         click.option(
+            "--cache-only",
+            is_flag=True,
+            help="Answer every call from the response cache and call no model; a missing answer is an error (exit 3).",
+        ),
+        click.option(
             "--batch/--no-batch",
             "batch",
             default=None,

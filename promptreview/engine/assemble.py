@@ -4,17 +4,27 @@ it is built here."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from promptreview.engine.jobs import Listed, PromptJob, ReviewPlan
+from promptreview.engine.measurement.provenance import combined
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.records import ModelSpec
-from promptreview.report.document import Forecast, PromptReport, Report, Rerun
+from promptreview.report.document import (
+    Forecast,
+    Manifest,
+    Migration,
+    PromptReport,
+    Report,
+    Rerun,
+    SideProvenance,
+)
 from promptreview.sources.config import Config
 from promptreview.verdicts import PromptVerdict, ReviewVerdict, review_verdict
+from promptreview.vocabulary import Side
 
 if TYPE_CHECKING:  # gates.decision loads pandas and scipy, which a review that analyses nothing never needs
     from promptreview.engine.gates.decision import Decision
@@ -31,6 +41,7 @@ def prompt_report(
     own_schema: Note | None = None,
     unpinned: Note | None = None,
     quality_notes: Sequence[Note] = (),
+    provenance: Mapping[Side, SideProvenance] | None = None,
 ) -> PromptReport:
     """One reviewed prompt's report, from its stages' results: the job (planning, reduced to what ran when
     sequential), how it ran sequentially, the decision (measurement, quality checks, gates), what its calls
@@ -76,6 +87,8 @@ def prompt_report(
         output_mode=job.output_mode,
         evaluators=decision.evaluators,
         sequential=sequential.info if sequential is not None else None,
+        provenance=provenance or {},
+        cold_start=spending.cold_start,
     )
 
 
@@ -127,6 +140,8 @@ def report(
     provider_notes: Sequence[Note] = (),
     served_warnings: Sequence[PromptWarning] = (),
     forecast: Forecast | None = None,
+    migration: Migration | None = None,
+    manifest: Manifest | None = None,
 ) -> Report:
     """The review's report. `served_warnings` go to the top whatever the verdict; a failing or erroring
     prompt's own warnings follow them, since they decided the verdict."""
@@ -146,6 +161,8 @@ def report(
             alpha=config.alpha,
             notes=_unique(notes),
             forecast=forecast,
+            migration=migration,
+            manifest=manifest,
         )
     reviewed = bool(plan.jobs) or any(item.needs_acceptance for item in plan.listed)
     if not reviewed and not prompts:  # a listed prompt (removed, renamed unchanged) is something to read
@@ -160,6 +177,7 @@ def report(
         model_spec=model_spec,
         model_id=model_id,
         served=sorted({m for p in prompts for ids in p.served.values() for m in ids}),
+        provenance=combined(part for p in prompts for part in p.provenance.values()),
         pinned=pinned,
         simulated=simulated,
         prompts=tuple(prompts),
@@ -170,4 +188,6 @@ def report(
         alpha=config.alpha,
         notes=_unique(notes),
         warnings=tuple(dict.fromkeys(warnings)),
+        migration=migration,
+        manifest=manifest,
     )

@@ -48,6 +48,8 @@ class ReviewOptions:
     # the retry policy the config's `retry:` settings are laid over; a caller that passes one with its own `sleep`
     # sees every delay of the review instead of sleeping through it
     retry: RetryPolicy = RetryPolicy()
+    # --cache-only: answer every call from the response cache; a call not in it is an error, never made
+    cache_only: bool = False
     batch: BatchMode | None = None  # --batch (on) / --no-batch (off); None: the config's `batch`
 
 

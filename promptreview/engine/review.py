@@ -10,23 +10,30 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from promptreview.engine import assemble
+from promptreview.engine import assemble, manifest
 from promptreview.engine.execution.cache import ResponseCache, default_cache_path
 from promptreview.engine.execution.runner import RunSettings, run_requests
 from promptreview.engine.jobs import ProgressCallback, PromptJob, ReviewOptions, ReviewPlan
 from promptreview.engine.planning import batch_mode, policy
-from promptreview.engine.planning.plan import plan_changes, plan_files
+from promptreview.engine.planning.plan import (
+    ModelMove,
+    config_model_moves,
+    plan_changes,
+    plan_files,
+    plan_migration,
+)
 from promptreview.engine.quality import judges
 from promptreview.engine.quality.checks import QualityPlan, check_values
-from promptreview.errors import HeadRejected, RejectedRequest, UsageError
+from promptreview.errors import CacheMiss, HeadRejected, RejectedRequest, UsageError
 from promptreview.notes import Note, PromptWarning, note
 from promptreview.providers import parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import Completion, CompletionRequest
-from promptreview.report.document import PromptReport, Report, Rerun
-from promptreview.sources.changes import changed_prompts, compare_points
+from promptreview.report.document import Manifest, Migration, PromptReport, Report, Rerun, SideProvenance
+from promptreview.sources.changes import ChangeSet, changed_prompts, compare_points, current_prompts
 from promptreview.sources.config import DEFAULT_CONFIG_PATH, Config, PromptEntry, load_config
 from promptreview.vocabulary import ProviderName, Side
 
@@ -34,7 +41,7 @@ if TYPE_CHECKING:  # the measurement stage loads pandas and scipy
     from promptreview.engine.measurement.outcomes import ScoredCall
     from promptreview.engine.sequential import Sequenced
 
-__all__ = ["ReviewOptions", "review_changes", "review_files"]
+__all__ = ["ReviewOptions", "review_changes", "review_files", "review_migration"]
 
 
 def review_changes(opts: ReviewOptions) -> Report:
@@ -46,10 +53,51 @@ def review_changes(opts: ReviewOptions) -> Report:
     base_sha, head_sha = compare_points(root, opts.base, opts.head)
     changes = changed_prompts(root, config, base_sha, head_sha)
     unmatched = _unmatched_globs(opts, config, changes.unmatched, base_sha, head_sha)
-    plan = plan_changes(opts, config, changes)
+    changes, moves = _config_moves(opts, config, changes)
+    plan = plan_changes(opts, config, changes, moves)
     # head None: the working tree, `check`'s default
     rerun = Rerun("check", base_sha, head_sha, rerun_flags(opts))
-    return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun, unmatched)
+    files: dict[tuple[Side, str], bytes] = {}
+    for change in changes.prompts:
+        if change.base is not None and change.base_path is not None:
+            files["base", change.base_path] = change.base
+        if change.head is not None:
+            files["head", change.path] = change.head
+    read = manifest.build(opts, "check", config, plan, base_sha, head_sha, files)
+    return _review(opts, config, plan, base_sha, head_sha or "working tree", rerun, unmatched, read=read)
+
+
+def _config_moves(
+    opts: ReviewOptions, config: Config, changes: ChangeSet
+) -> tuple[ChangeSet, dict[str, ModelMove]]:
+    """A pull request that changes the config's models (its default, an entry's, a `models_map` stand-in) moves
+    every prompt that resolves through them to another model: each is reviewed as a model migration, the base
+    side on the base's config (CI: the base branch tip's; locally the merge base's), the head side on the
+    head's, whether or not its file changed (decision 42). What moved is what the pull request changed since
+    the fork: the merge base's config against the head's."""
+    if opts.model:
+        return changes, {}
+    root = opts.repo_root
+    try:
+        fork = load_config(root, opts.config_path, changes.base)
+        after = load_config(root, opts.config_path, changes.head)
+    except UsageError:
+        # no config at the fork (nothing to have moved from), or a head config that does not read (the base's
+        # rules, as always)
+        return changes, {}
+    if fork == after:
+        return changes, {}
+    try:
+        prompts = current_prompts(root, config, changes.head)
+    except UsageError:
+        return changes, {}  # no prompt file the config covers
+    contract = config if opts.config_rev else fork
+    moves = config_model_moves(opts, fork, after, contract, prompts, changes.head)
+    listed = {c.path for c in changes.prompts}
+    added = tuple(
+        p for p in prompts if p.path not in listed and any(m.split("#")[0] == p.path for m in moves)
+    )
+    return replace(changes, prompts=(*changes.prompts, *added)), moves
 
 
 def _unmatched_globs(
@@ -68,17 +116,58 @@ def _unmatched_globs(
     return [note("glob_matches_nothing", g, where=where[g]) for g in globs]
 
 
+def review_migration(
+    opts: ReviewOptions, target: str, source: str | None = None, only: str | None = None, safety: bool = False
+) -> Report:
+    """`promptreview migrate`: every prompt the config covers (those `only` selects), as it is now (the working
+    tree, or `opts.head`), on the model it runs on today (the base side; `source`: only the prompts on that
+    model) against the candidate `target` (the head side): the same prompt and inputs on both sides, the same
+    gates and report, whose headline names the migration. `safety`: the packaged must-refuse rows run beside
+    every prompt's inputs, and a drop in refusals on them fails the migration."""
+    if opts.model:
+        raise UsageError("--model sets both sides' model; a migration names them with --from and --to")
+    to = parse_model_spec(target)
+    away = parse_model_spec(source) if source else None
+    if away == to:
+        raise UsageError(f"--from and --to name the same model ({to}): nothing to migrate")
+    root = opts.repo_root
+    config = load_config(root, opts.config_path, opts.config_rev)
+    plan = plan_migration(opts, config, current_prompts(root, config, opts.head, only), to, away, safety)
+    asked = ["--to", target, *(["--from", source] if source else []), *(["--prompts", only] if only else [])]
+    asked += ["--safety"] if safety else []
+    where = opts.head or "working tree"
+    rerun = Rerun("migrate", where, opts.head, (*asked, *rerun_flags(opts)))
+    froms = sorted({str(job.sides[0].model) for job in plan.jobs})
+    migration = Migration(", ".join(froms), str(to)) if froms else None
+    return _review(opts, config, plan, where, where, rerun, migration=migration)
+
+
+def _model_migration(plan: ReviewPlan) -> Migration | None:
+    """A pull request whose every reviewed prompt runs on another model at the head than at the base (the
+    config's default changed, or the files' own model) reads as a model migration."""
+    pairs = [(str(job.sides[0].model), str(job.head.model)) for job in plan.jobs if len(job.sides) == 2]
+    if not pairs or any(base == head for base, head in pairs):
+        return None
+    return Migration(", ".join(sorted({b for b, _ in pairs})), ", ".join(sorted({h for _, h in pairs})))
+
+
 def review_files(
     opts: ReviewOptions, old: str, new: str, entry: PromptEntry | None, config: Config
 ) -> Report:
     """`promptreview compare`: the same review for two prompt files, no git."""
+    plan = plan_files(opts, config, old, new, entry)
+    files: dict[tuple[Side, str], bytes] = {
+        ("base", old): Path(old).read_bytes(),
+        ("head", new): Path(new).read_bytes(),
+    }
     return _review(
         opts,
         config,
-        plan_files(opts, config, old, new, entry),
+        plan,
         old,
         new,
         Rerun("compare", old, new, rerun_flags(opts)),
+        read=manifest.build(opts, "compare", config, plan, old, new, files),
     )
 
 
@@ -114,6 +203,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
         ),
         timeout=RunSettings.timeout if spec.timeout is None else spec.timeout,
         sample_batching=config.sample_batching != "off",
+        cache_only=opts.cache_only,
         batch=batch_mode.run_mode(opts.batch or config.batch, opts.env),
     )
 
@@ -126,8 +216,15 @@ def _review(
     head: str,
     rerun: Rerun,
     notes: Sequence[Note] = (),
+    migration: Migration | None = None,
+    read: Manifest | None = None,
 ) -> Report:
-    """The review of a plan; `notes`: what finding the changes noticed (said at the report's top)."""
+    """The review of a plan; `notes`: what finding the changes noticed (said at the report's top);
+    `migration`: `migrate`'s models (else a pull request that only moves prompts to another model says so);
+    `read`: the manifest of what the review read."""
+    migration = migration or _model_migration(plan)
+    if opts.cache_only and not opts.use_cache:
+        raise UsageError("--cache-only answers from the response cache, so it cannot go with --no-cache")
     pinned = policy.check_pinning(plan.models, plan.providers, config)
     quality, providers = judges.check_quality(plan, config, opts.env, opts.judge_review)  # before any call
     model_spec = assemble.model_text(opts.model, config, plan.models)
@@ -143,7 +240,7 @@ def _review(
             from promptreview.engine.planning import forecast
 
             planned = forecast.before_run(
-                plan.jobs, uncached, config, plan.providers, batch=_settings(opts, config).batch
+                plan.jobs, uncached, config, plan.providers, known, batch=_settings(opts, config).batch
             )
             return assemble.report(
                 plan,
@@ -157,19 +254,27 @@ def _review(
                 rerun=rerun,
                 forecast=planned,
                 provider_notes=[*notes, *judges.plan_notes(plan, quality)],
+                migration=migration,
+                manifest=read,
             )
-        policy.check_budget(len(uncached), config)
-        policy.check_credentials(
-            {r.model.provider for r, key in zip(requests, keys, strict=True) if key in uncached},
-            plan.providers,
-        )
-        policy.check_credentials({spec.provider for spec in judges.judge_models(quality)}, providers)
+        in_batches = config.sequential if opts.sequential is None else opts.sequential
+        if opts.cache_only:
+            # no call is made, so no key or budget is needed: a sequential review may need only part of its
+            # plan, so the runner refuses each batch's missing calls itself
+            if uncached and not in_batches:
+                raise CacheMiss(len(uncached), len(set(keys)))
+        else:
+            policy.check_budget(len(uncached), config)
+            policy.check_credentials(
+                {r.model.provider for r, key in zip(requests, keys, strict=True) if key in uncached},
+                plan.providers,
+            )
+            policy.check_credentials({spec.provider for spec in judges.judge_models(quality)}, providers)
         settings = _settings(opts, config)
         # the analysis' imports (pandas, scipy: a second or more) load while the calls wait on the network
         networked = any(
             r.model.provider != "sim" for r, k in zip(requests, keys, strict=True) if k in uncached
         )
-        in_batches = config.sequential if opts.sequential is None else opts.sequential
         # (a sequential review loads the statistics itself after its first batch: no second importer then)
         warm = _WarmImports(opts.progress) if networked and not in_batches else None
         by_job: dict[int, list[Completion]] = defaultdict(list)
@@ -195,7 +300,7 @@ def _review(
             for call, completion in zip(calls, completions, strict=True):
                 by_job[call.job].append(completion)
     except RejectedRequest as exc:
-        raise _whose(exc, plan) from None
+        raise _whose(exc, plan, candidate=rerun.command == "migrate") from None
     finally:
         if cache is not None:
             cache.close()
@@ -220,13 +325,15 @@ def _review(
         rerun=rerun,
         provider_notes=provider_notes,
         served_warnings=served,
+        migration=migration,
+        manifest=read,
     )
 
 
-def _whose(exc: RejectedRequest, plan: ReviewPlan) -> HeadRejected | RejectedRequest:
+def _whose(exc: RejectedRequest, plan: ReviewPlan, candidate: bool = False) -> HeadRejected | RejectedRequest:
     """A request the provider refused: the head's failure when only head calls make it (a parameter, schema or
-    prompt only the pull request brings), else the provider's error as it was (the base's requests count as
-    production's: a base that cannot run is no verdict on the change)."""
+    prompt only the pull request brings; `candidate`: a migration's candidate model), else the provider's error
+    as it was (the base's requests count as production's: a base that cannot run is no verdict on the change)."""
     if not isinstance(exc.request, CompletionRequest):
         return exc
     key = exc.request.cache_key()
@@ -235,6 +342,11 @@ def _whose(exc: RejectedRequest, plan: ReviewPlan) -> HeadRejected | RejectedReq
     if not sides or any(side != "head" for _, side in sides):
         return exc
     path = min(p for p, _ in sides)
+    if candidate:
+        return HeadRejected(
+            f"{path}: the provider refuses the request on the candidate model {exc.request.model} ({exc.reason}); "
+            "the prompt cannot migrate to it as it is"
+        )
     return HeadRejected(
         f"{path}: the provider refuses the head version's request ({exc.reason}); the change cannot run on "
         f"{exc.request.model}"
@@ -309,7 +421,7 @@ def _score_and_decide(
     stages returned; and the served-model warnings, which the review's report puts at its top."""
     # pandas and scipy load only when there is something to analyse
     from promptreview.engine.gates import decision
-    from promptreview.engine.measurement import spending
+    from promptreview.engine.measurement import provenance, spending
     from promptreview.engine.measurement.analysis import analyse_prompt
     from promptreview.engine.measurement.frame import build_frame
     from promptreview.engine.measurement.outcomes import score_job
@@ -322,6 +434,7 @@ def _score_and_decide(
     judged = judges.collect(work, run_judges(work.requests))
     candidates: list[decision.Candidate] = []
     served: list[PromptWarning] = []
+    origins: dict[int, dict[Side, SideProvenance]] = {}
     for job in plan.jobs:
         checks = quality[job.index]
         frame = build_frame(job.path, scored[job.index])
@@ -346,7 +459,15 @@ def _score_and_decide(
             plan.analysis_seed,
             judges.judge_records(job.index, checks, judged, providers),
         )
-        warnings = decision.served_warnings({side.name: side.model for side in job.sides}, result.served)
+        sources, changed = provenance.provenance(job, by_job[job.index])
+        origins[job.index] = sources
+        # a served id that changed within a side is said once, with when (`changed`), not also as several ids
+        timed = {w.subject for w in changed if w.data.get("what") == "served model"}
+        warnings = [
+            w
+            for w in decision.served_warnings({side.name: side.model for side in job.sides}, result.served)
+            if not (w.kind == "served_several" and w.subject in timed)
+        ] + changed
         served += [PromptWarning(job.path, w) for w in warnings]
         ran = sequential.get(job.index)
         candidates.append(
@@ -369,6 +490,7 @@ def _score_and_decide(
             own_schema=_own_schema_note(job, scored[job.index], config.allow_fenced),
             unpinned=_unpinned_note(job, decided.stats.served),
             quality_notes=quality[job.index].notes,
+            provenance=origins[job.index],
         )
         for job, decided in zip(plan.jobs, decisions, strict=True)
     ], served

@@ -162,6 +162,8 @@ class AnthropicProvider(HTTPProvider):
                 completion_tokens=usage.get("output_tokens"),
                 cached_tokens=read if "cache_read_input_tokens" in usage else None,
             ),
+            # the body has no timestamp: `complete` takes the time from the `date` header, with `request-id`
+            response_id=data["id"] if isinstance(data.get("id"), str) and data["id"] else None,
         )
 
 

@@ -143,16 +143,17 @@ class ChatCompletionsProvider(HTTPProvider):
         self.require_credentials()
         model = request.model.model
         if n <= 1:
-            return [self.parse_response(await self.post_request(client, request))]
+            data, headers = await self.post_exchange(client, request)
+            return [self.provenance(self.parse_response(data), headers)]
         try:
-            data = await self.post_request(client, request, extra={"n": n})
+            data, headers = await self.post_exchange(client, request, extra={"n": n})
         except FatalCallError as exc:
             if not self.may_reject_n(exc, n):
                 raise
-            data = await self.post_request(client, request)
+            data, headers = await self.post_exchange(client, request)
             self._n_cap[model] = 1  # it answers without n: from now on one request per sample
-            return [self.parse_response(data)] + [None] * (n - 1)
-        answers = self.parse_choices(data, n)
+            return [self.provenance(self.parse_response(data), headers)] + [None] * (n - 1)
+        answers = [None if a is None else self.provenance(a, headers) for a in self.parse_choices(data, n)]
         returned = sum(a is not None for a in answers)
         if returned < n:
             self._n_cap[model] = min(returned, self._n_cap.get(model, returned))
@@ -252,4 +253,19 @@ class ChatCompletionsProvider(HTTPProvider):
                 completion_tokens=usage.get("completion_tokens"),
                 cached_tokens=details.get("cached_tokens"),
             ),
+            response_id=text_or_none(data.get("id")),
+            system_fingerprint=text_or_none(data.get("system_fingerprint")),
+            provider_created=seconds_or_none(data.get("created")),
         )
+
+
+def text_or_none(value: Any) -> str | None:
+    """A provenance field as the server sent it, when it is a non-empty string."""
+    return value if isinstance(value, str) and value else None
+
+
+def seconds_or_none(value: Any) -> float | None:
+    """`created` (Unix seconds) when it is a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

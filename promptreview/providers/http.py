@@ -31,6 +31,9 @@ bodies, the structured-output fallback); a provider overrides only the hooks whe
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import email.utils
 import json
 import re
 from abc import ABC, abstractmethod
@@ -179,6 +182,20 @@ def server_said(error: CallError, pattern: re.Pattern[str]) -> bool:
     servers word a rejection in many ways, and only what they said can tell which."""
     failure = error.failure
     return any(pattern.search(text) for text in (failure.server_message, failure.code) if text)
+
+
+def http_date(value: str | None) -> float | None:
+    """An HTTP `Date` header (RFC 9110: `Sun, 06 Nov 1994 08:49:37 GMT`) in seconds since the epoch; None when
+    there is none or it cannot be read."""
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # RFC 9110 dates are GMT
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
 
 
 def _duration(seconds: float) -> str:
@@ -397,7 +414,13 @@ class HTTPProvider(ABC):
     async def _send(
         self, client: httpx.AsyncClient, method: str, url: str, body: Mapping[str, Any] | None
     ) -> Any:
-        data, _ = await send_json(
+        data, _ = await self._exchange(client, method, url, body)
+        return data
+
+    async def _exchange(
+        self, client: httpx.AsyncClient, method: str, url: str, body: Mapping[str, Any] | None
+    ) -> tuple[Any, httpx.Response]:
+        return await send_json(
             client,
             method,
             url,
@@ -409,7 +432,6 @@ class HTTPProvider(ABC):
             secrets=self.secrets(),
             classify=self.classify,
         )
-        return data
 
     # -- structured output, and its fallback ----------------------------------------------------------
     def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:
@@ -431,9 +453,18 @@ class HTTPProvider(ABC):
         the review charges to the side whose request it was). Falling back would review the head's prompt
         without the schema production sends, and a pull request could bring a schema the server refuses
         precisely to be reviewed without one."""
+        data, _ = await self.post_exchange(client, request, extra)
+        return data
+
+    async def post_exchange(
+        self, client: httpx.AsyncClient, request: CompletionRequest, extra: Mapping[str, Any] | None = None
+    ) -> tuple[Any, httpx.Headers]:
+        """`post_request`, with the response's headers: where a provider says what its body does not (the
+        time an answer was made, the request id: `provenance`)."""
         body = {**self.build_body(request), **(extra or {})}
         try:
-            return await self.post_json(client, self.url, body)
+            data, response = await self._exchange(client, "POST", self.url, body)
+            return data, response.headers
         except FatalCallError as exc:
             if request.response_schema is not None or not self.rejects_structured_output(exc, body):
                 raise
@@ -444,8 +475,21 @@ class HTTPProvider(ABC):
                     note("structured_output_rejected", model, service=self.service, error=str(exc))
                 )
             plain = {**self.build_body(request, structured=False), **(extra or {})}
-            return await self.post_json(client, self.url, plain)
+            data, response = await self._exchange(client, "POST", self.url, plain)
+            return data, response.headers
+
+    def provenance(self, response: ProviderResponse, headers: httpx.Headers) -> ProviderResponse:
+        """`response` with what the response headers say of its provenance and its body did not: the request id
+        (`request-id`, `x-request-id`) and, without a time of its own, the `date` the server answered at."""
+        request_id = response.request_id or headers.get("request-id") or headers.get("x-request-id")
+        created = response.provider_created
+        if created is None:
+            created = http_date(headers.get("date"))
+        if request_id == response.request_id and created == response.provider_created:
+            return response
+        return dataclasses.replace(response, request_id=request_id, provider_created=created)
 
     async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
         self.require_credentials()
-        return self.parse_response(await self.post_request(client, request))
+        data, headers = await self.post_exchange(client, request)
+        return self.provenance(self.parse_response(data), headers)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +32,8 @@ from promptreview.vocabulary import FinishReason
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
 DEFAULT_PORT = 11434
+# RFC 3339 as Ollama writes it: seconds, a fraction of up to nine digits (more than datetime reads), a zone
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|z|[+-]\d\d:\d\d)")
 _DONE_REASONS: dict[str, FinishReason] = {"stop": "stop", "length": "length"}
 _OPTION_NAMES = {"temperature": "temperature", "top_p": "top_p", "top_k": "top_k", "seed": "seed",
                  "max_tokens": "num_predict", "stop": "stop", "max_completion_tokens": "num_predict"}  # fmt: skip
@@ -185,20 +189,40 @@ class OllamaProvider(HTTPProvider):
                 completion_tokens=data.get("eval_count"),
                 cached_tokens=None,
             ),
+            provider_created=iso_seconds(data.get("created_at")),
         )
 
     async def complete(self, request: CompletionRequest, client: httpx.AsyncClient) -> ProviderResponse:
         model_id = request.model.model
         name, pinned = pinning.split_ollama_digest(model_id)
         digest = await self.resolve_digest(model_id, client)
-        response = self.parse_response(await self.post_request(client, request))
+        data, headers = await self.post_exchange(client, request)
+        response = self.provenance(self.parse_response(data), headers)
         served_name = str(response.served_model or name)
         if pinning.normalize_ollama_name(served_name) == pinning.normalize_ollama_name(name):
             served_name = name  # same model: keep the spelling of the request so the ids compare equal
         length = len(pinned) if pinned else pinning.OLLAMA_MIN_DIGEST
         return dataclasses.replace(
-            response, served_model=pinning.ollama_pinned_id(served_name, digest, length)
+            response,
+            served_model=pinning.ollama_pinned_id(served_name, digest, length),
+            system_fingerprint=f"sha256:{digest}",  # the weights that answered, in full
         )
+
+
+def iso_seconds(value: Any) -> float | None:
+    """Ollama's `created_at` (RFC 3339 with up to nanoseconds, `2023-08-04T19:22:45.499127Z`) in seconds since
+    the epoch; None when it cannot be read."""
+    if not isinstance(value, str):
+        return None
+    match = _RFC3339.fullmatch(value.strip())
+    if match is None:
+        return None
+    whole, fraction, zone = match.groups()
+    try:
+        stamp = datetime.datetime.fromisoformat(whole + ("+00:00" if zone in ("Z", "z") else zone))
+    except ValueError:
+        return None
+    return stamp.timestamp() + float(f"0{fraction}" if fraction else 0)
 
 
 def create(env: Mapping[str, str]) -> OllamaProvider:

@@ -143,6 +143,17 @@ def cost_of(
     return total / 1_000_000
 
 
+def cache_discount(price: Price) -> float:
+    """USD per 1M input tokens a prompt-cache hit saves on this price (0: free, or no cached rate)."""
+    return price.input - (price.input if price.cached_input is None else price.cached_input)
+
+
+def cold_start_cost(price: Price, prompt_tokens: float, cached_share: float) -> float:
+    """USD that `cached_share` of `prompt_tokens` costs at the full input price rather than the cached rate: what
+    a model change costs until the provider's prompt cache (keyed on the model) warms on the new model."""
+    return prompt_tokens * cached_share * cache_discount(price) / 1_000_000
+
+
 def estimate_cost(
     spec: ModelSpec | str,
     prompt_tokens: int,

@@ -243,6 +243,36 @@ class EvaluatorRow:
 
 
 @dataclass(frozen=True)
+class SideProvenance:
+    """What the provider said about the answers of one side (or of the whole review): the model ids it served
+    and its fingerprints (OpenAI `system_fingerprint`, Ollama's model digest), each with how many answers
+    carried it, and the provider's timestamps of the first and last answer (seconds since the epoch, UTC; None:
+    the provider gave none). A cached answer counts with the provenance of when it was made."""
+
+    served: Mapping[str, int] = field(default_factory=dict)
+    fingerprints: Mapping[str, int] = field(default_factory=dict)
+    first: float | None = None
+    last: float | None = None
+    answers: int = 0  # answers counted (a failed call has none)
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """The provider's prompt cache is keyed on the model: when head runs on another model than base, its cache
+    starts cold. The base side's cached share of input tokens, billed at the full input price on the head's
+    model instead of its cached rate, is what the head costs extra until its cache warms. None where unknown:
+    the share (no base answer reported cached tokens yet) or the price (no price for the head's model)."""
+
+    base_model: str
+    head_model: str
+    cached_share: float | None  # base's cached input tokens over its input tokens
+    head_prompt_tokens_per_call: float | None  # measured (a review) or estimated (`--plan`)
+    head_calls: int  # the head's calls this estimate covers (`extra_usd`)
+    extra_usd_per_1000_calls: float | None
+    extra_usd: float | None  # for the head's calls of this review
+
+
+@dataclass(frozen=True)
 class PromptReport:
     path: str
     change: ChangeKind
@@ -267,6 +297,8 @@ class PromptReport:
     output_mode: OutputMode = "json"  # text: parse_failure / schema_violation absent from rates
     evaluators: Sequence[EvaluatorRow] = ()  # quality checks: expectations, evaluators, must-refuse rows
     sequential: SequentialInfo | None = None  # set when the review ran sequentially
+    provenance: Mapping[Side, SideProvenance] = field(default_factory=dict)  # served ids, fingerprints, times
+    cold_start: ColdStart | None = None  # set when the sides run on different models
 
 
 # -- --plan --------------------------------------------------------------------------------------------
@@ -298,6 +330,7 @@ class PromptForecast:
     sides: Mapping[Side, SideForecast]
     min_detectable_increase: Mapping[RateOutcome, float]  # gated rate -> smallest increase caught, 80 % power
     min_detectable_assumes_base_rate: float
+    cold_start: ColdStart | None = None  # set when the sides run on different models
 
 
 @dataclass(frozen=True)
@@ -374,6 +407,72 @@ class Rerun:
     flags: tuple[str, ...] = ()  # the options the review was asked with: `--model M`, `--samples 1`, ...
 
 
+# -- the manifest: what a review read, as digests --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileDigest:
+    """A file as a review read it: its path and the SHA-256 of its bytes."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class PromptManifest:
+    """What one reviewed prompt read: each side's prompt file, each side's schema, the suite rows it ran."""
+
+    path: str  # the prompt's report path
+    files: Mapping[Side, FileDigest]  # each side's prompt file, its bytes as reviewed
+    schemas: Mapping[Side, str | None]  # SHA-256 of each side's schema as canonical JSON (None: no schema)
+    suite: str | None  # the suite's path (or where in the prompt file its rows are)
+    rows: int  # the sampled rows, in the order they ran
+    rows_sha256: str  # SHA-256 of the sampled rows as canonical JSON, in order
+
+
+@dataclass(frozen=True)
+class ReplaySpec:
+    """How to run the review again exactly: the command, its revisions and the options that change what it
+    measures (`promptreview verify` replays it from the response cache)."""
+
+    command: ReviewCommand
+    base: str | None  # the base commit (`compare`: the old file)
+    head: str | None  # the head commit; None: the working tree (`compare`: the new file)
+    config_path: str
+    config_revision: str | None  # where the config (and the suites) were read; None: the working tree
+    model: str | None = None
+    samples: int | None = None
+    seed: int | None = None
+    sequential: bool | None = None
+    judge: bool = False
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The digests a review can be checked against later (`promptreview verify`): what it read, what it ran
+    with, and one digest over the requests it planned, so a replay can prove it asked the same."""
+
+    version: str  # promptreview's version
+    commit: str | None  # the commit promptreview was built from (None: unknown)
+    dirty: bool  # built from uncommitted changes
+    lock_sha256: str | None  # requirements.lock, when packaged or beside the package
+    config: FileDigest | None  # the config's bytes as read (None: no config file, `compare` on flags)
+    review: ReplaySpec
+    prompts: tuple[PromptManifest, ...]
+    requests: int  # distinct requests planned
+    requests_sha256: str  # SHA-256 over the sorted request keys
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A review of a model change: what the base side ran on and what the head side runs on (several models,
+    joined, when the prompts moved from different ones). `migrate` says it; a pull request that changes only
+    models (the config's default, or a prompt file's own) reads the same."""
+
+    source: str
+    target: str
+
+
 @dataclass(frozen=True)
 class Report:
     verdict: ReviewVerdict
@@ -395,6 +494,11 @@ class Report:
     adjustments: Mapping[str, str] = field(default_factory=lambda: dict(P_VALUE_ADJUSTMENTS))
     error: str | None = None  # why there is no verdict (the provider failed, promptreview crashed, ...)
     rerun: Rerun | None = None  # the command that runs this review again (not in the JSON report)
+    provenance: SideProvenance | None = (
+        None  # every prompt's and side's answers together (JSON: model.provenance)
+    )
+    migration: Migration | None = None  # a model migration: the headline names it (JSON: `migration`)
+    manifest: Manifest | None = None  # digests of what the review read (JSON: `manifest`)
 
     @property
     def warned(self) -> bool:

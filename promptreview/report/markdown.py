@@ -31,10 +31,12 @@ from promptreview.report.wording import (
     PARSE_FAILURE_HEADERS,
     RATE_HEADERS,
     RATE_LABELS,
+    RECORD_ARTIFACT,
     SHIFT_HEADERS,
     SUMMARY_HEADERS,
     WEIGHTED_WORDS,
     batched_line,
+    cold_start_line,
     cost_line,
     examples_title,
     failed_gate,
@@ -46,6 +48,7 @@ from promptreview.report.wording import (
     ordered_warnings,
     parse_failure_table,
     prompt_notes,
+    provenance_line,
     rate_table,
     reproduce_command,
     review_notes,
@@ -60,6 +63,7 @@ from promptreview.report.wording import (
     title,
     top_change,
     verdict_key,
+    verify_command,
 )
 
 ICONS = {
@@ -157,6 +161,13 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
     command = reproduce_command(report)
     if command:
         tail.append("Reproduce locally:\n\n" + code_block(command, None, "sh"))
+    verify = verify_command(report)
+    if verify:
+        tail.append(
+            "Verify this verdict later with no model call, from report.json and the response cache that answered "
+            f"it (in CI the Action's `{RECORD_ARTIFACT}` artifact holds both):\n\n"
+            + code_block(verify, None, "sh")
+        )
     if tail:
         lines += ["", "---", "", *(t + "\n" for t in tail)]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
@@ -201,6 +212,10 @@ def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str
         + "</sub>",
         "",
     ]
+    # served ids and fingerprints come from the provider: escaped as untrusted text
+    for line in (cold_start_line(p.cold_start), provenance_line(p)):
+        if line:
+            lines += [f"<sub>{escape_md(line, 500)}</sub>", ""]
     return lines
 
 

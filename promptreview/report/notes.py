@@ -8,6 +8,7 @@ said by another line, the same as another) is decided from its kind and data (`n
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections.abc import Callable
 from typing import Any
@@ -187,6 +188,51 @@ def _unpinned(n: Note) -> str:
     return "unpinned: both sides ran in the same job minutes apart; the served id was " + (
         ", ".join(served) if served else "not reported"
     )
+
+
+def _model_changed_during_review(n: Note) -> str:
+    """`values`: (value, answers, first, last) per served id or fingerprint, first seen first; `first`/`last`
+    are the provider's timestamps (seconds, UTC; None: it gave none)."""
+    what, total = _v(n, "what"), _v(n, "answers")
+    values = list(_v(n, "values"))
+    head = f"the model changed during the review ({n.subject} side): "
+
+    def share(count: int) -> str:
+        return f"{count} of {total} answers"
+
+    if any(first is None for _, _, first, _ in values):  # no time to say when: the counts alone
+        listed = ", ".join(f"{value} ({share(count)})" for value, count, _, _ in values)
+        return head + f"{what} {listed}; the provider gave no times"
+    clock = _Clock()
+    overlap = any(values[i][2] <= values[i - 1][3] for i in range(1, len(values)))
+    if overlap:  # served side by side (a pool of backends), not one after the other
+        start, end = min(v[2] for v in values), max(v[3] for v in values)
+        listed = ", ".join(f"{value} ({share(count)})" for value, count, _, _ in values)
+        return head + f"{what}s alternated between {clock(start)} and {clock(end)}: {listed}"
+    parts = []
+    for i, (value, count, first, last) in enumerate(values):
+        if i == 0:
+            parts.append(f"{value} until {clock(last)}")
+        elif i == len(values) - 1:
+            parts.append(f"{value} from {clock(first)} ({share(count)})")
+        else:
+            parts.append(f"{value} from {clock(first)} until {clock(last)} ({share(count)})")
+    return head + f"{what} " + ", ".join(parts)
+
+
+class _Clock:
+    """Provider times in UTC: the date with the first one, then the time of day alone while the date holds."""
+
+    def __init__(self) -> None:
+        self._day: str | None = None
+
+    def __call__(self, seconds: float) -> str:
+        stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+        day, time = stamp.strftime("%Y-%m-%d"), stamp.strftime("%H:%M:%S")
+        if day == self._day:
+            return time
+        self._day = day
+        return f"{day} {time} UTC"
 
 
 # -- quality checks ------------------------------------------------------------------------------------
@@ -463,7 +509,16 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "unused_columns": _unused_columns,
     "output_mode": _output_mode,
     "new_prompt": lambda n: "a new prompt: no base to compare with; its rates are reported on their own",
-    "model_changed": lambda n: f"model changed: base runs on {_v(n, 'base')}, head on {_v(n, 'head')}",
+    "model_changed": lambda n: (
+        f"model migration from {_v(n, 'base')} to {_v(n, 'head')}: the base side runs "
+        "on the old model, the head side on the new one"
+    ),
+    "already_on_model": lambda n: f"already runs on {_v(n, 'model')}: nothing to migrate",
+    "safety_rows": lambda n: (
+        f"--safety: {_v(n, 'rows')} must-refuse rows of promptreview's packaged safety suite "
+        f"({_v(n, 'source')}) ran beside the suite, each request in {{{{{_v(n, 'variable')}}}}}; a drop in "
+        "refusals on them fails the migration"
+    ),
     "removed_from_file": lambda n: "a prompt removed from a multi-prompt file",
     "format_changed": lambda n: (
         f"the file's format changed: base read as {_v(n, 'base')}, head as {_v(n, 'head')}; reviewed as the "
@@ -489,6 +544,7 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     ),
     "own_schema": _own_schema,
     "unpinned": _unpinned,
+    "model_changed_during_review": _model_changed_during_review,
     # quality checks
     "evaluator_skipped": lambda n: (
         f"evaluator {n.subject!r} of {_v(n, 'origin')} has the name of a config evaluator: skipped"

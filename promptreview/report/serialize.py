@@ -8,6 +8,7 @@ a missing or undefined number is `null`.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import math
 from collections.abc import Mapping
@@ -17,14 +18,17 @@ from typing import Any
 from promptreview.report.document import (
     SCHEMA_VERSION,
     CISection,
+    ColdStart,
     EvaluatorRow,
     FlipRow,
     JudgeInfo,
+    Manifest,
     PromptReport,
     RateRow,
     Report,
     SequentialInfo,
     ShiftRow,
+    SideProvenance,
     StratumRow,
 )
 from promptreview.report.notes import warning_words, words
@@ -160,6 +164,39 @@ def prompt_dict(p: PromptReport) -> dict[str, Any]:
         "output_mode": p.output_mode,
         "evaluators": [evaluator_dict(e) for e in p.evaluators],
         **({"sequential": _sequential(p.sequential)} if p.sequential is not None else {}),
+        "provenance": {side: provenance_dict(v) for side, v in p.provenance.items()},
+        **({"cold_start": cold_start_dict(p.cold_start)} if p.cold_start is not None else {}),
+    }
+
+
+def utc_text(seconds: float | None) -> str | None:
+    """A provider timestamp as ISO 8601 UTC (`2026-12-07T10:14:03Z`; a fraction only when it has one)."""
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    text = stamp.isoformat(timespec="milliseconds" if stamp.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def provenance_dict(p: SideProvenance) -> dict[str, Any]:
+    return {
+        "served": dict(p.served),
+        "fingerprints": dict(p.fingerprints),
+        "first": utc_text(p.first),
+        "last": utc_text(p.last),
+        "answers": p.answers,
+    }
+
+
+def cold_start_dict(c: ColdStart) -> dict[str, Any]:
+    return {
+        "base_model": c.base_model,
+        "head_model": c.head_model,
+        "cached_share": c.cached_share,
+        "head_prompt_tokens_per_call": c.head_prompt_tokens_per_call,
+        "head_calls": c.head_calls,
+        "extra_usd_per_1000_calls": c.extra_usd_per_1000_calls,
+        "extra_usd": c.extra_usd,
     }
 
 
@@ -245,6 +282,12 @@ def _ci(ci: CISection) -> dict[str, Any]:
     return out
 
 
+def manifest_dict(manifest: Manifest) -> dict[str, Any]:
+    """The manifest as JSON values: its records' field names are its keys (`report.schema.json`'s `manifest`)."""
+    out: dict[str, Any] = _clean(manifest)
+    return out
+
+
 def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
     """The JSON report as plain Python values (ready for `json.dumps(..., allow_nan=False)`); `ci`: what a
     `ci` run concluded from the report, kept beside it."""
@@ -260,6 +303,7 @@ def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
             "served": report.served,
             "pinned": report.pinned,
             "simulated": report.simulated,
+            **({"provenance": provenance_dict(report.provenance)} if report.provenance is not None else {}),
         },
         "base": report.base,
         "head": report.head,
@@ -275,6 +319,10 @@ def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
         out["error"] = report.error
     if report.forecast is not None:
         out["plan"] = report.forecast
+    if report.migration is not None:
+        out["migration"] = {"from": report.migration.source, "to": report.migration.target}
+    if report.manifest is not None:
+        out["manifest"] = manifest_dict(report.manifest)
     if ci is not None:
         out["ci"] = _ci(ci)
     cleaned: dict[str, Any] = _clean(out)

@@ -26,6 +26,7 @@ from promptreview.report.wording import (
     SUMMARY_HEADERS,
     WEIGHTING_SENTENCE,
     batched_line,
+    cold_start_line,
     cost_line,
     detectable,
     examples_title,
@@ -37,6 +38,7 @@ from promptreview.report.wording import (
     ordered_warnings,
     parse_failure_table,
     prompt_notes,
+    provenance_line,
     rate_table,
     reproduce_command,
     review_notes,
@@ -164,6 +166,7 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
         + batched_line(c, "; ")
         + (f"; {cost}" if cost else "")
     )
+    lines += [f"   {line}" for line in (cold_start_line(p.cold_start), provenance_line(p)) if line]
     return lines
 
 
@@ -220,4 +223,7 @@ def _forecast(plan: Forecast) -> str:
         lines.append(
             f"   smallest increase detectable with 80% power (from a {base_rate:.0%} base rate): {det}"
         )
+        cold = cold_start_line(p.cold_start, planned=True)
+        if cold:
+            lines.append(f"   {cold}")
     return "\n".join(lines) + "\n"

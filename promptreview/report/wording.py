@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from promptreview.notes import INCONCLUSIVE, Note, PromptWarning
 from promptreview.report.document import (
     CallStats,
+    ColdStart,
     CostKey,
     EvaluatorRow,
     PromptReport,
@@ -103,6 +104,51 @@ def cost_line(cost: Mapping[CostKey, float] | None) -> str | None:
     if "delta" in cost:
         parts.append(f"change {cost['delta']:+.4f} USD")
     return "cost: " + ", ".join(parts)
+
+
+def provenance_line(p: PromptReport) -> str | None:
+    """The served ids and fingerprints with their counts, when something about them is worth a look: a side
+    served several (the warning says when), or the two sides ran on different fingerprints of the provider;
+    else nothing (one id, one fingerprint: the model line already says it)."""
+    sides = [(side, v) for side, v in p.provenance.items() if v.answers]
+    several = any(len(v.served) > 1 or len(v.fingerprints) > 1 for _, v in sides)
+    prints = [frozenset(v.fingerprints) for _, v in sides if v.fingerprints]
+    apart = len(prints) == 2 and prints[0] != prints[1]
+    if not several and not apart:
+        return None
+
+    def counts(table: Mapping[str, int]) -> str:
+        return ", ".join(f"{value} ×{n}" for value, n in table.items())
+
+    parts = []
+    for side, v in sides:
+        said = [counts(v.served)] if v.served else []
+        if v.fingerprints:
+            said.append("fingerprint" + ("s " if len(v.fingerprints) > 1 else " ") + counts(v.fingerprints))
+        parts.append(f"{side} " + ("; ".join(said) if said else "not reported"))
+    return "served: " + " | ".join(parts)
+
+
+def cold_start_line(c: ColdStart | None, *, planned: bool = False) -> str | None:
+    """The prompt-cache cold start of a model change, beside the cost line (`--plan`: before any call)."""
+    if c is None:
+        return None
+    head = f"prompt-cache cold start on {c.head_model}: "
+    if c.cached_share is None:
+        if planned:
+            return (
+                head + "unknown until the base side has run (no answer of its model reported cached tokens)"
+            )
+        return head + "unknown (the provider reported no cached tokens on the base side)"
+    share = f"{c.cached_share:.0%} of the base side's input tokens came from the provider's cache"
+    if c.extra_usd_per_1000_calls is None or c.extra_usd is None:
+        return head + f"{share}; the extra cost is unknown (no price for {c.head_model})"
+    calls = f"{'the planned' if planned else 'this review'}'s {c.head_calls} head calls"
+    return (
+        head
+        + f"{share}; until the head's cache warms that share costs the full input price: "
+        + f"+${c.extra_usd_per_1000_calls:.4f} per 1,000 calls (+${c.extra_usd:.4f} for {calls})"
+    )
 
 
 def batched_line(calls: CallStats, sep: str) -> str:
@@ -245,7 +291,15 @@ def verdict_key(p: PromptReport) -> str:
 
 def headline_word(report: Report) -> str:
     """The verdict's words, never contradicting the prompts below: a pass over a warning says so, and a
-    review with only listed prompts (removed, renamed unchanged) is not "nothing to review"."""
+    review with only listed prompts (removed, renamed unchanged) is not "nothing to review". A model
+    migration says so first, naming both models."""
+    verdict = _verdict_words(report)
+    if report.migration is None:
+        return verdict
+    return f"model migration from {report.migration.source} to {report.migration.target}: {verdict}"
+
+
+def _verdict_words(report: Report) -> str:
     if report.verdict == "pass" and report.warned:
         words = {verdict_key(p) for p in report.prompts if p.verdict == "warn"}
         return "PASS, inconclusive" if words == {"inconclusive"} else "PASS with warnings"
@@ -460,9 +514,22 @@ def reproduce_command(report: Report) -> str | None:
     words = ["promptreview", rerun.command]
     if rerun.command == "check":
         words += ["--base", rerun.base, *(["--head", rerun.head] if rerun.head else [])]
-    else:
+    elif rerun.command == "compare":
         words += [rerun.base, *([rerun.head] if rerun.head else [])]
+    # `migrate`: its flags say it all (--to, --from, --prompts)
     return shlex.join([*words, *rerun.flags])
+
+
+VERIFY_COMMAND = "promptreview verify report.json --cache-only"
+RECORD_ARTIFACT = "promptreview-record"  # action.yml's `record-artifact` default
+
+
+def verify_command(report: Report) -> str | None:
+    """The command that checks this review later with no model call (`promptreview verify`): for a review of
+    commits with a manifest; None otherwise (`compare` names no commit, a verdict-only report has no manifest)."""
+    if report.manifest is None or report.manifest.review.command != "check":
+        return None
+    return VERIFY_COMMAND
 
 
 def detectable(value: float | None) -> str:

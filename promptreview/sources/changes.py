@@ -471,3 +471,49 @@ def _copied_out(
             told = note("prompt_copied_out", src.path, to=fc.new_path)
             out.append(PromptChange("removed", src.path, src.path, entry, None, None, listed=told))
     return out
+
+
+# -- a model migration: every prompt file the config covers, as it is now ----------------------------------
+
+
+def current_prompts(
+    root: Path, config: Config, rev: str | None, only: str | None = None
+) -> list[PromptChange]:
+    """Every prompt file the config covers at `rev` (None: the working tree), with its contents on both sides
+    (the same bytes: `migrate` runs one prompt on two models); `only`: a glob (inside the repository) that
+    narrows them. The same files are refused as in a pull request's review (a symlink out of its entry, a
+    file under Git LFS or a checkout filter). A glob that selects no prompt file is a `UsageError`."""
+    for item in config.prompts:
+        paths.check_globs(root, item.files, "prompts[].files")
+    if only is not None:
+        paths.check_globs(root, (only,), "--prompts")
+    names = git.list_files(root, rev)
+    links.refuse_links(root, config, rev)
+    links.refuse_filtered(root, config, rev, names)
+    covered = [n for n in names if config.entry_for(n) is not None and not paths.is_partial(n)]
+    if only is not None:
+        covered = [n for n in covered if paths.matches_any(n, (only,))]
+        if not covered:
+            raise UsageError(
+                f"--prompts {only!r} matches no prompt file the config covers (its globs: "
+                f"{', '.join(g for e in config.prompts for g in e.files) or 'none'})"
+            )
+    elif not covered:
+        raise UsageError(
+            f"{config.source}: its prompts[].files globs match no prompt file: nothing to migrate"
+        )
+    found: list[PromptChange] = []
+    for name in sorted(covered):
+        if links.CONTROL.search(name):
+            raise UsageError(
+                f"prompt file name '{links.CONTROL.sub(links.escaped, name)}' contains control characters; "
+                "rename the file"
+            )
+        entry = config.entry_for(name)
+        assert entry is not None
+        data = links.read_prompt(root, rev, name, git.mode_at(root, rev, name))
+        if data is None:
+            continue
+        links.refuse_pointer(name, data)
+        found.append(PromptChange("modified", name, name, entry, data, data))
+    return found

@@ -4,9 +4,10 @@ shipped beside this module; every problem is one line that names the key path.""
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -196,6 +197,8 @@ class Config:
     models_map: Mapping[str, str] = field(default_factory=dict)
     # CI: a run that could not review fails the check (false: it ends neutral, and says it protects nothing)
     fail_closed: bool = True
+    # SHA-256 of the config file's bytes as read (None: no file, a config made from flags)
+    sha256: str | None = None
 
     def entry_for(self, *paths_: str | None) -> PromptEntry | None:
         """The first entry whose globs match one of `paths_`."""
@@ -285,7 +288,7 @@ def load_config(root: Path, config_path: str, rev: str | None) -> Config:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{config_path}: not valid UTF-8") from None
-    return parse_config(text, rel)
+    return replace(parse_config(text, rel), sha256=hashlib.sha256(data).hexdigest())
 
 
 def parse_config(text: str, source: str = DEFAULT_CONFIG_PATH) -> Config:

@@ -210,3 +210,78 @@ def test_the_start_with_no_secret_is_documented_once():
     assert [p.name for p in pages if "promptreview init --provider github" in p.read_text("utf-8")] == [
         "providers.md"
     ]
+
+
+@pytest.mark.parametrize("provider", ["openai", "github", "sim"])
+def test_init_schedule_writes_a_weekly_migration_and_drift_workflow(git_repo, run_cli, provider):
+    result = run_cli(["init", "--schedule", "--provider", provider], git_repo.root)
+    assert result.code == 0, result.err
+    assert not (git_repo.root / "promptreview.yml").exists()  # only the scheduled workflow
+    text = (git_repo.root / ".github" / "workflows" / "promptreview-schedule.yml").read_text("utf-8")
+    workflow = yaml.safe_load(text)
+    triggers = workflow[True] if True in workflow else workflow["on"]
+    assert triggers["schedule"] == [{"cron": "17 6 * * 1"}]
+    assert set(triggers["workflow_dispatch"]["inputs"]) == {"candidate"}
+    assert workflow["permissions"] == {}
+    expected = {"contents": "read", "issues": "write", **({"models": "read"} if provider == "github" else {})}
+    assert set(workflow["jobs"]) == {"migration", "drift"}
+    for job in workflow["jobs"].values():
+        assert job["permissions"] == expected
+        for step in job["steps"]:
+            # untrusted input (a dispatch input, a variable, a report) reaches a script only through env:
+            assert "${{" not in step.get("run", ""), step
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+    steps = workflow["jobs"]["migration"]["steps"]
+    (review,) = [s for s in steps if s.get("id") == "migrate"]
+    assert review["env"]["CANDIDATE"] == "${{ inputs.candidate || vars.PROMPTREVIEW_CANDIDATE }}"
+    assert 'promptreview migrate --to "$CANDIDATE" --safety --format markdown' in review["run"]
+    (issue,) = [s for s in steps if s.get("name", "").startswith("Open or update")]
+    assert issue["env"]["LABEL"] == "promptreview/migration" and "--body-file" in issue["run"]
+    (watch,) = [s for s in workflow["jobs"]["drift"]["steps"] if s.get("id") == "drift"]
+    assert "promptreview drift --format markdown" in watch["run"]
+    # the tool is installed as the action installs it: the lock's hashes, then promptreview built offline
+    install = next(s for s in steps if s.get("name", "").startswith("Install promptreview"))
+    assert "--require-hashes" in install["run"] and "--no-index" in install["run"]
+    assert "next:" in result.out and "PROMPTREVIEW_CANDIDATE" in result.out
+
+
+def test_attest_adds_a_job_of_its_own_that_alone_may_sign(git_repo, run_cli):
+    """`init --attest`: a second job attests report.json from the action's record artifact; only it holds
+    `id-token: write` and `attestations: write`, the review job keeps its own three permissions, the workflow
+    grants none, and both actions are pinned to full commit SHAs."""
+    result = run_cli(["init", "--provider", "openai", "--attest"], git_repo.root)
+    assert result.code == 0, result.err
+    _, text = written(git_repo)
+    workflow = yaml.safe_load(text)
+    assert workflow["permissions"] == {}
+    review, attest = workflow["jobs"]["review"], workflow["jobs"]["attest"]
+    assert review["permissions"] == {"contents": "read", "pull-requests": "write", "checks": "write"}
+    assert attest["permissions"] == {"id-token": "write", "attestations": "write", "contents": "read"}
+    assert attest["needs"] == "review"
+    assert (
+        "always()" in attest["if"] and "fork" in attest["if"]
+    )  # a regression is attested too; forks cannot sign
+    download, sign = attest["steps"]
+    assert download["uses"] == "actions/download-artifact@37930b1c2abaa49bbe596cd826c3c89aef350131"
+    assert download["with"]["name"] == "promptreview-record"
+    assert sign["uses"] == "actions/attest-build-provenance@a2bbfa25375fe432b6a289bc6b6cd05ecd0c4c32"
+    assert sign["with"]["subject-path"] == "record/**/report.json"
+    assert review["outputs"]["report-path"] == "${{ steps.promptreview.outputs.report-path }}"
+    assert "# v4.1.0" in text and "# v7.0.0" in text
+
+
+def test_without_attest_the_workflow_is_unchanged(git_repo, run_cli):
+    assert "attest" not in workflow_text("openai") and "id-token" not in workflow_text("openai")
+    assert workflow_text("openai", attest=False) == workflow_text("openai")
+
+
+def test_the_record_artifact_init_attests_is_the_one_the_action_uploads():
+    from promptreview.cli.init import RECORD_ARTIFACT
+
+    action = yaml.safe_load((REPO / "action.yml").read_text("utf-8"))
+    assert action["inputs"]["record-artifact"]["default"] == RECORD_ARTIFACT
+    upload = next(s for s in action["runs"]["steps"] if s.get("name") == "Upload the review record")
+    assert upload["with"]["name"] == "${{ inputs.record-artifact }}"
+    assert "steps.run.outputs.report-path" in upload["with"]["path"]
+    assert "steps.install.outputs.cache-dir" in upload["with"]["path"]

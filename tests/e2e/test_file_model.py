@@ -91,8 +91,11 @@ def test_a_model_migration_in_the_file_runs_old_on_old_and_new_on_new_with_the_f
         and prompt["model"]["head"] == "github:openai/gpt-4.1"
     )
     assert (
-        "model changed: base runs on github:openai/gpt-4o, head on github:openai/gpt-4.1" in prompt["notes"]
+        "model migration from github:openai/gpt-4o to github:openai/gpt-4.1: the base side runs on the old "
+        "model, the head side on the new one" in prompt["notes"]
     )
+    # a pull request that only moves prompts to another model reads as a model migration (issue 23, item 2)
+    assert report["migration"] == {"from": "github:openai/gpt-4o", "to": "github:openai/gpt-4.1"}
 
 
 DOTPROMPT = """---
@@ -261,7 +264,7 @@ def test_a_new_spelling_of_the_same_model_is_no_model_change(git_repo):
     result, requests, report = review(repo)
     assert result.code in (0, 1), result.err
     assert {(r.path, r.json["model"]) for r in requests} == {("/inference/chat/completions", "openai/gpt-4o")}
-    assert not any(n.startswith("model changed") for n in report["prompts"][0]["notes"])
+    assert not any(n.startswith("model migration") for n in report["prompts"][0]["notes"])
 
 
 def test_in_ci_a_file_model_nobody_maps_is_refused_not_replaced(git_repo):

@@ -295,3 +295,35 @@ def test_an_added_prompt_is_told_as_new_not_as_a_regression():
     assert "| channel=web | 20 | 10.2% (new) |" in md and "– (–" not in md
     assert "Answers that failed in" in md and "Examples that broke" not in md
     assert "**Input** <code>t1</code> (channel=web), sample 0: **parse_failure**" in md
+
+
+@pytest.mark.parametrize("evil", ["<script>alert(1)</script>", "@admin #12 [x](https://evil)"])
+def test_a_servers_provenance_stays_inert_in_the_comment(evil):
+    """Served ids and fingerprints come from the provider's answers: data, like any model output."""
+    from promptreview.report.document import SideProvenance
+
+    mixed = SideProvenance({evil: 3, "gpt-4o-2024-08-06": 1}, {evil: 2, "fp_b": 2}, 1.0, 9.0, 4)
+    prompt = replace(regression(), provenance={"base": mixed, "head": mixed})
+    md = render(replace(review(), prompts=(prompt,)), "markdown")
+    assert "served: base" in md
+    html = github_html(md)
+    assert "<script" not in html and 'href="https://evil' not in html
+
+
+def test_a_review_of_commits_with_a_manifest_says_how_to_verify_it_later():
+    """The comment's tail: the reproduce line, then how to check the verdict later from the record artifact
+    with no model call; a report without a manifest (a verdict-only report, `compare`) says nothing of it."""
+    from promptreview.report import markdown
+    from promptreview.report.document import Manifest, ReplaySpec, Report, Rerun
+    from promptreview.verdicts import ReviewVerdict
+
+    spec = ReplaySpec("check", "a" * 40, "b" * 40, "promptreview.yml", None)
+    made = Manifest("1.0", None, False, None, None, spec, (), 0, "0" * 64)
+    report = Report(verdict=ReviewVerdict.PASS, rerun=Rerun("check", "a" * 40, "b" * 40), manifest=made)
+    text = markdown.render(report)
+    assert "```sh\npromptreview verify report.json --cache-only\n```" in text
+    assert "the Action's `promptreview-record` artifact holds both" in text
+    assert text.index("Reproduce locally") < text.index("promptreview verify")
+    assert "promptreview verify" not in markdown.render(replace(report, manifest=None))
+    compared = replace(made, review=replace(spec, command="compare"))
+    assert "promptreview verify" not in markdown.render(replace(report, manifest=compared))

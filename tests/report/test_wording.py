@@ -123,3 +123,23 @@ def test_no_remedies_beside_parse_failures_that_did_not_rise():
     calm = replace(p.rates["parse_failure"], gate="pass", delta=-0.007)
     assert parse_failure_table(replace(p, rates={**p.rates, "parse_failure": calm}, verdict="warn")) == []
     assert parse_failure_table(p) != []  # the gate failed: here they are the news
+
+
+def test_the_cold_start_line_says_what_is_unknown_and_why():
+    from promptreview.report.document import ColdStart
+    from promptreview.report.wording import cold_start_line
+
+    unknown = ColdStart("openai:a", "openai:b", None, 50.0, 12, None, None)
+    assert cold_start_line(unknown, planned=True) == (
+        "prompt-cache cold start on openai:b: unknown until the base side has run (no answer of its model "
+        "reported cached tokens)"
+    )
+    assert cold_start_line(unknown) == (
+        "prompt-cache cold start on openai:b: unknown (the provider reported no cached tokens on the base side)"
+    )
+    unpriced = ColdStart("openai:a", "openai:b", 0.5, 50.0, 12, None, None)
+    assert cold_start_line(unpriced) == (
+        "prompt-cache cold start on openai:b: 50% of the base side's input tokens came from the provider's "
+        "cache; the extra cost is unknown (no price for openai:b)"
+    )
+    assert cold_start_line(None) is None

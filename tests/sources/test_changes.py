@@ -331,3 +331,24 @@ def test_a_new_prompt_sharing_only_the_format_and_test_data_with_a_stricter_one_
     assert by_path["lax/summary.prompt.yml"].copied_from is None
     assert by_path["lax/summary.prompt.yml"].entry.output == "text"
     assert by_path["lax/copy.prompt.yml"].copied_from == "strict/p.prompt.yml"
+
+
+def test_current_prompts_are_every_covered_file_as_it_is_now(git_repo):
+    from promptreview.sources.changes import current_prompts
+    from promptreview.sources.config import parse_config
+
+    config = parse_config("version: 1\nprompts:\n  - files: 'prompts/*.txt'\n    suite: s.jsonl\n")
+    git_repo.write("prompts/a.txt", "a {{q}}\n")
+    git_repo.write("prompts/b.txt", "b {{q}}\n")
+    git_repo.write("other/c.txt", "c {{q}}\n")
+    git_repo.commit("base")
+    git_repo.write("prompts/a.txt", "a, edited {{q}}\n")  # the working tree is what migrates
+    found = current_prompts(git_repo.root, config, None)
+    assert [(c.path, c.base, c.head) for c in found] == [
+        ("prompts/a.txt", b"a, edited {{q}}\n", b"a, edited {{q}}\n"),
+        ("prompts/b.txt", b"b {{q}}\n", b"b {{q}}\n"),
+    ]
+    assert [c.path for c in current_prompts(git_repo.root, config, None, "prompts/b*")] == ["prompts/b.txt"]
+    for glob, says in (("other/*.txt", "matches no prompt file"), ("../x/*", "leaves the repository")):
+        with pytest.raises(UsageError, match=says):
+            current_prompts(git_repo.root, config, None, glob)

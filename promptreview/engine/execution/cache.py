@@ -54,6 +54,16 @@ _MIGRATIONS = [
         "ALTER TABLE completions ADD COLUMN request_digest TEXT",
     ),
     (
+        # an answer's provenance as columns, to query by (which answers a fingerprint made, and when); the answer's
+        # JSON holds them too, and rows written before are NULL here (their JSON lacks them: read as None)
+        "005_provenance",
+        """
+        ALTER TABLE completions ADD COLUMN system_fingerprint TEXT;
+        ALTER TABLE completions ADD COLUMN response_id TEXT;
+        ALTER TABLE completions ADD COLUMN provider_created REAL
+        """,
+    ),
+    (
         # provider batches submitted and not collected yet: a later run (or another machine with this cache)
         # polls them instead of sending their requests again; `keys` are the cache keys sent, one per line
         "006_batches",
@@ -113,14 +123,25 @@ def _plain(record: Any) -> Any:
 
 
 def _request_json(request: CompletionRequest) -> dict[str, Any]:
-    """What was asked, kept beside the answer so a cached run can be audited (like `llm logs`)."""
-    return {
+    """What was asked, kept beside the answer so a cached run can be audited (like `llm logs`): every field that
+    decides the answer (the request side of provenance: its digest is the row's key). `sample_index` stays
+    last (`_with_sample`)."""
+    out: dict[str, Any] = {
         "model": request.model.text,
         "messages": [m.wire for m in request.messages],
         "params": dict(request.params),
         "response_schema": request.response_schema,
-        "sample_index": request.sample_index,
     }
+    # the response format's settings, only where they differ from the defaults (a request without them is
+    # stored as it always was)
+    if request.schema_name != "output":
+        out["schema_name"] = request.schema_name
+    if request.json_object:
+        out["json_object"] = True
+    if request.schema_strict is not None:
+        out["schema_strict"] = request.schema_strict
+    out["sample_index"] = request.sample_index
+    return out
 
 
 _SAMPLE_MARK = -7_391_004  # stands for the sample index in a request's stored, scrubbed JSON text
@@ -142,7 +163,15 @@ class _RequestText:
         self._memo: dict[tuple[Any, ...], tuple[CompletionRequest, str, str]] = {}
 
     def __call__(self, request: CompletionRequest) -> tuple[str, str]:
-        key = (id(request.messages), id(request.response_schema), request.model, request.params)
+        key = (
+            id(request.messages),
+            id(request.response_schema),
+            request.model,
+            request.params,
+            request.schema_name,
+            request.json_object,
+            request.schema_strict,
+        )
         try:
             known = self._memo.get(key)
         except TypeError:  # a parameter value that is a dict or a list
@@ -190,7 +219,11 @@ class ResponseCache:
             done = {row[0] for row in self._db.execute("SELECT name FROM _migrations")}
             for name, sql in _MIGRATIONS:
                 if name not in done:
-                    self._db.execute(sql)
+                    for statement in sql.split(
+                        ";"
+                    ):  # one statement per execute; a migration may hold several
+                        if statement.strip():
+                            self._db.execute(statement)
                     self._db.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -250,6 +283,9 @@ class ResponseCache:
                 secrets.scrub(json.dumps(_plain(response), ensure_ascii=False)),
                 time.time(),
                 digest,
+                response.system_fingerprint,
+                response.response_id,
+                response.provider_created,
             )
         )
         if len(self._pending) >= _FLUSH_EVERY or time.monotonic() - self._group_started >= _FLUSH_SECONDS:
@@ -267,7 +303,8 @@ class ResponseCache:
             )
             self._db.executemany(
                 "INSERT OR REPLACE INTO completions (key, provider, model, served_model, sample_index,"
-                " response_json, created_at, request_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " response_json, created_at, request_digest, system_fingerprint, response_id, provider_created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self._pending,
             )
         except BaseException:

@@ -31,7 +31,7 @@ from promptreview.engine.execution.cache import ResponseCache
 from promptreview.engine.execution.provider_batches import BatchRejected, BatchRun, run_provider_batches
 from promptreview.engine.jobs import ProgressCallback
 from promptreview.engine.planning.batch_mode import wants_batches
-from promptreview.errors import BatchesRunning, ProviderError, RejectedRequest
+from promptreview.errors import BatchesRunning, CacheMiss, ProviderError, RejectedRequest
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import (
@@ -43,8 +43,9 @@ from promptreview.records import (
 )
 from promptreview.vocabulary import BatchMode, ProviderName
 
-# A fatal status that refuses the request for what it asks, not for who asks or the server's health
-REJECTED_STATUSES = frozenset({400, 413, 422})
+# A fatal status that refuses the request for what it asks, not for who asks or the server's health (404: the
+# model it names is not there; a request only a change or a migration's candidate makes is that change's failure)
+REJECTED_STATUSES = frozenset({400, 404, 413, 422})
 
 # Calls that used up their retries before the provider answered a single one: it is down, not flaky. Stop then,
 # rather than retry every remaining call (minutes of backoff for a verdict that can only be "error").
@@ -57,6 +58,7 @@ class RunSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = 120.0  # seconds per HTTP request
     sample_batching: bool = True  # the samples of one input in one request where the provider can (`n`)
+    cache_only: bool = False  # --cache-only: a call the cache cannot answer is an error, never made
     # the uncached calls as provider batches: "on", "off", or "auto" (from `AUTO_THRESHOLD` uncached calls up);
     # the review narrows the config's auto to "off" when a pull request waits
     batch: BatchMode = "off"
@@ -181,6 +183,8 @@ async def _run(
         progress(done, total)
     if not pending:  # a fully cached review opens no HTTP client
         return _in_order(requests, results)
+    if settings.cache_only:  # before any client opens: not one call is made
+        raise CacheMiss(len(pending), total)
     stopping = asyncio.Event()  # set on a fatal error: units still queued are not started
     answered = exhausted = 0
     # Units wait in a queue for one of `concurrency` workers (each worker is one HTTP request in flight): a

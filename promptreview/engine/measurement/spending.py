@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from promptreview.engine.jobs import PromptJob
 from promptreview.providers import pricing
 from promptreview.records import Completion
-from promptreview.report.document import CostKey
+from promptreview.report.document import ColdStart, CostKey
 from promptreview.sources.config import Config
 from promptreview.vocabulary import Side
 
@@ -55,12 +55,48 @@ class Spending:
     requests: int
     cached_input_tokens: Mapping[Side, int] | None
     cache_savings_usd: Mapping[Side, float] | None
+    cold_start: ColdStart | None = None  # the sides run on different models: the head's cache starts cold
 
 
 def spending(job: PromptJob, completions: Sequence[Completion], config: Config) -> Spending:
     tokens, saved = prompt_cache(job, completions, config)
     sent = sum(c.requests_made for c in completions)
-    return Spending(cost(job, completions, config), sent, tokens, saved)
+    return Spending(cost(job, completions, config), sent, tokens, saved, cold_start(job, completions, config))
+
+
+def cold_start(job: PromptJob, completions: Sequence[Completion], config: Config) -> ColdStart | None:
+    """What the head costs until the provider's prompt cache warms on its model, when it is not the base's:
+    the base side's cached share of input tokens (from the usage its answers reported) applied to the head's
+    input tokens at the full input price instead of the cached rate (`pricing.cold_start_cost`), per 1,000
+    calls and for this review's head calls. None when the sides share a model (the cache is shared too), or
+    when the head's price has no cached discount to lose (a free provider, a model without a cached rate)."""
+    base, head = job.sides[0], job.head
+    if len(job.sides) < 2 or base.model == head.model:
+        return None
+    base_prompt = base_cached = 0
+    reported = False
+    head_prompt = head_calls = 0
+    for call, completion in zip(job.calls, completions, strict=True):
+        usage = completion.response.usage if completion.response is not None else None
+        if usage is None or usage.prompt_tokens is None:
+            continue
+        if call.side == "base" and usage.cached_tokens is not None:
+            reported = True
+            base_prompt += usage.prompt_tokens
+            base_cached += usage.cached_tokens
+        elif call.side == "head":
+            head_prompt += usage.prompt_tokens
+            head_calls += 1
+    share = min(base_cached / base_prompt, 1.0) if reported and base_prompt else None
+    per_call = head_prompt / head_calls if head_calls else None
+    price = pricing.lookup_price(head.model, config.prices)
+    if price is not None and pricing.cache_discount(price) <= 0:  # free, or no cached rate: nothing to lose
+        return None
+    per_1000 = extra = None
+    if price is not None and share is not None and per_call is not None:
+        per_1000 = pricing.cold_start_cost(price, 1000 * per_call, share)
+        extra = pricing.cold_start_cost(price, head_prompt, share)
+    return ColdStart(str(base.model), str(head.model), share, per_call, head_calls, per_1000, extra)
 
 
 def prompt_cache(

@@ -12,8 +12,20 @@ from promptreview.engine.planning.batch_mode import wants_batches
 from promptreview.providers import pricing
 from promptreview.providers.base import Provider, sample_batching
 from promptreview.providers.provider_batches import provider_batches
-from promptreview.records import RATE_OUTCOMES, CompletionRequest, ModelSpec, sample_group_key
-from promptreview.report.document import Forecast, PromptForecast, SideForecast, StratumForecast
+from promptreview.records import (
+    RATE_OUTCOMES,
+    CompletionRequest,
+    ModelSpec,
+    ProviderResponse,
+    sample_group_key,
+)
+from promptreview.report.document import (
+    ColdStart,
+    Forecast,
+    PromptForecast,
+    SideForecast,
+    StratumForecast,
+)
 from promptreview.sources.config import Config
 from promptreview.vocabulary import BatchMode, ProviderName, RateOutcome, Side
 
@@ -45,12 +57,14 @@ def before_run(
     uncached_keys: Set[str],
     config: Config,
     providers: Mapping[ProviderName, Provider] | None = None,
+    known: Mapping[str, ProviderResponse] | None = None,
     *,
     batch: BatchMode = "off",
 ) -> Forecast:
-    """Calls, estimated tokens and cost (uncached calls only), the fewest requests they take, and the smallest
-    detectable increases. `batch`: the run's batch mode (auto narrowed already); when the uncached calls would
-    go out as provider batches, those of a provider with a batch engine are priced at its batch rate."""
+    """Calls, estimated tokens and cost (uncached calls only), the fewest requests they take, the smallest
+    detectable increases, and a model change's prompt-cache cold start (from `known`: the cache's answers by
+    key). `batch`: the run's batch mode (auto narrowed already); when the uncached calls would go out as
+    provider batches, those of a provider with a batch engine are priced at its batch rate."""
     batching = wants_batches(batch, len(uncached_keys))
     engines: dict[ProviderName, bool] = {}
 
@@ -120,6 +134,7 @@ def before_run(
                 sides=sides,
                 min_detectable_increase=detectable,
                 min_detectable_assumes_base_rate=ASSUMED_BASE_RATE,
+                cold_start=cold_start(job, known or {}, config),
             )
         )
     calls = sum(len(job.calls) for job in jobs)
@@ -132,6 +147,37 @@ def before_run(
         prompts=tuple(prompts),
         requests=requests,
         batch_rate=any_batched,
+    )
+
+
+def cold_start(job: PromptJob, known: Mapping[str, ProviderResponse], config: Config) -> ColdStart | None:
+    """Before any call: a model change's prompt-cache cold start (`measurement.spending.cold_start` once it ran),
+    from the cache's record of the base side's answers (their cached share of input tokens) and the head's
+    estimated input tokens; the share is unknown until the base side has run (no cached answer reports it). None
+    as there: the same model on both sides, or no cached discount on the head's price."""
+    if len(job.sides) < 2 or job.sides[0].model == job.head.model:
+        return None
+    base_prompt = base_cached = 0
+    for call in job.calls:
+        if call.side != "base":
+            continue
+        answer = known.get(call.request.cache_key())
+        usage = answer.usage if answer is not None else None
+        if usage is not None and usage.prompt_tokens is not None and usage.cached_tokens is not None:
+            base_prompt += usage.prompt_tokens
+            base_cached += usage.cached_tokens
+    share = min(base_cached / base_prompt, 1.0) if base_prompt else None
+    heads = [_estimate_tokens(c.request)[0] for c in job.calls if c.side == "head"]
+    per_call = sum(heads) / len(heads) if heads else None
+    price = pricing.lookup_price(job.head.model, config.prices)
+    if price is not None and pricing.cache_discount(price) <= 0:  # free, or no cached rate: nothing to lose
+        return None
+    per_1000 = extra = None
+    if price is not None and share is not None and per_call is not None:
+        per_1000 = pricing.cold_start_cost(price, 1000 * per_call, share)
+        extra = pricing.cold_start_cost(price, sum(heads), share)
+    return ColdStart(
+        str(job.sides[0].model), str(job.head.model), share, per_call, len(heads), per_1000, extra
     )
 
 

@@ -23,17 +23,19 @@ from promptreview.engine.jobs import (
 )
 from promptreview.engine.planning import policy
 from promptreview.engine.planning.output_mode import mode_note, output_mode
+from promptreview.engine.planning.safety import with_safety
 from promptreview.errors import MissingFile, UsageError
 from promptreview.notes import Note, note
 from promptreview.providers import create_provider, parse_model_spec
 from promptreview.providers.base import Provider
 from promptreview.records import CompletionRequest, Message, ModelSpec
 from promptreview.sources import git, paths
-from promptreview.sources.changes import ChangeSet
+from promptreview.sources.changes import ChangeSet, PromptChange
 from promptreview.sources.config import Config, PromptEntry, SampleSpec
 from promptreview.sources.formats import load_prompts
 from promptreview.sources.formats.base import Beside
 from promptreview.sources.formats.plain import pair_parts
+from promptreview.sources.safety import SafetyRow, safety_rows
 from promptreview.sources.schemas import load_schema, make_validator, resolve_refs
 from promptreview.sources.suites import SuiteRow, SuiteSample, load_rows, sample_suite
 from promptreview.sources.template import PromptTemplate, check_template
@@ -63,6 +65,13 @@ class _Planner:
         self._suites: dict[tuple[str, tuple[str, ...], SampleSpec], SuiteSample] = {}
         self.free_paths = False  # read suites from any local path (set for `compare` outside a repository)
         self._base_models: list[str] | None = None
+        # a model migration (`migrate`): the head side runs on `target`; the base side on `source` when given,
+        # else on the model the prompt runs on today
+        self.target: ModelSpec | None = None
+        self.source: ModelSpec | None = None
+        self.safety: tuple[SafetyRow, ...] = ()  # `migrate --safety`: must-refuse rows added to every prompt
+        # a pull request whose config moves prompts to another model: per prompt, what each side runs on
+        self.moves: Mapping[str, ModelMove] = {}
 
     def suite(
         self, entry: PromptEntry, versions: Sequence[Version] = (), contract: PromptTemplate | None = None
@@ -192,6 +201,13 @@ class _Planner:
                 schema = config_schema(self.root, self.contract_rev, entry.schema, rev)
         params = {**self.config.params, **template.params}  # the config's fill only what the file leaves out
         model, stand_in = self.model(template, entry)
+        if self.target is not None and name == "head":
+            model, stand_in = self._provided(self.target), None
+        elif self.source is not None:
+            model = self._provided(self.source)
+        elif template.path in self.moves:
+            move = self.moves[template.path]
+            model, stand_in = self._provided(move.base if name == "base" else move.head), None
         policy.check_params(params, model.provider, template.path)
         sends = template.schema is not None
         return Side(name, template, model, params, schema, sends, own if own != schema else None), stand_in
@@ -288,6 +304,10 @@ class _Planner:
         the change noticed (a move between entries)."""
         contract = tip if tip is not None else versions[0].template if len(versions) == 2 else None
         suite = self.suite(entry, versions, contract)
+        safety: list[Note] = []
+        if self.safety:
+            suite, entry, said = with_safety(suite, entry, [v.template for v in versions], self.safety)
+            safety.append(said)
         planned = [self.side(v.side, v.template, entry, v.rev, suite) for v in versions]
         sides = tuple(side for side, _ in planned)
         self.check_models(path, sides, planned[0][1] if len(planned) == 2 else None)
@@ -300,7 +320,7 @@ class _Planner:
             if removed:
                 breaches.append(note("contract_rows_removed", path, rows=removed[:10], count=len(removed)))
         stand_ins = list(dict.fromkeys(said for _, said in planned if said is not None))
-        notes = [*moved, *suite.notes, *contract_notes, *(n for n in stand_ins if n.data["mapped"])]
+        notes = [*moved, *suite.notes, *safety, *contract_notes, *(n for n in stand_ins if n.data["mapped"])]
         warnings = [w for v in versions for w in v.template.warnings]
         warnings += [n for n in stand_ins if not n.data["mapped"]]
         used = frozenset(n for side in sides for n in side.template.variables()) & suite.columns
@@ -387,12 +407,16 @@ def _requests(side: Side, messages: tuple[Message, ...], samples: int) -> list[C
     return [first, *(first.with_sample(k) for k in range(1, samples))]
 
 
-def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> ReviewPlan:
-    """The plan for `check`/`ci`: every changed prompt file; suites come from the config's revision."""
+def plan_changes(
+    opts: ReviewOptions, config: Config, changes: ChangeSet, moves: Mapping[str, ModelMove] | None = None
+) -> ReviewPlan:
+    """The plan for `check`/`ci`: every changed prompt file; suites come from the config's revision. `moves`:
+    the prompts the pull request's config moves to another model (`config_model_moves`), by prompt path."""
     # the contract (config-named schemas, a prompt file's own schema, evaluators and rows) is read at the base
     # branch's tip (CI's config revision), the diff from the merge base
     contract_rev = opts.config_rev or changes.base
     planner = _Planner(opts, config, opts.config_rev if opts.config_rev else opts.head, contract_rev)
+    planner.moves = moves or {}
     jobs: list[PromptJob] = []
     listed: list[Listed] = []
     for change in changes.prompts:
@@ -432,7 +456,8 @@ def plan_changes(opts: ReviewOptions, config: Config, changes: ChangeSet) -> Rev
                 gone = note("removed_from_file")
                 listed.append(Listed(base.path, "removed", None, gone, config.removal != "allow"))
                 continue
-            if multi and not one_base and base is not None and replace(base, path=head.path) == head:
+            unchanged = base is not None and replace(base, path=head.path) == head
+            if multi and not one_base and unchanged and head.path not in planner.moves:
                 continue  # an unchanged part of a multi-prompt file: nothing to review
             versions = [Version("base", base, changes.base)] if base is not None else []
             versions.append(Version("head", head, changes.head))
@@ -595,3 +620,104 @@ def under_contract(
         replace(head, schema=contract, own_schema=head_own),
     )
     return sides, notes
+
+
+# -- a model migration: every prompt the config covers, on the model it runs on today and on a candidate -----
+
+
+def plan_migration(
+    opts: ReviewOptions,
+    config: Config,
+    prompts: Sequence[PromptChange],
+    target: ModelSpec,
+    source: ModelSpec | None = None,
+    safety: bool = False,
+) -> ReviewPlan:
+    """The plan for `migrate`: every prompt of `prompts` (as it is now) twice over the same sampled inputs,
+    the base side on the model it runs on today (`source` when given: then only the prompts that run on it),
+    the head side on `target`. A prompt already on `target` is listed, not run. The candidate must be a model
+    the config allows (`policy.check_migration`), before any call. `safety`: the packaged must-refuse rows run
+    beside every prompt's inputs (`engine.planning.safety`)."""
+    planner = _Planner(opts, config, opts.head)
+    planner.target, planner.source = target, source
+    planner.safety = safety_rows() if safety else ()
+    jobs: list[PromptJob] = []
+    listed: list[Listed] = []
+    today: dict[str, str] = {}  # prompt → the model it runs on now
+    named: list[str] = []  # the models the prompt files name and run on as themselves
+    for change in prompts:
+        assert change.head is not None
+        beside = Beside(paths.reader(opts.repo_root, opts.head), change.entry.partials)
+        for template in load_prompts(change.path, change.head, beside):
+            current, stand_in = planner.resolve(template, change.entry)
+            today[template.path] = str(current)
+            if _names_model(template) and stand_in is None:
+                named.append(str(current))
+            if source is not None and current != source:
+                continue  # another model's prompt: not this migration's
+            if current == target:
+                listed.append(
+                    Listed(template.path, "modified", None, note("already_on_model", model=str(target)))
+                )
+                continue
+            versions = [Version("base", template, opts.head), Version("head", template, opts.head)]
+            jobs.append(planner.job(len(jobs), template.path, "modified", None, change.entry, versions))
+    if source is not None and not jobs and not listed:
+        runs = ", ".join(sorted(set(today.values())))
+        raise UsageError(f"--from {source}: no selected prompt runs on it (they run on {runs})")
+    policy.check_migration(target, config, named)
+    return planner.plan(jobs, listed)
+
+
+# -- a pull request that changes the config's models: the prompts it moves are a model migration -----------
+
+
+@dataclass(frozen=True)
+class ModelMove:
+    """What a prompt runs on before and after a pull request's config change."""
+
+    base: ModelSpec
+    head: ModelSpec
+
+
+def _model_keys(config: Config) -> tuple[Any, ...]:
+    """Everything in a config that decides which model a prompt runs on."""
+    return (config.model, tuple(e.model for e in config.prompts), tuple(sorted(config.models_map.items())))
+
+
+def config_model_moves(
+    opts: ReviewOptions,
+    fork: Config,
+    after: Config,
+    contract: Config,
+    prompts: Sequence[PromptChange],
+    rev: str | None,
+) -> dict[str, ModelMove]:
+    """The prompts (of `prompts`: every covered prompt file at the head) whose model the pull request's config
+    changes (its default `model:`, an entry's `model:`, a `models_map` stand-in: `fork`, the merge base's
+    config, against `after`, the head's): each runs on the `contract` config's resolution at the base side
+    (CI: the base tip's, what production runs; a change main made since the fork is no move of this pull
+    request's) and on `after`'s at the head side. A changed default model is a change to what production runs,
+    so it is reviewed like a prompt file that changes its own model; which models a prompt may move to stays
+    the base config's to say (`policy.check_models`). `rev`: the head's revision (None: the working tree).
+    Nothing when `--model` overrides both sides, or when no model key changed."""
+    if opts.model or _model_keys(fork) == _model_keys(after):
+        return {}
+    old, new, now = _Planner(opts, fork, None), _Planner(opts, after, None), _Planner(opts, contract, None)
+    moves: dict[str, ModelMove] = {}
+    for change in prompts:
+        assert change.head is not None
+        entries = (fork.entry_for(change.path), after.entry_for(change.path), contract.entry_for(change.path))
+        if any(e is None for e in entries):
+            continue
+        was, becomes, runs = entries
+        assert was is not None and becomes is not None and runs is not None
+        beside = Beside(paths.reader(opts.repo_root, rev), change.entry.partials)
+        for template in load_prompts(change.path, change.head, beside):
+            head, _ = new.resolve(template, becomes)
+            if old.resolve(template, was)[0] == head:
+                continue  # the pull request did not move it
+            base, _ = now.resolve(template, runs)
+            if base != head:
+                moves[template.path] = ModelMove(base, head)
+    return moves

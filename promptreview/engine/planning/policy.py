@@ -146,6 +146,20 @@ def check_models(
     )
 
 
+def check_migration(target: ModelSpec, config: Config, named: Iterable[str]) -> None:
+    """`migrate --to`: the candidate must be a model the config or the prompt files name (`allowed_models`;
+    `named`: the models the prompt files name), as a pull request's migration must. A `UsageError` otherwise,
+    before any call."""
+    allowed = allowed_models(config, named)
+    if str(target) in allowed:
+        return
+    shown = ", ".join(sorted(allowed)) or "none: the config names no model"
+    raise UsageError(
+        f"--to {target}: a model the config does not allow (allowed: {shown}); list it under models: in "
+        f"{config.source}"
+    )
+
+
 # -- model parameters, against each provider's known ranges ------------------------------------------------
 
 # (low, high) per parameter; a provider missing here takes the default ranges

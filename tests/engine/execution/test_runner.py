@@ -284,3 +284,24 @@ def test_every_text_of_a_failure_is_scrubbed_before_it_is_recorded_or_raised():
         assert key not in str(info.value) and "re-run to resume" in str(info.value)
     finally:
         secrets.forget_all()
+
+
+def test_cache_only_answers_from_the_cache_and_refuses_any_call(tmp_path):
+    """--cache-only: a run the cache answers makes no call; one it cannot is `CacheMiss` (exit 3), naming how many
+    answers are missing, before any call is made."""
+    from promptreview.errors import CacheMiss
+
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    provider = ScriptedProvider()
+    run_requests(requests(6), {"fake": provider}, cache, RunSettings(retry=FAST))
+    assert provider.calls == 6
+    only = RunSettings(retry=FAST, cache_only=True)
+    again = run_requests(requests(6), {"fake": provider}, cache, only)
+    assert all(c.cached for c in again) and provider.calls == 6
+    with pytest.raises(CacheMiss) as refused:
+        run_requests(requests(10), {"fake": provider}, cache, only)
+    assert (refused.value.missing, refused.value.total) == (4, 10)
+    assert "lacks 4 of the 10 answers" in str(refused.value) and "--cache-only refuses" in str(refused.value)
+    assert isinstance(refused.value, ProviderError)  # exit 3: no verdict, never a pass
+    assert provider.calls == 6
+    cache.close()

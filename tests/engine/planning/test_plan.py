@@ -41,3 +41,43 @@ def test_only_what_the_head_changed_since_the_fork_counts():
 
 def test_without_a_base_version_the_head_rows_are_the_suite():
     assert contract_rows(None, rows({"x": 1}), None) == ([{"x": 1}], (), 0)
+
+
+def test_a_migration_runs_each_prompt_as_it_is_on_its_model_and_on_the_candidate(git_repo):
+    import pytest
+
+    from promptreview.engine.jobs import ReviewOptions
+    from promptreview.engine.planning.plan import plan_migration
+    from promptreview.errors import UsageError
+    from promptreview.providers import parse_model_spec
+    from promptreview.sources.changes import current_prompts
+    from promptreview.sources.config import parse_config
+
+    config = parse_config(
+        "version: 1\nmodel: sim:a-v1\nmodels: [sim:b-v1, sim:c-v1]\nsamples: 2\n"
+        "prompts:\n  - files: 'p/*'\n    suite: s.jsonl\n    output: text\n"
+    )
+    git_repo.write("s.jsonl", '{"q": "one"}\n{"q": "two"}\n{"q": "three"}\n')
+    git_repo.write("p/x.txt", "Answer {{q}}\n")
+    git_repo.write(
+        "p/y.prompt.yml", "model: sim:c-v1\nmessages:\n  - {role: user, content: 'Reply to {{q}}'}\n"
+    )
+    git_repo.commit("base")
+    opts = ReviewOptions(repo_root=git_repo.root, env={})
+    prompts = current_prompts(git_repo.root, config, None)
+    plan = plan_migration(opts, config, prompts, parse_model_spec("sim:b-v1"))
+    assert [(j.path, str(j.sides[0].model), str(j.head.model)) for j in plan.jobs] == [
+        ("p/x.txt", "sim:a-v1", "sim:b-v1"),
+        ("p/y.prompt.yml", "sim:c-v1", "sim:b-v1"),
+    ]
+    for job in plan.jobs:  # the same prompt and inputs, sample by sample, on both sides
+        sides = {side: [(c.input_id, c.sample, c.request.messages) for c in job.calls if c.side == side]
+                 for side in ("base", "head")}  # fmt: skip
+        assert sides["base"] == sides["head"] and len(sides["base"]) == 3 * 2
+    # --from: only the prompts on that model; one already on the candidate is listed, not run
+    plan = plan_migration(opts, config, prompts, parse_model_spec("sim:c-v1"), parse_model_spec("sim:c-v1"))
+    assert not plan.jobs and [(i.path, i.note.kind) for i in plan.listed] == [
+        ("p/y.prompt.yml", "already_on_model")
+    ]
+    with pytest.raises(UsageError, match=r"--from sim:z-v1: no selected prompt runs on it \(they run on "):
+        plan_migration(opts, config, prompts, parse_model_spec("sim:b-v1"), parse_model_spec("sim:z-v1"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from promptreview.engine.planning.policy import allowed_models, check_models
+from promptreview.engine.planning.policy import allowed_models, check_migration, check_models
 from promptreview.errors import UsageError
 from promptreview.providers import parse_model_spec
 from promptreview.sources.config import parse_config
@@ -46,3 +46,11 @@ def test_in_ci_no_side_runs_on_a_sim_the_base_does_not_name():
         check_models("p/a.txt", sim, sim, config, CI)
     named = parse_config("version: 1\nmodel: sim:triage-v1\n" + ENTRY)
     check_models("p/a.txt", sim, sim, named, CI)
+
+
+def test_a_migration_candidate_must_be_a_model_the_config_or_the_prompts_name():
+    config = parse_config("version: 1\nmodel: sim:a-v1\nmodels: [sim:b-v1]\nprompts:\n  - files: p/*.txt\n")
+    check_migration(parse_model_spec("sim:b-v1"), config, [])
+    check_migration(parse_model_spec("sim:c-v1"), config, ["sim:c-v1"])  # a prompt file names it
+    with pytest.raises(UsageError, match=r"--to sim:d-v1: a model the config does not allow \(allowed: "):
+        check_migration(parse_model_spec("sim:d-v1"), config, ["sim:c-v1"])
