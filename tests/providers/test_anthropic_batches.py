@@ -311,3 +311,37 @@ def test_the_shape_checker_reads_the_sdk_types():
     bad_counts = {"processing": 0, "succeeded": 1, "errored": 0, "canceled": 0}
     assert "missing ['expired']" in (shapes.problem("MessageBatchRequestCounts", bad_counts) or "")
     assert shapes.problem("BatchCreateParams", {"requests": [{"custom_id": "a"}]})
+
+
+def test_the_batch_body_goes_out_as_a_stream_not_as_one_built_bytes():
+    """The real transport sends it; the request it is handed carries an iterator of pieces (about 1 MB each),
+    never the whole body as bytes."""
+    pieces: list[int] = []
+
+    class Watched(httpx.AsyncByteStream):
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        async def __aiter__(self):
+            async for piece in self.inner:
+                pieces.append(len(piece))
+                yield piece
+
+    class Watching(httpx.AsyncHTTPTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.method == "POST":
+                assert not isinstance(request.stream, httpx.ByteStream)  # what `content=bytes` makes
+                request.stream = Watched(request.stream)
+            return await super().handle_async_request(request)
+
+    with AnthropicBatchServer() as fake:
+        engine = engine_for(fake.url)
+        lines = [engine.encode(cid(i), request(f"ticket {i} {'x' * 1000}")) for i in range(3000)]
+
+        async def go():
+            async with httpx.AsyncClient(transport=Watching(), timeout=5.0) as client:
+                return await engine.submit(iter(lines), sum(map(len, lines)), client)
+
+        asyncio.run(go())
+    assert fake.problems == [] and len(fake.requests[0].json["requests"]) == 3000
+    assert len(pieces) > 3 and max(pieces) < 2 * (1 << 20) < sum(pieces)
