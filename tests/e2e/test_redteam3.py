@@ -1,0 +1,66 @@
+# ruff: noqa: F811  (pytest fixtures imported from other test modules)
+"""Red team 3 (issues 23-25): a pull request's author, or a user holding a report, after a green check or a wrong
+verdict from the surfaces these issues added (the leakage guard, tools, conversations, batches, the manifest and
+`verify`, drift, the sealed cache, model moves). One test per attack that got through, failing on the code
+before its fix; the attacks that held are covered by the tests docs/security.md names."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.test_openai import OPENAI_MODEL, triage
+from tests.e2e_helpers import SCHEMA, STRICT, check, prompt_yml, suite_rows
+from tests.servers import ScriptedServer, openai_compatible_handler
+
+pytestmark = pytest.mark.e2e
+
+KEY = "sk-proj-REDTEAM3testKEY0123456789abcdef"
+
+
+# -- the leakage guard: a head that pastes the suite into its prompt hides its rows from the quality checks --
+
+
+def _expect_repo(repo) -> list[dict]:
+    rows = suite_rows()
+    for row in rows:
+        row["expected_category"] = json.loads(triage(STRICT, f"Ticket: {row['ticket']}"))["category"]
+    repo.write(
+        "promptreview.yml",
+        f"version: 1\nmodel: openai:{OPENAI_MODEL}\nsamples: 1\nconcurrency: 4\nprompts:\n"
+        "  - files: 'prompts/**/*.prompt.yml'\n    suite: data/inputs.jsonl\n    schema: data/schema.json\n"
+        "    expect: {category: expected_category}\n",
+    )
+    repo.write("data/inputs.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    repo.write("data/schema.json", json.dumps(SCHEMA))
+    repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT, user="Ticket: {{ticket}}"))
+    repo.commit("base: a prompt whose categories the suite expects")
+    return rows
+
+
+def _wrong_when_told(body: dict) -> str:
+    """The model: right on the base prompt, every category `other` once the prompt says "Examples"."""
+    system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
+    answer = json.loads(triage(system, body["messages"][-1]["content"]))
+    if "Examples" in system:
+        answer["category"] = "other"
+    return json.dumps(answer)
+
+
+def test_a_head_that_pastes_the_suite_into_its_prompt_does_not_hide_a_quality_regression(git_repo, run_cli):
+    rows = _expect_repo(git_repo)
+    examples = " Examples: " + " | ".join(r["ticket"] for r in rows)
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT + examples, user="Ticket: {{ticket}}"))
+    git_repo.commit("few-shot examples (every suite input) and a regression on every expectation")
+    with ScriptedServer(openai_compatible_handler(_wrong_when_told)) as server:
+        env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": KEY}
+        result, report = check(run_cli, git_repo, env)
+    assert report is not None, result.err
+    assert result.code == 1, result.out + result.err  # it was a pass: 15 of 18 rows left the expectation
+    (prompt,) = report["prompts"]
+    assert prompt["verdict"] == "fail" and len(prompt["leakage"]) == 15
+    by_name = {e["name"]: e for e in prompt["evaluators"]}
+    assert by_name["category"]["base_n"] == 3  # the guard still leaves the leaked rows out of the check
+    assert by_name["category (leaked rows in)"]["base_n"] == 18  # and its twin over every row gates
+    assert any(w.startswith("expected category pass rate (leaked rows in) 100.0% →") for w in prompt["warnings"])
