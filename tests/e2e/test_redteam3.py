@@ -63,4 +63,52 @@ def test_a_head_that_pastes_the_suite_into_its_prompt_does_not_hide_a_quality_re
     by_name = {e["name"]: e for e in prompt["evaluators"]}
     assert by_name["category"]["base_n"] == 3  # the guard still leaves the leaked rows out of the check
     assert by_name["category (leaked rows in)"]["base_n"] == 18  # and its twin over every row gates
-    assert any(w.startswith("expected category pass rate (leaked rows in) 100.0% →") for w in prompt["warnings"])
+    assert any(
+        w.startswith("expected category pass rate (leaked rows in) 100.0% →") for w in prompt["warnings"]
+    )
+
+
+# -- tools: a head that stops declaring them (so no call can be owed) -----------------------------------------
+
+
+def _tools_repo(repo, base_doc: dict, head_doc: dict, entry: str = "") -> None:
+    from tests.e2e.test_tools import CITIES
+
+    rows = [{"id": f"q{i}", "question": f"What is the weather in {c} now?"} for i, c in enumerate(CITIES)]
+    repo.write(
+        "promptreview.yml",
+        "version: 1\nmodel: sim:tools-v1\nsamples: 2\nconcurrency: 4\nprompts:\n"
+        "  - files: 'prompts/*.prompt.yml'\n    suite: data/questions.jsonl\n    output: text\n" + entry,
+    )
+    repo.write("data/questions.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    repo.write("prompts/weather.prompt.yml", json.dumps(base_doc))
+    repo.commit("base: a prompt that must call its tool")
+    repo.write("prompts/weather.prompt.yml", json.dumps(head_doc))
+    repo.commit("head")
+
+
+def _weather(system: str, **extra) -> dict:
+    return {"name": "weather", "messages": [{"role": "system", "content": system},
+            {"role": "user", "content": "{{question}}"}], **extra}  # fmt: skip
+
+
+def test_a_head_that_drops_its_tools_and_tool_choice_still_owes_the_call(git_repo, run_cli):
+    from tests.e2e.test_tools import CALLS, SEARCH, WEATHER
+
+    base = _weather(CALLS, tools=[WEATHER, SEARCH], tool_choice="required")
+    _tools_repo(git_repo, base, _weather(CALLS))
+    result, report = check(run_cli, git_repo)
+    assert result.code == 1, result.out + result.err
+    (p,) = report["prompts"]
+    assert p["rates"]["tool_missing"]["head"] == 1.0 and p["verdict"] == "fail"
+
+
+def test_an_empty_tools_list_in_the_head_file_does_not_cancel_the_entrys_required_call(git_repo, run_cli):
+    from tests.e2e.test_tools import CALLS, WEATHER
+
+    entry = f"    tools: {json.dumps([WEATHER])}\n    tool_choice: required\n"
+    _tools_repo(git_repo, _weather(CALLS), _weather(CALLS, tools=[]), entry)
+    result, report = check(run_cli, git_repo)
+    assert result.code == 1, result.out + result.err
+    (p,) = report["prompts"]
+    assert p["rates"]["tool_missing"]["head"] == 1.0 and p["verdict"] == "fail"
