@@ -254,6 +254,13 @@ def numbers(prompt: Mapping[str, Any]) -> dict[str, Any]:
     """A prompt's verdict and numbers, by a dotted name (`rates.refusal.p_value`): what a replay must give."""
     out: dict[str, Any] = {"verdict": prompt["verdict"], "n_inputs": prompt["n_inputs"]}
     out["samples"] = prompt["samples"]
+    # what the report says was reviewed and by what: a replay from the cache gives it back as recorded, so a
+    # report whose model, served ids, fingerprints or leaked rows were edited differs (red team 3)
+    for key in _SAID:
+        if key in prompt:
+            out[key] = prompt[key]
+    for side, block in (prompt.get("provenance") or {}).items():
+        out.update(_provenance(f"provenance.{side}", block))
 
     def take(prefix: str, row: Mapping[str, Any] | None, keys: tuple[str, ...]) -> None:
         for key in keys:
@@ -271,6 +278,22 @@ def numbers(prompt: Mapping[str, Any]) -> dict[str, Any]:
     for check in prompt["evaluators"]:
         take(f"evaluators.{check['name']}", check, _CHECK)
     take("sequential", prompt.get("sequential"), _SEQUENTIAL)
+    return out
+
+
+_SAID = ("model", "change", "old_path", "leakage", "conversations")
+_MODEL = ("spec", "served", "pinned", "simulated")
+
+
+def _provenance(prefix: str, block: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {f"{prefix}.{k}": v for k, v in (block or {}).items()}
+
+
+def model_said(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's model block by a dotted name (`model.spec`, `model.provenance.fingerprints`)."""
+    model = report.get("model") or {}
+    out = {f"model.{k}": model[k] for k in _MODEL if k in model}
+    out.update(_provenance("model.provenance", model.get("provenance")))
     return out
 
 
@@ -297,7 +320,15 @@ def _replayed(recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> Itera
         "verdict",
         recorded["verdict"] if same else f"recorded {recorded['verdict']}, replayed {replayed['verdict']}",
     )
+    then_model, now_model = model_said(recorded), model_said(replayed)
+    for key in dict.fromkeys([*then_model, *now_model]):
+        if not _same(then_model.get(key), now_model.get(key)):
+            yield Finding(
+                "differs", key, f"recorded {then_model.get(key)!r}, replayed {now_model.get(key)!r}"
+            )
     ours = {p["path"]: p for p in replayed["prompts"]}
+    for path in ours.keys() - {p["path"] for p in recorded["prompts"]}:
+        yield Finding("differs", path, "reviewed by the replay, but not in the report")
     for prompt in recorded["prompts"]:
         path = prompt["path"]
         again = ours.get(path)

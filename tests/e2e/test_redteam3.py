@@ -112,3 +112,48 @@ def test_an_empty_tools_list_in_the_head_file_does_not_cancel_the_entrys_require
     assert result.code == 1, result.out + result.err
     (p,) = report["prompts"]
     assert p["rates"]["tool_missing"]["head"] == 1.0 and p["verdict"] == "fail"
+
+
+# -- verify: what a report says beyond its numbers ----------------------------------------------------------
+
+from tests.e2e.test_verify import recorded, verify  # noqa: E402, F401
+
+
+def _edited(report, tmp_path, edit) -> str:
+    data = json.loads(report.read_text())
+    edit(data)
+    out = tmp_path / "edited.json"
+    out.write_text(json.dumps(data))
+    return str(out)
+
+
+def _other_model(data: dict) -> None:
+    """The report now says another model, and other weights, answered (its numbers untouched)."""
+    data["model"]["spec"] = "openai:gpt-4o-2024-08-06"
+    data["model"]["served"] = ["gpt-4o-2024-08-06"]
+    for block in (data["model"]["provenance"], *data["prompts"][0]["provenance"].values()):
+        block["served"] = {"gpt-4o-2024-08-06": block["answers"]}
+        block["fingerprints"] = {"fp_other": block["answers"]}
+    data["prompts"][0]["model"] = "openai:gpt-4o-2024-08-06"
+
+
+def _dropped_prompt(data: dict) -> None:
+    data["prompts"] = []
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (
+            _other_model,
+            "differs model.spec: recorded 'openai:gpt-4o-2024-08-06', replayed 'openai:gpt-4o-mini",
+        ),
+        (_dropped_prompt, "differs prompts/triage.prompt.yml: reviewed by the replay, but not in the report"),
+    ],
+)
+def test_a_report_edited_beyond_its_numbers_does_not_verify(recorded, run_cli, tmp_path, edit, says):
+    repo, env, report, down = recorded
+    result = verify(run_cli, repo, env, _edited(report, tmp_path, edit))
+    assert result.code == 1, result.out + result.err  # it was 0: verify compared the numbers alone
+    assert any(line.startswith(says) for line in result.out.splitlines()), result.out
+    assert down.requests == []
