@@ -34,11 +34,12 @@ _CHECKS = {  # a quality check's measure by its kind, in a gate's warning
 }
 
 
-def _check_words(check: str, field: object, name: str) -> str:
+def _check_words(check: str, field: object, name: str | None) -> str:
     """A quality check's measure; its twin over every row (leaked ones in) says so where the words name no
     check (an expectation, the must-refuse rows)."""
     what = _CHECKS.get(check, "{name}").format(field=field, name=name)
-    return what + WITH_LEAKED if name.endswith(WITH_LEAKED) and not what.endswith(WITH_LEAKED) else what
+    twin = name is not None and name.endswith(WITH_LEAKED) and not what.endswith(WITH_LEAKED)
+    return what + WITH_LEAKED if twin else what
 
 
 def words(n: Note) -> str:
