@@ -157,3 +157,22 @@ def test_a_report_edited_beyond_its_numbers_does_not_verify(recorded, run_cli, t
     assert result.code == 1, result.out + result.err  # it was 0: verify compared the numbers alone
     assert any(line.startswith(says) for line in result.out.splitlines()), result.out
     assert down.requests == []
+
+
+# -- model moves through the head's config: an entry it adds in front of the prompt's own -------------------
+
+
+def test_a_head_config_entry_added_in_front_moves_the_prompt_and_is_reviewed_as_a_migration(git_repo):
+    from promptreview.engine.review import ReviewOptions, review_changes
+    from tests.e2e.test_migrate import CONFIG, WORSE, triage_repo
+
+    repo = triage_repo(git_repo)
+    base = repo.git("rev-parse", "HEAD").strip()
+    front = f'  - files: "prompts/triage.prompt.yml"\n    model: "{WORSE}"\n    suite: suite.jsonl\n'
+    repo.write("promptreview.yml", CONFIG.replace("prompts:\n", "prompts:\n" + front))
+    head = repo.commit("an entry of its own for the triage prompt, on another model")
+    env = {"GITHUB_ACTIONS": "true", "PROMPTREVIEW_CACHE_DIR": str(repo.root.parent / "cache")}
+    report = review_changes(ReviewOptions(repo_root=repo.root, env=env, config_rev=base, base=base, head=head))
+    (prompt,) = report.prompts
+    assert (prompt.models["base"], prompt.models["head"]) == ("sim:triage-v1", WORSE)
+    assert report.verdict == "fail"
