@@ -7,6 +7,7 @@ before its fix; the attacks that held are covered by the tests docs/security.md 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -22,7 +23,19 @@ KEY = "sk-proj-REDTEAM3testKEY0123456789abcdef"
 # -- the leakage guard: a head that pastes the suite into its prompt hides its rows from the quality checks --
 
 
-def _expect_repo(repo) -> list[dict]:
+JUDGE = "gpt-4o-2024-08-06"
+CHECKS = {
+    "expect": "    expect: {category: expected_category}\n",
+    "judge": (
+        "    evaluators:\n      - name: right-category\n        llm:\n"
+        f"          modelId: openai:{JUDGE}\n"
+        "          prompt: 'Expected category: {{expected_category}}. The answer: {{completion}}'\n"
+        "          choices: [{choice: right, score: 1}, {choice: wrong, score: 0}]\n"
+    ),
+}
+
+
+def _quality_repo(repo, kind: str) -> list[dict]:
     rows = suite_rows()
     for row in rows:
         row["expected_category"] = json.loads(triage(STRICT, f"Ticket: {row['ticket']}"))["category"]
@@ -30,7 +43,7 @@ def _expect_repo(repo) -> list[dict]:
         "promptreview.yml",
         f"version: 1\nmodel: openai:{OPENAI_MODEL}\nsamples: 1\nconcurrency: 4\nprompts:\n"
         "  - files: 'prompts/**/*.prompt.yml'\n    suite: data/inputs.jsonl\n    schema: data/schema.json\n"
-        "    expect: {category: expected_category}\n",
+        + CHECKS[kind],
     )
     repo.write("data/inputs.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
     repo.write("data/schema.json", json.dumps(SCHEMA))
@@ -40,32 +53,43 @@ def _expect_repo(repo) -> list[dict]:
 
 
 def _wrong_when_told(body: dict) -> str:
-    """The model: right on the base prompt, every category `other` once the prompt says "Examples"."""
+    """The model: right on the base prompt, every category `other` once the prompt says "Examples"; as the
+    judge, `right` when the answer's category is the expected one."""
+    last = body["messages"][-1]["content"]
+    if body["model"] == JUDGE:
+        expected = re.search(r'Expected category: <data name="expected_category">\n"(\w+)"', last)
+        said = re.search(r'\\?"category\\?": \\?"(\w+)', last)
+        return "right" if expected and said and expected.group(1) == said.group(1) else "wrong"
     system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
-    answer = json.loads(triage(system, body["messages"][-1]["content"]))
+    answer = json.loads(triage(system, last))
     if "Examples" in system:
         answer["category"] = "other"
     return json.dumps(answer)
 
 
-def test_a_head_that_pastes_the_suite_into_its_prompt_does_not_hide_a_quality_regression(git_repo, run_cli):
-    rows = _expect_repo(git_repo)
+@pytest.mark.parametrize(("kind", "name", "words"), [
+    ("expect", "category", "expected category pass rate (leaked rows in)"),
+    ("judge", "right-category", "judge right-category (leaked rows in) mean score"),
+])  # fmt: skip
+def test_a_head_that_pastes_the_suite_into_its_prompt_does_not_hide_a_quality_regression(
+    git_repo, run_cli, kind, name, words
+):
+    rows = _quality_repo(git_repo, kind)
     examples = " Examples: " + " | ".join(r["ticket"] for r in rows)
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT + examples, user="Ticket: {{ticket}}"))
     git_repo.commit("few-shot examples (every suite input) and a regression on every expectation")
     with ScriptedServer(openai_compatible_handler(_wrong_when_told)) as server:
         env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": KEY}
         result, report = check(run_cli, git_repo, env)
-    assert report is not None, result.err
-    assert result.code == 1, result.out + result.err  # it was a pass: 15 of 18 rows left the expectation
+    assert result.code == 1, result.out + result.err  # it was a pass: 15 of 18 rows left the check
     (prompt,) = report["prompts"]
     assert prompt["verdict"] == "fail" and len(prompt["leakage"]) == 15
     by_name = {e["name"]: e for e in prompt["evaluators"]}
-    assert by_name["category"]["base_n"] == 3  # the guard still leaves the leaked rows out of the check
-    assert by_name["category (leaked rows in)"]["base_n"] == 18  # and its twin over every row gates
-    assert any(
-        w.startswith("expected category pass rate (leaked rows in) 100.0% →") for w in prompt["warnings"]
-    )
+    assert by_name[name]["base_n"] == 3  # the guard still leaves the leaked rows out of the check
+    assert by_name[f"{name} (leaked rows in)"]["base_n"] == 18  # and its twin over every row gates
+    assert any(w.startswith(words) for w in prompt["warnings"]), prompt["warnings"]
+    judged = [json.dumps(r.json, sort_keys=True) for r in server.requests if r.json["model"] == JUDGE]
+    assert len(judged) == len(set(judged)) and (kind == "judge") == bool(judged)  # nothing judged twice
 
 
 # -- tools: a head that stops declaring them (so no call can be owed) -----------------------------------------
@@ -172,7 +196,9 @@ def test_a_head_config_entry_added_in_front_moves_the_prompt_and_is_reviewed_as_
     repo.write("promptreview.yml", CONFIG.replace("prompts:\n", "prompts:\n" + front))
     head = repo.commit("an entry of its own for the triage prompt, on another model")
     env = {"GITHUB_ACTIONS": "true", "PROMPTREVIEW_CACHE_DIR": str(repo.root.parent / "cache")}
-    report = review_changes(ReviewOptions(repo_root=repo.root, env=env, config_rev=base, base=base, head=head))
+    report = review_changes(
+        ReviewOptions(repo_root=repo.root, env=env, config_rev=base, base=base, head=head)
+    )
     (prompt,) = report.prompts
     assert (prompt.models["base"], prompt.models["head"]) == ("sim:triage-v1", WORSE)
     assert report.verdict == "fail"

@@ -82,6 +82,14 @@ class QualityPlan:
         """Input ids of the rows the prompt holds."""
         return frozenset(r.input_id for r in self.leakage)
 
+    def twin_of(self, c: int) -> int | None:
+        """The index of the check whose twin (over every row, leaked ones in) check `c` is; None if it is none."""
+        twin = self.checks[c]
+        if not twin.with_leaked:
+            return None
+        name = twin.name.removesuffix(WITH_LEAKED)
+        return next(i for i, k in enumerate(self.checks) if k.name == name and k.kind == twin.kind)
+
     @property
     def judges(self) -> list[JudgeSpec]:
         out = [c.judge for c in self.checks if c.judge is not None]
@@ -205,13 +213,13 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
             fail=guard.fail,
             min_overlap=guard.min_overlap,
         )
-        checks += [_with_leaked(c) for c in checks if c.judge is None and c.head_judge is None]
+        checks += [_with_leaked(c) for c in checks if c.head_judge is None]
     return QualityPlan(tuple(checks), must_refuse, tuple(notes), leaked, said, bool(leaked) and guard.fail)
 
 
 def _with_leaked(check: Check) -> Check:
-    """`check` over every row, the leaked ones included (a judge is not asked about leaked rows, so it has
-    none)."""
+    """`check` over every row, the leaked ones included (a judge's twin is asked about the leaked rows alone
+    and takes the check's own scores for the rest)."""
     return replace(check, name=check.name + WITH_LEAKED, note=None, with_leaked=True)
 
 
@@ -353,7 +361,12 @@ def check_values(
                     1.0 if string_passes(check.evaluator.string, text, rows[s.call.input_id]) else 0.0
                 )
             else:
+                origin = plan.twin_of(c)
                 score = judged.get((c, i))
+                if score is None and origin is not None and s.call.input_id not in leaked:
+                    score = judged.get(
+                        (origin, i)
+                    )  # a judge's twin: the check's own score off the leaked rows
                 values.append(math.nan if score is None else score)
         out[check.column] = values
     return out
