@@ -202,3 +202,26 @@ def test_a_head_config_entry_added_in_front_moves_the_prompt_and_is_reviewed_as_
     (prompt,) = report.prompts
     assert (prompt.models["base"], prompt.models["head"]) == ("sim:triage-v1", WORSE)
     assert report.verdict == "fail"
+
+
+def test_expect_tool_turned_off_in_the_heads_own_rows_does_not_cancel_the_call(git_repo, run_cli):
+    """The rows are the prompt file's own (`testData`, no suite): the base's, with `expect_tool`, are the
+    contract; the head's `expect_tool: false` on every row and a prompt that stops calling are not."""
+    from tests.e2e.test_tools import CALLS, CITIES, DIRECT, SEARCH, WEATHER
+
+    def doc(system: str, expect: str | bool) -> dict:
+        rows = [{"question": f"What is the weather in {c} now?", "expect_tool": expect} for c in CITIES]
+        return _weather(system, tools=[WEATHER, SEARCH], testData=rows)
+
+    git_repo.write(
+        "promptreview.yml",
+        "version: 1\nmodel: sim:tools-v1\nsamples: 2\nprompts:\n  - files: 'prompts/*.prompt.yml'\n    output: text\n",
+    )
+    git_repo.write("prompts/weather.prompt.yml", json.dumps(doc(CALLS, "get_weather")))
+    git_repo.commit("base: every row expects a get_weather call")
+    git_repo.write("prompts/weather.prompt.yml", json.dumps(doc(DIRECT, False)))
+    git_repo.commit("head: no row expects a call, and the prompt stops calling")
+    result, report = check(run_cli, git_repo)
+    assert result.code == 1, result.out + result.err
+    (p,) = report["prompts"]
+    assert p["rates"]["tool_missing"]["head"] == 1.0 and p["verdict"] == "fail"
