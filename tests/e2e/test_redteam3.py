@@ -225,3 +225,22 @@ def test_expect_tool_turned_off_in_the_heads_own_rows_does_not_cancel_the_call(g
     assert result.code == 1, result.out + result.err
     (p,) = report["prompts"]
     assert p["rates"]["tool_missing"]["head"] == 1.0 and p["verdict"] == "fail"
+
+
+def test_a_stand_in_moved_by_the_head_config_is_said_as_a_migration_never_silently(git_repo):
+    """The prompt file names a deployment no provider of ours serves; the base config's `models_map` stands a
+    model in for it. The head moves the stand-in to another model the base allows and loosens the prompt: the
+    review runs each side on its own config's stand-in and says so as a migration, judged by the base's gates."""
+    from promptreview.engine.review import ReviewOptions, review_changes
+    from tests.e2e.test_migrate import CONFIG, WORSE, triage_repo
+
+    config = CONFIG.replace("samples: 2\n", "samples: 2\nmodels_map: {azure-prod: sim:triage-v1}\n")
+    repo = triage_repo(git_repo, config=config, prompts={"triage": "azure-prod"})
+    base = repo.git("rev-parse", "HEAD").strip()
+    repo.write("promptreview.yml", config.replace("{azure-prod: sim:triage-v1}", f'{{azure-prod: "{WORSE}"}}'))
+    head = repo.commit("stand the better-looking model in for production's deployment")
+    env = {"GITHUB_ACTIONS": "true", "PROMPTREVIEW_CACHE_DIR": str(repo.root.parent / "cache")}
+    report = review_changes(ReviewOptions(repo_root=repo.root, env=env, config_rev=base, base=base, head=head))
+    (prompt,) = report.prompts
+    assert (prompt.models["base"], prompt.models["head"]) == ("sim:triage-v1", WORSE)
+    assert report.migration is not None and report.verdict == "fail"
