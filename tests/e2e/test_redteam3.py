@@ -237,10 +237,49 @@ def test_a_stand_in_moved_by_the_head_config_is_said_as_a_migration_never_silent
     config = CONFIG.replace("samples: 2\n", "samples: 2\nmodels_map: {azure-prod: sim:triage-v1}\n")
     repo = triage_repo(git_repo, config=config, prompts={"triage": "azure-prod"})
     base = repo.git("rev-parse", "HEAD").strip()
-    repo.write("promptreview.yml", config.replace("{azure-prod: sim:triage-v1}", f'{{azure-prod: "{WORSE}"}}'))
+    repo.write(
+        "promptreview.yml", config.replace("{azure-prod: sim:triage-v1}", f'{{azure-prod: "{WORSE}"}}')
+    )
     head = repo.commit("stand the better-looking model in for production's deployment")
     env = {"GITHUB_ACTIONS": "true", "PROMPTREVIEW_CACHE_DIR": str(repo.root.parent / "cache")}
-    report = review_changes(ReviewOptions(repo_root=repo.root, env=env, config_rev=base, base=base, head=head))
+    report = review_changes(
+        ReviewOptions(repo_root=repo.root, env=env, config_rev=base, base=base, head=head)
+    )
     (prompt,) = report.prompts
     assert (prompt.models["base"], prompt.models["head"]) == ("sim:triage-v1", WORSE)
     assert report.migration is not None and report.verdict == "fail"
+
+
+# -- batch: auto in the maintainer-triggered run of a fork's pull request ------------------------------------
+
+from tests.e2e.test_ci import CI, ci, payload, run  # noqa: E402, F401
+from tests.fakegithub import fake_github  # noqa: E402, F401
+
+
+def test_batch_auto_never_makes_the_maintainer_run_of_a_pull_request_wait(ci, run_cli, monkeypatch):
+    """The maintainer's run for a fork's pull request is a `workflow_dispatch`, which `auto` took for a run no
+    one waits for: it sent the review as a provider batch (up to a day) while the pull request waited."""
+    from promptreview.engine.planning import batch_mode
+    from tests.batch_servers import OpenAIBatchServer
+    from tests.e2e.test_openai import openai_answer
+
+    monkeypatch.setattr(batch_mode, "AUTO_THRESHOLD", 1)  # every run is big enough to batch
+    ci.pr(prompt_yml(STRICT + " Be brief."), base_model=f"openai:{OPENAI_MODEL}", base_extra="batch: auto\n")
+    ci.repo.git("checkout", "-q", "main")  # workflow_dispatch checks out the default branch
+    inputs = {"base": "main", "head": ci.head, "pull-request": "2"}
+    data = {"inputs": inputs, "ref": "refs/heads/main", "repository": payload()["repository"],
+            "sender": payload()["sender"], "workflow": ".github/workflows/promptreview-maintainer.yml"}  # fmt: skip
+    with OpenAIBatchServer(lambda body: openai_answer(body)) as server:
+        server.http.route("POST", "/v1/chat/completions", openai_compatible_handler(openai_answer))
+        keys = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test", "GITHUB_SHA": ci.base}
+        result = run(run_cli, ci, ci.env(data, "workflow_dispatch", **keys))
+        assert result.code == 0, result.out + result.err
+        assert server.batch_posts == []  # it was one batch: the pull request waited on the provider's queue
+        assert server.http.requests_to("/v1/chat/completions")
+        # a manual run that reviews no pull request is one nobody waits for: auto batches it
+        del inputs["pull-request"]
+        again = run(
+            run_cli, ci, ci.env(data, "workflow_dispatch", PROMPTREVIEW_CACHE_DIR=str(ci.tmp / "c2"), **keys)
+        )
+        assert again.code == 0, again.out + again.err
+        assert len(server.batch_posts) == 1
