@@ -31,6 +31,7 @@ from promptreview.engine.review import review_changes
 from promptreview.errors import UsageError
 from promptreview.report.serialize import to_dict
 from promptreview.sources import git, safe_load
+from promptreview.verdicts import PromptVerdict, ReviewVerdict, check_conclusion, ci_verdict
 from promptreview.vocabulary import VerifyStatus
 
 MAX_REPORT_BYTES = 64 * 1024 * 1024  # a report of thousands of prompts is a few MB
@@ -297,6 +298,35 @@ def model_said(report: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _ci(ci: Mapping[str, Any], replayed: Mapping[str, Any]) -> Iterator[Finding]:
+    """A CI report's own verdict and the check's conclusion, against what CI concludes from the replayed
+    review (red team 3: an edited `ci.verdict` verified clean). The accept label is GitHub's record: a report
+    that says one was given is checked on what the label could change, and the label itself is said."""
+    review = ReviewVerdict(replayed["verdict"])
+    warned = any(p["verdict"] == PromptVerdict.WARN.value for p in replayed["prompts"])
+    accepted = ci.get("accepted")
+    if review is ReviewVerdict.ERROR or ci["verdict"] in ("invalid", "action_required"):
+        return  # a run that reviewed nothing has no replay to compare with
+    expected = ci_verdict(review, warned, accepted=accepted is not None)
+    conclusions = {check_conclusion(expected).value, check_conclusion(expected, fail_closed=False).value}
+    same = ci["verdict"] == expected.value and ci["conclusion"] in conclusions
+    yield Finding(
+        "ok" if same else "differs",
+        "ci",
+        f"verdict {expected.value}, check {ci['conclusion']}"
+        if same
+        else f"recorded verdict {ci['verdict']} and check {ci['conclusion']}, CI concludes {expected.value} "
+        f"({check_conclusion(expected).value}) from the replay",
+    )
+    if accepted is not None:
+        yield Finding(
+            "info",
+            "ci",
+            f"accepted with the label {accepted.get('label')!r} by {accepted.get('by')!r}: the label is "
+            "GitHub's record, not the cache's; verify cannot check it",
+        )
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) or isinstance(b, float):
         if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
@@ -320,6 +350,8 @@ def _replayed(recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> Itera
         "verdict",
         recorded["verdict"] if same else f"recorded {recorded['verdict']}, replayed {replayed['verdict']}",
     )
+    if recorded.get("ci") is not None:
+        yield from _ci(recorded["ci"], replayed)
     then_model, now_model = model_said(recorded), model_said(replayed)
     for key in dict.fromkeys([*then_model, *now_model]):
         if not _same(then_model.get(key), now_model.get(key)):

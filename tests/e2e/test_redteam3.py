@@ -283,3 +283,27 @@ def test_batch_auto_never_makes_the_maintainer_run_of_a_pull_request_wait(ci, ru
         )
         assert again.code == 0, again.out + again.err
         assert len(server.batch_posts) == 1
+
+
+def test_a_ci_report_whose_own_verdict_was_edited_does_not_verify(git_repo, fake_github, tmp_path, run_cli):  # noqa: F811
+    from pathlib import Path
+
+    from tests.e2e.test_ci import FAILING_MODEL, SEALED
+
+    ci = CI(git_repo, fake_github, tmp_path)
+    ci.pr(prompt_yml(STRICT, model=FAILING_MODEL))
+    assert run_cli(["ci"], git_repo.root, ci.env(ci.event("opened"), **SEALED)).code == 1
+    path = Path(ci.outputs()["report-path"])
+    env = {"GITHUB_ACTIONS": ""}
+    clean = run_cli(["verify", str(path)], git_repo.root, env)
+    assert clean.code == 0 and "ok      ci: verdict fail, check failure" in clean.out.splitlines(), clean.out
+    data = json.loads(path.read_text("utf-8"))
+    data["ci"].update(verdict="pass", conclusion="success", exit_code=0)
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(data))
+    result = run_cli(["verify", str(edited)], git_repo.root, env)
+    assert result.code == 1, result.out + result.err  # it was 0: the ci block was never compared
+    assert (
+        "differs ci: recorded verdict pass and check success, CI concludes fail (failure) from the replay"
+        in result.out.splitlines()
+    )
