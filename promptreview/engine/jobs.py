@@ -52,6 +52,9 @@ class ReviewOptions:
     # --cache-only: answer every call from the response cache; a call not in it is an error, never made
     cache_only: bool = False
     batch: BatchMode | None = None  # --batch (on) / --no-batch (off); None: the config's `batch`
+    # a pull request waits for this run's verdict (`ci`, the maintainer-triggered run included): `batch: auto`
+    # stays off, whatever the event
+    waiting: bool = False
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
         timeout=RunSettings.timeout if spec.timeout is None else spec.timeout,
         sample_batching=config.sample_batching != "off",
         cache_only=opts.cache_only,
-        batch=batch_mode.run_mode(opts.batch or config.batch, opts.env),
+        batch=batch_mode.run_mode(opts.batch or config.batch, opts.env, waiting=opts.waiting),
     )
 
 

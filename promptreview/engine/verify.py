@@ -31,6 +31,7 @@ from promptreview.engine.review import review_changes
 from promptreview.errors import UsageError
 from promptreview.report.serialize import to_dict
 from promptreview.sources import git, safe_load
+from promptreview.verdicts import PromptVerdict, ReviewVerdict, check_conclusion, ci_verdict
 from promptreview.vocabulary import VerifyStatus
 
 MAX_REPORT_BYTES = 64 * 1024 * 1024  # a report of thousands of prompts is a few MB
@@ -256,6 +257,13 @@ def numbers(prompt: Mapping[str, Any]) -> dict[str, Any]:
     """A prompt's verdict and numbers, by a dotted name (`rates.refusal.p_value`): what a replay must give."""
     out: dict[str, Any] = {"verdict": prompt["verdict"], "n_inputs": prompt["n_inputs"]}
     out["samples"] = prompt["samples"]
+    # what the report says was reviewed and by what: a replay from the cache gives it back as recorded, so a
+    # report whose model, served ids, fingerprints or leaked rows were edited differs (red team 3)
+    for key in _SAID:
+        if key in prompt:
+            out[key] = prompt[key]
+    for side, block in (prompt.get("provenance") or {}).items():
+        out.update(_provenance(f"provenance.{side}", block))
 
     def take(prefix: str, row: Mapping[str, Any] | None, keys: tuple[str, ...]) -> None:
         for key in keys:
@@ -274,6 +282,51 @@ def numbers(prompt: Mapping[str, Any]) -> dict[str, Any]:
         take(f"evaluators.{check['name']}", check, _CHECK)
     take("sequential", prompt.get("sequential"), _SEQUENTIAL)
     return out
+
+
+_SAID = ("model", "change", "old_path", "leakage", "conversations")
+_MODEL = ("spec", "served", "pinned", "simulated")
+
+
+def _provenance(prefix: str, block: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {f"{prefix}.{k}": v for k, v in (block or {}).items()}
+
+
+def model_said(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's model block by a dotted name (`model.spec`, `model.provenance.fingerprints`)."""
+    model = report.get("model") or {}
+    out = {f"model.{k}": model[k] for k in _MODEL if k in model}
+    out.update(_provenance("model.provenance", model.get("provenance")))
+    return out
+
+
+def _ci(ci: Mapping[str, Any], replayed: Mapping[str, Any]) -> Iterator[Finding]:
+    """A CI report's own verdict and the check's conclusion, against what CI concludes from the replayed
+    review (red team 3: an edited `ci.verdict` verified clean). The accept label is GitHub's record: a report
+    that says one was given is checked on what the label could change, and the label itself is said."""
+    review = ReviewVerdict(replayed["verdict"])
+    warned = any(p["verdict"] == PromptVerdict.WARN.value for p in replayed["prompts"])
+    accepted = ci.get("accepted")
+    if review is ReviewVerdict.ERROR or ci["verdict"] in ("invalid", "action_required"):
+        return  # a run that reviewed nothing has no replay to compare with
+    expected = ci_verdict(review, warned, accepted=accepted is not None)
+    conclusions = {check_conclusion(expected).value, check_conclusion(expected, fail_closed=False).value}
+    same = ci["verdict"] == expected.value and ci["conclusion"] in conclusions
+    yield Finding(
+        "ok" if same else "differs",
+        "ci",
+        f"verdict {expected.value}, check {ci['conclusion']}"
+        if same
+        else f"recorded verdict {ci['verdict']} and check {ci['conclusion']}, CI concludes {expected.value} "
+        f"({check_conclusion(expected).value}) from the replay",
+    )
+    if accepted is not None:
+        yield Finding(
+            "info",
+            "ci",
+            f"accepted with the label {accepted.get('label')!r} by {accepted.get('by')!r}: the label is "
+            "GitHub's record, not the cache's; verify cannot check it",
+        )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -299,7 +352,17 @@ def _replayed(recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> Itera
         "verdict",
         recorded["verdict"] if same else f"recorded {recorded['verdict']}, replayed {replayed['verdict']}",
     )
+    if recorded.get("ci") is not None:
+        yield from _ci(recorded["ci"], replayed)
+    then_model, now_model = model_said(recorded), model_said(replayed)
+    for key in dict.fromkeys([*then_model, *now_model]):
+        if not _same(then_model.get(key), now_model.get(key)):
+            yield Finding(
+                "differs", key, f"recorded {then_model.get(key)!r}, replayed {now_model.get(key)!r}"
+            )
     ours = {p["path"]: p for p in replayed["prompts"]}
+    for path in ours.keys() - {p["path"] for p in recorded["prompts"]}:
+        yield Finding("differs", path, "reviewed by the replay, but not in the report")
     for prompt in recorded["prompts"]:
         path = prompt["path"]
         again = ours.get(path)

@@ -211,6 +211,10 @@ class CheckStratum:
     head_n: int
 
 
+WITH_LEAKED = " (leaked rows in)"
+"""The name of a quality check's twin over every row, leaked ones included: the check's own name, then this."""
+
+
 @dataclass(frozen=True)
 class LeakedRow:
     """A suite row the prompt under review holds (an evaluation set leaked into its examples): which value,

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from promptreview.notes import INCONCLUSIVE, Note, PromptWarning
 from promptreview.report.document import (
+    WITH_LEAKED,
     CallStats,
     ColdStart,
     CostKey,
@@ -276,10 +277,11 @@ def rate_table(p: PromptReport) -> list[list[str]]:
 
 def evaluator_name(e: EvaluatorRow) -> str:
     """A quality check's short name (as `report.quality` labels its row)."""
+    twin = WITH_LEAKED if e.name.endswith(WITH_LEAKED) else ""  # the check over every row, leaked ones in
     if e.kind == "must_refuse":
-        return "refusals on must-refuse rows"
+        return "refusals on must-refuse rows" + twin
     if e.kind == "expect":
-        return f"expected {e.field}"
+        return f"expected {e.field}" + twin
     return e.name
 
 
