@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from promptreview.providers.base import FatalCallError, RetryableCallError
-from promptreview.providers.http import CallError, HTTPProvider, classify_status
+from promptreview.providers.http import CallError, HTTPProvider
 from promptreview.providers.provider_batches import BatchLimits, BatchLine, BatchStatus
 from promptreview.records import CallFailure, CompletionRequest
 
@@ -95,7 +95,9 @@ class AnthropicBatches:
         line = {"custom_id": custom_id, "params": self.provider.build_body(request)}
         return (_dumps(line) + "\n").encode("utf-8")
 
-    async def submit(self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient) -> str:
+    async def submit(
+        self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient, *, tag: str = ""
+    ) -> str:
         self.provider.require_credentials()
 
         async def body() -> AsyncIterator[bytes]:
@@ -121,7 +123,9 @@ class AnthropicBatches:
             **self.provider.headers(),
             "Content-Length": str(len(_HEAD) + total_bytes - 1 + len(_TAIL)),
         }
-        created = await self._exchange(client, "POST", self.url, headers=headers, content=body())
+        created = await self.provider.send_stream(
+            client, self.url, body(), headers=headers, service=self.service
+        )
         return self._batch_id(created)
 
     # -- the batch ------------------------------------------------------------------------------------
@@ -160,7 +164,9 @@ class AnthropicBatches:
             # never the key to another host: the same results from the API's own path under the base URL
             # (`GET /v1/messages/batches/{id}/results`, what `results_url` names on api.anthropic.com)
             url = f"{self.url}/{self._checked_id(batch_id)}/results"
-        async for text in self._lines(client, url):
+        # the SDK asks for the results with `Accept: application/binary`
+        headers = {**self.provider.headers(), "Accept": "application/binary"}
+        async for text in self.provider.stream_lines(client, url, service=self.service, headers=headers):
             if text.strip():
                 yield self._line(text)
 
@@ -222,94 +228,4 @@ class AnthropicBatches:
         error = body.get("error") if isinstance(body, dict) else None
         kind = error.get("type") if isinstance(error, dict) else None
         status = _ERROR_STATUS.get(kind, 500) if isinstance(kind, str) else 500
-        response = httpx.Response(status, json=body)
-        verdict = self.provider.classify(response, body)
-        if verdict is None:
-            verdict = classify_status(
-                response,
-                body,
-                service=self.provider.service,
-                key_env_var=self.provider.key_env_var,
-                secrets=self.provider.secrets(),
-            )
-        return verdict
-
-    def _failed(self, response: httpx.Response) -> CallError:
-        try:
-            body = response.json() if response.content else None
-        except (ValueError, UnicodeDecodeError):
-            body = None
-        verdict = self.provider.classify(response, body)
-        if verdict is None:
-            verdict = classify_status(
-                response,
-                body,
-                service=self.service,
-                key_env_var=self.provider.key_env_var,
-                secrets=self.provider.secrets(),
-            )
-        return verdict
-
-    async def _lines(self, client: httpx.AsyncClient, url: str) -> AsyncIterator[str]:
-        """The lines of the results, streamed; every failure mapped as a call's."""
-        # the SDK asks for the results with `Accept: application/binary`
-        headers = {**self.provider.headers(), "Accept": "application/binary"}
-        try:
-            async with client.stream("GET", url, headers=headers) as response:
-                if not response.is_success:
-                    await response.aread()
-                    raise self._failed(response)
-                async for line in response.aiter_lines():
-                    yield line
-        except httpx.TimeoutException as exc:
-            raise RetryableCallError(
-                CallFailure("timeout", f"{self.service}: timed out reading results ({type(exc).__name__})")
-            ) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise FatalCallError(
-                CallFailure("invalid_url", f"{self.service}: the results URL is not usable")
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RetryableCallError(
-                CallFailure(
-                    "connection",
-                    f"{self.service}: reading results failed ({type(exc).__name__}: "
-                    f"{self.provider.scrubbed(str(exc)) or 'no detail'})",
-                )
-            ) from exc
-
-    async def _exchange(
-        self, client: httpx.AsyncClient, method: str, url: str, *, headers: dict[str, str], content: Any
-    ) -> Any:
-        """One request with a streamed body (the batch's creation): its JSON answer, every failure mapped."""
-        try:
-            response = await client.request(method, url, headers=headers, content=content)
-        except httpx.TimeoutException as exc:
-            raise RetryableCallError(
-                CallFailure("timeout", f"{self.service}: the upload timed out ({type(exc).__name__})")
-            ) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise FatalCallError(
-                CallFailure("invalid_url", f"{self.service}: {url!r} is not a usable URL; check the base URL")
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RetryableCallError(
-                CallFailure(
-                    "connection",
-                    f"{self.service}: the upload failed ({type(exc).__name__}: "
-                    f"{self.provider.scrubbed(str(exc)) or 'no detail'})",
-                )
-            ) from exc
-        if not response.is_success:
-            raise self._failed(response)
-        try:
-            return response.json()
-        except (ValueError, UnicodeDecodeError):
-            snippet = " ".join(self.provider.scrubbed(response.text).split())[:120]
-            raise RetryableCallError(
-                CallFailure(
-                    "invalid_response",
-                    f"{self.service}: HTTP {response.status_code} with a body that is not JSON ({snippet!r})",
-                    status=response.status_code,
-                )
-            ) from None
+        return self.provider.verdict(httpx.Response(status, json=body), body)
