@@ -36,7 +36,13 @@ from promptreview.errors import ProviderError
 from promptreview.notes import Note, note
 from promptreview.providers import retry
 from promptreview.providers.base import FatalCallError, Provider
-from promptreview.providers.provider_batches import BatchLine, BatchStatus, ProviderBatches, provider_batches
+from promptreview.providers.provider_batches import (
+    BatchLine,
+    BatchStatus,
+    ProviderBatches,
+    batch_tag,
+    provider_batches,
+)
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import CallFailure, CompletionRequest, ProviderResponse
 from promptreview.vocabulary import ProviderName
@@ -214,8 +220,11 @@ class _Driver:
         def lines() -> Iterable[bytes]:  # made again for each attempt: an upload reads them once
             return (line for _, line in chunk)
 
+        tag = batch_tag(r.cache_key() for r, _ in chunk)
         batch_id = await self._retrying(
-            lambda: engine.submit(lines(), size, self.client), "submitting a provider batch", provider.name
+            lambda: engine.submit(lines(), size, self.client, tag=tag),
+            "submitting a provider batch",
+            provider.name,
         )
         where = endpoint(provider)
         requests = {r.cache_key(): r for r, _ in chunk}
