@@ -24,6 +24,7 @@ Every failure of these exchanges maps as a synchronous call's does (`RetryableCa
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -32,6 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from promptreview.notes import note
 from promptreview.providers.base import FatalCallError, RetryableCallError
 from promptreview.providers.http import CallError, HTTPProvider
 from promptreview.providers.provider_batches import BatchLimits, BatchLine, BatchStatus
@@ -46,6 +48,7 @@ _TAIL = b"]}"
 _CHUNK = 1 << 20  # the upload goes out in pieces of about 1 MB, made as they are sent
 
 _PROCESSING = ("in_progress", "canceling", "ended")  # MessageBatch.processing_status
+_SKEW = datetime.timedelta(minutes=5)  # between our clock and the server's, when naming possible duplicates
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
 # an errored line's `error.type` -> the HTTP status the same error has on a synchronous call (the SDK's
@@ -73,6 +76,17 @@ def _counts(data: Mapping[str, Any]) -> dict[str, int]:
     return {k: v for k, v in raw.items() if type(v) is int} if isinstance(raw, dict) else {}
 
 
+def _when(value: Any) -> datetime.datetime | None:
+    """An RFC 3339 time (`created_at`), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
@@ -89,6 +103,8 @@ class AnthropicBatches:
         base = provider.base_url
         self.url = f"{base}/messages/batches" if base.endswith("/v1") else f"{base}/v1/messages/batches"
         self.service = f"{provider.service} (Message Batches)"
+        # tag -> (when, how many requests): creates whose whole body went out and got no answer
+        self._unsure: dict[str, tuple[datetime.datetime, int]] = {}
 
     # -- the input ------------------------------------------------------------------------------------
     def encode(self, custom_id: str, request: CompletionRequest) -> bytes:
@@ -99,6 +115,13 @@ class AnthropicBatches:
         self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient, *, tag: str = ""
     ) -> str:
         self.provider.require_credentials()
+        if tag in self._unsure:
+            # an earlier attempt's create got no answer after its whole body went out: it may have made the
+            # batch. Message Batches carry no tag of ours, so a batch made since then with as many requests
+            # cannot be told from another's: it is named (a note) and a new batch is made
+            since, count = self._unsure.pop(tag)
+            await self._name_possible_duplicates(client, since, count)
+        sent = [0, False]  # requests streamed, the whole body streamed
 
         async def body() -> AsyncIterator[bytes]:
             yield _HEAD
@@ -110,12 +133,14 @@ class AnthropicBatches:
                 chunk.append(line[:-1] if first else b"," + line[:-1])
                 first = False
                 size += len(line)
+                sent[0] += 1
                 if size >= _CHUNK:
                     yield b"".join(chunk)
                     chunk, size = [], 0
             if chunk:
                 yield b"".join(chunk)
             yield _TAIL
+            sent[1] = True
 
         if total_bytes <= 0:
             raise ValueError("a provider batch needs at least one request")
@@ -123,10 +148,47 @@ class AnthropicBatches:
             **self.provider.headers(),
             "Content-Length": str(len(_HEAD) + total_bytes - 1 + len(_TAIL)),
         }
-        created = await self.provider.send_stream(
-            client, self.url, body(), headers=headers, service=self.service
-        )
+        started = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            created = await self.provider.send_stream(
+                client, self.url, body(), headers=headers, service=self.service
+            )
+        except RetryableCallError:
+            if tag and sent[1]:  # a timeout, a dropped connection, a 5xx after the whole body: it may exist
+                self._unsure[tag] = (started, int(sent[0]))
+            raise
         return self._batch_id(created)
+
+    async def _name_possible_duplicates(
+        self, client: httpx.AsyncClient, since: datetime.datetime, count: int
+    ) -> None:
+        """Note each batch of the newest `GET /v1/messages/batches` page made since `since` (less `_SKEW` for
+        the clocks) with `count` requests: what the unanswered create may have made. A server that does not
+        list batches (or fails to) leaves nothing to say: the docs say a duplicate may exist."""
+        try:
+            page = await self.provider.get_json(client, f"{self.url}?limit=100")
+        except (FatalCallError, RetryableCallError):
+            return
+        data = page.get("data") if isinstance(page, dict) else None
+        found: list[str] = []
+        for batch in data if isinstance(data, list) else []:
+            if not isinstance(batch, dict) or not isinstance(batch.get("id"), str):
+                continue
+            made = _when(batch.get("created_at"))
+            if made is None or made < since - _SKEW or sum(_counts(batch).values()) != count:
+                continue
+            if _BATCH_ID.match(batch["id"]):
+                found.append(batch["id"])
+        if found:
+            self.provider.notes.append(
+                note(
+                    "provider_batch_maybe_duplicate",
+                    self.provider.name,
+                    service=self.service,
+                    batches=", ".join(found[:5]),
+                    requests=count,
+                )
+            )
 
     # -- the batch ------------------------------------------------------------------------------------
     async def status(self, batch_id: str, client: httpx.AsyncClient) -> BatchStatus:

@@ -174,16 +174,23 @@ class _Driver:
         self.answered: dict[ProviderName, tuple[int, int]] = {}  # provider -> (calls answered, batches)
 
     async def _retrying(
-        self, call: Callable[[], Awaitable[T]], what: str, service: str, *, gone: bool = False
+        self,
+        call: Callable[[], Awaitable[T]],
+        what: str,
+        service: str,
+        *,
+        gone: bool = False,
+        unsure: str = "",
     ) -> T:
         """`call` under the retry policy; exhausted or fatal, the run stops (exit 3). `gone`: a 404 raises
-        `_Gone` instead (a recorded batch the server does not know)."""
+        `_Gone` instead (a recorded batch the server does not know). `unsure`: said when the retries are used up
+        (what an attempt whose answer was lost may have left at the provider)."""
         try:
             result, _ = await call_with_retries(call, self.policy)
         except RetriesExhausted as exc:
             raise ProviderError(
                 f"{service}: {what} failed after {exc.attempts} attempts ({exc.last.failure.message}); "
-                f"{_RESUME}"
+                f"{_RESUME}{unsure}"
             ) from None
         except FatalCallError as exc:
             if gone and exc.failure.status == 404:
@@ -225,6 +232,11 @@ class _Driver:
             lambda: engine.submit(lines(), size, self.client, tag=tag),
             "submitting a provider batch",
             provider.name,
+            unsure=(
+                f"; an attempt whose answer was lost may have made a batch of these {len(chunk)} calls that "
+                f"no run tracks (OpenAI's carries the metadata promptreview_batch={tag}): cancel it at the "
+                "provider if it is listed there"
+            ),
         )
         where = endpoint(provider)
         requests = {r.cache_key(): r for r, _ in chunk}

@@ -394,3 +394,16 @@ def test_a_create_that_got_no_answer_and_made_nothing_is_made_once_from_the_same
         assert len(server.batches) == 1 and len(server.batch_posts) == 2
         assert len(server.uploads) == 1  # main uploaded the file again for each attempt
     assert all(c.response is not None for c in out)
+
+
+def test_a_submit_that_never_got_an_answer_says_a_batch_may_exist_untracked(tmp_path):
+    """Every create answered 503 (the last one may have made the batch all the same, on a real server): the
+    run stops, exit 3, and says what to look for at the provider."""
+    reqs = requests(2)
+    with OpenAIBatchServer(label_of, create_errors=10) as server:
+        with pytest.raises(ProviderError) as stopped:
+            run_requests(reqs, providers(server), None, settings(Waits()))
+        assert len(server.uploads) == 1 and len(server.batch_posts) == 3
+    message = str(stopped.value)
+    assert "may have made a batch of these 2 calls that no run tracks" in message
+    assert f"promptreview_batch={batch_tag(r.cache_key() for r in reqs)}" in message
