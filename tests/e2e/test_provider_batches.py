@@ -151,3 +151,24 @@ def test_plan_prices_a_batching_run_at_the_batch_rate(repo, run_cli):
     assert plan["cost_usd_max"] == pytest.approx(plan_single["cost_usd_max"] / 2)
     text = run_cli([*args[:-2], "--batch"], repo.root, env=env)
     assert "at the batch rate" in text.out
+
+
+def test_auto_decides_on_the_whole_reviews_calls_as_its_plan_does_also_when_sequential(
+    repo, run_cli, monkeypatch
+):
+    """A scheduled run at the threshold: `--plan` prices it at the batch rate, so the run batches, even when
+    `--sequential` runs it in rounds each below the threshold (main weighed each round alone: no batch, the
+    full price the plan did not show)."""
+    from promptreview.engine.planning import batch_mode
+    from promptreview.engine.sequential import batch_size
+
+    monkeypatch.setattr(batch_mode, "AUTO_THRESHOLD", CALLS)
+    scheduled = {"GITHUB_EVENT_NAME": "schedule"}
+    with OpenAIBatchServer(openai_answer) as server:
+        server.http.route("POST", "/v1/chat/completions", synchronous)
+        plan = review(run_cli, repo, server, "--plan", env=scheduled)["plan"]
+        assert plan["batch_rate"] is True and plan["uncached_calls"] == CALLS
+        review(run_cli, repo, server, "--sequential", "--no-cache", env=scheduled)
+        rounds = -(-INPUTS // batch_size(INPUTS))
+        assert len(server.batch_posts) == rounds > 1
+        assert not server.http.requests_to("/v1/chat/completions")

@@ -62,6 +62,9 @@ class RunSettings:
     # the uncached calls as provider batches: "on", "off", or "auto" (from `AUTO_THRESHOLD` uncached calls up);
     # the review narrows the config's auto to "off" when a pull request waits
     batch: BatchMode = "off"
+    # what `auto` weighs against its threshold: the whole review's uncached calls, as `--plan` does (a review
+    # runs in several parts: each prompt, each round of `--sequential`); None: this run's own uncached calls
+    batch_calls: int | None = None
 
 
 class _Unreachable(Exception):
@@ -288,7 +291,8 @@ async def _run(
         workers: list[asyncio.Task[None]] = []
         drained: asyncio.Task[None] | None = None
         try:
-            if wants_batches(settings.batch, len(pending)):
+            weighed = len(pending) if settings.batch_calls is None else settings.batch_calls
+            if wants_batches(settings.batch, weighed):
                 run = BatchRun(batch_answer, batch_progress, running, settings.retry.sleep)
                 pending = await run_provider_batches(
                     pending, providers, cache, client, settings.retry, run, explicit=settings.batch == "on"
