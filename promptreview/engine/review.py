@@ -205,6 +205,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
         sample_batching=config.sample_batching != "off",
         cache_only=opts.cache_only,
         batch=batch_mode.run_mode(opts.batch or config.batch, opts.env),
+        batches_waiting=opts.batches_waiting,
     )
 
 

@@ -172,3 +172,22 @@ def test_auto_decides_on_the_whole_reviews_calls_as_its_plan_does_also_when_sequ
         rounds = -(-INPUTS // batch_size(INPUTS))
         assert len(server.batch_posts) == rounds > 1
         assert not server.http.requests_to("/v1/chat/completions")
+
+
+def test_while_it_waits_the_run_says_its_batch_ids_and_how_to_resume(repo, run_cli):
+    """Said once, on stderr, terminal or CI log alike: a batch may take hours and the bar counts calls only."""
+    env = lambda server: {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test"}  # noqa: E731
+    args = ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--batch"]
+    with OpenAIBatchServer(openai_answer, polls=3) as server:
+        result = run_cli(args, repo.root, env=env(server))
+        (batch_id,) = server.batches
+        assert result.code == 0, result.err
+        said = [line for line in result.err.splitlines() if "waiting for provider batches" in line]
+        assert said == [
+            f"promptreview: waiting for provider batches {batch_id} (a batch may take up to 24 hours); Ctrl-C "
+            "leaves them running at the provider, and the same command run again (here, or where this cache is "
+            "restored) collects them"
+        ]
+        result = run_cli([*args, "--no-cache"], repo.root, env=env(server))
+        assert result.code == 0, result.err
+        assert "but without the cache a re-run sends their calls again" in result.err

@@ -88,6 +88,8 @@ class BatchRun:
     progress: Callable[[int], None]  # the calls the provider has finished in the batches still open
     running: set[str] = field(default_factory=set)  # batch ids open now (Ctrl-C names them)
     sleep: Callable[[float], Awaitable[None]] | None = None
+    # told, before the first wait on them, the ids of the batches open (and whether the cache records them)
+    waiting: Callable[[tuple[str, ...], bool], None] | None = None
 
 
 def endpoint(provider: Provider) -> str:
@@ -172,6 +174,7 @@ class _Driver:
         self.open: list[_Open] = []
         self.left: list[CompletionRequest] = []
         self.answered: dict[ProviderName, tuple[int, int]] = {}  # provider -> (calls answered, batches)
+        self._said: tuple[str, ...] = ()  # the batch ids `run.waiting` was last told
 
     async def _retrying(
         self,
@@ -271,6 +274,10 @@ class _Driver:
                     await self._collect(batch, status)
             self.run.progress(sum(b.finished for b in self.open))
             if self.open:
+                ids = tuple(b.batch_id for b in self.open)
+                if self.run.waiting is not None and ids != self._said:
+                    self._said = ids  # said again only when the set changes (a resubmission)
+                    self.run.waiting(ids, self.cache is not None)
                 # looked up when it waits: `retry.wait` is what the test suite replaces
                 await (self.run.sleep or self.policy.sleep or retry.wait)(delay)
                 delay = min(delay * POLL_GROWTH, POLL_MAX)

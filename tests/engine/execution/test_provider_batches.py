@@ -407,3 +407,22 @@ def test_a_submit_that_never_got_an_answer_says_a_batch_may_exist_untracked(tmp_
     message = str(stopped.value)
     assert "may have made a batch of these 2 calls that no run tracks" in message
     assert f"promptreview_batch={batch_tag(r.cache_key() for r in reqs)}" in message
+
+
+def test_the_run_is_told_the_batches_it_waits_on_once_per_set(tmp_path):
+    """Once before the first wait, again only when the set changes (the expired batch's rest sent anew)."""
+    told: list[tuple[tuple[str, ...], bool]] = []
+    waits = Waits()
+    policy = RetryPolicy(max_attempts=3, base_delay=1.0, jitter=0.0, sleep=waits)
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    with OpenAIBatchServer(label_of, polls=2, end_states=["expired"]) as server:
+        run_requests(
+            requests(4),
+            providers(server),
+            cache,
+            RunSettings(retry=policy, batch="on", batches_waiting=lambda ids, kept: told.append((ids, kept))),
+        )
+        first, second = server.batches
+    assert told == [((first,), True), ((second,), True)]
+    assert len(waits.seconds) > len(told)  # polled more often than told
+    cache.close()
