@@ -191,3 +191,41 @@ def test_while_it_waits_the_run_says_its_batch_ids_and_how_to_resume(repo, run_c
         result = run_cli([*args, "--no-cache"], repo.root, env=env(server))
         assert result.code == 0, result.err
         assert "but without the cache a re-run sends their calls again" in result.err
+
+
+@pytest.mark.parametrize(
+    ("model", "env"),
+    [
+        (f"openai:{OPENAI_MODEL}", {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-test"}),
+        (
+            "anthropic:claude-sonnet-4-5-20250929",
+            {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9", "ANTHROPIC_API_KEY": "sk-ant-test"},
+        ),
+    ],
+)
+def test_plan_prices_each_side_at_the_tables_batch_rate(git_repo, run_cli, model, env):
+    """The plan's numbers, side by side, are the price table's own times its batch rate (no config price)."""
+    from promptreview.providers.pricing import BATCH_RATES, PRICE_TABLE
+
+    make_triage_repo(git_repo, model=model, per_stratum=4, samples=2)
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    git_repo.commit("loosen the format instruction")
+    args = ["check", "--base", "HEAD~1", "--head", "HEAD", "--plan", "--format", "json"]
+    plans = {}
+    for flag in ("--batch", "--no-batch"):
+        result = run_cli([*args, flag], git_repo.root, env=env)
+        assert result.code == 0, result.err
+        plans[flag] = result.json()["plan"]
+    entry_input, _cached, entry_output = PRICE_TABLE[model]
+    rate = BATCH_RATES[model.partition(":")[0]]
+    assert rate == 0.5
+    total = 0.0
+    for name, side in plans["--batch"]["prompts"][0]["sides"].items():
+        full = (side["prompt_tokens"] * entry_input + side["max_completion_tokens"] * entry_output) / 1e6
+        assert side["cost_usd_max"] == pytest.approx(full * rate, rel=1e-12), name
+        assert plans["--no-batch"]["prompts"][0]["sides"][name]["cost_usd_max"] == pytest.approx(
+            full, rel=1e-12
+        )
+        total += full * rate
+    assert plans["--batch"]["cost_usd_max"] == pytest.approx(total, rel=1e-12)
+    assert plans["--batch"]["batch_rate"] is True and plans["--no-batch"]["batch_rate"] is False
