@@ -129,6 +129,15 @@ def test_sequential_submits_one_batch_per_round(repo, run_cli):
     with OpenAIBatchServer(openai_answer) as server:
         report = review(run_cli, repo, server, "--batch", "--sequential")
         sizes = [len(server.inputs(b)) for b in server.batches]
+        # each round waits for its batch's answers before the next round's batch is made (it decides to stop or
+        # go on from them): creates and result reads alternate
+        steps = [
+            "create" if r.method == "POST" else "read"
+            for r in server.http.requests
+            if (r.method, r.path) == ("POST", "/v1/batches") or r.path.endswith("/content")
+        ]
+        creates = [i for i, step in enumerate(steps) if step == "create"]
+        assert all("read" in steps[a:b] for a, b in zip(creates, creates[1:], strict=False))
     info = report["prompts"][0]["sequential"]
     assert info["reason"] == "completed" and info["after_inputs"] == INPUTS
     size = batch_size(INPUTS)  # inputs per round; 4 calls an input (two sides, two samples)
@@ -148,9 +157,11 @@ def test_plan_prices_a_batching_run_at_the_batch_rate(repo, run_cli):
     assert batched.code == single.code == 0, batched.err
     plan, plan_single = batched.json()["plan"], single.json()["plan"]
     assert plan["batch_rate"] is True and plan_single["batch_rate"] is False
+    # a batch line is one sample (no `n`): the synchronous path's fewer requests do not apply
+    assert plan_single["requests"] < CALLS and plan["requests"] == CALLS
     assert plan["cost_usd_max"] == pytest.approx(plan_single["cost_usd_max"] / 2)
     text = run_cli([*args[:-2], "--batch"], repo.root, env=env)
-    assert "at the batch rate" in text.out
+    assert "at the batch rate" in text.out and "as few as" not in text.out
 
 
 def test_auto_decides_on_the_whole_reviews_calls_as_its_plan_does_also_when_sequential(
