@@ -5,7 +5,10 @@ sends what comes back unanswered the synchronous way (docs/providers.md#provider
 One batch holds the requests of one provider and one model (OpenAI's rule: a file names one model), split to
 the engine's limits; each line's id is its request's cache key. A submitted batch is written to the cache at
 once (`ResponseCache.add_batch`: its id and keys), so a later run, or another machine with the cache, polls it
-instead of sending its requests again; it is forgotten once its answers are stored. Polling starts at once and
+instead of sending its requests again; it is forgotten once its answers are stored. Each submission carries a
+tag (`batch_tag`: a digest of its keys) by which the engine finds the batch a create that got no answer may have
+made, before making another (OpenAI: `metadata`; Anthropic: a note names the possible duplicate). Before the
+first wait on a set of open batches, `BatchRun.waiting` is told their ids (the CLI says how to resume). Polling starts at once and
 backs off (`POLL_FIRST` to `POLL_MAX` seconds, through the run's `RetryPolicy` sleep, so no test waits); each
 poll, result read and submission is retried as a call is (5xx, 429, timeouts), and one that exhausts its
 retries stops the run with `ProviderError` (exit 3), the batches still running at the provider.
