@@ -19,6 +19,10 @@ The results URL comes from the server and gets the API key: it is used only on t
 results path under the base URL, so the key goes nowhere else. A batch id goes into a URL path: one that is not
 a plain id (`^[A-Za-z0-9_-]+$`) is refused.
 
+A create that got no answer after its whole body went out may have made the batch. Message Batches carry no tag
+of ours, so the retry cannot tell that batch from another run's: it makes a new one, and a note names each batch
+of the newest `GET /v1/messages/batches` page made since then with as many requests (a possible duplicate).
+
 Every failure of these exchanges maps as a synchronous call's does (`RetryableCallError` / `FatalCallError`).
 """
 

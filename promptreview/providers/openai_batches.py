@@ -6,7 +6,10 @@ Four exchanges, all under `OPENAI_BASE_URL`:
   line per request, whose body is the synchronous call's own (`ChatCompletionsProvider.build_body`), so every
   change to what a call sends reaches its batch line too. The multipart body is streamed from the lines with its
   length known in advance: the file is never held in memory, let alone twice.
-- `POST /batches` `{input_file_id, endpoint: "/v1/chat/completions", completion_window: "24h"}`: the batch id.
+- `POST /batches` `{input_file_id, endpoint: "/v1/chat/completions", completion_window: "24h", metadata:
+  {promptreview_batch: <tag>}}`: the batch id. A create that got no answer (a timeout, a dropped connection, a
+  5xx) may have made the batch: the retry first looks for its tag in the newest `GET /batches` pages and takes
+  that batch, else makes it from the file already uploaded.
 - `GET /batches/{id}`: its status (`validating`, `in_progress`, `finalizing`, `cancelling` are running;
   `completed`, `expired`, `cancelled`, `failed` end it), its `request_counts`, its output and error file ids.
 - `GET /files/{id}/content` of the output file and of the error file, each streamed line by line: a line's
