@@ -205,6 +205,7 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
         sample_batching=config.sample_batching != "off",
         cache_only=opts.cache_only,
         batch=batch_mode.run_mode(opts.batch or config.batch, opts.env, waiting=opts.waiting),
+        batches_waiting=opts.batches_waiting,
     )
 
 
@@ -270,7 +271,8 @@ def _review(
                 plan.providers,
             )
             policy.check_credentials({spec.provider for spec in judges.judge_models(quality)}, providers)
-        settings = _settings(opts, config)
+        # `auto` decides on the whole review's uncached calls, as its `--plan` did, not on each part's
+        settings = replace(_settings(opts, config), batch_calls=len(uncached))
         # the analysis' imports (pandas, scipy: a second or more) load while the calls wait on the network
         networked = any(
             r.model.provider != "sim" for r, k in zip(requests, keys, strict=True) if k in uncached

@@ -597,6 +597,11 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     "provider_batches_unavailable": lambda n: (
         f"{n.subject} has no batch engine: its calls ran one by one (batch: on applies to OpenAI and Anthropic)"
     ),
+    "provider_batch_maybe_duplicate": lambda n: (
+        f"{_v(n, 'service')}: creating a batch of {_v(n, 'requests')} requests got no answer and was tried "
+        f"again; {_v(n, 'batches')}, made meanwhile with as many requests, may be what that attempt made: the "
+        "review used a new batch, so cancel that one at the provider if it is not another run's"
+    ),
     # execution and measurement
     "sequential": _sequential,
     "weighted": lambda n: (

@@ -91,10 +91,11 @@ def before_run(
                 if key in uncached_keys and key not in counted:
                     counted.add(key)
                     todo.append(r)
-            requests += _fewest_requests(todo, providers, config)
+            at_batch_rate = bool(todo) and batched(side.model)
+            # a provider batch sends each sample as a line of its own (`n` is not used there)
+            requests += len(todo) if at_batch_rate else _fewest_requests(todo, providers, config)
             p_tok = sum(_estimate_tokens(r)[0] for r in todo)
             c_tok = sum(_estimate_tokens(r)[1] for r in todo)
-            at_batch_rate = bool(todo) and batched(side.model)
             any_batched = any_batched or at_batch_rate
             cost = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices, batched=at_batch_rate)
             if cost is None:
