@@ -481,6 +481,13 @@ class ReplaySpec:
     seed: int | None = None
     sequential: bool | None = None
     judge: bool = False
+    # `migrate`: the candidate, the model migrated away from, `--safety`; `migrate`, `drift`: `--prompts GLOB`
+    migrate_to: str | None = None
+    migrate_from: str | None = None
+    prompts: str | None = None
+    safety: bool = False
+    # `drift`: the run's own sample index stamp (`drift@<asked_at>#k`): its fresh answers' cache keys
+    asked_at: str | None = None
 
 
 @dataclass(frozen=True)

@@ -295,3 +295,26 @@ def test_a_model_main_changed_since_the_fork_is_no_move_of_the_pull_requests(git
     env = {"GITHUB_ACTIONS": "true", "PROMPTREVIEW_CACHE_DIR": str(repo.root.parent / "cache")}
     report = review_changes(ReviewOptions(repo_root=repo.root, env=env, config_rev=tip, base=tip, head=head))
     assert not report.prompts and report.migration is None
+
+
+# -- verify replays a migration (its flags are in the manifest's replay spec)
+
+
+def test_verify_replays_a_migration_from_the_cache_and_names_a_prompt_edited_since(git_repo):
+    repo = triage_repo(git_repo, SAFETY_CONFIG, prompts={"triage": None, "second": None})
+    args = ("--to", "sim:triage-v2?refusal=0", "--prompts", "prompts/triage*", "--safety")
+    result, report = json_report(repo, *args, "--format", "json")
+    assert result.code == 1, result.err  # the safety rows fail the candidate that stopped refusing
+    spec = report["manifest"]["review"]
+    assert spec["command"] == "migrate" and spec["migrate_to"] == "sim:triage-v2?refusal=0"
+    assert spec["prompts"] == "prompts/triage*" and spec["safety"] is True and spec["head"] is None
+    (prompt,) = report["manifest"]["prompts"]
+    assert set(prompt["files"]) == {"base", "head"} and prompt["files"]["base"] == prompt["files"]["head"]
+    report_path = repo.root / "report.json"
+    verified = run_installed(["verify", str(report_path)], repo.root)
+    assert verified.code == 0, verified.out + verified.err
+    assert "ok      replay: " in verified.out and "0 model calls" in verified.out
+    assert "ok      verdict: fail" in verified.out  # the replay ran with --safety, or the verdict would pass
+    repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT + " Be brief."))
+    edited = run_installed(["verify", str(report_path)], repo.root)
+    assert edited.code == 1 and "differs prompts/triage.prompt.yml: head file" in edited.out
