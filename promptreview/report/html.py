@@ -31,6 +31,7 @@ from promptreview.report.wording import (
     SUMMARY_HEADERS,
     WEIGHTING_SENTENCE,
     batched_line,
+    cold_start_line,
     cost_line,
     examples_title,
     failed_gate,
@@ -42,6 +43,7 @@ from promptreview.report.wording import (
     ordered_warnings,
     parse_failure_table,
     prompt_notes,
+    provenance_line,
     rate_items,
     rate_table,
     reproduce_command,
@@ -236,6 +238,12 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
         + (f"; {escape(cost)}" if cost else "")
         + "</small></p>"
     )
+    # beside the cost, as in text and Markdown; served ids and fingerprints come from the provider: escaped
+    parts += [
+        f'<p class="muted"><small>{escape(line)}</small></p>'
+        for line in (cold_start_line(p.cold_start), provenance_line(p))
+        if line
+    ]
     return parts
 
 
