@@ -29,7 +29,7 @@ from promptreview.engine.review import rerun_flags, review_plan, run_through_cac
 from promptreview.errors import UsageError
 from promptreview.notes import note
 from promptreview.providers import parse_model_spec
-from promptreview.report.document import Report, Rerun
+from promptreview.report.document import DriftWindow, Report, Rerun
 from promptreview.sources import git
 from promptreview.sources.changes import prompts_at
 from promptreview.sources.config import Config, load_config
@@ -118,7 +118,13 @@ def drift(
             files["base", change.path] = files["head", change.path] = change.head
     read = manifest.build(opts, "drift", config, watched, rev, rev, files)
     read = replace(read, review=replace(read.review, prompts=prompts, asked_at=stamp))
-    return review_plan(opts, gating_answers(config), watched, rev, rev, rerun, [said], read=read)
+    report = review_plan(opts, gating_answers(config), watched, rev, rev, rerun, [said], read=read)
+    window = DriftWindow(_iso(min(times)), _iso(max(times)), _iso(asked))
+    return replace(report, drift=window)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _seconds(stamp: str) -> float:

@@ -56,6 +56,8 @@ from promptreview.report.wording import (
     sample_size,
     shift_cells,
     shift_sentence,
+    side_names,
+    sided,
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
@@ -189,16 +191,17 @@ def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str
     if p.warnings:
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
         lines += [f"> [!{kind}]", *(f"> - {escape_md(words(w), 500)}" for w in ordered_warnings(p)), ""]
-    lines += [_table(RATE_HEADERS, [_untrusted_first(c) for c in rate_table(p)]), ""]
+    sides = side_names(report)
+    lines += [_table(sided(RATE_HEADERS, sides), [_untrusted_first(c) for c in rate_table(p)]), ""]
     lines += _parse_failures(p, name)
-    lines += _quality(p, level)
-    lines += _shifts(p, alpha, name)
+    lines += _quality(p, level, sides)
+    lines += _shifts(p, alpha, name, sides)
     lines += _strata(p, alpha, name)
     count, chars = level
     if count and p.examples:
         body: list[str] = []
         for e in p.examples[:count]:
-            body += _example(e, chars)
+            body += _example(e, chars, sides)
         shown = min(count, len(p.examples))
         lines += _details(f"{examples_title(p)} in {_short(title(p))} ({shown} of {len(p.examples)})", body)
     for said in prompt_notes(p, report):
@@ -234,10 +237,10 @@ def _parse_failures(p: PromptReport, name: str) -> list[str]:
     ]
 
 
-def _shifts(p: PromptReport, alpha: float, name: str) -> list[str]:
+def _shifts(p: PromptReport, alpha: float, name: str, sides: tuple[str, str] = ("base", "head")) -> list[str]:
     lines = []
     flips = (
-        None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p)
+        None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p, sides)
     )  # else a warning says it
     shifted = important_shifts(p)
     if shifted:
@@ -312,7 +315,7 @@ def _fenced(text: str, chars: int) -> str:
     return quote_block(text, None)
 
 
-def _example(e: Example, chars: int) -> list[str]:
+def _example(e: Example, chars: int, sides: tuple[str, str] = ("base", "head")) -> list[str]:
     # an added prompt has no base side: its answer's outcome, not a change
     change = (
         f"**{e.head_outcome}**" if e.base_text is None else f"{e.base_outcome or '–'} → **{e.head_outcome}**"
@@ -323,7 +326,7 @@ def _example(e: Example, chars: int) -> list[str]:
     base = []  # an added prompt has no base side: no empty block saying so
     if e.base_text is not None:
         base = [
-            f"**Base output** for {tag} ({escape_md(e.base_outcome or 'none', 40)}):",
+            f"**{sides[0].capitalize()} output** for {tag} ({escape_md(e.base_outcome or 'none', 40)}):",
             "",
             _fenced(e.base_text, chars),
             "",
@@ -334,21 +337,21 @@ def _example(e: Example, chars: int) -> list[str]:
         _fenced(e.input_text, chars),
         "",
         *base,
-        f"**Head output** for {tag} ({escape_md(e.head_outcome, 40)}):",
+        f"**{sides[1].capitalize()} output** for {tag} ({escape_md(e.head_outcome, 40)}):",
         "",
         _fenced(e.head_text, chars),
         "",
     ]
 
 
-def _quality(p: PromptReport, level: tuple[int, int]) -> list[str]:
+def _quality(p: PromptReport, level: tuple[int, int], sides: tuple[str, str] = ("base", "head")) -> list[str]:
     """The quality checks beside the rates: one row each, what the judge was, and the completions that went
     from pass to fail (in the same fenced form as the examples)."""
     if not p.evaluators:
         return []
     rows = [_untrusted_first(evaluator_cells(row)) for row in p.evaluators]
     name = code_span(_short(title(p)), None)
-    lines = [f"**Quality checks** of {name}:", "", _table(EVALUATOR_HEADERS, rows), ""]
+    lines = [f"**Quality checks** of {name}:", "", _table(sided(EVALUATOR_HEADERS, sides), rows), ""]
     extra = [
         line for row in p.evaluators for line in (judge_line(row), strata_line(row), note_line(row)) if line
     ]

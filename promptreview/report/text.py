@@ -46,6 +46,8 @@ from promptreview.report.wording import (
     sample_size,
     shift_cells,
     shift_sentence,
+    side_names,
+    sided,
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
@@ -121,13 +123,14 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
         )
     lines.append(f"   {sample_size(p)} from {p.suite}" + (f"; {WEIGHTING_SENTENCE}" if p.weighted else ""))
     lines += [_paint(f"   ! {words(w)}", str(p.verdict), color) for w in ordered_warnings(p)]
-    lines.append(_table(RATE_HEADERS, rate_table(p)))
+    sides = side_names(report)
+    lines.append(_table(sided(RATE_HEADERS, sides), rate_table(p)))
     failures = parse_failure_table(p)
     if failures:
         lines.append("   why answers did not parse, and what fixes each:")
         lines += [f"   - {what}: {n} ({todo})" for what, n, todo in failures]
     if p.evaluators:
-        lines.append(_table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators]))
+        lines.append(_table(sided(EVALUATOR_HEADERS, sides), [evaluator_cells(e) for e in p.evaluators]))
         lines += [
             f"   {line}"
             for row in p.evaluators
@@ -138,14 +141,14 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
             lines += [
                 f"   - pass → fail: {headline}",
                 f"     input: {_quote(x.input_text)}",
-                f"     base:  {_quote(x.base_text)}",
-                f"     head:  {_quote(x.head_text)}",
+                f"     {_label(sides, 0)}{_quote(x.base_text)}",
+                f"     {_label(sides, 1)}{_quote(x.head_text)}",
             ]
     shifted = important_shifts(p)
     if shifted:
         lines.append("   output shifts that matter:")
         lines += [f"   - {shift_sentence(s)}" for s in shifted]
-    flips = None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p)
+    flips = None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p, sides)
     if flips:
         lines.append(f"   {flips}")
     if p.distribution_shift and not shifted:
@@ -157,7 +160,7 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
     if p.examples:
         lines.append(f"   {examples_title(p).lower()}:")
         for e in p.examples[:3]:
-            lines += _example(e)
+            lines += _example(e, sides)
     lines += [f"   note: {words(n)}" for n in prompt_notes(p, report)]
     c = p.calls
     cost = cost_line(c.cost_usd)
@@ -175,13 +178,20 @@ def _quote(text: str) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + " … (cut)"
 
 
-def _example(e: Example) -> list[str]:
+def _label(sides: tuple[str, str], which: int) -> str:
+    """`base:  ` / `head:  `, the texts aligned under `input: ` (and under each other when the names are longer)."""
+    width = max(len("input:"), *(len(side) + 1 for side in sides))
+    return f"{sides[which] + ':':<{width}} "
+
+
+def _example(e: Example, sides: tuple[str, str] = ("base", "head")) -> list[str]:
     why = f" ({e.detail})" if e.detail else ""
     return [
         f"   - {e.input_id} ({e.stratum}), sample {e.sample}: {e.base_outcome or '–'} → {e.head_outcome}{why}",
         f"     input: {_quote(e.input_text)}",
-        *([f"     base:  {_quote(e.base_text)}"] if e.base_text is not None else []),  # none: an added prompt
-        f"     head:  {_quote(e.head_text)}",
+        # none: an added prompt
+        *([f"     {_label(sides, 0)}{_quote(e.base_text)}"] if e.base_text is not None else []),
+        f"     {_label(sides, 1)}{_quote(e.head_text)}",
     ]
 
 

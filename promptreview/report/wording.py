@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from promptreview.notes import INCONCLUSIVE, Note, PromptWarning
 from promptreview.report.document import (
@@ -411,17 +411,36 @@ def model_line(report: Report) -> str:
     return " ".join(parts)
 
 
-def flip_sentence(p: PromptReport) -> str | None:
+def side_names(report: Report) -> tuple[str, str]:
+    """What the two sides are called: base and head; in drift, the answers the cache recorded and the same
+    requests asked again (`recorded`, `fresh`): both sides run the same prompt at the same commit."""
+    if report.rerun is not None and report.rerun.command == "drift":
+        return "recorded", "fresh"
+    return "base", "head"
+
+
+def sided(headers: Sequence[str], sides: tuple[str, str]) -> list[str]:
+    """A table's headers with its `base` and `head` columns named as `side_names` calls the sides."""
+    names = {"base": sides[0], "head": sides[1]}
+    return [names.get(h, h) for h in headers]
+
+
+def flip_sentence(p: PromptReport, sides: tuple[str, str] = ("base", "head")) -> str | None:
     """What the flip metric is: the share of (base sample, head sample) pairs whose answers differ,
     against the same share between a side's own samples (the noise floor)."""
     f = p.flip_rate
     if f is None or f.head_vs_base is None:
         return None
-    text = f"Base–head answer disagreement: {pct(f.head_vs_base)} of base × head sample pairs differ"
+    base, head = sides
+    text = (
+        f"{base.capitalize()}–{head} answer disagreement: {pct(f.head_vs_base)} of {base} × {head} sample "
+        "pairs differ"
+    )
     if f.noise_floor is None:
         return text + " (no within-side reference with 1 sample per input)."
+    own = "base's" if base == "base" else f"the {base} answers'"
     return (
-        text + f", against {pct(f.noise_floor)} between base's own samples "
+        text + f", against {pct(f.noise_floor)} between {own} own samples "
         f"(p {pval(f.p_adjusted if f.p_adjusted is not None else f.p_value)})."
     )
 

@@ -207,6 +207,10 @@ def test_verify_replays_a_drift_run_from_the_cache_with_its_own_fresh_answers(gi
         and spec["asked_at"]
         and spec["head"] == git_repo.git("rev-parse", "HEAD").strip()
     )
+    # when the recorded answers were made and when asked again, as data (the note says it in words)
+    window = report["drift"]
+    assert window["recorded_from"] <= window["recorded_to"] <= window["asked_at"]
+    assert window["asked_at"].endswith("Z") and spec["asked_at"].startswith(window["asked_at"][:-1])
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT + " Be brief."))
     git_repo.commit("an edit after the drift run: verify reads the commit the run watched")
     down = Reply(500, openai_error("The server had an error", type="server_error"))

@@ -330,3 +330,23 @@ def test_the_reproduce_line_is_the_command_the_engine_says_it_ran():
         == f"promptreview check --base {'a' * 40} --head {'b' * 40} --config ci/pr.yml"
     )
     assert reproduce_command(Report(verdict="error", error="crash")) is None
+
+
+def test_drift_names_its_sides_recorded_and_fresh_in_text_and_markdown():
+    """In drift both sides run the same prompt at the same commit: base/head would say nothing; the columns,
+    the examples and the flip sentence say which answers were recorded and which were asked again."""
+    from dataclasses import replace as swap
+
+    from promptreview.report.document import Rerun
+    from tests.review_fixture import review as fixture
+
+    report = fixture()
+    drifted = swap(report, rerun=Rerun("drift", "1" * 40, None))
+    text, markdown = render(drifted, "text"), render(drifted, "markdown")
+    for page in (text, markdown):
+        assert "recorded" in page and "fresh" in page
+        assert "Recorded–fresh answer disagreement" in page and "the recorded answers' own samples" in page
+    assert "outcome           recorded" in text and "     fresh:    " in text
+    assert "| outcome | recorded | fresh |" in markdown and "**Fresh output** for" in markdown
+    # a review of a change keeps its words
+    assert "     base:  " in render(report, "text") and "**Head output** for" in render(report, "markdown")
