@@ -31,6 +31,7 @@ from promptreview.report.wording import (
     SUMMARY_HEADERS,
     WEIGHTING_SENTENCE,
     batched_line,
+    change_word,
     cold_start_line,
     cost_line,
     examples_title,
@@ -175,7 +176,7 @@ def _model_block(report: Report) -> str:
 def _prompt(p: PromptReport, report: Report) -> list[str]:
     alpha = report.alpha
     parts = [
-        f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(p.change)})</span></h2>"
+        f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(change_word(p))})</span></h2>"
     ]
     if p.change == "removed" or not p.rates:
         return parts + [f"<p>{escape(words(n))}</p>" for n in (*p.notes, *p.warnings)]

@@ -36,6 +36,7 @@ from promptreview.report.wording import (
     SUMMARY_HEADERS,
     WEIGHTED_WORDS,
     batched_line,
+    change_word,
     cold_start_line,
     cost_line,
     examples_title,
@@ -178,7 +179,7 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
 def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str]:
     alpha = report.alpha
     word = verdict_key(p)
-    lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({p.change}): {word.upper()}", ""]
+    lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({change_word(p)}): {word.upper()}", ""]
     if p.change == "removed" or not p.rates:
         return lines + [f"- {escape_md(words(n), 500)}" for n in (*p.notes, *p.warnings)] + [""]
     # each prompt's own lines name it, so two prompts with the same suite never repeat a sentence

@@ -26,6 +26,7 @@ from promptreview.report.wording import (
     SUMMARY_HEADERS,
     WEIGHTING_SENTENCE,
     batched_line,
+    change_word,
     cold_start_line,
     cost_line,
     detectable,
@@ -114,7 +115,7 @@ def render(report: Report, color: bool = False) -> str:
 def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
     alpha = report.alpha
     verdict = _paint(verdict_key(p).upper(), verdict_key(p), color)
-    lines = ["", f"== {title(p)} [{p.change}] {verdict}"]
+    lines = ["", f"== {title(p)} [{change_word(p)}] {verdict}"]
     if p.change == "removed" or not p.rates:
         return (
             lines

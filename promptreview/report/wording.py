@@ -616,6 +616,15 @@ def biggest_change(p: PromptReport, alpha: float = 0.05) -> str | None:
     return None
 
 
+def change_word(p: PromptReport) -> str:
+    """What changed, for a reader: a prompt whose two sides ran on different models (`migrate`, a pull request
+    that moves its model) is a model migration, however little of its text changed."""
+    base, head = p.models.get("base"), p.models.get("head")
+    if p.change == "modified" and base and head and base != head:
+        return "model migration"
+    return str(p.change)
+
+
 def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
     """One prompt's line in the overview: prompt (untrusted), change, verdict, biggest shift."""
     if p.change == "removed":
@@ -624,7 +633,7 @@ def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
         shift = "not run (content unchanged)" if p.change == "renamed" else "not run"
     else:
         shift = biggest_change(p, alpha) or "no change"
-    return [title(p), p.change, verdict_key(p), shift]
+    return [title(p), change_word(p), verdict_key(p), shift]
 
 
 def top_change(report: Report) -> tuple[PromptReport, str] | None:

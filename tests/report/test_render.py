@@ -350,3 +350,22 @@ def test_drift_names_its_sides_recorded_and_fresh_in_text_and_markdown():
     assert "| outcome | recorded | fresh |" in markdown and "**Fresh output** for" in markdown
     # a review of a change keeps its words
     assert "     base:  " in render(report, "text") and "**Head output** for" in render(report, "markdown")
+
+
+def test_a_prompt_whose_sides_ran_on_different_models_reads_as_a_model_migration():
+    from dataclasses import replace as swap
+
+    from tests.review_fixture import review as fixture
+
+    report = fixture()
+    moved = swap(
+        report.prompts[0], models={"base": "openai:gpt-4o-2024-08-06", "head": "openai:gpt-4.1-2025-04-14"}
+    )
+    migrated = swap(report, prompts=(moved, *report.prompts[1:]))
+    text, markdown, page = (render(migrated, fmt) for fmt in ("text", "markdown", "html"))
+    assert re.search(r"prompts/triage\.prompt\.yml +model migration +fail", text)
+    assert "== prompts/triage.prompt.yml [model migration] FAIL" in text
+    assert "| model migration |" in markdown and "(model migration): FAIL" in markdown
+    assert "<td>model migration</td>" in page
+    # one model on both sides: still a modified prompt
+    assert re.search(r"prompts/triage\.prompt\.yml +modified +fail", render(report, "text"))
