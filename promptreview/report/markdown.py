@@ -179,7 +179,11 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
 def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str]:
     alpha = report.alpha
     word = verdict_key(p)
-    lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({change_word(p)}): {word.upper()}", ""]
+    lines = [
+        "",
+        f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({change_word(p)}): {word.upper()}",
+        "",
+    ]
     if p.change == "removed" or not p.rates:
         return lines + [f"- {escape_md(words(n), 500)}" for n in (*p.notes, *p.warnings)] + [""]
     # each prompt's own lines name it, so two prompts with the same suite never repeat a sentence

@@ -218,7 +218,7 @@ def _forecast(plan: Forecast) -> str:
         + (" at the batch rate (the calls would go out as provider batches)" if plan.batch_rate else "")
     )
     for p in plan.prompts:
-        lines.append(f"\n== {p.path} [{p.change}] {p.n_inputs} inputs × {p.samples} samples")
+        lines.append(f"\n== {p.path} [{change_word(p)}] {p.n_inputs} inputs × {p.samples} samples")
         for name, side in p.sides.items():
             # the tokens of the calls still to make: a cached call sends nothing
             sends = (

@@ -12,6 +12,7 @@ from promptreview.report.document import (
     ColdStart,
     CostKey,
     EvaluatorRow,
+    PromptForecast,
     PromptReport,
     RateRow,
     Report,
@@ -148,7 +149,11 @@ def cold_start_line(c: ColdStart | None, *, planned: bool = False) -> str | None
     share = f"{c.cached_share:.0%} of the base side's input tokens came from the provider's cache"
     if c.extra_usd_per_1000_calls is None or c.extra_usd is None:
         return head + f"{share}; the extra cost is unknown (no price for {c.head_model})"
-    calls = f"{'the planned' if planned else 'this review'}'s {c.head_calls} head calls"
+    calls = (
+        f"the plan's {c.head_calls} head calls, at their estimated input tokens"
+        if planned
+        else f"this review's {c.head_calls} head calls"
+    )
     return (
         head
         + f"{share}; until the head's cache warms that share costs the full input price: "
@@ -616,10 +621,11 @@ def biggest_change(p: PromptReport, alpha: float = 0.05) -> str | None:
     return None
 
 
-def change_word(p: PromptReport) -> str:
-    """What changed, for a reader: a prompt whose two sides ran on different models (`migrate`, a pull request
-    that moves its model) is a model migration, however little of its text changed."""
-    base, head = p.models.get("base"), p.models.get("head")
+def change_word(p: PromptReport | PromptForecast) -> str:
+    """What changed, for a reader: a prompt whose two sides run on different models (`migrate`, a pull request
+    that moves its model) is a model migration, however little of its text changed (`--plan` too)."""
+    models = {k: v.model for k, v in p.sides.items()} if isinstance(p, PromptForecast) else p.models
+    base, head = models.get("base"), models.get("head")
     if p.change == "modified" and base and head and base != head:
         return "model migration"
     return str(p.change)

@@ -89,6 +89,8 @@ def test_plan_calls_no_model_and_names_the_migration(git_repo):
     assert result.code == 0, result.err
     assert report["verdict"] == "skipped" and report["plan"]["calls"] == 2 * 2 * len(suite_rows())
     assert report["migration"]["to"] == WORSE
+    text = migrate(repo, "--to", WORSE, "--plan")
+    assert "== prompts/triage.prompt.yml [model migration] " in text.out, text.out
 
 
 def test_from_selects_the_prompts_on_that_model_and_prompts_narrows_them(git_repo):
