@@ -119,6 +119,8 @@ def drift(
     read = manifest.build(opts, "drift", config, watched, rev, rev, files)
     read = replace(read, review=replace(read.review, prompts=prompts, asked_at=stamp))
     report = review_plan(opts, gating_answers(config), watched, rev, rev, rerun, [said], read=read)
+    if opts.plan_only:  # nothing was asked again
+        return report
     window = DriftWindow(_iso(min(times)), _iso(max(times)), _iso(asked))
     return replace(report, drift=window)
 
