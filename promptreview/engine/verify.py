@@ -88,6 +88,11 @@ def read_report(path: Path) -> dict[str, Any]:
             f"{path}: the report has no manifest{why}; only a JSON report of a review, written by promptreview "
             "0.2 or later, can be verified"
         )
+    if "plan" in data:  # a --plan report carries the manifest of what it would read, and no number
+        raise UsageError(
+            f"{path}: a --plan report: nothing was reviewed, so there is no verdict or number to verify; "
+            "verify the report of the review itself"
+        )
     return data
 
 

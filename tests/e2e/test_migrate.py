@@ -320,3 +320,13 @@ def test_verify_replays_a_migration_from_the_cache_and_names_a_prompt_edited_sin
     repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT + " Be brief."))
     edited = run_installed(["verify", str(report_path)], repo.root)
     assert edited.code == 1 and "differs prompts/triage.prompt.yml: head file" in edited.out
+
+
+def test_verify_refuses_a_plan_report_in_one_line(git_repo):
+    """A --plan report has a manifest but no number: replaying it as a review would say the verdicts differ."""
+    repo = triage_repo(git_repo)
+    result, report = json_report(repo, "--to", "sim:triage-v2", "--plan")
+    assert result.code == 0 and "plan" in report and "manifest" in report
+    verified = run_installed(["verify", str(repo.root / "report.json")], repo.root)
+    assert verified.code == 2 and "a --plan report: nothing was reviewed" in verified.err
+    assert len(verified.err.strip().splitlines()) == 1 and "Traceback" not in verified.err
