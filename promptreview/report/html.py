@@ -53,6 +53,8 @@ from promptreview.report.wording import (
     sample_size,
     shift_cells,
     shift_sentence,
+    side_names,
+    sided,
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
@@ -192,7 +194,8 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
             + "".join(f"<li>{escape(words(w))}</li>" for w in ordered_warnings(p))
             + "</ul></div>"
         )
-    parts.append(_table(RATE_HEADERS, rate_table(p), gate_col=6))
+    sides = side_names(report)
+    parts.append(_table(sided(RATE_HEADERS, sides), rate_table(p), gate_col=6))
     failures = parse_failure_table(p)
     if failures:
         parts += [
@@ -209,7 +212,7 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
     if p.evaluators:
         parts += [
             "<h3>Quality checks</h3>",
-            _table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators], gate_col=7),
+            _table(sided(EVALUATOR_HEADERS, sides), [evaluator_cells(e) for e in p.evaluators], gate_col=7),
         ]
         parts += [
             f'<p class="muted">{escape(line)}</p>'
@@ -224,12 +227,12 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
                 + "".join(f"<div><h4>{escape(h)}</h4><pre>{escape(t)}</pre></div>" for h, t in cells)
                 + "</div>"
             )
-    parts += _shifts(p, alpha)
+    parts += _shifts(p, alpha, sides)
     parts += _strata(p, alpha)
     if p.examples:
         parts.append(f"<h3>{examples_title(p)} ({len(p.examples)})</h3>")
         for e in p.examples:
-            parts.append(_example(e))
+            parts.append(_example(e, sides))
     parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p, report)]
     c = p.calls
     cost = cost_line(c.cost_usd)
@@ -254,14 +257,14 @@ def _shares(counts: Any) -> dict[str, float]:
     return {k: v / total for k, v in values.items()} if total > 0 else {}
 
 
-def _shifts(p: PromptReport, alpha: float) -> list[str]:
+def _shifts(p: PromptReport, alpha: float, sides: tuple[str, str] = ("base", "head")) -> list[str]:
     parts = []
     shifted = important_shifts(p)
     if shifted:
         parts.append("<h3>Output shifts that matter</h3><ul>")
         parts += [f"<li>{escape(shift_sentence(s))}</li>" for s in shifted]
         parts.append("</ul>")
-    flips = flip_sentence(p)
+    flips = flip_sentence(p, sides)
     if flips:
         parts.append(f"<p>{escape(flips)}</p>")
     categorical = [
@@ -331,12 +334,12 @@ def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: RateName, al
     return f"<h4>{escape(label)}</h4>" + delta_chart(rows, label)
 
 
-def _example(e: Example) -> str:
+def _example(e: Example, sides: tuple[str, str] = ("base", "head")) -> str:
     why = f" ({escape(e.detail)})" if e.detail else ""
     cells = [("input", e.input_text)]
     if e.base_text is not None:  # an added prompt has no base side: no empty cell saying so
-        cells.append((f"base output ({e.base_outcome or 'none'})", e.base_text))
-    cells.append((f"head output ({e.head_outcome})", e.head_text))
+        cells.append((f"{sides[0]} output ({e.base_outcome or 'none'})", e.base_text))
+    cells.append((f"{sides[1]} output ({e.head_outcome})", e.head_text))
     return (
         f"<p><code>{escape(e.input_id)}</code> ({escape(e.stratum)}), sample {e.sample}: "
         f"{escape(e.base_outcome or '–')} → <strong>{escape(e.head_outcome)}</strong>{why}</p>"

@@ -348,6 +348,8 @@ def test_drift_names_its_sides_recorded_and_fresh_in_text_and_markdown():
         assert "Recorded–fresh answer disagreement" in page and "the recorded answers' own samples" in page
     assert "outcome           recorded" in text and "     fresh:    " in text
     assert "| outcome | recorded | fresh |" in markdown and "**Fresh output** for" in markdown
+    page = render(drifted, "html")
+    assert "<th>recorded</th><th>fresh</th>" in page and "<h4>fresh output (parse_failure)</h4>" in page
     # a review of a change keeps its words
     assert "     base:  " in render(report, "text") and "**Head output** for" in render(report, "markdown")
 
