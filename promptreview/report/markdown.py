@@ -168,7 +168,11 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
     if verify:
         tail.append(
             "Verify this verdict later with no model call, from report.json and the response cache that answered "
-            f"it (in CI the Action's `{RECORD_ARTIFACT}` artifact holds both):\n\n"
+            + (
+                f"it (in CI the Action's `{RECORD_ARTIFACT}` artifact holds both):\n\n"
+                if report.rerun is None or report.rerun.command == "check"
+                else "it:\n\n"
+            )
             + code_block(verify, None, "sh")
         )
     if tail:

@@ -556,8 +556,9 @@ RECORD_ARTIFACT = "promptreview-record"  # action.yml's `record-artifact` defaul
 
 def verify_command(report: Report) -> str | None:
     """The command that checks this review later with no model call (`promptreview verify`): for a review of
-    commits with a manifest; None otherwise (`compare` names no commit, a verdict-only report has no manifest)."""
-    if report.manifest is None or report.manifest.review.command != "check":
+    commits, a migration or a drift run with a manifest; None otherwise (`compare` names no commit, a
+    verdict-only report has no manifest, `--plan` has no number to check)."""
+    if report.manifest is None or report.manifest.review.command == "compare" or report.forecast is not None:
         return None
     return VERIFY_COMMAND
 
