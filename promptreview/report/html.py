@@ -33,6 +33,7 @@ from promptreview.report.wording import (
     batched_line,
     change_word,
     cold_start_line,
+    command_of,
     cost_line,
     examples_title,
     failed_gate,
@@ -135,7 +136,8 @@ def render(report: Report) -> str:
         # the verdict first: on a phone (390 px) a long path would push it out of sight, behind a scroll
         order = [2, 0, 1, 3]
         rows = [
-            [cells[i] for i in order] for cells in (summary_cells(p, report.alpha) for p in report.prompts)
+            [cells[i] for i in order]
+            for cells in (summary_cells(p, report.alpha, command_of(report)) for p in report.prompts)
         ]
         parts.append(_table([SUMMARY_HEADERS[i] for i in order], rows, gate_col=0))
     parts.append(_model_block(report))
@@ -161,7 +163,7 @@ def _model_block(report: Report) -> str:
     for p in report.prompts:
         for side, value in (p.calls.cost_usd or {}).items():
             costs[side] = costs.get(side, 0.0) + value
-    cost = cost_line(costs or None)
+    cost = cost_line(costs or None, side_names(report))
     items = [
         f"<li>Model: <code>{escape(model_line(report))}</code></li>",
         f"<li>Calls: {calls} ({cached} cached)</li>",
@@ -178,7 +180,7 @@ def _model_block(report: Report) -> str:
 def _prompt(p: PromptReport, report: Report) -> list[str]:
     alpha = report.alpha
     parts = [
-        f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(change_word(p))})</span></h2>"
+        f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(change_word(p, command_of(report)))})</span></h2>"
     ]
     if p.change == "removed" or not p.rates:
         return parts + [f"<p>{escape(words(n))}</p>" for n in (*p.notes, *p.warnings)]
@@ -235,7 +237,7 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
             parts.append(_example(e, sides))
     parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p, report)]
     c = p.calls
-    cost = cost_line(c.cost_usd)
+    cost = cost_line(c.cost_usd, side_names(report))
     parts.append(
         f'<p class="muted"><small>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed'
         + batched_line(c, ", ")

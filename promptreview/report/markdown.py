@@ -38,6 +38,7 @@ from promptreview.report.wording import (
     batched_line,
     change_word,
     cold_start_line,
+    command_of,
     cost_line,
     examples_title,
     failed_gate,
@@ -136,7 +137,7 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
     if report.error is not None:  # no review to show: why there is no verdict (may quote untrusted text)
         return "\n".join([*lines, code_block(report.error)]) + "\n"
     if report.prompts:
-        rows = [summary_cells(p, report.alpha) for p in report.prompts]
+        rows = [summary_cells(p, report.alpha, command_of(report)) for p in report.prompts]
         for row in rows:
             row[0] = code_span(row[0], 100)
             row[2] = f"{ICONS.get(row[2], '')} {row[2]}"
@@ -185,7 +186,7 @@ def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str
     word = verdict_key(p)
     lines = [
         "",
-        f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({change_word(p)}): {word.upper()}",
+        f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({change_word(p, command_of(report))}): {word.upper()}",
         "",
     ]
     if p.change == "removed" or not p.rates:
@@ -216,7 +217,7 @@ def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str
     for said in prompt_notes(p, report):
         lines += [f"_{escape_md(words(said), 500)}_", ""]
     c = p.calls
-    cost = cost_line(c.cost_usd)
+    cost = cost_line(c.cost_usd, side_names(report))
     lines += [
         f"<sub>{name}: {c.total} calls, {c.cached} cached, {c.retried} retried, {c.failed} failed"
         + batched_line(c, ", ")

@@ -28,6 +28,7 @@ from promptreview.report.wording import (
     batched_line,
     change_word,
     cold_start_line,
+    command_of,
     cost_line,
     detectable,
     examples_title,
@@ -90,7 +91,7 @@ def render(report: Report, color: bool = False) -> str:
     if report.error is not None:  # no review to show: why there is no verdict
         return "\n".join([*lines, report.error]) + "\n"
     if report.prompts:
-        rows = [summary_cells(p, report.alpha) for p in report.prompts]
+        rows = [summary_cells(p, report.alpha, command_of(report)) for p in report.prompts]
         for row in rows:
             row[2] = _paint(row[2], row[2], color)
         lines += ["", _table(SUMMARY_HEADERS, rows)]
@@ -115,7 +116,7 @@ def render(report: Report, color: bool = False) -> str:
 def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
     alpha = report.alpha
     verdict = _paint(verdict_key(p).upper(), verdict_key(p), color)
-    lines = ["", f"== {title(p)} [{change_word(p)}] {verdict}"]
+    lines = ["", f"== {title(p)} [{change_word(p, command_of(report))}] {verdict}"]
     if p.change == "removed" or not p.rates:
         return (
             lines
@@ -164,7 +165,7 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
             lines += _example(e, sides)
     lines += [f"   note: {words(n)}" for n in prompt_notes(p, report)]
     c = p.calls
-    cost = cost_line(c.cost_usd)
+    cost = cost_line(c.cost_usd, side_names(report))
     lines.append(
         f"   calls: {c.total} ({c.cached} cached, {c.retried} retried, {c.failed} failed)"
         + batched_line(c, "; ")

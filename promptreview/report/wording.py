@@ -103,10 +103,11 @@ P_VALUE_NOTE = (
 )
 
 
-def cost_line(cost: Mapping[CostKey, float] | None) -> str | None:
+def cost_line(cost: Mapping[CostKey, float] | None, sides: tuple[str, str] = ("base", "head")) -> str | None:
     if not cost or not any(cost.values()):  # unknown, or free (sim, local models): nothing worth a line
         return None
-    parts = [f"{side} ${cost[side]:.4f}" for side in ("base", "head") if side in cost]
+    names = dict(zip(("base", "head"), sides, strict=True))
+    parts = [f"{names[side]} ${cost[side]:.4f}" for side in ("base", "head") if side in cost]
     if "delta" in cost:
         parts.append(f"change {cost['delta']:+.4f} USD")
     return "cost: " + ", ".join(parts)
@@ -622,9 +623,12 @@ def biggest_change(p: PromptReport, alpha: float = 0.05) -> str | None:
     return None
 
 
-def change_word(p: PromptReport | PromptForecast) -> str:
+def change_word(p: PromptReport | PromptForecast, command: str | None = None) -> str:
     """What changed, for a reader: a prompt whose two sides run on different models (`migrate`, a pull request
-    that moves its model) is a model migration, however little of its text changed (`--plan` too)."""
+    that moves its model) is a model migration, however little of its text changed (`--plan` too); in `drift`
+    (`command`) the prompt is unchanged, only the answers may have moved."""
+    if command == "drift" and p.change == "modified":
+        return "unchanged"
     models = {k: v.model for k, v in p.sides.items()} if isinstance(p, PromptForecast) else p.models
     base, head = models.get("base"), models.get("head")
     if p.change == "modified" and base and head and base != head:
@@ -632,7 +636,12 @@ def change_word(p: PromptReport | PromptForecast) -> str:
     return str(p.change)
 
 
-def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
+def command_of(report: Report) -> str | None:
+    """The command that made the report (None: not said)."""
+    return report.rerun.command if report.rerun is not None else None
+
+
+def summary_cells(p: PromptReport, alpha: float = 0.05, command: str | None = None) -> list[str]:
     """One prompt's line in the overview: prompt (untrusted), change, verdict, biggest shift."""
     if p.change == "removed":
         shift = "not run (removed)"
@@ -640,7 +649,7 @@ def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
         shift = "not run (content unchanged)" if p.change == "renamed" else "not run"
     else:
         shift = biggest_change(p, alpha) or "no change"
-    return [title(p), change_word(p), verdict_key(p), shift]
+    return [title(p), change_word(p, command), verdict_key(p), shift]
 
 
 def top_change(report: Report) -> tuple[PromptReport, str] | None:

@@ -348,6 +348,14 @@ def test_drift_names_its_sides_recorded_and_fresh_in_text_and_markdown():
         assert "Recorded–fresh answer disagreement" in page and "the recorded answers' own samples" in page
     assert "outcome           recorded" in text and "     fresh:    " in text
     assert "| outcome | recorded | fresh |" in markdown and "**Fresh output** for" in markdown
+    # the prompt did not change (only the answers may have), and the cost is of the recorded and fresh answers
+    assert re.search(r"prompts/triage\.prompt\.yml +unchanged +fail", text)
+    assert "== prompts/triage.prompt.yml [unchanged] FAIL" in text
+    from promptreview.report.wording import cost_line
+
+    assert cost_line({"base": 0.0001, "head": 0.0002, "delta": 0.0001}, ("recorded", "fresh")) == (
+        "cost: recorded $0.0001, fresh $0.0002, change +0.0001 USD"
+    )
     page = render(drifted, "html")
     assert "<th>recorded</th><th>fresh</th>" in page and "<h4>fresh output (parse_failure)</h4>" in page
     # a review of a change keeps its words
