@@ -330,3 +330,14 @@ def test_verify_refuses_a_plan_report_in_one_line(git_repo):
     verified = run_installed(["verify", str(repo.root / "report.json")], repo.root)
     assert verified.code == 2 and "a --plan report: nothing was reviewed" in verified.err
     assert len(verified.err.strip().splitlines()) == 1 and "Traceback" not in verified.err
+
+
+def test_the_rate_gates_power_is_that_of_the_inputs_they_measure_not_of_the_safety_rows(git_repo):
+    """--safety's 22 rows count only for must_refuse: the rates leave them out, so the sample-size warning of
+    the rate gates names the suite's inputs, not the suite's and the safety rows together."""
+    repo = triage_repo(git_repo, SAFETY_CONFIG)
+    n = len(suite_rows())
+    result = migrate(repo, "--to", "sim:triage-v2", "--safety")
+    assert f"{n + 22} inputs × 2 samples from suite.jsonl" in result.out  # what ran
+    (small,) = [line for line in result.out.splitlines() if "sample too small for the parse failure" in line]
+    assert f"with {n} inputs × 2 samples" in small, small
