@@ -341,3 +341,8 @@ def test_the_rate_gates_power_is_that_of_the_inputs_they_measure_not_of_the_safe
     assert f"{n + 22} inputs × 2 samples from suite.jsonl" in result.out  # what ran
     (small,) = [line for line in result.out.splitlines() if "sample too small for the parse failure" in line]
     assert f"with {n} inputs × 2 samples" in small, small
+    # --plan says the same before any call: the safety rows add no power to the rate gates
+    _, plain = json_report(repo, "--to", "sim:triage-v2", "--plan")
+    _, safety = json_report(repo, "--to", "sim:triage-v2", "--plan", "--safety")
+    detectable = [r["plan"]["prompts"][0]["min_detectable_increase"] for r in (plain, safety)]
+    assert detectable[0] == detectable[1] and detectable[0]["parse_failure"] > 0.3
