@@ -84,9 +84,11 @@ def read_report(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: not a promptreview report: at {where}: {error.message[:200]}")
     if "manifest" not in data:
         why = f" (verdict {data['verdict']}: {data['error'][:120]})" if "error" in data else ""
+        # the reader may hold a `drift --record` report, or an older migrate report: say which reports carry one
         raise UsageError(
-            f"{path}: the report has no manifest{why}; only a JSON report of a review, written by promptreview "
-            "0.2 or later, can be verified"
+            f"{path}: the report has no manifest{why}; verify checks the JSON report of a review (check, ci, "
+            "migrate, drift): a `drift --record` report carries none, nor do reports written before manifests "
+            "(migrate and drift reports: before verify replayed them)"
         )
     if "plan" in data:  # a --plan report carries the manifest of what it would read, and no number
         raise UsageError(
@@ -191,7 +193,8 @@ def _build_info(manifest: Mapping[str, Any]) -> Iterator[Finding]:
         yield Finding(
             "info",
             "promptreview",
-            f"{said}; this one is {now[0]} (commit {(now[1] or 'unknown')[:12]}): {', '.join(names)} differ",
+            f"{said}; this one is {now[0]} (commit {(now[1] or 'unknown')[:12]}): "
+            f"{', '.join(names)} differ{'s' if len(names) == 1 else ''}",
         )
 
 
