@@ -485,6 +485,13 @@ class ReplaySpec:
     seed: int | None = None
     sequential: bool | None = None
     judge: bool = False
+    # `migrate`: the candidate, the model migrated away from, `--safety`; `migrate`, `drift`: `--prompts GLOB`
+    migrate_to: str | None = None
+    migrate_from: str | None = None
+    prompts: str | None = None
+    safety: bool = False
+    # `drift`: the run's own sample index stamp (`drift@<asked_at>#k`): its fresh answers' cache keys
+    asked_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -514,6 +521,16 @@ class Migration:
 
 
 @dataclass(frozen=True)
+class DriftWindow:
+    """When a drift run's two sides were made: the recorded answers (the earliest and the latest the cache
+    wrote) and the same requests asked again (ISO 8601 times, UTC)."""
+
+    recorded_from: str
+    recorded_to: str
+    asked_at: str
+
+
+@dataclass(frozen=True)
 class Report:
     verdict: ReviewVerdict
     model_spec: str | None = None
@@ -539,6 +556,7 @@ class Report:
     )
     migration: Migration | None = None  # a model migration: the headline names it (JSON: `migration`)
     manifest: Manifest | None = None  # digests of what the review read (JSON: `manifest`)
+    drift: DriftWindow | None = None  # `drift`: when the recorded answers were made and asked again
 
     @property
     def warned(self) -> bool:

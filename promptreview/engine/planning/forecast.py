@@ -103,7 +103,9 @@ def before_run(
             elif total_cost is not None:
                 total_cost += cost
             sides[side.name] = SideForecast(str(side.model), len(mine), len(todo), p_tok, c_tok, cost)
-        n = len(job.suite_sample.rows)
+        # the rates leave the must-refuse rows out (`--safety`'s too): their power is that of the rest
+        refuse = job.entry.must_refuse if job.entry is not None else None
+        n = sum(1 for r in job.suite_sample.rows if refuse is None or not refuse.matches(r.values))
         # text mode: no parsing
         applicable: tuple[RateOutcome, ...] = RATE_OUTCOMES if job.output_mode == "json" else ("refusal",)
         gated = [name for name in applicable if config.gates[name].gating]
