@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 import click
 
-from promptreview.cli.options import batch_mode, shared_options
+from promptreview.cli.options import review_options, shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
-from promptreview.engine.review import ReviewOptions, review_changes
+from promptreview.engine.review import review_changes
 from promptreview.report import ReportFormat
 from promptreview.report.document import Report
 from promptreview.sources import git
@@ -28,42 +28,17 @@ from promptreview.sources import git
 def check(
     base: str | None,
     head: str | None,
-    config_path: str,
-    model: str | None,
-    samples: int | None,
-    seed: int | None,
-    concurrency: int | None,
+    judge_review: bool,
     fmt: ReportFormat | None,  # click.Choice(FORMATS) admits only these
     output: str | None,
-    no_cache: bool,
-    plan: bool,
-    judge_review: bool,
-    sequential: bool | None = None,
-    cache_only: bool = False,
-    batch: bool | None = None,
+    **shared: Any,  # the other shared options (`review_options`)
 ) -> int:
     """Review the prompt files changed between BASE and HEAD."""
 
     def review(progress: ProgressBar) -> Report:
         return review_changes(
-            ReviewOptions(
-                repo_root=git.repo_root(Path.cwd()),
-                config_path=config_path,
-                base=base,
-                head=head,
-                model=model,
-                samples=samples,
-                seed=seed,
-                concurrency=concurrency,
-                use_cache=not no_cache,
-                plan_only=plan,
-                judge_review=judge_review,
-                env=dict(os.environ),
-                progress=progress,
-                batches_waiting=progress.batches_waiting,
-                sequential=sequential,
-                cache_only=cache_only,
-                batch=batch_mode(batch),
+            review_options(
+                git.repo_root(Path.cwd()), shared, progress, base=base, head=head, judge_review=judge_review
             )
         )
 

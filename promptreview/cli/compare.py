@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 import click
 
-from promptreview.cli.options import batch_mode, shared_options
+from promptreview.cli.options import review_options, shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
-from promptreview.engine.review import ReviewOptions, review_files
+from promptreview.engine.review import review_files
 from promptreview.errors import UsageError
 from promptreview.report import ReportFormat
 from promptreview.report.document import Report
@@ -49,22 +49,14 @@ def compare(
     strata: str | None,
     per_stratum: int | None,
     size: int | None,
-    config_path: str,
-    model: str | None,
-    samples: int | None,
-    seed: int | None,
-    concurrency: int | None,
+    judge_review: bool,
     fmt: ReportFormat | None,  # click.Choice(FORMATS) admits only these
     output: str | None,
-    no_cache: bool,
-    plan: bool,
-    judge_review: bool,
-    sequential: bool | None = None,
-    cache_only: bool = False,
-    batch: bool | None = None,
+    **shared: Any,  # the other shared options (`review_options`)
 ) -> int:
     """Review prompt file NEW against OLD over the same sample."""
     root = _root()
+    config_path, seed = shared["config_path"], shared["seed"]
     if (root / paths.repo_relative(root, config_path, "--config")).is_file():
         config = load_config(root, config_path, None)
     elif config_path != DEFAULT_CONFIG_PATH:  # asked for by name: a missing one is a mistake, not "no config"
@@ -99,24 +91,7 @@ def compare(
     extra = tuple(word for flag, value in given.items() if value is not None for word in (flag, str(value)))
 
     def review(progress: ProgressBar) -> Report:
-        opts = ReviewOptions(
-            repo_root=root,
-            config_path=config_path,
-            model=model,
-            samples=samples,
-            seed=seed,
-            concurrency=concurrency,
-            use_cache=not no_cache,
-            plan_only=plan,
-            judge_review=judge_review,
-            env=dict(os.environ),
-            progress=progress,
-            batches_waiting=progress.batches_waiting,
-            sequential=sequential,
-            cache_only=cache_only,
-            batch=batch_mode(batch),
-            extra_flags=extra,
-        )
+        opts = review_options(root, shared, progress, judge_review=judge_review, extra_flags=extra)
         return review_files(opts, old, new, entry, config)
 
     return review_and_emit(review, fmt, output)

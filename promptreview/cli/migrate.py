@@ -3,14 +3,14 @@ against a candidate model, with the same inputs, gates and report as a pull requ
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+from typing import Any
 
 import click
 
-from promptreview.cli.options import batch_mode, shared_options
+from promptreview.cli.options import review_options, shared_options
 from promptreview.cli.output import ProgressBar, review_and_emit
-from promptreview.engine.review import ReviewOptions, review_migration
+from promptreview.engine.review import review_migration
 from promptreview.report import ReportFormat
 from promptreview.report.document import Report
 from promptreview.sources import git
@@ -41,39 +41,15 @@ def migrate(
     source: str | None,
     only: str | None,
     safety: bool,
-    config_path: str,
-    model: str | None,
-    samples: int | None,
-    seed: int | None,
-    concurrency: int | None,
     fmt: ReportFormat | None,  # click.Choice(FORMATS) admits only these
     output: str | None,
-    no_cache: bool,
-    plan: bool,
-    sequential: bool | None = None,
-    cache_only: bool = False,
-    batch: bool | None = None,
+    **shared: Any,  # the other shared options (`review_options`)
 ) -> int:
     """Review every prompt on its current model (base) against the candidate model --to (head)."""
 
     def review(progress: ProgressBar) -> Report:
         return review_migration(
-            ReviewOptions(
-                repo_root=git.repo_root(Path.cwd()),
-                config_path=config_path,
-                model=model,
-                samples=samples,
-                seed=seed,
-                concurrency=concurrency,
-                use_cache=not no_cache,
-                plan_only=plan,
-                env=dict(os.environ),
-                progress=progress,
-                batches_waiting=progress.batches_waiting,
-                sequential=sequential,
-                cache_only=cache_only,
-                batch=batch_mode(batch),
-            ),
+            review_options(git.repo_root(Path.cwd()), shared, progress),
             target,
             source,
             only,

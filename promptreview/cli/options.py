@@ -1,14 +1,18 @@
-"""The options `check` and `compare` share (README's shared options).
+"""The options the review commands share (README's shared options), and the `ReviewOptions` they make.
 
 `batch_mode` turns `--batch/--no-batch` (a flag, None when not given) into the review's `BatchMode`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import click
 
+from promptreview.cli.output import ProgressBar
+from promptreview.engine.jobs import ReviewOptions
 from promptreview.report import FORMATS
 from promptreview.sources.config import DEFAULT_CONFIG_PATH
 from promptreview.vocabulary import BatchMode
@@ -79,3 +83,25 @@ def shared_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def batch_mode(batch: bool | None) -> BatchMode | None:
     """`--batch` is on, `--no-batch` off, neither: None (the config decides)."""
     return None if batch is None else "on" if batch else "off"
+
+
+def review_options(root: Path, shared: Mapping[str, Any], progress: ProgressBar, **own: Any) -> ReviewOptions:
+    """The review a command asks for: the shared options as click passed them (`shared`; `--format` and
+    `--output` are the command's own business) and the command's own fields (`own`: base, head, extra flags...)."""
+    return ReviewOptions(
+        repo_root=root,
+        config_path=shared["config_path"],
+        model=shared["model"],
+        samples=shared["samples"],
+        seed=shared["seed"],
+        concurrency=shared["concurrency"],
+        use_cache=not shared["no_cache"],
+        plan_only=shared["plan"],
+        sequential=shared["sequential"],
+        cache_only=shared["cache_only"],
+        batch=batch_mode(shared["batch"]),
+        env=dict(os.environ),
+        progress=progress,
+        batches_waiting=progress.batches_waiting,
+        **own,
+    )
