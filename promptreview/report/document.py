@@ -18,6 +18,7 @@ from promptreview.vocabulary import (
     CheckKind,
     CheckUnits,
     ExpectMatch,
+    GatedRate,
     LeakKind,
     Outcome,
     OutputMode,
@@ -164,11 +165,11 @@ class SequentialInfo:
     looks: int  # interim looks taken
     planned_calls: int = 0
     calls: int = 0  # calls its inputs needed (made or cached)
-    e_values: Mapping[RateOutcome, Mapping[SequentialStop, float]] = field(
+    e_values: Mapping[GatedRate, Mapping[SequentialStop, float]] = field(
         default_factory=dict
     )  # last look: gated rate -> what it is evidence for -> e
     # a stop for regression: the gated rates whose evidence stopped it (the verdict fails their gates)
-    stopped_on: tuple[RateOutcome, ...] = ()
+    stopped_on: tuple[GatedRate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -364,7 +365,7 @@ class PromptForecast:
     samples: int
     strata: Mapping[str, StratumForecast]
     sides: Mapping[Side, SideForecast]
-    min_detectable_increase: Mapping[RateOutcome, float]  # gated rate -> smallest increase caught, 80 % power
+    min_detectable_increase: Mapping[GatedRate, float]  # gated rate -> smallest increase caught, 80 % power
     min_detectable_assumes_base_rate: float
     cold_start: ColdStart | None = None  # set when the sides run on different models
 
