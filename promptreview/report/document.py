@@ -24,12 +24,12 @@ from promptreview.vocabulary import (
     OutputMode,
     ParseFailureKind,
     RateName,
-    RateOutcome,
     ReviewCommand,
     SequentialReason,
     SequentialStop,
     ShiftKind,
     Side,
+    ToolOutcome,
 )
 
 SCHEMA_VERSION = 1
@@ -146,8 +146,8 @@ class Example:
     input_id: str
     stratum: str
     sample: int
-    base_outcome: Outcome | None
-    head_outcome: RateOutcome
+    base_outcome: Outcome | ToolOutcome | None  # a tool fault when the base's answer had one
+    head_outcome: GatedRate  # a gated outcome, or a tool fault (a prompt with tools)
     input_text: str
     head_text: str
     detail: str | None = None
