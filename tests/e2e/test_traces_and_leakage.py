@@ -38,6 +38,37 @@ def test_an_imported_trace_is_a_suite_compare_reviews(tmp_path):
     assert bad.code == 2 and len(bad.err.strip().splitlines()) == 1 and "Traceback" not in bad.err
 
 
+def test_an_imported_langfuse_export_is_a_conversation_suite_compare_reviews(tmp_path, run_cli):
+    """Langfuse's observations export, found from its first bytes, stratified by its metadata: a suite whose
+    conversation row is replayed and whose blind spot the report says."""
+    source = FIXTURES / "traces" / "langfuse" / "observations_v2.jsonl"
+    made = run_cli(
+        ["suite", "import", str(source), "-o", "suite.jsonl", "--strata", "metadata.channel"], tmp_path
+    )
+    assert made.code == 0, made.err
+    assert "3 rows from 5 model calls (langfuse; 8 records read)" in made.out and "1 mid-turn" in made.out
+    (tmp_path / "a.txt").write_text("Answer the customer.\n\n{{input}}\n")
+    (tmp_path / "b.txt").write_text("Answer the customer in one sentence.\n\n{{input}}\n")
+    result = run_cli(
+        [
+            "compare",
+            "a.txt",
+            "b.txt",
+            "--suite",
+            "suite.jsonl",
+            "--model",
+            "sim:triage-v1",
+            "--format",
+            "json",
+        ],
+        tmp_path,
+    )
+    assert result.code == 0, result.err
+    (prompt,) = result.json()["prompts"]
+    assert prompt["n_inputs"] == 3
+    assert prompt["conversations"]["with_history"] == 1
+
+
 def test_an_imported_otel_export_is_a_suite_check_reviews(git_repo, run_cli):
     """The OTLP export, stratified by a span attribute, committed as the suite a git review samples."""
     source = FIXTURES / "traces" / "otel" / "latitude_rendering_spans.json"
