@@ -207,6 +207,23 @@ def test_the_readme_is_a_first_read_that_links_to_the_rest():
         assert command in text, command
 
 
+def test_the_readmes_command_table_lists_every_command():
+    """`promptreview --help` and the README's table agree: a newcomer finds each command, a group's too."""
+    import click
+
+    from promptreview.cli import main_group
+
+    table = README.read_text("utf-8").split("| command | does |", 1)[1].split("\n\n", 1)[0]
+    listed = set(re.findall(r"^\| `promptreview ([a-z]+(?: [a-z]+)?)", table, re.MULTILINE))
+    commands = set()
+    for name, command in main_group.commands.items():
+        if isinstance(command, click.Group):
+            commands |= {f"{name} {sub}" for sub in command.commands}
+        else:
+            commands.add(name)
+    assert commands <= listed, sorted(commands - listed)
+
+
 def test_the_readmes_first_command_installs_where_a_bare_pip_install_is_refused():
     """Debian's and Ubuntu's system Python and Homebrew's refuse `pip install .` (PEP 668): the first command a
     reader copies makes its own environment, and the README says how long it took from a fresh clone."""

@@ -114,6 +114,12 @@ def _quietly(write: Callable[[], object]) -> None:
         pass
 
 
+def _interrupted() -> NoReturn:
+    """Ctrl-C: every answer that came in is in the cache already, so the same command picks up from there."""
+    click.echo("promptreview: interrupted; completed calls are cached, re-run to resume", err=True)
+    sys.exit(ExitCode.INTERRUPTED)
+
+
 def _batches_running(exc: BatchesRunning) -> NoReturn:
     """Ctrl-C while provider batches run: they keep running, their ids are in the cache, and the same command
     collects them."""
@@ -144,13 +150,14 @@ def _main(argv: list[str] | None) -> NoReturn:
         # click turns Ctrl-C into Abort, the interrupt as its cause
         if isinstance(exc.__cause__, BatchesRunning):
             _batches_running(exc.__cause__)
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            _interrupted()
         click.echo("promptreview: aborted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     except BatchesRunning as exc:
         _batches_running(exc)
     except KeyboardInterrupt:
-        click.echo("promptreview: interrupted; completed calls are cached, re-run to resume", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
+        _interrupted()
     except click.ClickException as exc:
         # one line: the problem and where to look, not click's three-line usage block
         hint = ""

@@ -14,6 +14,10 @@ from promptreview.exitcodes import ExitCode
 from promptreview.sources.traces import FORMATS, TraceFormat, import_suite
 
 
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else f"{word}s"
+
+
 def _names(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
@@ -46,11 +50,18 @@ def import_(file: str, output: str, fmt: TraceFormat | None, strata: str | None,
     blob storage export, its public API's pages, its UI's trace download) into a suite."""
     done = import_suite(Path(file), Path(output), fmt, _names(strata), _names(mask))
     c = done.counts
+    # a stratum key the log never holds (a typo in --strata) writes `unknown` in every row: say how often
+    missing = (
+        f"; {c.missing_strata} stratum {_plural(c.missing_strata, 'value')} missing, written as unknown"
+        if done.strata
+        else ""
+    )
     click.echo(
-        f"{done.suite}: {c.kept} rows from {c.calls} model calls ({done.fmt}; {c.read} records read); "
+        f"{done.suite}: {c.kept} {_plural(c.kept, 'row')} from {c.calls} model {_plural(c.calls, 'call')} "
+        f"({done.fmt}; {c.read} {_plural(c.read, 'record')} read); "
         f"{c.duplicates} duplicates, {c.mid_turn} mid-turn, {c.tool_history} with tool turns in their history "
         f"and {c.no_user_message} without a user turn left out; "
-        f"{c.dropped_fields + c.masked_fields + c.masked_values} fields dropped or masked"
+        f"{c.dropped_fields + c.masked_fields + c.masked_values} fields dropped or masked{missing}"
     )
     click.echo(f"provenance: {done.provenance}")
     return ExitCode.OK

@@ -82,9 +82,10 @@ def read_report(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: not a promptreview report: at {where}: {error.message[:200]}")
     if "manifest" not in data:
         why = f" (verdict {data['verdict']}: {data['error'][:120]})" if "error" in data else ""
+        # the reader may hold a migrate report written by this very version: say which reports carry one
         raise UsageError(
-            f"{path}: the report has no manifest{why}; only a JSON report of a review, written by promptreview "
-            "0.2 or later, can be verified"
+            f"{path}: the report has no manifest{why}; verify checks the JSON report of a review of commits "
+            "(check, ci): `migrate` and `drift` reports carry none, nor do reports written before manifests"
         )
     return data
 
@@ -164,7 +165,8 @@ def _build_info(manifest: Mapping[str, Any]) -> Iterator[Finding]:
         yield Finding(
             "info",
             "promptreview",
-            f"{said}; this one is {now[0]} (commit {(now[1] or 'unknown')[:12]}): {', '.join(names)} differ",
+            f"{said}; this one is {now[0]} (commit {(now[1] or 'unknown')[:12]}): "
+            f"{', '.join(names)} differ{'s' if len(names) == 1 else ''}",
         )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from promptreview.providers import pinning
+from promptreview.providers.anthropic_batches import AnthropicBatches
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.http import CallError, HTTPProvider, http_failure
 from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage
@@ -49,6 +50,11 @@ class AnthropicProvider(HTTPProvider):
 
     def pinned_suggestions(self, model_id: str) -> list[str]:
         return pinning.anthropic_pinned_suggestions(model_id)
+
+    # -- provider batches (Message Batches) ------------------------------------------------------------
+    def provider_batches(self) -> AnthropicBatches:
+        """Message Batches under the same base URL, with the same key, headers, bodies and parsing."""
+        return AnthropicBatches(self)
 
     # -- the call -------------------------------------------------------------------------------------
     @property

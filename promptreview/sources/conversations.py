@@ -68,10 +68,13 @@ def parse_history(value: Any, where: str) -> tuple[Turn, ...]:
     return tuple(turns)
 
 
-def replayed(turns: Sequence[Turn]) -> tuple[Turn, ...]:
-    """What is replayed: the history without its system messages and without a trailing assistant turn."""
+def replayed(turns: Sequence[Turn], *, own_turn: bool = False) -> tuple[Turn, ...]:
+    """What is replayed: the history without its system messages, and without a trailing assistant turn unless
+    the prompt brings a user turn of its own (`own_turn`). With no turn of its own, the history's last answer is
+    the one re-generated; with one (a `{{input}}` message: what `suite import` writes, the current user turn
+    apart from the history), the history's last answer is one that user turn replies to, and stays."""
     kept = [t for t in turns if t.role not in ("system", "developer")]
-    while kept and kept[-1].role == "assistant":
+    while not own_turn and kept and kept[-1].role == "assistant":
         kept.pop()
     return tuple(kept)
 
@@ -113,18 +116,18 @@ def _plain(turn: Turn) -> dict[str, str]:
 def compose(prompt: Sequence[Message], history: Any) -> tuple[Message, ...]:
     """A conversation row's request: the prompt's system and developer messages first, then the replayed
     history (as data, never rendered), then the prompt's own other messages (its user turn), if it has any."""
-    turns = replayed(parse_history(history, "row"))
     head = [m for m in prompt if m.role in ("system", "developer")]
     tail = [m for m in prompt if m.role not in ("system", "developer")]
+    turns = replayed(parse_history(history, "row"), own_turn=bool(tail))
     return (*head, *(Message(t.role, t.content) for t in turns), *tail)
 
 
-def origin(history: Any, model: str, served: Sequence[str] = ()) -> Origin:
+def origin(history: Any, model: str, served: Sequence[str] = (), *, own_turn: bool = False) -> Origin:
     """Who wrote a row's replayed assistant turns, as the review sees it: `other` when a turn names another
     model than `model` (the spec or its id, or one `served` names) or any prompt version (no recorded version
     is the head's: the head never ran in production), else `unknown` when there are assistant turns, else
-    `none`."""
-    turns = [t for t in replayed(parse_history(history, "row")) if t.role == "assistant"]
+    `none`. `own_turn`: the prompt has a user turn of its own (`replayed`)."""
+    turns = [t for t in replayed(parse_history(history, "row"), own_turn=own_turn) if t.role == "assistant"]
     if not turns:
         return "none"
     ours = {model, model.split(":", 1)[-1], *served}

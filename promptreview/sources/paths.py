@@ -188,7 +188,12 @@ def reaches_inside(directory: str, globs: tuple[str, ...]) -> bool:
 
 def check_globs(root: Path, globs: tuple[str, ...], what: str) -> None:
     for g in globs:
-        repo_relative(root, g.replace("*", "x").replace("?", "x"), what)
+        # the wildcards stand in as a letter for the check, but the message quotes the glob as the user wrote it
+        stand_in = g.replace("*", "x").replace("?", "x")
+        try:
+            repo_relative(root, stand_in, what)
+        except UsageError as exc:
+            raise UsageError(str(exc).replace(repr(stand_in), repr(g), 1)) from None
 
 
 def is_partial(path: str) -> bool:

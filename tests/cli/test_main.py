@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from tests.conftest import REPO, run_installed
@@ -8,7 +10,7 @@ README = (REPO / "README.md").read_text()
 def test_help_lists_every_command_and_readme_documents_them(tmp_path, run_cli):
     result = run_cli(["--help"], tmp_path)
     assert result.code == 0
-    for command in ("check", "compare", "ci", "init"):
+    for command in ("check", "compare", "ci", "init", "demo", "migrate", "drift", "verify", "suite"):
         assert command in result.out
         assert f"promptreview {command}" in README
 
@@ -27,6 +29,8 @@ def test_shared_options_are_documented(tmp_path, run_cli):
         "--plan",
         "--base",
         "--head",
+        "--cache-only",
+        "--batch",
     ):
         assert option in result.out
         assert option in README
@@ -208,3 +212,17 @@ def test_compares_sampling_options_without_a_suite_are_refused_not_ignored(tmp_p
     (tmp_path / "b.txt").write_text("hello {{x}}")
     result = run_cli(["compare", "a.txt", "b.txt", *flag], tmp_path)
     assert result.code == 2 and "need --suite" in result.err
+
+
+def test_ctrl_c_during_a_review_says_the_answers_are_cached_and_how_to_resume(git_repo, run_cli, monkeypatch):
+    """click turns Ctrl-C into `Abort`, the interrupt as its cause: the user still gets the resume line, exit 130."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    # `promptreview.cli.check` is the click command by that name; the module is in sys.modules
+    monkeypatch.setattr(sys.modules["promptreview.cli.check"], "review_changes", interrupted)
+    result = run_cli(["check"], git_repo.root)
+    assert result.code == 130
+    assert "interrupted; completed calls are cached, re-run to resume" in result.err
+    assert "aborted" not in result.err

@@ -77,7 +77,7 @@ def test_an_imported_otel_export_is_a_suite_check_reviews(git_repo, run_cli):
         git_repo.root,
     )
     assert made.code == 0, made.err
-    assert "1 rows from 4 model calls (otel; 6 records read)" in made.out and "3 mid-turn" in made.out
+    assert "1 row from 4 model calls (otel; 6 records read)" in made.out and "3 mid-turn" in made.out
     git_repo.write(
         "promptreview.yml",
         "version: 1\nmodel: sim:triage-v1\nsamples: 2\nprompts:\n"

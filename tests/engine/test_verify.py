@@ -81,6 +81,44 @@ def test_a_file_that_is_no_report_is_refused_in_one_line(tmp_path, content, says
     assert says in str(refused.value) and "\n" not in str(refused.value)
 
 
+def test_a_migrate_report_is_refused_saying_which_reports_carry_a_manifest(tmp_path):
+    """A `migrate` report written by this very version has no manifest: the line says which reports do, not
+    that the report is too old."""
+    path = tmp_path / "migration.json"
+    path.write_text(
+        json.dumps(
+            {
+                "schema_version": 1,
+                "verdict": "pass",
+                "model": {"spec": None, "served": [], "pinned": None},
+                "prompts": [],
+                "migration": {"from": "sim:triage-v1", "to": "sim:triage-v2"},
+            }
+        )
+    )
+    with pytest.raises(UsageError) as refused:
+        verify.read_report(path)
+    said = str(refused.value)
+    assert (
+        "the report has no manifest; verify checks the JSON report of a review of commits (check, ci)" in said
+    )
+    assert "`migrate` and `drift` reports carry none" in said and "0.2 or later" not in said
+
+
+@pytest.mark.parametrize(
+    ("recorded", "says"),
+    [
+        ({"lock_sha256": "0" * 64}, ": lock differs"),
+        ({"lock_sha256": "0" * 64, "version": "0.0.1"}, ": version, lock differ"),
+    ],
+)
+def test_the_build_line_agrees_in_number(monkeypatch, recorded, says):
+    monkeypatch.setattr(verify, "lock_digest", lambda: "1" * 64)
+    manifest = {"version": verify.promptreview.__version__, "commit": verify.promptreview.__commit__}
+    (info,) = verify._build_info({**manifest, **recorded})
+    assert info.detail.endswith(says)
+
+
 def test_a_report_too_large_is_refused_before_it_is_read(tmp_path, monkeypatch):
     monkeypatch.setattr(verify, "MAX_REPORT_BYTES", 10)
     path = tmp_path / "report.json"

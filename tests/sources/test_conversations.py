@@ -31,9 +31,31 @@ def test_the_history_goes_between_the_prompts_system_messages_and_its_own_turn()
         ("user", "My order is late."),
         ("assistant", "Sorry! Which order?"),
         ("user", "Order {{ 42 }}."),  # data: never rendered
+        ("assistant", "the answer production gave"),  # the prompt's own turn replies to it
         ("user", "Answer the customer."),
     ]
     assert conversations.compose((Message("system", "s"),), HISTORY)[-1].content == "Order {{ 42 }}."
+
+
+def test_a_history_ending_in_an_answer_keeps_it_when_the_prompt_has_its_own_user_turn():
+    """What `suite import` writes: the last user turn as `input`, the turns before it (ending with the answer
+    that user turn replies to) as `messages`. A prompt with its own `{{input}}` turn replays that answer; a
+    prompt without one re-generates it."""
+    history = [
+        {"role": "user", "content": "My order 42 is late."},
+        {"role": "assistant", "content": "Shall I refund or resend it?", "model": "gpt-4o-2024-08-06"},
+    ]
+    prompt = (Message("system", "new system prompt"), Message("user", "Resend, please."))
+    assert [(m.role, m.content) for m in conversations.compose(prompt, history)] == [
+        ("system", "new system prompt"),
+        ("user", "My order 42 is late."),
+        ("assistant", "Shall I refund or resend it?"),
+        ("user", "Resend, please."),
+    ]
+    assert [m.role for m in conversations.compose(prompt[:1], history)] == ["system", "user"]
+    # the replayed answer is another model's: the blind spot counts it
+    assert conversations.origin(history, "openai:gpt-4.1-mini-2025-04-14", own_turn=True) == "other"
+    assert conversations.origin(history, "openai:gpt-4.1-mini-2025-04-14") == "none"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,14 @@ import pytest
 from promptreview.engine.planning.contract import config_schema
 from promptreview.errors import MissingFile, RefusedFile, UsageError
 from promptreview.sources.formats.reading import beside
-from promptreview.sources.paths import matches_any, reaches_inside, read_inside, reader, repo_relative
+from promptreview.sources.paths import (
+    check_globs,
+    matches_any,
+    reaches_inside,
+    read_inside,
+    reader,
+    repo_relative,
+)
 
 
 def test_relative_paths_are_normalised(tmp_path):
@@ -17,6 +24,14 @@ def test_relative_paths_are_normalised(tmp_path):
 def test_paths_leaving_the_repo_are_refused(tmp_path, raw):
     with pytest.raises(UsageError, match="suite"):
         repo_relative(tmp_path, raw, "suite")
+
+
+@pytest.mark.parametrize("glob", ["../**", "/etc/*.yml", "prompts/../../?.yml"])
+def test_a_glob_leaving_the_repo_is_refused_quoting_it_as_written(tmp_path, glob):
+    # the check stands a letter in for each wildcard; the message must not show that stand-in
+    with pytest.raises(UsageError) as raised:
+        check_globs(tmp_path, ("prompts/*.yml", glob), "--prompts")
+    assert str(raised.value).startswith(f"--prompts: {glob!r} ")
 
 
 def test_symlink_leaving_the_repo_is_refused(tmp_path):

@@ -433,7 +433,9 @@ def _conversations(suite: SuiteSample, head: Side) -> Conversations | None:
     if conversations.COLUMN not in suite.columns:
         return None
     histories = [row.values.get(conversations.COLUMN) or [] for row in suite.rows]
-    origins = [conversations.origin(h, str(head.model)) for h in histories]
+    # a prompt with a user turn of its own replays a history's last answer too (`conversations.replayed`)
+    own_turn = any(role not in ("system", "developer") for role, _ in head.template.messages)
+    origins = [conversations.origin(h, str(head.model), own_turn=own_turn) for h in histories]
     depths: dict[str, int] = {}
     for row in suite.rows:
         label = str(row.values.get(conversations.DEPTH))
