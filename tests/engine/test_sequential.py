@@ -10,6 +10,7 @@ import pytest
 
 from promptreview.engine.sequential import batch_size, input_order
 from promptreview.sources.suites import SuiteRow
+from tests.reports import assert_valid_report
 
 
 def test_input_order_is_seeded_and_interleaves_strata_in_proportion():
@@ -147,6 +148,7 @@ def test_a_tool_fault_regression_stops_a_sequential_review(tool_repo, run_cli):
         ["compare", "base.prompt.yml", "head.prompt.yml", "--sequential", "--format", "json"], tool_repo.root
     )
     assert result.code == 1, result.err
+    assert_valid_report(result.json())
     prompt = result.json()["prompts"][0]
     info = prompt["sequential"]
     assert info["reason"] == "regression" and info["after_inputs"] < 300
