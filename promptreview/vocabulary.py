@@ -171,6 +171,7 @@ NoteKind = Literal[
     "structured_output_rejected",
     "provider_batches",
     "provider_batches_unavailable",
+    "provider_batch_maybe_duplicate",
     # execution and measurement
     "sequential",
     "weighted",

@@ -32,6 +32,7 @@ outside a `Literal`, is a problem.
 from __future__ import annotations
 
 import ast
+import datetime
 import functools
 import itertools
 import json
@@ -196,6 +197,7 @@ class _Batch:
     polls: int = 0
     end: str = "ended"  # "ended", "canceled" or "expired"
     lines: list[dict] = field(default_factory=list)  # the results, made when it ends
+    created_at: str = CREATED_AT
 
 
 class AnthropicBatchServer:
@@ -213,6 +215,7 @@ class AnthropicBatchServer:
         extra_lines: tuple[dict, ...] = (),
         poll_faults: tuple[Reply, ...] = (),
         check_shapes: bool = True,
+        create_drops: int = 0,
     ) -> None:
         self.answer = answer
         self.outcome = outcome
@@ -223,6 +226,9 @@ class AnthropicBatchServer:
         self.extra_lines = extra_lines
         self.poll_faults = list(poll_faults)
         self.check_shapes = check_shapes
+        self.create_drops = (
+            create_drops  # creations that make the batch, then close the connection unanswered
+        )
         self.batches: dict[str, _Batch] = {}
         self.attempts: dict[str, int] = {}  # custom_id -> submissions so far
         self.problems: list[str] = []  # every payload off the SDK's shapes, either way
@@ -255,6 +261,8 @@ class AnthropicBatchServer:
         path = request.path.rstrip("/")
         if request.method == "POST" and path == "/v1/messages/batches":
             return self._create(request)
+        if request.method == "GET" and path == "/v1/messages/batches":
+            return self._list(request)
         if request.method == "POST" and path == "/v1/messages":  # a synchronous call (a failed line's retry)
             params = request.json if isinstance(request.json, dict) else {}
             return Reply(200, anthropic_message(self.answer(params), model=params.get("model", "unknown")))
@@ -297,7 +305,25 @@ class AnthropicBatchServer:
             if index in self.cancel_batches or index in self.expire_batches:
                 end = "canceled" if index in self.cancel_batches else "expired"
             self.batches[batch_id] = batch = _Batch(batch_id, index, entries, end=end)
+            batch.created_at = datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+            drop, self.create_drops = self.create_drops > 0, max(0, self.create_drops - 1)
+        if drop:
+            return Reply(drop=True)
         return Reply(200, self._batch_object(batch, ended=False))
+
+    def _list(self, request: RecordedRequest) -> Reply:
+        """`GET /v1/messages/batches?limit=`: the newest first, one page (the SDK's `SyncPage[MessageBatch]`)."""
+        query = dict(p.partition("=")[::2] for p in request.query.split("&") if p)
+        with self._lock:
+            newest = list(reversed(self.batches.values()))[: int(query.get("limit", "20"))]
+            data = [self._batch_object(b, ended=bool(b.lines)) for b in newest]
+        page = {
+            "data": data,
+            "has_more": len(self.batches) > len(data),
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
+        return Reply(200, page)
 
     def _retrieve(self, batch: _Batch) -> Reply:
         with self._lock:
@@ -360,7 +386,7 @@ class AnthropicBatchServer:
             "type": "message_batch",
             "processing_status": processing,
             "request_counts": counts,
-            "created_at": CREATED_AT,
+            "created_at": batch.created_at,
             "expires_at": EXPIRES_AT,
             "ended_at": ENDED_AT if ended else None,
             "cancel_initiated_at": CREATED_AT if batch.end == "canceled" else None,

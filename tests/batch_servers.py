@@ -92,6 +92,7 @@ class _Batch:
     output_file_id: str | None = None
     error_file_id: str | None = None
     counts: dict[str, int] = field(default_factory=lambda: {"total": 0, "completed": 0, "failed": 0})
+    metadata: dict[str, str] | None = None
 
 
 def _check(schema: dict[str, Any], instance: Any) -> None:
@@ -111,12 +112,18 @@ class OpenAIBatchServer:
         end_states: list[str] | None = None,
         validate: bool = False,
         extra_ids: list[str] | None = None,
+        create_drops: int = 0,
+        create_errors: int = 0,
     ) -> None:
         self.answer: Answer = answer or (lambda body: '{"label": "billing"}')
         self.polls = polls  # polls that still find a batch running
         self.end_states = list(end_states or [])  # the end state of the 1st, 2nd, ... batch (else completed)
         self.validate = validate
         self.extra_ids = list(extra_ids or [])  # custom ids the first batch's output adds (never sent)
+        # batch creations that make the batch and then close the connection unanswered (the client sees a
+        # dropped connection, as after a timeout: the batch exists all the same)
+        self.create_drops = create_drops
+        self.create_errors = create_errors  # batch creations answered 503 before any batch is made
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, _Batch] = {}
         self.lines_seen: list[dict[str, Any]] = []  # every input line, in upload order
@@ -163,6 +170,8 @@ class OpenAIBatchServer:
             return self._upload(request)
         if method == "POST" and path == "/v1/batches":
             return self._create(request)
+        if method == "GET" and path == "/v1/batches":
+            return self._list(request)
         if method == "GET" and (m := re.fullmatch(r"/v1/batches/([\w-]+)", path)):
             return self._poll(m.group(1))
         if method == "GET" and (m := re.fullmatch(r"/v1/files/([\w-]+)/content", path)):
@@ -224,11 +233,37 @@ class OpenAIBatchServer:
         if not isinstance(body, dict) or body.get("input_file_id") not in self.files:
             return Reply(400, openai_error("unknown input_file_id"))
         with self._lock:
+            refuse, self.create_errors = self.create_errors > 0, max(0, self.create_errors - 1)
+        if refuse:
+            return Reply(503, openai_error("The server is overloaded", type="server_error"))
+        with self._lock:
             end = self.end_states.pop(0) if self.end_states else "completed"
         batch = _Batch(self._next("batch"), body["input_file_id"], 1_765_000_000, end)
+        batch.metadata = body.get("metadata")
         batch.counts["total"] = len(self.files[batch.input_file_id].splitlines())
         self.batches[batch.id] = batch
+        with self._lock:
+            drop, self.create_drops = self.create_drops > 0, max(0, self.create_drops - 1)
+        if drop:
+            return Reply(drop=True)
         return Reply(200, self._object(batch))
+
+    def _list(self, request: RecordedRequest) -> Reply:
+        """`GET /v1/batches?limit=&after=`: newest first (ListBatchesResponse)."""
+        query = dict(p.partition("=")[::2] for p in request.query.split("&") if p)
+        newest = list(reversed(self.batches.values()))
+        if "after" in query:
+            ids = [b.id for b in newest]
+            newest = newest[ids.index(query["after"]) + 1 :] if query["after"] in ids else []
+        limit = int(query.get("limit", "20"))
+        page = newest[:limit]
+        data = {"object": "list", "data": [self._object(b) for b in page], "has_more": len(newest) > limit}
+        if page:
+            data.update(first_id=page[0].id, last_id=page[-1].id)
+        if self.validate:  # as in `_object`: a batch still running leaves its file ids out
+            listed = [{k: v for k, v in b.items() if v is not None} for b in data["data"]]
+            assert_openai_valid("ListBatchesResponse", {**data, "data": listed})
+        return Reply(200, data)
 
     def _poll(self, batch_id: str) -> Reply:
         batch = self.batches.get(batch_id)
@@ -320,6 +355,7 @@ class OpenAIBatchServer:
             "error_file_id": batch.error_file_id,
             "created_at": batch.created_at,
             "request_counts": dict(batch.counts),
+            "metadata": batch.metadata,
         }
         if batch.status == "failed":
             data["errors"] = {

@@ -111,6 +111,7 @@ def compare(
             judge_review=judge_review,
             env=dict(os.environ),
             progress=progress,
+            batches_waiting=progress.batches_waiting,
             sequential=sequential,
             cache_only=cache_only,
             batch=batch_mode(batch),

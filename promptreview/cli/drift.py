@@ -63,6 +63,7 @@ def drift(
                 plan_only=plan,
                 env=dict(os.environ),
                 progress=progress,
+                batches_waiting=progress.batches_waiting,
                 sequential=sequential,
                 batch=batch_mode(batch),
                 extra_flags=("--prompts", glob) if glob is not None else (),

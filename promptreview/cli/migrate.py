@@ -69,6 +69,7 @@ def migrate(
                 plan_only=plan,
                 env=dict(os.environ),
                 progress=progress,
+                batches_waiting=progress.batches_waiting,
                 sequential=sequential,
                 cache_only=cache_only,
                 batch=batch_mode(batch),

@@ -37,6 +37,24 @@ class ProgressBar:
         if done >= total:
             self.close()
 
+    def batches_waiting(self, batch_ids: tuple[str, ...], recorded: bool) -> None:
+        """The run waits on provider batches: say which, and how to resume, on a terminal and in a CI log alike
+        (a batch may take hours, and the bar, terminal-only, counts calls, not batches)."""
+        if sys.stderr is None:
+            return
+        if self.bar is not None:  # below the bar's line, which is drawn again at its next update
+            click.echo("", err=True)
+        resume = (
+            "the same command run again (here, or where this cache is restored) collects them"
+            if recorded
+            else "but without the cache a re-run sends their calls again"
+        )
+        click.echo(
+            f"promptreview: waiting for provider batches {', '.join(batch_ids)} (a batch may take up to 24 "
+            f"hours); Ctrl-C leaves them running at the provider, and {resume}",
+            err=True,
+        )
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)

@@ -20,7 +20,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from promptreview.engine import assemble
+from promptreview.engine import assemble, manifest
 from promptreview.engine.execution.cache import ResponseCache, default_cache_path
 from promptreview.engine.jobs import Listed, PromptJob, ReviewOptions, ReviewPlan
 from promptreview.engine.planning import policy
@@ -29,11 +29,11 @@ from promptreview.engine.review import rerun_flags, review_plan, run_through_cac
 from promptreview.errors import UsageError
 from promptreview.notes import note
 from promptreview.providers import parse_model_spec
-from promptreview.report.document import Report, Rerun
+from promptreview.report.document import DriftWindow, Report, Rerun
 from promptreview.sources import git
 from promptreview.sources.changes import prompts_at
 from promptreview.sources.config import Config, load_config
-from promptreview.vocabulary import NoteKind
+from promptreview.vocabulary import NoteKind, Side
 
 __all__ = ["drift", "fresh_sample", "gating_answers"]
 
@@ -53,9 +53,17 @@ def _when(seconds: float, precise: bool = False) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def drift(opts: ReviewOptions, prompts: str | None = None, record: bool = False) -> Report:
+def drift(
+    opts: ReviewOptions,
+    prompts: str | None = None,
+    record: bool = False,
+    at: str | None = None,
+    asked_at: str | None = None,
+) -> Report:
     """`promptreview drift`: HEAD's prompts, their recorded answers against the same requests asked again now
-    (`record`: record the answers not recorded yet, and compare nothing)."""
+    (`record`: record the answers not recorded yet, and compare nothing). `verify` replays a drift run: `at` is
+    the commit it watched (instead of HEAD) and `asked_at` its stamp, so its fresh answers are read from the
+    cache under their own sample indexes."""
     root = opts.repo_root
     if opts.model:
         parse_model_spec(opts.model)
@@ -65,7 +73,7 @@ def drift(opts: ReviewOptions, prompts: str | None = None, record: bool = False)
         )
     if record and opts.plan_only:
         raise UsageError("give either --record or --plan, not both")
-    rev = git.resolve_rev(root, "HEAD")
+    rev = git.resolve_rev(root, at or "HEAD")
     config = load_config(root, opts.config_path, rev)
     # everything is read at the HEAD commit: prompts, suites, schemas (what production runs, not an edit)
     opts = replace(opts, config_rev=rev, base=rev, head=rev)
@@ -79,14 +87,15 @@ def drift(opts: ReviewOptions, prompts: str | None = None, record: bool = False)
     rerun = Rerun("drift", rev, None, rerun_flags(opts))
     if record:
         return _record(opts, config, plan, recorded, rev, rerun)
-    asked = time.time()
+    asked = time.time() if asked_at is None else _seconds(asked_at)
+    stamp = asked_at or _when(asked, precise=True)
     kept: list[PromptJob] = []
     listed: list[Listed] = []
     for job in plan.jobs:
         keys = [c.request.cache_key() for c in job.calls if c.side == "base"]
         held = sum(key in recorded for key in keys)
         if held == len(keys):
-            kept.append(_asked_again(job, len(kept), _when(asked, precise=True)))
+            kept.append(_asked_again(job, len(kept), stamp))
             continue
         kind: NoteKind = "drift_partly_recorded" if held else "drift_nothing_recorded"
         said = note(kind, job.path, held=held, answers=len(keys))
@@ -101,7 +110,31 @@ def drift(opts: ReviewOptions, prompts: str | None = None, record: bool = False)
         "drift", recorded_from=_when(min(times)), recorded_to=_when(max(times)), asked_at=_when(asked)
     )
     watched = replace(plan, jobs=tuple(kept), listed=tuple(listed))
-    return review_plan(opts, gating_answers(config), watched, rev, rev, rerun, [said])
+    # the manifest: both sides read HEAD's files; the stamp names the fresh answers, so `verify` can replay
+    # the run from the cache (recorded and fresh answers alike) with no call
+    files: dict[tuple[Side, str], bytes] = {}
+    for change in found.prompts:
+        if change.head is not None:
+            files["base", change.path] = files["head", change.path] = change.head
+    read = manifest.build(opts, "drift", config, watched, rev, rev, files)
+    read = replace(read, review=replace(read.review, prompts=prompts, asked_at=stamp))
+    report = review_plan(opts, gating_answers(config), watched, rev, rev, rerun, [said], read=read)
+    if opts.plan_only:  # nothing was asked again
+        return report
+    window = DriftWindow(_iso(min(times)), _iso(max(times)), _iso(asked))
+    return replace(report, drift=window)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _seconds(stamp: str) -> float:
+    """The time of a run's stamp (`_when(..., precise=True)`); a stamp that is no time is bad input."""
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise UsageError(f"the drift run's time {stamp[:40]!r} is not an ISO 8601 time") from None
 
 
 def gating_answers(config: Config) -> Config:

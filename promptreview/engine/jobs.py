@@ -23,6 +23,8 @@ from promptreview.vocabulary import BatchMode, ChangeKind, OutputMode, ProviderN
 from promptreview.vocabulary import Side as SideName  # `Side` here is the record of one side
 
 ProgressCallback = Callable[[int, int], None]  # (calls done, calls in all)
+# (the ids of the provider batches a run waits on, whether the cache records them): said once a set is waited on
+BatchesWaiting = Callable[[tuple[str, ...], bool], None]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,11 @@ class ReviewOptions:
     # --cache-only: answer every call from the response cache; a call not in it is an error, never made
     cache_only: bool = False
     batch: BatchMode | None = None  # --batch (on) / --no-batch (off); None: the config's `batch`
+    # a pull request waits for this run's verdict (`ci`, the maintainer-triggered run included): `batch: auto`
+    # stays off, whatever the event
+    waiting: bool = False
+    # told the provider batches a run waits on (the front-end says their ids and how to resume)
+    batches_waiting: BatchesWaiting | None = None
 
 
 @dataclass(frozen=True)

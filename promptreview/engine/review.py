@@ -132,14 +132,24 @@ def review_migration(
         raise UsageError(f"--from and --to name the same model ({to}): nothing to migrate")
     root = opts.repo_root
     config = load_config(root, opts.config_path, opts.config_rev)
-    plan = plan_migration(opts, config, current_prompts(root, config, opts.head, only), to, away, safety)
+    prompts = current_prompts(root, config, opts.head, only)
+    plan = plan_migration(opts, config, prompts, to, away, safety)
     asked = ["--to", target, *(["--from", source] if source else []), *(["--prompts", only] if only else [])]
     asked += ["--safety"] if safety else []
     where = opts.head or "working tree"
     rerun = Rerun("migrate", where, opts.head, (*asked, *rerun_flags(opts)))
     froms = sorted({str(job.sides[0].model) for job in plan.jobs})
     migration = Migration(", ".join(froms), str(to)) if froms else None
-    return _review(opts, config, plan, where, where, rerun, migration=migration)
+    # both sides read the same file, as it is at `opts.head` (None: the working tree); the spec keeps the
+    # flags that decide what is planned, so `verify` can run the same migration again
+    files: dict[tuple[Side, str], bytes] = {}
+    for change in prompts:
+        if change.head is not None:
+            files["base", change.path] = files["head", change.path] = change.head
+    read = manifest.build(opts, "migrate", config, plan, opts.head, opts.head, files)
+    spec = replace(read.review, migrate_to=target, migrate_from=source, prompts=only, safety=safety)
+    read = replace(read, review=spec)
+    return _review(opts, config, plan, where, where, rerun, migration=migration, read=read)
 
 
 def _model_migration(plan: ReviewPlan) -> Migration | None:
@@ -204,7 +214,8 @@ def _settings(opts: ReviewOptions, config: Config) -> RunSettings:
         timeout=RunSettings.timeout if spec.timeout is None else spec.timeout,
         sample_batching=config.sample_batching != "off",
         cache_only=opts.cache_only,
-        batch=batch_mode.run_mode(opts.batch or config.batch, opts.env),
+        batch=batch_mode.run_mode(opts.batch or config.batch, opts.env, waiting=opts.waiting),
+        batches_waiting=opts.batches_waiting,
     )
 
 
@@ -270,7 +281,8 @@ def _review(
                 plan.providers,
             )
             policy.check_credentials({spec.provider for spec in judges.judge_models(quality)}, providers)
-        settings = _settings(opts, config)
+        # `auto` decides on the whole review's uncached calls, as its `--plan` did, not on each part's
+        settings = replace(_settings(opts, config), batch_calls=len(uncached))
         # the analysis' imports (pandas, scipy: a second or more) load while the calls wait on the network
         networked = any(
             r.model.provider != "sim" for r, k in zip(requests, keys, strict=True) if k in uncached
@@ -530,10 +542,11 @@ def review_plan(
     head: str,
     rerun: Rerun,
     notes: Sequence[Note] = (),
+    read: Manifest | None = None,
 ) -> Report:
     """A plan made by another composition (`drift`'s: recorded answers against the same requests asked
     again) reviewed exactly as a change is: the same cache, calls, scoring, analysis, gates and report."""
-    return _review(opts, config, plan, base, head, rerun, notes)
+    return _review(opts, config, plan, base, head, rerun, notes, read=read)
 
 
 def run_through_cache(

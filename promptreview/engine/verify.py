@@ -25,12 +25,15 @@ import jsonschema
 import referencing
 
 import promptreview
+from promptreview.engine.drift import drift
 from promptreview.engine.jobs import ReviewOptions
 from promptreview.engine.manifest import lock_digest
-from promptreview.engine.review import review_changes
+from promptreview.engine.review import review_changes, review_migration
 from promptreview.errors import UsageError
+from promptreview.report.document import Report
 from promptreview.report.serialize import to_dict
 from promptreview.sources import git, safe_load
+from promptreview.verdicts import PromptVerdict, ReviewVerdict, check_conclusion, ci_verdict
 from promptreview.vocabulary import VerifyStatus
 
 MAX_REPORT_BYTES = 64 * 1024 * 1024  # a report of thousands of prompts is a few MB
@@ -82,10 +85,16 @@ def read_report(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: not a promptreview report: at {where}: {error.message[:200]}")
     if "manifest" not in data:
         why = f" (verdict {data['verdict']}: {data['error'][:120]})" if "error" in data else ""
-        # the reader may hold a migrate report written by this very version: say which reports carry one
+        # the reader may hold a `drift --record` report, or an older migrate report: say which reports carry one
         raise UsageError(
-            f"{path}: the report has no manifest{why}; verify checks the JSON report of a review of commits "
-            "(check, ci): `migrate` and `drift` reports carry none, nor do reports written before manifests"
+            f"{path}: the report has no manifest{why}; verify checks the JSON report of a review (check, ci, "
+            "migrate, drift): a `drift --record` report carries none, nor do reports written before manifests "
+            "(migrate and drift reports: before verify replayed them)"
+        )
+    if "plan" in data:  # a --plan report carries the manifest of what it would read, and no number
+        raise UsageError(
+            f"{path}: a --plan report: nothing was reviewed, so there is no verdict or number to verify; "
+            "verify the report of the review itself"
         )
     return data
 
@@ -96,17 +105,18 @@ def replay_options(
     """The options that run the recorded review again, from the response cache only (`commit`: read the head
     side there instead of the report's head)."""
     spec = recorded["manifest"]["review"]
-    if spec["command"] != "check":
+    if spec["command"] == "compare":
         raise UsageError(
-            "verify replays reviews of commits (check, ci); this report is a `compare` of two files, which "
-            f"names no commit: run `promptreview compare {spec['base']} {spec['head']} --cache-only` instead"
+            "verify replays reviews of commits (check, ci, migrate, drift); this report is a `compare` of two "
+            f"files, which names no commit: run `promptreview compare {spec['base']} {spec['head']} "
+            "--cache-only` instead"
         )
     for what in ("base", "head", "config_revision"):
         # the report is untrusted: a revision it names is a full SHA or nothing, never an option git could read
         value = spec[what]
         if value is not None and not (isinstance(value, str) and git.is_sha(value)):
             raise UsageError(f"the report's manifest.review.{what} is not a commit SHA: {str(value)[:80]!r}")
-    if spec["base"] is None:
+    if spec["base"] is None and spec["command"] == "check":
         raise UsageError("the report's manifest.review.base is null: a review of commits names its base")
     head = git.resolve_rev(root, commit) if commit else spec["head"]
     for what, sha in (
@@ -140,7 +150,8 @@ def verify(recorded: Mapping[str, Any], opts: ReviewOptions) -> Iterator[Finding
     cannot answer raises `errors.CacheMiss` after the digests' findings."""
     manifest = recorded["manifest"]
     yield from _build_info(manifest)
-    planned = to_dict(review_changes(replace(opts, plan_only=True)))
+    spec = manifest["review"]
+    planned = to_dict(_run(spec, replace(opts, plan_only=True)))
     found = planned.get("manifest")
     assert found is not None  # every review of commits has one
     digests = list(_digests(manifest, found, opts.head))
@@ -148,8 +159,26 @@ def verify(recorded: Mapping[str, Any], opts: ReviewOptions) -> Iterator[Finding
     if any(f.status == "differs" for f in digests):
         yield Finding("info", "replay", "not run: the review would read other inputs than the report's")
         return
-    replayed = to_dict(review_changes(opts))
+    replayed = to_dict(_run(spec, opts))
     yield from _replayed(recorded, replayed)
+
+
+def _run(spec: Mapping[str, Any], opts: ReviewOptions) -> Report:
+    """The recorded review run again by its command: a review of commits, a migration with its flags, or a
+    drift run under its own stamp (its fresh answers are in the cache under it)."""
+    if spec["command"] == "migrate":
+        if not isinstance(spec.get("migrate_to"), str):
+            raise UsageError("the report's manifest.review names no migrate_to: it cannot be migrated again")
+        return review_migration(
+            opts, spec["migrate_to"], spec.get("migrate_from"), spec.get("prompts"), bool(spec.get("safety"))
+        )
+    if spec["command"] == "drift":
+        if not isinstance(spec.get("asked_at"), str):
+            raise UsageError(
+                "the report's manifest.review names no asked_at: the drift run cannot be replayed"
+            )
+        return drift(opts, spec.get("prompts"), at=opts.head, asked_at=spec["asked_at"])
+    return review_changes(opts)
 
 
 def _build_info(manifest: Mapping[str, Any]) -> Iterator[Finding]:
@@ -256,6 +285,13 @@ def numbers(prompt: Mapping[str, Any]) -> dict[str, Any]:
     """A prompt's verdict and numbers, by a dotted name (`rates.refusal.p_value`): what a replay must give."""
     out: dict[str, Any] = {"verdict": prompt["verdict"], "n_inputs": prompt["n_inputs"]}
     out["samples"] = prompt["samples"]
+    # what the report says was reviewed and by what: a replay from the cache gives it back as recorded, so a
+    # report whose model, served ids, fingerprints or leaked rows were edited differs (red team 3)
+    for key in _SAID:
+        if key in prompt:
+            out[key] = prompt[key]
+    for side, block in (prompt.get("provenance") or {}).items():
+        out.update(_provenance(f"provenance.{side}", block))
 
     def take(prefix: str, row: Mapping[str, Any] | None, keys: tuple[str, ...]) -> None:
         for key in keys:
@@ -274,6 +310,51 @@ def numbers(prompt: Mapping[str, Any]) -> dict[str, Any]:
         take(f"evaluators.{check['name']}", check, _CHECK)
     take("sequential", prompt.get("sequential"), _SEQUENTIAL)
     return out
+
+
+_SAID = ("model", "change", "old_path", "leakage", "conversations")
+_MODEL = ("spec", "served", "pinned", "simulated")
+
+
+def _provenance(prefix: str, block: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {f"{prefix}.{k}": v for k, v in (block or {}).items()}
+
+
+def model_said(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The report's model block by a dotted name (`model.spec`, `model.provenance.fingerprints`)."""
+    model = report.get("model") or {}
+    out = {f"model.{k}": model[k] for k in _MODEL if k in model}
+    out.update(_provenance("model.provenance", model.get("provenance")))
+    return out
+
+
+def _ci(ci: Mapping[str, Any], replayed: Mapping[str, Any]) -> Iterator[Finding]:
+    """A CI report's own verdict and the check's conclusion, against what CI concludes from the replayed
+    review (red team 3: an edited `ci.verdict` verified clean). The accept label is GitHub's record: a report
+    that says one was given is checked on what the label could change, and the label itself is said."""
+    review = ReviewVerdict(replayed["verdict"])
+    warned = any(p["verdict"] == PromptVerdict.WARN.value for p in replayed["prompts"])
+    accepted = ci.get("accepted")
+    if review is ReviewVerdict.ERROR or ci["verdict"] in ("invalid", "action_required"):
+        return  # a run that reviewed nothing has no replay to compare with
+    expected = ci_verdict(review, warned, accepted=accepted is not None)
+    conclusions = {check_conclusion(expected).value, check_conclusion(expected, fail_closed=False).value}
+    same = ci["verdict"] == expected.value and ci["conclusion"] in conclusions
+    yield Finding(
+        "ok" if same else "differs",
+        "ci",
+        f"verdict {expected.value}, check {ci['conclusion']}"
+        if same
+        else f"recorded verdict {ci['verdict']} and check {ci['conclusion']}, CI concludes {expected.value} "
+        f"({check_conclusion(expected).value}) from the replay",
+    )
+    if accepted is not None:
+        yield Finding(
+            "info",
+            "ci",
+            f"accepted with the label {accepted.get('label')!r} by {accepted.get('by')!r}: the label is "
+            "GitHub's record, not the cache's; verify cannot check it",
+        )
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -299,7 +380,17 @@ def _replayed(recorded: Mapping[str, Any], replayed: Mapping[str, Any]) -> Itera
         "verdict",
         recorded["verdict"] if same else f"recorded {recorded['verdict']}, replayed {replayed['verdict']}",
     )
+    if recorded.get("ci") is not None:
+        yield from _ci(recorded["ci"], replayed)
+    then_model, now_model = model_said(recorded), model_said(replayed)
+    for key in dict.fromkeys([*then_model, *now_model]):
+        if not _same(then_model.get(key), now_model.get(key)):
+            yield Finding(
+                "differs", key, f"recorded {then_model.get(key)!r}, replayed {now_model.get(key)!r}"
+            )
     ours = {p["path"]: p for p in replayed["prompts"]}
+    for path in ours.keys() - {p["path"] for p in recorded["prompts"]}:
+        yield Finding("differs", path, "reviewed by the replay, but not in the report")
     for prompt in recorded["prompts"]:
         path = prompt["path"]
         again = ours.get(path)

@@ -170,6 +170,8 @@ class CIRun:
                 concurrency=settings.concurrency,
                 use_cache=settings.use_cache,
                 env=dict(settings.env),
+                # a pull request waits for the verdict (a maintainer's dispatch for a fork's included)
+                waiting=self.event.pr_number is not None or self.event.name != "workflow_dispatch",
             )
         )
 

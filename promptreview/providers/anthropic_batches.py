@@ -19,11 +19,16 @@ The results URL comes from the server and gets the API key: it is used only on t
 results path under the base URL, so the key goes nowhere else. A batch id goes into a URL path: one that is not
 a plain id (`^[A-Za-z0-9_-]+$`) is refused.
 
+A create that got no answer after its whole body went out may have made the batch. Message Batches carry no tag
+of ours, so the retry cannot tell that batch from another run's: it makes a new one, and a note names each batch
+of the newest `GET /v1/messages/batches` page made since then with as many requests (a possible duplicate).
+
 Every failure of these exchanges maps as a synchronous call's does (`RetryableCallError` / `FatalCallError`).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -32,8 +37,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from promptreview.notes import note
 from promptreview.providers.base import FatalCallError, RetryableCallError
-from promptreview.providers.http import CallError, HTTPProvider, classify_status
+from promptreview.providers.http import CallError, HTTPProvider
 from promptreview.providers.provider_batches import BatchLimits, BatchLine, BatchStatus
 from promptreview.records import CallFailure, CompletionRequest
 
@@ -46,6 +52,7 @@ _TAIL = b"]}"
 _CHUNK = 1 << 20  # the upload goes out in pieces of about 1 MB, made as they are sent
 
 _PROCESSING = ("in_progress", "canceling", "ended")  # MessageBatch.processing_status
+_SKEW = datetime.timedelta(minutes=5)  # between our clock and the server's, when naming possible duplicates
 _BATCH_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
 # an errored line's `error.type` -> the HTTP status the same error has on a synchronous call (the SDK's
@@ -73,6 +80,17 @@ def _counts(data: Mapping[str, Any]) -> dict[str, int]:
     return {k: v for k, v in raw.items() if type(v) is int} if isinstance(raw, dict) else {}
 
 
+def _when(value: Any) -> datetime.datetime | None:
+    """An RFC 3339 time (`created_at`), or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
@@ -89,14 +107,25 @@ class AnthropicBatches:
         base = provider.base_url
         self.url = f"{base}/messages/batches" if base.endswith("/v1") else f"{base}/v1/messages/batches"
         self.service = f"{provider.service} (Message Batches)"
+        # tag -> (when, how many requests): creates whose whole body went out and got no answer
+        self._unsure: dict[str, tuple[datetime.datetime, int]] = {}
 
     # -- the input ------------------------------------------------------------------------------------
     def encode(self, custom_id: str, request: CompletionRequest) -> bytes:
         line = {"custom_id": custom_id, "params": self.provider.build_body(request)}
         return (_dumps(line) + "\n").encode("utf-8")
 
-    async def submit(self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient) -> str:
+    async def submit(
+        self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient, *, tag: str = ""
+    ) -> str:
         self.provider.require_credentials()
+        if tag in self._unsure:
+            # an earlier attempt's create got no answer after its whole body went out: it may have made the
+            # batch. Message Batches carry no tag of ours, so a batch made since then with as many requests
+            # cannot be told from another's: it is named (a note) and a new batch is made
+            since, count = self._unsure.pop(tag)
+            await self._name_possible_duplicates(client, since, count)
+        sent = [0, False]  # requests streamed, the whole body streamed
 
         async def body() -> AsyncIterator[bytes]:
             yield _HEAD
@@ -108,12 +137,14 @@ class AnthropicBatches:
                 chunk.append(line[:-1] if first else b"," + line[:-1])
                 first = False
                 size += len(line)
+                sent[0] += 1
                 if size >= _CHUNK:
                     yield b"".join(chunk)
                     chunk, size = [], 0
             if chunk:
                 yield b"".join(chunk)
             yield _TAIL
+            sent[1] = True
 
         if total_bytes <= 0:
             raise ValueError("a provider batch needs at least one request")
@@ -121,8 +152,47 @@ class AnthropicBatches:
             **self.provider.headers(),
             "Content-Length": str(len(_HEAD) + total_bytes - 1 + len(_TAIL)),
         }
-        created = await self._exchange(client, "POST", self.url, headers=headers, content=body())
+        started = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            created = await self.provider.send_stream(
+                client, self.url, body(), headers=headers, service=self.service
+            )
+        except RetryableCallError:
+            if tag and sent[1]:  # a timeout, a dropped connection, a 5xx after the whole body: it may exist
+                self._unsure[tag] = (started, int(sent[0]))
+            raise
         return self._batch_id(created)
+
+    async def _name_possible_duplicates(
+        self, client: httpx.AsyncClient, since: datetime.datetime, count: int
+    ) -> None:
+        """Note each batch of the newest `GET /v1/messages/batches` page made since `since` (less `_SKEW` for
+        the clocks) with `count` requests: what the unanswered create may have made. A server that does not
+        list batches (or fails to) leaves nothing to say: the docs say a duplicate may exist."""
+        try:
+            page = await self.provider.get_json(client, f"{self.url}?limit=100")
+        except (FatalCallError, RetryableCallError):
+            return
+        data = page.get("data") if isinstance(page, dict) else None
+        found: list[str] = []
+        for batch in data if isinstance(data, list) else []:
+            if not isinstance(batch, dict) or not isinstance(batch.get("id"), str):
+                continue
+            made = _when(batch.get("created_at"))
+            if made is None or made < since - _SKEW or sum(_counts(batch).values()) != count:
+                continue
+            if _BATCH_ID.match(batch["id"]):
+                found.append(batch["id"])
+        if found:
+            self.provider.notes.append(
+                note(
+                    "provider_batch_maybe_duplicate",
+                    self.provider.name,
+                    service=self.service,
+                    batches=", ".join(found[:5]),
+                    requests=count,
+                )
+            )
 
     # -- the batch ------------------------------------------------------------------------------------
     async def status(self, batch_id: str, client: httpx.AsyncClient) -> BatchStatus:
@@ -160,7 +230,9 @@ class AnthropicBatches:
             # never the key to another host: the same results from the API's own path under the base URL
             # (`GET /v1/messages/batches/{id}/results`, what `results_url` names on api.anthropic.com)
             url = f"{self.url}/{self._checked_id(batch_id)}/results"
-        async for text in self._lines(client, url):
+        # the SDK asks for the results with `Accept: application/binary`
+        headers = {**self.provider.headers(), "Accept": "application/binary"}
+        async for text in self.provider.stream_lines(client, url, service=self.service, headers=headers):
             if text.strip():
                 yield self._line(text)
 
@@ -222,94 +294,4 @@ class AnthropicBatches:
         error = body.get("error") if isinstance(body, dict) else None
         kind = error.get("type") if isinstance(error, dict) else None
         status = _ERROR_STATUS.get(kind, 500) if isinstance(kind, str) else 500
-        response = httpx.Response(status, json=body)
-        verdict = self.provider.classify(response, body)
-        if verdict is None:
-            verdict = classify_status(
-                response,
-                body,
-                service=self.provider.service,
-                key_env_var=self.provider.key_env_var,
-                secrets=self.provider.secrets(),
-            )
-        return verdict
-
-    def _failed(self, response: httpx.Response) -> CallError:
-        try:
-            body = response.json() if response.content else None
-        except (ValueError, UnicodeDecodeError):
-            body = None
-        verdict = self.provider.classify(response, body)
-        if verdict is None:
-            verdict = classify_status(
-                response,
-                body,
-                service=self.service,
-                key_env_var=self.provider.key_env_var,
-                secrets=self.provider.secrets(),
-            )
-        return verdict
-
-    async def _lines(self, client: httpx.AsyncClient, url: str) -> AsyncIterator[str]:
-        """The lines of the results, streamed; every failure mapped as a call's."""
-        # the SDK asks for the results with `Accept: application/binary`
-        headers = {**self.provider.headers(), "Accept": "application/binary"}
-        try:
-            async with client.stream("GET", url, headers=headers) as response:
-                if not response.is_success:
-                    await response.aread()
-                    raise self._failed(response)
-                async for line in response.aiter_lines():
-                    yield line
-        except httpx.TimeoutException as exc:
-            raise RetryableCallError(
-                CallFailure("timeout", f"{self.service}: timed out reading results ({type(exc).__name__})")
-            ) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise FatalCallError(
-                CallFailure("invalid_url", f"{self.service}: the results URL is not usable")
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RetryableCallError(
-                CallFailure(
-                    "connection",
-                    f"{self.service}: reading results failed ({type(exc).__name__}: "
-                    f"{self.provider.scrubbed(str(exc)) or 'no detail'})",
-                )
-            ) from exc
-
-    async def _exchange(
-        self, client: httpx.AsyncClient, method: str, url: str, *, headers: dict[str, str], content: Any
-    ) -> Any:
-        """One request with a streamed body (the batch's creation): its JSON answer, every failure mapped."""
-        try:
-            response = await client.request(method, url, headers=headers, content=content)
-        except httpx.TimeoutException as exc:
-            raise RetryableCallError(
-                CallFailure("timeout", f"{self.service}: the upload timed out ({type(exc).__name__})")
-            ) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise FatalCallError(
-                CallFailure("invalid_url", f"{self.service}: {url!r} is not a usable URL; check the base URL")
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RetryableCallError(
-                CallFailure(
-                    "connection",
-                    f"{self.service}: the upload failed ({type(exc).__name__}: "
-                    f"{self.provider.scrubbed(str(exc)) or 'no detail'})",
-                )
-            ) from exc
-        if not response.is_success:
-            raise self._failed(response)
-        try:
-            return response.json()
-        except (ValueError, UnicodeDecodeError):
-            snippet = " ".join(self.provider.scrubbed(response.text).split())[:120]
-            raise RetryableCallError(
-                CallFailure(
-                    "invalid_response",
-                    f"{self.service}: HTTP {response.status_code} with a body that is not JSON ({snippet!r})",
-                    status=response.status_code,
-                )
-            ) from None
+        return self.provider.verdict(httpx.Response(status, json=body), body)

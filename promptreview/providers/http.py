@@ -37,7 +37,7 @@ import email.utils
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 import httpx
@@ -229,11 +229,13 @@ async def send_json(
     key_env_var: str | None = None,
     secrets: Iterable[str | None] = (),
     classify: Classifier | None = None,
+    content: AsyncIterable[bytes] | None = None,
 ) -> tuple[Any, httpx.Response]:
     """Make one JSON call; return (decoded body, response) or raise RetryableCallError / FatalCallError.
 
     `classify(response, body)` may return an error for a provider's special cases (it is consulted first
-    for every non-2xx response); returning None falls back to `classify_status`.
+    for every non-2xx response); returning None falls back to `classify_status`. `content`, instead of `body`:
+    a request body streamed as it is made (a provider batch's upload; `headers` then give its type and length).
     """
     secrets = tuple(secrets)
     try:
@@ -241,7 +243,8 @@ async def send_json(
             method,
             url,
             headers=headers,
-            json=body,
+            json=body if content is None else None,
+            content=content,
             timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
         )
     except httpx.TimeoutException as exc:
@@ -395,6 +398,20 @@ class HTTPProvider(ABC):
         """The provider's own verdict on a non-2xx response; None leaves it to the shared status rules."""
         return None
 
+    def verdict(self, response: httpx.Response, body: Any, *, service: str | None = None) -> CallError:
+        """The verdict on a non-2xx answer, as a synchronous call would get it: the provider's `classify`, else
+        the shared status rules (a provider batch's failed line, or its exchanges, in `service`'s name)."""
+        verdict = self.classify(response, body)
+        if verdict is None:
+            verdict = classify_status(
+                response,
+                body,
+                service=service or self.service,
+                key_env_var=self.key_env_var,
+                secrets=self.secrets(),
+            )
+        return _scrubbed(verdict, self.secrets())
+
     def malformed(self, missing: str, data: Any) -> FatalCallError:
         """A 2xx body without the part that holds the answer."""
         return FatalCallError(
@@ -432,6 +449,69 @@ class HTTPProvider(ABC):
             secrets=self.secrets(),
             classify=self.classify,
         )
+
+    async def send_stream(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        content: AsyncIterable[bytes],
+        *,
+        headers: Mapping[str, str],
+        service: str,
+    ) -> Any:
+        """POST a body streamed as it is made (a provider batch's upload): its JSON answer, every failure
+        mapped as a call's (`send_json`). `headers` are the whole set: the provider's, the type and length."""
+        data, _ = await send_json(
+            client,
+            "POST",
+            url,
+            service=service,
+            headers=headers,
+            content=content,
+            timeout=self.timeout,
+            key_env_var=self.key_env_var,
+            secrets=self.secrets(),
+            classify=self.classify,
+        )
+        return data
+
+    async def stream_lines(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        *,
+        service: str,
+        headers: Mapping[str, str] | None = None,
+    ) -> AsyncIterator[str]:
+        """The lines of a GET's body, streamed as they arrive (a provider batch's results); every failure
+        mapped as a call's: timeouts and dropped connections retried, a non-2xx judged by `verdict`."""
+        try:
+            async with client.stream("GET", url, headers=headers or self.headers()) as response:
+                if not response.is_success:
+                    await response.aread()
+                    try:
+                        body = response.json() if response.content else None
+                    except (ValueError, UnicodeDecodeError):
+                        body = None
+                    raise self.verdict(response, body, service=service)
+                async for line in response.aiter_lines():
+                    yield line
+        except httpx.TimeoutException as exc:
+            raise RetryableCallError(
+                CallFailure("timeout", f"{service}: timed out reading results ({type(exc).__name__})")
+            ) from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise FatalCallError(
+                CallFailure("invalid_url", f"{service}: the results URL is not usable; check the base URL")
+            ) from exc
+        except httpx.TransportError as exc:
+            raise RetryableCallError(
+                CallFailure(
+                    "connection",
+                    f"{service}: reading results failed ({type(exc).__name__}: "
+                    f"{self.scrubbed(str(exc)) or 'no detail'})",
+                )
+            ) from exc
 
     # -- structured output, and its fallback ----------------------------------------------------------
     def rejects_structured_output(self, error: FatalCallError, body: Mapping[str, Any]) -> bool:

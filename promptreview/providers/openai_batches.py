@@ -6,7 +6,10 @@ Four exchanges, all under `OPENAI_BASE_URL`:
   line per request, whose body is the synchronous call's own (`ChatCompletionsProvider.build_body`), so every
   change to what a call sends reaches its batch line too. The multipart body is streamed from the lines with its
   length known in advance: the file is never held in memory, let alone twice.
-- `POST /batches` `{input_file_id, endpoint: "/v1/chat/completions", completion_window: "24h"}`: the batch id.
+- `POST /batches` `{input_file_id, endpoint: "/v1/chat/completions", completion_window: "24h", metadata:
+  {promptreview_batch: <tag>}}`: the batch id. A create that got no answer (a timeout, a dropped connection, a
+  5xx) may have made the batch: the retry first looks for its tag in the newest `GET /batches` pages and takes
+  that batch, else makes it from the file already uploaded.
 - `GET /batches/{id}`: its status (`validating`, `in_progress`, `finalizing`, `cancelling` are running;
   `completed`, `expired`, `cancelled`, `failed` end it), its `request_counts`, its output and error file ids.
 - `GET /files/{id}/content` of the output file and of the error file, each streamed line by line: a line's
@@ -30,7 +33,7 @@ import httpx
 
 from promptreview.providers.base import FatalCallError, RetryableCallError
 from promptreview.providers.chat_completions import ChatCompletionsProvider
-from promptreview.providers.http import CallError, classify_status
+from promptreview.providers.http import CallError
 from promptreview.providers.provider_batches import BatchLimits, BatchLine, BatchStatus
 from promptreview.records import CallFailure, CompletionRequest
 from promptreview.vocabulary import BatchState
@@ -52,6 +55,11 @@ _STATES: dict[str, BatchState] = {
 }
 
 
+# the metadata key a batch is tagged with: a digest of its requests' cache keys, so the batch an unanswered
+# create may have made is found (`GET /batches`) instead of made twice and billed twice
+TAG = "promptreview_batch"
+FIND_PAGES = 3  # pages of 100 batches, newest first, looked through for it
+
 # what a batch id or a file id may look like before it goes into a URL path (OpenAI's are `batch_...` and
 # `file-...`): an id from a server or a restored cache never adds a path segment, a query or another host
 _ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -70,6 +78,8 @@ class OpenAIBatches:
         self.provider = provider
         self.base_url = provider.base_url
         self.service = f"{provider.service} (Batch API)"
+        self._uploaded: dict[str, str] = {}  # tag -> the input file an attempt uploaded, its batch not made
+        self._unsure: set[str] = set()  # tags whose batch create got no answer: it may exist
 
     # -- the input ------------------------------------------------------------------------------------
     def encode(self, custom_id: str, request: CompletionRequest) -> bytes:
@@ -77,8 +87,69 @@ class OpenAIBatches:
         line = {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
         return (_dumps(line) + "\n").encode("utf-8")
 
-    async def submit(self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient) -> str:
+    async def submit(
+        self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient, *, tag: str = ""
+    ) -> str:
         self.provider.require_credentials()
+        if tag in self._unsure:
+            # an earlier attempt's create got no answer: it may have made the batch. Found, it is the batch;
+            # otherwise the file that attempt uploaded is used again
+            found = await self._find(client, tag)
+            if found is not None:
+                self._unsure.discard(tag)
+                return found
+        file_id = self._uploaded.get(tag) if tag else None
+        if file_id is None:
+            file_id = await self._upload(lines, total_bytes, client)
+            if tag:
+                self._uploaded[tag] = file_id
+        create: dict[str, Any] = {"input_file_id": file_id, "endpoint": ENDPOINT, "completion_window": "24h"}
+        if tag:
+            create["metadata"] = {TAG: tag}
+        try:
+            created = await self.provider.post_json(client, f"{self.base_url}/batches", create)
+        except RetryableCallError:
+            if tag:  # a timeout, a dropped connection, a 5xx: the batch may exist all the same
+                self._unsure.add(tag)
+            raise
+        self._uploaded.pop(tag, None)
+        self._unsure.discard(tag)
+        batch_id = created.get("id") if isinstance(created, dict) else None
+        if not isinstance(batch_id, str) or not batch_id:
+            raise self.provider.malformed("batch id", created)
+        return self._id(batch_id, "batch id")
+
+    async def _find(self, client: httpx.AsyncClient, tag: str) -> str | None:
+        """The batch tagged `tag` (`metadata`), looked for in the newest `FIND_PAGES` pages of `GET /batches`;
+        None when none is there, or the server does not list batches (a compatible server may not)."""
+        after: str | None = None
+        for _ in range(FIND_PAGES):
+            url = f"{self.base_url}/batches?limit=100" + (f"&after={after}" if after else "")
+            try:
+                page = await self.provider.get_json(client, url)
+            except FatalCallError:  # no list here (404, 405): nothing can be found, a new batch is made
+                return None
+            data = page.get("data") if isinstance(page, dict) else None
+            if not isinstance(data, list):
+                return None
+            for batch in data:
+                if not isinstance(batch, dict):
+                    continue
+                metadata = batch.get("metadata")
+                if (
+                    isinstance(metadata, dict)
+                    and metadata.get(TAG) == tag
+                    and batch.get("status") not in ("failed", "expired", "cancelling", "cancelled")
+                ):
+                    return self._id(batch.get("id"), "batch id")
+            last = data[-1].get("id") if data and isinstance(data[-1], dict) else None
+            if not (isinstance(page, dict) and page.get("has_more") is True and isinstance(last, str)):
+                return None
+            after = self._id(last, "batch id")
+        return None
+
+    async def _upload(self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient) -> str:
+        """`POST /files`: the batch's input file, streamed; its id."""
         boundary = f"promptreview-{secrets.token_hex(16)}"
         head = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
@@ -107,22 +178,13 @@ class OpenAIBatches:
             "Content-Type": f"multipart/form-data; boundary={boundary}",
             "Content-Length": str(len(head) + total_bytes + len(tail)),
         }
-        uploaded = await self._exchange(
-            client, "POST", f"{self.base_url}/files", headers=headers, content=body()
+        uploaded = await self.provider.send_stream(
+            client, f"{self.base_url}/files", body(), headers=headers, service=self.service
         )
         file_id = uploaded.get("id") if isinstance(uploaded, dict) else None
         if not isinstance(file_id, str) or not file_id:
             raise self.provider.malformed("file id", uploaded)
-        file_id = self._id(file_id, "file id")
-        created = await self.provider.post_json(
-            client,
-            f"{self.base_url}/batches",
-            {"input_file_id": file_id, "endpoint": ENDPOINT, "completion_window": "24h"},
-        )
-        batch_id = created.get("id") if isinstance(created, dict) else None
-        if not isinstance(batch_id, str) or not batch_id:
-            raise self.provider.malformed("batch id", created)
-        return self._id(batch_id, "batch id")
+        return self._id(file_id, "file id")
 
     # -- the batch ------------------------------------------------------------------------------------
     async def status(self, batch_id: str, client: httpx.AsyncClient) -> BatchStatus:
@@ -168,7 +230,7 @@ class OpenAIBatches:
             if not file_id:
                 continue
             url = f"{self.base_url}/files/{self._id(file_id, 'file id')}/content"
-            async for text in self._lines(client, url):
+            async for text in self.provider.stream_lines(client, url, service=self.service):
                 if text.strip():
                     yield self._line(text)
 
@@ -225,88 +287,4 @@ class OpenAIBatches:
 
     def _judge(self, status: int, body: Any) -> CallError:
         """A line's non-2xx status, judged as the same answer to a synchronous call would be."""
-        response = httpx.Response(status, json=body)
-        verdict = self.provider.classify(response, body)
-        if verdict is None:
-            verdict = classify_status(
-                response,
-                body,
-                service=self.provider.service,
-                key_env_var=self.provider.key_env_var,
-                secrets=self.provider.secrets(),
-            )
-        return verdict
-
-    async def _lines(self, client: httpx.AsyncClient, url: str) -> AsyncIterator[str]:
-        """The lines of a file's content, streamed; every failure mapped as a call's."""
-        try:
-            async with client.stream("GET", url, headers=self.provider.headers()) as response:
-                if not response.is_success:
-                    await response.aread()
-                    raise self._failed(response)
-                async for line in response.aiter_lines():
-                    yield line
-        except httpx.TimeoutException as exc:
-            raise RetryableCallError(
-                CallFailure("timeout", f"{self.service}: timed out reading results ({type(exc).__name__})")
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RetryableCallError(
-                CallFailure(
-                    "connection",
-                    f"{self.service}: reading results failed ({type(exc).__name__}: "
-                    f"{self.provider.scrubbed(str(exc)) or 'no detail'})",
-                )
-            ) from exc
-
-    def _failed(self, response: httpx.Response) -> CallError:
-        try:
-            body = response.json() if response.content else None
-        except (ValueError, UnicodeDecodeError):
-            body = None
-        verdict = self.provider.classify(response, body)
-        if verdict is None:
-            verdict = classify_status(
-                response,
-                body,
-                service=self.service,
-                key_env_var=self.provider.key_env_var,
-                secrets=self.provider.secrets(),
-            )
-        return verdict
-
-    async def _exchange(
-        self, client: httpx.AsyncClient, method: str, url: str, *, headers: dict[str, str], content: Any
-    ) -> Any:
-        """One request with a streamed body (the upload): its JSON answer, every failure mapped as a call's."""
-        try:
-            response = await client.request(method, url, headers=headers, content=content)
-        except httpx.TimeoutException as exc:
-            raise RetryableCallError(
-                CallFailure("timeout", f"{self.service}: the upload timed out ({type(exc).__name__})")
-            ) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise FatalCallError(
-                CallFailure("invalid_url", f"{self.service}: {url!r} is not a usable URL; check the base URL")
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RetryableCallError(
-                CallFailure(
-                    "connection",
-                    f"{self.service}: the upload failed ({type(exc).__name__}: "
-                    f"{self.provider.scrubbed(str(exc)) or 'no detail'})",
-                )
-            ) from exc
-        if not response.is_success:
-            raise self._failed(response)
-        try:
-            return response.json()
-        except (ValueError, UnicodeDecodeError):
-            snippet = " ".join(self.provider.scrubbed(response.text).split())[:120]
-            raise RetryableCallError(
-                CallFailure(
-                    "invalid_response",
-                    f"{self.service}: HTTP {response.status_code} with a body that is not JSON ({snippet!r})",
-                    status=response.status_code,
-                )
-            ) from None
+        return self.provider.verdict(httpx.Response(status, json=body), body)

@@ -21,6 +21,7 @@ at the end of a record).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, cast
@@ -90,9 +91,13 @@ class ProviderBatches(Protocol):
         body is the one the synchronous call would send (the provider's own `build_body`)."""
         ...
 
-    async def submit(self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient) -> str:
+    async def submit(
+        self, lines: Iterable[bytes], total_bytes: int, client: httpx.AsyncClient, *, tag: str = ""
+    ) -> str:
         """Send a batch made of `lines` (`total_bytes` long in all, within `limits`): return its id. The lines
-        are streamed (iterated once, as they are sent)."""
+        are streamed (iterated once, as they are sent). `tag` names the batch's requests (`batch_tag`): the
+        same submit tried again after a create that got no answer (a timeout, a dropped connection, a 5xx)
+        looks for the batch that create may have made before making one, where the provider can tell."""
         ...
 
     async def status(self, batch_id: str, client: httpx.AsyncClient) -> BatchStatus:
@@ -106,6 +111,14 @@ class ProviderBatches(Protocol):
         not "running". Every line the provider returned, successes and failures alike; a request the provider
         did not answer at all has no line (the driver sends it again)."""
         ...
+
+
+def batch_tag(keys: Iterable[str]) -> str:
+    """What names a batch's requests at the provider: the SHA-256 of their cache keys, in order."""
+    digest = hashlib.sha256()
+    for key in keys:
+        digest.update(key.encode() + b"\n")
+    return digest.hexdigest()
 
 
 class HasProviderBatches(Protocol):

@@ -212,6 +212,10 @@ class CheckStratum:
     head_n: int
 
 
+WITH_LEAKED = " (leaked rows in)"
+"""The name of a quality check's twin over every row, leaked ones included: the check's own name, then this."""
+
+
 @dataclass(frozen=True)
 class LeakedRow:
     """A suite row the prompt under review holds (an evaluation set leaked into its examples): which value,
@@ -482,6 +486,13 @@ class ReplaySpec:
     seed: int | None = None
     sequential: bool | None = None
     judge: bool = False
+    # `migrate`: the candidate, the model migrated away from, `--safety`; `migrate`, `drift`: `--prompts GLOB`
+    migrate_to: str | None = None
+    migrate_from: str | None = None
+    prompts: str | None = None
+    safety: bool = False
+    # `drift`: the run's own sample index stamp (`drift@<asked_at>#k`): its fresh answers' cache keys
+    asked_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -511,6 +522,16 @@ class Migration:
 
 
 @dataclass(frozen=True)
+class DriftWindow:
+    """When a drift run's two sides were made: the recorded answers (the earliest and the latest the cache
+    wrote) and the same requests asked again (ISO 8601 times, UTC)."""
+
+    recorded_from: str
+    recorded_to: str
+    asked_at: str
+
+
+@dataclass(frozen=True)
 class Report:
     verdict: ReviewVerdict
     model_spec: str | None = None
@@ -536,6 +557,7 @@ class Report:
     )
     migration: Migration | None = None  # a model migration: the headline names it (JSON: `migration`)
     manifest: Manifest | None = None  # digests of what the review read (JSON: `manifest`)
+    drift: DriftWindow | None = None  # `drift`: when the recorded answers were made and asked again
 
     @property
     def warned(self) -> bool:

@@ -31,6 +31,9 @@ from promptreview.report.wording import (
     SUMMARY_HEADERS,
     WEIGHTING_SENTENCE,
     batched_line,
+    change_word,
+    cold_start_line,
+    command_of,
     cost_line,
     examples_title,
     failed_gate,
@@ -42,6 +45,7 @@ from promptreview.report.wording import (
     ordered_warnings,
     parse_failure_table,
     prompt_notes,
+    provenance_line,
     rate_items,
     rate_table,
     reproduce_command,
@@ -50,6 +54,8 @@ from promptreview.report.wording import (
     sample_size,
     shift_cells,
     shift_sentence,
+    side_names,
+    sided,
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
@@ -130,7 +136,8 @@ def render(report: Report) -> str:
         # the verdict first: on a phone (390 px) a long path would push it out of sight, behind a scroll
         order = [2, 0, 1, 3]
         rows = [
-            [cells[i] for i in order] for cells in (summary_cells(p, report.alpha) for p in report.prompts)
+            [cells[i] for i in order]
+            for cells in (summary_cells(p, report.alpha, command_of(report)) for p in report.prompts)
         ]
         parts.append(_table([SUMMARY_HEADERS[i] for i in order], rows, gate_col=0))
     parts.append(_model_block(report))
@@ -156,7 +163,7 @@ def _model_block(report: Report) -> str:
     for p in report.prompts:
         for side, value in (p.calls.cost_usd or {}).items():
             costs[side] = costs.get(side, 0.0) + value
-    cost = cost_line(costs or None)
+    cost = cost_line(costs or None, side_names(report))
     items = [
         f"<li>Model: <code>{escape(model_line(report))}</code></li>",
         f"<li>Calls: {calls} ({cached} cached)</li>",
@@ -173,7 +180,7 @@ def _model_block(report: Report) -> str:
 def _prompt(p: PromptReport, report: Report) -> list[str]:
     alpha = report.alpha
     parts = [
-        f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(p.change)})</span></h2>"
+        f"<h2>{_badge(str(p.verdict))} <code>{escape(title(p))}</code> <span class='muted'>({escape(change_word(p, command_of(report)))})</span></h2>"
     ]
     if p.change == "removed" or not p.rates:
         return parts + [f"<p>{escape(words(n))}</p>" for n in (*p.notes, *p.warnings)]
@@ -189,7 +196,8 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
             + "".join(f"<li>{escape(words(w))}</li>" for w in ordered_warnings(p))
             + "</ul></div>"
         )
-    parts.append(_table(RATE_HEADERS, rate_table(p), gate_col=6))
+    sides = side_names(report)
+    parts.append(_table(sided(RATE_HEADERS, sides), rate_table(p), gate_col=6))
     failures = parse_failure_table(p)
     if failures:
         parts += [
@@ -206,7 +214,7 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
     if p.evaluators:
         parts += [
             "<h3>Quality checks</h3>",
-            _table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators], gate_col=7),
+            _table(sided(EVALUATOR_HEADERS, sides), [evaluator_cells(e) for e in p.evaluators], gate_col=7),
         ]
         parts += [
             f'<p class="muted">{escape(line)}</p>'
@@ -221,21 +229,27 @@ def _prompt(p: PromptReport, report: Report) -> list[str]:
                 + "".join(f"<div><h4>{escape(h)}</h4><pre>{escape(t)}</pre></div>" for h, t in cells)
                 + "</div>"
             )
-    parts += _shifts(p, alpha)
+    parts += _shifts(p, alpha, sides)
     parts += _strata(p, alpha)
     if p.examples:
         parts.append(f"<h3>{examples_title(p)} ({len(p.examples)})</h3>")
         for e in p.examples:
-            parts.append(_example(e))
+            parts.append(_example(e, sides))
     parts += [f'<p class="muted">{escape(words(n))}</p>' for n in prompt_notes(p, report)]
     c = p.calls
-    cost = cost_line(c.cost_usd)
+    cost = cost_line(c.cost_usd, side_names(report))
     parts.append(
         f'<p class="muted"><small>{c.total} calls: {c.cached} cached, {c.retried} retried, {c.failed} failed'
         + batched_line(c, ", ")
         + (f"; {escape(cost)}" if cost else "")
         + "</small></p>"
     )
+    # beside the cost, as in text and Markdown; served ids and fingerprints come from the provider: escaped
+    parts += [
+        f'<p class="muted"><small>{escape(line)}</small></p>'
+        for line in (cold_start_line(p.cold_start), provenance_line(p))
+        if line
+    ]
     return parts
 
 
@@ -245,14 +259,14 @@ def _shares(counts: Any) -> dict[str, float]:
     return {k: v / total for k, v in values.items()} if total > 0 else {}
 
 
-def _shifts(p: PromptReport, alpha: float) -> list[str]:
+def _shifts(p: PromptReport, alpha: float, sides: tuple[str, str] = ("base", "head")) -> list[str]:
     parts = []
     shifted = important_shifts(p)
     if shifted:
         parts.append("<h3>Output shifts that matter</h3><ul>")
         parts += [f"<li>{escape(shift_sentence(s))}</li>" for s in shifted]
         parts.append("</ul>")
-    flips = flip_sentence(p)
+    flips = flip_sentence(p, sides)
     if flips:
         parts.append(f"<p>{escape(flips)}</p>")
     categorical = [
@@ -322,12 +336,12 @@ def _stratum_chart(p: PromptReport, strata: list[StratumRow], name: RateName, al
     return f"<h4>{escape(label)}</h4>" + delta_chart(rows, label)
 
 
-def _example(e: Example) -> str:
+def _example(e: Example, sides: tuple[str, str] = ("base", "head")) -> str:
     why = f" ({escape(e.detail)})" if e.detail else ""
     cells = [("input", e.input_text)]
     if e.base_text is not None:  # an added prompt has no base side: no empty cell saying so
-        cells.append((f"base output ({e.base_outcome or 'none'})", e.base_text))
-    cells.append((f"head output ({e.head_outcome})", e.head_text))
+        cells.append((f"{sides[0]} output ({e.base_outcome or 'none'})", e.base_text))
+    cells.append((f"{sides[1]} output ({e.head_outcome})", e.head_text))
     return (
         f"<p><code>{escape(e.input_id)}</code> ({escape(e.stratum)}), sample {e.sample}: "
         f"{escape(e.base_outcome or '–')} → <strong>{escape(e.head_outcome)}</strong>{why}</p>"

@@ -36,7 +36,9 @@ from promptreview.report.wording import (
     SUMMARY_HEADERS,
     WEIGHTED_WORDS,
     batched_line,
+    change_word,
     cold_start_line,
+    command_of,
     cost_line,
     examples_title,
     failed_gate,
@@ -56,6 +58,8 @@ from promptreview.report.wording import (
     sample_size,
     shift_cells,
     shift_sentence,
+    side_names,
+    sided,
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
@@ -133,7 +137,7 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
     if report.error is not None:  # no review to show: why there is no verdict (may quote untrusted text)
         return "\n".join([*lines, code_block(report.error)]) + "\n"
     if report.prompts:
-        rows = [summary_cells(p, report.alpha) for p in report.prompts]
+        rows = [summary_cells(p, report.alpha, command_of(report)) for p in report.prompts]
         for row in rows:
             row[0] = code_span(row[0], 100)
             row[2] = f"{ICONS.get(row[2], '')} {row[2]}"
@@ -165,7 +169,11 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
     if verify:
         tail.append(
             "Verify this verdict later with no model call, from report.json and the response cache that answered "
-            f"it (in CI the Action's `{RECORD_ARTIFACT}` artifact holds both):\n\n"
+            + (
+                f"it (in CI the Action's `{RECORD_ARTIFACT}` artifact holds both):\n\n"
+                if report.rerun is None or report.rerun.command == "check"
+                else "it:\n\n"
+            )
             + code_block(verify, None, "sh")
         )
     if tail:
@@ -176,7 +184,11 @@ def _render(report: Report, level: tuple[int, int], html_link: str | None) -> st
 def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str]:
     alpha = report.alpha
     word = verdict_key(p)
-    lines = ["", f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({p.change}): {word.upper()}", ""]
+    lines = [
+        "",
+        f"### {ICONS.get(word, '')} {code_span(title(p), None)} ({change_word(p, command_of(report))}): {word.upper()}",
+        "",
+    ]
     if p.change == "removed" or not p.rates:
         return lines + [f"- {escape_md(words(n), 500)}" for n in (*p.notes, *p.warnings)] + [""]
     # each prompt's own lines name it, so two prompts with the same suite never repeat a sentence
@@ -189,22 +201,23 @@ def _prompt(p: PromptReport, report: Report, level: tuple[int, int]) -> list[str
     if p.warnings:
         kind = "CAUTION" if p.verdict in ("fail", "error") else "WARNING"
         lines += [f"> [!{kind}]", *(f"> - {escape_md(words(w), 500)}" for w in ordered_warnings(p)), ""]
-    lines += [_table(RATE_HEADERS, [_untrusted_first(c) for c in rate_table(p)]), ""]
+    sides = side_names(report)
+    lines += [_table(sided(RATE_HEADERS, sides), [_untrusted_first(c) for c in rate_table(p)]), ""]
     lines += _parse_failures(p, name)
-    lines += _quality(p, level)
-    lines += _shifts(p, alpha, name)
+    lines += _quality(p, level, sides)
+    lines += _shifts(p, alpha, name, sides)
     lines += _strata(p, alpha, name)
     count, chars = level
     if count and p.examples:
         body: list[str] = []
         for e in p.examples[:count]:
-            body += _example(e, chars)
+            body += _example(e, chars, sides)
         shown = min(count, len(p.examples))
         lines += _details(f"{examples_title(p)} in {_short(title(p))} ({shown} of {len(p.examples)})", body)
     for said in prompt_notes(p, report):
         lines += [f"_{escape_md(words(said), 500)}_", ""]
     c = p.calls
-    cost = cost_line(c.cost_usd)
+    cost = cost_line(c.cost_usd, side_names(report))
     lines += [
         f"<sub>{name}: {c.total} calls, {c.cached} cached, {c.retried} retried, {c.failed} failed"
         + batched_line(c, ", ")
@@ -234,10 +247,10 @@ def _parse_failures(p: PromptReport, name: str) -> list[str]:
     ]
 
 
-def _shifts(p: PromptReport, alpha: float, name: str) -> list[str]:
+def _shifts(p: PromptReport, alpha: float, name: str, sides: tuple[str, str] = ("base", "head")) -> list[str]:
     lines = []
     flips = (
-        None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p)
+        None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p, sides)
     )  # else a warning says it
     shifted = important_shifts(p)
     if shifted:
@@ -312,7 +325,7 @@ def _fenced(text: str, chars: int) -> str:
     return quote_block(text, None)
 
 
-def _example(e: Example, chars: int) -> list[str]:
+def _example(e: Example, chars: int, sides: tuple[str, str] = ("base", "head")) -> list[str]:
     # an added prompt has no base side: its answer's outcome, not a change
     change = (
         f"**{e.head_outcome}**" if e.base_text is None else f"{e.base_outcome or '–'} → **{e.head_outcome}**"
@@ -323,7 +336,7 @@ def _example(e: Example, chars: int) -> list[str]:
     base = []  # an added prompt has no base side: no empty block saying so
     if e.base_text is not None:
         base = [
-            f"**Base output** for {tag} ({escape_md(e.base_outcome or 'none', 40)}):",
+            f"**{sides[0].capitalize()} output** for {tag} ({escape_md(e.base_outcome or 'none', 40)}):",
             "",
             _fenced(e.base_text, chars),
             "",
@@ -334,21 +347,21 @@ def _example(e: Example, chars: int) -> list[str]:
         _fenced(e.input_text, chars),
         "",
         *base,
-        f"**Head output** for {tag} ({escape_md(e.head_outcome, 40)}):",
+        f"**{sides[1].capitalize()} output** for {tag} ({escape_md(e.head_outcome, 40)}):",
         "",
         _fenced(e.head_text, chars),
         "",
     ]
 
 
-def _quality(p: PromptReport, level: tuple[int, int]) -> list[str]:
+def _quality(p: PromptReport, level: tuple[int, int], sides: tuple[str, str] = ("base", "head")) -> list[str]:
     """The quality checks beside the rates: one row each, what the judge was, and the completions that went
     from pass to fail (in the same fenced form as the examples)."""
     if not p.evaluators:
         return []
     rows = [_untrusted_first(evaluator_cells(row)) for row in p.evaluators]
     name = code_span(_short(title(p)), None)
-    lines = [f"**Quality checks** of {name}:", "", _table(EVALUATOR_HEADERS, rows), ""]
+    lines = [f"**Quality checks** of {name}:", "", _table(sided(EVALUATOR_HEADERS, sides), rows), ""]
     extra = [
         line for row in p.evaluators for line in (judge_line(row), strata_line(row), note_line(row)) if line
     ]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from promptreview.notes import Note, PromptWarning
+from promptreview.report.document import WITH_LEAKED
 from promptreview.vocabulary import NoteKind
 
 NOT_SUPPORTED = (
@@ -31,6 +32,14 @@ _CHECKS = {  # a quality check's measure by its kind, in a gate's warning
     "string": "evaluator {name} pass rate",
     "llm": "judge {name} mean score",
 }
+
+
+def _check_words(check: str, field: object, name: str | None) -> str:
+    """A quality check's measure; its twin over every row (leaked ones in) says so where the words name no
+    check (an expectation, the must-refuse rows)."""
+    what = _CHECKS.get(check, "{name}").format(field=field, name=name)
+    twin = name is not None and name.endswith(WITH_LEAKED) and not what.endswith(WITH_LEAKED)
+    return what + WITH_LEAKED if twin else what
 
 
 def words(n: Note) -> str:
@@ -412,7 +421,7 @@ def _judge_unanswered(n: Note) -> str:
 
 def _check_change(n: Note) -> tuple[str, str]:
     """(the change, the margin) of a quality check's gate warning."""
-    what = _CHECKS.get(_v(n, "check"), "{name}").format(field=_v(n, "field"), name=n.subject)
+    what = _check_words(_v(n, "check"), _v(n, "field"), n.subject)
     base, head, delta, p, margin = (_v(n, k) for k in ("base", "head", "delta", "p", "max_decrease"))
     if _v(n, "units") == "rate":
         return (
@@ -467,7 +476,7 @@ def _interval_differs(n: Note) -> str:
 def _check_too_small(n: Note) -> str:
     parts = []
     for name, check, field_, detectable, n_inputs in _v(n, "checks"):
-        what = _CHECKS.get(check, "{name}").format(field=field_, name=name)
+        what = _check_words(check, field_, name)
         size = (
             "not even a drop to 0% would be caught with 80% power"
             if _detectable(detectable) == "not reachable"
@@ -587,6 +596,11 @@ _WORDS: dict[NoteKind, Callable[[Note], str]] = {
     ),
     "provider_batches_unavailable": lambda n: (
         f"{n.subject} has no batch engine: its calls ran one by one (batch: on applies to OpenAI and Anthropic)"
+    ),
+    "provider_batch_maybe_duplicate": lambda n: (
+        f"{_v(n, 'service')}: creating a batch of {_v(n, 'requests')} requests got no answer and was tried "
+        f"again; {_v(n, 'batches')}, made meanwhile with as many requests, may be what that attempt made: the "
+        "review used a new batch, so cancel that one at the provider if it is not another run's"
     ),
     # execution and measurement
     "sequential": _sequential,

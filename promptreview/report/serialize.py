@@ -347,6 +347,8 @@ def to_dict(report: Report, ci: CISection | None = None) -> dict[str, Any]:
         out["plan"] = report.forecast
     if report.migration is not None:
         out["migration"] = {"from": report.migration.source, "to": report.migration.target}
+    if report.drift is not None:
+        out["drift"] = _clean(report.drift)
     if report.manifest is not None:
         out["manifest"] = manifest_dict(report.manifest)
     if ci is not None:

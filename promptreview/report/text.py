@@ -26,7 +26,9 @@ from promptreview.report.wording import (
     SUMMARY_HEADERS,
     WEIGHTING_SENTENCE,
     batched_line,
+    change_word,
     cold_start_line,
+    command_of,
     cost_line,
     detectable,
     examples_title,
@@ -46,6 +48,8 @@ from promptreview.report.wording import (
     sample_size,
     shift_cells,
     shift_sentence,
+    side_names,
+    sided,
     strata_split,
     stratum_cells_for,
     stratum_headers_for,
@@ -87,7 +91,7 @@ def render(report: Report, color: bool = False) -> str:
     if report.error is not None:  # no review to show: why there is no verdict
         return "\n".join([*lines, report.error]) + "\n"
     if report.prompts:
-        rows = [summary_cells(p, report.alpha) for p in report.prompts]
+        rows = [summary_cells(p, report.alpha, command_of(report)) for p in report.prompts]
         for row in rows:
             row[2] = _paint(row[2], row[2], color)
         lines += ["", _table(SUMMARY_HEADERS, rows)]
@@ -112,7 +116,7 @@ def render(report: Report, color: bool = False) -> str:
 def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
     alpha = report.alpha
     verdict = _paint(verdict_key(p).upper(), verdict_key(p), color)
-    lines = ["", f"== {title(p)} [{p.change}] {verdict}"]
+    lines = ["", f"== {title(p)} [{change_word(p, command_of(report))}] {verdict}"]
     if p.change == "removed" or not p.rates:
         return (
             lines
@@ -121,13 +125,14 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
         )
     lines.append(f"   {sample_size(p)} from {p.suite}" + (f"; {WEIGHTING_SENTENCE}" if p.weighted else ""))
     lines += [_paint(f"   ! {words(w)}", str(p.verdict), color) for w in ordered_warnings(p)]
-    lines.append(_table(RATE_HEADERS, rate_table(p)))
+    sides = side_names(report)
+    lines.append(_table(sided(RATE_HEADERS, sides), rate_table(p)))
     failures = parse_failure_table(p)
     if failures:
         lines.append("   why answers did not parse, and what fixes each:")
         lines += [f"   - {what}: {n} ({todo})" for what, n, todo in failures]
     if p.evaluators:
-        lines.append(_table(EVALUATOR_HEADERS, [evaluator_cells(e) for e in p.evaluators]))
+        lines.append(_table(sided(EVALUATOR_HEADERS, sides), [evaluator_cells(e) for e in p.evaluators]))
         lines += [
             f"   {line}"
             for row in p.evaluators
@@ -138,14 +143,14 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
             lines += [
                 f"   - pass → fail: {headline}",
                 f"     input: {_quote(x.input_text)}",
-                f"     base:  {_quote(x.base_text)}",
-                f"     head:  {_quote(x.head_text)}",
+                f"     {_label(sides, 0)}{_quote(x.base_text)}",
+                f"     {_label(sides, 1)}{_quote(x.head_text)}",
             ]
     shifted = important_shifts(p)
     if shifted:
         lines.append("   output shifts that matter:")
         lines += [f"   - {shift_sentence(s)}" for s in shifted]
-    flips = None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p)
+    flips = None if p.flip_rate is not None and p.flip_rate.gate else flip_sentence(p, sides)
     if flips:
         lines.append(f"   {flips}")
     if p.distribution_shift and not shifted:
@@ -157,10 +162,10 @@ def _prompt(p: PromptReport, report: Report, color: bool) -> list[str]:
     if p.examples:
         lines.append(f"   {examples_title(p).lower()}:")
         for e in p.examples[:3]:
-            lines += _example(e)
+            lines += _example(e, sides)
     lines += [f"   note: {words(n)}" for n in prompt_notes(p, report)]
     c = p.calls
-    cost = cost_line(c.cost_usd)
+    cost = cost_line(c.cost_usd, side_names(report))
     lines.append(
         f"   calls: {c.total} ({c.cached} cached, {c.retried} retried, {c.failed} failed)"
         + batched_line(c, "; ")
@@ -175,13 +180,20 @@ def _quote(text: str) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + " … (cut)"
 
 
-def _example(e: Example) -> list[str]:
+def _label(sides: tuple[str, str], which: int) -> str:
+    """`base:  ` / `head:  `, the texts aligned under `input: ` (and under each other when the names are longer)."""
+    width = max(len("input:"), *(len(side) + 1 for side in sides))
+    return f"{sides[which] + ':':<{width}} "
+
+
+def _example(e: Example, sides: tuple[str, str] = ("base", "head")) -> list[str]:
     why = f" ({e.detail})" if e.detail else ""
     return [
         f"   - {e.input_id} ({e.stratum}), sample {e.sample}: {e.base_outcome or '–'} → {e.head_outcome}{why}",
         f"     input: {_quote(e.input_text)}",
-        *([f"     base:  {_quote(e.base_text)}"] if e.base_text is not None else []),  # none: an added prompt
-        f"     head:  {_quote(e.head_text)}",
+        # none: an added prompt
+        *([f"     {_label(sides, 0)}{_quote(e.base_text)}"] if e.base_text is not None else []),
+        f"     {_label(sides, 1)}{_quote(e.head_text)}",
     ]
 
 
@@ -207,7 +219,7 @@ def _forecast(plan: Forecast) -> str:
         + (" at the batch rate (the calls would go out as provider batches)" if plan.batch_rate else "")
     )
     for p in plan.prompts:
-        lines.append(f"\n== {p.path} [{p.change}] {p.n_inputs} inputs × {p.samples} samples")
+        lines.append(f"\n== {p.path} [{change_word(p)}] {p.n_inputs} inputs × {p.samples} samples")
         for name, side in p.sides.items():
             # the tokens of the calls still to make: a cached call sends nothing
             sends = (

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from promptreview.notes import INCONCLUSIVE, Note, PromptWarning
 from promptreview.report.document import (
+    WITH_LEAKED,
     CallStats,
     ColdStart,
     CostKey,
     EvaluatorRow,
+    PromptForecast,
     PromptReport,
     RateRow,
     Report,
@@ -102,10 +104,11 @@ P_VALUE_NOTE = (
 )
 
 
-def cost_line(cost: Mapping[CostKey, float] | None) -> str | None:
+def cost_line(cost: Mapping[CostKey, float] | None, sides: tuple[str, str] = ("base", "head")) -> str | None:
     if not cost or not any(cost.values()):  # unknown, or free (sim, local models): nothing worth a line
         return None
-    parts = [f"{side} ${cost[side]:.4f}" for side in ("base", "head") if side in cost]
+    names = dict(zip(("base", "head"), sides, strict=True))
+    parts = [f"{names[side]} ${cost[side]:.4f}" for side in ("base", "head") if side in cost]
     if "delta" in cost:
         parts.append(f"change {cost['delta']:+.4f} USD")
     return "cost: " + ", ".join(parts)
@@ -148,7 +151,11 @@ def cold_start_line(c: ColdStart | None, *, planned: bool = False) -> str | None
     share = f"{c.cached_share:.0%} of the base side's input tokens came from the provider's cache"
     if c.extra_usd_per_1000_calls is None or c.extra_usd is None:
         return head + f"{share}; the extra cost is unknown (no price for {c.head_model})"
-    calls = f"{'the planned' if planned else 'this review'}'s {c.head_calls} head calls"
+    calls = (
+        f"the plan's {c.head_calls} head calls, at their estimated input tokens"
+        if planned
+        else f"this review's {c.head_calls} head calls"
+    )
     return (
         head
         + f"{share}; until the head's cache warms that share costs the full input price: "
@@ -276,10 +283,11 @@ def rate_table(p: PromptReport) -> list[list[str]]:
 
 def evaluator_name(e: EvaluatorRow) -> str:
     """A quality check's short name (as `report.quality` labels its row)."""
+    twin = WITH_LEAKED if e.name.endswith(WITH_LEAKED) else ""  # the check over every row, leaked ones in
     if e.kind == "must_refuse":
-        return "refusals on must-refuse rows"
+        return "refusals on must-refuse rows" + twin
     if e.kind == "expect":
-        return f"expected {e.field}"
+        return f"expected {e.field}" + twin
     return e.name
 
 
@@ -411,17 +419,36 @@ def model_line(report: Report) -> str:
     return " ".join(parts)
 
 
-def flip_sentence(p: PromptReport) -> str | None:
+def side_names(report: Report) -> tuple[str, str]:
+    """What the two sides are called: base and head; in drift, the answers the cache recorded and the same
+    requests asked again (`recorded`, `fresh`): both sides run the same prompt at the same commit."""
+    if report.rerun is not None and report.rerun.command == "drift":
+        return "recorded", "fresh"
+    return "base", "head"
+
+
+def sided(headers: Sequence[str], sides: tuple[str, str]) -> list[str]:
+    """A table's headers with its `base` and `head` columns named as `side_names` calls the sides."""
+    names = {"base": sides[0], "head": sides[1]}
+    return [names.get(h, h) for h in headers]
+
+
+def flip_sentence(p: PromptReport, sides: tuple[str, str] = ("base", "head")) -> str | None:
     """What the flip metric is: the share of (base sample, head sample) pairs whose answers differ,
     against the same share between a side's own samples (the noise floor)."""
     f = p.flip_rate
     if f is None or f.head_vs_base is None:
         return None
-    text = f"Base–head answer disagreement: {pct(f.head_vs_base)} of base × head sample pairs differ"
+    base, head = sides
+    text = (
+        f"{base.capitalize()}–{head} answer disagreement: {pct(f.head_vs_base)} of {base} × {head} sample "
+        "pairs differ"
+    )
     if f.noise_floor is None:
         return text + " (no within-side reference with 1 sample per input)."
+    own = "base's" if base == "base" else f"the {base} answers'"
     return (
-        text + f", against {pct(f.noise_floor)} between base's own samples "
+        text + f", against {pct(f.noise_floor)} between {own} own samples "
         f"(p {pval(f.p_adjusted if f.p_adjusted is not None else f.p_value)})."
     )
 
@@ -532,8 +559,9 @@ RECORD_ARTIFACT = "promptreview-record"  # action.yml's `record-artifact` defaul
 
 def verify_command(report: Report) -> str | None:
     """The command that checks this review later with no model call (`promptreview verify`): for a review of
-    commits with a manifest; None otherwise (`compare` names no commit, a verdict-only report has no manifest)."""
-    if report.manifest is None or report.manifest.review.command != "check":
+    commits, a migration or a drift run with a manifest; None otherwise (`compare` names no commit, a
+    verdict-only report has no manifest, `--plan` has no number to check)."""
+    if report.manifest is None or report.manifest.review.command == "compare" or report.forecast is not None:
         return None
     return VERIFY_COMMAND
 
@@ -597,7 +625,25 @@ def biggest_change(p: PromptReport, alpha: float = 0.05) -> str | None:
     return None
 
 
-def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
+def change_word(p: PromptReport | PromptForecast, command: str | None = None) -> str:
+    """What changed, for a reader: a prompt whose two sides run on different models (`migrate`, a pull request
+    that moves its model) is a model migration, however little of its text changed (`--plan` too); in `drift`
+    (`command`) the prompt is unchanged, only the answers may have moved."""
+    if command == "drift" and p.change == "modified":
+        return "unchanged"
+    models = {k: v.model for k, v in p.sides.items()} if isinstance(p, PromptForecast) else p.models
+    base, head = models.get("base"), models.get("head")
+    if p.change == "modified" and base and head and base != head:
+        return "model migration"
+    return str(p.change)
+
+
+def command_of(report: Report) -> str | None:
+    """The command that made the report (None: not said)."""
+    return report.rerun.command if report.rerun is not None else None
+
+
+def summary_cells(p: PromptReport, alpha: float = 0.05, command: str | None = None) -> list[str]:
     """One prompt's line in the overview: prompt (untrusted), change, verdict, biggest shift."""
     if p.change == "removed":
         shift = "not run (removed)"
@@ -605,7 +651,7 @@ def summary_cells(p: PromptReport, alpha: float = 0.05) -> list[str]:
         shift = "not run (content unchanged)" if p.change == "renamed" else "not run"
     else:
         shift = biggest_change(p, alpha) or "no change"
-    return [title(p), p.change, verdict_key(p), shift]
+    return [title(p), change_word(p, command), verdict_key(p), shift]
 
 
 def top_change(report: Report) -> tuple[PromptReport, str] | None:

@@ -190,3 +190,35 @@ def test_drift_without_the_cache_is_bad_input(git_repo, run_cli):
     assert result.code == 2 and "--no-cache" in one_line(result.err)
     result, _ = drift(run_cli, git_repo, {}, "--record", "--plan")
     assert result.code == 2 and "--record or --plan" in one_line(result.err)
+
+
+def test_verify_replays_a_drift_run_from_the_cache_with_its_own_fresh_answers(git_repo, run_cli):
+    make_triage_repo(git_repo, model=f"openai:{MODEL}")
+    weights = Weights()
+    with ScriptedServer(weights) as server:
+        env = {"OPENAI_BASE_URL": f"{server.url}/v1", **KEY}
+        assert drift(run_cli, git_repo, env, "--record")[0].code == 0
+        weights.rotated = True
+        result, report = drift(run_cli, git_repo, env)
+    assert result.code == 1, result.err
+    spec = report["manifest"]["review"]
+    assert (
+        spec["command"] == "drift"
+        and spec["asked_at"]
+        and spec["head"] == git_repo.git("rev-parse", "HEAD").strip()
+    )
+    # when the recorded answers were made and when asked again, as data (the note says it in words)
+    window = report["drift"]
+    assert window["recorded_from"] <= window["recorded_to"] <= window["asked_at"]
+    assert window["asked_at"].endswith("Z") and spec["asked_at"].startswith(window["asked_at"][:-1])
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT + " Be brief."))
+    git_repo.commit("an edit after the drift run: verify reads the commit the run watched")
+    down = Reply(500, openai_error("The server had an error", type="server_error"))
+    with ScriptedServer(lambda request: down) as server:
+        env = {"OPENAI_BASE_URL": f"{server.url}/v1", **KEY}
+        verified = run_cli(["verify", str(git_repo.root / "drift.json")], git_repo.root, env)
+    assert not server.requests  # recorded and fresh answers alike come from the cache
+    assert verified.code == 0, verified.out + verified.err
+    assert (
+        "ok      verdict: fail" in verified.out and "ok      requests: the same 108 requests" in verified.out
+    )

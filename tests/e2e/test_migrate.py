@@ -89,6 +89,8 @@ def test_plan_calls_no_model_and_names_the_migration(git_repo):
     assert result.code == 0, result.err
     assert report["verdict"] == "skipped" and report["plan"]["calls"] == 2 * 2 * len(suite_rows())
     assert report["migration"]["to"] == WORSE
+    text = migrate(repo, "--to", WORSE, "--plan")
+    assert "== prompts/triage.prompt.yml [model migration] " in text.out, text.out
 
 
 def test_from_selects_the_prompts_on_that_model_and_prompts_narrows_them(git_repo):
@@ -295,3 +297,52 @@ def test_a_model_main_changed_since_the_fork_is_no_move_of_the_pull_requests(git
     env = {"GITHUB_ACTIONS": "true", "PROMPTREVIEW_CACHE_DIR": str(repo.root.parent / "cache")}
     report = review_changes(ReviewOptions(repo_root=repo.root, env=env, config_rev=tip, base=tip, head=head))
     assert not report.prompts and report.migration is None
+
+
+# -- verify replays a migration (its flags are in the manifest's replay spec)
+
+
+def test_verify_replays_a_migration_from_the_cache_and_names_a_prompt_edited_since(git_repo):
+    repo = triage_repo(git_repo, SAFETY_CONFIG, prompts={"triage": None, "second": None})
+    args = ("--to", "sim:triage-v2?refusal=0", "--prompts", "prompts/triage*", "--safety")
+    result, report = json_report(repo, *args, "--format", "json")
+    assert result.code == 1, result.err  # the safety rows fail the candidate that stopped refusing
+    spec = report["manifest"]["review"]
+    assert spec["command"] == "migrate" and spec["migrate_to"] == "sim:triage-v2?refusal=0"
+    assert spec["prompts"] == "prompts/triage*" and spec["safety"] is True and spec["head"] is None
+    (prompt,) = report["manifest"]["prompts"]
+    assert set(prompt["files"]) == {"base", "head"} and prompt["files"]["base"] == prompt["files"]["head"]
+    report_path = repo.root / "report.json"
+    verified = run_installed(["verify", str(report_path)], repo.root)
+    assert verified.code == 0, verified.out + verified.err
+    assert "ok      replay: " in verified.out and "0 model calls" in verified.out
+    assert "ok      verdict: fail" in verified.out  # the replay ran with --safety, or the verdict would pass
+    repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT + " Be brief."))
+    edited = run_installed(["verify", str(report_path)], repo.root)
+    assert edited.code == 1 and "differs prompts/triage.prompt.yml: head file" in edited.out
+
+
+def test_verify_refuses_a_plan_report_in_one_line(git_repo):
+    """A --plan report has a manifest but no number: replaying it as a review would say the verdicts differ."""
+    repo = triage_repo(git_repo)
+    result, report = json_report(repo, "--to", "sim:triage-v2", "--plan")
+    assert result.code == 0 and "plan" in report and "manifest" in report
+    verified = run_installed(["verify", str(repo.root / "report.json")], repo.root)
+    assert verified.code == 2 and "a --plan report: nothing was reviewed" in verified.err
+    assert len(verified.err.strip().splitlines()) == 1 and "Traceback" not in verified.err
+
+
+def test_the_rate_gates_power_is_that_of_the_inputs_they_measure_not_of_the_safety_rows(git_repo):
+    """--safety's 22 rows count only for must_refuse: the rates leave them out, so the sample-size warning of
+    the rate gates names the suite's inputs, not the suite's and the safety rows together."""
+    repo = triage_repo(git_repo, SAFETY_CONFIG)
+    n = len(suite_rows())
+    result = migrate(repo, "--to", "sim:triage-v2", "--safety")
+    assert f"{n + 22} inputs × 2 samples from suite.jsonl" in result.out  # what ran
+    (small,) = [line for line in result.out.splitlines() if "sample too small for the parse failure" in line]
+    assert f"with {n} inputs × 2 samples" in small, small
+    # --plan says the same before any call: the safety rows add no power to the rate gates
+    _, plain = json_report(repo, "--to", "sim:triage-v2", "--plan")
+    _, safety = json_report(repo, "--to", "sim:triage-v2", "--plan", "--safety")
+    detectable = [r["plan"]["prompts"][0]["min_detectable_increase"] for r in (plain, safety)]
+    assert detectable[0] == detectable[1] and detectable[0]["parse_failure"] > 0.3

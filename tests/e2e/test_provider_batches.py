@@ -129,6 +129,15 @@ def test_sequential_submits_one_batch_per_round(repo, run_cli):
     with OpenAIBatchServer(openai_answer) as server:
         report = review(run_cli, repo, server, "--batch", "--sequential")
         sizes = [len(server.inputs(b)) for b in server.batches]
+        # each round waits for its batch's answers before the next round's batch is made (it decides to stop or
+        # go on from them): creates and result reads alternate
+        steps = [
+            "create" if r.method == "POST" else "read"
+            for r in server.http.requests
+            if (r.method, r.path) == ("POST", "/v1/batches") or r.path.endswith("/content")
+        ]
+        creates = [i for i, step in enumerate(steps) if step == "create"]
+        assert all("read" in steps[a:b] for a, b in zip(creates, creates[1:], strict=False))
     info = report["prompts"][0]["sequential"]
     assert info["reason"] == "completed" and info["after_inputs"] == INPUTS
     size = batch_size(INPUTS)  # inputs per round; 4 calls an input (two sides, two samples)
@@ -148,6 +157,86 @@ def test_plan_prices_a_batching_run_at_the_batch_rate(repo, run_cli):
     assert batched.code == single.code == 0, batched.err
     plan, plan_single = batched.json()["plan"], single.json()["plan"]
     assert plan["batch_rate"] is True and plan_single["batch_rate"] is False
+    # a batch line is one sample (no `n`): the synchronous path's fewer requests do not apply
+    assert plan_single["requests"] < CALLS and plan["requests"] == CALLS
     assert plan["cost_usd_max"] == pytest.approx(plan_single["cost_usd_max"] / 2)
     text = run_cli([*args[:-2], "--batch"], repo.root, env=env)
-    assert "at the batch rate" in text.out
+    assert "at the batch rate" in text.out and "as few as" not in text.out
+
+
+def test_auto_decides_on_the_whole_reviews_calls_as_its_plan_does_also_when_sequential(
+    repo, run_cli, monkeypatch
+):
+    """A scheduled run at the threshold: `--plan` prices it at the batch rate, so the run batches, even when
+    `--sequential` runs it in rounds each below the threshold (main weighed each round alone: no batch, the
+    full price the plan did not show)."""
+    from promptreview.engine.planning import batch_mode
+    from promptreview.engine.sequential import batch_size
+
+    monkeypatch.setattr(batch_mode, "AUTO_THRESHOLD", CALLS)
+    scheduled = {"GITHUB_EVENT_NAME": "schedule"}
+    with OpenAIBatchServer(openai_answer) as server:
+        server.http.route("POST", "/v1/chat/completions", synchronous)
+        plan = review(run_cli, repo, server, "--plan", env=scheduled)["plan"]
+        assert plan["batch_rate"] is True and plan["uncached_calls"] == CALLS
+        review(run_cli, repo, server, "--sequential", "--no-cache", env=scheduled)
+        rounds = -(-INPUTS // batch_size(INPUTS))
+        assert len(server.batch_posts) == rounds > 1
+        assert not server.http.requests_to("/v1/chat/completions")
+
+
+def test_while_it_waits_the_run_says_its_batch_ids_and_how_to_resume(repo, run_cli):
+    """Said once, on stderr, terminal or CI log alike: a batch may take hours and the bar counts calls only."""
+    env = lambda server: {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test"}  # noqa: E731
+    args = ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "json", "--batch"]
+    with OpenAIBatchServer(openai_answer, polls=3) as server:
+        result = run_cli(args, repo.root, env=env(server))
+        (batch_id,) = server.batches
+        assert result.code == 0, result.err
+        said = [line for line in result.err.splitlines() if "waiting for provider batches" in line]
+        assert said == [
+            f"promptreview: waiting for provider batches {batch_id} (a batch may take up to 24 hours); Ctrl-C "
+            "leaves them running at the provider, and the same command run again (here, or where this cache is "
+            "restored) collects them"
+        ]
+        result = run_cli([*args, "--no-cache"], repo.root, env=env(server))
+        assert result.code == 0, result.err
+        assert "but without the cache a re-run sends their calls again" in result.err
+
+
+@pytest.mark.parametrize(
+    ("model", "env"),
+    [
+        (f"openai:{OPENAI_MODEL}", {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "OPENAI_API_KEY": "sk-test"}),
+        (
+            "anthropic:claude-sonnet-4-5-20250929",
+            {"ANTHROPIC_BASE_URL": "http://127.0.0.1:9", "ANTHROPIC_API_KEY": "sk-ant-test"},
+        ),
+    ],
+)
+def test_plan_prices_each_side_at_the_tables_batch_rate(git_repo, run_cli, model, env):
+    """The plan's numbers, side by side, are the price table's own times its batch rate (no config price)."""
+    from promptreview.providers.pricing import BATCH_RATES, PRICE_TABLE
+
+    make_triage_repo(git_repo, model=model, per_stratum=4, samples=2)
+    git_repo.write("prompts/triage.prompt.yml", prompt_yml(LOOSE))
+    git_repo.commit("loosen the format instruction")
+    args = ["check", "--base", "HEAD~1", "--head", "HEAD", "--plan", "--format", "json"]
+    plans = {}
+    for flag in ("--batch", "--no-batch"):
+        result = run_cli([*args, flag], git_repo.root, env=env)
+        assert result.code == 0, result.err
+        plans[flag] = result.json()["plan"]
+    entry_input, _cached, entry_output = PRICE_TABLE[model]
+    rate = BATCH_RATES[model.partition(":")[0]]
+    assert rate == 0.5
+    total = 0.0
+    for name, side in plans["--batch"]["prompts"][0]["sides"].items():
+        full = (side["prompt_tokens"] * entry_input + side["max_completion_tokens"] * entry_output) / 1e6
+        assert side["cost_usd_max"] == pytest.approx(full * rate, rel=1e-12), name
+        assert plans["--no-batch"]["prompts"][0]["sides"][name]["cost_usd_max"] == pytest.approx(
+            full, rel=1e-12
+        )
+        total += full * rate
+    assert plans["--batch"]["cost_usd_max"] == pytest.approx(total, rel=1e-12)
+    assert plans["--batch"]["batch_rate"] is True and plans["--no-batch"]["batch_rate"] is False

@@ -133,7 +133,8 @@ def test_leaked_rows_are_named_and_left_out_of_the_quality_checks(tmp_path, run_
     ]
     assert 0.5 <= prompt["leakage"][1]["overlap"] < 1
     assert any(w.startswith("leakage: the prompt holds 2 of 18") for w in prompt["warnings"])
-    (expect,) = [e for e in prompt["evaluators"] if e["kind"] == "expect"]
+    expect, twin = [e for e in prompt["evaluators"] if e["kind"] == "expect"]
+    assert twin["name"] == expect["name"] + " (leaked rows in)" and twin["base_n"] == 18 * 2
     # 18 rows, 2 left out, 2 samples a side: the expectation is measured on 16 inputs' completions
     assert (expect["base_n"], expect["head_n"]) == (16 * 2, 16 * 2)
     text = run_cli(["compare", "a.prompt.yml", "b.prompt.yml"], tmp_path)

@@ -81,9 +81,9 @@ def test_a_file_that_is_no_report_is_refused_in_one_line(tmp_path, content, says
     assert says in str(refused.value) and "\n" not in str(refused.value)
 
 
-def test_a_migrate_report_is_refused_saying_which_reports_carry_a_manifest(tmp_path):
-    """A `migrate` report written by this very version has no manifest: the line says which reports do, not
-    that the report is too old."""
+def test_a_report_without_a_manifest_is_refused_saying_which_reports_carry_one(tmp_path):
+    """A `migrate` report written before verify replayed migrations has no manifest: the line says which
+    reports carry one (every review's now, migrate and drift too), not only that the report is old."""
     path = tmp_path / "migration.json"
     path.write_text(
         json.dumps(
@@ -100,9 +100,10 @@ def test_a_migrate_report_is_refused_saying_which_reports_carry_a_manifest(tmp_p
         verify.read_report(path)
     said = str(refused.value)
     assert (
-        "the report has no manifest; verify checks the JSON report of a review of commits (check, ci)" in said
+        "the report has no manifest; verify checks the JSON report of a review (check, ci, migrate, drift)"
+        in said
     )
-    assert "`migrate` and `drift` reports carry none" in said and "0.2 or later" not in said
+    assert "a `drift --record` report carries none" in said and "0.2 or later" not in said
 
 
 @pytest.mark.parametrize(

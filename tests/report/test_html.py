@@ -108,3 +108,37 @@ def test_the_verdict_is_the_first_column_so_a_phone_shows_it():
     assert all(re.match(r'<td class="g-\w+">', row) or row.startswith("<td>") for row in rows[1:])
     first_cells = [re.match(r"<td[^>]*>([^<]*)</td>", row).group(1) for row in rows[1:]]
     assert first_cells == ["fail", "inconclusive", "pass", "not run", "not run"]
+
+
+def test_the_page_shows_provenance_and_the_cold_start_beside_the_cost_as_text_and_markdown_do():
+    from dataclasses import replace
+
+    from promptreview.notes import note
+    from promptreview.report.document import ColdStart, SideProvenance
+
+    report = review()
+    first = report.prompts[0]
+    changed = note(
+        "model_changed_during_review",
+        "head",
+        what="fingerprint",
+        values=(("fp_a", 83, 1.0e9, 1.0e9 + 60), ("fp_<b>", 37, 1.0e9 + 62, 1.0e9 + 90)),
+        answers=120,
+    )
+    first = replace(
+        first,
+        warnings=(*first.warnings, changed),
+        provenance={
+            "base": SideProvenance({"gpt-4o": 120}, {"fp_a": 120}, answers=120),
+            "head": SideProvenance({"gpt-4o": 120}, {"fp_a": 83, "fp_<b>": 37}, answers=120),
+        },
+        cold_start=ColdStart("openai:a", "openai:b", 0.64, 1000.0, 12, 0.0096, 0.0001),
+    )
+    report = replace(report, prompts=(first, *report.prompts[1:]))
+    page = render(report, "html")
+    for fmt in ("text", "markdown"):  # what the other formats say, the page says too
+        assert "served: base gpt-4o ×120" in render(report, fmt)
+    assert "served: base gpt-4o ×120; fingerprint fp_a ×120 | head gpt-4o ×120; fingerprints fp_a ×83" in page
+    assert "fp_&lt;b&gt; ×37" in page and "fp_<b>" not in page  # provider text is escaped
+    assert "prompt-cache cold start on openai:b: 64% of the base side&#x27;s input tokens" in page
+    assert "the model changed during the review (head side): fingerprint fp_a until" in page

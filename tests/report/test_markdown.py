@@ -327,3 +327,18 @@ def test_a_review_of_commits_with_a_manifest_says_how_to_verify_it_later():
     assert "promptreview verify" not in markdown.render(replace(report, manifest=None))
     compared = replace(made, review=replace(spec, command="compare"))
     assert "promptreview verify" not in markdown.render(replace(report, manifest=compared))
+
+
+def test_a_migration_or_a_drift_run_says_how_to_verify_it_but_not_from_the_actions_artifact():
+    """verify replays them now; the scheduled workflow keeps no record artifact, so no word of it there."""
+    from promptreview.report import markdown
+    from promptreview.report.document import Manifest, ReplaySpec, Report, Rerun
+    from promptreview.verdicts import ReviewVerdict
+
+    for command in ("migrate", "drift"):
+        spec = ReplaySpec(command, "a" * 40, "a" * 40, "promptreview.yml", None)  # type: ignore[arg-type]
+        made = Manifest("1.0", None, False, None, None, spec, (), 0, "0" * 64)
+        report = Report(verdict=ReviewVerdict.PASS, rerun=Rerun(command, "a" * 40), manifest=made)  # type: ignore[arg-type]
+        text = markdown.render(report)
+        assert "```sh\npromptreview verify report.json --cache-only\n```" in text
+        assert "artifact" not in text

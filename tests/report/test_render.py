@@ -330,3 +330,52 @@ def test_the_reproduce_line_is_the_command_the_engine_says_it_ran():
         == f"promptreview check --base {'a' * 40} --head {'b' * 40} --config ci/pr.yml"
     )
     assert reproduce_command(Report(verdict="error", error="crash")) is None
+
+
+def test_drift_names_its_sides_recorded_and_fresh_in_text_and_markdown():
+    """In drift both sides run the same prompt at the same commit: base/head would say nothing; the columns,
+    the examples and the flip sentence say which answers were recorded and which were asked again."""
+    from dataclasses import replace as swap
+
+    from promptreview.report.document import Rerun
+    from tests.review_fixture import review as fixture
+
+    report = fixture()
+    drifted = swap(report, rerun=Rerun("drift", "1" * 40, None))
+    text, markdown = render(drifted, "text"), render(drifted, "markdown")
+    for page in (text, markdown):
+        assert "recorded" in page and "fresh" in page
+        assert "Recorded–fresh answer disagreement" in page and "the recorded answers' own samples" in page
+    assert "outcome           recorded" in text and "     fresh:    " in text
+    assert "| outcome | recorded | fresh |" in markdown and "**Fresh output** for" in markdown
+    # the prompt did not change (only the answers may have), and the cost is of the recorded and fresh answers
+    assert re.search(r"prompts/triage\.prompt\.yml +unchanged +fail", text)
+    assert "== prompts/triage.prompt.yml [unchanged] FAIL" in text
+    from promptreview.report.wording import cost_line
+
+    assert cost_line({"base": 0.0001, "head": 0.0002, "delta": 0.0001}, ("recorded", "fresh")) == (
+        "cost: recorded $0.0001, fresh $0.0002, change +0.0001 USD"
+    )
+    page = render(drifted, "html")
+    assert "<th>recorded</th><th>fresh</th>" in page and "<h4>fresh output (parse_failure)</h4>" in page
+    # a review of a change keeps its words
+    assert "     base:  " in render(report, "text") and "**Head output** for" in render(report, "markdown")
+
+
+def test_a_prompt_whose_sides_ran_on_different_models_reads_as_a_model_migration():
+    from dataclasses import replace as swap
+
+    from tests.review_fixture import review as fixture
+
+    report = fixture()
+    moved = swap(
+        report.prompts[0], models={"base": "openai:gpt-4o-2024-08-06", "head": "openai:gpt-4.1-2025-04-14"}
+    )
+    migrated = swap(report, prompts=(moved, *report.prompts[1:]))
+    text, markdown, page = (render(migrated, fmt) for fmt in ("text", "markdown", "html"))
+    assert re.search(r"prompts/triage\.prompt\.yml +model migration +fail", text)
+    assert "== prompts/triage.prompt.yml [model migration] FAIL" in text
+    assert "| model migration |" in markdown and "(model migration): FAIL" in markdown
+    assert "<td>model migration</td>" in page
+    # one model on both sides: still a modified prompt
+    assert re.search(r"prompts/triage\.prompt\.yml +modified +fail", render(report, "text"))

@@ -143,3 +143,15 @@ def test_the_cold_start_line_says_what_is_unknown_and_why():
         "cache; the extra cost is unknown (no price for openai:b)"
     )
     assert cold_start_line(None) is None
+
+
+def test_the_planned_cold_start_line_names_the_plans_calls_and_that_its_tokens_are_estimates():
+    from promptreview.report.document import ColdStart
+    from promptreview.report.wording import cold_start_line
+
+    planned = ColdStart("openai:a", "openai:b", 0.64, 26.0, 12, 0.004992, 0.0000599)
+    assert cold_start_line(planned, planned=True) == (
+        "prompt-cache cold start on openai:b: 64% of the base side's input tokens came from the provider's "
+        "cache; until the head's cache warms that share costs the full input price: +$0.0050 per 1,000 calls "
+        "(+$0.0001 for the plan's 12 head calls, at their estimated input tokens)"
+    )

@@ -5,7 +5,10 @@ sends what comes back unanswered the synchronous way (docs/providers.md#provider
 One batch holds the requests of one provider and one model (OpenAI's rule: a file names one model), split to
 the engine's limits; each line's id is its request's cache key. A submitted batch is written to the cache at
 once (`ResponseCache.add_batch`: its id and keys), so a later run, or another machine with the cache, polls it
-instead of sending its requests again; it is forgotten once its answers are stored. Polling starts at once and
+instead of sending its requests again; it is forgotten once its answers are stored. Each submission carries a
+tag (`batch_tag`: a digest of its keys) by which the engine finds the batch a create that got no answer may have
+made, before making another (OpenAI: `metadata`; Anthropic: a note names the possible duplicate). Before the
+first wait on a set of open batches, `BatchRun.waiting` is told their ids (the CLI says how to resume). Polling starts at once and
 backs off (`POLL_FIRST` to `POLL_MAX` seconds, through the run's `RetryPolicy` sleep, so no test waits); each
 poll, result read and submission is retried as a call is (5xx, 429, timeouts), and one that exhausts its
 retries stops the run with `ProviderError` (exit 3), the batches still running at the provider.
@@ -36,7 +39,13 @@ from promptreview.errors import ProviderError
 from promptreview.notes import Note, note
 from promptreview.providers import retry
 from promptreview.providers.base import FatalCallError, Provider
-from promptreview.providers.provider_batches import BatchLine, BatchStatus, ProviderBatches, provider_batches
+from promptreview.providers.provider_batches import (
+    BatchLine,
+    BatchStatus,
+    ProviderBatches,
+    batch_tag,
+    provider_batches,
+)
 from promptreview.providers.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from promptreview.records import CallFailure, CompletionRequest, ProviderResponse
 from promptreview.vocabulary import ProviderName
@@ -82,6 +91,8 @@ class BatchRun:
     progress: Callable[[int], None]  # the calls the provider has finished in the batches still open
     running: set[str] = field(default_factory=set)  # batch ids open now (Ctrl-C names them)
     sleep: Callable[[float], Awaitable[None]] | None = None
+    # told, before the first wait on them, the ids of the batches open (and whether the cache records them)
+    waiting: Callable[[tuple[str, ...], bool], None] | None = None
 
 
 def endpoint(provider: Provider) -> str:
@@ -166,18 +177,26 @@ class _Driver:
         self.open: list[_Open] = []
         self.left: list[CompletionRequest] = []
         self.answered: dict[ProviderName, tuple[int, int]] = {}  # provider -> (calls answered, batches)
+        self._said: tuple[str, ...] = ()  # the batch ids `run.waiting` was last told
 
     async def _retrying(
-        self, call: Callable[[], Awaitable[T]], what: str, service: str, *, gone: bool = False
+        self,
+        call: Callable[[], Awaitable[T]],
+        what: str,
+        service: str,
+        *,
+        gone: bool = False,
+        unsure: str = "",
     ) -> T:
         """`call` under the retry policy; exhausted or fatal, the run stops (exit 3). `gone`: a 404 raises
-        `_Gone` instead (a recorded batch the server does not know)."""
+        `_Gone` instead (a recorded batch the server does not know). `unsure`: said when the retries are used up
+        (what an attempt whose answer was lost may have left at the provider)."""
         try:
             result, _ = await call_with_retries(call, self.policy)
         except RetriesExhausted as exc:
             raise ProviderError(
                 f"{service}: {what} failed after {exc.attempts} attempts ({exc.last.failure.message}); "
-                f"{_RESUME}"
+                f"{_RESUME}{unsure}"
             ) from None
         except FatalCallError as exc:
             if gone and exc.failure.status == 404:
@@ -214,8 +233,16 @@ class _Driver:
         def lines() -> Iterable[bytes]:  # made again for each attempt: an upload reads them once
             return (line for _, line in chunk)
 
+        tag = batch_tag(r.cache_key() for r, _ in chunk)
         batch_id = await self._retrying(
-            lambda: engine.submit(lines(), size, self.client), "submitting a provider batch", provider.name
+            lambda: engine.submit(lines(), size, self.client, tag=tag),
+            "submitting a provider batch",
+            provider.name,
+            unsure=(
+                f"; an attempt whose answer was lost may have made a batch of these {len(chunk)} calls that "
+                f"no run tracks (OpenAI's carries the metadata promptreview_batch={tag}): cancel it at the "
+                "provider if it is listed there"
+            ),
         )
         where = endpoint(provider)
         requests = {r.cache_key(): r for r, _ in chunk}
@@ -250,6 +277,10 @@ class _Driver:
                     await self._collect(batch, status)
             self.run.progress(sum(b.finished for b in self.open))
             if self.open:
+                ids = tuple(b.batch_id for b in self.open)
+                if self.run.waiting is not None and ids != self._said:
+                    self._said = ids  # said again only when the set changes (a resubmission)
+                    self.run.waiting(ids, self.cache is not None)
                 # looked up when it waits: `retry.wait` is what the test suite replaces
                 await (self.run.sleep or self.policy.sleep or retry.wait)(delay)
                 delay = min(delay * POLL_GROWTH, POLL_MAX)

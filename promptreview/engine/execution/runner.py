@@ -29,7 +29,7 @@ import httpx
 from promptreview import secrets
 from promptreview.engine.execution.cache import ResponseCache
 from promptreview.engine.execution.provider_batches import BatchRejected, BatchRun, run_provider_batches
-from promptreview.engine.jobs import ProgressCallback
+from promptreview.engine.jobs import BatchesWaiting, ProgressCallback
 from promptreview.engine.planning.batch_mode import wants_batches
 from promptreview.errors import BatchesRunning, CacheMiss, ProviderError, RejectedRequest
 from promptreview.providers.base import FatalCallError, Provider, SampleBatching, sample_batching
@@ -62,6 +62,10 @@ class RunSettings:
     # the uncached calls as provider batches: "on", "off", or "auto" (from `AUTO_THRESHOLD` uncached calls up);
     # the review narrows the config's auto to "off" when a pull request waits
     batch: BatchMode = "off"
+    # what `auto` weighs against its threshold: the whole review's uncached calls, as `--plan` does (a review
+    # runs in several parts: each prompt, each round of `--sequential`); None: this run's own uncached calls
+    batch_calls: int | None = None
+    batches_waiting: BatchesWaiting | None = None  # told the provider batches the run waits on
 
 
 class _Unreachable(Exception):
@@ -288,8 +292,11 @@ async def _run(
         workers: list[asyncio.Task[None]] = []
         drained: asyncio.Task[None] | None = None
         try:
-            if wants_batches(settings.batch, len(pending)):
-                run = BatchRun(batch_answer, batch_progress, running, settings.retry.sleep)
+            weighed = len(pending) if settings.batch_calls is None else settings.batch_calls
+            if wants_batches(settings.batch, weighed):
+                run = BatchRun(
+                    batch_answer, batch_progress, running, settings.retry.sleep, settings.batches_waiting
+                )
                 pending = await run_provider_batches(
                     pending, providers, cache, client, settings.retry, run, explicit=settings.batch == "on"
                 )

@@ -532,6 +532,8 @@ def power_lines(
     """
     rates = dict(result.rates)
     deff = design_effect(result.weighted, [(s.population, s.n_inputs) for s in result.strata])
+    # the rates leave must-refuse rows out (`--safety`'s too): their power is that of the inputs they measure
+    rated = result.n_inputs if result.rated_inputs is None else result.rated_inputs
     small: list[tuple[RateOutcome | ToolOutcome, float, float]] = []
     unsure: list[tuple[RateOutcome | ToolOutcome, RateRow, int | None]] = []
     for name in GATED_RATES:
@@ -562,7 +564,7 @@ def power_lines(
         if not gate.gating:
             continue
         detectable = stats.min_detectable_increase(
-            result.n_inputs,
+            rated,
             result.samples,
             row.base,
             alpha=config.alpha,
@@ -574,7 +576,7 @@ def power_lines(
         if unsure and unsure[-1][0] == name:
             continue
         if verdict is not PromptVerdict.FAIL and stats.underpowered(
-            result.n_inputs,
+            rated,
             result.samples,
             base_rate,
             gate.max_increase,
@@ -590,7 +592,7 @@ def power_lines(
             note(
                 "rate_inconclusive",
                 changes=tuple((name, row.delta) for name, row, _ in unsure if row.delta),
-                n_inputs=result.n_inputs,
+                n_inputs=rated,
                 samples=result.samples,
                 # the inputs that would decide it with 80% power; None: no affordable sample would
                 inputs_needed=max(needs) if len(needs) == len(unsure) else None,
@@ -602,7 +604,7 @@ def power_lines(
                 "sample_too_small",
                 gates=tuple(name for name, _, _ in small),
                 detectable=tuple(d for _, d, _ in small),
-                n_inputs=result.n_inputs,
+                n_inputs=rated,
                 samples=result.samples,
             )
         )

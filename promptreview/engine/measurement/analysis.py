@@ -69,6 +69,8 @@ class PromptStats:
     errors: Mapping[Side, SideErrors]  # failed calls
     notes: tuple[Note, ...]
     parse_failure_kinds: Mapping[ParseFailureKind, int] = field(default_factory=dict)  # the head's, by remedy
+    # the inputs the rates are measured on: n_inputs less the must-refuse rows (None: all of them)
+    rated_inputs: int | None = None
 
 
 def _input_weights(inputs: pd.Index, strata_of: pd.Series, sample: SuiteSample) -> FloatArray | None:
@@ -409,6 +411,7 @@ def analyse_prompt(
         examples=tuple(examples(rated, _used_values(sample, variables))),
         failure_details=failure_details(rated),
         parse_failure_kinds=parse_failure_kinds(rated),
+        rated_inputs=sum(row.input_id not in excluded for row in sample.rows) if excluded else None,
         calls=_call_stats(frame),
         served=served,
         errors=errors,

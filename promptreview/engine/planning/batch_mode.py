@@ -19,11 +19,12 @@ AUTO_THRESHOLD = 1_000
 _UNATTENDED_EVENTS = frozenset({"schedule", "workflow_dispatch"})
 
 
-def run_mode(mode: BatchMode, env: Mapping[str, str]) -> BatchMode:
+def run_mode(mode: BatchMode, env: Mapping[str, str], waiting: bool = False) -> BatchMode:
     """The batch mode of a run: `auto` stays auto only where no pull request waits for the verdict (a GitHub
     Actions run started by `schedule` or `workflow_dispatch`), else it is off; a run elsewhere (a terminal)
-    batches only when asked (`--batch`, `batch: on`)."""
-    if mode == "auto" and env.get("GITHUB_EVENT_NAME") not in _UNATTENDED_EVENTS:
+    batches only when asked (`--batch`, `batch: on`). `waiting`: a pull request waits whatever the event says
+    (the maintainer-triggered run of a fork's pull request is a `workflow_dispatch`)."""
+    if mode == "auto" and (waiting or env.get("GITHUB_EVENT_NAME") not in _UNATTENDED_EVENTS):
         return "off"
     return mode
 

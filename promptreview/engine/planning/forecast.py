@@ -97,10 +97,11 @@ def before_run(
                 if key in uncached_keys and key not in counted:
                     counted.add(key)
                     todo.append(r)
-            requests += _fewest_requests(todo, providers, config)
+            at_batch_rate = bool(todo) and batched(side.model)
+            # a provider batch sends each sample as a line of its own (`n` is not used there)
+            requests += len(todo) if at_batch_rate else _fewest_requests(todo, providers, config)
             p_tok = sum(_estimate_tokens(r)[0] for r in todo)
             c_tok = sum(_estimate_tokens(r)[1] for r in todo)
-            at_batch_rate = bool(todo) and batched(side.model)
             any_batched = any_batched or at_batch_rate
             cost = pricing.estimate_cost(side.model, p_tok, c_tok, config.prices, batched=at_batch_rate)
             if cost is None:
@@ -108,7 +109,9 @@ def before_run(
             elif total_cost is not None:
                 total_cost += cost
             sides[side.name] = SideForecast(str(side.model), len(mine), len(todo), p_tok, c_tok, cost)
-        n = len(job.suite_sample.rows)
+        # the rates leave the must-refuse rows out (`--safety`'s too): their power is that of the rest
+        refuse = job.entry.must_refuse if job.entry is not None else None
+        n = sum(1 for r in job.suite_sample.rows if refuse is None or not refuse.matches(r.values))
         # text mode: no parsing
         applicable: tuple[RateOutcome, ...] = RATE_OUTCOMES if job.output_mode == "json" else ("refusal",)
         gated: list[GatedRate] = [name for name in applicable if config.gates[name].gating]

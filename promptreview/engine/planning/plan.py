@@ -421,7 +421,11 @@ def _side_tools(
     if "tools" in template.params or not entry.tools:
         where, raw, choice = template.path, params.get("tools"), params.get("tool_choice")
     else:
-        where, raw, choice = f"{config_source}: the entry of {template.path}", entry.tools, entry.tool_choice
+        where, raw, choice = (
+            f"{config_source}: the entry of {template.path}",
+            list(entry.tools),
+            entry.tool_choice,
+        )
     declared = tools.function_tools(where, raw)
     tools.parameter_validators(declared, where)
     return declared, tools.tool_choice(where, choice, declared)

@@ -14,7 +14,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from promptreview.engine.jobs import PromptJob
@@ -22,7 +22,7 @@ from promptreview.engine.measurement.outcomes import ScoredCall
 from promptreview.engine.quality.leakage import leaked_rows
 from promptreview.errors import UsageError
 from promptreview.notes import Note, note
-from promptreview.report.document import LeakedRow
+from promptreview.report.document import WITH_LEAKED, LeakedRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.sources.evaluators import (
     COMPLETION_VAR,
@@ -51,6 +51,11 @@ class Check:
     evaluator: EvaluatorSpec | None = None  # the version both sides are checked with (the base's)
     head_judge: JudgeSpec | None = None  # `--judge`: head's judge, run over base's outputs
     note: Note | None = None
+    # the twin of a check over every row, leaked ones included (red team 3): the leakage guard leaves the
+    # rows the head's prompt holds out of the checks, so a head that pastes the suite into its prompt would
+    # choose which rows its checks see; over all rows a leak can only flatter the head, so a decrease there
+    # is a regression the leak did not hide
+    with_leaked: bool = False
 
     @property
     def column(self) -> str:
@@ -76,6 +81,14 @@ class QualityPlan:
     def leaked(self) -> frozenset[str]:
         """Input ids of the rows the prompt holds."""
         return frozenset(r.input_id for r in self.leakage)
+
+    def twin_of(self, c: int) -> int | None:
+        """The index of the check whose twin (over every row, leaked ones in) check `c` is; None if it is none."""
+        twin = self.checks[c]
+        if not twin.with_leaked:
+            return None
+        name = twin.name.removesuffix(WITH_LEAKED)
+        return next(i for i, k in enumerate(self.checks) if k.name == name and k.kind == twin.kind)
 
     @property
     def judges(self) -> list[JudgeSpec]:
@@ -200,7 +213,14 @@ def plan_quality(job: PromptJob, config: Config, judge_review: bool = False) -> 
             fail=guard.fail,
             min_overlap=guard.min_overlap,
         )
+        checks += [_with_leaked(c) for c in checks if c.head_judge is None]
     return QualityPlan(tuple(checks), must_refuse, tuple(notes), leaked, said, bool(leaked) and guard.fail)
+
+
+def _with_leaked(check: Check) -> Check:
+    """`check` over every row, the leaked ones included (a judge's twin is asked about the leaked rows alone
+    and takes the check's own scores for the rest)."""
+    return replace(check, name=check.name + WITH_LEAKED, note=None, with_leaked=True)
 
 
 def _check_field(expect: ExpectSpec, schema: Mapping[str, Any] | None) -> None:
@@ -320,7 +340,7 @@ def check_values(
             if (
                 outcome == "error"
                 or on_must_refuse != (check.kind == MUST_REFUSE)
-                or s.call.input_id in leaked
+                or (s.call.input_id in leaked and not check.with_leaked)
             ):
                 values.append(math.nan)
             elif check.kind == MUST_REFUSE:
@@ -341,7 +361,12 @@ def check_values(
                     1.0 if string_passes(check.evaluator.string, text, rows[s.call.input_id]) else 0.0
                 )
             else:
+                origin = plan.twin_of(c)
                 score = judged.get((c, i))
+                if score is None and origin is not None and s.call.input_id not in leaked:
+                    score = judged.get(
+                        (origin, i)
+                    )  # a judge's twin: the check's own score off the leaked rows
                 values.append(math.nan if score is None else score)
         out[check.column] = values
     return out

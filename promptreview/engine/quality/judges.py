@@ -138,7 +138,12 @@ def plan_judging(work: JudgeWork, job: PromptJob, plan: QualityPlan, scored: Seq
                 spec = check.head_judge
             else:
                 source, spec = s, check.judge
-            if source is None or source.call.input_id in plan.must_refuse or s.call.input_id in plan.leaked:
+            # the leaked rows are judged for the check's twin alone, the others for the check alone
+            if s.call.input_id in plan.leaked and not check.with_leaked:
+                continue
+            if check.with_leaked and s.call.input_id not in plan.leaked:
+                continue
+            if source is None or source.call.input_id in plan.must_refuse:
                 continue
             if source.classification.outcome in ("error", "refusal"):
                 continue

@@ -15,7 +15,7 @@ from promptreview.engine.planning import batch_mode
 from promptreview.errors import BatchesRunning, ProviderError, RejectedRequest
 from promptreview.providers import openai, sim
 from promptreview.providers.openai_batches import OpenAIBatches
-from promptreview.providers.provider_batches import BatchLimits
+from promptreview.providers.provider_batches import BatchLimits, batch_tag
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import CompletionRequest, Message, ModelSpec, ProviderResponse
 from tests.batch_servers import LineFault, OpenAIBatchServer
@@ -366,3 +366,63 @@ def test_failed_lines_that_fail_again_synchronously_are_failed_calls_not_an_outa
         server.http.route("POST", "/v1/chat/completions", Reply(500, openai_error("boom", "server_error")))
         out = run_requests(requests(8), providers(server), None, settings(Waits()))
     assert [c.error is not None for c in out] == [True] * 6 + [False] * 2
+
+
+def test_a_create_that_got_no_answer_finds_its_batch_instead_of_making_a_second(tmp_path):
+    """The server makes the batch and drops the connection: the retry looks for the batch by its tag
+    (`metadata`, `GET /batches`) and polls it; one batch is made and billed, the file is uploaded once."""
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    with OpenAIBatchServer(label_of, create_drops=1, validate=True) as server:
+        reqs = requests(5)
+        out = run_requests(reqs, providers(server), cache, settings(Waits()))
+        assert len(server.batches) == 1  # main made two: the first untracked, billed all the same
+        assert len(server.batch_posts) == 1 and len(server.uploads) == 1
+        assert server.http.requests_to("/v1/batches", "GET")  # looked for
+        (batch,) = server.batches.values()
+        assert batch.metadata == {"promptreview_batch": batch_tag(r.cache_key() for r in reqs)}
+        assert not server.http.requests_to("/v1/chat/completions")
+    assert all(c.response is not None and c.response.batched for c in out)
+    assert cache.open_batches("openai", f"{server.url}/v1") == []
+    cache.close()
+
+
+def test_a_create_that_got_no_answer_and_made_nothing_is_made_once_from_the_same_file(tmp_path):
+    """The create fails with a 503 before the batch is made: nothing tagged is found, and the retry makes the
+    batch from the file already uploaded."""
+    with OpenAIBatchServer(label_of, create_errors=1, validate=True) as server:
+        out = run_requests(requests(3), providers(server), None, settings(Waits()))
+        assert len(server.batches) == 1 and len(server.batch_posts) == 2
+        assert len(server.uploads) == 1  # main uploaded the file again for each attempt
+    assert all(c.response is not None for c in out)
+
+
+def test_a_submit_that_never_got_an_answer_says_a_batch_may_exist_untracked(tmp_path):
+    """Every create answered 503 (the last one may have made the batch all the same, on a real server): the
+    run stops, exit 3, and says what to look for at the provider."""
+    reqs = requests(2)
+    with OpenAIBatchServer(label_of, create_errors=10) as server:
+        with pytest.raises(ProviderError) as stopped:
+            run_requests(reqs, providers(server), None, settings(Waits()))
+        assert len(server.uploads) == 1 and len(server.batch_posts) == 3
+    message = str(stopped.value)
+    assert "may have made a batch of these 2 calls that no run tracks" in message
+    assert f"promptreview_batch={batch_tag(r.cache_key() for r in reqs)}" in message
+
+
+def test_the_run_is_told_the_batches_it_waits_on_once_per_set(tmp_path):
+    """Once before the first wait, again only when the set changes (the expired batch's rest sent anew)."""
+    told: list[tuple[tuple[str, ...], bool]] = []
+    waits = Waits()
+    policy = RetryPolicy(max_attempts=3, base_delay=1.0, jitter=0.0, sleep=waits)
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    with OpenAIBatchServer(label_of, polls=2, end_states=["expired"]) as server:
+        run_requests(
+            requests(4),
+            providers(server),
+            cache,
+            RunSettings(retry=policy, batch="on", batches_waiting=lambda ids, kept: told.append((ids, kept))),
+        )
+        first, second = server.batches
+    assert told == [((first,), True), ((second,), True)]
+    assert len(waits.seconds) > len(told)  # polled more often than told
+    cache.close()

@@ -17,6 +17,7 @@ from promptreview.providers.anthropic_batches import AnthropicBatches
 from promptreview.providers.provider_batches import BatchLimits
 from promptreview.providers.retry import RetryPolicy
 from promptreview.records import CompletionRequest, Message, ModelSpec
+from promptreview.report import notes as note_words
 from tests.anthropic_batch_server import AnthropicBatchServer
 from tests.servers import Reply, anthropic_error
 
@@ -268,3 +269,20 @@ def test_a_recorded_batch_the_server_does_not_know_is_sent_again(tmp_path):
     assert labels(out) == ["ticket 0", "ticket 1"]
     assert cache.open_batches("anthropic", fake.url) == []
     cache.close()
+
+
+def test_a_create_that_got_no_answer_names_the_batch_it_may_have_made(tmp_path):
+    """Message Batches carry no tag of ours: the batch the unanswered create made cannot be told from another's,
+    so the retry makes a new one and a note names the possible duplicate (its id) to cancel."""
+    reqs = requests(3)
+    with AnthropicBatchServer(label_of, create_drops=1) as fake:
+        provider = providers(fake)["anthropic"]
+        out = run_requests(reqs, {"anthropic": provider}, None, settings(Waits()))
+        first, second = fake.batches  # the dropped create made one: the review used the other
+        assert fake.server.requests_to("/v1/messages/batches", "GET")
+        assert fake.problems == []
+    assert all(c.response is not None and c.response.batched for c in out)
+    (said,) = [n for n in provider.notes if n.kind == "provider_batch_maybe_duplicate"]
+    assert said.data["batches"] == first and said.data["requests"] == 3
+    text = note_words.words(said)
+    assert first in text and "cancel" in text

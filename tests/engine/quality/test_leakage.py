@@ -98,8 +98,10 @@ def test_the_guard_names_exactly_the_rows_whose_input_or_expected_answer_the_pro
         for r in rows
     ]
     values = check_values(job, plan, scored, {})
-    (column,) = values
+    column, twin = values
     assert [math.isnan(v) for v in values[column]] == [True, True, False, False]
+    # its twin over every row keeps the leaked ones (red team 3: a head choosing which rows its checks see)
+    assert twin == column + " (leaked rows in)" and not any(math.isnan(v) for v in values[twin])
 
 
 def test_a_conversation_s_turns_are_values_of_their_own() -> None:
