@@ -34,6 +34,9 @@ RateName = Literal[RateOutcome, "error", TextFeature, ToolOutcome]
 """A rate the report shows: the gated outcomes and `error` (JSON mode); `refusal`, `error` and the answer
 features (text mode)."""
 
+GatedRate = Literal[RateOutcome, ToolOutcome]
+"""A rate with a gate of its own: the outcomes' (every prompt) and the tool faults' (a prompt with tools)."""
+
 GateName = Literal[RateOutcome, "flip_rate", "distribution_shift", ToolOutcome]
 """A gate of the config's `gates:` (the quality checks' gates are `gates.expect`, `.evaluators`, `.must_refuse`)."""
 
@@ -225,7 +228,7 @@ PROVIDERS: tuple[ProviderName, ...] = get_args(ProviderName)
 TEXT_FEATURES: tuple[TextFeature, ...] = get_args(TextFeature)
 JSON_RATES: tuple[RateName, ...] = (*RATE_OUTCOMES, "error")  # a JSON-mode prompt's rates, in report order
 TOOL_RATES: tuple[ToolOutcome, ...] = get_args(ToolOutcome)  # a prompt with tools adds these, in this order
-GATED_RATES: tuple[RateOutcome | ToolOutcome, ...] = (*RATE_OUTCOMES, *TOOL_RATES)  # the rates with a gate
+GATED_RATES: tuple[GatedRate, ...] = (*RATE_OUTCOMES, *TOOL_RATES)  # the rates with a gate
 FINISH_REASONS: tuple[FinishReason, ...] = get_args(FinishReason)
 CONFIGURED_OUTPUT_MODES: tuple[ConfiguredOutputMode, ...] = get_args(ConfiguredOutputMode)
 EXPECT_MATCHES: tuple[ExpectMatch, ...] = get_args(ExpectMatch)

@@ -19,7 +19,7 @@ from promptreview.providers import parse_model_spec
 from promptreview.records import RATE_OUTCOMES
 from promptreview.sources import formats, git
 from promptreview.sources.config import parse_config
-from promptreview.vocabulary import ProviderName
+from promptreview.vocabulary import TOOL_RATES, GatedRate, ProviderName
 
 ACTION_REPOSITORY = "promptreview/promptreview"
 # pinned to a full commit SHA (a tag can be moved), on the Node 24 runtime; the comment names the release
@@ -126,6 +126,7 @@ class FoundPrompts:
     paths: tuple[str, ...] = ()
     models: tuple[str, ...] = ()  # the model spec each file names (own or GitHub Models' spelling), in order
     own_inputs: tuple[int, ...] = ()  # rows of each file that carries its own inputs (testData, sample)
+    tools: bool = False  # some file declares function tools: its review gates their faults too
 
     @property
     def all_name_a_model(self) -> bool:
@@ -147,6 +148,7 @@ def read_found(root: Path, paths: list[str]) -> FoundPrompts:
     first `check` says what is wrong with it, in its own words)."""
     models: list[str] = []
     inputs: list[int] = []
+    declares_tools = False
     for path in paths:
         try:
             template = formats.load_prompt(path, (root / path).read_bytes())
@@ -159,7 +161,8 @@ def read_found(root: Path, paths: list[str]) -> FoundPrompts:
             models.append(model)
         if template.suite is not None:
             inputs.append(len(template.suite))
-    return FoundPrompts(tuple(paths), tuple(models), tuple(inputs))
+        declares_tools = declares_tools or bool(template.params.get("tools"))
+    return FoundPrompts(tuple(paths), tuple(models), tuple(inputs), declares_tools)
 
 
 STARTER_SAMPLES = 3
@@ -251,8 +254,10 @@ def _detectable_comment(text: str, found: FoundPrompts) -> str:
     n = entry.sample.size or 0
     if found.all_carry_inputs:
         n = min(n, min(found.own_inputs))
-    gated = [name for name in RATE_OUTCOMES if config.gates[name].gating]
-    family = gate_family(config, 1)
+    # a prompt with tools adds its tool faults' gates, as `--plan` and the verdict count them
+    rates: tuple[GatedRate, ...] = (*RATE_OUTCOMES, *TOOL_RATES) if found.tools else RATE_OUTCOMES
+    gated = [name for name in rates if config.gates[name].gating]
+    family = gate_family(config, 1, 1 if found.tools else 0)
     margins = sorted({config.gates[name].max_increase for name in gated})
     detectable = max(
         stats.min_detectable_increase(

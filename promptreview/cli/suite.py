@@ -37,15 +37,17 @@ def suite() -> None:
     "fmt",
     type=click.Choice(sorted(FORMATS)),
     default=None,
-    help="The log's format (default: from its first bytes: an OTLP export, else OpenAI JSONL).",
+    help="The log's format (default: from its first bytes: an OTLP export, a Langfuse export of "
+    "observations, else OpenAI JSONL).",
 )
 @click.option("--strata", default=None, help="Comma-separated keys to stratify by: metadata.<key> or model.")
 @click.option(
     "--mask", default=None, help="Comma-separated metadata fields written as *** (secrets are dropped)."
 )
 def import_(file: str, output: str, fmt: TraceFormat | None, strata: str | None, mask: str | None) -> int:
-    """Read FILE (OpenAI chat-completions JSONL, or an OTLP JSON export of GenAI spans: OpenTelemetry
-    semantic conventions or OpenInference, as Arize Phoenix exports them) into a suite."""
+    """Read FILE (OpenAI chat-completions JSONL, an OTLP JSON export of GenAI spans: OpenTelemetry
+    semantic conventions or OpenInference, as Arize Phoenix exports them, or Langfuse's observations: its
+    blob storage export, its public API's pages, its UI's trace download) into a suite."""
     done = import_suite(Path(file), Path(output), fmt, _names(strata), _names(mask))
     c = done.counts
     # a stratum key the log never holds (a typo in --strata) writes `unknown` in every row: say how often

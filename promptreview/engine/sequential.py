@@ -1,6 +1,7 @@
 """Sequential reviews: run one prompt's inputs in seeded batches and stop once the verdict is settled.
 
-After each batch the gated rates' per-input differences go to `stats.sequential.decide_look` (anytime-valid
+After each batch the gated rates' per-input differences (the outcomes' and, for a prompt with tools, its tool
+faults') go to `stats.sequential.decide_look` (anytime-valid
 e-processes): a regression beyond doubt, or an increase that can no longer reach any gate's margin, stops the
 run. What ran is then analysed exactly like a fixed review of those inputs; the report says where it stopped
 and why (`SequentialInfo`, and a note that says it). Nothing here prints, exits or talks to GitHub.
@@ -27,7 +28,14 @@ from promptreview.records import RATE_OUTCOMES, Completion, ProviderResponse
 from promptreview.report.document import SequentialInfo
 from promptreview.sources.config import Config
 from promptreview.sources.suites import SuiteRow
-from promptreview.vocabulary import ProviderName, RateOutcome, SequentialReason
+from promptreview.vocabulary import (
+    GATED_RATES,
+    TOOL_RATES,
+    GatedRate,
+    ProviderName,
+    RateOutcome,
+    SequentialReason,
+)
 
 #: Inputs per batch: a tenth of the planned inputs, but at least this many (a look needs some data).
 MIN_BATCH = 10
@@ -81,15 +89,17 @@ def batch_size(n_inputs: int) -> int:
     return max(MIN_BATCH, math.ceil(n_inputs / LOOKS))
 
 
-def gated_rates(job: PromptJob, config: Config) -> list[RateOutcome]:
-    """The gated rates that apply to `job` (in text mode, parse failures and schema violations do not)."""
+def gated_rates(job: PromptJob, config: Config) -> list[GatedRate]:
+    """The gated rates that apply to `job` (in text mode, parse failures and schema violations do not; the
+    tool faults' to a prompt with tools only), as the verdict gates them."""
     applies: tuple[RateOutcome, ...] = ("refusal",) if job.output_mode == "text" else RATE_OUTCOMES
-    return [m for m in RATE_OUTCOMES if m in applies and config.gates[m].gating]
+    tooled: tuple[GatedRate, ...] = TOOL_RATES if job.has_tools else ()
+    return [m for m in (*applies, *tooled) if config.gates[m].gating]
 
 
 def _differences(
     job: PromptJob, completions: list[Completion], config: Config, excluded: frozenset[str] = frozenset()
-) -> tuple[dict[RateOutcome, np.ndarray], list[str]]:
+) -> tuple[dict[GatedRate, np.ndarray], list[str]]:
     """Per gated rate: head minus base per-input rate (over non-error completions), inputs in run order; and
     those inputs' ids.
 
@@ -105,8 +115,10 @@ def _differences(
         cell = counts[(s.call.input_id, s.call.side)]
         cell["n"] += 1
         cell[outcome] += 1
+        if s.classification.tool is not None:  # a tool fault: beside the outcome, over the same answers
+            cell[s.classification.tool] += 1
     gated = gated_rates(job, config)
-    out: dict[RateOutcome, list[float]] = {m: [] for m in gated}
+    out: dict[GatedRate, list[float]] = {m: [] for m in gated}
     kept: list[str] = []
     for input_id in order:
         if input_id in excluded:  # a must-refuse row: its refusals are no regression, as in the analysis
@@ -184,12 +196,13 @@ def run_sequential(
     ran: list[int] = []  # indexes into job.calls, in run order
     completions: list[Completion] = []
     margins = {m: config.gates[m].max_increase for m in gated_rates(job, config)}
+    # a gate the e-processes do not follow (the flip rate, a distribution shift) could still fail
     futility_allowed = futility and all(
-        not spec.gating for name, spec in config.gates.items() if name not in RATE_OUTCOMES
+        not spec.gating for name, spec in config.gates.items() if name not in GATED_RATES
     )
     reason: SequentialReason = "completed"
     looks, last = 0, None
-    stopped_on: tuple[RateOutcome, ...] = ()
+    stopped_on: tuple[GatedRate, ...] = ()
     weights = Weights.of(job)
     done_inputs = 0
     while done_inputs < planned:
@@ -267,8 +280,10 @@ def run_plan(
     by_job: dict[int, list[Completion]] = {}
     runs: dict[int, Sequenced] = {}
     jobs = []
-    # the verdict's Holm family: every gated rate of every compared prompt; a stop must clear it too
-    family = gate_family(config, sum(1 for job in plan.jobs if len(job.sides) >= 2))
+    # the verdict's Holm family: every gated rate of every compared prompt, its tool faults' too; a stop must
+    # clear it too
+    compared = [job for job in plan.jobs if len(job.sides) >= 2]
+    family = gate_family(config, len(compared), sum(1 for job in compared if job.has_tools))
     for job in plan.jobs:
         if len(job.sides) < 2:
             by_job[job.index] = run_requests(

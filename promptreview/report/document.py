@@ -18,17 +18,18 @@ from promptreview.vocabulary import (
     CheckKind,
     CheckUnits,
     ExpectMatch,
+    GatedRate,
     LeakKind,
     Outcome,
     OutputMode,
     ParseFailureKind,
     RateName,
-    RateOutcome,
     ReviewCommand,
     SequentialReason,
     SequentialStop,
     ShiftKind,
     Side,
+    ToolOutcome,
 )
 
 SCHEMA_VERSION = 1
@@ -145,8 +146,8 @@ class Example:
     input_id: str
     stratum: str
     sample: int
-    base_outcome: Outcome | None
-    head_outcome: RateOutcome
+    base_outcome: Outcome | ToolOutcome | None  # a tool fault when the base's answer had one
+    head_outcome: GatedRate  # a gated outcome, or a tool fault (a prompt with tools)
     input_text: str
     head_text: str
     detail: str | None = None
@@ -164,11 +165,11 @@ class SequentialInfo:
     looks: int  # interim looks taken
     planned_calls: int = 0
     calls: int = 0  # calls its inputs needed (made or cached)
-    e_values: Mapping[RateOutcome, Mapping[SequentialStop, float]] = field(
+    e_values: Mapping[GatedRate, Mapping[SequentialStop, float]] = field(
         default_factory=dict
     )  # last look: gated rate -> what it is evidence for -> e
     # a stop for regression: the gated rates whose evidence stopped it (the verdict fails their gates)
-    stopped_on: tuple[RateOutcome, ...] = ()
+    stopped_on: tuple[GatedRate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -368,7 +369,7 @@ class PromptForecast:
     samples: int
     strata: Mapping[str, StratumForecast]
     sides: Mapping[Side, SideForecast]
-    min_detectable_increase: Mapping[RateOutcome, float]  # gated rate -> smallest increase caught, 80 % power
+    min_detectable_increase: Mapping[GatedRate, float]  # gated rate -> smallest increase caught, 80 % power
     min_detectable_assumes_base_rate: float
     cold_start: ColdStart | None = None  # set when the sides run on different models
 

@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from promptreview.stats.decision import exceeds
-from promptreview.vocabulary import RateOutcome, SequentialStop
+from promptreview.vocabulary import GatedRate, SequentialStop
 
 #: Fractions of the largest admissible bet mixed with equal weights: small bets catch small effects late,
 #: large bets catch large effects early. Fixed in advance (a bet chosen from the data would not be valid).
@@ -98,13 +98,13 @@ class Look:
     """One interim look: after how many inputs, and each gated rate's e-values."""
 
     inputs: int
-    regression: dict[RateOutcome, float]  # e-value against "no increase"
-    futility: dict[RateOutcome, float]  # e-value against "the increase reaches the margin"
+    regression: dict[GatedRate, float]  # e-value against "no increase"
+    futility: dict[GatedRate, float]  # e-value against "the increase reaches the margin"
 
 
 def decide_look(
-    differences: Mapping[RateOutcome, npt.NDArray[np.float64]],
-    margins: Mapping[RateOutcome, float],
+    differences: Mapping[GatedRate, npt.NDArray[np.float64]],
+    margins: Mapping[GatedRate, float],
     alpha: float,
     futility_level: float,
     futility_allowed: bool = True,
@@ -149,11 +149,11 @@ def decide_look(
 
 def regression_stops(
     look: Look,
-    change: Mapping[RateOutcome, float],
-    margins: Mapping[RateOutcome, float],
+    change: Mapping[GatedRate, float],
+    margins: Mapping[GatedRate, float],
     alpha: float,
     family: int | None = None,
-) -> tuple[RateOutcome, ...]:
+) -> tuple[GatedRate, ...]:
     """The metrics whose evidence stops the run for a regression: e-value at ``family / alpha`` and the
     weighted change past the margin."""
     threshold = (family or len(look.regression)) / alpha

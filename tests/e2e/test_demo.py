@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -40,7 +41,7 @@ def test_demo_refuses_a_folder_it_did_not_make_and_an_unknown_suite(tmp_path, ru
     result = run_cli(["demo", "nope", "--dir", str(tmp_path / "x")], tmp_path)
     assert (
         result.code == 2
-        and "unknown sample suite 'nope' (packaged: content_moderation, support_answers, support_triage)"
+        and "unknown sample suite 'nope' (packaged: content_moderation, order_tools, support_answers, support_triage)"
         in result.err
     )
     assert len(result.err.strip().splitlines()) == 1
@@ -83,7 +84,7 @@ def test_plan_totals_and_detectable_increase_agree_with_the_report(run_cli):
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("suite", ["support_triage", "support_answers", "content_moderation"])
+@pytest.mark.parametrize("suite", ["support_triage", "support_answers", "content_moderation", "order_tools"])
 def test_the_demo_repositorys_try_it_runs_there(tmp_path, run_cli, suite):
     """The config in the demo repository says how to try it; that line names only what is there, and runs."""
     assert run_cli(["demo", suite, "--dir", str(tmp_path / "demo")], tmp_path).code == 0
@@ -99,3 +100,19 @@ def test_the_demo_repositorys_try_it_runs_there(tmp_path, run_cli, suite):
     assert result.code in (0, 1), (
         result.err
     )  # the edit reviewed again (a regression exits 1), never a usage error
+
+
+@pytest.mark.e2e
+def test_the_tools_demo_shows_a_renamed_parameter_break_the_calls(tmp_path, run_cli):
+    """`demo order_tools`: the edit renames a tool's parameter; the calls, judged by the base's declaration, break
+    its schema, and the report says so with a call as its example (exit 0: a demonstration that ran)."""
+    result = run_cli(["demo", "order_tools", "--dir", str(tmp_path / "demo")], tmp_path)
+    assert result.code == 0, result.err
+    report = json.loads((tmp_path / "demo" / "report.json").read_text("utf-8"))
+    (prompt,) = report["prompts"]
+    assert prompt["verdict"] == "fail"
+    broken = prompt["rates"]["tool_invalid_arguments"]
+    assert broken["base"] == 0.0 and broken["head"] > 0.5 and broken["gate"] == "fail"
+    assert all(prompt["rates"][name]["gate"] == "pass" for name in ("tool_unknown", "tool_invalid_json"))
+    example = next(e for e in prompt["examples"] if e["head_outcome"] == "tool_invalid_arguments")
+    assert '"order_number"' in example["head_text"] and '"order_id"' in example["base_text"]

@@ -34,6 +34,28 @@ def test_the_first_check_runs_on_the_files_own_model_and_inputs(git_repo, run_cl
     assert {side["model"] for side in prompt["sides"].values()} == {"github:openai/gpt-4o"}
 
 
+def test_with_tools_the_detectable_change_init_writes_counts_their_gates(git_repo, run_cli):
+    """A prompt file that declares tools is reviewed with its four tool faults' gates too: the figure init
+    writes assumes that Holm family (3 + 4 gates), as `--plan` does."""
+    from tests.e2e.test_tools import prompt as tool_prompt
+
+    git_repo.write("prompts/weather.prompt.yml", tool_prompt("Use the get_weather tool."))
+    assert run_cli(["init", "--model", "sim:tools-v1"], git_repo.root).code == 0
+    config_text = (git_repo.root / "promptreview.yml").read_text("utf-8")
+    assert "Holm over 7 gates" in config_text
+    size = parse_config(config_text).prompts[0].sample.size
+    rows = [{"question": f"What is the weather in town {i}?"} for i in range(size + 10)]
+    git_repo.write("evals/inputs.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    git_repo.commit("promptreview init")
+    git_repo.write("prompts/weather.prompt.yml", tool_prompt("Use the get_weather tool, please."))
+    git_repo.commit("edit the prompt")
+    result = run_cli(PLAN, git_repo.root)
+    assert result.code == 0, result.err
+    planned = result.json()["plan"]["prompts"][0]["min_detectable_increase"]
+    written = re.search(r"increase of (\d+\.\d) pp with 80 % power", config_text).group(1)
+    assert f"{max(planned.values()) * 100:.1f}" == written
+
+
 def test_the_smallest_detectable_change_init_writes_is_what_plan_shows(git_repo, run_cli):
     git_repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT))
     assert run_cli(["init", "--model", "sim:triage-v1"], git_repo.root).code == 0

@@ -204,6 +204,39 @@ def test_each_fault_of_a_tool_call_is_its_own_rate(git_repo, run_cli, wire):
     assert p["calls"]["failed"] == 0
     (tool,) = [s for s in p["distribution_shift"] if s["field"] == "(tool)"]
     assert tool["kind"] == "categorical"
+    # each fault has its pass-to-fail examples, the call shown as the model sent it
+    shown = {e["head_outcome"]: e for e in p["examples"]}
+    assert {"tool_unknown", "tool_invalid_json", "tool_invalid_arguments"} <= set(shown)
+    assert all(shown[f]["base_outcome"] == "ok" for f in ("tool_unknown", "tool_invalid_json"))
+    assert (
+        "(tool calls)" in shown["tool_unknown"]["head_text"]
+        and "get_forecast" in shown["tool_unknown"]["head_text"]
+    )
+    assert "kelvin" in shown["tool_invalid_arguments"]["head_text"]
+
+
+def test_a_tool_fault_example_quotes_the_call_as_data_in_the_comment(git_repo, run_cli):
+    """A call's arguments are model text: the Markdown report quotes them (no tag, no mention), the JSON
+    report keeps them exactly."""
+    repo = make_repo(git_repo, f"openai:{OPENAI_MODEL}", CALLS + " v2", ["unknown"] * len(CITIES))
+    hostile = "<img src=x onerror=alert(1)> @octocat"
+
+    def answer(body: dict) -> Reply | str:
+        if "v2" not in body["messages"][0]["content"]:
+            return openai_answer(body)
+        return Reply(200, openai_tool_call_completion([("get_forecast", json.dumps({"city": hostile}))]))
+
+    with ScriptedServer(openai_compatible_handler(answer)) as server:
+        env = {"OPENAI_BASE_URL": f"{server.url}/v1", "OPENAI_API_KEY": "sk-test-e2e"}
+        result, report = check(run_cli, repo, env)
+        markdown = run_cli(
+            ["check", "--base", "HEAD~1", "--head", "HEAD", "--format", "markdown"], repo.root, env
+        )
+    assert report is not None, result.err
+    (example, *_) = [e for e in report["prompts"][0]["examples"] if e["head_outcome"] == "tool_unknown"]
+    assert hostile in json.loads(example["head_text"].split("(tool calls) ", 1)[1])[0][1]["city"]
+    assert "(tool calls)" in markdown.out and "get_forecast" in markdown.out
+    assert "<img" not in markdown.out and "@octocat" not in markdown.out
 
 
 def test_tools_with_tool_choice_reach_the_openai_wire(git_repo, run_cli):

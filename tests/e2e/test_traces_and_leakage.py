@@ -38,6 +38,37 @@ def test_an_imported_trace_is_a_suite_compare_reviews(tmp_path):
     assert bad.code == 2 and len(bad.err.strip().splitlines()) == 1 and "Traceback" not in bad.err
 
 
+def test_an_imported_langfuse_export_is_a_conversation_suite_compare_reviews(tmp_path, run_cli):
+    """Langfuse's observations export, found from its first bytes, stratified by its metadata: a suite whose
+    conversation row is replayed and whose blind spot the report says."""
+    source = FIXTURES / "traces" / "langfuse" / "observations_v2.jsonl"
+    made = run_cli(
+        ["suite", "import", str(source), "-o", "suite.jsonl", "--strata", "metadata.channel"], tmp_path
+    )
+    assert made.code == 0, made.err
+    assert "3 rows from 5 model calls (langfuse; 8 records read)" in made.out and "1 mid-turn" in made.out
+    (tmp_path / "a.txt").write_text("Answer the customer.\n\n{{input}}\n")
+    (tmp_path / "b.txt").write_text("Answer the customer in one sentence.\n\n{{input}}\n")
+    result = run_cli(
+        [
+            "compare",
+            "a.txt",
+            "b.txt",
+            "--suite",
+            "suite.jsonl",
+            "--model",
+            "sim:triage-v1",
+            "--format",
+            "json",
+        ],
+        tmp_path,
+    )
+    assert result.code == 0, result.err
+    (prompt,) = result.json()["prompts"]
+    assert prompt["n_inputs"] == 3
+    assert prompt["conversations"]["with_history"] == 1
+
+
 def test_an_imported_otel_export_is_a_suite_check_reviews(git_repo, run_cli):
     """The OTLP export, stratified by a span attribute, committed as the suite a git review samples."""
     source = FIXTURES / "traces" / "otel" / "latitude_rendering_spans.json"
@@ -119,3 +150,68 @@ def test_leakage_fail_true_fails_the_review(tmp_path, run_cli):
     _leaky_repo(tmp_path / "strict", "leakage: {min_overlap: 0.99}\n")
     strict = run_cli(["compare", "a.prompt.yml", "b.prompt.yml", "--format", "json"], tmp_path / "strict")
     assert [r["row"] for r in strict.json()["prompts"][0]["leakage"]] == [LEAKED_VERBATIM]
+
+
+def test_a_few_shot_example_copied_from_a_suite_conversation_is_a_leak(tmp_path, run_cli):
+    """The guard looks inside a row's `messages`: a history's user turn pasted into the head prompt is a leaked
+    input (`messages[i]`), a conversation's last assistant turn (the answer the replay re-generates) a leaked
+    expected answer; the history's system turn, the old prompt the head resembles on purpose, is not looked
+    for."""
+    old_system = "You are the support assistant for a parcel company and answer in one short sentence."
+    asked = [
+        ("My parcel was marked delivered yesterday but nothing reached my door", "Who signed for it then"),
+        ("The refund you promised two weeks ago still has not arrived at my bank", "Can you chase it"),
+        ("The lid of the blender I ordered came cracked straight out of the box", "Do I send it back"),
+        ("I typed the wrong street when ordering and need the courier redirected", "Is that possible now"),
+        ("Your shop charged my card twice for a single pair of winter boots", "Which charge goes away"),
+        ("The app keeps logging me out every time I switch to another screen", "Should I reinstall it"),
+    ]
+    answered = [
+        "Please check with your neighbours first and we will open a trace with the courier today",
+        "I have asked finance to resend the refund and you should see it within five days",
+        "Yes, print the free return label from your account and we will ship a new blender",
+        "The courier accepts changes until noon, so I have updated the street on your order",
+        "The second charge is a hold that your bank releases by itself within three days",
+        "Reinstalling rarely helps here; clearing the cache in the settings usually stops it",
+    ]
+    rows = []
+    for i, ((first, second), last) in enumerate(zip(asked, answered, strict=True)):
+        rows.append(
+            {
+                "id": f"c{i}",
+                "messages": [
+                    {"role": "system", "content": old_system},
+                    {"role": "user", "content": first},
+                    {"role": "assistant", "content": "I am sorry about that."},
+                    {"role": "user", "content": second},
+                    {"role": "assistant", "content": last},
+                ],
+            }
+        )
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "chats.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    leaked_turn, leaked_answer = rows[1]["messages"][1]["content"], rows[4]["messages"][4]["content"]
+    base = {"messages": [{"role": "system", "content": old_system}]}
+    head = {
+        "messages": [
+            {
+                "role": "system",
+                "content": f"{old_system} Example: user: {leaked_turn} -> assistant: answer kindly. "
+                f"Example of a good last answer: {leaked_answer}.",
+            }
+        ]
+    }
+    (tmp_path / "a.prompt.yml").write_text(json.dumps(base))
+    (tmp_path / "b.prompt.yml").write_text(json.dumps(head))
+    (tmp_path / "promptreview.yml").write_text(
+        "version: 1\nmodel: sim:triage-v1\nsamples: 1\nprompts:\n  - files: '*.prompt.yml'\n"
+        "    suite: data/chats.jsonl\n    output: text\n"
+    )
+    result = run_cli(["compare", "a.prompt.yml", "b.prompt.yml", "--format", "json"], tmp_path)
+    assert result.code == 0, result.err
+    prompt = result.json()["prompts"][0]
+    assert [(r["row"], r["column"], r["kind"], r["verbatim"]) for r in prompt["leakage"]] == [
+        ("c1", "messages[1]", "input", True),
+        ("c4", "messages[4]", "expected", True),
+    ]
+    assert prompt["verdict"] == "warn"

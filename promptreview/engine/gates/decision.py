@@ -22,20 +22,21 @@ from promptreview.engine.planning.forecast import design_effect, gate_family
 from promptreview.notes import Note, NoteValue, note
 from promptreview.providers import model_name
 from promptreview.providers.pinning import served_model_matches
-from promptreview.records import RATE_OUTCOMES, ModelSpec
+from promptreview.records import ModelSpec
 from promptreview.report.document import EvaluatorRow, RateRow, SequentialInfo, ShiftRow, StratumRow
 from promptreview.sources.config import Config, DecreaseGate
 from promptreview.verdicts import PromptVerdict, worse
 from promptreview.vocabulary import (
     GATED_RATES,
     TEXT_FEATURES,
+    TOOL_RATES,
     ChangeKind,
     CheckKind,
+    GatedRate,
     RateName,
     RateOutcome,
     Side,
     ToolOutcome,
-    one_of,
 )
 
 Key = tuple[Hashable, ...]  # (prompt index, which test ...)
@@ -94,7 +95,8 @@ def decide(candidates: Sequence[Candidate], config: Config) -> list[Decision]:
         if c.change in ("modified", "renamed") and c.stats.rates and not failed_calls[i]
     ]
     adjusted, _ = _adjust(candidates, compared, config)
-    family = gate_family(config, len(compared))
+    with_tools = sum(1 for i in compared if any(name in candidates[i].stats.rates for name in TOOL_RATES))
+    family = gate_family(config, len(compared), with_tools)
     decisions = []
     for i, candidate in enumerate(candidates):
         result, warnings = candidate.stats, failed_calls[i] + list(candidate.warnings)
@@ -438,11 +440,11 @@ def _blast_radius(stratum: StratumRow, alpha: float) -> tuple[bool, float, str]:
     return (not significant, -largest, stratum.label)
 
 
-def _sequential_gate(info: SequentialInfo | None, name: RateOutcome | ToolOutcome) -> PromptVerdict | None:
+def _sequential_gate(info: SequentialInfo | None, name: GatedRate) -> PromptVerdict | None:
     """What a sequential stop says of a gate: fail (it stopped for regression on this rate), at most warn (it
-    stopped for futility: no gate can fail), None (it did not stop, or not on this rate). A tool fault's rate
-    is no rate the sequential run watches: its gate is its own test's, on the inputs that ran."""
-    if info is None or not info.stopped or one_of(name, RATE_OUTCOMES) is None:
+    stopped for futility: no gate can fail), None (it did not stop, or not on this rate). The run watches
+    every gated rate of the prompt, its tool faults' too."""
+    if info is None or not info.stopped:
         return None
     if info.reason == "regression":
         return PromptVerdict.FAIL if name in info.stopped_on else None
@@ -451,11 +453,10 @@ def _sequential_gate(info: SequentialInfo | None, name: RateOutcome | ToolOutcom
     return None
 
 
-def _stop_e_value(info: SequentialInfo | None, name: RateOutcome | ToolOutcome) -> float | None:
-    stopped_on = one_of(name, RATE_OUTCOMES)  # a tool fault's rate is no rate a sequential run watches
-    if info is None or stopped_on is None:
+def _stop_e_value(info: SequentialInfo | None, name: GatedRate) -> float | None:
+    if info is None:
         return None
-    return info.e_values.get(stopped_on, {}).get("regression")
+    return info.e_values.get(name, {}).get("regression")
 
 
 def min_verdict(a: PromptVerdict, b: PromptVerdict) -> PromptVerdict:

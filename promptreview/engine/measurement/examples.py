@@ -1,4 +1,5 @@
-"""What a reviewer reads first: inputs that were fine on base and broke on head, and why completions failed."""
+"""What a reviewer reads first: inputs that were fine on base and broke on head (an outcome, or a tool fault of a
+prompt with tools), and why completions failed."""
 
 from __future__ import annotations
 
@@ -15,44 +16,56 @@ from promptreview.engine.measurement.outcomes import (
     Reason,
     Truncated,
 )
+from promptreview.engine.measurement.tool_calls import TOOL_FIELD
 from promptreview.records import RATE_OUTCOMES
 from promptreview.report.document import Example
 from promptreview.vocabulary import (
+    GATED_RATES,
     JSON_RATES,
     OUTCOMES,
     PARSE_FAILURE_KINDS,
+    TOOL_RATES,
     Outcome,
     ParseFailureKind,
+    ToolOutcome,
     one_of,
 )
+
+# what an example says a completion came to: a gated outcome, else its tool fault, else its outcome
+Shown = Outcome | ToolOutcome
 
 
 def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: int = 5) -> list[Example]:
     """Inputs that were fine on base and broke on head: what a reviewer wants to read first.
 
-    One pass over the head's failed completions; an `Example` is built only for the few picked.
+    One pass over the head's failed completions; an `Example` is built only for the few picked. A completion
+    of a prompt with tools that is `ok` but has a tool fault (`tool_calls.py`) is an example of that fault, its
+    call shown as the model sent it.
     """
     side = frame["side"]
     base = frame[side == "base"]
-    head = frame[(side == "head") & frame["outcome"].isin(RATE_OUTCOMES)]
-    base_outcome: dict[tuple[str, int], Outcome] = {}
+    head = frame[(side == "head") & (frame["outcome"].isin(RATE_OUTCOMES) | frame["tool"].notna())]
+    base_outcome: dict[tuple[str, int], Shown] = {}
     base_text: dict[tuple[str, int], Any] = {}
-    b_ids, b_samples, b_outcomes, b_texts, b_reasons = (
-        base[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome", "text", "reason")
-    )
-    for input_id, sample, outcome, text, reason in zip(
-        b_ids, b_samples, b_outcomes, b_texts, b_reasons, strict=True
+    columns = ("input_id", "sample", "outcome", "tool", "text", "reason", "output", "answer")
+    for input_id, sample, outcome, tool, text, reason, output, answer in zip(
+        *(base[c].to_numpy(dtype=object) for c in columns), strict=True
     ):
         key = (input_id, int(sample))
         if key not in base_outcome:  # the first, as a lookup by key would give
-            base_outcome[key] = outcome
-            base_text[key] = _shown(text, reason)
+            base_outcome[key] = _came_to(outcome, tool)
+            base_text[key] = _shown(text, reason, output, answer)
     found = []
-    h_ids, h_samples, h_outcomes = (head[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome"))
-    for pos, (input_id, sample, outcome) in enumerate(zip(h_ids, h_samples, h_outcomes, strict=True)):
+    h_ids, h_samples, h_outcomes, h_tools = (
+        head[c].to_numpy(dtype=object) for c in ("input_id", "sample", "outcome", "tool")
+    )
+    for pos, (input_id, sample, outcome, tool) in enumerate(
+        zip(h_ids, h_samples, h_outcomes, h_tools, strict=True)
+    ):
+        shown = _came_to(outcome, tool)
         b_outcome = base_outcome.get((input_id, int(sample)))
-        if b_outcome != outcome:
-            found.append((outcome, input_id, int(sample), pos, b_outcome))
+        if b_outcome != shown:
+            found.append((shown, input_id, int(sample), pos, b_outcome))
     # one example per outcome first, so a rare failure kind is not crowded out
     found.sort(key=lambda e: (e[0], e[1], e[2]))
     picked, seen = [], set()
@@ -75,7 +88,9 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
     for outcome, input_id, sample, pos, b_outcome in picked[:limit]:
         h = head.iloc[pos]
         b_text = base_text.get((input_id, sample))
-        h_text = _shown(h["text"], h["reason"])
+        h_text = _shown(h["text"], h["reason"], h["output"], h["answer"])
+        gated = one_of(outcome, GATED_RATES)
+        assert gated is not None, "only a gated outcome or a tool fault is an example"
         row = rows_by_id.get(input_id, {})
         out.append(
             Example(
@@ -83,7 +98,7 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
                 stratum=h["stratum"],
                 sample=sample,
                 base_outcome=b_outcome,
-                head_outcome=outcome,
+                head_outcome=gated,
                 input_text=json.dumps(row, ensure_ascii=False)[:500],
                 head_text=h_text[:500] if isinstance(h_text, str) else "",
                 detail=_detail(h["reason"]),
@@ -93,10 +108,20 @@ def examples(frame: pd.DataFrame, rows_by_id: dict[str, dict[str, Any]], limit: 
     return out
 
 
-def _shown(text: object, reason: object) -> object:
-    """What a reader is shown of an answer: a refusal the provider signalled has no text, only its own words."""
+def _came_to(outcome: Outcome, tool: object) -> Shown:
+    """A gated outcome wins (a refusal has no tool fault anyway), then the tool fault, then the outcome."""
+    fault = one_of(tool, TOOL_RATES) if isinstance(tool, str) else None  # (a frame cell: None or NaN)
+    return outcome if outcome in RATE_OUTCOMES or fault is None else fault
+
+
+def _shown(text: object, reason: object, output: object = None, answer: object = None) -> object:
+    """What a reader is shown of an answer: a refusal the provider signalled has no text, only its own words;
+    an answer that calls tools, its calls (every call's name and arguments as sent, after its text if any)."""
     if isinstance(reason, ProviderRefusal) and not (isinstance(text, str) and text.strip()):
         return f"(provider refusal) {reason.text}"
+    if isinstance(output, dict) and TOOL_FIELD in output and isinstance(answer, str):
+        said = text.strip() if isinstance(text, str) else ""
+        return f"{said}\n(tool calls) {answer}" if said else f"(tool calls) {answer}"
     return text
 
 

@@ -27,16 +27,19 @@ from promptreview.report.document import (
     StratumForecast,
 )
 from promptreview.sources.config import Config
-from promptreview.vocabulary import BatchMode, ProviderName, RateOutcome, Side
+from promptreview.vocabulary import TOOL_RATES, BatchMode, GatedRate, ProviderName, RateOutcome, Side
 
 DEFAULT_OUTPUT_TOKENS = 200  # used when no max_tokens is set; a triage-sized JSON answer
 ASSUMED_BASE_RATE = 0.05  # a plan cannot know the base rate yet
 
 
-def gate_family(config: Config, compared: int) -> int:
-    """The nominal Holm family the detectable increases assume: every gated rate of every compared prompt
-    (the same number `--plan` uses, so the plan and the report agree for the same sample)."""
-    return max(sum(1 for name in RATE_OUTCOMES if config.gates[name].gating) * compared, 1)
+def gate_family(config: Config, compared: int, with_tools: int = 0) -> int:
+    """The nominal Holm family the detectable increases assume: every gated rate of every compared prompt,
+    the tool faults' gates of the `with_tools` of them that declare tools (the same number `--plan` uses, so
+    the plan and the report agree for the same sample)."""
+    outcomes = sum(1 for name in RATE_OUTCOMES if config.gates[name].gating)
+    faults = sum(1 for name in TOOL_RATES if config.gates[name].gating)
+    return max(outcomes * compared + faults * with_tools, 1)
 
 
 def design_effect(weighted: bool, strata: Sequence[tuple[int, int]]) -> float:
@@ -81,6 +84,9 @@ def before_run(
     total_cost: float | None = 0.0
     counted: set[str] = set()  # a request both sides (or two prompts) make is made once: counted once
     compared = sum(1 for job in jobs if job.change in ("modified", "renamed"))
+    # the tool faults' gates are in the family of each compared prompt with tools, as in the verdict's
+    with_tools = sum(1 for job in jobs if job.change in ("modified", "renamed") and job.has_tools)
+    family = gate_family(config, max(compared, 1), with_tools)
     for job in jobs:
         sides: dict[Side, SideForecast] = {}
         for side in job.sides:
@@ -108,21 +114,22 @@ def before_run(
         n = sum(1 for r in job.suite_sample.rows if refuse is None or not refuse.matches(r.values))
         # text mode: no parsing
         applicable: tuple[RateOutcome, ...] = RATE_OUTCOMES if job.output_mode == "json" else ("refusal",)
-        gated = [name for name in applicable if config.gates[name].gating]
+        gated: list[GatedRate] = [name for name in applicable if config.gates[name].gating]
+        gated += [name for name in TOOL_RATES if job.has_tools and config.gates[name].gating]
         deff = design_effect(
             not job.suite_sample.proportional,
             [(s.population, s.sampled) for s in job.suite_sample.strata],
         )
         # the smallest increase each gate catches with 80 % power: significant after Holm over the gated
         # rates AND above its margin
-        detectable: dict[RateOutcome, float] = {
+        detectable: dict[GatedRate, float] = {
             name: stats.min_detectable_increase(
                 n,
                 job.samples,
                 ASSUMED_BASE_RATE,
                 alpha=config.alpha,
                 max_increase=config.gates[name].max_increase,
-                n_tests=gate_family(config, max(compared, 1)),
+                n_tests=family,
                 design_effect=deff,
             )
             for name in gated

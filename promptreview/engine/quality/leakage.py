@@ -8,8 +8,12 @@ detection of `sources/changes.py` splits them):
 - by overlap: of the value's runs of `NGRAM` words, the share the prompt holds is at least `min_overlap`
   (a paraphrase that keeps most of an example's wording).
 A value shorter than `MIN_WORDS` words (a label, a number, a name) is never counted: a prompt lists its
-labels on purpose. The values looked at are the suite columns the head's templates use (the inputs) and
-those the entry's expectations compare with (the expected answers). A 10,000-row suite against a 20 kB
+labels on purpose. The values looked at are the suite columns the head's templates use (the inputs), those
+the entry's expectations compare with (the expected answers), and a conversation row's history (`messages`):
+each user and assistant turn the replay sends is an input (`messages[i]`), and a trailing assistant turn the
+review re-generates (a prompt without a user turn of its own), the production answer, an expected answer (a few-shot example that is a suite
+conversation shows the model the turns it is asked to continue). Its system turns are the old prompt, which
+the prompt under review is expected to resemble: they are not looked for. A 10,000-row suite against a 20 kB
 prompt is one set of the prompt's word runs and one pass over each value's words.
 """
 
@@ -21,6 +25,7 @@ from typing import Any
 
 from promptreview.engine.jobs import PromptJob
 from promptreview.report.document import LeakedRow
+from promptreview.sources import conversations
 from promptreview.sources.config import LeakageSpec
 from promptreview.vocabulary import LeakKind
 
@@ -75,7 +80,10 @@ class PromptText:
 
 
 def _columns(job: PromptJob) -> list[tuple[str, LeakKind]]:
-    inputs = [(c, "input") for c in sorted(job.variables & job.suite_sample.columns)]
+    # (the history is sent whatever the template, and looked at turn by turn: `_turns`)
+    inputs = [
+        (c, "input") for c in sorted(job.variables & job.suite_sample.columns) if c != conversations.COLUMN
+    ]
     expected = [(e.column, "expected") for e in job.entry.expect] if job.entry is not None else []
     seen: set[str] = set()
     out: list[tuple[str, LeakKind]] = []
@@ -92,13 +100,36 @@ def leaked_rows(job: PromptJob, spec: LeakageSpec) -> tuple[LeakedRow, ...]:
     if not text.runs and len(text.joined) < 3:
         return ()
     columns = _columns(job)
+    # a prompt with a user turn of its own replays the history whole (`conversations.replayed`)
+    own_turn = any(role not in ("system", "developer") for role, _ in job.head.template.messages)
     out = []
     for row in job.suite_sample.rows:
-        found = _worst(row.values, columns, text, spec.min_overlap)
+        values, looked = _turns(row.values.get(conversations.COLUMN), row.values, columns, own_turn)
+        found = _worst(values, looked, text, spec.min_overlap)
         if found is not None:
             column, kind, (overlap, verbatim) = found
             out.append(LeakedRow(row.input_id, column, kind, round(overlap, 4), verbatim))
     return tuple(out)
+
+
+def _turns(
+    history: Any, values: Mapping[str, Any], columns: list[tuple[str, LeakKind]], own_turn: bool
+) -> tuple[Mapping[str, Any], list[tuple[str, LeakKind]]]:
+    """The row's values and the columns looked at, with a conversation's turns added as `messages[i]` (its
+    index in the row's history): the replayed user and assistant turns as inputs, a trailing assistant turn
+    the review re-generates (the prompt has no user turn of its own) as an expected answer."""
+    if not history or not isinstance(history, list):
+        return values, columns
+    turns = conversations.parse_history(history, "row")  # (parsed and checked when the suite was read)
+    replayed = len(conversations.replayed(turns, own_turn=own_turn))
+    spoken = [i for i, t in enumerate(turns) if t.role in ("user", "assistant")]
+    added: dict[str, Any] = {}
+    looked = list(columns)
+    for n, i in enumerate(spoken):
+        column = f"{conversations.COLUMN}[{i}]"
+        added[column] = turns[i].content
+        looked.append((column, "input" if n < replayed else "expected"))
+    return {**values, **added}, looked
 
 
 def _worst(

@@ -1,5 +1,5 @@
 """Traces into suites (`promptreview suite import`): logged model calls read by one module per format
-(`openai`, `otel`), turned into suite rows, cleaned and written with their provenance.
+(`openai`, `otel`, `langfuse`), turned into suite rows, cleaned and written with their provenance.
 
 A row is the call's last user message as `input`, and the turns before it as `messages` (the chat format; the
 review puts the prompt under review's system message first, then this history, then its own user turn). System
@@ -30,11 +30,11 @@ from typing import Any, Literal
 
 from promptreview import __version__, secrets
 from promptreview.errors import UsageError
-from promptreview.sources.traces import openai, otel
+from promptreview.sources.traces import langfuse, openai, otel
 from promptreview.sources.traces.records import BadTrace, Call
 
-TraceFormat = Literal["openai", "otel"]
-FORMATS: dict[str, Any] = {openai.NAME: openai, otel.NAME: otel}
+TraceFormat = Literal["openai", "otel", "langfuse"]
+FORMATS: dict[str, Any] = {openai.NAME: openai, otel.NAME: otel, langfuse.NAME: langfuse}
 PROVENANCE_SUFFIX = ".provenance.json"
 # field names that hold a credential, whatever the log: dropped with their values
 SECRET_NAME = re.compile(
@@ -72,10 +72,13 @@ class Imported:
 
 
 def detect(path: Path) -> TraceFormat:
-    """The format of a trace file from its first bytes: an OTLP export names `resourceSpans`."""
+    """The format of a trace file from its first bytes: an OTLP export names `resourceSpans`, a Langfuse
+    export an observation's `type` beside its trace's id; anything else is read as OpenAI JSONL."""
     with path.open("rb") as fh:
         head = fh.read(4096)
-    return "otel" if _OTLP_KEY.search(head) else "openai"
+    if _OTLP_KEY.search(head):
+        return "otel"
+    return "langfuse" if langfuse.looks_like(head) else "openai"
 
 
 def _column(key: str) -> str:

@@ -102,3 +102,28 @@ def test_the_guard_names_exactly_the_rows_whose_input_or_expected_answer_the_pro
     assert [math.isnan(v) for v in values[column]] == [True, True, False, False]
     # its twin over every row keeps the leaked ones (red team 3: a head choosing which rows its checks see)
     assert twin == column + " (leaked rows in)" and not any(math.isnan(v) for v in values[twin])
+
+
+def test_a_conversation_s_turns_are_values_of_their_own() -> None:
+    """A history's user and assistant turns are inputs; its last answer is an expected answer only when the
+    review re-generates it (the prompt has no user turn of its own); its system turn is not looked at."""
+    from promptreview.engine.quality.leakage import _turns
+
+    history = [
+        {"role": "system", "content": "the old prompt"},
+        {"role": "user", "content": "first question"},
+        {"role": "assistant", "content": "first answer"},
+        {"role": "user", "content": "second question"},
+        {"role": "assistant", "content": "what production answered"},
+    ]
+    values, looked = _turns(history, {"input": "x"}, [("input", "input")], own_turn=False)
+    assert looked == [
+        ("input", "input"),
+        ("messages[1]", "input"),
+        ("messages[2]", "input"),
+        ("messages[3]", "input"),
+        ("messages[4]", "expected"),
+    ]
+    assert values["messages[4]"] == "what production answered" and "messages[0]" not in values
+    _, replayed = _turns(history, {}, [], own_turn=True)  # a `{{input}}` turn of its own: all of it is sent
+    assert [kind for _, kind in replayed] == ["input"] * 4

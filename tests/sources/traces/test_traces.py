@@ -211,6 +211,10 @@ def test_a_secret_in_a_trace_never_reaches_the_suite(tmp_path: Path) -> None:
             "a Batch API output line holds the answer, not the request",
         ),
         ('{\n "resourceSpans": [\n', "otel", "not valid JSON"),
+        ('{"a": 1}\n', "langfuse", "log.jsonl:1: not a Langfuse observation"),
+        ('{"type": "GENERATION", "trace_id": "t"}\nnot json\n', "langfuse", "log.jsonl:2: not valid JSON"),
+        ('{"type": "SPAN", "trace_id": "t", "input": "hi"}\n', "langfuse", "no model call found"),
+        ('{"data": [3]}\n', "langfuse", "each observation must be a JSON object"),
     ],
 )
 def test_bad_input_is_one_line(tmp_path: Path, text: str, fmt: str, message: str) -> None:
@@ -220,6 +224,83 @@ def test_bad_input_is_one_line(tmp_path: Path, text: str, fmt: str, message: str
         import_suite(path, tmp_path / "suite.jsonl", fmt)  # type: ignore[arg-type]
     assert message in str(caught.value) and "\n" not in str(caught.value)
     assert not (tmp_path / "suite.jsonl").exists()
+
+
+LANGFUSE = FIXTURES / "traces" / "langfuse"
+
+
+def test_langfuse_s_blob_storage_export_of_observations(tmp_path: Path) -> None:
+    """Langfuse's documented JSONL export (`observations_v2/`: snake_case, `input` a JSON-encoded string, the
+    model in `provided_model_name`): generations become rows, other observations are counted and passed over,
+    mid-turn calls and repeats are left out, strata come from the metadata and the observation's own fields."""
+    source = LANGFUSE / "observations_v2.jsonl"
+    assert detect(source) == "langfuse"
+    done = import_suite(
+        source, tmp_path / "suite.jsonl", strata=("metadata.channel", "metadata.prompt_version")
+    )
+    c = done.counts
+    # 8 observations: 5 generations (one ends on a tool result, one repeats another), a span, a tool, an event
+    assert (c.read, c.calls, c.kept, c.mid_turn, c.duplicates, c.missing_strata) == (8, 5, 3, 1, 1, 1)
+    rows = _lines(done.suite)
+    assert rows[0] == {
+        "id": "obs-1",
+        "input": "My parcel P-100 has not moved for a week.",
+        "channel": "email",
+        "prompt_version": 3,
+    }
+    assert rows[1]["input"] == "Then please send it to 4 Elm Road."  # a list of parts: its text
+    assert rows[1]["messages"] == [
+        {"role": "user", "content": "Can I change the address of P-200?"},
+        {
+            "role": "assistant",
+            "content": "Yes, until it leaves the depot.",
+            "model": "gpt-4o-mini-2024-07-18",
+        },
+    ]
+    assert rows[2] == {  # an `input` that is plain text: one user turn; no channel in its metadata
+        "id": "obs-7",
+        "input": "Please cancel order O-77, it was a mistake.",
+        "channel": "unknown",
+        "prompt_version": 4,
+    }
+    assert "sk-proj" not in done.suite.read_text("utf-8")  # the metadata's key never reaches the suite
+    assert json.loads(done.provenance.read_text("utf-8"))["format"] == "langfuse"
+
+
+def test_a_page_of_langfuse_s_observations_api(tmp_path: Path) -> None:
+    """The public API's page (`{"data": [...], "meta": ...}`, camelCase, pretty-printed): `input` as the OpenAI
+    integration records it (`{"messages", "tools"}`), the model in `model`."""
+    source = LANGFUSE / "observations_api_page.json"
+    assert detect(source) == "langfuse"
+    done = import_suite(source, tmp_path / "suite.jsonl", strata=("model", "metadata.prompt_name"))
+    assert (done.counts.read, done.counts.calls, done.counts.kept) == (2, 1, 1)
+    assert _lines(done.suite) == [
+        {
+            "id": "gen-a",
+            "input": "Is my refund for O-12 on its way?",
+            "model": "gpt-4o-mini",
+            "prompt_name": "support-reply",
+        }
+    ]
+
+
+def test_langfuse_s_trace_download_reads_its_observations(tmp_path: Path) -> None:
+    """The UI's "Download JSON" of one trace: the trace, its `observations` and its scores, in one document."""
+    trace = {
+        "id": "t-9",
+        "name": "support",
+        "observations": [
+            {"id": "g1", "traceId": "t-9", "type": "GENERATION", "model": "claude-sonnet-4-5",
+             "input": [{"role": "human", "content": "Hello, is the shop open on Sunday?"}]},
+            {"id": "s1", "traceId": "t-9", "type": "SPAN", "input": None},
+        ],
+        "scores": [],
+    }  # fmt: skip
+    path = tmp_path / "trace-t-9.json"
+    path.write_text(json.dumps(trace, indent=2), encoding="utf-8")
+    done = import_suite(path, tmp_path / "suite.jsonl", "langfuse")
+    assert _lines(done.suite) == [{"id": "g1", "input": "Hello, is the shop open on Sunday?"}]
+    assert (done.counts.read, done.counts.calls) == (2, 1)
 
 
 def test_a_hundred_thousand_lines_stream(tmp_path: Path) -> None:
