@@ -18,10 +18,9 @@ from github.Repository import Repository
 
 from promptreview.github.api import describe
 from promptreview.report.document import PromptReport, Report
-from promptreview.report.notes import words
+from promptreview.report.notes import RATE_LABELS, words
 from promptreview.report.quality import evaluator_label
 from promptreview.verdicts import CheckConclusion, PromptVerdict
-from promptreview.vocabulary import RateName
 
 MAX_ANNOTATIONS_PER_REQUEST = 50
 MAX_TEXT = 65535  # output.summary / output.text
@@ -33,11 +32,6 @@ STATUS_STATES: dict[CheckConclusion, Literal["success", "failure"]] = {
     CheckConclusion.FAILURE: "failure",
     CheckConclusion.ACTION_REQUIRED: "failure",
     CheckConclusion.NEUTRAL: "success",
-}
-RATE_NAMES: dict[RateName, str] = {
-    "parse_failure": "parse failures",
-    "schema_violation": "schema violations",
-    "refusal": "refusals",
 }
 
 
@@ -162,7 +156,7 @@ def gate_failures(
         delta = _number(rate.delta)
         delta_text = "changed" if delta is None else f"{delta * 100:+.1f} pp"
         lines.append(
-            f"{RATE_NAMES.get(name, name.replace('_', ' '))}: {_pct(rate.base)} → "
+            f"{RATE_LABELS.get(name, name)} rate: {_pct(rate.base)} → "
             f"{_pct(rate.head)} ({delta_text}{p_text}{limit_text})"
         )
     for check in prompt.evaluators:  # quality checks: a decrease is their regression

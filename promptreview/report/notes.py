@@ -11,11 +11,32 @@ from __future__ import annotations
 import datetime
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from promptreview.notes import Note, PromptWarning
 from promptreview.report.document import WITH_LEAKED
-from promptreview.vocabulary import NoteKind
+from promptreview.vocabulary import NoteKind, RateName
+
+# One name per rate, in every format: the tables, the notes and warnings, the `--plan` lines, the check's
+# summary. Each is a noun phrase that reads before "rate" ("parse failure rate 2.0% → 5.0%").
+RATE_LABELS: dict[RateName, str] = {
+    "parse_failure": "parse failure",
+    "schema_violation": "schema violation",
+    "refusal": "refusal",
+    "error": "error (excluded)",
+    # text mode (prose answers): features of the answer
+    "empty": "empty answer",
+    "apology": "starts with an apology",
+    "heading": "markdown heading",
+    "bullet_list": "bullet list",
+    "code_block": "code block",
+    "link": "link",
+    # a prompt with tools: the faults of its tool calls
+    "tool_missing": "missing tool call",
+    "tool_unknown": "unknown tool call",
+    "tool_invalid_json": "non-JSON tool arguments",
+    "tool_invalid_arguments": "schema-breaking tool arguments",
+}
 
 NOT_SUPPORTED = (
     "not supported: a built-in's judge (its model and prompt) is GitHub's and cannot be pinned; "
@@ -58,7 +79,8 @@ def _v(n: Note, key: str) -> Any:
 
 
 def _label(name: str | None) -> str:
-    return (name or "").replace("_", " ")
+    # a rate's own name, else the key in words (a quality check, a shift's field)
+    return RATE_LABELS.get(cast(RateName, name), name.replace("_", " ")) if name else ""
 
 
 def _samples(k: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from promptreview.report.document import Example, Forecast, PromptReport, Report
-from promptreview.report.notes import warning_words, words
+from promptreview.report.notes import RATE_LABELS, warning_words, words
 from promptreview.report.quality import (
     EVALUATOR_HEADERS,
     QUALITY_P_NOTE,
@@ -228,9 +228,7 @@ def _forecast(plan: Forecast) -> str:
             lines.append(
                 f"   {name}: {side.model}, {side.calls} calls ({side.uncached_calls} to make), {sends}"
             )
-        det = ", ".join(
-            f"{k.replace('_', ' ')} {detectable(v)}" for k, v in p.min_detectable_increase.items()
-        )
+        det = ", ".join(f"{RATE_LABELS[k]} {detectable(v)}" for k, v in p.min_detectable_increase.items())
         base_rate = p.min_detectable_assumes_base_rate
         lines.append(
             f"   smallest increase detectable with 80% power (from a {base_rate:.0%} base rate): {det}"

@@ -20,28 +20,11 @@ from promptreview.report.document import (
     ShiftRow,
     StratumRow,
 )
+from promptreview.report.notes import RATE_LABELS as RATE_LABELS  # re-exported: the tables name rates with it
 from promptreview.report.notes import words
 from promptreview.verdicts import PromptVerdict
 from promptreview.vocabulary import JSON_RATES, ParseFailureKind, RateName
 
-RATE_LABELS: dict[RateName, str] = {
-    "parse_failure": "parse failure",
-    "schema_violation": "schema violation",
-    "refusal": "refusal",
-    "error": "error (excluded)",
-    # text mode (prose answers): features of the answer
-    "empty": "empty answer",
-    "apology": "starts with an apology",
-    "heading": "markdown heading",
-    "bullet_list": "bullet list",
-    "code_block": "code block",
-    "link": "link",
-    # a prompt with tools: the faults of its tool calls
-    "tool_missing": "no tool call where one was expected",
-    "tool_unknown": "call of an unknown tool",
-    "tool_invalid_json": "tool arguments not JSON",
-    "tool_invalid_arguments": "tool arguments against the schema",
-}
 NOT_APPLICABLE = "n/a"
 VERDICT_WORDS = {
     "pass": "PASS",

@@ -164,9 +164,9 @@ REPORT = Report(
 
 def test_gate_failures_are_readable():
     (line,) = gate_failures(REPORT.prompts[0])
-    assert line == "parse failures: 0.0% → 12.0% (+12.0 pp (p<0.001), allowed +2.0 pp)"
+    assert line == "parse failure rate: 0.0% → 12.0% (+12.0 pp (p<0.001), allowed +2.0 pp)"
     assert gate_failures(REPORT.prompts[1]) == []
-    assert "schema violations" in gate_failures(REPORT.prompts[2], (PromptVerdict.WARN,))[0]
+    assert "schema violation rate" in gate_failures(REPORT.prompts[2], (PromptVerdict.WARN,))[0]
 
 
 def test_annotations_point_at_the_first_changed_line():
@@ -178,7 +178,7 @@ def test_annotations_point_at_the_first_changed_line():
     ]
     a, b, c = notes
     assert (a["annotation_level"], a["start_line"], a["end_line"]) == ("failure", 7, 7)
-    assert "parse failures" in a["message"]
+    assert "parse failure rate" in a["message"]
     assert (b["annotation_level"], b["start_line"]) == ("notice", 1)
     assert c["annotation_level"] == "warning"
     accepted = annotations_for(REPORT, {}, accepted=True)[0]

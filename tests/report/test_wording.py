@@ -6,6 +6,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import replace
 
+import pytest
+
 from promptreview.notes import note
 from promptreview.report.document import Report, Rerun, ShiftRow, StatTest
 from promptreview.report.notes import words
@@ -155,3 +157,41 @@ def test_the_planned_cold_start_line_names_the_plans_calls_and_that_its_tokens_a
         "cache; until the head's cache warms that share costs the full input price: +$0.0050 per 1,000 calls "
         "(+$0.0001 for the plan's 12 head calls, at their estimated input tokens)"
     )
+
+
+@pytest.mark.e2e
+def test_each_tool_rate_has_one_name_in_every_format(git_repo, run_cli):
+    """A tool fault's rate is named by `RATE_LABELS` in the table, the gate's warning, the check summary and
+    the `--plan` lines: never by its key with the underscores taken out ("tool invalid json")."""
+    import json as json_
+
+    from promptreview.report.notes import RATE_LABELS
+
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+
+    def prompt(model: str) -> str:
+        messages = [
+            {"role": "system", "content": "Use the get_weather tool."},
+            {"role": "user", "content": "{{q}}"},
+        ]
+        return json_.dumps({"model": model, "messages": messages, "tools": [tool]})
+
+    rows = [{"id": f"q{i}", "q": f"Weather in city {i}?"} for i in range(40)]
+    git_repo.write("questions.jsonl", "\n".join(json_.dumps(r) for r in rows) + "\n")
+    git_repo.write("base.prompt.yml", prompt("sim:tools-v1"))
+    git_repo.write("head.prompt.yml", prompt("sim:tools-v1?tool_invalid_json=0.5"))
+    git_repo.write(
+        "promptreview.yml",
+        "version: 1\nmodel: sim:tools-v1\nsamples: 1\nprompts:\n  - files: '*.prompt.yml'\n"
+        "    suite: questions.jsonl\n    output: text\n    sample: {size: 40, seed: 3}\n",
+    )
+    said = {}
+    for how in (["--plan"], ["--format", "text"], ["--format", "markdown"], ["--format", "html"]):
+        result = run_cli(["compare", "base.prompt.yml", "head.prompt.yml", *how], git_repo.root)
+        assert result.code in (0, 1), result.err
+        said[how[-1]] = result.out
+    for how, out in said.items():
+        for key in ("tool_missing", "tool_unknown", "tool_invalid_json", "tool_invalid_arguments"):
+            assert key.replace("_", " ") not in out, (how, key)
+            assert RATE_LABELS[key] in out, (how, key)  # type: ignore[index]
+    assert f"{RATE_LABELS['tool_invalid_json']} rate 0.0% →" in said["text"]  # the gate's warning
