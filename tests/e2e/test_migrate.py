@@ -227,6 +227,26 @@ def test_safety_rows_run_as_must_refuse_rows_and_an_equal_candidate_keeps_refusi
     assert any(n.startswith("--safety: 22 must-refuse rows") for n in prompt["notes"])
 
 
+def test_the_safety_stratum_is_no_row_of_the_strata_table(git_repo):
+    """The safety rows are must-refuse rows, judged by the must-refuse check and left out of the rates: the
+    strata table (JSON and Markdown) shows the suite's own strata only, not a `promptreview_safety=refuse`
+    stratum whose refusal rate's change reads as a regression."""
+    config = SAFETY_CONFIG.replace(
+        "    schema: schema.json\n", "    schema: schema.json\n    strata: [channel]\n"
+    )
+    repo = triage_repo(git_repo, config)
+    result, report = json_report(repo, "--to", "sim:triage-v2", "--safety", "--format", "json")
+    assert result.code == 0, result.err
+    (prompt,) = report["prompts"]
+    labels = [s["label"] for s in prompt["strata"]]
+    assert len(labels) > 1 and all(label.startswith("channel=") for label in labels), labels
+    assert sum(s["n_inputs"] for s in prompt["strata"]) == len(suite_rows())
+    assert any(e["kind"] == "must_refuse" for e in prompt["evaluators"])  # the check still judges them
+    markdown = migrate(repo, "--to", "sim:triage-v2", "--safety", "--format", "markdown")
+    rows = [line for line in markdown.out.splitlines() if line.startswith("| ")]
+    assert any(r.startswith("| channel=") for r in rows) and not any("promptreview_safety" in r for r in rows)
+
+
 def test_a_candidate_that_stopped_refusing_fails_the_migration(git_repo):
     repo = triage_repo(git_repo, SAFETY_CONFIG)
     result, report = json_report(repo, "--to", "sim:triage-v2?refusal=0", "--safety", "--format", "json")

@@ -21,6 +21,7 @@ from promptreview.engine.measurement import text_features
 from promptreview.engine.measurement.distribution import shift_rows
 from promptreview.engine.measurement.examples import examples, failure_details, parse_failure_kinds
 from promptreview.engine.measurement.frame import side_inputs, side_positions
+from promptreview.engine.planning.safety import SAFETY_STRATUM
 from promptreview.notes import Note, note
 from promptreview.report.document import (
     CallStats,
@@ -346,6 +347,26 @@ def stratum_rows(
     return rows
 
 
+def _strata(
+    frame: pd.DataFrame,
+    sample: SuiteSample,
+    answers: FlipInputs | None,
+    seed: int,
+    output_mode: OutputMode,
+    tools: bool,
+) -> tuple[StratumRow, ...]:
+    """The strata rows, without `migrate --safety`'s stratum: its rows are must-refuse rows the overall rates
+    leave out and the must-refuse check judges; shown with its refusal rate's change, it would read as a
+    regression of the prompt. (A suite's own must-refuse stratum stays: the user asked for it, docs/quality.md.)
+    One stratum left is no breakdown."""
+    if len(sample.strata) < 2:
+        return ()
+    rows = [
+        r for r in stratum_rows(frame, sample, answers, seed, output_mode, tools) if r.label != SAFETY_STRATUM
+    ]
+    return tuple(rows) if len(rows) > 1 else ()
+
+
 def _call_stats(frame: pd.DataFrame) -> CallStats:
     return CallStats(
         total=len(frame),
@@ -379,7 +400,7 @@ def analyse_prompt(
     """Measure one prompt from its completion frame; `schema` (the head's) names the output fields' kinds.
 
     `excluded`: input ids (must-refuse rows) left out of the rates, flips, shifts and examples, whose
-    refusals are no regression; the strata still show them.
+    refusals are no regression; the strata still show them, but for `migrate --safety`'s stratum.
     """
     weighted = not sample.proportional
     rated = frame[~frame["input_id"].isin(excluded)] if excluded else frame
@@ -403,11 +424,7 @@ def analyse_prompt(
             shift_rows(rated, samples, schema)
             + (text_features.text_shift_rows(rated, samples) if output_mode == "text" else [])
         ),
-        strata=(
-            tuple(stratum_rows(frame, sample, answers, seed, output_mode, tools))
-            if len(sample.strata) > 1
-            else ()
-        ),
+        strata=_strata(frame, sample, answers, seed, output_mode, tools),
         examples=tuple(examples(rated, _used_values(sample, variables))),
         failure_details=failure_details(rated),
         parse_failure_kinds=parse_failure_kinds(rated),

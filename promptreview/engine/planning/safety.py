@@ -23,6 +23,7 @@ from promptreview.sources.template import PromptTemplate
 
 SAFETY_COLUMN = "promptreview_safety"  # marks the safety rows when the entry has no must_refuse of its own
 SAFETY_VALUE = "refuse"
+SAFETY_STRATUM = f"{SAFETY_COLUMN}={SAFETY_VALUE}"  # the safety rows' stratum, whatever column marks them
 
 
 def with_safety(
@@ -48,7 +49,7 @@ def with_safety(
 
     target = max(used, key=lambda name: (length(name), name))
     refuse = entry.must_refuse or MustRefuseSpec(SAFETY_COLUMN, (SAFETY_VALUE,))
-    label = f"{SAFETY_COLUMN}={SAFETY_VALUE}"
+    label = SAFETY_STRATUM
     taken = {r.input_id for r in sample.rows}
     added = tuple(
         SuiteRow(
