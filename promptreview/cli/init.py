@@ -7,6 +7,7 @@ no prompt changed.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -587,7 +588,8 @@ def _ask_provider(default: ProviderName) -> ProviderName:
 @click.option(
     "--attest",
     is_flag=True,
-    help="Add a job that attests report.json with GitHub's artifact attestation (`gh attestation verify`).",
+    help="Add a job that attests report.json with GitHub's artifact attestation (`gh attestation verify`); in a "
+    "repository already set up, only to the workflow (promptreview.yml is kept).",
 )
 # (`provider` is a ProviderName: click.Choice(sorted(STARTER_MODELS)) admits no other word)
 def init(
@@ -621,8 +623,16 @@ def init(
             root / CONFIG_FILE: config_text(provider, model, _prompt_glob(paths), found),
             root / WORKFLOW_FILE: workflow_text(provider, action_ref, attest),
         }
+    set_up = attest and ((root / CONFIG_FILE).exists() or (root / WORKFLOW_FILE).exists())
+    if set_up:  # add the attest job to what is there: the files to write are already decided
+        if (root / WORKFLOW_FILE).exists() and not force:
+            pinned = True  # the workflow keeps the action it already names
+        targets = _attest_targets(root, targets, force)
+        if not targets:
+            click.echo(f"{WORKFLOW_FILE} already attests report.json: nothing to write")
+            return 0
     existing = [p for p in targets if p.exists()]
-    if existing and not force:
+    if existing and not force and not set_up:
         names = ", ".join(p.relative_to(root).as_posix() for p in existing)
         raise UsageError(
             f"{names} already exist{'s' if len(existing) == 1 else ''}; pass --force to overwrite"
@@ -644,10 +654,39 @@ def init(
             f"started from ({__commit__})."
         )
     steps = _schedule_steps(provider) if schedule else _next_steps(provider, found)
+    if set_up and (root / CONFIG_FILE) not in targets:
+        steps = [f"commit {WORKFLOW_FILE}; `gh attestation verify` checks a report later (docs/github.md)"]
     click.echo("next:")
     for number, step in enumerate(steps, 1):
         click.echo(f"  {number}. {step}")
     return 0
+
+
+def _attest_targets(root: Path, targets: dict[Path, str], force: bool) -> dict[Path, str]:
+    """`init --attest` on a repository already set up: the files to write. promptreview.yml is the user's and is
+    never written again; the workflow gets the attest job when it is the one init wrote (every byte of it, for
+    some provider and action reference), which keeps its provider and pinned action. A workflow edited since
+    is rewritten only with --force; else a `UsageError` says what to do."""
+    config, workflow = root / CONFIG_FILE, root / WORKFLOW_FILE
+    targets = {path: text for path, text in targets.items() if path != config or not config.exists()}
+    if not workflow.exists() or force:
+        return targets
+    text = workflow.read_text(encoding="utf-8")
+    ours = _ACTION_LINE.search(text)
+    for provider in STARTER_MODELS if ours else ():
+        assert ours is not None
+        if text == workflow_text(provider, ours[1], attest=True):
+            return {path: t for path, t in targets.items() if path != workflow}
+        if text == workflow_text(provider, ours[1]):
+            return {**targets, workflow: workflow_text(provider, ours[1], attest=True)}
+    raise UsageError(
+        f"{WORKFLOW_FILE} was changed since init wrote it: add the attest job by hand (docs/github.md), or pass "
+        f"--force to rewrite the workflow ({CONFIG_FILE} is kept)"
+    )
+
+
+# the review job's `uses:` of the action, as `workflow_text` writes it (the line before `id: promptreview`)
+_ACTION_LINE = re.compile(r"^      - uses: (.+)\n        id: promptreview\n", re.MULTILINE)
 
 
 def _next_steps(provider: ProviderName, found: FoundPrompts) -> list[str]:

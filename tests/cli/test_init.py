@@ -271,6 +271,36 @@ def test_attest_adds_a_job_of_its_own_that_alone_may_sign(git_repo, run_cli):
     assert "# v4.1.0" in text and "# v7.0.0" in text
 
 
+def test_attest_on_a_set_up_repository_adds_the_job_and_keeps_the_config(git_repo, run_cli):
+    """`init --attest` after `init`: the workflow init wrote gets the attest job (its provider and pinned action
+    kept); the user's promptreview.yml is never written again, with or without --force."""
+    ref = "promptreview/promptreview@" + "a" * 40 + " # v9.9.9"
+    assert run_cli(["init", "--provider", "anthropic", "--action-ref", ref], git_repo.root).code == 0
+    config = git_repo.root / "promptreview.yml"
+    workflow = git_repo.root / ".github" / "workflows" / "promptreview.yml"
+    config.write_text(config.read_text("utf-8") + "# the user's own edit\n", encoding="utf-8")
+    mine = config.read_text("utf-8")
+    result = run_cli(["init", "--attest"], git_repo.root)  # on main: exit 2, both files exist
+    assert result.code == 0, result.err
+    assert workflow.read_text("utf-8") == workflow_text("anthropic", ref, attest=True)  # zizmor-clean as is
+    assert config.read_text("utf-8") == mine and "wrote promptreview.yml" not in result.out
+    assert "commit .github/workflows/promptreview.yml" in result.out
+    again = run_cli(["init", "--attest"], git_repo.root)
+    assert again.code == 0 and "already attests" in again.out
+    # a workflow edited since init wrote it: one line, nothing written; --force rewrites the workflow only
+    workflow.write_text(
+        workflow_text("anthropic", ref).replace("regression  ", "warning     "), encoding="utf-8"
+    )
+    edited = workflow.read_text("utf-8")
+    refused = run_cli(["init", "--attest"], git_repo.root)
+    assert refused.code == 2 and "changed since init wrote it" in refused.err
+    assert len(refused.err.strip().splitlines()) == 1 and workflow.read_text("utf-8") == edited
+    forced = run_cli(["init", "--attest", "--force", "--provider", "anthropic"], git_repo.root)
+    assert forced.code == 0, forced.err
+    assert "attest" in yaml.safe_load(workflow.read_text("utf-8"))["jobs"]
+    assert config.read_text("utf-8") == mine
+
+
 def test_without_attest_the_workflow_is_unchanged(git_repo, run_cli):
     assert "attest" not in workflow_text("openai") and "id-token" not in workflow_text("openai")
     assert workflow_text("openai", attest=False) == workflow_text("openai")
