@@ -653,7 +653,9 @@ def init(
             f"note: this promptreview was built from uncommitted changes; the workflow pins the commit they "
             f"started from ({__commit__})."
         )
-    steps = _schedule_steps(provider) if schedule else _next_steps(provider, found)
+    steps = (
+        _schedule_steps(provider, (root / CONFIG_FILE).exists()) if schedule else _next_steps(provider, found)
+    )
     if set_up and (root / CONFIG_FILE) not in targets:
         steps = [f"commit {WORKFLOW_FILE}; `gh attestation verify` checks a report later (docs/github.md)"]
     click.echo("next:")
@@ -705,12 +707,15 @@ def _next_steps(provider: ProviderName, found: FoundPrompts) -> list[str]:
     return steps
 
 
-def _schedule_steps(provider: ProviderName) -> list[str]:
-    """What is left to do after `init --schedule`."""
+def _schedule_steps(provider: ProviderName, configured: bool) -> list[str]:
+    """What is left to do after `init --schedule`; without a promptreview.yml, writing one comes first (the
+    scheduled reviews read its prompts, and its `models:` allows the candidate)."""
     spec = STARTER_MODELS[provider]
+    first = f"run `promptreview init`: it writes {CONFIG_FILE}, which the scheduled reviews read (there is none yet)"
     steps = [
+        *([] if configured else [first]),
         f"set the repository variable {CANDIDATE_VARIABLE} to the candidate model (Settings → Secrets and "
-        "variables → Actions → Variables), and list it under models: in promptreview.yml",
+        f"variables → Actions → Variables), and list it under models: in {CONFIG_FILE}",
     ]
     if spec.secret:
         steps.append(f"add the repository secret {spec.secret} if it is not there yet")

@@ -271,6 +271,18 @@ def test_attest_adds_a_job_of_its_own_that_alone_may_sign(git_repo, run_cli):
     assert "# v4.1.0" in text and "# v7.0.0" in text
 
 
+def test_init_schedule_without_a_config_says_to_write_one_first(git_repo, run_cli):
+    """The next steps tell the user to list the candidate under `models:` in promptreview.yml: where there is
+    none yet, writing it (`promptreview init`) is the first step; where there is one, no such step."""
+    result = run_cli(["init", "--schedule", "--provider", "sim"], git_repo.root)
+    assert result.code == 0, result.err
+    steps = result.out.split("next:", 1)[1].strip().splitlines()
+    assert steps[0].startswith("1. run `promptreview init`: it writes promptreview.yml"), steps
+    assert run_cli(["init", "--provider", "sim"], git_repo.root).code == 0
+    again = run_cli(["init", "--schedule", "--provider", "sim", "--force"], git_repo.root)
+    assert "promptreview init" not in again.out.split("next:", 1)[1]
+
+
 def test_attest_on_a_set_up_repository_adds_the_job_and_keeps_the_config(git_repo, run_cli):
     """`init --attest` after `init`: the workflow init wrote gets the attest job (its provider and pinned action
     kept); the user's promptreview.yml is never written again, with or without --force."""
