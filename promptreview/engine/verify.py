@@ -154,7 +154,7 @@ def verify(recorded: Mapping[str, Any], opts: ReviewOptions) -> Iterator[Finding
     planned = to_dict(_run(spec, replace(opts, plan_only=True)))
     found = planned.get("manifest")
     assert found is not None  # every review of commits has one
-    digests = list(_digests(manifest, found, opts.head))
+    digests = list(_digests(manifest, found, opts.head, spec["command"]))
     yield from digests
     if any(f.status == "differs" for f in digests):
         yield Finding("info", "replay", "not run: the review would read other inputs than the report's")
@@ -203,8 +203,15 @@ def _short(digest: str | None) -> str:
     return "none" if digest is None else digest[:12]
 
 
-def _digests(recorded: Mapping[str, Any], found: Mapping[str, Any], head: str | None) -> Iterator[Finding]:
+# what a prompt of the review is, by the report's command: a migration and a drift watch change no prompt
+_REVIEWED = {"migrate": "a prompt the migration reviews", "drift": "a prompt the drift watch reviews"}
+
+
+def _digests(
+    recorded: Mapping[str, Any], found: Mapping[str, Any], head: str | None, command: str
+) -> Iterator[Finding]:
     at = f"at {head[:12]}" if head else "in the working tree"
+    reviewed = _REVIEWED.get(command, "a changed prompt")
     config, now = recorded["config"], found["config"]
     subject = f"config {(config or now or {}).get('path', '(flags)')}"
     if config == now:
@@ -220,11 +227,11 @@ def _digests(recorded: Mapping[str, Any], found: Mapping[str, Any], head: str | 
     for path, then in theirs.items():
         current = ours.get(path)
         if current is None:
-            yield Finding("differs", path, f"recorded, but not a changed prompt {at}")
+            yield Finding("differs", path, f"recorded, but not {reviewed} {at}")
             continue
         yield from _prompt_digests(path, then, current, at)
     for path in ours.keys() - theirs.keys():
-        yield Finding("differs", path, f"a changed prompt {at} the report does not have")
+        yield Finding("differs", path, f"{reviewed} {at} the report does not have")
     same = (recorded["requests"], recorded["requests_sha256"]) == (
         found["requests"],
         found["requests_sha256"],

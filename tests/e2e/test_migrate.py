@@ -340,6 +340,15 @@ def test_verify_replays_a_migration_from_the_cache_and_names_a_prompt_edited_sin
     repo.write("prompts/triage.prompt.yml", prompt_yml(STRICT + " Be brief."))
     edited = run_installed(["verify", str(report_path)], repo.root)
     assert edited.code == 1 and "differs prompts/triage.prompt.yml: head file" in edited.out
+    # a prompt the migration would now review besides: worded as the migration's, not as a changed prompt
+    repo.write("prompts/triage-new.prompt.yml", prompt_yml(STRICT))
+    added = run_installed(["verify", str(report_path)], repo.root)
+    assert added.code == 1, added.out + added.err
+    assert (
+        "prompts/triage-new.prompt.yml: a prompt the migration reviews in the working tree the report does not "
+        "have" in added.out
+    ), added.out
+    assert "changed prompt" not in added.out
 
 
 def test_verify_refuses_a_plan_report_in_one_line(git_repo):
