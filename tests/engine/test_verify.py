@@ -150,3 +150,21 @@ def test_a_revision_the_report_names_is_a_full_sha_or_it_is_refused(tmp_path, fi
     review[field] = value
     with pytest.raises(UsageError, match=f"manifest.review.{field} is"):
         verify.replay_options({"manifest": {"review": review}}, tmp_path, {}, None)
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        ("check", "a changed prompt"),
+        ("migrate", "a prompt the migration reviews"),
+        ("drift", "a prompt the drift watch reviews"),
+    ],
+)
+def test_a_prompt_the_report_lacks_is_worded_by_the_reports_command(command, said):
+    """A migration and a drift watch change no prompt: their digest lines do not say "a changed prompt"."""
+    manifest = {"config": None, "requests": 0, "requests_sha256": None}
+    recorded = {**manifest, "prompts": [{"path": "gone.prompt.yml"}]}
+    found = {**manifest, "prompts": [{"path": "new.prompt.yml"}]}
+    lines = {f.subject: f.detail for f in verify._digests(recorded, found, None, command)}
+    assert lines["gone.prompt.yml"] == f"recorded, but not {said} in the working tree"
+    assert lines["new.prompt.yml"] == f"{said} in the working tree the report does not have"
