@@ -157,7 +157,7 @@ def test_regression_first_run_one_comment_one_check_second_run_edits(ci, run_cli
     report = ci.report()
     assert report["verdict"] == "fail" and report["ci"]["config_from"] == "base"
     assert (
-        "::error file=prompts/triage.prompt.yml,line=2,title=promptreview%3A regression::parse failures"
+        "::error file=prompts/triage.prompt.yml,line=2,title=promptreview%3A regression::parse failure rate"
         in first.out
     )
     summary = ci.summary.read_text("utf-8")
