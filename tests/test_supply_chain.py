@@ -185,3 +185,18 @@ def test_zizmor_and_actionlint_find_nothing_in_the_attesting_workflow(tmp_path, 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     proc = subprocess.run([_tool("actionlint"), str(workflow)], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_zizmor_and_actionlint_find_nothing_in_a_workflow_init_attest_added_its_job_to(tmp_path, run_cli):
+    """`init` then `init --attest` (a repository already set up): the workflow it rewrites is as clean."""
+    assert run_cli(["init", "--provider", "anthropic"], tmp_path).code == 0
+    result = run_cli(["init", "--attest"], tmp_path)
+    assert result.code == 0, result.err
+    workflow = tmp_path / ".github" / "workflows" / "promptreview.yml"
+    assert "attest-build-provenance" in workflow.read_text("utf-8")
+    proc = subprocess.run(
+        [_tool("zizmor"), "--offline", "--min-severity", "low", str(workflow)], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = subprocess.run([_tool("actionlint"), str(workflow)], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
