@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import operator
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
@@ -215,6 +216,13 @@ def sample_group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
     except TypeError:
         return None
     return key
+
+
+def interned(value: Any) -> Any:
+    """`value` as the one copy of its text the process holds, when it is a text (anything else as it is): for
+    what a provider repeats on every answer, its served model id and fingerprint, read 100,000 times from a
+    batch's results or the cache, and otherwise held 100,000 times over."""
+    return sys.intern(value) if type(value) is str else value
 
 
 @dataclass(frozen=True, slots=True)
