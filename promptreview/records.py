@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from promptreview.vocabulary import RATE_OUTCOMES as RATE_OUTCOMES  # re-exported: the stages import it here
@@ -17,7 +19,7 @@ if TYPE_CHECKING:  # the type of hashlib's hash objects: typeshed's name, with n
     from _hashlib import HASH
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     role: Role
     content: str
@@ -47,9 +49,16 @@ class ModelSpec:
         return self.text
 
 
-@dataclass(frozen=True)
-class CompletionRequest:
-    """One model call: everything that decides its answer, and so its cache key."""
+class _KeyMemo:
+    """The slot of a request's cache-key memo: a slot, not a field, so eq, hash, repr and `fields()` ignore it."""
+
+    __slots__ = ("_cache_key",)
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest(_KeyMemo):
+    """One model call: everything that decides its answer, and so its cache key. Slotted, as the records a
+    review holds one of per completion are (issue 24's 100,000-completion review: no `__dict__` per record)."""
 
     model: ModelSpec
     messages: tuple[Message, ...]
@@ -80,15 +89,14 @@ class CompletionRequest:
         """This request for another sample: every other field shared, not copied. (Planning makes K of them per
         input and side; the frozen dataclass's own __init__ was most of the cost of planning 20,000 calls.)"""
         other = object.__new__(CompletionRequest)
-        fields = {k: v for k, v in self.__dict__.items() if k != "_cache_key"}  # the memo is per sample
-        fields["sample_index"] = sample_index
-        other.__dict__.update(fields)
+        for name, value in zip(_REQUEST_FIELDS, _request_values(self), strict=True):  # the memo is per sample
+            object.__setattr__(other, name, sample_index if name == "sample_index" else value)
         return other
 
     def cache_key(self) -> str:
         """A SHA-256 of everything that decides the answer; computed once per request (the JSON encoding of a
         request with its schema is the costly part, and the runner, the cache and the review all ask)."""
-        key: str | None = self.__dict__.get("_cache_key")
+        key: str | None = getattr(self, "_cache_key", None)
         if key is None:
             key = self._compute_cache_key()
             object.__setattr__(self, "_cache_key", key)  # a memo, not a field: eq, hash and repr ignore it
@@ -167,6 +175,10 @@ class CompletionRequest:
         return digest.hexdigest()
 
 
+_REQUEST_FIELDS = tuple(f.name for f in fields(CompletionRequest))
+_request_values = operator.attrgetter(*_REQUEST_FIELDS)  # every field's value in one call
+
+
 # The parts a prompt side's requests share: its schema, its expected schema, the hash of the encoded head, and
 # the encoded middle.
 _Shared = tuple[dict[str, Any] | None, dict[str, Any] | None, "HASH", bytes]
@@ -206,14 +218,21 @@ def sample_group_key(request: CompletionRequest) -> tuple[Any, ...] | None:
     return key
 
 
-@dataclass(frozen=True)
+def interned(value: Any) -> Any:
+    """`value` as the one copy of its text the process holds, when it is a text (anything else as it is): for
+    what a provider repeats on every answer, its served model id and fingerprint, read 100,000 times from a
+    batch's results or the cache, and otherwise held 100,000 times over."""
+    return sys.intern(value) if type(value) is str else value
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolCall:
     """One function call the model answered with: the tool's name and its arguments as the JSON text the
     provider sent (Anthropic's and Ollama's argument objects encoded), kept unparsed: arguments that are not
@@ -224,7 +243,7 @@ class ToolCall:
     id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProviderResponse:
     """What a provider answered, normalised across wire formats."""
 
@@ -250,7 +269,7 @@ class ProviderResponse:
     tool_calls: tuple[ToolCall, ...] = ()  # the function calls of the answer, in the order given
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallFailure:
     """Why a model call failed, as a record: code reads `kind`, `status` and the server's own `code` and
     `server_message`; people read `message`, worded once where the failure was found. Every text in it has been
@@ -273,7 +292,7 @@ class CallFailure:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Completion:
     """A request and what became of it: a response, or the failure of its last attempt after retries."""
 

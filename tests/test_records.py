@@ -74,7 +74,7 @@ def test_key_equals_the_plain_encoding(request_):
 def test_key_is_computed_once_and_not_part_of_equality():
     r = replace(BASE, response_schema=SCHEMA)
     first = r.cache_key()
-    assert r.__dict__["_cache_key"] == first
+    assert getattr(r, "_cache_key") == first  # noqa: B009  (the memo is a slot, not a field)
     assert r.cache_key() is first
     twin = replace(BASE, response_schema=SCHEMA)
     assert twin == r  # the memo is not a field
@@ -130,3 +130,31 @@ def test_a_request_without_tools_keeps_the_key_it_had():
     assert replace(BASE, tools=(TOOL,)).cache_key() != BASE.cache_key()
     with_tools = replace(BASE, tools=(TOOL,))
     assert replace(with_tools, tool_choice="required").cache_key() != with_tools.cache_key()
+
+
+def test_the_records_held_once_per_completion_have_no_instance_dict():
+    """A 100,000-completion review holds one of each per completion: slotted, no `__dict__` each (decision 95).
+    The request's key memo is a slot too, and a sample's copy shares its fields but not the memo."""
+    from promptreview.engine.jobs import PlannedCall
+    from promptreview.engine.measurement.outcomes import Classification, ScoredCall
+    from promptreview.records import CallFailure, Completion, ProviderResponse, ToolCall, Usage
+
+    request = replace(BASE, response_schema=SCHEMA)
+    key = request.cache_key()
+    sample = request.with_sample(3)
+    assert sample.messages is request.messages and sample.sample_index == 3
+    assert sample.cache_key() != key and sample.cache_key() == _reference_key(sample)
+    response = ProviderResponse("{}", usage=Usage(1, 2), tool_calls=(ToolCall("f", "{}"),))
+    completion = Completion(request, response, CallFailure("server", "boom"))
+    scored = ScoredCall(PlannedCall(0, "base", "i", "s", 0, request), completion, Classification("ok"))
+    held = (request, sample, response, response.usage, *response.tool_calls, completion, completion.error)
+    for record in (*held, scored, scored.call, scored.classification, *request.messages):
+        assert not hasattr(record, "__dict__"), type(record).__name__
+
+
+def test_interned_holds_a_repeated_text_once_and_leaves_anything_else_alone():
+    from promptreview.records import interned
+
+    one, two = "".join(["gpt-4o-mini", "-2024-07-18"]), "".join(["gpt-4o", "-mini-2024-07-18"])
+    assert one is not two and interned(one) is interned(two) and interned(one) == one
+    assert interned(None) is None and interned(7) == 7

@@ -91,7 +91,7 @@ class Side:
         return 0 if schema is None else len(json.dumps(schema, ensure_ascii=False))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedCall:
     """One model call of the review, and where its answer belongs."""
 

@@ -20,7 +20,7 @@ from promptreview.providers import pinning
 from promptreview.providers.anthropic_batches import AnthropicBatches
 from promptreview.providers.base import FatalCallError, PinStatus, env_get
 from promptreview.providers.http import CallError, HTTPProvider, http_failure
-from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage
+from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage, interned
 from promptreview.vocabulary import FinishReason
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -157,7 +157,7 @@ class AnthropicProvider(HTTPProvider):
             refusal=refusal,
             finish_reason=finish,
             tool_calls=_tool_uses(data["content"]),
-            served_model=data.get("model"),
+            served_model=interned(data.get("model")),
             usage=Usage(
                 # input_tokens counts only the uncached part; prompt_tokens counts all, as OpenAI's does
                 prompt_tokens=None if fresh is None else fresh + read + written,

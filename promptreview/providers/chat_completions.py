@@ -26,7 +26,7 @@ import httpx
 
 from promptreview.providers.base import FatalCallError
 from promptreview.providers.http import HTTPProvider, server_said, wants_json_object
-from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage
+from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage, interned
 from promptreview.vocabulary import FinishReason
 
 # the finish reasons of the Chat Completions API, in our spelling (the same words); any other is `other`
@@ -271,14 +271,14 @@ class ChatCompletionsProvider(HTTPProvider):
             refusal=refusal,
             finish_reason=finish_reason,
             tool_calls=tool_calls(message.get("tool_calls")),
-            served_model=data.get("model"),
+            served_model=interned(data.get("model")),
             usage=Usage(
                 prompt_tokens=usage.get("prompt_tokens"),
                 completion_tokens=usage.get("completion_tokens"),
                 cached_tokens=details.get("cached_tokens"),
             ),
             response_id=text_or_none(data.get("id")),
-            system_fingerprint=text_or_none(data.get("system_fingerprint")),
+            system_fingerprint=interned(text_or_none(data.get("system_fingerprint"))),
             provider_created=seconds_or_none(data.get("created")),
         )
 

@@ -137,3 +137,27 @@ def test_reply_headers_reach_only_the_answer_they_came_with():
         first = call(provider, make_request()).response
         second = call(provider, make_request(user="other")).response
     assert (first.request_id, second.request_id) == ("req_1", "req_2")
+
+
+def test_the_served_id_and_fingerprint_of_many_answers_are_held_once():
+    """A batch's 100,000 results repeat one served id and fingerprint: each answer holds the same text object
+    rather than a copy of its own (decision 95)."""
+
+    def chat(i: int) -> dict:
+        return {
+            "id": f"chatcmpl-{i}", "model": "".join(["gpt-4o-mini", "-2024-07-18"]), "created": 1,
+            "system_fingerprint": "".join(["fp_", "44709d6fcb"]),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "{}"}, "finish_reason": "stop"}],
+        }  # fmt: skip
+
+    def message(i: int) -> dict:
+        return {
+            "id": f"msg_{i}", "type": "message", "role": "assistant", "model": "".join(["claude-", "sonnet-4-5"]),
+            "content": [{"type": "text", "text": "{}"}], "stop_reason": "end_turn", "usage": {},
+        }  # fmt: skip
+
+    openai_answers = [OpenAIProvider(api_key="sk-test").parse_response(chat(i)) for i in range(2)]
+    anthropic_answers = [AnthropicProvider(api_key="k").parse_response(message(i)) for i in range(2)]
+    for first, second in (openai_answers, anthropic_answers):
+        assert first.served_model == second.served_model and first.served_model is second.served_model
+    assert openai_answers[0].system_fingerprint is openai_answers[1].system_fingerprint

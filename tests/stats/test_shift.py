@@ -137,3 +137,42 @@ def test_wilcoxon_with_few_discordant_inputs_is_exact():
     result = numeric_shift("x", np.array([1.0, 1, 1, 5, 5]), np.array([2.0, 2, 2, 5, 5]))
     assert result.p_value == pytest.approx(0.25)
     assert "exact" in result.test
+
+
+def _triage_labels(n_inputs: int, k: int, cats: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """K labels per side for each input, drawn at random from `cats` categories (the triage review's field)."""
+    rng = np.random.default_rng(5)
+    names = np.array(["billing", "technical", "account", "shipping", "other", "spam"][:cats], dtype=object)
+    base = names[rng.integers(0, cats, size=n_inputs * k)]
+    head = names[rng.integers(0, cats, size=n_inputs * k)]
+    return base, head, np.repeat(np.array([f"in{i}" for i in range(n_inputs)], dtype=object), k)
+
+
+def test_the_sign_flip_p_value_does_not_depend_on_the_piece_size(monkeypatch):
+    """The resamples continue one random stream: drawn in pieces of any size, the same p-value (the guard of
+    decision 95's smaller pieces), for grouped draws (few distinct count differences) and one sign per input."""
+    from promptreview.stats import shift
+
+    grouped, one_per_input = _triage_labels(3000, 5), _triage_labels(400, 5, cats=6)
+    for base, head, groups in (grouped, one_per_input):
+        seen = set()
+        for cells in (2_000_000, 500_000, 12_345, 700):
+            monkeypatch.setattr(shift, "SIGN_FLIP_CELLS", cells)
+            res = stats.categorical_shift("f", base, head, groups=groups, seed=3)
+            seen.add((res.p_value, res.test_details))
+        assert len(seen) == 1, seen
+
+
+def test_the_sign_flips_of_10000_inputs_stay_within_a_few_megabytes():
+    """100,000 completions are 10,000 inputs per side: drawn in pieces of 2,000,000 cells, the sign flips' arrays
+    (some 55 MB at once) set the review's peak memory; in pieces of a quarter of that, about 20 MB."""
+    import tracemalloc
+
+    base, head, groups = _triage_labels(10_000, 5)
+    tracemalloc.start()
+    try:
+        stats.categorical_shift("f", base, head, groups=groups, seed=3)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 30 * 2**20, peak / 2**20

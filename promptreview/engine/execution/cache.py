@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from promptreview import secrets
-from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage
+from promptreview.records import CompletionRequest, ProviderResponse, ToolCall, Usage, interned
 from promptreview.vocabulary import FINISH_REASONS, one_of
 
 _MIGRATIONS = [
@@ -100,6 +100,9 @@ def default_cache_path(env: Mapping[str, str]) -> Path:
 def _response(text: str) -> ProviderResponse:
     data = json.loads(text)
     data["usage"] = Usage(**data.get("usage", {}))
+    for name in ("served_model", "system_fingerprint"):  # the same few texts on every row: held once
+        if name in data:
+            data[name] = interned(data[name])
     # read back from disk: narrowed like a provider's answer (a reason of its own is `other`)
     reason = data.get("finish_reason")
     data["finish_reason"] = one_of(reason, FINISH_REASONS) or ("other" if reason else None)

@@ -28,7 +28,8 @@ When a batch ends:
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -210,30 +211,41 @@ class _Driver:
     ) -> None:
         """`requests` as batches within the engine's limits, each recorded in the cache once it is sent."""
         limits = engine.limits
-        chunk: list[tuple[CompletionRequest, bytes]] = []
-        size = 0
+        chunk: list[CompletionRequest] = []
+        # the encoded lines of the batch end to end in one buffer, and where each ends: one allocation the
+        # size of the batch (91.5 MB for Anthropic's 100,000 lines), handed back whole once it is sent,
+        # instead of a small object per line whose freed memory the process keeps (decision 95)
+        encoded = bytearray()
+        ends = array("q")
         for request in requests:
             line = engine.encode(request.cache_key(), request)
-            if chunk and (len(chunk) >= limits.max_requests or size + len(line) > limits.max_bytes):
-                await self._send(provider, engine, chunk, size, round)
-                chunk, size = [], 0
-            chunk.append((request, line))
-            size += len(line)
+            if chunk and (len(chunk) >= limits.max_requests or len(encoded) + len(line) > limits.max_bytes):
+                await self._send(provider, engine, chunk, encoded, ends, round)
+                chunk, encoded, ends = [], bytearray(), array("q")
+            chunk.append(request)
+            encoded += line
+            ends.append(len(encoded))
         if chunk:
-            await self._send(provider, engine, chunk, size, round)
+            await self._send(provider, engine, chunk, encoded, ends, round)
 
     async def _send(
         self,
         provider: Provider,
         engine: ProviderBatches,
-        chunk: list[tuple[CompletionRequest, bytes]],
-        size: int,
+        chunk: list[CompletionRequest],
+        encoded: bytearray,
+        ends: array[int],
         round: int,
     ) -> None:
-        def lines() -> Iterable[bytes]:  # made again for each attempt: an upload reads them once
-            return (line for _, line in chunk)
+        size = len(encoded)
 
-        tag = batch_tag(r.cache_key() for r, _ in chunk)
+        def lines() -> Iterator[bytes]:  # made again for each attempt: an upload reads them once
+            start = 0
+            for end in ends:
+                yield bytes(encoded[start:end])
+                start = end
+
+        tag = batch_tag(r.cache_key() for r in chunk)
         batch_id = await self._retrying(
             lambda: engine.submit(lines(), size, self.client, tag=tag),
             "submitting a provider batch",
@@ -245,7 +257,7 @@ class _Driver:
             ),
         )
         where = endpoint(provider)
-        requests = {r.cache_key(): r for r, _ in chunk}
+        requests = {r.cache_key(): r for r in chunk}
         if self.cache is not None:
             self.cache.add_batch(provider.name, where, batch_id, list(requests))
         self.run.running.add(batch_id)

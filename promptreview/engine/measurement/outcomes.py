@@ -207,7 +207,7 @@ Reason = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Classification:
     """One completion's outcome."""
 
@@ -223,7 +223,7 @@ class Classification:
         return self.reason.detail if self.reason is not None else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoredCall:
     call: PlannedCall
     completion: Completion

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 
 from promptreview.engine.execution import cache as cache_module
 from promptreview.engine.execution.cache import ResponseCache
@@ -97,3 +98,18 @@ def test_the_stored_request_keeps_every_field_that_decides_the_answer(tmp_path):
     assert answered.system_fingerprint == "fp_a"
     # a request with the default settings is stored as it always was
     assert list(simple) == ["model", "messages", "params", "response_schema", "sample_index"]
+
+
+def test_answers_read_back_share_one_copy_of_their_served_id_and_fingerprint(tmp_path):
+    """The served id and fingerprint repeat on every row: read back, each is held once (decision 95)."""
+    cache = ResponseCache(tmp_path / "c.sqlite")
+    samples = [REQUEST.with_sample(k) for k in range(3)]
+    for k, request in enumerate(samples):
+        cache.put(request, replace(ANSWER, response_id=f"chatcmpl-{k}"))
+    found = cache.lookup(samples)
+    cache.close()
+    answers = [found[r.cache_key()] for r in samples]
+    assert [a.response_id for a in answers] == ["chatcmpl-0", "chatcmpl-1", "chatcmpl-2"]
+    assert {a.served_model for a in answers} == {ANSWER.served_model}
+    assert len({id(a.served_model) for a in answers}) == 1
+    assert len({id(a.system_fingerprint) for a in answers}) == 1

@@ -426,3 +426,35 @@ def test_the_run_is_told_the_batches_it_waits_on_once_per_set(tmp_path):
     assert told == [((first,), True), ((second,), True)]
     assert len(waits.seconds) > len(told)  # polled more often than told
     cache.close()
+
+
+def test_the_lines_waiting_to_be_sent_are_held_in_one_buffer_not_one_object_each(monkeypatch):
+    """A 100,000-line batch's encoded lines were 100,000 objects until it was sent, and the process kept their
+    freed memory (decision 95): they wait in one buffer, and the upload gets the same bytes."""
+
+    class Line(bytes):  # counts the encoded lines still alive
+        alive = 0
+
+        def __new__(cls, data: bytes) -> Line:
+            Line.alive += 1
+            return super().__new__(cls, data)
+
+        def __del__(self) -> None:
+            Line.alive -= 1
+
+    encode, submit = OpenAIBatches.encode, OpenAIBatches.submit
+    alive_at_submit: list[int] = []
+
+    def counted_submit(self, lines, total_bytes, client, *, tag=""):
+        alive_at_submit.append(Line.alive)
+        return submit(self, lines, total_bytes, client, tag=tag)
+
+    monkeypatch.setattr(OpenAIBatches, "encode", lambda self, key, request: Line(encode(self, key, request)))
+    monkeypatch.setattr(OpenAIBatches, "submit", counted_submit)
+    reqs = requests(50)
+    with OpenAIBatchServer(label_of, validate=True) as server:
+        out = run_requests(reqs, providers(server), None, settings(Waits()))
+        (batch_id,) = server.batches
+        assert [line["custom_id"] for line in server.inputs(batch_id)] == [r.cache_key() for r in reqs]
+    assert len(alive_at_submit) == 1 and alive_at_submit[0] <= 1  # (main's driver: 50, one per line)
+    assert [json.loads(c.response.text)["label"] for c in out] == [f"ticket {i}" for i in range(50)]
