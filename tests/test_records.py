@@ -133,7 +133,7 @@ def test_a_request_without_tools_keeps_the_key_it_had():
 
 
 def test_the_records_held_once_per_completion_have_no_instance_dict():
-    """A 100,000-completion review holds one of each per completion: slotted, no `__dict__` each (decision 95).
+    """A 100,000-completion review holds one of each per completion: slotted, no `__dict__` each (decision 83).
     The request's key memo is a slot too, and a sample's copy shares its fields but not the memo."""
     from promptreview.engine.jobs import PlannedCall
     from promptreview.engine.measurement.outcomes import Classification, ScoredCall

@@ -35,7 +35,7 @@ from .primitives import (
 # The sign-flip resamples are drawn in pieces of at most this many cells. The draws continue one stream, so the
 # piece size changes no p-value; a quarter of the shared CHUNK_CELLS keeps each piece's few arrays (the draws,
 # the signs, their products: 16 MB each at 2,000,000 cells) from setting the peak memory of a 100,000-completion
-# review, at a few more numpy calls (decision 95).
+# review, at a few more numpy calls (decision 83).
 SIGN_FLIP_CELLS = CHUNK_CELLS // 4
 
 

@@ -141,7 +141,7 @@ def test_reply_headers_reach_only_the_answer_they_came_with():
 
 def test_the_served_id_and_fingerprint_of_many_answers_are_held_once():
     """A batch's 100,000 results repeat one served id and fingerprint: each answer holds the same text object
-    rather than a copy of its own (decision 95)."""
+    rather than a copy of its own (decision 83)."""
 
     def chat(i: int) -> dict:
         return {

@@ -150,7 +150,7 @@ def _triage_labels(n_inputs: int, k: int, cats: int = 4) -> tuple[np.ndarray, np
 
 def test_the_sign_flip_p_value_does_not_depend_on_the_piece_size(monkeypatch):
     """The resamples continue one random stream: drawn in pieces of any size, the same p-value (the guard of
-    decision 95's smaller pieces), for grouped draws (few distinct count differences) and one sign per input."""
+    decision 83's smaller pieces), for grouped draws (few distinct count differences) and one sign per input."""
     from promptreview.stats import shift
 
     grouped, one_per_input = _triage_labels(3000, 5), _triage_labels(400, 5, cats=6)

@@ -214,7 +214,7 @@ class _Driver:
         chunk: list[CompletionRequest] = []
         # the encoded lines of the batch end to end in one buffer, and where each ends: one allocation the
         # size of the batch (91.5 MB for Anthropic's 100,000 lines), handed back whole once it is sent,
-        # instead of a small object per line whose freed memory the process keeps (decision 95)
+        # instead of a small object per line whose freed memory the process keeps (decision 83)
         encoded = bytearray()
         ends = array("q")
         for request in requests:

@@ -101,7 +101,7 @@ def test_the_stored_request_keeps_every_field_that_decides_the_answer(tmp_path):
 
 
 def test_answers_read_back_share_one_copy_of_their_served_id_and_fingerprint(tmp_path):
-    """The served id and fingerprint repeat on every row: read back, each is held once (decision 95)."""
+    """The served id and fingerprint repeat on every row: read back, each is held once (decision 83)."""
     cache = ResponseCache(tmp_path / "c.sqlite")
     samples = [REQUEST.with_sample(k) for k in range(3)]
     for k, request in enumerate(samples):

@@ -430,7 +430,7 @@ def test_the_run_is_told_the_batches_it_waits_on_once_per_set(tmp_path):
 
 def test_the_lines_waiting_to_be_sent_are_held_in_one_buffer_not_one_object_each(monkeypatch):
     """A 100,000-line batch's encoded lines were 100,000 objects until it was sent, and the process kept their
-    freed memory (decision 95): they wait in one buffer, and the upload gets the same bytes."""
+    freed memory (decision 83): they wait in one buffer, and the upload gets the same bytes."""
 
     class Line(bytes):  # counts the encoded lines still alive
         alive = 0
