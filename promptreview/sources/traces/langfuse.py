@@ -22,7 +22,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from promptreview.sources.safe_load import Unparsable, load_json
-from promptreview.sources.traces.records import BadTrace, Call, arguments_text, chat_message, text_of
+from promptreview.sources.traces.records import (
+    BadTrace,
+    Call,
+    arguments_text,
+    chat_message,
+    json_documents,
+    text_of,
+)
 
 NAME = "langfuse"
 # an observation's own fields a stratum may name, in either spelling (the API's camelCase, the export's
@@ -142,29 +149,8 @@ def _observations(document: Any, where: str) -> Iterator[Call | None]:
 
 def read(lines: Iterable[str], path: str) -> Iterator[Call | None]:
     """The observations of the file: one a line (streamed), or one JSON document over many lines."""
-    iterator = iter(lines)
-    pending: list[str] = []
-    first = True
-    for number, line in enumerate(iterator, start=1):
-        if not line.strip():
-            continue
-        try:
-            document = load_json(line)
-        except Unparsable as exc:
-            if first:  # a pretty-printed document: read it whole
-                pending.append(line)
-                pending.extend(iterator)
-                break
-            raise BadTrace(f"{path}:{number}: not valid JSON ({exc.message})") from None
-        first = False
-        yield from _observations(document, f"{path}:{number}")
-    if pending:
-        try:
-            document = load_json("".join(pending))
-        except Unparsable as exc:
-            at = f":{exc.line}" if exc.line else ""
-            raise BadTrace(f"{path}{at}: not valid JSON ({exc.message})") from None
-        yield from _observations(document, path)
+    for document, where in json_documents(lines, path):
+        yield from _observations(document, where)
 
 
 _TYPE = re.compile(

@@ -25,7 +25,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from promptreview.sources.safe_load import Unparsable, load_json
-from promptreview.sources.traces.records import BadTrace, Call, arguments_text, chat_message, text_of
+from promptreview.sources.traces.records import (
+    BadTrace,
+    Call,
+    arguments_text,
+    chat_message,
+    json_documents,
+    text_of,
+)
 
 NAME = "otel"
 _EVENT_ROLES = {
@@ -232,30 +239,5 @@ _CONTENT = (
 
 def read(lines: Iterable[str], path: str) -> Iterator[Call | None]:
     """The spans of the file: one document a line (streamed), or one document over many lines."""
-    iterator = iter(lines)
-    pending: list[str] = []
-    first = True
-    for number, line in enumerate(iterator, start=1):
-        if not line.strip():
-            pending.append(line)
-            continue
-        try:
-            document = load_json(line)
-        except Unparsable:
-            if first:  # a pretty-printed document: read it whole
-                pending.append(line)
-                pending.extend(iterator)
-                break
-            raise BadTrace(f"{path}:{number}: not valid JSON") from None
-        first = False
-        pending.clear()
-        yield from _calls(document, f"{path}:{number}")
-    if pending and not first:
-        pending = []
-    if any(line.strip() for line in pending):
-        try:
-            document = load_json("".join(pending))
-        except Unparsable as exc:
-            at = f":{exc.line}" if exc.line else ""
-            raise BadTrace(f"{path}{at}: not valid JSON ({exc.message})") from None
-        yield from _calls(document, path)
+    for document, where in json_documents(lines, path):
+        yield from _calls(document, where)

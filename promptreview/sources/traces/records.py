@@ -8,10 +8,12 @@ turn's `tool_calls`, a tool turn's `tool_call_id`), whatever shape the log held 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from promptreview.errors import UsageError
+from promptreview.sources.safe_load import Unparsable, load_json
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,34 @@ def arguments_text(arguments: Any) -> str:
     if isinstance(arguments, str):
         return arguments
     return json.dumps(arguments, ensure_ascii=False, sort_keys=True)
+
+
+def json_documents(lines: Iterable[str], path: str) -> Iterator[tuple[Any, str]]:
+    """The JSON documents of an export, each with where it is (`path:line`, or `path` for a whole file): one
+    document a line, streamed, or, when the first line is no document of its own, one pretty-printed document
+    read whole (its blank lines kept, so a parse error's line number is the file's)."""
+    iterator = iter(lines)
+    pending: list[str] = []
+    first = True
+    for number, line in enumerate(iterator, start=1):
+        if not line.strip():
+            pending.append(line)
+            continue
+        try:
+            document = load_json(line)
+        except Unparsable as exc:
+            if first:  # a pretty-printed document: read it whole
+                pending.append(line)
+                pending.extend(iterator)
+                break
+            raise BadTrace(f"{path}:{number}: not valid JSON ({exc.message})") from None
+        first = False
+        pending.clear()
+        yield document, f"{path}:{number}"
+    if first and any(line.strip() for line in pending):
+        try:
+            document = load_json("".join(pending))
+        except Unparsable as exc:
+            at = f":{exc.line}" if exc.line else ""
+            raise BadTrace(f"{path}{at}: not valid JSON ({exc.message})") from None
+        yield document, path
